@@ -1,0 +1,53 @@
+"""AWS Lambda entry point: ``handler.lambda_function.lambda_handler``.
+
+Configuration (environment):
+  ROUTES_FILE              routes file (default: routes.yaml shipped beside the package)
+  MAIL_BUCKET, MAIL_PREFIX where SES's S3 action stores mails (for SES-invoked events)
+  GITHUB_TOKEN_SECRET_ARN  Secrets Manager secret holding the GitHub token
+  GITHUB_API_URL           GitHub API base (default https://api.github.com; Enterprise: .../api/v3)
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from handler.github import GitHubClient
+from handler.invocation import Runtime, handle_event
+from handler.pipeline import Commenter
+from handler.routes import load_routes
+from handler.store import MailStore, TokenSource
+
+DEFAULT_ROUTES = Path(__file__).resolve().parent.parent / "routes.yaml"
+
+logging.getLogger("ticket_router").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle_event(event, runtime(), lambda: context.get_remaining_time_in_millis() / 1000)
+
+
+@functools.cache
+def runtime() -> Runtime:
+    """Built on the first invocation and kept for the container's life (cold start pays once)."""
+    import boto3
+
+    tokens = TokenSource(
+        boto3.client("secretsmanager"), os.environ.get("GITHUB_TOKEN_SECRET_ARN", "")
+    )
+    api_url = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+
+    def commenter(remaining_time: Callable[[], float]) -> Commenter:
+        return GitHubClient(tokens.get(), api_url=api_url, remaining_time=remaining_time)
+
+    return Runtime(
+        routes=load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
+        store=MailStore(boto3.client("s3")),
+        commenter=commenter,
+        bucket=os.environ.get("MAIL_BUCKET", ""),
+        prefix=os.environ.get("MAIL_PREFIX", ""),
+    )

@@ -1,0 +1,201 @@
+"""The fixed order every mail goes through: parse -> recipients -> route -> authenticate ->
+render -> post.
+
+``plan`` is pure: it turns raw bytes (and, in Lambda, what SES measured) into one Decision per
+recipient. ``deliver`` posts the accepted ones through a Commenter and records what GitHub said.
+The CLI and the Lambda both run exactly these two steps, so a stored mail replayed through the CLI
+is judged as the Lambda judged it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal, Protocol
+
+from handler.authenticity import (
+    Assessment,
+    SesReceipt,
+    assess,
+    receipt_from_event,
+    receipt_from_headers,
+)
+from handler.github import GitHubError, PostedComment
+from handler.mail import Message, parse_mail
+from handler.render import render_comment
+from handler.routes import Miss, Routes, sender_allowed
+
+Action = Literal["comment", "reject"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happened (or would happen) to one mail for one recipient."""
+
+    recipient: str
+    action: Action
+    # A stable code: "accepted" (planned), "posted", or why nothing was posted.
+    reason: str
+    detail: str
+    repo: str | None = None
+    issue: int | None = None
+    body: str | None = None
+    url: str | None = None
+    # True when trying again later may succeed (GitHub down, rate limited).
+    retryable: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Plan:
+    message: Message
+    decisions: tuple[Decision, ...]
+
+
+class Commenter(Protocol):
+    def create_comment(self, repo: str, issue: int, body: str) -> PostedComment: ...
+
+
+def plan(
+    raw: bytes,
+    routes: Routes,
+    *,
+    recipients: Sequence[str] = (),
+    ses_record: Mapping[str, Any] | None = None,
+) -> Plan:
+    """Decide, without any I/O, what to do with ``raw`` for each of its recipients.
+
+    Recipients, in order of trust: ``recipients`` given by the caller (the CLI's --recipient),
+    the ones SES accepted (the event's receipt, else the "for <addr>" of SES's own Received
+    header), and only then the To and Cc headers of a mail that never went through SES.
+    """
+    message = parse_mail(raw)
+    stored = receipt_from_headers(message)
+    receipt = receipt_from_event(ses_record, stored) if ses_record is not None else stored
+    addresses = _recipients(message, receipt, recipients)
+    if not addresses:
+        return Plan(
+            message,
+            (
+                Decision(
+                    recipient="",
+                    action="reject",
+                    reason="no-recipient",
+                    detail="the mail names no recipient (no envelope recipient, To or Cc)",
+                ),
+            ),
+        )
+    assessment = assess(message, receipt)
+    claimed: set[tuple[str, int]] = set()
+    decisions = []
+    for address in addresses:
+        decision = _decide(message, assessment, routes, address, claimed)
+        if decision.action == "comment" and decision.repo and decision.issue:
+            claimed.add((decision.repo.lower(), decision.issue))
+        decisions.append(decision)
+    return Plan(message, tuple(decisions))
+
+
+def deliver(decisions: Iterable[Decision], commenter: Commenter) -> tuple[Decision, ...]:
+    """Post every accepted decision; each comes back as posted or as a failure with its reason."""
+    results = []
+    for decision in decisions:
+        if decision.action != "comment" or decision.repo is None or decision.issue is None:
+            results.append(decision)
+            continue
+        try:
+            posted = commenter.create_comment(decision.repo, decision.issue, decision.body or "")
+        except GitHubError as error:
+            results.append(
+                replace(
+                    decision,
+                    action="reject",
+                    reason=error.reason,
+                    detail=error.detail,
+                    retryable=error.transient,
+                )
+            )
+            continue
+        results.append(
+            replace(
+                decision,
+                reason="posted",
+                detail=f"posted to {decision.repo}#{decision.issue}",
+                url=posted.url,
+            )
+        )
+    return tuple(results)
+
+
+def _decide(
+    message: Message,
+    assessment: Assessment,
+    routes: Routes,
+    address: str,
+    claimed: set[tuple[str, int]],
+) -> Decision:
+    target = routes.lookup(address)
+    if isinstance(target, Miss):
+        return Decision(address, "reject", target.reason, target.detail)
+    route, issue = target.route, target.issue
+    if not assessment.ok or assessment.sender is None:
+        return Decision(address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue
+        )
+    domain = assessment.sender.domain
+    if not sender_allowed(route, domain):
+        return Decision(
+            address,
+            "reject",
+            "sender-not-allowed",
+            f"{domain} is not among the sender domains allowed for {route.label}: "
+            + ", ".join(route.allowed_senders),
+            repo=route.repo,
+        issue=issue,
+        )
+    if (route.repo.lower(), issue) in claimed:
+        return Decision(
+            address,
+            "reject",
+            "duplicate-recipient",
+            f"{route.repo}#{issue} was already addressed by another recipient of this mail",
+            repo=route.repo,
+        issue=issue,
+        )
+    comment = render_comment(message, address, keep_quoted=route.keep_quoted)
+    if comment.empty:
+        return Decision(
+            address,
+            "reject",
+            "empty-body",
+            "nothing is left after removing quoted text and signature",
+            repo=route.repo,
+        issue=issue,
+        )
+    return Decision(
+        address,
+        "comment",
+        "accepted",
+        f"comment for {route.repo}#{issue}",
+        body=comment.markdown,
+        repo=route.repo,
+        issue=issue,
+    )
+
+
+def _recipients(
+    message: Message, receipt: SesReceipt | None, explicit: Sequence[str]
+) -> list[str]:
+    if explicit:
+        candidates: Iterable[str] = explicit
+    elif receipt is not None and receipt.recipients:
+        candidates = receipt.recipients
+    else:
+        candidates = (address.addr for address in (*message.to, *message.cc))
+    unique: dict[str, None] = {}
+    for candidate in candidates:
+        address = candidate.strip().strip("<>").strip().lower()
+        if address:
+            unique.setdefault(address)
+    return list(unique)

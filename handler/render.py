@@ -1,0 +1,249 @@
+"""Message -> the Markdown comment posted on GitHub.
+
+Pure: no I/O. The comment is built for a maintainer reading an issue thread:
+
+- an attribution line (who wrote, and the subject),
+- what the author wrote in this mail, with quoted history and signature trimmed,
+- the trimmed part folded into ``<details>`` as a literal code block (routes may turn this off),
+- the attachments listed by name, type and size (never inlined: GitHub cannot host them for us),
+- a footer naming the address the mail was sent to.
+
+Mail text is Markdown-ish prose written by strangers, so before it reaches GitHub it is
+neutralised: raw HTML is escaped (no tags, no ``</details>`` that unfolds the trimmed part),
+@mentions cannot notify, images cannot load remote content, and an unclosed code fence is
+closed so that it cannot swallow the footer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from handler.html_markdown import html_to_markdown
+from handler.mail import Address, Attachment, Message
+from handler.trim import trim_reply
+
+# GitHub rejects comment bodies over 65,536 characters; it counts like JavaScript does (UTF-16
+# code units), so an astral character costs two.
+# https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
+GITHUB_COMMENT_LIMIT = 65_536
+
+# Nobody writes a megabyte of new text in a mail; past this we only need enough to fill a
+# comment, and capping keeps trimming and escaping linear on a 40 MB hostile mail.
+_MAX_TEXT = 1_000_000
+
+# GitHub turns "@name" and "@org/team" into notifications when "@" follows a non-word character.
+# A zero-width space after the "@" keeps the text readable and notifies nobody.
+_MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
+_ZWSP = "\u200b"
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_BACKTICKS = re.compile(r"`+")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~&])")
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A rendered comment; ``empty`` when the mail had nothing new to say."""
+
+    markdown: str
+    empty: bool
+    truncated: bool = False
+
+
+def render_comment(message: Message, recipient: str, *, keep_quoted: bool = True) -> Comment:
+    """Render ``message`` as the comment for the issue that ``recipient`` addressed."""
+    source = message.text if message.text and message.text.strip() else None
+    if source is None and message.html:
+        source = html_to_markdown(message.html[:_MAX_TEXT])
+    reply = trim_reply((source or "")[:_MAX_TEXT])
+    body = reply.body.strip("\n")
+    empty = not body.strip() and not message.attachments
+
+    head = _attribution(message)
+    quoted = _quoted_block(reply.trimmed) if keep_quoted and reply.trimmed.strip() else ""
+    tail = _attachments(message.attachments) + _footer(recipient)
+
+    text = sanitize_markdown(body)
+    markdown = _join(head, text, quoted, tail)
+    if _utf16_len(markdown) <= GITHUB_COMMENT_LIMIT:
+        return Comment(markdown=markdown, empty=empty)
+
+    # Too long: the folded history goes first, then the body is cut at a line boundary.
+    note = (
+        f"\n\n*[The mail was too long for a GitHub comment: {_utf16_len(text):,} characters of "
+        "text were cut here.]*"
+    )
+    budget = GITHUB_COMMENT_LIMIT - _utf16_len(_join(head, "", "", tail)) - _utf16_len(note) - 16
+    markdown = _join(head, _close_fences(_cut(text, budget)) + note, "", tail)
+    return Comment(markdown=markdown, empty=empty, truncated=True)
+
+
+def sanitize_markdown(text: str) -> str:
+    """Make mail-supplied Markdown safe to post: no raw HTML, no live mentions, no remote images.
+
+    Code (fenced, indented, inline) is left byte-for-byte: GitHub shows it literally, so nothing
+    in it can render as HTML or notify anyone.
+    """
+    out: list[str] = []
+    fence: str | None = None
+    previous_blank = True
+    in_indented_code = False
+    for line in text.split("\n"):
+        if fence is not None:
+            out.append(line)
+            stripped = line.strip()
+            if stripped.startswith(fence) and set(stripped) == {fence[0]}:
+                fence = None
+            continue
+        opener = _FENCE.match(line)
+        if opener:
+            fence = opener.group(1)
+            # An info string is prose-like (GitHub shows it as a class, not text), but it can
+            # carry "<" into an attribute: keep only the language word.
+            info = line[opener.end() :].strip().split(" ")[0]
+            indent = line[: opener.start(1)]
+            out.append(f"{indent}{fence}{re.sub(r'[^A-Za-z0-9_+.#-]', '', info)}")
+            previous_blank = False
+            continue
+        is_indented = line.startswith(("    ", "\t")) and bool(line.strip())
+        if is_indented and (previous_blank or in_indented_code):
+            in_indented_code = True
+            out.append(line)
+            continue
+        in_indented_code = in_indented_code and not line.strip()
+        out.append(_sanitize_prose_line(line))
+        previous_blank = not line.strip()
+    if fence is not None:
+        out.append(fence)
+    return "\n".join(out)
+
+
+def escape_inline(text: str) -> str:
+    """Escape a one-line value (a name, a subject) so that it shows literally in Markdown."""
+    flat = " ".join(text.split())
+    return _MENTION.sub("@" + _ZWSP, _MARKDOWN_SPECIAL.sub(r"\\\1", flat))
+
+
+def display_name(address: Address) -> str:
+    """The name to attribute a mail to: the display name, else the address."""
+    return address.name.strip() or address.addr
+
+
+def _sanitize_prose_line(line: str) -> str:
+    """Escape HTML, mentions and image syntax outside the line's inline code spans."""
+    parts: list[str] = []
+    position = 0
+    for span_start, span_end in _code_spans(line):
+        parts.append(_sanitize_prose(line[position:span_start]))
+        parts.append(line[span_start:span_end])
+        position = span_end
+    parts.append(_sanitize_prose(line[position:]))
+    return "".join(parts)
+
+
+def _sanitize_prose(text: str) -> str:
+    text = text.replace("<", "&lt;")
+    text = text.replace("![", "!\\[")
+    return _MENTION.sub("@" + _ZWSP, text)
+
+
+def _code_spans(line: str) -> list[tuple[int, int]]:
+    """Inline code spans as CommonMark pairs them: a backtick run closed by one of equal length."""
+    spans: list[tuple[int, int]] = []
+    runs = list(_BACKTICKS.finditer(line))
+    index = 0
+    while index < len(runs):
+        opener = runs[index]
+        closer = next(
+            (
+                later
+                for later in runs[index + 1 :]
+                if len(later.group()) == len(opener.group())
+            ),
+            None,
+        )
+        if closer is None:
+            index += 1
+            continue
+        spans.append((opener.start(), closer.end()))
+        index = runs.index(closer) + 1
+    return spans
+
+
+def _attribution(message: Message) -> str:
+    sender = message.from_[0] if message.from_ else None
+    who = escape_inline(display_name(sender)) if sender else "Someone"
+    subject = message.subject.strip()
+    if subject:
+        return f"**{who}** wrote by email: **{escape_inline(subject)}**"
+    return f"**{who}** wrote by email:"
+
+
+def _quoted_block(trimmed: str) -> str:
+    fence = "`" * max(3, *(len(run) + 1 for run in _BACKTICKS.findall(trimmed)))
+    lines = trimmed.strip("\n").count("\n") + 1
+    summary = f"Quoted text and signature ({lines} line{'s' if lines != 1 else ''})"
+    return (
+        f"<details>\n<summary>{summary}</summary>\n\n{fence}text\n"
+        f"{trimmed.strip(chr(10))}\n{fence}\n\n</details>"
+    )
+
+
+def _attachments(attachments: tuple[Attachment, ...]) -> str:
+    if not attachments:
+        return ""
+    lines = [f"**Attachments** (not posted, {len(attachments)}):"]
+    lines += [
+        f"- {escape_inline(item.filename)} ({escape_inline(item.content_type)}, "
+        f"{_human_size(item.size)})"
+        for item in attachments
+    ]
+    return "\n".join(lines) + "\n\n"
+
+
+def _footer(recipient: str) -> str:
+    return f"<sub>Sent by email to {escape_inline(recipient)} · posted by ticket-router</sub>"
+
+
+def _join(head: str, body: str, quoted: str, tail: str) -> str:
+    return "\n\n".join(part for part in (head, body, quoted) if part) + "\n\n" + tail
+
+
+def _human_size(size: int) -> str:
+    if size < 1024:
+        return "1 byte" if size == 1 else f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, budget: int) -> str:
+    """The longest prefix of ``text`` within ``budget`` UTF-16 units, ending at a line break."""
+    if _utf16_len(text) <= budget:
+        return text
+    prefix = text[:budget]
+    while _utf16_len(prefix) > budget:
+        prefix = prefix[: len(prefix) - (_utf16_len(prefix) - budget)]
+    newline = prefix.rfind("\n")
+    if newline > budget // 2:
+        return prefix[:newline]
+    # One enormous line: cut mid-line, but never through an escape we added ("&lt;", "\[").
+    return re.sub(r"(&[a-z]{0,3}|\\)$", "", prefix)
+
+
+def _close_fences(text: str) -> str:
+    """Close a code fence left open by a cut, so the note and footer stay outside it."""
+    fence: str | None = None
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if fence is None:
+            opener = _FENCE.match(line)
+            if opener:
+                fence = opener.group(1)
+        elif stripped.startswith(fence) and set(stripped) == {fence[0]}:
+            fence = None
+    return text if fence is None else f"{text}\n{fence}"
