@@ -1,0 +1,507 @@
+# Mail markers in other scripts are meant to hold Cyrillic, Greek and full-width letters.
+# ruff: noqa: RUF001, RUF003
+"""Reply trimming: keep what the author wrote in this mail, fold away history and signature.
+
+Pure: no I/O. The input is a decoded plain-text body, or Markdown converted from an HTML mail
+(blockquotes as ``> `` lines, links as ``[text](url)``, Outlook's header labels possibly bold).
+
+Every line is classified (blank, ``>``-quoted, text) and the text lines are tested for the
+markers that mail clients put in front of history: quote attributions ("On ... wrote:" and its
+translations, also wrapped over up to three lines), Outlook header blocks (From/Sent/To/Subject
+and their translations), "-----Original Message-----" delimiters, the "-- " signature
+delimiter and mailing-list footers. The mail is cut once: at the first marker after which
+everything is history, then further back over whatever only precedes that history (quoted
+lines, attributions, blank lines, a horizontal rule, a mobile footer such as "Sent from my
+iPhone"). Everything above the cut is the body, everything below is ``trimmed``.
+
+Decisions a maintainer reading the issue thread would make, spelt out:
+
+- Inline replies keep their quotes: a quote followed by the author's answer is context for that
+  answer. Only history *after* the last thing the author wrote is cut.
+- Top posting: after an attribution with a date or address, an Outlook header block or an
+  original-message delimiter, everything is history even when it is not ``>``-quoted, as
+  Outlook sends it.
+- Forwards are content. A forward marker ("---------- Forwarded message ---------", "Begin
+  forwarded message:", ...) means the sender chose to share that mail with the thread, which has
+  not seen it; so the forwarded mail stays in the body, note above it or not. Outlook marks a
+  forward exactly like a reply (a rule and a From/Sent/To/Subject block), so a mail that *starts*
+  with such a block, with nothing written above it, is taken for a forward and kept whole too;
+  with text above it, the block is history.
+- A mail that is entirely ``>``-quoted history has an empty body: there is nothing new in it.
+- Closing words ("Best regards, Anna") are the author's and stay; only what follows a "-- "
+  signature delimiter, a mobile footer that ends the text, or a mailing-list footer is removed.
+- The author's text is kept byte for byte: no reflow, inner blank lines kept; leading blank
+  lines and trailing whitespace are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The author's own text of a mail, and what was trimmed from it."""
+
+    # What the author wrote in this mail, without leading blank lines or trailing whitespace.
+    body: str
+    # Everything removed (quoted history, quote headers, signature), in original order; "" if none.
+    trimmed: str
+
+
+def trim_reply(text: str) -> Reply:
+    """Split a mail body into the author's new text and the trailing history and signature."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cut = _Mail(lines).cut_point()
+    return Reply(body=_tidy(lines[:cut]), trimmed=_tidy(lines[cut:]))
+
+
+def _tidy(lines: list[str]) -> str:
+    start = 0
+    while start < len(lines) and _is_blank(lines[start]):
+        start += 1
+    return "\n".join(lines[start:]).rstrip()
+
+
+class _Kind(Enum):
+    BLANK = "blank"
+    QUOTE = "quote"
+    TEXT = "text"
+
+
+class _Stop(Enum):
+    """Why history starts where it does."""
+
+    ATTRIBUTION = "attribution"
+    BLOCK = "header block"
+    DELIMITER = "original-message delimiter"
+    FORWARD = "forward marker"
+    SIGNATURE = "signature delimiter"
+    LIST_FOOTER = "mailing-list footer"
+
+
+# Headers, footers and delimiters are short; testing only short lines keeps a hostile megabyte
+# line from costing more than one pass.
+_MAX_MARKER_LINE = 400
+# Zero-width and direction marks: Outlook sprinkles U+200E through its header dates.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
+
+
+def _is_blank(line: str) -> bool:
+    return not line.translate(_INVISIBLE).strip()
+
+
+def _kind(line: str) -> _Kind:
+    if _is_blank(line):
+        return _Kind.BLANK
+    if line.lstrip(" \t\u00a0").startswith(">"):
+        return _Kind.QUOTE
+    return _Kind.TEXT
+
+
+# --- normalising a line for matching -----------------------------------------------------------
+
+_MD_LINK = re.compile(r"!?\[([^\[\]\n]{0,300})\]\([^()\s]{0,2000}\)")
+_ANGLE_URL = re.compile(r"<(?:https?|ftp)://[^>\s]{0,2000}>")
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
+_EMPHASIS_UNDERSCORE = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])")
+_SPACES = re.compile(r"\s+")
+
+
+def _plain(line: str) -> str:
+    """The line as a reader sees it: no Markdown links, escapes or emphasis, spaces collapsed."""
+    text = _MD_LINK.sub(r"\1", line)
+    text = _ANGLE_URL.sub("", text)
+    text = _MD_ESCAPE.sub(r"\1", text)
+    text = text.replace("*", "").replace("\u2019", "'").translate(_INVISIBLE)
+    text = _EMPHASIS_UNDERSCORE.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+# --- quote attributions ("On <date>, <name> <addr> wrote:") -------------------------------------
+
+# The look-behind lets a match start only where a local part starts: without it, a long run of
+# word characters costs quadratic time.
+_ADDRESS = re.compile(r"(?<![\w.+'=-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+")
+_DATED = re.compile(
+    r"(?:19|20)\d\d"  # a year
+    r"|\d{1,2}[:.h]\d\d"  # a time
+    r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}"  # a numeric date
+    r"|\d\s*[年月日년월일]"  # a CJK date
+)
+# Words that open an attribution: "On", "Am", "Le", "El", "Il giorno", "Op", "Em", "W dniu",
+# "Den", "在" ..., or a date itself ("ons 4 dec. 2024", "пн, 15 янв.", "2022年1月1日").
+_LEAD = re.compile(
+    r"(?:on|at|am|le|el|il|op|em|w dniu|dnia|dne|dňa|den|στις|în|vào)\s"
+    r"|(?:在|於)"
+    r"|(?:[^\W\d_]{1,4}\.?,?\s+)?\d{1,4}(?:[\s./,\-年]|$)",
+    re.IGNORECASE,
+)
+_VERBS_ALPHABETIC = (
+    r"wrote|writes|said|says|schrieb|geschrieben|schrieben sie|a écrit|a ecrit|escribió|"
+    r"escribio|ha scritto|schreef|geschreven|escreveu|написал\(а\)|написала|написал|пишет|"
+    r"пише|написав\(-?ла\)|написав|napisał\(a\)|napisała|napisał|pisze|napsal\(a\)|"
+    r"napsala|napsal|napísal\(a\)|napísala|napísal|skrev|skrifaði|kirjoitti|írta|yazdı|έγραψε|"
+    r"a scris|va escriure|đã viết|menulis|kirjutas|rašė|rakstīja|napisao|napisala"
+)
+_VERBS_CJK = r"写道|寫道|のメッセージ|さんは書きました|작성|님이 작성하였습니다"
+_VERB_AT_END = re.compile(
+    rf"(?:(?<![^\W\d_])(?:{_VERBS_ALPHABETIC})|{_VERBS_CJK})\s*$", re.IGNORECASE
+)
+# Verbs that clients put before the writer's name: "Am ... schrieb Anna <a@x>:",
+# "ons 4 dec. 2024 kl. 20:42 skrev Person B <b@x>:", "Anna <a@x> ezt írta (időpont: ...):".
+_VERB_MIDDLE = re.compile(
+    r"(?<![^\W\d_])(?:schrieb|skrev|schreef|napsal|napisał\(a\)|napisał|napísal|"
+    r"kirjoitti|írta|escribió|a écrit|ha scritto|escreveu)(?![^\W\d_])",
+    re.IGNORECASE,
+)
+_ADDRESS_AT_END = re.compile(r"(?<![\w.+'=-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+\s*[>)\]]?\s*$")
+# Apple Mail in Polish: "Wiadomość napisana przez Anna <a@x> w dniu 15.01.2025, o godz. 17:03:"
+_WRITTEN_BY = re.compile(r"wiadomość napisana przez\s", re.IGNORECASE)
+# Mutt: "* Anna Andersson <anna@example.com> [2025-01-15 17:03]:"
+_ADDRESS_THEN_DATE = re.compile(r"@[\w-]+(?:\.[\w-]+)+>?\s*\[[^\[\]]{4,60}\]$")
+_SENTENCE_END = re.compile(r"[.!?。！？]$")
+_ZOHO = re.compile(r"^-{2,}\s*(.*?)\s*-{2,}$")
+
+
+def _attribution(text: str) -> bool | None:
+    """Whether ``text`` is a quote attribution: None if not, else whether it is a strong one.
+
+    A strong attribution carries a date or an address and opens like one (or names an address);
+    only a strong one may start unquoted history. A weak one ("Bob wrote:") only counts when the
+    quote it introduces is trailing history anyway.
+    """
+    zoho = _ZOHO.match(text)
+    if zoho:
+        text = zoho.group(1) + ":"
+    if not text.endswith((":", "：")):
+        return None
+    head = text[:-1].rstrip()
+    dated = _DATED.search(text) is not None
+    address = _ADDRESS.search(text)
+    opens = _LEAD.match(text) is not None
+    strong = (dated and opens) or address is not None
+    if _VERB_AT_END.search(head):
+        return strong
+    verb = _VERB_MIDDLE.search(head)
+    if verb and dated:
+        if address and address.start() < verb.start():
+            return True
+        if opens and _names_someone(head[verb.end() :]):
+            return True
+    if dated and opens and _ADDRESS_AT_END.search(head):
+        return True
+    if dated and (_ADDRESS_THEN_DATE.search(head) or _WRITTEN_BY.match(head)):
+        return True
+    return None
+
+
+def _names_someone(text: str) -> bool:
+    """Whether ``text`` reads like a name or an address rather than the rest of a sentence."""
+    if _ADDRESS.search(text):
+        return True
+    words = text.split()
+    if not 1 <= len(words) <= 6:
+        return False
+    for word in words:
+        letters = [c for c in word if c.isalpha()]
+        if letters and letters[0].islower():
+            return False
+    return True
+
+
+# --- Outlook header blocks ---------------------------------------------------------------------
+
+
+class _Field(Enum):
+    FROM = "from"
+    DATE = "date"
+    TO = "to"
+    CC = "cc"
+    SUBJECT = "subject"
+    REPLY_TO = "reply-to"
+
+
+_FIELD_NAMES = {
+    _Field.FROM: (
+        "from|von|absender|de|expéditeur|remitente|da|mittente|van|afzender|от|від|发件人|"
+        "寄件者|寄件人|från|fra|od|odesílatel|lähettäjä|feladó|kimden|보낸 사람|差出人|από|"
+        "de la"
+    ),
+    _Field.DATE: (
+        "sent|date|sent at|gesendet|datum|envoyé|date d'envoi|enviado|enviada|enviado el|"
+        "enviada em|fecha|data|inviato|verzonden|verstuurd|отправлено|дата|надіслано|"
+        "发送时间|日期|寄件日期|傳送時間|時間|skickat|sendt|dato|odesláno|wysłano|wysłane|"
+        "lähetetty|elküldve|küldve|dátum|gönderildi|tarih|보낸 날짜|送信日時|日付|στάλθηκε|"
+        "ημερομηνία"
+    ),
+    _Field.TO: (
+        "to|an|empfänger|à|a|destinataire|para|destinatario|destinatari|aan|кому|收件人|"
+        "收件者|till|til|komu|do|vastaanottaja|címzett|kime|받는 사람|宛先|προς"
+    ),
+    _Field.CC: "cc|bcc|kopie|копия|копія|抄送|副本|kopia|kopi|kopio|másolat|참조|dw|κοιν",
+    _Field.SUBJECT: (
+        "subject|betreff|objet|sujet|asunto|oggetto|onderwerp|тема|主题|主旨|ämne|emne|"
+        "předmět|temat|aihe|tárgy|konu|제목|件名|assunto|θέμα"
+    ),
+    _Field.REPLY_TO: "reply-to|reply to|antwort an|répondre à|responder a|rispondi a|beantwoorden",
+}
+_FIELD_OF = {name: field for field, names in _FIELD_NAMES.items() for name in names.split("|")}
+_FIELD_ALTERNATIVES = "|".join(sorted(map(re.escape, _FIELD_OF), key=len, reverse=True))
+_FIELD = re.compile(rf"^({_FIELD_ALTERNATIVES})\s?[:：]", re.IGNORECASE)
+_FIELD_INLINE = re.compile(rf"(?:^|\s)({_FIELD_ALTERNATIVES})\s?[:：]", re.IGNORECASE)
+
+
+def _field(plain: str) -> _Field | None:
+    match = _FIELD.match(plain)
+    return _FIELD_OF[match.group(1).lower()] if match else None
+
+
+# --- delimiters, forwards, signatures, footers ---------------------------------------------------
+
+_ORIGINAL = (
+    r"original message|original e-?mail|reply message|ursprüngliche nachricht|originalnachricht|"
+    r"message d'origine|message original|mensaje original|messaggio originale|"
+    r"mensagem original|oorspronkelijk bericht|origineel bericht|исходное сообщение|"
+    r"оригинальное сообщение|原始邮件|原始郵件|元のメッセージ|wiadomość oryginalna|"
+    r"oryginalna wiadomość|ursprungligt meddelande|originalmeddelande|oprindelig meddelelse|"
+    r"opprinnelig melding|alkuperäinen viesti|původní zpráva|pôvodná správa|eredeti üzenet|"
+    r"orijinal mesaj|özgün ileti|원본 메시지|αρχικό μήνυμα|вихідне повідомлення|"
+    r"оригінальне повідомлення"
+)
+_FORWARDED = (
+    r"forwarded message|forwarded e-?mail|weitergeleitete nachricht|message transféré|"
+    r"message réexpédié|mensaje reenviado|messaggio inoltrato|mensagem encaminhada|"
+    r"mensagem reencaminhada|doorgestuurd bericht|doorgestuurde e-?mail|"
+    r"пересылаемое сообщение|пересланное сообщение|переадресованное сообщение|"
+    r"przekazana wiadomość|wiadomość przekazana|vidarebefordrat meddelande|"
+    r"videresendt meddelelse|videresendt melding|välitetty viesti|přeposlaná zpráva|"
+    r"továbbított üzenet|iletilmiş mesaj|已转发邮件|转发的邮件|转发邮件|転送メッセージ|"
+    r"転送されたメッセージ|전달된 메시지|προωθημένο μήνυμα|переслане повідомлення"
+)
+_DELIMITER = re.compile(rf"^-{{2,}}\s*(?:{_ORIGINAL})\s*-{{2,}}$", re.IGNORECASE)
+_FORWARD = re.compile(
+    rf"^-{{2,}}\s*(?:{_FORWARDED})\s*-{{2,}}$"
+    r"|^(?:begin forwarded message|anfang der weitergeleiteten nachricht|"
+    r"début du message réexpédié|début du message transféré|inicio del mensaje reenviado|"
+    r"comienzo del mensaje reenviado|inizio messaggio inoltrato|"
+    r"início da mensagem reencaminhada|início da mensagem encaminhada|"
+    r"begin doorgestuurd bericht|начало переадресованного сообщения|"
+    r"转发的邮件开始|以下是转发的邮件|転送されたメッセージ|전달된 메시지)\s*[:：]?$",
+    re.IGNORECASE,
+)
+# RFC 3676 section 4.3 names "-- " as the signature separator; many clients drop the space.
+_SIGNATURE = re.compile(r"^\\?-\\?-[ \t\u00a0]*$")
+_RULE = re.compile(r"^\s*(?:\\?[-_=*~—–―─━]\s*){3,}$")
+_LIST_FOOTER = re.compile(
+    r"mailing list|unsubscribe|listinfo|subscribed to|abmelden|désinscri|darse de baja",
+    re.IGNORECASE,
+)
+_BARE_URL = re.compile(r"(?:https?|ftp)://\S*")
+_EXCUSE = r"(?:[,.!]\s*(?:please\s+)?(?:excuse|pardon|forgive|sorry)\b.{0,80})?"
+_MOBILE_FOOTER = re.compile(
+    "|".join(
+        (
+            rf"sent (?:from|via|with|using) [^,;:!?.]{{1,60}}{_EXCUSE}",
+            r"(?:get|download|obtenir|télécharger|obtener|descargar|obter|baixe|baixar|scarica|"
+            r"ottieni|holen sie sich|получить|скачать|pobierz|hämta|hent|获取|下载|取得) ?"
+            r"(?:the |o )?outlook (?:app )?(?:for|pour|para|per|für|для|dla|för|til) "
+            r"(?:ios|android)",
+            r"outlook (?:for|für|voor|pour) (?:ios|android) ?"
+            r"(?:herunterladen|downloaden|を入手|の入手)",
+            r"(?:von|mit) meine[mr]? .{1,50} gesendet",
+            r"gesendet (?:von|mit|vom|über|aus) .{1,50}",
+            r"diese nachricht wurde (?:von|mit) .{1,60} gesendet",
+            r"envoyé (?:de|depuis|à partir de|avec|par) .{1,50}",
+            r"enviad[oa] (?:desde|con|a través de|do|de|a partir do|pelo|pela) .{1,50}",
+            r"inviato (?:da|dal|dalla|con|tramite) .{1,50}",
+            r"(?:verzonden|verstuurd) (?:vanaf|van|met|via) .{1,50}",
+            r"отправлено (?:с|со|из|через) .{1,50}",
+            r"надіслано (?:з|із|зі) .{1,50}",
+            r"wysłan[eoya] (?:z|ze|przez|za pomocą) .{1,50}",
+            r"odesláno (?:z|ze|přes) .{1,50}",
+            r"skicka(?:t|des) från .{1,50}",
+            r"sendt fra .{1,50}",
+            r"lähetetty \S{1,30}(?:sta|stä)",
+            r"\S{1,30}(?:ról|ről) küldve",
+            r"\S{1,30}(?:dan|den) gönderildi",
+            r"στάλθηκε από .{1,50}",
+            r"(?:发自|來自|来自|寄自)我的.{1,30}",
+            r"(?:从|從)我的.{1,30}(?:发送|傳送|寄出)",
+            r"\S{1,30}から送信",
+            r"(?:내 )?\S{1,30}에서 보냄",
+        )
+    ),
+    re.IGNORECASE,
+)
+
+
+def _is_mobile_footer(line: str) -> bool:
+    if len(line) > _MAX_MARKER_LINE:
+        return False
+    text = _BARE_URL.sub("", _plain(line)).strip("()<>[]{}«» ").rstrip(".")
+    return _MOBILE_FOOTER.fullmatch(text) is not None
+
+
+# --- the cut -----------------------------------------------------------------------------------
+
+
+class _Mail:
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.kinds = [_kind(line) for line in lines]
+        self.plains = [
+            _plain(line) if kind is _Kind.TEXT and len(line) <= _MAX_MARKER_LINE else ""
+            for line, kind in zip(lines, self.kinds, strict=True)
+        ]
+        # For each line inside a quote attribution: where the attribution starts.
+        self.attribution_start: list[int | None] = [None] * len(lines)
+        self.strong: dict[int, bool] = {}
+        self._find_attributions()
+
+    def cut_point(self) -> int:
+        stop, why = self._history_start()
+        if why is _Stop.FORWARD:
+            return len(self.lines)
+        if why in (_Stop.BLOCK, _Stop.DELIMITER) and not any(
+            kind is _Kind.TEXT and not _RULE.match(line)
+            for line, kind in zip(self.lines[:stop], self.kinds[:stop], strict=True)
+        ):
+            return len(self.lines)
+        return self._back_over_history(stop)
+
+    def _find_attributions(self) -> None:
+        floor = 0
+        for end, plain in enumerate(self.plains):
+            if not plain.endswith((":", "：", "-")):
+                continue
+            span = self._attribution_ending_at(end, floor)
+            if span is None:
+                continue
+            start, strong = span
+            for i in range(start, end + 1):
+                self.attribution_start[i] = start
+            self.strong[start] = strong
+            floor = end + 1
+
+    def _attribution_ending_at(self, end: int, floor: int) -> tuple[int, bool] | None:
+        def reading(start: int) -> bool | None:
+            if start < max(floor, end - 2) or any(
+                not self.plains[i] for i in range(start, end + 1)
+            ):
+                return None
+            return _attribution(" ".join(self.plains[start : end + 1]))
+
+        def opens(i: int) -> bool:
+            return i >= 0 and _LEAD.match(self.plains[i]) is not None
+
+        # An attribution opens like one ("On ...", "Am ...", a date); wrapped, the rest ("<addr>",
+        # "wrote:") continues it on up to two more lines. The shortest such reading wins, so that
+        # text just above the attribution stays out of it...
+        for shortest in (end, end - 1, end - 2):
+            if opens(shortest) and (strong := reading(shortest)) is not None:
+                # ...unless the line above opens one too without ending a sentence: "On Monday,
+                # January 15," above "Le Van Anh <le@example.com> wrote:" is one attribution.
+                start = shortest
+                while (
+                    opens(start - 1)
+                    and not _SENTENCE_END.search(self.plains[start - 1])
+                    and (wider := reading(start - 1)) is not None
+                ):
+                    start, strong = start - 1, wider
+                return start, strong
+        # One that does not open like one ("Anna <a@x> 于2025年1月15日 17:03写道：") is a single
+        # line, or a paragraph of its own.
+        for start in (end, end - 1, end - 2):
+            paragraph = start in (end, 0) or self.kinds[start - 1] is not _Kind.TEXT
+            if paragraph and (strong := reading(start)) is not None:
+                return start, strong
+        return None
+
+    def _history_start(self) -> tuple[int, _Stop | None]:
+        """The first line after which everything is history or signature, and why."""
+        for i, kind in enumerate(self.kinds):
+            if kind is not _Kind.TEXT:
+                continue
+            line, plain = self.lines[i], self.plains[i]
+            if _SIGNATURE.match(line):
+                return i, _Stop.SIGNATURE
+            if self.attribution_start[i] == i and self.strong[i] and self._unquoted_after(i):
+                return i, _Stop.ATTRIBUTION
+            if _DELIMITER.match(plain):
+                return i, _Stop.DELIMITER
+            if _FORWARD.match(plain):
+                return i, _Stop.FORWARD
+            if _RULE.match(line) and self._list_footer_after(i):
+                return i, _Stop.LIST_FOOTER
+            if self._header_block_at(i):
+                return i, _Stop.BLOCK
+        return len(self.lines), None
+
+    def _unquoted_after(self, start: int) -> bool:
+        """Whether the attribution at ``start`` is followed by unquoted text (top posting)."""
+        i = start
+        while i < len(self.lines) and self.attribution_start[i] == start:
+            i += 1
+        while i < len(self.lines) and self.kinds[i] is _Kind.BLANK:
+            i += 1
+        return i < len(self.lines) and self.kinds[i] is _Kind.TEXT
+
+    def _list_footer_after(self, rule: int) -> bool:
+        following = range(rule + 1, min(rule + 3, len(self.lines)))
+        return any(_LIST_FOOTER.search(self.plains[i]) for i in following)
+
+    def _header_block_at(self, start: int) -> bool:
+        """Whether an Outlook-style header block (From: then Sent:/To:/Subject:...) starts here.
+
+        A lone "From:" or "To:" line is prose; it takes a From line followed within a few lines
+        by a date or subject, or by two more fields, or by To: when the From names an address.
+        """
+        plain = self.plains[start]
+        if _field(plain) is not _Field.FROM:
+            return False
+        inline = {_FIELD_OF[m.group(1).lower()] for m in _FIELD_INLINE.finditer(plain)}
+        if len(inline) >= 3:
+            return True
+        fields = {_Field.FROM}
+        seen = 0
+        for i in range(start + 1, min(start + 12, len(self.lines))):
+            if self.kinds[i] is _Kind.BLANK:
+                continue
+            if self.kinds[i] is _Kind.QUOTE or seen == 5:
+                break
+            seen += 1
+            field = _field(self.plains[i])
+            if field is not None:
+                fields.add(field)
+        return (
+            _Field.DATE in fields
+            or _Field.SUBJECT in fields
+            or len(fields) >= 3
+            or (_Field.TO in fields and _ADDRESS.search(plain) is not None)
+        )
+
+    def _back_over_history(self, stop: int) -> int:
+        """Move the cut from ``stop`` back over whatever only introduces the history below it."""
+        cut = stop
+        removed = any(kind is not _Kind.BLANK for kind in self.kinds[stop:])
+        while cut > 0:
+            i = cut - 1
+            kind = self.kinds[i]
+            if kind is _Kind.BLANK:
+                cut = i
+            elif kind is _Kind.QUOTE:
+                cut, removed = i, True
+            elif (start := self.attribution_start[i]) is not None and (
+                removed or self.strong[start]
+            ):
+                cut, removed = start, True
+            elif removed and _RULE.match(self.lines[i]):
+                cut = i
+            elif _is_mobile_footer(self.lines[i]):
+                cut, removed = i, True
+            else:
+                break
+        return cut
