@@ -1,0 +1,3 @@
+"""ticket-router: mail received by Amazon SES becomes GitHub issue comments."""
+
+__version__ = "0.1.0"

@@ -49,7 +49,9 @@ def mail_refs(event: Mapping[str, Any], *, bucket: str, prefix: str) -> list[Mai
         elif source == "aws:s3":
             refs.append(_from_s3(record, number))
         else:
-            raise EventError(f"record {number} has eventSource {source!r}; expected aws:ses or aws:s3")
+            raise EventError(
+                f"record {number} has eventSource {source!r}; expected aws:ses or aws:s3"
+            )
     return refs
 
 
@@ -61,7 +63,9 @@ def _from_ses(record: Mapping[str, Any], number: int, *, bucket: str, prefix: st
         raise EventError(f"SES record {number} has no usable mail.messageId")
     if not bucket:
         raise EventError("an SES event arrived but MAIL_BUCKET is not configured")
-    return MailRef(bucket=bucket, key=f"{prefix}{message_id}", message_id=message_id, ses_record=record)
+    return MailRef(
+        bucket=bucket, key=f"{prefix}{message_id}", message_id=message_id, ses_record=record
+    )
 
 
 def _from_s3(record: Mapping[str, Any], number: int) -> MailRef | Skipped:

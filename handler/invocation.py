@@ -75,8 +75,15 @@ def _process(ref: MailRef, runtime: Runtime, remaining_time: Callable[[], float]
         commenter = runtime.commenter(remaining_time)
     except StoreError as error:
         return [
-            Decision(d.recipient, "reject", error.reason, error.detail, d.repo, d.issue,
-                     retryable=error.transient)
+            Decision(
+                d.recipient,
+                "reject",
+                error.reason,
+                error.detail,
+                d.repo,
+                d.issue,
+                retryable=error.transient,
+            )
             if d.action == "comment"
             else d
             for d in planned

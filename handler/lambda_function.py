@@ -14,7 +14,9 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import boto3
 
 from handler.github import GitHubClient
 from handler.invocation import Runtime, handle_event
@@ -27,15 +29,17 @@ DEFAULT_ROUTES = Path(__file__).resolve().parent.parent / "routes.yaml"
 logging.getLogger("ticket_router").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_event(event, runtime(), lambda: context.get_remaining_time_in_millis() / 1000)
 
 
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first invocation and kept for the container's life (cold start pays once)."""
-    import boto3
-
     tokens = TokenSource(
         boto3.client("secretsmanager"), os.environ.get("GITHUB_TOKEN_SECRET_ARN", "")
     )

@@ -6,7 +6,18 @@ Pure: no I/O. Every input, however broken, yields a Message; problems are record
 
 from __future__ import annotations
 
+import codecs
+import email
+import mimetypes
+import re
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.header import decode_header
+from email.message import Message as EmailMessage
+from email.policy import compat32
+from email.utils import getaddresses
+
+from handler.domains import normalize_domain
 
 
 @dataclass(frozen=True)
@@ -54,3 +65,292 @@ class Message:
     def header_all(self, name: str) -> list[str]:
         wanted = name.lower()
         return [v for n, v in self.headers if n.lower() == wanted]
+
+
+# A mail nests a few levels (mixed > alternative > related); hostile ones nest thousands.
+MAX_DEPTH = 20
+MAX_PARTS = 500
+_FILTERED_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Labels senders put on charsets that Python names differently, or that are subsets of what
+# senders actually use (WHATWG Encoding Standard: latin-1 labels mean windows-1252).
+_CHARSET_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "iso_8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "l1": "cp1252",
+    "iso-8859-8-i": "iso-8859-8",
+    "iso-8859-6-i": "iso-8859-6",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "big5": "big5hkscs",
+    "shift_jis": "cp932",
+    "x-sjis": "cp932",
+    "windows-874": "cp874",
+    "tis-620": "cp874",
+    "unicode-1-1-utf-7": "utf-7",
+    "x-mac-roman": "mac-roman",
+    "macintosh": "mac-roman",
+}
+# Declared charsets that promise nothing: try UTF-8, then windows-1252.
+_UNDECLARED = {"", "us-ascii", "ascii", "x-unknown", "unknown", "unknown-8bit", "x-user-defined"}
+
+
+def parse_mail(raw: bytes) -> Message:
+    """Parse ``raw`` (RFC 5322 bytes, as SES stores them). Never raises."""
+    try:
+        parsed = email.message_from_bytes(raw, policy=compat32)
+        return _message(parsed)
+    # Every mail must get a decision: a parser failure becomes a defect, not a crash.
+    except Exception as error:  # noqa: BLE001
+        text, _ = decode_bytes(raw.partition(b"\n\n")[2] or raw, None)
+        return Message(
+            headers=(),
+            message_id=None,
+            subject="",
+            from_=(),
+            sender=None,
+            to=(),
+            cc=(),
+            content_type="text/plain",
+            text=_clean_text(text),
+            html=None,
+            defects=(f"unparseable: {type(error).__name__}",),
+        )
+
+
+def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
+    """``data`` as text in ``charset``, and a defect when the charset could not be honoured."""
+    name = (charset or "").strip().strip('"').lower()
+    if name in _UNDECLARED:
+        try:
+            return data.decode("utf-8"), None
+        except UnicodeDecodeError:
+            return data.decode("cp1252", errors="replace"), None
+    codec = _CHARSET_ALIASES.get(name, name)
+    try:
+        if not codecs.lookup(codec)._is_text_encoding:
+            raise LookupError(codec)
+        return data.decode(codec, errors="replace"), None
+    except LookupError:
+        try:
+            return data.decode("utf-8"), f"unknown-charset:{name}"
+        except UnicodeDecodeError:
+            return data.decode("cp1252", errors="replace"), f"unknown-charset:{name}"
+
+
+def decode_header_value(value: str) -> str:
+    """An unstructured header (Subject, a display name) as text: RFC 2047 and RFC 6532."""
+    value = _unescape_raw(value)
+    try:
+        chunks = decode_header(value)
+    except (HeaderParseError, ValueError):
+        return " ".join(value.split())
+    parts = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, str):
+            parts.append(chunk)
+        elif charset is None:
+            parts.append(chunk.decode("raw-unicode-escape", errors="replace"))
+        else:
+            parts.append(decode_bytes(chunk, charset)[0])
+    return " ".join("".join(parts).split())
+
+
+class _Body:
+    """What a walk over the MIME tree collected."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.htmls: list[str] = []
+        self.attachments: list[Attachment] = []
+        self.defects: list[str] = []
+        self.parts = 0
+
+
+def _message(parsed: EmailMessage) -> Message:
+    body = _Body()
+    _walk(parsed, 0, body)
+    body.defects += sorted({type(d).__name__ for d in parsed.defects})
+    from_ = _addresses(parsed.get_all("From") or [])
+    sender = _addresses(parsed.get_all("Sender") or [])
+    message_id = parsed.get("Message-ID")
+    return Message(
+        headers=tuple((name, _unfold(value)) for name, value in parsed.items()),
+        message_id=_unfold(message_id).strip().strip("<>").strip() or None if message_id else None,
+        subject=decode_header_value(_unfold(parsed.get("Subject") or "")),
+        from_=from_,
+        sender=sender[0] if sender else None,
+        to=_addresses(parsed.get_all("To") or []),
+        cc=_addresses(parsed.get_all("Cc") or []),
+        content_type=parsed.get_content_type(),
+        text=_clean_text("\n\n".join(body.texts)) if body.texts else None,
+        html="\n".join(body.htmls) if body.htmls else None,
+        attachments=tuple(body.attachments),
+        defects=tuple(dict.fromkeys(body.defects)),
+    )
+
+
+def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
+    body.parts += 1
+    if body.parts > MAX_PARTS:
+        if "too-many-parts" not in body.defects:
+            body.defects.append("too-many-parts")
+        return
+    content_type = part.get_content_type()
+    if part.is_multipart():
+        if depth >= MAX_DEPTH:
+            body.defects.append("nested-too-deep")
+            return
+        children = [c for c in part.get_payload() if isinstance(c, EmailMessage)]
+        if content_type == "multipart/alternative":
+            _alternative(children, depth, body)
+        else:
+            for child in children:
+                _walk(child, depth + 1, body)
+        return
+    if content_type in {"message/rfc822", "message/global"}:
+        _attach(part, body, content_type)
+        return
+    filename = part.get_filename()
+    if (
+        content_type in {"text/plain", "text/html"}
+        and not filename
+        and (part.get_content_disposition() != "attachment")
+    ):
+        text, defect = _part_text(part)
+        if defect:
+            body.defects.append(defect)
+        if content_type == "text/html":
+            body.htmls.append(text)
+        else:
+            body.texts.append(_unflow(text, part) if _is_flowed(part) else text)
+        return
+    _attach(part, body, content_type)
+
+
+def _alternative(children: list[EmailMessage], depth: int, body: _Body) -> None:
+    """The plain-text alternative if there is one, else the richest (last) HTML one."""
+    walked = []
+    for child in children:
+        branch = _Body()
+        branch.parts = body.parts
+        _walk(child, depth + 1, branch)
+        body.parts = branch.parts
+        walked.append(branch)
+    chosen = next((b for b in walked if b.texts), None)
+    if chosen is None:
+        chosen = next((b for b in reversed(walked) if b.htmls), walked[-1] if walked else None)
+    if chosen is None:
+        return
+    body.texts += chosen.texts
+    body.htmls += chosen.htmls if not chosen.texts else []
+    body.attachments += chosen.attachments
+    body.defects += [d for branch in walked for d in branch.defects]
+
+
+def _attach(part: EmailMessage, body: _Body, content_type: str) -> None:
+    name = part.get_filename()
+    if content_type.startswith("message/"):
+        inner = part.get_payload()
+        embedded = inner[0] if isinstance(inner, list) and inner else None
+        if not isinstance(embedded, EmailMessage):
+            embedded = None
+        subject = decode_header_value(embedded.get("Subject") or "") if embedded else ""
+        size = len(embedded.as_bytes()) if embedded is not None else 0
+        filename = decode_header_value(name) if name else f"{subject or 'forwarded message'}.eml"
+    else:
+        payload = part.get_payload(decode=True)
+        size = len(payload) if isinstance(payload, bytes) else 0
+        extension = mimetypes.guess_extension(content_type) or ".bin"
+        fallback = f"attachment-{len(body.attachments) + 1}{extension}"
+        filename = decode_header_value(name) if name else fallback
+    body.attachments.append(Attachment(filename or "attachment", content_type, size))
+
+
+def _part_text(part: EmailMessage) -> tuple[str, str | None]:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return "", None
+    return decode_bytes(payload, part.get_content_charset())
+
+
+def _is_flowed(part: EmailMessage) -> bool:
+    return str(part.get_param("format", "", header="content-type")).lower() == "flowed"
+
+
+def _unflow(text: str, part: EmailMessage) -> str:
+    """Join RFC 3676 soft line breaks and undo space-stuffing."""
+    delsp = str(part.get_param("delsp", "", header="content-type")).lower() == "yes"
+    lines: list[str] = []
+    pending: str | None = None
+    pending_depth = 0
+    for line in text.replace("\r\n", "\n").split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        content = line[depth:]
+        if content.startswith(" "):
+            content = content[1:]
+        soft = content.endswith(" ") and content != "-- "
+        if soft and delsp:
+            content = content[:-1]
+        if pending is not None and depth == pending_depth:
+            pending += content
+        else:
+            if pending is not None:
+                lines.append(_quoted(pending, pending_depth))
+            pending, pending_depth = content, depth
+        if not soft:
+            lines.append(_quoted(pending, depth))
+            pending = None
+    if pending is not None:
+        lines.append(_quoted(pending, pending_depth))
+    return "\n".join(lines)
+
+
+def _quoted(text: str, depth: int) -> str:
+    return f"{'>' * depth} {text}" if depth else text
+
+
+def _addresses(values: list[str]) -> tuple[Address, ...]:
+    """Parse address headers on their raw text, then decode display names.
+
+    Decoding RFC 2047 first would let an encoded display name smuggle in a comma or an
+    ``<addr>`` of its own.
+    """
+    found = []
+    for name, addr in getaddresses([_unescape_raw(_unfold(v)) for v in values]):
+        if not addr:
+            continue
+        local, at, domain = addr.rpartition("@")
+        if not at:
+            # A bare local part ("root"): kept, so that the From check can say what is wrong.
+            found.append(Address(decode_header_value(name), addr, ""))
+            continue
+        found.append(
+            Address(
+                decode_header_value(name),
+                local,
+                normalize_domain(domain) or domain.strip().lower(),
+            )
+        )
+    return tuple(found)
+
+
+def _unfold(value: str) -> str:
+    return re.sub(r"\r?\n(?=[ \t])", "", value).rstrip("\r\n")
+
+
+def _unescape_raw(value: str) -> str:
+    """compat32 keeps 8-bit header bytes as surrogates: read them as UTF-8 (RFC 6532)."""
+    if not any("\udc80" <= char <= "\udcff" for char in value):
+        return value
+    raw = value.encode("ascii", errors="surrogateescape")
+    return decode_bytes(raw, None)[0]
+
+
+def _clean_text(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    return _FILTERED_CONTROLS.sub("", text)

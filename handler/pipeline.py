@@ -141,7 +141,8 @@ def _decide(
         return Decision(address, "reject", target.reason, target.detail)
     route, issue = target.route, target.issue
     if not assessment.ok or assessment.sender is None:
-        return Decision(address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue
+        return Decision(
+            address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue
         )
     domain = assessment.sender.domain
     if not sender_allowed(route, domain):
@@ -152,7 +153,7 @@ def _decide(
             f"{domain} is not among the sender domains allowed for {route.label}: "
             + ", ".join(route.allowed_senders),
             repo=route.repo,
-        issue=issue,
+            issue=issue,
         )
     if (route.repo.lower(), issue) in claimed:
         return Decision(
@@ -161,7 +162,7 @@ def _decide(
             "duplicate-recipient",
             f"{route.repo}#{issue} was already addressed by another recipient of this mail",
             repo=route.repo,
-        issue=issue,
+            issue=issue,
         )
     comment = render_comment(message, address, keep_quoted=route.keep_quoted)
     if comment.empty:
@@ -171,7 +172,7 @@ def _decide(
             "empty-body",
             "nothing is left after removing quoted text and signature",
             repo=route.repo,
-        issue=issue,
+            issue=issue,
         )
     return Decision(
         address,
@@ -184,9 +185,7 @@ def _decide(
     )
 
 
-def _recipients(
-    message: Message, receipt: SesReceipt | None, explicit: Sequence[str]
-) -> list[str]:
+def _recipients(message: Message, receipt: SesReceipt | None, explicit: Sequence[str]) -> list[str]:
     if explicit:
         candidates: Iterable[str] = explicit
     elif receipt is not None and receipt.recipients:

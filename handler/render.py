@@ -155,11 +155,7 @@ def _code_spans(line: str) -> list[tuple[int, int]]:
     while index < len(runs):
         opener = runs[index]
         closer = next(
-            (
-                later
-                for later in runs[index + 1 :]
-                if len(later.group()) == len(opener.group())
-            ),
+            (later for later in runs[index + 1 :] if len(later.group()) == len(opener.group())),
             None,
         )
         if closer is None:
@@ -180,7 +176,7 @@ def _attribution(message: Message) -> str:
 
 
 def _quoted_block(trimmed: str) -> str:
-    fence = "`" * max(3, *(len(run) + 1 for run in _BACKTICKS.findall(trimmed)))
+    fence = "`" * max([3, *(len(run) + 1 for run in _BACKTICKS.findall(trimmed))])
     lines = trimmed.strip("\n").count("\n") + 1
     summary = f"Quoted text and signature ({lines} line{'s' if lines != 1 else ''})"
     return (

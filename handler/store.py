@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 # SES accepts mails up to 40 MB; anything larger in the bucket was not written by SES.
 MAX_MAIL_BYTES = 40 * 1024 * 1024 + 1024 * 1024
 
@@ -27,12 +29,11 @@ class StoreError(Exception):
 class MailStore:
     """Reads raw mails that SES stored in S3."""
 
-    def __init__(self, s3_client: Any) -> None:
+    # boto3 clients carry no type information (no stubs are published for the pinned release).
+    def __init__(self, s3_client: Any) -> None:  # noqa: ANN401
         self._s3 = s3_client
 
     def fetch(self, bucket: str, key: str) -> bytes:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             response = self._s3.get_object(Bucket=bucket, Key=key)
             size = int(response.get("ContentLength", 0))
@@ -47,7 +48,9 @@ class MailStore:
             code = error.response.get("Error", {}).get("Code", "")
             if code in {"NoSuchKey", "404", "NoSuchBucket"}:
                 raise StoreError(
-                    "mail-not-found", f"s3://{bucket}/{key} does not exist ({code})", transient=False
+                    "mail-not-found",
+                    f"s3://{bucket}/{key} does not exist ({code})",
+                    transient=False,
                 ) from None
             # AccessDenied is a deployment mistake that a fixed policy and a replay will cure.
             raise StoreError(
@@ -71,7 +74,7 @@ class TokenSource:
 
     def __init__(
         self,
-        client: Any,
+        client: Any,  # noqa: ANN401 - an untyped boto3 client
         secret_id: str,
         *,
         ttl_seconds: float = 900.0,
@@ -93,8 +96,6 @@ class TokenSource:
                 "no GitHub token secret is configured (GITHUB_TOKEN_SECRET_ARN is empty)",
                 transient=True,
             )
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             value = self._client.get_secret_value(SecretId=self._secret_id).get("SecretString")
         except (ClientError, BotoCoreError) as error:

@@ -1,0 +1,383 @@
+"""Who sent a mail, as far as Amazon SES could verify it.
+
+Pure. Only SES's measurements count; every header the sender wrote can be forged.
+
+Where the verdicts come from, in order of trust:
+
+1. The SES receipt-rule event (Lambda action): ``receipt.spfVerdict`` ... ``virusVerdict``,
+   ``dmarcPolicy`` and ``recipients``. The event does not say which domains DKIM and SPF passed
+   for, so those come from the stored mail's SES block (2).
+2. The SES block at the top of the stored mail: the header fields SES prepends, in the order SES
+   writes them (Return-Path, Received, X-SES-Spam-Verdict, X-SES-Virus-Verdict, Received-SPF,
+   Authentication-Results, X-SES-RECEIPT, X-SES-DKIM-SIGNATURE). The block is the leading run of
+   those fields in that order, each at most once; it ends at the first field that is not SES's or
+   is out of order, and it must hold X-SES-RECEIPT. A sender can write any of these names, but
+   only below the block, where they are never read.
+
+The From domain is authenticated when DMARC passes, or, where the domain publishes no DMARC policy
+(SES: GRAY), when DKIM passed for a signing domain aligned with From, or SPF passed for an
+envelope domain aligned with From. Alignment is relaxed (RFC 7489 3.1): the domains are equal or
+one lies below the other. Without the Public Suffix List this also aligns a public suffix with a
+domain below it (``ac.uk`` with ``evil.ac.uk``); that is harmless here because the route's
+``allowed_senders`` is checked on the From domain itself, and no route allows a public suffix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from handler.autoreply import detect_automated
+from handler.domains import is_subdomain, normalize_domain
+from handler.mail import Address, Message
+
+SES_AUTHSERV_ID = "amazonses.com"
+# The fields SES prepends, in the order it writes them.
+_SES_FIELDS = (
+    "return-path",
+    "received",
+    "x-ses-spam-verdict",
+    "x-ses-virus-verdict",
+    "received-spf",
+    "authentication-results",
+    "x-ses-receipt",
+    "x-ses-dkim-signature",
+)
+_RANK = {name: rank for rank, name in enumerate(_SES_FIELDS)}
+_STATUSES = {"PASS", "FAIL", "GRAY", "PROCESSING_FAILED", "DISABLED"}
+# RFC 8601 results -> SES's verdict names.
+_RESULT_STATUS = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "softfail": "FAIL",
+    "hardfail": "FAIL",
+    "policy": "FAIL",
+    "none": "GRAY",
+    "neutral": "GRAY",
+    "temperror": "PROCESSING_FAILED",
+    "permerror": "PROCESSING_FAILED",
+}
+_FOR_RECIPIENT = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*(?:;|$)", re.IGNORECASE)
+_PROPERTY = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s";]+)')
+_METHODS = {"spf", "dkim", "dmarc", "arc", "iprev", "auth", "dkim-atps", "bimi", "smime", "vbr"}
+
+
+@dataclass(frozen=True)
+class SesReceipt:
+    """SES's verdicts for one mail. Statuses are SES's: PASS, FAIL, GRAY, PROCESSING_FAILED,
+    DISABLED (scanning turned off)."""
+
+    spf: str
+    dkim: str
+    dmarc: str
+    spam: str
+    virus: str
+    # The From domain's published policy when DMARC failed (none, quarantine, reject).
+    dmarc_policy: str | None = None
+    envelope_from: str | None = None
+    spf_domain: str | None = None
+    # Signing domains whose DKIM signature verified.
+    dkim_domains: tuple[str, ...] = ()
+    # The From domain SES evaluated DMARC for (header.from), when it says so.
+    dmarc_domain: str | None = None
+    recipients: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Assessment:
+    ok: bool
+    reason: str
+    detail: str
+    sender: Address | None
+
+
+def receipt_from_headers(message: Message) -> SesReceipt | None:
+    """SES's verdicts from the block SES prepended to the stored mail, or None without one."""
+    block = dict(_ses_block(message.headers))
+    if "x-ses-receipt" not in block:
+        return None
+    results = _amazonses_results(block.get("authentication-results", ""))
+    spf = next((r for r in results if r.method == "spf"), None)
+    dmarc = next((r for r in results if r.method == "dmarc"), None)
+    dkims = [r for r in results if r.method == "dkim"]
+    envelope = _angle_addr(block["return-path"]) if "return-path" in block else None
+    spf_domain = None
+    if spf is not None:
+        mailfrom = spf.props.get("smtp.mailfrom") or spf.props.get("envelope-from") or envelope
+        spf_domain = _domain_of(mailfrom) if mailfrom else None
+    elif envelope:
+        spf_domain = _domain_of(envelope)
+    if spf is None and "received-spf" in block:
+        spf_status = _RESULT_STATUS.get(block["received-spf"].split(None, 1)[0].lower(), "GRAY")
+    else:
+        spf_status = _status(spf)
+    recipient = _FOR_RECIPIENT.search(block.get("received", ""))
+    return SesReceipt(
+        spf=spf_status,
+        dkim=_dkim_status(dkims),
+        dmarc=_status(dmarc),
+        spam=_verdict(block.get("x-ses-spam-verdict")),
+        virus=_verdict(block.get("x-ses-virus-verdict")),
+        dmarc_policy=_dmarc_policy(dmarc),
+        envelope_from=envelope,
+        spf_domain=spf_domain,
+        dkim_domains=tuple(
+            dict.fromkeys(d for r in dkims if r.result == "pass" for d in _signing_domains(r))
+        ),
+        dmarc_domain=normalize_domain(dmarc.props.get("header.from", "")) if dmarc else None,
+        recipients=(recipient.group(1),) if recipient else (),
+    )
+
+
+def receipt_from_event(record: Mapping[str, Any], stored: SesReceipt | None) -> SesReceipt:
+    """SES's verdicts from the Lambda event record, completed by the stored block's domains."""
+    ses = _mapping(record, "ses")
+    receipt, mail = _mapping(ses, "receipt"), _mapping(ses, "mail")
+    base = stored or SesReceipt("GRAY", "GRAY", "GRAY", "GRAY", "GRAY")
+    source = mail.get("source")
+    envelope = source.strip().strip("<>") if isinstance(source, str) else base.envelope_from
+    recipients = receipt.get("recipients")
+    policy = receipt.get("dmarcPolicy")
+    return replace(
+        base,
+        spf=_event_status(receipt, "spfVerdict"),
+        dkim=_event_status(receipt, "dkimVerdict"),
+        dmarc=_event_status(receipt, "dmarcVerdict"),
+        spam=_event_status(receipt, "spamVerdict"),
+        virus=_event_status(receipt, "virusVerdict"),
+        dmarc_policy=policy.lower() if isinstance(policy, str) else None,
+        envelope_from=envelope,
+        spf_domain=base.spf_domain or (_domain_of(envelope) if envelope else None),
+        recipients=tuple(r for r in recipients if isinstance(r, str))
+        if isinstance(recipients, list)
+        else base.recipients,
+    )
+
+
+def assess(message: Message, receipt: SesReceipt | None) -> Assessment:
+    """Whether ``message`` may be posted at all, and who it is from.
+
+    Order: spam, virus, automated mail, the From address, then authentication of its domain.
+    Only FAIL verdicts reject: GRAY or failed scans still post, because the comment carries the
+    text only and never an attachment.
+    """
+    if receipt is not None and receipt.spam == "FAIL":
+        return Assessment(False, "spam", "SES's spam verdict is FAIL", None)
+    if receipt is not None and receipt.virus == "FAIL":
+        return Assessment(False, "virus", "SES's virus verdict is FAIL", None)
+    automated = detect_automated(message, receipt.envelope_from if receipt else None)
+    if automated is not None:
+        return Assessment(False, automated[0], automated[1], None)
+    problem = _from_problem(message.from_)
+    if problem is not None:
+        return Assessment(False, "invalid-from", problem, None)
+    sender = message.from_[0]
+    domain = normalize_domain(sender.domain) or sender.domain
+    if receipt is None:
+        return Assessment(
+            False,
+            "not-authenticated",
+            "the mail carries no SES verdicts (it did not arrive through SES), so nothing "
+            f"vouches for {domain}",
+            sender,
+        )
+    how = _authenticated_by(receipt, domain)
+    if how is None:
+        return Assessment(False, "not-authenticated", _why_not(receipt, domain), sender)
+    return Assessment(True, "authenticated", how, sender)
+
+
+def aligned(domain: str, other: str) -> bool:
+    """Relaxed DMARC alignment: equal, or one lies below the other."""
+    return domain == other or is_subdomain(domain, other) or is_subdomain(other, domain)
+
+
+def _authenticated_by(receipt: SesReceipt, domain: str) -> str | None:
+    if receipt.dmarc_domain is not None and receipt.dmarc_domain != domain:
+        # SES evaluated DMARC for a different From than the one we read: trust neither.
+        return None
+    if receipt.dmarc == "PASS":
+        return f"DMARC pass for {domain}"
+    if receipt.dmarc == "FAIL":
+        return None
+    if receipt.dkim == "PASS":
+        signer = next((d for d in receipt.dkim_domains if aligned(domain, d)), None)
+        if signer is not None:
+            return f"no DMARC policy; DKIM pass for {signer}, aligned with {domain}"
+    if receipt.spf == "PASS" and receipt.spf_domain and aligned(domain, receipt.spf_domain):
+        return f"no DMARC policy; SPF pass for {receipt.spf_domain}, aligned with {domain}"
+    return None
+
+
+def _why_not(receipt: SesReceipt, domain: str) -> str:
+    if receipt.dmarc_domain is not None and receipt.dmarc_domain != domain:
+        return (
+            f"SES evaluated DMARC for {receipt.dmarc_domain}, but the From address is at {domain}"
+        )
+    if receipt.dmarc == "FAIL":
+        policy = f" (policy {receipt.dmarc_policy})" if receipt.dmarc_policy else ""
+        return f"DMARC fail for {domain}{policy}"
+    parts = [f"DMARC {receipt.dmarc.lower()} for {domain}"]
+    signers = [d for d in receipt.dkim_domains if receipt.dkim == "PASS"]
+    if signers:
+        parts.append(f"DKIM passed only for {', '.join(signers)}, not aligned with {domain}")
+    else:
+        parts.append(f"DKIM {receipt.dkim.lower()}")
+    if receipt.spf == "PASS" and receipt.spf_domain:
+        parts.append(f"SPF passed for {receipt.spf_domain}, not aligned with {domain}")
+    else:
+        parts.append(f"SPF {receipt.spf.lower()}")
+    return "; ".join(parts)
+
+
+def _from_problem(addresses: tuple[Address, ...]) -> str | None:
+    if not addresses:
+        return "the mail has no From address"
+    if len(addresses) > 1:
+        listed = ", ".join(a.addr for a in addresses[:5])
+        return f"the mail has {len(addresses)} From addresses ({listed}); exactly one is needed"
+    address = addresses[0]
+    if not address.local or normalize_domain(address.domain) is None:
+        return f"the From address {address.addr!r} has no valid domain"
+    return None
+
+
+@dataclass(frozen=True)
+class _Result:
+    method: str
+    result: str
+    props: dict[str, str]
+    comments: tuple[str, ...]
+
+
+def _ses_block(headers: tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]]:
+    last = -1
+    for name, value in headers:
+        rank = _RANK.get(name.lower())
+        if rank is None or rank <= last:
+            return
+        last = rank
+        yield name.lower(), value
+
+
+def _amazonses_results(value: str) -> list[_Result]:
+    """The results of an RFC 8601 Authentication-Results field, if SES wrote it.
+
+    SES follows a resinfo with bare ``property=value`` segments of its own
+    (``spf=pass (...) client-ip=...; envelope-from=...;``): those belong to the result before.
+    """
+    segments = list(_segments(value))
+    if not segments or segments[0][0].split()[:1] != [SES_AUTHSERV_ID]:
+        return []
+    results: list[_Result] = []
+    for text, comments in segments[1:]:
+        pairs = [(k.lower(), v.strip('"')) for k, v in _PROPERTY.findall(text)]
+        if not pairs:
+            continue
+        method, result = pairs[0]
+        if method in _METHODS:
+            results.append(_Result(method, result.lower(), dict(pairs[1:]), comments))
+        elif results:
+            results[-1].props.update(pairs)
+    return results
+
+
+def _segments(value: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Split on top-level ';', removing (nested) comments and keeping quoted strings whole."""
+    text: list[str] = []
+    comments: list[str] = []
+    comment: list[str] = []
+    depth = 0
+    quoted = False
+    escaped = False
+    for char in value:
+        if escaped:
+            (comment if depth else text).append(char)
+            escaped = False
+        elif char == "\\" and (quoted or depth):
+            escaped = True
+        elif depth:
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth == 0:
+                    comments.append("".join(comment))
+                    comment = []
+                    text.append(" ")
+                    continue
+            comment.append(char)
+        elif quoted:
+            text.append(char)
+            quoted = char != '"'
+        elif char == "(":
+            depth = 1
+        elif char == '"':
+            quoted = True
+            text.append(char)
+        elif char == ";":
+            yield "".join(text).strip(), tuple(comments)
+            text, comments = [], []
+        else:
+            text.append(char)
+    if "".join(text).strip():
+        yield "".join(text).strip(), tuple(comments)
+
+
+def _mapping(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = parent.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _status(result: _Result | None) -> str:
+    return "GRAY" if result is None else _RESULT_STATUS.get(result.result, "GRAY")
+
+
+def _dkim_status(results: list[_Result]) -> str:
+    statuses = [_status(r) for r in results]
+    for status in ("PASS", "FAIL", "PROCESSING_FAILED"):
+        if status in statuses:
+            return status
+    return "GRAY"
+
+
+def _verdict(value: str | None) -> str:
+    word = (value or "").strip().split(None, 1)[:1]
+    status = word[0].upper() if word else ""
+    return status if status in _STATUSES else "GRAY"
+
+
+def _event_status(receipt: Mapping[str, Any], key: str) -> str:
+    verdict = receipt.get(key)
+    status = verdict.get("status") if isinstance(verdict, Mapping) else None
+    return status.upper() if isinstance(status, str) and status.upper() in _STATUSES else "GRAY"
+
+
+def _dmarc_policy(result: _Result | None) -> str | None:
+    if result is None:
+        return None
+    policy = result.props.get("policy.dmarc") or result.props.get("policy.published-domain-policy")
+    for comment in result.comments:
+        found = re.search(r"\bp=(\w+)", comment, re.IGNORECASE)
+        if found and policy is None:
+            policy = found.group(1)
+    return policy.lower() if policy else None
+
+
+def _signing_domains(result: _Result) -> Iterator[str]:
+    for key in ("header.d", "header.i"):
+        value = result.props.get(key)
+        if value:
+            domain = normalize_domain(value.rpartition("@")[2])
+            if domain:
+                yield domain
+
+
+def _angle_addr(value: str) -> str:
+    return value.strip().strip("<>").strip()
+
+
+def _domain_of(address: str) -> str | None:
+    return normalize_domain(address.rpartition("@")[2]) if "@" in address else None

@@ -1,0 +1,297 @@
+"""GitHub REST: create an issue comment, with the retries and failure classes the pipeline needs.
+
+https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
+
+Every failure is a GitHubError with a stable ``reason`` and ``transient`` saying whether trying
+again later can help:
+
+- permanent: ``issue-not-found`` (404), ``issue-gone`` (410: deleted, or issues disabled),
+  ``issue-locked`` and ``github-forbidden`` (403), ``github-auth-failed`` (401),
+  ``validation-failed`` (422), ``github-redirect`` (moved to another host);
+- transient: ``github-unavailable`` (5xx or connection failures after the retries),
+  ``github-timeout``, ``rate-limited``.
+
+Retries never outlast the Lambda: every wait and every request timeout is cut to the time the
+function has left, and when that is too short the error is raised now, so that the invocation
+fails cleanly and Lambda's own retry (then the dead-letter queue) takes over.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from handler import __version__
+
+API_VERSION = "2022-11-28"
+# Kept back from the Lambda deadline for logging the decisions and returning.
+_SAFETY_MARGIN = 3.0
+# A rate-limit wait longer than this is better left to Lambda's retry than slept through.
+_MAX_RATE_LIMIT_WAIT = 60.0
+# GitHub's advice for a secondary rate limit that names no reset time: wait at least a minute.
+_SECONDARY_LIMIT_WAIT = 60.0
+_MAX_REDIRECTS = 3
+
+
+@dataclass(frozen=True)
+class PostedComment:
+    id: int
+    url: str
+
+
+class GitHubError(Exception):
+    """GitHub did not take the comment; ``reason`` is stable, ``detail`` is for people."""
+
+    def __init__(
+        self, reason: str, detail: str, *, transient: bool, status: int | None = None
+    ) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.transient = transient
+        self.status = status
+
+
+class GitHubClient:
+    """Posts comments with one token against one API base (github.com or an Enterprise host)."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_url: str = "https://api.github.com",
+        timeout: float = 10.0,
+        max_attempts: int = 4,
+        remaining_time: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._api_url = api_url.rstrip("/")
+        self._timeout = timeout
+        self._max_attempts = max(1, max_attempts)
+        self._remaining_time = remaining_time
+        self._sleep = sleep
+        self._clock = clock
+        self._session = session or requests.Session()
+        self._headers = {
+            "Accept": "application/vnd.github+json",
+            "Authorization": f"Bearer {token}",
+            "User-Agent": f"ticket-router/{__version__}",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+
+    def create_comment(self, repo: str, issue: int, body: str) -> PostedComment:
+        """``POST /repos/{owner}/{repo}/issues/{issue}/comments`` with ``{"body": body}``."""
+        owner, _, name = repo.partition("/")
+        url = (
+            f"{self._api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+            f"/issues/{issue}/comments"
+        )
+        target = f"{repo}#{issue}"
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self._send(url, body, target, attempt)
+            if response is None:
+                continue
+            status = response.status_code
+            if 200 <= status < 300:
+                return _posted(response)
+            wait = self._rate_limit_wait(response)
+            if wait is not None:
+                self._wait(wait, attempt, "rate-limited", _rate_limit_detail(response, target))
+                continue
+            if status >= 500:
+                self._wait(
+                    self._backoff(attempt),
+                    attempt,
+                    "github-unavailable",
+                    f"GitHub answered {status} for {target}",
+                    status=status,
+                )
+                continue
+            raise _permanent(response, target)
+
+    def _send(self, url: str, body: str, target: str, attempt: int) -> requests.Response | None:
+        """One request; None when it failed in a way worth retrying and a retry was waited for."""
+        timeout = self._timeout
+        left = self._time_left()
+        if left is not None:
+            timeout = min(timeout, left)
+            if timeout < 1.0:
+                raise GitHubError(
+                    "github-timeout",
+                    f"no time left in this invocation to post to {target}",
+                    transient=True,
+                )
+        try:
+            return self._post(url, body, target, timeout)
+        except requests.Timeout:
+            # A timed-out POST may still have been applied; the retry accepts that risk
+            # because a lost comment is worse than a rare duplicate.
+            self._wait(
+                self._backoff(attempt),
+                attempt,
+                "github-timeout",
+                f"GitHub did not answer within {timeout:.1f} s for {target}",
+            )
+        except requests.RequestException as error:
+            self._wait(
+                self._backoff(attempt),
+                attempt,
+                "github-unavailable",
+                f"cannot reach GitHub for {target} ({type(error).__name__})",
+            )
+        return None
+
+    def _post(self, url: str, body: str, target: str, timeout: float) -> requests.Response:
+        """POST, following redirects that stay on the API host (a renamed repository).
+
+        requests would turn a redirected POST into a GET, or carry the token to any host.
+        """
+        for _ in range(_MAX_REDIRECTS):
+            response = self._session.post(
+                url,
+                json={"body": body},
+                headers=self._headers,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+            if response.status_code not in {301, 302, 307, 308}:
+                return response
+            url = self._redirect_target(url, response, target)
+        return response
+
+    def _wait(
+        self, seconds: float, attempt: int, reason: str, detail: str, *, status: int | None = None
+    ) -> None:
+        """Sleep before the next attempt, or raise the transient error when none is left."""
+        left = self._time_left()
+        out_of_attempts = attempt >= self._max_attempts
+        out_of_time = left is not None and seconds + 1.0 > left
+        too_long = reason == "rate-limited" and seconds > _MAX_RATE_LIMIT_WAIT
+        if out_of_attempts or out_of_time or too_long:
+            tries = f" (after {attempt} attempt{'s' if attempt != 1 else ''})"
+            raise GitHubError(reason, detail + tries, transient=True, status=status)
+        self._sleep(seconds)
+
+    def _time_left(self) -> float | None:
+        if self._remaining_time is None:
+            return None
+        return self._remaining_time() - _SAFETY_MARGIN
+
+    @staticmethod
+    def _backoff(attempt: int) -> float:
+        # Exponential with jitter, so that concurrent functions do not retry in step.
+        return float(min(2 ** (attempt - 1), 8)) + random.uniform(0, 0.5)  # noqa: S311
+
+    def _rate_limit_wait(self, response: requests.Response) -> float | None:
+        """Seconds to wait when ``response`` is a primary or secondary rate limit, else None.
+
+        https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api#rate-limit-errors
+        """
+        if response.status_code not in {403, 429}:
+            return None
+        headers = response.headers
+        retry_after = headers.get("retry-after", "").strip()
+        if retry_after.isdigit():
+            return float(retry_after)
+        reset = headers.get("x-ratelimit-reset", "").strip()
+        if headers.get("x-ratelimit-remaining", "").strip() == "0" and reset.isdigit():
+            return max(0.0, int(reset) - self._clock()) + 1.0
+        if response.status_code == 429 or "rate limit" in _message(response).lower():
+            return _SECONDARY_LIMIT_WAIT
+        return None
+
+    def _redirect_target(self, url: str, response: requests.Response, target: str) -> str:
+        """Where a redirect points, when it stays on the API host (a renamed repository)."""
+        location = response.headers.get("location", "")
+        resolved = requests.compat.urljoin(url, location)
+        if not location or urlsplit(resolved).netloc != urlsplit(self._api_url).netloc:
+            raise GitHubError(
+                "github-redirect",
+                f"GitHub redirected the comment for {target} to another host "
+                f"({urlsplit(resolved).netloc or 'no location'}); the token is not sent there",
+                transient=False,
+                status=response.status_code,
+            )
+        return str(resolved)
+
+
+def _posted(response: requests.Response) -> PostedComment:
+    # GitHub created the comment: even when the body cannot be read, posting again would
+    # duplicate it, so this is a success without an id.
+    payload = _json(response)
+    comment_id = payload.get("id")
+    url = payload.get("html_url")
+    return PostedComment(
+        id=comment_id if isinstance(comment_id, int) else 0,
+        url=url if isinstance(url, str) else "",
+    )
+
+
+def _permanent(response: requests.Response, target: str) -> GitHubError:
+    status = response.status_code
+    message = _message(response)
+    said = f": {message}" if message else ""
+    if status == 404:
+        detail = f"{target} does not exist, or the token cannot see the repository{said}"
+        return GitHubError("issue-not-found", detail, transient=False, status=status)
+    if status == 410:
+        detail = f"{target} is gone (deleted, or issues are disabled for the repository){said}"
+        return GitHubError("issue-gone", detail, transient=False, status=status)
+    if status == 401:
+        detail = f"GitHub rejected the token (expired or revoked?){said}"
+        return GitHubError("github-auth-failed", detail, transient=False, status=status)
+    if status == 403 and "locked" in message.lower():
+        detail = f"{target} is locked: only collaborators may comment{said}"
+        return GitHubError("issue-locked", detail, transient=False, status=status)
+    if status == 403:
+        detail = (
+            f"the token may not comment on {target} (it needs Issues: write, or the repo "
+            f"scope){said}"
+        )
+        return GitHubError("github-forbidden", detail, transient=False, status=status)
+    if status == 422:
+        errors = _json(response).get("errors")
+        extra = "; ".join(_describe_error(e) for e in errors) if isinstance(errors, list) else ""
+        detail = f"GitHub refused the comment for {target}{said}" + (f" ({extra})" if extra else "")
+        return GitHubError("validation-failed", detail, transient=False, status=status)
+    detail = f"GitHub answered {status} for {target}{said}"
+    return GitHubError("github-rejected", detail, transient=False, status=status)
+
+
+def _rate_limit_detail(response: requests.Response, target: str) -> str:
+    reset = response.headers.get("x-ratelimit-reset", "").strip()
+    if reset.isdigit():
+        when = datetime.fromtimestamp(int(reset), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"GitHub's rate limit for this token resets at {when}; {target} not posted"
+    return f"GitHub rate-limited the comment for {target}"
+
+
+def _json(response: requests.Response) -> Mapping[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, Mapping) else {}
+
+
+def _message(response: requests.Response) -> str:
+    message = _json(response).get("message")
+    return " ".join(message.split())[:300] if isinstance(message, str) else ""
+
+
+def _describe_error(error: object) -> str:
+    if isinstance(error, Mapping):
+        parts = [str(error[k]) for k in ("field", "code", "message") if error.get(k)]
+        return " ".join(parts)
+    return str(error)

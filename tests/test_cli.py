@@ -1,0 +1,210 @@
+"""The command line: check and dispatch, their output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from handler.cli import main
+from tests.conftest import ROOT, TESTS
+from tests.sesmail import ses_mail
+
+EXAMPLES = sorted((ROOT / "examples" / "mail").glob("*.eml"))
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_check_accepts_the_sample_routes(capsys):
+    """The shipped routes.yaml is valid."""
+    status, out, err = run(capsys, "check", str(ROOT / "routes.yaml"))
+    assert (status, err) == (0, "")
+    assert out.endswith(": valid, 3 routes for 2 domains\n")
+
+
+def test_check_reports_errors_on_stderr_and_exits_1(capsys, tmp_path):
+    """An invalid routes file: exit 1, the problem named on stderr."""
+    bad = tmp_path / "routes.yaml"
+    bad.write_text(
+        "routes:\n  - domain: issues.example.com\n    repo: nope\n    allowed_senders: [x.org]\n"
+    )
+    status, out, err = run(capsys, "check", str(bad))
+    assert (status, out) == (1, "")
+    assert "route 0" in err
+    assert "repo" in err
+
+
+def test_check_of_a_missing_file_exits_1(capsys, tmp_path):
+    """A routes file that cannot be read is reported, not a traceback."""
+    status, _, err = run(capsys, "check", str(tmp_path / "absent.yaml"))
+    assert status == 1
+    assert "absent.yaml" in err
+
+
+def test_dispatch_dry_run_json_on_the_examples(capsys):
+    """Every example mail gets one JSON line per recipient with the documented keys."""
+    status, out, err = run(
+        capsys,
+        "dispatch",
+        "--dry-run",
+        "--json",
+        "--routes",
+        str(ROOT / "routes.yaml"),
+        *map(str, EXAMPLES),
+    )
+    assert (status, err) == (0, "")
+    lines = [json.loads(line) for line in out.splitlines()]
+    summary = [
+        (line["file"].rsplit("/", 1)[-1], line["recipient"], line["action"], line["reason"])
+        for line in lines
+    ]
+    assert summary == [
+        ("01-gmail-reply.eml", "123@anomalies.unseen.ac.uk", "comment", "accepted"),
+        ("02-outlook-html.eml", "web-45@issues.example.com", "comment", "accepted"),
+        ("03-forged-from.eml", "123@anomalies.unseen.ac.uk", "reject", "not-authenticated"),
+        ("04-not-allowed.eml", "docs-7@issues.example.com", "reject", "sender-not-allowed"),
+        ("05-out-of-office.eml", "123@anomalies.unseen.ac.uk", "reject", "auto-reply"),
+        ("06-two-projects-attachment.eml", "web-45@issues.example.com", "comment", "accepted"),
+        (
+            "06-two-projects-attachment.eml",
+            "docs-7@issues.example.com",
+            "reject",
+            "sender-not-allowed",
+        ),
+    ]
+    assert {"file", "recipient", "action", "repo", "issue", "body", "reason"} <= set(lines[0])
+    assert (lines[0]["repo"], lines[0]["issue"]) == ("unseen-lab/anomaly-tracker", 123)
+    assert lines[2]["body"] is None
+
+
+def test_dispatch_human_output_shows_the_comment(capsys, tmp_path):
+    """Without --json a person sees where it would go and the Markdown body."""
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(ses_mail())
+    routes = TESTS / "lambda" / "routes.yaml"
+    status, out, _ = run(capsys, "dispatch", "--dry-run", "--routes", str(routes), str(mail))
+    assert status == 0
+    assert f"{mail} -> 7@issues.example.com: would comment on example-org/app#7\n" in out
+    assert "    | The build fails on ARM.\n" in out
+
+
+def test_dispatch_recipient_option_names_the_envelope(capsys, tmp_path):
+    """--recipient overrides the headers (a Bcc'd address)."""
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(ses_mail(to="list@example.com", recipient=None))
+    routes = TESTS / "lambda" / "routes.yaml"
+    _, out, _ = run(
+        capsys,
+        "dispatch",
+        "--dry-run",
+        "--json",
+        "--routes",
+        str(routes),
+        "--recipient",
+        "8@issues.example.com",
+        str(mail),
+    )
+    [line] = [json.loads(x) for x in out.splitlines()]
+    assert (line["recipient"], line["issue"], line["action"]) == (
+        "8@issues.example.com",
+        8,
+        "comment",
+    )
+
+
+def test_dispatch_unreadable_file_exits_1_and_goes_on(capsys, tmp_path):
+    """A missing input is reported; the other files are still processed."""
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(ses_mail())
+    routes = TESTS / "lambda" / "routes.yaml"
+    status, out, err = run(
+        capsys,
+        "dispatch",
+        "--dry-run",
+        "--json",
+        "--routes",
+        str(routes),
+        str(tmp_path / "missing.eml"),
+        str(mail),
+    )
+    assert status == 1
+    assert f"{tmp_path / 'missing.eml'}: cannot read: No such file or directory" in err
+    assert len(out.splitlines()) == 1
+
+
+def test_dispatch_with_bad_routes_exits_2(capsys, tmp_path):
+    """Dispatch cannot run without valid routes."""
+    bad = tmp_path / "routes.yaml"
+    bad.write_text("routes: []\n")
+    status, out, err = run(capsys, "dispatch", "--dry-run", "--routes", str(bad), "x.eml")
+    assert (status, out) == (2, "")
+    assert err
+
+
+def test_dispatch_without_token_exits_2(capsys, monkeypatch):
+    """Posting for real needs GITHUB_TOKEN; the message says so."""
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    status, _, err = run(capsys, "dispatch", "--routes", str(ROOT / "routes.yaml"), "x.eml")
+    assert status == 2
+    assert "GITHUB_TOKEN is not set" in err
+
+
+def test_dispatch_posts_for_real_against_the_api(capsys, monkeypatch, httpserver, tmp_path):
+    """Without --dry-run the comment is posted to GITHUB_API_URL and its URL printed."""
+    httpserver.expect_oneshot_request(
+        "/repos/example-org/app/issues/7/comments", method="POST"
+    ).respond_with_json(
+        {"id": 5, "html_url": "https://github.com/example-org/app/issues/7#c5"}, status=201
+    )
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_cli")
+    monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/"))
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(ses_mail())
+    status, out, _ = run(
+        capsys, "dispatch", "--json", "--routes", str(TESTS / "lambda" / "routes.yaml"), str(mail)
+    )
+    [line] = [json.loads(x) for x in out.splitlines()]
+    assert status == 0
+    assert (line["action"], line["reason"], line["url"]) == (
+        "comment",
+        "posted",
+        "https://github.com/example-org/app/issues/7#c5",
+    )
+
+
+def test_dispatch_reads_standard_input(tmp_path):
+    """'-' reads the mail from standard input; python -m handler is the entry point."""
+    # A fixed argument list run with this interpreter: nothing untrusted reaches the command.
+    result = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "handler",
+            "dispatch",
+            "--dry-run",
+            "--json",
+            "--routes",
+            str(TESTS / "lambda" / "routes.yaml"),
+            "-",
+        ],
+        input=ses_mail(),
+        capture_output=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["action"] == "comment"
+
+
+@pytest.mark.parametrize("argv", [[], ["dispatch"], ["frobnicate"]])
+def test_bad_arguments_exit_2(argv, capsys):
+    """Usage errors exit 2 with argparse's message."""
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2

@@ -1,0 +1,165 @@
+"""The Lambda entry point end to end: moto for S3 and Secrets Manager, GitHub on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pytest_httpserver import HTTPServer
+
+from handler import lambda_function
+from handler.github import GitHubError
+from handler.invocation import RetryLater, Runtime, handle_event
+from handler.routes import load_routes
+from tests.conftest import TESTS
+from tests.sesmail import ses_mail
+
+REGION = "eu-west-1"
+TOKEN = "ghp_lambdaTestToken0123456789"
+COMMENT_PATH = "/repos/example-org/app/issues/7/comments"
+
+
+class Context:
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((TESTS / "events" / name).read_text())
+
+
+def ses_event() -> dict[str, Any]:
+    """The sample SES action event, for the mail the fixture stored, sent to issue 7."""
+    event = load_event("sesEvent.json")
+    record = event["Records"][0]["ses"]
+    record["receipt"]["recipients"] = ["7@issues.example.com"]
+    record["mail"]["destination"] = ["7@issues.example.com"]
+    record["mail"]["source"] = "alice@example.com"
+    return event
+
+
+@pytest.fixture
+def deployed(monkeypatch, httpserver: HTTPServer):
+    """A bucket holding one mail, a token secret, and the environment Terraform would set."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="mail", CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_object(Bucket="mail", Key="inbound/o3vrnil0e2ic28tr", Body=ses_mail())
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        arn = secrets.create_secret(Name="github-token", SecretString=TOKEN)["ARN"]
+        monkeypatch.setenv("MAIL_BUCKET", "mail")
+        monkeypatch.setenv("MAIL_PREFIX", "inbound/")
+        monkeypatch.setenv("GITHUB_TOKEN_SECRET_ARN", arn)
+        monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/"))
+        monkeypatch.setenv("ROUTES_FILE", str(TESTS / "lambda" / "routes.yaml"))
+        lambda_function.runtime.cache_clear()
+        yield s3
+        lambda_function.runtime.cache_clear()
+
+
+def created(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(COMMENT_PATH, method="POST").respond_with_json(
+        {"id": 99, "html_url": "https://github.com/example-org/app/issues/7#issuecomment-99"},
+        status=201,
+    )
+
+
+def test_ses_event_posts_the_stored_mail(deployed, httpserver, caplog):
+    """SES action event -> mail read from S3 -> one comment posted with the secret's token."""
+    created(httpserver)
+    with caplog.at_level(logging.INFO, logger="ticket_router"):
+        result = lambda_function.lambda_handler(ses_event(), Context())
+    [request] = [r for r, _ in httpserver.log]
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert "The build fails on ARM." in request.get_json()["body"]
+    [decision] = result["decisions"]
+    assert decision["reason"] == "posted"
+    assert decision["url"] == "https://github.com/example-org/app/issues/7#issuecomment-99"
+    assert "body" not in decision
+    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ticket_router"]
+    assert line["action"] == "comment"
+    assert line["s3_key"] == "inbound/o3vrnil0e2ic28tr"
+    assert TOKEN not in caplog.text
+    assert "The build fails" not in caplog.text
+
+
+def test_s3_event_uses_the_stored_ses_block(deployed, httpserver):
+    """S3 ObjectCreated event: verdicts and recipient come from the stored mail's SES block."""
+    created(httpserver)
+    deployed.put_object(Bucket="mail", Key="inbound/with space", Body=ses_mail())
+    event = load_event("s3Event.json")
+    event["Records"][0]["s3"]["bucket"]["name"] = "mail"
+    event["Records"][0]["s3"]["object"]["key"] = "inbound/with+space"
+    result = lambda_function.lambda_handler(event, Context())
+    assert [d["reason"] for d in result["decisions"]] == ["posted"]
+    assert len(httpserver.log) == 1
+
+
+def test_rejected_mail_succeeds_without_touching_github(deployed, httpserver):
+    """A permanent rejection is logged and the invocation succeeds: nothing to retry."""
+    deployed.put_object(
+        Bucket="mail",
+        Key="inbound/o3vrnil0e2ic28tr",
+        Body=ses_mail(dmarc="fail", dkim="fail", spf="fail"),
+    )
+    event = ses_event()
+    for verdict in ("spfVerdict", "dkimVerdict", "dmarcVerdict"):
+        event["Records"][0]["ses"]["receipt"][verdict]["status"] = "FAIL"
+    result = lambda_function.lambda_handler(event, Context())
+    assert [d["reason"] for d in result["decisions"]] == ["not-authenticated"]
+    assert httpserver.log == []
+
+
+def test_missing_issue_is_a_permanent_failure(deployed, httpserver):
+    """GitHub 404: recorded as issue-not-found, not retried."""
+    httpserver.expect_oneshot_request(COMMENT_PATH, method="POST").respond_with_json(
+        {"message": "Not Found"}, status=404
+    )
+    result = lambda_function.lambda_handler(ses_event(), Context())
+    assert [d["reason"] for d in result["decisions"]] == ["issue-not-found"]
+    assert len(httpserver.log) == 1
+
+
+def test_missing_object_is_recorded_not_retried(deployed, httpserver):
+    """An event for a mail that is not in the bucket: mail-not-found, invocation succeeds."""
+    deployed.delete_object(Bucket="mail", Key="inbound/o3vrnil0e2ic28tr")
+    result = lambda_function.lambda_handler(ses_event(), Context())
+    assert [d["reason"] for d in result["decisions"]] == ["mail-not-found"]
+
+
+def test_setup_notification_is_skipped(deployed, httpserver):
+    """SES's setup test object produces no decision and no request."""
+    event = load_event("s3Event.json")
+    event["Records"][0]["s3"]["object"]["key"] = "inbound/AMAZON_SES_SETUP_NOTIFICATION"
+    assert lambda_function.lambda_handler(event, Context()) == {"decisions": []}
+    assert httpserver.log == []
+
+
+class Unavailable:
+    def create_comment(self, repo: str, issue: int, body: str):
+        raise GitHubError("github-unavailable", "502 Bad Gateway", transient=True, status=502)
+
+
+class Store:
+    def fetch(self, bucket: str, key: str) -> bytes:
+        return ses_mail()
+
+
+def test_transient_failure_fails_the_invocation_for_a_retry():
+    """GitHub down: every mail is tried, then the invocation raises so Lambda retries it."""
+    runtime = Runtime(
+        routes=load_routes(TESTS / "lambda" / "routes.yaml"),
+        store=Store(),
+        commenter=lambda remaining: Unavailable(),
+        bucket="mail",
+        prefix="inbound/",
+    )
+    with pytest.raises(RetryLater, match="inbound/o3vrnil0e2ic28tr: github-unavailable"):
+        handle_event(ses_event(), runtime, lambda: 60.0)

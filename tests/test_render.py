@@ -1,0 +1,187 @@
+"""Message -> Markdown comment: attribution, trimming, attachments, neutralising, size limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from handler.mail import Address, Attachment, Message, parse_mail
+from handler.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
+from tests.conftest import TESTS
+
+ZWSP = "\u200b"
+FOOTER = "<sub>Sent by email to 7@issues.example.com · posted by ticket-router</sub>"
+
+
+def message(
+    text: str | None = "Hello",
+    *,
+    html: str | None = None,
+    subject: str = "Report",
+    name: str = "Alice Moreau",
+    attachments: tuple[Attachment, ...] = (),
+) -> Message:
+    return Message(
+        headers=(),
+        message_id="<m1@example.com>",
+        subject=subject,
+        from_=(Address(name, "alice", "example.com"),),
+        sender=None,
+        to=(Address("", "7", "issues.example.com"),),
+        cc=(),
+        content_type="text/plain",
+        text=text,
+        html=html,
+        attachments=attachments,
+    )
+
+
+def test_plain_mail_renders_attribution_body_and_footer():
+    """The whole comment for a simple mail, exactly."""
+    comment = render_comment(message("The build fails on ARM.\n"), "7@issues.example.com")
+    assert comment.markdown == (
+        "**Alice Moreau** wrote by email: **Report**\n\nThe build fails on ARM.\n\n" + FOOTER
+    )
+    assert not comment.empty
+    assert not comment.truncated
+
+
+def test_address_is_shown_when_there_is_no_display_name():
+    """Attribution falls back to the address."""
+    comment = render_comment(message(name=""), "7@issues.example.com")
+    assert comment.markdown.startswith("**alice@example.com** wrote by email: **Report**")
+
+
+def test_name_and_subject_are_escaped_and_cannot_mention():
+    """Markdown and @mentions in the name or subject show literally."""
+    comment = render_comment(
+        message(subject="*urgent* <b>ping</b> @octo-org/core", name="[Eve](http://x)"),
+        "7@issues.example.com",
+    )
+    first = comment.markdown.split("\n")[0]
+    assert first == (
+        "**\\[Eve\\](http://x)** wrote by email: "
+        f"**\\*urgent\\* \\<b\\>ping\\</b\\> @{ZWSP}octo-org/core**"
+    )
+
+
+def test_quoted_history_is_folded_as_literal_code():
+    """The trimmed part goes into <details> inside a fence longer than any backtick run in it."""
+    text = (
+        "Fixed for me.\n\nOn Mon, 2 Nov 2026 at 10:00, Bob <b@example.com> wrote:\n> see ```x```\n"
+    )
+    markdown = render_comment(message(text), "7@issues.example.com").markdown
+    assert markdown == (
+        "**Alice Moreau** wrote by email: **Report**\n\n"
+        "Fixed for me.\n\n"
+        "<details>\n<summary>Quoted text and signature (2 lines)</summary>\n\n"
+        "````text\n"
+        "On Mon, 2 Nov 2026 at 10:00, Bob <b@example.com> wrote:\n> see ```x```\n"
+        "````\n\n</details>\n\n" + FOOTER
+    )
+
+
+def test_route_can_drop_the_quoted_history():
+    """keep_quoted=False leaves no <details> block."""
+    text = "Fixed.\n\nOn Mon, 2 Nov 2026 at 10:00, Bob <b@example.com> wrote:\n> old\n"
+    markdown = render_comment(message(text), "7@issues.example.com", keep_quoted=False).markdown
+    assert "<details>" not in markdown
+    assert "old" not in markdown
+
+
+def test_attachments_are_listed_not_inlined():
+    """Each attachment: name, type and human size, escaped."""
+    files = (
+        Attachment("spectrum_v2.png", "image/png", 125_952),
+        Attachment("log.txt", "text/plain", 1),
+        Attachment("data.h5", "application/x-hdf5", 3 * 1024 * 1024),
+    )
+    markdown = render_comment(message("See files.", attachments=files), "7@issues.example.com")
+    assert markdown.markdown.endswith(
+        "**Attachments** (not posted, 3):\n"
+        "- spectrum\\_v2.png (image/png, 123.0 KB)\n"
+        "- log.txt (text/plain, 1 byte)\n"
+        "- data.h5 (application/x-hdf5, 3.0 MB)\n\n" + FOOTER
+    )
+
+
+def test_only_quotes_is_empty():
+    """A mail with nothing new is empty, so the pipeline can reject it."""
+    assert render_comment(message("> just a quote\n"), "7@issues.example.com").empty
+
+
+def test_attachment_only_mail_is_not_empty():
+    """A mail that only carries an attachment still tells the maintainer something arrived."""
+    files = (Attachment("photo.jpg", "image/jpeg", 2048),)
+    assert not render_comment(message("", attachments=files), "7@issues.example.com").empty
+
+
+def test_html_only_mail_is_converted():
+    """With no text/plain part, the HTML part is converted to Markdown."""
+    html = "<p>Steps:</p><ol><li>Open <a href='https://example.com/a'>page</a></li></ol>"
+    markdown = render_comment(message(None, html=html), "7@issues.example.com").markdown
+    assert "1. Open [page](https://example.com/a)" in markdown
+    assert "<p>" not in markdown
+    assert "<ol>" not in markdown
+
+
+def test_oversized_mail_is_cut_with_a_note_under_the_limit():
+    """A body over GitHub's limit is cut at a line, with a note, and the footer survives."""
+    text = "\n".join(f"line {n} " + "é" * 60 for n in range(5000))
+    comment = render_comment(message(text), "7@issues.example.com")
+    assert comment.truncated
+    assert len(comment.markdown.encode("utf-16-le")) // 2 <= GITHUB_COMMENT_LIMIT
+    assert "too long for a GitHub comment" in comment.markdown
+    assert comment.markdown.endswith(FOOTER)
+    assert "line 0 " in comment.markdown
+
+
+def test_astral_characters_count_double_against_the_limit():
+    """Emoji are two UTF-16 units each, as GitHub counts them."""
+    comment = render_comment(message("😀" * 40_000), "7@issues.example.com")
+    assert comment.truncated
+    assert len(comment.markdown.encode("utf-16-le")) // 2 <= GITHUB_COMMENT_LIMIT
+
+
+def test_cut_inside_an_open_fence_closes_it():
+    """A cut inside a code block closes the fence, so the note and footer render outside it."""
+    text = "Log:\n\n```\n" + "\n".join(f"{n} <tag>" for n in range(20_000)) + "\n```\n"
+    markdown = render_comment(message(text), "7@issues.example.com").markdown
+    body = markdown.split("\n\n*[The mail was too long")[0]
+    assert body.endswith("\n```")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("thanks @octocat!", f"thanks @{ZWSP}octocat!"),
+        ("cc @org/team", f"cc @{ZWSP}org/team"),
+        ("mail alice@example.com", "mail alice@example.com"),
+        ("<script>alert(1)</script>", "&lt;script>alert(1)&lt;/script>"),
+        ("</details> escape", "&lt;/details> escape"),
+        ("![pixel](https://t.example/p.gif)", "!\\[pixel](https://t.example/p.gif)"),
+        ("use `<div>` and `@decorator`", "use `<div>` and `@decorator`"),
+        ("unclosed `<b> tick", "unclosed `&lt;b> tick"),
+        (
+            "a\n\n    <indented code>\n    @x\nprose <b>",
+            "a\n\n    <indented code>\n    @x\nprose &lt;b>",
+        ),
+        ("```html\n<b>@x</b>\n```\n<i>", "```html\n<b>@x</b>\n```\n&lt;i>"),
+        ("```\nnever closed <b>", "```\nnever closed <b>\n```"),
+        ('```"><img src=x>\ncode\n```', "```img\ncode\n```"),
+    ],
+)
+def test_sanitize_markdown(text, expected):
+    """HTML escaped, mentions broken, images defused, code left as is, open fences closed."""
+    assert sanitize_markdown(text) == expected
+
+
+GOLDEN = sorted((TESTS / "render").glob("*.eml"))
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
+def test_golden_comments(path: Path):
+    """Real-looking mails render to exactly the reviewed comment beside them (.md)."""
+    comment = render_comment(parse_mail(path.read_bytes()), "7@issues.example.com")
+    assert comment.markdown == path.with_suffix(".md").read_text(encoding="utf-8")
