@@ -59,6 +59,14 @@ _RESULT_STATUS = {
     "temperror": "PROCESSING_FAILED",
     "permerror": "PROCESSING_FAILED",
 }
+# SES's statuses in the words of RFC 8601, for details people read.
+_WORDS = {
+    "PASS": "pass",
+    "FAIL": "fail",
+    "GRAY": "none",
+    "PROCESSING_FAILED": "error",
+    "DISABLED": "not checked",
+}
 _FOR_RECIPIENT = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*(?:;|$)", re.IGNORECASE)
 _PROPERTY = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s";]+)')
 _METHODS = {"spf", "dkim", "dmarc", "arc", "iprev", "auth", "dkim-atps", "bimi", "smime", "vbr"}
@@ -219,16 +227,19 @@ def _why_not(receipt: SesReceipt, domain: str) -> str:
     if receipt.dmarc == "FAIL":
         policy = f" (policy {receipt.dmarc_policy})" if receipt.dmarc_policy else ""
         return f"DMARC fail for {domain}{policy}"
-    parts = [f"DMARC {receipt.dmarc.lower()} for {domain}"]
+    if receipt.dmarc == "GRAY":
+        parts = [f"no DMARC policy for {domain}"]
+    else:
+        parts = [f"DMARC {_WORDS.get(receipt.dmarc, receipt.dmarc)} for {domain}"]
     signers = [d for d in receipt.dkim_domains if receipt.dkim == "PASS"]
     if signers:
         parts.append(f"DKIM passed only for {', '.join(signers)}, not aligned with {domain}")
     else:
-        parts.append(f"DKIM {receipt.dkim.lower()}")
+        parts.append(f"DKIM {_WORDS.get(receipt.dkim, receipt.dkim)}")
     if receipt.spf == "PASS" and receipt.spf_domain:
         parts.append(f"SPF passed for {receipt.spf_domain}, not aligned with {domain}")
     else:
-        parts.append(f"SPF {receipt.spf.lower()}")
+        parts.append(f"SPF {_WORDS.get(receipt.spf, receipt.spf)}")
     return "; ".join(parts)
 
 

@@ -84,6 +84,10 @@ def html_to_markdown(html: str) -> str:
             heading_style="ATX",
             bullets="-",
             autolinks=False,
+            # People type Markdown into HTML mail clients too (**bold**): keep it live, as
+            # the text/plain body is.
+            escape_asterisks=False,
+            escape_underscores=False,
             escape_misc=False,
             table_infer_header=True,
         ).convert_soup(soup)

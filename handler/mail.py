@@ -30,7 +30,7 @@ class Address:
 
     @property
     def addr(self) -> str:
-        return f"{self.local}@{self.domain}"
+        return f"{self.local}@{self.domain}" if self.domain else self.local
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class Message:
 # A mail nests a few levels (mixed > alternative > related); hostile ones nest thousands.
 MAX_DEPTH = 20
 MAX_PARTS = 500
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:")
 _FILTERED_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Labels senders put on charsets that Python names differently, or that are subsets of what
 # senders actually use (WHATWG Encoding Standard: latin-1 labels mean windows-1252).
@@ -100,26 +101,29 @@ _UNDECLARED = {"", "us-ascii", "ascii", "x-unknown", "unknown", "unknown-8bit", 
 
 
 def parse_mail(raw: bytes) -> Message:
-    """Parse ``raw`` (RFC 5322 bytes, as SES stores them). Never raises."""
+    """Parse ``raw`` (RFC 5322 bytes, as SES stores them). Never raises.
+
+    A mail whose MIME structure defeats the parser (thousands of nested parts) keeps its header
+    fields but no body, with an ``unparseable`` defect: its raw MIME is not something to post.
+    """
+    # Some tools save a mail with blank lines before its header; the parser would read
+    # the whole mail as body.
+    stripped = raw.lstrip(b"\r\n")
+    if stripped is not raw and _HEADER_LINE.match(stripped):
+        raw = stripped
+    headers = _raw_headers(raw)
+    body = _Body()
+    content_type = "text/plain"
     try:
         parsed = email.message_from_bytes(raw, policy=compat32)
-        return _message(parsed)
+        content_type = parsed.get_content_type()
+        _walk(parsed, 0, body)
+        body.defects += sorted({type(d).__name__ for d in parsed.defects})
     # Every mail must get a decision: a parser failure becomes a defect, not a crash.
     except Exception as error:  # noqa: BLE001
-        text, _ = decode_bytes(raw.partition(b"\n\n")[2] or raw, None)
-        return Message(
-            headers=(),
-            message_id=None,
-            subject="",
-            from_=(),
-            sender=None,
-            to=(),
-            cc=(),
-            content_type="text/plain",
-            text=_clean_text(text),
-            html=None,
-            defects=(f"unparseable: {type(error).__name__}",),
-        )
+        body = _Body()
+        body.defects.append(f"unparseable: {type(error).__name__}")
+    return _message(headers, content_type, body)
 
 
 def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
@@ -171,27 +175,53 @@ class _Body:
         self.parts = 0
 
 
-def _message(parsed: EmailMessage) -> Message:
-    body = _Body()
-    _walk(parsed, 0, body)
-    body.defects += sorted({type(d).__name__ for d in parsed.defects})
-    from_ = _addresses(parsed.get_all("From") or [])
-    sender = _addresses(parsed.get_all("Sender") or [])
-    message_id = parsed.get("Message-ID")
+def _message(headers: tuple[tuple[str, str], ...], content_type: str, body: _Body) -> Message:
+    def every(name: str) -> list[str]:
+        return [value for field, value in headers if field.lower() == name]
+
+    sender = _addresses(every("sender"))
+    message_id = next(iter(every("message-id")), "").strip().strip("<>").strip()
     return Message(
-        headers=tuple((name, _unfold(value)) for name, value in parsed.items()),
-        message_id=_unfold(message_id).strip().strip("<>").strip() or None if message_id else None,
-        subject=decode_header_value(_unfold(parsed.get("Subject") or "")),
-        from_=from_,
+        headers=headers,
+        message_id=message_id or None,
+        subject=decode_header_value(next(iter(every("subject")), "")),
+        from_=_addresses(every("from")),
         sender=sender[0] if sender else None,
-        to=_addresses(parsed.get_all("To") or []),
-        cc=_addresses(parsed.get_all("Cc") or []),
-        content_type=parsed.get_content_type(),
+        to=_addresses(every("to")),
+        cc=_addresses(every("cc")),
+        content_type=content_type,
         text=_clean_text("\n\n".join(body.texts)) if body.texts else None,
         html="\n".join(body.htmls) if body.htmls else None,
         attachments=tuple(body.attachments),
         defects=tuple(dict.fromkeys(body.defects)),
     )
+
+
+def _raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
+    """The top-level header fields as written: unfolded, 8-bit values read as UTF-8 (RFC 6532).
+
+    Read from the bytes rather than from the parser, which replaces undecodable bytes.
+    """
+    fields: list[tuple[str, str]] = []
+    for line in re.split(rb"\r?\n", raw):
+        if not line.strip(b"\r"):
+            break
+        if line[:1] in {b" ", b"\t"} and fields:
+            name, value = fields[-1]
+            fields[-1] = (name, value + _header_text(line.rstrip(b"\r")))
+            continue
+        if line.startswith(b"From ") and not fields:
+            continue  # an mbox separator line
+        found = _HEADER_LINE.match(line)
+        if not found:
+            break
+        name = line[: found.end() - 1].decode("ascii")
+        fields.append((name, _header_text(line[found.end() :].rstrip(b"\r")).lstrip(" \t")))
+    return tuple((name, value.rstrip()) for name, value in fields)
+
+
+def _header_text(data: bytes) -> str:
+    return decode_bytes(data, None)[0]
 
 
 def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
@@ -201,6 +231,9 @@ def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
             body.defects.append("too-many-parts")
         return
     content_type = part.get_content_type()
+    if content_type in {"message/rfc822", "message/global"}:
+        _attach(part, body, content_type)
+        return
     if part.is_multipart():
         if depth >= MAX_DEPTH:
             body.defects.append("nested-too-deep")
@@ -212,8 +245,10 @@ def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
             for child in children:
                 _walk(child, depth + 1, body)
         return
-    if content_type in {"message/rfc822", "message/global"}:
-        _attach(part, body, content_type)
+    if part.get_content_maintype() == "multipart":
+        # A multipart without its boundary lines: what is there is the text.
+        body.defects.append("multipart-without-parts")
+        body.texts.append(_part_text(part)[0])
         return
     filename = part.get_filename()
     if (
@@ -259,7 +294,7 @@ def _attach(part: EmailMessage, body: _Body, content_type: str) -> None:
         embedded = inner[0] if isinstance(inner, list) and inner else None
         if not isinstance(embedded, EmailMessage):
             embedded = None
-        subject = decode_header_value(embedded.get("Subject") or "") if embedded else ""
+        subject = decode_header_value(str(embedded.get("Subject") or "")) if embedded else ""
         size = len(embedded.as_bytes()) if embedded is not None else 0
         filename = decode_header_value(name) if name else f"{subject or 'forwarded message'}.eml"
     else:
@@ -321,7 +356,7 @@ def _addresses(values: list[str]) -> tuple[Address, ...]:
     ``<addr>`` of its own.
     """
     found = []
-    for name, addr in getaddresses([_unescape_raw(_unfold(v)) for v in values]):
+    for name, addr in getaddresses(values):
         if not addr:
             continue
         local, at, domain = addr.rpartition("@")
@@ -337,10 +372,6 @@ def _addresses(values: list[str]) -> tuple[Address, ...]:
             )
         )
     return tuple(found)
-
-
-def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n(?=[ \t])", "", value).rstrip("\r\n")
 
 
 def _unescape_raw(value: str) -> str:

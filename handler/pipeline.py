@@ -164,6 +164,16 @@ def _decide(
             repo=route.repo,
             issue=issue,
         )
+    unparseable = next((d for d in message.defects if d.startswith("unparseable")), None)
+    if unparseable is not None:
+        return Decision(
+            address,
+            "reject",
+            "unparseable-mail",
+            f"the mail's MIME structure could not be read ({unparseable.partition(': ')[2]})",
+            repo=route.repo,
+            issue=issue,
+        )
     comment = render_comment(message, address, keep_quoted=route.keep_quoted)
     if comment.empty:
         return Decision(

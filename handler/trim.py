@@ -157,6 +157,8 @@ _VERB_MIDDLE = re.compile(
     r"kirjoitti|írta|escribió|a écrit|ha scritto|escreveu)(?![^\W\d_])",
     re.IGNORECASE,
 )
+# Some clients end with an object: "Op 18 juli 2013 10:23 schreef Anna de Vries het volgende:".
+_OBJECT_AT_END = re.compile(r"\s+(?:het volgende|folgendes|följande|følgende)$", re.IGNORECASE)
 _ADDRESS_AT_END = re.compile(r"(?<![\w.+'=-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+\s*[>)\]]?\s*$")
 # Apple Mail in Polish: "Wiadomość napisana przez Anna <a@x> w dniu 15.01.2025, o godz. 17:03:"
 _WRITTEN_BY = re.compile(r"wiadomość napisana przez\s", re.IGNORECASE)
@@ -189,7 +191,7 @@ def _attribution(text: str) -> bool | None:
     if verb and dated:
         if address and address.start() < verb.start():
             return True
-        if opens and _names_someone(head[verb.end() :]):
+        if opens and _names_someone(_OBJECT_AT_END.sub("", head[verb.end() :])):
             return True
     if dated and opens and _ADDRESS_AT_END.search(head):
         return True

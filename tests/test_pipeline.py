@@ -11,7 +11,7 @@ from handler.github import GitHubError, PostedComment
 from handler.pipeline import Decision, deliver, plan
 from handler.routes import parse_routes
 from tests.conftest import TESTS
-from tests.sesmail import ses_mail
+from tests.sesmail import ses_block, ses_mail
 
 ROUTES = parse_routes(
     """
@@ -150,6 +150,22 @@ def test_quoted_only_mail_is_rejected_as_empty():
     assert decisions(raw) == [
         ("7@issues.example.com", "reject", "empty-body", "example-org/app", 7)
     ]
+
+
+def test_mail_the_parser_cannot_read_is_refused_with_its_own_reason():
+    """Thousands of nested parts: a decision naming the problem, not a crash or MIME soup."""
+    nesting = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{n}"\r\n\r\n--b{n}\r\n' for n in range(1000)
+    )
+    raw = (
+        ses_block() + "From: Alice <alice@example.com>\r\nTo: 7@issues.example.com\r\n" + nesting
+    ).encode()
+    [decision] = plan(raw, ROUTES).decisions
+    assert (decision.action, decision.reason, decision.detail) == (
+        "reject",
+        "unparseable-mail",
+        "the mail's MIME structure could not be read (RecursionError)",
+    )
 
 
 def test_mail_without_any_recipient_gets_a_decision():
