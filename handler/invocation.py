@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from handler.events import MailRef, Skipped, mail_refs
+from handler.events import EventError, MailRef, Skipped, mail_refs
 from handler.pipeline import Commenter, Decision, deliver, plan
 from handler.routes import Routes
 from handler.store import StoreError
@@ -48,7 +48,13 @@ def handle_event(
 ) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     failures: list[str] = []
-    for ref in mail_refs(event, bucket=runtime.bucket, prefix=runtime.prefix):
+    try:
+        refs = mail_refs(event, bucket=runtime.bucket, prefix=runtime.prefix)
+    except EventError as error:
+        # Not ours to drop silently: failing sends the event to the dead-letter queue.
+        _log({"action": "error", "reason": "unsupported-event", "detail": str(error)})
+        raise
+    for ref in refs:
         if isinstance(ref, Skipped):
             _log({"action": "skip", "reason": ref.reason, "detail": ref.detail})
             continue

@@ -12,6 +12,7 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
 from handler import lambda_function
+from handler.events import EventError
 from handler.github import GitHubError
 from handler.invocation import RetryLater, Runtime, handle_event
 from handler.routes import load_routes
@@ -152,14 +153,33 @@ class Store:
         return ses_mail()
 
 
-def test_transient_failure_fails_the_invocation_for_a_retry():
-    """GitHub down: every mail is tried, then the invocation raises so Lambda retries it."""
-    runtime = Runtime(
+def offline_runtime() -> Runtime:
+    """A runtime whose store holds one mail and whose GitHub is down."""
+    return Runtime(
         routes=load_routes(TESTS / "lambda" / "routes.yaml"),
         store=Store(),
         commenter=lambda remaining: Unavailable(),
         bucket="mail",
         prefix="inbound/",
     )
+
+
+def test_transient_failure_fails_the_invocation_for_a_retry():
+    """GitHub down: every mail is tried, then the invocation raises so Lambda retries it."""
+    runtime = offline_runtime()
     with pytest.raises(RetryLater, match="inbound/o3vrnil0e2ic28tr: github-unavailable"):
         handle_event(ses_event(), runtime, lambda: 60.0)
+
+
+def test_an_event_that_is_not_ses_or_s3_fails_loudly(caplog):
+    """An unknown event is logged with a reason and raised, so it ends in the dead-letter queue."""
+    runtime = offline_runtime()
+    event = {"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}
+    with caplog.at_level(logging.INFO, logger="ticket_router"), pytest.raises(EventError):
+        handle_event(event, runtime, lambda: 60.0)
+    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ticket_router"]
+    assert line == {
+        "action": "error",
+        "reason": "unsupported-event",
+        "detail": "record 0 has eventSource 'aws:sqs'; expected aws:ses or aws:s3",
+    }
