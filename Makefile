@@ -4,9 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins libraries the project pins differently (boto3 among them): its own venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: venv demo test lint typecheck unit clean
+.PHONY: venv demo test lint typecheck unit tf-check tf-docs package clean
 
 venv: $(STAMP)
 
@@ -20,8 +23,13 @@ demo: $(STAMP)
 	$(BIN)/python -m handler check routes.yaml
 	$(BIN)/python -m handler dispatch --dry-run --routes routes.yaml examples/mail/*.eml
 
-## test: lint, type-check and run every test
-test: lint typecheck unit
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+## test: lint, type-check, every test, and the Terraform checks
+test: lint typecheck unit tf-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -33,5 +41,21 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+## tf-check: Terraform parsed and its wiring tested, formatting (when terraform is installed), checkov
+tf-check: $(STAMP) $(CHECKOV_STAMP)
+	$(BIN)/pytest -q tests/test_terraform.py
+	@if command -v terraform >/dev/null 2>&1; then \
+		terraform fmt -check -recursive -diff terraform 2>/dev/null && echo "terraform fmt: clean"; \
+	else echo "terraform is not installed: formatting not checked"; fi
+	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --quiet --compact --skip-download
+
+## tf-docs: regenerate the Inputs/Outputs tables of the Terraform READMEs
+tf-docs: $(STAMP)
+	$(BIN)/python scripts/tf_docs.py
+
+## package: the Lambda zip (dist/ticket-router.zip) for terraform apply
+package: $(STAMP)
+	$(BIN)/python scripts/package.py --requirements requirements-lambda.txt --output dist/ticket-router.zip
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache build dist

@@ -1,0 +1,104 @@
+"""Build the Lambda deployment zip: handler/, routes.yaml and the runtime dependencies.
+
+Dependencies are installed as wheels for the Lambda platform (CPython 3.12, manylinux arm64),
+never for the machine running this, and the zip is deterministic (sorted entries, fixed
+timestamps and modes) so that its hash, which Terraform deploys by, changes only with its
+content: an edited routes.yaml deploys, an unchanged tree does not.
+
+    python scripts/package.py --requirements requirements-lambda.txt --output dist/ticket-router.zip
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PLATFORM = "manylinux2014_aarch64"
+PYTHON_VERSION = "3.12"
+# The python3.12 runtime provides these; shipping our own would only grow the zip.
+PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil"}
+# Zip entries get this timestamp (the earliest a zip can hold) and these modes.
+EPOCH = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o644 << 16
+_SKIPPED_PARTS = {"__pycache__", "tests"}
+_SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requirements", type=Path, default=ROOT / "requirements-lambda.txt")
+    parser.add_argument("--output", type=Path, default=ROOT / "dist" / "ticket-router.zip")
+    args = parser.parse_args(argv)
+
+    requirements = args.requirements.read_text(encoding="utf-8").splitlines()
+    provided = sorted(set(_names(requirements)) & PROVIDED_BY_RUNTIME)
+    if provided:
+        print(
+            f"{args.requirements}: leave out {', '.join(provided)}: the Lambda runtime has it",
+            file=sys.stderr,
+        )
+        return 1
+    with tempfile.TemporaryDirectory() as scratch:
+        site = Path(scratch) / "site"
+        _install(args.requirements, site)
+        files = [
+            *_tree(site, site),
+            *_tree(ROOT / "handler", ROOT),
+            (ROOT / "routes.yaml", "routes.yaml"),
+        ]
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        write_zip(files, args.output)
+    digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
+    print(f"{args.output}: {args.output.stat().st_size:,} bytes, sha256 {digest}")
+    return 0
+
+
+def write_zip(files: Iterable[tuple[Path, str]], output: Path) -> None:
+    """Write ``(source, name in zip)`` pairs deterministically: sorted, fixed times and modes."""
+    partial = output.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for source, name in sorted(files, key=lambda pair: pair[1]):
+            info = zipfile.ZipInfo(name, date_time=EPOCH)
+            info.external_attr = FILE_MODE
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, source.read_bytes(), compresslevel=9)
+    partial.replace(output)
+
+
+def _tree(folder: Path, relative_to: Path) -> Iterator[tuple[Path, str]]:
+    for path in folder.rglob("*"):
+        parts = set(path.relative_to(relative_to).parts)
+        if path.is_file() and not parts & _SKIPPED_PARTS and path.suffix not in _SKIPPED_SUFFIXES:
+            yield path, path.relative_to(relative_to).as_posix()
+
+
+def _install(requirements: Path, target: Path) -> None:
+    # --no-deps: requirements-lambda.txt pins the whole closure, so nothing is resolved anew.
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-input", "--no-deps", "--only-binary=:all:", "--platform", PLATFORM,
+        "--implementation", "cp", "--python-version", PYTHON_VERSION,
+        "--target", str(target), "-r", str(requirements),
+    ]  # fmt: skip
+    subprocess.run(command, check=True)  # noqa: S603 - our own interpreter, fixed arguments
+    # Console scripts are built for this machine's interpreter path; Lambda never runs them.
+    shutil.rmtree(target / "bin", ignore_errors=True)
+
+
+def _names(requirements: Iterable[str]) -> Iterator[str]:
+    for line in requirements:
+        text = line.split("#", 1)[0].strip()
+        if text and not text.startswith("-"):
+            yield text.split("==", 1)[0].split("[", 1)[0].strip().lower().replace("_", "-")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+# A complete deployment: every input of the root module set explicitly.
+#   make package
+#   cd terraform/examples/complete && terraform init && terraform apply
+module "ticket_router" {
+  source = "../../"
+
+  region                    = "eu-west-1"
+  name                      = "ticket-router"
+  routes_file               = "${path.module}/../../../routes.yaml"
+  package_file              = "${path.module}/../../../dist/ticket-router.zip"
+  mail_key_prefix           = "inbound/"
+  mail_retention_days       = 90
+  force_destroy_mail_bucket = false
+  activate_rule_set         = true
+  route53_zone_ids = {
+    "anomalies.unseen.ac.uk" = "Z0123456789ABCDEFGHIJ"
+    "issues.example.com"     = "Z0987654321JIHGFEDCBA"
+  }
+  github_api_url        = "https://api.github.com"
+  log_level             = "INFO"
+  lambda_timeout        = 60
+  lambda_memory_size    = 512
+  reserved_concurrency  = 2
+  log_retention_days    = 365
+  max_retry_attempts    = 2
+  max_event_age_seconds = 21600
+  alarm_email           = "ops@example.com"
+  tags = {
+    Team = "research-software"
+  }
+}
+
+output "dns_records" {
+  description = "DNS records the recipient domains need."
+  value       = module.ticket_router.dns_records
+}
+
+output "token_secret_name" {
+  description = "Secret to put the GitHub token in."
+  value       = module.ticket_router.token_secret_name
+}

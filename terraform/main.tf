@@ -1,0 +1,85 @@
+# ticket-router: SES receives mail for the domains of routes.yaml, stores it in S3 and invokes
+# the function, which posts it to GitHub. The modules never reference each other; this file
+# wires them, and the order SES needs (bucket policy and invoke permission before the receipt
+# rule) follows from the outputs the rule consumes.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  routes_file = coalesce(var.routes_file, "${path.module}/../routes.yaml")
+  # One source of truth: the domains SES receives for are the domains the function routes.
+  domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(route.domain), ".")])
+
+  account_id    = data.aws_caller_identity.current.account_id
+  rule_set_name = coalesce(var.rule_set_name, var.name)
+  rule_name     = "${var.name}-deliver"
+  # Built from names, not from the rule, so that the bucket policy and the invoke permission can
+  # exist before the rule does (SES checks both when the rule is created).
+  receipt_rule_arn = "arn:${data.aws_partition.current.partition}:ses:${var.region}:${local.account_id}:receipt-rule-set/${local.rule_set_name}:receipt-rule/${local.rule_name}"
+  bucket_name      = coalesce(var.mail_bucket_name, "${var.name}-mail-${local.account_id}")
+  package_file     = coalesce(var.package_file, "${path.module}/../dist/ticket-router.zip")
+}
+
+module "token_secret" {
+  source = "./modules/token_secret"
+
+  name = "${var.name}/github-token"
+}
+
+module "mail_storage" {
+  source = "./modules/mail_storage"
+
+  bucket_name      = local.bucket_name
+  key_prefix       = var.mail_key_prefix
+  retention_days   = var.mail_retention_days
+  force_destroy    = var.force_destroy_mail_bucket
+  account_id       = local.account_id
+  receipt_rule_arn = local.receipt_rule_arn
+}
+
+module "function" {
+  source = "./modules/function"
+
+  name                  = var.name
+  package_file          = local.package_file
+  mail_bucket_name      = local.bucket_name
+  mail_bucket_arn       = module.mail_storage.bucket_arn
+  mail_key_prefix       = var.mail_key_prefix
+  token_secret_arn      = module.token_secret.arn
+  github_api_url        = var.github_api_url
+  log_level             = var.log_level
+  timeout               = var.lambda_timeout
+  memory_size           = var.lambda_memory_size
+  reserved_concurrency  = var.reserved_concurrency
+  log_retention_days    = var.log_retention_days
+  max_retry_attempts    = var.max_retry_attempts
+  max_event_age_seconds = var.max_event_age_seconds
+  account_id            = local.account_id
+  receipt_rule_arn      = local.receipt_rule_arn
+}
+
+module "mail_receiving" {
+  source = "./modules/mail_receiving"
+
+  domains           = local.domains
+  region            = var.region
+  route53_zone_ids  = var.route53_zone_ids
+  rule_set_name     = local.rule_set_name
+  rule_name         = local.rule_name
+  activate_rule_set = var.activate_rule_set
+  # Both outputs wait for the bucket policy and the invoke permission respectively.
+  bucket_name  = module.mail_storage.bucket_name
+  key_prefix   = var.mail_key_prefix
+  function_arn = module.function.function_arn
+}
+
+module "alarms" {
+  source = "./modules/alarms"
+
+  name               = "${var.name}-alarms"
+  function_name      = module.function.function_name
+  failure_queue_name = module.function.failure_queue_name
+  alarm_email        = var.alarm_email
+}

@@ -1,0 +1,123 @@
+# Failed invocations (after Lambda's own retries) land here with the event and the error, so
+# that the mail can be replayed; the raw mail itself stays in S3.
+resource "aws_sqs_queue" "failed" {
+  name                      = "${var.name}-failed"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+}
+
+# Created before the function so that Lambda does not create it without a retention.
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; the decision lines hold no mail bodies or tokens, so a customer-managed key adds only a key policy to maintain.
+  name              = "/aws/lambda/${var.name}"
+  retention_in_days = var.log_retention_days
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = var.name
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+# Exactly what the code calls (handler/store.py) and what Lambda does on its behalf (logs, the
+# on-failure destination); tests/test_terraform.py keeps this in step with the code.
+data "aws_iam_policy_document" "this" {
+  statement {
+    sid       = "ReadMail"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.mail_bucket_arn}/${var.mail_key_prefix}*"]
+  }
+
+  statement {
+    sid       = "ReadGitHubToken"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.token_secret_arn]
+  }
+
+  statement {
+    sid = "WriteLogs"
+    actions = [
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+    ]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  statement {
+    sid       = "RecordFailures"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failed.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = var.name
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.this.json
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_117:The function calls api.github.com; inside a VPC it would need a NAT gateway, and it reaches no private resource.
+  #checkov:skip=CKV_AWS_116:Failures go to the SQS on-failure destination of aws_lambda_function_event_invoke_config.this, which records the error with the event (a dead_letter_config would duplicate it).
+  #checkov:skip=CKV_AWS_173:The environment holds names and ARNs only; the GitHub token is read from Secrets Manager at run time.
+  #checkov:skip=CKV_AWS_272:The zip is built by `make package` from this repository; there is no signing profile to verify against.
+  #checkov:skip=CKV_AWS_50:Each decision is logged as a JSON line; X-Ray would add permissions and cost without a question it answers.
+  function_name                  = var.name
+  description                    = "ticket-router: mail received by SES becomes GitHub issue comments"
+  role                           = aws_iam_role.this.arn
+  runtime                        = "python3.12"
+  architectures                  = ["arm64"]
+  handler                        = "handler.lambda_function.lambda_handler"
+  filename                       = var.package_file
+  source_code_hash               = filebase64sha256(var.package_file)
+  timeout                        = var.timeout
+  memory_size                    = var.memory_size
+  reserved_concurrent_executions = var.reserved_concurrency
+
+  environment {
+    variables = {
+      MAIL_BUCKET             = var.mail_bucket_name
+      MAIL_PREFIX             = var.mail_key_prefix
+      GITHUB_TOKEN_SECRET_ARN = var.token_secret_arn
+      GITHUB_API_URL          = var.github_api_url
+      LOG_LEVEL               = var.log_level
+    }
+  }
+
+  depends_on = [
+    aws_cloudwatch_log_group.this,
+    aws_iam_role_policy.this,
+  ]
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = var.max_retry_attempts
+  maximum_event_age_in_seconds = var.max_event_age_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failed.arn
+    }
+  }
+}
+
+# SES may invoke the function only for this account's receipt rule.
+resource "aws_lambda_permission" "ses" {
+  statement_id   = "AllowSESReceiptRule"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this.function_name
+  principal      = "ses.amazonaws.com"
+  source_account = var.account_id
+  source_arn     = var.receipt_rule_arn
+}

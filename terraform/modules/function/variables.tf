@@ -1,0 +1,79 @@
+variable "name" {
+  description = "Name of the function; also names its role, log group and failure queue."
+  type        = string
+}
+
+variable "package_file" {
+  description = "Path of the deployment zip built by `make package`."
+  type        = string
+}
+
+variable "mail_bucket_name" {
+  description = "Bucket SES stores mail in (MAIL_BUCKET)."
+  type        = string
+}
+
+variable "mail_bucket_arn" {
+  description = "ARN of the mail bucket, for the read permission."
+  type        = string
+}
+
+variable "mail_key_prefix" {
+  description = "Key prefix of stored mail (MAIL_PREFIX); the function may read only below it."
+  type        = string
+}
+
+variable "token_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the GitHub token."
+  type        = string
+}
+
+variable "github_api_url" {
+  description = "GitHub REST API base URL (GITHUB_API_URL)."
+  type        = string
+}
+
+variable "log_level" {
+  description = "Log level of the function (LOG_LEVEL)."
+  type        = string
+}
+
+variable "timeout" {
+  description = "Function timeout in seconds."
+  type        = number
+}
+
+variable "memory_size" {
+  description = "Function memory in MB."
+  type        = number
+}
+
+variable "reserved_concurrency" {
+  description = "Concurrent executions reserved for (and capping) the function."
+  type        = number
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the function's logs."
+  type        = number
+}
+
+variable "max_retry_attempts" {
+  description = "Times Lambda retries a failed asynchronous invocation (0-2)."
+  type        = number
+}
+
+variable "max_event_age_seconds" {
+  description = "Age after which an unprocessed event goes to the failure queue (60-21600)."
+  type        = number
+}
+
+variable "account_id" {
+  description = "AWS account id of the SES receipt rule allowed to invoke the function."
+  type        = string
+}
+
+variable "receipt_rule_arn" {
+  description = "ARN of the SES receipt rule allowed to invoke the function."
+  type        = string
+}

@@ -1,0 +1,51 @@
+variable "domains" {
+  description = "Recipient domains to receive mail for (the domains of routes.yaml)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.domains) >= 1 && length(var.domains) <= 100
+    error_message = "An SES receipt rule takes between 1 and 100 recipients."
+  }
+}
+
+variable "region" {
+  description = "AWS region receiving the mail (names the MX target inbound-smtp.<region>.amazonaws.com)."
+  type        = string
+}
+
+variable "route53_zone_ids" {
+  description = "Route 53 hosted zone id per domain; the MX, verification and DKIM records of these domains are created."
+  type        = map(string)
+  default     = {}
+}
+
+variable "rule_set_name" {
+  description = "Name of the SES receipt rule set."
+  type        = string
+}
+
+variable "rule_name" {
+  description = "Name of the SES receipt rule."
+  type        = string
+}
+
+variable "activate_rule_set" {
+  description = "Make the rule set the account's active one (an account has only one)."
+  type        = bool
+  default     = true
+}
+
+variable "bucket_name" {
+  description = "Bucket of the S3 action; its policy must already let SES write."
+  type        = string
+}
+
+variable "key_prefix" {
+  description = "Object key prefix of the S3 action."
+  type        = string
+}
+
+variable "function_arn" {
+  description = "Function of the Lambda action; SES must already be allowed to invoke it."
+  type        = string
+}

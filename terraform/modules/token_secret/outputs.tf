@@ -1,0 +1,9 @@
+output "arn" {
+  description = "ARN of the secret (GITHUB_TOKEN_SECRET_ARN)."
+  value       = aws_secretsmanager_secret.this.arn
+}
+
+output "name" {
+  description = "Name of the secret, for `aws secretsmanager put-secret-value --secret-id`."
+  value       = aws_secretsmanager_secret.this.name
+}

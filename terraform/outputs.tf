@@ -1,0 +1,49 @@
+output "recipient_domains" {
+  description = "Domains SES receives mail for, read from routes.yaml."
+  value       = local.domains
+}
+
+output "dns_records" {
+  description = "DNS records every recipient domain needs; add them by hand for the domains in unmanaged_domains."
+  value       = module.mail_receiving.dns_records
+}
+
+output "unmanaged_domains" {
+  description = "Recipient domains without a Route 53 zone id: their DNS records must be added by hand."
+  value       = module.mail_receiving.unmanaged_domains
+}
+
+output "mail_bucket" {
+  description = "Bucket holding the raw mail, under mail_key_prefix."
+  value       = module.mail_storage.bucket_name
+}
+
+output "token_secret_name" {
+  description = "Secret to store the GitHub token in: aws secretsmanager put-secret-value --secret-id <this> --secret-string <token>."
+  value       = module.token_secret.name
+}
+
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = module.function.function_name
+}
+
+output "log_group" {
+  description = "CloudWatch log group with one JSON line per decision."
+  value       = module.function.log_group_name
+}
+
+output "failure_queue" {
+  description = "SQS queue holding invocations that failed after every retry."
+  value       = module.function.failure_queue_name
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms notify."
+  value       = module.alarms.topic_arn
+}
+
+output "receipt_rule_set" {
+  description = "SES receipt rule set holding the rule."
+  value       = module.mail_receiving.rule_set_name
+}
