@@ -5,11 +5,15 @@ https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
 Every failure is a GitHubError with a stable ``reason`` and ``transient`` saying whether trying
 again later can help:
 
-- permanent: ``issue-not-found`` (404), ``issue-gone`` (410: deleted, or issues disabled),
-  ``issue-locked`` and ``github-forbidden`` (403), ``github-auth-failed`` (401),
-  ``validation-failed`` (422), ``github-redirect`` (moved to another host);
+- permanent: ``issue-not-found`` (404, or a repo that is not owner/name), ``issue-gone`` (410:
+  deleted, or issues disabled), ``issue-locked`` and ``github-forbidden`` (403),
+  ``github-auth-failed`` (401), ``validation-failed`` (422), ``github-redirect`` (to another
+  host or scheme, or nowhere), ``github-rejected`` (any other answer);
 - transient: ``github-unavailable`` (5xx or connection failures after the retries),
   ``github-timeout``, ``rate-limited``.
+
+A 2xx whose body cannot be read still counts as posted (id 0, url ""): GitHub has the comment,
+and a retry would post it twice.
 
 Retries never outlast the Lambda: every wait and every request timeout is cut to the time the
 function has left, and when that is too short the error is raised now, so that the invocation
@@ -23,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -38,6 +43,17 @@ _MAX_RATE_LIMIT_WAIT = 60.0
 # GitHub's advice for a secondary rate limit that names no reset time: wait at least a minute.
 _SECONDARY_LIMIT_WAIT = 60.0
 _MAX_REDIRECTS = 3
+
+
+class _Bearer(requests.auth.AuthBase):
+    """The token as a bearer credential; given as ``auth`` so that a ~/.netrc cannot replace it."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
 
 
 @dataclass(frozen=True)
@@ -81,9 +97,9 @@ class GitHubClient:
         self._sleep = sleep
         self._clock = clock
         self._session = session or requests.Session()
+        self._auth = _Bearer(token)
         self._headers = {
             "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {token}",
             "User-Agent": f"ticket-router/{__version__}",
             "X-GitHub-Api-Version": API_VERSION,
         }
@@ -91,12 +107,17 @@ class GitHubClient:
     def create_comment(self, repo: str, issue: int, body: str) -> PostedComment:
         """``POST /repos/{owner}/{repo}/issues/{issue}/comments`` with ``{"body": body}``."""
         owner, _, name = repo.partition("/")
+        if not owner or name in {"", ".", ".."} or "/" in name or owner in {".", ".."}:
+            raise GitHubError(
+                "issue-not-found", f"{repo!r} is not an owner/name repository", transient=False
+            )
         url = (
             f"{self._api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
             f"/issues/{issue}/comments"
         )
         target = f"{repo}#{issue}"
         attempt = 0
+        unnamed_limits = 0
         while True:
             attempt += 1
             response = self._send(url, body, target, attempt)
@@ -106,8 +127,19 @@ class GitHubClient:
             if 200 <= status < 300:
                 return _posted(response)
             wait = self._rate_limit_wait(response)
+            if wait is None and _is_unnamed_limit(response):
+                # GitHub: without headers wait at least a minute, and exponentially longer
+                # while the secondary limit persists (the cap turns the second into a failure).
+                wait = _SECONDARY_LIMIT_WAIT * 2**unnamed_limits
+                unnamed_limits += 1
             if wait is not None:
-                self._wait(wait, attempt, "rate-limited", _rate_limit_detail(response, target))
+                self._wait(
+                    wait,
+                    attempt,
+                    "rate-limited",
+                    _rate_limit_detail(response, target),
+                    status=status,
+                )
                 continue
             if status >= 500:
                 self._wait(
@@ -155,13 +187,15 @@ class GitHubClient:
     def _post(self, url: str, body: str, target: str, timeout: float) -> requests.Response:
         """POST, following redirects that stay on the API host (a renamed repository).
 
-        requests would turn a redirected POST into a GET, or carry the token to any host.
+        Followed here because requests turns a POST redirected by 301 or 302 into a GET, while
+        GitHub asks for the same request to be repeated at the new location.
         """
         for _ in range(_MAX_REDIRECTS):
             response = self._session.post(
                 url,
                 json={"body": body},
                 headers=self._headers,
+                auth=self._auth,
                 timeout=timeout,
                 allow_redirects=False,
             )
@@ -194,7 +228,7 @@ class GitHubClient:
         return float(min(2 ** (attempt - 1), 8)) + random.uniform(0, 0.5)  # noqa: S311
 
     def _rate_limit_wait(self, response: requests.Response) -> float | None:
-        """Seconds to wait when ``response`` is a primary or secondary rate limit, else None.
+        """Seconds to wait when ``response`` is a rate limit that says how long, else None.
 
         https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api#rate-limit-errors
         """
@@ -204,26 +238,40 @@ class GitHubClient:
         retry_after = headers.get("retry-after", "").strip()
         if retry_after.isdigit():
             return float(retry_after)
+        if retry_after:
+            # RFC 9110 also allows an HTTP-date; GitHub sends seconds, proxies may not.
+            try:
+                when = parsedate_to_datetime(retry_after)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                when = when if when.tzinfo else when.replace(tzinfo=UTC)
+                return max(0.0, when.timestamp() - self._clock())
         reset = headers.get("x-ratelimit-reset", "").strip()
         if headers.get("x-ratelimit-remaining", "").strip() == "0" and reset.isdigit():
             return max(0.0, int(reset) - self._clock()) + 1.0
-        if response.status_code == 429 or "rate limit" in _message(response).lower():
-            return _SECONDARY_LIMIT_WAIT
         return None
 
     def _redirect_target(self, url: str, response: requests.Response, target: str) -> str:
-        """Where a redirect points, when it stays on the API host (a renamed repository)."""
-        location = response.headers.get("location", "")
-        resolved = requests.compat.urljoin(url, location)
-        if not location or urlsplit(resolved).netloc != urlsplit(self._api_url).netloc:
-            raise GitHubError(
-                "github-redirect",
-                f"GitHub redirected the comment for {target} to another host "
-                f"({urlsplit(resolved).netloc or 'no location'}); the token is not sent there",
-                transient=False,
-                status=response.status_code,
-            )
-        return str(resolved)
+        """Where a redirect points, when it stays on the API host (a renamed repository).
+
+        GitHub answers a POST to a renamed repository with 307, to be repeated as a POST:
+        https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#follow-redirects
+        """
+        location = response.headers.get("location", "").strip()
+        there, here = urlsplit(requests.compat.urljoin(url, location)), urlsplit(self._api_url)
+        if not location:
+            where = "nowhere (no Location header)"
+        elif (there.scheme, there.netloc) != (here.scheme, here.netloc):
+            where = f"{there.scheme}://{there.netloc}; the token is not sent there"
+        else:
+            return there.geturl()
+        raise GitHubError(
+            "github-redirect",
+            f"GitHub answered {response.status_code} for {target}, redirecting to {where}",
+            transient=False,
+            status=response.status_code,
+        )
 
 
 def _posted(response: requests.Response) -> PostedComment:
@@ -236,6 +284,12 @@ def _posted(response: requests.Response) -> PostedComment:
         id=comment_id if isinstance(comment_id, int) else 0,
         url=url if isinstance(url, str) else "",
     )
+
+
+def _is_unnamed_limit(response: requests.Response) -> bool:
+    """A secondary rate limit that gives no time: any 429, or a 403 that says so."""
+    status = response.status_code
+    return status == 429 or (status == 403 and "rate limit" in _message(response).lower())
 
 
 def _permanent(response: requests.Response, target: str) -> GitHubError:
@@ -251,7 +305,11 @@ def _permanent(response: requests.Response, target: str) -> GitHubError:
     if status == 401:
         detail = f"GitHub rejected the token (expired or revoked?){said}"
         return GitHubError("github-auth-failed", detail, transient=False, status=status)
-    if status == 403 and "locked" in message.lower():
+    # GitHub answers "Unable to create comment because issue is locked." with a link to
+    # https://help.github.com/articles/locking-conversations/ (the same for pull requests).
+    if status == 403 and (
+        "locked" in message.lower() or "locking-conversations" in _documentation_url(response)
+    ):
         detail = f"{target} is locked: only collaborators may comment{said}"
         return GitHubError("issue-locked", detail, transient=False, status=status)
     if status == 403:
@@ -288,6 +346,11 @@ def _json(response: requests.Response) -> Mapping[str, Any]:
 def _message(response: requests.Response) -> str:
     message = _json(response).get("message")
     return " ".join(message.split())[:300] if isinstance(message, str) else ""
+
+
+def _documentation_url(response: requests.Response) -> str:
+    url = _json(response).get("documentation_url")
+    return url if isinstance(url, str) else ""
 
 
 def _describe_error(error: object) -> str:
