@@ -15,11 +15,24 @@ Where the verdicts come from, in order of trust:
    only below the block, where they are never read.
 
 The From domain is authenticated when DMARC passes, or, where the domain publishes no DMARC policy
-(SES: GRAY), when DKIM passed for a signing domain aligned with From, or SPF passed for an
-envelope domain aligned with From. Alignment is relaxed (RFC 7489 3.1): the domains are equal or
-one lies below the other. Without the Public Suffix List this also aligns a public suffix with a
-domain below it (``ac.uk`` with ``evil.ac.uk``); that is harmless here because the route's
-``allowed_senders`` is checked on the From domain itself, and no route allows a public suffix.
+(SES: GRAY) or SES could not evaluate it (PROCESSING_FAILED), when DKIM passed for a signing
+domain aligned with From, or SPF passed for an envelope domain aligned with From: an aligned pass
+is exactly what DMARC itself counts. DMARC FAIL is final, since the domain's policy may ask for
+strict alignment, which relaxed alignment here would not honour.
+
+Alignment is relaxed (RFC 7489 3.1): the domains are equal or one lies below the other, at a
+label boundary. Without the Public Suffix List this also aligns a public suffix with a domain
+below it (``ac.uk`` with ``evil.ac.uk``); that is harmless here because the route's
+``allowed_senders`` is checked on the From domain itself, and no route allows a public suffix. A
+single label (``com``) never aligns. Siblings never align (``evil.ac.uk`` with ``unseen.ac.uk``),
+nor do look-alikes (``evilexample.com``) or suffix tricks (``example.com.evil.net``).
+
+Spam and virus verdicts. Spam FAIL rejects; spam GRAY or PROCESSING_FAILED does not, because
+authentication and the route's allowed senders already keep strangers out, and a colleague's
+mail the scanner was unsure about would otherwise be lost. Virus FAIL rejects, and so do GRAY and
+PROCESSING_FAILED: a mail SES could not vouch for is not posted unscanned (fail closed; it stays
+in the mail store and the decision says why). DISABLED, or no verdict at all, means the operator
+turned scanning off for the receipt rule, which is their call.
 """
 
 from __future__ import annotations
@@ -67,6 +80,8 @@ _WORDS = {
     "PROCESSING_FAILED": "error",
     "DISABLED": "not checked",
 }
+# A verdict SES did not give (scanning turned off in the receipt rule, or a field missing).
+_UNCHECKED = "DISABLED"
 _FOR_RECIPIENT = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*(?:;|$)", re.IGNORECASE)
 _PROPERTY = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s";]+)')
 _METHODS = {"spf", "dkim", "dmarc", "arc", "iprev", "auth", "dkim-atps", "bimi", "smime", "vbr"}
@@ -74,8 +89,8 @@ _METHODS = {"spf", "dkim", "dmarc", "arc", "iprev", "auth", "dkim-atps", "bimi",
 
 @dataclass(frozen=True)
 class SesReceipt:
-    """SES's verdicts for one mail. Statuses are SES's: PASS, FAIL, GRAY, PROCESSING_FAILED,
-    DISABLED (scanning turned off)."""
+    """SES's verdicts for one mail. Statuses are SES's: PASS, FAIL, GRAY (no policy, or not sure),
+    PROCESSING_FAILED (SES could not check), DISABLED (not checked)."""
 
     spf: str
     dkim: str
@@ -118,7 +133,7 @@ def receipt_from_headers(message: Message) -> SesReceipt | None:
     elif envelope:
         spf_domain = _domain_of(envelope)
     if spf is None and "received-spf" in block:
-        spf_status = _RESULT_STATUS.get(block["received-spf"].split(None, 1)[0].lower(), "GRAY")
+        spf_status = _RESULT_STATUS.get(_keyword(block["received-spf"]), "GRAY")
     else:
         spf_status = _status(spf)
     recipient = _FOR_RECIPIENT.search(block.get("received", ""))
@@ -143,19 +158,23 @@ def receipt_from_event(record: Mapping[str, Any], stored: SesReceipt | None) -> 
     """SES's verdicts from the Lambda event record, completed by the stored block's domains."""
     ses = _mapping(record, "ses")
     receipt, mail = _mapping(ses, "receipt"), _mapping(ses, "mail")
-    base = stored or SesReceipt("GRAY", "GRAY", "GRAY", "GRAY", "GRAY")
+    base = stored or SesReceipt(_UNCHECKED, _UNCHECKED, _UNCHECKED, _UNCHECKED, _UNCHECKED)
     source = mail.get("source")
     envelope = source.strip().strip("<>") if isinstance(source, str) else base.envelope_from
     recipients = receipt.get("recipients")
     policy = receipt.get("dmarcPolicy")
+    dmarc = _event_status(receipt, "dmarcVerdict", base.dmarc)
     return replace(
         base,
-        spf=_event_status(receipt, "spfVerdict"),
-        dkim=_event_status(receipt, "dkimVerdict"),
-        dmarc=_event_status(receipt, "dmarcVerdict"),
-        spam=_event_status(receipt, "spamVerdict"),
-        virus=_event_status(receipt, "virusVerdict"),
-        dmarc_policy=policy.lower() if isinstance(policy, str) else None,
+        spf=_event_status(receipt, "spfVerdict", base.spf),
+        dkim=_event_status(receipt, "dkimVerdict", base.dkim),
+        dmarc=dmarc,
+        spam=_event_status(receipt, "spamVerdict", base.spam),
+        virus=_event_status(receipt, "virusVerdict", base.virus),
+        # SES names the policy only when DMARC failed.
+        dmarc_policy=policy.lower()
+        if isinstance(policy, str)
+        else (base.dmarc_policy if dmarc == "FAIL" else None),
         envelope_from=envelope,
         spf_domain=base.spf_domain or (_domain_of(envelope) if envelope else None),
         recipients=tuple(r for r in recipients if isinstance(r, str))
@@ -168,13 +187,20 @@ def assess(message: Message, receipt: SesReceipt | None) -> Assessment:
     """Whether ``message`` may be posted at all, and who it is from.
 
     Order: spam, virus, automated mail, the From address, then authentication of its domain.
-    Only FAIL verdicts reject: GRAY or failed scans still post, because the comment carries the
-    text only and never an attachment.
+    The module docstring says which spam and virus verdicts reject, and why.
     """
     if receipt is not None and receipt.spam == "FAIL":
         return Assessment(False, "spam", "SES's spam verdict is FAIL", None)
     if receipt is not None and receipt.virus == "FAIL":
         return Assessment(False, "virus", "SES's virus verdict is FAIL", None)
+    if receipt is not None and receipt.virus in {"GRAY", "PROCESSING_FAILED"}:
+        return Assessment(
+            False,
+            "virus",
+            f"SES could not tell whether the mail carries a virus ({receipt.virus}); "
+            "it is not posted unscanned",
+            None,
+        )
     automated = detect_automated(message, receipt.envelope_from if receipt else None)
     if automated is not None:
         return Assessment(False, automated[0], automated[1], None)
@@ -187,8 +213,8 @@ def assess(message: Message, receipt: SesReceipt | None) -> Assessment:
         return Assessment(
             False,
             "not-authenticated",
-            "the mail carries no SES verdicts (it did not arrive through SES), so nothing "
-            f"vouches for {domain}",
+            "no SES verdicts: the mail has no SES header block (it did not arrive through SES), "
+            f"so nothing vouches for {domain}",
             sender,
         )
     how = _authenticated_by(receipt, domain)
@@ -198,7 +224,9 @@ def assess(message: Message, receipt: SesReceipt | None) -> Assessment:
 
 
 def aligned(domain: str, other: str) -> bool:
-    """Relaxed DMARC alignment: equal, or one lies below the other."""
+    """Relaxed DMARC alignment: equal, or one lies below the other (both in normal form)."""
+    if "." not in domain or "." not in other:
+        return False
     return domain == other or is_subdomain(domain, other) or is_subdomain(other, domain)
 
 
@@ -209,13 +237,15 @@ def _authenticated_by(receipt: SesReceipt, domain: str) -> str | None:
     if receipt.dmarc == "PASS":
         return f"DMARC pass for {domain}"
     if receipt.dmarc == "FAIL":
+        # The domain's own policy (possibly strict alignment) said no: never second-guess it.
         return None
-    if receipt.dkim == "PASS":
-        signer = next((d for d in receipt.dkim_domains if aligned(domain, d)), None)
-        if signer is not None:
-            return f"no DMARC policy; DKIM pass for {signer}, aligned with {domain}"
-    if receipt.spf == "PASS" and receipt.spf_domain and aligned(domain, receipt.spf_domain):
-        return f"no DMARC policy; SPF pass for {receipt.spf_domain}, aligned with {domain}"
+    # No policy, or SES could not evaluate it: an aligned pass is what DMARC itself would count.
+    prefix = _dmarc_words(receipt, domain).replace(f" for {domain}", "")
+    signer = _aligned_signer(receipt, domain)
+    if signer is not None:
+        return f"{prefix}; DKIM pass for {signer}, aligned with {domain}"
+    if _spf_aligned(receipt, domain):
+        return f"{prefix}; SPF pass for {receipt.spf_domain}, aligned with {domain}"
     return None
 
 
@@ -224,23 +254,53 @@ def _why_not(receipt: SesReceipt, domain: str) -> str:
         return (
             f"SES evaluated DMARC for {receipt.dmarc_domain}, but the From address is at {domain}"
         )
+    return "; ".join(
+        (_dmarc_words(receipt, domain), _dkim_words(receipt, domain), _spf_words(receipt, domain))
+    )
+
+
+def _dmarc_words(receipt: SesReceipt, domain: str) -> str:
     if receipt.dmarc == "FAIL":
         policy = f" (policy {receipt.dmarc_policy})" if receipt.dmarc_policy else ""
         return f"DMARC fail for {domain}{policy}"
     if receipt.dmarc == "GRAY":
-        parts = [f"no DMARC policy for {domain}"]
-    else:
-        parts = [f"DMARC {_WORDS.get(receipt.dmarc, receipt.dmarc)} for {domain}"]
-    signers = [d for d in receipt.dkim_domains if receipt.dkim == "PASS"]
-    if signers:
-        parts.append(f"DKIM passed only for {', '.join(signers)}, not aligned with {domain}")
-    else:
-        parts.append(f"DKIM {_WORDS.get(receipt.dkim, receipt.dkim)}")
-    if receipt.spf == "PASS" and receipt.spf_domain:
-        parts.append(f"SPF passed for {receipt.spf_domain}, not aligned with {domain}")
-    else:
-        parts.append(f"SPF {_WORDS.get(receipt.spf, receipt.spf)}")
-    return "; ".join(parts)
+        return f"no DMARC policy for {domain}"
+    return f"DMARC {_WORDS.get(receipt.dmarc, receipt.dmarc.lower())} for {domain}"
+
+
+def _dkim_words(receipt: SesReceipt, domain: str) -> str:
+    if receipt.dkim != "PASS":
+        return f"DKIM {_WORDS.get(receipt.dkim, receipt.dkim.lower())}"
+    if not receipt.dkim_domains:
+        return "DKIM pass for an unknown signing domain"
+    signer = _aligned_signer(receipt, domain)
+    if signer is not None:
+        return f"DKIM pass for {signer}"
+    return f"DKIM passed only for {', '.join(receipt.dkim_domains)}, not aligned with {domain}"
+
+
+def _spf_words(receipt: SesReceipt, domain: str) -> str:
+    if receipt.spf != "PASS":
+        return f"SPF {_WORDS.get(receipt.spf, receipt.spf.lower())}"
+    if not receipt.spf_domain:
+        return "SPF pass for an unknown envelope domain"
+    if _spf_aligned(receipt, domain):
+        return f"SPF pass for {receipt.spf_domain}"
+    return f"SPF passed for {receipt.spf_domain}, not aligned with {domain}"
+
+
+def _aligned_signer(receipt: SesReceipt, domain: str) -> str | None:
+    if receipt.dkim != "PASS":
+        return None
+    return next((d for d in receipt.dkim_domains if aligned(domain, d)), None)
+
+
+def _spf_aligned(receipt: SesReceipt, domain: str) -> bool:
+    return (
+        receipt.spf == "PASS"
+        and bool(receipt.spf_domain)
+        and aligned(domain, receipt.spf_domain or "")
+    )
 
 
 def _from_problem(addresses: tuple[Address, ...]) -> str | None:
@@ -280,7 +340,7 @@ def _amazonses_results(value: str) -> list[_Result]:
     (``spf=pass (...) client-ip=...; envelope-from=...;``): those belong to the result before.
     """
     segments = list(_segments(value))
-    if not segments or segments[0][0].split()[:1] != [SES_AUTHSERV_ID]:
+    if not segments or _keyword(segments[0][0]) != SES_AUTHSERV_ID:
         return []
     results: list[_Result] = []
     for text, comments in segments[1:]:
@@ -355,15 +415,24 @@ def _dkim_status(results: list[_Result]) -> str:
 
 
 def _verdict(value: str | None) -> str:
-    word = (value or "").strip().split(None, 1)[:1]
-    status = word[0].upper() if word else ""
+    if value is None:
+        return _UNCHECKED
+    status = _keyword(value).upper()
     return status if status in _STATUSES else "GRAY"
 
 
-def _event_status(receipt: Mapping[str, Any], key: str) -> str:
+def _keyword(value: str) -> str:
+    words = value.split(None, 1)
+    return words[0].lower() if words else ""
+
+
+def _event_status(receipt: Mapping[str, Any], key: str, stored: str) -> str:
+    """The event's verdict; the stored block's where the event has none."""
     verdict = receipt.get(key)
     status = verdict.get("status") if isinstance(verdict, Mapping) else None
-    return status.upper() if isinstance(status, str) and status.upper() in _STATUSES else "GRAY"
+    if not isinstance(status, str):
+        return stored
+    return status.upper() if status.upper() in _STATUSES else "GRAY"
 
 
 def _dmarc_policy(result: _Result | None) -> str | None:
@@ -391,4 +460,5 @@ def _angle_addr(value: str) -> str:
 
 
 def _domain_of(address: str) -> str | None:
-    return normalize_domain(address.rpartition("@")[2]) if "@" in address else None
+    """The domain of ``local@domain``, or of a bare domain (RFC 8601 allows ``smtp.mailfrom=d``)."""
+    return normalize_domain(address.rpartition("@")[2])

@@ -60,7 +60,8 @@ def test_ses_block_is_read():
                 dmarc="fail",
             ),
             "not-authenticated",
-            "DMARC fail for example.com",
+            "DMARC fail for example.com; DKIM none; SPF passed for mailer.evil.example.net, "
+            "not aligned with example.com",
         ),
         (
             "no policy, DKIM passes for an unrelated domain",
@@ -172,7 +173,11 @@ def test_forged_verdicts_below_the_ses_block_are_ignored():
     raw = ses_mail(envelope_from="x@evil.example.net", dkim="none", dmarc="fail", extra="").replace(
         b"From: ", forged.encode() + b"From: ", 1
     )
-    assert verdict(raw) == ("not-authenticated", "DMARC fail for example.com")
+    assert verdict(raw) == (
+        "not-authenticated",
+        "DMARC fail for example.com; DKIM none; SPF passed for evil.example.net, "
+        "not aligned with example.com",
+    )
 
 
 def test_a_mail_that_did_not_come_through_ses_is_not_authenticated():
@@ -228,7 +233,10 @@ def test_dmarc_policy_is_read_from_the_result_comment():
     receipt = receipt_from_headers(message)
     assert receipt is not None
     assert receipt.dmarc_policy == "reject"
-    assert assess(message, receipt).detail == "DMARC fail for example.com (policy reject)"
+    assert assess(message, receipt).detail == (
+        "DMARC fail for example.com (policy reject); DKIM pass for example.com; "
+        "SPF pass for example.com"
+    )
 
 
 def event_record(**verdicts: str) -> dict:
@@ -272,6 +280,8 @@ def test_event_without_a_stored_block_authenticates_on_dmarc_only():
         ("evilexample.com", "example.com", False),
         ("example.com.evil.net", "example.com", False),
         ("unseen.ac.uk", "evil.ac.uk", False),
+        ("x.unseen.ac.uk", "unseen.ac.uk", True),
+        ("example.com", "com", False),
     ],
 )
 def test_relaxed_alignment(a, b, expected):
@@ -282,4 +292,270 @@ def test_relaxed_alignment(a, b, expected):
 def test_the_forged_example_is_rejected():
     """examples/mail/03: a forged verdict below SES's block does not get the mail posted."""
     raw = (ROOT / "examples" / "mail" / "03-forged-from.eml").read_bytes()
-    assert verdict(raw) == ("not-authenticated", "DMARC fail for unseen.ac.uk")
+    assert verdict(raw) == (
+        "not-authenticated",
+        "DMARC fail for unseen.ac.uk; DKIM none; SPF passed for mailer.evil.example.net, "
+        "not aligned with unseen.ac.uk",
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "raw", "reason", "detail"),
+    [
+        (
+            "spam scan unsure: the mail of an authenticated sender still posts",
+            ses_mail(spam="GRAY"),
+            "authenticated",
+            "DMARC pass for example.com",
+        ),
+        (
+            "spam scan failed: posts, authentication and allowed senders keep strangers out",
+            ses_mail(spam="PROCESSING_FAILED"),
+            "authenticated",
+            "DMARC pass for example.com",
+        ),
+        (
+            "virus scan failed: not posted unscanned",
+            ses_mail(virus="PROCESSING_FAILED"),
+            "virus",
+            "SES could not tell whether the mail carries a virus (PROCESSING_FAILED); "
+            "it is not posted unscanned",
+        ),
+        (
+            "virus scan unsure: not posted",
+            ses_mail(virus="GRAY"),
+            "virus",
+            "SES could not tell whether the mail carries a virus (GRAY); "
+            "it is not posted unscanned",
+        ),
+        (
+            "virus scanning turned off in the receipt rule: the operator's call",
+            ses_mail().replace(b"X-SES-Virus-Verdict: PASS\r\n", b""),
+            "authenticated",
+            "DMARC pass for example.com",
+        ),
+        (
+            "spam FAIL is checked before anything else",
+            ses_mail(spam="FAIL", virus="FAIL", from_="root"),
+            "spam",
+            "SES's spam verdict is FAIL",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 90 else "",
+)
+def test_spam_and_virus_verdicts(case, raw, reason, detail):
+    """Spam rejects only on FAIL; virus fails closed on FAIL, GRAY and PROCESSING_FAILED."""
+    assert verdict(raw) == (reason, detail)
+
+
+@pytest.mark.parametrize(
+    ("case", "raw", "reason", "detail"),
+    [
+        (
+            "DMARC could not be evaluated, DKIM aligned",
+            ses_mail(envelope_from="b@elsewhere.example.net", dmarc="temperror"),
+            "authenticated",
+            "DMARC error; DKIM pass for example.com, aligned with example.com",
+        ),
+        (
+            "DMARC could not be evaluated, nothing aligned",
+            ses_mail(
+                envelope_from="b@elsewhere.example.net",
+                dkim_domain="elsewhere.example.net",
+                dmarc="permerror",
+            ),
+            "not-authenticated",
+            "DMARC error for example.com; DKIM passed only for elsewhere.example.net, not "
+            "aligned with example.com; SPF passed for elsewhere.example.net, not aligned with "
+            "example.com",
+        ),
+        (
+            "DMARC fail is final even with a relaxed-aligned DKIM pass (strict policy)",
+            ses_mail(
+                from_="lab@mail.example.com",
+                from_domain="mail.example.com",
+                envelope_from="b@elsewhere.example.net",
+                dmarc="fail",
+            ),
+            "not-authenticated",
+            "DMARC fail for mail.example.com; DKIM pass for example.com; SPF passed for "
+            "elsewhere.example.net, not aligned with mail.example.com",
+        ),
+        (
+            "a Sender header never stands in for From",
+            ses_mail(
+                from_="alice@example.com",
+                extra="Sender: bob@evil.example.net\r\n",
+                envelope_from="bob@evil.example.net",
+                dkim_domain="evil.example.net",
+                dmarc="none",
+            ),
+            "not-authenticated",
+            "no DMARC policy for example.com; DKIM passed only for evil.example.net, not "
+            "aligned with example.com; SPF passed for evil.example.net, not aligned with "
+            "example.com",
+        ),
+        (
+            "sibling under a public suffix",
+            ses_mail(
+                from_="rob@unseen.ac.uk",
+                from_domain="unseen.ac.uk",
+                envelope_from="x@evil.ac.uk",
+                dkim_domain="evil.ac.uk",
+                dmarc="none",
+            ),
+            "not-authenticated",
+            "no DMARC policy for unseen.ac.uk; DKIM passed only for evil.ac.uk, not aligned "
+            "with unseen.ac.uk; SPF passed for evil.ac.uk, not aligned with unseen.ac.uk",
+        ),
+        (
+            "From with no address at all",
+            ses_mail(from_="undisclosed-recipients:;"),
+            "invalid-from",
+            "the mail has no From address",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 90 else "",
+)
+def test_more_spoofing_cases(case, raw, reason, detail):
+    """Policy errors, strict policies, Sender and sibling domains end in the stated decision."""
+    assert verdict(raw) == (reason, detail)
+
+
+def fixture(name: str) -> bytes:
+    return (TESTS / "authenticity" / name).read_bytes()
+
+
+def test_real_layout_ends_the_block_at_the_senders_own_received():
+    """SES's block is followed by the sender's Received and forged SES fields: none are read."""
+    message = parse_mail(fixture("forwarded-layout.eml"))
+    assert receipt_from_headers(message) == SesReceipt(
+        spf="PASS",
+        dkim="PASS",
+        dmarc="PASS",
+        spam="PASS",
+        virus="PASS",
+        dmarc_policy=None,
+        envelope_from="priya@lab.example.org",
+        spf_domain="lab.example.org",
+        dkim_domains=("lab.example.org", "gappssmtp.example.com"),
+        dmarc_domain="lab.example.org",
+        recipients=("42@issues.example.com",),
+    )
+    assert assess(message, receipt_from_headers(message)).detail == (
+        "DMARC pass for lab.example.org"
+    )
+
+
+def test_ses_bounce_is_dropped_as_a_bounce():
+    """SES's own DSN (null sender, dmarc=permerror) is a bounce, not an authentication failure."""
+    message = parse_mail(fixture("ses-bounce.eml"))
+    receipt = receipt_from_headers(message)
+    assert receipt is not None
+    assert (receipt.envelope_from, receipt.dmarc, receipt.spf) == ("", "PROCESSING_FAILED", "GRAY")
+    assert receipt.spf_domain == "a14-86.smtp-out.amazonses.com"
+    result = assess(message, receipt)
+    assert (result.ok, result.reason) == (False, "bounce")
+
+
+def test_mail_without_a_dkim_signature_passes_on_dmarc():
+    """SES writes no dkim= result for an unsigned mail; DMARC pass (via SPF) is enough."""
+    message = parse_mail(fixture("no-dkim-signature.eml"))
+    receipt = receipt_from_headers(message)
+    assert receipt is not None
+    assert (receipt.dkim, receipt.dkim_domains) == ("GRAY", ())
+    result = assess(message, receipt)
+    assert (result.ok, result.detail) == (True, "DMARC pass for tickets.example.net")
+    assert result.sender is not None
+    assert result.sender.addr == "desk@tickets.example.net"
+
+
+def test_event_without_a_verdict_keeps_the_stored_one():
+    """A verdict missing from the event falls back to SES's stored header, not to a guess."""
+    message = parse_mail(ses_mail(virus="PROCESSING_FAILED"))
+    record = event_record()
+    del record["ses"]["receipt"]["virusVerdict"]
+    receipt = receipt_from_event(record, receipt_from_headers(message))
+    assert receipt.virus == "PROCESSING_FAILED"
+    assert receipt_from_event(record, None).virus == "DISABLED"
+
+
+def test_event_status_outside_ses_vocabulary_is_uncertain():
+    """An unknown status string is treated as GRAY, never as PASS."""
+    receipt = receipt_from_event(event_record(dmarcVerdict="SOMETHING"), None)
+    assert receipt.dmarc == "GRAY"
+
+
+def edited_receipt(*edits: tuple[str, str]) -> SesReceipt | None:
+    """The receipt of the real-layout fixture after replacing text in it."""
+    text = fixture("no-dkim-signature.eml").decode()
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    return receipt_from_headers(parse_mail(text.encode()))
+
+
+SPF_RESULT = (
+    " spf=pass (spfCheck: domain of tickets.example.net designates 198.51.100.40 as permitted "
+    "sender) client-ip=198.51.100.40; envelope-from=noreply@tickets.example.net; "
+    "helo=mx1.tickets.example.net;\n"
+)
+
+
+def test_authserv_id_is_case_insensitive():
+    """The authserv-id is a domain name: AmazonSES.com is SES's too."""
+    receipt = edited_receipt(("Results: amazonses.com;", "Results: AmazonSES.com;"))
+    assert receipt is not None
+    assert receipt.dmarc == "PASS"
+
+
+def test_results_of_another_authserv_id_inside_the_block_count_for_nothing():
+    """Only amazonses.com's results are read, even in SES's position."""
+    receipt = edited_receipt(("Results: amazonses.com;", "Results: mx.example.net;"))
+    assert receipt is not None
+    assert (receipt.dmarc, receipt.dmarc_domain) == ("GRAY", None)
+
+
+def test_spf_status_falls_back_to_received_spf():
+    """Without an spf= result, SES's own Received-SPF gives the SPF status."""
+    receipt = edited_receipt((SPF_RESULT, ""), ("Received-SPF: pass", "Received-SPF: softfail"))
+    assert receipt is not None
+    assert (receipt.spf, receipt.spf_domain) == ("FAIL", "tickets.example.net")
+
+
+def test_empty_received_spf_is_no_result():
+    """An empty Received-SPF and no spf= result leave SPF at GRAY, without an error."""
+    received_spf = fixture("no-dkim-signature.eml").decode().split("Received-SPF:")[1]
+    receipt = edited_receipt((SPF_RESULT, ""), (received_spf.split("\n", 1)[0], ""))
+    assert receipt is not None
+    assert receipt.spf == "GRAY"
+
+
+def test_smtp_mailfrom_may_be_a_bare_domain():
+    """RFC 8601 allows smtp.mailfrom=domain; it names the SPF domain."""
+    receipt = edited_receipt(
+        (
+            " envelope-from=noreply@tickets.example.net;",
+            " smtp.mailfrom=bounces.tickets.example.net;",
+        )
+    )
+    assert receipt is not None
+    assert receipt.spf_domain == "bounces.tickets.example.net"
+
+
+def test_event_keeps_the_stored_policy_when_both_say_fail():
+    """The policy SES wrote in the stored block survives an event that omits dmarcPolicy."""
+    block = ses_block(dmarc="fail").replace(
+        " dmarc=fail header.from", " dmarc=fail (p=QUARANTINE) header.from"
+    )
+    stored = receipt_from_headers(
+        parse_mail((block + "From: alice@example.com\r\n\r\nhi\r\n").encode())
+    )
+    record = event_record(dmarcVerdict="FAIL")
+    del record["ses"]["receipt"]["dmarcPolicy"]
+    assert receipt_from_event(record, stored).dmarc_policy == "quarantine"
+    del record["ses"]["receipt"]["dmarcVerdict"]
+    assert receipt_from_event(record, stored).dmarc_policy == "quarantine"
+    passing = event_record(dmarcVerdict="PASS")
+    del passing["ses"]["receipt"]["dmarcPolicy"]
+    assert receipt_from_event(passing, stored).dmarc_policy is None
