@@ -45,6 +45,7 @@ _SAFE_SCHEMES = {"http", "https", "mailto"}
 # Outlook's reply header: <div id="divRplyFwdMsg"> (web, new Outlook) or a div with a top border
 # (desktop Outlook), holding <b>From:</b> ... <b>Sent:</b> ... lines.
 _OUTLOOK_BORDER = re.compile(r"border-top:\s*solid", re.IGNORECASE)
+_PIPE = re.compile(r"(?<!\\)\|")
 # Past this depth markdownify's recursion would exhaust the stack; such HTML is hostile anyway.
 _MAX_DEPTH = 150
 
@@ -74,6 +75,11 @@ def html_to_markdown(html: str) -> str:
             node.extract()
     for tag in soup.find_all(_DROPPED):
         tag.decompose()
+    # A "|" in a cell would end the cell: Markdown tables only take it escaped.
+    for cell in soup.find_all(["td", "th"]):
+        for string in cell.find_all(string=True):
+            if "|" in string:
+                string.replace_with(_PIPE.sub(r"\\|", str(string)))
     for header in _outlook_headers(soup):
         for bold in header.find_all(["b", "strong", "span", "font"]):
             bold.unwrap()

@@ -6,13 +6,15 @@ Pure: no I/O. Every input, however broken, yields a Message; problems are record
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import email
-import mimetypes
+import inspect
+import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.errors import HeaderParseError
-from email.header import decode_header
 from email.message import Message as EmailMessage
 from email.policy import compat32
 from email.utils import getaddresses
@@ -71,12 +73,23 @@ class Message:
 MAX_DEPTH = 20
 MAX_PARTS = 500
 _HEADER_LINE = re.compile(rb"[!-9;-~]+:")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _FILTERED_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CHARSET_NAME = re.compile(r"[a-z0-9][a-z0-9._:+-]{0,39}")
+# An HTML part without a MIME charset often names its charset in a <meta> tag instead.
+_META_CHARSET = re.compile(rb"<meta[^>]{0,300}?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:+-]+)", re.I)
+# RFC 2047 encoded-word; spaces inside the encoded text are wrong but common, so allowed.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?]*)\?=")
+_QP_BYTE = re.compile(rb"=([0-9A-Fa-f]{2})")
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+_MESSAGE_ID = re.compile(r"<([^<>]*)>")
+_DEFECT_WORD = re.compile(r"(?<!^)(?=[A-Z])")
 # Labels senders put on charsets that Python names differently, or that are subsets of what
 # senders actually use (WHATWG Encoding Standard: latin-1 labels mean windows-1252).
 _CHARSET_ALIASES = {
     "iso-8859-1": "cp1252",
     "iso_8859-1": "cp1252",
+    "iso8859-1": "cp1252",
     "latin1": "cp1252",
     "latin-1": "cp1252",
     "l1": "cp1252",
@@ -96,8 +109,58 @@ _CHARSET_ALIASES = {
     "x-mac-roman": "mac-roman",
     "macintosh": "mac-roman",
 }
-# Declared charsets that promise nothing: try UTF-8, then windows-1252.
+# Declared charsets that promise nothing: read as UTF-8, with stray bytes as windows-1252.
 _UNDECLARED = {"", "us-ascii", "ascii", "x-unknown", "unknown", "unknown-8bit", "x-user-defined"}
+_UTF8 = {"utf-8", "utf8"}
+_STRAY_BYTES = re.compile("[\udc80-\udcff]+")
+# Past this many stray runs the data is not UTF-8 at all; one pass of windows-1252 is faster.
+_MAX_STRAY_RUNS = 1000
+# File name extensions for nameless attachments; a fixed table rather than the mimetypes
+# module, whose answers depend on the host's /etc/mime.types.
+_EXTENSIONS = {
+    "application/gzip": ".gz",
+    "application/json": ".json",
+    "application/ms-tnef": ".dat",
+    "application/msword": ".doc",
+    "application/pdf": ".pdf",
+    "application/pgp-encrypted": ".asc",
+    "application/pgp-keys": ".asc",
+    "application/pgp-signature": ".asc",
+    "application/pkcs7-mime": ".p7m",
+    "application/pkcs7-signature": ".p7s",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/x-pkcs7-mime": ".p7m",
+    "application/x-pkcs7-signature": ".p7s",
+    "application/xml": ".xml",
+    "application/zip": ".zip",
+    "audio/mpeg": ".mp3",
+    "image/bmp": ".bmp",
+    "image/gif": ".gif",
+    "image/heic": ".heic",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/svg+xml": ".svg",
+    "image/tiff": ".tif",
+    "image/webp": ".webp",
+    "message/rfc822": ".eml",
+    "text/calendar": ".ics",
+    "text/csv": ".csv",
+    "text/html": ".html",
+    "text/vcard": ".vcf",
+    "text/x-diff": ".diff",
+    "text/x-patch": ".patch",
+    "text/x-vcard": ".vcf",
+    "video/mp4": ".mp4",
+}
+# getaddresses() gained a strict mode, on by default, in 3.11.10 and 3.12.6 (CVE-2023-27043):
+# it drops a whole header when one entry is odd ("a@example.com, " loses a@example.com).
+# The lenient parse is what every release does without it; odd entries are handled below.
+_LENIENT: dict[str, bool] = (
+    {"strict": False} if "strict" in inspect.signature(getaddresses).parameters else {}
+)
 
 
 def parse_mail(raw: bytes) -> Message:
@@ -112,88 +175,98 @@ def parse_mail(raw: bytes) -> Message:
     if stripped is not raw and _HEADER_LINE.match(stripped):
         raw = stripped
     headers = _raw_headers(raw)
-    body = _Body()
+    body = _Body(_Counts())
     content_type = "text/plain"
     try:
         parsed = email.message_from_bytes(raw, policy=compat32)
         content_type = parsed.get_content_type()
         _walk(parsed, 0, body)
-        body.defects += sorted({type(d).__name__ for d in parsed.defects})
     # Every mail must get a decision: a parser failure becomes a defect, not a crash.
     except Exception as error:  # noqa: BLE001
-        body = _Body()
+        body = _Body(_Counts())
         body.defects.append(f"unparseable: {type(error).__name__}")
     return _message(headers, content_type, body)
 
 
 def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
     """``data`` as text in ``charset``, and a defect when the charset could not be honoured."""
-    name = (charset or "").strip().strip('"').lower()
-    if name in _UNDECLARED:
-        try:
-            return data.decode("utf-8"), None
-        except UnicodeDecodeError:
-            return data.decode("cp1252", errors="replace"), None
+    name = (charset or "").strip().strip("\"'").lower()
+    if name in _UNDECLARED or name in _UTF8:
+        return _utf8_or_cp1252(data), None
     codec = _CHARSET_ALIASES.get(name, name)
-    try:
-        if not codecs.lookup(codec)._is_text_encoding:
-            raise LookupError(codec)
+    if _CHARSET_NAME.fullmatch(codec) and _is_text_codec(codec):
         return data.decode(codec, errors="replace"), None
-    except LookupError:
-        try:
-            return data.decode("utf-8"), f"unknown-charset:{name}"
-        except UnicodeDecodeError:
-            return data.decode("cp1252", errors="replace"), f"unknown-charset:{name}"
+    label = re.sub(r"[^a-z0-9._:+-]", "?", name[:40])
+    return _utf8_or_cp1252(data), f"unknown-charset:{label}"
 
 
 def decode_header_value(value: str) -> str:
-    """An unstructured header (Subject, a display name) as text: RFC 2047 and RFC 6532."""
+    """An unstructured header (Subject, a display name) as text: RFC 2047 and RFC 6532.
+
+    Adjacent encoded-words are joined before decoding, since some mailers split a multi-byte
+    character across two; a malformed one is kept as written.
+    """
     value = _unescape_raw(value)
-    try:
-        chunks = decode_header(value)
-    except (HeaderParseError, ValueError):
-        return " ".join(value.split())
-    parts = []
-    for chunk, charset in chunks:
-        if isinstance(chunk, str):
-            parts.append(chunk)
-        elif charset is None:
-            parts.append(chunk.decode("raw-unicode-escape", errors="replace"))
+    pieces: list[str | tuple[bytes, str]] = []
+    position = 0
+    after_word = False
+    for word in _ENCODED_WORD.finditer(value):
+        between = value[position : word.start()]
+        if between and not (after_word and between.isspace()):
+            pieces.append(between)
+        position = word.end()
+        data = _decode_word(word.group(2), word.group(3))
+        charset = word.group(1).partition("*")[0].lower()
+        after_word = data is not None
+        if data is None:
+            pieces.append(word.group())
+        elif pieces and isinstance(pieces[-1], tuple) and pieces[-1][1] == charset:
+            pieces[-1] = (pieces[-1][0] + data, charset)
         else:
-            parts.append(decode_bytes(chunk, charset)[0])
-    return " ".join("".join(parts).split())
+            pieces.append((data, charset))
+    pieces.append(value[position:])
+    text = "".join(p if isinstance(p, str) else decode_bytes(*p)[0] for p in pieces)
+    return " ".join(_FILTERED_CONTROLS.sub("", text).split())
+
+
+class _Counts:
+    """Tallies shared by every branch of one walk: parts seen, nameless attachments numbered."""
+
+    def __init__(self) -> None:
+        self.parts = 0
+        self.unnamed = 0
 
 
 class _Body:
-    """What a walk over the MIME tree collected."""
+    """What a walk over (a branch of) the MIME tree collected."""
 
-    def __init__(self) -> None:
+    def __init__(self, counts: _Counts) -> None:
+        self.counts = counts
         self.texts: list[str] = []
         self.htmls: list[str] = []
         self.attachments: list[Attachment] = []
         self.defects: list[str] = []
-        self.parts = 0
 
 
 def _message(headers: tuple[tuple[str, str], ...], content_type: str, body: _Body) -> Message:
     def every(name: str) -> list[str]:
         return [value for field, value in headers if field.lower() == name]
 
-    sender = _addresses(every("sender"))
-    message_id = next(iter(every("message-id")), "").strip().strip("<>").strip()
+    defects = list(body.defects)
+    sender = _addresses(every("sender"), defects)
     return Message(
         headers=headers,
-        message_id=message_id or None,
+        message_id=_message_id(next(iter(every("message-id")), "")),
         subject=decode_header_value(next(iter(every("subject")), "")),
-        from_=_addresses(every("from")),
+        from_=_addresses(every("from"), defects),
         sender=sender[0] if sender else None,
-        to=_addresses(every("to")),
-        cc=_addresses(every("cc")),
+        to=_addresses(every("to"), defects),
+        cc=_addresses(every("cc"), defects),
         content_type=content_type,
         text=_clean_text("\n\n".join(body.texts)) if body.texts else None,
         html="\n".join(body.htmls) if body.htmls else None,
         attachments=tuple(body.attachments),
-        defects=tuple(dict.fromkeys(body.defects)),
+        defects=tuple(dict.fromkeys(defects)),
     )
 
 
@@ -202,8 +275,9 @@ def _raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
 
     Read from the bytes rather than from the parser, which replaces undecodable bytes.
     """
+    end = _HEADER_END.search(raw)
     fields: list[tuple[str, str]] = []
-    for line in re.split(rb"\r?\n", raw):
+    for line in re.split(rb"\r?\n", raw[: end.start()] if end else raw):
         if not line.strip(b"\r"):
             break
         if line[:1] in {b" ", b"\t"} and fields:
@@ -225,16 +299,16 @@ def _header_text(data: bytes) -> str:
 
 
 def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
-    body.parts += 1
-    if body.parts > MAX_PARTS:
+    body.counts.parts += 1
+    if body.counts.parts > MAX_PARTS:
         if "too-many-parts" not in body.defects:
             body.defects.append("too-many-parts")
         return
     content_type = part.get_content_type()
-    if content_type in {"message/rfc822", "message/global"}:
-        _attach(part, body, content_type)
-        return
-    if part.is_multipart():
+    if part.get_content_maintype() == "message":
+        # A forwarded mail, a delivery report: the sender's attachment, not their text.
+        _guarded(_attach, part, body, content_type)
+    elif part.is_multipart():
         if depth >= MAX_DEPTH:
             body.defects.append("nested-too-deep")
             return
@@ -244,21 +318,39 @@ def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
         else:
             for child in children:
                 _walk(child, depth + 1, body)
-        return
-    if part.get_content_maintype() == "multipart":
+    elif part.get_content_maintype() == "multipart":
         # A multipart without its boundary lines: what is there is the text.
         body.defects.append("multipart-without-parts")
-        body.texts.append(_part_text(part)[0])
-        return
-    filename = part.get_filename()
+        body.texts.append(_part_text(part, "text/plain")[0])
+    else:
+        _guarded(_leaf, part, body, content_type)
+    body.defects += [_defect_name(type(d).__name__) for d in part.defects]
+
+
+def _guarded(
+    handle: Callable[[EmailMessage, _Body, str], None],
+    part: EmailMessage,
+    body: _Body,
+    content_type: str,
+) -> None:
+    try:
+        handle(part, body, content_type)
+    # One part the stdlib cannot decode must not cost the rest of the mail.
+    except Exception as error:  # noqa: BLE001
+        body.defects.append(f"unreadable-part: {type(error).__name__}")
+
+
+def _leaf(part: EmailMessage, body: _Body, content_type: str) -> None:
     if (
         content_type in {"text/plain", "text/html"}
-        and not filename
-        and (part.get_content_disposition() != "attachment")
+        and not part.get_filename()
+        and part.get_content_disposition() != "attachment"
     ):
-        text, defect = _part_text(part)
+        text, defect = _part_text(part, content_type)
         if defect:
             body.defects.append(defect)
+        if not text:
+            return
         if content_type == "text/html":
             body.htmls.append(text)
         else:
@@ -268,49 +360,111 @@ def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
 
 
 def _alternative(children: list[EmailMessage], depth: int, body: _Body) -> None:
-    """The plain-text alternative if there is one, else the richest (last) HTML one."""
+    """The plain-text alternative if it says anything, else the richest (last) HTML one.
+
+    Attachments of every alternative are kept: the images an HTML alternative shows inline
+    are files the sender sent, whichever alternative is read.
+    """
     walked = []
     for child in children:
-        branch = _Body()
-        branch.parts = body.parts
+        branch = _Body(body.counts)
         _walk(child, depth + 1, branch)
-        body.parts = branch.parts
         walked.append(branch)
-    chosen = next((b for b in walked if b.texts), None)
+    chosen = next((b for b in walked if any(t.strip() for t in b.texts)), None)
     if chosen is None:
-        chosen = next((b for b in reversed(walked) if b.htmls), walked[-1] if walked else None)
+        chosen = next((b for b in reversed(walked) if any(h.strip() for h in b.htmls)), None)
     if chosen is None:
-        return
-    body.texts += chosen.texts
-    body.htmls += chosen.htmls if not chosen.texts else []
-    body.attachments += chosen.attachments
-    body.defects += [d for branch in walked for d in branch.defects]
+        chosen = next((b for b in walked if b.texts or b.htmls), None)
+    if chosen is not None:
+        body.texts += chosen.texts
+        body.htmls += chosen.htmls if not chosen.texts else []
+    earlier: list[Attachment] = []
+    for branch in walked:
+        body.attachments += [item for item in branch.attachments if item not in earlier]
+        earlier += branch.attachments
+        body.defects += branch.defects
 
 
 def _attach(part: EmailMessage, body: _Body, content_type: str) -> None:
     name = part.get_filename()
-    if content_type.startswith("message/"):
-        inner = part.get_payload()
-        embedded = inner[0] if isinstance(inner, list) and inner else None
-        if not isinstance(embedded, EmailMessage):
-            embedded = None
-        subject = decode_header_value(str(embedded.get("Subject") or "")) if embedded else ""
-        size = len(embedded.as_bytes()) if embedded is not None else 0
-        filename = decode_header_value(name) if name else f"{subject or 'forwarded message'}.eml"
+    filename = _basename(decode_header_value(name)) if name else ""
+    if part.get_content_maintype() == "message":
+        inner = [p for p in part.get_payload() if isinstance(p, EmailMessage)]
+        size = sum(len(p.as_bytes()) for p in inner)
+        if not filename and content_type in {"message/rfc822", "message/global"} and inner:
+            subject = decode_header_value(str(inner[0].get("Subject") or ""))
+            filename = f"{_basename(subject) or 'forwarded message'}.eml"
     else:
         payload = part.get_payload(decode=True)
         size = len(payload) if isinstance(payload, bytes) else 0
-        extension = mimetypes.guess_extension(content_type) or ".bin"
-        fallback = f"attachment-{len(body.attachments) + 1}{extension}"
-        filename = decode_header_value(name) if name else fallback
-    body.attachments.append(Attachment(filename or "attachment", content_type, size))
+    if not filename:
+        body.counts.unnamed += 1
+        fallback = ".txt" if part.get_content_maintype() in {"text", "message"} else ".bin"
+        filename = f"attachment-{body.counts.unnamed}{_EXTENSIONS.get(content_type, fallback)}"
+    body.attachments.append(Attachment(filename, content_type, size))
 
 
-def _part_text(part: EmailMessage) -> tuple[str, str | None]:
+def _basename(name: str) -> str:
+    """A file name as sent, without the sender's folders ("C:\\Users\\me\\log.txt")."""
+    return re.split(r"[\\/]", name)[-1].strip()
+
+
+def _part_text(part: EmailMessage, content_type: str) -> tuple[str, str | None]:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return "", None
-    return decode_bytes(payload, part.get_content_charset())
+    charset = part.get_content_charset()
+    if charset is None and content_type == "text/html":
+        declared = _META_CHARSET.search(payload[:4096])
+        charset = declared.group(1).decode("ascii") if declared else None
+    return decode_bytes(payload, charset)
+
+
+def _utf8_or_cp1252(data: bytes) -> str:
+    """UTF-8, with stray bytes read as windows-1252: mail mixing the two is common."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    runs = list(itertools.islice(_STRAY_BYTES.finditer(text), _MAX_STRAY_RUNS + 1))
+    if not runs:
+        return text
+    if len(runs) > _MAX_STRAY_RUNS:
+        return data.decode("cp1252", errors="replace")
+    return _STRAY_BYTES.sub(
+        lambda run: run.group().encode("utf-8", "surrogateescape").decode("cp1252", "replace"),
+        text,
+    )
+
+
+def _is_text_codec(name: str) -> bool:
+    try:
+        return codecs.lookup(name)._is_text_encoding
+    except LookupError:
+        return False
+
+
+def _decode_word(encoding: str, text: str) -> bytes | None:
+    """The bytes of an encoded-word's text; None when it cannot be decoded at all."""
+    data = text.encode("utf-8")
+    if encoding in {"q", "Q"}:
+        return _QP_BYTE.sub(lambda m: bytes([int(m.group(1), 16)]), data.replace(b"_", b" "))
+    data = _NOT_BASE64.sub(b"", data.split(b"=")[0])
+    # A base64 length of 4n+1 cannot be padded: its last character carries no whole byte.
+    data = data[: len(data) - 1] if len(data) % 4 == 1 else data
+    try:
+        return base64.b64decode(data + b"=" * (-len(data) % 4))
+    except binascii.Error:
+        return None
+
+
+def _defect_name(class_name: str) -> str:
+    """The stdlib's defect class as a short stable label: ``InvalidBase64PaddingDefect`` ->
+    ``invalid-base64-padding``."""
+    return _DEFECT_WORD.sub("-", class_name.removesuffix("Defect")).lower()
+
+
+def _message_id(value: str) -> str | None:
+    found = _MESSAGE_ID.search(value)
+    text = "".join((found.group(1) if found else value).split())
+    return text or None
 
 
 def _is_flowed(part: EmailMessage) -> bool:
@@ -349,28 +503,26 @@ def _quoted(text: str, depth: int) -> str:
     return f"{'>' * depth} {text}" if depth else text
 
 
-def _addresses(values: list[str]) -> tuple[Address, ...]:
+def _addresses(values: list[str], defects: list[str]) -> tuple[Address, ...]:
     """Parse address headers on their raw text, then decode display names.
 
     Decoding RFC 2047 first would let an encoded display name smuggle in a comma or an
-    ``<addr>`` of its own.
+    ``<addr>`` of its own. An entry with a name but no address ("Bob <") is kept with an empty
+    address, so that a From header that says more than one mailbox never reads as one.
     """
     found = []
-    for name, addr in getaddresses(values):
-        if not addr:
-            continue
+    for name, addr in getaddresses(values, **_LENIENT):
+        display = decode_header_value(name)
         local, at, domain = addr.rpartition("@")
-        if not at:
+        if not addr:
+            if display:
+                defects.append("malformed-address")
+                found.append(Address(display, "", ""))
+        elif not at:
             # A bare local part ("root"): kept, so that the From check can say what is wrong.
-            found.append(Address(decode_header_value(name), addr, ""))
-            continue
-        found.append(
-            Address(
-                decode_header_value(name),
-                local,
-                normalize_domain(domain) or domain.strip().lower(),
-            )
-        )
+            found.append(Address(display, addr, ""))
+        else:
+            found.append(Address(display, local, normalize_domain(domain) or domain.lower()))
     return tuple(found)
 
 

@@ -43,6 +43,7 @@ def test_structure_is_kept_as_markdown():
         ("<iframe src='https://e.com'></iframe><form><input value=x></form>ok", "ok"),
         ("<p>**bold** and snake_case</p>", "**bold** and snake_case"),
         ("<o:p></o:p><p class=MsoNormal>Office<o:p></o:p></p>", "Office"),
+        ("<table><tr><th>a|b</th></tr><tr><td>c</td></tr></table>", "| a\\|b |\n| --- |\n| c |"),
     ],
 )
 def test_markup_is_dropped(html, expected):
