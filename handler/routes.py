@@ -2,22 +2,32 @@
 
 Pure apart from ``load_routes`` reading the file. The rules, in the order a lookup applies them:
 
-1. An address is ``<local>@<domain>``; matching is case-insensitive and the domain is compared in
-   normal form (lowercase, IDN as ``xn--``; see handler.domains).
-2. Among the routes for the domain, the longest prefix that starts the local part wins.
-3. What follows the prefix must be the issue number: decimal digits, no sign, no leading zero,
-   at most 2147483647 (GitHub issue numbers are 32-bit). Anything else (``7+tag``, ``007``,
-   ``help``) is refused rather than guessed.
+1. An address is ``<local>@<domain>``, split at the last ``@``; surrounding ``<>`` and
+   whitespace are ignored, and a quoted local part is refused as an invalid address.
+2. Matching is case-insensitive. Domains are compared in one normal form (lowercase, trailing
+   dot stripped, IDN labels as ``xn--``; see handler.domains), in the routes file and in mail
+   alike, so ``Issues.Example.COM.`` in the file matches ``issues.example.com``. IP literals are
+   never domains.
+3. Among the routes for the domain, the longest prefix that starts the local part wins, and
+   only it: validation guarantees that no shorter prefix could read the same local part as a
+   valid issue number, so there is nothing to fall back to.
+4. What follows the prefix must be the issue number: ASCII decimal digits, no sign, no leading
+   zero, at most 2147483647 (GitHub issue numbers are 32-bit). Anything else (``7+tag``,
+   ``007``, ``help``) is refused rather than guessed.
 
 Validation happens once, at load, and reports every problem at once, each naming the file, the
 route (index and ``prefix@domain``) and the key. Besides the JSON Schema
-(``routes.schema.json``) it rejects what a schema cannot see: duplicate YAML keys, malformed
-domains and repositories, two routes for one domain and prefix, and prefixes that make an address
-ambiguous (``v`` and ``v1``: is ``v12`` issue 2 of one or issue 12 of the other?).
+(``routes.schema.json``) it rejects what a schema cannot see: repeated YAML keys, malformed
+domains, prefixes and repositories, two routes for one domain and prefix, and prefixes that
+make an address ambiguous. Prefixes ``P`` and ``P + X`` on one domain are ambiguous exactly
+when ``X`` could begin an issue number (all digits, not starting with 0): with ``v`` and
+``v1``, is ``v12`` issue 2 of one or issue 12 of the other? ``web-`` beside ``""``, or ``x0``
+beside ``x``, is fine, since ``web-4`` and ``05`` are not issue numbers.
 
 ``allowed_senders``: ``example.com`` matches exactly that domain; ``*.example.org`` matches any
-subdomain of example.org but not example.org itself (list both to allow both). Nothing else
-matches: ``evilexample.com`` and ``example.com.evil.net`` never match ``example.com``.
+subdomain of example.org, however deep, but not example.org itself (list both to allow both).
+Nothing else matches: ``evilexample.com`` and ``example.com.evil.net`` never match
+``example.com``.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -40,11 +50,13 @@ from handler.domains import is_subdomain, normalize_domain
 MAX_ISSUE_NUMBER = 2**31 - 1
 
 _NUMBER = re.compile(r"[1-9][0-9]*")
-# RFC 5322 atext and dots: what a prefix may hold and still form an unquoted local part.
-_PREFIX = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*\.?$")
+# RFC 5322 dot-atom text: what a prefix may hold and still start an unquoted local part. A
+# trailing dot is allowed because the issue number follows it ("web.45").
+_PREFIX = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*\.?")
 # GitHub's rules: owners are alphanumeric with single inner hyphens, up to 39 characters.
-_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
-_REPO_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+_REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass(frozen=True)
@@ -60,8 +72,7 @@ class Route:
     @property
     def label(self) -> str:
         """How messages name this route: ``route 2 (web-@issues.example.com)``."""
-        where = f"{self.prefix}@{self.domain}" if self.prefix else self.domain
-        return f"route {self.index} ({where})"
+        return _label(self.index, self.domain, self.prefix)
 
 
 @dataclass(frozen=True)
@@ -92,47 +103,56 @@ class Routes:
     def lookup(self, address: str) -> Target | Miss:
         """The issue ``address`` names, or why it names none."""
         text = address.strip().strip("<>").strip()
-        local, at, raw_domain = text.rpartition("@")
-        if not at or not local or local.startswith('"'):
-            return Miss("invalid-address", f"{text!r} is not a plain mailbox address")
+        written, at, raw_domain = text.rpartition("@")
+        if not at or not written or written.startswith('"'):
+            return Miss("invalid-address", f"{_quote(text)} is not a plain mailbox address")
         domain = normalize_domain(raw_domain)
         if domain is None:
-            return Miss("invalid-address", f"{raw_domain!r} is not a valid domain")
+            return Miss("invalid-address", f"{_quote(raw_domain)} is not a valid domain")
         candidates = [route for route in self.routes if route.domain == domain]
         if not candidates:
             return Miss("no-route", f"no route for the domain {domain}")
-        local = local.lower()
-        for route in sorted(candidates, key=lambda r: len(r.prefix), reverse=True):
-            if local.startswith(route.prefix):
-                number = local[len(route.prefix) :]
-                if _NUMBER.fullmatch(number) and int(number) <= MAX_ISSUE_NUMBER:
-                    return Target(route, int(number))
-                break
+        local = written.lower()
+        hint = ""
+        longest = max(
+            (route for route in candidates if local.startswith(route.prefix)),
+            key=lambda route: len(route.prefix),
+            default=None,
+        )
+        if longest is not None:
+            rest = local[len(longest.prefix) :]
+            # The length test first: int() refuses strings over 4300 digits (CVE-2020-10735).
+            if len(rest) <= 10 and _NUMBER.fullmatch(rest) and int(rest) <= MAX_ISSUE_NUMBER:
+                return Target(longest, int(rest))
+            hint = _number_hint(rest)
         examples = " or ".join(f"{route.prefix}123" for route in candidates)
         return Miss(
             "invalid-issue-number",
-            f"{local!r} is not <prefix><issue number> for {domain} (expected e.g. {examples})",
+            f"{_quote(written)} is not <prefix><issue number> for {domain} "
+            f"(expected e.g. {examples}){hint}",
         )
 
 
 class RoutesError(Exception):
     """The routes file cannot be used; ``errors`` holds every problem found, one per line."""
 
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
+    def __init__(self, errors: Iterable[str]) -> None:
         self.errors = tuple(errors)
+        super().__init__("\n".join(self.errors))
 
 
 def load_routes(path: str | os.PathLike[str]) -> Routes:
     """Read and validate the routes file at ``path``."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # utf-8-sig: editors on Windows save a byte-order mark that is no part of the YAML.
+        text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as error:
+        reason = error.strerror or str(error)
+        raise RoutesError([f"{path}: cannot read the routes file: {reason}"]) from None
+    except UnicodeDecodeError as error:
         raise RoutesError(
-            [f"{path}: cannot read the routes file: {error.strerror or error}"]
+            [f"{path}: the routes file is not UTF-8 text (byte {error.start} is not UTF-8)"]
         ) from None
-    except UnicodeDecodeError:
-        raise RoutesError([f"{path}: the routes file is not UTF-8 text"]) from None
     return parse_routes(text, str(path))
 
 
@@ -148,19 +168,25 @@ def parse_routes(text: str, source: str) -> Routes:
     except yaml.YAMLError as error:
         raise RoutesError([f"{source}: not valid YAML: {error}"]) from None
     if document is None:
-        raise RoutesError([f"{source}: the file is empty; it needs a `routes:` list"])
+        raise RoutesError(
+            [f"{source}: the file is empty; it needs a routes key holding a list of routes"]
+        )
     if not isinstance(document, Mapping):
-        raise RoutesError([f"{source}: the top level must be a mapping with a `routes:` list"])
-    schema_errors = _schema_errors(document)
-    broken = {index for index, _ in schema_errors if index is not None}
-    problems = [message for _, message in schema_errors]
+        shape = _describe(document)
+        raise RoutesError(
+            [f"{source}: the top level must be a mapping with a routes key, not {shape}"]
+        )
+    problems = _schema_errors(document)
+    broken = {index for index, _ in problems if index is not None}
     routes: list[Route] = []
-    if isinstance(document.get("routes"), list):
-        routes, route_problems = _build(document["routes"], broken)
-        problems += route_problems
+    raw_routes = document.get("routes")
+    if isinstance(raw_routes, list):
+        routes, more = _build(raw_routes, broken)
+        problems += more
     if problems:
-        problems.sort(key=_route_order)
-        raise RoutesError([f"{source}: {message}" for message in problems])
+        # Errors about the whole file first, then route by route; sorted() is stable.
+        ordered = sorted(problems, key=lambda p: -1 if p[0] is None else p[0])
+        raise RoutesError([f"{source}: {message}" for _, message in ordered])
     return Routes(tuple(routes), source)
 
 
@@ -179,13 +205,22 @@ def sender_allowed(route: Route, domain: str) -> bool:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last).
+
+    Keys brought in by a ``<<: *anchor`` merge may be overridden: that is what merging is for.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
             key = self.construct_object(key_node, deep=deep)
-            if key in seen:
+            try:
+                repeated = key in seen
+            except TypeError:
+                continue  # an unhashable key: the base class reports it with its position
+            if repeated:
                 raise yaml.constructor.ConstructorError(
                     None, None, f'the key "{key}" appears twice in one mapping', key_node.start_mark
                 )
@@ -195,67 +230,73 @@ class _StrictLoader(yaml.SafeLoader):
 
 @cache
 def _validator() -> Draft202012Validator:
-    schema = json.loads((Path(__file__).parent / "routes.schema.json").read_text())
+    schema = json.loads((Path(__file__).parent / "routes.schema.json").read_text("utf-8"))
     return Draft202012Validator(schema)
 
 
-def _schema_errors(document: Mapping[str, Any]) -> list[tuple[int | None, str]]:
+_Problem = tuple[int | None, str]
+
+
+def _schema_errors(document: Mapping[str, Any]) -> list[_Problem]:
     """Each schema violation in plain words, with the index of the route it is in (if any)."""
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.path)))
-    return [_explain(error, document) for error in errors]
+    errors = sorted(_validator().iter_errors(document), key=lambda e: [str(p) for p in e.path])
+    # "required" yields one error per missing key, all worded alike here: keep each once.
+    return list(dict.fromkeys(_explain(error, document) for error in errors))
 
 
-def _explain(error: ValidationError, document: Mapping[str, Any]) -> tuple[int | None, str]:
+def _explain(error: ValidationError, document: Mapping[str, Any]) -> _Problem:
     path = list(error.absolute_path)
     if len(path) >= 2 and path[0] == "routes" and isinstance(path[1], int):
-        index: int | None = path[1]
-        label = _route_label(document["routes"][path[1]], path[1])
-        return index, f"{label}: {_plain(error, path[2:], 'the route')}"
-    return None, _plain(error, path, "`routes`")
+        label = _raw_label(document["routes"][path[1]], path[1])
+        return path[1], f"{label}: {_plain(error, path[2:], 'the route')}"
+    return None, _plain(error, path, "routes")
 
 
 def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
-    key = ".".join(str(part) for part in path)
-    subject = f"`{key}`" if key else whole
+    subject = _key_path(path) or whole
     # jsonschema types these as unions with its own sentinels; here they are plain JSON values.
     instance: Any = error.instance
     expected: Any = error.validator_value
     schema: Any = error.schema
     if error.validator == "required":
-        missing = next(iter(set(expected) - set(instance)), "?")
-        return f"the required key `{missing}` is missing"
+        missing = [key for key in expected if key not in instance]
+        keys = " and ".join(missing)
+        return (
+            f"the required key{'s' if len(missing) > 1 else ''} {keys} {_is_are(missing)} missing"
+        )
     if error.validator == "additionalProperties":
         known = sorted(schema.get("properties", {}))
-        unknown = sorted(set(instance) - set(known), key=str)
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(str(name), known, n=1)
-            hint = f" (did you mean `{close[0]}`?)" if close else ""
-            hints.append(f"`{name}`{hint}")
-        return f"unknown key {', '.join(hints)}; known keys: {', '.join(known)}"
+        unknown = sorted((key for key in instance if key not in known), key=str)
+        named = []
+        for key in unknown:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            named.append(f"{key}" + (f" (did you mean {close[0]}?)" if close else ""))
+        plural = "s" if len(unknown) > 1 else ""
+        return f"unknown key{plural} {', '.join(named)}; the known keys are {', '.join(known)}"
     if error.validator == "type":
-        names = {
-            "string": "text",
-            "array": "a list",
-            "object": "a mapping",
-            "boolean": "true or false",
-        }
-        wanted = names.get(str(expected), str(expected))
-        hint = " (quote it)" if wanted == "text" and instance is not None else ""
+        names = {"string": "text", "array": "a list", "object": "a mapping"}
+        wanted = names.get(str(expected), "true or false" if expected == "boolean" else expected)
+        quote_it = wanted == "text" and isinstance(instance, bool | int | float)
+        hint = " (put it in quotes)" if quote_it else ""
         return f"{subject} must be {wanted}, not {_describe(instance)}{hint}"
     if error.validator == "minItems":
-        if key == "allowed_senders":
-            return "`allowed_senders` is empty: list at least one sender domain"
+        if path and path[-1] == "allowed_senders":
+            return "allowed_senders is empty: list at least one sender domain"
         return f"{subject} is empty: list at least one route"
-    if error.validator in {"minLength", "maxLength"}:
-        return f"{subject} is {'empty' if not instance else 'too long'}"
+    if error.validator == "minLength":
+        return f"{subject} is empty"
+    if error.validator == "maxLength":
+        return f"{subject} is too long: at most {expected} characters"
     return f"{subject}: {error.message}"
 
 
-def _route_order(message: str) -> int:
-    """Errors about the whole file first, then route by route (the sort is stable)."""
-    found = re.match(r"route (\d+)", message)
-    return int(found.group(1)) + 1 if found else 0
+def _is_are(items: list[str]) -> str:
+    return "are" if len(items) > 1 else "is"
+
+
+def _key_path(path: list[str | int]) -> str:
+    """``allowed_senders[1]`` for the path ["allowed_senders", 1]."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)[1:]
 
 
 def _describe(value: Any) -> str:  # noqa: ANN401 - whatever the YAML held
@@ -269,72 +310,115 @@ def _describe(value: Any) -> str:  # noqa: ANN401 - whatever the YAML held
         return "a list"
     if isinstance(value, Mapping):
         return "a mapping"
-    return repr(value)
+    if isinstance(value, str):
+        return _quote(value)
+    # YAML reads an unquoted 2024-01-01 as a date, for one.
+    return f"the {type(value).__name__} {value}"
 
 
-def _route_label(raw: Any, index: int) -> str:  # noqa: ANN401 - an unvalidated route
-    if not isinstance(raw, Mapping):
+def _quote(text: str) -> str:
+    """``text`` in double quotes, with control characters escaped but Unicode kept."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _label(index: int, domain: str, prefix: str) -> str:
+    return f"route {index} ({prefix}@{domain})" if prefix else f"route {index} ({domain})"
+
+
+def _raw_label(raw: Any, index: int) -> str:  # noqa: ANN401 - an unvalidated route
+    """The route's label from whatever the file holds, in normal form where it can be."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("domain"), str):
         return f"route {index}"
-    domain, prefix = raw.get("domain"), raw.get("prefix")
-    if not isinstance(domain, str):
-        return f"route {index}"
-    where = f"{prefix}@{domain}" if isinstance(prefix, str) and prefix else domain
-    return f"route {index} ({where.strip().lower()})"
+    domain = normalize_domain(raw["domain"]) or raw["domain"].strip().lower()
+    prefix = raw.get("prefix")
+    return _label(index, domain, prefix.strip().lower() if isinstance(prefix, str) else "")
 
 
-def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[str]]:
-    """Routes from the schema-valid entries, and every problem the schema cannot see."""
+@dataclass(frozen=True)
+class _Address:
+    """Where a route receives mail, kept even for routes with other errors."""
+
+    index: int
+    domain: str
+    prefix: str
+
+    @property
+    def label(self) -> str:
+        return _label(self.index, self.domain, self.prefix)
+
+
+def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[_Problem]]:
+    """Routes from the valid entries, and every problem the schema cannot see."""
     routes: list[Route] = []
-    problems: list[str] = []
+    addresses: list[_Address] = []
+    problems: list[_Problem] = []
     for index, raw in enumerate(raw_routes):
         if not isinstance(raw, Mapping):
             continue
-        label = _route_label(raw, index)
+        label = _raw_label(raw, index)
         found = list(_route_problems(raw))
-        problems += [f"{label}: {message}" for message in found]
-        if found or index in broken:
+        problems += [(index, f"{label}: {message}") for message in found]
+        domain = normalize_domain(raw["domain"]) if isinstance(raw.get("domain"), str) else None
+        prefix = raw.get("prefix", "")
+        prefix = prefix.strip().lower() if isinstance(prefix, str) else None
+        if domain is not None and prefix is not None and _valid_prefix(prefix):
+            addresses.append(_Address(index, domain, prefix))
+        if found or index in broken or domain is None or prefix is None:
             continue
         routes.append(
             Route(
                 index=index,
-                domain=normalize_domain(raw["domain"]) or "",
-                prefix=raw.get("prefix", "").strip().lower(),
+                domain=domain,
+                prefix=prefix,
                 repo=raw["repo"].strip(),
                 allowed_senders=tuple(_sender_entry(entry)[0] for entry in raw["allowed_senders"]),
                 name=raw.get("name"),
                 keep_quoted=raw.get("keep_quoted", True),
             )
         )
-    problems += _conflicts(routes)
+    problems += _conflicts(addresses)
     return routes, problems
+
+
+def _valid_prefix(prefix: str) -> bool:
+    return not prefix or _PREFIX.fullmatch(prefix) is not None
 
 
 def _route_problems(raw: Mapping[str, Any]) -> Iterator[str]:
     """What the schema cannot see, for every key that at least has the right type."""
     domain, prefix, repo = raw.get("domain"), raw.get("prefix", ""), raw.get("repo")
-    if isinstance(domain, str) and normalize_domain(domain) is None:
-        yield f'`domain` "{domain}" is not a valid domain name'
-    if isinstance(prefix, str) and prefix.strip() and not _PREFIX.match(prefix.strip().lower()):
+    if isinstance(domain, str) and domain and normalize_domain(domain) is None:
+        yield f"domain {_quote(domain)} is not a valid domain name{_domain_hint(domain)}"
+    if isinstance(prefix, str) and not _valid_prefix(prefix.strip().lower()):
         yield (
-            f'`prefix` "{prefix}" cannot start an address: use letters, digits and '
-            "characters such as - _ . + (no spaces, no @)"
+            f"prefix {_quote(prefix)} cannot start an address: use ASCII letters, digits and "
+            "characters such as - _ . + (no spaces, no @, no leading or doubled dot)"
         )
-    if isinstance(repo, str):
+    if isinstance(repo, str) and repo:
         owner, slash, name = repo.strip().partition("/")
         if (
             not slash
-            or not _OWNER.match(owner)
-            or not _REPO_NAME.match(name)
+            or not _OWNER.fullmatch(owner)
+            or not _REPO_NAME.fullmatch(name)
             or name in {".", ".."}
         ):
-            yield f'`repo` "{repo}" is not of the form owner/name (e.g. example-org/website)'
+            yield f"repo {_quote(repo)} is not of the form owner/name (e.g. example-org/website)"
         elif name.lower().endswith(".git"):
-            yield f'`repo` "{repo}" ends in .git: write owner/name without it'
+            yield f"repo {_quote(repo)} ends in .git: write owner/name without it"
     senders = raw.get("allowed_senders")
     for entry in senders if isinstance(senders, list) else []:
-        problem = _sender_entry(entry)[1] if isinstance(entry, str) else None
+        problem = _sender_entry(entry)[1] if isinstance(entry, str) and entry else None
         if problem:
-            yield f"`allowed_senders` entry {problem}"
+            yield f"allowed_senders entry {problem}"
+
+
+def _domain_hint(domain: str) -> str:
+    text = domain.strip()
+    if "@" in text or "://" in text or "/" in text:
+        return ": write the domain alone, e.g. issues.example.com"
+    if text.startswith("[") or text.replace(".", "").isdigit() or ":" in text:
+        return ": IP addresses are not accepted"
+    return ""
 
 
 def _sender_entry(entry: str) -> tuple[str, str | None]:
@@ -344,36 +428,60 @@ def _sender_entry(entry: str) -> tuple[str, str | None]:
     base = normalize_domain(text[2:] if wildcard else text)
     if base is not None:
         return (f"*.{base}" if wildcard else base), None
-    if "@" in text:
-        hint = "list the domain only, e.g. example.com"
-    elif text.startswith("*"):
-        hint = "a wildcard is written *.example.org and matches subdomains only"
+    if text == "*":
+        hint = "a lone * would let anyone post; write *.example.org for one domain's subdomains"
+    elif "@" in text:
+        hint = "list the domain only, e.g. example.com, not an address"
+    elif wildcard and "." not in text[2:].strip(".") and "*" not in text[2:]:
+        hint = "a wildcard must name a domain below a top-level domain, e.g. *.example.org"
+    elif "*" in text:
+        hint = "a wildcard is written *.example.org and matches its subdomains only"
     else:
         hint = "expected a domain such as example.com or *.example.org"
-    return text, f'"{entry}" is not a sender domain: {hint}'
+    return text, f"{_quote(entry)} is not a sender domain: {hint}"
 
 
-def _conflicts(routes: list[Route]) -> list[str]:
-    problems = []
-    for position, route in enumerate(routes):
-        for earlier in routes[:position]:
+def _conflicts(addresses: list[_Address]) -> list[_Problem]:
+    problems: list[_Problem] = []
+    for position, route in enumerate(addresses):
+        for earlier in addresses[:position]:
             if earlier.domain != route.domain:
                 continue
             if earlier.prefix == route.prefix:
                 problems.append(
-                    f"{route.label}: same domain and prefix as {earlier.label}; "
-                    "merge them or give one a different prefix"
+                    (
+                        route.index,
+                        f"{route.label}: same domain and prefix as {earlier.label}; "
+                        "merge them or give one a different prefix",
+                    )
                 )
                 continue
             shorter, longer = sorted((earlier, route), key=lambda r: len(r.prefix))
             rest = longer.prefix[len(shorter.prefix) :]
-            # "v" and "v1": v12 is issue 2 of one or issue 12 of the other. A rest starting
-            # with 0 cannot begin an issue number, so "x" and "x0" stay unambiguous.
+            # A rest starting with 0 cannot begin an issue number: "x" and "x0" stay apart.
             if longer.prefix.startswith(shorter.prefix) and rest.isdigit() and rest[0] != "0":
+                example = f"{longer.prefix}2@{route.domain}"
                 problems.append(
-                    f"{route.label}: prefixes {shorter.prefix!r} and {longer.prefix!r} on one "
-                    f"domain make addresses ambiguous with {earlier.label}: is "
-                    f"{longer.prefix}2@{route.domain} issue 2 of {longer.repo} or issue "
-                    f"{rest}2 of {shorter.repo}?"
+                    (
+                        route.index,
+                        f"{route.label}: prefixes {_quote(shorter.prefix)} and "
+                        f"{_quote(longer.prefix)} on one domain make addresses ambiguous with "
+                        f"{earlier.label}: {example} could be issue 2 of route {longer.index} "
+                        f"or issue {rest}2 of route {shorter.index}",
+                    )
                 )
     return problems
+
+
+def _number_hint(rest: str) -> str:
+    """Why ``rest`` (what follows the prefix) is no issue number, when a reason helps."""
+    number, plus, _ = rest.partition("+")
+    if plus and _NUMBER.fullmatch(number):
+        return ": +tag subaddresses are not accepted"
+    if rest.isascii() and rest.isdigit():
+        if rest.strip("0") == "":
+            return ": issue numbers start at 1"
+        if rest.startswith("0"):
+            return ": an issue number has no leading zero"
+        return f": issue numbers stop at {MAX_ISSUE_NUMBER}"
+    return ""
