@@ -41,21 +41,34 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-## tf-check: Terraform parsed and its wiring tested, formatting (when terraform is installed), checkov
+## tf-check: Terraform parsed and its wiring tested, formatting (when terraform is installed),
+## validation (when TF_PLUGIN_DIR holds the AWS provider: init never downloads), checkov
+TF_PLUGIN_DIR ?= $(wildcard /opt/tf-plugins)
 tf-check: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/pytest -q tests/test_terraform.py
 	@if command -v terraform >/dev/null 2>&1; then \
-		terraform fmt -check -recursive -diff terraform 2>/dev/null && echo "terraform fmt: clean"; \
+		TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive -diff terraform && echo "terraform fmt: clean"; \
 	else echo "terraform is not installed: formatting not checked"; fi
+	@if command -v terraform >/dev/null 2>&1 && [ -n "$(TF_PLUGIN_DIR)" ]; then \
+		scratch=$$(mktemp -d) && cp -r terraform "$$scratch/" && status=0 && \
+		for dir in "$$scratch/terraform" "$$scratch/terraform/examples/complete"; do \
+			TF_CLI_CONFIG_FILE=/dev/null terraform -chdir="$$dir" init -backend=false -input=false \
+				-plugin-dir="$(TF_PLUGIN_DIR)" >/dev/null && \
+			TF_CLI_CONFIG_FILE=/dev/null terraform -chdir="$$dir" validate -no-color || status=1; \
+		done; rm -rf "$$scratch"; exit $$status; \
+	else echo "no terraform or TF_PLUGIN_DIR: terraform validate skipped"; fi
 	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --quiet --compact --skip-download
 
 ## tf-docs: regenerate the Inputs/Outputs tables of the Terraform READMEs
 tf-docs: $(STAMP)
 	$(BIN)/python scripts/tf_docs.py
 
-## package: the Lambda zip (dist/ticket-router.zip) for terraform apply
+## package: the Lambda zip (dist/ticket-router.zip) for terraform apply; ROUTES=<file> packages
+## another routes file (set the same file as routes_file in Terraform)
+ROUTES ?= routes.yaml
 package: $(STAMP)
-	$(BIN)/python scripts/package.py --requirements requirements-lambda.txt --output dist/ticket-router.zip
+	$(BIN)/python -m handler check $(ROUTES)
+	$(BIN)/python scripts/package.py --requirements requirements-lambda.txt --routes $(ROUTES) --output dist/ticket-router.zip
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache build dist

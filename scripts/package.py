@@ -5,7 +5,11 @@ never for the machine running this, and the zip is deterministic (sorted entries
 timestamps and modes) so that its hash, which Terraform deploys by, changes only with its
 content: an edited routes.yaml deploys, an unchanged tree does not.
 
-    python scripts/package.py --requirements requirements-lambda.txt --output dist/ticket-router.zip
+Beside the zip, ``<zip>.routes-sha256`` records the SHA-256 of the routes file packaged; Terraform
+refuses to deploy a zip whose routes file is not the one it reads the SES domains from.
+
+    python scripts/package.py --requirements requirements-lambda.txt --routes routes.yaml \
+        --output dist/ticket-router.zip
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644 << 16
 _SKIPPED_PARTS = {"__pycache__", "tests"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+# terraform/modules/function reads this file next to the package it deploys.
+ROUTES_HASH_SUFFIX = ".routes-sha256"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requirements", type=Path, default=ROOT / "requirements-lambda.txt")
+    parser.add_argument("--routes", type=Path, default=ROOT / "routes.yaml")
     parser.add_argument("--output", type=Path, default=ROOT / "dist" / "ticket-router.zip")
     args = parser.parse_args(argv)
 
@@ -52,13 +59,21 @@ def main(argv: list[str] | None = None) -> int:
         files = [
             *_tree(site, site),
             *_tree(ROOT / "handler", ROOT),
-            (ROOT / "routes.yaml", "routes.yaml"),
+            (args.routes, "routes.yaml"),
         ]
         args.output.parent.mkdir(parents=True, exist_ok=True)
         write_zip(files, args.output)
+    write_routes_hash(args.routes, args.output)
     digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
     print(f"{args.output}: {args.output.stat().st_size:,} bytes, sha256 {digest}")
     return 0
+
+
+def write_routes_hash(routes: Path, output: Path) -> Path:
+    """Record which routes file ``output`` holds, as the hex digest Terraform's filesha256 gives."""
+    record = output.with_name(output.name + ROUTES_HASH_SUFFIX)
+    record.write_text(hashlib.sha256(routes.read_bytes()).hexdigest() + "\n", encoding="utf-8")
+    return record
 
 
 def write_zip(files: Iterable[tuple[Path, str]], output: Path) -> None:
@@ -82,9 +97,11 @@ def _tree(folder: Path, relative_to: Path) -> Iterator[tuple[Path, str]]:
 
 def _install(requirements: Path, target: Path) -> None:
     # --no-deps: requirements-lambda.txt pins the whole closure, so nothing is resolved anew.
+    # --no-compile: bytecode would be for this interpreter, and the RECORD files listing it would
+    # make the zip differ between a 3.11 and a 3.12 build machine.
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--no-input", "--no-deps", "--only-binary=:all:", "--platform", PLATFORM,
+        "--no-input", "--no-deps", "--no-compile", "--only-binary=:all:", "--platform", PLATFORM,
         "--implementation", "cp", "--python-version", PYTHON_VERSION,
         "--target", str(target), "-r", str(requirements),
     ]  # fmt: skip

@@ -96,6 +96,9 @@ def _default(value: Any) -> str:  # noqa: ANN401 - python-hcl2 values
         return str(value).lower()
     if isinstance(value, dict):
         return "{}" if not value else str(value)
+    # Strings keep their quotes, as terraform-docs shows them: "" must not render as nothing.
+    if isinstance(value, str) and value.startswith('"'):
+        return value
     return _plain(value)
 
 

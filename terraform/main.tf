@@ -9,8 +9,11 @@ data "aws_partition" "current" {}
 
 locals {
   routes_file = coalesce(var.routes_file, "${path.module}/../routes.yaml")
-  # One source of truth: the domains SES receives for are the domains the function routes.
-  domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(route.domain), ".")])
+  # One source of truth: the domains SES receives for are the domains the function routes, in the
+  # handler's normal form (handler/domains.py) but for IDN, which mail_receiving refuses.
+  domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".")])
+  # The package must hold this very file: the function checks it before it deploys.
+  routes_sha256 = filesha256(local.routes_file)
 
   account_id    = data.aws_caller_identity.current.account_id
   rule_set_name = coalesce(var.rule_set_name, var.name)
@@ -44,6 +47,7 @@ module "function" {
 
   name                  = var.name
   package_file          = local.package_file
+  routes_sha256         = local.routes_sha256
   mail_bucket_name      = local.bucket_name
   mail_bucket_arn       = module.mail_storage.bucket_arn
   mail_key_prefix       = var.mail_key_prefix

@@ -124,13 +124,13 @@ variable "lambda_memory_size" {
 }
 
 variable "reserved_concurrency" {
-  description = "Concurrent executions reserved for and capping the function. GitHub allows about 80 content-creating requests a minute per token; a few concurrent posts stay well below it."
+  description = "Concurrent executions reserved for and capping the function. GitHub allows about 80 content-creating requests a minute per token; a few concurrent posts stay well below it. -1 reserves nothing and sets no cap: for accounts whose concurrency quota is still 10, where Lambda refuses any reservation."
   type        = number
   default     = 2
 
   validation {
-    condition     = var.reserved_concurrency >= 1 && var.reserved_concurrency <= 80
-    error_message = "reserved_concurrency must be between 1 and 80."
+    condition     = var.reserved_concurrency == -1 || (var.reserved_concurrency >= 1 && var.reserved_concurrency <= 80)
+    error_message = "reserved_concurrency must be between 1 and 80, or -1 for no reservation."
   }
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import re
 import zipfile
@@ -94,3 +95,46 @@ def test_runtime_provided_packages_are_refused(tmp_path: Path, capsys):
     requirements.write_text("boto3==1.44.5\nrequests==2.34.2\n")
     assert package.main(["--requirements", str(requirements), "--output", str(tmp_path / "z")]) == 1
     assert "leave out boto3: the Lambda runtime has it" in capsys.readouterr().err
+
+
+def test_routes_hash_is_what_terraform_filesha256_gives(tmp_path: Path):
+    """The record beside the zip holds the routes file's lowercase hex SHA-256."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_bytes(b"routes: []\n")
+    record = package.write_routes_hash(routes, tmp_path / "ticket-router.zip")
+    assert record == tmp_path / "ticket-router.zip.routes-sha256"
+    assert record.read_text() == (
+        "53c772ade0170baffdebe3ab4e3302735401c3611535f3547361d29bd3223bd0\n"
+    )
+
+
+def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path):
+    """The real build: arm64 CPython 3.12 wheels, handler/, the routes given, no boto3 or tests.
+
+    Downloads the pinned wheels from the package index (a few seconds).
+    """
+    routes = tmp_path / "other-routes.yaml"
+    routes.write_bytes((ROOT / "routes.yaml").read_bytes() + b"# another version\n")
+    output = tmp_path / "dist" / "ticket-router.zip"
+    argv = ["--routes", str(routes), "--output", str(output)]
+    assert package.main(argv) == 0
+    first = output.read_bytes()
+    assert package.main(argv) == 0
+    assert output.read_bytes() == first
+    with zipfile.ZipFile(output) as archive:
+        names = archive.namelist()
+        assert archive.read("routes.yaml") == routes.read_bytes()
+        assert "handler/lambda_function.py" in names
+        assert "handler/routes.schema.json" in names
+        # Bytecode listed in a RECORD would tie the zip to the interpreter that built it.
+        records = [archive.read(name) for name in names if name.endswith(".dist-info/RECORD")]
+        assert records
+        assert not [record for record in records if b"__pycache__" in record]
+    tops = {name.split("/", 1)[0] for name in names}
+    assert not {"boto3", "botocore", "s3transfer", "tests", "bin"} & tops
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    natives = [name for name in names if name.endswith(".so")]
+    assert natives
+    assert all(name.endswith(".cpython-312-aarch64-linux-gnu.so") for name in natives)
+    record = output.with_name(output.name + package.ROUTES_HASH_SUFFIX)
+    assert record.read_text() == hashlib.sha256(routes.read_bytes()).hexdigest() + "\n"

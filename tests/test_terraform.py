@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -21,6 +22,7 @@ import hcl2
 import pytest
 import yaml
 
+from handler import lambda_function
 from handler.routes import load_routes
 from tests.conftest import ROOT
 
@@ -28,6 +30,18 @@ TERRAFORM = ROOT / "terraform"
 MODULES = sorted(p for p in (TERRAFORM / "modules").iterdir() if p.is_dir())
 MODULE_DIRS = [TERRAFORM, *MODULES, TERRAFORM / "examples" / "complete"]
 TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
+
+
+def load_script(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+package = load_script("package")
 
 
 def unquote(value: Any) -> Any:
@@ -112,6 +126,15 @@ def test_variables_are_declared_described_typed_and_used(folder: Path):
         assert "type" in body, name
 
 
+@pytest.mark.parametrize("folder", [TERRAFORM, *MODULES], ids=lambda p: p.name)
+def test_variables_read_description_type_default(folder: Path):
+    """Each declaration opens with description, then type, then default when it has one."""
+    for name, body in variables(folder).items():
+        keys = [key for key in body if key in {"description", "type", "default"}]
+        assert keys == ["description", "type", "default"][: len(keys)], name
+        assert list(body)[: len(keys)] == keys, name
+
+
 @pytest.mark.parametrize("folder", MODULE_DIRS, ids=lambda p: p.name)
 def test_outputs_are_described(folder: Path):
     """Every output says what it is."""
@@ -151,15 +174,45 @@ def test_function_runs_the_packaged_handler():
 
 
 def test_environment_is_what_the_handler_reads():
-    """The function's environment names exactly variables that lambda_function.py reads."""
+    """The function's environment names exactly the variables lambda_function.py reads."""
     source = (ROOT / "handler" / "lambda_function.py").read_text(encoding="utf-8")
-    read = set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', source))
+    read = set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
     function = resource(TERRAFORM / "modules" / "function", "aws_lambda_function", "this")
     [environment] = function["environment"]
-    set_by_terraform = set(environment["variables"])
-    assert set_by_terraform <= read
-    # ROUTES_FILE is left to its default: the routes.yaml packaged beside handler/.
-    assert read - set_by_terraform == {"ROUTES_FILE"}
+    assert set(environment["variables"]) == read
+    assert read == {
+        "ROUTES_FILE",
+        "MAIL_BUCKET",
+        "MAIL_PREFIX",
+        "GITHUB_TOKEN_SECRET_ARN",
+        "GITHUB_API_URL",
+        "LOG_LEVEL",
+    }
+
+
+def test_routes_file_is_the_one_packaged_beside_handler():
+    """ROUTES_FILE names the routes.yaml the zip holds at its root, where Lambda unpacks it."""
+    function = resource(TERRAFORM / "modules" / "function", "aws_lambda_function", "this")
+    [environment] = function["environment"]
+    assert unquote(environment["variables"]["ROUTES_FILE"]) == "/var/task/routes.yaml"
+    assert lambda_function.DEFAULT_ROUTES.relative_to(ROOT).as_posix() == "routes.yaml"
+    assert '(args.routes, "routes.yaml")' in (ROOT / "scripts" / "package.py").read_text()
+
+
+def test_function_refuses_a_package_built_from_another_routes_file():
+    """The zip's recorded routes hash must equal the hash of the file Terraform reads."""
+    function = resource(TERRAFORM / "modules" / "function", "aws_lambda_function", "this")
+    [lifecycle] = function["lifecycle"]
+    [precondition] = lifecycle["precondition"]
+    assert unquote(precondition["condition"]) == (
+        f'try(trimspace(file("${{var.package_file}}{package.ROUTES_HASH_SUFFIX}")), "")'
+        " == var.routes_sha256"
+    )
+    [(_, local)] = list(blocks(TERRAFORM, "locals"))
+    assert unquote(local["routes_sha256"]) == "filesha256(local.routes_file)"
+    assert unquote(modules_called(TERRAFORM)["function"]["routes_sha256"]) == (
+        "local.routes_sha256"
+    )
 
 
 def test_log_group_exists_before_the_function_under_its_name():
@@ -188,14 +241,20 @@ def test_async_failures_go_to_the_queue_after_retries():
 def test_ses_domains_are_the_routes_domains():
     """SES receives for exactly the domains routes.yaml routes (read from the same file)."""
     [(_, local)] = list(blocks(TERRAFORM, "locals"))
-    assert "yamldecode(file(local.routes_file)).routes" in local["domains"]
+    assert unquote(local["domains"]) == (
+        "distinct([for route in yamldecode(file(local.routes_file)).routes :"
+        ' trimsuffix(lower(trimspace(route.domain)), ".")])'
+    )
     assert unquote(local["routes_file"]) == (
         'coalesce(var.routes_file, "${path.module}/../routes.yaml")'
     )
     # The same domains, computed as the Terraform expression does and as the handler does.
     routes = yaml.safe_load((TERRAFORM / ".." / "routes.yaml").read_text())["routes"]
-    terraform_domains = list(dict.fromkeys(r["domain"].lower().removesuffix(".") for r in routes))
+    terraform_domains = list(
+        dict.fromkeys(r["domain"].strip().lower().removesuffix(".") for r in routes)
+    )
     assert tuple(terraform_domains) == load_routes(ROOT / "routes.yaml").domains
+    assert terraform_domains == ["anomalies.unseen.ac.uk", "issues.example.com"]
     receiving = modules_called(TERRAFORM)["mail_receiving"]
     assert unquote(receiving["domains"]) == "local.domains"
     rule = resource(TERRAFORM / "modules" / "mail_receiving", "aws_ses_receipt_rule", "this")
@@ -287,20 +346,62 @@ def test_mail_bucket_is_private_encrypted_versioned_and_expiring():
     assert variables(TERRAFORM)["force_destroy_mail_bucket"]["default"] is False
 
 
-def boto3_actions() -> set[str]:
-    """IAM actions for the boto3 calls in handler/: every client operation the code invokes."""
-    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "handler").glob("*.py"))
+# boto3 methods whose IAM action is not <service>:<Operation>; any other method maps to that.
+IAM_ACTION_OF_METHOD = {
+    ("s3", "head_object"): "s3:GetObject",
+    ("s3", "get_object_attributes"): "s3:GetObjectAttributes",
+    ("s3", "list_objects"): "s3:ListBucket",
+    ("s3", "list_objects_v2"): "s3:ListBucket",
+    ("s3", "head_bucket"): "s3:ListBucket",
+    ("s3", "delete_objects"): "s3:DeleteObject",
+    ("s3", "list_object_versions"): "s3:ListBucketVersions",
+}
+
+
+def handler_code() -> str:
+    return "\n".join(
+        p.read_text(encoding="utf-8") for p in sorted((ROOT / "handler").rglob("*.py"))
+    )
+
+
+def boto3_calls(code: str) -> set[tuple[str, str]]:
+    """(client, method) for every operation of a boto3 client the code creates and calls."""
     services = set(re.findall(r'boto3\.client\(\s*"([a-z0-9-]+)"', code))
     session = botocore.session.get_session()
-    actions = set()
+    calls = set()
     for service in services:
+        for operation in session.get_service_model(service).operation_names:
+            method = botocore.xform_name(operation)
+            if re.search(rf"\.{method}\(", code):
+                calls.add((service, method))
+    return calls
+
+
+def iam_actions(calls: set[tuple[str, str]]) -> set[str]:
+    session = botocore.session.get_session()
+    actions = set()
+    for service, method in calls:
         model = session.get_service_model(service)
-        prefix = model.metadata.get("signingName", service)
-        for operation in model.operation_names:
-            snake = botocore.xform_name(operation)
-            if re.search(rf"\.{snake}\(", code):
-                actions.add(f"{prefix}:{operation}")
+        operation = {botocore.xform_name(name): name for name in model.operation_names}[method]
+        default = f"{model.metadata.get('signingName', service)}:{operation}"
+        actions.add(IAM_ACTION_OF_METHOD.get((service, method), default))
     return actions
+
+
+def test_boto3_calls_are_found_in_the_code():
+    """The scan sees the client calls handler/ makes, and only boto3.client creates clients."""
+    code = handler_code()
+    assert boto3_calls(code) == {("s3", "get_object"), ("secretsmanager", "get_secret_value")}
+    # A resource or session client would escape the scan (and so the IAM check below).
+    assert not re.search(r"boto3\.(resource|session|Session)\b", code)
+
+
+def test_the_scan_maps_new_calls_to_their_iam_actions():
+    """A call added to the code yields the IAM action the role would then need."""
+    code = 'table = boto3.client("dynamodb")\ntable.put_item(Item={})\n'
+    code += 's3 = boto3.client("s3")\ns3.head_object()'
+    assert boto3_calls(code) == {("dynamodb", "put_item"), ("s3", "head_object")}
+    assert iam_actions(boto3_calls(code)) == {"dynamodb:PutItem", "s3:GetObject"}
 
 
 def test_iam_grants_exactly_what_the_code_calls():
@@ -311,9 +412,9 @@ def test_iam_grants_exactly_what_the_code_calls():
         if labels == ["aws_iam_policy_document", "this"]
     ]
     granted = {action for s in document["statement"] for action in unquote(s["actions"])}
+    # Lambda writes the logs and sends to the on-failure destination with the function's role.
     on_behalf = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
-    assert boto3_actions() == {"s3:GetObject", "secretsmanager:GetSecretValue"}
-    assert granted == boto3_actions() | on_behalf
+    assert granted == iam_actions(boto3_calls(handler_code())) | on_behalf
     resources = {unquote(s["sid"]): unquote(s["resources"]) for s in document["statement"]}
     assert resources["ReadMail"] == ["${var.mail_bucket_arn}/${var.mail_key_prefix}*"]
     assert resources["ReadGitHubToken"] == ["var.token_secret_arn"]
@@ -365,9 +466,90 @@ MODULES_BY_NAME = {folder.name: folder for folder in MODULES}
 
 def test_module_readmes_list_the_current_inputs_and_outputs():
     """The Inputs/Outputs tables are regenerated from the .tf files (`make tf-docs`)."""
-    spec = importlib.util.spec_from_file_location("tf_docs", ROOT / "scripts" / "tf_docs.py")
-    assert spec is not None
-    assert spec.loader is not None
-    tf_docs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tf_docs)
-    assert tf_docs.main(["--check"]) == 0
+    assert load_script("tf_docs").main(["--check"]) == 0
+
+
+def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use():
+    """A rotated customer-managed key encrypts the topic; its policy admits our CloudWatch."""
+    folder = MODULES_BY_NAME["alarms"]
+    topic = resource(folder, "aws_sns_topic", "this")
+    assert unquote(topic["kms_master_key_id"]) == "aws_kms_key.this.arn"
+    key = resource(folder, "aws_kms_key", "this")
+    assert key["enable_key_rotation"] is True
+    assert unquote(key["policy"]) == "data.aws_iam_policy_document.key.json"
+    [document] = [body for labels, body in blocks(folder, "data") if labels[1:] == ["key"]]
+    statements = {unquote(s["sid"]): s for s in document["statement"]}
+    cloudwatch = statements["CloudWatchPublishesAlarms"]
+    assert unquote(cloudwatch["principals"][0]["identifiers"]) == ["cloudwatch.amazonaws.com"]
+    assert set(unquote(cloudwatch["actions"])) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    [condition] = cloudwatch["condition"]
+    assert unquote(condition["variable"]) == "aws:SourceAccount"
+
+
+def domain_pattern() -> re.Pattern[str]:
+    """The regex mail_receiving validates recipient domains with, as Terraform reads it."""
+    [validation] = [
+        v
+        for v in variables(MODULES_BY_NAME["mail_receiving"])["domains"]["validation"]
+        if "regex(" in v["condition"]
+    ]
+    [literal] = re.findall(r'regex\("((?:[^"\\]|\\.)*)"', validation["condition"])
+    return re.compile(json.loads(f'"{literal}"'))
+
+
+@pytest.mark.parametrize(
+    ("domain", "accepted"),
+    [
+        ("anomalies.unseen.ac.uk", True),
+        ("xn--bcher-kva.example", True),
+        ("mail.xn--p1ai", True),
+        ("a-b.example.com", True),
+        ("bücher.example", False),
+        ("Issues.Example.com", False),
+        ("localhost", False),
+        ("-bad.example.com", False),
+        ("bad-.example.com", False),
+        ("two..dots.example", False),
+    ],
+)
+def test_recipient_domains_must_be_ascii_host_names(domain: str, accepted: bool):
+    """SES takes ASCII names: IDNs as xn-- in routes.yaml; the root lowercases before this check."""
+    assert bool(domain_pattern().fullmatch(domain)) is accepted
+
+
+def test_the_routes_domains_pass_the_validation():
+    """The repository's routes.yaml deploys: each of its domains is accepted."""
+    for domain in load_routes(ROOT / "routes.yaml").domains:
+        assert domain_pattern().fullmatch(domain), domain
+
+
+def test_the_role_has_no_other_policy():
+    """Only the inline policy checked above is attached: no managed policy widens it."""
+    folder = MODULES_BY_NAME["function"]
+    kinds = {labels[0] for labels, _ in blocks(folder, "resource")}
+    assert "aws_iam_role_policy_attachment" not in kinds
+    assert "aws_iam_policy_attachment" not in kinds
+    role = resource(folder, "aws_iam_role", "this")
+    assert "managed_policy_arns" not in role
+    assert "inline_policy" not in role
+
+
+def test_dns_records_point_mail_at_the_regions_inbound_endpoint():
+    """MX records name inbound-smtp.<region>.amazonaws.com; managed zones come from the map."""
+    folder = MODULES_BY_NAME["mail_receiving"]
+    [(_, local)] = list(blocks(folder, "locals"))
+    assert unquote(local["inbound_smtp"]) == "inbound-smtp.${var.region}.amazonaws.com"
+    mx = resource(folder, "aws_route53_record", "mx")
+    assert unquote(mx["records"]) == ["10 ${local.inbound_smtp}"]
+    verification = resource(folder, "aws_route53_record", "verification")
+    assert unquote(verification["name"]) == "_amazonses.${each.key}"
+    assert unquote(modules_called(TERRAFORM)["mail_receiving"]["region"]) == "var.region"
+
+
+def test_rule_set_activation_is_switchable_and_waits_for_the_rule():
+    """activate_rule_set (default on) decides; activation comes after the rule exists."""
+    folder = MODULES_BY_NAME["mail_receiving"]
+    active = resource(folder, "aws_ses_active_receipt_rule_set", "this")
+    assert unquote(active["count"]) == "var.activate_rule_set ? 1 : 0"
+    assert active["depends_on"] == ["${aws_ses_receipt_rule.this}"]
+    assert variables(TERRAFORM)["activate_rule_set"]["default"] is True

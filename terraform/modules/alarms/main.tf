@@ -1,6 +1,60 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+# A customer-managed key because CloudWatch cannot publish to a topic encrypted with the
+# AWS-managed SNS key: its key policy does not let cloudwatch.amazonaws.com use it.
+data "aws_iam_policy_document" "key" {
+  #checkov:skip=CKV_AWS_109:A key policy: "*" is this key only, and the account-root statement is KMS's default policy, without which the key could not be managed.
+  #checkov:skip=CKV_AWS_111:A key policy: "*" is this key only; CloudWatch's use of it is limited to this account by aws:SourceAccount.
+  #checkov:skip=CKV_AWS_356:A key policy names no other resource: "*" stands for the key the policy is attached to.
+  statement {
+    sid       = "AccountAdministersTheKey"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid = "CloudWatchPublishesAlarms"
+    actions = [
+      "kms:Decrypt",
+      "kms:GenerateDataKey*",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  description             = "Encrypts the ${var.name} SNS topic"
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+  policy                  = data.aws_iam_policy_document.key.json
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
 resource "aws_sns_topic" "this" {
-  #checkov:skip=CKV_AWS_26:CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key, and the notifications carry only alarm names and states.
-  name = var.name
+  name              = var.name
+  kms_master_key_id = aws_kms_key.this.arn
 }
 
 resource "aws_sns_topic_subscription" "email" {

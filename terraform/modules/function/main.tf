@@ -58,6 +58,9 @@ data "aws_iam_policy_document" "this" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.failed.arn]
   }
+
+  # The idempotency store of the reliability work (issue 4: a DynamoDB table or S3 markers) gets
+  # its statement here, scoped to that store, together with the boto3 calls that use it.
 }
 
 resource "aws_iam_role_policy" "this" {
@@ -86,6 +89,8 @@ resource "aws_lambda_function" "this" {
 
   environment {
     variables = {
+      # Lambda unpacks the zip into /var/task: this is the routes.yaml `make package` put there.
+      ROUTES_FILE             = "/var/task/routes.yaml"
       MAIL_BUCKET             = var.mail_bucket_name
       MAIL_PREFIX             = var.mail_key_prefix
       GITHUB_TOKEN_SECRET_ARN = var.token_secret_arn
@@ -98,6 +103,15 @@ resource "aws_lambda_function" "this" {
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.this,
   ]
+
+  lifecycle {
+    # The SES recipients come from the routes file Terraform reads; a zip built from another
+    # version of it would drop or misroute mail for the difference.
+    precondition {
+      condition     = try(trimspace(file("${var.package_file}.routes-sha256")), "") == var.routes_sha256
+      error_message = "The package was not built from the routes file Terraform reads: run `make package` (with ROUTES=<file> when routes_file is set), then apply again."
+    }
+  }
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {

@@ -8,6 +8,16 @@ variable "package_file" {
   type        = string
 }
 
+variable "routes_sha256" {
+  description = "SHA-256 (hex) of the routes file Terraform reads; the package must have been built from the same file."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{64}$", var.routes_sha256))
+    error_message = "routes_sha256 must be a hex SHA-256 digest, as filesha256() returns."
+  }
+}
+
 variable "mail_bucket_name" {
   description = "Bucket SES stores mail in (MAIL_BUCKET)."
   type        = string
@@ -49,7 +59,7 @@ variable "memory_size" {
 }
 
 variable "reserved_concurrency" {
-  description = "Concurrent executions reserved for (and capping) the function."
+  description = "Concurrent executions reserved for (and capping) the function; -1 for neither."
   type        = number
 }
 

@@ -10,6 +10,9 @@ locals {
   inbound_smtp = "inbound-smtp.${var.region}.amazonaws.com"
 }
 
+# SES v1 identities on purpose: receipt rules are a v1 API, and the v1 identity exposes the
+# _amazonses verification token that receiving needs. An SESv2 email identity for the same domain
+# would be the same account-level identity, verified through DKIM only.
 resource "aws_ses_domain_identity" "this" {
   for_each = toset(var.domains)
 

@@ -6,6 +6,13 @@ variable "domains" {
     condition     = length(var.domains) >= 1 && length(var.domains) <= 100
     error_message = "An SES receipt rule takes between 1 and 100 recipients."
   }
+
+  # The handler turns internationalised names into their xn-- form; Terraform has no function
+  # for that, and SES takes ASCII names only.
+  validation {
+    condition     = alltrue([for domain in var.domains : can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z0-9-]{2,63}$", domain))])
+    error_message = "Every domain must be a lowercase ASCII host name; write internationalised domains in routes.yaml in their xn-- form."
+  }
 }
 
 variable "region" {
