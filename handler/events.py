@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -24,6 +25,8 @@ class MailRef:
     message_id: str | None = None
     # The "aws:ses" record, when SES invoked us directly: its verdicts are authoritative.
     ses_record: Mapping[str, Any] | None = None
+    # When SES received the mail (epoch seconds), if the event says.
+    received_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,11 @@ def _from_ses(record: Mapping[str, Any], number: int, *, bucket: str, prefix: st
     if not bucket:
         raise EventError("an SES event arrived but MAIL_BUCKET is not configured")
     return MailRef(
-        bucket=bucket, key=f"{prefix}{message_id}", message_id=message_id, ses_record=record
+        bucket=bucket,
+        key=f"{prefix}{message_id}",
+        message_id=message_id,
+        ses_record=record,
+        received_at=_epoch(mail.get("timestamp") if isinstance(mail, Mapping) else None),
     )
 
 
@@ -78,4 +85,15 @@ def _from_s3(record: Mapping[str, Any], number: int) -> MailRef | Skipped:
     key = unquote_plus(raw_key)
     if key.rsplit("/", 1)[-1] == SES_SETUP_OBJECT:
         return Skipped("ses-setup-notification", f"s3://{bucket}/{key} is SES's setup test object")
-    return MailRef(bucket=bucket, key=key)
+    return MailRef(bucket=bucket, key=key, received_at=_epoch(record.get("eventTime")))
+
+
+def _epoch(stamp: object) -> float | None:
+    """An event's ISO 8601 timestamp ("2026-11-23T09:14:03.000Z") as epoch seconds."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

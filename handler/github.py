@@ -23,6 +23,7 @@ fails cleanly and Lambda's own retry (then the dead-letter queue) takes over.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,12 @@ _MAX_RATE_LIMIT_WAIT = 60.0
 # GitHub's advice for a secondary rate limit that names no reset time: wait at least a minute.
 _SECONDARY_LIMIT_WAIT = 60.0
 _MAX_REDIRECTS = 3
+# Pages of 100 comments searched for a marker; comments since the mail arrived fit in one.
+_MAX_PAGES = 10
+# Seconds of slack between our clock and GitHub's when asking for comments "since".
+_CLOCK_SKEW = 300.0
+_MARKER = "<!-- ticket-router:mail={} -->"
+_MARKER_PATTERN = re.compile(r"<!-- ticket-router:mail=([0-9a-f]{32}) -->")
 
 
 class _Bearer(requests.auth.AuthBase):
@@ -104,8 +111,16 @@ class GitHubClient:
             "X-GitHub-Api-Version": API_VERSION,
         }
 
-    def create_comment(self, repo: str, issue: int, body: str) -> PostedComment:
-        """``POST /repos/{owner}/{repo}/issues/{issue}/comments`` with ``{"body": body}``."""
+    def create_comment(
+        self, repo: str, issue: int, body: str, *, since: float | None = None
+    ) -> PostedComment:
+        """``POST /repos/{owner}/{repo}/issues/{issue}/comments`` with ``{"body": body}``.
+
+        A body carrying a mail marker (handler.idempotency) is never posted twice: with
+        ``since`` (epoch seconds: the mail is a retry or a replay) the issue's comments since
+        then are searched for the marker first, and so they are before re-posting after an
+        attempt whose outcome is unknown (a timeout, a lost connection, a 5xx).
+        """
         owner, _, name = repo.partition("/")
         if not owner or name in {"", ".", ".."} or "/" in name or owner in {".", ".."}:
             raise GitHubError(
@@ -116,11 +131,21 @@ class GitHubClient:
             f"/issues/{issue}/comments"
         )
         target = f"{repo}#{issue}"
+        mark = marker_in(body)
+        look_since = since
         attempt = 0
         unnamed_limits = 0
         while True:
             attempt += 1
+            if mark is not None and look_since is not None:
+                existing = self._find_marked(url, mark, look_since, target)
+                if existing is not None:
+                    return existing
+            started = self._clock()
             response = self._send(url, body, target, attempt)
+            if response is None or response.status_code >= 500:
+                # The comment may exist although the answer was lost: look before re-posting.
+                look_since = min(look_since or started, started) - _CLOCK_SKEW
             if response is None:
                 continue
             status = response.status_code
@@ -152,8 +177,56 @@ class GitHubClient:
                 continue
             raise _permanent(response, target)
 
-    def _send(self, url: str, body: str, target: str, attempt: int) -> requests.Response | None:
-        """One request; None when it failed in a way worth retrying and a retry was waited for."""
+    def _find_marked(self, url: str, mark: str, since: float, target: str) -> PostedComment | None:
+        """The comment on the issue carrying ``mark``, created after ``since``, if there is one.
+
+        Any failure to look is transient: posting without knowing could post twice.
+        """
+        stamp = datetime.fromtimestamp(max(0.0, since), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        page_url: str | None = f"{url}?since={stamp}&per_page=100"
+        for _ in range(_MAX_PAGES):
+            if page_url is None:
+                return None
+            try:
+                response = self._session.get(
+                    page_url,
+                    headers=self._headers,
+                    auth=self._auth,
+                    timeout=self._request_timeout(target),
+                    allow_redirects=False,
+                )
+            except requests.RequestException as error:
+                raise GitHubError(
+                    "github-unavailable",
+                    f"cannot check {target} for an earlier copy ({type(error).__name__})",
+                    transient=True,
+                ) from None
+            if response.status_code != 200:
+                if response.status_code in {404, 410, 401}:
+                    raise _permanent(response, target)
+                raise GitHubError(
+                    "github-unavailable",
+                    f"GitHub answered {response.status_code} when checking {target} for an "
+                    "earlier copy",
+                    transient=True,
+                    status=response.status_code,
+                )
+            payload = _json_list(response)
+            for comment in payload:
+                if (
+                    isinstance(comment, Mapping)
+                    and marker_in(str(comment.get("body") or "")) == mark
+                ):
+                    comment_id = comment.get("id")
+                    comment_url = comment.get("html_url")
+                    return PostedComment(
+                        id=comment_id if isinstance(comment_id, int) else 0,
+                        url=comment_url if isinstance(comment_url, str) else "",
+                    )
+            page_url = response.links.get("next", {}).get("url")
+        return None
+
+    def _request_timeout(self, target: str) -> float:
         timeout = self._timeout
         left = self._time_left()
         if left is not None:
@@ -164,11 +237,15 @@ class GitHubClient:
                     f"no time left in this invocation to post to {target}",
                     transient=True,
                 )
+        return timeout
+
+    def _send(self, url: str, body: str, target: str, attempt: int) -> requests.Response | None:
+        """One request; None when it failed in a way worth retrying and a retry was waited for."""
+        timeout = self._request_timeout(target)
         try:
             return self._post(url, body, target, timeout)
         except requests.Timeout:
-            # A timed-out POST may still have been applied; the retry accepts that risk
-            # because a lost comment is worse than a rare duplicate.
+            # A timed-out POST may still have been applied: the retry looks for its marker.
             self._wait(
                 self._backoff(attempt),
                 attempt,
@@ -272,6 +349,25 @@ class GitHubClient:
             transient=False,
             status=response.status_code,
         )
+
+
+def marker(mail: str) -> str:
+    """The line, invisible on GitHub, that ties a comment to the mail it came from."""
+    return _MARKER.format(mail)
+
+
+def marker_in(body: str) -> str | None:
+    """The mail key a comment body was marked with, if any."""
+    found = _MARKER_PATTERN.search(body)
+    return found.group(1) if found else None
+
+
+def _json_list(response: requests.Response) -> list[Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        return []
+    return payload if isinstance(payload, list) else []
 
 
 def _posted(response: requests.Response) -> PostedComment:

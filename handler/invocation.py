@@ -1,25 +1,35 @@
 """One Lambda invocation: event -> stored mails -> decisions, logged one JSON line each.
 
 A mail that is not posted for a permanent reason is logged and the invocation succeeds. A
-transient failure (S3 or GitHub unavailable, rate limited) fails the invocation after every mail
-in it was tried, so that Lambda retries it and, after its last retry, sends it to the
-dead-letter queue: the raw mail stays in S3 either way.
+transient failure (S3, GitHub or the claim store unavailable, rate limited, another invocation
+posting the same mail) fails the invocation after every mail in it was tried, so that Lambda
+retries it and, after its last retry, sends it to the dead-letter queue: the raw mail stays in
+S3 either way, and the claims make the retry post only what is still missing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from handler.events import EventError, MailRef, Skipped, mail_refs
+from handler.idempotency import Claims, NoClaims
 from handler.pipeline import Commenter, Decision, deliver, plan
 from handler.routes import Routes
 from handler.store import StoreError
 
 logger = logging.getLogger("ticket_router")
+
+# A mail this young is on its first delivery (Lambda retries come a minute later at the soonest).
+_FRESH_SECONDS = 30.0
+# Slack between our clock and SES's or GitHub's.
+_CLOCK_SKEW = 300.0
+# How far back to look when the event does not say when the mail arrived.
+_UNKNOWN_AGE = 86400.0
 
 
 class Fetcher(Protocol):
@@ -37,6 +47,9 @@ class Runtime:
     commenter: Callable[[Callable[[], float]], Commenter]
     bucket: str
     prefix: str
+    # The claim store, given the remaining-time callback (a crashed holder's claim expires then).
+    claims: Callable[[Callable[[], float]], Claims] = field(default=lambda _: NoClaims())
+    clock: Callable[[], float] = time.time
 
 
 class RetryLater(RuntimeError):
@@ -89,12 +102,24 @@ def _process(ref: MailRef, runtime: Runtime, remaining_time: Callable[[], float]
                 d.repo,
                 d.issue,
                 retryable=error.transient,
+                mail=d.mail,
             )
             if d.action == "comment"
             else d
             for d in planned
         ]
-    return list(deliver(planned, commenter))
+    claims = runtime.claims(remaining_time)
+    return list(deliver(planned, commenter, claims=claims, since=_since(ref, runtime.clock())))
+
+
+def _since(ref: MailRef, now: float) -> float | None:
+    """None for a fresh mail; for a retry or a redelivery, when to look for an earlier copy from.
+
+    A first delivery reaches us seconds after SES received the mail; anything older has been
+    tried before, and GitHub may hold its comment although no claim records it.
+    """
+    received = ref.received_at if ref.received_at is not None else now - _UNKNOWN_AGE
+    return None if now - received < _FRESH_SECONDS else received - _CLOCK_SKEW
 
 
 def _log_entry(ref: MailRef, decision: Decision) -> dict[str, Any]:

@@ -5,6 +5,8 @@ Configuration (environment):
   MAIL_BUCKET, MAIL_PREFIX where SES's S3 action stores mails (for SES-invoked events)
   GITHUB_TOKEN_SECRET_ARN  Secrets Manager secret holding the GitHub token
   GITHUB_API_URL           GitHub API base (default https://api.github.com; Enterprise: .../api/v3)
+  IDEMPOTENCY_TABLE        DynamoDB table of claims (one comment per mail and issue)
+  IDEMPOTENCY_TTL_SECONDS  how long a claim is remembered (default 90 days)
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from typing import Any, Protocol
 import boto3
 
 from handler.github import GitHubClient
+from handler.idempotency import Claims, DynamoClaims, NoClaims
 from handler.invocation import Runtime, handle_event
 from handler.pipeline import Commenter
 from handler.routes import load_routes
 from handler.store import MailStore, TokenSource
 
 DEFAULT_ROUTES = Path(__file__).resolve().parent.parent / "routes.yaml"
+# Claims outlive the mail's retention in S3 (90 days by default), so any replay is recognised.
+DEFAULT_CLAIM_TTL = 90 * 86400
 
 logging.getLogger("ticket_router").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
@@ -48,10 +53,22 @@ def runtime() -> Runtime:
     def commenter(remaining_time: Callable[[], float]) -> Commenter:
         return GitHubClient(tokens.get(), api_url=api_url, remaining_time=remaining_time)
 
+    table = os.environ.get("IDEMPOTENCY_TABLE", "")
+    ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
+    dynamodb = boto3.client("dynamodb") if table else None
+
+    def claims(remaining_time: Callable[[], float]) -> Claims:
+        if dynamodb is None:
+            return NoClaims()
+        return DynamoClaims(
+            table, dynamodb, expires_after_seconds=ttl, remaining_time=remaining_time
+        )
+
     return Runtime(
         routes=load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
         store=MailStore(boto3.client("s3")),
         commenter=commenter,
+        claims=claims,
         bucket=os.environ.get("MAIL_BUCKET", ""),
         prefix=os.environ.get("MAIL_PREFIX", ""),
     )

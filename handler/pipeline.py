@@ -2,7 +2,9 @@
 render -> post.
 
 ``plan`` is pure: it turns raw bytes (and, in Lambda, what SES measured) into one Decision per
-recipient. ``deliver`` posts the accepted ones through a Commenter and records what GitHub said.
+recipient. ``deliver`` posts the accepted ones through a Commenter, each under a claim that makes
+it happen once per (mail, issue) however often the mail arrives (handler.idempotency), and
+records what GitHub said.
 The CLI and the Lambda both run exactly these two steps, so a stored mail replayed through the CLI
 is judged as the Lambda judged it.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from typing import Any, Literal, Protocol
 
 from handler.authenticity import (
@@ -20,7 +23,15 @@ from handler.authenticity import (
     receipt_from_event,
     receipt_from_headers,
 )
-from handler.github import GitHubError, PostedComment
+from handler.github import GitHubError, PostedComment, marker
+from handler.idempotency import (
+    ClaimInProgress,
+    Claims,
+    ClaimStoreError,
+    NoClaims,
+    claim_key,
+    mail_key,
+)
 from handler.mail import Message, parse_mail
 from handler.render import render_comment
 from handler.routes import Miss, Routes, sender_allowed
@@ -43,6 +54,8 @@ class Decision:
     url: str | None = None
     # True when trying again later may succeed (GitHub down, rate limited).
     retryable: bool = False
+    # The mail's identity (handler.idempotency.mail_key): one comment per mail and issue.
+    mail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,7 +68,9 @@ class Plan:
 
 
 class Commenter(Protocol):
-    def create_comment(self, repo: str, issue: int, body: str) -> PostedComment: ...
+    def create_comment(
+        self, repo: str, issue: int, body: str, *, since: float | None = None
+    ) -> PostedComment: ...
 
 
 def plan(
@@ -72,6 +87,7 @@ def plan(
     header), and only then the To and Cc headers of a mail that never went through SES.
     """
     message = parse_mail(raw)
+    mail = mail_key(message, raw)
     stored = receipt_from_headers(message)
     receipt = receipt_from_event(ses_record, stored) if ses_record is not None else stored
     addresses = _recipients(message, receipt, recipients)
@@ -84,6 +100,7 @@ def plan(
                     action="reject",
                     reason="no-recipient",
                     detail="the mail names no recipient (no envelope recipient, To or Cc)",
+                    mail=mail,
                 ),
             ),
         )
@@ -91,42 +108,58 @@ def plan(
     claimed: set[tuple[str, int]] = set()
     decisions = []
     for address in addresses:
-        decision = _decide(message, assessment, routes, address, claimed)
+        decision = replace(
+            _decide(message, assessment, routes, address, claimed=claimed, mail=mail), mail=mail
+        )
         if decision.action == "comment" and decision.repo and decision.issue:
             claimed.add((decision.repo.lower(), decision.issue))
         decisions.append(decision)
     return Plan(message, tuple(decisions))
 
 
-def deliver(decisions: Iterable[Decision], commenter: Commenter) -> tuple[Decision, ...]:
-    """Post every accepted decision; each comes back as posted or as a failure with its reason."""
+def deliver(
+    decisions: Iterable[Decision],
+    commenter: Commenter,
+    *,
+    claims: Claims | None = None,
+    since: float | None = None,
+) -> tuple[Decision, ...]:
+    """Post every accepted decision once; each comes back posted, already posted, or failed.
+
+    ``since`` (epoch seconds) says the mail is not fresh (a retry, a replay): GitHub is searched
+    for an earlier copy before posting.
+    """
+    store = claims if claims is not None else NoClaims()
     results = []
     for decision in decisions:
         if decision.action != "comment" or decision.repo is None or decision.issue is None:
             results.append(decision)
             continue
+        repo, issue, body = decision.repo, decision.issue, decision.body or ""
+        key = claim_key(repo, issue, decision.mail or "")
         try:
-            posted = commenter.create_comment(decision.repo, decision.issue, decision.body or "")
+            claimed = store.once(
+                key, partial(commenter.create_comment, repo, issue, body, since=since)
+            )
         except GitHubError as error:
-            results.append(
-                replace(
-                    decision,
-                    action="reject",
-                    reason=error.reason,
-                    detail=error.detail,
-                    retryable=error.transient,
-                )
-            )
+            results.append(_failed(decision, error.reason, error.detail, error.transient))
             continue
-        results.append(
-            replace(
-                decision,
-                reason="posted",
-                detail=f"posted to {decision.repo}#{decision.issue}",
-                url=posted.url,
-            )
-        )
+        except ClaimInProgress as error:
+            results.append(_failed(decision, "in-progress", str(error), retryable=True))
+            continue
+        except ClaimStoreError as error:
+            results.append(_failed(decision, "claim-store-unavailable", str(error), True))
+            continue
+        if claimed.fresh:
+            reason, detail = "posted", f"posted to {repo}#{issue}"
+        else:
+            reason, detail = "already-posted", f"this mail was already posted to {repo}#{issue}"
+        results.append(replace(decision, reason=reason, detail=detail, url=claimed.comment.url))
     return tuple(results)
+
+
+def _failed(decision: Decision, reason: str, detail: str, retryable: bool) -> Decision:
+    return replace(decision, action="reject", reason=reason, detail=detail, retryable=retryable)
 
 
 def _decide(
@@ -134,7 +167,9 @@ def _decide(
     assessment: Assessment,
     routes: Routes,
     address: str,
+    *,
     claimed: set[tuple[str, int]],
+    mail: str,
 ) -> Decision:
     target = routes.lookup(address)
     if isinstance(target, Miss):
@@ -174,7 +209,7 @@ def _decide(
             repo=route.repo,
             issue=issue,
         )
-    comment = render_comment(message, address, keep_quoted=route.keep_quoted)
+    comment = render_comment(message, address, keep_quoted=route.keep_quoted, marker=marker(mail))
     if comment.empty:
         return Decision(
             address,

@@ -50,8 +50,13 @@ class Comment:
     truncated: bool = False
 
 
-def render_comment(message: Message, recipient: str, *, keep_quoted: bool = True) -> Comment:
-    """Render ``message`` as the comment for the issue that ``recipient`` addressed."""
+def render_comment(
+    message: Message, recipient: str, *, keep_quoted: bool = True, marker: str = ""
+) -> Comment:
+    """Render ``message`` as the comment for the issue that ``recipient`` addressed.
+
+    ``marker`` (an HTML comment GitHub does not show) ends the comment, within the length limit.
+    """
     source = message.text if message.text and message.text.strip() else None
     if source is None and message.html:
         source = html_to_markdown(message.html[:_MAX_TEXT])
@@ -61,7 +66,9 @@ def render_comment(message: Message, recipient: str, *, keep_quoted: bool = True
 
     head = _attribution(message)
     quoted = _quoted_block(reply.trimmed) if keep_quoted and reply.trimmed.strip() else ""
-    tail = _attachments(message.attachments) + _footer(recipient)
+    tail = (
+        _attachments(message.attachments) + _footer(recipient) + (f"\n{marker}" if marker else "")
+    )
 
     text = sanitize_markdown(body)
     markdown = _join(head, text, quoted, tail)

@@ -23,6 +23,10 @@ locals {
   receipt_rule_arn = "arn:${data.aws_partition.current.partition}:ses:${var.region}:${local.account_id}:receipt-rule-set/${local.rule_set_name}:receipt-rule/${local.rule_name}"
   bucket_name      = coalesce(var.mail_bucket_name, "${var.name}-mail-${local.account_id}")
   package_file     = coalesce(var.package_file, "${path.module}/../dist/ticket-router.zip")
+  # A claim must outlive its mail, which can be replayed until S3 removes it: S3 rounds an expiry
+  # up to the next midnight UTC, so a mail stays up to a day past mail_retention_days.
+  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html
+  claim_ttl_seconds = (var.mail_retention_days + 1) * 86400
 }
 
 module "token_secret" {
@@ -40,6 +44,13 @@ module "mail_storage" {
   force_destroy    = var.force_destroy_mail_bucket
   account_id       = local.account_id
   receipt_rule_arn = local.receipt_rule_arn
+}
+
+module "idempotency_store" {
+  source = "./modules/idempotency_store"
+
+  name                = "${var.name}-claims"
+  deletion_protection = var.protect_claims_table
 }
 
 module "function" {
@@ -62,6 +73,10 @@ module "function" {
   max_event_age_seconds = var.max_event_age_seconds
   account_id            = local.account_id
   receipt_rule_arn      = local.receipt_rule_arn
+
+  idempotency_table_name  = module.idempotency_store.table_name
+  idempotency_table_arn   = module.idempotency_store.table_arn
+  idempotency_ttl_seconds = local.claim_ttl_seconds
 }
 
 module "mail_receiving" {

@@ -18,6 +18,11 @@ output "mail_bucket" {
   value       = module.mail_storage.bucket_name
 }
 
+output "idempotency_table" {
+  description = "DynamoDB table of claims, one per (mail, issue) posted or being posted."
+  value       = module.idempotency_store.table_name
+}
+
 output "token_secret_name" {
   description = "Secret to store the GitHub token in: aws secretsmanager put-secret-value --secret-id <this> --secret-string <token>."
   value       = module.token_secret.name

@@ -61,6 +61,12 @@ variable "force_destroy_mail_bucket" {
   default     = false
 }
 
+variable "protect_claims_table" {
+  description = "Deletion protection for the DynamoDB table of claims that keeps a redelivered or replayed mail from being posted twice. Turn off, and apply, before `terraform destroy`."
+  type        = bool
+  default     = true
+}
+
 variable "rule_set_name" {
   description = "Name of the SES receipt rule set. Default: the deployment name."
   type        = string

@@ -48,7 +48,24 @@ def test_s3_event_key_is_url_decoded():
     event = load_event("s3Event.json")
     event["Records"][0]["s3"]["object"]["key"] = "inbound/a+b%2Bc%C3%A9"
     [ref] = mail_refs(event, bucket="", prefix="")
-    assert ref == MailRef(bucket="lambda-artifacts-deafc19498e3f2df", key="inbound/a b+cé")
+    assert ref == MailRef(
+        bucket="lambda-artifacts-deafc19498e3f2df",
+        key="inbound/a b+cé",
+        received_at=1567539447.192,
+    )
+
+
+def test_events_say_when_the_mail_arrived():
+    """SES's mail.timestamp and S3's eventTime become epoch seconds; junk becomes None."""
+    event = load_event("sesEvent.json")
+    event["Records"][0]["ses"]["mail"]["timestamp"] = "2026-11-23T09:14:03.500Z"
+    [ref] = mail_refs(event, bucket="b", prefix="inbound/")
+    assert isinstance(ref, MailRef)
+    assert ref.received_at == 1795425243.5
+    event["Records"][0]["ses"]["mail"]["timestamp"] = "yesterday"
+    [ref] = mail_refs(event, bucket="b", prefix="inbound/")
+    assert isinstance(ref, MailRef)
+    assert ref.received_at is None
 
 
 def test_s3_event_for_ses_setup_object_is_skipped():

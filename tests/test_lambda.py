@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -40,6 +41,8 @@ def ses_event() -> dict[str, Any]:
     record["receipt"]["recipients"] = ["7@issues.example.com"]
     record["mail"]["destination"] = ["7@issues.example.com"]
     record["mail"]["source"] = "alice@example.com"
+    # Received just now: a first delivery, posted without looking for an earlier copy.
+    record["mail"]["timestamp"] = datetime.now(UTC).isoformat()
     return event
 
 
@@ -96,6 +99,7 @@ def test_s3_event_uses_the_stored_ses_block(deployed, httpserver):
     created(httpserver)
     deployed.put_object(Bucket="mail", Key="inbound/with space", Body=ses_mail())
     event = load_event("s3Event.json")
+    event["Records"][0]["eventTime"] = datetime.now(UTC).isoformat()
     event["Records"][0]["s3"]["bucket"]["name"] = "mail"
     event["Records"][0]["s3"]["object"]["key"] = "inbound/with+space"
     result = lambda_function.lambda_handler(event, Context())
@@ -144,7 +148,7 @@ def test_setup_notification_is_skipped(deployed, httpserver):
 
 
 class Unavailable:
-    def create_comment(self, repo: str, issue: int, body: str):
+    def create_comment(self, repo: str, issue: int, body: str, *, since=None):
         raise GitHubError("github-unavailable", "502 Bad Gateway", transient=True, status=502)
 
 

@@ -190,7 +190,7 @@ class FakeGitHub:
         self.posted: list[tuple[str, int, str]] = []
         self.errors = errors or {}
 
-    def create_comment(self, repo: str, issue: int, body: str) -> PostedComment:
+    def create_comment(self, repo: str, issue: int, body: str, *, since=None) -> PostedComment:
         if issue in self.errors:
             raise self.errors[issue]
         self.posted.append((repo, issue, body))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import json
 import re
 from collections.abc import Iterator
@@ -187,6 +188,8 @@ def test_environment_is_what_the_handler_reads():
         "GITHUB_TOKEN_SECRET_ARN",
         "GITHUB_API_URL",
         "LOG_LEVEL",
+        "IDEMPOTENCY_TABLE",
+        "IDEMPOTENCY_TTL_SECONDS",
     }
 
 
@@ -366,7 +369,8 @@ def handler_code() -> str:
 
 def boto3_calls(code: str) -> set[tuple[str, str]]:
     """(client, method) for every operation of a boto3 client the code creates and calls."""
-    services = set(re.findall(r'boto3\.client\(\s*"([a-z0-9-]+)"', code))
+    # boto3.client(...) in handler/; a session's .client(...) in libraries such as Powertools.
+    services = set(re.findall(r'\.client\(\s*"([a-z0-9-]+)"', code))
     session = botocore.session.get_session()
     calls = set()
     for service in services:
@@ -388,6 +392,24 @@ def iam_actions(calls: set[tuple[str, str]]) -> set[str]:
     return actions
 
 
+# The idempotency utility handler/ hands a DynamoDB client to: its calls on that client are made
+# with the function's role, so they belong in the policy as much as handler/'s own.
+PERSISTENCE_LAYER = "aws_lambda_powertools.utilities.idempotency.persistence.dynamodb"
+
+
+def persistence_layer() -> Any:
+    return importlib.import_module(PERSISTENCE_LAYER)
+
+
+def persistence_layer_calls() -> set[tuple[str, str]]:
+    """(client, method) for every call Powertools' DynamoDB persistence layer makes."""
+    return boto3_calls(Path(persistence_layer().__file__).read_text(encoding="utf-8"))
+
+
+def handler_claims_through_powertools() -> bool:
+    return "DynamoDBPersistenceLayer" in handler_code()
+
+
 def test_boto3_calls_are_found_in_the_code():
     """The scan sees the client calls handler/ makes, and only boto3.client creates clients."""
     code = handler_code()
@@ -404,6 +426,24 @@ def test_the_scan_maps_new_calls_to_their_iam_actions():
     assert iam_actions(boto3_calls(code)) == {"dynamodb:PutItem", "s3:GetObject"}
 
 
+def test_a_session_client_is_scanned_too():
+    """A client made by a session's .client() (as libraries make them) is found as well."""
+    code = 'session = boto3.session.Session()\nddb = session.client("dynamodb", config=c)\n'
+    code += "ddb.get_item(Key={})\nddb.batch_get_item()\n"
+    assert boto3_calls(code) == {("dynamodb", "get_item"), ("dynamodb", "batch_get_item")}
+
+
+def test_the_persistence_layer_calls_are_found_in_powertools():
+    """Claiming, recording and releasing a mail take exactly four DynamoDB item operations."""
+    assert handler_claims_through_powertools()
+    assert persistence_layer_calls() == {
+        ("dynamodb", "get_item"),
+        ("dynamodb", "put_item"),
+        ("dynamodb", "update_item"),
+        ("dynamodb", "delete_item"),
+    }
+
+
 def test_iam_grants_exactly_what_the_code_calls():
     """The role's actions are the code's boto3 calls plus what Lambda does for the function."""
     [(_, document)] = [
@@ -414,11 +454,32 @@ def test_iam_grants_exactly_what_the_code_calls():
     granted = {action for s in document["statement"] for action in unquote(s["actions"])}
     # Lambda writes the logs and sends to the on-failure destination with the function's role.
     on_behalf = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
+    if handler_claims_through_powertools():
+        on_behalf |= iam_actions(persistence_layer_calls())
     assert granted == iam_actions(boto3_calls(handler_code())) | on_behalf
     resources = {unquote(s["sid"]): unquote(s["resources"]) for s in document["statement"]}
     assert resources["ReadMail"] == ["${var.mail_bucket_arn}/${var.mail_key_prefix}*"]
     assert resources["ReadGitHubToken"] == ["var.token_secret_arn"]
     assert all(r != "*" for rs in resources.values() for r in rs)
+
+
+def test_claims_are_granted_exactly_on_the_table():
+    """ClaimMail allows the persistence layer's item operations, on the claims table only."""
+    [(_, document)] = [
+        (labels, body)
+        for labels, body in blocks(MODULES_BY_NAME["function"], "data")
+        if labels == ["aws_iam_policy_document", "this"]
+    ]
+    [claim] = [s for s in document["statement"] if unquote(s["sid"]) == "ClaimMail"]
+    assert sorted(unquote(claim["actions"])) == sorted(iam_actions(persistence_layer_calls()))
+    assert unquote(claim["resources"]) == ["var.idempotency_table_arn"]
+    assert "effect" not in claim
+    function = modules_called(TERRAFORM)["function"]
+    assert unquote(function["idempotency_table_arn"]) == "module.idempotency_store.table_arn"
+    outputs = {
+        labels[0]: body for labels, body in blocks(MODULES_BY_NAME["idempotency_store"], "output")
+    }
+    assert unquote(outputs["table_arn"]["value"]) == "aws_dynamodb_table.this.arn"
 
 
 def test_the_token_never_passes_through_terraform():
@@ -553,3 +614,68 @@ def test_rule_set_activation_is_switchable_and_waits_for_the_rule():
     assert unquote(active["count"]) == "var.activate_rule_set ? 1 : 0"
     assert active["depends_on"] == ["${aws_ses_receipt_rule.this}"]
     assert variables(TERRAFORM)["activate_rule_set"]["default"] is True
+
+
+def persistence_layer_defaults() -> dict[str, Any]:
+    """The attribute names DynamoDBPersistenceLayer uses when handler/ passes none."""
+    signature = inspect.signature(persistence_layer().DynamoDBPersistenceLayer)
+    return {name: p.default for name, p in signature.parameters.items() if name.endswith("_attr")}
+
+
+def test_the_table_has_the_key_and_ttl_powertools_writes():
+    """Key `id` (string) alone and TTL on `expiration`: Powertools' defaults, none overridden."""
+    table = resource(MODULES_BY_NAME["idempotency_store"], "aws_dynamodb_table", "this")
+    defaults = persistence_layer_defaults()
+    assert (defaults["key_attr"], defaults["sort_key_attr"]) == ("id", None)
+    assert defaults["expiry_attr"] == "expiration"
+    assert unquote(table["hash_key"]) == "id"
+    assert "range_key" not in table
+    assert [(unquote(a["name"]), unquote(a["type"])) for a in table["attribute"]] == [("id", "S")]
+    [ttl] = table["ttl"]
+    assert (unquote(ttl["attribute_name"]), ttl["enabled"]) == ("expiration", True)
+    # Another attribute name passed in handler/ would no longer match the table.
+    assert not re.search(r"\b(?:key|sort_key|expiry)_attr\s*=", handler_code())
+
+
+def test_the_table_is_on_demand_and_recoverable():
+    """PAY_PER_REQUEST billing (nothing to size), point-in-time recovery on."""
+    table = resource(MODULES_BY_NAME["idempotency_store"], "aws_dynamodb_table", "this")
+    assert unquote(table["billing_mode"]) == "PAY_PER_REQUEST"
+    assert "read_capacity" not in table
+    assert "write_capacity" not in table
+    [recovery] = table["point_in_time_recovery"]
+    assert recovery["enabled"] is True
+
+
+def test_the_table_is_protected_from_deletion_unless_turned_off():
+    """Deletion protection comes from protect_claims_table, on unless a teardown turns it off."""
+    table = resource(MODULES_BY_NAME["idempotency_store"], "aws_dynamodb_table", "this")
+    assert unquote(table["deletion_protection_enabled"]) == "var.deletion_protection"
+    assert variables(MODULES_BY_NAME["idempotency_store"])["deletion_protection"]["default"] is True
+    assert variables(TERRAFORM)["protect_claims_table"]["default"] is True
+    store = modules_called(TERRAFORM)["idempotency_store"]
+    assert unquote(store["deletion_protection"]) == "var.protect_claims_table"
+    assert unquote(store["name"]) == "${var.name}-claims"
+
+
+def test_the_function_is_told_the_table_and_the_claim_lifetime():
+    """IDEMPOTENCY_TABLE names the table; IDEMPOTENCY_TTL_SECONDS is the mail retention."""
+    function = resource(MODULES_BY_NAME["function"], "aws_lambda_function", "this")
+    [environment] = function["environment"]
+    values = {name: unquote(value) for name, value in environment["variables"].items()}
+    assert values["IDEMPOTENCY_TABLE"] == "var.idempotency_table_name"
+    assert values["IDEMPOTENCY_TTL_SECONDS"] == "tostring(var.idempotency_ttl_seconds)"
+    call = modules_called(TERRAFORM)["function"]
+    assert unquote(call["idempotency_table_name"]) == "module.idempotency_store.table_name"
+    assert unquote(call["idempotency_ttl_seconds"]) == "local.claim_ttl_seconds"
+    # A claim starts after its mail was stored, and S3 removes a mail up to a day after its
+    # retention (at the next midnight UTC): the claim lasts that day longer.
+    [(_, local)] = list(blocks(TERRAFORM, "locals"))
+    assert unquote(local["claim_ttl_seconds"]) == "(var.mail_retention_days + 1) * 86400"
+    lifecycle = resource(
+        MODULES_BY_NAME["mail_storage"], "aws_s3_bucket_lifecycle_configuration", "this"
+    )
+    [expiry] = [r for r in lifecycle["rule"] if unquote(r["id"]) == "expire-mail"]
+    assert unquote(expiry["expiration"][0]["days"]) == "var.retention_days"
+    storage = modules_called(TERRAFORM)["mail_storage"]
+    assert unquote(storage["retention_days"]) == "var.mail_retention_days"

@@ -11,6 +11,7 @@ module "ticket_router" {
   mail_key_prefix           = "inbound/"
   mail_retention_days       = 90
   force_destroy_mail_bucket = false
+  protect_claims_table      = true
   activate_rule_set         = true
   route53_zone_ids = {
     "anomalies.unseen.ac.uk" = "Z0123456789ABCDEFGHIJ"

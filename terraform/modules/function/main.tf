@@ -29,8 +29,9 @@ resource "aws_iam_role" "this" {
   assume_role_policy = data.aws_iam_policy_document.assume.json
 }
 
-# Exactly what the code calls (handler/store.py) and what Lambda does on its behalf (logs, the
-# on-failure destination); tests/test_terraform.py keeps this in step with the code.
+# Exactly what the code calls (handler/store.py, and the claims through Powertools) and what
+# Lambda does on its behalf (logs, the on-failure destination); tests/test_terraform.py keeps
+# this in step with the code.
 data "aws_iam_policy_document" "this" {
   statement {
     sid       = "ReadMail"
@@ -59,8 +60,18 @@ data "aws_iam_policy_document" "this" {
     resources = [aws_sqs_queue.failed.arn]
   }
 
-  # The idempotency store of the reliability work (issue 4: a DynamoDB table or S3 markers) gets
-  # its statement here, scoped to that store, together with the boto3 calls that use it.
+  # What Powertools' DynamoDBPersistenceLayer calls to claim a mail, record the comment and
+  # release the claim after a failure; it never scans, queries or describes the table.
+  statement {
+    sid = "ClaimMail"
+    actions = [
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [var.idempotency_table_arn]
+  }
 }
 
 resource "aws_iam_role_policy" "this" {
@@ -96,6 +107,8 @@ resource "aws_lambda_function" "this" {
       GITHUB_TOKEN_SECRET_ARN = var.token_secret_arn
       GITHUB_API_URL          = var.github_api_url
       LOG_LEVEL               = var.log_level
+      IDEMPOTENCY_TABLE       = var.idempotency_table_name
+      IDEMPOTENCY_TTL_SECONDS = tostring(var.idempotency_ttl_seconds)
     }
   }
 

@@ -87,3 +87,23 @@ variable "receipt_rule_arn" {
   description = "ARN of the SES receipt rule allowed to invoke the function."
   type        = string
 }
+
+variable "idempotency_table_name" {
+  description = "DynamoDB table in which the function claims each (mail, issue) before posting (IDEMPOTENCY_TABLE)."
+  type        = string
+}
+
+variable "idempotency_table_arn" {
+  description = "ARN of the idempotency table, for the permission to claim mail in it."
+  type        = string
+}
+
+variable "idempotency_ttl_seconds" {
+  description = "Seconds a claim is kept (IDEMPOTENCY_TTL_SECONDS): a mail redelivered or replayed within them is not posted again."
+  type        = number
+
+  validation {
+    condition     = var.idempotency_ttl_seconds >= 21600 && floor(var.idempotency_ttl_seconds) == var.idempotency_ttl_seconds
+    error_message = "idempotency_ttl_seconds must be whole seconds, at least 21600: Lambda retries an event for up to 6 hours, and a retry must still find its claim."
+  }
+}

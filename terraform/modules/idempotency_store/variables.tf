@@ -1,0 +1,15 @@
+variable "name" {
+  description = "Name of the DynamoDB table."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.name))
+    error_message = "name must be 3-255 letters, digits, underscores, dots and hyphens (DynamoDB's table name rule)."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Refuse to delete the table (also when a change would replace it). Turn off, and apply, before `terraform destroy`."
+  type        = bool
+  default     = true
+}

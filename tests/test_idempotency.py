@@ -1,0 +1,282 @@
+"""Exactly one comment per (mail, issue): redelivery, races, crashes and lost answers, end to end.
+
+The claim store is DynamoDB (moto) through Lambda Powertools; GitHub is a stateful fake on
+127.0.0.1 that keeps the comments it accepts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pytest_httpserver import HTTPServer
+
+from handler.github import GitHubClient, PostedComment
+from handler.idempotency import ClaimInProgress, DynamoClaims, claim_key, mail_key
+from handler.invocation import RetryLater, Runtime, handle_event
+from handler.mail import parse_mail
+from handler.pipeline import plan
+from handler.routes import load_routes
+from tests.conftest import TESTS
+from tests.fakegithub import FakeGitHub
+from tests.sesmail import ses_block, ses_mail
+
+TABLE = "claims"
+ROUTES = load_routes(TESTS / "lambda" / "routes.yaml")
+
+
+class Crash(BaseException):
+    """What Lambda's timeout does to an invocation: no except clause runs."""
+
+
+class Store:
+    def __init__(self, mails: dict[str, bytes]) -> None:
+        self.mails = mails
+
+    def fetch(self, bucket: str, key: str) -> bytes:
+        return self.mails[key]
+
+
+@pytest.fixture
+def dynamodb(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+
+
+@pytest.fixture
+def github(httpserver: HTTPServer) -> FakeGitHub:
+    return FakeGitHub(httpserver).install()
+
+
+def runtime(
+    dynamodb: Any,
+    server: HTTPServer,
+    mails: dict[str, bytes],
+    *,
+    remaining: float = 60.0,
+    clock=time.time,
+    timeout: float = 5.0,
+    sleep=lambda seconds: None,
+) -> Runtime:
+    return Runtime(
+        routes=ROUTES,
+        store=Store(mails),
+        commenter=lambda remaining_time: GitHubClient(
+            "t", api_url=server.url_for("/"), timeout=timeout, sleep=sleep
+        ),
+        bucket="mail",
+        prefix="inbound/",
+        claims=lambda remaining_time: DynamoClaims(
+            TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: remaining
+        ),
+        clock=clock,
+    )
+
+
+def s3_event(*keys: str, received: float | None = None) -> dict[str, Any]:
+    stamp = datetime.fromtimestamp(received or time.time(), UTC).isoformat()
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventTime": stamp,
+                "s3": {"bucket": {"name": "mail"}, "object": {"key": key}},
+            }
+            for key in keys
+        ]
+    }
+
+
+def reasons(result: dict[str, Any]) -> list[str]:
+    return [d["reason"] for d in result["decisions"]]
+
+
+def test_the_same_event_twice_posts_once(dynamodb, github, httpserver):
+    """A redelivered event finds the claim completed and reports the existing comment."""
+    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
+    first = handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    second = handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    assert (reasons(first), reasons(second)) == (["posted"], ["already-posted"])
+    assert second["decisions"][0]["url"] == first["decisions"][0]["url"]
+    assert len(github.comments) == 1
+
+
+def test_the_same_mail_stored_under_two_keys_posts_once(dynamodb, github, httpserver):
+    """Two copies (different SES blocks, same Message-ID and sender) are one mail."""
+    copy = ses_mail().replace(b"abc123", b"xyz789")
+    assert copy != ses_mail()
+    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail(), "inbound/b": copy})
+    result = handle_event(s3_event("inbound/a", "inbound/b"), rt, lambda: 60.0)
+    assert reasons(result) == ["posted", "already-posted"]
+    assert len(github.comments) == 1
+
+
+def test_one_mail_to_two_issues_posts_two_comments(dynamodb, github, httpserver):
+    """The claim is per (mail, issue): one mail addressed to two issues gives two comments."""
+    raw = ses_mail(to="7@issues.example.com, 8@issues.example.com", recipient=None)
+    rt = runtime(dynamodb, httpserver, {"inbound/a": raw})
+    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["posted", "posted"]
+    assert sorted(c.issue for c in github.comments) == [7, 8]
+
+
+def test_two_invocations_racing_on_one_event_post_once(dynamodb, github, httpserver):
+    """Concurrent invocations: one posts, the other fails for a retry that finds it done."""
+    github.slow_next.append(0.5)
+    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
+    outcomes: list[str] = []
+
+    def invoke() -> None:
+        try:
+            outcomes.extend(reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)))
+        except RetryLater as error:
+            outcomes.append(f"retry: {error}")
+
+    threads = [threading.Thread(target=invoke) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o.split(":")[0] for o in outcomes) == ["posted", "retry"]
+    assert "in-progress" in next(o for o in outcomes if o.startswith("retry"))
+    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["already-posted"]
+    assert len(github.comments) == 1
+
+
+def test_a_crash_after_the_claim_and_before_the_post_is_retried(dynamodb, github, httpserver):
+    """The crashed holder's claim expires with its remaining time; the retry then posts."""
+    raw = ses_mail()
+    message = parse_mail(raw)
+    key = claim_key("example-org/app", 7, mail_key(message, raw))
+    holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: 1)
+
+    def crash() -> PostedComment:
+        raise Crash
+
+    with pytest.raises(Crash):
+        holder.once(key, crash)
+    rt = runtime(dynamodb, httpserver, {"inbound/a": raw})
+    with pytest.raises(RetryLater, match="in-progress"):
+        handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    time.sleep(1.2)
+    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["posted"]
+    assert len(github.comments) == 1
+
+
+def test_a_crash_after_the_post_is_found_by_the_retry(dynamodb, github, httpserver):
+    """Posted, then killed before the claim completed: the retry finds the marked comment."""
+    raw = ses_mail()
+    message = parse_mail(raw)
+    key = claim_key("example-org/app", 7, mail_key(message, raw))
+    [decision] = plan(raw, ROUTES).decisions
+    client = GitHubClient("t", api_url=httpserver.url_for("/"), sleep=lambda s: None)
+    holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: 1)
+
+    def post_then_crash() -> PostedComment:
+        client.create_comment("example-org/app", 7, decision.body or "")
+        raise Crash
+
+    with pytest.raises(Crash):
+        holder.once(key, post_then_crash)
+    time.sleep(1.2)
+    # Lambda's retry comes a minute or more after SES received the mail.
+    later = time.time() + 120
+    rt = runtime(dynamodb, httpserver, {"inbound/a": raw}, clock=lambda: later)
+    result = handle_event(s3_event("inbound/a", received=time.time() - 5), rt, lambda: 60.0)
+    assert reasons(result) == ["posted"]
+    assert result["decisions"][0]["url"].endswith("#issuecomment-1")
+    assert len(github.comments) == 1
+    assert github.requests["GET"] == 1
+
+
+def test_bad_gateway_twice_then_created_posts_once(dynamodb, github, httpserver):
+    """502, 502, 201: one comment (the client looks for it before each re-post)."""
+    github.fail_next.extend([502, 502])
+    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
+    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["posted"]
+    assert len(github.comments) == 1
+    assert github.requests["POST"] == 3
+
+
+def test_a_timed_out_post_that_github_applied_is_not_posted_again(dynamodb, github, httpserver):
+    """GitHub created the comment but answered after the client gave up: still one comment."""
+    github.slow_next.append(1.0)
+    # The test server answers one request at a time: the backoff really waits for it.
+    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()}, timeout=0.3, sleep=time.sleep)
+    result = handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    assert reasons(result) == ["posted"]
+    assert len(github.comments) == 1
+    assert github.requests["POST"] == 1
+
+
+def test_a_secondary_rate_limit_is_waited_out(dynamodb, github, httpserver):
+    """403 "secondary rate limit" with retry-after: wait, then exactly one comment."""
+    github.limit, github.window = 0, 0.2
+    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        github.limit = 1
+
+    rt = Runtime(
+        routes=ROUTES,
+        store=Store({"inbound/a": ses_mail()}),
+        commenter=lambda remaining_time: GitHubClient(
+            "t", api_url=httpserver.url_for("/"), sleep=sleep
+        ),
+        bucket="mail",
+        prefix="inbound/",
+        claims=rt.claims,
+    )
+    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["posted"]
+    assert waits == [1.0]
+    assert len(github.comments) == 1
+
+
+def test_a_missing_issue_fails_permanently_after_one_request(dynamodb, github, httpserver):
+    """404: issue-not-found, not retried, and the claim released for a later replay."""
+    github.missing_issues.add(7)
+    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
+    result = handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    assert reasons(result) == ["issue-not-found"]
+    assert github.requests["POST"] == 1
+    github.missing_issues.clear()
+    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["posted"]
+
+
+def test_mail_without_message_id_is_identified_by_its_content():
+    """No Message-ID: two stored copies (different SES blocks) still have one identity."""
+    body = b"From: a@example.com\r\nTo: 7@issues.example.com\r\nSubject: x\r\n\r\nhello\r\n"
+    one = ses_block().encode() + body
+    two = ses_block(spam="GRAY").encode() + body
+    other = ses_block().encode() + body.replace(b"hello", b"bye")
+    keys = [mail_key(parse_mail(raw), raw) for raw in (one, two, other)]
+    assert keys[0] == keys[1] != keys[2]
+
+
+def test_claim_in_progress_is_reported(dynamodb):
+    """A claim held by a live invocation is ClaimInProgress for everyone else."""
+    holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: 60)
+
+    def crash() -> PostedComment:
+        raise Crash
+
+    with pytest.raises(Crash):
+        holder.once("k", crash)
+    with pytest.raises(ClaimInProgress):
+        holder.once("k", lambda: PostedComment(1, "u"))
