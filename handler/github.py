@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -63,6 +64,26 @@ class _Bearer(requests.auth.AuthBase):
         return request
 
 
+class RateGate:
+    """When GitHub may be asked again, shared by every client of a container.
+
+    A rate limit is the token's, not one request's: once GitHub has said "wait", no client asks
+    before then (it waits, or fails as rate-limited when the wait does not fit).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until = 0.0
+
+    def hold_until(self, moment: float) -> None:
+        with self._lock:
+            self._until = max(self._until, moment)
+
+    @property
+    def until(self) -> float:
+        return self._until
+
+
 @dataclass(frozen=True)
 class PostedComment:
     id: int
@@ -96,8 +117,12 @@ class GitHubClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
+        gate: RateGate | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
+        self._gate = gate or RateGate()
+        # The gate moment this client has already slept through.
+        self._waited_until = 0.0
         self._timeout = timeout
         self._max_attempts = max(1, max_attempts)
         self._remaining_time = remaining_time
@@ -141,6 +166,7 @@ class GitHubClient:
                 existing = self._find_marked(url, mark, look_since, target)
                 if existing is not None:
                     return existing
+            self._wait_for_gate(target)
             started = self._clock()
             response = self._send(url, body, target, attempt)
             if response is None or response.status_code >= 500:
@@ -158,6 +184,9 @@ class GitHubClient:
                 wait = _SECONDARY_LIMIT_WAIT * 2**unnamed_limits
                 unnamed_limits += 1
             if wait is not None:
+                lifts = self._clock() + wait
+                self._gate.hold_until(lifts)
+                self._waited_until = lifts
                 self._wait(
                     wait,
                     attempt,
@@ -176,6 +205,22 @@ class GitHubClient:
                 )
                 continue
             raise _permanent(response, target)
+
+    def _wait_for_gate(self, target: str) -> None:
+        """Sleep until the shared rate limit lifts, or fail now when that does not fit."""
+        wait = self._gate.until - self._clock()
+        if wait <= 0 or self._gate.until <= self._waited_until:
+            return
+        left = self._time_left()
+        if wait > _MAX_RATE_LIMIT_WAIT or (left is not None and wait + 1.0 > left):
+            when = datetime.fromtimestamp(self._gate.until, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            raise GitHubError(
+                "rate-limited",
+                f"GitHub's rate limit holds until {when}; {target} not posted (no request made)",
+                transient=True,
+            )
+        self._sleep(wait)
+        self._waited_until = self._gate.until
 
     def _find_marked(self, url: str, mark: str, since: float, target: str) -> PostedComment | None:
         """The comment on the issue carrying ``mark``, created after ``since``, if there is one.

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import boto3
 
-from handler.github import GitHubClient
+from handler.github import GitHubClient, RateGate
 from handler.idempotency import Claims, DynamoClaims, NoClaims
 from handler.invocation import Runtime, handle_event
 from handler.pipeline import Commenter
@@ -50,8 +50,10 @@ def runtime() -> Runtime:
     )
     api_url = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
 
+    gate = RateGate()
+
     def commenter(remaining_time: Callable[[], float]) -> Commenter:
-        return GitHubClient(tokens.get(), api_url=api_url, remaining_time=remaining_time)
+        return GitHubClient(tokens.get(), api_url=api_url, remaining_time=remaining_time, gate=gate)
 
     table = os.environ.get("IDEMPOTENCY_TABLE", "")
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)

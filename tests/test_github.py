@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from handler import __version__
-from handler.github import GitHubClient, GitHubError, PostedComment
+from handler.github import GitHubClient, GitHubError, PostedComment, RateGate
 from tests.conftest import TESTS
 
 TOKEN = "ghp_testToken0123456789abcdef"
@@ -508,3 +508,34 @@ def test_a_netrc_entry_does_not_replace_the_token(httpserver: HTTPServer, tmp_pa
     client(httpserver).create_comment("example-org/app", 7, "x")
     [request] = requests_seen(httpserver)
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_a_rate_limit_holds_every_client_sharing_the_gate(httpserver: HTTPServer):
+    """Once GitHub says wait, the next mail's client does not ask before then."""
+    httpserver.expect_oneshot_request(PATH, method="POST").respond_with_json(
+        {"message": "You have exceeded a secondary rate limit."},
+        status=403,
+        headers={"retry-after": "30"},
+    )
+    gate = RateGate()
+    now = [1795424040.0]
+    first = client(httpserver, remaining_time=lambda: 10.0, clock=lambda: now[0], gate=gate)
+    with pytest.raises(GitHubError) as caught:
+        first.create_comment("example-org/app", 7, "x")
+    assert caught.value.reason == "rate-limited"
+    second = client(httpserver, remaining_time=lambda: 10.0, clock=lambda: now[0], gate=gate)
+    with pytest.raises(GitHubError) as caught:
+        second.create_comment("example-org/app", 8, "y")
+    assert caught.value.detail.endswith("not posted (no request made)")
+    assert len(httpserver.log) == 1
+
+
+def test_a_short_shared_wait_is_slept_then_posted(httpserver: HTTPServer):
+    """A gate that lifts within the remaining time is waited for, then the post goes out."""
+    httpserver.expect_request(PATH, method="POST").respond_with_json(CREATED, status=201)
+    gate = RateGate()
+    gate.hold_until(1795424045.0)
+    sleeps = Sleeps()
+    github = client(httpserver, sleeps, clock=lambda: 1795424040.0, gate=gate)
+    assert github.create_comment("example-org/app", 7, "x").id == 1
+    assert sleeps.calls == [5.0]
