@@ -47,6 +47,8 @@ class FakeGitHub:
     # How many GitHub seconds one real second is, for the retry-after it announces.
     scale: float = 1.0
     missing_issues: set[int] = field(default_factory=set)
+    # Issues whose POSTs always fail with 502 (a persistent outage for one repository path).
+    broken_issues: set[int] = field(default_factory=set)
     requests: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _window_start: float = 0.0
@@ -71,6 +73,8 @@ class FakeGitHub:
                 return _json({"message": "Not Found"}, 404)
             if self.fail_next:
                 return Response("upstream error", status=self.fail_next.pop(0))
+            if issue in self.broken_issues:
+                return Response("upstream error", status=502)
             limited = self._limited()
             if limited is not None:
                 return limited
@@ -93,6 +97,8 @@ class FakeGitHub:
         repo, issue = f"{found.group(1)}/{found.group(2)}", int(found.group(3))
         since = request.args.get("since")
         after = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp() if since else 0
+        # A client running in scaled time asks in scaled time.
+        after /= self.scale
         per_page = int(request.args.get("per_page", "30"))
         page = int(request.args.get("page", "1"))
         with self._lock:

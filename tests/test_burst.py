@@ -1,0 +1,166 @@
+"""A burst of 500 mails against a GitHub that enforces a secondary rate limit, in scaled time.
+
+Invocations run four at a time, as a reserved concurrency would allow; one event in ten is
+delivered twice, as S3 and SES may; one issue's POSTs fail throughout; an invocation that fails
+is retried twice, as Lambda does, and then lands in the dead-letter list with its reason. Every
+mail must end posted exactly once or in the dead-letter list: none lost, none duplicated.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pytest_httpserver import HTTPServer
+
+from handler.github import GitHubClient, RateGate
+from handler.idempotency import DynamoClaims, mail_key
+from handler.invocation import RetryLater, Runtime, handle_event
+from handler.mail import parse_mail
+from handler.routes import load_routes
+from tests.conftest import TESTS
+from tests.fakegithub import FakeGitHub
+from tests.sesmail import ses_mail
+
+MAILS = 500
+# GitHub allows about 80 comments a minute; one GitHub minute lasts two seconds here, which
+# is faster than the pipeline posts, so the limit bites.
+MINUTE = 2.0
+SCALE = 60 / MINUTE
+LAMBDA_SECONDS = 60.0
+LAMBDA_RETRIES = 2
+
+
+class Store:
+    def __init__(self, mails: dict[str, bytes]) -> None:
+        self.mails = mails
+
+    def fetch(self, bucket: str, key: str) -> bytes:
+        return self.mails[key]
+
+
+def scaled_now() -> float:
+    return time.time() * SCALE
+
+
+def mail(number: int) -> bytes:
+    raw = ses_mail(
+        f"Report number {number}.\r\n",
+        to=f"{number % 50 + 1}@issues.example.com",
+        recipient=f"{number % 50 + 1}@issues.example.com",
+    )
+    return raw.replace(b"<m1@example.com>", f"<m{number}@example.com>".encode())
+
+
+def event(key: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventTime": datetime.now(UTC).isoformat(),
+                "s3": {"bucket": {"name": "mail"}, "object": {"key": key}},
+            }
+        ]
+    }
+
+
+@pytest.fixture
+def dynamodb(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(
+            TableName="claims",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+
+
+def test_a_burst_of_500_mails_is_posted_once_each_or_dead_lettered(
+    dynamodb, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+):
+    """500 mails, duplicate deliveries, a secondary limit: zero lost, zero duplicated."""
+    github = FakeGitHub(httpserver, limit=80, window=MINUTE, scale=SCALE).install()
+    # One issue is unreachable throughout: its ten mails must end in the dead-letter list.
+    github.broken_issues.add(50)
+    mails = {f"inbound/{n}": mail(n) for n in range(MAILS)}
+    gate = RateGate()
+    routes = load_routes(TESTS / "lambda" / "routes.yaml")
+
+    def invoke(key: str) -> str | None:
+        """One Lambda invocation; returns the failure that makes Lambda retry it, if any."""
+        started = scaled_now()
+
+        def remaining() -> float:
+            return LAMBDA_SECONDS - (scaled_now() - started)
+
+        runtime = Runtime(
+            routes=routes,
+            store=Store(mails),
+            commenter=lambda remaining_time: GitHubClient(
+                "t",
+                api_url=httpserver.url_for("/"),
+                remaining_time=remaining_time,
+                sleep=lambda seconds: time.sleep(seconds / SCALE),
+                clock=scaled_now,
+                gate=gate,
+            ),
+            bucket="mail",
+            prefix="inbound/",
+            claims=lambda remaining_time: DynamoClaims(
+                "claims", dynamodb, expires_after_seconds=3600, remaining_time=remaining_time
+            ),
+        )
+        try:
+            handle_event(event(key), runtime, remaining)
+        except RetryLater as error:
+            return str(error)
+        return None
+
+    deliveries = [key for n, key in enumerate(mails) for _ in range(2 if n % 10 == 0 else 1)]
+    dead_letters: dict[str, str] = {}
+    pending = deliveries
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for attempt in range(1 + LAMBDA_RETRIES):
+            # Lambda retries a failed asynchronous invocation after one, then two minutes.
+            time.sleep(attempt * MINUTE)
+            failures = dict(zip(pending, pool.map(invoke, pending), strict=True))
+            pending = [key for key, failure in failures.items() if failure is not None]
+            dead_letters = {key: failures[key] or "" for key in pending}
+            if not pending:
+                break
+
+    per_mail = github.marked()
+    posted = {key for key in mails if per_mail[_mail_marker(mails[key])] == 1}
+    duplicated = [marker for marker, count in per_mail.items() if count > 1]
+    lost = set(mails) - posted - set(dead_letters)
+    reasons = Counter(failure.split(": ")[-1] for failure in dead_letters.values())
+    with capsys.disabled():
+        print(
+            f"\n  burst: {MAILS} mails, {len(deliveries)} deliveries, {len(posted)} posted once, "
+            f"{len(dead_letters)} dead-lettered {dict(reasons)}, {len(duplicated)} duplicated, "
+            f"{len(lost)} lost; GitHub saw {github.requests['POST']} POSTs and "
+            f"{github.requests['GET']} GETs"
+        )
+    assert duplicated == []
+    assert lost == set()
+    assert len(posted) + len(dead_letters) == MAILS
+    assert set(dead_letters) == {key for key in mails if int(key.split("/")[1]) % 50 == 49}
+    assert set(reasons) == {"github-unavailable"}
+    assert len(github.comments) == len(posted)
+    # The limit was really hit, and waited out rather than hammered.
+    assert github.requests["POST"] < MAILS * 2
+
+
+def _mail_marker(raw: bytes) -> str:
+    return mail_key(parse_mail(raw), raw)
