@@ -27,6 +27,8 @@ from typing import Any, Protocol
 from handler.github import PostedComment
 from handler.mail import Message
 
+_KEY_PREFIX = "ticket-router"
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -118,7 +120,11 @@ class DynamoClaims:
 
         # Powertools types its decorator loosely; the wrapped function keeps this signature.
         @idempotent_function(  # type: ignore[untyped-decorator]
-            data_keyword_argument="claim", persistence_store=self._store, config=self._config
+            data_keyword_argument="claim",
+            persistence_store=self._store,
+            config=self._config,
+            # Not the Lambda function's name: replays from the CLI must see the same claims.
+            key_prefix=_KEY_PREFIX,
         )
         def claimed_post(claim: dict[str, str]) -> dict[str, Any]:
             comment = post()

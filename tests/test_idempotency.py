@@ -17,7 +17,7 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
 from handler.github import GitHubClient, PostedComment
-from handler.idempotency import ClaimInProgress, DynamoClaims, claim_key, mail_key
+from handler.idempotency import Claimed, ClaimInProgress, DynamoClaims, claim_key, mail_key
 from handler.invocation import RetryLater, Runtime, handle_event
 from handler.mail import parse_mail
 from handler.pipeline import plan
@@ -280,3 +280,17 @@ def test_claim_in_progress_is_reported(dynamodb):
         holder.once("k", crash)
     with pytest.raises(ClaimInProgress):
         holder.once("k", lambda: PostedComment(1, "u"))
+
+
+def test_claims_do_not_depend_on_the_lambda_function_name(dynamodb, monkeypatch):
+    """A replay from the CLI (no AWS_LAMBDA_FUNCTION_NAME) sees the claims the Lambda made."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ticket-router")
+    lambda_side = DynamoClaims(
+        TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: 60.0
+    )
+    assert lambda_side.once("k", lambda: PostedComment(5, "u5")).fresh
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
+    cli_side = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600)
+    assert cli_side.once("k", lambda: PostedComment(6, "u6")) == Claimed(
+        PostedComment(5, "u5"), fresh=False
+    )
