@@ -28,6 +28,7 @@ from handler.github import PostedComment
 from handler.mail import Message
 
 _KEY_PREFIX = "ticket-router"
+_OUTSIDE_LAMBDA_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,11 @@ class DynamoClaims:
             raise_on_no_idempotency_key=True,
             expires_after_seconds=expires_after_seconds,
         )
-        if remaining_time is not None:
-            self._config.register_lambda_context(_Context(remaining_time))  # type: ignore[arg-type]
+        # Outside Lambda (a CLI replay) a crashed holder's claim lapses after Lambda's maximum
+        # run time, as if it had been an invocation.
+        self._config.register_lambda_context(  # type: ignore[arg-type]
+            _Context(remaining_time or (lambda: _OUTSIDE_LAMBDA_SECONDS))
+        )
 
     def once(self, key: str, post: Callable[[], PostedComment]) -> Claimed:
         from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
