@@ -107,9 +107,9 @@ class DynamoClaims:
         )
         # Outside Lambda (a CLI replay) a crashed holder's claim lapses after Lambda's maximum
         # run time, as if it had been an invocation.
-        self._config.register_lambda_context(  # type: ignore[arg-type]
-            _Context(remaining_time or (lambda: _OUTSIDE_LAMBDA_SECONDS))
-        )
+        context = _Context(remaining_time or (lambda: _OUTSIDE_LAMBDA_SECONDS))
+        # Powertools reads only get_remaining_time_in_millis from the context.
+        self._config.register_lambda_context(context)  # type: ignore[arg-type]
 
     def once(self, key: str, post: Callable[[], PostedComment]) -> Claimed:
         from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
