@@ -1,9 +1,12 @@
-"""Command line: ``python -m handler check|dispatch``.
+"""Command line: ``python -m handler check|dispatch|replay``.
 
-``dispatch`` runs stored mails through exactly the pipeline the Lambda runs. Exit status:
-0 every mail got a decision (a rejection is a decision); 1 a mail could not be read or a
-post failed for a reason worth retrying; 2 the command itself cannot run (bad routes file,
-no token, bad arguments).
+``dispatch`` runs mail files, and ``replay`` mails stored in S3 or named by the failure queue,
+through exactly the pipeline the Lambda runs. Exit status: 0 every mail got a decision (a
+rejection is a decision); 1 a mail could not be read or a post failed for a reason worth
+retrying; 2 the command itself cannot run (bad routes file, no token, bad arguments).
+
+Configuration: arguments first, then the environment the Lambda reads too (MAIL_BUCKET,
+MAIL_PREFIX, IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL_SECONDS, GITHUB_API_URL), and GITHUB_TOKEN.
 """
 
 from __future__ import annotations
@@ -11,23 +14,53 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+import boto3
+from botocore.exceptions import NoRegionError
+
 from handler import __version__
-from handler.github import GitHubClient
+from handler.events import MailRef
+from handler.github import GitHubClient, RateGate
+from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
+from handler.invocation import Runtime
 from handler.pipeline import Commenter, Decision, deliver, plan
+from handler.replay import (
+    MAIL_BUDGET_SECONDS,
+    FailureQueue,
+    Outcome,
+    Process,
+    QueueError,
+    key_ref,
+    needs_attention,
+    planning,
+    posting,
+    replay_keys,
+    replay_queue,
+)
 from handler.routes import Routes, RoutesError, load_routes
+from handler.store import MailStore
 
 DEFAULT_ROUTES = "routes.yaml"
+ClaimsFactory = Callable[[Callable[[], float]], Claims]
+# Where SES's S3 action stores mail in the Terraform deployment (its MAIL_PREFIX).
+DEFAULT_PREFIX = "inbound/"
+# A file handed to dispatch may be a copy of a mail posted long ago: search the whole issue.
+_ANY_TIME = 0.0
+_SQS_HOST = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         return _check(args.routes)
+    if args.command == "replay":
+        return _replay(args)
     return _dispatch(args)
 
 
@@ -53,12 +86,62 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="envelope recipient (repeatable); default: SES's recipients, else To and Cc",
     )
+    _claims_option(dispatch)
     dispatch.add_argument(
         "--dry-run", action="store_true", help="decide and render only: no token, no network"
     )
     dispatch.add_argument("--json", action="store_true", help="one JSON object per decision")
     dispatch.add_argument("files", nargs="+", metavar="FILE.eml", help="'-' reads standard input")
+
+    replay = commands.add_parser(
+        "replay",
+        help="process mails stored in S3 again, by key or from the failure queue",
+        description="Mails already posted are reported as already-posted, never posted twice.",
+    )
+    replay.add_argument("--routes", default=DEFAULT_ROUTES, help="default: %(default)s")
+    replay.add_argument(
+        "--bucket",
+        default=os.environ.get("MAIL_BUCKET", ""),
+        help="bucket SES stores mail in (default: $MAIL_BUCKET)",
+    )
+    replay.add_argument(
+        "--prefix",
+        default=os.environ.get("MAIL_PREFIX", DEFAULT_PREFIX),
+        help="key prefix of stored mail (default: $MAIL_PREFIX, else %(default)s)",
+    )
+    _claims_option(replay)
+    replay.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="decide and render only: no token, no GitHub, no claims, no deletes",
+    )
+    replay.add_argument("--json", action="store_true", help="one JSON object per decision")
+    replay.add_argument(
+        "--dlq",
+        metavar="QUEUE_URL",
+        help="replay every mail named by the messages of this failure queue",
+    )
+    replay.add_argument(
+        "--delete",
+        action="store_true",
+        help="with --dlq: delete a message once each of its mails got a final decision",
+    )
+    replay.add_argument("--max", type=int, metavar="N", help="with --dlq: read at most N messages")
+    replay.add_argument(
+        "keys",
+        nargs="*",
+        metavar="KEY",
+        help="S3 key, bare SES message id (prefixed with --prefix) or s3://BUCKET/KEY",
+    )
     return parser
+
+
+def _claims_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--table",
+        default=os.environ.get("IDEMPOTENCY_TABLE", ""),
+        help="DynamoDB claims table shared with the Lambda (default: $IDEMPOTENCY_TABLE)",
+    )
 
 
 def _check(path: str) -> int:
@@ -73,24 +156,17 @@ def _check(path: str) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    try:
-        routes = load_routes(args.routes)
-    except RoutesError as error:
-        for message in error.errors:
-            print(message, file=sys.stderr)
+    routes = _routes(args.routes)
+    if routes is None:
         return 2
     commenter: Commenter | None = None
+    claims: ClaimsFactory = _no_claims
     if not args.dry_run:
-        token = os.environ.get("GITHUB_TOKEN", "").strip()
-        if not token:
-            print(
-                "GITHUB_TOKEN is not set: export a token that may comment on the routed "
-                "repositories, or use --dry-run",
-                file=sys.stderr,
-            )
+        token = _token()
+        found = _claims(args.table)
+        if token is None or found is None:
             return 2
-        api_url = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
-        commenter = GitHubClient(token, api_url=api_url)
+        commenter, claims = GitHubClient(token, api_url=_api_url()), found
 
     status = 0
     for name in args.files:
@@ -100,7 +176,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
             status = 1
             continue
-        decisions = _run(raw, routes, args.recipient, commenter)
+        decisions = plan(raw, routes, recipients=args.recipient).decisions
+        if commenter is not None:
+            decisions = deliver(decisions, commenter, claims=claims(_time_left()), since=_ANY_TIME)
         for decision in decisions:
             if decision.retryable:
                 status = 1
@@ -108,11 +186,170 @@ def _dispatch(args: argparse.Namespace) -> int:
     return status
 
 
-def _run(
-    raw: bytes, routes: Routes, recipients: Sequence[str], commenter: Commenter | None
-) -> tuple[Decision, ...]:
-    decisions = plan(raw, routes, recipients=recipients).decisions
-    return decisions if commenter is None else deliver(decisions, commenter)
+def _replay(args: argparse.Namespace) -> int:
+    problem = _replay_usage(args)
+    if problem is not None:
+        print(f"python -m handler replay: error: {problem}", file=sys.stderr)
+        return 2
+    refs: list[MailRef] = []
+    for spec in args.keys:
+        try:
+            refs.append(key_ref(spec, bucket=args.bucket, prefix=args.prefix))
+        except ValueError as error:
+            print(f"python -m handler replay: error: {error}", file=sys.stderr)
+            return 2
+    routes = _routes(args.routes)
+    if routes is None:
+        return 2
+    store = MailStore(boto3.client("s3"))
+    if args.dry_run:
+        process = planning(routes, store)
+    else:
+        token = _token()
+        claims = _claims(args.table)
+        if token is None or claims is None:
+            return 2
+        api_url = _api_url()
+        # One client per mail, as in Lambda; a rate limit one of them meets holds them all.
+        gate = RateGate()
+
+        def commenter(remaining_time: Callable[[], float]) -> Commenter:
+            return GitHubClient(token, api_url=api_url, remaining_time=remaining_time, gate=gate)
+
+        runtime = Runtime(
+            routes=routes,
+            store=store,
+            commenter=commenter,
+            bucket=args.bucket,
+            prefix=args.prefix,
+            claims=claims,
+        )
+        process = posting(runtime)
+    if args.dlq:
+        return _replay_queue(args, process)
+    return _report(replay_keys(refs, process), as_json=args.json, dry_run=args.dry_run)
+
+
+def _replay_usage(args: argparse.Namespace) -> str | None:
+    if args.dlq and args.keys:
+        return "give S3 keys or --dlq QUEUE_URL, not both"
+    if not args.dlq and not args.keys:
+        return "give the S3 keys of the mails to replay, or --dlq QUEUE_URL"
+    if not args.dlq and (args.delete or args.max is not None):
+        return "--delete and --max apply to --dlq only"
+    if args.delete and args.dry_run:
+        return "--dry-run deletes nothing: drop --delete or --dry-run"
+    if args.max is not None and args.max < 1:
+        return f"--max must be at least 1, not {args.max}"
+    return None
+
+
+def _replay_queue(args: argparse.Namespace, process: Process) -> int:
+    try:
+        queue = FailureQueue(_sqs_client(args.dlq), args.dlq)
+    except NoRegionError:
+        print(f"{args.dlq}: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION", file=sys.stderr)
+        return 2
+    replays = replay_queue(
+        queue, process, bucket=args.bucket, prefix=args.prefix, delete=args.delete, limit=args.max
+    )
+    status = 0
+    read = 0
+    try:
+        for replay in replays:
+            read += 1
+            if _report(replay.outcomes, as_json=args.json, dry_run=args.dry_run):
+                status = 1
+            if replay.fate == "kept" and args.delete:
+                status = 1
+            why = "dry run" if args.dry_run else replay.why
+            print(f"dlq:{replay.message_id}: {replay.fate}: {why}", file=sys.stderr)
+    except QueueError as error:
+        print(str(error), file=sys.stderr)
+        return 2 if read == 0 else 1
+    print(f"{args.dlq}: {read} message(s) replayed", file=sys.stderr)
+    return status
+
+
+def _report(outcomes: Iterable[Outcome], *, as_json: bool, dry_run: bool) -> int:
+    status = 0
+    for outcome in outcomes:
+        for decision in outcome.decisions:
+            if needs_attention(decision):
+                status = 1
+            _print(outcome.source, decision, as_json=as_json, dry_run=dry_run, out=sys.stdout)
+    return status
+
+
+def _routes(path: str) -> Routes | None:
+    try:
+        return load_routes(path)
+    except RoutesError as error:
+        for message in error.errors:
+            print(message, file=sys.stderr)
+        return None
+
+
+def _token() -> str | None:
+    token = os.environ.get("GITHUB_TOKEN", "").strip()
+    if not token:
+        print(
+            "GITHUB_TOKEN is not set: export a token that may comment on the routed "
+            "repositories, or use --dry-run",
+            file=sys.stderr,
+        )
+        return None
+    return token
+
+
+def _api_url() -> str:
+    return os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+
+
+def _claims(table: str) -> ClaimsFactory | None:
+    """The Lambda's claims when a table is named, so that neither side posts what the other did.
+
+    Without a table nothing is claimed; the GitHub client still looks for the mail's marker on
+    the issue before posting, since a mail handled here is never a first delivery. None (the
+    problem printed) when the claims cannot be set up.
+    """
+    if not table:
+        return _no_claims
+    ttl_text = os.environ.get("IDEMPOTENCY_TTL_SECONDS") or str(DEFAULT_CLAIM_TTL)
+    if not ttl_text.isdigit() or int(ttl_text) < 1:
+        print(
+            f"IDEMPOTENCY_TTL_SECONDS must be a number of seconds, not {ttl_text!r}",
+            file=sys.stderr,
+        )
+        return None
+    ttl = int(ttl_text)
+    try:
+        client = boto3.client("dynamodb")
+    except NoRegionError:
+        print(
+            f"--table {table}: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION", file=sys.stderr
+        )
+        return None
+
+    def claims(remaining_time: Callable[[], float]) -> Claims:
+        return DynamoClaims(table, client, expires_after_seconds=ttl, remaining_time=remaining_time)
+
+    return claims
+
+
+def _no_claims(remaining_time: Callable[[], float]) -> Claims:
+    return NoClaims()
+
+
+def _time_left() -> Callable[[], float]:
+    deadline = time.monotonic() + MAIL_BUDGET_SECONDS
+    return lambda: deadline - time.monotonic()
+
+
+def _sqs_client(url: str) -> object:
+    # A queue URL names its region; the client must be in that region to reach it.
+    found = _SQS_HOST.match(url)
+    return boto3.client("sqs", region_name=found.group(1) if found else None)
 
 
 def _read(name: str) -> bytes:
@@ -139,7 +376,12 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
     target = f"{decision.repo}#{decision.issue}" if decision.repo else "-"
     recipient = decision.recipient or "(no recipient)"
     if decision.action == "comment":
-        verb = "would comment on" if dry_run else "commented on"
+        if dry_run:
+            verb = "would comment on"
+        elif decision.reason == "already-posted":
+            verb = "already commented on"
+        else:
+            verb = "commented on"
         out.write(f"{name} -> {recipient}: {verb} {target}")
         out.write(f" {decision.url}\n" if decision.url else "\n")
         for line in (decision.body or "").split("\n"):

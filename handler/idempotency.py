@@ -28,6 +28,9 @@ from handler.github import PostedComment
 from handler.mail import Message
 
 _KEY_PREFIX = "ticket-router"
+# How long a claim is remembered when IDEMPOTENCY_TTL_SECONDS is unset: longer than the mail
+# bucket keeps a mail (90 days by default), so any replay is recognised.
+DEFAULT_CLAIM_TTL = 91 * 86400
 _OUTSIDE_LAMBDA_SECONDS = 900.0
 
 

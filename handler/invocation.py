@@ -1,15 +1,21 @@
-"""One Lambda invocation: event -> stored mails -> decisions, logged one JSON line each.
+"""One Lambda invocation: event -> stored mails -> decisions, each logged and counted.
 
 A mail that is not posted for a permanent reason is logged and the invocation succeeds. A
 transient failure (S3, GitHub or the claim store unavailable, rate limited, another invocation
 posting the same mail) fails the invocation after every mail in it was tried, so that Lambda
 retries it and, after its last retry, sends it to the dead-letter queue: the raw mail stays in
 S3 either way, and the claims make the retry post only what is still missing.
+
+Every recipient decision is one record of the ``ticket_router`` logger, its fields passed as
+``extra`` so that a JSON formatter (Powertools', in Lambda) writes them as top-level keys: the
+mail (S3 key, SES message id, identity), the recipient and its route, the outcome (action,
+reason, detail, repo, issue, comment URL, retryable), how long the mail took and how old it was.
+Never the mail's body and never the token: logs are read by more people than the issue
+tracker. Transient failures are warnings, an unsupported event an error.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -18,11 +24,15 @@ from typing import Any, Protocol
 
 from handler.events import EventError, MailRef, Skipped, mail_refs
 from handler.idempotency import Claims, NoClaims
+from handler.metrics import RETRY, Metrics, NoMetrics, measure
 from handler.pipeline import Commenter, Decision, deliver, plan
-from handler.routes import Routes
+from handler.routes import Routes, Target
 from handler.store import StoreError
 
 logger = logging.getLogger("ticket_router")
+# Silent unless whoever runs us configures logging (the Lambda entry point does; the CLI prints
+# its own output): without a handler, Python would print warnings as bare messages on stderr.
+logger.addHandler(logging.NullHandler())
 
 # A mail this young is on its first delivery (Lambda retries come a minute later at the soonest).
 _FRESH_SECONDS = 30.0
@@ -50,6 +60,10 @@ class Runtime:
     # The claim store, given the remaining-time callback (a crashed holder's claim expires then).
     claims: Callable[[Callable[[], float]], Claims] = field(default=lambda _: NoClaims())
     clock: Callable[[], float] = time.time
+    # Where the invocation's counts go: CloudWatch in Lambda, nowhere by default.
+    metrics: Metrics = field(default_factory=NoMetrics)
+    # Times each mail; monotonic, since the wall clock may jump.
+    timer: Callable[[], float] = time.perf_counter
 
 
 class RetryLater(RuntimeError):
@@ -59,30 +73,48 @@ class RetryLater(RuntimeError):
 def handle_event(
     event: Mapping[str, Any], runtime: Runtime, remaining_time: Callable[[], float]
 ) -> dict[str, Any]:
+    try:
+        return _handle(event, runtime, remaining_time)
+    finally:
+        # Also when the invocation fails for a retry: those are the counts an alarm watches.
+        runtime.metrics.flush()
+
+
+def _handle(
+    event: Mapping[str, Any], runtime: Runtime, remaining_time: Callable[[], float]
+) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     failures: list[str] = []
     try:
         refs = mail_refs(event, bucket=runtime.bucket, prefix=runtime.prefix)
     except EventError as error:
         # Not ours to drop silently: failing sends the event to the dead-letter queue.
-        _log({"action": "error", "reason": "unsupported-event", "detail": str(error)})
+        _log(logging.ERROR, "unsupported event", _outcome("error", "unsupported-event", str(error)))
         raise
     for ref in refs:
         if isinstance(ref, Skipped):
-            _log({"action": "skip", "reason": ref.reason, "detail": ref.detail})
+            _log(logging.INFO, "skipped", _outcome("skip", ref.reason, ref.detail))
             continue
-        for decision in _process(ref, runtime, remaining_time):
-            entry = _log_entry(ref, decision)
-            _log(entry)
-            results.append(entry)
+        started = runtime.timer()
+        decisions = process_mail(ref, runtime, remaining_time)
+        latency_ms = round((runtime.timer() - started) * 1000, 1)
+        runtime.metrics.record(measure(decisions, latency_ms))
+        for decision in decisions:
+            result = _result(ref, decision)
+            results.append(result)
+            fields = _log_fields(ref, decision, runtime, latency_ms)
+            _log(logging.WARNING if decision.retryable else logging.INFO, "decision", fields)
             if decision.retryable:
                 failures.append(f"{ref.key}: {decision.reason}")
     if failures:
+        runtime.metrics.record([RETRY])
         raise RetryLater("will be retried: " + "; ".join(failures))
     return {"decisions": results}
 
 
-def _process(ref: MailRef, runtime: Runtime, remaining_time: Callable[[], float]) -> list[Decision]:
+def process_mail(
+    ref: MailRef, runtime: Runtime, remaining_time: Callable[[], float]
+) -> list[Decision]:
     try:
         raw = runtime.store.fetch(ref.bucket, ref.key)
     except StoreError as error:
@@ -122,12 +154,43 @@ def _since(ref: MailRef, now: float) -> float | None:
     return None if now - received < _FRESH_SECONDS else received - _CLOCK_SKEW
 
 
-def _log_entry(ref: MailRef, decision: Decision) -> dict[str, Any]:
-    # Never the body: logs are read by more people than the issue tracker.
+def _result(ref: MailRef, decision: Decision) -> dict[str, Any]:
+    # Never the body: the result travels on (Lambda destinations, the replay command's output).
     entry = decision.to_dict()
     del entry["body"]
     return {"s3_key": ref.key, "ses_message_id": ref.message_id, **entry}
 
 
-def _log(entry: Mapping[str, Any]) -> None:
-    logger.info(json.dumps(entry, ensure_ascii=False, sort_keys=True))
+def _log_fields(
+    ref: MailRef, decision: Decision, runtime: Runtime, latency_ms: float
+) -> dict[str, Any]:
+    """One decision's log fields, the same keys every time (Powertools leaves out the None)."""
+    target = runtime.routes.lookup(decision.recipient) if decision.recipient else None
+    route = target.route if isinstance(target, Target) else None
+    age = None if ref.received_at is None else round(runtime.clock() - ref.received_at, 1)
+    return {
+        "s3_bucket": ref.bucket,
+        "s3_key": ref.key,
+        "ses_message_id": ref.message_id,
+        # The mail's identity: the key of its claims and the marker in its comment.
+        "mail": decision.mail,
+        "recipient": decision.recipient or None,
+        "route": route.label if route is not None else None,
+        "route_name": route.name if route is not None else None,
+        **_outcome(decision.action, decision.reason, decision.detail),
+        "repo": decision.repo,
+        "issue": decision.issue,
+        "url": decision.url,
+        "retryable": decision.retryable,
+        "latency_ms": latency_ms,
+        # A first delivery is seconds old; Lambda's retries come a minute or more later.
+        "mail_age_s": age,
+    }
+
+
+def _outcome(action: str, reason: str, detail: str) -> dict[str, Any]:
+    return {"action": action, "reason": reason, "detail": detail}
+
+
+def _log(level: int, message: str, fields: Mapping[str, Any]) -> None:
+    logger.log(level, message, extra=dict(fields))

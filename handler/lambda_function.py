@@ -6,38 +6,58 @@ Configuration (environment):
   GITHUB_TOKEN_SECRET_ARN  Secrets Manager secret holding the GitHub token
   GITHUB_API_URL           GitHub API base (default https://api.github.com; Enterprise: .../api/v3)
   IDEMPOTENCY_TABLE        DynamoDB table of claims (one comment per mail and issue)
-  IDEMPOTENCY_TTL_SECONDS  how long a claim is remembered (default 90 days)
+  IDEMPOTENCY_TTL_SECONDS  how long a claim is remembered (default 91 days)
+  LOG_LEVEL                level of the decision log (default INFO; WARNING keeps failures only)
+  POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_METRICS_DISABLED  read by handler.metrics: the
+                           metrics' namespace (default TicketRouter); "true" publishes none
+
+Logs are JSON lines on stdout, one per decision (handler.invocation), written by Powertools'
+Logger with the invocation's request id, cold start and X-Ray trace id; the metrics are EMF
+lines on the same stream (handler.metrics), flushed once per invocation.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from handler.github import GitHubClient, RateGate
-from handler.idempotency import Claims, DynamoClaims, NoClaims
+from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
 from handler.invocation import Runtime, handle_event
+from handler.invocation import logger as decision_logger
+from handler.metrics import SERVICE, EmbeddedMetrics
 from handler.pipeline import Commenter
 from handler.routes import load_routes
 from handler.store import MailStore, TokenSource
 
 DEFAULT_ROUTES = Path(__file__).resolve().parent.parent / "routes.yaml"
-# Claims outlive the mail's retention in S3 (90 days by default), so any replay is recognised.
-DEFAULT_CLAIM_TTL = 90 * 86400
 
-logging.getLogger("ticket_router").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+logger = Logger(
+    service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO", utc=True, use_rfc3339=True
+)
+# The decisions are logged by a plain stdlib logger, so that the pure core and the CLI need no
+# Powertools. Here it gets Logger's JSON handler and stops propagating: the runtime's root
+# handler would print each line a second time, wrapped in "[INFO] <time> <request id> ...".
+copy_config_to_registered_loggers(source_logger=logger, include={decision_logger.name})
 
 
 class LambdaContext(Protocol):
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+
     def get_remaining_time_in_millis(self) -> int: ...
 
 
+@logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_event(event, runtime(), lambda: context.get_remaining_time_in_millis() / 1000)
 
@@ -73,4 +93,5 @@ def runtime() -> Runtime:
         claims=claims,
         bucket=os.environ.get("MAIL_BUCKET", ""),
         prefix=os.environ.get("MAIL_PREFIX", ""),
+        metrics=EmbeddedMetrics(),
     )

@@ -1,4 +1,4 @@
-"""The command line: check and dispatch, their output and exit codes."""
+"""The command line: check and dispatch, their output and exit codes (replay: test_replay)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import json
 import subprocess
 import sys
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from handler.cli import main
 from tests.conftest import ROOT, TESTS
+from tests.fakegithub import FakeGitHub
 from tests.sesmail import ses_mail
 
 EXAMPLES = sorted((ROOT / "examples" / "mail").glob("*.eml"))
@@ -157,13 +160,10 @@ def test_dispatch_without_token_exits_2(capsys, monkeypatch):
 
 def test_dispatch_posts_for_real_against_the_api(capsys, monkeypatch, httpserver, tmp_path):
     """Without --dry-run the comment is posted to GITHUB_API_URL and its URL printed."""
-    httpserver.expect_oneshot_request(
-        "/repos/example-org/app/issues/7/comments", method="POST"
-    ).respond_with_json(
-        {"id": 5, "html_url": "https://github.com/example-org/app/issues/7#c5"}, status=201
-    )
+    github = FakeGitHub(httpserver).install()
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_cli")
     monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/"))
+    monkeypatch.delenv("IDEMPOTENCY_TABLE", raising=False)
     mail = tmp_path / "m.eml"
     mail.write_bytes(ses_mail())
     status, out, _ = run(
@@ -174,8 +174,60 @@ def test_dispatch_posts_for_real_against_the_api(capsys, monkeypatch, httpserver
     assert (line["action"], line["reason"], line["url"]) == (
         "comment",
         "posted",
-        "https://github.com/example-org/app/issues/7#c5",
+        "https://github.com/example-org/app/issues/7#issuecomment-1",
     )
+    assert github.comments[0].body == line["body"]
+
+
+def test_dispatch_of_a_mail_posted_long_ago_posts_nothing(
+    capsys, monkeypatch, httpserver, tmp_path
+):
+    """A dispatched file may be an old mail: the issue's whole history is searched for it."""
+    github = FakeGitHub(httpserver).install()
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_cli")
+    monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/"))
+    monkeypatch.delenv("IDEMPOTENCY_TABLE", raising=False)
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(ses_mail())
+    routes = str(TESTS / "lambda" / "routes.yaml")
+    run(capsys, "dispatch", "--json", "--routes", routes, str(mail))
+    github.comments[0].created_at -= 60 * 86400
+    status, out, _ = run(capsys, "dispatch", "--json", "--routes", routes, str(mail))
+    [line] = [json.loads(x) for x in out.splitlines()]
+    assert (status, line["url"]) == (
+        0,
+        "https://github.com/example-org/app/issues/7#issuecomment-1",
+    )
+    assert (len(github.comments), github.requests["POST"]) == (1, 1)
+
+
+def test_dispatch_shares_the_claims_table(capsys, monkeypatch, httpserver, tmp_path):
+    """--table: a second dispatch finds the claim and says already commented, asking no one."""
+    github = FakeGitHub(httpserver).install()
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_cli")
+    monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(ses_mail())
+    routes = str(TESTS / "lambda" / "routes.yaml")
+    with mock_aws():
+        boto3.client("dynamodb", region_name="eu-west-1").create_table(
+            TableName="claims",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        first = run(capsys, "dispatch", "--table", "claims", "--routes", routes, str(mail))
+        requests_after_first = sum(github.requests.values())
+        status, out, _ = run(capsys, "dispatch", "--table", "claims", "--routes", routes, str(mail))
+    url = "https://github.com/example-org/app/issues/7#issuecomment-1"
+    assert f": commented on example-org/app#7 {url}\n" in first[1]
+    assert status == 0
+    assert f"{mail} -> 7@issues.example.com: already commented on example-org/app#7 {url}\n" in out
+    assert sum(github.requests.values()) == requests_after_first
+    assert len(github.comments) == 1
 
 
 def test_dispatch_reads_standard_input(tmp_path):

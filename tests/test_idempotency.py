@@ -23,6 +23,7 @@ from handler.mail import parse_mail
 from handler.pipeline import plan
 from handler.routes import load_routes
 from tests.conftest import TESTS
+from tests.dynamo import Atomic
 from tests.fakegithub import FakeGitHub
 from tests.sesmail import ses_block, ses_mail
 
@@ -73,6 +74,7 @@ def runtime(
     timeout: float = 5.0,
     sleep=lambda seconds: None,
 ) -> Runtime:
+    table = Atomic(dynamodb)
     return Runtime(
         routes=ROUTES,
         store=Store(mails),
@@ -82,7 +84,7 @@ def runtime(
         bucket="mail",
         prefix="inbound/",
         claims=lambda remaining_time: DynamoClaims(
-            TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: remaining
+            TABLE, table, expires_after_seconds=3600, remaining_time=lambda: remaining
         ),
         clock=clock,
     )

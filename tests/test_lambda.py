@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,8 +28,31 @@ COMMENT_PATH = "/repos/example-org/app/issues/7/comments"
 
 
 class Context:
+    """The fields of Lambda's context object that the handler and Powertools read."""
+
+    function_name = "ticket-router"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:ticket-router"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
+
+
+@pytest.fixture
+def stdout_log() -> Iterator[io.StringIO]:
+    """What the function's log handler writes (its stream is bound at import, before capsys)."""
+    handler = lambda_function.logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
+
+
+def log_lines(buffer: io.StringIO) -> list[dict[str, Any]]:
+    """Every line the function logged, each of which must be a JSON object on its own."""
+    return [json.loads(line) for line in buffer.getvalue().splitlines()]
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -75,11 +100,10 @@ def created(httpserver: HTTPServer) -> None:
     )
 
 
-def test_ses_event_posts_the_stored_mail(deployed, httpserver, caplog):
+def test_ses_event_posts_the_stored_mail(deployed, httpserver, stdout_log):
     """SES action event -> mail read from S3 -> one comment posted with the secret's token."""
     created(httpserver)
-    with caplog.at_level(logging.INFO, logger="ticket_router"):
-        result = lambda_function.lambda_handler(ses_event(), Context())
+    result = lambda_function.lambda_handler(ses_event(), Context())
     [request] = [r for r, _ in httpserver.log]
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert "The build fails on ARM." in request.get_json()["body"]
@@ -87,11 +111,90 @@ def test_ses_event_posts_the_stored_mail(deployed, httpserver, caplog):
     assert decision["reason"] == "posted"
     assert decision["url"] == "https://github.com/example-org/app/issues/7#issuecomment-99"
     assert "body" not in decision
-    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ticket_router"]
+    [line] = log_lines(stdout_log)
     assert line["action"] == "comment"
     assert line["s3_key"] == "inbound/o3vrnil0e2ic28tr"
-    assert TOKEN not in caplog.text
-    assert "The build fails" not in caplog.text
+    assert TOKEN not in stdout_log.getvalue()
+    assert "The build fails" not in stdout_log.getvalue()
+
+
+def test_decision_line_is_one_json_object_with_the_invocation_context(
+    deployed, httpserver, stdout_log
+):
+    """A decision's log line is pure JSON: Powertools' envelope plus every decision field."""
+    created(httpserver)
+    lambda_function.lambda_handler(ses_event(), Context())
+    [line] = log_lines(stdout_log)
+    assert set(line) == {
+        # Powertools' envelope, with the Lambda context of the invocation.
+        "level",
+        "location",
+        "message",
+        "timestamp",
+        "service",
+        "name",
+        "cold_start",
+        "function_name",
+        "function_memory_size",
+        "function_arn",
+        "function_request_id",
+        # The decision.
+        "s3_bucket",
+        "s3_key",
+        "ses_message_id",
+        "mail",
+        "recipient",
+        "route",
+        "action",
+        "reason",
+        "detail",
+        "repo",
+        "issue",
+        "url",
+        "retryable",
+        "latency_ms",
+        "mail_age_s",
+    }
+    assert {key: line[key] for key in ("level", "message", "service", "name")} == {
+        "level": "INFO",
+        "message": "decision",
+        "service": "ticket-router",
+        "name": "ticket_router",
+    }
+    assert line["function_request_id"] == Context.aws_request_id
+    assert line["route"] == "route 0 (issues.example.com)"
+    assert line["url"] == "https://github.com/example-org/app/issues/7#issuecomment-99"
+    assert datetime.fromisoformat(line["timestamp"]).utcoffset() is not None
+
+
+def test_invocation_prints_its_metrics_in_the_configured_namespace(
+    deployed, httpserver, monkeypatch, capsys
+):
+    """The function publishes one EMF line per invocation, in POWERTOOLS_METRICS_NAMESPACE."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Staging/TicketRouter")
+    created(httpserver)
+    lambda_function.lambda_handler(ses_event(), Context())
+    [document] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [directive] = document["_aws"]["CloudWatchMetrics"]
+    assert (directive["Namespace"], directive["Dimensions"]) == (
+        "Staging/TicketRouter",
+        [["service"]],
+    )
+    assert (document["MailsReceived"], document["CommentsPosted"]) == ([1.0], [1.0])
+
+
+def test_transient_failure_publishes_metrics_before_failing(deployed, httpserver, capsys):
+    """GitHub down: the invocation raises for a retry, and its Retried count is printed first."""
+    httpserver.expect_oneshot_request(COMMENT_PATH, method="POST").respond_with_json(
+        {"message": "Service Unavailable"}, status=503
+    )
+    with pytest.raises(RetryLater):
+        lambda_function.lambda_handler(ses_event(), Context())
+    totals = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert (totals["_aws"]["CloudWatchMetrics"][0]["Namespace"], totals["Retried"]) == (
+        "TicketRouter",
+        [1.0],
+    )
 
 
 def test_s3_event_uses_the_stored_ses_block(deployed, httpserver):
@@ -175,14 +278,16 @@ def test_transient_failure_fails_the_invocation_for_a_retry():
         handle_event(ses_event(), runtime, lambda: 60.0)
 
 
-def test_an_event_that_is_not_ses_or_s3_fails_loudly(caplog):
-    """An unknown event is logged with a reason and raised, so it ends in the dead-letter queue."""
+def test_an_event_that_is_not_ses_or_s3_fails_loudly(stdout_log):
+    """An unknown event is logged as an error and raised, so it ends in the dead-letter queue."""
     runtime = offline_runtime()
     event = {"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}
-    with caplog.at_level(logging.INFO, logger="ticket_router"), pytest.raises(EventError):
+    with pytest.raises(EventError):
         handle_event(event, runtime, lambda: 60.0)
-    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ticket_router"]
-    assert line == {
+    [line] = log_lines(stdout_log)
+    assert {key: line[key] for key in ("level", "message", "action", "reason", "detail")} == {
+        "level": "ERROR",
+        "message": "unsupported event",
         "action": "error",
         "reason": "unsupported-event",
         "detail": "record 0 has eventSource 'aws:sqs'; expected aws:ses or aws:s3",

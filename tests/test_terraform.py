@@ -8,6 +8,7 @@ is declared, described and used.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import inspect
@@ -362,8 +363,41 @@ IAM_ACTION_OF_METHOD = {
 
 
 def handler_code() -> str:
+    """The source of every handler module the Lambda entry point imports, directly or not.
+
+    The CLI's modules (cli.py, replay.py) run with the operator's credentials, not the role's.
+    """
+    seen: set[str] = set()
+    todo = ["handler.lambda_function"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = ROOT / (name.replace(".", "/") + ".py")
+        if not path.exists():
+            path = ROOT / name.replace(".", "/") / "__init__.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("handler")
+            ):
+                todo.append(node.module)
+                todo.extend(
+                    f"{node.module}.{alias.name}"
+                    for alias in node.names
+                    if (ROOT / node.module.replace(".", "/") / f"{alias.name}.py").exists()
+                )
+            elif isinstance(node, ast.Import):
+                todo.extend(a.name for a in node.names if a.name.startswith("handler."))
+    assert {"handler.store", "handler.idempotency"} <= seen
+    assert "handler.cli" not in seen
     return "\n".join(
-        p.read_text(encoding="utf-8") for p in sorted((ROOT / "handler").rglob("*.py"))
+        (ROOT / (name.replace(".", "/") + ".py")).read_text(encoding="utf-8")
+        for name in sorted(seen)
+        if (ROOT / (name.replace(".", "/") + ".py")).exists()
     )
 
 

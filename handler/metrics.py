@@ -1,0 +1,161 @@
+"""What each invocation counts, published as CloudWatch metrics in the embedded metric format.
+
+``measure`` decides, without I/O, what one mail's decisions count for. ``EmbeddedMetrics`` sums
+an invocation's measurements and prints them on ``flush`` as EMF JSON lines on stdout, which
+Lambda's log stream carries to CloudWatch, where they become metrics without any API call
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+``NoMetrics`` is the default: the CLI's stdout is its own output.
+
+The namespace is ``TicketRouter`` unless POWERTOOLS_METRICS_NAMESPACE names another;
+POWERTOOLS_METRICS_DISABLED=true publishes nothing. Every flush that saw a mail publishes each
+counter below with the dimension ``service``, zero included, so that an alarm or a ratio sees 0
+rather than missing data. ``Rejected`` and
+``Failed`` are published a second time per reason, with the dimensions ``service`` and
+``reason`` (one EMF line per reason: a reason is a dimension value, and a dimension set applies
+to every metric of its line). Reason codes are the small fixed set of the README's table, so the
+metrics stay few.
+
+- ``MailsReceived``: mails the invocation's event named (one per stored object, read or not).
+- ``CommentsPosted``: comments created.
+- ``AlreadyPosted``: comments an earlier delivery of the same mail had created.
+- ``Rejected``: recipient decisions not posted for a permanent reason.
+- ``Failed``: recipient decisions not posted for a transient reason (Lambda retries them).
+- ``Retried``: invocations failed so that Lambda retries them (0 or 1 per invocation).
+- ``ProcessingLatency`` (milliseconds): from reading a mail to its last decision, one value per
+  mail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from handler.pipeline import Decision
+
+NAMESPACE = "TicketRouter"
+NAMESPACE_VARIABLE = "POWERTOOLS_METRICS_NAMESPACE"
+SERVICE = "ticket-router"
+
+MAILS_RECEIVED = "MailsReceived"
+COMMENTS_POSTED = "CommentsPosted"
+ALREADY_POSTED = "AlreadyPosted"
+REJECTED = "Rejected"
+FAILED = "Failed"
+RETRIED = "Retried"
+PROCESSING_LATENCY = "ProcessingLatency"
+
+# Published on every flush that saw a mail, in this order.
+COUNTERS = (MAILS_RECEIVED, COMMENTS_POSTED, ALREADY_POSTED, REJECTED, FAILED, RETRIED)
+
+Unit = Literal["Count", "Milliseconds"]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    value: float
+    unit: Unit = "Count"
+    # Set for Rejected and Failed: published both in the total and under this reason.
+    reason: str | None = None
+
+
+# What an invocation failed for a retry counts for.
+RETRY = Measurement(RETRIED, 1)
+
+
+def measure(decisions: Iterable[Decision], latency_ms: float) -> tuple[Measurement, ...]:
+    """What one mail counts for: received once, each recipient decision by its outcome."""
+    counted = [Measurement(MAILS_RECEIVED, 1)]
+    for decision in decisions:
+        outcome = _outcome(decision)
+        if outcome is not None:
+            counted.append(outcome)
+    counted.append(Measurement(PROCESSING_LATENCY, latency_ms, "Milliseconds"))
+    return tuple(counted)
+
+
+def _outcome(decision: Decision) -> Measurement | None:
+    if decision.reason == "posted":
+        return Measurement(COMMENTS_POSTED, 1)
+    if decision.reason == "already-posted":
+        return Measurement(ALREADY_POSTED, 1)
+    if decision.retryable:
+        return Measurement(FAILED, 1, reason=decision.reason)
+    if decision.action == "reject":
+        return Measurement(REJECTED, 1, reason=decision.reason)
+    # A comment planned but not posted only happens in a dry run, which publishes no metrics.
+    return None
+
+
+class Metrics(Protocol):
+    def record(self, measurements: Iterable[Measurement]) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class NoMetrics:
+    """Counts nothing: for the CLI and tests, whose stdout is not a metrics channel."""
+
+    def record(self, measurements: Iterable[Measurement]) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+class EmbeddedMetrics:
+    """Sums an invocation's measurements; ``flush`` prints them as EMF and starts afresh.
+
+    Built once per container and flushed once per invocation. Powertools does the EMF
+    serialisation (and honours POWERTOOLS_METRICS_DISABLED); its ``EphemeralMetrics`` keeps no
+    state shared with other instances, so nothing leaks from one flush into the next.
+    """
+
+    def __init__(self, namespace: str | None = None, service: str = SERVICE) -> None:
+        # Powertools' own variable, read as its utilities read it, with our default.
+        self._namespace = namespace or os.environ.get(NAMESPACE_VARIABLE) or NAMESPACE
+        self._service = service
+        self._totals: dict[str, float] = {}
+        self._by_reason: dict[tuple[str, str], float] = {}
+        self._latencies: list[float] = []
+
+    def record(self, measurements: Iterable[Measurement]) -> None:
+        for measurement in measurements:
+            if measurement.unit == "Milliseconds":
+                self._latencies.append(measurement.value)
+                continue
+            self._totals[measurement.name] = (
+                self._totals.get(measurement.name, 0) + measurement.value
+            )
+            if measurement.reason is not None:
+                key = (measurement.name, measurement.reason)
+                self._by_reason[key] = self._by_reason.get(key, 0) + measurement.value
+
+    def flush(self) -> None:
+        if not self._totals and not self._latencies:
+            return
+        try:
+            totals = self._blob()
+            for name in dict.fromkeys((*COUNTERS, *self._totals)):
+                totals.add_metric(name=name, unit=MetricUnit.Count, value=self._totals.get(name, 0))
+            for latency in self._latencies:
+                totals.add_metric(
+                    name=PROCESSING_LATENCY, unit=MetricUnit.Milliseconds, value=latency
+                )
+            totals.flush_metrics()
+            for (name, reason), value in sorted(self._by_reason.items()):
+                per_reason = self._blob()
+                per_reason.add_dimension(name="reason", value=reason)
+                per_reason.add_metric(name=name, unit=MetricUnit.Count, value=value)
+                per_reason.flush_metrics()
+        finally:
+            self._totals.clear()
+            self._by_reason.clear()
+            self._latencies.clear()
+
+    def _blob(self) -> EphemeralMetrics:
+        return EphemeralMetrics(namespace=self._namespace, service=self._service)

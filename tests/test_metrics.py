@@ -1,0 +1,381 @@
+"""Observability: what each mail counts for, the EMF lines an invocation prints, its log fields."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from handler.github import GitHubError, PostedComment
+from handler.idempotency import Claimed
+from handler.invocation import RetryLater, Runtime, handle_event
+from handler.metrics import EmbeddedMetrics, Measurement, NoMetrics, measure
+from handler.pipeline import Decision
+from handler.routes import load_routes
+from tests.conftest import TESTS
+from tests.sesmail import ses_mail
+
+ROUTES = load_routes(TESTS / "lambda" / "routes.yaml")
+# 2026-11-23T09:14:03Z, when SES received every mail of these tests.
+RECEIVED = 1795425243.0
+URL = "https://github.com/example-org/app/issues/7#issuecomment-99"
+BODY = "The build fails on ARM; my token is ghp_notARealToken0123456789abcdefghij.\r\n"
+
+
+def s3_event(*keys: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventTime": "2026-11-23T09:14:03.000Z",
+                "s3": {"bucket": {"name": "mail"}, "object": {"key": key}},
+            }
+            for key in keys
+        ]
+    }
+
+
+class Store:
+    def __init__(self, mails: dict[str, bytes]) -> None:
+        self.mails = mails
+
+    def fetch(self, bucket: str, key: str) -> bytes:
+        return self.mails[key]
+
+
+class Posting:
+    def create_comment(
+        self, repo: str, issue: int, body: str, *, since: float | None = None
+    ) -> PostedComment:
+        return PostedComment(99, URL)
+
+
+class Unavailable:
+    def create_comment(
+        self, repo: str, issue: int, body: str, *, since: float | None = None
+    ) -> PostedComment:
+        raise GitHubError("github-unavailable", "502 Bad Gateway", transient=True, status=502)
+
+
+class PostedBefore:
+    """A claim store that has this mail's comment already: a redelivery."""
+
+    def once(self, key: str, post: Callable[[], PostedComment]) -> Claimed:
+        return Claimed(PostedComment(99, URL), fresh=False)
+
+
+def ticking(*readings: float) -> Callable[[], float]:
+    """A timer that reads ``readings`` in turn: each mail takes the time between two of them."""
+    return iter(readings).__next__
+
+
+def runtime(
+    mails: dict[str, bytes],
+    *,
+    commenter: object = None,
+    metrics: object = None,
+    **extra: Any,
+) -> Runtime:
+    return Runtime(
+        routes=ROUTES,
+        store=Store(mails),
+        commenter=lambda remaining: commenter or Posting(),  # type: ignore[return-value]
+        bucket="mail",
+        prefix="inbound/",
+        clock=lambda: RECEIVED + 2.5,
+        metrics=metrics or EmbeddedMetrics(),  # type: ignore[arg-type]
+        timer=ticking(100.0, 100.0125, 200.0, 200.004),
+        **extra,
+    )
+
+
+def emf(out: str) -> list[dict[str, Any]]:
+    """The EMF documents printed, without the timestamp (the clock's, not ours)."""
+    documents = [json.loads(line) for line in out.splitlines()]
+    for document in documents:
+        assert isinstance(document["_aws"].pop("Timestamp"), int)
+    return documents
+
+
+def totals(counts: dict[str, float], latencies: list[float]) -> dict[str, Any]:
+    """The EMF document of an invocation's totals, dimension ``service`` only."""
+    names = ["MailsReceived", "CommentsPosted", "AlreadyPosted", "Rejected", "Failed", "Retried"]
+    return {
+        "_aws": {
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": "TicketRouter",
+                    "Dimensions": [["service"]],
+                    "Metrics": [{"Name": name, "Unit": "Count"} for name in names]
+                    + [{"Name": "ProcessingLatency", "Unit": "Milliseconds"}],
+                }
+            ]
+        },
+        "service": "ticket-router",
+        **{name: [float(counts.get(name, 0))] for name in names},
+        "ProcessingLatency": latencies,
+    }
+
+
+def by_reason(name: str, reason: str, value: float) -> dict[str, Any]:
+    return {
+        "_aws": {
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": "TicketRouter",
+                    "Dimensions": [["reason", "service"]],
+                    "Metrics": [{"Name": name, "Unit": "Count"}],
+                }
+            ]
+        },
+        "service": "ticket-router",
+        "reason": reason,
+        name: [value],
+    }
+
+
+def decision(reason: str, action: str = "reject", *, retryable: bool = False) -> Decision:
+    return Decision("7@issues.example.com", action, reason, "", retryable=retryable)  # type: ignore[arg-type]
+
+
+# measure: what one mail counts for
+
+
+def test_a_posted_mail_counts_received_posted_and_its_latency():
+    """A mail posted to one issue: one received, one posted, its latency."""
+    assert measure([decision("posted", "comment")], 12.5) == (
+        Measurement("MailsReceived", 1),
+        Measurement("CommentsPosted", 1),
+        Measurement("ProcessingLatency", 12.5, "Milliseconds"),
+    )
+
+
+def test_each_recipient_decision_counts_by_its_outcome():
+    """One mail, four recipients: posted, already posted, rejected and failed, each counted."""
+    decisions = [
+        decision("posted", "comment"),
+        decision("already-posted", "comment"),
+        decision("sender-not-allowed"),
+        decision("rate-limited", retryable=True),
+    ]
+    assert measure(decisions, 3.0) == (
+        Measurement("MailsReceived", 1),
+        Measurement("CommentsPosted", 1),
+        Measurement("AlreadyPosted", 1),
+        Measurement("Rejected", 1, reason="sender-not-allowed"),
+        Measurement("Failed", 1, reason="rate-limited"),
+        Measurement("ProcessingLatency", 3.0, "Milliseconds"),
+    )
+
+
+def test_a_mail_that_could_not_be_read_is_still_received():
+    """A mail missing from S3 is received and rejected for mail-not-found."""
+    [received, rejected, _] = measure([Decision("", "reject", "mail-not-found", "")], 1.0)
+    assert (received, rejected) == (
+        Measurement("MailsReceived", 1),
+        Measurement("Rejected", 1, reason="mail-not-found"),
+    )
+
+
+def test_a_planned_comment_is_neither_posted_nor_rejected():
+    """A dry run's accepted decision counts only as a received mail."""
+    assert measure([decision("accepted", "comment")], 0.0) == (
+        Measurement("MailsReceived", 1),
+        Measurement("ProcessingLatency", 0.0, "Milliseconds"),
+    )
+
+
+# EMF: what an invocation prints
+
+
+def test_posted_mail_prints_one_emf_document_with_every_counter(capsys):
+    """A posted mail: one EMF line, each counter under service, zeros included, and the latency."""
+    result = handle_event(s3_event("inbound/a"), runtime({"inbound/a": ses_mail()}), lambda: 60.0)
+    assert [d["reason"] for d in result["decisions"]] == ["posted"]
+    assert emf(capsys.readouterr().out) == [
+        totals({"MailsReceived": 1, "CommentsPosted": 1}, [12.5])
+    ]
+
+
+def test_redelivered_mail_counts_as_already_posted(capsys):
+    """A mail whose claim holds a comment counts AlreadyPosted, not CommentsPosted."""
+    rt = runtime({"inbound/a": ses_mail()}, claims=lambda remaining: PostedBefore())
+    handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    assert emf(capsys.readouterr().out) == [
+        totals({"MailsReceived": 1, "AlreadyPosted": 1}, [12.5])
+    ]
+
+
+def test_rejected_mail_is_counted_in_total_and_under_its_reason(capsys):
+    """A rejection: Rejected in the totals and again with the dimension reason."""
+    mails = {"inbound/a": ses_mail(dmarc="fail", dkim="fail", spf="fail")}
+    result = handle_event(s3_event("inbound/a"), runtime(mails), lambda: 60.0)
+    assert [d["reason"] for d in result["decisions"]] == ["not-authenticated"]
+    assert emf(capsys.readouterr().out) == [
+        totals({"MailsReceived": 1, "Rejected": 1}, [12.5]),
+        by_reason("Rejected", "not-authenticated", 1.0),
+    ]
+
+
+def test_transient_failure_is_flushed_although_the_invocation_fails(capsys):
+    """GitHub down: Failed by reason and Retried are printed before RetryLater reaches Lambda."""
+    rt = runtime({"inbound/a": ses_mail()}, commenter=Unavailable())
+    with pytest.raises(RetryLater):
+        handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    assert emf(capsys.readouterr().out) == [
+        totals({"MailsReceived": 1, "Failed": 1, "Retried": 1}, [12.5]),
+        by_reason("Failed", "github-unavailable", 1.0),
+    ]
+
+
+def test_one_invocation_sums_its_mails_in_one_flush(capsys):
+    """Two mails in one event: summed counts, one latency value per mail, one line per reason."""
+    mails = {"inbound/a": ses_mail(spam="FAIL"), "inbound/b": ses_mail(spam="FAIL")}
+    handle_event(s3_event("inbound/a", "inbound/b"), runtime(mails), lambda: 60.0)
+    assert emf(capsys.readouterr().out) == [
+        totals({"MailsReceived": 2, "Rejected": 2}, [12.5, 4.0]),
+        by_reason("Rejected", "spam", 2.0),
+    ]
+
+
+def test_each_flush_starts_afresh(capsys):
+    """The second invocation of a warm container reports only its own mail."""
+    metrics = EmbeddedMetrics()
+    mails = {"inbound/a": ses_mail(), "inbound/b": ses_mail(spam="FAIL")}
+    handle_event(s3_event("inbound/a"), runtime(mails, metrics=metrics), lambda: 60.0)
+    capsys.readouterr()
+    handle_event(s3_event("inbound/b"), runtime(mails, metrics=metrics), lambda: 60.0)
+    assert emf(capsys.readouterr().out) == [
+        totals({"MailsReceived": 1, "Rejected": 1}, [12.5]),
+        by_reason("Rejected", "spam", 1.0),
+    ]
+
+
+def test_an_invocation_without_mail_prints_no_metrics(capsys):
+    """SES's setup object alone: nothing received, no EMF line (not even zeros)."""
+    result = handle_event(s3_event("inbound/AMAZON_SES_SETUP_NOTIFICATION"), runtime({}), lambda: 1)
+    assert result == {"decisions": []}
+    assert capsys.readouterr().out == ""
+
+
+def test_the_namespace_can_be_chosen(capsys):
+    """EmbeddedMetrics(namespace=...) publishes there instead of TicketRouter."""
+    metrics = EmbeddedMetrics(namespace="Staging/TicketRouter")
+    metrics.record([Measurement("MailsReceived", 1)])
+    metrics.flush()
+    [document] = emf(capsys.readouterr().out)
+    assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Staging/TicketRouter"
+
+
+def test_metrics_disabled_by_powertools_switch_print_nothing(capsys, monkeypatch):
+    """POWERTOOLS_METRICS_DISABLED=true silences the EMF lines."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    handle_event(s3_event("inbound/a"), runtime({"inbound/a": ses_mail()}), lambda: 60.0)
+    assert capsys.readouterr().out == ""
+
+
+def test_runtime_without_metrics_keeps_stdout_clean(capsys):
+    """The default Runtime (the CLI's) prints nothing: its stdout belongs to the command."""
+    rt = Runtime(
+        routes=ROUTES,
+        store=Store({"inbound/a": ses_mail()}),
+        commenter=lambda remaining: Posting(),
+        bucket="mail",
+        prefix="inbound/",
+    )
+    assert isinstance(rt.metrics, NoMetrics)
+    handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    assert capsys.readouterr().out == ""
+
+
+# Logs: one record per decision, its fields as top-level keys
+
+
+@pytest.fixture
+def log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """caplog for ticket_router, whether or not the Lambda's config stopped its propagation."""
+    logger = logging.getLogger("ticket_router")
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(caplog.handler)
+    logger.setLevel(logging.INFO)
+    # Each record once, although caplog also listens at the root.
+    logger.propagate = False
+    yield caplog
+    logger.removeHandler(caplog.handler)
+    logger.setLevel(level)
+    logger.propagate = propagate
+
+
+_STANDARD = {*vars(logging.makeLogRecord({})), "message", "asctime"}
+
+
+def fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields a record carries (what a JSON formatter writes beside its own)."""
+    return {key: value for key, value in vars(record).items() if key not in _STANDARD}
+
+
+def test_posted_decision_record_has_every_field(log):
+    """A posted decision is logged at INFO as "decision" with exactly these fields."""
+    handle_event(s3_event("inbound/a"), runtime({"inbound/a": ses_mail()}), lambda: 60.0)
+    [record] = log.records
+    assert (record.levelname, record.getMessage()) == ("INFO", "decision")
+    assert fields(record) == {
+        "s3_bucket": "mail",
+        "s3_key": "inbound/a",
+        "ses_message_id": None,
+        "mail": fields(record)["mail"],
+        "recipient": "7@issues.example.com",
+        "route": "route 0 (issues.example.com)",
+        "route_name": None,
+        "action": "comment",
+        "reason": "posted",
+        "detail": "posted to example-org/app#7",
+        "repo": "example-org/app",
+        "issue": 7,
+        "url": URL,
+        "retryable": False,
+        "latency_ms": 12.5,
+        "mail_age_s": 2.5,
+    }
+    assert len(fields(record)["mail"]) == 32
+
+
+def test_transient_failure_is_logged_as_a_warning(log):
+    """A decision Lambda will retry is a WARNING, so LOG_LEVEL=WARNING keeps exactly those."""
+    rt = runtime({"inbound/a": ses_mail()}, commenter=Unavailable())
+    with pytest.raises(RetryLater):
+        handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    [record] = log.records
+    assert record.levelname == "WARNING"
+    assert {key: fields(record)[key] for key in ("action", "reason", "retryable")} == {
+        "action": "reject",
+        "reason": "github-unavailable",
+        "retryable": True,
+    }
+
+
+def test_unrouted_recipient_has_no_route_fields(log):
+    """A recipient that no route knows is logged with route, repo and issue empty."""
+    mails = {"inbound/a": ses_mail(recipient="7@elsewhere.example.net")}
+    handle_event(s3_event("inbound/a"), runtime(mails), lambda: 60.0)
+    [record] = log.records
+    line = fields(record)
+    assert (line["reason"], line["route"], line["repo"], line["issue"]) == (
+        "no-route",
+        None,
+        None,
+        None,
+    )
+
+
+def test_logs_hold_neither_the_body_nor_a_token_in_it(log):
+    """The mail's text, and a token written in it, appear in no logged field."""
+    handle_event(s3_event("inbound/a"), runtime({"inbound/a": ses_mail(BODY)}), lambda: 60.0)
+    [record] = log.records
+    logged = json.dumps(vars(record), default=str)
+    assert "ghp_notARealToken" not in logged
+    assert "The build fails" not in logged
+    assert fields(record)["reason"] == "posted"
