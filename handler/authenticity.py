@@ -48,7 +48,7 @@ from handler.mail import Address, Message
 
 SES_AUTHSERV_ID = "amazonses.com"
 # The fields SES prepends, in the order it writes them.
-_SES_FIELDS = (
+SES_FIELDS = (
     "return-path",
     "received",
     "x-ses-spam-verdict",
@@ -58,7 +58,7 @@ _SES_FIELDS = (
     "x-ses-receipt",
     "x-ses-dkim-signature",
 )
-_RANK = {name: rank for rank, name in enumerate(_SES_FIELDS)}
+_RANK = {name: rank for rank, name in enumerate(SES_FIELDS)}
 _STATUSES = {"PASS", "FAIL", "GRAY", "PROCESSING_FAILED", "DISABLED"}
 # RFC 8601 results -> SES's verdict names.
 _RESULT_STATUS = {

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from handler.authenticity import SES_FIELDS
 from handler.github import PostedComment
 from handler.mail import Message
 
@@ -151,20 +152,8 @@ class DynamoClaims:
 
 def _ses_block_length(message: Message, raw: bytes) -> int:
     """Where the sender's own header starts: after SES's block of prepended fields."""
-    first_own = next((name for name, _ in message.headers if name.lower() not in _SES_FIELDS), None)
+    first_own = next((name for name, _ in message.headers if name.lower() not in SES_FIELDS), None)
     if first_own is None:
         return 0
     found = re.search(rb"(?m)^" + re.escape(first_own.encode()) + rb":", raw)
     return found.start() if found else 0
-
-
-_SES_FIELDS = {
-    "return-path",
-    "received",
-    "x-ses-spam-verdict",
-    "x-ses-virus-verdict",
-    "received-spf",
-    "authentication-results",
-    "x-ses-receipt",
-    "x-ses-dkim-signature",
-}

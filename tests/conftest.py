@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The `dynamodb` fixture (moto with the claims table) for every test module that asks for it.
+pytest_plugins = ["tests.dynamo"]
+
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 # Real-world mails from other projects' suites; present beside the repo on our machines only.

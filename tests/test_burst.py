@@ -14,9 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
 from handler.github import GitHubClient, RateGate
@@ -71,22 +69,6 @@ def event(key: str, received: float) -> dict[str, Any]:
             }
         ]
     }
-
-
-@pytest.fixture
-def dynamodb(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(
-            TableName="claims",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
 
 
 def test_a_burst_of_500_mails_is_posted_once_each_or_dead_lettered(
