@@ -9,7 +9,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: venv demo test lint typecheck unit tf-check tf-docs package clean
+.PHONY: venv demo test lint typecheck unit tf-check tf-docs package fuzz clean
 
 venv: $(STAMP)
 
@@ -69,6 +69,20 @@ ROUTES ?= routes.yaml
 package: $(STAMP)
 	$(BIN)/python -m handler check $(ROUTES)
 	$(BIN)/python scripts/package.py --requirements requirements-lambda.txt --routes $(ROUTES) --output dist/ticket-router.zip
+
+## fuzz: atheris (coverage-guided) over parse -> route -> render for FUZZ_SECONDS, then the
+## property tests under the hypothesis "fuzz" profile; atheris needs a wheel for this platform
+## (Linux x86_64, CPython 3.11/3.12) and is skipped with a note where there is none
+FUZZ_SECONDS ?= 60
+ATHERIS := atheris==3.0.0
+fuzz: $(STAMP)
+	@if $(BIN)/pip install $(PIP_FLAGS) --only-binary=:all: $(ATHERIS); then \
+		scratch=$$(mktemp -d) && \
+		$(BIN)/python fuzz/fuzz_plan.py "$$scratch" fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
+			-timeout=30 -rss_limit_mb=3072 -artifact_prefix=fuzz/ -print_final_stats=1; \
+		status=$$?; rm -rf "$$scratch"; exit $$status; \
+	else echo "no atheris wheel for this Python/platform: coverage-guided fuzzing skipped"; fi
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache build dist

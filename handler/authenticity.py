@@ -20,6 +20,18 @@ domain aligned with From, or SPF passed for an envelope domain aligned with From
 is exactly what DMARC itself counts. DMARC FAIL is final, since the domain's policy may ask for
 strict alignment, which relaxed alignment here would not honour.
 
+A stored block without an Authentication-Results field (the older SES layout: Received-SPF and
+the X-SES-* verdicts only) says nothing about DMARC or DKIM. DMARC is then unknown (DISABLED),
+not "no policy": an SPF pass alone cannot stand in for a policy nobody looked up, so the mail is
+not authenticated unless the Lambda event supplies SES's DMARC verdict.
+
+The Sender field (RFC 5322 3.6.2) names who actually transmitted a mail written by From: a
+secretary, a mailing list, a "via" service. DMARC authenticates From only, so an authenticated
+From with a Sender at an unaligned domain is mail sent by someone else on From's behalf, which is
+exactly what must not post as From (reason ``sender-mismatch``). A Sender aligned with From
+(``assistant@example.com`` for ``boss@example.com``, a bounce subdomain) is one organisation and
+passes.
+
 Alignment is relaxed (RFC 7489 3.1): the domains are equal or one lies below the other, at a
 label boundary. Without the Public Suffix List this also aligns a public suffix with a domain
 below it (``ac.uk`` with ``evil.ac.uk``); that is harmless here because the route's
@@ -140,7 +152,7 @@ def receipt_from_headers(message: Message) -> SesReceipt | None:
     return SesReceipt(
         spf=spf_status,
         dkim=_dkim_status(dkims),
-        dmarc=_status(dmarc),
+        dmarc=_status(dmarc) if "authentication-results" in block else _UNCHECKED,
         spam=_verdict(block.get("x-ses-spam-verdict")),
         virus=_verdict(block.get("x-ses-virus-verdict")),
         dmarc_policy=_dmarc_policy(dmarc),
@@ -220,6 +232,9 @@ def assess(message: Message, receipt: SesReceipt | None) -> Assessment:
     how = _authenticated_by(receipt, domain)
     if how is None:
         return Assessment(False, "not-authenticated", _why_not(receipt, domain), sender)
+    mismatch = _sender_mismatch(message, domain)
+    if mismatch is not None:
+        return Assessment(False, "sender-mismatch", mismatch, sender)
     return Assessment(True, "authenticated", how, sender)
 
 
@@ -236,8 +251,9 @@ def _authenticated_by(receipt: SesReceipt, domain: str) -> str | None:
         return None
     if receipt.dmarc == "PASS":
         return f"DMARC pass for {domain}"
-    if receipt.dmarc == "FAIL":
-        # The domain's own policy (possibly strict alignment) said no: never second-guess it.
+    if receipt.dmarc in {"FAIL", _UNCHECKED}:
+        # FAIL: the domain's own policy (possibly strict alignment) said no; never second-guess
+        # it. Unchecked: nobody looked the policy up, so an aligned pass proves nothing about it.
         return None
     # No policy, or SES could not evaluate it: an aligned pass is what DMARC itself would count.
     prefix = _dmarc_words(receipt, domain).replace(f" for {domain}", "")
@@ -265,6 +281,8 @@ def _dmarc_words(receipt: SesReceipt, domain: str) -> str:
         return f"DMARC fail for {domain}{policy}"
     if receipt.dmarc == "GRAY":
         return f"no DMARC policy for {domain}"
+    if receipt.dmarc == _UNCHECKED:
+        return f"SES reported no DMARC result for {domain}"
     return f"DMARC {_WORDS.get(receipt.dmarc, receipt.dmarc.lower())} for {domain}"
 
 
@@ -312,6 +330,24 @@ def _from_problem(addresses: tuple[Address, ...]) -> str | None:
     address = addresses[0]
     if not address.local or normalize_domain(address.domain) is None:
         return f"the From address {address.addr!r} has no valid domain"
+    return None
+
+
+def _sender_mismatch(message: Message, domain: str) -> str | None:
+    fields = message.header_all("Sender")
+    if not fields:
+        return None
+    sender = message.sender
+    if len(fields) > 1 or sender is None:
+        return "the Sender header must name exactly one mailbox"
+    sender_domain = normalize_domain(sender.domain) if sender.local else None
+    if sender_domain is None:
+        return f"the Sender address {sender.addr!r} has no valid domain"
+    if not aligned(domain, sender_domain):
+        return (
+            f"the mail was sent by {sender.addr} (Sender) on behalf of {domain} (From); "
+            "only mail sent by the From domain itself is posted"
+        )
     return None
 
 

@@ -209,7 +209,13 @@ def _decide(
             repo=route.repo,
             issue=issue,
         )
-    comment = render_comment(message, address, keep_quoted=route.keep_quoted, marker=marker(mail))
+    comment = render_comment(
+        message,
+        address,
+        keep_quoted=route.keep_quoted,
+        show_sender_address=route.show_sender_address,
+        marker=marker(mail),
+    )
     if comment.empty:
         return Decision(
             address,

@@ -8,6 +8,18 @@ Pure: no I/O. The comment is built for a maintainer reading an issue thread:
 - the attachments listed by name, type and size (never inlined: GitHub cannot host them for us),
 - a footer naming the address the mail was sent to.
 
+Privacy: comments are public, so the attribution names the sender by display name only, never
+by address, unless the route opts in (``show_sender_address``). Address-like text in a display
+name (``"alice@example.com" <x@example.com>``, ``Bob (bob@example.com)``) is removed too: it
+would publish an address, and it could name someone other than the authenticated sender. With
+no display name left, the attribution is ``Someone at <domain>``: the domain is the
+organisation the route allows and SES authenticated, which is what a reader needs and names no
+person. The mail's own text, the folded quoted history and signature included, is published as
+the sender wrote it: it is what they chose to send to a public tracker, and rewriting prose
+(``contact me at ...``) would change its meaning. A route that wants no history or signature
+(where quoted ``On ..., Bob <bob@...> wrote:`` lines and signature blocks live) sets
+``keep_quoted: false``.
+
 Mail text is Markdown-ish prose written by strangers, so before it reaches GitHub it is
 neutralised: raw HTML is escaped (no tags, no ``</details>`` that unfolds the trimmed part),
 @mentions cannot notify, images cannot load remote content, and an unclosed code fence is
@@ -36,9 +48,13 @@ _MAX_TEXT = 1_000_000
 # A zero-width space after the "@" keeps the text readable and notifies nobody.
 _MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
 _ZWSP = "\u200b"
+_LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _BACKTICKS = re.compile(r"`+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~&])")
+# Text with an "@" between non-space characters reads as an address (a mailto: one too).
+_ADDRESS_LIKE = re.compile(r"[^\s<>()\[\]\"',;]+@[^\s<>()\[\]\"',;]+")
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|<\s*>|\[\s*\]|\"\s*\"|'\s*'")
 
 
 @dataclass(frozen=True)
@@ -51,11 +67,18 @@ class Comment:
 
 
 def render_comment(
-    message: Message, recipient: str, *, keep_quoted: bool = True, marker: str = ""
+    message: Message,
+    recipient: str,
+    *,
+    keep_quoted: bool = True,
+    show_sender_address: bool = False,
+    marker: str = "",
 ) -> Comment:
     """Render ``message`` as the comment for the issue that ``recipient`` addressed.
 
-    ``marker`` (an HTML comment GitHub does not show) ends the comment, within the length limit.
+    ``show_sender_address`` adds the sender's address to the attribution (see the module
+    docstring). ``marker`` (an HTML comment GitHub does not show) ends the comment, within the
+    length limit.
     """
     source = message.text if message.text and message.text.strip() else None
     if source is None and message.html:
@@ -64,7 +87,7 @@ def render_comment(
     body = reply.body.strip("\n")
     empty = not body.strip() and not message.attachments
 
-    head = _attribution(message)
+    head = _attribution(message, show_sender_address)
     quoted = _quoted_block(reply.trimmed) if keep_quoted and reply.trimmed.strip() else ""
     tail = (
         _attachments(message.attachments) + _footer(recipient) + (f"\n{marker}" if marker else "")
@@ -95,6 +118,8 @@ def sanitize_markdown(text: str) -> str:
     fence: str | None = None
     previous_blank = True
     in_indented_code = False
+    in_list = False
+    paragraph_unpaired = False
     for line in text.split("\n"):
         if fence is not None:
             out.append(line)
@@ -112,13 +137,25 @@ def sanitize_markdown(text: str) -> str:
             out.append(f"{indent}{fence}{re.sub(r'[^A-Za-z0-9_+.#-]', '', info)}")
             previous_blank = False
             continue
+        if _LIST_ITEM.match(line):
+            in_list = True
+        elif line.strip() and not line.startswith((" ", "\t")) and previous_blank:
+            # Only after a blank line does unindented text end a list; right after an item's
+            # text it is a lazy continuation of that item.
+            in_list = False
         is_indented = line.startswith(("    ", "\t")) and bool(line.strip())
-        if is_indented and (previous_blank or in_indented_code):
+        # Under a list item an indented line is the item's text, not code: CommonMark renders
+        # its HTML, so it is escaped like any prose.
+        if is_indented and not in_list and (previous_blank or in_indented_code):
             in_indented_code = True
             out.append(line)
             continue
         in_indented_code = in_indented_code and not line.strip()
-        out.append(_sanitize_prose_line(line))
+        if not line.strip():
+            paragraph_unpaired = False
+        sanitized, unpaired = _sanitize_prose_line(line, spans_trusted=not paragraph_unpaired)
+        paragraph_unpaired = paragraph_unpaired or unpaired
+        out.append(sanitized)
         previous_blank = not line.strip()
     if fence is not None:
         out.append(fence)
@@ -132,20 +169,41 @@ def escape_inline(text: str) -> str:
 
 
 def display_name(address: Address) -> str:
-    """The name to attribute a mail to: the display name, else the address."""
-    return address.name.strip() or address.addr
+    """The display name without any address-like text in it; empty when nothing else is left."""
+    name = _EMPTY_BRACKETS.sub(" ", _ADDRESS_LIKE.sub(" ", address.name))
+    name = " ".join(name.split()).strip(" -,;:/|\"'")
+    return name if any(char.isalnum() for char in name) else ""
 
 
-def _sanitize_prose_line(line: str) -> str:
-    """Escape HTML, mentions and image syntax outside the line's inline code spans."""
+def author(address: Address | None, *, show_address: bool = False) -> str:
+    """Who the attribution names: the display name, ``Someone at <domain>`` without one, and
+    the address beside either only when ``show_address`` (a route's opt-in)."""
+    if address is None or not address.addr:
+        return "Someone"
+    name = display_name(address)
+    if show_address:
+        return f"{name} <{address.addr}>" if name else address.addr
+    if name:
+        return name
+    return f"Someone at {address.domain}" if address.domain else "Someone"
+
+
+def _sanitize_prose_line(line: str, *, spans_trusted: bool) -> tuple[str, bool]:
+    """Escape HTML, mentions and image syntax outside the line's inline code spans.
+
+    Returns the line and whether it leaves a backtick run unpaired. CommonMark pairs backticks
+    across the lines of a paragraph, so after an unpaired run no later span of the paragraph is
+    trusted: its backticks might close the earlier run and leave the "code" live.
+    """
+    spans, unpaired = _code_spans(line) if spans_trusted else ([], "`" in line)
     parts: list[str] = []
     position = 0
-    for span_start, span_end in _code_spans(line):
+    for span_start, span_end in spans:
         parts.append(_sanitize_prose(line[position:span_start]))
         parts.append(line[span_start:span_end])
         position = span_end
     parts.append(_sanitize_prose(line[position:]))
-    return "".join(parts)
+    return "".join(parts), unpaired
 
 
 def _sanitize_prose(text: str) -> str:
@@ -154,10 +212,17 @@ def _sanitize_prose(text: str) -> str:
     return _MENTION.sub("@" + _ZWSP, text)
 
 
-def _code_spans(line: str) -> list[tuple[int, int]]:
-    """Inline code spans as CommonMark pairs them: a backtick run closed by one of equal length."""
-    spans: list[tuple[int, int]] = []
+def _code_spans(line: str) -> tuple[list[tuple[int, int]], bool]:
+    """Inline code spans as CommonMark pairs them, and whether a backtick run is left unpaired.
+
+    A backslash before a backtick changes how CommonMark counts the run; such a line gets no
+    spans at all, which only ever escapes more.
+    """
     runs = list(_BACKTICKS.finditer(line))
+    if any(run.start() > 0 and line[run.start() - 1] == "\\" for run in runs):
+        return [], bool(runs)
+    spans: list[tuple[int, int]] = []
+    unpaired = False
     index = 0
     while index < len(runs):
         opener = runs[index]
@@ -166,16 +231,17 @@ def _code_spans(line: str) -> list[tuple[int, int]]:
             None,
         )
         if closer is None:
+            unpaired = True
             index += 1
             continue
         spans.append((opener.start(), closer.end()))
         index = runs.index(closer) + 1
-    return spans
+    return spans, unpaired
 
 
-def _attribution(message: Message) -> str:
+def _attribution(message: Message, show_address: bool) -> str:
     sender = message.from_[0] if message.from_ else None
-    who = escape_inline(display_name(sender)) if sender else "Someone"
+    who = escape_inline(author(sender, show_address=show_address))
     subject = message.subject.strip()
     if subject:
         return f"**{who}** wrote by email: **{escape_inline(subject)}**"

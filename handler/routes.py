@@ -68,6 +68,8 @@ class Route:
     allowed_senders: tuple[str, ...]
     name: str | None = None
     keep_quoted: bool = True
+    # Publish the sender's address beside the display name (privacy: off unless opted in).
+    show_sender_address: bool = False
 
     @property
     def label(self) -> str:
@@ -374,6 +376,7 @@ def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[_
                 allowed_senders=tuple(_sender_entry(entry)[0] for entry in raw["allowed_senders"]),
                 name=raw.get("name"),
                 keep_quoted=raw.get("keep_quoted", True),
+                show_sender_address=raw.get("show_sender_address", False),
             )
         )
     problems += _conflicts(addresses)

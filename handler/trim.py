@@ -416,7 +416,7 @@ class _Mail:
                 return start, strong
         # One that does not open like one ("Anna <a@x> 于2025年1月15日 17:03写道：") is a single
         # line, or a paragraph of its own.
-        for start in (end, end - 1, end - 2):
+        for start in range(end, max(end - 3, -1), -1):
             paragraph = start in (end, 0) or self.kinds[start - 1] is not _Kind.TEXT
             if paragraph and (strong := reading(start)) is not None:
                 return start, strong

@@ -47,10 +47,32 @@ def test_plain_mail_renders_attribution_body_and_footer():
     assert not comment.truncated
 
 
-def test_address_is_shown_when_there_is_no_display_name():
-    """Attribution falls back to the address."""
-    comment = render_comment(message(name=""), "7@issues.example.com")
-    assert comment.markdown.startswith("**alice@example.com** wrote by email: **Report**")
+@pytest.mark.parametrize(
+    ("name", "show_address", "expected"),
+    [
+        ("Alice Moreau", False, "Alice Moreau"),
+        ("", False, "Someone at example.com"),
+        ("   ", False, "Someone at example.com"),
+        ("alice@example.com", False, "Someone at example.com"),
+        ("'alice@example.com'", False, "Someone at example.com"),
+        ("Alice Moreau (alice@example.com)", False, "Alice Moreau"),
+        ("Alice Moreau <alice@example.com>", False, "Alice Moreau"),
+        ("mailto:bob@example.com - Bob", False, "Bob"),
+        ("bob@example.com", False, "Someone at example.com"),
+        ("Alice Moreau", True, "Alice Moreau \\<alice@example.com\\>"),
+        ("", True, "alice@example.com"),
+        ("bob@example.com", True, "alice@example.com"),
+    ],
+)
+def test_attribution_publishes_no_address_unless_the_route_opts_in(name, show_address, expected):
+    """The display name, stripped of address-like text, else the domain; the address on opt-in."""
+    comment = render_comment(
+        message(name=name), "7@issues.example.com", show_sender_address=show_address
+    )
+    assert comment.markdown.split("\n")[0] == f"**{expected}** wrote by email: **Report**"
+    if not show_address:
+        assert "alice@" not in comment.markdown
+        assert "bob@" not in comment.markdown
 
 
 def test_name_and_subject_are_escaped_and_cannot_mention():
@@ -169,6 +191,14 @@ def test_cut_inside_an_open_fence_closes_it():
         ),
         ("```html\n<b>@x</b>\n```\n<i>", "```html\n<b>@x</b>\n```\n&lt;i>"),
         ("```\nnever closed <b>", "```\nnever closed <b>\n```"),
+        # CommonMark pairs backticks across a paragraph's lines: no span is trusted after an
+        # unpaired run, and an escaped backtick opens none.
+        ("`\n`code <b>`", "`\n`code &lt;b>`"),
+        ("\\`<b>`", "\\`&lt;b>`"),
+        # Indented text under a list item is the item's text, even after a lazy line.
+        ("- item\n\n    <img src=x>", "- item\n\n    &lt;img src=x>"),
+        ("- item\nlazy\n\n    <img src=x>", "- item\nlazy\n\n    &lt;img src=x>"),
+        ("- item\n\nout\n\n    <code>", "- item\n\nout\n\n    <code>"),
         ('```"><img src=x>\ncode\n```', "```img\ncode\n```"),
     ],
 )

@@ -18,7 +18,7 @@ from handler.routes import (
 from tests.conftest import ROOT, TESTS
 
 FIXTURES = TESTS / "routes"
-KNOWN_KEYS = "allowed_senders, domain, keep_quoted, name, prefix, repo"
+KNOWN_KEYS = "allowed_senders, domain, keep_quoted, name, prefix, repo, show_sender_address"
 
 
 def route(domain: str = "issues.example.com", **keys: str) -> str:
@@ -68,7 +68,7 @@ def test_labels_name_the_index_and_the_address_form():
 
 
 def test_optional_keys_are_read_and_values_normalised():
-    """name and keep_quoted are read; domains, prefixes and sender domains are lowercased."""
+    """Optional keys are read; domains, prefixes and sender domains are lowercased."""
     [only] = parse_routes(
         "routes:\n"
         + route(
@@ -78,6 +78,7 @@ def test_optional_keys_are_read_and_values_normalised():
             allowed_senders="[Example.COM., '*.Lab.Example.org']",
             name="website",
             keep_quoted="false",
+            show_sender_address="true",
         ),
         "r.yaml",
     ).routes
@@ -89,7 +90,14 @@ def test_optional_keys_are_read_and_values_normalised():
         allowed_senders=("example.com", "*.lab.example.org"),
         name="website",
         keep_quoted=False,
+        show_sender_address=True,
     )
+
+
+def test_sender_addresses_are_not_shown_unless_a_route_opts_in():
+    """Without show_sender_address a route keeps sender addresses out of its comments."""
+    [only] = parse_routes("routes:\n" + ok(), "r.yaml").routes
+    assert only.show_sender_address is False
 
 
 def test_international_domains_are_stored_in_ascii_form():
@@ -310,6 +318,11 @@ def test_unknown_keys_without_a_close_match_get_no_guess():
         (
             {"keep_quoted": "'no'"},
             'route 0 (issues.example.com): keep_quoted must be true or false, not "no"',
+        ),
+        (
+            {"show_sender_address": "yes please"},
+            "route 0 (issues.example.com): show_sender_address must be true or false, "
+            'not "yes please"',
         ),
         (
             {"name": "2024-01-01"},

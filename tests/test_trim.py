@@ -428,3 +428,17 @@ def test_email_reply_parser_suite(shared_emails: Path, capsys: pytest.CaptureFix
             f"({len(files) - len(AMBIGUOUS)} unambiguous, {len(AMBIGUOUS)} with two answers)"
         )
     assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("text", "body", "trimmed"),
+    [
+        ("-- ", "", "--"),
+        ("x:", "x:", ""),
+        ("a\n-- ", "a", "--"),
+        ("On 1 Jan 2025 Bob wrote:", "", "On 1 Jan 2025 Bob wrote:"),
+    ],
+)
+def test_attribution_search_stays_inside_the_text(text: str, body: str, trimmed: str):
+    """A one- or two-line mail ending in a colon or a delimiter is trimmed, not an IndexError."""
+    assert trim_reply(text) == Reply(body=body, trimmed=trimmed)

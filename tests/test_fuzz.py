@@ -1,0 +1,417 @@
+"""Property tests over parse -> route -> render: no input crashes it, every input gets a reason.
+
+Two hypothesis profiles: "ci" (the default, a short run inside `make test`) and "fuzz"
+(FUZZ_EXAMPLES examples per test, 5,000 unless set, for `make fuzz`); choose with
+HYPOTHESIS_PROFILE=fuzz.
+
+What a comment may contain is judged the way GitHub reads it, with a CommonMark parser
+(markdown-it-py): a sanitiser that is checked against its own idea of Markdown cannot catch the
+cases where that idea is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import quopri
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from handler.github import marker
+from handler.html_markdown import html_to_markdown
+from handler.idempotency import mail_key
+from handler.mail import Address, Attachment, Message, parse_mail
+from handler.pipeline import plan
+from handler.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
+from handler.routes import parse_routes
+from handler.trim import trim_reply
+from tests.sesmail import ses_block
+
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "5000")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+ROUTES = parse_routes(
+    """
+routes:
+  - domain: issues.example.com
+    repo: example-org/app
+    allowed_senders: [example.com]
+  - domain: issues.example.com
+    prefix: web-
+    repo: example-org/website
+    allowed_senders: [example.com]
+    keep_quoted: false
+""",
+    "routes.yaml",
+)
+RECIPIENT = "7@issues.example.com"
+
+_COMMONMARK = MarkdownIt("commonmark")
+# The only HTML a comment may carry is the comment's own structure.
+_OWN_HTML = re.compile(
+    r"<details>|</details>|<summary>Quoted text and signature \(\d+ lines?\)</summary>"
+    r"|<sub>|</sub>|<!-- ticket-router:mail=[^<>]* -->"
+)
+# GitHub links "@name" when the "@" follows a non-word character (or starts the text).
+_LIVE_MENTION = re.compile(r"(?<![\w`])@[A-Za-z0-9]")
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _tokens(tokens: list[Token]) -> list[Token]:
+    flat: list[Token] = []
+    for token in tokens:
+        flat.append(token)
+        flat += _tokens(token.children or [])
+    return flat
+
+
+def comment_problems(markdown: str) -> list[str]:
+    """What in ``markdown`` would reach GitHub as more than text: HTML, images, live mentions."""
+    problems = []
+    tokens = _tokens(_COMMONMARK.parse(markdown))
+    for token in tokens:
+        if token.type in {"html_block", "html_inline"}:
+            leftover = _OWN_HTML.sub("", token.content).strip()
+            if leftover:
+                problems.append(f"raw HTML: {token.content!r}")
+        elif token.type == "image":
+            problems.append(f"image: {token.attrs.get('src')!r}")
+        elif token.type == "inline":
+            prose = "".join(
+                child.content if child.type == "text" else "\x00" for child in token.children or []
+            )
+            problems += [f"mention: {m.group()!r}" for m in _LIVE_MENTION.finditer(prose)]
+    details = [t for t in tokens if t.type in {"html_block", "html_inline"}]
+    opened = sum(t.content.count("<details>") for t in details)
+    closed = sum(t.content.count("</details>") for t in details)
+    if opened > 1 or closed != opened:
+        problems.append(f"{opened} <details> opened, {closed} closed")
+    return problems
+
+
+def check_plan(raw: bytes) -> None:
+    """The invariants every mail must satisfy, whatever its bytes."""
+    result = plan(raw, ROUTES)
+    assert result.decisions
+    for decision in result.decisions:
+        assert decision.action in {"comment", "reject"}
+        assert decision.reason.strip()
+        assert decision.detail.strip()
+        if decision.action == "comment":
+            assert decision.reason == "accepted"
+            assert decision.body is not None
+            assert _utf16_len(decision.body) <= GITHUB_COMMENT_LIMIT
+            assert decision.body.endswith(marker(mail_key(result.message, raw)))
+            assert comment_problems(decision.body) == []
+        else:
+            assert decision.body is None
+
+
+# --- hostile mails, built from parts ---------------------------------------------------------
+
+_CHARSETS = st.sampled_from(
+    [
+        "utf-8",
+        "UTF-8",
+        "us-ascii",
+        "iso-8859-1",
+        "windows-1252",
+        "iso-8859-2",
+        "koi8-r",
+        "shift_jis",
+        "iso-2022-jp",
+        "gb2312",
+        "big5",
+        "euc-kr",
+        "utf-16",
+        "utf-7",
+        "utf-32-be",
+        "x-unknown",
+        "rot13",
+        "base64",
+        "zlib",
+        "bogus-charset",
+        "",
+        '"utf-8',
+        "utf-8\x00",
+        "ιδιωτικό",
+    ]
+)
+_ENCODINGS = st.sampled_from(
+    ["7bit", "8bit", "binary", "base64", "quoted-printable", "x-uuencode", "BASE64", "nonsense"]
+)
+_TYPES = st.sampled_from(
+    [
+        "text/plain",
+        "text/html",
+        "text/enriched",
+        "application/octet-stream",
+        "image/png",
+        "message/rfc822",
+        "message/delivery-status",
+        "text/plain; format=flowed; delsp=yes",
+        "multipart/mixed",
+        "garbage",
+        "",
+    ]
+)
+_BOUNDARY_CHARS = "abcXYZ019'()+_,-./:=? \t\"\r\n="
+# Text that exercises the renderer: HTML, Markdown structure, mentions, quoting, signatures.
+_FRAGMENTS = st.sampled_from(
+    [
+        "<script>alert(1)</script>",
+        "<img src=https://tracker.example/p.gif>",
+        "</details>",
+        "<details><summary>x</summary>",
+        "<!-- x -->",
+        "```",
+        "~~~",
+        "    <img src=x>",
+        "\t<b>",
+        "- item",
+        "1. step",
+        "> quoted",
+        ">> deeper",
+        "-- ",
+        "On Mon, 1 Jan 2024, Bob <bob@example.com> wrote:",
+        "From: Bob",
+        "@octocat",
+        "@org/team",
+        "![x](https://tracker.example/p.gif)",
+        "[a](javascript:alert(1))",
+        "`code <b>`",
+        "``",
+        "\\",
+        "&lt;",
+        "\u202e",
+        "\U0001f600",
+        "\r",
+        "\x00",
+        "<a href='data:text/html,x'>y</a>",
+        "<table><tr><td>|</td></tr></table>",
+    ]
+)
+_HOSTILE_TEXT = st.lists(st.one_of(_FRAGMENTS, st.text(max_size=40)), max_size=25).map("\n".join)
+
+
+def _encode_payload(text: str, charset: str, encoding: str, junk: bytes) -> bytes:
+    try:
+        data = text.encode(charset or "ascii", errors="replace")
+    except (LookupError, TypeError, ValueError, UnicodeError):
+        data = text.encode("utf-8", errors="surrogatepass")
+    data += junk
+    kind = encoding.lower()
+    if kind == "base64":
+        return base64.encodebytes(data)
+    if kind == "quoted-printable":
+        return quopri.encodestring(data)
+    return data
+
+
+@st.composite
+def mime_part(draw: st.DrawFn, depth: int = 0) -> bytes:
+    """One MIME entity: headers and a body, a leaf or a multipart of more entities."""
+    content_type = draw(_TYPES)
+    charset = draw(_CHARSETS)
+    encoding = draw(_ENCODINGS)
+    headers = [f'Content-Type: {content_type}; charset="{charset}"']
+    if draw(st.booleans()):
+        headers.append(f"Content-Transfer-Encoding: {encoding}")
+    if draw(st.booleans()):
+        name = draw(st.text(max_size=20))
+        headers.append(
+            f"Content-Disposition: {draw(st.sampled_from(['attachment', 'inline']))};"
+            f" filename*=utf-8''{name}"
+        )
+    multipart = content_type.startswith("multipart") or (depth < 4 and draw(st.booleans()))
+    if multipart and depth < 6:
+        subtype = draw(st.sampled_from(["mixed", "alternative", "related", "signed", "x"]))
+        boundary = draw(st.text(alphabet=_BOUNDARY_CHARS, max_size=12))
+        headers[0] = f'Content-Type: multipart/{subtype}; boundary="{boundary}"'
+        children = draw(st.lists(mime_part(depth + 1), max_size=4))
+        closing = draw(st.sampled_from(["--\r\n", "--", "\r\n", ""]))
+        body = b"".join(f"\r\n--{boundary}\r\n".encode() + child for child in children)
+        body += f"\r\n--{boundary}{closing}".encode() if children or closing else b""
+        body += draw(st.binary(max_size=30))
+    else:
+        text = draw(_HOSTILE_TEXT)
+        junk = draw(st.binary(max_size=16))
+        body = _encode_payload(text, charset, encoding, junk)
+    head = "\r\n".join(headers).encode("utf-8", errors="surrogateescape")
+    return head + b"\r\n\r\n" + body
+
+
+_HEADER_VALUES = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(
+        [
+            "=?utf-8?B?QWxpY2U=?=",
+            "=?utf-8?Q?=E2=80=AE?=",
+            "=?bogus?B?////?=",
+            "=?utf-8?B?",
+            '"alice@example.com" <x@evil.net>',
+            "a@example.com, b@example.com",
+            "undisclosed-recipients:;",
+            "<>",
+            "(comment) <7@issues.example.com>",
+            "7@issues.example.com\r\n\tfolded",
+        ]
+    ),
+)
+
+
+@st.composite
+def hostile_mail(draw: st.DrawFn) -> bytes:
+    """A mail with SES's block on top (so it reaches the renderer), hostile below that."""
+    subject = draw(_HEADER_VALUES)
+    from_ = draw(st.sampled_from(["Alice <alice@example.com>", "alice@example.com"]))
+    extra = draw(
+        st.lists(
+            st.tuples(st.from_regex(r"[!-9;-~]{1,12}", fullmatch=True), _HEADER_VALUES),
+            max_size=5,
+        )
+    )
+    head = (
+        f"From: {from_}\r\nTo: {RECIPIENT}\r\nSubject: {subject}\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in extra)
+        + "MIME-Version: 1.0\r\n"
+    )
+    top = draw(mime_part())
+    return ses_block(recipient=RECIPIENT).encode() + head.encode(errors="surrogateescape") + top
+
+
+# --- the properties ---------------------------------------------------------------------------
+
+
+@given(st.binary(max_size=4096))
+def test_arbitrary_bytes_get_a_decision(raw):
+    """Any bytes at all yield at least one decision with a reason, and never an exception."""
+    check_plan(raw)
+
+
+@given(st.binary(max_size=4096))
+def test_arbitrary_bytes_below_ses_block_get_a_decision(raw):
+    """Bytes below an authenticated SES block reach routing and rendering and still hold."""
+    check_plan(ses_block(recipient=RECIPIENT).encode() + raw)
+
+
+@given(hostile_mail())
+def test_hostile_mime_gets_a_decision(raw):
+    """Random MIME trees, charsets, encodings and boundaries: a decision and a safe comment."""
+    check_plan(raw)
+
+
+@given(_HOSTILE_TEXT)
+def test_hostile_plain_text_renders_safely(text):
+    """A plain-text body of hostile Markdown and HTML renders to a comment with no live markup."""
+    body = "Content-Type: text/plain; charset=utf-8\r\n\r\n" + text
+    raw = (
+        ses_block(recipient=RECIPIENT)
+        + f"From: Alice <alice@example.com>\r\nTo: {RECIPIENT}\r\nSubject: s\r\n"
+        + body
+    ).encode("utf-8", errors="surrogatepass")
+    check_plan(raw)
+
+
+def _message(text: str | None, html: str | None, name: str = "Alice") -> Message:
+    return Message(
+        headers=(),
+        message_id=None,
+        subject=name,
+        from_=(Address(name, "alice", "example.com"),),
+        sender=None,
+        to=(),
+        cc=(),
+        content_type="text/plain",
+        text=text,
+        html=html,
+        attachments=(Attachment(name, "text/plain", 3),),
+    )
+
+
+@given(st.one_of(_HOSTILE_TEXT, st.text(max_size=2000)), st.text(max_size=80), st.booleans())
+def test_render_comment_is_safe_for_any_text(text, name, keep_quoted):
+    """render_comment on any text, display name and subject: within GitHub's limit, no markup."""
+    comment = render_comment(_message(text, None, name), RECIPIENT, keep_quoted=keep_quoted)
+    assert _utf16_len(comment.markdown) <= GITHUB_COMMENT_LIMIT
+    assert comment_problems(comment.markdown) == []
+
+
+@given(st.one_of(_HOSTILE_TEXT, st.text(max_size=2000)))
+def test_render_comment_is_safe_for_any_html(html):
+    """An HTML-only mail of any content renders to a comment with no live markup."""
+    comment = render_comment(_message(None, html), RECIPIENT)
+    assert _utf16_len(comment.markdown) <= GITHUB_COMMENT_LIMIT
+    assert comment_problems(comment.markdown) == []
+
+
+@given(st.text(max_size=3000))
+def test_html_to_markdown_accepts_any_text(html):
+    """html_to_markdown returns text for any input, markup or not."""
+    assert isinstance(html_to_markdown(html), str)
+
+
+@given(st.one_of(_HOSTILE_TEXT, st.text(max_size=3000)))
+def test_trim_reply_splits_without_inventing_text(text):
+    """The kept body and the trimmed part are both pieces of the normalised input."""
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
+    reply = trim_reply(text)
+    assert reply.body in normalised
+    assert reply.trimmed in normalised
+
+
+@given(st.one_of(_HOSTILE_TEXT, st.text(max_size=2000)))
+def test_sanitize_markdown_leaves_no_markup(text):
+    """sanitize_markdown's output, read as CommonMark, has no HTML, images or live mentions."""
+    assert comment_problems(sanitize_markdown(text)) == []
+
+
+@given(st.binary(max_size=2048))
+def test_parse_mail_never_raises(raw):
+    """parse_mail returns a Message for any bytes; problems become defects."""
+    message = parse_mail(raw)
+    assert all(isinstance(defect, str) and defect for defect in message.defects)
+
+
+def test_list_item_indented_html_is_not_code():
+    """Four-space indented HTML under a list item is list content in CommonMark, not code."""
+    assert comment_problems(sanitize_markdown("- item\n\n    <img src=https://t.example/p>")) == []
+
+
+def test_checker_flags_raw_html():
+    """The checker itself catches an unescaped tag, an image and a live mention."""
+    assert comment_problems("<img src=x>\n\n![a](b)\n\nhi @octocat") == [
+        "raw HTML: '<img src=x>\\n'",
+        "image: 'b'",
+        "mention: '@o'",
+    ]
+
+
+@pytest.mark.parametrize("body", ["Thanks:", "See below -", "-"])
+def test_one_line_mail_ending_like_an_attribution(body):
+    """A one-line mail whose line ends in ":" or "-" gets a decision (it once raised IndexError)."""
+    raw = (
+        ses_block(recipient=RECIPIENT)
+        + f"From: Alice <alice@example.com>\r\nTo: {RECIPIENT}\r\nSubject: s\r\n\r\n{body}\r\n"
+    ).encode()
+    [decision] = plan(raw, ROUTES).decisions
+    assert (decision.action, decision.reason) == ("comment", "accepted")
