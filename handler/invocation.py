@@ -22,9 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from handler.authenticity import assess, receipt_from_event, receipt_from_headers
 from handler.events import EventError, MailRef, Skipped, mail_refs
 from handler.idempotency import Claims, NoClaims
+from handler.mail import Message
 from handler.metrics import RETRY, Metrics, NoMetrics, measure
+from handler.notices import Notifier, notice_for
 from handler.pipeline import Commenter, Decision, deliver, plan
 from handler.routes import Routes, Target
 from handler.store import StoreError
@@ -64,6 +67,8 @@ class Runtime:
     metrics: Metrics = field(default_factory=NoMetrics)
     # Times each mail; monotonic, since the wall clock may jump.
     timer: Callable[[], float] = time.perf_counter
+    # Tells senders about their mail when a route asks for it; None (the CLI) tells nobody.
+    notifier: Notifier | None = None
 
 
 class RetryLater(RuntimeError):
@@ -119,7 +124,19 @@ def process_mail(
         raw = runtime.store.fetch(ref.bucket, ref.key)
     except StoreError as error:
         return [Decision("", "reject", error.reason, error.detail, retryable=error.transient)]
-    planned = plan(raw, runtime.routes, ses_record=ref.ses_record).decisions
+    planned = plan(raw, runtime.routes, ses_record=ref.ses_record)
+    decisions = _post(planned.decisions, ref, runtime, remaining_time)
+    if runtime.notifier is not None:
+        _notify(planned.message, ref, decisions, runtime.routes, runtime.notifier)
+    return decisions
+
+
+def _post(
+    planned: tuple[Decision, ...],
+    ref: MailRef,
+    runtime: Runtime,
+    remaining_time: Callable[[], float],
+) -> list[Decision]:
     if not any(decision.action == "comment" for decision in planned):
         return list(planned)
     try:
@@ -142,6 +159,39 @@ def process_mail(
         ]
     claims = runtime.claims(remaining_time)
     return list(deliver(planned, commenter, claims=claims, since=_since(ref, runtime.clock())))
+
+
+def _notify(
+    message: Message,
+    ref: MailRef,
+    decisions: list[Decision],
+    routes: Routes,
+    notifier: Notifier,
+) -> None:
+    """Send the notices the decisions deserve; whatever happens, the decisions stand."""
+    stored = receipt_from_headers(message)
+    receipt = receipt_from_event(ref.ses_record, stored) if ref.ses_record is not None else stored
+    assessment = assess(message, receipt)
+    for decision in decisions:
+        target = routes.lookup(decision.recipient) if decision.recipient else None
+        route = target.route if isinstance(target, Target) else None
+        notice = notice_for(decision, message, assessment, route, own_domains=routes.domains)
+        if notice is None:
+            continue
+        try:
+            outcome = notifier.send(notice)
+        # A notice is a courtesy: no failure of it may fail the invocation and repost the mail.
+        except Exception as error:  # noqa: BLE001
+            outcome = f"failed ({type(error).__name__})"
+        fields = {
+            "s3_key": ref.key,
+            "ses_message_id": ref.message_id,
+            "mail": decision.mail,
+            "recipient": decision.recipient,
+            "notice_reason": notice.reason,
+            "notice": outcome,
+        }
+        _log(logging.WARNING if outcome.startswith("failed") else logging.INFO, "notice", fields)
 
 
 def _since(ref: MailRef, now: float) -> float | None:

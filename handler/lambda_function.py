@@ -7,6 +7,8 @@ Configuration (environment):
   GITHUB_API_URL           GitHub API base (default https://api.github.com; Enterprise: .../api/v3)
   IDEMPOTENCY_TABLE        DynamoDB table of claims (one comment per mail and issue)
   IDEMPOTENCY_TTL_SECONDS  how long a claim is remembered (default 91 days)
+                           (the table also holds the daily limit of notices to senders: routes
+                           with notify or confirm send them through SES, see handler.notices)
   LOG_LEVEL                level of the decision log (default INFO; WARNING keeps failures only)
   POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_METRICS_DISABLED  read by handler.metrics: the
                            metrics' namespace (default TicketRouter); "true" publishes none
@@ -33,6 +35,7 @@ from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaim
 from handler.invocation import Runtime, handle_event
 from handler.invocation import logger as decision_logger
 from handler.metrics import SERVICE, EmbeddedMetrics
+from handler.notices import Notifier
 from handler.pipeline import Commenter
 from handler.routes import load_routes
 from handler.store import MailStore, TokenSource
@@ -86,12 +89,20 @@ def runtime() -> Runtime:
             table, dynamodb, expires_after_seconds=ttl, remaining_time=remaining_time
         )
 
+    routes = load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES)
+    # Notices need the table for their daily limit; without one, nobody is told rather than
+    # everyone told on every delivery.
+    notifier = None
+    if dynamodb is not None and any(route.notify or route.confirm for route in routes.routes):
+        notifier = Notifier(boto3.client("ses"), dynamodb, table)
+
     return Runtime(
-        routes=load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
+        routes=routes,
         store=MailStore(boto3.client("s3")),
         commenter=commenter,
         claims=claims,
         bucket=os.environ.get("MAIL_BUCKET", ""),
         prefix=os.environ.get("MAIL_PREFIX", ""),
         metrics=EmbeddedMetrics(),
+        notifier=notifier,
     )

@@ -70,6 +70,10 @@ class Route:
     keep_quoted: bool = True
     # Publish the sender's address beside the display name (privacy: off unless opted in).
     show_sender_address: bool = False
+    # Tell a sender by mail why their mail was not posted (handler.notices).
+    notify: bool = False
+    # Tell a sender by mail where their mail was posted.
+    confirm: bool = False
 
     @property
     def label(self) -> str:
@@ -377,6 +381,8 @@ def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[_
                 name=raw.get("name"),
                 keep_quoted=raw.get("keep_quoted", True),
                 show_sender_address=raw.get("show_sender_address", False),
+                notify=raw.get("notify", False),
+                confirm=raw.get("confirm", False),
             )
         )
     problems += _conflicts(addresses)

@@ -12,6 +12,9 @@ locals {
   # One source of truth: the domains SES receives for are the domains the function routes, in the
   # handler's normal form (handler/domains.py) but for IDN, which mail_receiving refuses.
   domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".")])
+  # The domains of the routes that mail senders notices (notify) or confirmations (confirm):
+  # the function may send from these SES identities only.
+  notice_domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".") if try(route.notify, false) || try(route.confirm, false)])
   # The package must hold this very file: the function checks it before it deploys.
   routes_sha256 = filesha256(local.routes_file)
 
@@ -77,6 +80,8 @@ module "function" {
   idempotency_table_name  = module.idempotency_store.table_name
   idempotency_table_arn   = module.idempotency_store.table_arn
   idempotency_ttl_seconds = local.claim_ttl_seconds
+
+  notice_identity_arns = [for domain in local.notice_domains : "arn:${data.aws_partition.current.partition}:ses:${var.region}:${local.account_id}:identity/${domain}"]
 }
 
 module "mail_receiving" {

@@ -18,7 +18,9 @@ from handler.routes import (
 from tests.conftest import ROOT, TESTS
 
 FIXTURES = TESTS / "routes"
-KNOWN_KEYS = "allowed_senders, domain, keep_quoted, name, prefix, repo, show_sender_address"
+KNOWN_KEYS = (
+    "allowed_senders, confirm, domain, keep_quoted, name, notify, prefix, repo, show_sender_address"
+)
 
 
 def route(domain: str = "issues.example.com", **keys: str) -> str:

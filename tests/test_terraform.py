@@ -447,7 +447,12 @@ def handler_claims_through_powertools() -> bool:
 def test_boto3_calls_are_found_in_the_code():
     """The scan sees the client calls handler/ makes, and only boto3.client creates clients."""
     code = handler_code()
-    assert boto3_calls(code) == {("s3", "get_object"), ("secretsmanager", "get_secret_value")}
+    assert boto3_calls(code) == {
+        ("s3", "get_object"),
+        ("secretsmanager", "get_secret_value"),
+        ("ses", "send_raw_email"),
+        ("dynamodb", "put_item"),
+    }
     # A resource or session client would escape the scan (and so the IAM check below).
     assert not re.search(r"boto3\.(resource|session|Session)\b", code)
 
@@ -485,7 +490,9 @@ def test_iam_grants_exactly_what_the_code_calls():
         for labels, body in blocks(MODULES_BY_NAME["function"], "data")
         if labels == ["aws_iam_policy_document", "this"]
     ]
-    granted = {action for s in document["statement"] for action in unquote(s["actions"])}
+    # Every action the role can hold: the fixed statements and the one routes may switch on.
+    statements = [*document["statement"], *(body for _, body in notice_statements(document))]
+    granted = {action for s in statements for action in unquote(s["actions"])}
     # Lambda writes the logs and sends to the on-failure destination with the function's role.
     on_behalf = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
     if handler_claims_through_powertools():
@@ -495,6 +502,83 @@ def test_iam_grants_exactly_what_the_code_calls():
     assert resources["ReadMail"] == ["${var.mail_bucket_arn}/${var.mail_key_prefix}*"]
     assert resources["ReadGitHubToken"] == ["var.token_secret_arn"]
     assert all(r != "*" for rs in resources.values() for r in rs)
+
+
+def notice_statements(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(for_each, content) of each dynamic statement of a policy document."""
+    found = []
+    for entry in document.get("dynamic", []):
+        for label, body in entry.items():
+            assert unquote(label) == "statement"
+            [content] = body["content"]
+            found.append((unquote(body["for_each"]), content))
+    return found
+
+
+def function_policy() -> dict[str, Any]:
+    [document] = [
+        body
+        for labels, body in blocks(MODULES_BY_NAME["function"], "data")
+        if labels == ["aws_iam_policy_document", "this"]
+    ]
+    return document
+
+
+def notice_domains(routes_text: str) -> list[str]:
+    """local.notice_domains, computed as the Terraform expression does."""
+    routes = yaml.safe_load(routes_text)["routes"]
+    return list(
+        dict.fromkeys(
+            r["domain"].strip().lower().removesuffix(".")
+            for r in routes
+            if r.get("notify", False) or r.get("confirm", False)
+        )
+    )
+
+
+def test_sending_notices_is_granted_only_for_routes_that_ask():
+    """ses:SendRawEmail is one conditional statement on the notifying routes' SES identities."""
+    [(for_each, content)] = notice_statements(function_policy())
+    assert for_each == ("length(var.notice_identity_arns) > 0 ? [var.notice_identity_arns] : []")
+    assert unquote(content["sid"]) == "NotifySenders"
+    assert unquote(content["actions"]) == ["ses:SendRawEmail"]
+    assert unquote(content["resources"]) == "statement.value"
+    assert "effect" not in content
+    assert "ses:SendRawEmail" not in {
+        action for s in function_policy()["statement"] for action in unquote(s["actions"])
+    }
+    [(_, local)] = list(blocks(TERRAFORM, "locals"))
+    assert unquote(local["notice_domains"]) == (
+        "distinct([for route in yamldecode(file(local.routes_file)).routes :"
+        ' trimsuffix(lower(trimspace(route.domain)), ".")'
+        " if try(route.notify, false) || try(route.confirm, false)])"
+    )
+    function = modules_called(TERRAFORM)["function"]
+    assert unquote(function["notice_identity_arns"]) == (
+        "[for domain in local.notice_domains : "
+        '"arn:${data.aws_partition.current.partition}:ses:${var.region}:'
+        '${local.account_id}:identity/${domain}"]'
+    )
+    variable = variables(MODULES_BY_NAME["function"])["notice_identity_arns"]
+    assert variable["default"] == []
+
+
+def test_the_sample_routes_grant_no_sending():
+    """The repository's routes.yaml enables no notices, so the role may send no mail."""
+    assert notice_domains((ROOT / "routes.yaml").read_text(encoding="utf-8")) == []
+
+
+def test_notifying_routes_name_exactly_their_domains():
+    """Only the domains of routes with notify or confirm become sending identities."""
+    routes = (
+        "routes:\n"
+        "  - {domain: Quiet.example.com, repo: o/a, allowed_senders: [a.org]}\n"
+        "  - {domain: Notes.example.com., repo: o/b, allowed_senders: [a.org], notify: true}\n"
+        "  - {domain: notes.example.com, prefix: x, repo: o/c, allowed_senders: [a.org],"
+        " confirm: true}\n"
+        "  - {domain: off.example.com, repo: o/d, allowed_senders: [a.org], notify: false}\n"
+    )
+    assert notice_domains(routes) == ["notes.example.com"]
 
 
 def test_claims_are_granted_exactly_on_the_table():

@@ -29,7 +29,7 @@ resource "aws_iam_role" "this" {
   assume_role_policy = data.aws_iam_policy_document.assume.json
 }
 
-# Exactly what the code calls (handler/store.py, and the claims through Powertools) and what
+# Exactly what the code calls (handler/store.py, handler/notices.py, and the claims through Powertools) and what
 # Lambda does on its behalf (logs, the on-failure destination); tests/test_terraform.py keeps
 # this in step with the code.
 data "aws_iam_policy_document" "this" {
@@ -71,6 +71,18 @@ data "aws_iam_policy_document" "this" {
       "dynamodb:UpdateItem",
     ]
     resources = [var.idempotency_table_arn]
+  }
+
+  # Notices to senders (handler/notices.py), sent from the issue address the sender wrote to:
+  # only from the domains of routes that ask for notices, and no statement when none does.
+  dynamic "statement" {
+    for_each = length(var.notice_identity_arns) > 0 ? [var.notice_identity_arns] : []
+
+    content {
+      sid       = "NotifySenders"
+      actions   = ["ses:SendRawEmail"]
+      resources = statement.value
+    }
   }
 }
 

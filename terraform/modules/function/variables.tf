@@ -107,3 +107,9 @@ variable "idempotency_ttl_seconds" {
     error_message = "idempotency_ttl_seconds must be whole seconds, at least 21600: Lambda retries an event for up to 6 hours, and a retry must still find its claim."
   }
 }
+
+variable "notice_identity_arns" {
+  description = "SES identity ARNs of the route domains whose routes send notices to senders (notify or confirm in routes.yaml); the function may send from these only. Empty: no permission to send at all."
+  type        = list(string)
+  default     = []
+}

@@ -1,0 +1,224 @@
+"""Telling the sender, when a route asks for it, why a mail was not posted (or that it was).
+
+``notice_for`` is pure: it decides whether a decision deserves a notice and writes it. Only
+reasons the sender can fix get one (``sender-not-allowed``, ``issue-not-found``,
+``issue-locked``, ``empty-body``), and ``posted`` when the route asks for confirmations. A notice
+goes to the From address only when SES authenticated its domain, never to a machine (bounces,
+auto-replies, bulk and list mail) and never to our own domains: anything else is backscatter,
+mail sent to whoever a forger named. The notice echoes none of the mail's content but its
+subject, so that it cannot carry a spammer's text to a third party.
+
+``Notifier`` sends: one notice per (sender, reason) and UTC day, enforced by a conditional write
+in the claims table, then SES's ``SendRawEmail`` from the very address the sender wrote to (a
+route domain, an SES identity of ours). A notice that cannot be sent is logged and dropped; it
+never changes what happened to the mail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.authenticity import Assessment
+from handler.autoreply import detect_automated
+from handler.domains import is_subdomain
+from handler.mail import Message
+from handler.pipeline import Decision
+from handler.routes import Route
+
+logger = logging.getLogger("ticket_router")
+
+# Reasons a sender can act on, and what to tell them. Each text is complete without the mail.
+_REJECTED = {
+    "sender-not-allowed": (
+        "Your mail to {recipient} was not posted: mail from {domain} is not accepted at this "
+        "address. If you should be able to write here, ask the project's maintainers to add "
+        "your domain."
+    ),
+    "issue-not-found": (
+        "Your mail to {recipient} was not posted: there is no issue {issue} to comment on. "
+        "Check the issue number in the address."
+    ),
+    "issue-locked": (
+        "Your mail to {recipient} was not posted: issue {issue} is locked, so new comments "
+        "are not accepted."
+    ),
+    "empty-body": (
+        "Your mail to {recipient} was not posted: nothing was left after removing the quoted "
+        "text and the signature. Write your reply above the quoted message."
+    ),
+}
+_CONFIRMED = "posted"
+REASONS = frozenset({*_REJECTED, _CONFIRMED})
+_FOOTER = "This is an automatic message; replies to it are not read as comments."
+
+# A notice key lives two days: long enough to cover its UTC day wherever the clock started.
+_KEY_TTL_SECONDS = 2 * 86400
+_KEY_PREFIX = "notice"
+# Plain ASCII addresses only: SES needs SMTPUTF8 for anything else, and a header value must not
+# hide a line break or a second address.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[a-z0-9.-]{1,253}")
+_MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,250}")
+_SUBJECT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One plain-text mail to the sender of a mail we received."""
+
+    reason: str
+    to: str
+    # The address the sender wrote to: a route domain, so SES can send from it.
+    from_: str
+    subject: str
+    # The Message-ID of the mail answered (without <>), None when it had no usable one.
+    in_reply_to: str | None
+    text: str
+
+
+def notice_for(
+    decision: Decision,
+    message: Message,
+    assessment: Assessment,
+    route: Route | None,
+    *,
+    own_domains: Collection[str] = (),
+) -> Notice | None:
+    """The notice ``decision`` deserves under ``route``, or None.
+
+    ``own_domains`` are every route's domains (normal form); the route's own is always one.
+    """
+    if route is None or decision.retryable:
+        return None
+    reason = decision.reason
+    if reason == _CONFIRMED:
+        if not route.confirm or decision.action != "comment" or not decision.url:
+            return None
+    elif reason not in _REJECTED or not route.notify or decision.action != "reject":
+        return None
+    sender = assessment.sender
+    if not assessment.ok or sender is None or len(message.from_) != 1:
+        return None
+    if detect_automated(message, None) is not None:
+        return None
+    ours = {route.domain, *own_domains}
+    if any(sender.domain == own or is_subdomain(sender.domain, own) for own in ours):
+        return None
+    to, from_ = sender.addr, decision.recipient.strip().strip("<>").strip().lower()
+    if not _PLAIN_ADDRESS.fullmatch(to) or not _PLAIN_ADDRESS.fullmatch(from_):
+        return None
+    if reason == _CONFIRMED:
+        text = f"Your mail to {from_} was posted as a comment: {decision.url}"
+    else:
+        text = _REJECTED[reason].format(recipient=from_, domain=sender.domain, issue=decision.issue)
+    message_id = message.message_id
+    return Notice(
+        reason=reason,
+        to=to,
+        from_=from_,
+        subject=_subject(message.subject),
+        in_reply_to=message_id if message_id and _MESSAGE_ID.fullmatch(message_id) else None,
+        text=f"{text}\n\n-- \n{_FOOTER}\n",
+    )
+
+
+def notice_key(notice: Notice, now: float) -> str:
+    """The rate-limit key: sender (hashed, so the table holds no address), reason, UTC day."""
+    digest = hashlib.sha256(notice.to.lower().encode()).hexdigest()
+    day = datetime.fromtimestamp(now, UTC).date().isoformat()
+    return f"{_KEY_PREFIX}#{digest}#{notice.reason}#{day}"
+
+
+def render_notice(notice: Notice, *, now: float, domain: str) -> bytes:
+    """The notice as a MIME message: plain text, marked as an automatic reply (RFC 3834)."""
+    mime = EmailMessage(policy=SMTP)
+    mime["From"] = notice.from_
+    mime["To"] = notice.to
+    mime["Subject"] = notice.subject
+    mime["Date"] = formatdate(now, usegmt=True)
+    mime["Message-ID"] = make_msgid(domain=domain)
+    if notice.in_reply_to is not None:
+        mime["In-Reply-To"] = f"<{notice.in_reply_to}>"
+        mime["References"] = f"<{notice.in_reply_to}>"
+    mime["Auto-Submitted"] = "auto-replied"
+    # Asks Exchange and others not to answer with their own auto-replies.
+    mime["X-Auto-Response-Suppress"] = "All"
+    mime.set_content(notice.text)
+    return mime.as_bytes()
+
+
+class Notifier:
+    """Sends notices through SES v1, at most one per (sender, reason) and UTC day."""
+
+    def __init__(
+        self,
+        ses: Any,  # noqa: ANN401 - an untyped boto3 SES client
+        dynamodb: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        table: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._ses = ses
+        self._dynamodb = dynamodb
+        self._table = table
+        self._clock = clock
+
+    def send(self, notice: Notice) -> str:
+        """``sent``, ``rate-limited`` (already told today) or ``failed`` (logged)."""
+        now = self._clock()
+        key = notice_key(notice, now)
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": key},
+                    "expiration": {"N": str(int(now) + _KEY_TTL_SECONDS)},
+                },
+                ConditionExpression="attribute_not_exists(id)",
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return "rate-limited"
+            return _failed(notice, "rate-limit store", error)
+        except BotoCoreError as error:
+            return _failed(notice, "rate-limit store", error)
+        raw = render_notice(notice, now=now, domain=notice.from_.rpartition("@")[2])
+        try:
+            self._ses.send_raw_email(
+                Source=notice.from_, Destinations=[notice.to], RawMessage={"Data": raw}
+            )
+        except (ClientError, BotoCoreError) as error:
+            return _failed(notice, "SES", error)
+        return "sent"
+
+
+def _subject(original: str) -> str:
+    subject = " ".join(original.split())[:_SUBJECT_LIMIT]
+    if not subject:
+        return "Re: your mail"
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _failed(notice: Notice, what: str, error: Exception) -> str:
+    # The error's class and code only: a botocore message may quote the request (the address).
+    code = _error_code(error) if isinstance(error, ClientError) else type(error).__name__
+    logger.warning(
+        "notice not sent",
+        extra={"notice_reason": notice.reason, "notice_failure": f"{what}: {code}"},
+    )
+    return "failed"

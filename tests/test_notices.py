@@ -1,0 +1,398 @@
+"""Notices to senders: who gets one, what it says, how often, and that failures stay quiet."""
+
+from __future__ import annotations
+
+import email
+from email.policy import default
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from handler.authenticity import Assessment
+from handler.events import MailRef
+from handler.github import GitHubError
+from handler.invocation import Runtime, process_mail
+from handler.mail import Address, Message, parse_mail
+from handler.notices import Notice, Notifier, notice_for, notice_key, render_notice
+from handler.pipeline import Decision
+from handler.routes import Route, parse_routes
+from tests.sesmail import ses_mail
+
+RECIPIENT = "42@issues.example.com"
+ALICE = Address("Alice", "alice", "allowed.org")
+OK = Assessment(True, "authenticated", "DKIM pass for allowed.org", ALICE)
+NOW = 1_790_000_000.0  # 2026-09-21T14:13:20Z
+
+
+def route(**keys: Any) -> Route:
+    values: dict[str, Any] = {
+        "index": 0,
+        "domain": "issues.example.com",
+        "prefix": "",
+        "repo": "example-org/site",
+        "allowed_senders": ("allowed.org",),
+        "notify": True,
+    }
+    return Route(**(values | keys))
+
+
+def mail(*headers: str, sender: str = "Alice <alice@allowed.org>") -> Message:
+    lines = [
+        f"From: {sender}",
+        f"To: {RECIPIENT}",
+        "Subject: Broken link on the site",
+        "Message-ID: <abc.123@mail.allowed.org>",
+        *headers,
+        "",
+        "Secret body text that must never be echoed.",
+    ]
+    return parse_mail("\r\n".join(lines).encode())
+
+
+def rejected(reason: str) -> Decision:
+    return Decision(RECIPIENT, "reject", reason, "detail", "example-org/site", 42)
+
+
+POSTED = Decision(
+    RECIPIENT,
+    "comment",
+    "posted",
+    "posted to example-org/site#42",
+    "example-org/site",
+    42,
+    url="https://github.com/example-org/site/issues/42#issuecomment-1",
+)
+
+
+@pytest.mark.parametrize(
+    ("reason", "says"),
+    [
+        ("sender-not-allowed", "mail from allowed.org is not accepted at this address"),
+        ("issue-not-found", "there is no issue 42 to comment on"),
+        ("issue-locked", "issue 42 is locked"),
+        ("empty-body", "nothing was left after removing the quoted text"),
+    ],
+)
+def test_fixable_rejections_get_a_notice(reason: str, says: str):
+    """Each reason a sender can fix yields a notice from the issue address to the sender."""
+    notice = notice_for(rejected(reason), mail(), OK, route())
+    assert notice is not None
+    assert (notice.reason, notice.to, notice.from_) == (reason, "alice@allowed.org", RECIPIENT)
+    assert notice.subject == "Re: Broken link on the site"
+    assert notice.in_reply_to == "abc.123@mail.allowed.org"
+    assert says in notice.text
+    assert "Secret body" not in notice.text
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "not-authenticated",
+        "spam",
+        "virus",
+        "auto-reply",
+        "bounce",
+        "list-mail",
+        "bulk-mail",
+        "invalid-from",
+        "sender-mismatch",
+        "no-route",
+        "duplicate-recipient",
+        "unparseable-mail",
+        "github-forbidden",
+    ],
+)
+def test_other_rejections_get_none(reason: str):
+    """Reasons the sender cannot fix, or that doubt who the sender is, never yield a notice."""
+    assert notice_for(rejected(reason), mail(), OK, route()) is None
+
+
+def test_unauthenticated_sender_gets_none_even_for_a_fixable_reason():
+    """A failed assessment means the From may be forged: nothing is sent to it."""
+    forged = Assessment(False, "not-authenticated", "no pass", ALICE)
+    assert notice_for(rejected("issue-not-found"), mail(), forged, route()) is None
+
+
+def test_route_without_notify_sends_nothing():
+    """Notices are opt-in per route."""
+    assert notice_for(rejected("issue-locked"), mail(), OK, route(notify=False)) is None
+    assert notice_for(rejected("issue-locked"), mail(), OK, None) is None
+
+
+def test_retryable_decisions_get_none():
+    """A decision that will be retried is not final, so it is not announced."""
+    decision = Decision(RECIPIENT, "reject", "issue-locked", "d", retryable=True)
+    assert notice_for(decision, mail(), OK, route()) is None
+
+
+def test_confirmation_carries_the_comment_link_only_when_asked():
+    """A posted mail yields a confirmation with the URL when the route sets confirm."""
+    assert notice_for(POSTED, mail(), OK, route()) is None
+    notice = notice_for(POSTED, mail(), OK, route(notify=False, confirm=True))
+    assert notice is not None
+    assert notice.reason == "posted"
+    assert notice.text.startswith(
+        f"Your mail to {RECIPIENT} was posted as a comment: {POSTED.url}\n"
+    )
+
+
+def test_already_posted_is_not_confirmed_again():
+    """A redelivered mail does not produce a second confirmation."""
+    decision = Decision(RECIPIENT, "comment", "already-posted", "d", url="https://x/1")
+    assert notice_for(decision, mail(), OK, route(confirm=True)) is None
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Auto-Submitted: auto-replied", "Precedence: bulk", "List-Id: <l.example.net>"],
+)
+def test_machine_mail_gets_none_even_if_it_passed(header: str):
+    """Headers of machine mail stop a notice even on a fixable reason (no mail loops)."""
+    assert notice_for(rejected("empty-body"), mail(header), OK, route()) is None
+
+
+@pytest.mark.parametrize(
+    ("domain", "own"),
+    [("issues.example.com", ()), ("bot.issues.example.com", ()), ("other.net", ("other.net",))],
+)
+def test_our_own_domains_get_none(domain: str, own: tuple[str, ...]):
+    """Mail from a route domain (or below one) is ours: never answered."""
+    sender = Address("", "x", domain)
+    assessment = Assessment(True, "authenticated", "pass", sender)
+    message = mail(sender=f"x@{domain}")
+    assert notice_for(rejected("empty-body"), message, assessment, route(), own_domains=own) is None
+
+
+def test_several_from_addresses_get_none():
+    """A mail with two authors names no single sender to answer."""
+    message = mail(sender="alice@allowed.org, bob@allowed.org")
+    assert notice_for(rejected("empty-body"), message, OK, route()) is None
+
+
+def test_non_ascii_sender_gets_none():
+    """A sender address SES could not send to without SMTPUTF8 is skipped."""
+    sender = Address("", "jörg", "allowed.org")
+    assessment = Assessment(True, "authenticated", "pass", sender)
+    assert notice_for(rejected("empty-body"), mail(), assessment, route()) is None
+
+
+def test_long_or_folded_subject_is_one_line_and_bounded():
+    """The subject is unfolded and cut, and an existing Re: is not doubled."""
+    message = mail()
+    long = Message(**{**message.__dict__, "subject": "Re: a\r\n b " + "x" * 500})
+    notice = notice_for(rejected("empty-body"), long, OK, route())
+    assert notice is not None
+    assert notice.subject == ("Re: a b " + "x" * 500)[:200]
+    empty = Message(**{**message.__dict__, "subject": "", "message_id": None})
+    notice = notice_for(rejected("empty-body"), empty, OK, route())
+    assert notice is not None
+    assert (notice.subject, notice.in_reply_to) == ("Re: your mail", None)
+
+
+NOTICE = Notice(
+    reason="issue-locked",
+    to="alice@allowed.org",
+    from_=RECIPIENT,
+    subject="Re: Broken link",
+    in_reply_to="abc.123@mail.allowed.org",
+    text="Your mail was not posted.\n",
+)
+
+
+def test_rendered_notice_has_loop_stopping_headers():
+    """The MIME notice is plain text, an RFC 3834 auto-reply, threaded under the original."""
+    parsed = email.message_from_bytes(
+        render_notice(NOTICE, now=NOW, domain="issues.example.com"), policy=default
+    )
+    assert parsed["From"] == RECIPIENT
+    assert parsed["To"] == "alice@allowed.org"
+    assert parsed["Subject"] == "Re: Broken link"
+    assert parsed["Auto-Submitted"] == "auto-replied"
+    assert parsed["In-Reply-To"] == "<abc.123@mail.allowed.org>"
+    assert parsed["References"] == "<abc.123@mail.allowed.org>"
+    assert parsed["Message-ID"].endswith("@issues.example.com>")
+    assert parsed.get_content_type() == "text/plain"
+    assert parsed.get_content() == "Your mail was not posted.\r\n"
+
+
+def test_key_is_per_sender_reason_and_utc_day():
+    """The key hashes the address case-insensitively and changes with reason and UTC day."""
+    key = notice_key(NOTICE, NOW)
+    assert key.startswith("notice#")
+    assert key.endswith("#issue-locked#2026-09-21")
+    assert "alice" not in key
+    upper = Notice(**{**NOTICE.__dict__, "to": "Alice@allowed.org"})
+    assert notice_key(upper, NOW) == key
+    assert notice_key(NOTICE, NOW + 86400).endswith("#2026-09-22")
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName="claims",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ses = boto3.client("ses")
+        ses.verify_domain_identity(Domain="issues.example.com")
+        yield ses, dynamodb
+
+
+class Recording:
+    """The SES client, remembering what was sent through it."""
+
+    def __init__(self, ses) -> None:
+        self.ses = ses
+        self.sent: list[dict[str, Any]] = []
+
+    def send_raw_email(self, **request: Any) -> Any:
+        answer = self.ses.send_raw_email(**request)
+        self.sent.append(request)
+        return answer
+
+
+def test_notifier_sends_once_per_sender_reason_and_day(aws):
+    """The second notice of a day is rate-limited; another reason or day is sent."""
+    ses, dynamodb = aws
+    ses = Recording(ses)
+    clock = [NOW]
+    notifier = Notifier(ses, dynamodb, "claims", clock=lambda: clock[0])
+    assert notifier.send(NOTICE) == "sent"
+    assert notifier.send(NOTICE) == "rate-limited"
+    other = Notice(**{**NOTICE.__dict__, "reason": "empty-body"})
+    assert notifier.send(other) == "sent"
+    clock[0] = NOW + 86400
+    assert notifier.send(NOTICE) == "sent"
+    assert [(r["Source"], r["Destinations"]) for r in ses.sent] == [
+        (RECIPIENT, ["alice@allowed.org"])
+    ] * 3
+    assert b"Auto-Submitted: auto-replied" in ses.sent[0]["RawMessage"]["Data"]
+    item = dynamodb.get_item(TableName="claims", Key={"id": {"S": notice_key(NOTICE, NOW)}})
+    assert item["Item"]["expiration"] == {"N": str(int(NOW) + 2 * 86400)}
+
+
+def test_notifier_reports_an_ses_failure_without_raising(aws, caplog):
+    """An unverified From makes SES refuse; the notifier logs it and returns failed."""
+    ses, dynamodb = aws
+    notice = Notice(**{**NOTICE.__dict__, "from_": "42@unverified.example.net"})
+    assert Notifier(ses, dynamodb, "claims", clock=lambda: NOW).send(notice) == "failed"
+    [record] = [r for r in caplog.records if r.message == "notice not sent"]
+    assert record.notice_failure == "SES: MessageRejected"
+    assert "alice" not in str(record.__dict__)
+
+
+def test_notifier_reports_a_store_failure_without_sending(aws):
+    """Without the table, nothing is sent (no rate limit, no notice) and nothing raises."""
+    ses, dynamodb = aws
+    ses = Recording(ses)
+    assert Notifier(ses, dynamodb, "missing", clock=lambda: NOW).send(NOTICE) == "failed"
+    assert ses.sent == []
+
+
+class _Refusing:
+    def put_item(self, **_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "PutItem")
+
+
+def test_notifier_store_errors_are_failures_not_rate_limits(aws):
+    """Only a failed condition means already told; any other store error is a failure."""
+    ses, _ = aws
+    assert Notifier(ses, _Refusing(), "claims", clock=lambda: NOW).send(NOTICE) == "failed"
+
+
+ROUTES = parse_routes(
+    "routes:\n"
+    "  - {domain: issues.example.com, repo: o/site, allowed_senders: [example.com],"
+    " notify: true}\n"
+    "  - {domain: quiet.example.com, repo: o/quiet, allowed_senders: [example.com]}\n",
+    "routes.yaml",
+)
+
+
+class OneMail:
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def fetch(self, bucket: str, key: str) -> bytes:
+        return self.raw
+
+
+class LockedIssue:
+    def create_comment(self, repo, issue, body, *, since=None):
+        raise GitHubError("issue-locked", f"{repo}#{issue} is locked", transient=False)
+
+
+class Told:
+    """A notifier that records what it was asked to send, or fails as told."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.notices: list[Notice] = []
+        self.failure = failure
+
+    def send(self, notice: Notice) -> str:
+        self.notices.append(notice)
+        if self.failure is not None:
+            raise self.failure
+        return "sent"
+
+
+def run(raw: bytes, notifier: Told) -> list[Decision]:
+    runtime = Runtime(
+        routes=ROUTES,
+        store=OneMail(raw),
+        commenter=lambda remaining: LockedIssue(),
+        bucket="mail",
+        prefix="",
+        notifier=notifier,  # type: ignore[arg-type]
+    )
+    return process_mail(MailRef("mail", "k"), runtime, lambda: 60.0)
+
+
+def test_invocation_notifies_after_github_refuses():
+    """A locked issue, known only after posting, yields one notice from the issue address."""
+    told = Told()
+    [decision] = run(ses_mail(), told)
+    assert decision.reason == "issue-locked"
+    [notice] = told.notices
+    assert (notice.reason, notice.to, notice.from_) == (
+        "issue-locked",
+        "alice@example.com",
+        "7@issues.example.com",
+    )
+    assert notice.in_reply_to == "m1@example.com"
+
+
+def test_invocation_sends_nothing_for_a_forged_sender():
+    """A mail whose From SES did not authenticate gets no notice, whatever the reason."""
+    told = Told()
+    raw = ses_mail("", dkim="fail", dmarc="fail", spf="fail")
+    [decision] = run(raw, told)
+    assert decision.reason == "not-authenticated"
+    assert told.notices == []
+
+
+def test_invocation_skips_routes_without_notify():
+    """The same rejection on a route without notify sends nothing."""
+    told = Told()
+    [decision] = run(ses_mail("", to="7@quiet.example.com", recipient="7@quiet.example.com"), told)
+    assert decision.reason == "empty-body"
+    assert told.notices == []
+
+
+def test_a_failing_notifier_changes_no_decision(caplog):
+    """A notifier that raises is logged as a failed notice; the decision stands as it was."""
+    told = Told(RuntimeError("boom"))
+    [decision] = run(ses_mail(""), told)
+    assert (decision.reason, decision.retryable) == ("empty-body", False)
+    [record] = [r for r in caplog.records if r.message == "notice"]
+    assert record.notice == "failed (RuntimeError)"
+    assert record.levelname == "WARNING"
