@@ -28,6 +28,7 @@ closed so that it cannot swallow the footer.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -48,6 +49,10 @@ _MAX_TEXT = 1_000_000
 # A zero-width space after the "@" keeps the text readable and notifies nobody.
 _MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
 _ZWSP = "\u200b"
+# Inline links [text](destination ...) and reference definitions [label]: destination.
+_INLINE_LINK = re.compile(r"\[([^\[\]]*)\]\(\s*((?:[^()\s]|\([^()\s]*\))*)[^)]*\)")
+_REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(\S+).*$")
+_UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _BACKTICKS = re.compile(r"`+")
@@ -207,9 +212,31 @@ def _sanitize_prose_line(line: str, *, spans_trusted: bool) -> tuple[str, bool]:
 
 
 def _sanitize_prose(text: str) -> str:
+    text = _INLINE_LINK.sub(_safe_link, text)
+    text = _REFERENCE_DEFINITION.sub(_safe_definition, text)
     text = text.replace("<", "&lt;")
     text = text.replace("![", "!\\[")
     return _MENTION.sub("@" + _ZWSP, text)
+
+
+def _unsafe_destination(destination: str) -> bool:
+    """Whether a link destination runs code or embeds content: javascript:, data:, ...
+
+    CommonMark decodes entities in destinations, and browsers ignore whitespace and control
+    characters in a scheme, so both are undone before the scheme is read.
+    """
+    plain = re.sub(r"[\x00-\x20]", "", html.unescape(destination)).lstrip("<").lower()
+    return plain.startswith(_UNSAFE_SCHEMES)
+
+
+def _safe_link(found: re.Match[str]) -> str:
+    """An inline link to an unsafe destination becomes its text."""
+    return found.group(1) if _unsafe_destination(found.group(2)) else found.group(0)
+
+
+def _safe_definition(found: re.Match[str]) -> str:
+    """A reference definition to an unsafe destination is defused (shown, not linked)."""
+    return "\\" + found.group(0) if _unsafe_destination(found.group(1)) else found.group(0)
 
 
 def _code_spans(line: str) -> tuple[list[tuple[int, int]], bool]:

@@ -294,6 +294,9 @@ def test_connection_refused_is_transient():
         github.create_comment("example-org/app", 7, "x")
     assert (caught.value.reason, caught.value.transient) == ("github-unavailable", True)
     assert "ConnectionError" in caught.value.detail
+    assert TOKEN not in repr(caught.value)
+    assert TOKEN not in repr(caught.value.__cause__)
+    assert caught.value.__context__ is None or TOKEN not in repr(caught.value.__context__)
 
 
 def test_retry_after_is_obeyed(httpserver: HTTPServer):

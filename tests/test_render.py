@@ -199,6 +199,12 @@ def test_cut_inside_an_open_fence_closes_it():
         ("- item\n\n    <img src=x>", "- item\n\n    &lt;img src=x>"),
         ("- item\nlazy\n\n    <img src=x>", "- item\nlazy\n\n    &lt;img src=x>"),
         ("- item\n\nout\n\n    <code>", "- item\n\nout\n\n    <code>"),
+        # Links that would run code or embed content keep their text only.
+        ("[x](javascript:alert(1)) [ok](https://e.com)", "x [ok](https://e.com)"),
+        ("[x](JaVa&#115;cript:alert(1))", "x"),
+        ("[y](data:text/html;base64,PHNjcmlwdD4=)", "y"),
+        ("[r]: javascript:alert(1)", "\\[r]: javascript:alert(1)"),
+        ("`[x](javascript:alert(1))`", "`[x](javascript:alert(1))`"),
         ('```"><img src=x>\ncode\n```', "```img\ncode\n```"),
     ],
 )

@@ -77,3 +77,14 @@ def test_unconfigured_secret_is_reported():
     """No secret ARN configured: a clear error before any AWS call."""
     with pytest.raises(StoreError, match="GITHUB_TOKEN_SECRET_ARN is empty"):
         TokenSource(object(), "").get()
+
+
+def test_malformed_json_secret_never_echoes_its_value(aws):
+    """A secret that is broken JSON is reported as empty; its text appears in no error."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+    arn = client.create_secret(Name="gh", SecretString='{"token": "ghp_secretValue123')["ARN"]
+    with pytest.raises(StoreError) as caught:
+        TokenSource(client, arn).get()
+    assert caught.value.reason == "token-unavailable"
+    assert "ghp_secretValue123" not in repr(caught.value)
+    assert "ghp_secretValue123" not in str(caught.value.__context__)
