@@ -119,9 +119,9 @@ variable "lambda_timeout" {
 }
 
 variable "lambda_memory_size" {
-  description = "Function memory in MB (CPU grows with it)."
+  description = "Function memory in MB (CPU grows with it). 1024 leaves room for SES's largest mail: parsing a hostile 40 MB mail peaks near 450 MB (tests/test_bounds.py)."
   type        = number
-  default     = 512
+  default     = 1024
 
   validation {
     condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240

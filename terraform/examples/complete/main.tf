@@ -20,7 +20,7 @@ module "ticket_router" {
   github_api_url        = "https://api.github.com"
   log_level             = "INFO"
   lambda_timeout        = 60
-  lambda_memory_size    = 512
+  lambda_memory_size    = 1024
   reserved_concurrency  = 2
   log_retention_days    = 365
   max_retry_attempts    = 2
