@@ -22,13 +22,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from handler.authenticity import assess, receipt_from_event, receipt_from_headers
 from handler.events import EventError, MailRef, Skipped, mail_refs
 from handler.idempotency import Claims, NoClaims
-from handler.mail import Message
 from handler.metrics import RETRY, Metrics, NoMetrics, measure
 from handler.notices import Notifier, notice_for
-from handler.pipeline import Commenter, Decision, deliver, plan
+from handler.pipeline import Commenter, Decision, Plan, deliver, plan
 from handler.routes import Routes, Target
 from handler.store import StoreError
 
@@ -127,7 +125,7 @@ def process_mail(
     planned = plan(raw, runtime.routes, ses_record=ref.ses_record)
     decisions = _post(planned.decisions, ref, runtime, remaining_time)
     if runtime.notifier is not None:
-        _notify(planned.message, ref, decisions, runtime.routes, runtime.notifier)
+        _notify(planned, ref, decisions, runtime.routes, runtime.notifier)
     return decisions
 
 
@@ -162,20 +160,19 @@ def _post(
 
 
 def _notify(
-    message: Message,
+    planned: Plan,
     ref: MailRef,
     decisions: list[Decision],
     routes: Routes,
     notifier: Notifier,
 ) -> None:
     """Send the notices the decisions deserve; whatever happens, the decisions stand."""
-    stored = receipt_from_headers(message)
-    receipt = receipt_from_event(ref.ses_record, stored) if ref.ses_record is not None else stored
-    assessment = assess(message, receipt)
     for decision in decisions:
         target = routes.lookup(decision.recipient) if decision.recipient else None
         route = target.route if isinstance(target, Target) else None
-        notice = notice_for(decision, message, assessment, route, own_domains=routes.domains)
+        notice = notice_for(
+            decision, planned.message, planned.assessment, route, own_domains=routes.domains
+        )
         if notice is None:
             continue
         try:

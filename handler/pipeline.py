@@ -65,6 +65,8 @@ class Decision:
 class Plan:
     message: Message
     decisions: tuple[Decision, ...]
+    # Who sent it, as SES vouched for it: what sender notices are decided on.
+    assessment: Assessment
 
 
 class Commenter(Protocol):
@@ -91,6 +93,7 @@ def plan(
     stored = receipt_from_headers(message)
     receipt = receipt_from_event(ses_record, stored) if ses_record is not None else stored
     addresses = _recipients(message, receipt, recipients)
+    assessment = assess(message, receipt)
     if not addresses:
         return Plan(
             message,
@@ -103,8 +106,8 @@ def plan(
                     mail=mail,
                 ),
             ),
+            assessment,
         )
-    assessment = assess(message, receipt)
     claimed: set[tuple[str, int]] = set()
     decisions = []
     for address in addresses:
@@ -114,7 +117,7 @@ def plan(
         if decision.action == "comment" and decision.repo and decision.issue:
             claimed.add((decision.repo.lower(), decision.issue))
         decisions.append(decision)
-    return Plan(message, tuple(decisions))
+    return Plan(message, tuple(decisions), assessment)
 
 
 def deliver(
