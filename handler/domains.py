@@ -8,6 +8,7 @@ in a DKIM result are the same domain.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -18,6 +19,18 @@ def normalize_domain(text: str) -> str | None:
     IP literals (``[192.0.2.1]``, ``192.0.2.1``) are refused: mail to or from them names no
     organisation whose policy could be checked.
     """
+    # A routes file names the same domains again and again, and so does a day of mail; the
+    # cache takes only what could be a domain, so that hostile header values cannot fill it.
+    if len(text) <= _CACHED_LENGTH:
+        return _normalize(text)
+    return _normalize.__wrapped__(text)
+
+
+_CACHED_LENGTH = 300
+
+
+@lru_cache(maxsize=4096)
+def _normalize(text: str) -> str | None:
     domain = text.strip().rstrip(".").lower()
     if not domain or len(domain) > 253:
         return None

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import sys
 
+import fastjsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handler import routes as routes_module
 from handler.routes import (
     MAX_ISSUE_NUMBER,
     Miss,
@@ -13,6 +19,7 @@ from handler.routes import (
     Target,
     load_routes,
     parse_routes,
+    routes_json,
     sender_allowed,
 )
 from tests.conftest import ROOT, TESTS
@@ -743,3 +750,142 @@ def test_listing_a_domain_and_its_wildcard_allows_both():
         True,
         False,
     ]
+
+
+# --- the packaged JSON form, the two validators, large files -----------------------------------
+
+
+def test_the_json_form_loads_as_the_yaml_it_was_made_from(tmp_path):
+    """routes_json resolves anchors and merges; the JSON file loads to the same routes."""
+    text = (FIXTURES / "anchors.yaml").read_text()
+    path = tmp_path / "routes.json"
+    path.write_text(routes_json(text, "anchors.yaml"))
+    from_json = load_routes(path)
+    assert from_json.routes == load_routes(FIXTURES / "anchors.yaml").routes
+    assert from_json.source == str(path)
+    assert "<<" not in path.read_text()
+
+
+def test_routes_json_refuses_an_invalid_file():
+    """Only a valid file is converted: the errors are the ones check prints."""
+    with pytest.raises(RoutesError) as caught:
+        routes_json("routes:\n" + ok(repo="nope"), "routes.yaml")
+    assert caught.value.errors == (
+        'routes.yaml: route 0 (issues.example.com): repo "nope" is not of the form owner/name '
+        "(e.g. example-org/website)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '{"routes": [], "routes": []}',
+            'r.json: not valid JSON: the key "routes" appears twice in one object',
+        ),
+        ('{"routes": [}', "r.json: line 1, column 13: not valid JSON: Expecting value"),
+        ("", "r.json: line 1, column 1: not valid JSON: Expecting value"),
+        ("[]", "r.json: the top level must be a mapping with a routes key, not a list"),
+    ],
+)
+def test_a_broken_json_routes_file_is_reported(tmp_path, text, expected):
+    path = tmp_path / "r.json"
+    path.write_text(text)
+    with pytest.raises(RoutesError) as caught:
+        load_routes(path)
+    assert [line.replace(str(tmp_path) + "/", "") for line in caught.value.errors] == [expected]
+
+
+def test_without_jsonschema_the_first_schema_error_is_reported(monkeypatch):
+    """In the Lambda package (no jsonschema) an invalid file still fails with a specific error."""
+    monkeypatch.setitem(sys.modules, "jsonschema", None)
+    routes_module._validator.cache_clear()
+    try:
+        errors = errors_of("routes:\n" + route(repo="o/r"))
+    finally:
+        routes_module._validator.cache_clear()
+    assert errors == [
+        "routes.yaml: routes[0] must contain ['allowed_senders'] properties "
+        "(`python -m handler check` lists every error)"
+    ]
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=6,
+)
+_ROUTE_KEYS = st.sampled_from(
+    [*KNOWN_KEYS.split(", "), "domian", "routes"]  # every key, a misspelt one, a stray one
+)
+_ROUTE = st.dictionaries(
+    _ROUTE_KEYS,
+    _JSON_VALUES | st.just("x") | st.just("") | st.lists(st.just("example.com"), max_size=2),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.dictionaries(st.just("routes"), st.lists(_ROUTE, max_size=3)),
+        st.dictionaries(st.sampled_from(["routes", "rotues"]), _JSON_VALUES, max_size=2),
+    )
+)
+def test_the_fast_validator_agrees_with_jsonschema(document):
+    """fastjsonschema (every load) and jsonschema (the worded errors) accept the same files."""
+    try:
+        routes_module._fast_validator()(document)
+        fast = True
+    except fastjsonschema.JsonSchemaValueException:
+        fast = False
+    assert fast == routes_module._validator().is_valid(document)
+
+
+def test_a_third_copy_of_a_route_is_reported_against_the_first():
+    text = "routes:\n" + ok(repo="o/a") + ok(repo="o/b") + ok(repo="o/c")
+    assert errors_of(text) == [
+        "routes.yaml: route 1 (issues.example.com): same domain and prefix as route 0 "
+        "(issues.example.com); merge them or give one a different prefix",
+        "routes.yaml: route 2 (issues.example.com): same domain and prefix as route 0 "
+        "(issues.example.com); merge them or give one a different prefix",
+    ]
+
+
+def test_ambiguity_is_found_in_either_order_and_across_many_prefixes():
+    """A longer prefix listed first, a shorter one after: reported on the later route."""
+    text = "routes:\n" + ok(prefix="web-12", repo="o/a") + ok(prefix="web-", repo="o/b")
+    text += "".join(ok(prefix=f"p{n}x", repo=f"o/r{n}") for n in range(50))
+    text += ok(prefix="web-1", repo="o/c") + ok(prefix="web-10", repo="o/d")
+    assert errors_of(text) == [
+        'routes.yaml: route 1 (web-@issues.example.com): prefixes "web-" and "web-12" on one '
+        "domain make addresses ambiguous with route 0 (web-12@issues.example.com): "
+        "web-122@issues.example.com could be issue 2 of route 0 or issue 122 of route 1",
+        'routes.yaml: route 52 (web-1@issues.example.com): prefixes "web-1" and "web-12" on one '
+        "domain make addresses ambiguous with route 0 (web-12@issues.example.com): "
+        "web-122@issues.example.com could be issue 2 of route 0 or issue 22 of route 52",
+        'routes.yaml: route 52 (web-1@issues.example.com): prefixes "web-" and "web-1" on one '
+        "domain make addresses ambiguous with route 1 (web-@issues.example.com): "
+        "web-12@issues.example.com could be issue 2 of route 52 or issue 12 of route 1",
+        'routes.yaml: route 53 (web-10@issues.example.com): prefixes "web-" and "web-10" on one '
+        "domain make addresses ambiguous with route 1 (web-@issues.example.com): "
+        "web-102@issues.example.com could be issue 2 of route 53 or issue 102 of route 1",
+    ]
+
+
+def test_lookup_among_many_prefixes_of_one_domain_takes_the_longest():
+    """Thousands of routes: the index finds the longest prefix, as the rule says."""
+    text = "routes:\n" + "".join(ok(prefix=f"team{n}-", repo=f"o/r{n}") for n in range(2000))
+    text += ok(prefix="team1-x-", repo="o/x") + ok(repo="o/plain")
+    routes = parse_routes(text, "routes.yaml")
+    assert _target(routes.lookup("team1-x-5@issues.example.com")) == ("o/x", 5)
+    assert _target(routes.lookup("team1999-77@issues.example.com")) == ("o/r1999", 77)
+    assert _target(routes.lookup("42@issues.example.com")) == ("o/plain", 42)
+    miss = routes.lookup("team1-y-5@issues.example.com")
+    assert isinstance(miss, Miss)
+    assert miss.reason == "invalid-issue-number"
+
+
+def _target(found: Target | Miss) -> tuple[str, int]:
+    assert isinstance(found, Target), found
+    return found.route.repo, found.issue
