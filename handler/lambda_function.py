@@ -40,7 +40,12 @@ from handler.pipeline import Commenter
 from handler.routes import load_routes
 from handler.store import MailStore, TokenSource
 
-DEFAULT_ROUTES = Path(__file__).resolve().parent.parent / "routes.yaml"
+_ROOT = Path(__file__).resolve().parent.parent
+# `make package` puts routes.json, the validated JSON form of routes.yaml, in the zip: it loads in
+# milliseconds where PyYAML takes most of a second for a large file. A checkout has the YAML.
+DEFAULT_ROUTES = (
+    _ROOT / "routes.json" if (_ROOT / "routes.json").exists() else _ROOT / "routes.yaml"
+)
 
 logger = Logger(
     service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO", utc=True, use_rfc3339=True
@@ -65,11 +70,26 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return handle_event(event, runtime(), lambda: context.get_remaining_time_in_millis() / 1000)
 
 
+class LazyClient:
+    """A boto3 client made on first use. Only S3 serves every mail: a mail that is rejected
+    needs no Secrets Manager, DynamoDB or SES client, and a cold start should not build them."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    @functools.cached_property
+    def client(self) -> Any:  # noqa: ANN401 - boto3 clients are untyped
+        return boto3.client(self.service)
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+        return getattr(self.client, name)
+
+
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first invocation and kept for the container's life (cold start pays once)."""
     tokens = TokenSource(
-        boto3.client("secretsmanager"), os.environ.get("GITHUB_TOKEN_SECRET_ARN", "")
+        LazyClient("secretsmanager"), os.environ.get("GITHUB_TOKEN_SECRET_ARN", "")
     )
     api_url = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
 
@@ -80,7 +100,7 @@ def runtime() -> Runtime:
 
     table = os.environ.get("IDEMPOTENCY_TABLE", "")
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
-    dynamodb = boto3.client("dynamodb") if table else None
+    dynamodb = LazyClient("dynamodb") if table else None
 
     def claims(remaining_time: Callable[[], float]) -> Claims:
         if dynamodb is None:
@@ -94,7 +114,7 @@ def runtime() -> Runtime:
     # everyone told on every delivery.
     notifier = None
     if dynamodb is not None and any(route.notify or route.confirm for route in routes.routes):
-        notifier = Notifier(boto3.client("ses"), dynamodb, table)
+        notifier = Notifier(LazyClient("ses"), dynamodb, table)
 
     return Runtime(
         routes=routes,

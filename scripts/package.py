@@ -1,9 +1,13 @@
-"""Build the Lambda deployment zip: handler/, routes.yaml and the runtime dependencies.
+"""Build the Lambda deployment zip: handler/, the routes and the runtime dependencies.
 
 Dependencies are installed as wheels for the Lambda platform (CPython 3.12, manylinux arm64),
 never for the machine running this, and the zip is deterministic (sorted entries, fixed
 timestamps and modes) so that its hash, which Terraform deploys by, changes only with its
 content: an edited routes.yaml deploys, an unchanged tree does not.
+
+The routes go in as ``routes.json``, the validated JSON form of the routes file: the function
+loads it in milliseconds and needs neither PyYAML nor jsonschema (left out of the zip, see
+requirements-lambda.txt).
 
 Beside the zip, ``<zip>.routes-sha256`` records the SHA-256 of the routes file packaged; Terraform
 refuses to deploy a zip whose routes file is not the one it reads the SES domains from.
@@ -25,10 +29,19 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The routes are validated and converted by the handler's own code, run from this checkout.
+sys.path.insert(0, str(ROOT))
+from handler.routes import RoutesError, routes_json  # noqa: E402
+
 PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.12"
 # The python3.12 runtime provides these; shipping our own would only grow the zip.
 PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil"}
+# What only reads and words routes.yaml (the CLI, this script): the zip holds routes.json.
+CLI_ONLY = {"pyyaml", "jsonschema"}
+# Installed from their pure-Python wheels: charset-normalizer's compiled one (170 KB more in the
+# zip) only speeds up guessing the charset of a response, and GitHub's JSON is always UTF-8.
+PURE_PYTHON = {"charset-normalizer"}
 # Zip entries get this timestamp (the earliest a zip can hold) and these modes.
 EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644 << 16
@@ -46,20 +59,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     requirements = args.requirements.read_text(encoding="utf-8").splitlines()
-    provided = sorted(set(_names(requirements)) & PROVIDED_BY_RUNTIME)
-    if provided:
-        print(
-            f"{args.requirements}: leave out {', '.join(provided)}: the Lambda runtime has it",
-            file=sys.stderr,
-        )
+    names = set(_names(requirements))
+    for unwanted, why in (
+        (names & PROVIDED_BY_RUNTIME, "the Lambda runtime has it"),
+        (names & CLI_ONLY, "the function reads routes.json, not YAML"),
+    ):
+        if unwanted:
+            print(
+                f"{args.requirements}: leave out {', '.join(sorted(unwanted))}: {why}",
+                file=sys.stderr,
+            )
+            return 1
+    try:
+        routes = routes_json(args.routes.read_text(encoding="utf-8-sig"), str(args.routes))
+    except (OSError, UnicodeDecodeError, RoutesError) as error:
+        print(f"{args.routes}: not packaged: {error}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as scratch:
         site = Path(scratch) / "site"
         _install(args.requirements, site)
+        compiled = Path(scratch) / "routes.json"
+        compiled.write_text(routes, encoding="utf-8")
         files = [
             *_tree(site, site),
             *_tree(ROOT / "handler", ROOT),
-            (args.routes, "routes.yaml"),
+            (compiled, "routes.json"),
         ]
         args.output.parent.mkdir(parents=True, exist_ok=True)
         write_zip(files, args.output)
@@ -96,18 +120,30 @@ def _tree(folder: Path, relative_to: Path) -> Iterator[tuple[Path, str]]:
 
 
 def _install(requirements: Path, target: Path) -> None:
+    lines = requirements.read_text(encoding="utf-8").splitlines()
+    pure = [line for line in lines if set(_names([line])) & PURE_PYTHON]
+    rest = target.parent / "requirements-platform.txt"
+    rest.write_text("\n".join(line for line in lines if line not in pure) + "\n", "utf-8")
+    _pip(["-r", str(rest)], target, platform=PLATFORM, implementation="cp")
+    if pure:
+        _pip(pure, target, platform="any", implementation="py", abi="none")
+    # Console scripts are built for this machine's interpreter path; Lambda never runs them.
+    shutil.rmtree(target / "bin", ignore_errors=True)
+
+
+def _pip(
+    what: list[str], target: Path, *, platform: str, implementation: str, abi: str | None = None
+) -> None:
     # --no-deps: requirements-lambda.txt pins the whole closure, so nothing is resolved anew.
     # --no-compile: bytecode would be for this interpreter, and the RECORD files listing it would
     # make the zip differ between a 3.11 and a 3.12 build machine.
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--no-input", "--no-deps", "--no-compile", "--only-binary=:all:", "--platform", PLATFORM,
-        "--implementation", "cp", "--python-version", PYTHON_VERSION,
-        "--target", str(target), "-r", str(requirements),
+        "--no-input", "--no-deps", "--no-compile", "--only-binary=:all:", "--platform", platform,
+        "--implementation", implementation, "--python-version", PYTHON_VERSION,
+        *(["--abi", abi] if abi else []), "--target", str(target), *what,
     ]  # fmt: skip
     subprocess.run(command, check=True)  # noqa: S603 - our own interpreter, fixed arguments
-    # Console scripts are built for this machine's interpreter path; Lambda never runs them.
-    shutil.rmtree(target / "bin", ignore_errors=True)
 
 
 def _names(requirements: Iterable[str]) -> Iterator[str]:

@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -292,3 +293,32 @@ def test_an_event_that_is_not_ses_or_s3_fails_loudly(stdout_log):
         "reason": "unsupported-event",
         "detail": "record 0 has eventSource 'aws:sqs'; expected aws:ses or aws:s3",
     }
+
+
+def test_a_cold_start_makes_the_s3_client_only(monkeypatch, tmp_path):
+    """Every mail needs S3; Secrets Manager, DynamoDB and SES clients wait for a mail to post
+    or a notice to send, so that a cold start (and a rejected mail) does not build them."""
+    made: list[str] = []
+
+    def client(service: str) -> SimpleNamespace:
+        made.append(service)
+        return SimpleNamespace(get_secret_value=lambda **_: {"SecretString": "token"})
+
+    monkeypatch.setattr(lambda_function.boto3, "client", client)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "claims")
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "routes:\n- {domain: issues.example.com, repo: o/r, allowed_senders: [example.com],"
+        " notify: true}\n"
+    )
+    monkeypatch.setenv("ROUTES_FILE", str(routes))
+    lambda_function.runtime.cache_clear()
+    try:
+        lambda_function.runtime()
+    finally:
+        lambda_function.runtime.cache_clear()
+    assert made == ["s3"]
+    lazy = lambda_function.LazyClient("secretsmanager")
+    assert lazy.get_secret_value(SecretId="x") == {"SecretString": "token"}
+    lazy.get_secret_value(SecretId="x")
+    assert made == ["s3", "secretsmanager"]

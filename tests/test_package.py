@@ -1,13 +1,19 @@
-"""`make package`: a deterministic zip of handler/, routes.yaml and the pinned runtime closure."""
+"""`make package`: a deterministic zip of handler/, routes.json and the pinned runtime closure."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from importlib.metadata import distribution
 from pathlib import Path
+
+import yaml
 
 from tests.conftest import ROOT
 
@@ -45,10 +51,12 @@ def closure(names: set[str]) -> set[str]:
 
 
 def test_lambda_requirements_pin_the_whole_runtime_closure():
-    """Every runtime dependency but boto3 is in the zip, at the version the tests ran with."""
+    """Every runtime dependency but boto3 and the YAML tools is in the zip, at the version the
+    tests ran with."""
     runtime = pins(ROOT / "requirements.txt")
     lambda_pins = pins(ROOT / "requirements-lambda.txt")
-    needed = closure(set(runtime) - {"boto3"}) - package.PROVIDED_BY_RUNTIME
+    assert set(runtime) > package.CLI_ONLY
+    needed = closure(set(runtime) - {"boto3"} - package.CLI_ONLY) - package.PROVIDED_BY_RUNTIME
     assert set(lambda_pins) == needed
     for name, version in lambda_pins.items():
         assert distribution(name).version == version, name
@@ -97,6 +105,60 @@ def test_runtime_provided_packages_are_refused(tmp_path: Path, capsys):
     assert "leave out boto3: the Lambda runtime has it" in capsys.readouterr().err
 
 
+def test_yaml_tools_are_refused(tmp_path: Path, capsys):
+    """PyYAML and jsonschema stay out of the zip: the function reads routes.json."""
+    requirements = tmp_path / "r.txt"
+    requirements.write_text("PyYAML==6.0.3\nrequests==2.34.2\n")
+    assert package.main(["--requirements", str(requirements), "--output", str(tmp_path / "z")]) == 1
+    assert "leave out pyyaml: the function reads routes.json, not YAML" in capsys.readouterr().err
+
+
+def test_an_invalid_routes_file_is_not_packaged(tmp_path: Path, capsys):
+    """Every problem is printed and nothing is built (before any download)."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes:\n  - domain: issues.example.com\n    repo: example-org/app\n")
+    output = tmp_path / "z.zip"
+    assert package.main(["--routes", str(routes), "--output", str(output)]) == 1
+    assert capsys.readouterr().err == (
+        f"{routes}: not packaged: {routes}: route 0 (issues.example.com): the required key "
+        "allowed_senders is missing\n"
+    )
+    assert not output.exists()
+
+
+def test_the_function_runs_on_what_the_zip_holds(tmp_path: Path):
+    """Without PyYAML and jsonschema importable, the Lambda module loads the packaged
+    routes.json and plans a mail: nothing on its path needs what the zip leaves out."""
+    routes = tmp_path / "routes.json"
+    text = (ROOT / "tests" / "lambda" / "routes.yaml").read_text()
+    routes.write_text(package.routes_json(text, "routes.yaml"))
+    script = f"""
+import sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {{"yaml", "jsonschema"}}:
+            raise ImportError(f"{{name}} is not in the zip")
+sys.meta_path.insert(0, Refuse())
+from handler import lambda_function
+from handler.pipeline import plan
+from handler.routes import load_routes
+routes = load_routes({str(routes)!r})
+from tests.sesmail import ses_mail
+print([d.reason for d in plan(ses_mail(), routes).decisions])
+print(sorted(name for name in sys.modules if name.split(".")[0] in {{"yaml", "jsonschema"}}))
+"""
+    result = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-1"},
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == ["['accepted']", "[]"]
+
+
 def test_routes_hash_is_what_terraform_filesha256_gives(tmp_path: Path):
     """The record beside the zip holds the routes file's lowercase hex SHA-256."""
     routes = tmp_path / "routes.yaml"
@@ -123,7 +185,9 @@ def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path):
     assert output.read_bytes() == first
     with zipfile.ZipFile(output) as archive:
         names = archive.namelist()
-        assert archive.read("routes.yaml") == routes.read_bytes()
+        packaged = json.loads(archive.read("routes.json"))
+        assert packaged == yaml.safe_load(routes.read_bytes())
+        assert "routes.yaml" not in names
         assert "handler/lambda_function.py" in names
         assert "handler/routes.schema.json" in names
         # Bytecode listed in a RECORD would tie the zip to the interpreter that built it.
@@ -133,8 +197,10 @@ def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path):
     tops = {name.split("/", 1)[0] for name in names}
     assert not {"boto3", "botocore", "s3transfer", "tests", "bin"} & tops
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    # Native code only ever for the Lambda's platform; charset-normalizer's is left out.
     natives = [name for name in names if name.endswith(".so")]
-    assert natives
     assert all(name.endswith(".cpython-312-aarch64-linux-gnu.so") for name in natives)
+    assert "charset_normalizer/md.py" in names
+    assert not [name for name in natives if name.startswith("charset_normalizer/")]
     record = output.with_name(output.name + package.ROUTES_HASH_SUFFIX)
     assert record.read_text() == hashlib.sha256(routes.read_bytes()).hexdigest() + "\n"

@@ -24,7 +24,6 @@ import hcl2
 import pytest
 import yaml
 
-from handler import lambda_function
 from handler.routes import load_routes
 from tests.conftest import ROOT
 
@@ -195,12 +194,11 @@ def test_environment_is_what_the_handler_reads():
 
 
 def test_routes_file_is_the_one_packaged_beside_handler():
-    """ROUTES_FILE names the routes.yaml the zip holds at its root, where Lambda unpacks it."""
+    """ROUTES_FILE names the routes.json the zip holds at its root, where Lambda unpacks it."""
     function = resource(TERRAFORM / "modules" / "function", "aws_lambda_function", "this")
     [environment] = function["environment"]
-    assert unquote(environment["variables"]["ROUTES_FILE"]) == "/var/task/routes.yaml"
-    assert lambda_function.DEFAULT_ROUTES.relative_to(ROOT).as_posix() == "routes.yaml"
-    assert '(args.routes, "routes.yaml")' in (ROOT / "scripts" / "package.py").read_text()
+    assert unquote(environment["variables"]["ROUTES_FILE"]) == "/var/task/routes.json"
+    assert '(compiled, "routes.json")' in (ROOT / "scripts" / "package.py").read_text()
 
 
 def test_function_refuses_a_package_built_from_another_routes_file():
@@ -403,8 +401,9 @@ def handler_code() -> str:
 
 def boto3_calls(code: str) -> set[tuple[str, str]]:
     """(client, method) for every operation of a boto3 client the code creates and calls."""
-    # boto3.client(...) in handler/; a session's .client(...) in libraries such as Powertools.
-    services = set(re.findall(r'\.client\(\s*"([a-z0-9-]+)"', code))
+    # LazyClient(...) and boto3.client(...) in handler/; a session's .client(...) in libraries
+    # such as Powertools.
+    services = set(re.findall(r'(?:\.client|\bLazyClient)\(\s*"([a-z0-9-]+)"', code))
     session = botocore.session.get_session()
     calls = set()
     for service in services:

@@ -112,8 +112,9 @@ resource "aws_lambda_function" "this" {
 
   environment {
     variables = {
-      # Lambda unpacks the zip into /var/task: this is the routes.yaml `make package` put there.
-      ROUTES_FILE             = "/var/task/routes.yaml"
+      # Lambda unpacks the zip into /var/task: the JSON form of routes.yaml that `make package`
+      # put there.
+      ROUTES_FILE             = "/var/task/routes.json"
       MAIL_BUCKET             = var.mail_bucket_name
       MAIL_PREFIX             = var.mail_key_prefix
       GITHUB_TOKEN_SECRET_ARN = var.token_secret_arn
