@@ -38,7 +38,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -225,11 +225,12 @@ def _yaml_document(text: str, source: str) -> Any:  # noqa: ANN401 - whatever th
 
 def _json_document(text: str, source: str) -> Any:  # noqa: ANN401 - whatever the JSON held
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in pairs]
-        repeated = next((key for key in keys if keys.count(key) > 1), None)
-        if repeated is not None:
+        found = dict(pairs)
+        if len(found) < len(pairs):
+            keys = [key for key, _ in pairs]
+            repeated = next(key for key in keys if keys.count(key) > 1)
             raise ValueError(f'the key "{repeated}" appears twice in one object')
-        return dict(pairs)
+        return found
 
     try:
         return json.loads(text, object_pairs_hook=unique)
@@ -438,9 +439,10 @@ def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[_
     for index, raw in enumerate(raw_routes):
         if not isinstance(raw, Mapping):
             continue
-        label = _raw_label(raw, index)
         found = list(_route_problems(raw))
-        problems += [(index, f"{label}: {message}") for message in found]
+        if found:
+            label = _raw_label(raw, index)
+            problems += [(index, f"{label}: {message}") for message in found]
         domain = normalize_domain(raw["domain"]) if isinstance(raw.get("domain"), str) else None
         prefix = raw.get("prefix", "")
         prefix = prefix.strip().lower() if isinstance(prefix, str) else None
@@ -507,6 +509,8 @@ def _domain_hint(domain: str) -> str:
     return ""
 
 
+# Cached: a large routes file lists the same sender domains route after route.
+@lru_cache(maxsize=4096)
 def _sender_entry(entry: str) -> tuple[str, str | None]:
     """The entry in normal form, and what is wrong with it (None when nothing)."""
     text = entry.strip()
