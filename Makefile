@@ -9,7 +9,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: venv demo test lint typecheck unit tf-check tf-docs package fuzz clean
+.PHONY: venv demo test lint typecheck unit tf-check tf-docs package fuzz bench clean
 
 venv: $(STAMP)
 
@@ -83,6 +83,11 @@ fuzz: $(STAMP)
 		status=$$?; rm -rf "$$scratch"; exit $$status; \
 	else echo "no atheris wheel for this Python/platform: coverage-guided fuzzing skipped"; fi
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
+
+## bench: cold start, per-mail cost, 10,000 routes, package size and GitHub requests, each
+## beside its floor (a table, and bench/results.json); not part of test: figures, not verdicts
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache build dist

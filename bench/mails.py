@@ -1,0 +1,182 @@
+"""The mails the benchmark measures, built deterministically (no randomness, no files).
+
+- ``reply``: a typical 20 KB reply as Gmail sends it: multipart/alternative, a short answer
+  above the quoted thread, in plain text and HTML.
+- ``newsletter``: a 200 KB HTML-only newsletter (tables, inline styles, many links and
+  images), quoted-printable: the HTML -> Markdown path at its most expensive.
+- ``attachments``: a 10 MB mail, a short text and three base64 attachments (PDF, PNG, ZIP).
+
+Each carries the header block SES prepends, so the authenticity checks run as in Lambda.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import quopri
+
+SES_BLOCK = (
+    "Return-Path: <alice@example.com>\r\n"
+    "Received: from mx.example.com (mx.example.com [192.0.2.1])\r\n"
+    " by inbound-smtp.eu-west-1.amazonaws.com with SMTP id bench0001\r\n"
+    " for 7@issues.example.com;\r\n"
+    " Mon, 23 Nov 2026 09:14:03 +0000 (UTC)\r\n"
+    "X-SES-Spam-Verdict: PASS\r\n"
+    "X-SES-Virus-Verdict: PASS\r\n"
+    "Received-SPF: pass (spfCheck: domain of example.com designates 192.0.2.1 as permitted"
+    " sender) client-ip=192.0.2.1; envelope-from=alice@example.com; helo=mx.example.com;\r\n"
+    "Authentication-Results: amazonses.com;\r\n"
+    " spf=pass (spfCheck: domain of example.com designates 192.0.2.1 as permitted sender)"
+    " client-ip=192.0.2.1; envelope-from=alice@example.com; helo=mx.example.com;\r\n"
+    " dkim=pass header.i=@example.com;\r\n"
+    " dmarc=pass header.from=example.com;\r\n"
+    "X-SES-RECEIPT: AEFBQUFBQUFBQUFHcjJ0eW1o\r\n"
+    "X-SES-DKIM-SIGNATURE: a=rsa-sha256; q=dns/txt; b=c2ln; c=relaxed/simple; s=x;"
+    " d=amazonses.com; t=1795424043; v=1; bh=Ym9k; h=From:To:Subject;\r\n"
+)
+
+ROUTES = """\
+routes:
+  - domain: issues.example.com
+    repo: example-org/app
+    allowed_senders: [example.com]
+"""
+
+_SENTENCES = (
+    "The nightly build on the ARM runners fails while linking the test binary.",
+    "It started after the toolchain update last Tuesday; x86 is unaffected.",
+    "Setting LDFLAGS=-fuse-ld=bfd works around it, but doubles the link time.",
+    "I attached the log of the last failing run and the configuration we use.",
+    "Could this be the same problem as the one reported for the 2.3 branch?",
+)
+
+
+def _headers(subject: str, content_type: str, extra: str = "") -> str:
+    return (
+        SES_BLOCK + "From: Alice Example <alice@example.com>\r\n"
+        "To: 7@issues.example.com\r\n"
+        f"Subject: {subject}\r\n"
+        "Message-ID: <bench-0001@mail.example.com>\r\n"
+        "In-Reply-To: <bench-0000@mail.example.com>\r\n"
+        "Date: Mon, 23 Nov 2026 09:13:51 +0000\r\n"
+        "MIME-Version: 1.0\r\n"
+        f"Content-Type: {content_type}\r\n" + extra
+    )
+
+
+def _paragraph(n: int) -> str:
+    return " ".join(_SENTENCES[(n + i) % len(_SENTENCES)] for i in range(3))
+
+
+def reply(size: int = 20_000) -> bytes:
+    """A reply above a quoted thread, as text and HTML, ``size`` bytes in all."""
+    answer = [_paragraph(0), _paragraph(1), "", "Thanks,", "Alice"]
+    quoted: list[str] = []
+    html_quoted: list[str] = []
+    n = 2
+    while len("\n".join(quoted)) * 2.4 < size:
+        quoted += [f"> {_paragraph(n)}", ">"]
+        html_quoted.append(f"<div>{_paragraph(n)}</div><br>")
+        n += 1
+    text = "\r\n".join(
+        [*answer, "", "On Sun, 22 Nov 2026 at 18:02, Bob <bob@example.org> wrote:", *quoted]
+    )
+    html = (
+        '<div dir="ltr">'
+        + "".join(f"<div>{line}</div>" for line in answer if line)
+        + '</div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">'
+        "On Sun, 22 Nov 2026 at 18:02, Bob &lt;bob@example.org&gt; wrote:<br></div>"
+        '<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex;'
+        'border-left:1px solid rgb(204,204,204);padding-left:1ex">'
+        + "".join(html_quoted)
+        + "</blockquote></div>"
+    )
+    boundary = "000000000000bench0reply"
+    body = (
+        f"--{boundary}\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n{text}\r\n"
+        f"--{boundary}\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n{html}\r\n"
+        f"--{boundary}--\r\n"
+    )
+    headers = _headers("Re: ARM link failure", f'multipart/alternative; boundary="{boundary}"')
+    return (headers + "\r\n" + body).encode()
+
+
+def newsletter(size: int = 200_000) -> bytes:
+    """An HTML-only newsletter of about ``size`` bytes, quoted-printable."""
+    rows: list[str] = []
+    n = 0
+    while sum(map(len, rows)) < size * 0.93:
+        rows.append(
+            '<tr><td style="padding:12px 24px;font-family:Helvetica,Arial,sans-serif;'
+            'font-size:15px;line-height:22px;color:#333333">'
+            f'<h2 style="margin:0 0 8px;font-size:19px">Release notes, part {n}</h2>'
+            f"<p>{_paragraph(n)} <strong>{_SENTENCES[n % 5]}</strong></p>"
+            f'<p><a href="https://example.org/news/{n}?utm_source=mail&amp;utm_medium=news"'
+            f' style="color:#1a73e8">Read more</a> &middot; '
+            f'<img src="https://example.org/img/{n}.png" width="120" height="80" alt="figure {n}">'
+            f"</p><ul><li>{_SENTENCES[(n + 1) % 5]}</li><li>{_SENTENCES[(n + 2) % 5]}</li></ul>"
+            "</td></tr>"
+        )
+        n += 1
+    html = (
+        "<!DOCTYPE html><html><head><meta charset=utf-8><style>td{padding:0}"
+        '.x{display:none}</style></head><body style="margin:0">'
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0">'
+        + "".join(rows)
+        + "</table></body></html>"
+    )
+    body = quopri.encodestring(html.encode()).decode().replace("\n", "\r\n")
+    headers = _headers(
+        "Project newsletter, November",
+        "text/html; charset=utf-8",
+        "Content-Transfer-Encoding: quoted-printable\r\n",
+    )
+    return (headers + "\r\n" + body).encode()
+
+
+def _binary(name: str, size: int) -> bytes:
+    """``size`` incompressible bytes, the same on every run."""
+    blocks = []
+    seed = name.encode()
+    for counter in range(size // 64 + 1):
+        blocks.append(hashlib.sha512(seed + counter.to_bytes(8, "big")).digest())
+    return b"".join(blocks)[:size]
+
+
+def attachments(size: int = 10_000_000) -> bytes:
+    """A short text and three base64 attachments, ``size`` bytes in all."""
+    boundary = "bench0mixed0boundary"
+    files = [
+        ("build-log.pdf", "application/pdf", 0.5),
+        ("screenshot.png", "image/png", 0.3),
+        ("core-dump.zip", "application/zip", 0.2),
+    ]
+    text = "\r\n\r\n".join(_paragraph(n) for n in range(3))
+    parts = [f"--{boundary}\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n{text}\r\n"]
+    for name, content_type, share in files:
+        data = _binary(name, int(size * share * 3 / 4 * 0.99))
+        encoded = base64.encodebytes(data).decode().replace("\n", "\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Type: {content_type}; name="{name}"\r\n'
+            f'Content-Disposition: attachment; filename="{name}"\r\n'
+            f"Content-Transfer-Encoding: base64\r\n\r\n{encoded}"
+        )
+    body = "".join(parts) + f"--{boundary}--\r\n"
+    headers = _headers("Logs of the failing build", f'multipart/mixed; boundary="{boundary}"')
+    return (headers + "\r\n" + body).encode()
+
+
+def many_routes(count: int, prefixes: tuple[str, ...] = ("", "web-", "api-", "docs-")) -> str:
+    """A routes file of ``count`` routes: ``count / len(prefixes)`` domains, each with every
+    prefix, each route its own repository and two sender domains."""
+    lines = ["routes:"]
+    for n in range(count):
+        domain = f"issues.project{n // len(prefixes)}.example.org"
+        prefix = prefixes[n % len(prefixes)]
+        lines += [
+            f"  - domain: {domain}",
+            *([f"    prefix: {prefix}"] if prefix else []),
+            f"    repo: org{n % 97}/project-{n}",
+            f"    allowed_senders: [project{n // len(prefixes)}.example.org, '*.example.ac.uk']",
+        ]
+    return "\n".join(lines) + "\n"
