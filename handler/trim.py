@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,15 @@ class _Stop(Enum):
 # line from costing more than one pass.
 _MAX_MARKER_LINE = 400
 # Zero-width and direction marks: Outlook sprinkles U+200E through its header dates.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
+_INVISIBLES = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+_INVISIBLE = re.compile(f"[{_INVISIBLES}]")
+# A regular expression stops at the first visible character, where str.translate copies the
+# whole line (5 ms of trimming a 100 KB newsletter). \s is the whitespace str.strip removes.
+_BLANK = re.compile(rf"[\s{_INVISIBLES}]*")
 
 
 def _is_blank(line: str) -> bool:
-    return not line.translate(_INVISIBLE).strip()
+    return _BLANK.fullmatch(line) is not None
 
 
 def _kind(line: str) -> _Kind:
@@ -115,7 +120,7 @@ def _plain(line: str) -> str:
     text = _MD_LINK.sub(r"\1", line)
     text = _ANGLE_URL.sub("", text)
     text = _MD_ESCAPE.sub(r"\1", text)
-    text = text.replace("*", "").replace("\u2019", "'").translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", text.replace("*", "").replace("\u2019", "'"))
     text = _EMPHASIS_UNDERSCORE.sub("", text)
     return _SPACES.sub(" ", text).strip()
 
@@ -252,8 +257,10 @@ _FIELD_NAMES = {
 }
 _FIELD_OF = {name: field for field, names in _FIELD_NAMES.items() for name in names.split("|")}
 _FIELD_ALTERNATIVES = "|".join(sorted(map(re.escape, _FIELD_OF), key=len, reverse=True))
-_FIELD = re.compile(rf"^({_FIELD_ALTERNATIVES})\s?[:：]", re.IGNORECASE)
-_FIELD_INLINE = re.compile(rf"(?:^|\s)({_FIELD_ALTERNATIVES})\s?[:：]", re.IGNORECASE)
+# One pattern for a field that starts the line and for the fields inside it, as each costs 0.7 ms
+# to compile at import. A plain line never starts with a space, so a match at its start is a
+# field at the start.
+_FIELD = re.compile(rf"(?:^|\s)({_FIELD_ALTERNATIVES})\s?[:：]", re.IGNORECASE)
 
 
 def _field(plain: str) -> _Field | None:
@@ -283,10 +290,8 @@ _FORWARDED = (
     r"továbbított üzenet|iletilmiş mesaj|已转发邮件|转发的邮件|转发邮件|転送メッセージ|"
     r"転送されたメッセージ|전달된 메시지|προωθημένο μήνυμα|переслане повідомлення"
 )
-_DELIMITER = re.compile(rf"^-{{2,}}\s*(?:{_ORIGINAL})\s*-{{2,}}$", re.IGNORECASE)
 _FORWARD = re.compile(
-    rf"^-{{2,}}\s*(?:{_FORWARDED})\s*-{{2,}}$"
-    r"|^(?:begin forwarded message|anfang der weitergeleiteten nachricht|"
+    r"^(?:begin forwarded message|anfang der weitergeleiteten nachricht|"
     r"début du message réexpédié|début du message transféré|inicio del mensaje reenviado|"
     r"comienzo del mensaje reenviado|inizio messaggio inoltrato|"
     r"início da mensagem reencaminhada|início da mensagem encaminhada|"
@@ -294,6 +299,21 @@ _FORWARD = re.compile(
     r"转发的邮件开始|以下是转发的邮件|転送されたメッセージ|전달된 메시지)\s*[:：]?$",
     re.IGNORECASE,
 )
+
+
+@cache
+def _ruled() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The original-message delimiter and the ruled forward marker ("----- X -----").
+
+    Compiled on the first line that starts with "--", not at import: their alternations take
+    0.7 ms to compile, and most mails have no such line.
+    """
+    return (
+        re.compile(rf"^-{{2,}}\s*(?:{_ORIGINAL})\s*-{{2,}}$", re.IGNORECASE),
+        re.compile(rf"^-{{2,}}\s*(?:{_FORWARDED})\s*-{{2,}}$", re.IGNORECASE),
+    )
+
+
 # RFC 3676 section 4.3 names "-- " as the signature separator; many clients drop the space.
 _SIGNATURE = re.compile(r"^\\?-\\?-[ \t\u00a0]*$")
 _RULE = re.compile(r"^\s*(?:\\?[-_=*~—–―─━]\s*){3,}$")
@@ -432,8 +452,12 @@ class _Mail:
                 return i, _Stop.SIGNATURE
             if self.attribution_start[i] == i and self.strong[i] and self._unquoted_after(i):
                 return i, _Stop.ATTRIBUTION
-            if _DELIMITER.match(plain):
-                return i, _Stop.DELIMITER
+            if plain.startswith("--"):
+                delimiter, forward = _ruled()
+                if delimiter.match(plain):
+                    return i, _Stop.DELIMITER
+                if forward.match(plain):
+                    return i, _Stop.FORWARD
             if _FORWARD.match(plain):
                 return i, _Stop.FORWARD
             if _RULE.match(line) and self._list_footer_after(i):
@@ -464,7 +488,7 @@ class _Mail:
         plain = self.plains[start]
         if _field(plain) is not _Field.FROM:
             return False
-        inline = {_FIELD_OF[m.group(1).lower()] for m in _FIELD_INLINE.finditer(plain)}
+        inline = {_FIELD_OF[m.group(1).lower()] for m in _FIELD.finditer(plain)}
         if len(inline) >= 3:
             return True
         fields = {_Field.FROM}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
 from handler.html_markdown import html_to_markdown
 from handler.trim import trim_reply
+from tests.conftest import ROOT
 
 
 def test_structure_is_kept_as_markdown():
@@ -101,3 +104,54 @@ def test_outlook_reply_headers_become_plain_lines_the_trimmer_cuts(header):
     assert "From: Sam Lee <sam@example.com>" in markdown
     assert "**" not in markdown
     assert trim_reply(markdown).body == "The link works now."
+
+
+def test_text_mail_never_imports_the_html_libraries():
+    """Importing the renderer leaves BeautifulSoup and markdownify for the first HTML mail."""
+    code = (
+        "import sys, handler.render, handler.html_markdown\n"
+        "assert not {'bs4', 'markdownify'} & set(sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)  # noqa: S603 - our own interpreter
+
+
+def test_preformatted_text_keeps_its_line_breaks():
+    """Inside <pre>, even under inline tags, newlines are the author's and stay."""
+    html = "<p>Log:</p><pre><b>line 1</b>\n<i>line 2\n\nline 4</i></pre><p>after</p>"
+    assert html_to_markdown(html) == "Log:\n\n```\nline 1\nline 2\n\nline 4\n```\n\nafter"
+
+
+def test_table_cells_under_inline_markup_and_nested_tables():
+    """Rows find their cells however deep; a "|" is escaped once in nested cells too."""
+    html = (
+        "<table><tr><td><b>a|b</b></td><td colspan=2>c</td></tr>"
+        "<tr><td><table><tr><td>x|y</td></tr></table></td></tr></table>"
+    )
+    assert html_to_markdown(html) == (
+        "| **a\\|b** | c | |\n| --- | --- | --- |\n| | x\\|y | | --- | |"
+    )
+
+
+def test_depth_is_measured_after_outlook_headers_are_flattened():
+    """Spans that would be too deep are unwrapped first, so the header keeps its structure."""
+    html = (
+        '<div id="divRplyFwdMsg">'
+        + "<span>" * 160
+        + "<b>From:</b> Sam<ul><li>one</li></ul>"
+        + "</span>" * 160
+        + "</div>"
+    )
+    assert html_to_markdown(html) == "From: Sam\n\n- one"
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<p>x</p><!DOCTYPE html><?xml version='1.0'?><p>y</p>", "x\n\ny"),
+        ("<div><script><!-- a --></script><p>kept</p></div>", "kept"),
+        ('<div style="border-top:solid 1px"><span>no bold</span> here</div>', "no bold here"),
+    ],
+)
+def test_one_walk_strips_what_is_not_text(html, expected):
+    """Declarations, processing instructions and dropped tags go in the same pass."""
+    assert html_to_markdown(html) == expected

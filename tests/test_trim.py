@@ -232,6 +232,25 @@ def test_from_with_address_and_to_is_a_header_block():
     assert trim_reply(text).body == "Done."
 
 
+@pytest.mark.parametrize(
+    ("line", "is_block"),
+    [
+        ("From: Bob <b@example.com> Sent: Monday To: Ann Subject: Hi", True),
+        ("From: Bob Sent: Monday", False),
+    ],
+)
+def test_header_fields_run_into_one_line_count_from_three(line: str, is_block: bool):
+    """A From line holding three or more fields (Outlook's, unwrapped) is a header block."""
+    reply = trim_reply(f"Reply text\n\n{line}\nold text")
+    assert reply.body == ("Reply text" if is_block else f"Reply text\n\n{line}\nold text")
+
+
+def test_line_of_only_invisible_marks_is_blank():
+    """Zero-width and direction marks alone make a blank line, which history is cut back over."""
+    reply = trim_reply("Thanks\n\u200b\u200e\n> old\n> quote")
+    assert reply == Reply(body="Thanks", trimmed="> old\n> quote")
+
+
 def test_header_block_behind_quote_marks_inside_history_is_ignored():
     """Header lines inside an inline quote do not cut the author's later answer."""
     text = (
