@@ -46,13 +46,15 @@ GITHUB_COMMENT_LIMIT = 65_536
 _MAX_TEXT = 1_000_000
 
 # GitHub turns "@name" and "@org/team" into notifications when "@" follows a non-word character.
-# A zero-width space after the "@" keeps the text readable and notifies nobody.
-_MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
+# A zero-width space after the "@" keeps the text readable and notifies nobody. The look-behind
+# comes after the "@" so that the search can skip to each "@" instead of trying every position.
+_MENTION = re.compile(r"@(?<![\w`]@)(?=[A-Za-z0-9])")
 _ZWSP = "\u200b"
 # Inline links [text](destination ...) and reference definitions [label]: destination.
 _INLINE_LINK = re.compile(r"\[([^\[\]]*)\]\(\s*((?:[^()\s]|\([^()\s]*\))*)[^)]*\)")
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(\S+).*$")
 _UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _BACKTICKS = re.compile(r"`+")
@@ -144,27 +146,34 @@ def sanitize_markdown(text: str) -> str:
             continue
         if _LIST_ITEM.match(line):
             in_list = True
-        elif line.strip() and not line.startswith((" ", "\t")) and previous_blank:
+        elif not _blank(line) and not line.startswith((" ", "\t")) and previous_blank:
             # Only after a blank line does unindented text end a list; right after an item's
             # text it is a lazy continuation of that item.
             in_list = False
-        is_indented = line.startswith(("    ", "\t")) and bool(line.strip())
+        is_indented = line.startswith(("    ", "\t")) and not _blank(line)
         # Under a list item an indented line is the item's text, not code: CommonMark renders
         # its HTML, so it is escaped like any prose.
         if is_indented and not in_list and (previous_blank or in_indented_code):
             in_indented_code = True
             out.append(line)
             continue
-        in_indented_code = in_indented_code and not line.strip()
-        if not line.strip():
+        in_indented_code = in_indented_code and _blank(line)
+        if _blank(line):
             paragraph_unpaired = False
         sanitized, unpaired = _sanitize_prose_line(line, spans_trusted=not paragraph_unpaired)
         paragraph_unpaired = paragraph_unpaired or unpaired
         out.append(sanitized)
-        previous_blank = not line.strip()
+        previous_blank = _blank(line)
     if fence is not None:
         out.append(fence)
     return "\n".join(out)
+
+
+def _blank(line: str) -> bool:
+    """CommonMark's blank line: spaces and tabs only. str.strip() also removes control and
+    Unicode spaces, and a line of those is text: taking it for blank would read the indented
+    line after it as code and leave its HTML unescaped."""
+    return not line.strip(" \t")
 
 
 def escape_inline(text: str) -> str:
@@ -225,7 +234,7 @@ def _unsafe_destination(destination: str) -> bool:
     CommonMark decodes entities in destinations, and browsers ignore whitespace and control
     characters in a scheme, so both are undone before the scheme is read.
     """
-    plain = re.sub(r"[\x00-\x20]", "", html.unescape(destination)).lstrip("<").lower()
+    plain = _CONTROL_OR_SPACE.sub("", html.unescape(destination)).lstrip("<").lower()
     return plain.startswith(_UNSAFE_SCHEMES)
 
 
@@ -245,6 +254,9 @@ def _code_spans(line: str) -> tuple[list[tuple[int, int]], bool]:
     A backslash before a backtick changes how CommonMark counts the run; such a line gets no
     spans at all, which only ever escapes more.
     """
+    if "`" not in line:
+        # Searching for a run costs a regular-expression step per character; most lines have none.
+        return [], False
     runs = list(_BACKTICKS.finditer(line))
     if any(run.start() > 0 and line[run.start() - 1] == "\\" for run in runs):
         return [], bool(runs)
@@ -276,7 +288,8 @@ def _attribution(message: Message, show_address: bool) -> str:
 
 
 def _quoted_block(trimmed: str) -> str:
-    fence = "`" * max([3, *(len(run) + 1 for run in _BACKTICKS.findall(trimmed))])
+    runs = _BACKTICKS.findall(trimmed) if "`" in trimmed else []
+    fence = "`" * max([3, *(len(run) + 1 for run in runs)])
     lines = trimmed.strip("\n").count("\n") + 1
     summary = f"Quoted text and signature ({lines} line{'s' if lines != 1 else ''})"
     return (

@@ -180,6 +180,11 @@ def test_cut_inside_an_open_fence_closes_it():
         ("thanks @octocat!", f"thanks @{ZWSP}octocat!"),
         ("cc @org/team", f"cc @{ZWSP}org/team"),
         ("mail alice@example.com", "mail alice@example.com"),
+        (
+            "@start, (@paren), x_@under, a@b, `@code`, 1@2, @@twice, .@dot",
+            f"@{ZWSP}start, (@{ZWSP}paren), x_@under, a@b, `@code`, 1@2, @@{ZWSP}twice, "
+            f".@{ZWSP}dot",
+        ),
         ("<script>alert(1)</script>", "&lt;script>alert(1)&lt;/script>"),
         ("</details> escape", "&lt;/details> escape"),
         ("![pixel](https://t.example/p.gif)", "!\\[pixel](https://t.example/p.gif)"),
@@ -221,3 +226,16 @@ def test_golden_comments(path: Path):
     """Real-looking mails render to exactly the reviewed comment beside them (.md)."""
     comment = render_comment(parse_mail(path.read_bytes()), "7@issues.example.com")
     assert comment.markdown == path.with_suffix(".md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("separator", ["\x1f", "\x0c", "\u00a0", "\u2003", "\x0b"])
+def test_a_line_of_control_or_unicode_spaces_is_not_blank(separator):
+    """CommonMark's blank line holds spaces and tabs only: after any other line, an indented
+    line continues the paragraph and its HTML is live, so it must be escaped (found by
+    hypothesis: a \\x1f line let <img onerror> through)."""
+    text = f"Hi\n{separator}\n    <img src=x onerror=alert(1)>"
+    assert sanitize_markdown(text) == f"Hi\n{separator}\n    &lt;img src=x onerror=alert(1)>"
+
+
+def test_after_a_real_blank_line_an_indented_line_stays_code():
+    assert sanitize_markdown("Hi\n \t\n    <img src=x>") == "Hi\n \t\n    <img src=x>"
