@@ -30,12 +30,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
-from urllib.parse import quote, urlsplit
-
-import requests
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urljoin, urlsplit
 
 from handler import __version__
+
+if TYPE_CHECKING:
+    import requests
 
 API_VERSION = "2022-11-28"
 # Kept back from the Lambda deadline for logging the decisions and returning.
@@ -53,7 +54,11 @@ _MARKER = "<!-- ticket-router:mail={} -->"
 _MARKER_PATTERN = re.compile(r"<!-- ticket-router:mail=([0-9a-f]{32}) -->")
 
 
-class _Bearer(requests.auth.AuthBase):
+# requests (with charset-normalizer and http.cookiejar, about 15 ms) is imported by the first
+# client, not with this module: a cold start, and a mail that is not posted, do not need it.
+
+
+class _Bearer:
     """The token as a bearer credential; given as ``auth`` so that a ~/.netrc cannot replace it."""
 
     def __init__(self, token: str) -> None:
@@ -128,7 +133,11 @@ class GitHubClient:
         self._remaining_time = remaining_time
         self._sleep = sleep
         self._clock = clock
-        self._session = session or requests.Session()
+        if session is None:
+            import requests  # noqa: PLC0415 - see the note above _Bearer
+
+            session = requests.Session()
+        self._session = session
         self._auth = _Bearer(token)
         self._headers = {
             "Accept": "application/vnd.github+json",
@@ -227,6 +236,8 @@ class GitHubClient:
 
         Any failure to look is transient: posting without knowing could post twice.
         """
+        import requests  # noqa: PLC0415 - already imported by __init__: a lookup
+
         stamp = datetime.fromtimestamp(max(0.0, since), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         page_url: str | None = f"{url}?since={stamp}&per_page=100"
         for _ in range(_MAX_PAGES):
@@ -286,6 +297,8 @@ class GitHubClient:
 
     def _send(self, url: str, body: str, target: str, attempt: int) -> requests.Response | None:
         """One request; None when it failed in a way worth retrying and a retry was waited for."""
+        import requests  # noqa: PLC0415 - already imported by __init__: a lookup
+
         timeout = self._request_timeout(target)
         try:
             return self._post(url, body, target, timeout)
@@ -381,7 +394,7 @@ class GitHubClient:
         https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#follow-redirects
         """
         location = response.headers.get("location", "").strip()
-        there, here = urlsplit(requests.compat.urljoin(url, location)), urlsplit(self._api_url)
+        there, here = urlsplit(urljoin(url, location)), urlsplit(self._api_url)
         if not location:
             where = "nowhere (no Location header)"
         elif (there.scheme, there.netloc) != (here.scheme, here.netloc):

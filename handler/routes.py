@@ -32,7 +32,6 @@ Nothing else matches: ``evilexample.com`` and ``example.com.evil.net`` never mat
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -349,11 +348,13 @@ def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
             f"the required key{'s' if len(missing) > 1 else ''} {keys} {_is_are(missing)} missing"
         )
     if error.validator == "additionalProperties":
+        from difflib import get_close_matches  # noqa: PLC0415 - only for a misspelt key
+
         known = sorted(schema.get("properties", {}))
         unknown = sorted((key for key in instance if key not in known), key=str)
         named = []
         for key in unknown:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            close = get_close_matches(str(key), known, n=1, cutoff=0.6)
             named.append(f"{key}" + (f" (did you mean {close[0]}?)" if close else ""))
         plural = "s" if len(unknown) > 1 else ""
         return f"unknown key{plural} {', '.join(named)}; the known keys are {', '.join(known)}"
