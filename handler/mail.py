@@ -20,6 +20,7 @@ from email.policy import compat32
 from email.utils import getaddresses
 
 from handler.domains import normalize_domain
+from handler.mime_slim import MIN_CUT, SIZE_FIELD, slim
 
 
 @dataclass(frozen=True)
@@ -163,11 +164,15 @@ _LENIENT: dict[str, bool] = (
 )
 
 
-def parse_mail(raw: bytes) -> Message:
+def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
     """Parse ``raw`` (RFC 5322 bytes, as SES stores them). Never raises.
 
     A mail whose MIME structure defeats the parser (thousands of nested parts) keeps its header
     fields but no body, with an ``unparseable`` defect: its raw MIME is not something to post.
+
+    Base64 attachments of ``min_cut`` encoded bytes or more are measured without being
+    decoded (handler.mime_slim); the result is the same with ``min_cut=None``, which turns
+    that off.
     """
     # Some tools save a mail with blank lines before its header; the parser would read
     # the whole mail as body.
@@ -178,7 +183,7 @@ def parse_mail(raw: bytes) -> Message:
     body = _Body(_Counts())
     content_type = "text/plain"
     try:
-        parsed = email.message_from_bytes(raw, policy=compat32)
+        parsed = email.message_from_bytes(_slim(raw, min_cut), policy=compat32)
         content_type = parsed.get_content_type()
         _walk(parsed, 0, body)
     # Every mail must get a decision: a parser failure becomes a defect, not a crash.
@@ -227,6 +232,26 @@ def decode_header_value(value: str) -> str:
     pieces.append(value[position:])
     text = "".join(p if isinstance(p, str) else decode_bytes(*p)[0] for p in pieces)
     return " ".join(_FILTERED_CONTROLS.sub("", text).split())
+
+
+def is_attachment(part: EmailMessage) -> bool:
+    """Whether a leaf part (of the stdlib's parse) is listed as a file rather than read as the
+    mail's text."""
+    return not (
+        part.get_content_type() in {"text/plain", "text/html"}
+        and not part.get_filename()
+        and part.get_content_disposition() != "attachment"
+    )
+
+
+def _slim(raw: bytes, min_cut: int | None) -> bytes:
+    if min_cut is None:
+        return raw
+    try:
+        return slim(raw, is_attachment, threshold=min_cut, max_depth=MAX_DEPTH)
+    # Slimming only saves time and memory: whatever trips it, the parser reads the whole mail.
+    except Exception:  # noqa: BLE001
+        return raw
 
 
 class _Counts:
@@ -341,11 +366,7 @@ def _guarded(
 
 
 def _leaf(part: EmailMessage, body: _Body, content_type: str) -> None:
-    if (
-        content_type in {"text/plain", "text/html"}
-        and not part.get_filename()
-        and part.get_content_disposition() != "attachment"
-    ):
+    if not is_attachment(part):
         text, defect = _part_text(part, content_type)
         if defect:
             body.defects.append(defect)
@@ -394,6 +415,8 @@ def _attach(part: EmailMessage, body: _Body, content_type: str) -> None:
         if not filename and content_type in {"message/rfc822", "message/global"} and inner:
             subject = decode_header_value(str(inner[0].get("Subject") or ""))
             filename = f"{_basename(subject) or 'forwarded message'}.eml"
+    elif (cut := part.get(SIZE_FIELD)) is not None:
+        size = int(cut)
     else:
         payload = part.get_payload(decode=True)
         size = len(payload) if isinstance(payload, bytes) else 0
