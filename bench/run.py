@@ -59,13 +59,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument(
+        "--lambda-python",
+        type=Path,
+        default=os.environ.get("LAMBDA_PYTHON") or None,
+        help="a CPython 3.12: cold starts are then also measured from the zip, as Lambda runs it",
+    )
     args = parser.parse_args(argv)
     runs = 5 if args.quick else 21
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        for section in (cold_start, per_mail, routes_scale, package_size, github_calls):
-            found = section(work, runs)
+        bench = Bench(Path(scratch), runs, args.lambda_python)
+        for section in (
+            cold_start,
+            lambda_cold_start,
+            per_mail,
+            routes_scale,
+            package_size,
+            github_calls,
+        ):
+            found = section(bench)
             figures += found
             for figure in found:
                 print(_row(figure), flush=True)
@@ -90,9 +103,44 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+@dataclass
+class Bench:
+    work: Path
+    runs: int
+    lambda_python: Path | None
+    _zips: dict[str, Path] | None = None
+
+    def zips(self) -> dict[str, Path]:
+        """The deployment zip as `make package` builds it: without bytecode, and with it when a
+        Python 3.12 is at hand."""
+        if self._zips is None:
+            self._zips = {"sources only": self._package("plain", None)}
+            if self.lambda_python:
+                self._zips["with 3.12 bytecode"] = self._package("bytecode", self.lambda_python)
+        return self._zips
+
+    def _package(self, name: str, python: Path | None) -> Path:
+        output = self.work / name / "ticket-router.zip"
+        command = [sys.executable, str(ROOT / "scripts" / "package.py"), "--output", str(output)]
+        if python:
+            command += ["--bytecode-python", str(python)]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+        return output
+
+
 # --- cold start ------------------------------------------------------------------------------
 
 _FLOOR = "import boto3; boto3.client('s3')"
+_FLOOR_IS = "python -c \"import boto3; boto3.client('s3')\""
+_LAMBDA_ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "MAIL_BUCKET": "mail",
+    "IDEMPOTENCY_TABLE": "claims",
+    "GITHUB_TOKEN_SECRET_ARN": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:t",
+}
 # What Lambda's init does: import the module, build the runtime (routes loaded and validated,
 # the S3 client made; the other clients wait for the first mail that needs them).
 _COLD = "from handler import lambda_function; lambda_function.runtime()"
@@ -107,25 +155,19 @@ _FIRST_MAIL = (
 )
 
 
-def cold_start(work: Path, runs: int) -> list[Figure]:
+def cold_start(bench: Bench) -> list[Figure]:
+    """From the checkout, with the bytecode Python keeps in __pycache__ (a developer's machine)."""
     from handler.routes import routes_json  # noqa: PLC0415 - the bench's own process
 
+    work, runs = bench.work, bench.runs
     sample = work / "routes.json"
     sample.write_text(routes_json((ROOT / "routes.yaml").read_text(), "routes.yaml"))
     large = work / "routes-10000.json"
     large.write_text(routes_json(mails.many_routes(10_000), "routes-10000.yaml"))
     reply = work / "reply.eml"
     reply.write_bytes(mails.reply())
-    env = {
-        **os.environ,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "MAIL_BUCKET": "mail",
-        "IDEMPOTENCY_TABLE": "claims",
-        "GITHUB_TOKEN_SECRET_ARN": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:t",
-        "PYTHONPATH": str(ROOT),
-    }
+    # Bytecode cached as a developer's machine has it, in a folder of the bench's own.
+    env = _LAMBDA_ENV | {"PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(work / "pycache")}
     commands = {
         "floor": ([_FLOOR], {}),
         "init": ([_COLD], {"ROUTES_FILE": str(sample)}),
@@ -134,12 +176,14 @@ def cold_start(work: Path, runs: int) -> list[Figure]:
         "10,000 routes": ([_COLD], {"ROUTES_FILE": str(large)}),
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
+    for argv, extra in commands.values():
+        _process_seconds(argv, env | extra)
     for _ in range(runs):
         # Interleaved, so that whatever else the machine does weighs on every command alike.
         for name, (argv, extra) in commands.items():
             times[name].append(_process_seconds(argv, env | extra))
     floor = statistics.median(times["floor"])
-    what = "python -c \"import boto3; boto3.client('s3')\""
+    what = _FLOOR_IS
     return [
         Figure(
             "cold start: import, routes.json, S3 client",
@@ -181,10 +225,66 @@ def cold_start(work: Path, runs: int) -> list[Figure]:
     ]
 
 
-def _process_seconds(argv: list[str], env: dict[str, str]) -> float:
+def _process_seconds(
+    argv: list[str], env: dict[str, str], python: Path | str = sys.executable
+) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", *argv], env=env, check=True)  # noqa: S603
+    subprocess.run([str(python), "-c", *argv], env=env, check=True)  # noqa: S603
     return time.perf_counter() - started
+
+
+def lambda_cold_start(bench: Bench) -> list[Figure]:
+    """From the deployment zip, under Python 3.12, with /var/task read-only (no bytecode is
+    written), beside the floor under the same Python: what Lambda's init runs."""
+    if not bench.lambda_python:
+        print("no Python 3.12 (LAMBDA_PYTHON): cold starts from the zip not measured")
+        return []
+    runtime = bench.work / "runtime312"
+    subprocess.run([str(bench.lambda_python), "-m", "venv", str(runtime)], check=True)  # noqa: S603
+    boto3_pin = next(
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.startswith("boto3==")
+    )
+    subprocess.run(  # noqa: S603 - pip of the venv just made, a pinned requirement
+        [str(runtime / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input",
+         "--disable-pip-version-check", boto3_pin],
+        check=True,
+    )  # fmt: skip
+    python = runtime / "bin" / "python"
+    tasks = {}
+    for name, package in bench.zips().items():
+        task = bench.work / ("task-" + name.replace(" ", "-"))
+        with zipfile.ZipFile(package) as archive:
+            archive.extractall(task)
+        tasks[name] = task
+    times: dict[str, list[float]] = {"floor": [], **{name: [] for name in tasks}}
+    _process_seconds([_FLOOR], _LAMBDA_ENV, python)
+    for _ in range(bench.runs):
+        times["floor"].append(_process_seconds([_FLOOR], _LAMBDA_ENV, python))
+        for name, task in tasks.items():
+            env = _LAMBDA_ENV | {
+                "PYTHONPATH": str(task),
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "ROUTES_FILE": str(task / "routes.json"),
+            }
+            times[name].append(_process_seconds([_COLD], env, python))
+    floor = statistics.median(times["floor"])
+    return [
+        Figure(
+            f"cold start from the zip, Python 3.12, {name}",
+            statistics.median(times[name]),
+            "s",
+            floor,
+            _FLOOR_IS + " (3.12)",
+            "<= 1.25 x floor",
+            statistics.median(times[name]) <= 1.25 * floor,
+            "as Lambda runs it: nothing can be compiled into /var/task"
+            if name == "sources only"
+            else "",
+        )
+        for name in tasks
+    ]
 
 
 # --- per mail --------------------------------------------------------------------------------
@@ -197,7 +297,7 @@ _MAILS: dict[str, tuple[Callable[[], bytes], float, int]] = {
 }
 
 
-def per_mail(work: Path, runs: int) -> list[Figure]:
+def per_mail(bench: Bench) -> list[Figure]:
     from handler.pipeline import plan  # noqa: PLC0415
     from handler.routes import parse_routes  # noqa: PLC0415
 
@@ -205,7 +305,7 @@ def per_mail(work: Path, runs: int) -> list[Figure]:
     figures = []
     for name, (build, target_ms, repetitions) in _MAILS.items():
         raw = build()
-        count = max(3, repetitions * runs // 21)
+        count = max(3, repetitions * bench.runs // 21)
         planned = plan(raw, routes)
         _require([d.reason for d in planned.decisions] == ["accepted"], planned.decisions)
         ours = _warm_seconds(lambda raw=raw: plan(raw, routes), count)
@@ -263,9 +363,10 @@ def _peak_bytes(run: Callable[[], object]) -> int:
 # --- routes at scale -------------------------------------------------------------------------
 
 
-def routes_scale(work: Path, runs: int) -> list[Figure]:
+def routes_scale(bench: Bench) -> list[Figure]:
     from handler.routes import Target, load_routes, routes_json  # noqa: PLC0415
 
+    work, runs = bench.work, bench.runs
     text = mails.many_routes(10_000)
     source = work / "routes-10000.yaml"
     source.write_text(text)
@@ -349,33 +450,33 @@ def _per_call(run: Callable[[], object], calls: int) -> float:
 # --- package ---------------------------------------------------------------------------------
 
 
-def package_size(work: Path, runs: int) -> list[Figure]:
-    output = work / "dist" / "ticket-router.zip"
-    subprocess.run(  # noqa: S603 - our own script
-        [sys.executable, str(ROOT / "scripts" / "package.py"), "--output", str(output)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    own = work / "own.zip"
+def package_size(bench: Bench) -> list[Figure]:
+    own = bench.work / "own.zip"
     with zipfile.ZipFile(own, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted((ROOT / "handler").rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 archive.write(path, path.relative_to(ROOT).as_posix())
-    size = output.stat().st_size
-    with zipfile.ZipFile(output) as archive:
-        biggest = _largest_tops(archive)
-    return [
-        Figure(
-            "deployment zip",
-            size / 1e6,
-            "MB",
-            own.stat().st_size / 1e6,
-            "handler/ alone, zipped",
-            "< 2 MB",
-            size < 2_000_000,
-            "largest: " + ", ".join(f"{name} {kb} KB" for name, kb in biggest),
+    figures = []
+    for name, package in bench.zips().items():
+        size = package.stat().st_size
+        with zipfile.ZipFile(package) as archive:
+            biggest = _largest_tops(archive)
+            compiled = sum(1 for entry in archive.namelist() if entry.endswith(".pyc"))
+        figures.append(
+            Figure(
+                f"deployment zip, {name}",
+                size / 1e6,
+                "MB",
+                own.stat().st_size / 1e6,
+                "handler/ alone, zipped",
+                "< 2 MB",
+                size < 2_000_000,
+                "largest: "
+                + ", ".join(f"{top} {kb} KB" for top, kb in biggest)
+                + (f"; {compiled} .pyc files" if compiled else ""),
+            )
         )
-    ]
+    return figures
 
 
 def _largest_tops(archive: zipfile.ZipFile) -> list[tuple[str, int]]:
@@ -391,9 +492,9 @@ def _largest_tops(archive: zipfile.ZipFile) -> list[tuple[str, int]]:
 # --- GitHub requests per comment -------------------------------------------------------------
 
 
-def github_calls(work: Path, runs: int) -> list[Figure]:
+def github_calls(bench: Bench) -> list[Figure]:
     """One SES event through the whole Lambda path against a local GitHub: count requests."""
-    with _deployed(work) as (server, invoke):
+    with _deployed(bench.work) as (server, invoke):
         fresh = invoke(age_seconds=0)
         fresh_requests = [(r.method, r.path) for r, _ in server.log]
         server.clear_log()

@@ -13,6 +13,7 @@ import zipfile
 from importlib.metadata import distribution
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -204,3 +205,48 @@ def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path):
     assert not [name for name in natives if name.startswith("charset_normalizer/")]
     record = output.with_name(output.name + package.ROUTES_HASH_SUFFIX)
     assert record.read_text() == hashlib.sha256(routes.read_bytes()).hexdigest() + "\n"
+
+
+def lambda_python() -> Path | None:
+    """A CPython 3.12 on this machine, found where the Makefile looks for one."""
+    candidates = [Path("/usr/bin/python3.12"), Path("/usr/local/bin/python3.12")]
+    candidates += sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(lambda_python() is None, reason="no CPython 3.12 on this machine")
+def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
+    """Unchecked-hash .pyc files (no timestamps, sources never stat'ed) for what Lambda's init
+    imports, naming their sources under /var/task; deterministic like the rest of the zip."""
+    output = tmp_path / "ticket-router.zip"
+    argv = ["--output", str(output), "--bytecode-python", str(lambda_python())]
+    assert package.main(argv) == 0
+    first = output.read_bytes()
+    assert package.main(argv) == 0
+    assert output.read_bytes() == first
+    with zipfile.ZipFile(output) as archive:
+        names = set(archive.namelist())
+        compiled = sorted(name for name in names if name.endswith(".pyc"))
+        for folder, module in [
+            *(("handler", name) for name in ("lambda_function", "routes", "pipeline", "mail")),
+            ("requests", "sessions"),  # a comment posted
+            ("bs4", "element"),  # an HTML-only mail
+            ("aws_lambda_powertools/utilities/idempotency/persistence", "dynamodb"),  # a claim
+        ]:
+            assert f"{folder}/__pycache__/{module}.cpython-312.pyc" in compiled
+        # Only what a cold start and a first mail import: not the whole of Powertools.
+        assert not [name for name in compiled if "/event_handler/" in name]
+        assert all(name.endswith(".cpython-312.pyc") for name in compiled)
+        for name in compiled:
+            source = name.replace("__pycache__/", "").replace(".cpython-312.pyc", ".py")
+            assert source in names
+            data = archive.read(name)
+            # PEP 552: the 3.12 magic number, then flags 0b01: hash-based, not checked.
+            assert data[:4] == (3531).to_bytes(2, "little") + b"\r\n"
+            assert int.from_bytes(data[4:8], "little") == 1
+            # The path tracebacks show is where Lambda unpacks the zip, not the build's scratch.
+            assert f"/var/task/{source}".encode() in data
+            assert b"/tmp" not in data
