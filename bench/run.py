@@ -14,6 +14,7 @@ import argparse
 import email
 import gc
 import json
+import logging
 import os
 import platform
 import statistics
@@ -124,8 +125,16 @@ class Bench:
         command = [sys.executable, str(ROOT / "scripts" / "package.py"), "--output", str(output)]
         if python:
             command += ["--bytecode-python", str(python)]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+        _quietly(command)
         return output
+
+
+def _quietly(command: list[str]) -> None:
+    """Run ``command``; its output (pip's warnings) is shown only if it fails."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        done.check_returncode()
 
 
 # --- cold start ------------------------------------------------------------------------------
@@ -240,16 +249,15 @@ def lambda_cold_start(bench: Bench) -> list[Figure]:
         print("no Python 3.12 (LAMBDA_PYTHON): cold starts from the zip not measured")
         return []
     runtime = bench.work / "runtime312"
-    subprocess.run([str(bench.lambda_python), "-m", "venv", str(runtime)], check=True)  # noqa: S603
+    _quietly([str(bench.lambda_python), "-m", "venv", str(runtime)])
     boto3_pin = next(
         line.strip()
         for line in (ROOT / "requirements.txt").read_text().splitlines()
         if line.startswith("boto3==")
     )
-    subprocess.run(  # noqa: S603 - pip of the venv just made, a pinned requirement
+    _quietly(
         [str(runtime / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input",
-         "--disable-pip-version-check", boto3_pin],
-        check=True,
+         "--disable-pip-version-check", boto3_pin]
     )  # fmt: skip
     python = runtime / "bin" / "python"
     tasks = {}
@@ -532,8 +540,8 @@ def _deployed(work: Path) -> Iterator[tuple[Any, Callable[..., list[str]]]]:
     from moto import mock_aws  # noqa: PLC0415
     from pytest_httpserver import HTTPServer  # noqa: PLC0415
 
-    from handler import lambda_function  # noqa: PLC0415
-
+    # The local GitHub's request log would interleave with the table.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     comments = "/repos/example-org/app/issues/7/comments"
     server = HTTPServer(host="127.0.0.1", port=0)
     server.expect_request(comments, method="POST").respond_with_json(
@@ -554,6 +562,9 @@ def _deployed(work: Path) -> Iterator[tuple[Any, Callable[..., list[str]]]]:
         POWERTOOLS_METRICS_DISABLED="true",
         LOG_LEVEL="WARNING",
     )
+    # Imported once LOG_LEVEL is set: its decision log would print every post.
+    from handler import lambda_function  # noqa: PLC0415
+
     try:
         with mock_aws():
             s3 = boto3.client("s3", region_name=REGION)
@@ -630,12 +641,16 @@ def _require(condition: bool, what: object) -> None:
 # --- output ----------------------------------------------------------------------------------
 
 
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def _row(figure: Figure) -> str:
     ratio = f"{figure.ratio:.2f} x" if figure.ratio is not None else ""
-    floor = f"{figure.floor:,.3g}" if figure.floor is not None else ""
+    floor = _number(figure.floor) if figure.floor is not None else ""
     met = {True: "met", False: "MISSED", None: ""}[figure.met]
     return (
-        f"{figure.name:<62} {figure.value:>10,.3g} {figure.unit:<12} {floor:>9} {ratio:>8}  "
+        f"{figure.name:<62} {_number(figure.value):>10} {figure.unit:<12} {floor:>9} {ratio:>8}  "
         f"{figure.target:<26} {met}"
     )
 

@@ -16,7 +16,7 @@ variable "name" {
 }
 
 variable "routes_file" {
-  description = "routes.yaml to deploy; its domains become the SES recipients. Default: the repository's routes.yaml (the one `make package` puts in the zip)."
+  description = "routes.yaml to deploy; its domains become the SES recipients. Default: the repository's routes.yaml (the one `make package` packages, as routes.json)."
   type        = string
   default     = null
 }
