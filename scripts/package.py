@@ -56,6 +56,8 @@ _SKIPPED_PARTS = {"__pycache__", "tests"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 # terraform/modules/function reads this file next to the package it deploys.
 ROUTES_HASH_SUFFIX = ".routes-sha256"
+# Where the routes are in the zip; terraform/modules/function points ROUTES_FILE there.
+ROUTES_IN_ZIP = "routes.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         for source, name in _tree(ROOT / "handler", ROOT):
             (task / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, task / name)
-        compiled = task / "routes.json"
-        compiled.write_text(routes, encoding="utf-8")
+        (task / ROUTES_IN_ZIP).write_text(routes, encoding="utf-8")
         if args.bytecode_python:
             _compile(args.bytecode_python, task, _cold_start_modules(task))
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +174,7 @@ def _cold_start_modules(task: Path) -> list[str]:
         "PYTHONPATH": str(task),
         "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "ROUTES_FILE": str(task / "routes.json"),
+        "ROUTES_FILE": str(task / ROUTES_IN_ZIP),
     }
     found = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "-c", _LIST_IMPORTS],

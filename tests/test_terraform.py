@@ -197,8 +197,8 @@ def test_routes_file_is_the_one_packaged_beside_handler():
     """ROUTES_FILE names the routes.json the zip holds at its root, where Lambda unpacks it."""
     function = resource(TERRAFORM / "modules" / "function", "aws_lambda_function", "this")
     [environment] = function["environment"]
-    assert unquote(environment["variables"]["ROUTES_FILE"]) == "/var/task/routes.json"
-    assert '(compiled, "routes.json")' in (ROOT / "scripts" / "package.py").read_text()
+    assert package.ROUTES_IN_ZIP == "routes.json"
+    assert unquote(environment["variables"]["ROUTES_FILE"]) == f"/var/task/{package.ROUTES_IN_ZIP}"
 
 
 def test_function_refuses_a_package_built_from_another_routes_file():
