@@ -82,6 +82,10 @@ class LazyClient:
         return boto3.client(self.service)
 
     def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+        # Only for the client's operations: a failing client (or copy probing __deepcopy__ on a
+        # half-made object) must raise, not recurse through this method.
+        if name in {"client", "service"} or name.startswith("__"):
+            raise AttributeError(name)
         return getattr(self.client, name)
 
 

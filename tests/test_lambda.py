@@ -322,3 +322,15 @@ def test_a_cold_start_makes_the_s3_client_only(monkeypatch, tmp_path):
     assert lazy.get_secret_value(SecretId="x") == {"SecretString": "token"}
     lazy.get_secret_value(SecretId="x")
     assert made == ["s3", "secretsmanager"]
+
+
+def test_a_lazy_client_that_cannot_be_made_raises_instead_of_recursing(monkeypatch):
+    def client(service: str) -> None:
+        raise AttributeError("no such service")
+
+    monkeypatch.setattr(lambda_function.boto3, "client", client)
+    lazy = lambda_function.LazyClient("secretsmanager")
+    with pytest.raises(AttributeError):
+        lazy.get_secret_value(SecretId="x")
+    with pytest.raises(AttributeError):
+        _ = lazy.__deepcopy__
