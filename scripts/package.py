@@ -86,8 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     try:
         routes = routes_json(args.routes.read_text(encoding="utf-8-sig"), str(args.routes))
-    except (OSError, UnicodeDecodeError, RoutesError) as error:
-        print(f"{args.routes}: not packaged: {error}", file=sys.stderr)
+    except RoutesError as error:
+        print("\n".join(error.errors), file=sys.stderr)
+        print(f"{args.routes}: not packaged", file=sys.stderr)
+        return 1
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"{args.routes}: cannot be read, not packaged: {error}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as scratch:
         task = Path(scratch) / "task"
@@ -97,7 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(source, task / name)
         (task / ROUTES_IN_ZIP).write_text(routes, encoding="utf-8")
         if args.bytecode_python:
-            _compile(args.bytecode_python, task, _cold_start_modules(task))
+            try:
+                _compile(args.bytecode_python, task, _cold_start_modules(task))
+            except subprocess.CalledProcessError as error:
+                print(f"{error.stderr or ''}no bytecode: the build failed", file=sys.stderr)
+                return 1
+            except OSError as error:
+                print(f"{args.bytecode_python} cannot be run: {error}", file=sys.stderr)
+                return 1
         args.output.parent.mkdir(parents=True, exist_ok=True)
         write_zip(((path, path.relative_to(task).as_posix()) for path in _files(task)), args.output)
     write_routes_hash(args.routes, args.output)
@@ -194,6 +205,7 @@ def _compile(python: Path, task: Path, modules: list[str]) -> None:
         input="\n".join(modules),
         env=os.environ | {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"},
         text=True,
+        capture_output=True,
         check=True,
     )
 

@@ -121,8 +121,8 @@ def test_an_invalid_routes_file_is_not_packaged(tmp_path: Path, capsys):
     output = tmp_path / "z.zip"
     assert package.main(["--routes", str(routes), "--output", str(output)]) == 1
     assert capsys.readouterr().err == (
-        f"{routes}: not packaged: {routes}: route 0 (issues.example.com): the required key "
-        "allowed_senders is missing\n"
+        f"{routes}: route 0 (issues.example.com): the required key allowed_senders is missing\n"
+        f"{routes}: not packaged\n"
     )
     assert not output.exists()
 
@@ -250,3 +250,16 @@ def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
             # The path tracebacks show is where Lambda unpacks the zip, not the build's scratch.
             assert f"/var/task/{source}".encode() in data
             assert b"/tmp" not in data
+
+
+@pytest.mark.skipif(sys.version_info[:2] == (3, 12), reason="this interpreter is a 3.12")
+def test_a_bytecode_python_that_is_not_312_is_refused(tmp_path: Path, capsys):
+    """Bytecode of another Python would be ignored by Lambda's: the build stops and says so."""
+    output = tmp_path / "z.zip"
+    argv = ["--output", str(output), "--bytecode-python", sys.executable]
+    assert package.main(argv) == 1
+    version = ".".join(map(str, sys.version_info[:3]))
+    assert (
+        f"{sys.executable} is Python {version}, not the Lambda's 3.12\n" in capsys.readouterr().err
+    )
+    assert not output.exists()
