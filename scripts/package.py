@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with tempfile.TemporaryDirectory() as scratch:
         task = Path(scratch) / "task"
-        _install(args.requirements, task)
+        _install(requirements, task)
         for source, name in _tree(ROOT / "handler", ROOT):
             (task / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, task / name)
@@ -210,8 +210,7 @@ def _compile(python: Path, task: Path, modules: list[str]) -> None:
     )
 
 
-def _install(requirements: Path, target: Path) -> None:
-    lines = requirements.read_text(encoding="utf-8").splitlines()
+def _install(lines: list[str], target: Path) -> None:
     pure = [line for line in lines if set(_names([line])) & PURE_PYTHON]
     rest = target.parent / "requirements-platform.txt"
     rest.write_text("\n".join(line for line in lines if line not in pure) + "\n", "utf-8")
