@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import fastjsonschema
 
@@ -57,6 +58,40 @@ _PREFIX = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}
 # GitHub's rules: owners are alphanumeric with single inner hyphens, up to 39 characters.
 _OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 _REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# A whole unquoted local part (RFC 5322 dot-atom), at most 64 characters (RFC 5321).
+_LOCAL_PART = re.compile(
+    r"(?=.{1,64}$)[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+)
+# Secrets Manager: a name, or the ARN of a secret (names allow these characters, up to 512).
+_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+_SECRET_ARN = re.compile(
+    r"arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-[0-9]:[0-9]{12}:secret:"
+    r"[A-Za-z0-9/_+=.@-]{1,512}"
+)
+# GitHub App client ids: Iv1.0123456789abcdef, Iv23liAbCdEf0123456789.
+_CLIENT_ID = re.compile(r"[A-Za-z0-9.]{1,100}")
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+@dataclass(frozen=True)
+class TokenSecret:
+    """A route's own GitHub token, in Secrets Manager (the bare token or JSON {"token": ...})."""
+
+    secret_id: str  # name or ARN
+
+
+@dataclass(frozen=True)
+class GitHubApp:
+    """A GitHub App installation the route posts as: comments appear as the app's bot."""
+
+    # The JWT's iss: the app's client id (Iv23...) or its numeric app id, as written.
+    issuer: str
+    installation_id: int
+    # Secrets Manager name or ARN of the app's private key (PEM, or JSON {"private_key": ...}).
+    private_key_secret: str
+
+
+Credential = TokenSecret | GitHubApp
 
 
 @dataclass(frozen=True)
@@ -74,6 +109,14 @@ class Route:
     notify: bool = False
     # Tell a sender by mail where their mail was posted.
     confirm: bool = False
+    # The whole local part that opens a new issue (prefix included), None when mail cannot.
+    new_issue_address: str | None = None
+    # Labels of the issues opened by mail.
+    labels: tuple[str, ...] = ()
+    # None: the deployment's token; else the route's own token secret or GitHub App.
+    credential: Credential | None = None
+    # None: the deployment's API (GITHUB_API_URL); else a GitHub Enterprise Server's API base.
+    api_url: str | None = None
 
     @property
     def label(self) -> str:
@@ -85,6 +128,13 @@ class Route:
 class Target:
     route: Route
     issue: int
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """The address opens a new issue in the route's repository."""
+
+    route: Route
 
 
 @dataclass(frozen=True)
@@ -105,6 +155,8 @@ class _Domain:
     routes: tuple[Route, ...]
     by_prefix: dict[str, Route]
     lengths: tuple[int, ...]
+    # Whole local parts that open issues.
+    openings: dict[str, Route]
 
 
 @dataclass(frozen=True)
@@ -123,6 +175,7 @@ class Routes:
                 # Validation refuses two routes with one domain and prefix; first one wins if not.
                 by_prefix={route.prefix: route for route in reversed(routes)},
                 lengths=tuple(sorted({len(route.prefix) for route in routes}, reverse=True)),
+                openings=_openings(routes),
             )
             for domain, routes in grouped.items()
         }
@@ -133,8 +186,8 @@ class Routes:
         """The recipient domains, each once, in file order."""
         return tuple(self._by_domain)
 
-    def lookup(self, address: str) -> Target | Miss:
-        """The issue ``address`` names, or why it names none."""
+    def lookup(self, address: str) -> Target | NewIssue | Miss:
+        """The issue ``address`` names (or opens), or why it names none."""
         text = address.strip().strip("<>").strip()
         written, at, raw_domain = text.rpartition("@")
         if not at or not written or written.startswith('"'):
@@ -146,6 +199,9 @@ class Routes:
         if candidates is None:
             return Miss("no-route", f"no route for the domain {domain}")
         local = written.lower()
+        opened = candidates.openings.get(local)
+        if opened is not None:
+            return NewIssue(opened)
         hint = ""
         longest = next(
             (
@@ -161,12 +217,23 @@ class Routes:
             if len(rest) <= 10 and _NUMBER.fullmatch(rest) and int(rest) <= MAX_ISSUE_NUMBER:
                 return Target(longest, int(rest))
             hint = _number_hint(rest)
-        examples = " or ".join(f"{route.prefix}123" for route in candidates.routes)
+        examples = " or ".join(
+            [f"{route.prefix}123" for route in candidates.routes] + list(candidates.openings)
+        )
         return Miss(
             "invalid-issue-number",
             f"{_quote(written)} is not <prefix><issue number> for {domain} "
             f"(expected e.g. {examples}){hint}",
         )
+
+
+def _openings(routes: list[Route]) -> dict[str, Route]:
+    found: dict[str, Route] = {}
+    for route in routes:
+        if route.new_issue_address is not None:
+            # Validation refuses two routes with one new-issue address; the first wins if not.
+            found.setdefault(route.new_issue_address, route)
+    return found
 
 
 class RoutesError(Exception):
@@ -341,12 +408,13 @@ def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
     instance: Any = error.instance
     expected: Any = error.validator_value
     schema: Any = error.schema
+    # Keys missing or unknown in a mapping within the route (github_app) are named with it.
+    within = f"{_key_path(path)}: " if path else ""
     if error.validator == "required":
         missing = [key for key in expected if key not in instance]
         keys = " and ".join(missing)
-        return (
-            f"the required key{'s' if len(missing) > 1 else ''} {keys} {_is_are(missing)} missing"
-        )
+        plural = "s" if len(missing) > 1 else ""
+        return f"{within}the required key{plural} {keys} {_is_are(missing)} missing"
     if error.validator == "additionalProperties":
         from difflib import get_close_matches  # noqa: PLC0415 - only for a misspelt key
 
@@ -357,9 +425,16 @@ def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
             close = get_close_matches(str(key), known, n=1, cutoff=0.6)
             named.append(f"{key}" + (f" (did you mean {close[0]}?)" if close else ""))
         plural = "s" if len(unknown) > 1 else ""
-        return f"unknown key{plural} {', '.join(named)}; the known keys are {', '.join(known)}"
+        return f"{within}unknown key{plural} {', '.join(named)}; the known keys are " + ", ".join(
+            known
+        )
     if error.validator == "type":
-        names = {"string": "text", "array": "a list", "object": "a mapping"}
+        names = {
+            "string": "text",
+            "array": "a list",
+            "object": "a mapping",
+            "integer": "a whole number",
+        }
         wanted = names.get(str(expected), "true or false" if expected == "boolean" else expected)
         quote_it = wanted == "text" and isinstance(instance, bool | int | float)
         hint = " (put it in quotes)" if quote_it else ""
@@ -367,7 +442,11 @@ def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
     if error.validator == "minItems":
         if path and path[-1] == "allowed_senders":
             return "allowed_senders is empty: list at least one sender domain"
+        if path and path[-1] == "labels":
+            return "labels is empty: list at least one label, or leave labels out"
         return f"{subject} is empty: list at least one route"
+    if error.validator == "minimum":
+        return f"{subject} must be at least {expected}, not {_describe(instance)}"
     if error.validator == "minLength":
         return f"{subject} is empty"
     if error.validator == "maxLength":
@@ -426,6 +505,8 @@ class _Address:
     index: int
     domain: str
     prefix: str
+    # The local part that opens issues (prefix included), when the route has a valid one.
+    opening: str | None = None
 
     @property
     def label(self) -> str:
@@ -448,7 +529,12 @@ def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[_
         prefix = raw.get("prefix", "")
         prefix = prefix.strip().lower() if isinstance(prefix, str) else None
         if domain is not None and prefix is not None and _valid_prefix(prefix):
-            addresses.append(_Address(index, domain, prefix))
+            new = raw.get("new_issue_address")
+            # An issue number is reported as such, not again as a clash with the route itself.
+            new = None if not isinstance(new, str) or _NUMBER.fullmatch(new.strip()) else new
+            opening = prefix + new.strip().lower() if new is not None else None
+            opening = opening if opening is not None and _LOCAL_PART.fullmatch(opening) else None
+            addresses.append(_Address(index, domain, prefix, opening))
         if found or index in broken or domain is None or prefix is None:
             continue
         routes.append(
@@ -463,6 +549,14 @@ def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[_
                 show_sender_address=raw.get("show_sender_address", False),
                 notify=raw.get("notify", False),
                 confirm=raw.get("confirm", False),
+                new_issue_address=(
+                    prefix + raw["new_issue_address"].strip().lower()
+                    if "new_issue_address" in raw
+                    else None
+                ),
+                labels=tuple(label.strip() for label in raw.get("labels", ())),
+                credential=_credential(raw),
+                api_url=_api_url(raw["api_url"]) if "api_url" in raw else None,
             )
         )
     problems += _conflicts(addresses)
@@ -499,6 +593,131 @@ def _route_problems(raw: Mapping[str, Any]) -> Iterator[str]:
         problem = _sender_entry(entry)[1] if isinstance(entry, str) and entry else None
         if problem:
             yield f"allowed_senders entry {problem}"
+    yield from _opening_problems(raw)
+    yield from _credential_problems(raw)
+    api_url = raw.get("api_url")
+    if isinstance(api_url, str) and api_url:
+        yield from _api_url_problems(api_url)
+
+
+def _opening_problems(raw: Mapping[str, Any]) -> Iterator[str]:
+    new, prefix = raw.get("new_issue_address"), raw.get("prefix", "")
+    if isinstance(new, str) and new and isinstance(prefix, str):
+        local = prefix.strip().lower() + new.strip().lower()
+        if _NUMBER.fullmatch(new.strip()):
+            yield (
+                f"new_issue_address {_quote(new)} is an issue number: {local}@ already names "
+                "an issue; use a word such as new"
+            )
+        elif len(local) > 64:
+            yield (
+                f"new_issue_address {_quote(new)} makes the local part {_quote(local)} longer "
+                "than the 64 characters an address allows"
+            )
+        elif not _LOCAL_PART.fullmatch(local):
+            yield (
+                f"new_issue_address {_quote(new)} cannot end an address's local part: use ASCII "
+                "letters, digits and characters such as - _ . + (no spaces, no @, no leading, "
+                "trailing or doubled dot)"
+            )
+    labels = raw.get("labels")
+    if isinstance(labels, list) and "new_issue_address" not in raw:
+        yield "labels apply to issues opened by mail: set new_issue_address too"
+    seen: set[str] = set()
+    for label in labels if isinstance(labels, list) else []:
+        if not isinstance(label, str) or not label:
+            continue
+        if not label.strip():
+            yield f"labels entry {_quote(label)} is blank"
+        elif label.strip().lower() in seen:
+            # GitHub's label names ignore case: "Bug" and "bug" are one label.
+            yield f"labels lists {_quote(label.strip())} twice (label names ignore case)"
+        seen.add(label.strip().lower())
+
+
+def _credential_problems(raw: Mapping[str, Any]) -> Iterator[str]:
+    secret, app = raw.get("token_secret"), raw.get("github_app")
+    if "token_secret" in raw and "github_app" in raw:
+        yield "name token_secret or github_app, not both: a route posts with one credential"
+    if isinstance(secret, str) and secret:
+        yield from _secret_problems("token_secret", secret)
+    if not isinstance(app, Mapping):
+        return
+    has_id, has_client = "app_id" in app, "client_id" in app
+    if has_id and has_client:
+        yield "github_app names both app_id and client_id: give one of them"
+    elif not has_id and not has_client:
+        yield (
+            "github_app needs app_id or client_id (both are on the app's settings page; "
+            "GitHub recommends the client id)"
+        )
+    client = app.get("client_id")
+    if isinstance(client, str) and client and not _CLIENT_ID.fullmatch(client.strip()):
+        yield (
+            f"github_app.client_id {_quote(client)} is not a GitHub App client id "
+            "(letters, digits and dots, e.g. Iv23liAbCdEf01234567)"
+        )
+    key = app.get("private_key_secret")
+    if isinstance(key, str) and key:
+        yield from _secret_problems("github_app.private_key_secret", key)
+
+
+def _secret_problems(key: str, value: str) -> Iterator[str]:
+    text = value.strip()
+    if text.startswith("arn:"):
+        if not _SECRET_ARN.fullmatch(text):
+            yield (
+                f"{key} {_quote(value)} is not a Secrets Manager secret ARN "
+                "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+            )
+    elif not _SECRET_NAME.fullmatch(text):
+        yield (
+            f"{key} {_quote(value)} is not a Secrets Manager secret name (letters, digits and "
+            "/_+=.@- only) or ARN"
+        )
+
+
+def _api_url_problems(value: str) -> Iterator[str]:
+    quoted = _quote(value)
+    try:
+        parts = urlsplit(value.strip())
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        parts, host = urlsplit(""), ""
+    if parts.scheme not in {"https", "http"} or not host:
+        yield f"api_url {quoted} is not an https:// URL (e.g. https://github.example.com/api/v3)"
+    elif parts.scheme == "http" and host not in _LOOPBACK:
+        yield f"api_url {quoted} must use https: the token would cross the network in clear"
+    elif parts.username is not None or parts.password is not None:
+        yield f"api_url {quoted} holds credentials: name them with token_secret or github_app"
+    elif parts.query or parts.fragment:
+        yield f"api_url {quoted} has a query or fragment: give the API's base URL only"
+    elif host in {"github.com", "www.github.com"}:
+        yield (
+            f"api_url {quoted} is github.com's web site: its API is "
+            "https://api.github.com, the default (leave api_url out)"
+        )
+    elif parts.path.strip("/") == "" and not host.startswith("api."):
+        yield (
+            f"api_url {quoted} lacks the API's path: GitHub Enterprise Server's REST API "
+            f"is at {parts.scheme}://{parts.netloc}/api/v3"
+        )
+
+
+def _credential(raw: Mapping[str, Any]) -> Credential | None:
+    """The route's credential; only called for a route without problems."""
+    if "token_secret" in raw:
+        return TokenSecret(raw["token_secret"].strip())
+    app = raw.get("github_app")
+    if app is None:
+        return None
+    issuer = str(app["app_id"]) if "app_id" in app else app["client_id"].strip()
+    return GitHubApp(issuer, app["installation_id"], app["private_key_secret"].strip())
+
+
+def _api_url(value: str) -> str:
+    return value.strip().rstrip("/")
 
 
 def _domain_hint(domain: str) -> str:
@@ -553,7 +772,7 @@ def _conflicts(addresses: list[_Address]) -> list[_Problem]:
                 continue
             for other in at.get((route.domain, route.prefix[:cut]), ()):
                 pairs.append((max(position, other), min(position, other), False))
-    problems: list[_Problem] = []
+    problems = _opening_conflicts(addresses, at)
     for later, earlier, same in sorted(set(pairs)):
         route, first = addresses[later], addresses[earlier]
         if same:
@@ -577,6 +796,38 @@ def _conflicts(addresses: list[_Address]) -> list[_Problem]:
                 f"or issue {rest}2 of route {shorter.index}",
             )
         )
+    return problems
+
+
+def _opening_conflicts(
+    addresses: list[_Address], at: dict[tuple[str, str], list[int]]
+) -> list[_Problem]:
+    """New-issue addresses that another route's new-issue or issue address also reads."""
+    problems: list[_Problem] = []
+    opened: dict[tuple[str, str], _Address] = {}
+    for route in addresses:
+        if route.opening is None:
+            continue
+        address = f"{route.opening}@{route.domain}"
+        first = opened.setdefault((route.domain, route.opening), route)
+        if first is not route:
+            problems.append(
+                (route.index, f"{route.label}: new-issue address {address} is also {first.label}'s")
+            )
+        for cut in range(len(route.opening)):
+            rest = route.opening[cut:]
+            if not (_NUMBER.fullmatch(rest) and len(rest) <= 10 and int(rest) <= MAX_ISSUE_NUMBER):
+                continue
+            for other in at.get((route.domain, route.opening[:cut]), ()):
+                owner = addresses[other]
+                problems.append(
+                    (
+                        route.index,
+                        f"{route.label}: new-issue address {address} is also the address of "
+                        f"issue {int(rest)} of {owner.label}; choose a word that does not end "
+                        "in digits",
+                    )
+                )
     return problems
 
 

@@ -12,11 +12,14 @@ from hypothesis import strategies as st
 from handler import routes as routes_module
 from handler.routes import (
     MAX_ISSUE_NUMBER,
+    GitHubApp,
     Miss,
+    NewIssue,
     Route,
     Routes,
     RoutesError,
     Target,
+    TokenSecret,
     load_routes,
     parse_routes,
     routes_json,
@@ -26,7 +29,8 @@ from tests.conftest import ROOT, TESTS
 
 FIXTURES = TESTS / "routes"
 KNOWN_KEYS = (
-    "allowed_senders, confirm, domain, keep_quoted, name, notify, prefix, repo, show_sender_address"
+    "allowed_senders, api_url, confirm, domain, github_app, keep_quoted, labels, name, "
+    "new_issue_address, notify, prefix, repo, show_sender_address, token_secret"
 )
 
 
@@ -889,3 +893,288 @@ def test_lookup_among_many_prefixes_of_one_domain_takes_the_longest():
 def _target(found: Target | Miss) -> tuple[str, int]:
     assert isinstance(found, Target), found
     return found.route.repo, found.issue
+
+
+# --- new issues by mail, credentials, api_url (issue 7) ---------------------------------------
+
+
+def test_new_issue_keys_are_read():
+    """new_issue_address joins the prefix, lowercased; labels keep their case, trimmed."""
+    [web] = parse_routes(
+        "routes:\n"
+        + ok(prefix="Web-", new_issue_address=" New ", labels='[" from-mail ", Triage]'),
+        "r",
+    ).routes
+    assert (web.new_issue_address, web.labels) == ("web-new", ("from-mail", "Triage"))
+
+
+def test_the_new_issue_address_opens_and_the_numbers_still_comment():
+    routes = parse_routes(
+        "routes:\n"
+        + ok(prefix="web-", new_issue_address="new", repo="o/web")
+        + ok(new_issue_address="open", repo="o/app"),
+        "r",
+    )
+    web, app = routes.routes
+    assert routes.lookup("WEB-NEW@Issues.Example.COM") == NewIssue(web)
+    assert routes.lookup("open@issues.example.com") == NewIssue(app)
+    assert routes.lookup("web-45@issues.example.com") == Target(web, 45)
+    assert routes.lookup("45@issues.example.com") == Target(app, 45)
+    assert routes.lookup("web-news@issues.example.com") == Miss(
+        "invalid-issue-number",
+        '"web-news" is not <prefix><issue number> for issues.example.com '
+        "(expected e.g. web-123 or 123 or web-new or open)",
+    )
+
+
+def test_routes_without_new_issue_address_open_nothing():
+    [plain] = parse_routes("routes:\n" + ok(), "r").routes
+    assert (plain.new_issue_address, plain.labels, plain.credential, plain.api_url) == (
+        None,
+        (),
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("keys", "error"),
+    [
+        (
+            {"new_issue_address": '"12"'},
+            'new_issue_address "12" is an issue number: 12@ already names an issue; use a word '
+            "such as new",
+        ),
+        (
+            {"new_issue_address": '"new issue"'},
+            'new_issue_address "new issue" cannot end an address\'s local part: use ASCII letters, '
+            "digits and characters such as - _ . + (no spaces, no @, no leading, trailing or "
+            "doubled dot)",
+        ),
+        (
+            {"new_issue_address": "new."},
+            'new_issue_address "new." cannot end an address\'s local part: use ASCII letters, '
+            "digits and characters such as - _ . + (no spaces, no @, no leading, trailing or "
+            "doubled dot)",
+        ),
+        (
+            {"prefix": "p" * 54, "new_issue_address": "new-issue-please"},
+            'new_issue_address "new-issue-please" makes the local part '
+            f'"{"p" * 54}new-issue-please" longer than the 64 characters an address allows',
+        ),
+        ({"new_issue_address": '""'}, "new_issue_address is empty"),
+        (
+            {"new_issue_address": "[new]"},
+            "new_issue_address must be text, not a list",
+        ),
+        (
+            {"labels": "[bug]"},
+            "labels apply to issues opened by mail: set new_issue_address too",
+        ),
+        (
+            {"new_issue_address": "new", "labels": "[]"},
+            "labels is empty: list at least one label, or leave labels out",
+        ),
+        (
+            {"new_issue_address": "new", "labels": "[Bug, bug]"},
+            'labels lists "bug" twice (label names ignore case)',
+        ),
+        (
+            {"new_issue_address": "new", "labels": '["  "]'},
+            'labels entry "  " is blank',
+        ),
+        (
+            {"new_issue_address": "new", "labels": f"[{'x' * 51}]"},
+            "labels[0] is too long: at most 50 characters",
+        ),
+        (
+            {"new_issue_address": "new", "labels": "[7]"},
+            "labels[0] must be text, not the number 7 (put it in quotes)",
+        ),
+    ],
+)
+def test_new_issue_keys_are_validated(keys: dict[str, str], error: str):
+    where = f"{keys['prefix']}@issues.example.com" if "prefix" in keys else "issues.example.com"
+    assert errors_of("routes:\n" + ok(**keys)) == [f"routes.yaml: route 0 ({where}): {error}"]
+
+
+def test_two_routes_cannot_share_a_new_issue_address():
+    text = (
+        "routes:\n"
+        + ok(prefix="web-", new_issue_address="new")
+        + ok(new_issue_address="web-new", repo="o/other")
+    )
+    assert errors_of(text) == [
+        "routes.yaml: route 1 (issues.example.com): new-issue address web-new@issues.example.com "
+        "is also route 0 (web-@issues.example.com)'s"
+    ]
+
+
+def test_a_new_issue_address_may_not_read_as_another_routes_issue():
+    """With routes "" and "new", "new5" would be issue 5 of one and the new-issue address of
+    the other: refused, whichever comes first."""
+    text = "routes:\n" + ok(new_issue_address="new5") + ok(prefix="new", repo="o/other")
+    assert errors_of(text) == [
+        "routes.yaml: route 0 (issues.example.com): new-issue address new5@issues.example.com is "
+        "also the address of issue 5 of route 1 (new@issues.example.com); choose a word that "
+        "does not end in digits"
+    ]
+    assert parse_routes("routes:\n" + ok(new_issue_address="new05") + ok(prefix="new"), "r")
+
+
+def test_credentials_are_read():
+    token, app, client = parse_routes(
+        "routes:\n"
+        + ok(prefix="a-", token_secret=" ticket-router/web-token ")
+        + ok(
+            prefix="b-",
+            github_app="{app_id: 123456, installation_id: 42, private_key_secret: "
+            "'arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-AbCdEf'}",
+            api_url="https://github.example.com/api/v3/",
+        )
+        + ok(
+            prefix="c-",
+            github_app="{client_id: Iv23liAbCdEf01234567, installation_id: 7, "
+            "private_key_secret: app-key}",
+        ),
+        "r",
+    ).routes
+    assert token.credential == TokenSecret("ticket-router/web-token")
+    assert app.credential == GitHubApp(
+        "123456", 42, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-AbCdEf"
+    )
+    assert app.api_url == "https://github.example.com/api/v3"
+    assert client.credential == GitHubApp("Iv23liAbCdEf01234567", 7, "app-key")
+
+
+APP = "{app_id: 1, installation_id: 2, private_key_secret: key}"
+
+
+@pytest.mark.parametrize(
+    ("keys", "error"),
+    [
+        (
+            {"token_secret": '"my token"'},
+            'token_secret "my token" is not a Secrets Manager secret name (letters, digits and '
+            "/_+=.@- only) or ARN",
+        ),
+        (
+            {"token_secret": "arn:aws:s3:::bucket"},
+            'token_secret "arn:aws:s3:::bucket" is not a Secrets Manager secret ARN '
+            "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)",
+        ),
+        ({"token_secret": '""'}, "token_secret is empty"),
+        (
+            {"token_secret": "t", "github_app": APP},
+            "name token_secret or github_app, not both: a route posts with one credential",
+        ),
+        (
+            {"github_app": "{installation_id: 2, private_key_secret: key}"},
+            "github_app needs app_id or client_id (both are on the app's settings page; GitHub "
+            "recommends the client id)",
+        ),
+        (
+            {
+                "github_app": "{app_id: 1, client_id: Iv1.x, installation_id: 2, "
+                "private_key_secret: key}"
+            },
+            "github_app names both app_id and client_id: give one of them",
+        ),
+        (
+            {"github_app": "{client_id: 'Iv1 x', installation_id: 2, private_key_secret: key}"},
+            'github_app.client_id "Iv1 x" is not a GitHub App client id (letters, digits and '
+            "dots, e.g. Iv23liAbCdEf01234567)",
+        ),
+        (
+            {"github_app": "{app_id: 1, private_key_secret: key}"},
+            "github_app: the required key installation_id is missing",
+        ),
+        (
+            {"github_app": "{app_id: 1, installation_id: 0, private_key_secret: key}"},
+            "github_app.installation_id must be at least 1, not the number 0",
+        ),
+        (
+            {"github_app": "{app_id: '1', installation_id: 2, private_key_secret: key}"},
+            'github_app.app_id must be a whole number, not "1"',
+        ),
+        (
+            {"github_app": "{app_id: 1, installation_id: 2, private_key_secret: 'a key'}"},
+            'github_app.private_key_secret "a key" is not a Secrets Manager secret name '
+            "(letters, digits and /_+=.@- only) or ARN",
+        ),
+        (
+            {"github_app": "{app_id: 1, installation_id: 2, private_key_secret: k, key: x}"},
+            "github_app: unknown key key; the known keys are app_id, client_id, "
+            "installation_id, private_key_secret",
+        ),
+    ],
+)
+def test_credentials_are_validated(keys: dict[str, str], error: str):
+    assert errors_of("routes:\n" + ok(**keys)) == [
+        f"routes.yaml: route 0 (issues.example.com): {error}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        (
+            "ftp://github.example.com/api/v3",
+            'api_url "ftp://github.example.com/api/v3" is not an https:// URL (e.g. '
+            "https://github.example.com/api/v3)",
+        ),
+        (
+            "https://:443/api/v3",
+            'api_url "https://:443/api/v3" is not an https:// URL (e.g. '
+            "https://github.example.com/api/v3)",
+        ),
+        (
+            "https://github.example.com:x/api/v3",
+            'api_url "https://github.example.com:x/api/v3" is not an https:// URL (e.g. '
+            "https://github.example.com/api/v3)",
+        ),
+        (
+            "http://github.example.com/api/v3",
+            'api_url "http://github.example.com/api/v3" must use https: the token would cross '
+            "the network in clear",
+        ),
+        (
+            "https://me:pw@github.example.com/api/v3",
+            'api_url "https://me:pw@github.example.com/api/v3" holds credentials: name them '
+            "with token_secret or github_app",
+        ),
+        (
+            "https://github.example.com/api/v3?x=1",
+            'api_url "https://github.example.com/api/v3?x=1" has a query or fragment: give the '
+            "API's base URL only",
+        ),
+        (
+            "https://github.com",
+            'api_url "https://github.com" is github.com\'s web site: its API is '
+            "https://api.github.com, the default (leave api_url out)",
+        ),
+        (
+            "https://github.example.com/",
+            'api_url "https://github.example.com/" lacks the API\'s path: GitHub Enterprise '
+            "Server's REST API is at https://github.example.com/api/v3",
+        ),
+    ],
+)
+def test_api_url_is_validated(url: str, error: str):
+    assert errors_of("routes:\n" + ok(api_url=f'"{url}"')) == [
+        f"routes.yaml: route 0 (issues.example.com): {error}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.example.com/api/v3",
+        "https://api.example.ghe.com",
+        "http://127.0.0.1:8080/api/v3",
+        "http://localhost/api/v3",
+    ],
+)
+def test_api_urls_that_are_accepted(url: str):
+    [only] = parse_routes("routes:\n" + ok(api_url=f'"{url}"'), "r").routes
+    assert only.api_url == url
