@@ -1,19 +1,34 @@
-"""GitHub REST: create an issue comment, with the retries and failure classes the pipeline needs.
+"""GitHub REST: create an issue comment or open an issue, with the retries and failure classes
+the pipeline needs.
 
 https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
+https://docs.github.com/en/rest/issues/issues#create-an-issue
+
+Both go through one loop: the same retries, rate-limit waits, redirects and time budget, and the
+same guard against posting a mail twice. A body carrying a mail marker (``marker``) is looked for
+before it is posted when the mail is not fresh (``since``), and before re-posting after an
+attempt whose outcome is unknown (a timeout, a lost connection, a 5xx): among the issue's
+comments for a comment, among the repository's issues (pull requests skipped) for an issue.
 
 Every failure is a GitHubError with a stable ``reason`` and ``transient`` saying whether trying
 again later can help:
 
-- permanent: ``issue-not-found`` (404, or a repo that is not owner/name), ``issue-gone`` (410:
-  deleted, or issues disabled), ``issue-locked`` and ``github-forbidden`` (403),
-  ``github-auth-failed`` (401), ``validation-failed`` (422), ``github-redirect`` (to another
-  host or scheme, or nowhere), ``github-rejected`` (any other answer);
+- permanent, for a comment: ``issue-not-found`` (404, or a repo that is not owner/name),
+  ``issue-gone`` (410: deleted, or issues disabled), ``issue-locked`` and ``github-forbidden``
+  (403);
+- permanent, for a new issue: ``repo-not-found`` (404: no such repository, or the token cannot
+  see it; or a repo that is not owner/name), ``issues-disabled`` (410), ``github-forbidden``
+  (403);
+- permanent, for both: ``github-auth-failed`` (401), ``validation-failed`` (422),
+  ``github-redirect`` (to another host or scheme, or nowhere), ``github-rejected`` (any other
+  answer);
 - transient: ``github-unavailable`` (5xx or connection failures after the retries),
   ``github-timeout``, ``rate-limited``.
 
-A 2xx whose body cannot be read still counts as posted (id 0, url ""): GitHub has the comment,
-and a retry would post it twice.
+A 2xx whose body cannot be read still counts as posted: GitHub has the comment or the issue, and
+a retry would post it twice. A comment is then id 0, url "". An issue's number is what the sender
+is told to reply to, so its marker is looked for once; when that does not find it the issue is
+number 0, url "", and the caller says that an issue was opened without knowing which.
 
 Retries never outlast the Lambda: every wait and every request timeout is cut to the time the
 function has left, and when that is too short the error is raised now, so that the invocation
@@ -26,11 +41,11 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from handler import __version__
@@ -46,9 +61,9 @@ _MAX_RATE_LIMIT_WAIT = 60.0
 # GitHub's advice for a secondary rate limit that names no reset time: wait at least a minute.
 _SECONDARY_LIMIT_WAIT = 60.0
 _MAX_REDIRECTS = 3
-# Pages of 100 comments searched for a marker; comments since the mail arrived fit in one.
+# Pages of 100 comments or issues searched for a marker; those since the mail arrived fit in one.
 _MAX_PAGES = 10
-# Seconds of slack between our clock and GitHub's when asking for comments "since".
+# Seconds of slack between our clock and GitHub's when asking for comments or issues "since".
 _CLOCK_SKEW = 300.0
 _MARKER = "<!-- ticket-router:mail={} -->"
 _MARKER_PATTERN = re.compile(r"<!-- ticket-router:mail=([0-9a-f]{32}) -->")
@@ -95,8 +110,38 @@ class PostedComment:
     url: str
 
 
+@dataclass(frozen=True)
+class PostedIssue:
+    # 0 when GitHub opened the issue but neither its answer nor a lookup said which.
+    number: int
+    url: str  # html_url
+
+
+_T = TypeVar("_T", PostedComment, PostedIssue)
+
+
+@dataclass(frozen=True)
+class _Creation(Generic[_T]):
+    """One POST that creates something on GitHub, as the shared retry loop sees it."""
+
+    url: str
+    payload: Mapping[str, object]
+    # How details name it: "owner/repo#7", "a new issue in owner/repo".
+    target: str
+    # The detail when the invocation has no time left to send a request.
+    no_time: str
+    # The detail of a rate limit that names no reset time.
+    limited: str
+    # The copy carrying the body's marker created since a moment (epoch seconds), if any.
+    find: Callable[[float], _T | None]
+    # The result of a 2xx answer to the POST sent at a moment.
+    created: Callable[[requests.Response, float], _T]
+    # The error for an answer that no retry can change.
+    refused: Callable[[requests.Response], GitHubError]
+
+
 class GitHubError(Exception):
-    """GitHub did not take the comment; ``reason`` is stable, ``detail`` is for people."""
+    """GitHub did not take the comment or issue; ``reason`` is stable, ``detail`` is for people."""
 
     def __init__(
         self, reason: str, detail: str, *, transient: bool, status: int | None = None
@@ -109,7 +154,8 @@ class GitHubError(Exception):
 
 
 class GitHubClient:
-    """Posts comments with one token against one API base (github.com or an Enterprise host)."""
+    """Posts comments and opens issues with one token against one API base (github.com or an
+    Enterprise host)."""
 
     def __init__(
         self,
@@ -155,37 +201,126 @@ class GitHubClient:
         then are searched for the marker first, and so they are before re-posting after an
         attempt whose outcome is unknown (a timeout, a lost connection, a 5xx).
         """
-        owner, _, name = repo.partition("/")
-        if not owner or name in {"", ".", ".."} or "/" in name or owner in {".", ".."}:
-            raise GitHubError(
-                "issue-not-found", f"{repo!r} is not an owner/name repository", transient=False
-            )
-        url = (
-            f"{self._api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
-            f"/issues/{issue}/comments"
-        )
+        url = f"{_repo_url(self._api_url, repo, 'issue-not-found')}/issues/{issue}/comments"
         target = f"{repo}#{issue}"
+        no_time = f"no time left in this invocation to post to {target}"
         mark = marker_in(body)
+
+        def refused(response: requests.Response) -> GitHubError:
+            return _permanent(response, target)
+
+        def find(since: float) -> PostedComment | None:
+            if mark is None:
+                return None
+            return self._find_marked(
+                f"{url}?since={_stamp(since)}&per_page=100",
+                target,
+                no_time,
+                refused,
+                lambda comment: _marked_comment(comment, mark),
+            )
+
+        creation = _Creation(
+            url=url,
+            payload={"body": body},
+            target=target,
+            no_time=no_time,
+            limited=f"GitHub rate-limited the comment for {target}",
+            find=find,
+            created=lambda response, _started: _posted(response),
+            refused=refused,
+        )
+        return self._create(creation, mark, since)
+
+    def create_issue(
+        self,
+        repo: str,
+        title: str,
+        body: str,
+        labels: Sequence[str] = (),
+        *,
+        since: float | None = None,
+    ) -> PostedIssue:
+        """``POST /repos/{owner}/{repo}/issues`` with ``{"title": title, "body": body}``, and
+        ``"labels"`` when there are any.
+
+        GitHub silently drops the labels when the token may not push to the repository. The
+        marker guard is create_comment's, searching the repository's issues (``state=all``, so
+        that one closed meanwhile still counts) instead of an issue's comments. A returned
+        number 0 means GitHub opened the issue but did not say which (see the module notes).
+        """
+        url = f"{_repo_url(self._api_url, repo, 'repo-not-found')}/issues"
+        target = f"a new issue in {repo}"
+        no_time = f"no time left in this invocation to open {target}"
+        mark = marker_in(body)
+
+        def refused(response: requests.Response) -> GitHubError:
+            return _permanent_issue(response, repo, target)
+
+        def find(since: float) -> PostedIssue | None:
+            if mark is None:
+                return None
+            return self._find_marked(
+                f"{url}?state=all&since={_stamp(since)}&per_page=100",
+                f"{repo}'s issues",
+                no_time,
+                refused,
+                lambda issue: _marked_issue(issue, mark),
+            )
+
+        def created(response: requests.Response, started: float) -> PostedIssue:
+            payload = _json(response)
+            number, html_url = payload.get("number"), payload.get("html_url")
+            if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+                return PostedIssue(number, html_url if isinstance(html_url, str) else "")
+            # The issue exists but the answer does not say which: its marker can. Any failure
+            # to look leaves it unknown; posting again would open it twice.
+            try:
+                found = find(started - _CLOCK_SKEW)
+            except GitHubError:
+                found = None
+            return found or PostedIssue(0, "")
+
+        payload: dict[str, object] = {"title": title, "body": body}
+        if labels:
+            payload["labels"] = list(labels)
+        creation = _Creation(
+            url=url,
+            payload=payload,
+            target=target,
+            no_time=no_time,
+            limited=f"GitHub rate-limited opening {target}",
+            find=find,
+            created=created,
+            refused=refused,
+        )
+        return self._create(creation, mark, since)
+
+    def _create(self, creation: _Creation[_T], mark: str | None, since: float | None) -> _T:
+        """POST until GitHub takes it, a permanent answer, or no attempt or time is left.
+
+        With a marker and a moment to look from, the earlier copy is looked for first.
+        """
         look_since = since
         attempt = 0
         unnamed_limits = 0
         while True:
             attempt += 1
             if mark is not None and look_since is not None:
-                existing = self._find_marked(url, mark, look_since, target)
+                existing = creation.find(look_since)
                 if existing is not None:
                     return existing
-            self._wait_for_gate(target)
+            self._wait_for_gate(creation.target)
             started = self._clock()
-            response = self._send(url, body, target, attempt)
+            response = self._send(creation, attempt)
             if response is None or response.status_code >= 500:
-                # The comment may exist although the answer was lost: look before re-posting.
+                # It may exist although the answer was lost: look before re-posting.
                 look_since = min(look_since or started, started) - _CLOCK_SKEW
             if response is None:
                 continue
             status = response.status_code
             if 200 <= status < 300:
-                return _posted(response)
+                return creation.created(response, started)
             wait = self._rate_limit_wait(response)
             if wait is None and _is_unnamed_limit(response):
                 # GitHub: without headers wait at least a minute, and exponentially longer
@@ -200,7 +335,7 @@ class GitHubClient:
                     wait,
                     attempt,
                     "rate-limited",
-                    _rate_limit_detail(response, target),
+                    _rate_limit_detail(response, creation.target, creation.limited),
                     status=status,
                 )
                 continue
@@ -209,11 +344,11 @@ class GitHubClient:
                     self._backoff(attempt),
                     attempt,
                     "github-unavailable",
-                    f"GitHub answered {status} for {target}",
+                    f"GitHub answered {status} for {creation.target}",
                     status=status,
                 )
                 continue
-            raise _permanent(response, target)
+            raise creation.refused(response)
 
     def _wait_for_gate(self, target: str) -> None:
         """Sleep until the shared rate limit lifts, or fail now when that does not fit."""
@@ -231,15 +366,23 @@ class GitHubClient:
         self._sleep(wait)
         self._waited_until = self._gate.until
 
-    def _find_marked(self, url: str, mark: str, since: float, target: str) -> PostedComment | None:
-        """The comment on the issue carrying ``mark``, created after ``since``, if there is one.
+    def _find_marked(
+        self,
+        first: str,
+        where: str,
+        no_time: str,
+        refused: Callable[[requests.Response], GitHubError],
+        pick: Callable[[Mapping[str, Any]], _T | None],
+    ) -> _T | None:
+        """The first listed entry that ``pick`` takes, from the list at ``first`` and its next
+        pages, if there is one.
 
-        Any failure to look is transient: posting without knowing could post twice.
+        Any failure to look is transient, except the answers that also refuse the POST: posting
+        without knowing could post twice.
         """
         import requests  # noqa: PLC0415 - already imported by __init__: a lookup
 
-        stamp = datetime.fromtimestamp(max(0.0, since), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        page_url: str | None = f"{url}?since={stamp}&per_page=100"
+        page_url: str | None = first
         for _ in range(_MAX_PAGES):
             if page_url is None:
                 return None
@@ -248,60 +391,50 @@ class GitHubClient:
                     page_url,
                     headers=self._headers,
                     auth=self._auth,
-                    timeout=self._request_timeout(target),
+                    timeout=self._request_timeout(no_time),
                     allow_redirects=False,
                 )
             except requests.RequestException as error:
                 raise GitHubError(
                     "github-unavailable",
-                    f"cannot check {target} for an earlier copy ({type(error).__name__})",
+                    f"cannot check {where} for an earlier copy ({type(error).__name__})",
                     transient=True,
                 ) from None
             if response.status_code != 200:
                 if response.status_code in {404, 410, 401}:
-                    raise _permanent(response, target)
+                    raise refused(response)
                 raise GitHubError(
                     "github-unavailable",
-                    f"GitHub answered {response.status_code} when checking {target} for an "
+                    f"GitHub answered {response.status_code} when checking {where} for an "
                     "earlier copy",
                     transient=True,
                     status=response.status_code,
                 )
-            payload = _json_list(response)
-            for comment in payload:
-                if (
-                    isinstance(comment, Mapping)
-                    and marker_in(str(comment.get("body") or "")) == mark
-                ):
-                    comment_id = comment.get("id")
-                    comment_url = comment.get("html_url")
-                    return PostedComment(
-                        id=comment_id if isinstance(comment_id, int) else 0,
-                        url=comment_url if isinstance(comment_url, str) else "",
-                    )
+            for entry in _json_list(response):
+                found = pick(entry) if isinstance(entry, Mapping) else None
+                if found is not None:
+                    return found
             page_url = response.links.get("next", {}).get("url")
         return None
 
-    def _request_timeout(self, target: str) -> float:
+    def _request_timeout(self, no_time: str) -> float:
+        """The timeout of the next request, or github-timeout (``no_time``) when none fits."""
         timeout = self._timeout
         left = self._time_left()
         if left is not None:
             timeout = min(timeout, left)
             if timeout < 1.0:
-                raise GitHubError(
-                    "github-timeout",
-                    f"no time left in this invocation to post to {target}",
-                    transient=True,
-                )
+                raise GitHubError("github-timeout", no_time, transient=True)
         return timeout
 
-    def _send(self, url: str, body: str, target: str, attempt: int) -> requests.Response | None:
+    def _send(self, creation: _Creation[_T], attempt: int) -> requests.Response | None:
         """One request; None when it failed in a way worth retrying and a retry was waited for."""
         import requests  # noqa: PLC0415 - already imported by __init__: a lookup
 
-        timeout = self._request_timeout(target)
+        target = creation.target
+        timeout = self._request_timeout(creation.no_time)
         try:
-            return self._post(url, body, target, timeout)
+            return self._post(creation.url, creation.payload, target, timeout)
         except requests.Timeout:
             # A timed-out POST may still have been applied: the retry looks for its marker.
             self._wait(
@@ -319,7 +452,9 @@ class GitHubClient:
             )
         return None
 
-    def _post(self, url: str, body: str, target: str, timeout: float) -> requests.Response:
+    def _post(
+        self, url: str, payload: Mapping[str, object], target: str, timeout: float
+    ) -> requests.Response:
         """POST, following redirects that stay on the API host (a renamed repository).
 
         Followed here because requests turns a POST redirected by 301 or 302 into a GET, while
@@ -328,7 +463,7 @@ class GitHubClient:
         for _ in range(_MAX_REDIRECTS):
             response = self._session.post(
                 url,
-                json={"body": body},
+                json=payload,
                 headers=self._headers,
                 auth=self._auth,
                 timeout=timeout,
@@ -420,6 +555,42 @@ def marker_in(body: str) -> str | None:
     return found.group(1) if found else None
 
 
+def _repo_url(api_url: str, repo: str, reason: str) -> str:
+    """``{api}/repos/{owner}/{name}``, each segment percent-encoded so that it stays one segment;
+    ``reason`` (permanent) for a repo that is not owner/name."""
+    owner, _, name = repo.partition("/")
+    if not owner or name in {"", ".", ".."} or "/" in name or owner in {".", ".."}:
+        raise GitHubError(reason, f"{repo!r} is not an owner/name repository", transient=False)
+    return f"{api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
+def _stamp(since: float) -> str:
+    return datetime.fromtimestamp(max(0.0, since), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _marked_comment(comment: Mapping[str, Any], mark: str) -> PostedComment | None:
+    if marker_in(str(comment.get("body") or "")) != mark:
+        return None
+    comment_id, url = comment.get("id"), comment.get("html_url")
+    return PostedComment(
+        id=comment_id if isinstance(comment_id, int) else 0,
+        url=url if isinstance(url, str) else "",
+    )
+
+
+def _marked_issue(issue: Mapping[str, Any], mark: str) -> PostedIssue | None:
+    # The issues list includes pull requests, told apart by this key: a pull request's
+    # description quoting a mail is not the issue that mail opened.
+    # https://docs.github.com/en/rest/issues/issues#list-repository-issues
+    if "pull_request" in issue or marker_in(str(issue.get("body") or "")) != mark:
+        return None
+    number, url = issue.get("number"), issue.get("html_url")
+    return PostedIssue(
+        number=number if isinstance(number, int) and not isinstance(number, bool) else 0,
+        url=url if isinstance(url, str) else "",
+    )
+
+
 def _json_list(response: requests.Response) -> list[Any]:
     try:
         payload = response.json()
@@ -456,9 +627,6 @@ def _permanent(response: requests.Response, target: str) -> GitHubError:
     if status == 410:
         detail = f"{target} is gone (deleted, or issues are disabled for the repository){said}"
         return GitHubError("issue-gone", detail, transient=False, status=status)
-    if status == 401:
-        detail = f"GitHub rejected the token (expired or revoked?){said}"
-        return GitHubError("github-auth-failed", detail, transient=False, status=status)
     # GitHub answers "Unable to create comment because issue is locked." with a link to
     # https://help.github.com/articles/locking-conversations/ (the same for pull requests).
     if status == 403 and (
@@ -472,21 +640,53 @@ def _permanent(response: requests.Response, target: str) -> GitHubError:
             f"scope){said}"
         )
         return GitHubError("github-forbidden", detail, transient=False, status=status)
+    return _refused(response, target, f"the comment for {target}")
+
+
+def _permanent_issue(response: requests.Response, repo: str, target: str) -> GitHubError:
+    status = response.status_code
+    message = _message(response)
+    said = f": {message}" if message else ""
+    if status == 404:
+        detail = f"{repo} does not exist, or the token cannot see it{said}"
+        return GitHubError("repo-not-found", detail, transient=False, status=status)
+    if status == 410:
+        # https://docs.github.com/en/rest/issues/issues#create-an-issue: "Gone" when the
+        # repository has issues turned off.
+        detail = f"issues are disabled for {repo}{said}"
+        return GitHubError("issues-disabled", detail, transient=False, status=status)
+    if status == 403:
+        detail = (
+            f"the token may not open issues in {repo} (it needs Issues: write, or the repo "
+            f"scope){said}"
+        )
+        return GitHubError("github-forbidden", detail, transient=False, status=status)
+    return _refused(response, target, f"the new issue for {repo}")
+
+
+def _refused(response: requests.Response, target: str, what: str) -> GitHubError:
+    """The permanent errors a comment and an issue share: 401, 422 and any other answer."""
+    status = response.status_code
+    message = _message(response)
+    said = f": {message}" if message else ""
+    if status == 401:
+        detail = f"GitHub rejected the token (expired or revoked?){said}"
+        return GitHubError("github-auth-failed", detail, transient=False, status=status)
     if status == 422:
         errors = _json(response).get("errors")
         extra = "; ".join(_describe_error(e) for e in errors) if isinstance(errors, list) else ""
-        detail = f"GitHub refused the comment for {target}{said}" + (f" ({extra})" if extra else "")
+        detail = f"GitHub refused {what}{said}" + (f" ({extra})" if extra else "")
         return GitHubError("validation-failed", detail, transient=False, status=status)
     detail = f"GitHub answered {status} for {target}{said}"
     return GitHubError("github-rejected", detail, transient=False, status=status)
 
 
-def _rate_limit_detail(response: requests.Response, target: str) -> str:
+def _rate_limit_detail(response: requests.Response, target: str, limited: str) -> str:
     reset = response.headers.get("x-ratelimit-reset", "").strip()
     if reset.isdigit():
         when = datetime.fromtimestamp(int(reset), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return f"GitHub's rate limit for this token resets at {when}; {target} not posted"
-    return f"GitHub rate-limited the comment for {target}"
+    return limited
 
 
 def _json(response: requests.Response) -> Mapping[str, Any]:

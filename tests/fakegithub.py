@@ -1,8 +1,12 @@
-"""A stateful stand-in for GitHub's issue-comment API, served by pytest-httpserver on 127.0.0.1.
+"""A stateful stand-in for GitHub's issue-comment and issue API, served by pytest-httpserver on
+127.0.0.1.
 
-It keeps the comments it accepts, lists them back (``since``, pagination) as GitHub does, and can
-be told to misbehave: answer 5xx, answer only after the client gave up (the comment is created
-all the same), or enforce a secondary rate limit in scaled time.
+It keeps the comments and issues it accepts and lists them back as GitHub does: comments of an
+issue oldest first, a repository's issues newest first with pull requests among them (``state``,
+``since``, pagination). A new issue takes the number after the highest one the repository has
+(seeded issues and pull requests, and issues that have comments). It can be told to misbehave,
+for comments and new issues alike: answer 5xx, create and then answer 5xx, answer only after the
+client gave up (created all the same), or enforce a secondary rate limit in scaled time.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from werkzeug import Request, Response
 from handler.github import marker_in
 
 _PATH = re.compile(r"^/repos/([^/]+)/([^/]+)/issues/(\d+)/comments$")
+_ISSUES = re.compile(r"^/repos/([^/]+)/([^/]+)/issues$")
 
 
 @dataclass
@@ -34,34 +39,79 @@ class Comment:
 
 
 @dataclass
+class Issue:
+    number: int
+    repo: str
+    title: str
+    body: str
+    created_at: float
+    labels: list[str] = field(default_factory=list)
+    state: str = "open"
+    # Issues and pull requests share numbers, and the issues list shows both.
+    pull_request: bool = False
+
+
+@dataclass
 class FakeGitHub:
     server: HTTPServer
     comments: list[Comment] = field(default_factory=list)
-    # Statuses to answer the next POSTs with instead of creating the comment.
+    # Seeded ones and those opened through the API.
+    issues: list[Issue] = field(default_factory=list)
+    # Statuses to answer the next POSTs with instead of creating the comment or issue.
     fail_next: list[int] = field(default_factory=list)
-    # Seconds to hold the answer to the next POSTs after creating the comment.
+    # Statuses to answer the next POSTs with after creating it: the answer is lost.
+    lost_next: list[int] = field(default_factory=list)
+    # Seconds to hold the answer to the next POSTs after creating the comment or issue.
     slow_next: list[float] = field(default_factory=list)
-    # Secondary rate limit: at most `limit` comments per `window` seconds (real time).
+    # Secondary rate limit: at most `limit` comments and issues per `window` seconds (real time).
     limit: int | None = None
     window: float = 1.0
     # How many GitHub seconds one real second is, for the retry-after it announces.
     scale: float = 1.0
     missing_issues: set[int] = field(default_factory=set)
+    # Repositories (owner/name) that answer 404 to issue POSTs and lists.
+    missing_repos: set[str] = field(default_factory=set)
     # Issues whose POSTs always fail with 502 (a persistent outage for one repository path).
     broken_issues: set[int] = field(default_factory=set)
+    # "POST" and "GET" count comment requests; "POST issues" and "GET issues" issue requests.
     requests: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _window_start: float = 0.0
     _window_count: int = 0
+    # The highest seeded issue number of each repository.
+    _seeded: dict[str, int] = field(default_factory=dict)
 
     def install(self) -> FakeGitHub:
         self.server.expect_request(_PATH, method="POST").respond_with_handler(self._post)
         self.server.expect_request(_PATH, method="GET").respond_with_handler(self._list)
+        self.server.expect_request(_ISSUES, method="POST").respond_with_handler(self._open)
+        self.server.expect_request(_ISSUES, method="GET").respond_with_handler(self._list_issues)
         return self
 
     def marked(self) -> Counter[str]:
         """How many comments carry each mail marker."""
         return Counter(marker_in(c.body) or "" for c in self.comments)
+
+    def opened(self) -> list[Issue]:
+        """The issues opened through the API, oldest first (not the seeded ones)."""
+        return [i for i in self.issues if i.number > self._seeded.get(i.repo, 0)]
+
+    def seed(self, repo: str, *, issues: int, pull_requests: tuple[int, ...] = ()) -> None:
+        """Issues 1..``issues`` of ``repo``, the numbers in ``pull_requests`` being pull requests;
+        each an hour older than the next, all long before now."""
+        old = time.time() - 86400
+        for number in range(1, issues + 1):
+            self.issues.append(
+                Issue(
+                    number=number,
+                    repo=repo,
+                    title=f"Seeded {number}",
+                    body=f"seeded {number}",
+                    created_at=old - 3600 * (issues - number),
+                    pull_request=number in pull_requests,
+                )
+            )
+        self._seeded[repo] = max(self._seeded.get(repo, 0), issues)
 
     def _post(self, request: Request) -> Response:
         found = _PATH.match(request.path)
@@ -86,10 +136,81 @@ class FakeGitHub:
                 created_at=time.time(),
             )
             self.comments.append(comment)
+        return self._created(_payload(comment))
+
+    def _open(self, request: Request) -> Response:
+        found = _ISSUES.match(request.path)
+        assert found is not None
+        repo = f"{found.group(1)}/{found.group(2)}"
+        with self._lock:
+            self.requests["POST issues"] += 1
+            if repo in self.missing_repos:
+                return _json({"message": "Not Found"}, 404)
+            if self.fail_next:
+                return Response("upstream error", status=self.fail_next.pop(0))
+            limited = self._limited()
+            if limited is not None:
+                return limited
+            sent = request.get_json()
+            taken = [i.number for i in self.issues if i.repo == repo]
+            taken += [c.issue for c in self.comments if c.repo == repo]
+            issue = Issue(
+                number=max(taken, default=0) + 1,
+                repo=repo,
+                title=sent["title"],
+                body=sent.get("body") or "",
+                labels=list(sent.get("labels", [])),
+                created_at=time.time(),
+            )
+            self.issues.append(issue)
+        return self._created(_issue_payload(issue))
+
+    def _created(self, payload: dict[str, object]) -> Response:
+        """201 with ``payload``, unless told to lose the answer or to answer late."""
+        with self._lock:
+            lost = self.lost_next.pop(0) if self.lost_next else None
             delay = self.slow_next.pop(0) if self.slow_next else 0.0
         if delay:
             time.sleep(delay)
-        return _json(_payload(comment), 201)
+        if lost is not None:
+            return Response("upstream error", status=lost)
+        return _json(payload, 201)
+
+    def _list_issues(self, request: Request) -> Response:
+        found = _ISSUES.match(request.path)
+        assert found is not None
+        repo = f"{found.group(1)}/{found.group(2)}"
+        since = request.args.get("since")
+        after = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp() if since else 0
+        after /= self.scale
+        state = request.args.get("state", "open")
+        per_page = int(request.args.get("per_page", "30"))
+        page = int(request.args.get("page", "1"))
+        with self._lock:
+            self.requests["GET issues"] += 1
+            if repo in self.missing_repos:
+                return _json({"message": "Not Found"}, 404)
+            # GitHub's defaults: sort=created, direction=desc; since filters on updated_at,
+            # which is created_at here (nothing is edited).
+            matching = sorted(
+                (
+                    i
+                    for i in self.issues
+                    if i.repo == repo
+                    and state in {"all", i.state}
+                    and i.created_at >= math.floor(after)
+                ),
+                key=lambda i: (i.created_at, i.number),
+                reverse=True,
+            )
+        chunk = matching[(page - 1) * per_page : page * per_page]
+        response = _json([_issue_payload(i) for i in chunk], 200)
+        if page * per_page < len(matching):
+            response.headers["Link"] = (
+                f"<{request.base_url}?state={state}&since={since}&per_page={per_page}"
+                f'&page={page + 1}>; rel="next"'
+            )
+        return response
 
     def _list(self, request: Request) -> Response:
         found = _PATH.match(request.path)
@@ -144,6 +265,26 @@ def _payload(comment: Comment) -> dict[str, object]:
         "body": comment.body,
         "created_at": datetime.fromtimestamp(comment.created_at, UTC).isoformat(),
     }
+
+
+def _issue_payload(issue: Issue) -> dict[str, object]:
+    kind = "pull" if issue.pull_request else "issues"
+    payload: dict[str, object] = {
+        "id": 1000 + issue.number,
+        "number": issue.number,
+        "html_url": f"https://github.com/{issue.repo}/{kind}/{issue.number}",
+        "title": issue.title,
+        "body": issue.body,
+        "state": issue.state,
+        "labels": [{"name": name} for name in issue.labels],
+        "created_at": datetime.fromtimestamp(issue.created_at, UTC).isoformat(),
+        "updated_at": datetime.fromtimestamp(issue.created_at, UTC).isoformat(),
+    }
+    if issue.pull_request:
+        payload["pull_request"] = {
+            "url": f"https://api.github.com/repos/{issue.repo}/pulls/{issue.number}"
+        }
+    return payload
 
 
 def _json(payload: object, status: int, headers: dict[str, str] | None = None) -> Response:

@@ -1,4 +1,6 @@
-"""The GitHub client against a real HTTP server on 127.0.0.1, checked against GitHub's OpenAPI."""
+"""The GitHub client against a real HTTP server on 127.0.0.1, checked against GitHub's OpenAPI.
+
+Comments first, then new issues (the same loop, worded and looked up for issues)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from handler import __version__
-from handler.github import GitHubClient, GitHubError, PostedComment, RateGate
+from handler.github import GitHubClient, GitHubError, PostedComment, PostedIssue, RateGate, marker
 from tests.conftest import TESTS
+from tests.fakegithub import FakeGitHub, Issue
 
 TOKEN = "ghp_testToken0123456789abcdef"
 PATH = "/repos/example-org/app/issues/7/comments"
@@ -542,3 +545,541 @@ def test_a_short_shared_wait_is_slept_then_posted(httpserver: HTTPServer):
     github = client(httpserver, sleeps, clock=lambda: 1795424040.0, gate=gate)
     assert github.create_comment("example-org/app", 7, "x").id == 1
     assert sleeps.calls == [5.0]
+
+
+# --- Opening issues: POST /repos/{owner}/{repo}/issues, and the issues list searched for a copy.
+
+ISSUES = "/repos/example-org/app/issues"
+ISSUE_SPEC = json.loads((TESTS / "github" / "issues-create.openapi.json").read_text())
+# GitHub's example issue is also a pull request's; an issue just opened is not one.
+OPENED = {k: v for k, v in ISSUE_SPEC["example201"].items() if k != "pull_request"}
+ISSUE_DOCS = "https://docs.github.com/rest/issues/issues#create-an-issue"
+MAIL = "0123456789abcdef0123456789abcdef"
+MARKED = f"The printer is on fire.\n\n{marker(MAIL)}"
+
+
+@pytest.fixture
+def github(httpserver: HTTPServer) -> FakeGitHub:
+    return FakeGitHub(httpserver).install()
+
+
+def open_issue(server: HTTPServer, body: str = MARKED, labels=(), **kwargs) -> PostedIssue:
+    since = kwargs.pop("since", None)
+    sleeps = kwargs.pop("sleeps", None)
+    return client(server, sleeps, **kwargs).create_issue(
+        "example-org/app", "Printer on fire", body, labels, since=since
+    )
+
+
+def query(request: Request) -> dict[str, str]:
+    return dict(request.args.items())
+
+
+def assert_valid_issue_body(sent: dict[str, object]) -> None:
+    """Valid against GitHub's schema, which allows unknown keys: so each key must be declared."""
+    schema = ISSUE_SPEC["post"]["requestBody"]
+    Draft202012Validator(nullable_to_json_schema(schema)).validate(sent)
+    assert set(sent) <= set(schema["properties"])
+    assert schema["required"] == ["title"]
+
+
+def test_new_issue_request_is_exactly_what_github_documents(httpserver: HTTPServer):
+    """POST to the repository's issues with title and body only, and the headers GitHub asks."""
+    httpserver.expect_oneshot_request(ISSUES, method="POST").respond_with_json(OPENED, status=201)
+    posted = open_issue(httpserver, "Hello **world**")
+    assert posted == PostedIssue(1347, "https://github.com/octocat/Hello-World/issues/1347")
+    [request] = requests_seen(httpserver)
+    assert request.get_json() == {"title": "Printer on fire", "body": "Hello **world**"}
+    assert_valid_issue_body(request.get_json())
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Accept"] == "application/vnd.github+json"
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["X-GitHub-Api-Version"] == "2022-11-28"
+    assert request.headers["User-Agent"] == f"ticket-router/{__version__}"
+
+
+def test_labels_are_sent_only_when_there_are_some(httpserver: HTTPServer):
+    """With labels the body gains a "labels" array of names, in order, and stays documented."""
+    httpserver.expect_oneshot_request(ISSUES, method="POST").respond_with_json(OPENED, status=201)
+    open_issue(httpserver, "x", ("bug", "from mail"))
+    [request] = requests_seen(httpserver)
+    assert request.get_json() == {
+        "title": "Printer on fire",
+        "body": "x",
+        "labels": ["bug", "from mail"],
+    }
+    assert_valid_issue_body(request.get_json())
+
+
+def test_new_issue_request_matches_the_openapi_description(httpserver: HTTPServer):
+    """Path template and path parameters of issues/create come from @octokit/openapi."""
+    httpserver.expect_oneshot_request(re.compile(".*"), method="POST").respond_with_json(
+        OPENED, status=201
+    )
+    client(httpserver).create_issue("Octo-Org/my.repo_1", "t", "b")
+    [request] = requests_seen(httpserver)
+    template = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", ISSUE_SPEC["path"]) + "$"
+    found = re.match(template, request.path)
+    assert found is not None
+    assert found.groupdict() == {"owner": "Octo-Org", "repo": "my.repo_1"}
+    declared = {p["name"]: (p["in"], p["schema"]["type"]) for p in ISSUE_SPEC["post"]["parameters"]}
+    assert declared == {"owner": ("path", "string"), "repo": ("path", "string")}
+    assert ISSUE_SPEC["post"]["operationId"] == "issues/create"
+    assert ISSUE_SPEC["enterprise_has_path"] is True
+
+
+def test_the_example_issue_we_serve_is_documented():
+    """The answers served here are GitHub's examples, valid against the fields the client reads."""
+    Draft202012Validator(nullable_to_json_schema(ISSUE_SPEC["issue"])).validate(OPENED)
+    for item in ISSUE_SPEC["example200"]:
+        Draft202012Validator(nullable_to_json_schema(ISSUE_SPEC["list_item"])).validate(item)
+    assert ISSUE_SPEC["issue"]["required"] == ["html_url", "number"]
+
+
+def test_the_lookup_asks_for_what_the_openapi_documents(httpserver: HTTPServer):
+    """state=all, since as a date-time and per_page=100 are documented issues/list-for-repo query
+    parameters, with values in their schema."""
+    httpserver.expect_request(ISSUES, method="GET").respond_with_json([])
+    httpserver.expect_request(ISSUES, method="POST").respond_with_json(OPENED, status=201)
+    open_issue(httpserver, since=1795424040.0)
+    lookup, post = requests_seen(httpserver)
+    assert (lookup.method, post.method) == ("GET", "POST")
+    assert query(lookup) == {"state": "all", "since": "2026-11-23T08:54:00Z", "per_page": "100"}
+    declared = {p["name"]: p for p in ISSUE_SPEC["get"]["parameters"]}
+    assert ISSUE_SPEC["get"]["operationId"] == "issues/list-for-repo"
+    for name, value in query(lookup).items():
+        assert declared[name]["in"] == "query"
+        schema = declared[name]["schema"]
+        if schema["type"] == "integer":
+            Draft202012Validator(schema).validate(int(value))
+        else:
+            Draft202012Validator(
+                schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+            ).validate(value)
+    assert declared["state"]["schema"]["default"] == "open"
+
+
+def test_a_fake_github_issue_gets_the_number_after_the_existing_ones(github, httpserver):
+    """Issues and pull requests share numbers: a new issue follows the highest of them."""
+    github.seed("example-org/app", issues=5, pull_requests=(5,))
+    posted = open_issue(httpserver, "x", ("bug",))
+    assert posted == PostedIssue(6, "https://github.com/example-org/app/issues/6")
+    [issue] = github.opened()
+    assert (issue.number, issue.title, issue.body, issue.labels) == (
+        6,
+        "Printer on fire",
+        "x",
+        ["bug"],
+    )
+
+
+def test_an_issue_whose_answer_is_lost_in_a_5xx_is_found_not_reopened(github, httpserver):
+    """GitHub opened it but answered 502: the retry finds the marker and opens nothing more."""
+    github.seed("example-org/app", issues=3)
+    github.lost_next.append(502)
+    sleeps = Sleeps()
+    posted = open_issue(httpserver, sleeps=sleeps)
+    assert posted == PostedIssue(4, "https://github.com/example-org/app/issues/4")
+    assert [i.number for i in github.opened()] == [4]
+    assert (github.requests["POST issues"], github.requests["GET issues"]) == (1, 1)
+    assert len(sleeps.calls) == 1
+
+
+def test_a_5xx_that_opened_nothing_is_retried_once_looked_for(github, httpserver):
+    """A 503 before creating: the lookup finds nothing, and the retry opens the one issue."""
+    github.fail_next.append(503)
+    posted = open_issue(httpserver)
+    assert posted.number == 1
+    assert len(github.opened()) == 1
+    assert (github.requests["POST issues"], github.requests["GET issues"]) == (2, 1)
+
+
+def test_an_issue_opened_after_the_client_timed_out_is_found_not_reopened(github, httpserver):
+    """The answer came too late: the retry looks, finds the marker, and opens no second issue."""
+    github.slow_next.append(0.5)
+    github_client = GitHubClient(
+        TOKEN,
+        api_url=httpserver.url_for("/"),
+        timeout=0.2,
+        # The test server answers one request at a time: wait out the slow answer.
+        sleep=lambda seconds: time.sleep(0.6),
+    )
+    posted = github_client.create_issue("example-org/app", "Printer on fire", MARKED)
+    assert posted == PostedIssue(1, "https://github.com/example-org/app/issues/1")
+    assert len(github.opened()) == 1
+    assert (github.requests["POST issues"], github.requests["GET issues"]) == (1, 1)
+
+
+def test_a_mail_that_is_not_fresh_is_looked_for_before_opening(github, httpserver):
+    """With since, an issue already carrying the marker is returned and nothing is posted."""
+    github.seed("example-org/app", issues=2)
+    github.issues.append(
+        Issue(number=3, repo="example-org/app", title="t", body=MARKED, created_at=time.time())
+    )
+    posted = open_issue(httpserver, since=time.time() - 60)
+    assert posted == PostedIssue(3, "https://github.com/example-org/app/issues/3")
+    assert (github.requests["POST issues"], github.requests["GET issues"]) == (0, 1)
+
+
+def test_a_closed_issue_carrying_the_marker_still_counts(github, httpserver):
+    """The lookup asks for every state: an issue closed since it was opened is not reopened."""
+    github.issues.append(
+        Issue(
+            number=1,
+            repo="example-org/app",
+            title="t",
+            body=MARKED,
+            created_at=time.time(),
+            state="closed",
+        )
+    )
+    assert open_issue(httpserver, since=time.time() - 60).number == 1
+    assert github.requests["POST issues"] == 0
+
+
+def test_a_mail_that_is_not_fresh_and_not_found_is_opened(github, httpserver):
+    """With since and no copy: one lookup, then one POST."""
+    github.seed("example-org/app", issues=2)
+    assert open_issue(httpserver, since=time.time() - 60).number == 3
+    assert [r.method for r in requests_seen(httpserver)] == ["GET", "POST"]
+
+
+def test_pull_requests_carrying_the_marker_are_not_the_issue(github, httpserver):
+    """The issues list mixes in pull requests; one quoting the mail's marker is skipped."""
+    github.issues.append(
+        Issue(
+            number=1,
+            repo="example-org/app",
+            title="Fix the printer",
+            body=MARKED,
+            created_at=time.time(),
+            pull_request=True,
+        )
+    )
+    posted = open_issue(httpserver, since=time.time() - 60)
+    assert posted == PostedIssue(2, "https://github.com/example-org/app/issues/2")
+    assert (github.requests["POST issues"], github.requests["GET issues"]) == (1, 1)
+
+
+def test_the_pull_request_example_of_github_is_skipped(httpserver: HTTPServer):
+    """GitHub's own list example is a pull request: given the marker, it is still not a match."""
+    pull = {**ISSUE_SPEC["example200"][0], "body": MARKED}
+    assert "pull_request" in pull
+    httpserver.expect_request(ISSUES, method="GET").respond_with_json([pull])
+    httpserver.expect_request(ISSUES, method="POST").respond_with_json(OPENED, status=201)
+    assert open_issue(httpserver, since=1795424040.0).number == 1347
+    assert [r.method for r in requests_seen(httpserver)] == ["GET", "POST"]
+
+
+def test_the_lookup_follows_the_next_pages(github, httpserver):
+    """Newest first, 100 a page: the marked issue, older than 150 others, is on page two."""
+    now = time.time()
+    github.issues.append(
+        Issue(number=1, repo="example-org/app", title="t", body=MARKED, created_at=now - 30)
+    )
+    for number in range(2, 152):
+        github.issues.append(
+            Issue(number=number, repo="example-org/app", title="t", body="x", created_at=now)
+        )
+    assert open_issue(httpserver, since=now - 60).number == 1
+    pages = [query(r) for r in requests_seen(httpserver)]
+    assert [p.get("page") for p in pages] == [None, "2"]
+    assert github.requests["POST issues"] == 0
+
+
+def test_the_lookup_stops_after_ten_pages(github, httpserver):
+    """Past the page cap the copy is taken as absent: the issue is opened."""
+    now = time.time()
+    github.issues.append(
+        Issue(number=1, repo="example-org/app", title="t", body=MARKED, created_at=now - 30)
+    )
+    for number in range(2, 1002):
+        github.issues.append(
+            Issue(number=number, repo="example-org/app", title="t", body="x", created_at=now)
+        )
+    assert open_issue(httpserver, since=now - 60).number == 1002
+    assert (github.requests["GET issues"], github.requests["POST issues"]) == (10, 1)
+
+
+def test_without_a_marker_nothing_is_looked_for(github, httpserver):
+    """A body that carries no marker cannot be found again: it is posted straight away."""
+    assert open_issue(httpserver, "no marker here", since=time.time() - 60).number == 1
+    assert [r.method for r in requests_seen(httpserver)] == ["POST"]
+
+
+@pytest.mark.parametrize(
+    ("status", "payload", "reason", "detail"),
+    [
+        (
+            404,
+            {"message": "Not Found", "documentation_url": ISSUE_DOCS, "status": "404"},
+            "repo-not-found",
+            "example-org/app does not exist, or the token cannot see it: Not Found",
+        ),
+        (
+            410,
+            {"message": "Issues are disabled for this repo", "documentation_url": ISSUE_DOCS},
+            "issues-disabled",
+            "issues are disabled for example-org/app: Issues are disabled for this repo",
+        ),
+        (
+            401,
+            {"message": "Bad credentials", "documentation_url": ISSUE_DOCS},
+            "github-auth-failed",
+            "GitHub rejected the token (expired or revoked?): Bad credentials",
+        ),
+        (
+            403,
+            {"message": "Resource not accessible by integration", "documentation_url": ISSUE_DOCS},
+            "github-forbidden",
+            "the token may not open issues in example-org/app (it needs Issues: write, or the "
+            "repo scope): Resource not accessible by integration",
+        ),
+        (
+            422,
+            {
+                "message": "Validation Failed",
+                "errors": [
+                    {"resource": "Issue", "field": "title", "code": "missing_field"},
+                    {"resource": "Label", "field": "name", "code": "invalid"},
+                ],
+                "documentation_url": ISSUE_DOCS,
+            },
+            "validation-failed",
+            "GitHub refused the new issue for example-org/app: Validation Failed "
+            "(title missing_field; name invalid)",
+        ),
+        (
+            400,
+            {"message": "Problems parsing JSON", "documentation_url": ISSUE_DOCS},
+            "github-rejected",
+            "GitHub answered 400 for a new issue in example-org/app: Problems parsing JSON",
+        ),
+    ],
+)
+def test_new_issue_failures_have_their_reason_and_are_not_retried(
+    httpserver: HTTPServer, status, payload, reason, detail
+):
+    """Each documented refusal: one request, a permanent error with a reason worded for issues."""
+    # 401 is documented once for the whole API, not for this operation.
+    documented = ISSUE_SPEC["post"]["responses"].get(str(status), {}).get("schema")
+    assert documented is not None or status == 401
+    if documented is not None:
+        Draft202012Validator(nullable_to_json_schema(documented)).validate(payload)
+    httpserver.expect_request(ISSUES, method="POST").respond_with_json(payload, status=status)
+    sleeps = Sleeps()
+    with pytest.raises(GitHubError) as caught:
+        open_issue(httpserver, sleeps=sleeps)
+    error = caught.value
+    assert (error.reason, error.transient, error.status, error.detail) == (
+        reason,
+        False,
+        status,
+        detail,
+    )
+    assert TOKEN not in str(error)
+    assert len(httpserver.log) == 1
+    assert sleeps.calls == []
+
+
+def test_the_failures_we_name_cover_the_documented_responses():
+    """Every status documented for issues/create has a reason; 503 is retried as any 5xx."""
+    assert sorted(ISSUE_SPEC["post"]["responses"]) == [
+        "201",
+        "400",
+        "403",
+        "404",
+        "410",
+        "422",
+        "503",
+    ]
+
+
+def test_a_missing_repository_found_while_looking_is_permanent(github, httpserver):
+    """A 404 on the issues list is the same repo-not-found, before anything is posted."""
+    github.missing_repos.add("example-org/app")
+    with pytest.raises(GitHubError) as caught:
+        open_issue(httpserver, since=time.time() - 60)
+    assert (caught.value.reason, caught.value.transient) == ("repo-not-found", False)
+    assert github.requests["POST issues"] == 0
+
+
+def test_a_failed_lookup_is_transient_and_posts_nothing(httpserver: HTTPServer):
+    """A 500 while looking: posting without knowing could open the issue twice."""
+    httpserver.expect_request(ISSUES, method="GET").respond_with_data("oops", status=500)
+    with pytest.raises(GitHubError) as caught:
+        open_issue(httpserver, since=1795424040.0)
+    assert (caught.value.reason, caught.value.transient, caught.value.detail) == (
+        "github-unavailable",
+        True,
+        "GitHub answered 500 when checking example-org/app's issues for an earlier copy",
+    )
+    assert [r.method for r in requests_seen(httpserver)] == ["GET"]
+
+
+@pytest.mark.parametrize("repo", ["app", "example-org/", "/app", "example-org/app/x", "o/.."])
+def test_a_malformed_repository_opens_nothing(httpserver: HTTPServer, repo):
+    """Only owner/name reaches GitHub; anything else is a permanent repo-not-found."""
+    with pytest.raises(GitHubError) as caught:
+        client(httpserver).create_issue(repo, "t", "b")
+    assert (caught.value.reason, caught.value.transient) == ("repo-not-found", False)
+    assert caught.value.detail == f"{repo!r} is not an owner/name repository"
+    assert httpserver.log == []
+
+
+def test_persistent_server_errors_on_a_new_issue_give_up_worded_for_it(httpserver: HTTPServer):
+    """After max_attempts 500s (each followed by a lookup): transient github-unavailable."""
+    httpserver.expect_request(ISSUES, method="POST").respond_with_data("oops", status=500)
+    httpserver.expect_request(ISSUES, method="GET").respond_with_json([])
+    sleeps = Sleeps()
+    with pytest.raises(GitHubError) as caught:
+        open_issue(httpserver, sleeps=sleeps, max_attempts=3)
+    assert (caught.value.reason, caught.value.transient, caught.value.detail) == (
+        "github-unavailable",
+        True,
+        "GitHub answered 500 for a new issue in example-org/app (after 3 attempts)",
+    )
+    assert [r.method for r in requests_seen(httpserver)] == ["POST", "GET", "POST", "GET", "POST"]
+
+
+def test_an_unreadable_answer_is_resolved_by_the_marker(httpserver: HTTPServer):
+    """A 201 without a number: one lookup from just before the POST finds the issue's number."""
+    found = {**OPENED, "number": 12, "html_url": "https://github.com/example-org/app/issues/12"}
+    httpserver.expect_request(ISSUES, method="POST").respond_with_data("not json", status=201)
+    httpserver.expect_request(ISSUES, method="GET").respond_with_json(
+        [{**OPENED, "number": 11, "body": "other"}, {**found, "body": MARKED}]
+    )
+    posted = open_issue(httpserver, clock=lambda: 1795424340.0)
+    assert posted == PostedIssue(12, "https://github.com/example-org/app/issues/12")
+    post, lookup = requests_seen(httpserver)
+    assert (post.method, lookup.method) == ("POST", "GET")
+    # The moment before posting, less the five minutes of clock skew.
+    assert query(lookup)["since"] == "2026-11-23T08:54:00Z"
+
+
+@pytest.mark.parametrize(
+    ("answer", "listed"),
+    [
+        ({"id": 5}, []),
+        ({"number": "12"}, []),
+        ({"number": 0}, [{**OPENED, "body": "other"}]),
+    ],
+)
+def test_an_issue_opened_without_a_readable_number_and_no_copy_found_is_number_0(
+    httpserver: HTTPServer, answer, listed
+):
+    """GitHub took it but nothing says which: number 0 for the caller, and no second POST."""
+    httpserver.expect_request(ISSUES, method="POST").respond_with_json(answer, status=201)
+    httpserver.expect_request(ISSUES, method="GET").respond_with_json(listed)
+    assert open_issue(httpserver) == PostedIssue(0, "")
+    assert [r.method for r in requests_seen(httpserver)] == ["POST", "GET"]
+
+
+def test_a_failed_lookup_after_an_unreadable_answer_is_still_opened(httpserver: HTTPServer):
+    """The issue exists whatever the lookup says: a failing lookup gives number 0, not an error."""
+    httpserver.expect_request(ISSUES, method="POST").respond_with_data("", status=201)
+    httpserver.expect_request(ISSUES, method="GET").respond_with_data("oops", status=502)
+    assert open_issue(httpserver) == PostedIssue(0, "")
+    assert [r.method for r in requests_seen(httpserver)] == ["POST", "GET"]
+
+
+def test_an_unreadable_answer_for_a_body_without_marker_is_number_0(httpserver: HTTPServer):
+    """Without a marker there is nothing to look for: number 0 straight away."""
+    httpserver.expect_request(ISSUES, method="POST").respond_with_data("", status=201)
+    assert open_issue(httpserver, "plain") == PostedIssue(0, "")
+    assert len(httpserver.log) == 1
+
+
+def test_a_rate_limit_on_a_new_issue_is_obeyed(httpserver: HTTPServer):
+    """retry-after on the POST: wait exactly that long, then open the issue once."""
+    httpserver.expect_ordered_request(ISSUES, method="POST").respond_with_json(
+        {"message": "You have exceeded a secondary rate limit."},
+        status=403,
+        headers={"retry-after": "7"},
+    )
+    httpserver.expect_ordered_request(ISSUES, method="POST").respond_with_json(OPENED, status=201)
+    sleeps = Sleeps()
+    assert open_issue(httpserver, sleeps=sleeps).number == 1347
+    assert sleeps.calls == [7.0]
+    assert len(httpserver.log) == 2
+
+
+def test_a_persistent_secondary_limit_on_a_new_issue_gives_up_worded_for_it(
+    httpserver: HTTPServer,
+):
+    """No headers: a minute's wait, then the doubled wait is over the cap: transient."""
+    httpserver.expect_request(ISSUES, method="POST").respond_with_json(
+        {"message": "You have exceeded a secondary rate limit."}, status=403
+    )
+    sleeps = Sleeps()
+    with pytest.raises(GitHubError) as caught:
+        open_issue(httpserver, sleeps=sleeps)
+    assert (caught.value.reason, caught.value.transient, caught.value.detail) == (
+        "rate-limited",
+        True,
+        "GitHub rate-limited opening a new issue in example-org/app (after 2 attempts)",
+    )
+    assert sleeps.calls == [60.0]
+
+
+def test_a_comment_rate_limit_holds_the_next_new_issue(httpserver: HTTPServer):
+    """The gate is the token's: after a comment was rate-limited, no issue is opened before then."""
+    httpserver.expect_oneshot_request(PATH, method="POST").respond_with_json(
+        {"message": "API rate limit exceeded"},
+        status=403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1795427640"},
+    )
+    gate = RateGate()
+    now = lambda: 1795424040.0  # noqa: E731
+    with pytest.raises(GitHubError):
+        client(httpserver, clock=now, gate=gate).create_comment("example-org/app", 7, "x")
+    with pytest.raises(GitHubError) as caught:
+        open_issue(httpserver, clock=now, gate=gate)
+    assert (caught.value.reason, caught.value.detail) == (
+        "rate-limited",
+        "GitHub's rate limit holds until 2026-11-23T09:54:01Z; a new issue in example-org/app "
+        "not posted (no request made)",
+    )
+    assert len(httpserver.log) == 1
+
+
+def test_a_renamed_repository_redirect_is_followed_as_a_post_for_issues(httpserver: HTTPServer):
+    """A 307 on the API host is repeated as a POST with the same title, body and labels."""
+    moved = "/repositories/42/issues"
+    httpserver.expect_request(ISSUES, method="POST").respond_with_data(
+        "", status=307, headers={"Location": httpserver.url_for(moved)}
+    )
+    httpserver.expect_request(moved, method="POST").respond_with_json(OPENED, status=201)
+    open_issue(httpserver, "b", ("bug",))
+    sent = {"title": "Printer on fire", "body": "b", "labels": ["bug"]}
+    assert [(r.method, r.path, r.get_json()) for r in requests_seen(httpserver)] == [
+        ("POST", ISSUES, sent),
+        ("POST", moved, sent),
+    ]
+
+
+def test_a_redirect_of_a_new_issue_to_another_host_is_refused(httpserver: HTTPServer):
+    """The token never follows a redirect off the API host."""
+    httpserver.expect_request(ISSUES, method="POST").respond_with_data(
+        "", status=301, headers={"Location": "https://evil.example.net/steal"}
+    )
+    with pytest.raises(GitHubError) as caught:
+        open_issue(httpserver)
+    assert (caught.value.reason, caught.value.transient, caught.value.detail) == (
+        "github-redirect",
+        False,
+        "GitHub answered 301 for a new issue in example-org/app, redirecting to "
+        "https://evil.example.net; the token is not sent there",
+    )
+
+
+def test_no_issue_is_opened_without_time_to_finish(httpserver: HTTPServer):
+    """Under the safety margin nothing is sent, and the detail says what was not done."""
+    with pytest.raises(GitHubError) as caught:
+        open_issue(httpserver, remaining_time=lambda: 2.0)
+    assert (caught.value.reason, caught.value.transient, caught.value.detail) == (
+        "github-timeout",
+        True,
+        "no time left in this invocation to open a new issue in example-org/app",
+    )
+    assert httpserver.log == []
