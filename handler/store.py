@@ -1,4 +1,4 @@
-"""The AWS edges: raw mail from S3, the GitHub token from Secrets Manager.
+"""The AWS edges: raw mail from S3, GitHub tokens from Secrets Manager.
 
 Clients are passed in, so the Lambda builds them once per container and tests hand in moto's.
 """
@@ -79,9 +79,12 @@ class TokenSource:
         *,
         ttl_seconds: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
+        description: str = "the GitHub token secret",
     ) -> None:
         self._client = client
         self._secret_id = secret_id
+        # How errors name the secret: a route's own secret is told apart from the deployment's.
+        self._description = description
         self._ttl = ttl_seconds
         self._clock = clock
         self._token: str | None = None
@@ -102,14 +105,14 @@ class TokenSource:
             # The exception text can name the secret but never holds its value.
             raise StoreError(
                 "token-unavailable",
-                f"the GitHub token secret could not be read ({type(error).__name__})",
+                f"{self._description} could not be read ({type(error).__name__})",
                 transient=True,
             ) from None
         token = _token_from_secret(value)
         if not token:
             raise StoreError(
                 "token-unavailable",
-                "the GitHub token secret is empty: set it with "
+                f"{self._description} is empty: set it with "
                 "`aws secretsmanager put-secret-value` (see README)",
                 transient=True,
             )

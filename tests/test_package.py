@@ -198,9 +198,19 @@ def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path):
     tops = {name.split("/", 1)[0] for name in names}
     assert not {"boto3", "botocore", "s3transfer", "tests", "bin"} & tops
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
-    # Native code only ever for the Lambda's platform; charset-normalizer's is left out.
+    # Native code only ever for the Lambda's platform: CPython 3.12's ABI or the stable one
+    # (cryptography), and 64-bit ARM machine code; charset-normalizer's is left out.
     natives = [name for name in names if name.endswith(".so")]
-    assert all(name.endswith(".cpython-312-aarch64-linux-gnu.so") for name in natives)
+    assert "cryptography/hazmat/bindings/_rust.abi3.so" in natives
+    assert all(name.endswith((".cpython-312-aarch64-linux-gnu.so", ".abi3.so")) for name in natives)
+    with zipfile.ZipFile(output) as archive:
+        headers = {name: archive.open(name).read(20) for name in natives}
+    # ELF, 64-bit, little-endian, e_machine 183 (EM_AARCH64).
+    assert {header[:6] + header[18:20] for header in headers.values()} == {
+        b"\x7fELF\x02\x01" + (183).to_bytes(2, "little")
+    }
+    # GitHub App routes sign their JWTs with these.
+    assert {"jwt/api_jwt.py", "cffi/api.py", "pycparser/c_parser.py"} <= set(names)
     assert "charset_normalizer/md.py" in names
     assert not [name for name in natives if name.startswith("charset_normalizer/")]
     record = output.with_name(output.name + package.ROUTES_HASH_SUFFIX)
@@ -235,10 +245,13 @@ def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
             ("requests", "sessions"),  # a comment posted
             ("bs4", "element"),  # an HTML-only mail
             ("aws_lambda_powertools/utilities/idempotency/persistence", "dynamodb"),  # a claim
+            ("handler", "credentials"),  # every route's login
         ]:
             assert f"{folder}/__pycache__/{module}.cpython-312.pyc" in compiled
         # Only what a cold start and a first mail import: not the whole of Powertools.
         assert not [name for name in compiled if "/event_handler/" in name]
+        # Only a GitHub App's first login imports these (handler.credentials).
+        assert not [name for name in compiled if name.startswith(("jwt/", "cryptography/"))]
         assert all(name.endswith(".cpython-312.pyc") for name in compiled)
         for name in compiled:
             source = name.replace("__pycache__/", "").replace(".cpython-312.pyc", ".py")

@@ -1,0 +1,460 @@
+"""Which GitHub login posts a route's mail, and against which API.
+
+A route names its credential (handler.routes); what each gives:
+
+- none: the deployment's token (``default_token``: Secrets Manager in Lambda, GITHUB_TOKEN in the
+  CLI);
+- ``TokenSecret``: the token in that Secrets Manager secret (the bare token or JSON
+  ``{"token": ...}``), cached per secret for 15 minutes like the deployment's
+  (handler.store.TokenSource), so that a rotated token takes effect in warm containers;
+- ``GitHubApp``: an installation access token, so that comments appear as the app's bot. A JWT
+  signed with the app's private key (RS256) asks for a token of the one installation, scoped to
+  the route's repository with Issues: write and nothing else, so that a leaked token can do no
+  more than comment there.
+  https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
+  https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app
+
+A route's ``api_url`` (GitHub Enterprise Server: ``https://HOST/api/v3``) replaces the default API
+for any credential. ``Login.identity`` names what a rate limit belongs to (the deployment's token,
+one secret's token, one installation: GitHub counts an installation's tokens together) and never
+holds a secret.
+
+Caching. Installation tokens live an hour; each is kept per (API, app, installation, repository)
+until 5 minutes before its ``expires_at``: a login is followed by one post, whose retries and
+rate-limit waits (handler.github) end well within that, so a token never expires in use. A token
+whose ``expires_at`` cannot be read is used once and not kept. The private key is kept, parsed,
+for 15 minutes (a rotated key takes effect), and dropped at once when GitHub refuses the JWT, so
+that the retry reads the secret again.
+
+Failures are the pipeline's two kinds. Secrets: handler.store.StoreError, ``token-unavailable``
+(a token secret), ``github-app-key-unavailable`` (the key secret cannot be read) and
+``github-app-key-invalid`` (it holds no unencrypted RSA private key in PEM), all transient: a
+fixed secret and a replay cure them. Minting: handler.github.GitHubError, permanent
+``github-app-auth-failed`` (401: wrong key, or wrong client id / app id),
+``github-app-not-installed`` (404), ``github-app-repo-not-installed`` (422: the repository is not
+among the installation's, or the app lacks Issues: write), ``github-forbidden`` (another 403),
+``github-redirect`` (a token request is never redirected, and the JWT is not sent elsewhere),
+``github-rejected`` (anything else); transient ``rate-limited``, and ``github-unavailable`` (5xx,
+connection) or ``github-timeout`` after at most ``max_attempts`` tries, none outlasting the
+function's remaining time. No detail holds a token, a JWT or a key.
+
+jwt with cryptography (about 70 ms) and requests are imported by the first App login, not with
+this module: a cold start, and routes without an App, do not need them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler import __version__
+from handler.github import _SAFETY_MARGIN, API_VERSION, GitHubError, _Bearer, _json, _message
+from handler.routes import GitHubApp, Route, TokenSecret
+from handler.store import StoreError, TokenSource
+
+if TYPE_CHECKING:
+    import requests
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+DEFAULT_API_URL = "https://api.github.com"
+# How long a secret (a route's token, an app's key) is trusted before it is read again.
+_SECRET_TTL = 900.0
+# An installation token is replaced this long before GitHub's expires_at (see the docstring).
+_REFRESH_MARGIN = 300.0
+# GitHub: set iat 60 s in the past against clock drift; exp at most 10 minutes ahead. exp is
+# 9 minutes ahead (10 after iat), so a clock running a minute fast is still accepted.
+_JWT_BACKDATE = 60
+_JWT_LIFETIME = 540
+# Before the one retry a failed mint gets (with jitter, so concurrent functions differ).
+_RETRY_WAIT = 1.0
+
+
+@dataclass(frozen=True)
+class Login:
+    """What a route's comments are posted with."""
+
+    # Kept out of the repr, so that logging a Login never logs the token.
+    token: str = field(repr=False)
+    # route.api_url or the default, without a trailing slash.
+    api_url: str
+    # What a rate limit belongs to: "default", "secret:<id>", "app:<issuer>/installation:<id>".
+    identity: str
+
+
+@dataclass(frozen=True)
+class _Minted:
+    token: str = field(repr=False)
+    # Clock time from which the token is no longer handed out.
+    refresh_at: float
+
+
+@dataclass(frozen=True)
+class _Key:
+    key: RSAPrivateKey = field(repr=False)
+    read_at: float
+
+
+class Credentials:
+    """Each route's login, with the secrets and installation tokens cached for the container."""
+
+    def __init__(
+        self,
+        secrets: Any,  # noqa: ANN401 - an untyped boto3 Secrets Manager client, or None
+        default_token: Callable[[], str],
+        *,
+        default_api_url: str = DEFAULT_API_URL,
+        clock: Callable[[], float] = time.time,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        max_attempts: int = 2,
+        sleep: Callable[[float], None] = time.sleep,
+        secret_ttl_seconds: float = _SECRET_TTL,
+    ) -> None:
+        self._secrets = secrets
+        self._default_token = default_token
+        self._default_api_url = default_api_url.rstrip("/")
+        # Wall-clock time: GitHub's expires_at is one. The TTLs use it too, so tests drive both.
+        self._clock = clock
+        self._session = session
+        self._timeout = timeout
+        self._max_attempts = max(1, max_attempts)
+        self._sleep = sleep
+        self._secret_ttl = secret_ttl_seconds
+        self._tokens: dict[str, TokenSource] = {}
+        self._keys: dict[str, _Key] = {}
+        self._minted: dict[tuple[str, str, int, str], _Minted] = {}
+        # Concurrent logins of one container (the CLI's threads, tests) mint a token once.
+        self._lock = threading.Lock()
+        self._headers = {
+            "Accept": "application/vnd.github+json",
+            "User-Agent": f"ticket-router/{__version__}",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+
+    def login(self, route: Route, remaining_time: Callable[[], float] | None = None) -> Login:
+        """The token and API for ``route``'s comments; ``remaining_time`` (seconds left in the
+        invocation) bounds any request made for it."""
+        api_url = (route.api_url or self._default_api_url).rstrip("/")
+        credential = route.credential
+        if credential is None:
+            return Login(self._default_token(), api_url, "default")
+        if isinstance(credential, TokenSecret):
+            token = self._secret_token(credential.secret_id)
+            return Login(token, api_url, f"secret:{credential.secret_id}")
+        token = self._app_token(credential, route.repo, api_url, remaining_time)
+        identity = f"app:{credential.issuer}/installation:{credential.installation_id}"
+        return Login(token, api_url, identity)
+
+    def _secret_token(self, secret_id: str) -> str:
+        if self._secrets is None:
+            raise StoreError(
+                "token-unavailable",
+                f"the GitHub token secret {secret_id} is in Secrets Manager: AWS credentials "
+                "and a region are needed to read it",
+                transient=True,
+            )
+        with self._lock:
+            source = self._tokens.get(secret_id)
+            if source is None:
+                source = TokenSource(
+                    self._secrets,
+                    secret_id,
+                    ttl_seconds=self._secret_ttl,
+                    clock=self._clock,
+                    description=f"the GitHub token secret {secret_id}",
+                )
+                self._tokens[secret_id] = source
+        return source.get()
+
+    def _app_token(
+        self,
+        app: GitHubApp,
+        repo: str,
+        api_url: str,
+        remaining_time: Callable[[], float] | None,
+    ) -> str:
+        cache_key = (api_url, app.issuer, app.installation_id, repo.lower())
+        with self._lock:
+            cached = self._minted.get(cache_key)
+            if cached is not None and self._clock() < cached.refresh_at:
+                return cached.token
+            minted = self._mint(app, self._private_key(app), repo, api_url, remaining_time)
+            if self._clock() < minted.refresh_at:
+                self._minted[cache_key] = minted
+            else:
+                self._minted.pop(cache_key, None)
+            return minted.token
+
+    def _private_key(self, app: GitHubApp) -> RSAPrivateKey:
+        secret_id = app.private_key_secret
+        cached = self._keys.get(secret_id)
+        if cached is not None and self._clock() - cached.read_at < self._secret_ttl:
+            return cached.key
+        where = f"the private key secret {secret_id} of GitHub App {app.issuer}"
+        if self._secrets is None:
+            raise StoreError(
+                "github-app-key-unavailable",
+                f"{where} is in Secrets Manager: AWS credentials and a region are needed to "
+                "read it",
+                transient=True,
+            )
+        try:
+            response = self._secrets.get_secret_value(SecretId=secret_id)
+        except (ClientError, BotoCoreError) as error:
+            # The exception text can name the secret but never holds its value.
+            raise StoreError(
+                "github-app-key-unavailable",
+                f"{where} could not be read ({type(error).__name__})",
+                transient=True,
+            ) from None
+        key = _load_key(_pem_in(response.get("SecretString")), where)
+        self._keys[secret_id] = _Key(key, self._clock())
+        return key
+
+    def _mint(
+        self,
+        app: GitHubApp,
+        key: RSAPrivateKey,
+        repo: str,
+        api_url: str,
+        remaining_time: Callable[[], float] | None,
+    ) -> _Minted:
+        """``POST /app/installations/{id}/access_tokens`` for ``repo`` with Issues: write."""
+        import jwt  # noqa: PLC0415 - see the module docstring
+        import requests  # noqa: PLC0415
+
+        now = int(self._clock())
+        claims = {"iat": now - _JWT_BACKDATE, "exp": now + _JWT_LIFETIME, "iss": app.issuer}
+        auth = _Bearer(jwt.encode(claims, key, algorithm="RS256"))
+        url = f"{api_url}/app/installations/{app.installation_id}/access_tokens"
+        body = {"repositories": [repo.partition("/")[2]], "permissions": {"issues": "write"}}
+        what = f"a token of GitHub App {app.issuer} (installation {app.installation_id}) for {repo}"
+        session = self._http()
+        attempt = 0
+        while True:
+            attempt += 1
+            timeout = self._request_timeout(remaining_time, what)
+            try:
+                response = session.post(
+                    url,
+                    json=body,
+                    headers=self._headers,
+                    auth=auth,
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
+            except requests.Timeout:
+                reason = "github-timeout"
+                detail = f"GitHub did not answer within {timeout:.1f} s when asked for {what}"
+            except requests.RequestException as error:
+                reason = "github-unavailable"
+                detail = f"cannot reach {api_url} to ask for {what} ({type(error).__name__})"
+            else:
+                if response.status_code == 201:
+                    return self._minted_from(response, what)
+                if response.status_code < 500:
+                    raise self._refusal(response, app, repo, api_url, what)
+                reason = "github-unavailable"
+                detail = f"GitHub answered {response.status_code} when asked for {what}"
+            self._wait_to_retry(attempt, reason, detail, remaining_time)
+
+    def _http(self) -> requests.Session:
+        if self._session is None:
+            import requests  # noqa: PLC0415 - see the module docstring
+
+            self._session = requests.Session()
+        return self._session
+
+    def _request_timeout(self, remaining_time: Callable[[], float] | None, what: str) -> float:
+        left = _time_left(remaining_time)
+        if left is None:
+            return self._timeout
+        if left < 1.0:
+            raise GitHubError(
+                "github-timeout",
+                f"no time left in this invocation to ask for {what}",
+                transient=True,
+            )
+        return min(self._timeout, left)
+
+    def _wait_to_retry(
+        self,
+        attempt: int,
+        reason: str,
+        detail: str,
+        remaining_time: Callable[[], float] | None,
+    ) -> None:
+        """Sleep before the next attempt, or raise the transient error when none is left."""
+        wait = _RETRY_WAIT + random.uniform(0, 0.5)  # noqa: S311 - jitter, not a secret
+        left = _time_left(remaining_time)
+        if attempt >= self._max_attempts or (left is not None and wait + 1.0 > left):
+            tries = f" (after {attempt} attempt{'s' if attempt != 1 else ''})"
+            raise GitHubError(reason, detail + tries, transient=True)
+        self._sleep(wait)
+
+    def _minted_from(self, response: requests.Response, what: str) -> _Minted:
+        payload = _json(response)
+        token = payload.get("token")
+        if not isinstance(token, str) or not token.strip():
+            raise GitHubError(
+                "github-rejected",
+                f"GitHub answered 201 without a token when asked for {what}",
+                transient=False,
+                status=201,
+            )
+        expires = _timestamp(payload.get("expires_at"))
+        # Unreadable: use it for this post only (refresh_at already past).
+        refresh_at = float("-inf") if expires is None else expires - _REFRESH_MARGIN
+        return _Minted(token.strip(), refresh_at)
+
+    def _refusal(
+        self, response: requests.Response, app: GitHubApp, repo: str, api_url: str, what: str
+    ) -> GitHubError:
+        status = response.status_code
+        message = _message(response)
+        said = f": {message}" if message else ""
+        if status in {301, 302, 303, 307, 308}:
+            location = response.headers.get("location", "").strip()
+            there = urlsplit(urljoin(api_url + "/", location))
+            where = f"{there.scheme}://{there.netloc}" if location else "nowhere"
+            return GitHubError(
+                "github-redirect",
+                f"GitHub answered {status} to the request for {what}, redirecting to {where}: "
+                "a token request is never redirected, and the JWT is not sent on",
+                transient=False,
+                status=status,
+            )
+        if status == 401:
+            # A key rotated since it was cached is read again by the retry.
+            self._keys.pop(app.private_key_secret, None)
+            return GitHubError(
+                "github-app-auth-failed",
+                f"GitHub refused the JWT of GitHub App {app.issuer}: the private key in "
+                f"{app.private_key_secret} is not the app's, or {app.issuer} is not its client "
+                f"id or app id{said}",
+                transient=False,
+                status=status,
+            )
+        if status == 404:
+            return GitHubError(
+                "github-app-not-installed",
+                f"GitHub App {app.issuer} has no installation {app.installation_id} at "
+                f"{api_url} (uninstalled, or a wrong installation_id){said}",
+                transient=False,
+                status=status,
+            )
+        if status == 422:
+            return GitHubError(
+                "github-app-repo-not-installed",
+                f"installation {app.installation_id} of GitHub App {app.issuer} cannot have a "
+                f"token for {repo} with Issues: write (the repository is not among the "
+                f"installation's, or the app lacks that permission){said}",
+                transient=False,
+                status=status,
+            )
+        if _is_rate_limit(response):
+            reset = response.headers.get("x-ratelimit-reset", "").strip()
+            when = (
+                " until " + datetime.fromtimestamp(int(reset), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                if reset.isdigit()
+                else ""
+            )
+            return GitHubError(
+                "rate-limited",
+                f"GitHub rate-limited the request for {what}{when}{said}",
+                transient=True,
+                status=status,
+            )
+        if status == 403:
+            return GitHubError(
+                "github-forbidden",
+                f"GitHub refused {what}{said}",
+                transient=False,
+                status=status,
+            )
+        return GitHubError(
+            "github-rejected",
+            f"GitHub answered {status} when asked for {what}{said}",
+            transient=False,
+            status=status,
+        )
+
+
+def _time_left(remaining_time: Callable[[], float] | None) -> float | None:
+    return None if remaining_time is None else remaining_time() - _SAFETY_MARGIN
+
+
+def _is_rate_limit(response: requests.Response) -> bool:
+    # https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api#rate-limit-errors
+    if response.status_code == 429:
+        return True
+    return response.status_code == 403 and (
+        response.headers.get("x-ratelimit-remaining", "").strip() == "0"
+        or "rate limit" in _message(response).lower()
+    )
+
+
+def _timestamp(value: object) -> float | None:
+    """Epoch seconds of an ISO 8601 time with its zone (GitHub: ``2016-07-11T22:14:10Z``)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    # Without a zone the moment is hours off in one direction or the other.
+    return moment.timestamp() if moment.tzinfo is not None else None
+
+
+def _pem_in(value: str | None) -> str:
+    """The PEM text of a key secret: the bare PEM, or JSON ``{"private_key": "..."}``."""
+    text = (value or "").strip()
+    if not text.startswith("{"):
+        return text
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return ""
+    key = parsed.get("private_key") if isinstance(parsed, dict) else None
+    return key.strip() if isinstance(key, str) else ""
+
+
+def _load_key(pem: str, where: str) -> RSAPrivateKey:
+    """The RSA key in ``pem``: PKCS#1 ("BEGIN RSA PRIVATE KEY", as GitHub issues it) or PKCS#8.
+
+    Errors are raised outside the ``except`` blocks: the parser's exception, chained as context,
+    could carry the key's text into a log.
+    """
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415 - see above
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey  # noqa: PLC0415
+    from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
+        load_pem_private_key,
+    )
+
+    if not pem:
+        problem = "is empty: put the app's private key (the .pem GitHub issued) in it"
+    else:
+        problem = ""
+        try:
+            key = load_pem_private_key(pem.encode("utf-8"), password=None)
+        except TypeError:
+            problem = "holds an encrypted key: store it without a passphrase"
+        except (ValueError, UnsupportedAlgorithm):
+            problem = (
+                "is not a PEM private key (-----BEGIN RSA PRIVATE KEY----- as GitHub issues "
+                "it, or -----BEGIN PRIVATE KEY-----)"
+            )
+        if not problem:
+            if isinstance(key, RSAPrivateKey):
+                return key
+            problem = f"holds no RSA key ({type(key).__name__}): GitHub Apps sign with RSA"
+    raise StoreError("github-app-key-invalid", f"{where} {problem}", transient=True)
