@@ -6,7 +6,8 @@ rejection is a decision); 1 a mail could not be read or a post failed for a reas
 retrying; 2 the command itself cannot run (bad routes file, no token, bad arguments).
 
 Configuration: arguments first, then the environment the Lambda reads too (MAIL_BUCKET,
-MAIL_PREFIX, IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL_SECONDS, GITHUB_API_URL), and GITHUB_TOKEN.
+MAIL_PREFIX, IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL_SECONDS, GITHUB_API_URL), and GITHUB_TOKEN for the
+routes that name no credential of their own; the others read theirs from Secrets Manager.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import boto3
 from botocore.exceptions import NoRegionError
 
 from handler import __version__
+from handler.credentials import Credentials
 from handler.events import MailRef
 from handler.github import GitHubClient, RateGate
 from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
@@ -43,11 +46,22 @@ from handler.replay import (
     replay_keys,
     replay_queue,
 )
-from handler.routes import Routes, RoutesError, load_routes
-from handler.store import MailStore
+from handler.routes import Route, Routes, RoutesError, load_routes
+from handler.store import MailStore, StoreError
+from handler.threads import DynamoThreads, NoThreads, Threads
 
 DEFAULT_ROUTES = "routes.yaml"
 ClaimsFactory = Callable[[Callable[[], float]], Claims]
+
+
+class GitHubFactory(Protocol):
+    def __call__(self, route: Route, *, remaining_time: Callable[[], float]) -> Commenter: ...
+
+
+_NO_GITHUB_LOGIN = (
+    "GITHUB_TOKEN is not set: export a token that may comment on the routed repositories "
+    "(routes with token_secret or github_app need none)"
+)
 # Where SES's S3 action stores mail in the Terraform deployment (its MAIL_PREFIX).
 DEFAULT_PREFIX = "inbound/"
 # A file handed to dispatch may be a copy of a mail posted long ago: search the whole issue.
@@ -159,14 +173,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     routes = _routes(args.routes)
     if routes is None:
         return 2
-    commenter: Commenter | None = None
+    github: GitHubFactory | None = None
     claims: ClaimsFactory = _no_claims
+    threads: Threads = NoThreads()
     if not args.dry_run:
-        token = _token()
-        found = _claims(args.table)
-        if token is None or found is None:
+        github = _github(routes)
+        found = _stores(args.table)
+        if github is None or found is None:
             return 2
-        commenter, claims = GitHubClient(token, api_url=_api_url()), found
+        claims, threads = found
 
     status = 0
     for name in args.files:
@@ -177,8 +192,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             status = 1
             continue
         decisions = plan(raw, routes, recipients=args.recipient).decisions
-        if commenter is not None:
-            decisions = deliver(decisions, commenter, claims=claims(_time_left()), since=_ANY_TIME)
+        if github is not None:
+            left = _time_left()
+            decisions = deliver(
+                decisions,
+                routes,
+                partial(github, remaining_time=left),
+                claims=claims(left),
+                threads=threads,
+                since=_ANY_TIME,
+            )
         for decision in decisions:
             if decision.retryable:
                 status = 1
@@ -205,24 +228,18 @@ def _replay(args: argparse.Namespace) -> int:
     if args.dry_run:
         process = planning(routes, store)
     else:
-        token = _token()
-        claims = _claims(args.table)
-        if token is None or claims is None:
+        github = _github(routes)
+        found = _stores(args.table)
+        if github is None or found is None:
             return 2
-        api_url = _api_url()
-        # One client per mail, as in Lambda; a rate limit one of them meets holds them all.
-        gate = RateGate()
-
-        def commenter(remaining_time: Callable[[], float]) -> Commenter:
-            return GitHubClient(token, api_url=api_url, remaining_time=remaining_time, gate=gate)
-
         runtime = Runtime(
             routes=routes,
             store=store,
-            commenter=commenter,
+            commenter=lambda route, left: github(route, remaining_time=left),
             bucket=args.bucket,
             prefix=args.prefix,
-            claims=claims,
+            claims=found[0],
+            threads=found[1],
         )
         process = posting(runtime)
     if args.dlq:
@@ -290,31 +307,60 @@ def _routes(path: str) -> Routes | None:
         return None
 
 
-def _token() -> str | None:
+def _github(routes: Routes) -> GitHubFactory | None:
+    """Each route's GitHub client: GITHUB_TOKEN for the routes without a credential of their
+    own, Secrets Manager for those with one. None (the problem printed) when that cannot be."""
     token = os.environ.get("GITHUB_TOKEN", "").strip()
-    if not token:
-        print(
-            "GITHUB_TOKEN is not set: export a token that may comment on the routed "
-            "repositories, or use --dry-run",
-            file=sys.stderr,
-        )
+    own = any(route.credential is not None for route in routes.routes)
+    if not token and not own:
+        print(f"{_NO_GITHUB_LOGIN}, or use --dry-run", file=sys.stderr)
         return None
-    return token
+    secrets = None
+    if own:
+        try:
+            secrets = boto3.client("secretsmanager")
+        except NoRegionError:
+            print(
+                "routes name Secrets Manager secrets (token_secret, github_app): no AWS region: "
+                "set AWS_REGION or AWS_DEFAULT_REGION",
+                file=sys.stderr,
+            )
+            return None
+
+    def default_token() -> str:
+        if not token:
+            # Only a route without a credential of its own needs it: its mails wait for it.
+            raise StoreError("token-unavailable", _NO_GITHUB_LOGIN, transient=True)
+        return token
+
+    credentials = Credentials(
+        secrets,
+        default_token,
+        default_api_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
+    )
+    # One client per mail, as in Lambda; a rate limit one of them meets holds them all.
+    gates: dict[tuple[str, str], RateGate] = {}
+
+    def github(route: Route, *, remaining_time: Callable[[], float]) -> Commenter:
+        login = credentials.login(route, remaining_time)
+        gate = gates.setdefault((login.api_url, login.identity), RateGate())
+        return GitHubClient(
+            login.token, api_url=login.api_url, remaining_time=remaining_time, gate=gate
+        )
+
+    return github
 
 
-def _api_url() -> str:
-    return os.environ.get("GITHUB_API_URL") or "https://api.github.com"
-
-
-def _claims(table: str) -> ClaimsFactory | None:
-    """The Lambda's claims when a table is named, so that neither side posts what the other did.
+def _stores(table: str) -> tuple[ClaimsFactory, Threads] | None:
+    """The Lambda's claims and thread map when a table is named, so that neither side posts
+    what the other did.
 
     Without a table nothing is claimed; the GitHub client still looks for the mail's marker on
     the issue before posting, since a mail handled here is never a first delivery. None (the
     problem printed) when the claims cannot be set up.
     """
     if not table:
-        return _no_claims
+        return _no_claims, NoThreads()
     ttl_text = os.environ.get("IDEMPOTENCY_TTL_SECONDS") or str(DEFAULT_CLAIM_TTL)
     if not ttl_text.isdigit() or int(ttl_text) < 1:
         print(
@@ -334,7 +380,7 @@ def _claims(table: str) -> ClaimsFactory | None:
     def claims(remaining_time: Callable[[], float]) -> Claims:
         return DynamoClaims(table, client, expires_after_seconds=ttl, remaining_time=remaining_time)
 
-    return claims
+    return claims, DynamoThreads(client, table, expires_after_seconds=ttl)
 
 
 def _no_claims(remaining_time: Callable[[], float]) -> Claims:
@@ -366,6 +412,8 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
             "action": decision.action,
             "repo": decision.repo,
             "issue": decision.issue,
+            "title": decision.title,
+            "labels": list(decision.labels),
             "body": decision.body,
             "reason": decision.reason,
             "detail": decision.detail,
@@ -375,7 +423,20 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
         return
     target = f"{decision.repo}#{decision.issue}" if decision.repo else "-"
     recipient = decision.recipient or "(no recipient)"
-    if decision.action == "comment":
+    if decision.action == "open":
+        if dry_run:
+            verb = f"would open an issue in {decision.repo}"
+        elif decision.reason == "already-opened":
+            verb = f"already opened {target}"
+        else:
+            verb = f"opened {target}"
+        out.write(f"{name} -> {recipient}: {verb}")
+        out.write(f" {decision.url}\n" if decision.url else "\n")
+        labels = f" [{', '.join(decision.labels)}]" if decision.labels else ""
+        out.write(f"    title: {decision.title}{labels}\n")
+        for line in (decision.body or "").split("\n"):
+            out.write(f"    | {line}\n")
+    elif decision.action == "comment":
         if dry_run:
             verb = "would comment on"
         elif decision.reason == "already-posted":

@@ -1,16 +1,19 @@
-"""Exactly one comment per (mail, issue), however often a mail is delivered, retried or replayed.
+"""Exactly one comment per (mail, issue), and one new issue per (mail, repository), however often
+a mail is delivered, retried or replayed.
 
 Two guards, because neither alone covers every failure:
 
 1. A claim in DynamoDB, through Lambda Powertools' idempotency utility: the first invocation to
-   claim ``<repo>#<issue>#<mail>`` posts; a concurrent one finds the claim in progress and fails
-   so that Lambda retries it later; a later one finds it completed and reports the comment that
-   exists. A claim whose holder crashed expires with that invocation's remaining time, so the
-   retry takes it over instead of the mail being lost. A failure releases the claim.
-2. A marker in the comment (an HTML comment GitHub does not display) naming the mail. Before
-   posting a mail that is not fresh (a retry, a replay) or re-posting after a timed-out attempt,
-   the GitHub client looks for the marker on the issue, so that a comment GitHub created while
-   we lost the answer is found rather than posted again.
+   claim ``<repo>#<issue>#<mail>`` (``<repo>#new#<mail>`` for a new issue) posts; a concurrent
+   one finds the claim in progress and fails so that Lambda retries it later; a later one finds
+   it completed and reports the comment (or issue) that exists. A claim whose holder crashed
+   expires with that invocation's remaining time, so the retry takes it over instead of the mail
+   being lost. A failure releases the claim.
+2. A marker in the comment or issue body (an HTML comment GitHub does not display) naming the
+   mail. Before posting a mail that is not fresh (a retry, a replay) or re-posting after a
+   timed-out attempt, the GitHub client looks for the marker on the issue (or among the
+   repository's recent issues), so that what GitHub created while we lost the answer is found
+   rather than posted again.
 
 The mail's identity is its Message-ID and From address, so the same mail stored twice under two
 keys is one mail; a mail without a Message-ID is identified by its own bytes.
@@ -67,6 +70,11 @@ def mail_key(message: Message, raw: bytes) -> str:
 
 def claim_key(repo: str, issue: int, mail: str) -> str:
     return f"{repo.lower()}#{issue}#{mail}"
+
+
+def open_key(repo: str, mail: str) -> str:
+    """The claim of the issue ``mail`` opens in ``repo``: one issue per mail and repository."""
+    return f"{repo.lower()}#new#{mail}"
 
 
 class NoClaims:

@@ -26,9 +26,10 @@ from handler.events import EventError, MailRef, Skipped, mail_refs
 from handler.idempotency import Claims, NoClaims
 from handler.metrics import RETRY, Metrics, NoMetrics, measure
 from handler.notices import Notifier, notice_for
-from handler.pipeline import Commenter, Decision, Plan, deliver, plan
-from handler.routes import Routes, Target
+from handler.pipeline import Commenter, Decision, Plan, deliver, plan, route_of
+from handler.routes import Route, Routes
 from handler.store import StoreError
+from handler.threads import NoThreads, Threads
 
 logger = logging.getLogger("ticket_router")
 # Silent unless whoever runs us configures logging (the Lambda entry point does; the CLI prints
@@ -53,9 +54,10 @@ class Runtime:
 
     routes: Routes
     store: Fetcher
-    # Builds the GitHub client only when there is something to post: a mail that is rejected
-    # costs no Secrets Manager call. Takes the function's remaining-time callback.
-    commenter: Callable[[Callable[[], float]], Commenter]
+    # Builds a route's GitHub client (its credential, its API) only when there is something to
+    # post: a mail that is rejected costs no Secrets Manager call. Takes the route and the
+    # function's remaining-time callback.
+    commenter: Callable[[Route, Callable[[], float]], Commenter]
     bucket: str
     prefix: str
     # The claim store, given the remaining-time callback (a crashed holder's claim expires then).
@@ -67,6 +69,8 @@ class Runtime:
     timer: Callable[[], float] = time.perf_counter
     # Tells senders about their mail when a route asks for it; None (the CLI) tells nobody.
     notifier: Notifier | None = None
+    # Which issue a reply to a mail that opened one belongs to (handler.threads).
+    threads: Threads = field(default_factory=NoThreads)
 
 
 class RetryLater(RuntimeError):
@@ -135,28 +139,17 @@ def _post(
     runtime: Runtime,
     remaining_time: Callable[[], float],
 ) -> list[Decision]:
-    if not any(decision.action == "comment" for decision in planned):
+    if not any(decision.action in {"comment", "open"} for decision in planned):
         return list(planned)
-    try:
-        commenter = runtime.commenter(remaining_time)
-    except StoreError as error:
-        return [
-            Decision(
-                d.recipient,
-                "reject",
-                error.reason,
-                error.detail,
-                d.repo,
-                d.issue,
-                retryable=error.transient,
-                mail=d.mail,
-            )
-            if d.action == "comment"
-            else d
-            for d in planned
-        ]
-    claims = runtime.claims(remaining_time)
-    return list(deliver(planned, commenter, claims=claims, since=_since(ref, runtime.clock())))
+    done = deliver(
+        planned,
+        runtime.routes,
+        lambda route: runtime.commenter(route, remaining_time),
+        claims=runtime.claims(remaining_time),
+        threads=runtime.threads,
+        since=_since(ref, runtime.clock()),
+    )
+    return list(done)
 
 
 def _notify(
@@ -168,8 +161,7 @@ def _notify(
 ) -> None:
     """Send the notices the decisions deserve; whatever happens, the decisions stand."""
     for decision in decisions:
-        target = routes.lookup(decision.recipient) if decision.recipient else None
-        route = target.route if isinstance(target, Target) else None
+        route = route_of(routes, decision)
         notice = notice_for(
             decision, planned.message, planned.assessment, route, own_domains=routes.domains
         )
@@ -202,9 +194,11 @@ def _since(ref: MailRef, now: float) -> float | None:
 
 
 def _result(ref: MailRef, decision: Decision) -> dict[str, Any]:
-    # Never the body: the result travels on (Lambda destinations, the replay command's output).
+    # Never the mail's words: the result travels on (Lambda destinations, the replay command's
+    # output).
     entry = decision.to_dict()
-    del entry["body"]
+    for words in ("body", "title", "message_id", "thread"):
+        del entry[words]
     return {"s3_key": ref.key, "ses_message_id": ref.message_id, **entry}
 
 
@@ -212,8 +206,7 @@ def _log_fields(
     ref: MailRef, decision: Decision, runtime: Runtime, latency_ms: float
 ) -> dict[str, Any]:
     """One decision's log fields, the same keys every time (Powertools leaves out the None)."""
-    target = runtime.routes.lookup(decision.recipient) if decision.recipient else None
-    route = target.route if isinstance(target, Target) else None
+    route = route_of(runtime.routes, decision)
     age = None if ref.received_at is None else round(runtime.clock() - ref.received_at, 1)
     return {
         "s3_bucket": ref.bucket,

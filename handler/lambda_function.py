@@ -3,12 +3,15 @@
 Configuration (environment):
   ROUTES_FILE              routes file (default: routes.yaml shipped beside the package)
   MAIL_BUCKET, MAIL_PREFIX where SES's S3 action stores mails (for SES-invoked events)
-  GITHUB_TOKEN_SECRET_ARN  Secrets Manager secret holding the GitHub token
-  GITHUB_API_URL           GitHub API base (default https://api.github.com; Enterprise: .../api/v3)
+  GITHUB_TOKEN_SECRET_ARN  Secrets Manager secret holding the GitHub token of the routes that
+                           name no credential of their own (token_secret, github_app)
+  GITHUB_API_URL           GitHub API base of the routes without api_url (default
+                           https://api.github.com; Enterprise Server: https://HOST/api/v3)
   IDEMPOTENCY_TABLE        DynamoDB table of claims (one comment per mail and issue)
   IDEMPOTENCY_TTL_SECONDS  how long a claim is remembered (default 91 days)
                            (the table also holds the daily limit of notices to senders: routes
-                           with notify or confirm send them through SES, see handler.notices)
+                           with notify or confirm send them through SES, see handler.notices,
+                           and the thread map of issues opened by mail, handler.threads)
   LOG_LEVEL                level of the decision log (default INFO; WARNING keeps failures only)
   POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_METRICS_DISABLED  read by handler.metrics: the
                            metrics' namespace (default TicketRouter); "true" publishes none
@@ -30,6 +33,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
+from handler.credentials import Credentials
 from handler.github import GitHubClient, RateGate
 from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
 from handler.invocation import Runtime, handle_event
@@ -37,8 +41,9 @@ from handler.invocation import logger as decision_logger
 from handler.metrics import SERVICE, EmbeddedMetrics
 from handler.notices import Notifier
 from handler.pipeline import Commenter
-from handler.routes import load_routes
+from handler.routes import Route, load_routes
 from handler.store import MailStore, TokenSource
+from handler.threads import DynamoThreads, NoThreads, Threads
 
 _ROOT = Path(__file__).resolve().parent.parent
 # `make package` puts routes.json, the validated JSON form of routes.yaml, in the zip: it loads in
@@ -92,19 +97,31 @@ class LazyClient:
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first invocation and kept for the container's life (cold start pays once)."""
-    tokens = TokenSource(
-        LazyClient("secretsmanager"), os.environ.get("GITHUB_TOKEN_SECRET_ARN", "")
+    secrets = LazyClient("secretsmanager")
+    tokens = TokenSource(secrets, os.environ.get("GITHUB_TOKEN_SECRET_ARN", ""))
+    credentials = Credentials(
+        secrets,
+        tokens.get,
+        default_api_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
     )
-    api_url = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    # A rate limit belongs to a credential on one GitHub: each gets its own gate.
+    gates: dict[tuple[str, str], RateGate] = {}
 
-    gate = RateGate()
-
-    def commenter(remaining_time: Callable[[], float]) -> Commenter:
-        return GitHubClient(tokens.get(), api_url=api_url, remaining_time=remaining_time, gate=gate)
+    def commenter(route: Route, remaining_time: Callable[[], float]) -> Commenter:
+        login = credentials.login(route, remaining_time)
+        gate = gates.setdefault((login.api_url, login.identity), RateGate())
+        return GitHubClient(
+            login.token, api_url=login.api_url, remaining_time=remaining_time, gate=gate
+        )
 
     table = os.environ.get("IDEMPOTENCY_TABLE", "")
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
     dynamodb = LazyClient("dynamodb") if table else None
+    threads: Threads = (
+        DynamoThreads(dynamodb, table, expires_after_seconds=ttl)
+        if dynamodb is not None
+        else NoThreads()
+    )
 
     def claims(remaining_time: Callable[[], float]) -> Claims:
         if dynamodb is None:
@@ -129,4 +146,5 @@ def runtime() -> Runtime:
         prefix=os.environ.get("MAIL_PREFIX", ""),
         metrics=EmbeddedMetrics(),
         notifier=notifier,
+        threads=threads,
     )

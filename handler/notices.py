@@ -2,13 +2,18 @@
 
 ``notice_for`` is pure: it decides whether a decision deserves a notice and writes it. Only
 reasons the sender can fix get one (``sender-not-allowed``, ``issue-not-found``,
-``issue-locked``, ``empty-body``), and ``posted`` when the route asks for confirmations. A notice
+``issue-locked``, ``empty-body``), and, when the route asks for confirmations, ``posted`` and
+``opened``. The confirmation of a new issue comes from the issue's own address
+(``<prefix><number>@domain``), answers the sender's mail (``In-Reply-To``, ``References``) so
+that their client threads it, and has a Message-ID the thread map knows (handler.threads):
+a reply to it comments on the issue whichever address it goes to. A notice
 goes to the From address only when SES authenticated its domain, never to a machine (bounces,
 auto-replies, bulk and list mail) and never to our own domains: anything else is backscatter,
 mail sent to whoever a forger named. The notice echoes none of the mail's content but its
 subject, so that it cannot carry a spammer's text to a third party.
 
-``Notifier`` sends: one notice per (sender, reason) and UTC day, enforced by a conditional write
+``Notifier`` sends: one notice per (sender, reason) and UTC day (a confirmation of a new
+issue: per sender and issue), enforced by a conditional write
 in the claims table, then SES's ``SendRawEmail`` from the very address the sender wrote to (a
 route domain, an SES identity of ours). A notice that cannot be sent is logged and dropped; it
 never changes what happened to the mail.
@@ -36,6 +41,7 @@ from handler.domains import is_subdomain
 from handler.mail import Message
 from handler.pipeline import Decision
 from handler.routes import Route
+from handler.threads import confirmation_id
 
 logger = logging.getLogger("ticket_router")
 
@@ -60,7 +66,9 @@ _REJECTED = {
     ),
 }
 _CONFIRMED = "posted"
-REASONS = frozenset({*_REJECTED, _CONFIRMED})
+# A retry finds the issue already opened: confirmed all the same, the key keeps it to one.
+_OPENED = frozenset({"opened", "already-opened"})
+REASONS = frozenset({*_REJECTED, _CONFIRMED, "opened"})
 _FOOTER = "This is an automatic message; replies to it are not read as comments."
 
 # A notice key lives two days: long enough to cover its UTC day wherever the clock started.
@@ -85,6 +93,10 @@ class Notice:
     # The Message-ID of the mail answered (without <>), None when it had no usable one.
     in_reply_to: str | None
     text: str
+    # The notice's own Message-ID (without <>) when it must be known in advance.
+    message_id: str | None = None
+    # Narrows the daily limit: a confirmation of a new issue is once per issue.
+    scope: str = ""
 
 
 def notice_for(
@@ -105,6 +117,9 @@ def notice_for(
     if reason == _CONFIRMED:
         if not route.confirm or decision.action != "comment" or not decision.url:
             return None
+    elif reason in _OPENED:
+        if not route.confirm or decision.action != "open" or not decision.url:
+            return None
     elif reason not in _REJECTED or not route.notify or decision.action != "reject":
         return None
     sender = assessment.sender
@@ -118,18 +133,42 @@ def notice_for(
     to, from_ = sender.addr, decision.recipient.strip().strip("<>").strip().lower()
     if not _PLAIN_ADDRESS.fullmatch(to) or not _PLAIN_ADDRESS.fullmatch(from_):
         return None
+    message_id = message.message_id
+    in_reply_to = message_id if message_id and _MESSAGE_ID.fullmatch(message_id) else None
+    if reason in _OPENED:
+        return _opened(decision, route, to, in_reply_to, message.subject)
     if reason == _CONFIRMED:
         text = f"Your mail to {from_} was posted as a comment: {decision.url}"
     else:
         text = _REJECTED[reason].format(recipient=from_, domain=sender.domain, issue=decision.issue)
-    message_id = message.message_id
     return Notice(
         reason=reason,
         to=to,
         from_=from_,
         subject=_subject(message.subject),
-        in_reply_to=message_id if message_id and _MESSAGE_ID.fullmatch(message_id) else None,
+        in_reply_to=in_reply_to,
         text=f"{text}\n\n-- \n{_FOOTER}\n",
+    )
+
+
+def _opened(
+    decision: Decision, route: Route, to: str, in_reply_to: str | None, subject: str
+) -> Notice:
+    """The confirmation of a new issue, from the address that comments on it."""
+    reply_to = f"{route.prefix}{decision.issue}@{route.domain}"
+    text = (
+        f"Your mail opened issue #{decision.issue} in {decision.repo}: {decision.url}\n\n"
+        f"Reply to this mail, or write to {reply_to}, to add a comment to it."
+    )
+    return Notice(
+        reason="opened",
+        to=to,
+        from_=reply_to,
+        subject=_subject(subject),
+        in_reply_to=in_reply_to,
+        text=f"{text}\n\n-- \nThis is an automatic message.\n",
+        message_id=confirmation_id(decision.mail or "", route.domain),
+        scope=f"{(decision.repo or '').lower()}#{decision.issue}",
     )
 
 
@@ -137,7 +176,8 @@ def notice_key(notice: Notice, now: float) -> str:
     """The rate-limit key: sender (hashed, so the table holds no address), reason, UTC day."""
     digest = hashlib.sha256(notice.to.lower().encode()).hexdigest()
     day = datetime.fromtimestamp(now, UTC).date().isoformat()
-    return f"{_KEY_PREFIX}#{digest}#{notice.reason}#{day}"
+    scope = f"{notice.scope}#" if notice.scope else ""
+    return f"{_KEY_PREFIX}#{digest}#{notice.reason}#{scope}{day}"
 
 
 def render_notice(notice: Notice, *, now: float, domain: str) -> bytes:
@@ -147,7 +187,9 @@ def render_notice(notice: Notice, *, now: float, domain: str) -> bytes:
     mime["To"] = notice.to
     mime["Subject"] = notice.subject
     mime["Date"] = formatdate(now, usegmt=True)
-    mime["Message-ID"] = make_msgid(domain=domain)
+    mime["Message-ID"] = (
+        f"<{notice.message_id}>" if notice.message_id else make_msgid(domain=domain)
+    )
     if notice.in_reply_to is not None:
         mime["In-Reply-To"] = f"<{notice.in_reply_to}>"
         mime["References"] = f"<{notice.in_reply_to}>"

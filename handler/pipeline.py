@@ -2,18 +2,20 @@
 render -> post.
 
 ``plan`` is pure: it turns raw bytes (and, in Lambda, what SES measured) into one Decision per
-recipient. ``deliver`` posts the accepted ones through a Commenter, each under a claim that makes
-it happen once per (mail, issue) however often the mail arrives (handler.idempotency), and
-records what GitHub said.
+recipient: a comment on the issue its address names, a new issue for a route's new-issue
+address, or a rejection. ``deliver`` carries out the accepted ones through the route's GitHub
+client, each under a claim that makes it happen once per (mail, issue), or once per (mail,
+repository) for a new issue, however often the mail arrives (handler.idempotency), and records
+what GitHub said. A mail to a new-issue address that answers a mail that opened an issue
+(handler.threads) comments on that issue instead of opening another.
 The CLI and the Lambda both run exactly these two steps, so a stored mail replayed through the CLI
 is judged as the Lambda judged it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from functools import partial
 from typing import Any, Literal, Protocol
 
 from handler.authenticity import (
@@ -23,7 +25,7 @@ from handler.authenticity import (
     receipt_from_event,
     receipt_from_headers,
 )
-from handler.github import GitHubError, PostedComment, marker
+from handler.github import GitHubError, PostedComment, PostedIssue, marker
 from handler.idempotency import (
     ClaimInProgress,
     Claims,
@@ -31,12 +33,16 @@ from handler.idempotency import (
     NoClaims,
     claim_key,
     mail_key,
+    open_key,
 )
 from handler.mail import Message, parse_mail
-from handler.render import render_comment
-from handler.routes import Miss, Routes, sender_allowed
+from handler.render import Comment, render_comment
+from handler.routes import Miss, NewIssue, Route, Routes, sender_allowed
+from handler.store import StoreError
+from handler.threads import NoThreads, Threads, ThreadStoreError, confirmation_id, thread_ids
+from handler.titles import issue_title
 
-Action = Literal["comment", "reject"]
+Action = Literal["comment", "open", "reject"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,12 @@ class Decision:
     retryable: bool = False
     # The mail's identity (handler.idempotency.mail_key): one comment per mail and issue.
     mail: str | None = None
+    # For "open": the new issue's title and labels.
+    title: str | None = None
+    labels: tuple[str, ...] = ()
+    # For "open": the mail's own Message-ID, and those it answers (handler.threads).
+    message_id: str | None = None
+    thread: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,9 +82,25 @@ class Plan:
 
 
 class Commenter(Protocol):
+    """The GitHub calls a route's client makes."""
+
     def create_comment(
         self, repo: str, issue: int, body: str, *, since: float | None = None
     ) -> PostedComment: ...
+
+    def create_issue(
+        self,
+        repo: str,
+        title: str,
+        body: str,
+        labels: Sequence[str] = (),
+        *,
+        since: float | None = None,
+    ) -> PostedIssue: ...
+
+
+# The GitHub client of a route: its own credential and API (handler.credentials).
+Clients = Callable[[Route], Commenter]
 
 
 def plan(
@@ -108,57 +136,136 @@ def plan(
             ),
             assessment,
         )
+    # (repo, issue) already addressed by this mail; issue 0 stands for a new issue.
     claimed: set[tuple[str, int]] = set()
     decisions = []
     for address in addresses:
         decision = replace(
             _decide(message, assessment, routes, address, claimed=claimed, mail=mail), mail=mail
         )
-        if decision.action == "comment" and decision.repo and decision.issue:
-            claimed.add((decision.repo.lower(), decision.issue))
+        if decision.action in {"comment", "open"} and decision.repo:
+            claimed.add((decision.repo.lower(), decision.issue or 0))
         decisions.append(decision)
     return Plan(message, tuple(decisions), assessment)
 
 
 def deliver(
     decisions: Iterable[Decision],
-    commenter: Commenter,
+    routes: Routes,
+    clients: Clients,
     *,
     claims: Claims | None = None,
+    threads: Threads | None = None,
     since: float | None = None,
 ) -> tuple[Decision, ...]:
-    """Post every accepted decision once; each comes back posted, already posted, or failed.
+    """Carry out every accepted decision once; each comes back done, already done, or failed.
 
-    ``since`` (epoch seconds) says the mail is not fresh (a retry, a replay): GitHub is searched
-    for an earlier copy before posting.
+    ``clients`` gives the GitHub client of a route; it is called only when GitHub is, so a mail
+    already posted costs no token. ``since`` (epoch seconds) says the mail is not fresh (a
+    retry, a replay): GitHub is searched for an earlier copy before posting.
     """
     store = claims if claims is not None else NoClaims()
+    known = threads if threads is not None else NoThreads()
     results = []
     for decision in decisions:
-        if decision.action != "comment" or decision.repo is None or decision.issue is None:
+        route = route_of(routes, decision)
+        if decision.action not in {"comment", "open"} or route is None or decision.repo is None:
             results.append(decision)
             continue
-        repo, issue, body = decision.repo, decision.issue, decision.body or ""
-        key = claim_key(repo, issue, decision.mail or "")
+        client = _Client(clients, route)
         try:
-            claimed = store.once(
-                key, partial(commenter.create_comment, repo, issue, body, since=since)
-            )
+            if decision.action == "open":
+                results.append(_open(decision, client, store, known, since))
+            else:
+                results.append(_comment(decision, client, store, since))
         except GitHubError as error:
             results.append(_failed(decision, error.reason, error.detail, error.transient))
-            continue
+        except StoreError as error:
+            results.append(_failed(decision, error.reason, error.detail, error.transient))
         except ClaimInProgress as error:
             results.append(_failed(decision, "in-progress", str(error), retryable=True))
-            continue
         except ClaimStoreError as error:
             results.append(_failed(decision, "claim-store-unavailable", str(error), True))
-            continue
-        if claimed.fresh:
-            reason, detail = "posted", f"posted to {repo}#{issue}"
-        else:
-            reason, detail = "already-posted", f"this mail was already posted to {repo}#{issue}"
-        results.append(replace(decision, reason=reason, detail=detail, url=claimed.comment.url))
+        except ThreadStoreError as error:
+            results.append(_failed(decision, "thread-store-unavailable", str(error), True))
     return tuple(results)
+
+
+def route_of(routes: Routes, decision: Decision) -> Route | None:
+    """The route a decision's recipient went through, None when it matched none."""
+    target = routes.lookup(decision.recipient) if decision.recipient else None
+    return None if target is None or isinstance(target, Miss) else target.route
+
+
+class _Client:
+    """A route's client, made on first use and then kept for the decision."""
+
+    def __init__(self, clients: Clients, route: Route) -> None:
+        self._clients = clients
+        self._route = route
+        self._made: Commenter | None = None
+
+    def __call__(self) -> Commenter:
+        if self._made is None:
+            self._made = self._clients(self._route)
+        return self._made
+
+
+def _comment(decision: Decision, client: _Client, store: Claims, since: float | None) -> Decision:
+    repo, issue, body = decision.repo or "", decision.issue or 0, decision.body or ""
+    claimed = store.once(
+        claim_key(repo, issue, decision.mail or ""),
+        lambda: client().create_comment(repo, issue, body, since=since),
+    )
+    if claimed.fresh:
+        reason, detail = "posted", f"posted to {repo}#{issue}"
+    else:
+        reason, detail = "already-posted", f"this mail was already posted to {repo}#{issue}"
+    return replace(decision, reason=reason, detail=detail, url=claimed.comment.url)
+
+
+def _open(
+    decision: Decision, client: _Client, store: Claims, threads: Threads, since: float | None
+) -> Decision:
+    repo, mail = decision.repo or "", decision.mail or ""
+    answered = threads.find(repo, decision.thread) if decision.thread else None
+    if answered is not None:
+        # A reply that kept the new-issue address: it belongs on the issue its thread opened.
+        comment = replace(decision, action="comment", issue=answered, title=None, labels=())
+        done = _comment(comment, client, store, since)
+        return replace(done, detail=f"{done.detail} (a reply in the thread that opened it)")
+
+    def post() -> PostedComment:
+        opened = client().create_issue(
+            repo, decision.title or "", decision.body or "", decision.labels, since=since
+        )
+        # The claim records a post as (id, url): for an issue, its number.
+        return PostedComment(id=opened.number, url=opened.url)
+
+    claimed = store.once(open_key(repo, mail), post)
+    number = claimed.comment.id
+    if number <= 0:
+        # GitHub took the issue but its answer did not say which: nothing to thread or confirm.
+        return replace(
+            decision, reason="opened", detail=f"opened an issue in {repo} (number not known)"
+        )
+    if decision.message_id is not None:
+        domain = decision.recipient.rpartition("@")[2]
+        try:
+            threads.remember(repo, [decision.message_id, confirmation_id(mail, domain)], number)
+        except ThreadStoreError as error:
+            # Retried, the claim reports the issue as already opened and the thread is recorded.
+            detail = f"opened {repo}#{number}, but {error}: a reply could open another issue"
+            failed = _failed(decision, "thread-store-unavailable", detail, retryable=True)
+            return replace(failed, issue=number, url=claimed.comment.url)
+    fresh = claimed.fresh
+    return replace(
+        decision,
+        issue=number,
+        url=claimed.comment.url,
+        reason="opened" if fresh else "already-opened",
+        detail=f"opened {repo}#{number}" if fresh else f"this mail already opened {repo}#{number}",
+    )
 
 
 def _failed(decision: Decision, reason: str, detail: str, retryable: bool) -> Decision:
@@ -177,7 +284,9 @@ def _decide(
     target = routes.lookup(address)
     if isinstance(target, Miss):
         return Decision(address, "reject", target.reason, target.detail)
-    route, issue = target.route, target.issue
+    route = target.route
+    # None: the mail opens an issue.
+    issue = None if isinstance(target, NewIssue) else target.issue
     if not assessment.ok or assessment.sender is None:
         return Decision(
             address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue
@@ -193,12 +302,13 @@ def _decide(
             repo=route.repo,
             issue=issue,
         )
-    if (route.repo.lower(), issue) in claimed:
+    if (route.repo.lower(), issue or 0) in claimed:
+        what = f"{route.repo}#{issue}" if issue else f"a new issue in {route.repo}"
         return Decision(
             address,
             "reject",
             "duplicate-recipient",
-            f"{route.repo}#{issue} was already addressed by another recipient of this mail",
+            f"{what} was already addressed by another recipient of this mail",
             repo=route.repo,
             issue=issue,
         )
@@ -219,6 +329,8 @@ def _decide(
         show_sender_address=route.show_sender_address,
         marker=marker(mail),
     )
+    if issue is None:
+        return _opening(message, address, route, comment)
     if comment.empty:
         return Decision(
             address,
@@ -236,6 +348,32 @@ def _decide(
         body=comment.markdown,
         repo=route.repo,
         issue=issue,
+    )
+
+
+def _opening(message: Message, address: str, route: Route, comment: Comment) -> Decision:
+    from_list = message.header("List-Id") is not None or message.header("List-Post") is not None
+    title = issue_title(message.subject, body=comment.text, from_list=from_list)
+    # A title alone is an issue ("Printer on floor 3 is out of toner"); nothing at all is not.
+    if comment.empty and title == issue_title(""):
+        return Decision(
+            address,
+            "reject",
+            "empty-body",
+            "the mail has no subject, and nothing is left after removing quoted text and signature",
+            repo=route.repo,
+        )
+    return Decision(
+        address,
+        "open",
+        "accepted",
+        f"new issue in {route.repo}",
+        repo=route.repo,
+        body=comment.markdown,
+        title=title,
+        labels=route.labels,
+        message_id=message.message_id,
+        thread=thread_ids(message),
     )
 
 

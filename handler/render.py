@@ -71,6 +71,9 @@ class Comment:
     markdown: str
     empty: bool
     truncated: bool = False
+    # What the author wrote in this mail, trimmed but not yet made Markdown (an issue title
+    # falls back on its first line).
+    text: str = ""
 
 
 def render_comment(
@@ -103,7 +106,7 @@ def render_comment(
     text = sanitize_markdown(body)
     markdown = _join(head, text, quoted, tail)
     if _utf16_len(markdown) <= GITHUB_COMMENT_LIMIT:
-        return Comment(markdown=markdown, empty=empty)
+        return Comment(markdown=markdown, empty=empty, text=body)
 
     # Too long: the folded history goes first, then the body is cut at a line boundary.
     note = (
@@ -112,7 +115,7 @@ def render_comment(
     )
     budget = GITHUB_COMMENT_LIMIT - _utf16_len(_join(head, "", "", tail)) - _utf16_len(note) - 16
     markdown = _join(head, _close_fences(_cut(text, budget)) + note, "", tail)
-    return Comment(markdown=markdown, empty=empty, truncated=True)
+    return Comment(markdown=markdown, empty=empty, truncated=True, text=body)
 
 
 def sanitize_markdown(text: str) -> str:

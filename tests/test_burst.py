@@ -93,7 +93,7 @@ def test_a_burst_of_500_mails_is_posted_once_each_or_dead_lettered(
         runtime = Runtime(
             routes=routes,
             store=Store(mails),
-            commenter=lambda remaining_time: GitHubClient(
+            commenter=lambda route, remaining_time: GitHubClient(
                 "t",
                 api_url=httpserver.url_for("/"),
                 remaining_time=remaining_time,

@@ -80,10 +80,22 @@ def test_dispatch_dry_run_json_on_the_examples(capsys):
             "reject",
             "sender-not-allowed",
         ),
+        ("07-new-issue.eml", "web-new@issues.example.com", "open", "accepted"),
     ]
     assert {"file", "recipient", "action", "repo", "issue", "body", "reason"} <= set(lines[0])
     assert (lines[0]["repo"], lines[0]["issue"]) == ("unseen-lab/anomaly-tracker", 123)
     assert lines[2]["body"] is None
+    opened = lines[-1]
+    assert (opened["repo"], opened["issue"], opened["title"], opened["labels"]) == (
+        "example-org/website",
+        None,
+        "Contact form drops the last character of every message",
+        ["from-email"],
+    )
+    assert opened["body"].startswith(
+        "**Dana Okafor** wrote by email: **Fwd: Contact form drops the last character of every "
+        "message**\n\nHello,\n\nA customer forwarded this to us:"
+    )
 
 
 def test_dispatch_human_output_shows_the_comment(capsys, tmp_path):
@@ -95,6 +107,19 @@ def test_dispatch_human_output_shows_the_comment(capsys, tmp_path):
     assert status == 0
     assert f"{mail} -> 7@issues.example.com: would comment on example-org/app#7\n" in out
     assert "    | The build fails on ARM.\n" in out
+
+
+def test_dispatch_human_output_shows_the_issue_to_open(capsys):
+    mail = ROOT / "examples" / "mail" / "07-new-issue.eml"
+    status, out, _ = run(
+        capsys, "dispatch", "--dry-run", "--routes", str(ROOT / "routes.yaml"), str(mail)
+    )
+    assert status == 0
+    assert out.startswith(
+        f"{mail} -> web-new@issues.example.com: would open an issue in example-org/website\n"
+        "    title: Contact form drops the last character of every message [from-email]\n"
+        "    | **Dana Okafor** wrote by email:"
+    )
 
 
 def test_dispatch_recipient_option_names_the_envelope(capsys, tmp_path):

@@ -60,7 +60,7 @@ def runtime(
     return Runtime(
         routes=ROUTES,
         store=Store(mails),
-        commenter=lambda remaining_time: GitHubClient(
+        commenter=lambda route, remaining_time: GitHubClient(
             "t", api_url=server.url_for("/"), timeout=timeout, sleep=sleep
         ),
         bucket="mail",
@@ -220,7 +220,7 @@ def test_a_secondary_rate_limit_is_waited_out(dynamodb, github, httpserver):
     rt = Runtime(
         routes=ROUTES,
         store=Store({"inbound/a": ses_mail()}),
-        commenter=lambda remaining_time: GitHubClient(
+        commenter=lambda route, remaining_time: GitHubClient(
             "t", api_url=httpserver.url_for("/"), sleep=sleep
         ),
         bucket="mail",

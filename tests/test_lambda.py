@@ -266,7 +266,7 @@ def offline_runtime() -> Runtime:
     return Runtime(
         routes=load_routes(TESTS / "lambda" / "routes.yaml"),
         store=Store(),
-        commenter=lambda remaining: Unavailable(),
+        commenter=lambda route, remaining: Unavailable(),
         bucket="mail",
         prefix="inbound/",
     )

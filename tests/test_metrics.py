@@ -82,7 +82,7 @@ def runtime(
     return Runtime(
         routes=ROUTES,
         store=Store(mails),
-        commenter=lambda remaining: commenter or Posting(),  # type: ignore[return-value]
+        commenter=lambda route, remaining: commenter or Posting(),  # type: ignore[return-value]
         bucket="mail",
         prefix="inbound/",
         clock=lambda: RECEIVED + 2.5,
@@ -282,7 +282,7 @@ def test_runtime_without_metrics_keeps_stdout_clean(capsys):
     rt = Runtime(
         routes=ROUTES,
         store=Store({"inbound/a": ses_mail()}),
-        commenter=lambda remaining: Posting(),
+        commenter=lambda route, remaining: Posting(),
         bucket="mail",
         prefix="inbound/",
     )

@@ -349,7 +349,7 @@ def run(raw: bytes, notifier: Told) -> list[Decision]:
     runtime = Runtime(
         routes=ROUTES,
         store=OneMail(raw),
-        commenter=lambda remaining: LockedIssue(),
+        commenter=lambda route, remaining: LockedIssue(),
         bucket="mail",
         prefix="",
         notifier=notifier,  # type: ignore[arg-type]
@@ -396,3 +396,73 @@ def test_a_failing_notifier_changes_no_decision(caplog):
     [record] = [r for r in caplog.records if r.message == "notice"]
     assert record.notice == "failed (RuntimeError)"
     assert record.levelname == "WARNING"
+
+
+# --- confirming a new issue (issue 7) ---------------------------------------------------------
+
+MAIL_KEY = "a" * 32
+OPENED = Decision(
+    "new@issues.example.com",
+    "open",
+    "opened",
+    "opened example-org/site#57",
+    "example-org/site",
+    57,
+    url="https://github.com/example-org/site/issues/57",
+    mail=MAIL_KEY,
+    title="Broken link on the site",
+)
+
+
+def test_a_new_issue_is_confirmed_from_its_own_address():
+    """The confirmation comes from <prefix><number>@domain, so that a reply comments on it."""
+    notice = notice_for(OPENED, mail(), OK, route(notify=False, confirm=True, prefix="web-"))
+    assert notice == Notice(
+        reason="opened",
+        to="alice@allowed.org",
+        from_="web-57@issues.example.com",
+        subject="Re: Broken link on the site",
+        in_reply_to="abc.123@mail.allowed.org",
+        text=(
+            "Your mail opened issue #57 in example-org/site: "
+            "https://github.com/example-org/site/issues/57\n\n"
+            "Reply to this mail, or write to web-57@issues.example.com, to add a comment to it."
+            "\n\n-- \nThis is an automatic message.\n"
+        ),
+        message_id=f"opened.{MAIL_KEY}@issues.example.com",
+        scope="example-org/site#57",
+    )
+
+
+def test_a_new_issue_is_confirmed_only_when_the_route_asks():
+    assert notice_for(OPENED, mail(), OK, route(notify=True, confirm=False)) is None
+
+
+def test_a_retry_that_finds_the_issue_opened_confirms_it_under_the_same_key():
+    """A retry (already-opened) still confirms: the first attempt may have failed before it;
+    the key, per issue, keeps it to one confirmation."""
+    again = Decision(**{**OPENED.__dict__, "reason": "already-opened"})
+    first = notice_for(OPENED, mail(), OK, route(confirm=True))
+    second = notice_for(again, mail(), OK, route(confirm=True))
+    assert first is not None
+    assert first == second
+    assert notice_key(first, NOW).endswith("#opened#example-org/site#57#2026-09-21")
+
+
+def test_a_new_issue_is_not_confirmed_to_machines_or_forgers():
+    assert notice_for(OPENED, mail("Auto-Submitted: auto-replied"), OK, route(confirm=True)) is None
+    forged = Assessment(False, "dmarc-fail", "DMARC fail", ALICE)
+    assert notice_for(OPENED, mail(), forged, route(confirm=True)) is None
+
+
+def test_the_confirmation_threads_under_the_mail_with_the_known_message_id():
+    notice = notice_for(OPENED, mail(), OK, route(confirm=True, prefix="web-"))
+    assert notice is not None
+    parsed = email.message_from_bytes(
+        render_notice(notice, now=NOW, domain="issues.example.com"), policy=default
+    )
+    assert parsed["From"] == "web-57@issues.example.com"
+    assert parsed["In-Reply-To"] == "<abc.123@mail.allowed.org>"
+    assert parsed["References"] == "<abc.123@mail.allowed.org>"
+    assert parsed["Message-ID"] == f"<opened.{MAIL_KEY}@issues.example.com>"
+    assert parsed["Auto-Submitted"] == "auto-replied"

@@ -7,9 +7,12 @@ import json
 
 import pytest
 
-from handler.github import GitHubError, PostedComment
+from handler.github import GitHubError, PostedComment, PostedIssue
+from handler.idempotency import Claimed
 from handler.pipeline import Decision, deliver, plan
 from handler.routes import parse_routes
+from handler.store import StoreError
+from handler.threads import ThreadStoreError
 from tests.conftest import TESTS
 from tests.sesmail import ses_block, ses_mail
 
@@ -198,17 +201,25 @@ class FakeGitHub:
 
 
 def accepted(issue: int) -> Decision:
-    return Decision(f"{issue}@x", "comment", "accepted", "", "o/r", issue, body=f"b{issue}")
+    return Decision(
+        f"{issue}@issues.example.com",
+        "comment",
+        "accepted",
+        "",
+        "example-org/app",
+        issue,
+        body=f"b{issue}",
+    )
 
 
 def test_deliver_posts_accepted_decisions_and_keeps_rejections():
     """Accepted decisions are posted with their body; rejections pass through untouched."""
     rejected = Decision("x@y", "reject", "no-route", "nothing")
     github = FakeGitHub()
-    result = deliver([accepted(1), rejected], github)
-    assert github.posted == [("o/r", 1, "b1")]
+    result = deliver([accepted(1), rejected], ROUTES, lambda route: github)
+    assert github.posted == [("example-org/app", 1, "b1")]
     assert result[0].reason == "posted"
-    assert result[0].url == "https://github.com/o/r/issues/1#c"
+    assert result[0].url == "https://github.com/example-org/app/issues/1#c"
     assert result[1] is rejected
 
 
@@ -220,9 +231,287 @@ def test_deliver_records_github_failures_with_their_reason():
             2: GitHubError("github-unavailable", "502 three times", transient=True, status=502),
         }
     )
-    result = deliver([accepted(1), accepted(2), accepted(3)], github)
+    result = deliver([accepted(1), accepted(2), accepted(3)], ROUTES, lambda route: github)
     assert [(d.action, d.reason, d.retryable) for d in result] == [
         ("reject", "issue-not-found", False),
         ("reject", "github-unavailable", True),
         ("comment", "posted", False),
     ]
+
+
+# --- new issues by mail (issue 7) -------------------------------------------------------------
+
+OPENING = parse_routes(
+    """
+routes:
+  - domain: issues.example.com
+    prefix: web-
+    repo: example-org/website
+    allowed_senders: [example.com]
+    new_issue_address: new
+    labels: [from-mail, triage]
+  - domain: issues.example.com
+    prefix: docs-
+    repo: example-org/docs
+    allowed_senders: [example.com]
+""",
+    "routes.yaml",
+)
+
+
+def opening(raw: bytes) -> Decision:
+    [decision] = plan(raw, OPENING).decisions
+    return decision
+
+
+def test_mail_to_the_new_issue_address_opens_an_issue():
+    """Title from the cleaned subject, body rendered as for a comment, the route's labels."""
+    raw = ses_mail(
+        "The printer on floor 3 jams on every page.\r\n",
+        recipient="web-new@issues.example.com",
+        to="web-new@issues.example.com",
+        subject="Fwd: RE: Printer jams",
+    )
+    decision = opening(raw)
+    assert (decision.action, decision.reason, decision.repo, decision.issue) == (
+        "open",
+        "accepted",
+        "example-org/website",
+        None,
+    )
+    assert decision.title == "Printer jams"
+    assert decision.labels == ("from-mail", "triage")
+    assert decision.message_id == "m1@example.com"
+    assert decision.thread == ()
+    assert decision.body is not None
+    assert decision.body.startswith("**Alice** wrote by email: **Fwd: RE: Printer jams**\n\n")
+    assert "The printer on floor 3 jams on every page." in decision.body
+    assert "<!-- ticket-router:mail=" in decision.body
+
+
+def test_a_new_issue_needs_an_allowed_authenticated_sender():
+    raw = ses_mail(
+        recipient="web-new@issues.example.com",
+        from_="Mallory <m@evil.example.net>",
+        envelope_from="m@evil.example.net",
+        dkim_domain="evil.example.net",
+        from_domain="evil.example.net",
+    )
+    decision = opening(raw)
+    assert (decision.action, decision.reason, decision.repo, decision.issue) == (
+        "reject",
+        "sender-not-allowed",
+        "example-org/website",
+        None,
+    )
+    forged = ses_mail(recipient="web-new@issues.example.com", dmarc="fail", spf="fail", dkim="fail")
+    assert opening(forged).action == "reject"
+
+
+def test_a_subject_alone_opens_an_issue_but_nothing_at_all_does_not():
+    titled = opening(ses_mail("", recipient="web-new@issues.example.com", subject="Toner low"))
+    assert (titled.action, titled.title) == ("open", "Toner low")
+    blank = opening(ses_mail("", recipient="web-new@issues.example.com", subject="Re:"))
+    assert (blank.action, blank.reason) == ("reject", "empty-body")
+
+
+def test_without_a_subject_the_title_is_the_first_line():
+    decision = opening(
+        ses_mail(
+            "Kettle broken\r\nin room 2\r\n", recipient="web-new@issues.example.com", subject=""
+        )
+    )
+    assert decision.title == "Kettle broken"
+
+
+def test_a_reply_names_the_thread_it_answers():
+    raw = ses_mail(
+        recipient="web-new@issues.example.com",
+        extra="In-Reply-To: <conf@issues.example.com>\r\n"
+        "References: <orig@example.com> <conf@issues.example.com>\r\n",
+    )
+    assert opening(raw).thread == ("conf@issues.example.com", "orig@example.com")
+
+
+def test_one_mail_to_the_new_issue_address_twice_opens_one_issue():
+    raw = ses_mail(
+        recipient=None,
+        to="web-new@issues.example.com",
+        cc="WEB-NEW@issues.example.com, web-12@issues.example.com",
+    )
+    assert [(d.action, d.reason, d.issue) for d in plan(raw, OPENING).decisions] == [
+        ("open", "accepted", None),
+        ("comment", "accepted", 12),
+    ]
+
+
+class IssueTracker(FakeGitHub):
+    """A GitHub that opens issues too, numbered from 100."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[tuple[str, str, str, tuple[str, ...]]] = []
+
+    def create_issue(self, repo, title, body, labels=(), *, since=None) -> PostedIssue:
+        self.opened.append((repo, title, body, tuple(labels)))
+        number = 99 + len(self.opened)
+        return PostedIssue(number, f"https://github.com/{repo}/issues/{number}")
+
+
+class MemoryClaims:
+    """Claims as DynamoClaims keeps them, in a dict."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, PostedComment] = {}
+
+    def once(self, key, post) -> Claimed:
+        if key in self.done:
+            return Claimed(self.done[key], fresh=False)
+        self.done[key] = post()
+        return Claimed(self.done[key], fresh=True)
+
+
+class MemoryThreads:
+    def __init__(self) -> None:
+        self.issues: dict[tuple[str, str], int] = {}
+
+    def find(self, repo, message_ids):
+        return next((self.issues[(repo, m)] for m in message_ids if (repo, m) in self.issues), None)
+
+    def remember(self, repo, message_ids, issue):
+        self.issues.update({(repo, m): issue for m in message_ids})
+
+
+def run(raw: bytes, github, claims, threads) -> Decision:
+    [done] = deliver(
+        plan(raw, OPENING).decisions, OPENING, lambda route: github, claims=claims, threads=threads
+    )
+    return done
+
+
+def test_opening_records_the_issue_and_its_thread():
+    github, claims, threads = IssueTracker(), MemoryClaims(), MemoryThreads()
+    raw = ses_mail(recipient="web-new@issues.example.com", subject="[BUG] Crash")
+    done = run(raw, github, claims, threads)
+    assert (done.action, done.reason, done.issue, done.url, done.detail) == (
+        "open",
+        "opened",
+        100,
+        "https://github.com/example-org/website/issues/100",
+        "opened example-org/website#100",
+    )
+    [(repo, title, body, labels)] = github.opened
+    assert (repo, title, labels) == ("example-org/website", "[BUG] Crash", ("from-mail", "triage"))
+    assert body == plan(raw, OPENING).decisions[0].body
+    mail = done.mail
+    assert threads.issues == {
+        ("example-org/website", "m1@example.com"): 100,
+        ("example-org/website", f"opened.{mail}@issues.example.com"): 100,
+    }
+
+
+def test_the_same_mail_again_opens_no_second_issue():
+    """Same Message-ID twice -> one issue; the second is reported as already opened."""
+    github, claims, threads = IssueTracker(), MemoryClaims(), MemoryThreads()
+    raw = ses_mail(recipient="web-new@issues.example.com")
+    run(raw, github, claims, threads)
+    again = run(raw, github, claims, threads)
+    assert (again.action, again.reason, again.issue, again.detail) == (
+        "open",
+        "already-opened",
+        100,
+        "this mail already opened example-org/website#100",
+    )
+    assert len(github.opened) == 1
+
+
+def test_a_reply_that_kept_the_new_issue_address_comments_on_the_issue():
+    github, claims, threads = IssueTracker(), MemoryClaims(), MemoryThreads()
+    first = run(ses_mail(recipient="web-new@issues.example.com"), github, claims, threads)
+    reply = ses_mail(
+        "Also on floor 4.\r\n",
+        recipient="web-new@issues.example.com",
+        subject="Re: Build failure",
+        extra=f"In-Reply-To: <opened.{first.mail}@issues.example.com>\r\n",
+    ).replace(b"<m1@example.com>", b"<m2@example.com>")
+    done = run(reply, github, claims, threads)
+    assert (done.action, done.reason, done.repo, done.issue, done.title) == (
+        "comment",
+        "posted",
+        "example-org/website",
+        100,
+        None,
+    )
+    assert done.detail == "posted to example-org/website#100 (a reply in the thread that opened it)"
+    assert len(github.opened) == 1
+    [(repo, issue, body)] = github.posted
+    assert (repo, issue) == ("example-org/website", 100)
+    assert "Also on floor 4." in body
+
+
+def test_opening_failures_keep_their_reason():
+    class Gone(IssueTracker):
+        def create_issue(self, repo, title, body, labels=(), *, since=None):
+            raise GitHubError("issues-disabled", "issues are off", transient=False, status=410)
+
+    done = run(
+        ses_mail(recipient="web-new@issues.example.com"), Gone(), MemoryClaims(), MemoryThreads()
+    )
+    assert (done.action, done.reason, done.retryable, done.repo) == (
+        "reject",
+        "issues-disabled",
+        False,
+        "example-org/website",
+    )
+
+
+def test_a_thread_map_that_cannot_be_written_retries_without_reopening():
+    class Unwritable(MemoryThreads):
+        def remember(self, repo, message_ids, issue):
+            raise ThreadStoreError("cannot write the thread map (AccessDeniedException)")
+
+    github, claims = IssueTracker(), MemoryClaims()
+    raw = ses_mail(recipient="web-new@issues.example.com")
+    failed = run(raw, github, claims, Unwritable())
+    assert (failed.action, failed.reason, failed.retryable, failed.issue) == (
+        "reject",
+        "thread-store-unavailable",
+        True,
+        100,
+    )
+    assert failed.detail == (
+        "opened example-org/website#100, but cannot write the thread map "
+        "(AccessDeniedException): a reply could open another issue"
+    )
+    retried = run(raw, github, claims, MemoryThreads())
+    assert (retried.reason, retried.issue) == ("already-opened", 100)
+    assert len(github.opened) == 1
+
+
+def test_a_route_credential_failure_fails_only_its_decisions():
+    def clients(route):
+        raise StoreError("github-app-key-unavailable", "cannot read the key", transient=True)
+
+    [done] = deliver(
+        plan(ses_mail(recipient="web-new@issues.example.com"), OPENING).decisions,
+        OPENING,
+        clients,
+    )
+    assert (done.action, done.reason, done.retryable) == (
+        "reject",
+        "github-app-key-unavailable",
+        True,
+    )
+
+
+def test_a_claimed_mail_needs_no_client():
+    """A mail already posted is reported from its claim: no token is fetched for it."""
+    claims = MemoryClaims()
+    raw = ses_mail(recipient="web-new@issues.example.com")
+    run(raw, IssueTracker(), claims, MemoryThreads())
+
+    def clients(route):
+        raise AssertionError("no client needed")
+
+    [done] = deliver(plan(raw, OPENING).decisions, OPENING, clients, claims=claims)
+    assert done.reason == "already-opened"

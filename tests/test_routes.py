@@ -63,7 +63,13 @@ def test_the_shipped_routes_file_is_valid():
     assert SAMPLE.routes == (
         Route(0, "anomalies.unseen.ac.uk", "", "unseen-lab/anomaly-tracker", ("unseen.ac.uk",)),
         Route(
-            1, "issues.example.com", "web-", "example-org/website", ("example.com", "*.example.org")
+            1,
+            "issues.example.com",
+            "web-",
+            "example-org/website",
+            ("example.com", "*.example.org"),
+            new_issue_address="web-new",
+            labels=("from-email",),
         ),
         Route(2, "issues.example.com", "docs-", "example-org/docs", ("example.com",)),
     )
@@ -620,12 +626,12 @@ def test_lookup(address, expected):
         (
             "help@issues.example.com",
             '"help" is not <prefix><issue number> for issues.example.com '
-            "(expected e.g. web-123 or docs-123)",
+            "(expected e.g. web-123 or docs-123 or web-new)",
         ),
         (
             "Web-x@Issues.Example.com",
             '"Web-x" is not <prefix><issue number> for issues.example.com '
-            "(expected e.g. web-123 or docs-123)",
+            "(expected e.g. web-123 or docs-123 or web-new)",
         ),
         (
             "7+reply@anomalies.unseen.ac.uk",
@@ -635,7 +641,7 @@ def test_lookup(address, expected):
         (
             "web-007@issues.example.com",
             '"web-007" is not <prefix><issue number> for issues.example.com '
-            "(expected e.g. web-123 or docs-123): an issue number has no leading zero",
+            "(expected e.g. web-123 or docs-123 or web-new): an issue number has no leading zero",
         ),
         (
             "00@anomalies.unseen.ac.uk",

@@ -24,7 +24,7 @@ import hcl2
 import pytest
 import yaml
 
-from handler.routes import load_routes
+from handler.routes import GitHubApp, TokenSecret, load_routes, parse_routes
 from tests.conftest import ROOT
 
 TERRAFORM = ROOT / "terraform"
@@ -450,6 +450,8 @@ def test_boto3_calls_are_found_in_the_code():
         ("s3", "get_object"),
         ("secretsmanager", "get_secret_value"),
         ("ses", "send_raw_email"),
+        # The notices' daily limit and the thread map (handler/threads.py), in the claims table.
+        ("dynamodb", "get_item"),
         ("dynamodb", "put_item"),
     }
     # A resource or session client would escape the scan (and so the IAM check below).
@@ -498,8 +500,8 @@ def test_iam_grants_exactly_what_the_code_calls():
         on_behalf |= iam_actions(persistence_layer_calls())
     assert granted == iam_actions(boto3_calls(handler_code())) | on_behalf
     resources = {unquote(s["sid"]): unquote(s["resources"]) for s in document["statement"]}
+    assert resources.pop("ReadGitHubToken") == READABLE_SECRETS
     assert resources["ReadMail"] == ["${var.mail_bucket_arn}/${var.mail_key_prefix}*"]
-    assert resources["ReadGitHubToken"] == ["var.token_secret_arn"]
     assert all(r != "*" for rs in resources.values() for r in rs)
 
 
@@ -578,6 +580,158 @@ def test_notifying_routes_name_exactly_their_domains():
         "  - {domain: off.example.com, repo: o/d, allowed_senders: [a.org], notify: false}\n"
     )
     assert notice_domains(routes) == ["notes.example.com"]
+
+
+# The secrets the role may read: the deployment's token and those routes.yaml names.
+READABLE_SECRETS = "concat([var.token_secret_arn], var.route_secret_arns)"
+
+# Where the ARNs of a secret given by name point (the root's partition, region and account).
+ACCOUNT = ("aws", "eu-west-1", "123456789012")
+
+
+def route_secret_arns(routes_text: str) -> list[str]:
+    """local.route_secret_arns, computed as the Terraform expressions do, in ACCOUNT."""
+    routes = yaml.safe_load(routes_text)["routes"]
+    named = (
+        (route.get("token_secret"), (route.get("github_app") or {}).get("private_key_secret"))
+        for route in routes
+    )
+    secrets = {s.strip() for pair in named for s in pair if s and s.strip()}
+    partition, region, account_id = ACCOUNT
+    return sorted(
+        {
+            secret
+            if secret.startswith("arn:")
+            else f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:{secret}-??????"
+            for secret in secrets
+        }
+    )
+
+
+def route_secret_arn_pattern() -> re.Pattern[str]:
+    """The regex the function module validates route_secret_arns with, as Terraform reads it."""
+    [validation] = variables(MODULES_BY_NAME["function"])["route_secret_arns"]["validation"]
+    [literal] = re.findall(r'regex\("((?:[^"\\]|\\.)*)"', validation["condition"])
+    return re.compile(json.loads(f'"{literal}"'))
+
+
+KEY_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ticket-router/app-key-AbCdEf"
+OTHER_ARN = "arn:aws:secretsmanager:eu-central-1:210987654321:secret:shared/docs-Zy9X8w"
+SECRET_ROUTES = f"""\
+routes:
+  - {{domain: a.example.com, repo: o/a, allowed_senders: [a.org], token_secret: " web-token "}}
+  - domain: b.example.com
+    repo: o/b
+    allowed_senders: [a.org]
+    api_url: https://github.example.com/api/v3
+    github_app: {{app_id: 123456, installation_id: 7890123, private_key_secret: "{KEY_ARN}"}}
+  - domain: c.example.com
+    repo: o/c
+    allowed_senders: [a.org]
+    github_app: {{client_id: Iv23liAbCdEf, installation_id: 1, private_key_secret: app/key}}
+  - {{domain: d.example.com, repo: o/d, allowed_senders: [a.org], token_secret: web-token}}
+  - {{domain: e.example.com, repo: o/e, allowed_senders: [a.org], token_secret: "{KEY_ARN}"}}
+  - {{domain: f.example.com, repo: o/f, allowed_senders: [a.org], api_url: https://g.example/api/v3}}
+  - {{domain: g.example.com, repo: o/g, allowed_senders: [a.org], token_secret: "{OTHER_ARN}"}}
+"""
+
+
+def test_route_secrets_are_read_from_the_routes_file():
+    """The routes' token_secret and private_key_secret, named or by ARN, become the ARNs passed."""
+    [(_, local)] = list(blocks(TERRAFORM, "locals"))
+    assert unquote(local["route_secrets"]) == (
+        "distinct(compact(flatten([for route in yamldecode(file(local.routes_file)).routes :"
+        ' [try(trimspace(route.token_secret), ""),'
+        ' try(trimspace(route.github_app.private_key_secret), "")]])))'
+    )
+    assert unquote(local["route_secret_arns"]) == (
+        "sort(distinct([for secret in local.route_secrets :"
+        ' startswith(secret, "arn:") ? secret :'
+        ' "arn:${data.aws_partition.current.partition}:secretsmanager:${var.region}:'
+        '${local.account_id}:secret:${secret}-??????"]))'
+    )
+    function = modules_called(TERRAFORM)["function"]
+    assert unquote(function["route_secret_arns"]) == "local.route_secret_arns"
+    assert unquote(function["token_secret_arn"]) == "module.token_secret.arn"
+    assert variables(MODULES_BY_NAME["function"])["route_secret_arns"]["default"] == []
+
+
+def test_route_secrets_become_exactly_their_arns():
+    """Names get the suffix wildcard, ARNs stay as written, each once; routes without add none."""
+    assert route_secret_arns(SECRET_ROUTES) == [
+        "arn:aws:secretsmanager:eu-central-1:210987654321:secret:shared/docs-Zy9X8w",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/key-??????",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ticket-router/app-key-AbCdEf",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-token-??????",
+    ]
+    no_secret = "routes:\n  - {domain: a.example.com, repo: o/a, allowed_senders: [a.org]}\n"
+    assert route_secret_arns(no_secret) == []
+
+
+def test_terraform_grants_the_secrets_the_handler_reads():
+    """The sample's secrets, as handler/routes.py reads them, are the ones Terraform grants."""
+    read = set()
+    for route in parse_routes(SECRET_ROUTES, "routes.yaml").routes:
+        if isinstance(route.credential, TokenSecret):
+            read.add(route.credential.secret_id)
+        elif isinstance(route.credential, GitHubApp):
+            read.add(route.credential.private_key_secret)
+    partition, region, account_id = ACCOUNT
+    prefix = f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:"
+    granted = {
+        arn.removeprefix(prefix).removesuffix("-??????") if arn.endswith("-??????") else arn
+        for arn in route_secret_arns(SECRET_ROUTES)
+    }
+    assert granted == read == {"web-token", "app/key", KEY_ARN, OTHER_ARN}
+
+
+def test_only_the_default_and_the_route_secrets_are_readable():
+    """One statement reads secrets, GetSecretValue only, on the default token and the routes'."""
+    document = function_policy()
+    statements = [*document["statement"], *(body for _, body in notice_statements(document))]
+    [read] = [s for s in statements if any("secretsmanager" in a for a in unquote(s["actions"]))]
+    assert unquote(read["sid"]) == "ReadGitHubToken"
+    assert unquote(read["actions"]) == ["secretsmanager:GetSecretValue"]
+    assert unquote(read["resources"]) == READABLE_SECRETS
+    assert set(read) == {"sid", "actions", "resources", "__is_block__"}
+
+
+def test_the_sample_routes_name_no_secret():
+    """The repository's routes.yaml names no secret: the role reads the default token only."""
+    assert route_secret_arns((ROOT / "routes.yaml").read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(
+    ("arn", "accepted"),
+    [
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-token-??????", True),
+        (KEY_ARN, True),
+        (OTHER_ARN, True),
+        ("arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:a/b_c+d=e.f@g-h-??????", True),
+        ("arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x-AbCdEf", True),
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:*", False),
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-*", False),
+        ("arn:aws:secretsmanager:*:123456789012:secret:web-token-??????", False),
+        ("arn:aws:secretsmanager:eu-west-1:*:secret:web-token-??????", False),
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-token-?????", False),
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-???????", False),
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:w?b-token-??????", False),
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:-??????", False),
+        ("arn:aws:ssm:eu-west-1:123456789012:parameter/web-token", False),
+        ("arn:aws:secretsmanager:eu-west-1:1234567890:secret:web-token-??????", False),
+        ("web-token", False),
+        ("*", False),
+    ],
+)
+def test_route_secret_arns_admit_no_wildcard_but_the_suffix(arn: str, accepted: bool):
+    """The module takes secret ARNs whose only wildcard is the trailing -?????? suffix."""
+    assert bool(route_secret_arn_pattern().fullmatch(arn)) is accepted
+
+
+def test_the_route_secret_arns_pass_the_validation():
+    """Every ARN the sample's routes yield is accepted by the function module."""
+    for arn in route_secret_arns(SECRET_ROUTES):
+        assert route_secret_arn_pattern().fullmatch(arn), arn
 
 
 def test_claims_are_granted_exactly_on_the_table():

@@ -1,0 +1,131 @@
+"""Which issue a mail thread belongs to, for mail that reaches a new-issue address again.
+
+A mail that opens an issue starts a thread. Its sender answers our confirmation, or someone
+answers the original with "reply all", and their client keeps the new-issue address as the
+recipient: that mail must comment on the issue, not open a second one. Mail clients name the
+messages a mail answers in ``In-Reply-To`` and ``References`` (RFC 5322 3.6.4), so we remember,
+per repository, the Message-ID of each mail that opened an issue and the Message-ID of the
+confirmation we sent for it, and look up a new-issue mail's references before opening.
+
+``thread_ids`` and ``confirmation_id`` are pure; ``DynamoThreads`` keeps the map in the claims
+table (key ``id``, TTL ``expiration``), beside the claims, for as long as a claim lives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.mail import Message
+
+_KEY_PREFIX = "thread"
+# References grow by one id per reply; the newest few say which thread a mail is in.
+MAX_REFERENCES = 10
+_MESSAGE_ID = re.compile(r"<([^<>\s]{1,250})>")
+
+
+class ThreadStoreError(Exception):
+    """The thread map cannot be read or written; trying again later may succeed."""
+
+
+class Threads(Protocol):
+    def find(self, repo: str, message_ids: Sequence[str]) -> int | None: ...
+
+    def remember(self, repo: str, message_ids: Sequence[str], issue: int) -> None: ...
+
+
+def thread_ids(message: Message) -> tuple[str, ...]:
+    """The Message-IDs ``message`` answers, newest first: In-Reply-To, then References from
+    its end; the mail's own Message-ID is never among them."""
+    found: dict[str, None] = {}
+    for name in ("In-Reply-To", "References"):
+        values = message.header_all(name)
+        ids = [match.group(1) for value in values for match in _MESSAGE_ID.finditer(value)]
+        for message_id in reversed(ids) if name == "References" else ids:
+            if message_id != message.message_id:
+                found.setdefault(message_id)
+    return tuple(found)[:MAX_REFERENCES]
+
+
+def confirmation_id(mail: str, domain: str) -> str:
+    """The Message-ID (without <>) of the confirmation for the issue mail ``mail`` opened.
+
+    Derived from the mail, so that the thread map can hold it before the confirmation is sent
+    and a redelivered mail's confirmation carries the same id; short, so that the header is not
+    folded for a domain of ordinary length.
+    """
+    return f"opened.{mail}@{domain}"
+
+
+def _key(repo: str, message_id: str) -> str:
+    digest = hashlib.sha256(message_id.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return f"{_KEY_PREFIX}#{repo.lower()}#{digest}"
+
+
+class NoThreads:
+    """No thread map (the CLI without --table): every new-issue mail opens an issue."""
+
+    def find(self, repo: str, message_ids: Sequence[str]) -> int | None:
+        return None
+
+    def remember(self, repo: str, message_ids: Sequence[str], issue: int) -> None:
+        return None
+
+
+class DynamoThreads:
+    """The thread map in a DynamoDB table with key ``id`` and TTL attribute ``expiration``."""
+
+    def __init__(
+        self,
+        client: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        table: str,
+        *,
+        expires_after_seconds: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._ttl = expires_after_seconds
+        self._clock = clock
+
+    def find(self, repo: str, message_ids: Sequence[str]) -> int | None:
+        """The issue of the newest referenced message we know, None when there is none."""
+        for message_id in message_ids:
+            try:
+                item = self._client.get_item(
+                    TableName=self._table,
+                    Key={"id": {"S": _key(repo, message_id)}},
+                    ConsistentRead=True,
+                ).get("Item")
+            except (ClientError, BotoCoreError) as error:
+                raise ThreadStoreError(f"cannot read the thread map ({_code(error)})") from None
+            number = (item or {}).get("issue", {}).get("N")
+            if number is not None:
+                return int(number)
+        return None
+
+    def remember(self, repo: str, message_ids: Sequence[str], issue: int) -> None:
+        expiration = str(int(self._clock()) + self._ttl)
+        for message_id in message_ids:
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        "id": {"S": _key(repo, message_id)},
+                        "issue": {"N": str(issue)},
+                        "expiration": {"N": expiration},
+                    },
+                )
+            except (ClientError, BotoCoreError) as error:
+                raise ThreadStoreError(f"cannot write the thread map ({_code(error)})") from None
+
+
+def _code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return type(error).__name__
