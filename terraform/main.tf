@@ -17,6 +17,14 @@ locals {
   notice_domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".") if try(route.notify, false) || try(route.confirm, false)])
   # The package must hold this very file: the function checks it before it deploys.
   routes_sha256 = filesha256(local.routes_file)
+  # The secrets routes post with (a route's own token_secret, a GitHub App's private_key_secret),
+  # trimmed as handler/routes.py reads them: the function may read these and the default token.
+  route_secrets = distinct(compact(flatten([for route in yamldecode(file(local.routes_file)).routes : [try(trimspace(route.token_secret), ""), try(trimspace(route.github_app.private_key_secret), "")]])))
+  # A name is granted on its ARN in this account and region. Secrets Manager ends every secret
+  # ARN with "-" and 6 random characters: "??????" matches exactly these, where "*" would also
+  # match any secret whose name starts with this one's and a hyphen.
+  # https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_iam-policies.html
+  route_secret_arns = sort(distinct([for secret in local.route_secrets : startswith(secret, "arn:") ? secret : "arn:${data.aws_partition.current.partition}:secretsmanager:${var.region}:${local.account_id}:secret:${secret}-??????"]))
 
   account_id    = data.aws_caller_identity.current.account_id
   rule_set_name = coalesce(var.rule_set_name, var.name)
@@ -66,6 +74,7 @@ module "function" {
   mail_bucket_arn       = module.mail_storage.bucket_arn
   mail_key_prefix       = var.mail_key_prefix
   token_secret_arn      = module.token_secret.arn
+  route_secret_arns     = local.route_secret_arns
   github_api_url        = var.github_api_url
   log_level             = var.log_level
   timeout               = var.lambda_timeout

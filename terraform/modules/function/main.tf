@@ -39,10 +39,12 @@ data "aws_iam_policy_document" "this" {
     resources = ["${var.mail_bucket_arn}/${var.mail_key_prefix}*"]
   }
 
+  # The deployment's token and the GitHub credentials routes.yaml names for single routes
+  # (handler/credentials.py): no other secret of the account.
   statement {
     sid       = "ReadGitHubToken"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.token_secret_arn]
+    resources = concat([var.token_secret_arn], var.route_secret_arns)
   }
 
   statement {

@@ -38,6 +38,17 @@ variable "token_secret_arn" {
   type        = string
 }
 
+variable "route_secret_arns" {
+  description = "ARNs of the Secrets Manager secrets routes.yaml names (token_secret, github_app.private_key_secret): the function may read these besides token_secret_arn. A name's ARN ends in -?????? (the random suffix). Empty: the default token only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.route_secret_arns : can(regex("^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+(-[?]{6})?$", arn))])
+    error_message = "route_secret_arns must be Secrets Manager secret ARNs, wildcards only as the trailing -?????? of the random suffix."
+  }
+}
+
 variable "github_api_url" {
   description = "GitHub REST API base URL (GITHUB_API_URL)."
   type        = string
