@@ -25,8 +25,9 @@ from werkzeug import Request, Response
 
 from handler.github import marker_in
 
-_PATH = re.compile(r"^/repos/([^/]+)/([^/]+)/issues/(\d+)/comments$")
-_ISSUES = re.compile(r"^/repos/([^/]+)/([^/]+)/issues$")
+# A GitHub Enterprise Server serves the same paths below /api/v3.
+_PATH = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)/issues/(\d+)/comments$")
+_ISSUES = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)/issues$")
 
 
 @dataclass
