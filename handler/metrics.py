@@ -18,6 +18,8 @@ metrics stay few.
 - ``MailsReceived``: mails the invocation's event named (one per stored object, read or not).
 - ``CommentsPosted``: comments created.
 - ``AlreadyPosted``: comments an earlier delivery of the same mail had created.
+- ``IssuesOpened``: issues opened by mail to a new-issue address.
+- ``AlreadyOpened``: issues an earlier delivery of the same mail had opened.
 - ``Rejected``: recipient decisions not posted for a permanent reason.
 - ``Failed``: recipient decisions not posted for a transient reason (Lambda retries them).
 - ``Retried``: invocations failed so that Lambda retries them (0 or 1 per invocation).
@@ -43,13 +45,24 @@ SERVICE = "ticket-router"
 MAILS_RECEIVED = "MailsReceived"
 COMMENTS_POSTED = "CommentsPosted"
 ALREADY_POSTED = "AlreadyPosted"
+ISSUES_OPENED = "IssuesOpened"
+ALREADY_OPENED = "AlreadyOpened"
 REJECTED = "Rejected"
 FAILED = "Failed"
 RETRIED = "Retried"
 PROCESSING_LATENCY = "ProcessingLatency"
 
 # Published on every flush that saw a mail, in this order.
-COUNTERS = (MAILS_RECEIVED, COMMENTS_POSTED, ALREADY_POSTED, REJECTED, FAILED, RETRIED)
+COUNTERS = (
+    MAILS_RECEIVED,
+    COMMENTS_POSTED,
+    ALREADY_POSTED,
+    ISSUES_OPENED,
+    ALREADY_OPENED,
+    REJECTED,
+    FAILED,
+    RETRIED,
+)
 
 Unit = Literal["Count", "Milliseconds"]
 
@@ -78,16 +91,22 @@ def measure(decisions: Iterable[Decision], latency_ms: float) -> tuple[Measureme
     return tuple(counted)
 
 
+_DONE = {
+    "posted": COMMENTS_POSTED,
+    "already-posted": ALREADY_POSTED,
+    "opened": ISSUES_OPENED,
+    "already-opened": ALREADY_OPENED,
+}
+
+
 def _outcome(decision: Decision) -> Measurement | None:
-    if decision.reason == "posted":
-        return Measurement(COMMENTS_POSTED, 1)
-    if decision.reason == "already-posted":
-        return Measurement(ALREADY_POSTED, 1)
+    if decision.reason in _DONE and not decision.retryable:
+        return Measurement(_DONE[decision.reason], 1)
     if decision.retryable:
         return Measurement(FAILED, 1, reason=decision.reason)
     if decision.action == "reject":
         return Measurement(REJECTED, 1, reason=decision.reason)
-    # A comment planned but not posted only happens in a dry run, which publishes no metrics.
+    # A comment or issue planned but not made only happens in a dry run, which publishes none.
     return None
 
 

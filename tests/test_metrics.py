@@ -102,7 +102,16 @@ def emf(out: str) -> list[dict[str, Any]]:
 
 def totals(counts: dict[str, float], latencies: list[float]) -> dict[str, Any]:
     """The EMF document of an invocation's totals, dimension ``service`` only."""
-    names = ["MailsReceived", "CommentsPosted", "AlreadyPosted", "Rejected", "Failed", "Retried"]
+    names = [
+        "MailsReceived",
+        "CommentsPosted",
+        "AlreadyPosted",
+        "IssuesOpened",
+        "AlreadyOpened",
+        "Rejected",
+        "Failed",
+        "Retried",
+    ]
     return {
         "_aws": {
             "CloudWatchMetrics": [
@@ -150,6 +159,21 @@ def test_a_posted_mail_counts_received_posted_and_its_latency():
         Measurement("MailsReceived", 1),
         Measurement("CommentsPosted", 1),
         Measurement("ProcessingLatency", 12.5, "Milliseconds"),
+    )
+
+
+def test_issues_opened_and_opened_before_are_counted_apart_from_comments():
+    decisions = [
+        decision("opened", "open"),
+        decision("already-opened", "open"),
+        decision("thread-store-unavailable", retryable=True),
+    ]
+    assert measure(decisions, 4.0) == (
+        Measurement("MailsReceived", 1),
+        Measurement("IssuesOpened", 1),
+        Measurement("AlreadyOpened", 1),
+        Measurement("Failed", 1, reason="thread-store-unavailable"),
+        Measurement("ProcessingLatency", 4.0, "Milliseconds"),
     )
 
 
