@@ -39,7 +39,10 @@ connection) or ``github-timeout`` after at most ``max_attempts`` tries, none out
 function's remaining time. No detail holds a token, a JWT or a key.
 
 jwt with cryptography (about 70 ms) and requests are imported by the first App login, not with
-this module: a cold start, and routes without an App, do not need them.
+this module: a cold start, and routes without an App, do not need them. A package built from a
+routes file without an App holds neither (scripts/package.py), so an App login there fails with
+the transient StoreError ``github-app-unsupported``: a package rebuilt from the routes file that
+names the app, and a replay, cure it.
 """
 
 from __future__ import annotations
@@ -229,7 +232,10 @@ class Credentials:
         remaining_time: Callable[[], float] | None,
     ) -> _Minted:
         """``POST /app/installations/{id}/access_tokens`` for ``repo`` with Issues: write."""
-        import jwt  # noqa: PLC0415 - see the module docstring
+        try:
+            import jwt  # noqa: PLC0415 - see the module docstring
+        except ImportError as error:
+            raise _without_app_libraries(error) from error
         import requests  # noqa: PLC0415
 
         now = int(self._clock())
@@ -434,11 +440,14 @@ def _load_key(pem: str, where: str) -> RSAPrivateKey:
     Errors are raised outside the ``except`` blocks: the parser's exception, chained as context,
     could carry the key's text into a log.
     """
-    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415 - see above
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey  # noqa: PLC0415
-    from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
-        load_pem_private_key,
-    )
+    try:
+        from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415 - see above
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey  # noqa: PLC0415
+        from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
+            load_pem_private_key,
+        )
+    except ImportError as error:
+        raise _without_app_libraries(error) from error
 
     if not pem:
         problem = "is empty: put the app's private key (the .pem GitHub issued) in it"
@@ -458,3 +467,14 @@ def _load_key(pem: str, where: str) -> RSAPrivateKey:
                 return key
             problem = f"holds no RSA key ({type(key).__name__}): GitHub Apps sign with RSA"
     raise StoreError("github-app-key-invalid", f"{where} {problem}", transient=True)
+
+
+def _without_app_libraries(error: ImportError) -> StoreError:
+    """An App login in a package built without jwt and cryptography (see the module docstring)."""
+    return StoreError(
+        "github-app-unsupported",
+        f"this package was built without the GitHub App libraries ({error.name or error} cannot "
+        "be imported): rebuild it with `make package` from the routes file that names the app, "
+        "deploy it and replay the mail",
+        transient=True,
+    )

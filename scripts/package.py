@@ -9,6 +9,13 @@ The routes go in as ``routes.json``, the validated JSON form of the routes file:
 loads it in milliseconds and needs neither PyYAML nor jsonschema (left out of the zip, see
 requirements-lambda.txt).
 
+The GitHub App libraries (PyJWT, and cryptography with cffi and pycparser: 5 MB of a 7 MB zip)
+go in only when a route of the routes file packaged names a ``github_app``: only an App login
+imports them (handler.credentials). A zip serves the one routes file it was built from (see
+below), so a route that gains an app comes with a rebuild; a zip without them answers an App
+login with the transient ``github-app-unsupported``, and an App route whose requirements file
+lacks them is not packaged.
+
 With ``--bytecode-python`` naming a CPython 3.12 (the Lambda's version), the modules that a cold
 start and a first mail import also go in compiled, as unchecked-hash .pyc files: /var/task is
 read-only, so without them Lambda compiles those modules again on every cold start (about
@@ -38,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The routes are validated and converted by the handler's own code, run from this checkout.
 sys.path.insert(0, str(ROOT))
-from handler.routes import RoutesError, routes_json  # noqa: E402
+from handler.routes import GitHubApp, Routes, RoutesError, parse_routes, routes_json  # noqa: E402
 
 PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.12"
@@ -49,6 +56,9 @@ CLI_ONLY = {"pyyaml", "jsonschema"}
 # Installed from their pure-Python wheels: charset-normalizer's compiled one (170 KB more in the
 # zip) only speeds up guessing the charset of a response, and GitHub's JSON is always UTF-8.
 PURE_PYTHON = {"charset-normalizer"}
+# Only a GitHub App login imports these (jwt signs the JWT, cryptography reads the app's key;
+# cffi and pycparser are cryptography's): 5 MB zipped, left out when no route posts as an App.
+GITHUB_APP_ONLY = {"pyjwt", "cryptography", "cffi", "pycparser"}
 # Zip entries get this timestamp (the earliest a zip can hold) and these modes.
 EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644 << 16
@@ -85,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
     try:
-        routes = routes_json(args.routes.read_text(encoding="utf-8-sig"), str(args.routes))
+        text = args.routes.read_text(encoding="utf-8-sig")
+        routes = routes_json(text, str(args.routes))
+        as_app = posts_as_github_app(parse_routes(text, str(args.routes)))
     except RoutesError as error:
         print("\n".join(error.errors), file=sys.stderr)
         print(f"{args.routes}: not packaged", file=sys.stderr)
@@ -93,6 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, UnicodeDecodeError) as error:
         print(f"{args.routes}: cannot be read, not packaged: {error}", file=sys.stderr)
         return 1
+    if as_app and GITHUB_APP_ONLY - names:
+        lacking = ", ".join(sorted(GITHUB_APP_ONLY - names))
+        print(
+            f"{args.routes}: a route posts as a GitHub App, but {args.requirements} lacks "
+            f"{lacking}: not packaged",
+            file=sys.stderr,
+        )
+        return 1
+    if not as_app and names & GITHUB_APP_ONLY:
+        left_out = ", ".join(sorted(names & GITHUB_APP_ONLY))
+        print(f"{args.routes}: no route posts as a GitHub App: {left_out} left out")
+        requirements = [line for line in requirements if not set(_names([line])) & GITHUB_APP_ONLY]
     with tempfile.TemporaryDirectory() as scratch:
         task = Path(scratch) / "task"
         _install(requirements, task)
@@ -115,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
     print(f"{args.output}: {args.output.stat().st_size:,} bytes, sha256 {digest}")
     return 0
+
+
+def posts_as_github_app(routes: Routes) -> bool:
+    """Whether any route posts as a GitHub App, so that the zip needs GITHUB_APP_ONLY."""
+    return any(isinstance(route.credential, GitHubApp) for route in routes.routes)
 
 
 def write_routes_hash(routes: Path, output: Path) -> Path:

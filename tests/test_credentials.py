@@ -14,6 +14,7 @@ without ``repositories``, ``responses`` keep only each status's description; in 
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
@@ -858,3 +859,35 @@ print(sorted({name.split(".")[0] for name in sys.modules} & {"jwt", "cryptograph
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == "[]\n"
+
+
+class KeySecret:
+    """Secrets Manager holding the app's key, without moto: its imports pass the refusing one."""
+
+    def get_secret_value(self, SecretId: str):
+        return {"SecretString": pem(APP_KEY)}
+
+
+@pytest.mark.parametrize("missing", ["cryptography", "jwt"])
+def test_an_app_login_in_a_package_without_the_app_libraries_says_to_rebuild(monkeypatch, missing):
+    """A zip built from routes without a github_app holds neither cryptography (the key) nor jwt
+    (the JWT): an App login there is the transient github-app-unsupported, naming the fix,
+    before any request to GitHub."""
+    imported = builtins.__import__
+
+    def without(name, *args, **kwargs):
+        if name.partition(".")[0] == missing:
+            raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
+        return imported(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without)
+    # Nothing listens there: a request made would be github-unavailable, not this error.
+    app = route(credential=GitHubApp(ISSUER, INSTALLATION, "app-key"), api_url="http://127.0.0.1:9")
+    with pytest.raises(StoreError) as caught:
+        Credentials(KeySecret(), lambda: DEFAULT_TOKEN, clock=Clock()).login(app)
+    assert (caught.value.reason, caught.value.transient) == ("github-app-unsupported", True)
+    assert caught.value.detail == (
+        f"this package was built without the GitHub App libraries ({missing} cannot be "
+        "imported): rebuild it with `make package` from the routes file that names the app, "
+        "deploy it and replay the mail"
+    )

@@ -25,6 +25,26 @@ package = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(package)
 
 
+# A route that posts as a GitHub App, appended to routes.yaml's list of routes.
+APP_ROUTE = b"""\
+  - domain: tickets.partner.example
+    repo: partner-org/tracker
+    allowed_senders: [partner.example]
+    github_app:
+      client_id: Iv23liAbCdEf01234567
+      installation_id: 7890123
+      private_key_secret: ticket-router/partner-app-key
+"""
+NO_APP_LINE = "no route posts as a GitHub App: cffi, cryptography, pycparser, pyjwt left out"
+
+
+def app_routes(tmp_path: Path) -> Path:
+    """routes.yaml with one more route, posting as a GitHub App."""
+    routes = tmp_path / "app-routes.yaml"
+    routes.write_bytes((ROOT / "routes.yaml").read_bytes() + APP_ROUTE)
+    return routes
+
+
 def pins(path: Path) -> dict[str, str]:
     found = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -171,19 +191,20 @@ def test_routes_hash_is_what_terraform_filesha256_gives(tmp_path: Path):
     )
 
 
-def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path):
-    """The real build: arm64 CPython 3.12 wheels, handler/, the routes given, no boto3 or tests.
+def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path, capsys):
+    """The real build: arm64 CPython 3.12 wheels, handler/, the routes given, no boto3 or tests;
+    with a GitHub App route, the libraries that sign its JWTs.
 
     Downloads the pinned wheels from the package index (a few seconds).
     """
-    routes = tmp_path / "other-routes.yaml"
-    routes.write_bytes((ROOT / "routes.yaml").read_bytes() + b"# another version\n")
+    routes = app_routes(tmp_path)
     output = tmp_path / "dist" / "ticket-router.zip"
     argv = ["--routes", str(routes), "--output", str(output)]
     assert package.main(argv) == 0
     first = output.read_bytes()
     assert package.main(argv) == 0
     assert output.read_bytes() == first
+    assert "GitHub App" not in capsys.readouterr().out
     with zipfile.ZipFile(output) as archive:
         names = archive.namelist()
         packaged = json.loads(archive.read("routes.json"))
@@ -211,10 +232,87 @@ def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path):
     }
     # GitHub App routes sign their JWTs with these.
     assert {"jwt/api_jwt.py", "cffi/api.py", "pycparser/c_parser.py"} <= set(names)
+    assert "cryptography/hazmat/primitives/serialization/__init__.py" in names
     assert "charset_normalizer/md.py" in names
     assert not [name for name in natives if name.startswith("charset_normalizer/")]
     record = output.with_name(output.name + package.ROUTES_HASH_SUFFIX)
     assert record.read_text() == hashlib.sha256(routes.read_bytes()).hexdigest() + "\n"
+
+
+def test_routes_without_an_app_build_a_zip_without_the_app_libraries(tmp_path: Path, capsys):
+    """The real build of routes without a github_app (one with its own token secret): no jwt,
+    cryptography, cffi or pycparser, so no native code at all, and one line saying so.
+
+    Downloads the pinned wheels from the package index (a few seconds).
+    """
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "routes:\n  - domain: issues.example.com\n    repo: example-org/app\n"
+        "    allowed_senders: [example.com]\n    token_secret: ticket-router/app-token\n"
+    )
+    output = tmp_path / "ticket-router.zip"
+    assert package.main(["--routes", str(routes), "--output", str(output)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"{routes}: {NO_APP_LINE}"
+    with zipfile.ZipFile(output) as archive:
+        names = archive.namelist()
+    # The packages, cffi's extension module and the .dist-info folders of all four.
+    app_only = ("jwt/", "pyjwt-", "cryptography", "cffi", "_cffi_backend", "pycparser")
+    assert not [name for name in names if name.lower().startswith(app_only)]
+    assert not [name for name in names if name.endswith(".so")]
+    assert "handler/credentials.py" in names
+    assert "requests/sessions.py" in names
+
+
+class Pip:
+    """package._pip, recording which distributions each call would install and installing none."""
+
+    def __init__(self) -> None:
+        self.installed: set[str] = set()
+
+    def __call__(self, what: list[str], target: Path, **platform: str | None) -> None:
+        if what[0] == "-r":
+            what = Path(what[1]).read_text(encoding="utf-8").splitlines()
+        self.installed |= set(package._names(what))
+
+
+@pytest.mark.parametrize("with_app", [False, True], ids=["no-app", "app"])
+def test_the_app_libraries_are_installed_only_for_an_app_route(
+    tmp_path: Path, capsys, monkeypatch, with_app
+):
+    """Every pinned distribution is installed, but the GitHub App ones only when a route of the
+    routes file packaged has a github_app; their absence is said in one line."""
+    pip = Pip()
+    monkeypatch.setattr(package, "_pip", pip)
+    routes = app_routes(tmp_path) if with_app else ROOT / "routes.yaml"
+    output = tmp_path / "z.zip"
+    assert package.main(["--routes", str(routes), "--output", str(output)]) == 0
+    pinned = set(pins(ROOT / "requirements-lambda.txt"))
+    assert pinned >= package.GITHUB_APP_ONLY
+    out = capsys.readouterr().out.splitlines()
+    if with_app:
+        assert pip.installed == pinned
+        assert len(out) == 1
+        assert out[0].startswith(f"{output}: ")
+    else:
+        assert pip.installed == pinned - package.GITHUB_APP_ONLY
+        assert out[0] == f"{routes}: {NO_APP_LINE}"
+        assert out[1].startswith(f"{output}: ")
+
+
+def test_an_app_route_without_the_app_libraries_is_not_packaged(tmp_path: Path, capsys):
+    """A requirements file without jwt and cryptography cannot make a zip for an App route:
+    the build stops (before any download) and names what is missing."""
+    requirements = tmp_path / "r.txt"
+    requirements.write_text("requests==2.34.2\ncryptography==50.0.2\ncffi==2.1.1\n")
+    routes = app_routes(tmp_path)
+    output = tmp_path / "z.zip"
+    argv = ["--requirements", str(requirements), "--routes", str(routes), "--output", str(output)]
+    assert package.main(argv) == 1
+    assert capsys.readouterr().err == (
+        f"{routes}: a route posts as a GitHub App, but {requirements} lacks pycparser, pyjwt: "
+        "not packaged\n"
+    )
+    assert not output.exists()
 
 
 def lambda_python() -> Path | None:
