@@ -60,7 +60,14 @@ from urllib.parse import urljoin, urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler import __version__
-from handler.github import _SAFETY_MARGIN, API_VERSION, GitHubError, _Bearer, _json, _message
+from handler.github import (
+    API_VERSION,
+    SAFETY_MARGIN,
+    BearerAuth,
+    GitHubError,
+    error_message,
+    json_object,
+)
 from handler.routes import GitHubApp, Route, TokenSecret
 from handler.store import StoreError, TokenSource
 
@@ -240,7 +247,7 @@ class Credentials:
 
         now = int(self._clock())
         claims = {"iat": now - _JWT_BACKDATE, "exp": now + _JWT_LIFETIME, "iss": app.issuer}
-        auth = _Bearer(jwt.encode(claims, key, algorithm="RS256"))
+        auth = BearerAuth(jwt.encode(claims, key, algorithm="RS256"))
         url = f"{api_url}/app/installations/{app.installation_id}/access_tokens"
         body = {"repositories": [repo.partition("/")[2]], "permissions": {"issues": "write"}}
         what = f"a token of GitHub App {app.issuer} (installation {app.installation_id}) for {repo}"
@@ -308,7 +315,7 @@ class Credentials:
         self._sleep(wait)
 
     def _minted_from(self, response: requests.Response, what: str) -> _Minted:
-        payload = _json(response)
+        payload = json_object(response)
         token = payload.get("token")
         if not isinstance(token, str) or not token.strip():
             raise GitHubError(
@@ -326,7 +333,7 @@ class Credentials:
         self, response: requests.Response, app: GitHubApp, repo: str, api_url: str, what: str
     ) -> GitHubError:
         status = response.status_code
-        message = _message(response)
+        message = error_message(response)
         said = f": {message}" if message else ""
         if status in {301, 302, 303, 307, 308}:
             location = response.headers.get("location", "").strip()
@@ -396,7 +403,7 @@ class Credentials:
 
 
 def _time_left(remaining_time: Callable[[], float] | None) -> float | None:
-    return None if remaining_time is None else remaining_time() - _SAFETY_MARGIN
+    return None if remaining_time is None else remaining_time() - SAFETY_MARGIN
 
 
 def _is_rate_limit(response: requests.Response) -> bool:
@@ -405,7 +412,7 @@ def _is_rate_limit(response: requests.Response) -> bool:
         return True
     return response.status_code == 403 and (
         response.headers.get("x-ratelimit-remaining", "").strip() == "0"
-        or "rate limit" in _message(response).lower()
+        or "rate limit" in error_message(response).lower()
     )
 
 

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 API_VERSION = "2022-11-28"
 # Kept back from the Lambda deadline for logging the decisions and returning.
-_SAFETY_MARGIN = 3.0
+SAFETY_MARGIN = 3.0
 # A rate-limit wait longer than this is better left to Lambda's retry than slept through.
 _MAX_RATE_LIMIT_WAIT = 60.0
 # GitHub's advice for a secondary rate limit that names no reset time: wait at least a minute.
@@ -73,7 +73,7 @@ _MARKER_PATTERN = re.compile(r"<!-- ticket-router:mail=([0-9a-f]{32}) -->")
 # client, not with this module: a cold start, and a mail that is not posted, do not need it.
 
 
-class _Bearer:
+class BearerAuth:
     """The token as a bearer credential; given as ``auth`` so that a ~/.netrc cannot replace it."""
 
     def __init__(self, token: str) -> None:
@@ -180,11 +180,11 @@ class GitHubClient:
         self._sleep = sleep
         self._clock = clock
         if session is None:
-            import requests  # noqa: PLC0415 - see the note above _Bearer
+            import requests  # noqa: PLC0415 - see the note above BearerAuth
 
             session = requests.Session()
         self._session = session
-        self._auth = _Bearer(token)
+        self._auth = BearerAuth(token)
         self._headers = {
             "Accept": "application/vnd.github+json",
             "User-Agent": f"ticket-router/{__version__}",
@@ -269,7 +269,7 @@ class GitHubClient:
             )
 
         def created(response: requests.Response, started: float) -> PostedIssue:
-            payload = _json(response)
+            payload = json_object(response)
             number, html_url = payload.get("number"), payload.get("html_url")
             if isinstance(number, int) and not isinstance(number, bool) and number > 0:
                 return PostedIssue(number, html_url if isinstance(html_url, str) else "")
@@ -490,7 +490,7 @@ class GitHubClient:
     def _time_left(self) -> float | None:
         if self._remaining_time is None:
             return None
-        return self._remaining_time() - _SAFETY_MARGIN
+        return self._remaining_time() - SAFETY_MARGIN
 
     @staticmethod
     def _backoff(attempt: int) -> float:
@@ -602,7 +602,7 @@ def _json_list(response: requests.Response) -> list[Any]:
 def _posted(response: requests.Response) -> PostedComment:
     # GitHub created the comment: even when the body cannot be read, posting again would
     # duplicate it, so this is a success without an id.
-    payload = _json(response)
+    payload = json_object(response)
     comment_id = payload.get("id")
     url = payload.get("html_url")
     return PostedComment(
@@ -614,12 +614,12 @@ def _posted(response: requests.Response) -> PostedComment:
 def _is_unnamed_limit(response: requests.Response) -> bool:
     """A secondary rate limit that gives no time: any 429, or a 403 that says so."""
     status = response.status_code
-    return status == 429 or (status == 403 and "rate limit" in _message(response).lower())
+    return status == 429 or (status == 403 and "rate limit" in error_message(response).lower())
 
 
 def _permanent(response: requests.Response, target: str) -> GitHubError:
     status = response.status_code
-    message = _message(response)
+    message = error_message(response)
     said = f": {message}" if message else ""
     if status == 404:
         detail = f"{target} does not exist, or the token cannot see the repository{said}"
@@ -645,7 +645,7 @@ def _permanent(response: requests.Response, target: str) -> GitHubError:
 
 def _permanent_issue(response: requests.Response, repo: str, target: str) -> GitHubError:
     status = response.status_code
-    message = _message(response)
+    message = error_message(response)
     said = f": {message}" if message else ""
     if status == 404:
         detail = f"{repo} does not exist, or the token cannot see it{said}"
@@ -667,13 +667,13 @@ def _permanent_issue(response: requests.Response, repo: str, target: str) -> Git
 def _refused(response: requests.Response, target: str, what: str) -> GitHubError:
     """The permanent errors a comment and an issue share: 401, 422 and any other answer."""
     status = response.status_code
-    message = _message(response)
+    message = error_message(response)
     said = f": {message}" if message else ""
     if status == 401:
         detail = f"GitHub rejected the token (expired or revoked?){said}"
         return GitHubError("github-auth-failed", detail, transient=False, status=status)
     if status == 422:
-        errors = _json(response).get("errors")
+        errors = json_object(response).get("errors")
         extra = "; ".join(_describe_error(e) for e in errors) if isinstance(errors, list) else ""
         detail = f"GitHub refused {what}{said}" + (f" ({extra})" if extra else "")
         return GitHubError("validation-failed", detail, transient=False, status=status)
@@ -689,7 +689,8 @@ def _rate_limit_detail(response: requests.Response, target: str, limited: str) -
     return limited
 
 
-def _json(response: requests.Response) -> Mapping[str, Any]:
+def json_object(response: requests.Response) -> Mapping[str, Any]:
+    """The answer's JSON object; empty when it is not one (GitHub's errors are objects)."""
     try:
         payload = response.json()
     except ValueError:
@@ -697,13 +698,14 @@ def _json(response: requests.Response) -> Mapping[str, Any]:
     return payload if isinstance(payload, Mapping) else {}
 
 
-def _message(response: requests.Response) -> str:
-    message = _json(response).get("message")
+def error_message(response: requests.Response) -> str:
+    """GitHub's ``message`` of an error answer, on one line and bounded, for a detail."""
+    message = json_object(response).get("message")
     return " ".join(message.split())[:300] if isinstance(message, str) else ""
 
 
 def _documentation_url(response: requests.Response) -> str:
-    url = _json(response).get("documentation_url")
+    url = json_object(response).get("documentation_url")
     return url if isinstance(url, str) else ""
 
 
