@@ -15,7 +15,8 @@ A route names its credential (handler.routes); what each gives:
   https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app
 
 A route's ``api_url`` (GitHub Enterprise Server: ``https://HOST/api/v3``) replaces the default API
-for any credential. ``Login.identity`` names what a rate limit belongs to (the deployment's token,
+for the route's own credential; the deployment's token only ever goes to the deployment's API
+(handler.routes refuses ``api_url`` without a credential of the route's own). ``Login.identity`` names what a rate limit belongs to (the deployment's token,
 one secret's token, one installation: GitHub counts an installation's tokens together) and never
 holds a secret.
 
@@ -153,10 +154,11 @@ class Credentials:
     def login(self, route: Route, remaining_time: Callable[[], float] | None = None) -> Login:
         """The token and API for ``route``'s comments; ``remaining_time`` (seconds left in the
         invocation) bounds any request made for it."""
-        api_url = (route.api_url or self._default_api_url).rstrip("/")
         credential = route.credential
         if credential is None:
-            return Login(self._default_token(), api_url, "default")
+            # The deployment's token belongs to the deployment's API: never sent elsewhere.
+            return Login(self._default_token(), self._default_api_url, "default")
+        api_url = (route.api_url or self._default_api_url).rstrip("/")
         if isinstance(credential, TokenSecret):
             token = self._secret_token(credential.secret_id)
             return Login(token, api_url, f"secret:{credential.secret_id}")

@@ -598,6 +598,11 @@ def _route_problems(raw: Mapping[str, Any]) -> Iterator[str]:
     api_url = raw.get("api_url")
     if isinstance(api_url, str) and api_url:
         yield from _api_url_problems(api_url)
+        if "token_secret" not in raw and "github_app" not in raw:
+            yield (
+                "api_url needs the route's own credential (token_secret or github_app): the "
+                "deployment's token is for GITHUB_API_URL and is never sent to another host"
+            )
 
 
 def _opening_problems(raw: Mapping[str, Any]) -> Iterator[str]:

@@ -233,13 +233,12 @@ def mint_with(server: HTTPServer, answer: Callable[[Request], Response]) -> None
 
 
 def test_a_route_without_credential_gets_the_default_token():
-    """The deployment's token, on the default API (trailing slash dropped) or the route's."""
+    """The deployment's token, on the default API (trailing slash dropped), and never on
+    another: a route's api_url cannot draw the deployment's token to its host."""
     logins = Credentials(None, lambda: DEFAULT_TOKEN, default_api_url="https://api.github.com/")
     assert logins.login(route()) == Login(DEFAULT_TOKEN, "https://api.github.com", "default")
-    enterprise = route(api_url="https://ghe.example.com/api/v3/")
-    assert logins.login(enterprise) == Login(
-        DEFAULT_TOKEN, "https://ghe.example.com/api/v3", "default"
-    )
+    elsewhere = route(api_url="https://ghe.example.com/api/v3/")
+    assert logins.login(elsewhere) == Login(DEFAULT_TOKEN, "https://api.github.com", "default")
 
 
 def test_a_token_secret_route_reads_its_secret_once_per_ttl(aws):

@@ -1167,7 +1167,7 @@ def test_credentials_are_validated(keys: dict[str, str], error: str):
     ],
 )
 def test_api_url_is_validated(url: str, error: str):
-    assert errors_of("routes:\n" + ok(api_url=f'"{url}"')) == [
+    assert errors_of("routes:\n" + ok(api_url=f'"{url}"', token_secret="t")) == [
         f"routes.yaml: route 0 (issues.example.com): {error}"
     ]
 
@@ -1182,5 +1182,14 @@ def test_api_url_is_validated(url: str, error: str):
     ],
 )
 def test_api_urls_that_are_accepted(url: str):
-    [only] = parse_routes("routes:\n" + ok(api_url=f'"{url}"'), "r").routes
+    [only] = parse_routes("routes:\n" + ok(api_url=f'"{url}"', token_secret="t"), "r").routes
     assert only.api_url == url
+
+
+def test_api_url_needs_the_routes_own_credential():
+    """Else the deployment's token would go to whatever host the route names."""
+    assert errors_of("routes:\n" + ok(api_url="https://ghe.example.com/api/v3")) == [
+        "routes.yaml: route 0 (issues.example.com): api_url needs the route's own credential "
+        "(token_secret or github_app): the deployment's token is for GITHUB_API_URL and is "
+        "never sent to another host"
+    ]
