@@ -21,18 +21,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TextIO
 
 import boto3
 from botocore.exceptions import NoRegionError
 
 from handler import __version__
-from handler.credentials import Credentials
+from handler.credentials import Credentials, GitHubClients
 from handler.events import MailRef
-from handler.github import GitHubClient, RateGate
 from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
 from handler.invocation import Runtime
-from handler.pipeline import Commenter, Decision, deliver, plan
+from handler.pipeline import Decision, deliver, plan
 from handler.replay import (
     MAIL_BUDGET_SECONDS,
     FailureQueue,
@@ -46,16 +45,12 @@ from handler.replay import (
     replay_keys,
     replay_queue,
 )
-from handler.routes import Route, Routes, RoutesError, load_routes
+from handler.routes import Routes, RoutesError, load_routes
 from handler.store import MailStore, StoreError
 from handler.threads import DynamoThreads, NoThreads, Threads
 
 DEFAULT_ROUTES = "routes.yaml"
 ClaimsFactory = Callable[[Callable[[], float]], Claims]
-
-
-class GitHubFactory(Protocol):
-    def __call__(self, route: Route, *, remaining_time: Callable[[], float]) -> Commenter: ...
 
 
 _NO_GITHUB_LOGIN = (
@@ -173,7 +168,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     routes = _routes(args.routes)
     if routes is None:
         return 2
-    github: GitHubFactory | None = None
+    github: GitHubClients | None = None
     claims: ClaimsFactory = _no_claims
     threads: Threads = NoThreads()
     if not args.dry_run:
@@ -235,7 +230,7 @@ def _replay(args: argparse.Namespace) -> int:
         runtime = Runtime(
             routes=routes,
             store=store,
-            commenter=lambda route, left: github(route, remaining_time=left),
+            commenter=github,
             bucket=args.bucket,
             prefix=args.prefix,
             claims=found[0],
@@ -307,7 +302,7 @@ def _routes(path: str) -> Routes | None:
         return None
 
 
-def _github(routes: Routes) -> GitHubFactory | None:
+def _github(routes: Routes) -> GitHubClients | None:
     """Each route's GitHub client: GITHUB_TOKEN for the routes without a credential of their
     own, Secrets Manager for those with one. None (the problem printed) when that cannot be."""
     token = os.environ.get("GITHUB_TOKEN", "").strip()
@@ -339,16 +334,7 @@ def _github(routes: Routes) -> GitHubFactory | None:
         default_api_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
     )
     # One client per mail, as in Lambda; a rate limit one of them meets holds them all.
-    gates: dict[tuple[str, str], RateGate] = {}
-
-    def github(route: Route, *, remaining_time: Callable[[], float]) -> Commenter:
-        login = credentials.login(route, remaining_time)
-        gate = gates.setdefault((login.api_url, login.identity), RateGate())
-        return GitHubClient(
-            login.token, api_url=login.api_url, remaining_time=remaining_time, gate=gate
-        )
-
-    return github
+    return GitHubClients(credentials)
 
 
 def _stores(table: str) -> tuple[ClaimsFactory, Threads] | None:

@@ -16,25 +16,28 @@ A route names its credential (handler.routes); what each gives:
 
 A route's ``api_url`` (GitHub Enterprise Server: ``https://HOST/api/v3``) replaces the default API
 for the route's own credential; the deployment's token only ever goes to the deployment's API
-(handler.routes refuses ``api_url`` without a credential of the route's own). ``Login.identity`` names what a rate limit belongs to (the deployment's token,
-one secret's token, one installation: GitHub counts an installation's tokens together) and never
-holds a secret.
+(handler.routes refuses ``api_url`` without a credential of the route's own).
+``Login.identity`` names what a rate limit belongs to (the deployment's token, one secret's
+token, one installation: GitHub counts an installation's tokens together) and never holds a
+secret.
 
 Caching. Installation tokens live an hour; each is kept per (API, app, installation, repository)
 until 5 minutes before its ``expires_at``: a login is followed by one post, whose retries and
 rate-limit waits (handler.github) end well within that, so a token never expires in use. A token
 whose ``expires_at`` cannot be read is used once and not kept. The private key is kept, parsed,
 for 15 minutes (a rotated key takes effect), and dropped at once when GitHub refuses the JWT, so
-that the retry reads the secret again.
+that the retry reads the secret again. Likewise ``forget`` drops a route's token when GitHub
+refuses it (a 401 on a post: rotated or revoked), and ``GitHubClients`` wires that in.
 
 Failures are the pipeline's two kinds. Secrets: handler.store.StoreError, ``token-unavailable``
 (a token secret), ``github-app-key-unavailable`` (the key secret cannot be read) and
 ``github-app-key-invalid`` (it holds no unencrypted RSA private key in PEM), all transient: a
-fixed secret and a replay cure them. Minting: handler.github.GitHubError, permanent
-``github-app-auth-failed`` (401: wrong key, or wrong client id / app id),
-``github-app-not-installed`` (404), ``github-app-repo-not-installed`` (422: the repository is not
-among the installation's, or the app lacks Issues: write), ``github-forbidden`` (another 403),
-``github-redirect`` (a token request is never redirected, and the JWT is not sent elsewhere),
+fixed secret and a replay cure them. Minting: handler.github.GitHubError, transient
+``github-app-auth-failed`` (401: wrong key, or wrong client id / app id: the mail waits for the
+fix), permanent ``github-app-not-installed`` (404), ``github-app-repo-not-installed`` (422:
+the repository is not among the installation's, or the app lacks Issues: write),
+``github-forbidden`` (another 403), ``github-redirect`` (a token request is never redirected, and
+the JWT is not sent elsewhere),
 ``github-rejected`` (anything else); transient ``rate-limited``, and ``github-unavailable`` (5xx,
 connection) or ``github-timeout`` after at most ``max_attempts`` tries, none outlasting the
 function's remaining time. No detail holds a token, a JWT or a key.
@@ -55,6 +58,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -65,7 +69,9 @@ from handler.github import (
     API_VERSION,
     SAFETY_MARGIN,
     BearerAuth,
+    GitHubClient,
     GitHubError,
+    RateGate,
     error_message,
     json_object,
 )
@@ -122,6 +128,7 @@ class Credentials:
         secrets: Any,  # noqa: ANN401 - an untyped boto3 Secrets Manager client, or None
         default_token: Callable[[], str],
         *,
+        forget_default: Callable[[], None] | None = None,
         default_api_url: str = DEFAULT_API_URL,
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
@@ -132,6 +139,7 @@ class Credentials:
     ) -> None:
         self._secrets = secrets
         self._default_token = default_token
+        self._forget_default = forget_default
         self._default_api_url = default_api_url.rstrip("/")
         # Wall-clock time: GitHub's expires_at is one. The TTLs use it too, so tests drive both.
         self._clock = clock
@@ -165,6 +173,23 @@ class Credentials:
         token = self._app_token(credential, route.repo, api_url, remaining_time)
         identity = f"app:{credential.issuer}/installation:{credential.installation_id}"
         return Login(token, api_url, identity)
+
+    def forget(self, route: Route) -> None:
+        """Drop what ``route`` logged in with: GitHub refused it (rotated, revoked), so the next
+        login reads the secret again, or mints a new installation token."""
+        credential = route.credential
+        with self._lock:
+            if credential is None:
+                if self._forget_default is not None:
+                    self._forget_default()
+            elif isinstance(credential, TokenSecret):
+                source = self._tokens.get(credential.secret_id)
+                if source is not None:
+                    source.forget()
+            else:
+                api_url = (route.api_url or self._default_api_url).rstrip("/")
+                key = (api_url, credential.issuer, credential.installation_id, route.repo.lower())
+                self._minted.pop(key, None)
 
     def _secret_token(self, secret_id: str) -> str:
         if self._secrets is None:
@@ -349,14 +374,15 @@ class Credentials:
                 status=status,
             )
         if status == 401:
-            # A key rotated since it was cached is read again by the retry.
+            # A key rotated since it was cached is read again by the retry; transient, so that
+            # the mail waits for the retry (or a fixed secret and a replay) instead of dropping.
             self._keys.pop(app.private_key_secret, None)
             return GitHubError(
                 "github-app-auth-failed",
                 f"GitHub refused the JWT of GitHub App {app.issuer}: the private key in "
                 f"{app.private_key_secret} is not the app's, or {app.issuer} is not its client "
                 f"id or app id{said}",
-                transient=False,
+                transient=True,
                 status=status,
             )
         if status == 404:
@@ -487,3 +513,24 @@ def _without_app_libraries(error: ImportError) -> StoreError:
         "deploy it and replay the mail",
         transient=True,
     )
+
+
+class GitHubClients:
+    """Each route's GitHub client: its login, one rate gate per credential and API (a rate
+    limit is the credential's, shared by every client of the container), and a token GitHub
+    refuses forgotten, so that the retry logs in afresh."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+        self._gates: dict[tuple[str, str], RateGate] = {}
+
+    def __call__(self, route: Route, remaining_time: Callable[[], float]) -> GitHubClient:
+        login = self._credentials.login(route, remaining_time)
+        gate = self._gates.setdefault((login.api_url, login.identity), RateGate())
+        return GitHubClient(
+            login.token,
+            api_url=login.api_url,
+            remaining_time=remaining_time,
+            gate=gate,
+            on_unauthorized=partial(self._credentials.forget, route),
+        )

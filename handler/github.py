@@ -19,11 +19,14 @@ again later can help:
 - permanent, for a new issue: ``repo-not-found`` (404: no such repository, or the token cannot
   see it; or a repo that is not owner/name), ``issues-disabled`` (410), ``github-forbidden``
   (403);
-- permanent, for both: ``github-auth-failed`` (401), ``validation-failed`` (422),
+- permanent, for both: ``validation-failed`` (422),
   ``github-redirect`` (to another host or scheme, or nowhere), ``github-rejected`` (any other
   answer);
 - transient: ``github-unavailable`` (5xx or connection failures after the retries),
-  ``github-timeout``, ``rate-limited``.
+  ``github-timeout``, ``rate-limited``, and ``github-auth-failed`` (401): a token rotated or
+  revoked is an operator's fix away, and the mail must wait for it (Lambda's retries, then the
+  failure queue) rather than be dropped. The client's ``on_unauthorized`` hook is told first, so
+  that the cached credential is read again for the retry.
 
 A 2xx whose body cannot be read still counts as posted: GitHub has the comment or the issue, and
 a retry would post it twice. A comment is then id 0, url "". An issue's number is what the sender
@@ -169,8 +172,10 @@ class GitHubClient:
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
         gate: RateGate | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
+        self._on_unauthorized = on_unauthorized
         self._gate = gate or RateGate()
         # The gate moment this client has already slept through.
         self._waited_until = 0.0
@@ -348,7 +353,12 @@ class GitHubClient:
                     status=status,
                 )
                 continue
-            raise creation.refused(response)
+            raise self._refuse(creation.refused(response))
+
+    def _refuse(self, error: GitHubError) -> GitHubError:
+        if error.status == 401 and self._on_unauthorized is not None:
+            self._on_unauthorized()
+        return error
 
     def _wait_for_gate(self, target: str) -> None:
         """Sleep until the shared rate limit lifts, or fail now when that does not fit."""
@@ -402,7 +412,7 @@ class GitHubClient:
                 ) from None
             if response.status_code != 200:
                 if response.status_code in {404, 410, 401}:
-                    raise refused(response)
+                    raise self._refuse(refused(response))
                 raise GitHubError(
                     "github-unavailable",
                     f"GitHub answered {response.status_code} when checking {where} for an "
@@ -665,13 +675,13 @@ def _permanent_issue(response: requests.Response, repo: str, target: str) -> Git
 
 
 def _refused(response: requests.Response, target: str, what: str) -> GitHubError:
-    """The permanent errors a comment and an issue share: 401, 422 and any other answer."""
+    """The errors a comment and an issue share: 401 (transient), 422 and any other answer."""
     status = response.status_code
     message = error_message(response)
     said = f": {message}" if message else ""
     if status == 401:
         detail = f"GitHub rejected the token (expired or revoked?){said}"
-        return GitHubError("github-auth-failed", detail, transient=False, status=status)
+        return GitHubError("github-auth-failed", detail, transient=True, status=status)
     if status == 422:
         errors = json_object(response).get("errors")
         extra = "; ".join(_describe_error(e) for e in errors) if isinstance(errors, list) else ""

@@ -33,15 +33,13 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from handler.credentials import Credentials
-from handler.github import GitHubClient, RateGate
+from handler.credentials import Credentials, GitHubClients
 from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
 from handler.invocation import Runtime, handle_event
 from handler.invocation import logger as decision_logger
 from handler.metrics import SERVICE, EmbeddedMetrics
 from handler.notices import Notifier
-from handler.pipeline import Commenter
-from handler.routes import Route, load_routes
+from handler.routes import load_routes
 from handler.store import MailStore, TokenSource
 from handler.threads import DynamoThreads, NoThreads, Threads
 
@@ -102,17 +100,9 @@ def runtime() -> Runtime:
     credentials = Credentials(
         secrets,
         tokens.get,
+        forget_default=tokens.forget,
         default_api_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
     )
-    # A rate limit belongs to a credential on one GitHub: each gets its own gate.
-    gates: dict[tuple[str, str], RateGate] = {}
-
-    def commenter(route: Route, remaining_time: Callable[[], float]) -> Commenter:
-        login = credentials.login(route, remaining_time)
-        gate = gates.setdefault((login.api_url, login.identity), RateGate())
-        return GitHubClient(
-            login.token, api_url=login.api_url, remaining_time=remaining_time, gate=gate
-        )
 
     table = os.environ.get("IDEMPOTENCY_TABLE", "")
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
@@ -140,7 +130,7 @@ def runtime() -> Runtime:
     return Runtime(
         routes=routes,
         store=MailStore(boto3.client("s3")),
-        commenter=commenter,
+        commenter=GitHubClients(credentials),
         claims=claims,
         bucket=os.environ.get("MAIL_BUCKET", ""),
         prefix=os.environ.get("MAIL_PREFIX", ""),

@@ -90,6 +90,10 @@ class TokenSource:
         self._token: str | None = None
         self._fetched_at = 0.0
 
+    def forget(self) -> None:
+        """Drop the cached token: GitHub refused it, so the next use reads the secret again."""
+        self._token = None
+
     def get(self) -> str:
         if self._token is not None and self._clock() - self._fetched_at < self._ttl:
             return self._token

@@ -36,7 +36,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from handler import __version__
-from handler.credentials import Credentials, Login
+from handler.credentials import Credentials, GitHubClients, Login
 from handler.github import GitHubClient, GitHubError
 from handler.routes import GitHubApp, Route, TokenSecret
 from handler.store import StoreError
@@ -260,6 +260,58 @@ def test_a_token_secret_route_reads_its_secret_once_per_ttl(aws):
     assert aws.reads == [arn, arn]
 
 
+def test_a_refused_token_is_read_again_at_once(aws, httpserver: HTTPServer):
+    """A rotated token: GitHub answers 401 to the cached one; the client's hook makes the next
+    login (Lambda's retry, in the same container) read the secret again, TTL or not."""
+    arn = aws.client.create_secret(Name="route-token", SecretString="ghp_old")["ARN"]
+    clients = GitHubClients(credentials(aws, Clock(), secret_ttl_seconds=900))
+    secret_route = route(credential=TokenSecret(arn), api_url=ghes(httpserver))
+    comments = "/api/v3/repos/example-org/app/issues/7/comments"
+    httpserver.expect_oneshot_request(comments, method="POST").respond_with_json(
+        {"message": "Bad credentials"}, status=401
+    )
+    httpserver.expect_oneshot_request(comments, method="POST").respond_with_json(
+        {"id": 5, "html_url": "https://github.example.com/example-org/app/issues/7#c5"},
+        status=201,
+    )
+    stale = clients(secret_route, lambda: 60.0)
+    aws.client.put_secret_value(SecretId=arn, SecretString="ghp_new")
+    with pytest.raises(GitHubError) as caught:
+        stale.create_comment("example-org/app", 7, "x")
+    assert (caught.value.reason, caught.value.transient) == ("github-auth-failed", True)
+    clients(secret_route, lambda: 60.0).create_comment("example-org/app", 7, "x")
+    assert [r.headers["Authorization"] for r, _ in httpserver.log] == [
+        "Bearer ghp_old",
+        "Bearer ghp_new",
+    ]
+    assert aws.reads == [arn, arn]
+
+
+def test_forgetting_drops_only_that_routes_login(httpserver: HTTPServer, aws):
+    """An app route's minted token is minted again after forget; the default token's own
+    forgetting is the deployment's (TokenSource.forget in Lambda)."""
+    arn = store_key(aws, pem(APP_KEY))
+    clock = Clock()
+    github = FakeGitHub(clock)
+    mint_with(httpserver, github)
+    forgotten: list[str] = []
+    logins = Credentials(
+        aws,
+        lambda: DEFAULT_TOKEN,
+        forget_default=lambda: forgotten.append("default"),
+        clock=clock,
+        sleep=Sleeps(),
+    )
+    app = app_route(httpserver, arn)
+    first = logins.login(app).token
+    assert logins.login(app).token == first
+    logins.forget(app)
+    assert logins.login(app).token != first
+    assert len(github.minted) == 2
+    logins.forget(route())
+    assert forgotten == ["default"]
+
+
 def test_two_token_secrets_are_two_tokens(aws):
     """Each secret is read and cached on its own; the default token is untouched."""
     first = aws.client.create_secret(Name="first", SecretString="ghp_first")["ARN"]
@@ -473,7 +525,7 @@ def test_a_wrong_key_is_refused_by_the_signature_check(httpserver: HTTPServer, a
         credentials(aws, clock).login(app_route(httpserver, arn))
     assert github.problems == ["JWT refused: InvalidSignatureError"]
     error = caught.value
-    assert (error.reason, error.transient, error.status) == ("github-app-auth-failed", False, 401)
+    assert (error.reason, error.transient, error.status) == ("github-app-auth-failed", True, 401)
     assert error.detail == (
         f"GitHub refused the JWT of GitHub App {ISSUER}: the private key in {arn} is not the "
         f"app's, or {ISSUER} is not its client id or app id: A JSON web token could not be "

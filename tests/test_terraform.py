@@ -631,7 +631,7 @@ routes:
     github_app: {{client_id: Iv23liAbCdEf, installation_id: 1, private_key_secret: app/key}}
   - {{domain: d.example.com, repo: o/d, allowed_senders: [a.org], token_secret: web-token}}
   - {{domain: e.example.com, repo: o/e, allowed_senders: [a.org], token_secret: "{KEY_ARN}"}}
-  - {{domain: f.example.com, repo: o/f, allowed_senders: [a.org], api_url: https://g.example/api/v3}}
+  - {{domain: f.example.com, repo: o/f, allowed_senders: [a.org]}}
   - {{domain: g.example.com, repo: o/g, allowed_senders: [a.org], token_secret: "{OTHER_ARN}"}}
 """
 
