@@ -175,12 +175,10 @@ def deliver(
         client = _Client(clients, route)
         try:
             if decision.action == "open":
-                results.append(_open(decision, client, store, known, since))
+                results.append(_open(decision, route, client, store, known, since=since))
             else:
                 results.append(_comment(decision, client, store, since))
-        except GitHubError as error:
-            results.append(_failed(decision, error.reason, error.detail, error.transient))
-        except StoreError as error:
+        except (GitHubError, StoreError) as error:
             results.append(_failed(decision, error.reason, error.detail, error.transient))
         except ClaimInProgress as error:
             results.append(_failed(decision, "in-progress", str(error), retryable=True))
@@ -225,15 +223,30 @@ def _comment(decision: Decision, client: _Client, store: Claims, since: float | 
 
 
 def _open(
-    decision: Decision, client: _Client, store: Claims, threads: Threads, since: float | None
+    decision: Decision,
+    route: Route,
+    client: _Client,
+    store: Claims,
+    threads: Threads,
+    *,
+    since: float | None,
 ) -> Decision:
     repo, mail = decision.repo or "", decision.mail or ""
-    answered = threads.find(repo, decision.thread) if decision.thread else None
+    # A mail the map knows as an opener is one of ours, delivered again: the claim answers it,
+    # whatever thread it is in (a reply-all that opened its own issue stays there).
+    opener = threads.find(repo, [decision.message_id]) if decision.message_id else None
+    answered = threads.find(repo, decision.thread) if decision.thread and opener is None else None
     if answered is not None:
         # A reply that kept the new-issue address: it belongs on the issue its thread opened.
         comment = replace(decision, action="comment", issue=answered, title=None, labels=())
-        done = _comment(comment, client, store, since)
-        return replace(done, detail=f"{done.detail} (a reply in the thread that opened it)")
+        try:
+            done = _comment(comment, client, store, since)
+        except GitHubError as error:
+            # The thread's issue was deleted (or moved away): the reply starts a new one.
+            if error.reason not in {"issue-not-found", "issue-gone"}:
+                raise
+        else:
+            return replace(done, detail=f"{done.detail} (a reply in the thread that opened it)")
 
     def post() -> PostedComment:
         opened = client().create_issue(
@@ -243,27 +256,28 @@ def _open(
         return PostedComment(id=opened.number, url=opened.url)
 
     claimed = store.once(open_key(repo, mail), post)
-    number = claimed.comment.id
+    number, fresh = claimed.comment.id, claimed.fresh
+    reason = "opened" if fresh else "already-opened"
     if number <= 0:
         # GitHub took the issue but its answer did not say which: nothing to thread or confirm.
         return replace(
-            decision, reason="opened", detail=f"opened an issue in {repo} (number not known)"
+            decision, reason=reason, detail=f"opened an issue in {repo} (number not known)"
         )
-    if decision.message_id is not None:
-        domain = decision.recipient.rpartition("@")[2]
-        try:
-            threads.remember(repo, [decision.message_id, confirmation_id(mail, domain)], number)
-        except ThreadStoreError as error:
-            # Retried, the claim reports the issue as already opened and the thread is recorded.
-            detail = f"opened {repo}#{number}, but {error}: a reply could open another issue"
-            failed = _failed(decision, "thread-store-unavailable", detail, retryable=True)
-            return replace(failed, issue=number, url=claimed.comment.url)
-    fresh = claimed.fresh
+    # The confirmation's id is known before it is sent: a reply to it finds the issue too.
+    ids = [confirmation_id(mail, route.domain)]
+    ids += [decision.message_id] if decision.message_id else []
+    try:
+        threads.remember(repo, ids, number)
+    except ThreadStoreError as error:
+        # Retried, the claim reports the issue as already opened and the thread is recorded.
+        detail = f"opened {repo}#{number}, but {error}: a reply could open another issue"
+        failed = _failed(decision, "thread-store-unavailable", detail, retryable=True)
+        return replace(failed, issue=number, url=claimed.comment.url)
     return replace(
         decision,
         issue=number,
         url=claimed.comment.url,
-        reason="opened" if fresh else "already-opened",
+        reason=reason,
         detail=f"opened {repo}#{number}" if fresh else f"this mail already opened {repo}#{number}",
     )
 

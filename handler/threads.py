@@ -41,7 +41,8 @@ class Threads(Protocol):
 
 def thread_ids(message: Message) -> tuple[str, ...]:
     """The Message-IDs ``message`` answers, newest first: In-Reply-To, then References from
-    its end; the mail's own Message-ID is never among them."""
+    its end; the mail's own Message-ID is never among them. Of a long thread, the newest and
+    the root (References' first id: the mail that started it, which is the one remembered)."""
     found: dict[str, None] = {}
     for name in ("In-Reply-To", "References"):
         values = message.header_all(name)
@@ -49,7 +50,10 @@ def thread_ids(message: Message) -> tuple[str, ...]:
         for message_id in reversed(ids) if name == "References" else ids:
             if message_id != message.message_id:
                 found.setdefault(message_id)
-    return tuple(found)[:MAX_REFERENCES]
+    ordered = tuple(found)
+    if len(ordered) <= MAX_REFERENCES:
+        return ordered
+    return (*ordered[: MAX_REFERENCES - 1], ordered[-1])
 
 
 def confirmation_id(mail: str, domain: str) -> str:

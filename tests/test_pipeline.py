@@ -333,16 +333,29 @@ def test_a_reply_names_the_thread_it_answers():
     assert opening(raw).thread == ("conf@issues.example.com", "orig@example.com")
 
 
-def test_one_mail_to_the_new_issue_address_twice_opens_one_issue():
+def test_one_mail_to_two_new_issue_addresses_of_one_repository_opens_one_issue():
+    """Two routes (two domains) open issues in one repository: a mail to both opens one."""
+    routes = parse_routes(
+        "routes:\n"
+        "  - {domain: issues.example.com, repo: o/app, allowed_senders: [example.com],"
+        " new_issue_address: new}\n"
+        "  - {domain: alias.example.com, repo: O/App, allowed_senders: [example.com],"
+        " new_issue_address: open}\n",
+        "routes.yaml",
+    )
     raw = ses_mail(
         recipient=None,
-        to="web-new@issues.example.com",
-        cc="WEB-NEW@issues.example.com, web-12@issues.example.com",
+        to="new@issues.example.com",
+        cc="open@alias.example.com, 12@issues.example.com",
     )
-    assert [(d.action, d.reason, d.issue) for d in plan(raw, OPENING).decisions] == [
+    assert [(d.action, d.reason, d.issue) for d in plan(raw, routes).decisions] == [
         ("open", "accepted", None),
+        ("reject", "duplicate-recipient", None),
         ("comment", "accepted", 12),
     ]
+    assert plan(raw, routes).decisions[1].detail == (
+        "a new issue in O/App was already addressed by another recipient of this mail"
+    )
 
 
 class IssueTracker(FakeGitHub):
@@ -483,9 +496,11 @@ def test_a_thread_map_that_cannot_be_written_retries_without_reopening():
         "opened example-org/website#100, but cannot write the thread map "
         "(AccessDeniedException): a reply could open another issue"
     )
-    retried = run(raw, github, claims, MemoryThreads())
+    threads = MemoryThreads()
+    retried = run(raw, github, claims, threads)
     assert (retried.reason, retried.issue) == ("already-opened", 100)
     assert len(github.opened) == 1
+    assert threads.issues[("example-org/website", "m1@example.com")] == 100
 
 
 def test_a_route_credential_failure_fails_only_its_decisions():
@@ -515,3 +530,62 @@ def test_a_claimed_mail_needs_no_client():
 
     [done] = deliver(plan(raw, OPENING).decisions, OPENING, clients, claims=claims)
     assert done.reason == "already-opened"
+
+
+def test_a_reply_all_that_opened_its_own_issue_stays_there_when_replayed():
+    """Bob answered Alice's mail before her issue was known, and opened his own: replayed
+    after hers is known, his mail is still his issue's, never also a comment on hers."""
+    github, claims, threads = IssueTracker(), MemoryClaims(), MemoryThreads()
+    bob = ses_mail(
+        recipient="web-new@issues.example.com",
+        extra="In-Reply-To: <alice@example.com>\r\n",
+    )
+    assert run(bob, github, claims, threads).issue == 100
+    threads.remember("example-org/website", ["alice@example.com"], 7)
+    replayed = run(bob, github, claims, threads)
+    assert (replayed.action, replayed.reason, replayed.issue) == ("open", "already-opened", 100)
+    assert github.posted == []
+
+
+def test_a_reply_to_a_deleted_issue_opens_a_new_one():
+    class Deleted(IssueTracker):
+        def create_comment(self, repo, issue, body, *, since=None):
+            raise GitHubError("issue-gone", "deleted", transient=False, status=410)
+
+    github, threads = Deleted(), MemoryThreads()
+    threads.remember("example-org/website", ["orig@example.com"], 7)
+    reply = ses_mail(
+        recipient="web-new@issues.example.com",
+        extra="References: <orig@example.com>\r\n",
+    )
+    done = run(reply, github, MemoryClaims(), threads)
+    assert (done.action, done.reason, done.issue) == ("open", "opened", 100)
+    assert len(github.opened) == 1
+
+
+def test_an_issue_whose_number_is_unknown_is_not_counted_twice():
+    class Unreadable(IssueTracker):
+        def create_issue(self, repo, title, body, labels=(), *, since=None):
+            self.opened.append((repo, title, body, tuple(labels)))
+            return PostedIssue(0, "")
+
+    github, claims, threads = Unreadable(), MemoryClaims(), MemoryThreads()
+    raw = ses_mail(recipient="web-new@issues.example.com")
+    first = run(raw, github, claims, threads)
+    again = run(raw, github, claims, threads)
+    assert [(d.reason, d.issue, d.detail) for d in (first, again)] == [
+        ("opened", None, "opened an issue in example-org/website (number not known)"),
+        ("already-opened", None, "opened an issue in example-org/website (number not known)"),
+    ]
+    assert threads.issues == {}
+
+
+def test_a_mail_without_message_id_still_threads_its_confirmation():
+    github, threads = IssueTracker(), MemoryThreads()
+    raw = ses_mail(recipient="web-new@issues.example.com").replace(
+        b"Message-ID: <m1@example.com>\r\n", b""
+    )
+    done = run(raw, github, MemoryClaims(), threads)
+    assert threads.issues == {
+        ("example-org/website", f"opened.{done.mail}@issues.example.com"): 100,
+    }

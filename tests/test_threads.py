@@ -51,10 +51,12 @@ def test_a_mail_that_answers_nothing_has_no_thread():
     assert thread_ids(parse_mail(message(Message_ID="<own@example.com>"))) == ()
 
 
-def test_only_the_newest_references_are_kept():
+def test_of_a_long_thread_the_newest_and_the_root_are_kept():
+    """The root (References' first id) is the mail that opened the issue: never dropped."""
     ids = " ".join(f"<m{n}@x>" for n in range(50))
-    assert thread_ids(parse_mail(message(References=ids))) == tuple(
-        f"m{n}@x" for n in range(49, 49 - MAX_REFERENCES, -1)
+    assert thread_ids(parse_mail(message(References=ids))) == (
+        *(f"m{n}@x" for n in range(49, 50 - MAX_REFERENCES, -1)),
+        "m0@x",
     )
 
 
