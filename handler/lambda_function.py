@@ -125,7 +125,7 @@ def runtime() -> Runtime:
     # everyone told on every delivery.
     notifier = None
     if dynamodb is not None and any(route.notify or route.confirm for route in routes.routes):
-        notifier = Notifier(LazyClient("ses"), dynamodb, table)
+        notifier = Notifier(LazyClient("ses"), dynamodb, table, scoped_ttl_seconds=ttl)
 
     return Runtime(
         routes=routes,

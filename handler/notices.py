@@ -38,6 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.authenticity import Assessment
 from handler.autoreply import detect_automated
 from handler.domains import is_subdomain
+from handler.idempotency import DEFAULT_CLAIM_TTL
 from handler.mail import Message
 from handler.pipeline import Decision
 from handler.routes import Route
@@ -68,8 +69,12 @@ _REJECTED = {
 _CONFIRMED = "posted"
 # A retry finds the issue already opened: confirmed all the same, the key keeps it to one.
 _OPENED = frozenset({"opened", "already-opened"})
-REASONS = frozenset({*_REJECTED, _CONFIRMED, "opened"})
-_FOOTER = "This is an automatic message; replies to it are not read as comments."
+# A mail to a new-issue address with nothing in it: there was no reply to write above.
+_EMPTY_NEW_ISSUE = (
+    "Your mail to {recipient} did not open an issue: it has no subject, and no text was left "
+    "after removing quoted text and the signature."
+)
+_FOOTER = "This is an automatic message."
 
 # A notice key lives two days: long enough to cover its UTC day wherever the clock started.
 _KEY_TTL_SECONDS = 2 * 86400
@@ -138,7 +143,12 @@ def notice_for(
     if reason in _OPENED:
         return _opened(decision, route, to, in_reply_to, message.subject)
     if reason == _CONFIRMED:
-        text = f"Your mail to {from_} was posted as a comment: {decision.url}"
+        text = (
+            f"Your mail to {from_} was posted as a comment: {decision.url}\n\n"
+            "Reply to this mail to add another comment."
+        )
+    elif reason == "empty-body" and decision.issue is None:
+        text = _EMPTY_NEW_ISSUE.format(recipient=from_)
     else:
         text = _REJECTED[reason].format(recipient=from_, domain=sender.domain, issue=decision.issue)
     return Notice(
@@ -166,18 +176,20 @@ def _opened(
         from_=reply_to,
         subject=_subject(subject),
         in_reply_to=in_reply_to,
-        text=f"{text}\n\n-- \nThis is an automatic message.\n",
+        text=f"{text}\n\n-- \n{_FOOTER}\n",
         message_id=confirmation_id(decision.mail or "", route.domain),
         scope=f"{(decision.repo or '').lower()}#{decision.issue}",
     )
 
 
 def notice_key(notice: Notice, now: float) -> str:
-    """The rate-limit key: sender (hashed, so the table holds no address), reason, UTC day."""
+    """The rate-limit key: sender (hashed, so the table holds no address), reason, UTC day;
+    for a scoped notice (the confirmation of one issue) the scope instead of the day: once."""
     digest = hashlib.sha256(notice.to.lower().encode()).hexdigest()
+    if notice.scope:
+        return f"{_KEY_PREFIX}#{digest}#{notice.reason}#{notice.scope}"
     day = datetime.fromtimestamp(now, UTC).date().isoformat()
-    scope = f"{notice.scope}#" if notice.scope else ""
-    return f"{_KEY_PREFIX}#{digest}#{notice.reason}#{scope}{day}"
+    return f"{_KEY_PREFIX}#{digest}#{notice.reason}#{day}"
 
 
 def render_notice(notice: Notice, *, now: float, domain: str) -> bytes:
@@ -201,7 +213,9 @@ def render_notice(notice: Notice, *, now: float, domain: str) -> bytes:
 
 
 class Notifier:
-    """Sends notices through SES v1, at most one per (sender, reason) and UTC day."""
+    """Sends notices through SES v1, at most one per (sender, reason) and UTC day, and one
+    confirmation per issue opened for as long as a claim lives (``scoped_ttl_seconds``): a
+    replay weeks later confirms nothing again."""
 
     def __init__(
         self,
@@ -210,22 +224,25 @@ class Notifier:
         table: str,
         *,
         clock: Callable[[], float] = time.time,
+        scoped_ttl_seconds: int = DEFAULT_CLAIM_TTL,
     ) -> None:
         self._ses = ses
         self._dynamodb = dynamodb
         self._table = table
         self._clock = clock
+        self._scoped_ttl = scoped_ttl_seconds
 
     def send(self, notice: Notice) -> str:
         """``sent``, ``rate-limited`` (already told today) or ``failed`` (logged)."""
         now = self._clock()
         key = notice_key(notice, now)
+        ttl = self._scoped_ttl if notice.scope else _KEY_TTL_SECONDS
         try:
             self._dynamodb.put_item(
                 TableName=self._table,
                 Item={
                     "id": {"S": key},
-                    "expiration": {"N": str(int(now) + _KEY_TTL_SECONDS)},
+                    "expiration": {"N": str(int(now) + ttl)},
                 },
                 ConditionExpression="attribute_not_exists(id)",
             )

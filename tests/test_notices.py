@@ -446,7 +446,9 @@ def test_a_retry_that_finds_the_issue_opened_confirms_it_under_the_same_key():
     second = notice_for(again, mail(), OK, route(confirm=True))
     assert first is not None
     assert first == second
-    assert notice_key(first, NOW).endswith("#opened#example-org/site#57#2026-09-21")
+    # Once per issue, not per day: a replay on a later day confirms nothing again.
+    assert notice_key(first, NOW).endswith("#opened#example-org/site#57")
+    assert notice_key(first, NOW + 30 * 86400) == notice_key(first, NOW)
 
 
 def test_a_new_issue_is_not_confirmed_to_machines_or_forgers():
@@ -466,3 +468,26 @@ def test_the_confirmation_threads_under_the_mail_with_the_known_message_id():
     assert parsed["References"] == "<abc.123@mail.allowed.org>"
     assert parsed["Message-ID"] == f"<opened.{MAIL_KEY}@issues.example.com>"
     assert parsed["Auto-Submitted"] == "auto-replied"
+
+
+def test_an_empty_mail_to_a_new_issue_address_is_told_so():
+    decision = Decision("new@issues.example.com", "reject", "empty-body", "d", "example-org/site")
+    notice = notice_for(decision, mail(), OK, route())
+    assert notice is not None
+    assert notice.text == (
+        "Your mail to new@issues.example.com did not open an issue: it has no subject, and no "
+        "text was left after removing quoted text and the signature.\n\n-- \n"
+        "This is an automatic message.\n"
+    )
+
+
+def test_a_confirmation_key_lives_as_long_as_the_claims(aws):
+    ses, dynamodb = aws
+    notice = notice_for(OPENED, mail(), OK, route(confirm=True))
+    assert notice is not None
+    notifier = Notifier(ses, dynamodb, "claims", clock=lambda: NOW, scoped_ttl_seconds=1000)
+    assert notifier.send(notice) == "sent"
+    later = Notifier(ses, dynamodb, "claims", clock=lambda: NOW + 40 * 86400)
+    assert later.send(notice) == "rate-limited"
+    [item] = dynamodb.scan(TableName="claims")["Items"]
+    assert item["expiration"] == {"N": str(int(NOW) + 1000)}
