@@ -118,6 +118,8 @@ class PostedIssue:
     # 0 when GitHub opened the issue but neither its answer nor a lookup said which.
     number: int
     url: str  # html_url
+    # The labels GitHub gave it (it drops those the token may not set); None when not known.
+    labels: tuple[str, ...] | None = None
 
 
 _T = TypeVar("_T", PostedComment, PostedIssue)
@@ -277,7 +279,8 @@ class GitHubClient:
             payload = json_object(response)
             number, html_url = payload.get("number"), payload.get("html_url")
             if isinstance(number, int) and not isinstance(number, bool) and number > 0:
-                return PostedIssue(number, html_url if isinstance(html_url, str) else "")
+                url = html_url if isinstance(html_url, str) else ""
+                return PostedIssue(number, url, _label_names(payload.get("labels")))
             # The issue exists but the answer does not say which: its marker can. Any failure
             # to look leaves it unknown; posting again would open it twice.
             try:
@@ -599,6 +602,13 @@ def _marked_issue(issue: Mapping[str, Any], mark: str) -> PostedIssue | None:
         number=number if isinstance(number, int) and not isinstance(number, bool) else 0,
         url=url if isinstance(url, str) else "",
     )
+
+
+def _label_names(labels: object) -> tuple[str, ...] | None:
+    if not isinstance(labels, list):
+        return None
+    names = [label.get("name") if isinstance(label, Mapping) else label for label in labels]
+    return tuple(name for name in names if isinstance(name, str))
 
 
 def _json_list(response: requests.Response) -> list[Any]:

@@ -248,10 +248,13 @@ def _open(
         else:
             return replace(done, detail=f"{done.detail} (a reply in the thread that opened it)")
 
+    made: list[PostedIssue] = []
+
     def post() -> PostedComment:
         opened = client().create_issue(
             repo, decision.title or "", decision.body or "", decision.labels, since=since
         )
+        made.append(opened)
         # The claim records a post as (id, url): for an issue, its number.
         return PostedComment(id=opened.number, url=opened.url)
 
@@ -273,13 +276,19 @@ def _open(
         detail = f"opened {repo}#{number}, but {error}: a reply could open another issue"
         failed = _failed(decision, "thread-store-unavailable", detail, retryable=True)
         return replace(failed, issue=number, url=claimed.comment.url)
-    return replace(
-        decision,
-        issue=number,
-        url=claimed.comment.url,
-        reason=reason,
-        detail=f"opened {repo}#{number}" if fresh else f"this mail already opened {repo}#{number}",
-    )
+    detail = f"opened {repo}#{number}" if fresh else f"this mail already opened {repo}#{number}"
+    given = made[0].labels if made else None
+    if given is not None:
+        dropped = [label for label in decision.labels if label.lower() not in _lower(given)]
+        if dropped:
+            # GitHub sets labels only for a credential that may push, and drops them silently.
+            names = ", ".join(dropped)
+            detail += f"; GitHub dropped the labels {names} (the credential may not push there)"
+    return replace(decision, issue=number, url=claimed.comment.url, reason=reason, detail=detail)
+
+
+def _lower(names: Iterable[str]) -> set[str]:
+    return {name.lower() for name in names}
 
 
 def _failed(decision: Decision, reason: str, detail: str, retryable: bool) -> Decision:

@@ -589,3 +589,21 @@ def test_a_mail_without_message_id_still_threads_its_confirmation():
     assert threads.issues == {
         ("example-org/website", f"opened.{done.mail}@issues.example.com"): 100,
     }
+
+
+def test_labels_github_dropped_are_reported():
+    """GitHub sets labels only for a credential that may push, and drops them silently."""
+
+    class NoPush(IssueTracker):
+        def create_issue(self, repo, title, body, labels=(), *, since=None):
+            opened = super().create_issue(repo, title, body, labels, since=since)
+            return PostedIssue(opened.number, opened.url, ("Triage",))
+
+    done = run(
+        ses_mail(recipient="web-new@issues.example.com"), NoPush(), MemoryClaims(), MemoryThreads()
+    )
+    assert (done.reason, done.detail) == (
+        "opened",
+        "opened example-org/website#100; GitHub dropped the labels from-mail (the credential may "
+        "not push there)",
+    )
