@@ -3,7 +3,9 @@
 ``dispatch`` runs mail files, and ``replay`` mails stored in S3 or named by the failure queue,
 through exactly the pipeline the Lambda runs. Exit status: 0 every mail got a decision (a
 rejection is a decision); 1 a mail could not be read or a post failed for a reason worth
-retrying; 2 the command itself cannot run (bad routes file, no token, bad arguments).
+retrying (a mail for a route on the default token while GITHUB_TOKEN is unset, when other routes
+have credentials of their own, is one); 2 the command itself cannot run (bad routes file, no
+token at all, bad arguments).
 
 Configuration: arguments first, then the environment the Lambda reads too (MAIL_BUCKET,
 MAIL_PREFIX, IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL_SECONDS, GITHUB_API_URL), and GITHUB_TOKEN for the

@@ -7,7 +7,8 @@ Configuration (environment):
                            name no credential of their own (token_secret, github_app)
   GITHUB_API_URL           GitHub API base of the routes without api_url (default
                            https://api.github.com; Enterprise Server: https://HOST/api/v3)
-  IDEMPOTENCY_TABLE        DynamoDB table of claims (one comment per mail and issue)
+  IDEMPOTENCY_TABLE        DynamoDB table of claims (one comment per mail and issue, one new
+                           issue per mail and repository)
   IDEMPOTENCY_TTL_SECONDS  how long a claim is remembered (default 91 days)
                            (the table also holds the daily limit of notices to senders: routes
                            with notify or confirm send them through SES, see handler.notices,
