@@ -62,8 +62,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from handler import __version__
 from handler.github import (
     API_VERSION,
@@ -76,7 +74,7 @@ from handler.github import (
     json_object,
 )
 from handler.routes import GitHubApp, Route, TokenSecret
-from handler.store import StoreError, TokenSource
+from handler.store import StoreError, TokenSource, read_secret
 
 if TYPE_CHECKING:
     import requests
@@ -244,16 +242,10 @@ class Credentials:
                 "read it",
                 transient=True,
             )
-        try:
-            response = self._secrets.get_secret_value(SecretId=secret_id)
-        except (ClientError, BotoCoreError) as error:
-            # The exception text can name the secret but never holds its value.
-            raise StoreError(
-                "github-app-key-unavailable",
-                f"{where} could not be read ({type(error).__name__})",
-                transient=True,
-            ) from None
-        key = _load_key(_pem_in(response.get("SecretString")), where)
+        text = read_secret(
+            self._secrets, secret_id, reason="github-app-key-unavailable", what=where
+        )
+        key = _load_key(_pem_in(text), where)
         self._keys[secret_id] = _Key(key, self._clock())
         return key
 

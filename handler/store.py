@@ -103,15 +103,9 @@ class TokenSource:
                 "no GitHub token secret is configured (GITHUB_TOKEN_SECRET_ARN is empty)",
                 transient=True,
             )
-        try:
-            value = self._client.get_secret_value(SecretId=self._secret_id).get("SecretString")
-        except (ClientError, BotoCoreError) as error:
-            # The exception text can name the secret but never holds its value.
-            raise StoreError(
-                "token-unavailable",
-                f"{self._description} could not be read ({type(error).__name__})",
-                transient=True,
-            ) from None
+        value = read_secret(
+            self._client, self._secret_id, reason="token-unavailable", what=self._description
+        )
         token = _token_from_secret(value)
         if not token:
             raise StoreError(
@@ -122,6 +116,25 @@ class TokenSource:
             )
         self._token, self._fetched_at = token, self._clock()
         return token
+
+
+def read_secret(
+    client: Any,  # noqa: ANN401 - an untyped boto3 Secrets Manager client
+    secret_id: str,
+    *,
+    reason: str,
+    what: str,
+) -> str | None:
+    """The secret's text; a failure to read it is a transient StoreError with ``reason``, its
+    detail naming ``what`` and the error's class (never the secret's value)."""
+    try:
+        value = client.get_secret_value(SecretId=secret_id).get("SecretString")
+    except (ClientError, BotoCoreError) as error:
+        # The exception text can name the secret but never holds its value.
+        raise StoreError(
+            reason, f"{what} could not be read ({type(error).__name__})", transient=True
+        ) from None
+    return value if isinstance(value, str) else None
 
 
 def _token_from_secret(value: str | None) -> str:
