@@ -17,6 +17,8 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -292,3 +294,24 @@ def _json(payload: object, status: int, headers: dict[str, str] | None = None) -
     return Response(
         json.dumps(payload), status=status, content_type="application/json", headers=headers
     )
+
+
+@contextmanager
+def silent(server: HTTPServer, path: str, *, requests: int) -> Iterator[None]:
+    """POSTs to ``path`` are answered only once the block is done (every attempt times out);
+    then the ``requests`` held ones are answered and waited for, so that the single-threaded
+    server answers none of them with the next test's expectations."""
+    released = threading.Event()
+
+    def hold(request: Request) -> Response:
+        released.wait(2.0)
+        return Response("{}", status=201)
+
+    server.expect_request(path, method="POST").respond_with_handler(hold)
+    try:
+        yield
+    finally:
+        released.set()
+        deadline = time.monotonic() + 3.0
+        while len(server.log) < requests and time.monotonic() < deadline:
+            time.sleep(0.01)

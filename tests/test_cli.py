@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from handler.cli import main
 from tests.conftest import ROOT, TESTS
+from tests.dynamo import CLAIMS_TABLE
 from tests.fakegithub import FakeGitHub
 from tests.sesmail import ses_mail
 
@@ -255,61 +256,59 @@ def test_dispatch_shares_the_claims_table(capsys, monkeypatch, httpserver, tmp_p
     assert len(github.comments) == 1
 
 
-def aws_env(monkeypatch) -> None:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-
-
-def test_a_route_with_its_own_token_secret_needs_no_github_token(
-    capsys, monkeypatch, httpserver, tmp_path
-):
-    """The route's secret is read from Secrets Manager; GITHUB_TOKEN may stay unset."""
-    github = FakeGitHub(httpserver).install()
+@pytest.fixture
+def without_token(monkeypatch, httpserver, dynamodb) -> FakeGitHub:
+    """The CLI against the local GitHub, with no GITHUB_TOKEN and no claims table; moto (the
+    ``dynamodb`` fixture's) holds the routes' secrets."""
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/"))
     monkeypatch.delenv("IDEMPOTENCY_TABLE", raising=False)
-    aws_env(monkeypatch)
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(
-        "routes:\n  - domain: issues.example.com\n    repo: example-org/app\n"
-        "    allowed_senders: [example.com]\n    token_secret: app-token\n"
+    return FakeGitHub(httpserver).install()
+
+
+def routes_file(tmp_path, *routes: str) -> str:
+    """A routes file of the given one-line routes (YAML flow mappings)."""
+    path = tmp_path / "routes.yaml"
+    path.write_text("routes:\n" + "".join(f"  - {route}\n" for route in routes))
+    return str(path)
+
+
+def mail_file(tmp_path) -> str:
+    path = tmp_path / "m.eml"
+    path.write_bytes(ses_mail())
+    return str(path)
+
+
+def test_a_route_with_its_own_token_secret_needs_no_github_token(
+    capsys, httpserver, tmp_path, without_token
+):
+    """The route's secret is read from Secrets Manager; GITHUB_TOKEN may stay unset."""
+    routes = routes_file(
+        tmp_path,
+        "{domain: issues.example.com, repo: example-org/app, allowed_senders: [example.com],"
+        " token_secret: app-token}",
     )
-    mail = tmp_path / "m.eml"
-    mail.write_bytes(ses_mail())
-    with mock_aws():
-        boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
-            Name="app-token", SecretString='{"token": "ghp_fromTheRouteSecret"}'
-        )
-        status, out, err = run(capsys, "dispatch", "--routes", str(routes), str(mail))
+    boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
+        Name="app-token", SecretString='{"token": "ghp_fromTheRouteSecret"}'
+    )
+    status, out, err = run(capsys, "dispatch", "--routes", routes, mail_file(tmp_path))
     assert (status, err) == (0, "")
     assert ": commented on example-org/app#7 " in out
     [(request, _)] = [(r, a) for r, a in httpserver.log if r.method == "POST"]
     assert request.headers["Authorization"] == "Bearer ghp_fromTheRouteSecret"
-    assert len(github.comments) == 1
+    assert len(without_token.comments) == 1
 
 
-def test_without_github_token_only_the_routes_that_need_it_fail(
-    capsys, monkeypatch, httpserver, tmp_path
-):
+def test_without_github_token_only_the_routes_that_need_it_fail(capsys, tmp_path, without_token):
     """Routes with their own secret post; a mail for a route on the default token waits for it
     (exit 1: worth retrying once GITHUB_TOKEN is set)."""
-    FakeGitHub(httpserver).install()
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/"))
-    monkeypatch.delenv("IDEMPOTENCY_TABLE", raising=False)
-    aws_env(monkeypatch)
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(
-        "routes:\n  - domain: issues.example.com\n    repo: example-org/app\n"
-        "    allowed_senders: [example.com]\n"
-        "  - domain: other.example.com\n    repo: example-org/other\n"
-        "    allowed_senders: [example.com]\n    token_secret: other-token\n"
+    routes = routes_file(
+        tmp_path,
+        "{domain: issues.example.com, repo: example-org/app, allowed_senders: [example.com]}",
+        "{domain: other.example.com, repo: example-org/other, allowed_senders: [example.com],"
+        " token_secret: other-token}",
     )
-    mail = tmp_path / "m.eml"
-    mail.write_bytes(ses_mail())
-    with mock_aws():
-        status, out, _ = run(capsys, "dispatch", "--json", "--routes", str(routes), str(mail))
+    status, out, _ = run(capsys, "dispatch", "--json", "--routes", routes, mail_file(tmp_path))
     [line] = [json.loads(x) for x in out.splitlines()]
     assert status == 1
     assert (line["reason"], line["detail"]) == (
@@ -324,12 +323,12 @@ def test_routes_with_secrets_need_an_aws_region(capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(
-        "routes:\n  - domain: issues.example.com\n    repo: example-org/app\n"
-        "    allowed_senders: [example.com]\n    token_secret: app-token\n"
+    routes = routes_file(
+        tmp_path,
+        "{domain: issues.example.com, repo: example-org/app, allowed_senders: [example.com],"
+        " token_secret: app-token}",
     )
-    status, out, err = run(capsys, "dispatch", "--routes", str(routes), "x.eml")
+    status, out, err = run(capsys, "dispatch", "--routes", routes, "x.eml")
     assert (status, out) == (2, "")
     assert err == (
         "routes name Secrets Manager secrets (token_secret, github_app): no AWS region: set "
@@ -338,7 +337,7 @@ def test_routes_with_secrets_need_an_aws_region(capsys, monkeypatch, tmp_path):
 
 
 def test_dispatch_opens_an_issue_once_and_threads_replies_with_the_table(
-    capsys, monkeypatch, httpserver, tmp_path
+    capsys, monkeypatch, httpserver, tmp_path, dynamodb
 ):
     """With --table the CLI shares the Lambda's claims and thread map: the same mail opens one
     issue, and a reply that kept the new-issue address comments on it."""
@@ -346,7 +345,6 @@ def test_dispatch_opens_an_issue_once_and_threads_replies_with_the_table(
     github.seed("example-org/website", issues=3)
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_cli")
     monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/"))
-    aws_env(monkeypatch)
     first = tmp_path / "first.eml"
     first.write_bytes(ses_mail(recipient="web-new@issues.example.com", subject="Fwd: Broken"))
     reply = tmp_path / "reply.eml"
@@ -359,15 +357,8 @@ def test_dispatch_opens_an_issue_once_and_threads_replies_with_the_table(
         ).replace(b"Message-ID: <m1@example.com>", b"Message-ID: <m2@example.com>")
     )
     routes = str(ROOT / "routes.yaml")
-    table = ["--table", "claims", "--routes", routes, "--json"]
-    with mock_aws():
-        boto3.client("dynamodb", region_name="eu-west-1").create_table(
-            TableName="claims",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        outputs = [run(capsys, "dispatch", *table, str(f)) for f in (first, first, reply)]
+    table = ["--table", CLAIMS_TABLE, "--routes", routes, "--json"]
+    outputs = [run(capsys, "dispatch", *table, str(f)) for f in (first, first, reply)]
     lines = [json.loads(out) for _, out, _ in outputs]
     assert [(line["action"], line["reason"], line["issue"]) for line in lines] == [
         ("open", "opened", 4),

@@ -20,8 +20,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -41,6 +39,7 @@ from handler.github import GitHubClient, GitHubError
 from handler.routes import GitHubApp, Route, TokenSecret
 from handler.store import StoreError
 from tests.conftest import ROOT, TESTS
+from tests.fakegithub import silent
 
 REGION = "eu-west-1"
 SPEC = json.loads(
@@ -688,23 +687,9 @@ def test_no_request_without_time_left(httpserver: HTTPServer, aws):
 def test_a_silent_server_times_out_after_the_retries(httpserver: HTTPServer, aws):
     """Each attempt outlasts the client's timeout: github-timeout, transient, after 2 attempts."""
     arn = store_key(aws, pem(APP_KEY))
-    released = threading.Event()
-
-    def hang(request: Request) -> Response:
-        released.wait(2.0)
-        return Response("{}", status=201)
-
-    mint_with(httpserver, hang)
     sleeps = Sleeps()
-    try:
-        with pytest.raises(GitHubError) as caught:
-            credentials(aws, Clock(), sleeps, timeout=0.1).login(app_route(httpserver, arn))
-    finally:
-        # Let the single-threaded server finish both abandoned requests before the next test.
-        released.set()
-        deadline = time.monotonic() + 3.0
-        while len(httpserver.log) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with silent(httpserver, PATH, requests=2), pytest.raises(GitHubError) as caught:
+        credentials(aws, Clock(), sleeps, timeout=0.1).login(app_route(httpserver, arn))
     assert (caught.value.reason, caught.value.transient) == ("github-timeout", True)
     assert caught.value.detail == (
         f"GitHub did not answer within 0.1 s when asked for a token of GitHub App {ISSUER} "

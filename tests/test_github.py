@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from functools import partial
 
@@ -18,7 +17,7 @@ from werkzeug import Request, Response
 from handler import __version__
 from handler.github import GitHubClient, GitHubError, PostedComment, PostedIssue, RateGate, marker
 from tests.conftest import TESTS
-from tests.fakegithub import FakeGitHub, Issue
+from tests.fakegithub import FakeGitHub, Issue, silent
 
 TOKEN = "ghp_testToken0123456789abcdef"
 PATH = "/repos/example-org/app/issues/7/comments"
@@ -292,25 +291,8 @@ def test_a_slow_server_times_out_and_is_retried(httpserver: HTTPServer):
 def test_timeouts_end_in_a_transient_error(httpserver: HTTPServer):
     """When every attempt times out the error is github-timeout, worth a later retry."""
 
-    released = threading.Event()
-
-    def handler(request: Request) -> Response:
-        released.wait(2.0)
-        return Response("{}", status=201)
-
-    httpserver.expect_request(PATH, method="POST").respond_with_handler(handler)
-    try:
-        with pytest.raises(GitHubError) as caught:
-            client(httpserver, timeout=0.1, max_attempts=2).create_comment(
-                "example-org/app", 7, "x"
-            )
-    finally:
-        # Let the single-threaded server finish both abandoned requests, so that none of them
-        # is answered by the next test's expectations.
-        released.set()
-        deadline = time.monotonic() + 3.0
-        while len(httpserver.log) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with silent(httpserver, PATH, requests=2), pytest.raises(GitHubError) as caught:
+        client(httpserver, timeout=0.1, max_attempts=2).create_comment("example-org/app", 7, "x")
     assert (caught.value.reason, caught.value.transient) == ("github-timeout", True)
     assert caught.value.detail == (
         "GitHub did not answer within 0.1 s for example-org/app#7 (after 2 attempts)"

@@ -22,7 +22,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from pytest_httpserver import HTTPServer
@@ -30,6 +29,7 @@ from werkzeug import Request, Response
 
 from handler import lambda_function
 from tests.conftest import TESTS
+from tests.dynamo import CLAIMS_TABLE
 from tests.fakegithub import FakeGitHub
 from tests.sesmail import ses_mail
 from tests.test_lambda import Context
@@ -70,11 +70,9 @@ class Mint:
 
 
 @pytest.fixture
-def deployment(monkeypatch, httpserver: HTTPServer, tmp_path):
-    """What terraform apply makes, with a route that opens issues as a GitHub App on a GHES."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+def deployment(monkeypatch, httpserver: HTTPServer, tmp_path, dynamodb):
+    """What terraform apply makes, with a route that opens issues as a GitHub App on a GHES;
+    moto (with the claims table) is the ``dynamodb`` fixture's."""
     api = f"http://127.0.0.1:{httpserver.port}/api/v3"
     routes = tmp_path / "routes.yaml"
     routes.write_text(
@@ -90,43 +88,36 @@ def deployment(monkeypatch, httpserver: HTTPServer, tmp_path):
         f"    github_app: {{client_id: {CLIENT_ID}, installation_id: {INSTALLATION}, "
         "private_key_secret: ticket-router/app-key}\n"
     )
-    with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(
-            Bucket="mail", CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName="claims",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        boto3.client("ses", region_name=REGION).verify_domain_identity(Domain="issues.example.com")
-        pem = KEY.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        ).decode()
-        boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="ticket-router/app-key", SecretString=pem
-        )
-        for name, value in {
-            "MAIL_BUCKET": "mail",
-            "MAIL_PREFIX": "inbound/",
-            "IDEMPOTENCY_TABLE": "claims",
-            "ROUTES_FILE": str(routes),
-            # The deployment's own token is never read: the route names its app.
-            "GITHUB_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x",
-        }.items():
-            monkeypatch.setenv(name, value)
-        mint = Mint()
-        httpserver.expect_request(
-            f"/api/v3/app/installations/{INSTALLATION}/access_tokens", method="POST"
-        ).respond_with_handler(mint)
-        github = FakeGitHub(httpserver).install()
-        github.seed("example-org/website", issues=56)
-        lambda_function.runtime.cache_clear()
-        yield github, mint
-        lambda_function.runtime.cache_clear()
+    boto3.client("s3", region_name=REGION).create_bucket(
+        Bucket="mail", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    boto3.client("ses", region_name=REGION).verify_domain_identity(Domain="issues.example.com")
+    pem = KEY.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="ticket-router/app-key", SecretString=pem
+    )
+    for name, value in {
+        "MAIL_BUCKET": "mail",
+        "MAIL_PREFIX": "inbound/",
+        "IDEMPOTENCY_TABLE": CLAIMS_TABLE,
+        "ROUTES_FILE": str(routes),
+        # The deployment's own token is never read: the route names its app.
+        "GITHUB_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x",
+    }.items():
+        monkeypatch.setenv(name, value)
+    mint = Mint()
+    httpserver.expect_request(
+        f"/api/v3/app/installations/{INSTALLATION}/access_tokens", method="POST"
+    ).respond_with_handler(mint)
+    github = FakeGitHub(httpserver).install()
+    github.seed("example-org/website", issues=56)
+    lambda_function.runtime.cache_clear()
+    yield github, mint
+    lambda_function.runtime.cache_clear()
 
 
 def deliver(key: str, raw: bytes, recipient: str) -> dict[str, Any]:
