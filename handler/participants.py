@@ -1,0 +1,249 @@
+"""Who wrote to an issue by mail, and who must never be mailed again.
+
+A mail participant of an issue is each authenticated sender whose mail was posted to it (the
+opener of an issue opened by mail among them), kept with the address they wrote to: that is the
+address our mails about the issue come from, so that a reply lands on the issue again
+(handler.outbox). A suppressed address bounced permanently or complained (SES feedback,
+handler.feedback): nothing is mailed to it again, neither updates nor notices.
+
+Both live in the claims table (key ``id``, TTL ``expiration``), which every function of the
+deployment can already reach. An issue's participants are one item, one attribute each, so that
+adding or removing one is a single UpdateItem that cannot lose a concurrent writer's change, and
+reading all of them is one GetItem. The item lives for two years after the last mail to the
+issue: a conversation that pauses for months still reaches its people. A suppression does not
+expire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+PARTICIPANT_TTL_SECONDS = 730 * 86400
+_PARTICIPANTS_PREFIX = "participants"
+_SUPPRESSED_PREFIX = "suppressed"
+# One attribute per participant: "p_" and the address's digest.
+_ATTRIBUTE_PREFIX = "p_"
+# What is kept of a subject: enough for "Re: <subject>" to thread in the participant's client.
+_SUBJECT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Participant:
+    # The authenticated From address, as written (compared lowercased).
+    address: str
+    # The route domain and prefix they wrote to: our mails come from <prefix><issue>@<domain>.
+    domain: str
+    prefix: str
+    # The Message-ID (without <>) of their latest mail: our mails answer it.
+    last_message_id: str | None
+    # The subject of their latest mail: "Re: <subject>" keeps our mails in their thread.
+    subject: str = ""
+
+
+class ParticipantStoreError(Exception):
+    """The store cannot be read or written. ``transient``: trying again later may succeed."""
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class Participants(Protocol):
+    def add(self, repo: str, issue: int, participant: Participant) -> None: ...
+
+    def of(self, repo: str, issue: int) -> tuple[Participant, ...]: ...
+
+    def remove(self, repo: str, issue: int, digest: str) -> bool: ...
+
+
+class Suppressions(Protocol):
+    def suppress(self, address: str, reason: str) -> None: ...
+
+    def suppressed(self, addresses: Sequence[str]) -> set[str]: ...
+
+
+def address_digest(address: str) -> str:
+    """An address as the table and the unsubscribe links name it: never the address itself."""
+    return hashlib.sha256(address.lower().encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def _issue_key(repo: str, issue: int) -> str:
+    return f"{_PARTICIPANTS_PREFIX}#{repo.lower()}#{issue}"
+
+
+class NoParticipants:
+    """No store (the CLI without --table): nobody is remembered, nobody is mailed."""
+
+    def add(self, repo: str, issue: int, participant: Participant) -> None:
+        return None
+
+    def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
+        return ()
+
+    def remove(self, repo: str, issue: int, digest: str) -> bool:
+        return False
+
+
+class DynamoParticipants:
+    """An issue's participants as one item of the claims table."""
+
+    def __init__(
+        self,
+        client: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        table: str,
+        *,
+        expires_after_seconds: int = PARTICIPANT_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._ttl = expires_after_seconds
+        self._clock = clock
+
+    def add(self, repo: str, issue: int, participant: Participant) -> None:
+        """Adds or refreshes ``participant``: their latest mail is the one our mails answer."""
+        now = int(self._clock())
+        value: dict[str, Any] = {
+            "a": {"S": participant.address},
+            "d": {"S": participant.domain},
+            "x": {"S": participant.prefix},
+            "s": {"S": participant.subject[:_SUBJECT_LIMIT]},
+            "t": {"N": str(now)},
+        }
+        if participant.last_message_id:
+            value["m"] = {"S": participant.last_message_id}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": _issue_key(repo, issue)}},
+                UpdateExpression="SET #p = :p, expiration = :e",
+                ExpressionAttributeNames={
+                    "#p": _ATTRIBUTE_PREFIX + address_digest(participant.address)
+                },
+                ExpressionAttributeValues={
+                    ":p": {"M": value},
+                    ":e": {"N": str(now + self._ttl)},
+                },
+            )
+        except ClientError as error:
+            # An item holds at most 400 KB: some 600 participants. Past that, retrying cannot help.
+            transient = _code(error) != "ValidationException"
+            raise ParticipantStoreError(
+                f"cannot record the participant ({_code(error)})", transient=transient
+            ) from None
+        except BotoCoreError as error:
+            raise ParticipantStoreError(f"cannot record the participant ({_code(error)})") from None
+
+    def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
+        """The issue's participants, the earliest first."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"id": {"S": _issue_key(repo, issue)}},
+                ConsistentRead=True,
+            ).get("Item")
+        except (ClientError, BotoCoreError) as error:
+            raise ParticipantStoreError(f"cannot read the participants ({_code(error)})") from None
+        found = []
+        for name, value in (item or {}).items():
+            if name.startswith(_ATTRIBUTE_PREFIX) and "M" in value:
+                read = _participant(value["M"])
+                if read is not None:
+                    found.append(read)
+        return tuple(participant for _, participant in sorted(found, key=lambda pair: pair[0]))
+
+    def remove(self, repo: str, issue: int, digest: str) -> bool:
+        """False when nobody with that digest was a participant of the issue."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": _issue_key(repo, issue)}},
+                UpdateExpression="REMOVE #p",
+                # Without the condition, removing from an issue nobody wrote to creates its item.
+                ConditionExpression="attribute_exists(#p)",
+                ExpressionAttributeNames={"#p": _ATTRIBUTE_PREFIX + digest},
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
+            raise ParticipantStoreError(f"cannot remove the participant ({_code(error)})") from None
+        except BotoCoreError as error:
+            raise ParticipantStoreError(f"cannot remove the participant ({_code(error)})") from None
+        return True
+
+
+def _participant(value: Mapping[str, Any]) -> tuple[int, Participant] | None:
+    try:
+        address = value["a"]["S"]
+        added = int(value.get("t", {}).get("N", "0"))
+        return added, Participant(
+            address=address,
+            domain=value["d"]["S"],
+            prefix=value.get("x", {}).get("S", ""),
+            last_message_id=value.get("m", {}).get("S"),
+            subject=value.get("s", {}).get("S", ""),
+        )
+    except (KeyError, TypeError, ValueError):
+        # Written by a later version with another shape: skipped, not fatal to the others.
+        return None
+
+
+class DynamoSuppressions:
+    """Suppressed addresses, one item each (key ``suppressed#<digest>``), kept for good."""
+
+    def __init__(
+        self,
+        client: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        table: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._clock = clock
+
+    def suppress(self, address: str, reason: str) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": _suppressed_key(address)},
+                    "reason": {"S": reason},
+                    "at": {"N": str(int(self._clock()))},
+                },
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise ParticipantStoreError(f"cannot record the suppression ({_code(error)})") from None
+
+    def suppressed(self, addresses: Sequence[str]) -> set[str]:
+        """The lowercased ``addresses`` that must not be mailed. One GetItem each: an issue has
+        few participants, and BatchGetItem would need another permission for no gain."""
+        found = set()
+        for address in dict.fromkeys(address.lower() for address in addresses):
+            try:
+                item = self._client.get_item(
+                    TableName=self._table, Key={"id": {"S": _suppressed_key(address)}}
+                ).get("Item")
+            except (ClientError, BotoCoreError) as error:
+                raise ParticipantStoreError(
+                    f"cannot read the suppressions ({_code(error)})"
+                ) from None
+            if item:
+                found.add(address)
+        return found
+
+
+def _suppressed_key(address: str) -> str:
+    return f"{_SUPPRESSED_PREFIX}#{address_digest(address)}"
+
+
+def _code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return type(error).__name__

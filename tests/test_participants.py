@@ -1,0 +1,135 @@
+"""Participants of an issue and suppressed addresses, in moto's DynamoDB claims table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from handler.participants import (
+    PARTICIPANT_TTL_SECONDS,
+    DynamoParticipants,
+    DynamoSuppressions,
+    Participant,
+    ParticipantStoreError,
+    address_digest,
+)
+from tests.dynamo import CLAIMS_TABLE
+
+NOW = 1_790_000_000
+
+ALICE = Participant("Alice@Example.com", "issues.example.com", "web-", "a1@example.com", "Printer")
+BOB = Participant("bob@example.org", "issues.example.com", "web-", None)
+
+
+def store(client: Any, now: float = NOW) -> DynamoParticipants:
+    return DynamoParticipants(client, CLAIMS_TABLE, clock=lambda: now)
+
+
+def test_address_digest_ignores_case_and_hides_the_address():
+    """The digest is the same for any case of the address and does not contain it."""
+    digest = address_digest("Alice@Example.com")
+    assert digest == address_digest("alice@example.com")
+    assert len(digest) == 32
+    assert "alice" not in digest
+
+
+def test_participants_are_listed_in_the_order_they_joined(dynamodb):
+    """Two senders of one issue come back as written, the earlier first."""
+    store(dynamodb, NOW).add("Example-Org/Website", 45, ALICE)
+    store(dynamodb, NOW + 5).add("example-org/website", 45, BOB)
+    assert store(dynamodb).of("example-org/website", 45) == (ALICE, BOB)
+    assert store(dynamodb).of("example-org/website", 46) == ()
+
+
+def test_a_participant_writing_again_is_refreshed_not_repeated(dynamodb):
+    """A second mail from the same address replaces their Message-ID, subject and expiry."""
+    store(dynamodb, NOW).add("example-org/website", 45, ALICE)
+    later = Participant("alice@example.com", "issues.example.com", "web-", "a2@example.com", "Re")
+    store(dynamodb, NOW + 100).add("example-org/website", 45, later)
+    assert store(dynamodb).of("example-org/website", 45) == (later,)
+    item = dynamodb.get_item(
+        TableName=CLAIMS_TABLE, Key={"id": {"S": "participants#example-org/website#45"}}
+    )["Item"]
+    assert item["expiration"] == {"N": str(NOW + 100 + PARTICIPANT_TTL_SECONDS)}
+    assert [name for name in item if name.startswith("p_")] == [
+        "p_" + address_digest("alice@example.com")
+    ]
+
+
+def test_the_subject_is_kept_short(dynamodb):
+    """A subject is stored up to 200 characters: enough to thread, not a payload."""
+    long = Participant("alice@example.com", "issues.example.com", "web-", None, "x" * 5000)
+    store(dynamodb).add("example-org/website", 45, long)
+    assert store(dynamodb).of("example-org/website", 45)[0].subject == "x" * 200
+
+
+def test_remove_takes_one_participant_off_and_says_whether_there_was_one(dynamodb):
+    """Removing by digest leaves the others; removing again, or from an unknown issue, is
+    False and creates no item."""
+    store(dynamodb).add("example-org/website", 45, ALICE)
+    store(dynamodb).add("example-org/website", 45, BOB)
+    digest = address_digest("alice@example.com")
+    assert store(dynamodb).remove("example-org/website", 45, digest) is True
+    assert store(dynamodb).of("example-org/website", 45) == (BOB,)
+    assert store(dynamodb).remove("example-org/website", 45, digest) is False
+    assert store(dynamodb).remove("example-org/website", 99, digest) is False
+    missing = dynamodb.get_item(
+        TableName=CLAIMS_TABLE, Key={"id": {"S": "participants#example-org/website#99"}}
+    )
+    assert "Item" not in missing
+
+
+class Failing:
+    """A DynamoDB client whose every call fails with ``code``."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(**_: Any) -> Any:
+            raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, name)
+
+        return fail
+
+
+@pytest.mark.parametrize(
+    ("code", "transient"),
+    [("ProvisionedThroughputExceededException", True), ("ValidationException", False)],
+)
+def test_a_failing_store_says_whether_a_retry_can_help(code, transient):
+    """Throttling is transient; an item grown past DynamoDB's size limit is not."""
+    with pytest.raises(ParticipantStoreError) as caught:
+        DynamoParticipants(Failing(code), CLAIMS_TABLE).add("o/r", 1, ALICE)
+    assert caught.value.transient is transient
+    assert code in str(caught.value)
+
+
+def test_reading_or_removing_through_a_failing_store_raises():
+    """A read or a removal that fails is an error, never an empty list or a False."""
+    failing = DynamoParticipants(Failing("InternalServerError"), CLAIMS_TABLE)
+    with pytest.raises(ParticipantStoreError, match="InternalServerError"):
+        failing.of("o/r", 1)
+    with pytest.raises(ParticipantStoreError, match="InternalServerError"):
+        failing.remove("o/r", 1, "0" * 32)
+    with pytest.raises(ParticipantStoreError, match="InternalServerError"):
+        DynamoSuppressions(Failing("InternalServerError"), CLAIMS_TABLE).suppressed(["a@b.c"])
+
+
+def test_suppressed_addresses_are_found_whatever_their_case(dynamodb):
+    """A suppressed address is reported lowercased, others are not, and it never expires."""
+    suppressions = DynamoSuppressions(dynamodb, CLAIMS_TABLE, clock=lambda: NOW)
+    suppressions.suppress("Bounced@Example.com", "bounce")
+    assert suppressions.suppressed(["bounced@example.COM", "fine@example.com"]) == {
+        "bounced@example.com"
+    }
+    item = dynamodb.get_item(
+        TableName=CLAIMS_TABLE,
+        Key={"id": {"S": "suppressed#" + address_digest("bounced@example.com")}},
+    )["Item"]
+    assert item == {
+        "id": {"S": "suppressed#" + address_digest("bounced@example.com")},
+        "reason": {"S": "bounce"},
+        "at": {"N": str(NOW)},
+    }
