@@ -33,7 +33,8 @@ from handler.credentials import Credentials, GitHubClients
 from handler.events import MailRef
 from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
 from handler.invocation import Runtime
-from handler.pipeline import Decision, deliver, plan
+from handler.participants import DynamoParticipants, NoParticipants, Participants
+from handler.pipeline import Decision, deliver, plan, update_participants
 from handler.replay import (
     MAIL_BUDGET_SECONDS,
     FailureQueue,
@@ -173,12 +174,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     github: GitHubClients | None = None
     claims: ClaimsFactory = _no_claims
     threads: Threads = NoThreads()
+    participants: Participants = NoParticipants()
     if not args.dry_run:
         github = _github(routes)
         found = _stores(args.table)
         if github is None or found is None:
             return 2
-        claims, threads = found
+        claims, threads, participants = found
 
     status = 0
     for name in args.files:
@@ -188,7 +190,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
             status = 1
             continue
-        decisions = plan(raw, routes, recipients=args.recipient).decisions
+        planned = plan(raw, routes, recipients=args.recipient)
+        decisions = planned.decisions
         if github is not None:
             left = _time_left()
             decisions = deliver(
@@ -199,6 +202,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 threads=threads,
                 since=_ANY_TIME,
             )
+            decisions = update_participants(planned, decisions, routes, participants)
         for decision in decisions:
             if decision.retryable:
                 status = 1
@@ -237,6 +241,7 @@ def _replay(args: argparse.Namespace) -> int:
             prefix=args.prefix,
             claims=found[0],
             threads=found[1],
+            participants=found[2],
         )
         process = posting(runtime)
     if args.dlq:
@@ -339,16 +344,16 @@ def _github(routes: Routes) -> GitHubClients | None:
     return GitHubClients(credentials)
 
 
-def _stores(table: str) -> tuple[ClaimsFactory, Threads] | None:
-    """The Lambda's claims and thread map when a table is named, so that neither side posts
-    what the other did.
+def _stores(table: str) -> tuple[ClaimsFactory, Threads, Participants] | None:
+    """The Lambda's claims, thread map and participants when a table is named, so that neither
+    side posts what the other did.
 
     Without a table nothing is claimed; the GitHub client still looks for the mail's marker on
     the issue before posting, since a mail handled here is never a first delivery. None (the
     problem printed) when the claims cannot be set up.
     """
     if not table:
-        return _no_claims, NoThreads()
+        return _no_claims, NoThreads(), NoParticipants()
     ttl_text = os.environ.get("IDEMPOTENCY_TTL_SECONDS") or str(DEFAULT_CLAIM_TTL)
     if not ttl_text.isdigit() or int(ttl_text) < 1:
         print(
@@ -368,7 +373,11 @@ def _stores(table: str) -> tuple[ClaimsFactory, Threads] | None:
     def claims(remaining_time: Callable[[], float]) -> Claims:
         return DynamoClaims(table, client, expires_after_seconds=ttl, remaining_time=remaining_time)
 
-    return claims, DynamoThreads(client, table, expires_after_seconds=ttl)
+    return (
+        claims,
+        DynamoThreads(client, table, expires_after_seconds=ttl),
+        DynamoParticipants(client, table),
+    )
 
 
 def _no_claims(remaining_time: Callable[[], float]) -> Claims:

@@ -26,7 +26,16 @@ from handler.events import EventError, MailRef, Skipped, mail_refs
 from handler.idempotency import Claims, NoClaims
 from handler.metrics import RETRY, Metrics, NoMetrics, measure
 from handler.notices import Notifier, notice_for
-from handler.pipeline import Commenter, Decision, Plan, deliver, plan, route_of
+from handler.participants import NoParticipants, Participants
+from handler.pipeline import (
+    Commenter,
+    Decision,
+    Plan,
+    deliver,
+    plan,
+    route_of,
+    update_participants,
+)
 from handler.routes import Route, Routes
 from handler.store import StoreError
 from handler.threads import NoThreads, Threads
@@ -71,6 +80,8 @@ class Runtime:
     notifier: Notifier | None = None
     # Which issue a reply to a mail that opened one belongs to (handler.threads).
     threads: Threads = field(default_factory=NoThreads)
+    # Who wrote to an issue by mail, for the routes that mail them GitHub's replies.
+    participants: Participants = field(default_factory=NoParticipants)
 
 
 class RetryLater(RuntimeError):
@@ -127,7 +138,8 @@ def process_mail(
     except StoreError as error:
         return [Decision("", "reject", error.reason, error.detail, retryable=error.transient)]
     planned = plan(raw, runtime.routes, ses_record=ref.ses_record)
-    decisions = _post(planned.decisions, ref, runtime, remaining_time)
+    posted = _post(planned.decisions, ref, runtime, remaining_time)
+    decisions = list(update_participants(planned, posted, runtime.routes, runtime.participants))
     if runtime.notifier is not None:
         _notify(planned, ref, decisions, runtime.routes, runtime.notifier)
     return decisions

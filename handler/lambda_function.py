@@ -12,7 +12,9 @@ Configuration (environment):
   IDEMPOTENCY_TTL_SECONDS  how long a claim is remembered (default 91 days)
                            (the table also holds the daily limit of notices to senders: routes
                            with notify or confirm send them through SES, see handler.notices,
-                           and the thread map of issues opened by mail, handler.threads)
+                           the thread map of issues opened by mail, handler.threads, and the
+                           mail participants of issues and suppressed addresses,
+                           handler.participants)
   LOG_LEVEL                level of the decision log (default INFO; WARNING keeps failures only)
   POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_METRICS_DISABLED  read by handler.metrics: the
                            metrics' namespace (default TicketRouter); "true" publishes none
@@ -27,8 +29,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -38,18 +39,18 @@ from handler.credentials import Credentials, GitHubClients
 from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
 from handler.invocation import Runtime, handle_event
 from handler.invocation import logger as decision_logger
+from handler.lambda_support import DEFAULT_ROUTES, LambdaContext, LazyClient
 from handler.metrics import SERVICE, EmbeddedMetrics
 from handler.notices import Notifier
+from handler.participants import (
+    DynamoParticipants,
+    DynamoSuppressions,
+    NoParticipants,
+    Participants,
+)
 from handler.routes import load_routes
 from handler.store import MailStore, TokenSource
 from handler.threads import DynamoThreads, NoThreads, Threads
-
-_ROOT = Path(__file__).resolve().parent.parent
-# `make package` puts routes.json, the validated JSON form of routes.yaml, in the zip: it loads in
-# milliseconds where PyYAML takes most of a second for a large file. A checkout has the YAML.
-DEFAULT_ROUTES = (
-    _ROOT / "routes.json" if (_ROOT / "routes.json").exists() else _ROOT / "routes.yaml"
-)
 
 logger = Logger(
     service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO", utc=True, use_rfc3339=True
@@ -60,37 +61,9 @@ logger = Logger(
 copy_config_to_registered_loggers(source_logger=logger, include={decision_logger.name})
 
 
-class LambdaContext(Protocol):
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    aws_request_id: str
-
-    def get_remaining_time_in_millis(self) -> int: ...
-
-
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_event(event, runtime(), lambda: context.get_remaining_time_in_millis() / 1000)
-
-
-class LazyClient:
-    """A boto3 client made on first use. Only S3 serves every mail: a mail that is rejected
-    needs no Secrets Manager, DynamoDB or SES client, and a cold start should not build them."""
-
-    def __init__(self, service: str) -> None:
-        self.service = service
-
-    @functools.cached_property
-    def client(self) -> Any:  # noqa: ANN401 - boto3 clients are untyped
-        return boto3.client(self.service)
-
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
-        # Only for the client's operations: a failing client (or copy probing __deepcopy__ on a
-        # half-made object) must raise, not recurse through this method.
-        if name in {"client", "service"} or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.client, name)
 
 
 @functools.cache
@@ -113,6 +86,9 @@ def runtime() -> Runtime:
         if dynamodb is not None
         else NoThreads()
     )
+    participants: Participants = (
+        DynamoParticipants(dynamodb, table) if dynamodb is not None else NoParticipants()
+    )
 
     def claims(remaining_time: Callable[[], float]) -> Claims:
         if dynamodb is None:
@@ -126,7 +102,13 @@ def runtime() -> Runtime:
     # everyone told on every delivery.
     notifier = None
     if dynamodb is not None and any(route.notify or route.confirm for route in routes.routes):
-        notifier = Notifier(LazyClient("ses"), dynamodb, table, scoped_ttl_seconds=ttl)
+        notifier = Notifier(
+            LazyClient("ses"),
+            dynamodb,
+            table,
+            scoped_ttl_seconds=ttl,
+            suppressions=DynamoSuppressions(dynamodb, table),
+        )
 
     return Runtime(
         routes=routes,
@@ -138,4 +120,5 @@ def runtime() -> Runtime:
         metrics=EmbeddedMetrics(),
         notifier=notifier,
         threads=threads,
+        participants=participants,
     )

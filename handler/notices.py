@@ -15,8 +15,9 @@ subject, so that it cannot carry a spammer's text to a third party.
 ``Notifier`` sends: one notice per (sender, reason) and UTC day (a confirmation of a new
 issue: per sender and issue), enforced by a conditional write
 in the claims table, then SES's ``SendRawEmail`` from the very address the sender wrote to (a
-route domain, an SES identity of ours). A notice that cannot be sent is logged and dropped; it
-never changes what happened to the mail.
+route domain, an SES identity of ours). Never to an address that bounced or complained
+(handler.participants). A notice that cannot be sent is logged and dropped; it never changes
+what happened to the mail.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from handler.autoreply import detect_automated
 from handler.domains import is_subdomain
 from handler.idempotency import DEFAULT_CLAIM_TTL
 from handler.mail import Message
+from handler.participants import ParticipantStoreError, Suppressions
 from handler.pipeline import Decision
 from handler.routes import Route
 from handler.threads import confirmation_id
@@ -225,7 +227,9 @@ class Notifier:
         *,
         clock: Callable[[], float] = time.time,
         scoped_ttl_seconds: int = DEFAULT_CLAIM_TTL,
+        suppressions: Suppressions | None = None,
     ) -> None:
+        self._suppressions = suppressions
         self._ses = ses
         self._dynamodb = dynamodb
         self._table = table
@@ -233,7 +237,14 @@ class Notifier:
         self._scoped_ttl = scoped_ttl_seconds
 
     def send(self, notice: Notice) -> str:
-        """``sent``, ``rate-limited`` (already told today) or ``failed`` (logged)."""
+        """``sent``, ``rate-limited`` (already told today), ``suppressed`` (the address bounced
+        or complained) or ``failed`` (logged)."""
+        if self._suppressions is not None:
+            try:
+                if self._suppressions.suppressed([notice.to]):
+                    return "suppressed"
+            except ParticipantStoreError as error:
+                return _failed(notice, "suppression store", error)
         now = self._clock()
         key = notice_key(notice, now)
         ttl = self._scoped_ttl if notice.scope else _KEY_TTL_SECONDS

@@ -36,13 +36,20 @@ from handler.idempotency import (
     open_key,
 )
 from handler.mail import Message, parse_mail
+from handler.participants import (
+    NoParticipants,
+    Participant,
+    Participants,
+    ParticipantStoreError,
+    address_digest,
+)
 from handler.render import Comment, render_comment
-from handler.routes import Miss, NewIssue, Route, Routes, sender_allowed
+from handler.routes import Miss, NewIssue, Route, Routes, Unsubscribe, sender_allowed
 from handler.store import StoreError
 from handler.threads import NoThreads, Threads, ThreadStoreError, confirmation_id, thread_ids
 from handler.titles import issue_title
 
-Action = Literal["comment", "open", "reject"]
+Action = Literal["comment", "open", "unsubscribe", "reject"]
 
 
 @dataclass(frozen=True)
@@ -189,6 +196,67 @@ def deliver(
     return tuple(results)
 
 
+# What makes the sender a mail participant of the issue (the claim's answer on a redelivery too).
+_JOINED = frozenset({"posted", "already-posted", "opened", "already-opened"})
+
+
+def update_participants(
+    planned: Plan,
+    decisions: Iterable[Decision],
+    routes: Routes,
+    participants: Participants | None = None,
+) -> tuple[Decision, ...]:
+    """Record the sender as a participant of each issue the mail reached on a route that mails
+    its participants, and carry out the unsubscribes.
+
+    A transient store failure fails the decision for a retry: the claim then answers
+    "already posted" and the participant is recorded. Nothing is recorded without a sender SES
+    vouched for: every accepted decision had one.
+    """
+    store = participants if participants is not None else NoParticipants()
+    sender = planned.assessment.sender
+    message = planned.message
+    results = []
+    for decision in decisions:
+        route = route_of(routes, decision)
+        if sender is None or route is None or decision.repo is None or not decision.issue:
+            results.append(decision)
+            continue
+        repo, issue = decision.repo, decision.issue
+        try:
+            if decision.action == "unsubscribe" and decision.reason == "accepted":
+                left = store.remove(repo, issue, address_digest(sender.addr))
+                reason = "unsubscribed" if left else "not-a-participant"
+                detail = (
+                    f"the sender will no longer get mail about {repo}#{issue}"
+                    if left
+                    else f"the sender was not getting mail about {repo}#{issue}"
+                )
+                results.append(replace(decision, reason=reason, detail=detail))
+                continue
+            if decision.reason in _JOINED and not decision.retryable and route.notify_participants:
+                joined = Participant(
+                    address=sender.addr,
+                    domain=route.domain,
+                    prefix=route.prefix,
+                    last_message_id=message.message_id,
+                    subject=" ".join(message.subject.split()),
+                )
+                store.add(repo, issue, joined)
+        except ParticipantStoreError as error:
+            if decision.action == "unsubscribe" or error.transient:
+                failed = _failed(
+                    decision, "participant-store-unavailable", str(error), error.transient
+                )
+                results.append(replace(failed, url=decision.url))
+                continue
+            detail = f"{decision.detail}; not recorded as a participant: {error}"
+            results.append(replace(decision, detail=detail))
+            continue
+        results.append(decision)
+    return tuple(results)
+
+
 def route_of(routes: Routes, decision: Decision) -> Route | None:
     """The route a decision's recipient went through, None when it matched none."""
     target = routes.lookup(decision.recipient) if decision.recipient else None
@@ -313,6 +381,16 @@ def _decide(
     if not assessment.ok or assessment.sender is None:
         return Decision(
             address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue
+        )
+    if isinstance(target, Unsubscribe):
+        # Whoever SES vouches for may leave, allowed to write here or no longer.
+        return Decision(
+            address,
+            "unsubscribe",
+            "accepted",
+            f"unsubscribe the sender from {route.repo}#{target.issue}",
+            repo=route.repo,
+            issue=target.issue,
         )
     domain = assessment.sender.domain
     if not sender_allowed(route, domain):

@@ -109,6 +109,8 @@ class Route:
     notify: bool = False
     # Tell a sender by mail where their mail was posted.
     confirm: bool = False
+    # Mail the issue's mail participants what happens on GitHub (handler.outbox).
+    notify_participants: bool = False
     # The whole local part that opens a new issue (prefix included), None when mail cannot.
     new_issue_address: str | None = None
     # Labels of the issues opened by mail.
@@ -124,6 +126,10 @@ class Route:
         return _label(self.index, self.domain, self.prefix)
 
 
+# The sub-address of an issue address that unsubscribes from the issue.
+UNSUBSCRIBE_TAG = "unsubscribe"
+
+
 @dataclass(frozen=True)
 class Target:
     route: Route
@@ -135,6 +141,15 @@ class NewIssue:
     """The address opens a new issue in the route's repository."""
 
     route: Route
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    """The address takes its sender off the issue's mail participants (handler.participants):
+    ``<prefix><number>+unsubscribe@domain``, the List-Unsubscribe address of our mails."""
+
+    route: Route
+    issue: int
 
 
 @dataclass(frozen=True)
@@ -186,12 +201,24 @@ class Routes:
         """The recipient domains, each once, in file order."""
         return tuple(self._by_domain)
 
-    def lookup(self, address: str) -> Target | NewIssue | Miss:
-        """The issue ``address`` names (or opens), or why it names none."""
+    def lookup(self, address: str) -> Target | NewIssue | Unsubscribe | Miss:
+        """The issue ``address`` names (or opens, or unsubscribes from), or why it names none."""
         text = address.strip().strip("<>").strip()
         written, at, raw_domain = text.rpartition("@")
         if not at or not written or written.startswith('"'):
             return Miss("invalid-address", f"{_quote(text)} is not a plain mailbox address")
+        issue_part, plus, tag = written.rpartition("+")
+        if plus and tag.lower() == UNSUBSCRIBE_TAG:
+            target = self.lookup(f"{issue_part}@{raw_domain}")
+            if isinstance(target, Target):
+                return Unsubscribe(target.route, target.issue)
+            if isinstance(target, Miss):
+                return target
+            return Miss(
+                "invalid-issue-number",
+                f"{_quote(written)} unsubscribes from an issue: <prefix><issue number>+"
+                f"{UNSUBSCRIBE_TAG}, not a new-issue address",
+            )
         domain = normalize_domain(raw_domain)
         if domain is None:
             return Miss("invalid-address", f"{_quote(raw_domain)} is not a valid domain")
@@ -549,6 +576,7 @@ def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[_
                 show_sender_address=raw.get("show_sender_address", False),
                 notify=raw.get("notify", False),
                 confirm=raw.get("confirm", False),
+                notify_participants=raw.get("notify_participants", False),
                 new_issue_address=(
                     prefix + raw["new_issue_address"].strip().lower()
                     if "new_issue_address" in raw

@@ -17,6 +17,7 @@ from handler.github import GitHubError
 from handler.invocation import Runtime, process_mail
 from handler.mail import Address, Message, parse_mail
 from handler.notices import Notice, Notifier, notice_for, notice_key, render_notice
+from handler.participants import DynamoSuppressions
 from handler.pipeline import Decision
 from handler.routes import Route, parse_routes
 from tests.sesmail import ses_mail
@@ -296,6 +297,20 @@ def test_notifier_reports_a_store_failure_without_sending(aws):
     ses = Recording(ses)
     assert Notifier(ses, dynamodb, "missing", clock=lambda: NOW).send(NOTICE) == "failed"
     assert ses.sent == []
+
+
+def test_notifier_never_mails_a_suppressed_address(aws):
+    """An address that bounced or complained gets no notice, and no rate-limit key is spent."""
+    ses, dynamodb = aws
+    ses = Recording(ses)
+    suppressions = DynamoSuppressions(dynamodb, "claims", clock=lambda: NOW)
+    suppressions.suppress("Alice@Allowed.org", "complaint")
+    notifier = Notifier(ses, dynamodb, "claims", clock=lambda: NOW, suppressions=suppressions)
+    assert notifier.send(NOTICE) == "suppressed"
+    assert ses.sent == []
+    assert [
+        item["id"]["S"].split("#")[0] for item in dynamodb.scan(TableName="claims")["Items"]
+    ] == ["suppressed"]
 
 
 class _Refusing:

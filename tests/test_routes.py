@@ -30,7 +30,7 @@ from tests.conftest import ROOT, TESTS
 FIXTURES = TESTS / "routes"
 KNOWN_KEYS = (
     "allowed_senders, api_url, confirm, domain, github_app, keep_quoted, labels, name, "
-    "new_issue_address, notify, prefix, repo, show_sender_address, token_secret"
+    "new_issue_address, notify, notify_participants, prefix, repo, show_sender_address, token_secret"
 )
 
 
@@ -68,8 +68,10 @@ def test_the_shipped_routes_file_is_valid():
             "web-",
             "example-org/website",
             ("example.com", "*.example.org"),
+            name="Example website",
             new_issue_address="web-new",
             labels=("from-email",),
+            notify_participants=True,
         ),
         Route(2, "issues.example.com", "docs-", "example-org/docs", ("example.com",)),
     )
