@@ -1,0 +1,535 @@
+"""The webhook endpoint: one HTTP request -> one response and the reason for it.
+
+``receive`` takes a plain ``Request`` and returns an ``Outcome`` (the response, a stable reason
+code and the fields its log line needs). It reaches the outside only through small interfaces:
+the webhook secret, the delivery ids seen, the work queue and the participants.
+
+POST ``/``, a GitHub webhook delivery, in this order:
+
+1. ``X-Hub-Signature-256`` is ``sha256=<hex>`` of HMAC-SHA256(secret, raw body), compared in
+   constant time (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
+   Missing: 401 ``signature-missing``; wrong: 401 ``signature-invalid``, after reading the
+   secret again (it may have been rotated) at most once a minute. Unreadable: 503
+   ``secret-unavailable``. Nothing of an unsigned request is looked at before this.
+2. ``X-GitHub-Event``, ``X-GitHub-Delivery`` and a JSON object as the body (the
+   application/json content type, or application/x-www-form-urlencoded with ``payload=``):
+   else 400 ``bad-request``. A ``ping`` is answered 200 ``pong``.
+3. What handler.github_events makes of it: an event or action that is not mailed is 202 with
+   that reason; a payload without the fields a work item needs is 400 ``malformed-payload``.
+4. A repository no route names (case-insensitive): 202 ``unknown-repository``; named only by
+   routes without ``notify_participants``: 202 ``not-notifying``.
+5. An event older than 72 hours: 202 ``stale-event``. GitHub delivers within seconds and
+   redelivers within days; an old signed request is a replay of a captured one, whose delivery
+   id may have expired from the table.
+6. The delivery id is claimed in the claims table for seven days: seen before, 202
+   ``duplicate-delivery`` (GitHub redelivers, an attacker may replay). The store failing: 503
+   ``store-unavailable``.
+7. The work item goes to the SQS work queue: 202 ``queued``. SQS failing: the claim is released,
+   so that GitHub's redelivery is not taken for a duplicate, and 503 ``queue-unavailable``.
+
+GitHub waits 10 seconds for an answer; the real work happens behind the queue.
+
+GET ``/unsubscribe?...``, the List-Unsubscribe link (handler.unsubscribe): a page naming the
+issue with a button that POSTs the same link, so that the link scanners of mail providers, which
+GET every link, unsubscribe nobody. POST ``/unsubscribe?...`` (that button, or a mail client's
+RFC 8058 one-click ``List-Unsubscribe=One-Click``) removes the participant. A forged or damaged
+link: 400.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Protocol
+from urllib.parse import parse_qs
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.github_events import Ignored, occurred_at, work_item
+from handler.participants import ParticipantStoreError
+from handler.routes import Routes
+from handler.store import StoreError, read_secret
+from handler.unsubscribe import read_unsubscribe, unsubscribe_key
+
+# Older than this, a signed delivery is a replay: GitHub retries no further than three days back.
+STALE_AFTER_SECONDS = 72 * 3600
+# How long a delivery id is remembered: longer than any stale event, so that none gets through.
+DELIVERY_TTL_SECONDS = 7 * 86400
+# A failed signature re-reads the secret at most this often, so that unsigned floods do not
+# become Secrets Manager calls.
+SECRET_REREAD_SECONDS = 60.0
+_SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+# GitHub's delivery ids are GUIDs and its event names snake_case words.
+_DELIVERY = re.compile(r"[A-Za-z0-9-]{1,100}")
+_EVENT = re.compile(r"[a-z_]{1,64}")
+_KEY_PREFIX = "delivery"
+_TEXT = {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+_PAGE = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    # The page runs no script and loads nothing; its form posts back here. The link's mac must
+    # not travel on in a Referer.
+    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    # The raw query string, without "?".
+    query: str
+    # Names lowercased.
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: str
+
+
+@dataclass(frozen=True)
+class About:
+    """What a request was about, as far as it was read: the fields of its log line."""
+
+    delivery: str | None = None
+    event: str | None = None
+    repo: str | None = None
+    issue: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a request got and why: the response, and what its one log line says."""
+
+    response: Response
+    reason: str
+    detail: str
+    about: About
+
+    @property
+    def log(self) -> dict[str, Any]:
+        """The log line's fields: never the body, the signature or the link's mac."""
+        return {
+            "status": self.response.status,
+            "reason": self.reason,
+            "detail": self.detail,
+            **asdict(self.about),
+        }
+
+
+class Secret(Protocol):
+    def get(self) -> bytes: ...
+
+    def refreshed(self) -> bytes | None: ...
+
+
+class Deliveries(Protocol):
+    def claim(self, delivery: str) -> bool: ...
+
+    def release(self, delivery: str) -> None: ...
+
+
+class Queue(Protocol):
+    def send(self, body: str) -> None: ...
+
+
+class Remover(Protocol):
+    def remove(self, repo: str, issue: int, digest: str) -> bool: ...
+
+
+class DeliveryStoreError(Exception):
+    """The delivery ids cannot be read or written."""
+
+
+class QueueError(Exception):
+    """The work queue refused the message or could not be reached."""
+
+
+def receive(
+    request: Request,
+    *,
+    secret: Secret,
+    routes: Routes,
+    deliveries: Deliveries,
+    queue: Queue,
+    participants: Remover,
+    clock: Callable[[], float] = time.time,
+) -> Outcome:
+    """The response to ``request`` and why."""
+    path = request.path or "/"
+    if path == "/":
+        if request.method != "POST":
+            return _text(405, "method-not-allowed", f"{request.method} /", allow="POST")
+        return _webhook(
+            request,
+            secret=secret,
+            routes=routes,
+            deliveries=deliveries,
+            queue=queue,
+            clock=clock,
+        )
+    if path == "/unsubscribe":
+        if request.method not in {"GET", "POST"}:
+            return _text(
+                405, "method-not-allowed", f"{request.method} /unsubscribe", allow="GET, POST"
+            )
+        return _unsubscribe(request, secret, participants)
+    return _text(404, "not-found", "no such path")
+
+
+def _webhook(
+    request: Request,
+    *,
+    secret: Secret,
+    routes: Routes,
+    deliveries: Deliveries,
+    queue: Queue,
+    clock: Callable[[], float],
+) -> Outcome:
+    signature = request.headers.get("x-hub-signature-256")
+    if signature is None:
+        return _text(401, "signature-missing", "no X-Hub-Signature-256 header")
+    try:
+        signed = _signed(request.body, signature, secret)
+    except StoreError as error:
+        return _text(503, "secret-unavailable", error.detail)
+    if not signed:
+        return _text(401, "signature-invalid", "X-Hub-Signature-256 does not match the body")
+
+    event = request.headers.get("x-github-event", "")
+    delivery = request.headers.get("x-github-delivery", "")
+    if not _EVENT.fullmatch(event):
+        return _text(400, "bad-request", "X-GitHub-Event is missing or malformed")
+    if not _DELIVERY.fullmatch(delivery):
+        return _text(
+            400,
+            "bad-request",
+            "X-GitHub-Delivery is missing or malformed",
+            about=About(event=event),
+        )
+    seen = About(delivery=delivery, event=event)
+    payload = _payload(request)
+    if isinstance(payload, str):
+        return _text(400, "bad-request", payload, about=seen)
+    if event == "ping":
+        return _text(200, "pong", "", about=seen)
+
+    item = work_item(event, delivery, payload)
+    if isinstance(item, Ignored):
+        status = 400 if item.reason == "malformed-payload" else 202
+        return _text(status, item.reason, item.detail, about=seen)
+    seen = replace(seen, repo=item.repo, issue=item.issue)
+    named = [route for route in routes.routes if route.repo.lower() == item.repo.lower()]
+    if not named:
+        return _text(202, "unknown-repository", f"no route names {item.repo}", about=seen)
+    if not any(route.notify_participants for route in named):
+        return _text(
+            202, "not-notifying", f"no route of {item.repo} has notify_participants", about=seen
+        )
+    age = clock() - occurred_at(event, payload)
+    if age > STALE_AFTER_SECONDS:
+        return _text(202, "stale-event", f"the event is {int(age // 3600)} hours old", about=seen)
+
+    try:
+        if not deliveries.claim(delivery):
+            return _text(202, "duplicate-delivery", "this delivery was received before", about=seen)
+    except DeliveryStoreError as error:
+        return _text(503, "store-unavailable", str(error), about=seen)
+    try:
+        queue.send(item.to_json())
+    except QueueError as error:
+        detail = str(error)
+        try:
+            deliveries.release(delivery)
+        except DeliveryStoreError as release_error:
+            # GitHub's redelivery will be taken for a duplicate: the log must say so.
+            detail += f"; the delivery id stays claimed: {release_error}"
+        return _text(503, "queue-unavailable", detail, about=seen)
+    return _text(202, "queued", f"{event}/{item.action} of {item.repo}#{item.issue}", about=seen)
+
+
+def _signed(body: bytes, header: str, secret: Secret) -> bool:
+    match = _SIGNATURE.fullmatch(header.strip())
+    if match is None:
+        return False
+    given = match.group(1).lower().encode()
+    if hmac.compare_digest(_hex_mac(secret.get(), body), given):
+        return True
+    fresh = secret.refreshed()
+    return fresh is not None and hmac.compare_digest(_hex_mac(fresh, body), given)
+
+
+def _hex_mac(key: bytes, body: bytes) -> bytes:
+    return hmac.new(key, body, hashlib.sha256).hexdigest().encode()
+
+
+def _payload(request: Request) -> dict[str, Any] | str:
+    """The delivery's JSON object, or what is wrong with the body."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            form = parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=10)
+        except ValueError:
+            return "the form body is malformed"
+        found = form.get("payload", [])
+        if len(found) != 1:
+            return "the form body has no single payload field"
+        text = found[0]
+    elif content_type != "application/json":
+        return f"the content type {content_type or '(none)'} is not JSON or a form"
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return "the payload is not JSON"
+    if not isinstance(payload, dict):
+        return "the payload is not a JSON object"
+    return payload
+
+
+def _unsubscribe(request: Request, secret: Secret, participants: Remover) -> Outcome:
+    try:
+        link = read_unsubscribe(request.query, unsubscribe_key(secret.get()))
+        if link is None:
+            fresh = secret.refreshed()
+            if fresh is not None:
+                link = read_unsubscribe(request.query, unsubscribe_key(fresh))
+    except StoreError as error:
+        return _page(
+            503, "secret-unavailable", error.detail, "Not now", "Please try again in a while."
+        )
+    if link is None:
+        return _page(
+            400,
+            "unsubscribe-invalid",
+            "the link is malformed or not signed by us",
+            "Link not valid",
+            "This unsubscribe link is not valid: it may have been cut short or changed. "
+            "Open the whole link from the mail again, or reply to the mail with unsubscribe.",
+        )
+    issue = f"{link.repo}#{link.issue}"
+    seen = About(repo=link.repo, issue=link.issue)
+    if request.method == "GET":
+        return _page(
+            200,
+            "unsubscribe-page",
+            "",
+            f"Unsubscribe from {issue}",
+            f"Stop getting mail about {issue}?",
+            action=f"/unsubscribe?{request.query}",
+            about=seen,
+        )
+    try:
+        removed = participants.remove(link.repo, link.issue, link.digest)
+    except ParticipantStoreError as error:
+        return _page(
+            503,
+            "store-unavailable",
+            str(error),
+            "Not now",
+            "Please try again in a while.",
+            about=seen,
+        )
+    return _page(
+        200,
+        "unsubscribed" if removed else "already-unsubscribed",
+        "",
+        "Unsubscribed",
+        f"You will no longer get mail about {issue}.",
+        about=seen,
+    )
+
+
+def _text(
+    status: int,
+    reason: str,
+    detail: str,
+    *,
+    allow: str | None = None,
+    about: About | None = None,
+) -> Outcome:
+    headers = dict(_TEXT) if allow is None else {**_TEXT, "Allow": allow}
+    body = f"{reason}: {detail}\n" if detail else f"{reason}\n"
+    return Outcome(Response(status, headers, body), reason, detail, about or About())
+
+
+def _page(
+    status: int,
+    reason: str,
+    detail: str,
+    title: str,
+    text: str,
+    *,
+    action: str | None = None,
+    about: About | None = None,
+) -> Outcome:
+    form = (
+        ""
+        if action is None
+        else (
+            f'<form method="post" action="{html.escape(action)}">'
+            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+            '<button type="submit">Unsubscribe</button></form>'
+        )
+    )
+    body = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="robots" content="noindex">'
+        f"<title>{html.escape(title)}</title></head>\n"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}</body></html>\n"
+    )
+    return Outcome(Response(status, _PAGE, body), reason, detail, about or About())
+
+
+class WebhookSecret:
+    """The webhook secret from Secrets Manager (the bare secret, or JSON ``{"secret": ...}``).
+
+    Cached for a bounded time like the GitHub token (handler.store.TokenSource); ``refreshed``
+    reads it again early, when a signature did not match, but at most once a minute. The outbox
+    function derives the unsubscribe links' key from it as well.
+    """
+
+    def __init__(
+        self,
+        client: Any,  # noqa: ANN401 - an untyped boto3 Secrets Manager client
+        secret_id: str,
+        *,
+        ttl_seconds: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._secret_id = secret_id
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._secret: bytes | None = None
+        self._fetched_at = 0.0
+
+    def forget(self) -> None:
+        """Drop the cached secret: the next ``get`` reads it again."""
+        self._secret = None
+
+    def get(self) -> bytes:
+        if self._secret is not None and self._clock() - self._fetched_at < self._ttl:
+            return self._secret
+        return self._read()
+
+    def refreshed(self) -> bytes | None:
+        """The secret read again, or None when it was read less than a minute ago."""
+        if self._secret is not None and self._clock() - self._fetched_at < SECRET_REREAD_SECONDS:
+            return None
+        return self._read()
+
+    def _read(self) -> bytes:
+        if not self._secret_id:
+            raise StoreError(
+                "secret-unavailable",
+                "no webhook secret is configured (WEBHOOK_SECRET_ARN is empty)",
+                transient=True,
+            )
+        value = read_secret(
+            self._client, self._secret_id, reason="secret-unavailable", what="the webhook secret"
+        )
+        secret = _secret_from(value)
+        if not secret:
+            raise StoreError(
+                "secret-unavailable",
+                "the webhook secret is empty: set it with `aws secretsmanager put-secret-value`",
+                transient=True,
+            )
+        self._secret, self._fetched_at = secret.encode(), self._clock()
+        return self._secret
+
+
+def _secret_from(value: str | None) -> str:
+    text = (value or "").strip()
+    if text.startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return ""
+        secret = parsed.get("secret") if isinstance(parsed, dict) else None
+        return secret.strip() if isinstance(secret, str) else ""
+    return text
+
+
+class DynamoDeliveries:
+    """Delivery ids seen, as items ``delivery#<id>`` of the claims table (TTL ``expiration``)."""
+
+    def __init__(
+        self,
+        client: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        table: str,
+        *,
+        expires_after_seconds: int = DELIVERY_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._ttl = expires_after_seconds
+        self._clock = clock
+
+    def claim(self, delivery: str) -> bool:
+        """True for a delivery not seen before (now recorded), False for a repeat."""
+        now = int(self._clock())
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": f"{_KEY_PREFIX}#{delivery}"},
+                    "expiration": {"N": str(now + self._ttl)},
+                },
+                # DynamoDB deletes expired items up to days late: an expired one is free again.
+                ConditionExpression="attribute_not_exists(id) OR expiration < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
+            raise DeliveryStoreError(f"cannot record the delivery ({_code(error)})") from None
+        except BotoCoreError as error:
+            raise DeliveryStoreError(f"cannot record the delivery ({_code(error)})") from None
+        return True
+
+    def release(self, delivery: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table, Key={"id": {"S": f"{_KEY_PREFIX}#{delivery}"}}
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise DeliveryStoreError(f"cannot forget the delivery ({_code(error)})") from None
+
+
+class SqsQueue:
+    """The work queue."""
+
+    def __init__(self, client: Any, url: str) -> None:  # noqa: ANN401 - an untyped boto3 client
+        self._client = client
+        self._url = url
+
+    def send(self, body: str) -> None:
+        try:
+            self._client.send_message(QueueUrl=self._url, MessageBody=body)
+        except (ClientError, BotoCoreError) as error:
+            raise QueueError(f"cannot queue the work item ({_code(error)})") from None
+
+
+def _code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return type(error).__name__

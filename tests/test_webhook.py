@@ -1,0 +1,577 @@
+"""The webhook function end to end: Function URL events through moto's SQS, DynamoDB and
+Secrets Manager."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import io
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import boto3
+import pytest
+
+from handler import webhook_function
+from handler.github_events import Actor, WorkItem
+from handler.participants import DynamoParticipants, Participant
+from handler.unsubscribe import unsubscribe_key, unsubscribe_url
+from handler.webhook import WebhookSecret
+from tests.conftest import TESTS
+from tests.dynamo import CLAIMS_TABLE
+
+REGION = "eu-west-1"
+SECRET = "It's a Secret to Everybody"
+DELIVERY = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+REPO = "Codertocat/Hello-World"
+ISSUE_URL = "https://github.com/Codertocat/Hello-World/issues/1"
+BASE_URL = "https://abc123.lambda-url.eu-west-1.on.aws"
+ROUTES = """\
+routes:
+  - domain: issues.example.com
+    repo: codertocat/hello-world
+    allowed_senders: [example.com]
+    notify_participants: true
+  - domain: quiet.example.com
+    repo: example-org/quiet
+    allowed_senders: [example.com]
+"""
+
+
+class Context:
+    """The fields of Lambda's context object that Powertools reads."""
+
+    function_name = "ticket-router-webhook"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:ticket-router-webhook"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+@pytest.fixture
+def deployed(dynamodb, monkeypatch, tmp_path) -> Iterator[dict[str, Any]]:
+    """The queue, the secret, a routes file and the environment Terraform would set."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="work")["QueueUrl"]
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    arn = secrets.create_secret(Name="webhook", SecretString=SECRET)["ARN"]
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    monkeypatch.setenv("ROUTES_FILE", str(routes))
+    monkeypatch.setenv("WEBHOOK_SECRET_ARN", arn)
+    monkeypatch.setenv("WORK_QUEUE_URL", queue_url)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", CLAIMS_TABLE)
+    webhook_function.runtime.cache_clear()
+    yield {"sqs": sqs, "queue_url": queue_url, "secrets": secrets, "arn": arn}
+    webhook_function.runtime.cache_clear()
+
+
+@pytest.fixture
+def stdout_log() -> Iterator[io.StringIO]:
+    """What the function's log handler writes (its stream is bound at import, before capsys)."""
+    handler = webhook_function.logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
+
+
+def function_url_event(
+    method: str,
+    path: str = "/",
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    as_base64: bool = False,
+) -> dict[str, Any]:
+    """The sample Function URL event (payload format 2.0) carrying this request."""
+    event: dict[str, Any] = json.loads((TESTS / "events" / "functionUrlEvent.json").read_text())
+    event["rawPath"] = path
+    event["rawQueryString"] = query
+    event["requestContext"]["http"]["method"] = method
+    event["requestContext"]["http"]["path"] = path
+    event["headers"] = {**event["headers"], **(headers or {})}
+    if as_base64:
+        event["body"] = base64.b64encode(body).decode()
+    elif body:
+        event["body"] = body.decode()
+    event["isBase64Encoded"] = as_base64
+    return event
+
+
+def github_payload(name: str = "issue_comment.created.1.json", **changes: Any) -> dict[str, Any]:
+    """A copied example payload, happened just now unless told otherwise."""
+    data: dict[str, Any] = json.loads((TESTS / "github" / "webhooks" / name).read_text())
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if "comment" in data:
+        data["comment"]["created_at"] = now
+    data["issue" if "issue" in data else "repository"]["updated_at"] = now
+    return data | changes
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def delivery(
+    payload: dict[str, Any] | None = None,
+    *,
+    event: str = "issue_comment",
+    delivery_id: str = DELIVERY,
+    secret: str = SECRET,
+    body: bytes | None = None,
+    signature: str | None = None,
+    content_type: str = "application/json",
+    as_base64: bool = False,
+) -> dict[str, Any]:
+    """A GitHub delivery as GitHub sends it, signed with ``secret`` unless told otherwise."""
+    raw = body if body is not None else json.dumps(payload or github_payload()).encode()
+    headers = {
+        "content-type": content_type,
+        "x-github-event": event,
+        "x-github-delivery": delivery_id,
+        "x-hub-signature-256": signature if signature is not None else sign(raw, secret),
+        "user-agent": "GitHub-Hookshot/044aadd",
+    }
+    return function_url_event("POST", headers=headers, body=raw, as_base64=as_base64)
+
+
+def call(event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = webhook_function.lambda_handler(event, Context())
+    return result
+
+
+def queued(deployed: dict[str, Any]) -> list[str]:
+    """The bodies of every message on the work queue."""
+    messages = deployed["sqs"].receive_message(
+        QueueUrl=deployed["queue_url"], MaxNumberOfMessages=10
+    )
+    return [message["Body"] for message in messages.get("Messages", [])]
+
+
+def delivery_item(dynamodb: Any, delivery_id: str = DELIVERY) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = dynamodb.get_item(
+        TableName=CLAIMS_TABLE, Key={"id": {"S": f"delivery#{delivery_id}"}}
+    ).get("Item")
+    return item
+
+
+def test_signed_comment_is_queued(deployed, dynamodb):
+    """A signed issue_comment/created for a notifying route -> 202 queued, the work item's
+    JSON on the queue, the delivery id claimed for seven days."""
+    payload = github_payload()
+    result = call(delivery(payload))
+    assert result == {
+        "statusCode": 202,
+        "headers": {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
+        "body": "queued: issue_comment/created of Codertocat/Hello-World#1\n",
+        "isBase64Encoded": False,
+    }
+    expected = WorkItem(
+        event="issue_comment",
+        action="created",
+        delivery=DELIVERY,
+        repo=REPO,
+        issue=1,
+        title="Spelling error in the README file",
+        issue_url=ISSUE_URL,
+        updated_at=payload["issue"]["updated_at"],
+        actor=Actor("Codertocat", "User"),
+        comment_id=492700400,
+        comment_body="You are totally right! I'll get this fixed right away.",
+        comment_url=f"{ISSUE_URL}#issuecomment-492700400",
+    )
+    assert queued(deployed) == [expected.to_json()]
+    item = delivery_item(dynamodb)
+    assert item is not None
+    assert abs(int(item["expiration"]["N"]) - (time.time() + 7 * 86400)) < 60
+
+
+def test_closed_issue_is_queued(deployed):
+    """An issues/closed delivery is queued with its state reason."""
+    payload = github_payload("issues.reopened.json", action="closed")
+    payload["issue"]["state_reason"] = "completed"
+    assert call(delivery(payload, event="issues"))["statusCode"] == 202
+    [body] = queued(deployed)
+    assert json.loads(body)["action"] == "closed"
+    assert json.loads(body)["state_reason"] == "completed"
+
+
+def test_base64_body_is_verified_on_its_bytes(deployed):
+    """A body Lambda passes base64-encoded is decoded before its signature is checked."""
+    assert call(delivery(as_base64=True))["statusCode"] == 202
+    assert len(queued(deployed)) == 1
+
+
+def test_form_encoded_payload_is_accepted(deployed):
+    """application/x-www-form-urlencoded with payload=<json> is read like JSON."""
+    body = urlencode({"payload": json.dumps(github_payload())}).encode()
+    result = call(delivery(body=body, content_type="application/x-www-form-urlencoded"))
+    assert result["statusCode"] == 202
+    assert json.loads(queued(deployed)[0])["comment_id"] == 492700400
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"signature": ""}, "signature-invalid"),
+        ({"signature": "sha1=" + "0" * 40}, "signature-invalid"),
+        ({"signature": "sha256=" + "0" * 64}, "signature-invalid"),
+        ({"secret": "another secret"}, "signature-invalid"),
+    ],
+    ids=["empty", "sha1", "zeros", "other-secret"],
+)
+def test_wrong_signature_is_401(deployed, dynamodb, change, reason):
+    """A signature that does not match the body under our secret -> 401, nothing queued."""
+    result = call(delivery(**change))
+    assert (result["statusCode"], result["body"]) == (
+        401,
+        f"{reason}: X-Hub-Signature-256 does not match the body\n",
+    )
+    assert queued(deployed) == []
+    assert delivery_item(dynamodb) is None
+
+
+def test_tampered_body_is_401(deployed):
+    """A body changed after signing no longer matches its signature."""
+    original = json.dumps(github_payload()).encode()
+    tampered = original.replace(b"right away", b"never ever")
+    result = call(delivery(body=tampered, signature=sign(original)))
+    assert result["statusCode"] == 401
+    assert queued(deployed) == []
+
+
+def test_missing_signature_is_401(deployed):
+    """A delivery without X-Hub-Signature-256 -> 401 signature-missing."""
+    event = delivery()
+    del event["headers"]["x-hub-signature-256"]
+    result = call(event)
+    assert (result["statusCode"], result["body"]) == (
+        401,
+        "signature-missing: no X-Hub-Signature-256 header\n",
+    )
+    assert queued(deployed) == []
+
+
+def test_replayed_delivery_is_acknowledged_once(deployed):
+    """The same delivery id twice -> the second is 202 duplicate-delivery; one message only."""
+    assert call(delivery())["statusCode"] == 202
+    again = call(delivery())
+    assert (again["statusCode"], again["body"]) == (
+        202,
+        "duplicate-delivery: this delivery was received before\n",
+    )
+    assert len(queued(deployed)) == 1
+
+
+def test_expired_delivery_record_is_claimed_again(deployed, dynamodb):
+    """A delivery record past its expiration (DynamoDB deletes late) does not block."""
+    dynamodb.put_item(
+        TableName=CLAIMS_TABLE,
+        Item={"id": {"S": f"delivery#{DELIVERY}"}, "expiration": {"N": str(int(time.time()) - 1)}},
+    )
+    assert call(delivery())["statusCode"] == 202
+    assert len(queued(deployed)) == 1
+
+
+def test_unknown_repository_is_ignored(deployed, dynamodb):
+    """A repository no route names -> 202 unknown-repository, nothing queued or claimed."""
+    payload = github_payload()
+    payload["repository"]["full_name"] = "someone/else"
+    result = call(delivery(payload))
+    assert (result["statusCode"], result["body"]) == (
+        202,
+        "unknown-repository: no route names someone/else\n",
+    )
+    assert queued(deployed) == []
+    assert delivery_item(dynamodb) is None
+
+
+def test_repository_of_a_route_without_notify_participants_is_ignored(deployed):
+    """A repository whose routes do not notify participants -> 202 not-notifying."""
+    payload = github_payload()
+    payload["repository"]["full_name"] = "Example-Org/Quiet"
+    result = call(delivery(payload))
+    assert (result["statusCode"], result["body"]) == (
+        202,
+        "not-notifying: no route of Example-Org/Quiet has notify_participants\n",
+    )
+    assert queued(deployed) == []
+
+
+def test_stale_event_is_ignored(deployed, dynamodb):
+    """A comment created more than 72 hours ago (a replayed capture) -> 202 stale-event."""
+    payload = github_payload()
+    payload["comment"]["created_at"] = "2019-05-15T15:20:21Z"
+    result = call(delivery(payload))
+    assert result["statusCode"] == 202
+    assert result["body"].startswith("stale-event: the event is ")
+    assert queued(deployed) == []
+    assert delivery_item(dynamodb) is None
+
+
+def test_event_just_under_72_hours_is_queued(deployed):
+    """A comment 71 hours old is still queued."""
+    payload = github_payload()
+    created = datetime.fromtimestamp(time.time() - 71 * 3600, UTC)
+    payload["comment"]["created_at"] = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert call(delivery(payload))["statusCode"] == 202
+
+
+def test_ping_is_answered_pong(deployed):
+    """A signed ping -> 200 pong, nothing queued."""
+    payload = json.loads((TESTS / "github" / "webhooks" / "ping.json").read_text())
+    result = call(delivery(payload, event="ping"))
+    assert (result["statusCode"], result["body"]) == (200, "pong\n")
+    assert queued(deployed) == []
+
+
+def test_event_not_mailed_is_acknowledged(deployed):
+    """An edited comment -> 202 action-not-handled."""
+    result = call(delivery(github_payload("issue_comment.edited.json")))
+    assert (result["statusCode"], result["body"]) == (
+        202,
+        "action-not-handled: issue_comment/edited is not mailed\n",
+    )
+    assert queued(deployed) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        ({"body": b"{not json"}, "the payload is not JSON"),
+        ({"body": b"[1, 2]"}, "the payload is not a JSON object"),
+        ({"body": b"\xff\xfe", "as_base64": True}, "the body is not UTF-8"),
+        ({"content_type": "text/plain"}, "the content type text/plain is not JSON or a form"),
+        (
+            {"body": b"other=1", "content_type": "application/x-www-form-urlencoded"},
+            "the form body has no single payload field",
+        ),
+        ({"delivery_id": ""}, "X-GitHub-Delivery is missing or malformed"),
+        ({"delivery_id": "a b"}, "X-GitHub-Delivery is missing or malformed"),
+        ({"event": ""}, "X-GitHub-Event is missing or malformed"),
+    ],
+)
+def test_bad_request_is_400(deployed, change, detail):
+    """A signed request without its headers or a JSON object as body -> 400 bad-request."""
+    result = call(delivery(**change))
+    assert (result["statusCode"], result["body"]) == (400, f"bad-request: {detail}\n")
+    assert queued(deployed) == []
+
+
+def test_malformed_payload_is_400(deployed):
+    """A signed payload without the fields a work item needs -> 400 malformed-payload."""
+    payload = github_payload()
+    del payload["issue"]["number"]
+    result = call(delivery(payload))
+    assert (result["statusCode"], result["body"]) == (
+        400,
+        "malformed-payload: issue.number is missing or not a positive integer\n",
+    )
+
+
+def test_queue_failure_is_503_and_releases_the_delivery(deployed, dynamodb, monkeypatch):
+    """SQS refusing -> 503 queue-unavailable and the delivery id deleted, so that GitHub's
+    redelivery is queued once the queue is back."""
+    monkeypatch.setenv("WORK_QUEUE_URL", deployed["queue_url"] + "-missing")
+    webhook_function.runtime.cache_clear()
+    result = call(delivery())
+    assert result["statusCode"] == 503
+    assert result["body"].startswith("queue-unavailable: cannot queue the work item (")
+    assert delivery_item(dynamodb) is None
+    monkeypatch.setenv("WORK_QUEUE_URL", deployed["queue_url"])
+    webhook_function.runtime.cache_clear()
+    assert call(delivery())["statusCode"] == 202
+    assert len(queued(deployed)) == 1
+
+
+def test_store_failure_is_503(deployed, monkeypatch):
+    """DynamoDB failing -> 503 store-unavailable, nothing queued."""
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "no-such-table")
+    webhook_function.runtime.cache_clear()
+    result = call(delivery())
+    assert (result["statusCode"], result["body"]) == (
+        503,
+        "store-unavailable: cannot record the delivery (ResourceNotFoundException)\n",
+    )
+    assert queued(deployed) == []
+
+
+def test_unreadable_secret_is_503(deployed, monkeypatch):
+    """A secret that cannot be read -> 503 secret-unavailable (GitHub will redeliver)."""
+    monkeypatch.setenv("WEBHOOK_SECRET_ARN", deployed["arn"] + "-missing")
+    webhook_function.runtime.cache_clear()
+    result = call(delivery())
+    assert (result["statusCode"], result["body"]) == (
+        503,
+        "secret-unavailable: the webhook secret could not be read (ResourceNotFoundException)\n",
+    )
+
+
+def test_secret_as_json_object(deployed):
+    """A secret stored as JSON {"secret": ...} verifies like the bare secret."""
+    deployed["secrets"].put_secret_value(
+        SecretId=deployed["arn"], SecretString=json.dumps({"secret": "json-held"})
+    )
+    assert call(delivery(secret="json-held"))["statusCode"] == 202
+
+
+def test_rotated_secret_is_read_again_at_most_once_a_minute(deployed, monkeypatch):
+    """After a mismatch the secret is read again, but not within a minute of the last read."""
+    now = [1000.0]
+    built = webhook_function.runtime()
+    secret = WebhookSecret(
+        boto3.client("secretsmanager", region_name=REGION), deployed["arn"], clock=lambda: now[0]
+    )
+    with_clock = functools.cache(lambda: replace(built, secret=secret))
+    monkeypatch.setattr(webhook_function, "runtime", with_clock)
+    assert call(delivery(delivery_id="d-1"))["statusCode"] == 202
+    deployed["secrets"].put_secret_value(SecretId=deployed["arn"], SecretString="rotated")
+    now[0] += 30
+    assert call(delivery(delivery_id="d-2", secret="rotated"))["statusCode"] == 401
+    now[0] += 31
+    assert call(delivery(delivery_id="d-3", secret="rotated"))["statusCode"] == 202
+    assert call(delivery(delivery_id="d-4"))["statusCode"] == 401
+    assert len(queued(deployed)) == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("GET", "/", 405, "POST"),
+        ("PUT", "/unsubscribe", 405, "GET, POST"),
+        ("GET", "/x", 404, None),
+    ],
+)
+def test_other_methods_and_paths(deployed, method, path, status, allow):
+    """Only POST / and GET or POST /unsubscribe exist."""
+    result = call(function_url_event(method, path))
+    assert result["statusCode"] == status
+    assert result["headers"].get("Allow") == allow
+
+
+def test_log_line_names_the_request_never_its_body(deployed, stdout_log):
+    """One JSON line per request: status, reason, delivery, event, repo; not the comment."""
+    call(delivery())
+    [line] = [json.loads(text) for text in stdout_log.getvalue().splitlines()]
+    assert {key: line[key] for key in ("message", "status", "reason", "delivery", "event")} == {
+        "message": "webhook",
+        "status": 202,
+        "reason": "queued",
+        "delivery": DELIVERY,
+        "event": "issue_comment",
+    }
+    assert (line["repo"], line["issue"]) == (REPO, 1)
+    assert "right away" not in stdout_log.getvalue()
+    assert SECRET not in stdout_log.getvalue()
+
+
+ALICE = "Alice@Example.com"
+
+
+def unsubscribe_query(secret: str = SECRET, issue: int = 1) -> str:
+    url = unsubscribe_url(BASE_URL, unsubscribe_key(secret.encode()), REPO, issue, ALICE)
+    return urlsplit(url).query
+
+
+def participants(dynamodb: Any) -> DynamoParticipants:
+    return DynamoParticipants(dynamodb, CLAIMS_TABLE)
+
+
+def add_alice(dynamodb: Any) -> None:
+    participant = Participant(ALICE, "issues.example.com", "", "m1@example.com", "Spelling")
+    participants(dynamodb).add(REPO, 1, participant)
+
+
+PAGE_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def test_unsubscribe_link_shows_a_confirmation_page(deployed, dynamodb):
+    """GET of a valid link -> 200 page naming the issue, a POST form, and nobody removed."""
+    add_alice(dynamodb)
+    query = unsubscribe_query()
+    result = call(function_url_event("GET", "/unsubscribe", query=query))
+    assert (result["statusCode"], result["headers"]) == (200, PAGE_HEADERS)
+    body = result["body"]
+    assert "<title>Unsubscribe from Codertocat/Hello-World#1</title>" in body
+    assert "Stop getting mail about Codertocat/Hello-World#1?" in body
+    action = "/unsubscribe?" + query.replace("&", "&amp;")
+    assert f'<form method="post" action="{action}">' in body
+    assert '<input type="hidden" name="List-Unsubscribe" value="One-Click">' in body
+    assert len(participants(dynamodb).of(REPO, 1)) == 1
+
+
+@pytest.mark.parametrize(
+    "body", [b"List-Unsubscribe=One-Click", b""], ids=["one-click", "empty-form"]
+)
+def test_unsubscribe_post_removes_the_participant(deployed, dynamodb, body):
+    """POST of a valid link (RFC 8058 one-click or the page's form) removes the participant;
+    a second POST says the same."""
+    add_alice(dynamodb)
+    event = function_url_event(
+        "POST",
+        "/unsubscribe",
+        query=unsubscribe_query(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        body=body,
+    )
+    result = call(event)
+    assert result["statusCode"] == 200
+    assert "You will no longer get mail about Codertocat/Hello-World#1." in result["body"]
+    assert participants(dynamodb).of(REPO, 1) == ()
+    again = call(event)
+    assert (again["statusCode"], again["body"]) == (200, result["body"])
+
+
+def test_unsubscribe_reasons_are_logged(deployed, dynamodb, stdout_log):
+    """The log tells a removal from a repeat, and names no address."""
+    add_alice(dynamodb)
+    event = function_url_event("POST", "/unsubscribe", query=unsubscribe_query())
+    call(event)
+    call(event)
+    lines = [json.loads(text) for text in stdout_log.getvalue().splitlines()]
+    assert [line["reason"] for line in lines] == ["unsubscribed", "already-unsubscribed"]
+    assert "alice" not in stdout_log.getvalue().lower()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_forged_unsubscribe_link_is_400(deployed, dynamodb, method):
+    """A link signed with another secret, or changed, -> 400 page, nobody removed."""
+    add_alice(dynamodb)
+    for query in (
+        unsubscribe_query(secret="guessed"),
+        unsubscribe_query().replace("i=1", "i=2"),
+        "r=<script>&i=1",
+    ):
+        result = call(function_url_event(method, "/unsubscribe", query=query))
+        assert (result["statusCode"], result["headers"]) == (400, PAGE_HEADERS)
+        assert "This unsubscribe link is not valid" in result["body"]
+        assert "<script>" not in result["body"]
+    assert len(participants(dynamodb).of(REPO, 1)) == 1
+
+
+def test_unsubscribe_store_failure_is_503(deployed, monkeypatch):
+    """The participants store failing -> 503 page: try again later."""
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "no-such-table")
+    webhook_function.runtime.cache_clear()
+    result = call(function_url_event("POST", "/unsubscribe", query=unsubscribe_query()))
+    assert result["statusCode"] == 503
+    assert "Please try again in a while." in result["body"]
