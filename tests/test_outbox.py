@@ -1,0 +1,313 @@
+"""The outbox: GitHub events mailed to an issue's participants, SES feedback recorded; with moto's
+DynamoDB and SES and GitHub's own webhook payloads."""
+
+from __future__ import annotations
+
+import copy
+import email
+import json
+from email import policy
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from handler.github import marker
+from handler.github_events import WorkItem, work_item
+from handler.idempotency import DynamoClaims
+from handler.outbox import Outbox, Outgoing, RetryLater, UnreadableMessage, event_key
+from handler.participants import (
+    DynamoParticipants,
+    DynamoSuppressions,
+    Participant,
+    address_digest,
+)
+from handler.routes import parse_routes
+from tests.conftest import TESTS
+from tests.dynamo import CLAIMS_TABLE
+
+NOW = 1_790_000_000.0
+WEBHOOKS = TESTS / "github" / "webhooks"
+EVENTS = TESTS / "events"
+
+ROUTES = parse_routes(
+    """
+routes:
+  - domain: hello.example.com
+    prefix: hw-
+    repo: Codertocat/Hello-World
+    name: Hello World
+    allowed_senders: [example.com]
+    notify_participants: true
+  - domain: hello.example.com
+    prefix: quiet-
+    repo: Codertocat/Hello-World
+    allowed_senders: [example.com]
+  - domain: app.example.com
+    repo: octo-org/app
+    allowed_senders: [example.com]
+    notify_participants: true
+    github_app: {app_id: 12345, installation_id: 7, private_key_secret: app-key}
+""",
+    "routes.yaml",
+)
+
+ALICE = Participant("alice@example.com", "hello.example.com", "hw-", "a1@example.com", "Typo")
+BOB = Participant("bob@example.com", "hello.example.com", "hw-", None)
+
+
+def payload(name: str) -> dict[str, Any]:
+    return json.loads((WEBHOOKS / name).read_text())
+
+
+def item(name: str = "issue_comment.created.1.json", **changes: Any) -> WorkItem:
+    data = payload(name)
+    event = name.split(".", maxsplit=1)[0]
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        node = data
+        for parent in parents:
+            node = node[parent]
+        node[last] = value
+    made = work_item(event, "d-1", data)
+    assert isinstance(made, WorkItem)
+    return made
+
+
+def closed() -> WorkItem:
+    """GitHub's examples have no issues "closed": the reopened one, closed."""
+    data = copy.deepcopy(payload("issues.reopened.json"))
+    data["action"] = "closed"
+    data["issue"]["state"] = "closed"
+    data["issue"]["state_reason"] = "completed"
+    made = work_item("issues", "d-2", data)
+    assert isinstance(made, WorkItem)
+    return made
+
+
+class Recording:
+    """The SES client, remembering what was sent; ``fail`` raises that code instead, once."""
+
+    def __init__(self, ses: Any) -> None:
+        self.ses = ses
+        self.sent: list[dict[str, Any]] = []
+        self.fail: list[str] = []
+
+    def send_raw_email(self, **request: Any) -> Any:
+        if self.fail:
+            code = self.fail.pop(0)
+            raise ClientError({"Error": {"Code": code, "Message": "no"}}, "SendRawEmail")
+        answer = self.ses.send_raw_email(**request)
+        self.sent.append(request)
+        return answer
+
+
+@pytest.fixture
+def aws(dynamodb):
+    ses = boto3.client("ses", region_name="eu-west-1")
+    ses.verify_domain_identity(Domain="hello.example.com")
+    ses.verify_domain_identity(Domain="app.example.com")
+    return dynamodb, Recording(ses)
+
+
+def outbox(dynamodb: Any, ses: Any, link: str | None = "https://hook.example/unsubscribe?x=1"):
+    return Outbox(
+        ROUTES,
+        DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
+        DynamoSuppressions(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
+        lambda: DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=3600),
+        ses,
+        unsubscribe_url=lambda repo, issue, address: link,
+        clock=lambda: NOW,
+    )
+
+
+def join(dynamodb: Any, *people: Participant, repo: str = "codertocat/hello-world") -> None:
+    store = DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW)
+    for person in people:
+        store.add(repo, 1, person)
+
+
+def sent_mail(request: dict[str, Any]) -> email.message.EmailMessage:
+    return email.message_from_bytes(request["RawMessage"]["Data"], policy=policy.default)
+
+
+def test_a_comment_is_mailed_to_each_participant_from_the_issue_address(aws):
+    """Each participant gets one mail from hw-1@, answering their own latest mail."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, BOB)
+    decisions = outbox(dynamodb, ses).handle(item().to_json())
+    assert decisions == [
+        Outgoing("mail", "mailed", "mailed from hw-1@hello.example.com", address_digest(who))
+        for who in ("alice@example.com", "bob@example.com")
+    ]
+    assert [(r["Source"], r["Destinations"]) for r in ses.sent] == [
+        ("hw-1@hello.example.com", ["alice@example.com"]),
+        ("hw-1@hello.example.com", ["bob@example.com"]),
+    ]
+    to_alice, to_bob = (sent_mail(request) for request in ses.sent)
+    assert to_alice["From"] == "Hello World <hw-1@hello.example.com>"
+    assert to_alice["Reply-To"] == "hw-1@hello.example.com"
+    assert to_alice["Subject"] == "Re: Typo"
+    assert to_alice["In-Reply-To"] == "<a1@example.com>"
+    assert to_alice["References"] == "<a1@example.com>"
+    assert to_alice["Auto-Submitted"] == "auto-generated"
+    assert to_alice["List-Unsubscribe"] == (
+        "<https://hook.example/unsubscribe?x=1>, "
+        "<mailto:hw-1+unsubscribe@hello.example.com?subject=unsubscribe>"
+    )
+    plain = to_alice.get_body(("plain",)).get_content()
+    assert "You are totally right! I'll get this fixed right away." in plain
+    # Bob never wrote a subject or a Message-ID we know: the issue's title, no threading.
+    assert to_bob["Subject"] == "Re: Spelling error in the README file"
+    assert to_bob["In-Reply-To"] is None
+    assert to_alice["Message-ID"] != to_bob["Message-ID"]
+
+
+def test_a_message_delivered_again_mails_nobody_twice(aws):
+    """SQS's second delivery, or the same comment from a second webhook, finds the claims."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+    outbox(dynamodb, ses).handle(item().to_json())
+    other_delivery = WorkItem(**{**item().__dict__, "delivery": "d-9"})
+    assert [d.reason for d in outbox(dynamodb, ses).handle(other_delivery.to_json())] == [
+        "already-mailed"
+    ]
+    assert len(ses.sent) == 1
+
+
+def test_our_own_comment_is_never_mailed(aws):
+    """A comment carrying a mail's marker was posted by the dispatcher: no loop, no echo."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, BOB)
+    own = item(comment__body="From the mail\n\n" + marker("0" * 32))
+    assert outbox(dynamodb, ses).handle(own.to_json()) == [
+        Outgoing(
+            "skip",
+            "own-comment",
+            "comment 492700400 on Codertocat/Hello-World#1 was posted from mail",
+        )
+    ]
+    assert ses.sent == []
+
+
+def test_a_comment_made_through_the_routes_github_app_is_our_own(aws):
+    """The app a route posts as is our bot, whatever the comment says."""
+    dynamodb, ses = aws
+    join(dynamodb, replace_domain(ALICE, "app.example.com", ""), repo="octo-org/app")
+    by_app = item(
+        repository__full_name="octo-org/app",
+        comment__performed_via_github_app={"id": 12345, "slug": "router", "client_id": "Iv1.x"},
+    )
+    assert [d.reason for d in outbox(dynamodb, ses).handle(by_app.to_json())] == ["own-comment"]
+    other_app = item(
+        repository__full_name="octo-org/app",
+        comment__performed_via_github_app={"id": 999, "slug": "ci", "client_id": "Iv1.y"},
+    )
+    assert [d.reason for d in outbox(dynamodb, ses).handle(other_app.to_json())] == ["mailed"]
+
+
+def replace_domain(person: Participant, domain: str, prefix: str) -> Participant:
+    return Participant(person.address, domain, prefix, person.last_message_id, person.subject)
+
+
+def test_suppressed_and_no_longer_notifying_participants_are_skipped(aws):
+    """A bounced address and one whose route stopped mailing participants get nothing."""
+    dynamodb, ses = aws
+    quiet = Participant("carol@example.com", "hello.example.com", "quiet-", None)
+    join(dynamodb, ALICE, BOB, quiet)
+    DynamoSuppressions(dynamodb, CLAIMS_TABLE).suppress("BOB@example.com", "bounce")
+    decisions = outbox(dynamodb, ses).handle(item().to_json())
+    assert [(d.reason, d.participant) for d in decisions] == [
+        ("suppressed", address_digest("bob@example.com")),
+        ("route-not-notifying", address_digest("carol@example.com")),
+        ("mailed", address_digest("alice@example.com")),
+    ]
+    assert [r["Destinations"] for r in ses.sent] == [["alice@example.com"]]
+
+
+def test_an_issue_nobody_wrote_to_by_mail_mails_nobody(aws):
+    """No participants: one decision saying so."""
+    dynamodb, ses = aws
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json())] == ["no-participants"]
+
+
+def test_closing_and_reopening_send_a_one_line_notice(aws):
+    """Closed and reopened are mailed, each once per change of state."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+    reopened = item("issues.reopened.json")
+    for event in (closed(), reopened, closed()):
+        outbox(dynamodb, ses).handle(event.to_json())
+    assert len(ses.sent) == 2
+    texts = [sent_mail(r).get_body(("plain",)).get_content() for r in ses.sent]
+    assert texts[0].splitlines()[0] == "Codertocat closed Codertocat/Hello-World#1 (completed)."
+    assert texts[1].splitlines()[0] == "Codertocat reopened Codertocat/Hello-World#1."
+    assert event_key(closed()) == ("codertocat/hello-world#1#closed#2021-10-11T16:40:56Z")
+
+
+def test_ses_throttling_is_retried_and_sends_only_what_is_missing(aws):
+    """A transient SES failure fails the message; its next delivery sends the missing mail."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, BOB)
+    ses.fail = ["Throttling"]
+    with pytest.raises(RetryLater, match="ses-unavailable"):
+        outbox(dynamodb, ses).handle(item().to_json())
+    assert [r["Destinations"] for r in ses.sent] == [["bob@example.com"]]
+    again = outbox(dynamodb, ses).handle(item().to_json())
+    assert [d.reason for d in again] == ["mailed", "already-mailed"]
+    assert [r["Destinations"] for r in ses.sent] == [["bob@example.com"], ["alice@example.com"]]
+
+
+def test_a_mail_ses_refuses_is_not_retried(aws):
+    """MessageRejected is permanent: reported, not retried."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+    ses.fail = ["MessageRejected"]
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json())] == ["ses-rejected"]
+
+
+def test_an_address_no_mail_can_carry_is_skipped_without_naming_it(aws, caplog):
+    """A non-ASCII address cannot go out without SMTPUTF8: skipped, the log has no address."""
+    dynamodb, ses = aws
+    join(
+        dynamodb,
+        replace_domain(Participant("jörg@example.com", "", "", None), "hello.example.com", "hw-"),
+    )
+    decisions = outbox(dynamodb, ses).handle(item().to_json())
+    assert [d.reason for d in decisions] == ["unmailable"]
+    assert "jörg" not in caplog.text
+
+
+def test_a_permanent_bounce_suppresses_and_later_mail_skips_the_address(aws):
+    """SES's bounce notification suppresses its recipients; the next comment skips them."""
+    dynamodb, ses = aws
+    body = (EVENTS / "sesBouncePermanent.json").read_text()
+    decisions = outbox(dynamodb, ses).handle(body)
+    assert [(d.reason, d.participant) for d in decisions] == [
+        ("suppressed", address_digest("jane@allowed.org")),
+        ("suppressed", address_digest("richard@allowed.org")),
+    ]
+    jane = Participant("jane@allowed.org", "hello.example.com", "hw-", None)
+    join(dynamodb, jane)
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json())] == ["suppressed"]
+    assert ses.sent == []
+
+
+def test_a_transient_bounce_suppresses_nobody(aws):
+    """A full mailbox is not a reason to stop mailing."""
+    dynamodb, ses = aws
+    body = (EVENTS / "sesBounceTransient.json").read_text()
+    assert [d.reason for d in outbox(dynamodb, ses).handle(body)] == ["feedback-no-action"]
+    assert dynamodb.scan(TableName=CLAIMS_TABLE)["Items"] == []
+
+
+@pytest.mark.parametrize(
+    "body", ["not json", '{"kind": "github", "event": "issues"}', '{"hello": "world"}']
+)
+def test_a_message_of_neither_kind_is_refused(aws, body):
+    """Unreadable messages raise, so that they end in the dead-letter queue."""
+    dynamodb, ses = aws
+    with pytest.raises(UnreadableMessage):
+        outbox(dynamodb, ses).handle(body)
