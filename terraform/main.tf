@@ -15,6 +15,13 @@ locals {
   # The domains of the routes that mail senders notices (notify) or confirmations (confirm):
   # the function may send from these SES identities only.
   notice_domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".") if try(route.notify, false) || try(route.confirm, false)])
+  # The domains of the routes that mail each GitHub comment to the issue's mail participants
+  # (notify_participants): the webhook, the work queue and the outbox exist only for these.
+  participant_domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".") if try(route.notify_participants, false)])
+  # Every domain mail is sent from: SES reports their bounces and complaints to the outbox,
+  # which stops mailing those addresses.
+  feedback_domains = distinct(concat(local.participant_domains, local.notice_domains))
+  replies          = length(local.participant_domains) > 0
   # The package must hold this very file: the function checks it before it deploys.
   routes_sha256 = filesha256(local.routes_file)
   # The secrets routes post with (a route's own token_secret, a GitHub App's private_key_secret),
@@ -108,6 +115,33 @@ module "mail_receiving" {
   function_arn = module.function.function_arn
 }
 
+# Replies by mail (routes with notify_participants): nothing of it exists without such a route.
+module "webhook_secret" {
+  source = "./modules/token_secret"
+  count  = local.replies ? 1 : 0
+
+  name        = "${var.name}/github-webhook-secret"
+  description = "Secret of the GitHub webhook that ticket-router verifies deliveries with (X-Hub-Signature-256); it also keys the unsubscribe links. The bare string, as entered in GitHub."
+}
+
+module "replies" {
+  source = "./modules/replies"
+  count  = local.replies ? 1 : 0
+
+  name                         = var.name
+  package_file                 = local.package_file
+  webhook_secret_arn           = module.webhook_secret[0].arn
+  idempotency_table_name       = module.idempotency_store.table_name
+  idempotency_table_arn        = module.idempotency_store.table_arn
+  idempotency_ttl_seconds      = local.claim_ttl_seconds
+  log_level                    = var.log_level
+  log_retention_days           = var.log_retention_days
+  webhook_reserved_concurrency = var.webhook_reserved_concurrency
+  # From mail_receiving's output, so that the feedback notifications wait for the identities.
+  sending_identity_arns  = [for domain in local.participant_domains : module.mail_receiving.identity_arns[domain]]
+  feedback_identity_arns = { for domain in local.feedback_domains : domain => module.mail_receiving.identity_arns[domain] }
+}
+
 module "alarms" {
   source = "./modules/alarms"
 
@@ -115,4 +149,7 @@ module "alarms" {
   function_name      = module.function.function_name
   failure_queue_name = module.function.failure_queue_name
   alarm_email        = var.alarm_email
+  # Empty without replies by mail: merge() of no maps is an empty one.
+  more_function_names     = merge(module.replies[*].function_names...)
+  dead_letter_queue_names = merge([for replies in module.replies : { work = replies.dead_letter_queue_name }]...)
 }

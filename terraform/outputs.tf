@@ -52,3 +52,23 @@ output "receipt_rule_set" {
   description = "SES receipt rule set holding the rule."
   value       = module.mail_receiving.rule_set_name
 }
+
+output "webhook_url" {
+  description = "Payload URL of the GitHub webhook (content type application/json; events: issue comments, issues) for the repositories of routes with notify_participants; null without such a route."
+  value       = one(module.replies[*].webhook_url)
+}
+
+output "webhook_secret_arn" {
+  description = "Secret to store the GitHub webhook's secret in: aws secretsmanager put-secret-value --secret-id <this> --secret-string <secret>; null without a route that notifies participants."
+  value       = one(module.webhook_secret[*].arn)
+}
+
+output "work_queue" {
+  description = "SQS queue of work for the outbox (GitHub activity to mail, SES bounces and complaints); null without a route that notifies participants."
+  value       = one(module.replies[*].work_queue_name)
+}
+
+output "work_dead_letter_queue" {
+  description = "SQS queue of the work items the outbox gave up on (an alarm watches it); null without a route that notifies participants."
+  value       = one(module.replies[*].dead_letter_queue_name)
+}

@@ -140,6 +140,17 @@ variable "reserved_concurrency" {
   }
 }
 
+variable "webhook_reserved_concurrency" {
+  description = "Concurrent executions reserved for and capping the webhook function (created when a route sets notify_participants), whose URL anyone can call. -1 reserves nothing and sets no cap: for accounts whose concurrency quota is still 10."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.webhook_reserved_concurrency == -1 || (var.webhook_reserved_concurrency >= 1 && var.webhook_reserved_concurrency <= 100)
+    error_message = "webhook_reserved_concurrency must be between 1 and 100, or -1 for no reservation."
+  }
+}
+
 variable "log_retention_days" {
   description = "Days CloudWatch keeps the function's logs."
   type        = number

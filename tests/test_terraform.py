@@ -149,7 +149,8 @@ def test_module_calls_pass_declared_inputs(folder: Path):
     for name, call in modules_called(folder).items():
         source = (folder / unquote(call["source"])).resolve()
         declared = variables(source)
-        passed = {key for key in call if key not in {"source", "__is_block__", "__comments__"}}
+        meta = {"source", "count", "for_each", "depends_on", "providers"}
+        passed = {key for key in call if key not in meta | {"__is_block__", "__comments__"}}
         assert passed - set(declared) == set(), name
         required = {key for key, body in declared.items() if "default" not in body}
         assert required - passed == set(), name
@@ -360,13 +361,14 @@ IAM_ACTION_OF_METHOD = {
 }
 
 
-def handler_code() -> str:
-    """The source of every handler module the Lambda entry point imports, directly or not.
+def handler_code(entry: str = "handler.lambda_function") -> str:
+    """The source of every handler module a Lambda entry point imports, directly or not.
 
     The CLI's modules (cli.py, replay.py) run with the operator's credentials, not the role's.
     """
+    assert (ROOT / (entry.replace(".", "/") + ".py")).exists(), entry
     seen: set[str] = set()
-    todo = ["handler.lambda_function"]
+    todo = [entry]
     while todo:
         name = todo.pop()
         if name in seen:
@@ -390,7 +392,8 @@ def handler_code() -> str:
                 )
             elif isinstance(node, ast.Import):
                 todo.extend(a.name for a in node.names if a.name.startswith("handler."))
-    assert {"handler.store", "handler.idempotency"} <= seen
+    if entry == "handler.lambda_function":
+        assert {"handler.store", "handler.idempotency"} <= seen
     assert "handler.cli" not in seen
     return "\n".join(
         (ROOT / (name.replace(".", "/") + ".py")).read_text(encoding="utf-8")
@@ -453,6 +456,8 @@ def test_boto3_calls_are_found_in_the_code():
         # The notices' daily limit and the thread map (handler/threads.py), in the claims table.
         ("dynamodb", "get_item"),
         ("dynamodb", "put_item"),
+        # The issue's mail participants recorded (handler/participants.py), in the claims table.
+        ("dynamodb", "update_item"),
     }
     # A resource or session client would escape the scan (and so the IAM check below).
     assert not re.search(r"boto3\.(resource|session|Session)\b", code)
@@ -950,3 +955,486 @@ def test_the_function_is_told_the_table_and_the_claim_lifetime():
     assert unquote(expiry["expiration"][0]["days"]) == "var.retention_days"
     storage = modules_called(TERRAFORM)["mail_storage"]
     assert unquote(storage["retention_days"]) == "var.mail_retention_days"
+
+
+# Replies by mail (issue 8): the webhook and outbox functions, their queue and SES's feedback,
+# created only for routes with notify_participants.
+REPLIES = TERRAFORM / "modules" / "replies"
+
+PARTICIPANT_ROUTES = """\
+routes:
+  - {domain: Quiet.example.com, repo: o/a, allowed_senders: [a.org]}
+  - {domain: Talk.example.com., repo: o/b, allowed_senders: [a.org], notify_participants: true}
+  - {domain: talk.example.com, prefix: x, repo: o/c, allowed_senders: [a.org],
+     notify_participants: true}
+  - {domain: notes.example.com, repo: o/d, allowed_senders: [a.org], notify: true}
+  - {domain: off.example.com, repo: o/e, allowed_senders: [a.org], notify_participants: false}
+"""
+QUIET_ROUTES = (
+    "routes:\n"
+    "  - {domain: a.example.com, repo: o/a, allowed_senders: [a.org], notify: true}\n"
+    "  - {domain: b.example.com, repo: o/b, allowed_senders: [a.org]}\n"
+)
+
+
+def participant_domains(routes_text: str) -> list[str]:
+    """local.participant_domains, computed as the Terraform expression does."""
+    routes = yaml.safe_load(routes_text)["routes"]
+    return list(
+        dict.fromkeys(
+            r["domain"].strip().lower().removesuffix(".")
+            for r in routes
+            if r.get("notify_participants", False)
+        )
+    )
+
+
+def feedback_domains(routes_text: str) -> list[str]:
+    """local.feedback_domains: the participants' domains, then the notices' ones, each once."""
+    return list(dict.fromkeys(participant_domains(routes_text) + notice_domains(routes_text)))
+
+
+def root_local(name: str) -> str:
+    [(_, local)] = list(blocks(TERRAFORM, "locals"))
+    return unquote(local[name])
+
+
+def root_outputs() -> dict[str, dict[str, Any]]:
+    return {labels[0]: body for labels, body in blocks(TERRAFORM, "output")}
+
+
+def policy(folder: Path, name: str) -> dict[str, tuple[list[str], Any]]:
+    """sid -> (sorted actions, resources) of the statements of a policy document."""
+    [document] = [
+        body
+        for labels, body in blocks(folder, "data")
+        if labels == ["aws_iam_policy_document", name]
+    ]
+    assert "dynamic" not in document
+    return {
+        unquote(s["sid"]): (sorted(unquote(s["actions"])), unquote(s["resources"]))
+        for s in document["statement"]
+    }
+
+
+def statement(folder: Path, document: str, sid: str) -> dict[str, Any]:
+    [body] = [
+        body
+        for labels, body in blocks(folder, "data")
+        if labels == ["aws_iam_policy_document", document]
+    ]
+    [found] = [s for s in body["statement"] if unquote(s["sid"]) == sid]
+    return found
+
+
+def conditions(statement_body: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """variable -> (test, values) of a statement's conditions."""
+    return {
+        unquote(c["variable"]): (unquote(c["test"]), unquote(c["values"]))
+        for c in statement_body["condition"]
+    }
+
+
+def test_participant_domains_are_those_of_the_routes_that_notify_participants():
+    """The domains of routes with notify_participants, normalised as the handler reads them."""
+    assert root_local("participant_domains") == (
+        "distinct([for route in yamldecode(file(local.routes_file)).routes :"
+        ' trimsuffix(lower(trimspace(route.domain)), ".")'
+        " if try(route.notify_participants, false)])"
+    )
+    assert participant_domains(PARTICIPANT_ROUTES) == ["talk.example.com"]
+    read = parse_routes(PARTICIPANT_ROUTES, "routes.yaml").routes
+    assert {r.domain for r in read if r.notify_participants} == {"talk.example.com"}
+    assert participant_domains(QUIET_ROUTES) == []
+    assert participant_domains((ROOT / "routes.yaml").read_text(encoding="utf-8")) == [
+        "issues.example.com"
+    ]
+
+
+def test_replies_exist_only_when_a_route_notifies_participants():
+    """The webhook secret and the replies module are counted by local.replies, one or none."""
+    assert root_local("replies") == "length(local.participant_domains) > 0"
+    calls = modules_called(TERRAFORM)
+    for name in ("webhook_secret", "replies"):
+        assert unquote(calls[name]["count"]) == "local.replies ? 1 : 0", name
+    assert unquote(calls["webhook_secret"]["source"]) == "./modules/token_secret"
+    assert unquote(calls["replies"]["source"]) == "./modules/replies"
+    assert unquote(calls["replies"]["webhook_secret_arn"]) == "module.webhook_secret[0].arn"
+    # Nothing else refers to the counted modules but through a splat, which is empty without.
+    for name, call in calls.items():
+        if name not in {"replies", "webhook_secret"}:
+            assert "module.replies[0]" not in json.dumps(call), name
+            assert "module.webhook_secret[0]" not in json.dumps(call), name
+
+
+def test_the_outputs_are_null_without_replies():
+    """webhook_url, webhook_secret_arn and the queues are one() of the counted modules' outputs."""
+    outputs = root_outputs()
+    assert {name: unquote(outputs[name]["value"]) for name in outputs if name.startswith("w")} == {
+        "webhook_url": "one(module.replies[*].webhook_url)",
+        "webhook_secret_arn": "one(module.webhook_secret[*].arn)",
+        "work_queue": "one(module.replies[*].work_queue_name)",
+        "work_dead_letter_queue": "one(module.replies[*].dead_letter_queue_name)",
+    }
+    replies = {labels[0]: body for labels, body in blocks(REPLIES, "output")}
+    assert unquote(replies["webhook_url"]["value"]) == (
+        "aws_lambda_function_url.webhook.function_url"
+    )
+    assert unquote(replies["work_queue_name"]["value"]) == "aws_sqs_queue.work.name"
+    assert unquote(replies["dead_letter_queue_name"]["value"]) == "aws_sqs_queue.dead_letter.name"
+
+
+def test_feedback_is_asked_for_every_domain_mail_is_sent_from():
+    """Participants' and notices' domains get feedback; only participants' may send updates."""
+    assert root_local("feedback_domains") == (
+        "distinct(concat(local.participant_domains, local.notice_domains))"
+    )
+    assert feedback_domains(PARTICIPANT_ROUTES) == ["talk.example.com", "notes.example.com"]
+    assert feedback_domains((ROOT / "routes.yaml").read_text(encoding="utf-8")) == [
+        "issues.example.com"
+    ]
+    call = modules_called(TERRAFORM)["replies"]
+    assert unquote(call["sending_identity_arns"]) == (
+        "[for domain in local.participant_domains : module.mail_receiving.identity_arns[domain]]"
+    )
+    # Through mail_receiving's output, so that SES is configured once the identities exist.
+    assert unquote(call["feedback_identity_arns"]) == (
+        "{for domain in local.feedback_domains :"
+        " domain => module.mail_receiving.identity_arns[domain]}"
+    )
+    receiving = {
+        labels[0]: body for labels, body in blocks(MODULES_BY_NAME["mail_receiving"], "output")
+    }
+    assert unquote(receiving["identity_arns"]["value"]) == (
+        "{for domain, identity in aws_ses_domain_identity.this : domain => identity.arn}"
+    )
+
+
+def test_bounces_and_complaints_of_each_domain_go_to_the_feedback_topic():
+    """One notification topic per domain and type, Bounce and Complaint, headers left out."""
+    [(_, local)] = list(blocks(REPLIES, "locals"))
+    assert unquote(local["feedback_notifications"]) == (
+        '{for pair in setproduct(keys(var.feedback_identity_arns), ["Bounce", "Complaint"]) :'
+        ' "${pair[0]}#${pair[1]}" => {domain = pair[0], type = pair[1]}}'
+    )
+    topic = resource(REPLIES, "aws_ses_identity_notification_topic", "feedback")
+    assert unquote(topic["for_each"]) == "local.feedback_notifications"
+    assert unquote(topic["identity"]) == "var.feedback_identity_arns[each.value.domain]"
+    assert unquote(topic["notification_type"]) == "each.value.type"
+    assert unquote(topic["topic_arn"]) == "aws_sns_topic.feedback.arn"
+    assert topic["include_original_headers"] is False
+    # SES checks that it may publish to the topic when the topic is set.
+    assert topic["depends_on"] == ["${aws_sns_topic_policy.feedback}"]
+
+
+def test_ses_may_publish_feedback_for_these_identities_only():
+    """The topic policy admits SES for this account's feedback identities, nothing else."""
+    assert policy(REPLIES, "feedback_topic") == {
+        "SESPublishesFeedback": (["sns:Publish"], ["aws_sns_topic.feedback.arn"])
+    }
+    publish = statement(REPLIES, "feedback_topic", "SESPublishesFeedback")
+    assert unquote(publish["principals"][0]["identifiers"]) == ["ses.amazonaws.com"]
+    assert conditions(publish) == {
+        "aws:SourceAccount": ("StringEquals", ["local.account_id"]),
+        "aws:SourceArn": ("ArnEquals", "values(var.feedback_identity_arns)"),
+    }
+    topic_policy = resource(REPLIES, "aws_sns_topic_policy", "feedback")
+    assert unquote(topic_policy["policy"]) == "data.aws_iam_policy_document.feedback_topic.json"
+
+
+def test_the_feedback_topic_is_encrypted_with_a_key_ses_may_use():
+    """SES cannot publish to a topic under aws/sns: a rotated key whose policy admits SES."""
+    topic = resource(REPLIES, "aws_sns_topic", "feedback")
+    assert unquote(topic["kms_master_key_id"]) == "aws_kms_key.feedback.arn"
+    key = resource(REPLIES, "aws_kms_key", "feedback")
+    assert key["enable_key_rotation"] is True
+    assert unquote(key["policy"]) == "data.aws_iam_policy_document.feedback_key.json"
+    ses = statement(REPLIES, "feedback_key", "SESPublishesFeedback")
+    assert unquote(ses["principals"][0]["identifiers"]) == ["ses.amazonaws.com"]
+    assert sorted(unquote(ses["actions"])) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert conditions(ses) == {"aws:SourceAccount": ("StringEquals", ["local.account_id"])}
+
+
+def test_only_the_feedback_topic_may_send_to_the_work_queue_raw():
+    """The queue policy admits SNS for exactly that topic; the subscription delivers raw."""
+    assert policy(REPLIES, "work_queue") == {
+        "FeedbackTopicDelivers": (["sqs:SendMessage"], ["aws_sqs_queue.work.arn"])
+    }
+    delivers = statement(REPLIES, "work_queue", "FeedbackTopicDelivers")
+    assert unquote(delivers["principals"][0]["identifiers"]) == ["sns.amazonaws.com"]
+    assert conditions(delivers) == {"aws:SourceArn": ("ArnEquals", ["aws_sns_topic.feedback.arn"])}
+    queue_policy = resource(REPLIES, "aws_sqs_queue_policy", "work")
+    assert unquote(queue_policy["queue_url"]) == "aws_sqs_queue.work.id"
+    subscription = resource(REPLIES, "aws_sns_topic_subscription", "feedback")
+    assert (unquote(subscription["protocol"]), unquote(subscription["endpoint"])) == (
+        "sqs",
+        "aws_sqs_queue.work.arn",
+    )
+    assert unquote(subscription["topic_arn"]) == "aws_sns_topic.feedback.arn"
+    assert subscription["raw_message_delivery"] is True
+    assert subscription["depends_on"] == ["${aws_sqs_queue_policy.work}"]
+
+
+def test_the_queues_use_sse_sqs_which_sns_can_deliver_to():
+    """Both queues are encrypted with SSE-SQS, never the AWS-managed aws/sqs key."""
+    for name in ("work", "dead_letter"):
+        queue = resource(REPLIES, "aws_sqs_queue", name)
+        assert queue["sqs_managed_sse_enabled"] is True, name
+        assert "kms_master_key_id" not in queue, name
+
+
+def test_the_work_queue_outwaits_six_outbox_timeouts_then_dead_letters():
+    """Visibility is 6 x the outbox's timeout; after 5 receipts an item rests 14 days in the DLQ."""
+    [(_, local)] = list(blocks(REPLIES, "locals"))
+    assert unquote(local["visibility_timeout_seconds"]) == "6 * var.outbox_timeout"
+    work = resource(REPLIES, "aws_sqs_queue", "work")
+    assert unquote(work["visibility_timeout_seconds"]) == "local.visibility_timeout_seconds"
+    assert unquote(work["redrive_policy"]) == (
+        "jsonencode({deadLetterTargetArn = aws_sqs_queue.dead_letter.arn,"
+        " maxReceiveCount = var.max_receive_count})"
+    )
+    assert variables(REPLIES)["max_receive_count"]["default"] == 5
+    dead_letter = resource(REPLIES, "aws_sqs_queue", "dead_letter")
+    assert dead_letter["message_retention_seconds"] == 14 * 86400
+    allow = resource(REPLIES, "aws_sqs_queue_redrive_allow_policy", "dead_letter")
+    assert unquote(allow["redrive_allow_policy"]) == (
+        'jsonencode({redrivePermission = "byQueue", sourceQueueArns = [aws_sqs_queue.work.arn]})'
+    )
+    outbox = resource(REPLIES, "aws_lambda_function", "outbox")
+    assert unquote(outbox["timeout"]) == "var.outbox_timeout"
+
+
+REPLIES_FUNCTIONS = {
+    "webhook": "handler.webhook_function.lambda_handler",
+    "outbox": "handler.outbox_function.lambda_handler",
+}
+
+
+@pytest.mark.parametrize(("name", "handler"), REPLIES_FUNCTIONS.items())
+def test_replies_functions_run_their_packaged_handlers(name: str, handler: str):
+    """python3.12 on arm64, the contract's handler (which imports), the mail function's zip."""
+    function = resource(REPLIES, "aws_lambda_function", name)
+    assert unquote(function["runtime"]) == "python3.12"
+    assert unquote(function["architectures"]) == ["arm64"]
+    assert unquote(function["handler"]) == handler
+    module_name, _, attribute = handler.rpartition(".")
+    assert callable(getattr(importlib.import_module(module_name), attribute))
+    assert unquote(function["filename"]) == "var.package_file"
+    assert unquote(function["source_code_hash"]) == "filebase64sha256(var.package_file)"
+    assert unquote(function["function_name"]) == f"${{var.name}}-{name}"
+    assert unquote(modules_called(TERRAFORM)["replies"]["package_file"]) == "local.package_file"
+    group = resource(REPLIES, "aws_cloudwatch_log_group", name)
+    assert unquote(group["name"]) == f"/aws/lambda/${{var.name}}-{name}"
+    assert function["depends_on"] == [
+        f"${{aws_cloudwatch_log_group.{name}}}",
+        f"${{aws_iam_role_policy.{name}}}",
+    ]
+
+
+REPLIES_ENVIRONMENT = {
+    "webhook": {
+        "ROUTES_FILE": "/var/task/routes.json",
+        "WEBHOOK_SECRET_ARN": "var.webhook_secret_arn",
+        "WORK_QUEUE_URL": "aws_sqs_queue.work.url",
+        "IDEMPOTENCY_TABLE": "var.idempotency_table_name",
+        "LOG_LEVEL": "var.log_level",
+    },
+    "outbox": {
+        "ROUTES_FILE": "/var/task/routes.json",
+        "IDEMPOTENCY_TABLE": "var.idempotency_table_name",
+        "IDEMPOTENCY_TTL_SECONDS": "tostring(var.idempotency_ttl_seconds)",
+        "WEBHOOK_URL": "aws_lambda_function_url.webhook.function_url",
+        "WEBHOOK_SECRET_ARN": "var.webhook_secret_arn",
+        "LOG_LEVEL": "var.log_level",
+    },
+}
+
+
+@pytest.mark.parametrize("name", REPLIES_ENVIRONMENT)
+def test_replies_functions_get_the_contracts_environment(name: str):
+    """Each function gets exactly the contract's variables, and its entry point reads no other."""
+    function = resource(REPLIES, "aws_lambda_function", name)
+    [environment] = function["environment"]
+    values = {key: unquote(value) for key, value in environment["variables"].items()}
+    assert values == REPLIES_ENVIRONMENT[name]
+    entry = REPLIES_FUNCTIONS[name].rpartition(".")[0]
+    source = (ROOT / (entry.replace(".", "/") + ".py")).read_text(encoding="utf-8")
+    read = set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
+    assert read
+    assert read <= set(values)
+
+
+def test_the_replies_read_the_claims_table_and_its_lifetime():
+    """The root hands the replies the claims table and the mail function's claim lifetime."""
+    call = modules_called(TERRAFORM)["replies"]
+    assert unquote(call["idempotency_table_name"]) == "module.idempotency_store.table_name"
+    assert unquote(call["idempotency_table_arn"]) == "module.idempotency_store.table_arn"
+    assert unquote(call["idempotency_ttl_seconds"]) == "local.claim_ttl_seconds"
+
+
+def test_the_webhook_answers_well_within_githubs_ten_seconds():
+    """A short timeout, small memory and a reservation that caps what a flood can cost."""
+    webhook = resource(REPLIES, "aws_lambda_function", "webhook")
+    assert webhook["timeout"] <= 5
+    assert webhook["memory_size"] <= 256
+    assert unquote(webhook["reserved_concurrent_executions"]) == "var.webhook_reserved_concurrency"
+    call = modules_called(TERRAFORM)["replies"]
+    assert unquote(call["webhook_reserved_concurrency"]) == "var.webhook_reserved_concurrency"
+    assert variables(TERRAFORM)["webhook_reserved_concurrency"]["default"] == 5
+
+
+def test_the_function_url_is_public_and_invokes_through_the_url_only():
+    """Auth NONE; InvokeFunctionUrl for NONE, and InvokeFunction only via the Function URL."""
+    url = resource(REPLIES, "aws_lambda_function_url", "webhook")
+    assert unquote(url["authorization_type"]) == "NONE"
+    assert unquote(url["function_name"]) == "aws_lambda_function.webhook.function_name"
+    assert url["depends_on"] == ["${aws_lambda_permission.url}"]
+    permission = resource(REPLIES, "aws_lambda_permission", "url")
+    assert {key: unquote(value) for key, value in permission.items() if key[0] != "_"} == {
+        "statement_id": "FunctionURLAllowPublicAccess",
+        "action": "lambda:InvokeFunctionUrl",
+        "function_name": "aws_lambda_function.webhook.function_name",
+        "principal": "*",
+        "function_url_auth_type": "NONE",
+    }
+    # lambda:InvokeFunction for "*" is granted nowhere without lambda:InvokedViaFunctionUrl.
+    permissions = [
+        body for labels, body in blocks(REPLIES, "resource") if labels[0] == "aws_lambda_permission"
+    ]
+    assert [unquote(p["action"]) for p in permissions] == ["lambda:InvokeFunctionUrl"]
+    stack = resource(REPLIES, "aws_cloudformation_stack", "invoke_via_url")
+    template = unquote(stack["template_body"])
+    [properties] = re.findall(
+        r'Type = "AWS::Lambda::Permission", Properties = \{([^}]*)\}', template
+    )
+    assert properties == (
+        'Action = "lambda:InvokeFunction", FunctionName = aws_lambda_function.webhook.arn,'
+        ' Principal = "*", InvokedViaFunctionUrl = true'
+    )
+    assert template.count("AWS::Lambda::Permission") == 1
+
+
+def test_the_outbox_reads_the_work_queue_in_small_batches_reporting_failed_items():
+    """An SQS event source on the work queue, ReportBatchItemFailures, batches of a few."""
+    mapping = resource(REPLIES, "aws_lambda_event_source_mapping", "outbox")
+    assert unquote(mapping["event_source_arn"]) == "aws_sqs_queue.work.arn"
+    assert unquote(mapping["function_name"]) == "aws_lambda_function.outbox.arn"
+    assert unquote(mapping["function_response_types"]) == ["ReportBatchItemFailures"]
+    assert 1 <= mapping["batch_size"] <= 10
+    [scaling] = mapping["scaling_config"]
+    assert scaling["maximum_concurrency"] == 2
+
+
+# What each role may do, statement by statement: the contract's list (handler/ code that does
+# more fails test_the_replies_functions_call_nothing_beyond_their_grants).
+REPLIES_GRANTS = {
+    "webhook": {
+        "ReadWebhookSecret": (["secretsmanager:GetSecretValue"], ["var.webhook_secret_arn"]),
+        "QueueWork": (["sqs:SendMessage"], ["aws_sqs_queue.work.arn"]),
+        "ClaimDeliveries": (
+            ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["var.idempotency_table_arn"],
+        ),
+        "WriteLogs": (
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            ["${aws_cloudwatch_log_group.webhook.arn}:*"],
+        ),
+    },
+    "outbox": {
+        "MailParticipants": (["ses:SendRawEmail"], "var.sending_identity_arns"),
+        "ClaimMail": (
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["var.idempotency_table_arn"],
+        ),
+        "ReadWebhookSecret": (["secretsmanager:GetSecretValue"], ["var.webhook_secret_arn"]),
+        "ReadWork": (
+            ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+            ["aws_sqs_queue.work.arn"],
+        ),
+        "WriteLogs": (
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            ["${aws_cloudwatch_log_group.outbox.arn}:*"],
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize("name", REPLIES_GRANTS)
+def test_each_replies_role_is_granted_exactly_the_contracts_calls(name: str):
+    """Per statement: the actions and the resources they apply to, nothing else, no "*"."""
+    assert policy(REPLIES, name) == REPLIES_GRANTS[name]
+    role_policy = resource(REPLIES, "aws_iam_role_policy", name)
+    assert unquote(role_policy["role"]) == f"aws_iam_role.{name}.id"
+    assert unquote(role_policy["policy"]) == f"data.aws_iam_policy_document.{name}.json"
+    role = resource(REPLIES, "aws_iam_role", name)
+    assert "managed_policy_arns" not in role
+    assert "inline_policy" not in role
+    assert unquote(resource(REPLIES, "aws_lambda_function", name)["role"]) == (
+        f"aws_iam_role.{name}.arn"
+    )
+
+
+def test_the_replies_roles_have_no_other_policy():
+    """Only the inline policies checked above: no managed policy widens either role."""
+    kinds = {labels[0] for labels, _ in blocks(REPLIES, "resource")}
+    assert "aws_iam_role_policy_attachment" not in kinds
+    assert "aws_iam_policy_attachment" not in kinds
+
+
+# What the scan finds in modules a function imports but never calls there. The webhook imports
+# handler.participants to remove a participant (UpdateItem): reading them (GetItem) is the
+# outbox's; and handler.metrics brings in the mail pipeline, whose claims and thread map read.
+UNREACHED = {"webhook": {"dynamodb:GetItem"}, "outbox": set()}
+
+
+@pytest.mark.parametrize("name", REPLIES_FUNCTIONS)
+def test_the_replies_functions_call_nothing_beyond_their_grants(name: str):
+    """Every boto3 call the function's code makes (Powertools' included) is granted to its role."""
+    code = handler_code(REPLIES_FUNCTIONS[name].rpartition(".")[0])
+    calls = boto3_calls(code)
+    if "DynamoDBPersistenceLayer" in code:
+        calls |= persistence_layer_calls()
+    granted = {action for actions, _ in policy(REPLIES, name).values() for action in actions}
+    assert UNREACHED[name] <= iam_actions(calls)
+    assert iam_actions(calls) - UNREACHED[name] <= granted
+    # Every service the role is granted is one the code calls or Lambda calls for it.
+    on_behalf = {"logs", "sqs"} if name == "outbox" else {"logs"}
+    assert {a.partition(":")[0] for a in granted} == {
+        a.partition(":")[0] for a in iam_actions(calls)
+    } | on_behalf
+
+
+def test_updates_are_sent_from_the_participants_domains_only():
+    """The outbox's SendRawEmail resources are the identities of notify_participants domains."""
+    variable = variables(REPLIES)["sending_identity_arns"]
+    assert "default" not in variable
+    [validation] = variable["validation"]
+    assert unquote(validation["condition"]) == "length(var.sending_identity_arns) >= 1"
+
+
+def test_alarms_watch_the_replies_functions_and_the_dead_letter_queue():
+    """Errors of webhook and outbox and a non-empty dead-letter queue raise alarms, when present."""
+    folder = MODULES_BY_NAME["alarms"]
+    errors = resource(folder, "aws_cloudwatch_metric_alarm", "more_errors")
+    assert unquote(errors["for_each"]) == "var.more_function_names"
+    assert (unquote(errors["namespace"]), unquote(errors["metric_name"])) == (
+        "AWS/Lambda",
+        "Errors",
+    )
+    assert unquote(errors["dimensions"]) == {"FunctionName": "${each.value}"}
+    dead = resource(folder, "aws_cloudwatch_metric_alarm", "dead_letters")
+    assert unquote(dead["for_each"]) == "var.dead_letter_queue_names"
+    assert unquote(dead["metric_name"]) == "ApproximateNumberOfMessagesVisible"
+    assert unquote(dead["dimensions"]) == {"QueueName": "${each.value}"}
+    for alarm in (errors, dead):
+        assert unquote(alarm["alarm_actions"]) == ["aws_sns_topic.this.arn"]
+    call = modules_called(TERRAFORM)["alarms"]
+    assert unquote(call["more_function_names"]) == "merge(module.replies[*].function_names ...)"
+    assert unquote(call["dead_letter_queue_names"]) == (
+        "merge([for replies in module.replies : {work = replies.dead_letter_queue_name}] ...)"
+    )
+    outputs = {labels[0]: body for labels, body in blocks(REPLIES, "output")}
+    assert unquote(outputs["function_names"]["value"]) == {
+        "webhook": "${aws_lambda_function.webhook.function_name}",
+        "outbox": "${aws_lambda_function.outbox.function_name}",
+    }

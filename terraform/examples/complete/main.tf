@@ -17,15 +17,17 @@ module "ticket_router" {
     "anomalies.unseen.ac.uk" = "Z0123456789ABCDEFGHIJ"
     "issues.example.com"     = "Z0987654321JIHGFEDCBA"
   }
-  github_api_url        = "https://api.github.com"
-  log_level             = "INFO"
-  lambda_timeout        = 60
-  lambda_memory_size    = 1024
-  reserved_concurrency  = 2
-  log_retention_days    = 365
-  max_retry_attempts    = 2
-  max_event_age_seconds = 21600
-  alarm_email           = "ops@example.com"
+  github_api_url       = "https://api.github.com"
+  log_level            = "INFO"
+  lambda_timeout       = 60
+  lambda_memory_size   = 1024
+  reserved_concurrency = 2
+  # The webhook function's cap; it exists because routes.yaml's web- route notifies participants.
+  webhook_reserved_concurrency = 5
+  log_retention_days           = 365
+  max_retry_attempts           = 2
+  max_event_age_seconds        = 21600
+  alarm_email                  = "ops@example.com"
   tags = {
     Team = "research-software"
   }
@@ -39,4 +41,14 @@ output "dns_records" {
 output "token_secret_name" {
   description = "Secret to put the GitHub token in."
   value       = module.ticket_router.token_secret_name
+}
+
+output "webhook_url" {
+  description = "Payload URL of the GitHub webhook of the repositories whose routes notify participants."
+  value       = module.ticket_router.webhook_url
+}
+
+output "webhook_secret_arn" {
+  description = "Secret to put the GitHub webhook's secret in."
+  value       = module.ticket_router.webhook_secret_arn
 }

@@ -98,3 +98,42 @@ resource "aws_cloudwatch_metric_alarm" "failed_mail" {
   alarm_actions       = [aws_sns_topic.this.arn]
   ok_actions          = [aws_sns_topic.this.arn]
 }
+
+# The webhook and outbox functions (replies by mail): an error is a delivery GitHub saw fail or a
+# batch whose items are retried and, in the end, given up on.
+resource "aws_cloudwatch_metric_alarm" "more_errors" {
+  for_each = var.more_function_names
+
+  alarm_name          = "${var.name}-${each.key}-errors"
+  alarm_description   = "The ${each.value} function failed; see its log group."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = each.value }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+}
+
+# A message in a dead-letter queue is work given up on after every retry.
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  for_each = var.dead_letter_queue_names
+
+  alarm_name          = "${var.name}-${each.key}-dead-letters"
+  alarm_description   = "Work items wait in ${each.value} after every retry; redrive them once the cause is fixed."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = each.value }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+}

@@ -18,3 +18,15 @@ variable "alarm_email" {
   type        = string
   default     = ""
 }
+
+variable "more_function_names" {
+  description = "Further functions whose errors raise an alarm, by a short label that names the alarm (<name>-<label>-errors)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "dead_letter_queue_names" {
+  description = "Dead-letter queues whose depth raises an alarm, by a short label that names the alarm (<name>-<label>-dead-letters)."
+  type        = map(string)
+  default     = {}
+}

@@ -63,7 +63,8 @@ data "aws_iam_policy_document" "this" {
   }
 
   # What Powertools' DynamoDBPersistenceLayer calls to claim a mail, record the comment and
-  # release the claim after a failure; it never scans, queries or describes the table.
+  # release the claim after a failure; it never scans, queries or describes the table. The
+  # issues' mail participants (handler/participants.py) are written with UpdateItem too.
   statement {
     sid = "ClaimMail"
     actions = [

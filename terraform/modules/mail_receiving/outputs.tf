@@ -28,3 +28,10 @@ output "unmanaged_domains" {
   description = "Domains whose DNS records must be added by hand (no Route 53 zone given)."
   value       = [for domain in var.domains : domain if !contains(keys(var.route53_zone_ids), domain)]
 }
+
+# Whatever configures an identity (SES feedback notifications) takes it from here, and so waits
+# for the identity to exist.
+output "identity_arns" {
+  description = "ARN of the SES domain identity of each domain, by domain."
+  value       = { for domain, identity in aws_ses_domain_identity.this : domain => identity.arn }
+}

@@ -1,9 +1,9 @@
-# Created empty: the token is set with `aws secretsmanager put-secret-value` (README), so it
-# never passes through Terraform variables or state.
+# Created empty: the value (a token, a webhook secret) is set with `aws secretsmanager
+# put-secret-value` (README), so it never passes through Terraform variables or state.
 resource "aws_secretsmanager_secret" "this" {
-  #checkov:skip=CKV2_AWS_57:A GitHub token cannot be rotated by a Lambda rotation function; it is replaced by hand (README) and the function picks it up within 15 minutes.
-  #checkov:skip=CKV_AWS_149:The AWS-managed key protects one token read by one role; a customer-managed key adds a key policy without narrowing who can read it.
+  #checkov:skip=CKV2_AWS_57:The value is shared with GitHub (a token it issued, a webhook secret it signs with), which a Lambda rotation function cannot change; it is replaced by hand (README).
+  #checkov:skip=CKV_AWS_149:The AWS-managed key protects one value read by the deployment's own roles; a customer-managed key adds a key policy without narrowing who can read it.
   name                    = var.name
-  description             = "GitHub token ticket-router posts comments with (JSON {\"token\": \"...\"} or the bare token)"
+  description             = var.description
   recovery_window_in_days = var.recovery_window_in_days
 }

@@ -1,5 +1,5 @@
 output "arn" {
-  description = "ARN of the secret (GITHUB_TOKEN_SECRET_ARN)."
+  description = "ARN of the secret (GITHUB_TOKEN_SECRET_ARN or WEBHOOK_SECRET_ARN of the functions)."
   value       = aws_secretsmanager_secret.this.arn
 }
 

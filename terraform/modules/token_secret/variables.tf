@@ -3,6 +3,12 @@ variable "name" {
   type        = string
 }
 
+variable "description" {
+  description = "What the secret holds and in which form, shown in the Secrets Manager console."
+  type        = string
+  default     = "GitHub token ticket-router posts comments with (JSON {\"token\": \"...\"} or the bare token)"
+}
+
 variable "recovery_window_in_days" {
   description = "Days a deleted secret can still be restored (0 deletes at once, else 7-30)."
   type        = number

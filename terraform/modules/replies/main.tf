@@ -1,0 +1,189 @@
+# Replies by mail: GitHub webhooks -> webhook function -> work queue -> outbox function -> SES.
+# The same work queue takes SES's bounce and complaint notifications (through the feedback
+# topic), so that one worker records who must not be mailed again.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  # Lambda's advice for SQS event sources: a visibility timeout of at least six times the
+  # function's timeout, so that a batch being retried is not handed out twice meanwhile.
+  # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+  visibility_timeout_seconds = 6 * var.outbox_timeout
+  # One notification setting per (identity, type): SES knows Bounce, Complaint and Delivery;
+  # deliveries need no action.
+  feedback_notifications = {
+    for pair in setproduct(keys(var.feedback_identity_arns), ["Bounce", "Complaint"]) :
+    "${pair[0]}#${pair[1]}" => { domain = pair[0], type = pair[1] }
+  }
+}
+
+# Work items the outbox gave up on after max_receive_count receipts wait here, with their body,
+# for 14 days (SQS's longest retention) to be looked at and redriven.
+resource "aws_sqs_queue" "dead_letter" {
+  name                      = "${var.name}-work-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+}
+
+# SSE-SQS, not SSE-KMS with the AWS-managed aws/sqs key: SNS cannot deliver to a queue under
+# that key, whose policy admits no service principal.
+# https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html
+resource "aws_sqs_queue" "work" {
+  name                       = "${var.name}-work"
+  visibility_timeout_seconds = local.visibility_timeout_seconds
+  sqs_managed_sse_enabled    = true
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dead_letter.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+}
+
+# Only the work queue may move messages into the dead-letter queue.
+resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
+  queue_url = aws_sqs_queue.dead_letter.id
+
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.work.arn]
+  })
+}
+
+# The functions send to the queue with their roles; the one other sender is the feedback topic.
+data "aws_iam_policy_document" "work_queue" {
+  statement {
+    sid       = "FeedbackTopicDelivers"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.work.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_sns_topic.feedback.arn]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "work" {
+  queue_url = aws_sqs_queue.work.id
+  policy    = data.aws_iam_policy_document.work_queue.json
+}
+
+# A customer-managed key because SES cannot publish to a topic encrypted with the AWS-managed
+# SNS key: its key policy does not let ses.amazonaws.com use it.
+# https://docs.aws.amazon.com/ses/latest/dg/configure-sns-notifications.html
+data "aws_iam_policy_document" "feedback_key" {
+  #checkov:skip=CKV_AWS_109:A key policy: "*" is this key only, and the account-root statement is KMS's default policy, without which the key could not be managed.
+  #checkov:skip=CKV_AWS_111:A key policy: "*" is this key only; SES's use of it is limited to this account by aws:SourceAccount.
+  #checkov:skip=CKV_AWS_356:A key policy names no other resource: "*" stands for the key the policy is attached to.
+  statement {
+    sid       = "AccountAdministersTheKey"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid = "SESPublishesFeedback"
+    actions = [
+      "kms:Decrypt",
+      "kms:GenerateDataKey*",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ses.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_kms_key" "feedback" {
+  description             = "Encrypts the ${var.name} SES feedback topic"
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+  policy                  = data.aws_iam_policy_document.feedback_key.json
+}
+
+resource "aws_kms_alias" "feedback" {
+  name          = "alias/${var.name}-ses-feedback"
+  target_key_id = aws_kms_key.feedback.key_id
+}
+
+resource "aws_sns_topic" "feedback" {
+  name              = "${var.name}-ses-feedback"
+  kms_master_key_id = aws_kms_key.feedback.arn
+}
+
+# SES publishes for our identities only; a topic policy is what lets it publish at all.
+# https://docs.aws.amazon.com/ses/latest/dg/configure-sns-notifications.html
+data "aws_iam_policy_document" "feedback_topic" {
+  statement {
+    sid       = "SESPublishesFeedback"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.feedback.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ses.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = values(var.feedback_identity_arns)
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "feedback" {
+  arn    = aws_sns_topic.feedback.arn
+  policy = data.aws_iam_policy_document.feedback_topic.json
+}
+
+# Raw delivery: the queue message is the SES notification itself, not SNS's envelope around it.
+resource "aws_sns_topic_subscription" "feedback" {
+  topic_arn            = aws_sns_topic.feedback.arn
+  protocol             = "sqs"
+  endpoint             = aws_sqs_queue.work.arn
+  raw_message_delivery = true
+
+  # Messages published before the queue admits the topic would be lost.
+  depends_on = [aws_sqs_queue_policy.work]
+}
+
+resource "aws_ses_identity_notification_topic" "feedback" {
+  for_each = local.feedback_notifications
+
+  identity                 = var.feedback_identity_arns[each.value.domain]
+  notification_type        = each.value.type
+  topic_arn                = aws_sns_topic.feedback.arn
+  include_original_headers = false
+
+  # SES checks that it may publish when the topic is set.
+  depends_on = [aws_sns_topic_policy.feedback]
+}

@@ -1,0 +1,122 @@
+# The outbox function: work items from the queue (GitHub activity to mail, SES feedback to
+# record), in small batches, each item reported back on its own.
+
+resource "aws_cloudwatch_log_group" "outbox" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; the decision lines hold no mail bodies or secrets, so a customer-managed key adds only a key policy to maintain.
+  name              = "/aws/lambda/${var.name}-outbox"
+  retention_in_days = var.log_retention_days
+}
+
+resource "aws_iam_role" "outbox" {
+  name               = "${var.name}-outbox"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+# Exactly what handler/outbox_function.py calls and Lambda does on its behalf (logs, polling
+# the queue); tests/test_terraform.py keeps this in step with the code.
+data "aws_iam_policy_document" "outbox" {
+  # Updates are sent from the issue address of the route the participant wrote to: only from
+  # the domains of routes that notify participants.
+  statement {
+    sid       = "MailParticipants"
+    actions   = ["ses:SendRawEmail"]
+    resources = var.sending_identity_arns
+  }
+
+  # Participants and suppressions read and written, each mail claimed once (PutItem, UpdateItem)
+  # and released after a failure (DeleteItem); nothing scans or queries the table.
+  statement {
+    sid = "ClaimMail"
+    actions = [
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [var.idempotency_table_arn]
+  }
+
+  # The unsubscribe links' key is derived from the webhook secret.
+  statement {
+    sid       = "ReadWebhookSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.webhook_secret_arn]
+  }
+
+  # What the event source mapping calls with the function's role.
+  # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+  statement {
+    sid = "ReadWork"
+    actions = [
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:ReceiveMessage",
+    ]
+    resources = [aws_sqs_queue.work.arn]
+  }
+
+  statement {
+    sid = "WriteLogs"
+    actions = [
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+    ]
+    resources = ["${aws_cloudwatch_log_group.outbox.arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "outbox" {
+  name   = "${var.name}-outbox"
+  role   = aws_iam_role.outbox.id
+  policy = data.aws_iam_policy_document.outbox.json
+}
+
+resource "aws_lambda_function" "outbox" {
+  #checkov:skip=CKV_AWS_117:The function reaches only public AWS endpoints (SES, DynamoDB, Secrets Manager, SQS); inside a VPC it would need endpoints or a NAT gateway for them, and it reaches no private resource.
+  #checkov:skip=CKV_AWS_116:The function is fed by an SQS event source, never invoked asynchronously: what it gives up on goes to the work queue's own dead-letter queue.
+  #checkov:skip=CKV_AWS_115:Its concurrency is capped by the event source mapping (scaling_config.maximum_concurrency), which, unlike a reservation, does not throttle SQS batches into the dead-letter queue.
+  #checkov:skip=CKV_AWS_173:The environment holds names, ARNs and URLs only; the webhook secret is read from Secrets Manager at run time.
+  #checkov:skip=CKV_AWS_272:The zip is built by `make package` from this repository; there is no signing profile to verify against.
+  #checkov:skip=CKV_AWS_50:Each decision is logged as a JSON line; X-Ray would add permissions and cost without a question it answers.
+  function_name    = "${var.name}-outbox"
+  description      = "ticket-router: GitHub comments and state changes mailed to the issue's mail participants; SES feedback recorded"
+  role             = aws_iam_role.outbox.arn
+  runtime          = "python3.12"
+  architectures    = ["arm64"]
+  handler          = "handler.outbox_function.lambda_handler"
+  filename         = var.package_file
+  source_code_hash = filebase64sha256(var.package_file)
+  timeout          = var.outbox_timeout
+  memory_size      = 512
+
+  environment {
+    variables = {
+      ROUTES_FILE             = "/var/task/routes.json"
+      IDEMPOTENCY_TABLE       = var.idempotency_table_name
+      IDEMPOTENCY_TTL_SECONDS = tostring(var.idempotency_ttl_seconds)
+      # Unsubscribe links point at the webhook function's URL.
+      WEBHOOK_URL        = aws_lambda_function_url.webhook.function_url
+      WEBHOOK_SECRET_ARN = var.webhook_secret_arn
+      LOG_LEVEL          = var.log_level
+    }
+  }
+
+  depends_on = [
+    aws_cloudwatch_log_group.outbox,
+    aws_iam_role_policy.outbox,
+  ]
+}
+
+# Small batches, as the items of a batch share one invocation's timeout; an item that fails is
+# retried alone (ReportBatchItemFailures), the others are deleted. Two batches at a time at
+# most: SES's sending rate, not Lambda's, is what limits the outbox.
+resource "aws_lambda_event_source_mapping" "outbox" {
+  event_source_arn        = aws_sqs_queue.work.arn
+  function_name           = aws_lambda_function.outbox.arn
+  batch_size              = 5
+  function_response_types = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = 2
+  }
+}

@@ -1,0 +1,27 @@
+output "webhook_url" {
+  description = "Function URL of the webhook function: GitHub's payload URL (content type application/json), and the base of the unsubscribe links."
+  value       = aws_lambda_function_url.webhook.function_url
+}
+
+output "function_names" {
+  description = "The functions' names by role (webhook, outbox), for alarms on their errors."
+  value = {
+    webhook = aws_lambda_function.webhook.function_name
+    outbox  = aws_lambda_function.outbox.function_name
+  }
+}
+
+output "work_queue_name" {
+  description = "SQS queue of work items (GitHub activity to mail, SES feedback to record)."
+  value       = aws_sqs_queue.work.name
+}
+
+output "dead_letter_queue_name" {
+  description = "SQS queue of the work items the outbox gave up on."
+  value       = aws_sqs_queue.dead_letter.name
+}
+
+output "feedback_topic_arn" {
+  description = "SNS topic SES publishes bounces and complaints to."
+  value       = aws_sns_topic.feedback.arn
+}

@@ -1,0 +1,97 @@
+variable "name" {
+  description = "Name of the deployment; prefixes the functions (<name>-webhook, <name>-outbox), their roles and log groups, the queues and the feedback topic."
+  type        = string
+}
+
+variable "package_file" {
+  description = "Path of the deployment zip built by `make package` (the mail function's zip)."
+  type        = string
+}
+
+variable "webhook_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the GitHub webhook secret (WEBHOOK_SECRET_ARN); both functions may read it."
+  type        = string
+}
+
+variable "idempotency_table_name" {
+  description = "DynamoDB table of claims, participants and suppressions (IDEMPOTENCY_TABLE)."
+  type        = string
+}
+
+variable "idempotency_table_arn" {
+  description = "ARN of the claims table, for the functions' item permissions on it."
+  type        = string
+}
+
+variable "idempotency_ttl_seconds" {
+  description = "Seconds a claim or a participant is kept (the outbox's IDEMPOTENCY_TTL_SECONDS)."
+  type        = number
+
+  validation {
+    condition     = var.idempotency_ttl_seconds >= 21600 && floor(var.idempotency_ttl_seconds) == var.idempotency_ttl_seconds
+    error_message = "idempotency_ttl_seconds must be whole seconds, at least 21600."
+  }
+}
+
+variable "sending_identity_arns" {
+  description = "SES identity ARNs of the domains of the routes that notify participants: the outbox may send from these only."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.sending_identity_arns) >= 1
+    error_message = "sending_identity_arns must name at least one identity: the module exists for routes that notify participants."
+  }
+}
+
+variable "feedback_identity_arns" {
+  description = "SES identity ARN by domain, for every domain mail is sent from (participants' updates, notices to senders): their bounces and complaints are published to the feedback topic."
+  type        = map(string)
+
+  validation {
+    condition     = alltrue([for arn in values(var.feedback_identity_arns) : can(regex("^arn:aws(-[a-z]+)*:ses:[a-z0-9-]+:[0-9]{12}:identity/.+$", arn))])
+    error_message = "feedback_identity_arns must map domains to SES identity ARNs."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of both functions (LOG_LEVEL)."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the functions' logs."
+  type        = number
+}
+
+variable "webhook_reserved_concurrency" {
+  description = "Concurrent executions reserved for and capping the webhook function, which anyone can call; -1 for neither (accounts whose concurrency quota is still 10 refuse any reservation)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.webhook_reserved_concurrency == -1 || (var.webhook_reserved_concurrency >= 1 && var.webhook_reserved_concurrency <= 100)
+    error_message = "webhook_reserved_concurrency must be between 1 and 100, or -1 for no reservation."
+  }
+}
+
+variable "outbox_timeout" {
+  description = "Outbox function timeout in seconds; the work queue's visibility timeout is six times this."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.outbox_timeout >= 10 && var.outbox_timeout <= 900
+    error_message = "outbox_timeout must be between 10 and 900 seconds."
+  }
+}
+
+variable "max_receive_count" {
+  description = "Receipts of a work item (first try and retries) before it moves to the dead-letter queue."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_receive_count >= 1 && var.max_receive_count <= 1000
+    error_message = "max_receive_count must be between 1 and 1000 (SQS's range)."
+  }
+}
