@@ -65,12 +65,72 @@ class MailStore:
         return body
 
 
-class TokenSource:
-    """The GitHub token from Secrets Manager, cached for a bounded time.
+class SecretSource:
+    """A secret's value from Secrets Manager, cached for a bounded time.
 
-    The cache spares a Secrets Manager call per mail; the bound makes a rotated token take effect
-    in warm containers. The secret holds either the bare token or JSON ``{"token": "..."}``.
+    The cache spares a Secrets Manager call per mail or request; the bound makes a rotated
+    secret take effect in warm containers. The secret holds either the bare value or JSON
+    ``{"<field>": "..."}``. Every failure is a transient StoreError with ``reason``.
     """
+
+    def __init__(
+        self,
+        client: Any,  # noqa: ANN401 - an untyped boto3 client
+        secret_id: str,
+        *,
+        field: str,
+        reason: str,
+        description: str,
+        variable: str,
+        ttl_seconds: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._secret_id = secret_id
+        self._field = field
+        self._reason = reason
+        # How errors name the secret and the variable that names it.
+        self._description = description
+        self._variable = variable
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._value: str | None = None
+        self._fetched_at = 0.0
+
+    def forget(self) -> None:
+        """Drop the cached value: the next ``get`` reads the secret again."""
+        self._value = None
+
+    def age(self) -> float | None:
+        """Seconds since the cached value was read; None when nothing is cached."""
+        return None if self._value is None else self._clock() - self._fetched_at
+
+    def get(self) -> str:
+        if self._value is not None and self._clock() - self._fetched_at < self._ttl:
+            return self._value
+        if not self._secret_id:
+            raise StoreError(
+                self._reason,
+                f"{self._description} is not configured ({self._variable} is empty)",
+                transient=True,
+            )
+        text = read_secret(
+            self._client, self._secret_id, reason=self._reason, what=self._description
+        )
+        value = _field_of(text, self._field)
+        if not value:
+            raise StoreError(
+                self._reason,
+                f"{self._description} is empty: set it with "
+                "`aws secretsmanager put-secret-value` (see README)",
+                transient=True,
+            )
+        self._value, self._fetched_at = value, self._clock()
+        return value
+
+
+class TokenSource(SecretSource):
+    """The GitHub token: the bare token or JSON ``{"token": "..."}``."""
 
     def __init__(
         self,
@@ -81,41 +141,16 @@ class TokenSource:
         clock: Callable[[], float] = time.monotonic,
         description: str = "the GitHub token secret",
     ) -> None:
-        self._client = client
-        self._secret_id = secret_id
-        # How errors name the secret: a route's own secret is told apart from the deployment's.
-        self._description = description
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._token: str | None = None
-        self._fetched_at = 0.0
-
-    def forget(self) -> None:
-        """Drop the cached token: GitHub refused it, so the next use reads the secret again."""
-        self._token = None
-
-    def get(self) -> str:
-        if self._token is not None and self._clock() - self._fetched_at < self._ttl:
-            return self._token
-        if not self._secret_id:
-            raise StoreError(
-                "token-unavailable",
-                "no GitHub token secret is configured (GITHUB_TOKEN_SECRET_ARN is empty)",
-                transient=True,
-            )
-        value = read_secret(
-            self._client, self._secret_id, reason="token-unavailable", what=self._description
+        super().__init__(
+            client,
+            secret_id,
+            field="token",
+            reason="token-unavailable",
+            description=description,
+            variable="GITHUB_TOKEN_SECRET_ARN",
+            ttl_seconds=ttl_seconds,
+            clock=clock,
         )
-        token = _token_from_secret(value)
-        if not token:
-            raise StoreError(
-                "token-unavailable",
-                f"{self._description} is empty: set it with "
-                "`aws secretsmanager put-secret-value` (see README)",
-                transient=True,
-            )
-        self._token, self._fetched_at = token, self._clock()
-        return token
 
 
 def read_secret(
@@ -137,13 +172,13 @@ def read_secret(
     return value if isinstance(value, str) else None
 
 
-def _token_from_secret(value: str | None) -> str:
+def _field_of(value: str | None, field: str) -> str:
     text = (value or "").strip()
     if text.startswith("{"):
         try:
             parsed = json.loads(text)
         except ValueError:
             return ""
-        token = parsed.get("token") if isinstance(parsed, dict) else None
-        return token.strip() if isinstance(token, str) else ""
+        found = parsed.get(field) if isinstance(parsed, dict) else None
+        return found.strip() if isinstance(found, str) else ""
     return text

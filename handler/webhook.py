@@ -54,7 +54,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.github_events import Ignored, occurred_at, work_item
 from handler.participants import ParticipantStoreError
 from handler.routes import Routes
-from handler.store import StoreError, read_secret
+from handler.store import SecretSource, StoreError
 from handler.unsubscribe import read_unsubscribe, unsubscribe_key
 
 # Older than this, a signed delivery is a replay: GitHub retries no further than three days back.
@@ -400,7 +400,7 @@ def _page(
 class WebhookSecret:
     """The webhook secret from Secrets Manager (the bare secret, or JSON ``{"secret": ...}``).
 
-    Cached for a bounded time like the GitHub token (handler.store.TokenSource); ``refreshed``
+    Cached for a bounded time like the GitHub token (handler.store.SecretSource); ``refreshed``
     reads it again early, when a signature did not match, but at most once a minute. The outbox
     function derives the unsubscribe links' key from it as well.
     """
@@ -413,59 +413,31 @@ class WebhookSecret:
         ttl_seconds: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._client = client
-        self._secret_id = secret_id
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._secret: bytes | None = None
-        self._fetched_at = 0.0
+        self._source = SecretSource(
+            client,
+            secret_id,
+            field="secret",
+            reason="secret-unavailable",
+            description="the webhook secret",
+            variable="WEBHOOK_SECRET_ARN",
+            ttl_seconds=ttl_seconds,
+            clock=clock,
+        )
 
     def forget(self) -> None:
         """Drop the cached secret: the next ``get`` reads it again."""
-        self._secret = None
+        self._source.forget()
 
     def get(self) -> bytes:
-        if self._secret is not None and self._clock() - self._fetched_at < self._ttl:
-            return self._secret
-        return self._read()
+        return self._source.get().encode()
 
     def refreshed(self) -> bytes | None:
         """The secret read again, or None when it was read less than a minute ago."""
-        if self._secret is not None and self._clock() - self._fetched_at < SECRET_REREAD_SECONDS:
+        age = self._source.age()
+        if age is not None and age < SECRET_REREAD_SECONDS:
             return None
-        return self._read()
-
-    def _read(self) -> bytes:
-        if not self._secret_id:
-            raise StoreError(
-                "secret-unavailable",
-                "no webhook secret is configured (WEBHOOK_SECRET_ARN is empty)",
-                transient=True,
-            )
-        value = read_secret(
-            self._client, self._secret_id, reason="secret-unavailable", what="the webhook secret"
-        )
-        secret = _secret_from(value)
-        if not secret:
-            raise StoreError(
-                "secret-unavailable",
-                "the webhook secret is empty: set it with `aws secretsmanager put-secret-value`",
-                transient=True,
-            )
-        self._secret, self._fetched_at = secret.encode(), self._clock()
-        return self._secret
-
-
-def _secret_from(value: str | None) -> str:
-    text = (value or "").strip()
-    if text.startswith("{"):
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return ""
-        secret = parsed.get("secret") if isinstance(parsed, dict) else None
-        return secret.strip() if isinstance(secret, str) else ""
-    return text
+        self._source.forget()
+        return self.get()
 
 
 class DynamoDeliveries:

@@ -75,8 +75,12 @@ def test_unreadable_secret_names_no_value(aws):
 
 def test_unconfigured_secret_is_reported():
     """No secret ARN configured: a clear error before any AWS call."""
-    with pytest.raises(StoreError, match="GITHUB_TOKEN_SECRET_ARN is empty"):
+    with pytest.raises(StoreError) as caught:
         TokenSource(object(), "").get()
+    assert (caught.value.reason, caught.value.detail) == (
+        "token-unavailable",
+        "the GitHub token secret is not configured (GITHUB_TOKEN_SECRET_ARN is empty)",
+    )
 
 
 def test_malformed_json_secret_never_echoes_its_value(aws):
