@@ -1,9 +1,11 @@
 """`make bench`: what a cold start, a mail, a large routes file and the package cost, each beside
 the floor that no Python Lambda doing the same job can beat, measured in the same run.
 
-Prints a table and writes every figure to bench/results.json. Targets (issue 6) are checked and
-reported, never asserted: a benchmark that fails on a busy machine would teach people to ignore
-it. Ratios are what to compare across machines; absolute times are this machine's.
+Prints a table and writes every figure to bench/results.json. Replies by mail (issue 8) add the
+webhook function's cold start and answer and the cost of one participant's mail. Targets
+(issue 6) are checked and reported, never asserted: a benchmark that fails on a busy machine
+would teach people to ignore it. Ratios are what to compare across machines; absolute times
+are this machine's.
 
 Cold starts are fresh interpreters, timed from their start to the end of their code (Lambda's
 init duration: the process then lives on, so its teardown is not counted), interleaved with
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             routes_scale,
             package_size,
             github_calls,
+            replies,
         ):
             found = section(bench)
             figures += found
@@ -384,6 +387,161 @@ def _peak_bytes(run: Callable[[], object]) -> int:
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+# --- replies by mail --------------------------------------------------------------------------
+
+# The webhook function's init: import, routes, its three clients (made at once: a delivery
+# needs them all, and GitHub waits 10 s at most).
+_COLD_WEBHOOK = "from handler import webhook_function as f; f.runtime()"
+
+
+def replies(bench: Bench) -> list[Figure]:
+    """The webhook's cold start and answer, and the cost of one participant's mail."""
+    from handler.routes import routes_json  # noqa: PLC0415 - the bench's own process
+
+    sample = bench.work / "routes.json"
+    sample.write_text(routes_json((ROOT / "routes.yaml").read_text(), "routes.yaml"))
+    env = _LAMBDA_ENV | {
+        "PYTHONPATH": str(ROOT),
+        "PYTHONPYCACHEPREFIX": str(bench.work / "pycache"),
+        "ROUTES_FILE": str(sample),
+        "WORK_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/123456789012/work",
+        "WEBHOOK_SECRET_ARN": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:w",
+    }
+    floor_times, cold_times = [], []
+    _process_seconds([_COLD_WEBHOOK], env)
+    for _ in range(bench.runs):
+        floor_times.append(_process_seconds([_FLOOR], env))
+        cold_times.append(_process_seconds([_COLD_WEBHOOK], env))
+    floor, cold = statistics.median(floor_times), statistics.median(cold_times)
+    answer = _warm_seconds(_webhook_delivery(), 200)
+    mail = _warm_seconds(_participant_mail(), 200)
+    return [
+        Figure(
+            "webhook cold start: import, routes.json, 3 clients",
+            cold,
+            "s",
+            floor,
+            _FLOOR_IS,
+            "(reported): GitHub waits 10 s",
+            None,
+        ),
+        Figure(
+            "webhook answer to a signed comment, warm",
+            answer * 1000,
+            "ms",
+            None,
+            "",
+            "< 10 s with AWS's calls (reported)",
+            None,
+            "signature, JSON, routes, work item; AWS replaced by in-memory fakes",
+        ),
+        Figure(
+            "one participant's mail rendered (Markdown, text and HTML)",
+            mail * 1000,
+            "ms",
+            None,
+            "",
+            "(reported)",
+            None,
+        ),
+    ]
+
+
+def _webhook_delivery() -> Callable[[], object]:
+    """One real GitHub comment delivery through handler.webhook.receive, AWS faked."""
+    import hashlib  # noqa: PLC0415
+    import hmac  # noqa: PLC0415
+
+    from handler.routes import load_routes  # noqa: PLC0415
+    from handler.webhook import Request, receive  # noqa: PLC0415
+
+    payload = json.loads(
+        (ROOT / "tests" / "github" / "webhooks" / "issue_comment.created.1.json").read_text()
+    )
+    payload["repository"]["full_name"] = "example-org/website"
+    body = json.dumps(payload).encode()
+    secret = b"bench secret"
+    headers = {
+        "content-type": "application/json",
+        "x-github-event": "issue_comment",
+        "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "x-hub-signature-256": "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest(),
+    }
+    request = Request("POST", "/", "", headers, body)
+    routes = load_routes(ROOT / "routes.yaml")
+
+    class Fakes:
+        def get(self) -> bytes:
+            return secret
+
+        def refreshed(self) -> bytes | None:
+            return None
+
+        def claim(self, delivery: str) -> bool:
+            return True
+
+        def release(self, delivery: str) -> None:
+            return None
+
+        def send(self, body: str) -> None:
+            return None
+
+        def remove(self, repo: str, issue: int, digest: str) -> bool:
+            return False
+
+    fakes = Fakes()
+    # The example comment is from 2019: the clock is set to just after it.
+    created = datetime.fromisoformat(payload["comment"]["created_at"].replace("Z", "+00:00"))
+    moment = created.timestamp() + 1
+
+    def run() -> object:
+        outcome = receive(
+            request,
+            secret=fakes,
+            routes=routes,
+            deliveries=fakes,
+            queue=fakes,
+            participants=fakes,
+            clock=lambda: moment,
+        )
+        _require(outcome.reason == "queued", outcome.reason)
+        return outcome
+
+    return run
+
+
+def _participant_mail() -> Callable[[], object]:
+    from handler.update_mail import Update, render_update  # noqa: PLC0415
+
+    text = (ROOT / "README.md").read_text()[:4000]
+    update = Update(
+        "comment",
+        "example-org/website",
+        45,
+        "Printer on floor 3",
+        "https://github.com/example-org/website/issues/45",
+        "maintainer",
+        text,
+        "https://github.com/example-org/website/issues/45#issuecomment-1",
+    )
+
+    def run() -> object:
+        return render_update(
+            update,
+            to="alice@example.com",
+            from_address="web-45@issues.example.com",
+            project="Example website",
+            in_reply_to="a1@example.com",
+            subject="Re: Printer on floor 3",
+            message_id="update.0123456789abcdef01234567@issues.example.com",
+            unsubscribe_url="https://abc.lambda-url.eu-west-1.on.aws/unsubscribe?r=x",
+            unsubscribe_mailto="mailto:web-45+unsubscribe@issues.example.com?subject=unsubscribe",
+            now=time.time(),
+        )
+
+    return run
 
 
 # --- routes at scale -------------------------------------------------------------------------
