@@ -202,7 +202,15 @@ def _dispatch(args: argparse.Namespace) -> int:
                 threads=threads,
                 since=_ANY_TIME,
             )
-            decisions = update_participants(planned, decisions, routes, participants)
+            # A file says nothing of when it arrived: the sender's Date orders their mails.
+            sent = planned.message.date()
+            decisions = update_participants(
+                planned,
+                decisions,
+                routes,
+                participants,
+                received_at=sent if sent is not None else time.time(),
+            )
         for decision in decisions:
             if decision.retryable:
                 status = 1
@@ -444,6 +452,10 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
         out.write(f" {decision.url}\n" if decision.url else "\n")
         for line in (decision.body or "").split("\n"):
             out.write(f"    | {line}\n")
+    elif decision.action == "unsubscribe":
+        verb = "would unsubscribe the sender from" if dry_run else f"{decision.reason}:"
+        out.write(f"{name} -> {recipient}: {verb} {target}\n")
+        out.write(f"    {decision.detail}\n")
     else:
         out.write(f"{name} -> {recipient}: rejected ({decision.reason}) {target}\n")
         out.write(f"    {decision.detail}\n")

@@ -139,7 +139,16 @@ def process_mail(
         return [Decision("", "reject", error.reason, error.detail, retryable=error.transient)]
     planned = plan(raw, runtime.routes, ses_record=ref.ses_record)
     posted = _post(planned.decisions, ref, runtime, remaining_time)
-    decisions = list(update_participants(planned, posted, runtime.routes, runtime.participants))
+    received = ref.received_at if ref.received_at is not None else planned.message.date()
+    decisions = list(
+        update_participants(
+            planned,
+            posted,
+            runtime.routes,
+            runtime.participants,
+            received_at=received if received is not None else runtime.clock(),
+        )
+    )
     if runtime.notifier is not None:
         _notify(planned, ref, decisions, runtime.routes, runtime.notifier)
     return decisions

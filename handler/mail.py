@@ -15,9 +15,10 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.message import Message as EmailMessage
 from email.policy import compat32
-from email.utils import getaddresses
+from email.utils import getaddresses, parsedate_to_datetime
 
 from handler.domains import normalize_domain
 from handler.mime_slim import MIN_CUT, SIZE_FIELD, slim
@@ -64,6 +65,18 @@ class Message:
         """The first header field called ``name`` (case-insensitive), raw."""
         wanted = name.lower()
         return next((v for n, v in self.headers if n.lower() == wanted), None)
+
+    def date(self) -> float | None:
+        """When the sender's client says it sent the mail (epoch seconds), if it says."""
+        value = self.header("Date")
+        if value is None:
+            return None
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        # A date without a zone is taken as UTC: it only orders one sender's mails.
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
     def header_all(self, name: str) -> list[str]:
         wanted = name.lower()

@@ -9,9 +9,10 @@ handler.feedback): nothing is mailed to it again, neither updates nor notices.
 Both live in the claims table (key ``id``, TTL ``expiration``), which every function of the
 deployment can already reach. An issue's participants are one item, one attribute each, so that
 adding or removing one is a single UpdateItem that cannot lose a concurrent writer's change, and
-reading all of them is one GetItem. The item lives for two years after the last mail to the
-issue: a conversation that pauses for months still reaches its people. A suppression does not
-expire.
+reading all of them is one GetItem. Each keeps the time of their latest mail, and one who left
+the time they left: a mail that arrives late (a retry, a replay) changes nothing newer. The
+item lives for two years after the last mail to the issue: a conversation that pauses for
+months still reaches its people. A suppression does not expire.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 PARTICIPANT_TTL_SECONDS = 730 * 86400
 _PARTICIPANTS_PREFIX = "participants"
 _SUPPRESSED_PREFIX = "suppressed"
-# One attribute per participant: "p_" and the address's digest.
+# One attribute per participant: "p_" and the address's digest; "u_" and the digest holds when
+# they last unsubscribed.
 _ATTRIBUTE_PREFIX = "p_"
+_LEFT_PREFIX = "u_"
 # What is kept of a subject: enough for "Re: <subject>" to thread in the participant's client.
 _SUBJECT_LIMIT = 200
 
@@ -55,7 +58,7 @@ class ParticipantStoreError(Exception):
 
 
 class Participants(Protocol):
-    def add(self, repo: str, issue: int, participant: Participant) -> None: ...
+    def add(self, repo: str, issue: int, participant: Participant, at: float) -> bool: ...
 
     def of(self, repo: str, issue: int) -> tuple[Participant, ...]: ...
 
@@ -80,8 +83,8 @@ def _issue_key(repo: str, issue: int) -> str:
 class NoParticipants:
     """No store (the CLI without --table): nobody is remembered, nobody is mailed."""
 
-    def add(self, repo: str, issue: int, participant: Participant) -> None:
-        return None
+    def add(self, repo: str, issue: int, participant: Participant, at: float) -> bool:
+        return False
 
     def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
         return ()
@@ -106,15 +109,19 @@ class DynamoParticipants:
         self._ttl = expires_after_seconds
         self._clock = clock
 
-    def add(self, repo: str, issue: int, participant: Participant) -> None:
-        """Adds or refreshes ``participant``: their latest mail is the one our mails answer."""
-        now = int(self._clock())
+    def add(self, repo: str, issue: int, participant: Participant, at: float) -> bool:
+        """Adds or refreshes ``participant`` from their mail received at ``at`` (epoch seconds):
+        the mail our mails answer. False, and nothing changed, for a mail older than what is
+        known: older than their latest mail, or than their unsubscribing (a redelivered or
+        replayed mail must not subscribe again someone who left since)."""
+        now, when = int(self._clock()), int(at)
+        digest = address_digest(participant.address)
         value: dict[str, Any] = {
             "a": {"S": participant.address},
             "d": {"S": participant.domain},
             "x": {"S": participant.prefix},
             "s": {"S": participant.subject[:_SUBJECT_LIMIT]},
-            "t": {"N": str(now)},
+            "t": {"N": str(when)},
         }
         if participant.last_message_id:
             value["m"] = {"S": participant.last_message_id}
@@ -123,15 +130,23 @@ class DynamoParticipants:
                 TableName=self._table,
                 Key={"id": {"S": _issue_key(repo, issue)}},
                 UpdateExpression="SET #p = :p, expiration = :e",
+                ConditionExpression=(
+                    "(attribute_not_exists(#u) OR #u <= :t) "
+                    "AND (attribute_not_exists(#p) OR #p.t <= :t)"
+                ),
                 ExpressionAttributeNames={
-                    "#p": _ATTRIBUTE_PREFIX + address_digest(participant.address)
+                    "#p": _ATTRIBUTE_PREFIX + digest,
+                    "#u": _LEFT_PREFIX + digest,
                 },
                 ExpressionAttributeValues={
                     ":p": {"M": value},
-                    ":e": {"N": str(now + self._ttl)},
+                    ":t": {"N": str(when)},
+                    ":e": {"N": str(max(now, when) + self._ttl)},
                 },
             )
         except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
             # An item holds at most 400 KB: some 600 participants. Past that, retrying cannot help.
             transient = _code(error) != "ValidationException"
             raise ParticipantStoreError(
@@ -139,9 +154,10 @@ class DynamoParticipants:
             ) from None
         except BotoCoreError as error:
             raise ParticipantStoreError(f"cannot record the participant ({_code(error)})") from None
+        return True
 
     def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
-        """The issue's participants, the earliest first."""
+        """The issue's participants, the one whose latest mail is the oldest first."""
         try:
             item = self._client.get_item(
                 TableName=self._table,
@@ -159,23 +175,29 @@ class DynamoParticipants:
         return tuple(participant for _, participant in sorted(found, key=lambda pair: pair[0]))
 
     def remove(self, repo: str, issue: int, digest: str) -> bool:
-        """False when nobody with that digest was a participant of the issue."""
+        """Takes the participant off and remembers when, so that none of their mails received
+        before can add them again. False when nobody with that digest was a participant."""
+        now = int(self._clock())
         try:
-            self._client.update_item(
+            answer = self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": _issue_key(repo, issue)}},
-                UpdateExpression="REMOVE #p",
-                # Without the condition, removing from an issue nobody wrote to creates its item.
-                ConditionExpression="attribute_exists(#p)",
-                ExpressionAttributeNames={"#p": _ATTRIBUTE_PREFIX + digest},
+                UpdateExpression=(
+                    "REMOVE #p SET #u = :now, expiration = if_not_exists(expiration, :e)"
+                ),
+                ExpressionAttributeNames={
+                    "#p": _ATTRIBUTE_PREFIX + digest,
+                    "#u": _LEFT_PREFIX + digest,
+                },
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now)},
+                    ":e": {"N": str(now + self._ttl)},
+                },
+                ReturnValues="UPDATED_OLD",
             )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
+        except (ClientError, BotoCoreError) as error:
             raise ParticipantStoreError(f"cannot remove the participant ({_code(error)})") from None
-        except BotoCoreError as error:
-            raise ParticipantStoreError(f"cannot remove the participant ({_code(error)})") from None
-        return True
+        return _ATTRIBUTE_PREFIX + digest in answer.get("Attributes", {})
 
 
 def _participant(value: Mapping[str, Any]) -> tuple[int, Participant] | None:

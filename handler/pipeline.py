@@ -205,13 +205,17 @@ def update_participants(
     decisions: Iterable[Decision],
     routes: Routes,
     participants: Participants | None = None,
+    *,
+    received_at: float,
 ) -> tuple[Decision, ...]:
     """Record the sender as a participant of each issue the mail reached on a route that mails
     its participants, and carry out the unsubscribes.
 
-    A transient store failure fails the decision for a retry: the claim then answers
-    "already posted" and the participant is recorded. Nothing is recorded without a sender SES
-    vouched for: every accepted decision had one.
+    ``received_at`` (epoch seconds) orders the sender's mails: a mail received before their
+    latest, or before they unsubscribed (a retry, a replay), changes nothing. A transient store
+    failure fails the decision for a retry: the claim then answers "already posted" and the
+    participant is recorded. Nothing is recorded without a sender SES vouched for: every
+    accepted decision had one.
     """
     store = participants if participants is not None else NoParticipants()
     sender = planned.assessment.sender
@@ -242,7 +246,7 @@ def update_participants(
                     last_message_id=message.message_id,
                     subject=" ".join(message.subject.split()),
                 )
-                store.add(repo, issue, joined)
+                store.add(repo, issue, joined, received_at)
         except ParticipantStoreError as error:
             if decision.action == "unsubscribe" or error.transient:
                 failed = _failed(

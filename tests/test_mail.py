@@ -397,3 +397,20 @@ def test_a_charset_the_codec_registry_chokes_on_is_a_defect():
 def test_data_that_is_mostly_not_utf8_is_read_as_windows_1252():
     """Past a thousand stray bytes the whole text is windows-1252, in one fast pass."""
     assert decode_bytes(b"caf\xe9 " * 2000, None) == ("café " * 2000, None)
+
+
+@pytest.mark.parametrize(
+    ("date", "expected"),
+    [
+        ("Mon, 23 Nov 2026 09:13:51 +0000", 1795425231.0),
+        ("Mon, 23 Nov 2026 10:13:51 +0100", 1795425231.0),
+        ("Mon, 23 Nov 2026 09:13:51 -0000", 1795425231.0),
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_the_date_a_mail_says_it_was_sent(date, expected):
+    """Date as epoch seconds, whatever its zone; None when there is none or it is not a date."""
+    raw = f"From: a@example.com\r\nDate: {date}\r\nSubject: x\r\n\r\nhi\r\n".encode()
+    assert parse_mail(raw).date() == expected
+    assert parse_mail(b"From: a@example.com\r\n\r\nhi\r\n").date() is None

@@ -37,17 +37,17 @@ def test_address_digest_ignores_case_and_hides_the_address():
 
 def test_participants_are_listed_in_the_order_they_joined(dynamodb):
     """Two senders of one issue come back as written, the earlier first."""
-    store(dynamodb, NOW).add("Example-Org/Website", 45, ALICE)
-    store(dynamodb, NOW + 5).add("example-org/website", 45, BOB)
+    store(dynamodb).add("Example-Org/Website", 45, ALICE, NOW)
+    store(dynamodb).add("example-org/website", 45, BOB, NOW + 5)
     assert store(dynamodb).of("example-org/website", 45) == (ALICE, BOB)
     assert store(dynamodb).of("example-org/website", 46) == ()
 
 
 def test_a_participant_writing_again_is_refreshed_not_repeated(dynamodb):
     """A second mail from the same address replaces their Message-ID, subject and expiry."""
-    store(dynamodb, NOW).add("example-org/website", 45, ALICE)
+    assert store(dynamodb).add("example-org/website", 45, ALICE, NOW) is True
     later = Participant("alice@example.com", "issues.example.com", "web-", "a2@example.com", "Re")
-    store(dynamodb, NOW + 100).add("example-org/website", 45, later)
+    assert store(dynamodb, NOW + 100).add("example-org/website", 45, later, NOW + 100) is True
     assert store(dynamodb).of("example-org/website", 45) == (later,)
     item = dynamodb.get_item(
         TableName=CLAIMS_TABLE, Key={"id": {"S": "participants#example-org/website#45"}}
@@ -61,24 +61,44 @@ def test_a_participant_writing_again_is_refreshed_not_repeated(dynamodb):
 def test_the_subject_is_kept_short(dynamodb):
     """A subject is stored up to 200 characters: enough to thread, not a payload."""
     long = Participant("alice@example.com", "issues.example.com", "web-", None, "x" * 5000)
-    store(dynamodb).add("example-org/website", 45, long)
+    store(dynamodb).add("example-org/website", 45, long, NOW)
     assert store(dynamodb).of("example-org/website", 45)[0].subject == "x" * 200
 
 
 def test_remove_takes_one_participant_off_and_says_whether_there_was_one(dynamodb):
     """Removing by digest leaves the others; removing again, or from an unknown issue, is
     False and creates no item."""
-    store(dynamodb).add("example-org/website", 45, ALICE)
-    store(dynamodb).add("example-org/website", 45, BOB)
+    store(dynamodb).add("example-org/website", 45, ALICE, NOW)
+    store(dynamodb).add("example-org/website", 45, BOB, NOW)
     digest = address_digest("alice@example.com")
     assert store(dynamodb).remove("example-org/website", 45, digest) is True
     assert store(dynamodb).of("example-org/website", 45) == (BOB,)
     assert store(dynamodb).remove("example-org/website", 45, digest) is False
     assert store(dynamodb).remove("example-org/website", 99, digest) is False
-    missing = dynamodb.get_item(
-        TableName=CLAIMS_TABLE, Key={"id": {"S": "participants#example-org/website#99"}}
+    assert store(dynamodb).of("example-org/website", 99) == ()
+
+
+def test_an_older_mail_changes_nothing_newer(dynamodb):
+    """A retried or replayed mail older than the latest one known leaves the newer Message-ID,
+    subject and time in place."""
+    newer = Participant("alice@example.com", "issues.example.com", "web-", "a2@example.com", "Re")
+    assert store(dynamodb).add("example-org/website", 45, newer, NOW + 100) is True
+    assert store(dynamodb).add("example-org/website", 45, ALICE, NOW) is False
+    assert store(dynamodb).of("example-org/website", 45) == (newer,)
+
+
+def test_a_mail_from_before_unsubscribing_does_not_subscribe_again(dynamodb):
+    """Unsubscribed at NOW + 50: the mail of NOW (replayed) adds nobody, a mail written after
+    leaving makes them a participant again."""
+    store(dynamodb).add("example-org/website", 45, ALICE, NOW)
+    assert store(dynamodb, NOW + 50).remove(
+        "example-org/website", 45, address_digest("alice@example.com")
     )
-    assert "Item" not in missing
+    assert store(dynamodb).add("example-org/website", 45, ALICE, NOW) is False
+    assert store(dynamodb).of("example-org/website", 45) == ()
+    back = Participant("alice@example.com", "issues.example.com", "web-", "a3@example.com", "Hi")
+    assert store(dynamodb).add("example-org/website", 45, back, NOW + 60) is True
+    assert store(dynamodb).of("example-org/website", 45) == (back,)
 
 
 class Failing:
@@ -101,7 +121,7 @@ class Failing:
 def test_a_failing_store_says_whether_a_retry_can_help(code, transient):
     """Throttling is transient; an item grown past DynamoDB's size limit is not."""
     with pytest.raises(ParticipantStoreError) as caught:
-        DynamoParticipants(Failing(code), CLAIMS_TABLE).add("o/r", 1, ALICE)
+        DynamoParticipants(Failing(code), CLAIMS_TABLE).add("o/r", 1, ALICE, NOW)
     assert caught.value.transient is transient
     assert code in str(caught.value)
 

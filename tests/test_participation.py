@@ -26,6 +26,7 @@ routes:
     "routes.yaml",
 )
 
+AT = 1_790_000_000.0
 ALICE = Participant(
     "alice@example.com", "issues.example.com", "web-", "m1@example.com", "Build failure"
 )
@@ -36,12 +37,15 @@ class Memory:
 
     def __init__(self, fail: ParticipantStoreError | None = None) -> None:
         self.issues: dict[tuple[str, int], dict[str, Participant]] = {}
+        self.times: list[float] = []
         self.fail = fail
 
-    def add(self, repo: str, issue: int, participant: Participant) -> None:
+    def add(self, repo: str, issue: int, participant: Participant, at: float) -> bool:
         if self.fail:
             raise self.fail
+        self.times.append(at)
         self.issues.setdefault((repo, issue), {})[address_digest(participant.address)] = participant
+        return True
 
     def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
         return tuple(self.issues.get((repo, issue), {}).values())
@@ -67,8 +71,9 @@ def test_a_posted_mail_makes_its_sender_a_participant():
     and subject; the decision is unchanged."""
     planned, decisions = done(ses_mail(to="web-45@issues.example.com", recipient=None))
     store = Memory()
-    assert update_participants(planned, decisions, ROUTES, store) == decisions
+    assert update_participants(planned, decisions, ROUTES, store, received_at=AT) == decisions
     assert store.of("example-org/website", 45) == (ALICE,)
+    assert store.times == [AT]
 
 
 def test_the_opener_of_an_issue_is_its_first_participant():
@@ -77,7 +82,7 @@ def test_the_opener_of_an_issue_is_its_first_participant():
         ses_mail(to="web-new@issues.example.com", recipient=None), "opened", issue=57
     )
     store = Memory()
-    update_participants(planned, decisions, ROUTES, store)
+    update_participants(planned, decisions, ROUTES, store, received_at=AT)
     assert store.of("example-org/website", 57) == (ALICE,)
 
 
@@ -85,7 +90,7 @@ def test_routes_that_do_not_mail_participants_record_nobody():
     """A route without notify_participants keeps no address, and rejected mail none at all."""
     store = Memory()
     planned, decisions = done(ses_mail(to="docs-3@issues.example.com", recipient=None))
-    update_participants(planned, decisions, ROUTES, store)
+    update_participants(planned, decisions, ROUTES, store, received_at=AT)
     stranger = ses_mail(
         to="web-45@issues.example.com",
         recipient=None,
@@ -96,7 +101,7 @@ def test_routes_that_do_not_mail_participants_record_nobody():
     )
     planned, decisions = done(stranger)
     assert [d.reason for d in decisions] == ["sender-not-allowed"]
-    update_participants(planned, decisions, ROUTES, store)
+    update_participants(planned, decisions, ROUTES, store, received_at=AT)
     assert store.issues == {}
 
 
@@ -106,7 +111,7 @@ def test_a_store_that_is_down_fails_the_decision_for_a_retry():
     planned, decisions = done(ses_mail(to="web-45@issues.example.com", recipient=None))
     decisions = (replace(decisions[0], url="https://github.com/example-org/website/issues/45#c1"),)
     down = Memory(ParticipantStoreError("cannot record the participant (Throttling)"))
-    [failed] = update_participants(planned, decisions, ROUTES, down)
+    [failed] = update_participants(planned, decisions, ROUTES, down, received_at=AT)
     assert (failed.action, failed.reason, failed.retryable) == (
         "reject",
         "participant-store-unavailable",
@@ -118,7 +123,7 @@ def test_a_store_that_is_down_fails_the_decision_for_a_retry():
         ses_mail(to="web-45@issues.example.com", recipient=None), "already-posted"
     )
     store = Memory()
-    assert update_participants(planned, again, ROUTES, store) == again
+    assert update_participants(planned, again, ROUTES, store, received_at=AT) == again
     assert store.of("example-org/website", 45) == (ALICE,)
 
 
@@ -126,7 +131,7 @@ def test_an_issue_with_too_many_participants_still_counts_the_comment():
     """A permanent store failure is named in the detail; the comment stays posted."""
     planned, decisions = done(ses_mail(to="web-45@issues.example.com", recipient=None))
     full = Memory(ParticipantStoreError("item too large", transient=False))
-    [decision] = update_participants(planned, decisions, ROUTES, full)
+    [decision] = update_participants(planned, decisions, ROUTES, full, received_at=AT)
     assert (decision.action, decision.reason, decision.retryable) == ("comment", "posted", False)
     assert decision.detail.endswith("; not recorded as a participant: item too large")
 
@@ -134,8 +139,8 @@ def test_an_issue_with_too_many_participants_still_counts_the_comment():
 def test_the_unsubscribe_address_removes_the_sender_from_that_issue():
     """Mail to web-45+unsubscribe@ takes the authenticated sender off #45, and only them."""
     store = Memory()
-    store.add("example-org/website", 45, ALICE)
-    store.add("example-org/website", 45, replace(ALICE, address="bob@example.com"))
+    store.add("example-org/website", 45, ALICE, AT)
+    store.add("example-org/website", 45, replace(ALICE, address="bob@example.com"), AT)
     planned = plan(
         ses_mail(
             "", to="web-45+Unsubscribe@issues.example.com", subject="unsubscribe", recipient=None
@@ -145,11 +150,11 @@ def test_the_unsubscribe_address_removes_the_sender_from_that_issue():
     assert [(d.action, d.reason, d.repo, d.issue) for d in planned.decisions] == [
         ("unsubscribe", "accepted", "example-org/website", 45)
     ]
-    [decision] = update_participants(planned, planned.decisions, ROUTES, store)
+    [decision] = update_participants(planned, planned.decisions, ROUTES, store, received_at=AT)
     assert (decision.action, decision.reason) == ("unsubscribe", "unsubscribed")
     assert decision.detail == "the sender will no longer get mail about example-org/website#45"
     assert [p.address for p in store.of("example-org/website", 45)] == ["bob@example.com"]
-    [again] = update_participants(planned, planned.decisions, ROUTES, store)
+    [again] = update_participants(planned, planned.decisions, ROUTES, store, received_at=AT)
     assert (again.reason, again.detail) == (
         "not-a-participant",
         "the sender was not getting mail about example-org/website#45",
@@ -207,12 +212,15 @@ def test_a_failed_unsubscribe_is_retried():
     """The store being down fails the unsubscribe for a retry: it must not be lost."""
     planned = plan(ses_mail("", to="web-45+unsubscribe@issues.example.com", recipient=None), ROUTES)
     down = Memory(ParticipantStoreError("cannot remove the participant (Throttling)"))
-    [decision] = update_participants(planned, planned.decisions, ROUTES, down)
+    [decision] = update_participants(planned, planned.decisions, ROUTES, down, received_at=AT)
     assert (decision.reason, decision.retryable) == ("participant-store-unavailable", True)
 
 
 def test_decisions_without_an_issue_pass_through():
     """A rejection without a route, or a decision of no issue, is returned as it came."""
     planned = plan(ses_mail(to="nobody@elsewhere.example.net", recipient=None), ROUTES)
-    assert update_participants(planned, planned.decisions, ROUTES, Memory()) == planned.decisions
+    assert (
+        update_participants(planned, planned.decisions, ROUTES, Memory(), received_at=AT)
+        == planned.decisions
+    )
     assert isinstance(planned.decisions[0], Decision)
