@@ -41,7 +41,8 @@ from handler.participants import (
     Suppressions,
     address_digest,
 )
-from handler.routes import GitHubApp, Route, Routes, Target
+from handler.routes import GitHubApp, Route, Routes, Target, sender_allowed
+from handler.store import StoreError
 from handler.unsubscribe import unsubscribe_mailto
 from handler.update_mail import Update, render_update, update_message_id
 
@@ -119,6 +120,11 @@ def recipients(
         ):
             detail = f"the route they wrote to no longer mails participants of {_ref(item)}"
             skipped.append(Outgoing("skip", "route-not-notifying", detail, digest))
+        elif not sender_allowed(target.route, participant.address.rpartition("@")[2].lower()):
+            # Their domain was taken off the route: what it may no longer write, it no longer
+            # reads either (the repository may be private).
+            detail = f"their domain may no longer write to {target.route.label}"
+            skipped.append(Outgoing("skip", "sender-not-allowed", detail, digest))
         elif participant.address.lower() in suppressed:
             detail = "their address bounced or complained: nothing is mailed to it"
             skipped.append(Outgoing("skip", "suppressed", detail, digest))
@@ -177,7 +183,7 @@ class Outbox:
         routes: Routes,
         participants: Participants,
         suppressions: Suppressions,
-        claims: Callable[[], Claims],
+        claims: Callable[[Callable[[], float]], Claims],
         ses: Any,  # noqa: ANN401 - an untyped boto3 SES client
         *,
         unsubscribe_url: Callable[[str, int, str], str | None],
@@ -191,12 +197,13 @@ class Outbox:
         self._unsubscribe_url = unsubscribe_url
         self._clock = clock
 
-    def handle(self, body: str) -> list[Outgoing]:
+    def handle(self, body: str, remaining_time: Callable[[], float]) -> list[Outgoing]:
         """The decisions for one queue message. Raises RetryLater when any is retryable, after
-        logging them all, and UnreadableMessage for a message that is neither kind."""
+        logging them all, and UnreadableMessage for a message that is neither kind.
+        ``remaining_time`` is the invocation's: a claim held by a crashed one expires then."""
         item = _work_item(body)
         if item is not None:
-            decisions = self.mail(item)
+            decisions = self.mail(item, remaining_time)
             context = {"delivery": item.delivery, "repo": item.repo, "issue": item.issue}
         else:
             decisions = self.record_feedback(_feedback(body))
@@ -208,7 +215,7 @@ class Outbox:
             raise RetryLater("will be retried: " + ", ".join(sorted(set(failed))))
         return decisions
 
-    def mail(self, item: WorkItem) -> list[Outgoing]:
+    def mail(self, item: WorkItem, remaining_time: Callable[[], float]) -> list[Outgoing]:
         try:
             known = self._participants.of(item.repo, item.issue)
             addresses = [participant.address for participant in known]
@@ -219,13 +226,13 @@ class Outbox:
         if not chosen:
             return decisions
         update = update_of(item)
-        claims = self._claims()
+        claims = self._claims(remaining_time)
         for recipient in chosen:
             decisions.append(self._send(item, update, recipient, claims))
         return decisions
 
     def record_feedback(self, feedback: Feedback) -> list[Outgoing]:
-        if not feedback.addresses:
+        if feedback.nothing_to_do:
             return [Outgoing("skip", "feedback-no-action", feedback.detail)]
         decisions = []
         for address in feedback.addresses:
@@ -248,6 +255,10 @@ class Outbox:
         from_address = f"{participant.prefix}{item.issue}@{participant.domain}"
         key = event_key(item)
         try:
+            link = self._unsubscribe_url(item.repo, item.issue, participant.address)
+        except StoreError as error:
+            return Outgoing("skip", error.reason, error.detail, digest, error.transient)
+        try:
             raw = render_update(
                 update,
                 to=participant.address,
@@ -256,7 +267,7 @@ class Outbox:
                 in_reply_to=participant.last_message_id,
                 subject=reply_subject(participant, item.title),
                 message_id=update_message_id(key, participant.address, participant.domain),
-                unsubscribe_url=self._unsubscribe_url(item.repo, item.issue, participant.address),
+                unsubscribe_url=link,
                 unsubscribe_mailto=unsubscribe_mailto(
                     participant.prefix, item.issue, participant.domain
                 ),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -55,7 +56,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # deliver again; a message whose handling raised is one of them.
     failures = process_partial_response(
         event=event,
-        record_handler=lambda record: outbox.handle(_body(record)),
+        record_handler=lambda record: outbox.handle(
+            _body(record), lambda: context.get_remaining_time_in_millis() / 1000
+        ),
         processor=processor,
     )
     return dict(failures)
@@ -79,8 +82,10 @@ def runtime() -> Outbox:
             return None
         return unsubscribe_url(base_url, unsubscribe_key(secret.get()), repo, issue, address)
 
-    def claims() -> Claims:
-        return DynamoClaims(table, dynamodb, expires_after_seconds=ttl)
+    def claims(remaining_time: Callable[[], float]) -> Claims:
+        return DynamoClaims(
+            table, dynamodb, expires_after_seconds=ttl, remaining_time=remaining_time
+        )
 
     return Outbox(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),

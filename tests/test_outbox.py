@@ -24,10 +24,18 @@ from handler.participants import (
     address_digest,
 )
 from handler.routes import parse_routes
+from handler.store import StoreError
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 
 NOW = 1_790_000_000.0
+
+
+def left() -> float:
+    """The invocation's remaining time."""
+    return 60.0
+
+
 WEBHOOKS = TESTS / "github" / "webhooks"
 EVENTS = TESTS / "events"
 
@@ -38,7 +46,7 @@ routes:
     prefix: hw-
     repo: Codertocat/Hello-World
     name: Hello World
-    allowed_senders: [example.com]
+    allowed_senders: [example.com, allowed.org]
     notify_participants: true
   - domain: hello.example.com
     prefix: quiet-
@@ -116,7 +124,9 @@ def outbox(dynamodb: Any, ses: Any, link: str | None = "https://hook.example/uns
         ROUTES,
         DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
         DynamoSuppressions(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
-        lambda: DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=3600),
+        lambda remaining: DynamoClaims(
+            CLAIMS_TABLE, dynamodb, expires_after_seconds=3600, remaining_time=remaining
+        ),
         ses,
         unsubscribe_url=lambda repo, issue, address: link,
         clock=lambda: NOW,
@@ -126,7 +136,7 @@ def outbox(dynamodb: Any, ses: Any, link: str | None = "https://hook.example/uns
 def join(dynamodb: Any, *people: Participant, repo: str = "codertocat/hello-world") -> None:
     store = DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW)
     for person in people:
-        store.add(repo, 1, person)
+        store.add(repo, 1, person, NOW)
 
 
 def sent_mail(request: dict[str, Any]) -> email.message.EmailMessage:
@@ -137,7 +147,7 @@ def test_a_comment_is_mailed_to_each_participant_from_the_issue_address(aws):
     """Each participant gets one mail from hw-1@, answering their own latest mail."""
     dynamodb, ses = aws
     join(dynamodb, ALICE, BOB)
-    decisions = outbox(dynamodb, ses).handle(item().to_json())
+    decisions = outbox(dynamodb, ses).handle(item().to_json(), left)
     assert decisions == [
         Outgoing("mail", "mailed", "mailed from hw-1@hello.example.com", address_digest(who))
         for who in ("alice@example.com", "bob@example.com")
@@ -169,9 +179,9 @@ def test_a_message_delivered_again_mails_nobody_twice(aws):
     """SQS's second delivery, or the same comment from a second webhook, finds the claims."""
     dynamodb, ses = aws
     join(dynamodb, ALICE)
-    outbox(dynamodb, ses).handle(item().to_json())
+    outbox(dynamodb, ses).handle(item().to_json(), left)
     other_delivery = WorkItem(**{**item().__dict__, "delivery": "d-9"})
-    assert [d.reason for d in outbox(dynamodb, ses).handle(other_delivery.to_json())] == [
+    assert [d.reason for d in outbox(dynamodb, ses).handle(other_delivery.to_json(), left)] == [
         "already-mailed"
     ]
     assert len(ses.sent) == 1
@@ -182,7 +192,7 @@ def test_our_own_comment_is_never_mailed(aws):
     dynamodb, ses = aws
     join(dynamodb, ALICE, BOB)
     own = item(comment__body="From the mail\n\n" + marker("0" * 32))
-    assert outbox(dynamodb, ses).handle(own.to_json()) == [
+    assert outbox(dynamodb, ses).handle(own.to_json(), left) == [
         Outgoing(
             "skip",
             "own-comment",
@@ -200,12 +210,14 @@ def test_a_comment_made_through_the_routes_github_app_is_our_own(aws):
         repository__full_name="octo-org/app",
         comment__performed_via_github_app={"id": 12345, "slug": "router", "client_id": "Iv1.x"},
     )
-    assert [d.reason for d in outbox(dynamodb, ses).handle(by_app.to_json())] == ["own-comment"]
+    assert [d.reason for d in outbox(dynamodb, ses).handle(by_app.to_json(), left)] == [
+        "own-comment"
+    ]
     other_app = item(
         repository__full_name="octo-org/app",
         comment__performed_via_github_app={"id": 999, "slug": "ci", "client_id": "Iv1.y"},
     )
-    assert [d.reason for d in outbox(dynamodb, ses).handle(other_app.to_json())] == ["mailed"]
+    assert [d.reason for d in outbox(dynamodb, ses).handle(other_app.to_json(), left)] == ["mailed"]
 
 
 def replace_domain(person: Participant, domain: str, prefix: str) -> Participant:
@@ -218,7 +230,7 @@ def test_suppressed_and_no_longer_notifying_participants_are_skipped(aws):
     quiet = Participant("carol@example.com", "hello.example.com", "quiet-", None)
     join(dynamodb, ALICE, BOB, quiet)
     DynamoSuppressions(dynamodb, CLAIMS_TABLE).suppress("BOB@example.com", "bounce")
-    decisions = outbox(dynamodb, ses).handle(item().to_json())
+    decisions = outbox(dynamodb, ses).handle(item().to_json(), left)
     assert [(d.reason, d.participant) for d in decisions] == [
         ("suppressed", address_digest("bob@example.com")),
         ("route-not-notifying", address_digest("carol@example.com")),
@@ -227,10 +239,51 @@ def test_suppressed_and_no_longer_notifying_participants_are_skipped(aws):
     assert [r["Destinations"] for r in ses.sent] == [["alice@example.com"]]
 
 
+def test_a_domain_taken_off_the_route_reads_no_more(aws):
+    """A participant whose domain is no longer among the route's allowed senders is skipped."""
+    dynamodb, ses = aws
+    gone = Participant("dan@former.example.net", "hello.example.com", "hw-", None)
+    join(dynamodb, gone, ALICE)
+    decisions = outbox(dynamodb, ses).handle(item().to_json(), left)
+    assert [(d.reason, d.detail) for d in decisions] == [
+        (
+            "sender-not-allowed",
+            "their domain may no longer write to route 0 (hw-@hello.example.com)",
+        ),
+        ("mailed", "mailed from hw-1@hello.example.com"),
+    ]
+
+
+def test_an_unreadable_secret_is_retried_for_every_participant(aws):
+    """The unsubscribe link's key cannot be read: each mail is a retryable decision, logged,
+    and the message comes again."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, BOB)
+
+    def unreadable(repo, issue, address):
+        raise StoreError(
+            "secret-unavailable", "the webhook secret could not be read", transient=True
+        )
+
+    box = Outbox(
+        ROUTES,
+        DynamoParticipants(dynamodb, CLAIMS_TABLE),
+        DynamoSuppressions(dynamodb, CLAIMS_TABLE),
+        lambda remaining: DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=60),
+        ses,
+        unsubscribe_url=unreadable,
+    )
+    with pytest.raises(RetryLater, match="secret-unavailable"):
+        box.handle(item().to_json(), left)
+    assert ses.sent == []
+
+
 def test_an_issue_nobody_wrote_to_by_mail_mails_nobody(aws):
     """No participants: one decision saying so."""
     dynamodb, ses = aws
-    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json())] == ["no-participants"]
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), left)] == [
+        "no-participants"
+    ]
 
 
 def test_closing_and_reopening_send_a_one_line_notice(aws):
@@ -239,7 +292,7 @@ def test_closing_and_reopening_send_a_one_line_notice(aws):
     join(dynamodb, ALICE)
     reopened = item("issues.reopened.json")
     for event in (closed(), reopened, closed()):
-        outbox(dynamodb, ses).handle(event.to_json())
+        outbox(dynamodb, ses).handle(event.to_json(), left)
     assert len(ses.sent) == 2
     texts = [sent_mail(r).get_body(("plain",)).get_content() for r in ses.sent]
     assert texts[0].splitlines()[0] == "Codertocat closed Codertocat/Hello-World#1 (completed)."
@@ -253,9 +306,9 @@ def test_ses_throttling_is_retried_and_sends_only_what_is_missing(aws):
     join(dynamodb, ALICE, BOB)
     ses.fail = ["Throttling"]
     with pytest.raises(RetryLater, match="ses-unavailable"):
-        outbox(dynamodb, ses).handle(item().to_json())
+        outbox(dynamodb, ses).handle(item().to_json(), left)
     assert [r["Destinations"] for r in ses.sent] == [["bob@example.com"]]
-    again = outbox(dynamodb, ses).handle(item().to_json())
+    again = outbox(dynamodb, ses).handle(item().to_json(), left)
     assert [d.reason for d in again] == ["mailed", "already-mailed"]
     assert [r["Destinations"] for r in ses.sent] == [["bob@example.com"], ["alice@example.com"]]
 
@@ -265,7 +318,9 @@ def test_a_mail_ses_refuses_is_not_retried(aws):
     dynamodb, ses = aws
     join(dynamodb, ALICE)
     ses.fail = ["MessageRejected"]
-    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json())] == ["ses-rejected"]
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), left)] == [
+        "ses-rejected"
+    ]
 
 
 def test_an_address_no_mail_can_carry_is_skipped_without_naming_it(aws, caplog):
@@ -275,7 +330,7 @@ def test_an_address_no_mail_can_carry_is_skipped_without_naming_it(aws, caplog):
         dynamodb,
         replace_domain(Participant("jörg@example.com", "", "", None), "hello.example.com", "hw-"),
     )
-    decisions = outbox(dynamodb, ses).handle(item().to_json())
+    decisions = outbox(dynamodb, ses).handle(item().to_json(), left)
     assert [d.reason for d in decisions] == ["unmailable"]
     assert "jörg" not in caplog.text
 
@@ -284,14 +339,16 @@ def test_a_permanent_bounce_suppresses_and_later_mail_skips_the_address(aws):
     """SES's bounce notification suppresses its recipients; the next comment skips them."""
     dynamodb, ses = aws
     body = (EVENTS / "sesBouncePermanent.json").read_text()
-    decisions = outbox(dynamodb, ses).handle(body)
+    decisions = outbox(dynamodb, ses).handle(body, left)
     assert [(d.reason, d.participant) for d in decisions] == [
         ("suppressed", address_digest("jane@allowed.org")),
         ("suppressed", address_digest("richard@allowed.org")),
     ]
     jane = Participant("jane@allowed.org", "hello.example.com", "hw-", None)
     join(dynamodb, jane)
-    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json())] == ["suppressed"]
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), left)] == [
+        "suppressed"
+    ]
     assert ses.sent == []
 
 
@@ -299,7 +356,7 @@ def test_a_transient_bounce_suppresses_nobody(aws):
     """A full mailbox is not a reason to stop mailing."""
     dynamodb, ses = aws
     body = (EVENTS / "sesBounceTransient.json").read_text()
-    assert [d.reason for d in outbox(dynamodb, ses).handle(body)] == ["feedback-no-action"]
+    assert [d.reason for d in outbox(dynamodb, ses).handle(body, left)] == ["feedback-no-action"]
     assert dynamodb.scan(TableName=CLAIMS_TABLE)["Items"] == []
 
 
@@ -310,4 +367,4 @@ def test_a_message_of_neither_kind_is_refused(aws, body):
     """Unreadable messages raise, so that they end in the dead-letter queue."""
     dynamodb, ses = aws
     with pytest.raises(UnreadableMessage):
-        outbox(dynamodb, ses).handle(body)
+        outbox(dynamodb, ses).handle(body, left)
