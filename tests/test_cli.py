@@ -82,11 +82,12 @@ def test_dispatch_dry_run_json_on_the_examples(capsys):
             "sender-not-allowed",
         ),
         ("07-new-issue.eml", "web-new@issues.example.com", "open", "accepted"),
+        ("08-unsubscribe.eml", "web-45+unsubscribe@issues.example.com", "unsubscribe", "accepted"),
     ]
     assert {"file", "recipient", "action", "repo", "issue", "body", "reason"} <= set(lines[0])
     assert (lines[0]["repo"], lines[0]["issue"]) == ("unseen-lab/anomaly-tracker", 123)
     assert lines[2]["body"] is None
-    opened = lines[-1]
+    opened = lines[-2]
     assert (opened["repo"], opened["issue"], opened["title"], opened["labels"]) == (
         "example-org/website",
         None,
@@ -120,6 +121,19 @@ def test_dispatch_human_output_shows_the_issue_to_open(capsys):
         f"{mail} -> web-new@issues.example.com: would open an issue in example-org/website\n"
         "    title: Contact form drops the last character of every message [from-email]\n"
         "    | **Dana Okafor** wrote by email:"
+    )
+
+
+def test_dispatch_human_output_shows_an_unsubscribe(capsys):
+    """A mail to an issue's +unsubscribe address is shown as what it is, not as a rejection."""
+    mail = ROOT / "examples" / "mail" / "08-unsubscribe.eml"
+    routes = str(ROOT / "routes.yaml")
+    status, out, _ = run(capsys, "dispatch", "--dry-run", "--routes", routes, str(mail))
+    assert (status, out) == (
+        0,
+        f"{mail} -> web-45+unsubscribe@issues.example.com: would unsubscribe the sender from "
+        "example-org/website#45\n"
+        "    unsubscribe the sender from example-org/website#45\n\n",
     )
 
 
