@@ -455,7 +455,7 @@ def _webhook_delivery() -> Callable[[], object]:
     import hmac  # noqa: PLC0415
 
     from handler.routes import load_routes  # noqa: PLC0415
-    from handler.webhook import Request, receive  # noqa: PLC0415
+    from handler.webhook import Request, owner_secret, receive  # noqa: PLC0415
 
     payload = json.loads(
         (ROOT / "tests" / "github" / "webhooks" / "issue_comment.created.1.json").read_text()
@@ -467,7 +467,8 @@ def _webhook_delivery() -> Callable[[], object]:
         "content-type": "application/json",
         "x-github-event": "issue_comment",
         "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
-        "x-hub-signature-256": "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest(),
+        "x-hub-signature-256": "sha256="
+        + hmac.new(owner_secret(secret, "example-org").encode(), body, hashlib.sha256).hexdigest(),
     }
     request = Request("POST", "/", "", headers, body)
     routes = load_routes(ROOT / "routes.yaml")
@@ -483,6 +484,9 @@ def _webhook_delivery() -> Callable[[], object]:
             return True
 
         def release(self, delivery: str) -> None:
+            return None
+
+        def confirm(self, delivery: str) -> None:
             return None
 
         def send(self, body: str) -> None:

@@ -2,12 +2,14 @@
 
 Pure. The link names the repository, the issue and the participant's address digest
 (handler.participants.address_digest), never the address: URLs end up in proxy logs and link
-scanners. It is signed with a key derived from the webhook secret, so that nobody can remove
-someone else from an issue by guessing a link, and a digest alone proves nothing.
+scanners. It is signed with a key derived from the master webhook secret (which never goes
+into GitHub: GitHub gets secrets derived per owner or app, handler.webhook), so that nobody,
+not even an owner who knows their webhook's secret, can remove someone else from an issue by
+making a link, and a digest alone proves nothing.
 
 The mac covers the repository (lowercased: GitHub names are case-insensitive), the issue and
 the digest, written as a JSON array so that no two triples share a message, compared in
-constant time and written base64url without padding. Rotating the webhook secret invalidates
+constant time and written base64url without padding. Rotating the master secret invalidates
 the links already mailed; the mailto address (handled by the mail function, which checks that
 the sender is authenticated) keeps working.
 """
@@ -24,8 +26,8 @@ from urllib.parse import parse_qs, urlencode
 
 from handler.participants import address_digest
 
-# Domain separation: the webhook secret also verifies GitHub's signatures; a key derived under
-# this label cannot be turned into a valid webhook signature, nor the other way round.
+# Domain separation: the owners' and apps' webhook secrets derive from the same master under
+# labels of their own (handler.webhook): none of them gives this key, nor this key one of them.
 _KEY_LABEL = b"ticket-router unsubscribe v1"
 _MAC_LENGTH = 43  # 32 bytes in base64url without padding
 _REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/[A-Za-z0-9._-]{1,100}")
@@ -45,7 +47,7 @@ class UnsubscribeRequest:
 
 
 def unsubscribe_key(webhook_secret: bytes) -> bytes:
-    """The key that signs unsubscribe links, derived from the webhook secret."""
+    """The key that signs unsubscribe links, derived from the master webhook secret."""
     return hmac.new(webhook_secret, _KEY_LABEL, hashlib.sha256).digest()
 
 

@@ -6,11 +6,22 @@ the webhook secret, the delivery ids seen, the work queue and the participants.
 
 POST ``/``, a GitHub webhook delivery, in this order:
 
-1. ``X-Hub-Signature-256`` is ``sha256=<hex>`` of HMAC-SHA256(secret, raw body), compared in
+1. ``X-Hub-Signature-256`` is ``sha256=<hex>`` of HMAC-SHA256(key, raw body), compared in
    constant time (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
-   Missing: 401 ``signature-missing``; wrong: 401 ``signature-invalid``, after reading the
-   secret again (it may have been rotated) at most once a minute. Unreadable: 503
-   ``secret-unavailable``. Nothing of an unsigned request is looked at before this.
+   The secret in Secrets Manager is a master that never goes into GitHub: what GitHub holds is
+   derived from it per owner (``owner_secret``) or per GitHub App (``app_secret``), so that an
+   admin of one owner's repositories, who knows that owner's secret, cannot sign a delivery
+   naming another owner's repository (and have text mailed from its issue addresses). The key
+   is therefore chosen by the body: the owner of ``repository.full_name``, the very repository
+   the work item is about (``organization.login`` when there is none: an organization's ping),
+   and, when ``X-GitHub-Hook-Installation-Target-Type`` is ``integration``, the app
+   ``X-GitHub-Hook-Installation-Target-ID``, whose deliveries may name any repository (an app
+   is installed on many owners; its secret is the operator's). Missing: 401
+   ``signature-missing``; matching no candidate, or a body naming no owner of a delivery that
+   is not an app's (whose secret it is cannot be told): 401 ``signature-invalid``, after
+   reading the master again (it may have been rotated) at most once a minute. Unreadable: 503
+   ``secret-unavailable``. Of an unsigned request nothing is looked at, and of a signed one
+   nothing but the owner before its signature matches.
 2. ``X-GitHub-Event``, ``X-GitHub-Delivery`` and a JSON object as the body (the
    application/json content type, or application/x-www-form-urlencoded with ``payload=``):
    else 400 ``bad-request``. A ``ping`` is answered 200 ``pong``.
@@ -21,11 +32,16 @@ POST ``/``, a GitHub webhook delivery, in this order:
 5. An event older than 72 hours: 202 ``stale-event``. GitHub delivers within seconds and
    redelivers within days; an old signed request is a replay of a captured one, whose delivery
    id may have expired from the table.
-6. The delivery id is claimed in the claims table for seven days: seen before, 202
+6. The delivery id is claimed in the claims table for a minute (pending): seen before, 202
    ``duplicate-delivery`` (GitHub redelivers, an attacker may replay). The store failing: 503
    ``store-unavailable``.
-7. The work item goes to the SQS work queue: 202 ``queued``. SQS failing: the claim is released,
-   so that GitHub's redelivery is not taken for a duplicate, and 503 ``queue-unavailable``.
+7. The work item goes to the SQS work queue: 202 ``queued``, and the claim is confirmed for
+   seven days. SQS failing: the claim is released, so that GitHub's redelivery is not taken for
+   a duplicate, and 503 ``queue-unavailable``. A function that dies between the claim and the
+   queue (its timeout) leaves a pending claim, which lapses after the minute: a later
+   redelivery is queued, not lost. The confirmation failing: still 202 ``queued``, the detail
+   says so; a redelivery after the minute queues the item again, and the outbox's claim per
+   (event, participant) mails nobody twice.
 
 GitHub waits 10 seconds for an answer; the real work happens behind the queue.
 
@@ -61,10 +77,22 @@ from handler.unsubscribe import read_unsubscribe, unsubscribe_key
 STALE_AFTER_SECONDS = 72 * 3600
 # How long a delivery id is remembered: longer than any stale event, so that none gets through.
 DELIVERY_TTL_SECONDS = 7 * 86400
+# How long a delivery id is held before its work item is queued: far beyond the function's 5 s
+# timeout (terraform/modules/replies), so that a live invocation never loses it, and short, so
+# that a redelivery of a delivery whose invocation died is not taken for a duplicate for long.
+PENDING_SECONDS = 60
 # A failed signature re-reads the secret at most this often, so that unsigned floods do not
 # become Secrets Manager calls.
 SECRET_REREAD_SECONDS = 60.0
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+# Domain separation: an owner's secret, an app's secret and the unsubscribe links' key
+# (handler.unsubscribe) are HMACs of the master under different labels, so none gives another.
+# The NUL ends the label: no owner or app id can extend it into another label.
+_OWNER_LABEL = b"ticket-router webhook owner\0"
+_APP_LABEL = b"ticket-router webhook app\0"
+# GitHub's rule for user and organization logins (as handler.github_events reads full_name).
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+_APP_ID = re.compile(r"[1-9][0-9]{0,18}")
 # GitHub's delivery ids are GUIDs and its event names snake_case words.
 _DELIVERY = re.compile(r"[A-Za-z0-9-]{1,100}")
 _EVENT = re.compile(r"[a-z_]{1,64}")
@@ -138,6 +166,8 @@ class Secret(Protocol):
 class Deliveries(Protocol):
     def claim(self, delivery: str) -> bool: ...
 
+    def confirm(self, delivery: str) -> None: ...
+
     def release(self, delivery: str) -> None: ...
 
 
@@ -155,6 +185,23 @@ class DeliveryStoreError(Exception):
 
 class QueueError(Exception):
     """The work queue refused the message or could not be reached."""
+
+
+def owner_secret(master: bytes, owner: str) -> str:
+    """The webhook secret to give GitHub for the repository or organization webhooks of
+    ``owner`` (a user or organization login; case does not matter).
+
+    hex(HMAC-SHA256(master, b"ticket-router webhook owner\\0" + lowercased owner)): it signs
+    deliveries about that owner's repositories only, and does not reveal ``master``."""
+    return hmac.new(master, _OWNER_LABEL + owner.lower().encode(), hashlib.sha256).hexdigest()
+
+
+def app_secret(master: bytes, app_id: int) -> str:
+    """The webhook secret to give GitHub for the webhook of the GitHub App ``app_id``.
+
+    hex(HMAC-SHA256(master, b"ticket-router webhook app\\0" + the id in decimal)): it signs
+    deliveries about any repository, as an app is installed on many owners."""
+    return hmac.new(master, _APP_LABEL + str(app_id).encode(), hashlib.sha256).hexdigest()
 
 
 def receive(
@@ -201,12 +248,21 @@ def _webhook(
     signature = request.headers.get("x-hub-signature-256")
     if signature is None:
         return _text(401, "signature-missing", "no X-Hub-Signature-256 header")
+    payload = _payload(request)
+    signers = _signers(payload, request.headers)
+    if signers.owner is None and signers.app_id is None:
+        unread = payload if isinstance(payload, str) else "the payload names no owner"
+        return _text(401, "signature-invalid", f"{unread}: cannot tell whose secret signed it")
     try:
-        signed = _signed(request.body, signature, secret)
+        signed = _signed(request.body, signature, signers, secret)
     except StoreError as error:
         return _text(503, "secret-unavailable", error.detail)
     if not signed:
-        return _text(401, "signature-invalid", "X-Hub-Signature-256 does not match the body")
+        return _text(
+            401,
+            "signature-invalid",
+            f"X-Hub-Signature-256 does not match the body under the secret of {signers}",
+        )
 
     event = request.headers.get("x-github-event", "")
     delivery = request.headers.get("x-github-delivery", "")
@@ -220,7 +276,6 @@ def _webhook(
             about=About(event=event),
         )
     seen = About(delivery=delivery, event=event)
-    payload = _payload(request)
     if isinstance(payload, str):
         return _text(400, "bad-request", payload, about=seen)
     if event == "ping":
@@ -257,18 +312,76 @@ def _webhook(
             # GitHub's redelivery will be taken for a duplicate: the log must say so.
             detail += f"; the delivery id stays claimed: {release_error}"
         return _text(503, "queue-unavailable", detail, about=seen)
-    return _text(202, "queued", f"{event}/{item.action} of {item.repo}#{item.issue}", about=seen)
+    queued = f"{event}/{item.action} of {item.repo}#{item.issue}"
+    try:
+        deliveries.confirm(delivery)
+    except DeliveryStoreError as error:
+        # The work is queued: answering 503 would only invite a redelivery.
+        queued += f"; the delivery id is held for {PENDING_SECONDS} s only: {error}"
+    return _text(202, "queued", queued, about=seen)
 
 
-def _signed(body: bytes, header: str, secret: Secret) -> bool:
+@dataclass(frozen=True)
+class _Signers:
+    """Whose derived secret may have signed a delivery: an owner's, an app's, or either."""
+
+    owner: str | None
+    app_id: int | None
+
+    def keys(self, master: bytes) -> list[bytes]:
+        keys = [] if self.owner is None else [owner_secret(master, self.owner)]
+        if self.app_id is not None:
+            keys.append(app_secret(master, self.app_id))
+        return [key.encode() for key in keys]
+
+    def __str__(self) -> str:
+        names = [] if self.owner is None else [f"owner {self.owner}"]
+        if self.app_id is not None:
+            names.append(f"app {self.app_id}")
+        return " or ".join(names)
+
+
+def _signers(payload: dict[str, Any] | str, headers: Mapping[str, str]) -> _Signers:
+    target = headers.get("x-github-hook-installation-target-type")
+    app = headers.get("x-github-hook-installation-target-id", "")
+    app_id = int(app) if target == "integration" and _APP_ID.fullmatch(app) else None
+    return _Signers(None if isinstance(payload, str) else _owner(payload), app_id)
+
+
+def _owner(payload: Mapping[str, Any]) -> str | None:
+    """The owner whose secret must sign the payload, or None when it names none.
+
+    The owner part of ``repository.full_name`` (GitHub writes ``repository.owner.login`` the
+    same), as it is full_name that the work item and the routes go by: a delivery naming
+    another owner's repository cannot match the signer's secret. A payload without a repository
+    is an organization's (its webhook's ping)."""
+    repository = payload.get("repository")
+    if repository is not None:
+        name = repository.get("full_name") if isinstance(repository, dict) else None
+        owner = name.partition("/")[0] if isinstance(name, str) and "/" in name else None
+    else:
+        organization = payload.get("organization")
+        owner = organization.get("login") if isinstance(organization, dict) else None
+    return owner if isinstance(owner, str) and _LOGIN.fullmatch(owner) else None
+
+
+def _signed(body: bytes, header: str, signers: _Signers, secret: Secret) -> bool:
     match = _SIGNATURE.fullmatch(header.strip())
     if match is None:
         return False
     given = match.group(1).lower().encode()
-    if hmac.compare_digest(_hex_mac(secret.get(), body), given):
+    if _matches(body, given, signers.keys(secret.get())):
         return True
     fresh = secret.refreshed()
-    return fresh is not None and hmac.compare_digest(_hex_mac(fresh, body), given)
+    return fresh is not None and _matches(body, given, signers.keys(fresh))
+
+
+def _matches(body: bytes, given: bytes, keys: list[bytes]) -> bool:
+    matched = False
+    for key in keys:
+        # Every key is compared, so that the time taken does not tell which one matched.
+        matched |= hmac.compare_digest(_hex_mac(key, body), given)
+    return matched
 
 
 def _hex_mac(key: bytes, body: bytes) -> bytes:
@@ -398,7 +511,9 @@ def _page(
 
 
 class WebhookSecret:
-    """The webhook secret from Secrets Manager (the bare secret, or JSON ``{"secret": ...}``).
+    """The master webhook secret from Secrets Manager (the bare secret, or JSON
+    ``{"secret": ...}``): GitHub gets only secrets derived from it (``owner_secret``,
+    ``app_secret``).
 
     Cached for a bounded time like the GitHub token (handler.store.SecretSource); ``refreshed``
     reads it again early, when a signature did not match, but at most once a minute. The outbox
@@ -424,10 +539,6 @@ class WebhookSecret:
             clock=clock,
         )
 
-    def forget(self) -> None:
-        """Drop the cached secret: the next ``get`` reads it again."""
-        self._source.forget()
-
     def get(self) -> bytes:
         return self._source.get().encode()
 
@@ -441,7 +552,9 @@ class WebhookSecret:
 
 
 class DynamoDeliveries:
-    """Delivery ids seen, as items ``delivery#<id>`` of the claims table (TTL ``expiration``)."""
+    """Delivery ids seen, as items ``delivery#<id>`` of the claims table (TTL ``expiration``):
+    pending for ``pending_seconds`` once claimed, then for ``expires_after_seconds`` once
+    confirmed."""
 
     def __init__(
         self,
@@ -449,22 +562,25 @@ class DynamoDeliveries:
         table: str,
         *,
         expires_after_seconds: int = DELIVERY_TTL_SECONDS,
+        pending_seconds: int = PENDING_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
         self._table = table
         self._ttl = expires_after_seconds
+        self._pending = pending_seconds
         self._clock = clock
 
     def claim(self, delivery: str) -> bool:
-        """True for a delivery not seen before (now recorded), False for a repeat."""
+        """True for a delivery not seen before, or whose claim lapsed (now pending), False for a
+        repeat."""
         now = int(self._clock())
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
                     "id": {"S": f"{_KEY_PREFIX}#{delivery}"},
-                    "expiration": {"N": str(now + self._ttl)},
+                    "expiration": {"N": str(now + self._pending)},
                 },
                 # DynamoDB deletes expired items up to days late: an expired one is free again.
                 ConditionExpression="attribute_not_exists(id) OR expiration < :now",
@@ -477,6 +593,20 @@ class DynamoDeliveries:
         except BotoCoreError as error:
             raise DeliveryStoreError(f"cannot record the delivery ({_code(error)})") from None
         return True
+
+    def confirm(self, delivery: str) -> None:
+        """Remember the claimed delivery for the full time: its work item is queued."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": f"{_KEY_PREFIX}#{delivery}"}},
+                UpdateExpression="SET expiration = :expiration",
+                ExpressionAttributeValues={
+                    ":expiration": {"N": str(int(self._clock()) + self._ttl)}
+                },
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise DeliveryStoreError(f"cannot confirm the delivery ({_code(error)})") from None
 
     def release(self, delivery: str) -> None:
         try:

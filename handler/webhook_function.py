@@ -6,8 +6,10 @@ response shape. One JSON log line per request (handler.webhook.Outcome.log): nev
 
 Configuration (environment):
   ROUTES_FILE         routes file (default: routes.yaml shipped beside the package)
-  WEBHOOK_SECRET_ARN  Secrets Manager secret holding the webhook's secret (bare, or JSON
-                      {"secret": "..."}); the unsubscribe links' key derives from it
+  WEBHOOK_SECRET_ARN  Secrets Manager secret holding the master webhook secret (bare, or JSON
+                      {"secret": "..."}); the secrets GitHub signs with (one per owner or app,
+                      handler.webhook.owner_secret and app_secret) and the unsubscribe links'
+                      key derive from it
   WORK_QUEUE_URL      the SQS queue the outbox function reads
   IDEMPOTENCY_TABLE   DynamoDB claims table: delivery ids seen, and the participants that
                       unsubscribe links remove
@@ -43,10 +45,14 @@ from handler.webhook import (
 logger = Logger(
     service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO", utc=True, use_rfc3339=True
 )
-# GitHub gives up on a delivery after 10 seconds: a slow AWS call must fail (503, redelivered
-# later) well before that, never hang.
+# The function has 5 seconds (terraform/modules/replies/webhook.tf; GitHub waits 10): a slow
+# AWS call must fail and be answered 503 (redelivered later) within them, never be cut off by the
+# timeout. Two attempts of a call that cannot connect (1 s) or gets no answer (1.5 s) fail within
+# about 3 s, standard mode's backoff after a timeout being under 50 ms; the other calls of the
+# request take milliseconds. Should the function die all the same, a pending delivery claim
+# lapses after a minute (handler.webhook.PENDING_SECONDS).
 _CLIENT_CONFIG = Config(
-    connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 2, "mode": "standard"}
+    connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"}
 )
 
 

@@ -27,6 +27,7 @@ from pytest_httpserver import HTTPServer
 
 from handler import lambda_function, outbox_function, webhook_function
 from handler.participants import DynamoParticipants
+from handler.webhook import owner_secret
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 from tests.fakegithub import FakeGitHub
@@ -132,7 +133,9 @@ def comment_on_github(delivery: str, comment_id: int, body: str, login: str = "m
 
 
 def webhook(body: bytes, delivery: str, event: str) -> dict[str, Any]:
-    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    # GitHub holds the repository owner's secret, derived from the master in Secrets Manager.
+    key = owner_secret(SECRET.encode(), REPO.partition("/")[0]).encode()
+    signature = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
     request = copy.deepcopy(json.loads((TESTS / "events" / "functionUrlEvent.json").read_text()))
     request["requestContext"]["http"]["method"] = "POST"
     request["headers"] = {

@@ -24,12 +24,18 @@ from handler import webhook_function
 from handler.github_events import Actor, WorkItem
 from handler.participants import DynamoParticipants, Participant
 from handler.unsubscribe import unsubscribe_key, unsubscribe_url
-from handler.webhook import WebhookSecret
+from handler.webhook import DynamoDeliveries, WebhookSecret, app_secret, owner_secret
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 
+# What the deployed fixture resets: tests that replace the runtime build theirs from it.
+BUILD_RUNTIME = webhook_function.runtime
 REGION = "eu-west-1"
+# The master, in Secrets Manager; GitHub holds only the secrets derived from it.
 SECRET = "It's a Secret to Everybody"
+OWNER_SECRET = owner_secret(SECRET.encode(), "Codertocat")
+APP_ID = 123456
+APP_SECRET = app_secret(SECRET.encode(), APP_ID)
 DELIVERY = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
 REPO = "Codertocat/Hello-World"
 ISSUE_URL = "https://github.com/Codertocat/Hello-World/issues/1"
@@ -43,6 +49,10 @@ routes:
   - domain: quiet.example.com
     repo: example-org/quiet
     allowed_senders: [example.com]
+  - domain: victim.example.com
+    repo: victim-org/private
+    allowed_senders: [example.com]
+    notify_participants: true
 """
 
 
@@ -121,7 +131,7 @@ def github_payload(name: str = "issue_comment.created.1.json", **changes: Any) -
     return data | changes
 
 
-def sign(body: bytes, secret: str = SECRET) -> str:
+def sign(body: bytes, secret: str = OWNER_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
@@ -130,13 +140,16 @@ def delivery(
     *,
     event: str = "issue_comment",
     delivery_id: str = DELIVERY,
-    secret: str = SECRET,
+    secret: str = OWNER_SECRET,
     body: bytes | None = None,
     signature: str | None = None,
     content_type: str = "application/json",
     as_base64: bool = False,
+    app: int | None = None,
+    target_type: str = "integration",
 ) -> dict[str, Any]:
-    """A GitHub delivery as GitHub sends it, signed with ``secret`` unless told otherwise."""
+    """A GitHub delivery as GitHub sends it, signed with ``secret`` (Codertocat's webhook's,
+    unless told otherwise); from the webhook of the app ``app`` when one is given."""
     raw = body if body is not None else json.dumps(payload or github_payload()).encode()
     headers = {
         "content-type": content_type,
@@ -144,6 +157,9 @@ def delivery(
         "x-github-delivery": delivery_id,
         "x-hub-signature-256": signature if signature is not None else sign(raw, secret),
         "user-agent": "GitHub-Hookshot/044aadd",
+        # What a repository's webhook sends; an app's names itself.
+        "x-github-hook-installation-target-type": "repository" if app is None else target_type,
+        "x-github-hook-installation-target-id": "186853002" if app is None else str(app),
     }
     return function_url_event("POST", headers=headers, body=raw, as_base64=as_base64)
 
@@ -169,8 +185,8 @@ def delivery_item(dynamodb: Any, delivery_id: str = DELIVERY) -> dict[str, Any] 
 
 
 def test_signed_comment_is_queued(deployed, dynamodb):
-    """A signed issue_comment/created for a notifying route -> 202 queued, the work item's
-    JSON on the queue, the delivery id claimed for seven days."""
+    """An issue_comment/created for a notifying route signed with its owner's secret -> 202
+    queued, the work item's JSON on the queue, the delivery id claimed for seven days."""
     payload = github_payload()
     result = call(delivery(payload))
     assert result == {
@@ -223,25 +239,143 @@ def test_form_encoded_payload_is_accepted(deployed):
     assert json.loads(queued(deployed)[0])["comment_id"] == 492700400
 
 
+def test_derived_secrets_are_labelled_hmacs_of_the_master():
+    """owner_secret and app_secret are hex HMAC-SHA256 of the master under their own labels,
+    the owner lowercased: each differs from the master, from the other and from the
+    unsubscribe key."""
+    master = b"master"
+    owner = owner_secret(master, "Example-Org")
+    app = app_secret(master, 42)
+    label = b"ticket-router webhook "
+    assert owner == hmac.new(master, label + b"owner\x00example-org", hashlib.sha256).hexdigest()
+    assert app == hmac.new(master, label + b"app\x00" + b"42", hashlib.sha256).hexdigest()
+    assert owner_secret(master, "example-org") == owner
+    assert len({owner, app, master.hex(), unsubscribe_key(master).hex()}) == 4
+
+
 @pytest.mark.parametrize(
-    ("change", "reason"),
+    "change",
     [
-        ({"signature": ""}, "signature-invalid"),
-        ({"signature": "sha1=" + "0" * 40}, "signature-invalid"),
-        ({"signature": "sha256=" + "0" * 64}, "signature-invalid"),
-        ({"secret": "another secret"}, "signature-invalid"),
+        {"signature": ""},
+        {"signature": "sha1=" + "0" * 40},
+        {"signature": "sha256=" + "0" * 64},
+        {"secret": "another secret"},
+        {"secret": SECRET},
+        {"secret": owner_secret(SECRET.encode(), "example-org")},
+        {"secret": APP_SECRET},
     ],
-    ids=["empty", "sha1", "zeros", "other-secret"],
+    ids=["empty", "sha1", "zeros", "other-secret", "master", "other-owner", "app-not-said"],
 )
-def test_wrong_signature_is_401(deployed, dynamodb, change, reason):
-    """A signature that does not match the body under our secret -> 401, nothing queued."""
+def test_wrong_signature_is_401(deployed, dynamodb, change):
+    """A signature that does not match the body under its owner's secret -> 401, nothing
+    queued: neither the master itself nor another owner's or an app's secret will do."""
     result = call(delivery(**change))
     assert (result["statusCode"], result["body"]) == (
         401,
-        f"{reason}: X-Hub-Signature-256 does not match the body\n",
+        "signature-invalid: X-Hub-Signature-256 does not match the body under the secret of "
+        "owner Codertocat\n",
     )
     assert queued(deployed) == []
     assert delivery_item(dynamodb) is None
+
+
+def victims_comment(**repository: Any) -> dict[str, Any]:
+    """A comment on victim-org/private, a notifying route of another owner."""
+    payload = github_payload()
+    payload["repository"].update(full_name="Victim-Org/Private", **repository)
+    return payload
+
+
+@pytest.mark.parametrize(
+    "owner",
+    [{}, {"owner": {"login": "Victim-Org", "type": "Organization"}}],
+    ids=["owner-login-left", "owner-login-changed"],
+)
+def test_owner_secret_does_not_sign_another_owners_repository(deployed, dynamodb, owner):
+    """A payload naming victim-org's repository signed with Codertocat's secret (the secret an
+    admin of Codertocat's repositories knows) -> 401, nothing queued or claimed."""
+    result = call(delivery(victims_comment(**owner)))
+    assert (result["statusCode"], result["body"]) == (
+        401,
+        "signature-invalid: X-Hub-Signature-256 does not match the body under the secret of "
+        "owner Victim-Org\n",
+    )
+    assert queued(deployed) == []
+    assert delivery_item(dynamodb) is None
+
+
+def test_owners_own_secret_signs_its_repository(deployed):
+    """The same payload signed with victim-org's own secret is queued (the refusal above is
+    the owner check, not a broken payload)."""
+    victim = owner_secret(SECRET.encode(), "victim-org")
+    result = call(delivery(victims_comment(), secret=victim))
+    assert (result["statusCode"], result["body"]) == (
+        202,
+        "queued: issue_comment/created of Victim-Org/Private#1\n",
+    )
+    assert len(queued(deployed)) == 1
+
+
+@pytest.mark.parametrize("repository", ["Codertocat/Hello-World", "Victim-Org/Private"])
+def test_app_secret_signs_any_repository(deployed, repository):
+    """A delivery of our GitHub App's webhook, signed with the app's secret, is queued
+    whichever owner's repository it names."""
+    payload = github_payload()
+    payload["repository"]["full_name"] = repository
+    result = call(delivery(payload, secret=APP_SECRET, app=APP_ID))
+    assert (result["statusCode"], result["body"]) == (
+        202,
+        f"queued: issue_comment/created of {repository}#1\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "whose"),
+    [
+        ({"secret": app_secret(SECRET.encode(), APP_ID + 1)}, "owner Codertocat or app 123456"),
+        ({"target_type": "repository"}, "owner Codertocat"),
+        ({"app": 0}, "owner Codertocat"),
+    ],
+    ids=["other-app", "not-an-app", "bad-app-id"],
+)
+def test_app_signature_needs_the_app_and_its_secret(deployed, change, whose):
+    """The app's secret counts only when the delivery says it comes from that app's webhook
+    (target type integration, a valid app id), and another app's secret not at all."""
+    result = call(delivery(**({"secret": APP_SECRET, "app": APP_ID} | change)))
+    assert (result["statusCode"], result["body"]) == (
+        401,
+        "signature-invalid: X-Hub-Signature-256 does not match the body under the secret of "
+        f"{whose}\n",
+    )
+    assert queued(deployed) == []
+
+
+def test_owner_name_is_case_insensitive(deployed):
+    """GitHub's logins are case-insensitive: the secret of "codertocat" signs Codertocat's."""
+    assert call(delivery(secret=owner_secret(SECRET.encode(), "CODERTOCAT")))["statusCode"] == 202
+
+
+@pytest.mark.parametrize(
+    ("change", "unread"),
+    [
+        ({"body": b"{not json"}, "the payload is not JSON"),
+        ({"content_type": "text/plain"}, "the content type text/plain is not JSON or a form"),
+        ({"body": b"{}"}, "the payload names no owner"),
+        ({"body": b'{"repository": {"full_name": "Codertocat"}}'}, "the payload names no owner"),
+        ({"body": b'{"repository": "Codertocat/x"}'}, "the payload names no owner"),
+        ({"body": b'{"organization": {"login": "a b"}}'}, "the payload names no owner"),
+    ],
+    ids=["not-json", "not-json-type", "empty", "no-slash", "not-object", "bad-login"],
+)
+def test_body_naming_no_owner_is_401(deployed, change, unread):
+    """A signed body that cannot be read, or names no owner, of a webhook that is not an
+    app's -> 401: whose secret signed it cannot be told."""
+    result = call(delivery(**change))
+    assert (result["statusCode"], result["body"]) == (
+        401,
+        f"signature-invalid: {unread}: cannot tell whose secret signed it\n",
+    )
+    assert queued(deployed) == []
 
 
 def test_tampered_body_is_401(deployed):
@@ -286,11 +420,119 @@ def test_expired_delivery_record_is_claimed_again(deployed, dynamodb):
     assert len(queued(deployed)) == 1
 
 
+class Crash(Exception):
+    """The function cut off by its timeout (nothing after the raise runs)."""
+
+
+class DiesOnSend:
+    def send(self, body: str) -> None:
+        raise Crash
+
+
+def with_clock(monkeypatch, dynamodb, now: list[float], **changes: Any) -> None:
+    """The runtime's delivery ids kept on the clock ``now[0]``, and ``changes`` made to it."""
+    built = BUILD_RUNTIME()
+    deliveries = DynamoDeliveries(dynamodb, CLAIMS_TABLE, clock=lambda: now[0])
+    changed = functools.cache(lambda: replace(built, deliveries=deliveries, **changes))
+    monkeypatch.setattr(webhook_function, "runtime", changed)
+
+
+def test_delivery_of_a_function_that_died_before_queueing_is_queued_after_a_minute(
+    deployed, dynamodb, monkeypatch
+):
+    """Claimed, then the function dies before the queue: the id is pending for 60 s (a
+    redelivery meanwhile is a duplicate), then a redelivery is queued, not lost."""
+    now = [1_700_000_000.0]
+    with_clock(monkeypatch, dynamodb, now, queue=DiesOnSend())
+    payload = github_payload()
+    with pytest.raises(Crash):
+        call(delivery(payload))
+    assert delivery_item(dynamodb) == {
+        "id": {"S": f"delivery#{DELIVERY}"},
+        "expiration": {"N": "1700000060"},
+    }
+    with_clock(monkeypatch, dynamodb, now)
+    now[0] += 60
+    assert call(delivery(payload))["body"] == (
+        "duplicate-delivery: this delivery was received before\n"
+    )
+    now[0] += 1
+    assert call(delivery(payload))["statusCode"] == 202
+    assert len(queued(deployed)) == 1
+
+
+def test_queued_delivery_is_a_duplicate_for_seven_days(deployed, dynamodb, monkeypatch):
+    """Once queued, the claim is confirmed: expiration = now + 7 days, and a redelivery a
+    minute or six days later is a duplicate."""
+    now = [1_700_000_000.0]
+    with_clock(monkeypatch, dynamodb, now)
+    payload = github_payload()
+    assert call(delivery(payload))["statusCode"] == 202
+    assert delivery_item(dynamodb) == {
+        "id": {"S": f"delivery#{DELIVERY}"},
+        "expiration": {"N": str(1_700_000_000 + 7 * 86400)},
+    }
+    for later in (61, 6 * 86400):
+        now[0] = 1_700_000_000.0 + later
+        assert call(delivery(payload))["body"] == (
+            "duplicate-delivery: this delivery was received before\n"
+        )
+    assert len(queued(deployed)) == 1
+
+
+def test_claim_confirm_and_release_write_exact_expirations(dynamodb):
+    """claim: expiration now + 60 s; confirm: now + 7 days; release: no item; a pending claim
+    blocks a second claim until it lapses."""
+    now = [1_000_000.0]
+    deliveries = DynamoDeliveries(dynamodb, CLAIMS_TABLE, clock=lambda: now[0])
+    assert deliveries.claim("d-1") is True
+    assert delivery_item(dynamodb, "d-1") == {
+        "id": {"S": "delivery#d-1"},
+        "expiration": {"N": "1000060"},
+    }
+    assert deliveries.claim("d-1") is False
+    now[0] += 5
+    deliveries.confirm("d-1")
+    assert delivery_item(dynamodb, "d-1") == {
+        "id": {"S": "delivery#d-1"},
+        "expiration": {"N": str(1_000_005 + 7 * 86400)},
+    }
+    now[0] += 61
+    assert deliveries.claim("d-1") is False
+    deliveries.release("d-1")
+    assert delivery_item(dynamodb, "d-1") is None
+    assert deliveries.claim("d-1") is True
+
+
+def test_confirm_failure_still_answers_queued(deployed, dynamodb, monkeypatch):
+    """The store failing after the item is queued -> still 202 queued (the work is on the
+    queue), the detail saying that the id is held for a minute only."""
+    now = [1_700_000_000.0]
+    with_clock(monkeypatch, dynamodb, now)
+    update_item = dynamodb.update_item
+
+    def update_elsewhere(**kwargs: Any) -> Any:
+        return update_item(**{**kwargs, "TableName": "no-such-table"})
+
+    monkeypatch.setattr(dynamodb, "update_item", update_elsewhere)
+    result = call(delivery())
+    assert (result["statusCode"], result["body"]) == (
+        202,
+        "queued: issue_comment/created of Codertocat/Hello-World#1; the delivery id is held for "
+        "60 s only: cannot confirm the delivery (ResourceNotFoundException)\n",
+    )
+    assert len(queued(deployed)) == 1
+    assert delivery_item(dynamodb) == {
+        "id": {"S": f"delivery#{DELIVERY}"},
+        "expiration": {"N": "1700000060"},
+    }
+
+
 def test_unknown_repository_is_ignored(deployed, dynamodb):
     """A repository no route names -> 202 unknown-repository, nothing queued or claimed."""
     payload = github_payload()
     payload["repository"]["full_name"] = "someone/else"
-    result = call(delivery(payload))
+    result = call(delivery(payload, secret=owner_secret(SECRET.encode(), "someone")))
     assert (result["statusCode"], result["body"]) == (
         202,
         "unknown-repository: no route names someone/else\n",
@@ -303,7 +545,7 @@ def test_repository_of_a_route_without_notify_participants_is_ignored(deployed):
     """A repository whose routes do not notify participants -> 202 not-notifying."""
     payload = github_payload()
     payload["repository"]["full_name"] = "Example-Org/Quiet"
-    result = call(delivery(payload))
+    result = call(delivery(payload, secret=owner_secret(SECRET.encode(), "example-org")))
     assert (result["statusCode"], result["body"]) == (
         202,
         "not-notifying: no route of Example-Org/Quiet has notify_participants\n",
@@ -331,11 +573,38 @@ def test_event_just_under_72_hours_is_queued(deployed):
 
 
 def test_ping_is_answered_pong(deployed):
-    """A signed ping -> 200 pong, nothing queued."""
+    """A repository webhook's ping signed with the owner's secret -> 200 pong, nothing
+    queued."""
     payload = json.loads((TESTS / "github" / "webhooks" / "ping.json").read_text())
-    result = call(delivery(payload, event="ping"))
+    octocoders = owner_secret(SECRET.encode(), "Octocoders")
+    result = call(delivery(payload, event="ping", secret=octocoders))
     assert (result["statusCode"], result["body"]) == (200, "pong\n")
     assert queued(deployed) == []
+
+
+def test_organization_ping_is_signed_by_the_organization(deployed):
+    """An organization webhook's ping names no repository: organization.login is the owner."""
+    payload = json.loads((TESTS / "github" / "webhooks" / "ping.json").read_text())
+    organization = payload.pop("repository")["owner"]
+    payload["organization"] = {"login": organization["login"], "id": organization["id"]}
+    octocoders = owner_secret(SECRET.encode(), "Octocoders")
+    result = call(delivery(payload, event="ping", secret=octocoders))
+    assert (result["statusCode"], result["body"]) == (200, "pong\n")
+    wrong = call(delivery(payload, event="ping"))
+    assert (wrong["statusCode"], wrong["body"]) == (
+        401,
+        "signature-invalid: X-Hub-Signature-256 does not match the body under the secret of "
+        "owner Octocoders\n",
+    )
+
+
+def test_app_ping_names_no_owner_and_is_signed_by_the_app(deployed):
+    """An app webhook's ping names no repository or organization: the app's secret signs it."""
+    payload = json.loads((TESTS / "github" / "webhooks" / "ping.json").read_text())
+    del payload["repository"]
+    payload["hook"] = {"type": "App", "id": 1, "app_id": APP_ID}
+    result = call(delivery(payload, event="ping", secret=APP_SECRET, app=APP_ID))
+    assert (result["statusCode"], result["body"]) == (200, "pong\n")
 
 
 def test_event_not_mailed_is_acknowledged(deployed):
@@ -348,15 +617,21 @@ def test_event_not_mailed_is_acknowledged(deployed):
     assert queued(deployed) == []
 
 
+APP = {"secret": APP_SECRET, "app": APP_ID}
+
+
 @pytest.mark.parametrize(
     ("change", "detail"),
     [
-        ({"body": b"{not json"}, "the payload is not JSON"),
-        ({"body": b"[1, 2]"}, "the payload is not a JSON object"),
-        ({"body": b"\xff\xfe", "as_base64": True}, "the body is not UTF-8"),
-        ({"content_type": "text/plain"}, "the content type text/plain is not JSON or a form"),
+        ({"body": b"{not json", **APP}, "the payload is not JSON"),
+        ({"body": b"[1, 2]", **APP}, "the payload is not a JSON object"),
+        ({"body": b"\xff\xfe", "as_base64": True, **APP}, "the body is not UTF-8"),
         (
-            {"body": b"other=1", "content_type": "application/x-www-form-urlencoded"},
+            {"content_type": "text/plain", **APP},
+            "the content type text/plain is not JSON or a form",
+        ),
+        (
+            {"body": b"other=1", "content_type": "application/x-www-form-urlencoded", **APP},
             "the form body has no single payload field",
         ),
         ({"delivery_id": ""}, "X-GitHub-Delivery is missing or malformed"),
@@ -365,7 +640,8 @@ def test_event_not_mailed_is_acknowledged(deployed):
     ],
 )
 def test_bad_request_is_400(deployed, change, detail):
-    """A signed request without its headers or a JSON object as body -> 400 bad-request."""
+    """A signed request without its headers or a JSON object as body -> 400 bad-request (a
+    body only an app's signature can cover: an owner's needs the owner from the body)."""
     result = call(delivery(**change))
     assert (result["statusCode"], result["body"]) == (400, f"bad-request: {detail}\n")
     assert queued(deployed) == []
@@ -421,15 +697,16 @@ def test_unreadable_secret_is_503(deployed, monkeypatch):
 
 
 def test_secret_as_json_object(deployed):
-    """A secret stored as JSON {"secret": ...} verifies like the bare secret."""
+    """A master stored as JSON {"secret": ...} derives the owners' secrets like the bare one."""
     deployed["secrets"].put_secret_value(
         SecretId=deployed["arn"], SecretString=json.dumps({"secret": "json-held"})
     )
-    assert call(delivery(secret="json-held"))["statusCode"] == 202
+    held = owner_secret(b"json-held", "Codertocat")
+    assert call(delivery(secret=held))["statusCode"] == 202
 
 
 def test_rotated_secret_is_read_again_at_most_once_a_minute(deployed, monkeypatch):
-    """After a mismatch the secret is read again, but not within a minute of the last read."""
+    """After a mismatch the master is read again, but not within a minute of the last read."""
     now = [1000.0]
     built = webhook_function.runtime()
     secret = WebhookSecret(
@@ -439,10 +716,11 @@ def test_rotated_secret_is_read_again_at_most_once_a_minute(deployed, monkeypatc
     monkeypatch.setattr(webhook_function, "runtime", with_clock)
     assert call(delivery(delivery_id="d-1"))["statusCode"] == 202
     deployed["secrets"].put_secret_value(SecretId=deployed["arn"], SecretString="rotated")
+    rotated = owner_secret(b"rotated", "Codertocat")
     now[0] += 30
-    assert call(delivery(delivery_id="d-2", secret="rotated"))["statusCode"] == 401
+    assert call(delivery(delivery_id="d-2", secret=rotated))["statusCode"] == 401
     now[0] += 31
-    assert call(delivery(delivery_id="d-3", secret="rotated"))["statusCode"] == 202
+    assert call(delivery(delivery_id="d-3", secret=rotated))["statusCode"] == 202
     assert call(delivery(delivery_id="d-4"))["statusCode"] == 401
     assert len(queued(deployed)) == 2
 
@@ -492,7 +770,7 @@ def participants(dynamodb: Any) -> DynamoParticipants:
 
 def add_alice(dynamodb: Any) -> None:
     participant = Participant(ALICE, "issues.example.com", "", "m1@example.com", "Spelling")
-    participants(dynamodb).add(REPO, 1, participant)
+    participants(dynamodb).add(REPO, 1, participant, time.time())
 
 
 PAGE_HEADERS = {
@@ -554,10 +832,12 @@ def test_unsubscribe_reasons_are_logged(deployed, dynamodb, stdout_log):
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_forged_unsubscribe_link_is_400(deployed, dynamodb, method):
-    """A link signed with another secret, or changed, -> 400 page, nobody removed."""
+    """A link signed with another secret (an owner's webhook secret too: only the master
+    signs), or changed, -> 400 page, nobody removed."""
     add_alice(dynamodb)
     for query in (
         unsubscribe_query(secret="guessed"),
+        unsubscribe_query(secret=OWNER_SECRET),
         unsubscribe_query().replace("i=1", "i=2"),
         "r=<script>&i=1",
     ):
