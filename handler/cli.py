@@ -1,11 +1,12 @@
-"""Command line: ``python -m handler check|dispatch|replay``.
+"""Command line: ``python -m handler check|dispatch|replay|webhook-secret``.
 
 ``dispatch`` runs mail files, and ``replay`` mails stored in S3 or named by the failure queue,
-through exactly the pipeline the Lambda runs. Exit status: 0 every mail got a decision (a
-rejection is a decision); 1 a mail could not be read or a post failed for a reason worth
-retrying (a mail for a route on the default token while GITHUB_TOKEN is unset, when other routes
-have credentials of their own, is one); 2 the command itself cannot run (bad routes file, no
-token at all, bad arguments).
+through exactly the pipeline the Lambda runs. ``webhook-secret`` prints the secret an owner's
+(or an App's) GitHub webhook is signed with, derived from the master in Secrets Manager.
+Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be
+read or a post failed for a reason worth retrying (a mail for a route on the default token
+while GITHUB_TOKEN is unset, when other routes have credentials of their own, is one); 2 the
+command itself cannot run (bad routes file, no token at all, bad arguments, no master secret).
 
 Configuration: arguments first, then the environment the Lambda reads too (MAIL_BUCKET,
 MAIL_PREFIX, IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL_SECONDS, GITHUB_API_URL), and GITHUB_TOKEN for the
@@ -51,6 +52,7 @@ from handler.replay import (
 from handler.routes import Routes, RoutesError, load_routes
 from handler.store import MailStore, StoreError
 from handler.threads import DynamoThreads, NoThreads, Threads
+from handler.webhook import WebhookSecret, app_secret, owner_secret
 
 DEFAULT_ROUTES = "routes.yaml"
 ClaimsFactory = Callable[[Callable[[], float]], Claims]
@@ -64,6 +66,8 @@ _NO_GITHUB_LOGIN = (
 DEFAULT_PREFIX = "inbound/"
 # A file handed to dispatch may be a copy of a mail posted long ago: search the whole issue.
 _ANY_TIME = 0.0
+# GitHub's logins: letters, digits and single hyphens inside, at most 39 characters.
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 _SQS_HOST = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/")
 
 
@@ -73,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args.routes)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "webhook-secret":
+        return _webhook_secret(args)
     return _dispatch(args)
 
 
@@ -145,7 +151,53 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="S3 key, bare SES message id (prefixed with --prefix) or s3://BUCKET/KEY",
     )
+
+    secret = commands.add_parser(
+        "webhook-secret",
+        help="print the webhook secret to give GitHub for an owner's repositories or an App",
+        description=(
+            "Derived from the master secret in Secrets Manager, which never goes into GitHub: "
+            "a delivery must be signed with the secret of the owner it is about."
+        ),
+    )
+    secret.add_argument(
+        "--secret-id",
+        default=os.environ.get("WEBHOOK_SECRET_ARN", ""),
+        help="the master's secret (default: $WEBHOOK_SECRET_ARN; terraform output "
+        "webhook_secret_arn)",
+    )
+    whose = secret.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--owner", help="user or organization owning the repositories")
+    whose.add_argument("--app", type=int, metavar="APP_ID", help="GitHub App id (its webhook)")
     return parser
+
+
+def _webhook_secret(args: argparse.Namespace) -> int:
+    if not args.secret_id:
+        print(
+            "python -m handler webhook-secret: error: no master secret: give --secret-id or set "
+            "WEBHOOK_SECRET_ARN (terraform output -raw webhook_secret_arn)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.owner is not None and not _LOGIN.fullmatch(args.owner):
+        print(
+            f"python -m handler webhook-secret: error: {args.owner!r} is not a GitHub login",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        master = WebhookSecret(boto3.client("secretsmanager"), args.secret_id).get()
+    except NoRegionError:
+        print("no AWS region: set AWS_REGION or AWS_DEFAULT_REGION", file=sys.stderr)
+        return 2
+    except StoreError as error:
+        print(f"{error.reason}: {error.detail}", file=sys.stderr)
+        return 2
+    print(
+        owner_secret(master, args.owner) if args.owner is not None else app_secret(master, args.app)
+    )
+    return 0
 
 
 def _claims_option(command: argparse.ArgumentParser) -> None:

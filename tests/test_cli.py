@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from handler.cli import main
+from handler.webhook import app_secret, owner_secret
 from tests.conftest import ROOT, TESTS
 from tests.dynamo import CLAIMS_TABLE
 from tests.fakegithub import FakeGitHub
@@ -416,3 +417,49 @@ def test_bad_arguments_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2
+
+
+@pytest.fixture
+def master(monkeypatch):
+    """The webhook's master secret in moto's Secrets Manager."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="eu-west-1")
+        yield client.create_secret(Name="webhook", SecretString="the master")["ARN"]
+
+
+def test_webhook_secret_prints_the_owners_and_the_apps(capsys, master):
+    """The printed secrets are the derivations the webhook checks, one line each."""
+    status, out, err = run(
+        capsys, "webhook-secret", "--secret-id", master, "--owner", "Example-Org"
+    )
+    assert (status, out, err) == (0, owner_secret(b"the master", "example-org") + "\n", "")
+    status, out, _ = run(capsys, "webhook-secret", "--secret-id", master, "--app", "12345")
+    assert (status, out) == (0, app_secret(b"the master", 12345) + "\n")
+    assert out.strip() != owner_secret(b"the master", "12345")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--owner", "o"], "no master secret: give --secret-id or set WEBHOOK_SECRET_ARN"),
+        (["--secret-id", "x", "--owner", "not/a-login"], "'not/a-login' is not a GitHub login"),
+    ],
+)
+def test_webhook_secret_refuses_what_it_cannot_do(capsys, monkeypatch, argv, message):
+    """No master named, or an owner that is no login: exit 2 with the reason."""
+    monkeypatch.delenv("WEBHOOK_SECRET_ARN", raising=False)
+    status, out, err = run(capsys, "webhook-secret", *argv)
+    assert (status, out) == (2, "")
+    assert message in err
+
+
+def test_webhook_secret_says_when_the_master_cannot_be_read(capsys, master):
+    """A secret that does not exist (or is empty) is named, exit 2."""
+    status, _, err = run(capsys, "webhook-secret", "--secret-id", master + "x", "--owner", "o")
+    assert status == 2
+    assert err == (
+        "secret-unavailable: the webhook secret could not be read (ResourceNotFoundException)\n"
+    )

@@ -9,7 +9,7 @@ variable "package_file" {
 }
 
 variable "webhook_secret_arn" {
-  description = "ARN of the Secrets Manager secret holding the GitHub webhook secret (WEBHOOK_SECRET_ARN); both functions may read it."
+  description = "ARN of the Secrets Manager secret holding the webhooks' master secret (WEBHOOK_SECRET_ARN), from which each owner's webhook secret and the unsubscribe key derive; both functions may read it."
   type        = string
 }
 
