@@ -16,6 +16,7 @@ together they cost a cold start about 40 ms, and most mail carries a text/plain 
 from __future__ import annotations
 
 import re
+import warnings
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -130,9 +131,13 @@ def _depth(soup: BeautifulSoup) -> int:
 
 
 def _parse(html: str) -> BeautifulSoup:
-    from bs4 import BeautifulSoup, Tag  # noqa: PLC0415
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, Tag  # noqa: PLC0415
 
-    return BeautifulSoup(html, "html.parser", element_classes={Tag: _tag_class()})
+    with warnings.catch_warnings():
+        # A mail whose whole HTML part is a URL or a file name is still its text: bs4's hint
+        # that the caller may have meant a file would only be noise on the function's stderr.
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        return BeautifulSoup(html, "html.parser", element_classes={Tag: _tag_class()})
 
 
 @cache

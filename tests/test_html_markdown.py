@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -155,3 +156,11 @@ def test_depth_is_measured_after_outlook_headers_are_flattened():
 def test_one_walk_strips_what_is_not_text(html, expected):
     """Declarations, processing instructions and dropped tags go in the same pass."""
     assert html_to_markdown(html) == expected
+
+
+def test_html_that_looks_like_a_url_is_text_and_warns_nothing():
+    """A whole HTML part that is a URL (or a file name) is its text; bs4's hint is not logged."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert html_to_markdown("https://example.com/a.html") == "https://example.com/a.html"
+        assert html_to_markdown("report.html") == "report.html"
