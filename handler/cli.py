@@ -49,7 +49,7 @@ from handler.replay import (
     replay_keys,
     replay_queue,
 )
-from handler.routes import Routes, RoutesError, load_routes
+from handler.routes import GITHUB_LOGIN, Routes, RoutesError, load_routes
 from handler.store import MailStore, StoreError
 from handler.threads import DynamoThreads, NoThreads, Threads
 from handler.webhook import WebhookSecret, app_secret, owner_secret
@@ -66,8 +66,6 @@ _NO_GITHUB_LOGIN = (
 DEFAULT_PREFIX = "inbound/"
 # A file handed to dispatch may be a copy of a mail posted long ago: search the whole issue.
 _ANY_TIME = 0.0
-# GitHub's logins: letters, digits and single hyphens inside, at most 39 characters.
-_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 _SQS_HOST = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/")
 
 
@@ -180,7 +178,7 @@ def _webhook_secret(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.owner is not None and not _LOGIN.fullmatch(args.owner):
+    if args.owner is not None and not GITHUB_LOGIN.fullmatch(args.owner):
         print(
             f"python -m handler webhook-secret: error: {args.owner!r} is not a GitHub login",
             file=sys.stderr,

@@ -22,20 +22,18 @@ body is cut so that the whole message fits, and ends with a line saying so.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
+
+from handler.routes import MAX_ISSUE_NUMBER, REPO_FULL_NAME
 
 # SQS's limit on one message, in bytes of its UTF-8 body.
 MAX_MESSAGE_BYTES = 256 * 1024
 CUT_NOTE = "\n\n(This comment was cut here: it is too long to mail. Read it in full on GitHub.)"
 _KIND = "github"
 _ACTIONS = {"issue_comment": frozenset({"created"}), "issues": frozenset({"closed", "reopened"})}
-# GitHub's rules for owner and repository names (see handler.routes).
-_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/[A-Za-z0-9._-]{1,100}")
-_MAX_ISSUE = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -275,14 +273,14 @@ def _optional_int(data: Mapping[str, Any], key: str, *, where: str = "") -> int 
 
 def _issue(data: Mapping[str, Any], key: str, *, where: str = "") -> int:
     number = _int(data, key, where=where)
-    if number > _MAX_ISSUE:
+    if number > MAX_ISSUE_NUMBER:
         raise ValueError(f"{where}{key} is larger than any GitHub issue number")
     return number
 
 
 def _repo(data: Mapping[str, Any], key: str, *, where: str = "") -> str:
     repo = _text(data, key, where=where)
-    if not _REPO.fullmatch(repo):
+    if not REPO_FULL_NAME.fullmatch(repo):
         raise ValueError(f"{where}{key} is not owner/name")
     return repo
 

@@ -44,6 +44,7 @@ from handler.mail import Message
 from handler.participants import ParticipantStoreError, Suppressions
 from handler.pipeline import Decision
 from handler.routes import Route
+from handler.store import error_code
 from handler.threads import confirmation_id
 
 logger = logging.getLogger("ticket_router")
@@ -258,7 +259,7 @@ class Notifier:
                 ConditionExpression="attribute_not_exists(id)",
             )
         except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return "rate-limited"
             return _failed(notice, "rate-limit store", error)
         except BotoCoreError as error:
@@ -280,13 +281,9 @@ def _subject(original: str) -> str:
     return subject if subject.lower().startswith("re:") else f"Re: {subject}"
 
 
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def _failed(notice: Notice, what: str, error: Exception) -> str:
     # The error's class and code only: a botocore message may quote the request (the address).
-    code = _error_code(error) if isinstance(error, ClientError) else type(error).__name__
+    code = error_code(error)
     logger.warning(
         "notice not sent",
         extra={"notice_reason": notice.reason, "notice_failure": f"{what}: {code}"},

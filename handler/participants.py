@@ -25,6 +25,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.store import error_code
+
 PARTICIPANT_TTL_SECONDS = 730 * 86400
 _PARTICIPANTS_PREFIX = "participants"
 _SUPPRESSED_PREFIX = "suppressed"
@@ -145,15 +147,17 @@ class DynamoParticipants:
                 },
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
             # An item holds at most 400 KB: some 600 participants. Past that, retrying cannot help.
-            transient = _code(error) != "ValidationException"
+            transient = error_code(error) != "ValidationException"
             raise ParticipantStoreError(
-                f"cannot record the participant ({_code(error)})", transient=transient
+                f"cannot record the participant ({error_code(error)})", transient=transient
             ) from None
         except BotoCoreError as error:
-            raise ParticipantStoreError(f"cannot record the participant ({_code(error)})") from None
+            raise ParticipantStoreError(
+                f"cannot record the participant ({error_code(error)})"
+            ) from None
         return True
 
     def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
@@ -165,7 +169,9 @@ class DynamoParticipants:
                 ConsistentRead=True,
             ).get("Item")
         except (ClientError, BotoCoreError) as error:
-            raise ParticipantStoreError(f"cannot read the participants ({_code(error)})") from None
+            raise ParticipantStoreError(
+                f"cannot read the participants ({error_code(error)})"
+            ) from None
         found = []
         for name, value in (item or {}).items():
             if name.startswith(_ATTRIBUTE_PREFIX) and "M" in value:
@@ -196,7 +202,9 @@ class DynamoParticipants:
                 ReturnValues="UPDATED_OLD",
             )
         except (ClientError, BotoCoreError) as error:
-            raise ParticipantStoreError(f"cannot remove the participant ({_code(error)})") from None
+            raise ParticipantStoreError(
+                f"cannot remove the participant ({error_code(error)})"
+            ) from None
         return _ATTRIBUTE_PREFIX + digest in answer.get("Attributes", {})
 
 
@@ -241,7 +249,9 @@ class DynamoSuppressions:
                 },
             )
         except (ClientError, BotoCoreError) as error:
-            raise ParticipantStoreError(f"cannot record the suppression ({_code(error)})") from None
+            raise ParticipantStoreError(
+                f"cannot record the suppression ({error_code(error)})"
+            ) from None
 
     def suppressed(self, addresses: Sequence[str]) -> set[str]:
         """The lowercased ``addresses`` that must not be mailed. One GetItem each: an issue has
@@ -254,7 +264,7 @@ class DynamoSuppressions:
                 ).get("Item")
             except (ClientError, BotoCoreError) as error:
                 raise ParticipantStoreError(
-                    f"cannot read the suppressions ({_code(error)})"
+                    f"cannot read the suppressions ({error_code(error)})"
                 ) from None
             if item:
                 found.add(address)
@@ -263,9 +273,3 @@ class DynamoSuppressions:
 
 def _suppressed_key(address: str) -> str:
     return f"{_SUPPRESSED_PREFIX}#{address_digest(address)}"
-
-
-def _code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", ""))
-    return type(error).__name__

@@ -56,8 +56,10 @@ _NUMBER = re.compile(r"[1-9][0-9]*")
 # trailing dot is allowed because the issue number follows it ("web.45").
 _PREFIX = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*\.?")
 # GitHub's rules: owners are alphanumeric with single inner hyphens, up to 39 characters.
-_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 _REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# owner/name as GitHub spells a repository's full_name.
+REPO_FULL_NAME = re.compile(f"{GITHUB_LOGIN.pattern}/{_REPO_NAME.pattern}")
 # A whole unquoted local part (RFC 5322 dot-atom), at most 64 characters (RFC 5321).
 _LOCAL_PART = re.compile(
     r"(?=.{1,64}$)[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -609,7 +611,7 @@ def _route_problems(raw: Mapping[str, Any]) -> Iterator[str]:
         owner, slash, name = repo.strip().partition("/")
         if (
             not slash
-            or not _OWNER.fullmatch(owner)
+            or not GITHUB_LOGIN.fullmatch(owner)
             or not _REPO_NAME.fullmatch(name)
             or name in {".", ".."}
         ):

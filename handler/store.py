@@ -182,3 +182,11 @@ def _field_of(value: str | None, field: str) -> str:
         found = parsed.get(field) if isinstance(parsed, dict) else None
         return found.strip() if isinstance(found, str) else ""
     return text
+
+
+def error_code(error: Exception) -> str:
+    """What an AWS call's failure is called in logs and details: the service's error code, or
+    the botocore exception's class. Never its message, which may quote the request."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return type(error).__name__

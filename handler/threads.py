@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.mail import Message
+from handler.store import error_code
 
 _KEY_PREFIX = "thread"
 # References grow by one id per reply; the newest few say which thread a mail is in.
@@ -107,7 +108,9 @@ class DynamoThreads:
                     ConsistentRead=True,
                 ).get("Item")
             except (ClientError, BotoCoreError) as error:
-                raise ThreadStoreError(f"cannot read the thread map ({_code(error)})") from None
+                raise ThreadStoreError(
+                    f"cannot read the thread map ({error_code(error)})"
+                ) from None
             number = (item or {}).get("issue", {}).get("N")
             if number is not None:
                 return int(number)
@@ -126,10 +129,6 @@ class DynamoThreads:
                     },
                 )
             except (ClientError, BotoCoreError) as error:
-                raise ThreadStoreError(f"cannot write the thread map ({_code(error)})") from None
-
-
-def _code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", ""))
-    return type(error).__name__
+                raise ThreadStoreError(
+                    f"cannot write the thread map ({error_code(error)})"
+                ) from None

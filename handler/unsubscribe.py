@@ -25,16 +25,15 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
 
 from handler.participants import address_digest
+from handler.routes import MAX_ISSUE_NUMBER, REPO_FULL_NAME
 
 # Domain separation: the owners' and apps' webhook secrets derive from the same master under
 # labels of their own (handler.webhook): none of them gives this key, nor this key one of them.
 _KEY_LABEL = b"ticket-router unsubscribe v1"
 _MAC_LENGTH = 43  # 32 bytes in base64url without padding
-_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/[A-Za-z0-9._-]{1,100}")
 _ISSUE = re.compile(r"[1-9][0-9]{0,9}")
 _DIGEST = re.compile(r"[0-9a-f]{32}")
 _MAC = re.compile(rf"[A-Za-z0-9_-]{{{_MAC_LENGTH}}}")
-_MAX_ISSUE = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -79,9 +78,9 @@ def read_unsubscribe(query: str, key: bytes) -> UnsubscribeRequest | None:
         return None
     repo, issue, digest, mac = (found[0] for found in fields.values())
     if not (
-        _REPO.fullmatch(repo)
+        REPO_FULL_NAME.fullmatch(repo)
         and _ISSUE.fullmatch(issue)
-        and int(issue) <= _MAX_ISSUE
+        and int(issue) <= MAX_ISSUE_NUMBER
         and _DIGEST.fullmatch(digest)
         and _MAC.fullmatch(mac)
     ):

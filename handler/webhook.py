@@ -69,8 +69,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.github_events import Ignored, occurred_at, work_item
 from handler.participants import ParticipantStoreError
-from handler.routes import Routes
-from handler.store import SecretSource, StoreError
+from handler.routes import GITHUB_LOGIN, Routes
+from handler.store import SecretSource, StoreError, error_code
 from handler.unsubscribe import read_unsubscribe, unsubscribe_key
 
 # Older than this, a signed delivery is a replay: GitHub retries no further than three days back.
@@ -90,8 +90,7 @@ _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 # The NUL ends the label: no owner or app id can extend it into another label.
 _OWNER_LABEL = b"ticket-router webhook owner\0"
 _APP_LABEL = b"ticket-router webhook app\0"
-# GitHub's rule for user and organization logins (as handler.github_events reads full_name).
-_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+# A GitHub App's id, in decimal.
 _APP_ID = re.compile(r"[1-9][0-9]{0,18}")
 # GitHub's delivery ids are GUIDs and its event names snake_case words.
 _DELIVERY = re.compile(r"[A-Za-z0-9-]{1,100}")
@@ -362,7 +361,7 @@ def _owner(payload: Mapping[str, Any]) -> str | None:
     else:
         organization = payload.get("organization")
         owner = organization.get("login") if isinstance(organization, dict) else None
-    return owner if isinstance(owner, str) and _LOGIN.fullmatch(owner) else None
+    return owner if isinstance(owner, str) and GITHUB_LOGIN.fullmatch(owner) else None
 
 
 def _signed(body: bytes, header: str, signers: _Signers, secret: Secret) -> bool:
@@ -587,11 +586,11 @@ class DynamoDeliveries:
                 ExpressionAttributeValues={":now": {"N": str(now)}},
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise DeliveryStoreError(f"cannot record the delivery ({_code(error)})") from None
+            raise DeliveryStoreError(f"cannot record the delivery ({error_code(error)})") from None
         except BotoCoreError as error:
-            raise DeliveryStoreError(f"cannot record the delivery ({_code(error)})") from None
+            raise DeliveryStoreError(f"cannot record the delivery ({error_code(error)})") from None
         return True
 
     def confirm(self, delivery: str) -> None:
@@ -606,7 +605,7 @@ class DynamoDeliveries:
                 },
             )
         except (ClientError, BotoCoreError) as error:
-            raise DeliveryStoreError(f"cannot confirm the delivery ({_code(error)})") from None
+            raise DeliveryStoreError(f"cannot confirm the delivery ({error_code(error)})") from None
 
     def release(self, delivery: str) -> None:
         try:
@@ -614,7 +613,7 @@ class DynamoDeliveries:
                 TableName=self._table, Key={"id": {"S": f"{_KEY_PREFIX}#{delivery}"}}
             )
         except (ClientError, BotoCoreError) as error:
-            raise DeliveryStoreError(f"cannot forget the delivery ({_code(error)})") from None
+            raise DeliveryStoreError(f"cannot forget the delivery ({error_code(error)})") from None
 
 
 class SqsQueue:
@@ -628,10 +627,4 @@ class SqsQueue:
         try:
             self._client.send_message(QueueUrl=self._url, MessageBody=body)
         except (ClientError, BotoCoreError) as error:
-            raise QueueError(f"cannot queue the work item ({_code(error)})") from None
-
-
-def _code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", ""))
-    return type(error).__name__
+            raise QueueError(f"cannot queue the work item ({error_code(error)})") from None
