@@ -480,8 +480,8 @@ def _webhook_delivery() -> Callable[[], object]:
         def refreshed(self) -> bytes | None:
             return None
 
-        def claim(self, delivery: str) -> bool:
-            return True
+        def claim(self, delivery: str) -> str:
+            return "new"
 
         def release(self, delivery: str) -> None:
             return None

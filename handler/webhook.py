@@ -32,8 +32,10 @@ POST ``/``, a GitHub webhook delivery, in this order:
 5. An event older than 72 hours: 202 ``stale-event``. GitHub delivers within seconds and
    redelivers within days; an old signed request is a replay of a captured one, whose delivery
    id may have expired from the table.
-6. The delivery id is claimed in the claims table for a minute (pending): seen before, 202
-   ``duplicate-delivery`` (GitHub redelivers, an attacker may replay). The store failing: 503
+6. The delivery id is claimed in the claims table, for a minute while its work item is queued
+   and for seven days once it is: queued before, 202 ``duplicate-delivery`` (GitHub redelivers,
+   an attacker may replay); being queued, 503 ``delivery-in-progress`` (a redelivery after the
+   minute is queued, should its holder have died). The store failing: 503
    ``store-unavailable``.
 7. The work item goes to the SQS work queue: 202 ``queued``, and the claim is confirmed for
    seven days. SQS failing: the claim is released, so that GitHub's redelivery is not taken for
@@ -62,7 +64,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -162,8 +164,13 @@ class Secret(Protocol):
     def refreshed(self) -> bytes | None: ...
 
 
+# What a claim of a delivery id finds: nobody had it, another invocation is queueing it, or its
+# work item was queued.
+Claim = Literal["new", "pending", "seen"]
+
+
 class Deliveries(Protocol):
-    def claim(self, delivery: str) -> bool: ...
+    def claim(self, delivery: str) -> Claim: ...
 
     def confirm(self, delivery: str) -> None: ...
 
@@ -297,8 +304,14 @@ def _webhook(
         return _text(202, "stale-event", f"the event is {int(age // 3600)} hours old", about=seen)
 
     try:
-        if not deliveries.claim(delivery):
+        claimed = deliveries.claim(delivery)
+        if claimed == "seen":
             return _text(202, "duplicate-delivery", "this delivery was received before", about=seen)
+        if claimed == "pending":
+            # Not a duplicate yet: if its holder died before queueing, a redelivery after the
+            # claim lapses must be taken, so GitHub has to show this one as failed.
+            detail = f"this delivery is being queued; redeliver it after {PENDING_SECONDS} s"
+            return _text(503, "delivery-in-progress", detail, about=seen)
     except DeliveryStoreError as error:
         return _text(503, "store-unavailable", str(error), about=seen)
     try:
@@ -570,9 +583,9 @@ class DynamoDeliveries:
         self._pending = pending_seconds
         self._clock = clock
 
-    def claim(self, delivery: str) -> bool:
-        """True for a delivery not seen before, or whose claim lapsed (now pending), False for a
-        repeat."""
+    def claim(self, delivery: str) -> Claim:
+        """``new`` for a delivery not seen before, or whose claim lapsed (now pending here);
+        ``pending`` while another invocation queues it; ``seen`` once it was queued."""
         now = int(self._clock())
         try:
             self._client.put_item(
@@ -580,18 +593,22 @@ class DynamoDeliveries:
                 Item={
                     "id": {"S": f"{_KEY_PREFIX}#{delivery}"},
                     "expiration": {"N": str(now + self._pending)},
+                    "queued": {"BOOL": False},
                 },
                 # DynamoDB deletes expired items up to days late: an expired one is free again.
                 ConditionExpression="attribute_not_exists(id) OR expiration < :now",
                 ExpressionAttributeValues={":now": {"N": str(now)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                return False
+                held = error.response.get("Item", {})
+                # A record without the flag was written before it existed: queued.
+                return "pending" if held.get("queued") == {"BOOL": False} else "seen"
             raise DeliveryStoreError(f"cannot record the delivery ({error_code(error)})") from None
         except BotoCoreError as error:
             raise DeliveryStoreError(f"cannot record the delivery ({error_code(error)})") from None
-        return True
+        return "new"
 
     def confirm(self, delivery: str) -> None:
         """Remember the claimed delivery for the full time: its work item is queued."""
@@ -599,9 +616,10 @@ class DynamoDeliveries:
             self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": f"{_KEY_PREFIX}#{delivery}"}},
-                UpdateExpression="SET expiration = :expiration",
+                UpdateExpression="SET expiration = :expiration, queued = :queued",
                 ExpressionAttributeValues={
-                    ":expiration": {"N": str(int(self._clock()) + self._ttl)}
+                    ":expiration": {"N": str(int(self._clock()) + self._ttl)},
+                    ":queued": {"BOOL": True},
                 },
             )
         except (ClientError, BotoCoreError) as error:

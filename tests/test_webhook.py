@@ -441,7 +441,8 @@ def test_delivery_of_a_function_that_died_before_queueing_is_queued_after_a_minu
     deployed, dynamodb, monkeypatch
 ):
     """Claimed, then the function dies before the queue: the id is pending for 60 s (a
-    redelivery meanwhile is a duplicate), then a redelivery is queued, not lost."""
+    redelivery meanwhile fails with 503, so GitHub shows it as failed), then a redelivery is
+    queued, not lost."""
     now = [1_700_000_000.0]
     with_clock(monkeypatch, dynamodb, now, queue=DiesOnSend())
     payload = github_payload()
@@ -450,11 +451,14 @@ def test_delivery_of_a_function_that_died_before_queueing_is_queued_after_a_minu
     assert delivery_item(dynamodb) == {
         "id": {"S": f"delivery#{DELIVERY}"},
         "expiration": {"N": "1700000060"},
+        "queued": {"BOOL": False},
     }
     with_clock(monkeypatch, dynamodb, now)
     now[0] += 60
-    assert call(delivery(payload))["body"] == (
-        "duplicate-delivery: this delivery was received before\n"
+    answer = call(delivery(payload))
+    assert (answer["statusCode"], answer["body"]) == (
+        503,
+        "delivery-in-progress: this delivery is being queued; redeliver it after 60 s\n",
     )
     now[0] += 1
     assert call(delivery(payload))["statusCode"] == 202
@@ -471,6 +475,7 @@ def test_queued_delivery_is_a_duplicate_for_seven_days(deployed, dynamodb, monke
     assert delivery_item(dynamodb) == {
         "id": {"S": f"delivery#{DELIVERY}"},
         "expiration": {"N": str(1_700_000_000 + 7 * 86400)},
+        "queued": {"BOOL": True},
     }
     for later in (61, 6 * 86400):
         now[0] = 1_700_000_000.0 + later
@@ -485,23 +490,25 @@ def test_claim_confirm_and_release_write_exact_expirations(dynamodb):
     blocks a second claim until it lapses."""
     now = [1_000_000.0]
     deliveries = DynamoDeliveries(dynamodb, CLAIMS_TABLE, clock=lambda: now[0])
-    assert deliveries.claim("d-1") is True
+    assert deliveries.claim("d-1") == "new"
     assert delivery_item(dynamodb, "d-1") == {
         "id": {"S": "delivery#d-1"},
         "expiration": {"N": "1000060"},
+        "queued": {"BOOL": False},
     }
-    assert deliveries.claim("d-1") is False
+    assert deliveries.claim("d-1") == "pending"
     now[0] += 5
     deliveries.confirm("d-1")
     assert delivery_item(dynamodb, "d-1") == {
         "id": {"S": "delivery#d-1"},
         "expiration": {"N": str(1_000_005 + 7 * 86400)},
+        "queued": {"BOOL": True},
     }
     now[0] += 61
-    assert deliveries.claim("d-1") is False
+    assert deliveries.claim("d-1") == "seen"
     deliveries.release("d-1")
     assert delivery_item(dynamodb, "d-1") is None
-    assert deliveries.claim("d-1") is True
+    assert deliveries.claim("d-1") == "new"
 
 
 def test_confirm_failure_still_answers_queued(deployed, dynamodb, monkeypatch):
@@ -525,6 +532,7 @@ def test_confirm_failure_still_answers_queued(deployed, dynamodb, monkeypatch):
     assert delivery_item(dynamodb) == {
         "id": {"S": f"delivery#{DELIVERY}"},
         "expiration": {"N": "1700000060"},
+        "queued": {"BOOL": False},
     }
 
 
