@@ -177,11 +177,13 @@ def _files(folder: Path) -> Iterator[Path]:
 
 
 # Run in the build's own interpreter with the staged tree first on the path: Lambda's init and
-# what a first mail brings in on each path (a posted comment, its claim, an HTML-only body), and
-# every module file from the tree that this imported.
+# what a first mail brings in on each path (a posted comment, its claim, an HTML-only body), the
+# webhook's and the outbox's entry points with the Markdown renderer of the outbox's first mail,
+# and every module file from the tree that this imported.
 _LIST_IMPORTS = """
 import sys
-from handler import lambda_function
+import markdown_it
+from handler import lambda_function, outbox_function, webhook_function
 from handler.github import GitHubClient
 from handler.html_markdown import html_to_markdown
 from handler.idempotency import DynamoClaims
