@@ -154,8 +154,9 @@ def _parser() -> argparse.ArgumentParser:
         "webhook-secret",
         help="print the webhook secret to give GitHub for an owner's repositories or an App",
         description=(
-            "Derived from the master secret in Secrets Manager, which never goes into GitHub: "
-            "a delivery must be signed with the secret of the owner it is about."
+            "Derived from the master secret in Secrets Manager: with several owners, each "
+            "owner's webhooks get their own, which signs deliveries about that owner's "
+            "repositories only, and the master stays out of GitHub."
         ),
     )
     secret.add_argument(

@@ -2,10 +2,10 @@
 
 Pure. The link names the repository, the issue and the participant's address digest
 (handler.participants.address_digest), never the address: URLs end up in proxy logs and link
-scanners. It is signed with a key derived from the master webhook secret (which never goes
-into GitHub: GitHub gets secrets derived per owner or app, handler.webhook), so that nobody,
-not even an owner who knows their webhook's secret, can remove someone else from an issue by
-making a link, and a digest alone proves nothing.
+scanners. It is signed with a key derived from the master webhook secret (of which a
+deployment serving several owners gives GitHub only per-owner derivations, handler.webhook), so
+that nobody without the master, not even an owner who knows their webhook's secret, can remove
+someone else from an issue by making a link, and a digest alone proves nothing.
 
 The mac covers the repository (lowercased: GitHub names are case-insensitive), the issue and
 the digest, written as a JSON array so that no two triples share a message, compared in

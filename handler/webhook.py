@@ -8,20 +8,21 @@ POST ``/``, a GitHub webhook delivery, in this order:
 
 1. ``X-Hub-Signature-256`` is ``sha256=<hex>`` of HMAC-SHA256(key, raw body), compared in
    constant time (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
-   The secret in Secrets Manager is a master that never goes into GitHub: what GitHub holds is
-   derived from it per owner (``owner_secret``) or per GitHub App (``app_secret``), so that an
-   admin of one owner's repositories, who knows that owner's secret, cannot sign a delivery
-   naming another owner's repository (and have text mailed from its issue addresses). The key
-   is therefore chosen by the body: the owner of ``repository.full_name``, the very repository
-   the work item is about (``organization.login`` when there is none: an organization's ping),
-   and, when ``X-GitHub-Hook-Installation-Target-Type`` is ``integration``, the app
+   The secret in Secrets Manager, the master, signs deliveries about any repository: enough
+   for a deployment whose webhooks one operator sets up. With several owners, each gets a
+   secret derived from the master (``owner_secret``; a GitHub App's webhook ``app_secret``) and
+   the master stays out of GitHub, so that an admin of one owner's repositories, who knows that
+   owner's secret, cannot sign a delivery naming another owner's repository (and have text
+   mailed from its issue addresses). The derived key is therefore chosen by the body: the owner
+   of ``repository.full_name``, the very repository the work item is about
+   (``organization.login`` when there is none: an organization's ping), and, when
+   ``X-GitHub-Hook-Installation-Target-Type`` is ``integration``, the app
    ``X-GitHub-Hook-Installation-Target-ID``, whose deliveries may name any repository (an app
    is installed on many owners; its secret is the operator's). Missing: 401
-   ``signature-missing``; matching no candidate, or a body naming no owner of a delivery that
-   is not an app's (whose secret it is cannot be told): 401 ``signature-invalid``, after
-   reading the master again (it may have been rotated) at most once a minute. Unreadable: 503
-   ``secret-unavailable``. Of an unsigned request nothing is looked at, and of a signed one
-   nothing but the owner before its signature matches.
+   ``signature-missing``; matching neither the master nor the derived key: 401
+   ``signature-invalid``, after reading the master again (it may have been rotated) at most
+   once a minute. Unreadable: 503 ``secret-unavailable``. Of an unsigned request nothing is
+   looked at, and of a signed one nothing but the owner before its signature matches.
 2. ``X-GitHub-Event``, ``X-GitHub-Delivery`` and a JSON object as the body (the
    application/json content type, or application/x-www-form-urlencoded with ``payload=``):
    else 400 ``bad-request``. A ``ping`` is answered 200 ``pong``.
@@ -256,9 +257,6 @@ def _webhook(
         return _text(401, "signature-missing", "no X-Hub-Signature-256 header")
     payload = _payload(request)
     signers = _signers(payload, request.headers)
-    if signers.owner is None and signers.app_id is None:
-        unread = payload if isinstance(payload, str) else "the payload names no owner"
-        return _text(401, "signature-invalid", f"{unread}: cannot tell whose secret signed it")
     try:
         signed = _signed(request.body, signature, signers, secret)
     except StoreError as error:
@@ -267,7 +265,7 @@ def _webhook(
         return _text(
             401,
             "signature-invalid",
-            f"X-Hub-Signature-256 does not match the body under the secret of {signers}",
+            f"X-Hub-Signature-256 does not match the body under {signers}",
         )
 
     event = request.headers.get("x-github-event", "")
@@ -335,22 +333,24 @@ def _webhook(
 
 @dataclass(frozen=True)
 class _Signers:
-    """Whose derived secret may have signed a delivery: an owner's, an app's, or either."""
+    """Whose secret may have signed a delivery: the master's, and the owner's or the app's
+    derived secret when the delivery names one."""
 
     owner: str | None
     app_id: int | None
 
     def keys(self, master: bytes) -> list[bytes]:
-        keys = [] if self.owner is None else [owner_secret(master, self.owner)]
+        keys = [] if self.owner is None else [owner_secret(master, self.owner).encode()]
         if self.app_id is not None:
-            keys.append(app_secret(master, self.app_id))
-        return [key.encode() for key in keys]
+            keys.append(app_secret(master, self.app_id).encode())
+        return [master, *keys]
 
     def __str__(self) -> str:
         names = [] if self.owner is None else [f"owner {self.owner}"]
         if self.app_id is not None:
             names.append(f"app {self.app_id}")
-        return " or ".join(names)
+        derived = f" or the secret of {' or '.join(names)}" if names else ""
+        return f"the master secret{derived}"
 
 
 def _signers(payload: dict[str, Any] | str, headers: Mapping[str, str]) -> _Signers:

@@ -260,20 +260,19 @@ def test_derived_secrets_are_labelled_hmacs_of_the_master():
         {"signature": "sha1=" + "0" * 40},
         {"signature": "sha256=" + "0" * 64},
         {"secret": "another secret"},
-        {"secret": SECRET},
         {"secret": owner_secret(SECRET.encode(), "example-org")},
         {"secret": APP_SECRET},
     ],
-    ids=["empty", "sha1", "zeros", "other-secret", "master", "other-owner", "app-not-said"],
+    ids=["empty", "sha1", "zeros", "other-secret", "other-owner", "app-not-said"],
 )
 def test_wrong_signature_is_401(deployed, dynamodb, change):
-    """A signature that does not match the body under its owner's secret -> 401, nothing
-    queued: neither the master itself nor another owner's or an app's secret will do."""
+    """A signature that does not match the body under the master or its owner's secret -> 401,
+    nothing queued: another owner's or an app's secret will not do."""
     result = call(delivery(**change))
     assert (result["statusCode"], result["body"]) == (
         401,
-        "signature-invalid: X-Hub-Signature-256 does not match the body under the secret of "
-        "owner Codertocat\n",
+        "signature-invalid: X-Hub-Signature-256 does not match the body under the master "
+        "secret or the secret of owner Codertocat\n",
     )
     assert queued(deployed) == []
     assert delivery_item(dynamodb) is None
@@ -297,8 +296,8 @@ def test_owner_secret_does_not_sign_another_owners_repository(deployed, dynamodb
     result = call(delivery(victims_comment(**owner)))
     assert (result["statusCode"], result["body"]) == (
         401,
-        "signature-invalid: X-Hub-Signature-256 does not match the body under the secret of "
-        "owner Victim-Org\n",
+        "signature-invalid: X-Hub-Signature-256 does not match the body under the master "
+        "secret or the secret of owner Victim-Org\n",
     )
     assert queued(deployed) == []
     assert delivery_item(dynamodb) is None
@@ -314,6 +313,15 @@ def test_owners_own_secret_signs_its_repository(deployed):
         "queued: issue_comment/created of Victim-Org/Private#1\n",
     )
     assert len(queued(deployed)) == 1
+
+
+def test_the_master_signs_any_repository(deployed):
+    """The secret in Secrets Manager itself (a single-owner deployment pastes it into GitHub)
+    signs deliveries about every owner's repositories."""
+    for number, payload in enumerate((github_payload(), victims_comment())):
+        result = call(delivery(payload, secret=SECRET, delivery_id=f"d-{number}"))
+        assert result["statusCode"] == 202, result["body"]
+    assert len(queued(deployed)) == 2
 
 
 @pytest.mark.parametrize("repository", ["Codertocat/Hello-World", "Victim-Org/Private"])
@@ -344,8 +352,8 @@ def test_app_signature_needs_the_app_and_its_secret(deployed, change, whose):
     result = call(delivery(**({"secret": APP_SECRET, "app": APP_ID} | change)))
     assert (result["statusCode"], result["body"]) == (
         401,
-        "signature-invalid: X-Hub-Signature-256 does not match the body under the secret of "
-        f"{whose}\n",
+        "signature-invalid: X-Hub-Signature-256 does not match the body under the master "
+        f"secret or the secret of {whose}\n",
     )
     assert queued(deployed) == []
 
@@ -368,13 +376,17 @@ def test_owner_name_is_case_insensitive(deployed):
     ids=["not-json", "not-json-type", "empty", "no-slash", "not-object", "bad-login"],
 )
 def test_body_naming_no_owner_is_401(deployed, change, unread):
-    """A signed body that cannot be read, or names no owner, of a webhook that is not an
-    app's -> 401: whose secret signed it cannot be told."""
+    """A body that cannot be read, or names no owner, of a webhook that is not an app's, signed
+    with an owner's secret -> 401: only the master could have signed it; signed with the
+    master it is read, and refused (400) if it cannot be."""
     result = call(delivery(**change))
     assert (result["statusCode"], result["body"]) == (
         401,
-        f"signature-invalid: {unread}: cannot tell whose secret signed it\n",
+        "signature-invalid: X-Hub-Signature-256 does not match the body under the master secret\n",
     )
+    assert queued(deployed) == []
+    by_master = call(delivery(**change, secret=SECRET))
+    assert by_master["statusCode"] == 400
     assert queued(deployed) == []
 
 
@@ -601,8 +613,8 @@ def test_organization_ping_is_signed_by_the_organization(deployed):
     wrong = call(delivery(payload, event="ping"))
     assert (wrong["statusCode"], wrong["body"]) == (
         401,
-        "signature-invalid: X-Hub-Signature-256 does not match the body under the secret of "
-        "owner Octocoders\n",
+        "signature-invalid: X-Hub-Signature-256 does not match the body under the master "
+        "secret or the secret of owner Octocoders\n",
     )
 
 
