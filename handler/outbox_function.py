@@ -71,7 +71,10 @@ def _body(record: SQSRecord) -> str:
 @functools.cache
 def runtime() -> Outbox:
     """Built on the first invocation and kept for the container's life."""
-    table = os.environ["IDEMPOTENCY_TABLE"]
+    table = os.environ.get("IDEMPOTENCY_TABLE", "")
+    if not table:
+        # Without the table there are no participants to mail and no claims to mail them once.
+        raise RuntimeError("IDEMPOTENCY_TABLE is not set: the outbox needs the claims table")
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
     dynamodb = LazyClient("dynamodb")
     secret = WebhookSecret(LazyClient("secretsmanager"), os.environ.get("WEBHOOK_SECRET_ARN", ""))

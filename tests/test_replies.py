@@ -287,3 +287,12 @@ def test_a_message_the_outbox_cannot_read_is_left_for_the_dead_letter_queue(depl
         m["MessageId"] for m in messages["Messages"] if m["Body"] == "not a work item"
     )
     assert run_outbox(sqs, queue_url) == {"batchItemFailures": [{"itemIdentifier": unreadable}]}
+
+
+def test_an_outbox_without_its_table_says_so(monkeypatch):
+    """A misconfigured outbox fails its init with what is missing, not a KeyError."""
+    monkeypatch.delenv("IDEMPOTENCY_TABLE", raising=False)
+    outbox_function.runtime.cache_clear()
+    with pytest.raises(RuntimeError, match="IDEMPOTENCY_TABLE is not set"):
+        outbox_function.runtime()
+    outbox_function.runtime.cache_clear()
