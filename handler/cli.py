@@ -35,7 +35,7 @@ from handler.events import MailRef
 from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
 from handler.invocation import Runtime
 from handler.participants import DynamoParticipants, NoParticipants, Participants
-from handler.pipeline import Decision, deliver, plan, update_participants
+from handler.pipeline import Decision, deliver, plan, received_time, update_participants
 from handler.replay import (
     MAIL_BUDGET_SECONDS,
     FailureQueue,
@@ -179,6 +179,12 @@ def _webhook_secret(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.app is not None and args.app < 1:
+        print(
+            f"python -m handler webhook-secret: error: {args.app} is not a GitHub App id",
+            file=sys.stderr,
+        )
+        return 2
     if args.owner is not None and not GITHUB_LOGIN.fullmatch(args.owner):
         print(
             f"python -m handler webhook-secret: error: {args.owner!r} is not a GitHub login",
@@ -254,13 +260,12 @@ def _dispatch(args: argparse.Namespace) -> int:
                 since=_ANY_TIME,
             )
             # A file says nothing of when it arrived: the sender's Date orders their mails.
-            sent = planned.message.date()
             decisions = update_participants(
                 planned,
                 decisions,
                 routes,
                 participants,
-                received_at=sent if sent is not None else time.time(),
+                received_at=received_time(None, planned.message, time.time()),
             )
         for decision in decisions:
             if decision.retryable:

@@ -33,6 +33,7 @@ from handler.pipeline import (
     Plan,
     deliver,
     plan,
+    received_time,
     route_of,
     update_participants,
 )
@@ -139,14 +140,10 @@ def process_mail(
         return [Decision("", "reject", error.reason, error.detail, retryable=error.transient)]
     planned = plan(raw, runtime.routes, ses_record=ref.ses_record)
     posted = _post(planned.decisions, ref, runtime, remaining_time)
-    received = ref.received_at if ref.received_at is not None else planned.message.date()
+    received = received_time(ref.received_at, planned.message, runtime.clock())
     decisions = list(
         update_participants(
-            planned,
-            posted,
-            runtime.routes,
-            runtime.participants,
-            received_at=received if received is not None else runtime.clock(),
+            planned, posted, runtime.routes, runtime.participants, received_at=received
         )
     )
     if runtime.notifier is not None:

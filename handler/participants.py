@@ -64,7 +64,7 @@ class Participants(Protocol):
 
     def of(self, repo: str, issue: int) -> tuple[Participant, ...]: ...
 
-    def remove(self, repo: str, issue: int, digest: str) -> bool: ...
+    def remove(self, repo: str, issue: int, digest: str, at: float) -> bool: ...
 
 
 class Suppressions(Protocol):
@@ -91,7 +91,7 @@ class NoParticipants:
     def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
         return ()
 
-    def remove(self, repo: str, issue: int, digest: str) -> bool:
+    def remove(self, repo: str, issue: int, digest: str, at: float) -> bool:
         return False
 
 
@@ -116,7 +116,9 @@ class DynamoParticipants:
         the mail our mails answer. False, and nothing changed, for a mail older than what is
         known: older than their latest mail, or than their unsubscribing (a redelivered or
         replayed mail must not subscribe again someone who left since)."""
-        now, when = int(self._clock()), int(at)
+        # A Date from the future (a wrong clock) must not freeze the participant's latest mail.
+        now = int(self._clock())
+        when = min(int(at), now)
         digest = address_digest(participant.address)
         value: dict[str, Any] = {
             "a": {"S": participant.address},
@@ -131,7 +133,9 @@ class DynamoParticipants:
             self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": _issue_key(repo, issue)}},
-                UpdateExpression="SET #p = :p, expiration = :e",
+                # Once they are back, their latest mail orders what comes: the mark of leaving
+                # has done its work.
+                UpdateExpression="SET #p = :p, expiration = :e REMOVE #u",
                 ConditionExpression=(
                     "(attribute_not_exists(#u) OR #u <= :t) "
                     "AND (attribute_not_exists(#p) OR #p.t <= :t)"
@@ -143,7 +147,7 @@ class DynamoParticipants:
                 ExpressionAttributeValues={
                     ":p": {"M": value},
                     ":t": {"N": str(when)},
-                    ":e": {"N": str(max(now, when) + self._ttl)},
+                    ":e": {"N": str(now + self._ttl)},
                 },
             )
         except ClientError as error:
@@ -180,32 +184,37 @@ class DynamoParticipants:
                     found.append(read)
         return tuple(participant for _, participant in sorted(found, key=lambda pair: pair[0]))
 
-    def remove(self, repo: str, issue: int, digest: str) -> bool:
-        """Takes the participant off and remembers when, so that none of their mails received
-        before can add them again. False when nobody with that digest was a participant."""
-        now = int(self._clock())
+    def remove(self, repo: str, issue: int, digest: str, at: float) -> bool:
+        """Takes the participant off as of ``at`` (epoch seconds: when the unsubscribe mail was
+        received, or now for a link), and marks when, so that none of their mails received
+        before can add them again. False when nobody with that digest was a participant, or
+        they wrote again after ``at`` (a retried or replayed unsubscribe)."""
+        when = min(int(at), int(self._clock()))
         try:
-            answer = self._client.update_item(
+            self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": _issue_key(repo, issue)}},
-                UpdateExpression=(
-                    "REMOVE #p SET #u = :now, expiration = if_not_exists(expiration, :e)"
-                ),
+                UpdateExpression="REMOVE #p SET #u = :at",
+                # Only a participant leaves a mark: a stranger's unsubscribe writes nothing, so
+                # that no one can fill an issue's item with marks.
+                ConditionExpression="attribute_exists(#p) AND #p.t <= :at",
                 ExpressionAttributeNames={
                     "#p": _ATTRIBUTE_PREFIX + digest,
                     "#u": _LEFT_PREFIX + digest,
                 },
-                ExpressionAttributeValues={
-                    ":now": {"N": str(now)},
-                    ":e": {"N": str(now + self._ttl)},
-                },
-                ReturnValues="UPDATED_OLD",
+                ExpressionAttributeValues={":at": {"N": str(when)}},
             )
-        except (ClientError, BotoCoreError) as error:
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
             raise ParticipantStoreError(
                 f"cannot remove the participant ({error_code(error)})"
             ) from None
-        return _ATTRIBUTE_PREFIX + digest in answer.get("Attributes", {})
+        except BotoCoreError as error:
+            raise ParticipantStoreError(
+                f"cannot remove the participant ({error_code(error)})"
+            ) from None
+        return True
 
 
 def _participant(value: Mapping[str, Any]) -> tuple[int, Participant] | None:

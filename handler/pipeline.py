@@ -229,7 +229,7 @@ def update_participants(
         repo, issue = decision.repo, decision.issue
         try:
             if decision.action == "unsubscribe" and decision.reason == "accepted":
-                left = store.remove(repo, issue, address_digest(sender.addr))
+                left = store.remove(repo, issue, address_digest(sender.addr), received_at)
                 reason = "unsubscribed" if left else "not-a-participant"
                 detail = (
                     f"the sender will no longer get mail about {repo}#{issue}"
@@ -259,6 +259,15 @@ def update_participants(
             continue
         results.append(decision)
     return tuple(results)
+
+
+def received_time(received_at: float | None, message: Message, now: float) -> float:
+    """When a mail arrived, as participants are ordered by it: what SES or S3 recorded, else
+    (a file, a key replayed by hand) the mail's own Date, never later than ``now``, else now."""
+    if received_at:
+        return received_at
+    sent = message.date()
+    return now if sent is None else min(sent, now)
 
 
 def route_of(routes: Routes, decision: Decision) -> Route | None:

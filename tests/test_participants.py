@@ -23,7 +23,7 @@ ALICE = Participant("Alice@Example.com", "issues.example.com", "web-", "a1@examp
 BOB = Participant("bob@example.org", "issues.example.com", "web-", None)
 
 
-def store(client: Any, now: float = NOW) -> DynamoParticipants:
+def store(client: Any, now: float = NOW + 1000) -> DynamoParticipants:
     return DynamoParticipants(client, CLAIMS_TABLE, clock=lambda: now)
 
 
@@ -65,17 +65,44 @@ def test_the_subject_is_kept_short(dynamodb):
     assert store(dynamodb).of("example-org/website", 45)[0].subject == "x" * 200
 
 
+def item(dynamodb: Any, issue: int) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = dynamodb.get_item(
+        TableName=CLAIMS_TABLE, Key={"id": {"S": f"participants#example-org/website#{issue}"}}
+    ).get("Item")
+    return found
+
+
 def test_remove_takes_one_participant_off_and_says_whether_there_was_one(dynamodb):
-    """Removing by digest leaves the others; removing again, or from an unknown issue, is
-    False and creates no item."""
+    """Removing by digest leaves the others and marks when; removing again, or from an issue
+    they never wrote to, is False and writes nothing (no stranger can fill an item)."""
     store(dynamodb).add("example-org/website", 45, ALICE, NOW)
     store(dynamodb).add("example-org/website", 45, BOB, NOW)
     digest = address_digest("alice@example.com")
-    assert store(dynamodb).remove("example-org/website", 45, digest) is True
+    assert store(dynamodb).remove("example-org/website", 45, digest, NOW + 10) is True
     assert store(dynamodb).of("example-org/website", 45) == (BOB,)
-    assert store(dynamodb).remove("example-org/website", 45, digest) is False
-    assert store(dynamodb).remove("example-org/website", 99, digest) is False
-    assert store(dynamodb).of("example-org/website", 99) == ()
+    assert item(dynamodb, 45)["u_" + digest] == {"N": str(NOW + 10)}
+    before = item(dynamodb, 45)
+    assert store(dynamodb).remove("example-org/website", 45, digest, NOW + 20) is False
+    assert item(dynamodb, 45) == before
+    assert store(dynamodb).remove("example-org/website", 99, digest, NOW) is False
+    assert item(dynamodb, 99) is None
+
+
+def test_an_unsubscribe_older_than_their_latest_mail_removes_nobody(dynamodb):
+    """An unsubscribe mail retried after they wrote again leaves them a participant."""
+    later = Participant("alice@example.com", "issues.example.com", "web-", "a2@example.com", "Re")
+    store(dynamodb).add("example-org/website", 45, later, NOW + 100)
+    digest = address_digest("alice@example.com")
+    assert store(dynamodb).remove("example-org/website", 45, digest, NOW + 50) is False
+    assert store(dynamodb).of("example-org/website", 45) == (later,)
+
+
+def test_a_date_from_the_future_counts_as_now(dynamodb):
+    """A sender's clock years ahead cannot freeze their entry: the time is capped at now."""
+    store(dynamodb, NOW).add("example-org/website", 45, ALICE, NOW + 10**9)
+    assert item(dynamodb, 45)["p_" + address_digest("alice@example.com")]["M"]["t"] == {
+        "N": str(NOW)
+    }
 
 
 def test_an_older_mail_changes_nothing_newer(dynamodb):
@@ -91,14 +118,15 @@ def test_a_mail_from_before_unsubscribing_does_not_subscribe_again(dynamodb):
     """Unsubscribed at NOW + 50: the mail of NOW (replayed) adds nobody, a mail written after
     leaving makes them a participant again."""
     store(dynamodb).add("example-org/website", 45, ALICE, NOW)
-    assert store(dynamodb, NOW + 50).remove(
-        "example-org/website", 45, address_digest("alice@example.com")
-    )
+    digest = address_digest("alice@example.com")
+    assert store(dynamodb).remove("example-org/website", 45, digest, NOW + 50) is True
     assert store(dynamodb).add("example-org/website", 45, ALICE, NOW) is False
     assert store(dynamodb).of("example-org/website", 45) == ()
     back = Participant("alice@example.com", "issues.example.com", "web-", "a3@example.com", "Hi")
     assert store(dynamodb).add("example-org/website", 45, back, NOW + 60) is True
     assert store(dynamodb).of("example-org/website", 45) == (back,)
+    # Back in, the mark of leaving is gone: their latest mail orders what comes.
+    assert "u_" + digest not in item(dynamodb, 45)
 
 
 class Failing:
@@ -132,7 +160,7 @@ def test_reading_or_removing_through_a_failing_store_raises():
     with pytest.raises(ParticipantStoreError, match="InternalServerError"):
         failing.of("o/r", 1)
     with pytest.raises(ParticipantStoreError, match="InternalServerError"):
-        failing.remove("o/r", 1, "0" * 32)
+        failing.remove("o/r", 1, "0" * 32, NOW)
     with pytest.raises(ParticipantStoreError, match="InternalServerError"):
         DynamoSuppressions(Failing("InternalServerError"), CLAIMS_TABLE).suppressed(["a@b.c"])
 

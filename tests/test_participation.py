@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
+from handler.mail import parse_mail
 from handler.participants import Participant, ParticipantStoreError, address_digest
-from handler.pipeline import Decision, plan, update_participants
+from handler.pipeline import Decision, plan, received_time, update_participants
 from handler.routes import parse_routes
 from tests.sesmail import ses_mail
 
@@ -50,7 +53,7 @@ class Memory:
     def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
         return tuple(self.issues.get((repo, issue), {}).values())
 
-    def remove(self, repo: str, issue: int, digest: str) -> bool:
+    def remove(self, repo: str, issue: int, digest: str, at: float) -> bool:
         if self.fail:
             raise self.fail
         return self.issues.get((repo, issue), {}).pop(digest, None) is not None
@@ -224,3 +227,23 @@ def test_decisions_without_an_issue_pass_through():
         == planned.decisions
     )
     assert isinstance(planned.decisions[0], Decision)
+
+
+@pytest.mark.parametrize(
+    ("received_at", "date", "expected"),
+    [
+        (AT - 5, "Mon, 23 Nov 2026 09:13:51 +0000", AT - 5),
+        (None, "Mon, 23 Nov 2026 09:13:51 +0000", 1795425231.0),
+        (0.0, "Mon, 23 Nov 2026 09:13:51 +0000", 1795425231.0),
+        (None, "Mon, 23 Nov 2099 09:13:51 +0000", 1800000000.0),
+        (None, "", 1800000000.0),
+    ],
+    ids=["ses-or-s3-time", "file-date", "replayed-key-date", "future-date", "no-date"],
+)
+def test_a_mail_is_ordered_by_when_it_arrived(received_at, date, expected):
+    """SES's or S3's time first; a file or a key replayed by hand (0.0) by its Date, never
+    later than now; else now."""
+    header = f"Date: {date}\r\n" if date else ""
+    raw = f"From: a@example.com\r\n{header}Subject: x\r\n\r\nhi\r\n".encode()
+    message = parse_mail(raw)
+    assert received_time(received_at, message, 1_800_000_000.0) == expected
