@@ -9,20 +9,21 @@ POST ``/``, a GitHub webhook delivery, in this order:
 1. ``X-Hub-Signature-256`` is ``sha256=<hex>`` of HMAC-SHA256(key, raw body), compared in
    constant time (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
    The secret in Secrets Manager, the master, signs deliveries about any repository: enough
-   for a deployment whose webhooks one operator sets up. With several owners, each gets a
-   secret derived from the master (``owner_secret``; a GitHub App's webhook ``app_secret``) and
-   the master stays out of GitHub, so that an admin of one owner's repositories, who knows that
-   owner's secret, cannot sign a delivery naming another owner's repository (and have text
-   mailed from its issue addresses). The derived key is therefore chosen by the body: the owner
-   of ``repository.full_name``, the very repository the work item is about
+   for a deployment whose webhooks one operator sets up. It is tried first, on the raw body.
+   With several owners, each gets a secret derived from the master (``owner_secret``; a GitHub
+   App's webhook ``app_secret``) and the master stays out of GitHub, so that an admin of one
+   owner's repositories, who knows that owner's secret, cannot sign a delivery naming another
+   owner's repository (and have text mailed from its issue addresses). Only when the master
+   does not match is the body parsed, for the derived key: the owner of
+   ``repository.full_name``, the very repository the work item is about
    (``organization.login`` when there is none: an organization's ping), and, when
    ``X-GitHub-Hook-Installation-Target-Type`` is ``integration``, the app
-   ``X-GitHub-Hook-Installation-Target-ID``, whose deliveries may name any repository (an app
-   is installed on many owners; its secret is the operator's). Missing: 401
-   ``signature-missing``; matching neither the master nor the derived key: 401
+   ``X-GitHub-Hook-Installation-Target-ID``, which signs for the repositories of the routes
+   that post as that app (named by its app id: the app's owner may be another organization).
+   Missing: 401 ``signature-missing``; not ``sha256=<hex>``, matching neither the master nor
+   the derived key, or an app's key for a repository none of its routes names: 401
    ``signature-invalid``, after reading the master again (it may have been rotated) at most
-   once a minute. Unreadable: 503 ``secret-unavailable``. Of an unsigned request nothing is
-   looked at, and of a signed one nothing but the owner before its signature matches.
+   once a minute. Unreadable: 503 ``secret-unavailable``.
 2. ``X-GitHub-Event``, ``X-GitHub-Delivery`` and a JSON object as the body (the
    application/json content type, or application/x-www-form-urlencoded with ``payload=``):
    else 400 ``bad-request``. A ``ping`` is answered 200 ``pong``.
@@ -72,7 +73,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.github_events import Ignored, occurred_at, work_item
 from handler.participants import ParticipantStoreError
-from handler.routes import GITHUB_LOGIN, Routes
+from handler.routes import GITHUB_LOGIN, GitHubApp, Route, Routes
 from handler.store import SecretSource, StoreError, error_code
 from handler.unsubscribe import read_unsubscribe, unsubscribe_key
 
@@ -183,7 +184,7 @@ class Queue(Protocol):
 
 
 class Remover(Protocol):
-    def remove(self, repo: str, issue: int, digest: str) -> bool: ...
+    def remove(self, repo: str, issue: int, digest: str, at: float) -> bool: ...
 
 
 class DeliveryStoreError(Exception):
@@ -239,7 +240,7 @@ def receive(
             return _text(
                 405, "method-not-allowed", f"{request.method} /unsubscribe", allow="GET, POST"
             )
-        return _unsubscribe(request, secret, participants)
+        return _unsubscribe(request, secret, participants, clock)
     return _text(404, "not-found", "no such path")
 
 
@@ -255,18 +256,20 @@ def _webhook(
     signature = request.headers.get("x-hub-signature-256")
     if signature is None:
         return _text(401, "signature-missing", "no X-Hub-Signature-256 header")
-    payload = _payload(request)
-    signers = _signers(payload, request.headers)
+    given = _SIGNATURE.fullmatch(signature.strip())
+    if given is None:
+        return _text(401, "signature-invalid", "X-Hub-Signature-256 is not sha256=<64 hex digits>")
     try:
-        signed = _signed(request.body, signature, signers, secret)
+        signer, signers = _signer(request, given.group(1).lower().encode(), secret)
     except StoreError as error:
         return _text(503, "secret-unavailable", error.detail)
-    if not signed:
+    if signer is None:
         return _text(
             401,
             "signature-invalid",
             f"X-Hub-Signature-256 does not match the body under {signers}",
         )
+    payload = _payload(request)
 
     event = request.headers.get("x-github-event", "")
     delivery = request.headers.get("x-github-delivery", "")
@@ -291,6 +294,11 @@ def _webhook(
         return _text(status, item.reason, item.detail, about=seen)
     seen = replace(seen, repo=item.repo, issue=item.issue)
     named = [route for route in routes.routes if route.repo.lower() == item.repo.lower()]
+    if signer == "app" and not any(_posts_as(route, signers.app_id) for route in named):
+        # An app's secret is its owner's, who may be another organization: it signs for the
+        # repositories that app posts to, not for every repository of the deployment.
+        detail = f"app {signers.app_id} is not the app of a route of {item.repo}"
+        return _text(401, "signature-invalid", detail, about=seen)
     if not named:
         return _text(202, "unknown-repository", f"no route names {item.repo}", about=seen)
     if not any(route.notify_participants for route in named):
@@ -339,11 +347,11 @@ class _Signers:
     owner: str | None
     app_id: int | None
 
-    def keys(self, master: bytes) -> list[bytes]:
-        keys = [] if self.owner is None else [owner_secret(master, self.owner).encode()]
-        if self.app_id is not None:
-            keys.append(app_secret(master, self.app_id).encode())
-        return [master, *keys]
+    def derived(self, master: bytes) -> tuple[bytes | None, bytes | None]:
+        """The owner's and the app's keys, None for what the delivery does not name."""
+        owner = None if self.owner is None else owner_secret(master, self.owner).encode()
+        app = None if self.app_id is None else app_secret(master, self.app_id).encode()
+        return owner, app
 
     def __str__(self) -> str:
         names = [] if self.owner is None else [f"owner {self.owner}"]
@@ -377,15 +385,38 @@ def _owner(payload: Mapping[str, Any]) -> str | None:
     return owner if isinstance(owner, str) and GITHUB_LOGIN.fullmatch(owner) else None
 
 
-def _signed(body: bytes, header: str, signers: _Signers, secret: Secret) -> bool:
-    match = _SIGNATURE.fullmatch(header.strip())
-    if match is None:
-        return False
-    given = match.group(1).lower().encode()
-    if _matches(body, given, signers.keys(secret.get())):
-        return True
-    fresh = secret.refreshed()
-    return fresh is not None and _matches(body, given, signers.keys(fresh))
+def _signer(
+    request: Request, given: bytes, secret: Secret
+) -> tuple[Literal["master", "owner", "app"] | None, _Signers]:
+    """Whose key made ``given``: the master's (tried on the raw body before anything is
+    parsed), else the owner's or the app's the delivery names; after a mismatch, once more
+    with the master read again (it may have been rotated)."""
+    signers = _Signers(None, None)
+    parsed = False
+    for master in (secret.get(), None):
+        key = master if master is not None else secret.refreshed()
+        if key is None:
+            break
+        if _matches(request.body, given, [key]):
+            return "master", signers
+        if not parsed:
+            signers, parsed = _signers(_payload(request), request.headers), True
+        owner, app = signers.derived(key)
+        # Both compared, so that the time taken does not tell which one matched.
+        owner_ok = owner is not None and _matches(request.body, given, [owner])
+        app_ok = app is not None and _matches(request.body, given, [app])
+        if owner_ok:
+            return "owner", signers
+        if app_ok:
+            return "app", signers
+    return None, signers
+
+
+def _posts_as(route: Route, app_id: int | None) -> bool:
+    """Whether ``route`` posts as the app ``app_id``. Only a route that names the app by its
+    id can tell: a client id names no number, and the installation a delivery names is the
+    signer's to choose."""
+    return isinstance(route.credential, GitHubApp) and route.credential.issuer == str(app_id)
 
 
 def _matches(body: bytes, given: bytes, keys: list[bytes]) -> bool:
@@ -427,7 +458,9 @@ def _payload(request: Request) -> dict[str, Any] | str:
     return payload
 
 
-def _unsubscribe(request: Request, secret: Secret, participants: Remover) -> Outcome:
+def _unsubscribe(
+    request: Request, secret: Secret, participants: Remover, clock: Callable[[], float]
+) -> Outcome:
     try:
         link = read_unsubscribe(request.query, unsubscribe_key(secret.get()))
         if link is None:
@@ -445,7 +478,7 @@ def _unsubscribe(request: Request, secret: Secret, participants: Remover) -> Out
             "the link is malformed or not signed by us",
             "Link not valid",
             "This unsubscribe link is not valid: it may have been cut short or changed. "
-            "Open the whole link from the mail again, or reply to the mail with unsubscribe.",
+            "Open the whole link from the mail again.",
         )
     issue = f"{link.repo}#{link.issue}"
     seen = About(repo=link.repo, issue=link.issue)
@@ -460,7 +493,7 @@ def _unsubscribe(request: Request, secret: Secret, participants: Remover) -> Out
             about=seen,
         )
     try:
-        removed = participants.remove(link.repo, link.issue, link.digest)
+        removed = participants.remove(link.repo, link.issue, link.digest, clock())
     except ParticipantStoreError as error:
         return _page(
             503,

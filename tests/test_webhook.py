@@ -46,6 +46,12 @@ routes:
     repo: codertocat/hello-world
     allowed_senders: [example.com]
     notify_participants: true
+    github_app: {app_id: 123456, installation_id: 7, private_key_secret: app-key}
+  - domain: clients.example.com
+    repo: client-org/site
+    allowed_senders: [example.com]
+    notify_participants: true
+    github_app: {client_id: Iv23liClientApp, installation_id: 99, private_key_secret: app-key}
   - domain: quiet.example.com
     repo: example-org/quiet
     allowed_senders: [example.com]
@@ -256,14 +262,12 @@ def test_derived_secrets_are_labelled_hmacs_of_the_master():
 @pytest.mark.parametrize(
     "change",
     [
-        {"signature": ""},
-        {"signature": "sha1=" + "0" * 40},
         {"signature": "sha256=" + "0" * 64},
         {"secret": "another secret"},
         {"secret": owner_secret(SECRET.encode(), "example-org")},
         {"secret": APP_SECRET},
     ],
-    ids=["empty", "sha1", "zeros", "other-secret", "other-owner", "app-not-said"],
+    ids=["zeros", "other-secret", "other-owner", "app-not-said"],
 )
 def test_wrong_signature_is_401(deployed, dynamodb, change):
     """A signature that does not match the body under the master or its owner's secret -> 401,
@@ -324,16 +328,44 @@ def test_the_master_signs_any_repository(deployed):
     assert len(queued(deployed)) == 2
 
 
-@pytest.mark.parametrize("repository", ["Codertocat/Hello-World", "Victim-Org/Private"])
-def test_app_secret_signs_any_repository(deployed, repository):
-    """A delivery of our GitHub App's webhook, signed with the app's secret, is queued
-    whichever owner's repository it names."""
-    payload = github_payload()
-    payload["repository"]["full_name"] = repository
-    result = call(delivery(payload, secret=APP_SECRET, app=APP_ID))
+def test_app_secret_signs_the_repositories_of_its_routes(deployed):
+    """A delivery of the webhook of the app a route posts as (named by its app id), signed with
+    the app's secret, is queued; for a route that names its app by client id the app cannot be
+    told, whatever installation the delivery claims: 401."""
+    result = call(delivery(github_payload(), secret=APP_SECRET, app=APP_ID))
     assert (result["statusCode"], result["body"]) == (
         202,
-        f"queued: issue_comment/created of {repository}#1\n",
+        "queued: issue_comment/created of Codertocat/Hello-World#1\n",
+    )
+    payload = github_payload()
+    payload["repository"]["full_name"] = "Client-Org/Site"
+    payload["installation"] = {"id": 99, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uOTk="}
+    other = app_secret(SECRET.encode(), 777)
+    result = call(delivery(payload, secret=other, app=777, delivery_id="d-client"))
+    assert (result["statusCode"], result["body"]) == (
+        401,
+        "signature-invalid: app 777 is not the app of a route of Client-Org/Site\n",
+    )
+
+
+def test_app_secret_does_not_sign_another_owners_repository(deployed):
+    """The app's secret (its owner may be another organization) signs nothing about a
+    repository no route posts to as that app: 401, nothing queued."""
+    result = call(delivery(victims_comment(), secret=APP_SECRET, app=APP_ID))
+    assert (result["statusCode"], result["body"]) == (
+        401,
+        "signature-invalid: app 123456 is not the app of a route of Victim-Org/Private\n",
+    )
+    assert queued(deployed) == []
+
+
+@pytest.mark.parametrize("header", ["", "sha1=" + "0" * 40, "sha256=xyz"])
+def test_a_signature_header_of_another_form_is_401(deployed, header):
+    """A header that is not sha256=<64 hex digits> is refused before the secret is read."""
+    result = call(delivery(signature=header))
+    assert (result["statusCode"], result["body"]) == (
+        401,
+        "signature-invalid: X-Hub-Signature-256 is not sha256=<64 hex digits>\n",
     )
 
 
@@ -364,29 +396,33 @@ def test_owner_name_is_case_insensitive(deployed):
 
 
 @pytest.mark.parametrize(
-    ("change", "unread"),
+    ("change", "by_master"),
     [
-        ({"body": b"{not json"}, "the payload is not JSON"),
-        ({"content_type": "text/plain"}, "the content type text/plain is not JSON or a form"),
-        ({"body": b"{}"}, "the payload names no owner"),
-        ({"body": b'{"repository": {"full_name": "Codertocat"}}'}, "the payload names no owner"),
-        ({"body": b'{"repository": "Codertocat/x"}'}, "the payload names no owner"),
-        ({"body": b'{"organization": {"login": "a b"}}'}, "the payload names no owner"),
+        ({"body": b"{not json"}, "bad-request: the payload is not JSON\n"),
+        (
+            {"content_type": "text/plain"},
+            "bad-request: the content type text/plain is not JSON or a form\n",
+        ),
+        ({"body": b"{}"}, "malformed-payload"),
+        ({"body": b'{"repository": {"full_name": "Codertocat"}}'}, "malformed-payload"),
+        ({"body": b'{"repository": "Codertocat/x"}'}, "malformed-payload"),
+        ({"body": b'{"organization": {"login": "a b"}}'}, "malformed-payload"),
     ],
     ids=["not-json", "not-json-type", "empty", "no-slash", "not-object", "bad-login"],
 )
-def test_body_naming_no_owner_is_401(deployed, change, unread):
+def test_body_naming_no_owner_is_401(deployed, change, by_master):
     """A body that cannot be read, or names no owner, of a webhook that is not an app's, signed
     with an owner's secret -> 401: only the master could have signed it; signed with the
-    master it is read, and refused (400) if it cannot be."""
+    master it is read, and refused (400) for what it lacks."""
     result = call(delivery(**change))
     assert (result["statusCode"], result["body"]) == (
         401,
         "signature-invalid: X-Hub-Signature-256 does not match the body under the master secret\n",
     )
     assert queued(deployed) == []
-    by_master = call(delivery(**change, secret=SECRET))
-    assert by_master["statusCode"] == 400
+    read = call(delivery(**change, secret=SECRET))
+    assert read["statusCode"] == 400
+    assert read["body"].startswith(by_master)
     assert queued(deployed) == []
 
 
