@@ -446,6 +446,7 @@ def test_webhook_secret_prints_the_owners_and_the_apps(capsys, master):
     [
         (["--owner", "o"], "no master secret: give --secret-id or set WEBHOOK_SECRET_ARN"),
         (["--secret-id", "x", "--owner", "not/a-login"], "'not/a-login' is not a GitHub login"),
+        (["--secret-id", "x", "--app", "0"], "0 is not a GitHub App id"),
     ],
 )
 def test_webhook_secret_refuses_what_it_cannot_do(capsys, monkeypatch, argv, message):

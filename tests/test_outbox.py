@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import email
 import json
+import time
 from email import policy
 from typing import Any
 
@@ -368,3 +369,27 @@ def test_a_message_of_neither_kind_is_refused(aws, body):
     dynamodb, ses = aws
     with pytest.raises(UnreadableMessage):
         outbox(dynamodb, ses).handle(body, left)
+
+
+def test_a_send_in_progress_is_claimed_for_the_invocations_remaining_time(aws):
+    """While SES is called, the claim is in progress until the invocation's end: a retry of a
+    crashed one takes it over then, not minutes later."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+    seen: list[dict[str, Any]] = []
+
+    class Watching(Recording):
+        def send_raw_email(self, **request: Any) -> Any:
+            [claim] = [
+                entry
+                for entry in dynamodb.scan(TableName=CLAIMS_TABLE)["Items"]
+                if entry.get("status", {}).get("S") == "INPROGRESS"
+            ]
+            seen.append(claim)
+            return super().send_raw_email(**request)
+
+    started = time.time()
+    outbox(dynamodb, Watching(ses.ses)).handle(item().to_json(), lambda: 42.0)
+    [claim] = seen
+    expires = int(claim["in_progress_expiration"]["N"]) / 1000
+    assert started + 41 <= expires <= time.time() + 43
