@@ -39,8 +39,9 @@ data "aws_iam_policy_document" "webhook" {
     resources = [aws_sqs_queue.work.arn]
   }
 
-  # Delivery ids claimed once (PutItem, released with DeleteItem when queueing fails) and a
-  # participant removed from an issue by the unsubscribe link (UpdateItem).
+  # Delivery ids claimed once (PutItem, released with DeleteItem when queueing fails, confirmed
+  # with UpdateItem once queued) and a participant removed from an issue by the unsubscribe link
+  # (UpdateItem).
   statement {
     sid = "ClaimDeliveries"
     actions = [
