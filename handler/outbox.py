@@ -8,7 +8,8 @@ into ``Outgoing`` decisions, one per participant, each logged:
 - ``recipients`` (pure) decides who gets a mail: nobody when the comment is our own (its body
   carries our marker, or it was made through a route's GitHub App: mailing it would echo the
   sender's own mail back to them and start a loop), and of the participants, only those whose
-  route still mails its participants and whose address never bounced or complained.
+  route still mails its participants and still allows their domain, and whose address never
+  bounced or complained.
 - each mail is rendered (handler.update_mail) from the address the participant wrote to, so
   that their reply becomes the next comment, answering their latest mail, and sent through SES
   under a claim (handler.idempotency) keyed by the event and the participant: a redelivered
