@@ -32,15 +32,13 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from handler.credentials import Credentials, GitHubClients
 from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
 from handler.invocation import Runtime, handle_event
 from handler.invocation import logger as decision_logger
-from handler.lambda_support import DEFAULT_ROUTES, LambdaContext, LazyClient
-from handler.metrics import SERVICE, EmbeddedMetrics
+from handler.lambda_support import DEFAULT_ROUTES, LambdaContext, LazyClient, json_logger
+from handler.metrics import EmbeddedMetrics
 from handler.notices import Notifier
 from handler.participants import (
     DynamoParticipants,
@@ -52,13 +50,7 @@ from handler.routes import load_routes
 from handler.store import MailStore, TokenSource
 from handler.threads import DynamoThreads, NoThreads, Threads
 
-logger = Logger(
-    service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO", utc=True, use_rfc3339=True
-)
-# The decisions are logged by a plain stdlib logger, so that the pure core and the CLI need no
-# Powertools. Here it gets Logger's JSON handler and stops propagating: the runtime's root
-# handler would print each line a second time, wrapped in "[INFO] <time> <request id> ...".
-copy_config_to_registered_loggers(source_logger=logger, include={decision_logger.name})
+logger = json_logger(decision_logger.name)
 
 
 @logger.inject_lambda_context

@@ -1,14 +1,19 @@
 """What the Lambda entry points share: the routes file they load, the Lambda context they are
-given, and boto3 clients made on first use. Importing it has no side effects, so that each
-entry point sets up its own logging."""
+given, their JSON logger, and boto3 clients made on first use. Importing it has no side
+effects: each entry point makes its own logger."""
 
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from handler.metrics import SERVICE
 
 _ROOT = Path(__file__).resolve().parent.parent
 # `make package` puts routes.json, the validated JSON form of routes.yaml, in the zip: it loads in
@@ -44,3 +49,19 @@ class LazyClient:
         if name in {"client", "service"} or name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.client, name)
+
+
+def json_logger(*plain: str) -> Logger:
+    """The function's Powertools logger (JSON lines, UTC, level from LOG_LEVEL), and the plain
+    stdlib loggers named ``plain`` writing through it.
+
+    The pure core logs through plain loggers, so that it and the CLI need no Powertools. Here
+    they get Logger's JSON handler and stop propagating: the runtime's root handler would print
+    each line a second time, wrapped in "[INFO] <time> <request id> ...".
+    """
+    logger = Logger(
+        service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO", utc=True, use_rfc3339=True
+    )
+    if plain:
+        copy_config_to_registered_loggers(source_logger=logger, include=set(plain))
+    return logger

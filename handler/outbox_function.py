@@ -23,8 +23,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -33,8 +31,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims
-from handler.lambda_support import DEFAULT_ROUTES, LambdaContext, LazyClient
-from handler.metrics import SERVICE
+from handler.lambda_support import DEFAULT_ROUTES, LambdaContext, LazyClient, json_logger
 from handler.outbox import Outbox
 from handler.outbox import logger as outbox_logger
 from handler.participants import DynamoParticipants, DynamoSuppressions
@@ -42,10 +39,7 @@ from handler.routes import load_routes
 from handler.unsubscribe import unsubscribe_key, unsubscribe_url
 from handler.webhook import WebhookSecret
 
-logger = Logger(
-    service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO", utc=True, use_rfc3339=True
-)
-copy_config_to_registered_loggers(source_logger=logger, include={outbox_logger.name})
+logger = json_logger(outbox_logger.name)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

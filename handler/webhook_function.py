@@ -25,11 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from handler.lambda_support import DEFAULT_ROUTES, LambdaContext
-from handler.metrics import SERVICE
+from handler.lambda_support import DEFAULT_ROUTES, LambdaContext, json_logger
 from handler.participants import DynamoParticipants
 from handler.routes import Routes, load_routes
 from handler.webhook import (
@@ -42,9 +40,7 @@ from handler.webhook import (
     receive,
 )
 
-logger = Logger(
-    service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO", utc=True, use_rfc3339=True
-)
+logger = json_logger()
 # The function has 5 seconds (terraform/modules/replies/webhook.tf; GitHub waits 10): a slow
 # AWS call must fail and be answered 503 (redelivered later) within them, never be cut off by the
 # timeout. Two attempts of a call that cannot connect (1 s) or gets no answer (1.5 s) fail within

@@ -175,10 +175,17 @@ def test_function_runs_the_packaged_handler():
     assert unquote(function["filename"]) == "var.package_file"
 
 
+def environment_read(entry: str) -> set[str]:
+    """The variables a Lambda entry point reads, itself or through what all entry points share
+    (handler/lambda_support.py: LOG_LEVEL)."""
+    paths = (ROOT / (entry.replace(".", "/") + ".py"), ROOT / "handler" / "lambda_support.py")
+    source = "\n".join(path.read_text(encoding="utf-8") for path in paths)
+    return set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
+
+
 def test_environment_is_what_the_handler_reads():
     """The function's environment names exactly the variables lambda_function.py reads."""
-    source = (ROOT / "handler" / "lambda_function.py").read_text(encoding="utf-8")
-    read = set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
+    read = environment_read("handler.lambda_function")
     function = resource(TERRAFORM / "modules" / "function", "aws_lambda_function", "this")
     [environment] = function["environment"]
     assert set(environment["variables"]) == read
@@ -1257,9 +1264,7 @@ def test_replies_functions_get_the_contracts_environment(name: str):
     [environment] = function["environment"]
     values = {key: unquote(value) for key, value in environment["variables"].items()}
     assert values == REPLIES_ENVIRONMENT[name]
-    entry = REPLIES_FUNCTIONS[name].rpartition(".")[0]
-    source = (ROOT / (entry.replace(".", "/") + ".py")).read_text(encoding="utf-8")
-    read = set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
+    read = environment_read(REPLIES_FUNCTIONS[name].rpartition(".")[0])
     assert read
     assert read <= set(values)
 
