@@ -58,6 +58,7 @@ link: 400.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import html
@@ -256,11 +257,13 @@ def _webhook(
     signature = request.headers.get("x-hub-signature-256")
     if signature is None:
         return _text(401, "signature-missing", "no X-Hub-Signature-256 header")
+    # Parsed at most once: for the owner's key when the master does not match, then for the rest.
+    read = functools.cache(lambda: _payload(request))
     given = _SIGNATURE.fullmatch(signature.strip())
     if given is None:
         return _text(401, "signature-invalid", "X-Hub-Signature-256 is not sha256=<64 hex digits>")
     try:
-        signer, signers = _signer(request, given.group(1).lower().encode(), secret)
+        signer, signers = _signer(request, read, given.group(1).lower().encode(), secret)
     except StoreError as error:
         return _text(503, "secret-unavailable", error.detail)
     if signer is None:
@@ -269,7 +272,7 @@ def _webhook(
             "signature-invalid",
             f"X-Hub-Signature-256 does not match the body under {signers}",
         )
-    payload = _payload(request)
+    payload = read()
 
     event = request.headers.get("x-github-event", "")
     delivery = request.headers.get("x-github-delivery", "")
@@ -386,21 +389,22 @@ def _owner(payload: Mapping[str, Any]) -> str | None:
 
 
 def _signer(
-    request: Request, given: bytes, secret: Secret
+    request: Request,
+    read: Callable[[], dict[str, Any] | str],
+    given: bytes,
+    secret: Secret,
 ) -> tuple[Literal["master", "owner", "app"] | None, _Signers]:
     """Whose key made ``given``: the master's (tried on the raw body before anything is
     parsed), else the owner's or the app's the delivery names; after a mismatch, once more
     with the master read again (it may have been rotated)."""
     signers = _Signers(None, None)
-    parsed = False
     for master in (secret.get(), None):
         key = master if master is not None else secret.refreshed()
         if key is None:
             break
         if _matches(request.body, given, [key]):
             return "master", signers
-        if not parsed:
-            signers, parsed = _signers(_payload(request), request.headers), True
+        signers = _signers(read(), request.headers)
         owner, app = signers.derived(key)
         # Both compared, so that the time taken does not tell which one matched.
         owner_ok = owner is not None and _matches(request.body, given, [owner])
