@@ -5,11 +5,11 @@ Work reaches the outbox function through one SQS queue: GitHub events the webhoo
 queued (handler.github_events) and SES feedback (handler.feedback). ``handle`` turns a message
 into ``Outgoing`` decisions, one per participant, each logged:
 
-- ``recipients`` (pure) decides who gets a mail: nobody when the comment is our own (its body
-  carries our marker, or it was made through a route's GitHub App: mailing it would echo the
-  sender's own mail back to them and start a loop), and of the participants, only those whose
-  route still mails its participants and still allows their domain, and whose address never
-  bounced or complained.
+- ``own_comment`` and ``recipients`` (pure) decide who gets a mail: nobody when the comment
+  is our own (its body carries our marker, or it was made through a route's GitHub App:
+  mailing it would echo the sender's own mail back to them and start a loop), decided before
+  anything is read; else, of the participants, only those whose route still mails its
+  participants and still allows their domain, and whose address never bounced or complained.
 - each mail is rendered (handler.update_mail) from the address the participant wrote to, so
   that their reply becomes the next comment, answering their latest mail, and sent through SES
   under a claim (handler.idempotency) keyed by the event and the participant: a redelivered
@@ -103,10 +103,8 @@ def recipients(
     participants: tuple[Participant, ...],
     suppressed: set[str],
 ) -> tuple[list[Recipient], list[Outgoing]]:
-    """Who gets a mail about ``item``, and the decisions about those who do not."""
-    if own_comment(item, routes):
-        detail = f"comment {item.comment_id} on {item.repo}#{item.issue} was posted from mail"
-        return [], [Outgoing("skip", "own-comment", detail)]
+    """Who gets a mail about ``item`` (not our own comment: see ``own_comment``), and the
+    decisions about those who do not."""
     if not participants:
         return [], [Outgoing("skip", "no-participants", f"nobody wrote to {_ref(item)} by mail")]
     chosen: list[Recipient] = []
@@ -217,6 +215,10 @@ class Outbox:
         return decisions
 
     def mail(self, item: WorkItem, remaining_time: Callable[[], float]) -> list[Outgoing]:
+        if own_comment(item, self._routes):
+            # Decided before any read: our own comments need no store, not even a working one.
+            detail = f"comment {item.comment_id} on {_ref(item)} was posted from mail"
+            return [Outgoing("skip", "own-comment", detail)]
         try:
             known = self._participants.of(item.repo, item.issue)
             addresses = [participant.address for participant in known]
