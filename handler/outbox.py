@@ -111,7 +111,7 @@ def recipients(
     skipped: list[Outgoing] = []
     for participant in participants:
         digest = address_digest(participant.address)
-        target = routes.lookup(f"{participant.prefix}{item.issue}@{participant.domain}")
+        target = routes.lookup(participant.issue_address(item.issue))
         if (
             not isinstance(target, Target)
             or target.route.repo.lower() != item.repo.lower()
@@ -255,7 +255,7 @@ class Outbox:
     ) -> Outgoing:
         participant = recipient.participant
         digest = address_digest(participant.address)
-        from_address = f"{participant.prefix}{item.issue}@{participant.domain}"
+        from_address = participant.issue_address(item.issue)
         key = event_key(item)
         try:
             link = self._unsubscribe_url(item.repo, item.issue, participant.address)

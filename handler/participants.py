@@ -50,6 +50,11 @@ class Participant:
     # The subject of their latest mail: "Re: <subject>" keeps our mails in their thread.
     subject: str = ""
 
+    def issue_address(self, issue: int) -> str:
+        """The address they wrote to for ``issue``: where our mails come from, and where their
+        replies go."""
+        return f"{self.prefix}{issue}@{self.domain}"
+
 
 class ParticipantStoreError(Exception):
     """The store cannot be read or written. ``transient``: trying again later may succeed."""
