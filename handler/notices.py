@@ -46,6 +46,7 @@ from handler.pipeline import Decision
 from handler.routes import Route
 from handler.store import error_code
 from handler.threads import confirmation_id
+from handler.titles import reply_subject
 
 logger = logging.getLogger("ticket_router")
 
@@ -86,7 +87,8 @@ _KEY_PREFIX = "notice"
 # hide a line break or a second address.
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[a-z0-9.-]{1,253}")
 _MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,250}")
-_SUBJECT_LIMIT = 200
+# What a notice about a mail without a subject is called.
+_NO_SUBJECT = "Re: your mail"
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def notice_for(
         reason=reason,
         to=to,
         from_=from_,
-        subject=_subject(message.subject),
+        subject=reply_subject(message.subject, otherwise=_NO_SUBJECT),
         in_reply_to=in_reply_to,
         text=f"{text}\n\n-- \n{_FOOTER}\n",
     )
@@ -177,7 +179,7 @@ def _opened(
         reason="opened",
         to=to,
         from_=reply_to,
-        subject=_subject(subject),
+        subject=reply_subject(subject, otherwise=_NO_SUBJECT),
         in_reply_to=in_reply_to,
         text=f"{text}\n\n-- \n{_FOOTER}\n",
         message_id=confirmation_id(decision.mail or "", route.domain),
@@ -272,13 +274,6 @@ class Notifier:
         except (ClientError, BotoCoreError) as error:
             return _failed(notice, "SES", error)
         return "sent"
-
-
-def _subject(original: str) -> str:
-    subject = " ".join(original.split())[:_SUBJECT_LIMIT]
-    if not subject:
-        return "Re: your mail"
-    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
 
 
 def _failed(notice: Notice, what: str, error: Exception) -> str:

@@ -44,12 +44,12 @@ from handler.participants import (
 )
 from handler.routes import GitHubApp, Route, Routes, Target, sender_allowed
 from handler.store import StoreError
+from handler.titles import REPLY_SUBJECT_LIMIT, reply_subject
 from handler.unsubscribe import unsubscribe_mailto
 from handler.update_mail import Update, render_update, update_message_id
 
 logger = logging.getLogger("ticket_router")
 
-_SUBJECT_LIMIT = 200
 # SES answers these for a message it will never send, whatever the retry.
 _PERMANENT_SES = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException"})
 
@@ -165,15 +165,6 @@ def event_key(item: WorkItem) -> str:
     return f"{item.repo.lower()}#{item.issue}#{what}{at}"
 
 
-def reply_subject(participant: Participant, title: str) -> str:
-    """ "Re: " and the subject of their latest mail, so that their client threads our mail with
-    it (Gmail also compares subjects); the issue's title when it had none."""
-    subject = " ".join((participant.subject or title).split())[:_SUBJECT_LIMIT]
-    if not subject:
-        return f"Re: {title}"[:_SUBJECT_LIMIT]
-    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
-
-
 class Outbox:
     """Mails a work item's participants and records SES feedback, through small interfaces."""
 
@@ -268,7 +259,11 @@ class Outbox:
                 from_address=from_address,
                 project=recipient.route.name or recipient.route.repo,
                 in_reply_to=participant.last_message_id,
-                subject=reply_subject(participant, item.title),
+                # Their latest mail's subject, so that ours joins their thread; else the title.
+                subject=reply_subject(
+                    participant.subject or item.title,
+                    otherwise=f"Re: {item.title}"[:REPLY_SUBJECT_LIMIT],
+                ),
                 message_id=update_message_id(key, participant.address, participant.domain),
                 unsubscribe_url=link,
                 unsubscribe_mailto=unsubscribe_mailto(

@@ -52,6 +52,8 @@ TITLE_LIMIT = 256
 # A title taken from the body is a stop-gap: a sentence fragment, not a paragraph.
 BODY_TITLE_LIMIT = 80
 NO_SUBJECT = "(no subject)"
+# Of the subject our notices and updates answer: a subject, not a payload.
+REPLY_SUBJECT_LIMIT = 200
 # What clients show, and put after "Re:", for a mail without a subject: no title either.
 _PLACEHOLDERS = frozenset(
     {
@@ -272,3 +274,13 @@ def _continues_cluster(text: str, index: int) -> bool:
 
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+def reply_subject(subject: str, *, otherwise: str) -> str:
+    """The subject of our mail answering one whose subject was ``subject``: "Re: " before it
+    (whitespace collapsed, at most 200 characters) unless it has one, so that the reader's
+    client threads the two (Gmail compares subjects too); ``otherwise`` when it is empty."""
+    text = " ".join(subject.split())[:REPLY_SUBJECT_LIMIT]
+    if not text:
+        return otherwise
+    return text if text.lower().startswith("re:") else f"Re: {text}"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from handler.titles import BODY_TITLE_LIMIT, NO_SUBJECT, TITLE_LIMIT, issue_title
+from handler.titles import BODY_TITLE_LIMIT, NO_SUBJECT, TITLE_LIMIT, issue_title, reply_subject
 
 
 def utf16_len(text: str) -> int:
@@ -365,3 +365,18 @@ def test_title_is_idempotent(subject: str):
     """A title made from a subject comes back unchanged as a subject."""
     title = issue_title(subject)
     assert issue_title(title) == title
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Printer  on\tfloor 3", "Re: Printer on floor 3"),
+        ("RE: Printer", "RE: Printer"),
+        ("   ", "Re: your mail"),
+        ("x" * 300, "Re: " + "x" * 200),
+    ],
+)
+def test_the_subject_of_a_reply(subject, expected):
+    """Re: before the collapsed subject unless it has one; at most 200 characters of it; the
+    fallback for an empty one."""
+    assert reply_subject(subject, otherwise="Re: your mail") == expected
