@@ -1,51 +1,82 @@
-# Everything runs from .venv, created on first use from the pinned requirements, so a fresh
-# clone needs only python3 (3.11 or 3.12), make and the package index.
+# Everything runs from .venv, built on first use from the hash-pinned locks in requirements/, so
+# a fresh clone needs only python3 (3.11 or 3.12), make and the package index. pip installs uv
+# from requirements/tools.txt; uv installs the rest (--require-hashes: a lock without a hash, or a
+# download that does not match it, stops the build). `make lock` regenerates the locks.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
+LOCKS := requirements
+TOOLS := $(VENV)/.tools
+# The runtime lock is enough for demo; test needs the dev lock (a superset, same versions).
+RUNTIME := $(VENV)/.runtime
+DEV := $(VENV)/.dev
 # checkov pins libraries the project pins differently (boto3 among them): its own venv.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
+# uv never fetches a Python of its own: the venvs use $(PYTHON).
+export UV_PYTHON_DOWNLOADS := never
+UV_INSTALL := $(UV) pip sync --quiet --require-hashes --python $(BIN)/python
+# This project itself, editable, so that .venv/bin/ticket-router runs the checkout's code; its
+# build backend (flit_core) is in tools.txt, so nothing unpinned is fetched to build it.
+INSTALL_PROJECT := $(UV) pip install --quiet --no-deps --no-build-isolation --python $(BIN)/python -e .
 
-.PHONY: venv demo test lint typecheck unit tf-check tf-docs package fuzz bench clean
+.PHONY: venv demo test lint typecheck unit tf-check tf-static tf-docs package fuzz bench lock clean
 
-venv: $(STAMP)
+venv: $(DEV)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(TOOLS): $(LOCKS)/tools.txt
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install $(PIP_FLAGS) -r requirements-dev.txt
-	touch $(STAMP)
+	$(BIN)/pip install $(PIP_FLAGS) --require-hashes --no-deps -r $(LOCKS)/tools.txt
+	touch $@
+
+# sync, not install: a package dropped from the lock leaves the venv too. A venv that has the dev
+# lock keeps it.
+$(RUNTIME): $(TOOLS) $(LOCKS)/runtime.txt pyproject.toml
+	$(UV_INSTALL) $(if $(wildcard $(DEV)),$(LOCKS)/dev.txt,$(LOCKS)/runtime.txt) $(LOCKS)/tools.txt
+	$(INSTALL_PROJECT)
+	touch $@
+
+$(DEV): $(TOOLS) $(LOCKS)/dev.txt pyproject.toml
+	$(UV_INSTALL) $(LOCKS)/dev.txt $(LOCKS)/tools.txt
+	$(INSTALL_PROJECT)
+	touch $@ $(RUNTIME)
 
 ## demo: dry-run the sample mails in examples/ against the sample routes.yaml (no AWS, no token)
-demo: $(STAMP)
-	$(BIN)/python -m handler check routes.yaml
-	$(BIN)/python -m handler dispatch --dry-run --routes routes.yaml examples/mail/*.eml
+demo: $(RUNTIME)
+	$(BIN)/ticket-router check routes.yaml
+	$(BIN)/ticket-router dispatch --dry-run --routes routes.yaml examples/mail/*.eml
 
-$(CHECKOV_STAMP): requirements-checkov.txt
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-checkov.txt
-	touch $(CHECKOV_STAMP)
+$(CHECKOV_STAMP): $(TOOLS) $(LOCKS)/checkov.txt
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
+	$(UV) pip sync --quiet --require-hashes --python $(CHECKOV_VENV)/bin/python $(LOCKS)/checkov.txt
+	touch $@
 
-## test: lint, type-check, every test, and the Terraform checks
-test: lint typecheck unit tf-check
+## test: lint, type-check, every test (Terraform's wiring included), then terraform fmt, validate
+## and checkov
+test: lint typecheck unit tf-static
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest
+# Spread over every core (pytest-xdist); each test's own state is its own (tmp_path, moto).
+unit: $(DEV)
+	$(BIN)/pytest -n $(or $(PYTEST_WORKERS),auto)
 
 ## tf-check: Terraform parsed and its wiring tested, formatting (when terraform is installed),
 ## validation (when TF_PLUGIN_DIR holds the AWS provider: init never downloads), checkov
 TF_PLUGIN_DIR ?= $(wildcard /opt/tf-plugins)
-tf-check: $(STAMP) $(CHECKOV_STAMP)
+tf-check: $(DEV) tf-static
 	$(BIN)/pytest -q tests/test_terraform.py
+
+tf-static: $(CHECKOV_STAMP)
 	@if command -v terraform >/dev/null 2>&1; then \
 		TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive -diff terraform && echo "terraform fmt: clean"; \
 	else echo "terraform is not installed: formatting not checked"; fi
@@ -60,7 +91,7 @@ tf-check: $(STAMP) $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --quiet --compact --skip-download
 
 ## tf-docs: regenerate the Inputs/Outputs tables of the Terraform READMEs
-tf-docs: $(STAMP)
+tf-docs: $(DEV)
 	$(BIN)/python scripts/tf_docs.py
 
 ## package: the Lambda zip (dist/ticket-router.zip) for terraform apply; ROUTES=<file> packages
@@ -71,19 +102,19 @@ ROUTES ?= routes.yaml
 LAMBDA_PYTHON ?= $(or $(shell python3.12 -c "import sys; print(sys.executable)" 2>/dev/null),\
 	$(firstword $(wildcard /usr/bin/python3.12 /usr/local/bin/python3.12 \
 		$(HOME)/.pyenv/versions/3.12*/bin/python3.12)))
-package: $(STAMP)
-	$(BIN)/python -m handler check $(ROUTES)
+package: $(RUNTIME)
+	$(BIN)/ticket-router check $(ROUTES)
 	@[ -n "$(LAMBDA_PYTHON)" ] || echo "no python3.12 found: the zip holds no bytecode (each cold start compiles it)"
-	$(BIN)/python scripts/package.py --requirements requirements-lambda.txt --routes $(ROUTES) \
+	$(BIN)/python scripts/package.py --requirements $(LOCKS)/lambda.txt --routes $(ROUTES) \
 		--output dist/ticket-router.zip $(if $(LAMBDA_PYTHON),--bytecode-python $(LAMBDA_PYTHON))
 
 ## fuzz: atheris (coverage-guided) over parse -> route -> render for FUZZ_SECONDS, then the
 ## property tests under the hypothesis "fuzz" profile; atheris needs a wheel for this platform
 ## (Linux x86_64, CPython 3.11/3.12) and is skipped with a note where there is none
 FUZZ_SECONDS ?= 60
-ATHERIS := atheris==3.0.0
-fuzz: $(STAMP)
-	@if $(BIN)/pip install $(PIP_FLAGS) --only-binary=:all: $(ATHERIS); then \
+fuzz: $(DEV)
+	@if $(UV) pip install --quiet --require-hashes --only-binary :all: --python $(BIN)/python \
+		-r $(LOCKS)/fuzz.txt; then \
 		scratch=$$(mktemp -d) && \
 		$(BIN)/python fuzz/fuzz_plan.py "$$scratch" fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
 			-timeout=30 -rss_limit_mb=3072 -artifact_prefix=fuzz/ -print_final_stats=1; \
@@ -93,8 +124,24 @@ fuzz: $(STAMP)
 
 ## bench: cold start, per-mail cost, 10,000 routes, package size and GitHub requests, each
 ## beside its floor (a table, and bench/results.json); not part of test: figures, not verdicts
-bench: $(STAMP)
+bench: $(DEV)
 	LAMBDA_PYTHON="$(LAMBDA_PYTHON)" $(BIN)/python -m bench.run
+
+## lock: regenerate requirements/*.txt from pyproject.toml and requirements/*.in, keeping every
+## version already locked that still fits (UPGRADE=1 takes the newest that fit); needs the index.
+## runtime.txt and lambda.txt are resolved within dev.txt, so each package has one version
+## everywhere; lambda.txt is for the Lambda's CPython 3.12 on manylinux arm64, without what its
+## runtime provides.
+LAMBDA_PROVIDED := boto3 botocore s3transfer jmespath python-dateutil
+LOCK = $(abspath $(UV)) pip compile --quiet --generate-hashes --custom-compile-command "make lock" \
+	$(if $(UPGRADE),--upgrade) -o
+HERE := --universal --python-version 3.11
+lock: $(TOOLS)
+	cd $(LOCKS) && $(LOCK) dev.txt $(HERE) --group ../pyproject.toml:dev ../pyproject.toml
+	cd $(LOCKS) && $(LOCK) runtime.txt $(HERE) ../pyproject.toml -c dev.txt
+	cd $(LOCKS) && $(LOCK) lambda.txt lambda.in -c dev.txt --python-platform aarch64-manylinux2014 \
+		--python-version 3.12 $(addprefix --no-emit-package ,$(LAMBDA_PROVIDED))
+	cd $(LOCKS) && for name in tools checkov fuzz; do $(LOCK) $$name.txt $(HERE) $$name.in; done
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache build dist

@@ -1,9 +1,9 @@
 """`make bench`: what a cold start, a mail, a large routes file and the package cost, each beside
 the floor that no Python Lambda doing the same job can beat, measured in the same run.
 
-Prints a table and writes every figure to bench/results.json. Replies by mail (issue 8) add the
+Prints a table and writes every figure to bench/results.json. Replies by mail add the
 webhook function's cold start and answer and the cost of one participant's mail. Targets
-(issue 6) are checked and reported, never asserted: a benchmark that fails on a busy machine
+are checked and reported, never asserted: a benchmark that fails on a busy machine
 would teach people to ignore it. Ratios are what to compare across machines; absolute times
 are this machine's.
 
@@ -41,6 +41,7 @@ from typing import Any
 import yaml
 
 from bench import mails
+from scripts.locks import installed_closure, read_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
@@ -270,15 +271,20 @@ def lambda_cold_start(bench: Bench) -> list[Figure]:
         print("no Python 3.12 (LAMBDA_PYTHON): cold starts from the zip not measured")
         return []
     runtime = bench.work / "runtime312"
-    _quietly([str(bench.lambda_python), "-m", "venv", str(runtime)])
-    boto3_pin = next(
-        line.strip()
-        for line in (ROOT / "requirements.txt").read_text().splitlines()
-        if line.startswith("boto3==")
+    _quietly([str(bench.lambda_python), "-m", "venv", "--without-pip", str(runtime)])
+    # What the Lambda runtime provides: boto3 and what it needs, at the locked versions.
+    boto3 = bench.work / "boto3.txt"
+    provided = installed_closure({"boto3"})
+    boto3.write_text(
+        "".join(
+            pin.text + "\n"
+            for pin in read_lock(ROOT / "requirements" / "runtime.txt")
+            if pin.name in provided
+        )
     )
     _quietly(
-        [str(runtime / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input",
-         "--disable-pip-version-check", boto3_pin]
+        [str(Path(sys.executable).with_name("uv")), "pip", "install", "--quiet", "--require-hashes",
+         "--no-deps", "--python", str(runtime / "bin" / "python"), "-r", str(boto3)]
     )  # fmt: skip
     python = runtime / "bin" / "python"
     tasks = {}

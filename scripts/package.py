@@ -7,7 +7,10 @@ content: an edited routes.yaml deploys, an unchanged tree does not.
 
 The routes go in as ``routes.json``, the validated JSON form of the routes file: the function
 loads it in milliseconds and needs neither PyYAML nor jsonschema (left out of the zip, see
-requirements-lambda.txt).
+requirements/lambda.in).
+
+Every distribution comes from the hash-pinned lock requirements/lambda.txt (``make lock``),
+installed with ``--require-hashes`` and without resolving anything anew.
 
 The GitHub App libraries (PyJWT, and cryptography with cffi and pycparser: 5 MB of a 7 MB zip)
 go in only when a route of the routes file packaged names a ``github_app``: only an App login
@@ -25,7 +28,7 @@ zip stays deterministic.
 Beside the zip, ``<zip>.routes-sha256`` records the SHA-256 of the routes file packaged; Terraform
 refuses to deploy a zip whose routes file is not the one it reads the SES domains from.
 
-    python scripts/package.py --requirements requirements-lambda.txt --routes routes.yaml \
+    python scripts/package.py --requirements requirements/lambda.txt --routes routes.yaml \
         --output dist/ticket-router.zip
 """
 
@@ -46,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The routes are validated and converted by the handler's own code, run from this checkout.
 sys.path.insert(0, str(ROOT))
 from handler.routes import GitHubApp, Routes, RoutesError, parse_routes, routes_json  # noqa: E402
+from scripts.locks import LockError, Pin, read_lock  # noqa: E402
 
 PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.12"
@@ -72,7 +76,9 @@ ROUTES_IN_ZIP = "routes.json"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requirements", type=Path, default=ROOT / "requirements-lambda.txt")
+    parser.add_argument(
+        "--requirements", type=Path, default=ROOT / "requirements" / "lambda.txt", help="a lock"
+    )
     parser.add_argument("--routes", type=Path, default=ROOT / "routes.yaml")
     parser.add_argument("--output", type=Path, default=ROOT / "dist" / "ticket-router.zip")
     parser.add_argument(
@@ -82,18 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    requirements = args.requirements.read_text(encoding="utf-8").splitlines()
-    names = set(_names(requirements))
-    for unwanted, why in (
-        (names & PROVIDED_BY_RUNTIME, "the Lambda runtime has it"),
-        (names & CLI_ONLY, "the function reads routes.json, not YAML"),
-    ):
-        if unwanted:
-            print(
-                f"{args.requirements}: leave out {', '.join(sorted(unwanted))}: {why}",
-                file=sys.stderr,
-            )
-            return 1
+    pins, refused = _lambda_pins(args.requirements)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 1
+    names = {pin.name for pin in pins}
     try:
         text = args.routes.read_text(encoding="utf-8-sig")
         routes = routes_json(text, str(args.routes))
@@ -116,10 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     if not as_app and names & GITHUB_APP_ONLY:
         left_out = ", ".join(sorted(names & GITHUB_APP_ONLY))
         print(f"{args.routes}: no route posts as a GitHub App: {left_out} left out")
-        requirements = [line for line in requirements if not set(_names([line])) & GITHUB_APP_ONLY]
+        pins = [pin for pin in pins if pin.name not in GITHUB_APP_ONLY]
+    unhashed = sorted(pin.name for pin in pins if not pin.hashes)
+    if unhashed:
+        print(
+            f"{args.requirements}: not a hash-pinned lock (make lock), no --hash for "
+            f"{', '.join(unhashed)}: not packaged",
+            file=sys.stderr,
+        )
+        return 1
     with tempfile.TemporaryDirectory() as scratch:
         task = Path(scratch) / "task"
-        _install(requirements, task)
+        _install(pins, task)
         for source, name in _tree(ROOT / "handler", ROOT):
             (task / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, task / name)
@@ -139,6 +146,22 @@ def main(argv: list[str] | None = None) -> int:
     digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
     print(f"{args.output}: {args.output.stat().st_size:,} bytes, sha256 {digest}")
     return 0
+
+
+def _lambda_pins(lock: Path) -> tuple[list[Pin], str]:
+    """The entries of ``lock``, or why it cannot make a zip."""
+    try:
+        pins = read_lock(lock)
+    except (OSError, UnicodeDecodeError, LockError) as error:
+        return [], f"{lock}: cannot be read as a lock, not packaged: {error}"
+    names = {pin.name for pin in pins}
+    for unwanted, why in (
+        (names & PROVIDED_BY_RUNTIME, "the Lambda runtime has it"),
+        (names & CLI_ONLY, "the function reads routes.json, not YAML"),
+    ):
+        if unwanted:
+            return [], f"{lock}: leave out {', '.join(sorted(unwanted))}: {why}"
+    return pins, ""
 
 
 def posts_as_github_app(routes: Routes) -> bool:
@@ -241,37 +264,36 @@ def _compile(python: Path, task: Path, modules: list[str]) -> None:
     )
 
 
-def _install(lines: list[str], target: Path) -> None:
-    pure = [line for line in lines if set(_names([line])) & PURE_PYTHON]
-    rest = target.parent / "requirements-platform.txt"
-    rest.write_text("\n".join(line for line in lines if line not in pure) + "\n", "utf-8")
-    _pip(["-r", str(rest)], target, platform=PLATFORM, implementation="cp")
-    if pure:
-        _pip(pure, target, platform="any", implementation="py", abi="none")
+def _install(pins: list[Pin], target: Path) -> None:
+    for which, platform in (
+        ([pin for pin in pins if pin.name not in PURE_PYTHON], {"platform": PLATFORM}),
+        (
+            [pin for pin in pins if pin.name in PURE_PYTHON],
+            {"platform": "any", "implementation": "py", "abi": "none"},
+        ),
+    ):
+        if which:
+            lock = target.parent / f"requirements-{platform['platform']}.txt"
+            lock.write_text("".join(pin.text + "\n" for pin in which), "utf-8")
+            _pip(lock, target, **platform)
     # Console scripts are built for this machine's interpreter path; Lambda never runs them.
     shutil.rmtree(target / "bin", ignore_errors=True)
 
 
 def _pip(
-    what: list[str], target: Path, *, platform: str, implementation: str, abi: str | None = None
+    lock: Path, target: Path, *, platform: str, implementation: str = "cp", abi: str | None = None
 ) -> None:
-    # --no-deps: requirements-lambda.txt pins the whole closure, so nothing is resolved anew.
+    # --no-deps: requirements/lambda.txt pins the whole closure, so nothing is resolved anew.
     # --no-compile: bytecode would be for this interpreter, and the RECORD files listing it would
     # make the zip differ between a 3.11 and a 3.12 build machine.
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--no-input", "--no-deps", "--no-compile", "--only-binary=:all:", "--platform", platform,
-        "--implementation", implementation, "--python-version", PYTHON_VERSION,
-        *(["--abi", abi] if abi else []), "--target", str(target), *what,
+        "--no-input", "--no-deps", "--no-compile", "--only-binary=:all:", "--require-hashes",
+        "--platform", platform, "--implementation", implementation,
+        "--python-version", PYTHON_VERSION, *(["--abi", abi] if abi else []),
+        "--target", str(target), "-r", str(lock),
     ]  # fmt: skip
     subprocess.run(command, check=True)  # noqa: S603 - our own interpreter, fixed arguments
-
-
-def _names(requirements: Iterable[str]) -> Iterator[str]:
-    for line in requirements:
-        text = line.split("#", 1)[0].strip()
-        if text and not text.startswith("-"):
-            yield text.split("==", 1)[0].split("[", 1)[0].strip().lower().replace("_", "-")
 
 
 if __name__ == "__main__":

@@ -6,16 +6,15 @@ import hashlib
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import sys
 import zipfile
-from importlib.metadata import distribution
 from pathlib import Path
 
 import pytest
 import yaml
 
+from scripts.locks import read_lock
 from tests.conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
@@ -43,45 +42,6 @@ def app_routes(tmp_path: Path) -> Path:
     routes = tmp_path / "app-routes.yaml"
     routes.write_bytes((ROOT / "routes.yaml").read_bytes() + APP_ROUTE)
     return routes
-
-
-def pins(path: Path) -> dict[str, str]:
-    found = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        text = line.split("#", 1)[0].strip()
-        if "==" in text:
-            name, version = text.split("==", 1)
-            found[re.sub(r"\[.*\]", "", name).lower().replace("_", "-")] = version
-    return found
-
-
-def closure(names: set[str]) -> set[str]:
-    """Every distribution the named ones need, as installed in this venv."""
-    seen: set[str] = set()
-    todo = list(names)
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        for requirement in distribution(name).requires or []:
-            if "extra ==" in requirement:
-                continue
-            todo.append(re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0].lower())
-    return {name.replace("_", "-") for name in seen}
-
-
-def test_lambda_requirements_pin_the_whole_runtime_closure():
-    """Every runtime dependency but boto3 and the YAML tools is in the zip, at the version the
-    tests ran with."""
-    runtime = pins(ROOT / "requirements.txt")
-    lambda_pins = pins(ROOT / "requirements-lambda.txt")
-    assert set(runtime) > package.CLI_ONLY
-    needed = closure(set(runtime) - {"boto3"} - package.CLI_ONLY) - package.PROVIDED_BY_RUNTIME
-    assert set(lambda_pins) == needed
-    for name, version in lambda_pins.items():
-        assert distribution(name).version == version, name
-    assert not set(lambda_pins) & package.PROVIDED_BY_RUNTIME
 
 
 def test_zip_is_deterministic(tmp_path: Path):
@@ -132,6 +92,31 @@ def test_yaml_tools_are_refused(tmp_path: Path, capsys):
     requirements.write_text("PyYAML==6.0.3\nrequests==2.34.2\n")
     assert package.main(["--requirements", str(requirements), "--output", str(tmp_path / "z")]) == 1
     assert "leave out pyyaml: the function reads routes.json, not YAML" in capsys.readouterr().err
+
+
+def test_a_requirements_file_without_hashes_is_not_packaged(tmp_path: Path, capsys):
+    """Only a hash-pinned lock is installed: a plain pin list stops the build before any
+    download and names what has no hash."""
+    requirements = tmp_path / "r.txt"
+    requirements.write_text("requests==2.34.2 --hash=sha256:ab\nidna==3.21\nsix==1.17.0\n")
+    output = tmp_path / "z.zip"
+    assert package.main(["--requirements", str(requirements), "--output", str(output)]) == 1
+    assert capsys.readouterr().err == (
+        f"{requirements}: not a hash-pinned lock (make lock), no --hash for idna, six: "
+        "not packaged\n"
+    )
+    assert not output.exists()
+
+
+def test_a_requirements_file_with_a_range_is_not_packaged(tmp_path: Path, capsys):
+    """A range is not a lock: the build stops and names the line."""
+    requirements = tmp_path / "r.txt"
+    requirements.write_text("# pins\nrequests>=2 \\\n    --hash=sha256:ab\n")
+    assert package.main(["--requirements", str(requirements), "--output", str(tmp_path / "z")]) == 1
+    assert capsys.readouterr().err == (
+        f"{requirements}: cannot be read as a lock, not packaged: "
+        f"{requirements}:2: not a pin (name==version): requests>=2\n"
+    )
 
 
 def test_an_invalid_routes_file_is_not_packaged(tmp_path: Path, capsys):
@@ -268,11 +253,12 @@ class Pip:
 
     def __init__(self) -> None:
         self.installed: set[str] = set()
+        self.unhashed: set[str] = set()
 
-    def __call__(self, what: list[str], target: Path, **platform: str | None) -> None:
-        if what[0] == "-r":
-            what = Path(what[1]).read_text(encoding="utf-8").splitlines()
-        self.installed |= set(package._names(what))
+    def __call__(self, lock: Path, target: Path, **platform: str | None) -> None:
+        pins = read_lock(lock)
+        self.installed |= {pin.name for pin in pins}
+        self.unhashed |= {pin.name for pin in pins if not pin.hashes}
 
 
 @pytest.mark.parametrize("with_app", [False, True], ids=["no-app", "app"])
@@ -286,9 +272,10 @@ def test_the_app_libraries_are_installed_only_for_an_app_route(
     routes = app_routes(tmp_path) if with_app else ROOT / "routes.yaml"
     output = tmp_path / "z.zip"
     assert package.main(["--routes", str(routes), "--output", str(output)]) == 0
-    pinned = set(pins(ROOT / "requirements-lambda.txt"))
+    pinned = {pin.name for pin in read_lock(ROOT / "requirements" / "lambda.txt")}
     assert pinned >= package.GITHUB_APP_ONLY
     out = capsys.readouterr().out.splitlines()
+    assert pip.unhashed == set()
     if with_app:
         assert pip.installed == pinned
         assert len(out) == 1
