@@ -1,8 +1,9 @@
-"""Bounded resources: hostile mails at SES's limits end in a clear decision, in time and memory.
+"""Bounded resources: hostile mails at SES's limits end in a clear decision, within memory.
 
 Each test builds its mail in memory, runs ``plan`` on it and prints the wall time and the peak
-memory Python allocated (tracemalloc) for the run. The assertions are sanity bounds (a Lambda's
-time and memory), not performance targets.
+memory Python allocated (tracemalloc) for the run. Memory is asserted (a Lambda's); time is
+only printed, since a shared machine makes any bound on it flaky: pytest-timeout's limit catches
+a hang, and tests/test_trim.py guards the growth of the costly patterns.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ RECIPIENT = "7@issues.example.com"
 MB = 1024 * 1024
 # SES refuses mail over 40 MB, headers included.
 SES_MAX = 40 * MB
-MAX_SECONDS = 20
 MAX_PEAK = 1024 * MB
 
 
@@ -62,7 +62,6 @@ def measured(label: str, size: int, capsys: pytest.CaptureFixture[str]) -> Itera
                 f"peak {peak / MB:.0f} MB",
                 end="",
             )
-        assert seconds < MAX_SECONDS
         assert peak < MAX_PEAK
 
 

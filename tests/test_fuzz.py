@@ -12,12 +12,11 @@ cases where that idea is wrong.
 from __future__ import annotations
 
 import base64
-import os
 import quopri
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -31,20 +30,6 @@ from handler.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdo
 from handler.routes import parse_routes
 from handler.trim import trim_reply
 from tests.sesmail import ses_block
-
-settings.register_profile(
-    "ci",
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile(
-    "fuzz",
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "5000")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROUTES = parse_routes(
     """

@@ -1,0 +1,32 @@
+"""Complexity guards that cannot flake on a busy machine: growth, not seconds.
+
+A guard runs the same work on inputs of size n and 8n in one run and compares the CPU time this
+thread spent on each (``time.thread_time``: other processes and threads do not count), the best
+of a few tries. Linear work grows about 8x; quadratic work grows 64x. The bound sits between, with
+room for the noise a shared machine adds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+SCALE = 8
+# Linear grows ~8x (less, with fixed costs); quadratic 64x.
+MAX_GROWTH = 24.0
+TRIES = 3
+
+
+def growth(work: Callable[[int], object], n: int) -> float:
+    """How many times more CPU ``work(8n)`` takes than ``work(n)``, the best of a few tries."""
+    small, large = (_best(work, size) for size in (n, SCALE * n))
+    return large / max(small, 1e-6)
+
+
+def _best(work: Callable[[int], object], size: int) -> float:
+    spent = []
+    for _ in range(TRIES):
+        start = time.thread_time()
+        work(size)
+        spent.append(time.thread_time() - start)
+    return min(spent)
