@@ -413,7 +413,7 @@ def test_a_failing_notifier_changes_no_decision(caplog):
     assert record.levelname == "WARNING"
 
 
-# --- confirming a new issue (issue 7) ---------------------------------------------------------
+# --- confirming a new issue -----------------------------------------------------------------
 
 MAIL_KEY = "a" * 32
 OPENED = Decision(

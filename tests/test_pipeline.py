@@ -239,7 +239,7 @@ def test_deliver_records_github_failures_with_their_reason():
     ]
 
 
-# --- new issues by mail (issue 7) -------------------------------------------------------------
+# --- new issues by mail ---------------------------------------------------------------------
 
 OPENING = parse_routes(
     """

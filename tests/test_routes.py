@@ -904,7 +904,7 @@ def _target(found: Target | Miss) -> tuple[str, int]:
     return found.route.repo, found.issue
 
 
-# --- new issues by mail, credentials, api_url (issue 7) ---------------------------------------
+# --- new issues by mail, credentials, api_url -----------------------------------------------
 
 
 def test_new_issue_keys_are_read():

@@ -964,7 +964,7 @@ def test_the_function_is_told_the_table_and_the_claim_lifetime():
     assert unquote(storage["retention_days"]) == "var.mail_retention_days"
 
 
-# Replies by mail (issue 8): the webhook and outbox functions, their queue and SES's feedback,
+# Replies by mail: the webhook and outbox functions, their queue and SES's feedback,
 # created only for routes with notify_participants.
 REPLIES = TERRAFORM / "modules" / "replies"
 
