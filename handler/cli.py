@@ -1,4 +1,4 @@
-"""Command line: ``python -m handler check|dispatch|replay|webhook-secret``.
+"""Command line: ``ticket-router check|dispatch|replay|webhook-secret``, or ``python -m handler``.
 
 ``dispatch`` runs mail files, and ``replay`` mails stored in S3 or named by the failure queue,
 through exactly the pipeline the Lambda runs. ``webhook-secret`` prints the secret an owner's
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m handler",
+        prog="ticket-router",
         description="Route mail received by Amazon SES to GitHub issue comments.",
     )
     parser.add_argument("--version", action="version", version=f"ticket-router {__version__}")
@@ -174,20 +174,20 @@ def _parser() -> argparse.ArgumentParser:
 def _webhook_secret(args: argparse.Namespace) -> int:
     if not args.secret_id:
         print(
-            "python -m handler webhook-secret: error: no master secret: give --secret-id or set "
+            "ticket-router webhook-secret: error: no master secret: give --secret-id or set "
             "WEBHOOK_SECRET_ARN (terraform output -raw webhook_secret_arn)",
             file=sys.stderr,
         )
         return 2
     if args.app is not None and args.app < 1:
         print(
-            f"python -m handler webhook-secret: error: {args.app} is not a GitHub App id",
+            f"ticket-router webhook-secret: error: {args.app} is not a GitHub App id",
             file=sys.stderr,
         )
         return 2
     if args.owner is not None and not GITHUB_LOGIN.fullmatch(args.owner):
         print(
-            f"python -m handler webhook-secret: error: {args.owner!r} is not a GitHub login",
+            f"ticket-router webhook-secret: error: {args.owner!r} is not a GitHub login",
             file=sys.stderr,
         )
         return 2
@@ -277,14 +277,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     problem = _replay_usage(args)
     if problem is not None:
-        print(f"python -m handler replay: error: {problem}", file=sys.stderr)
+        print(f"ticket-router replay: error: {problem}", file=sys.stderr)
         return 2
     refs: list[MailRef] = []
     for spec in args.keys:
         try:
             refs.append(key_ref(spec, bucket=args.bucket, prefix=args.prefix))
         except ValueError as error:
-            print(f"python -m handler replay: error: {error}", file=sys.stderr)
+            print(f"ticket-router replay: error: {error}", file=sys.stderr)
             return 2
     routes = _routes(args.routes)
     if routes is None:

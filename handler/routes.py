@@ -416,7 +416,7 @@ def _schema_errors(document: Mapping[str, Any], source: str) -> list[_Problem]:
         # Nothing more can be checked of a file whose shape is not known to be right.
         # Its messages name the document "data": "data.routes[0] must contain ...".
         message = re.sub(r"^data\b", "the file", re.sub(r"^data\.", "", first.message))
-        hint = "`python -m handler check` lists every error"
+        hint = "`ticket-router check` lists every error"
         raise RoutesError([f"{source}: {message} ({hint})"]) from None
     errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.path])
     # "required" yields one error per missing key, all worded alike here: keep each once.

@@ -121,7 +121,7 @@ module "webhook_secret" {
   count  = local.replies ? 1 : 0
 
   name        = "${var.name}/github-webhook-secret"
-  description = "Master secret of the GitHub webhooks: it signs deliveries for any repository; each owner's (or App's) webhook secret can be derived from it (python -m handler webhook-secret), and so is the key of the unsubscribe links. The bare string."
+  description = "Master secret of the GitHub webhooks: it signs deliveries for any repository; each owner's (or App's) webhook secret can be derived from it (ticket-router webhook-secret), and so is the key of the unsubscribe links. The bare string."
 }
 
 module "replies" {

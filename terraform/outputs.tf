@@ -59,7 +59,7 @@ output "webhook_url" {
 }
 
 output "webhook_secret_arn" {
-  description = "Secret to store the webhooks' master secret in (aws secretsmanager put-secret-value --secret-id <this> --secret-string <random>); python -m handler webhook-secret derives an owner's webhook secret from it. Null without a route that notifies participants."
+  description = "Secret to store the webhooks' master secret in (aws secretsmanager put-secret-value --secret-id <this> --secret-string <random>); ticket-router webhook-secret derives an owner's webhook secret from it. Null without a route that notifies participants."
   value       = one(module.webhook_secret[*].arn)
 }
 

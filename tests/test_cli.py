@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -464,3 +465,18 @@ def test_webhook_secret_says_when_the_master_cannot_be_read(capsys, master):
     assert err == (
         "secret-unavailable: the webhook secret could not be read (ResourceNotFoundException)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[str(Path(sys.executable).with_name("ticket-router"))], [sys.executable, "-m", "handler"]],
+    ids=["ticket-router", "python -m handler"],
+)
+def test_the_installed_command_runs_from_any_directory(tmp_path, command):
+    """The venv's ticket-router command, and python -m handler, work outside the checkout."""
+    routes = ROOT / "routes.yaml"
+    result = subprocess.run(  # noqa: S603 - the venv's own command, fixed arguments
+        [*command, "check", str(routes)], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"{routes}: valid, 3 routes for 2 domains\n"

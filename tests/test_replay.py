@@ -390,7 +390,7 @@ def test_bad_arguments_exit_2(capsys, argv, message):
     status = main(["replay", "--routes", ROUTES, *argv])
     out, err = capsys.readouterr()
     assert (status, out) == (2, "")
-    assert err.startswith("python -m handler replay: error: ")
+    assert err.startswith("ticket-router replay: error: ")
     assert message in err
 
 

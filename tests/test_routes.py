@@ -819,7 +819,7 @@ def test_without_jsonschema_the_first_schema_error_is_reported(monkeypatch):
         routes_module._validator.cache_clear()
     assert errors == [
         "routes.yaml: routes[0] must contain ['allowed_senders'] properties "
-        "(`python -m handler check` lists every error)"
+        "(`ticket-router check` lists every error)"
     ]
 
 

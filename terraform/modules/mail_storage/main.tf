@@ -1,5 +1,5 @@
 # Raw mail as SES stores it. Nothing is lost: versioning keeps an overwritten or deleted mail
-# for noncurrent_retention_days, and every mail can be replayed with `python -m handler dispatch`
+# for noncurrent_retention_days, and every mail can be replayed with `ticket-router dispatch`
 # until it expires.
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:Server access logs would go to a second bucket for a bucket only SES writes and the function reads; CloudTrail data events are the account-level answer.
