@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import tomllib
 from importlib.metadata import PackageNotFoundError, distribution
@@ -12,6 +11,7 @@ import pytest
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 
+from scripts import package
 from scripts.locks import LockError, Pin, installed_closure, normalize, parse_lock, read_lock
 from tests.conftest import ROOT
 
@@ -29,12 +29,6 @@ LAMBDA = {
     "platform_machine": "aarch64",
     "os_name": "posix",
 }
-
-spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
-assert spec is not None
-assert spec.loader is not None
-package = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(package)
 
 
 def holds(pin: Pin, environment: dict[str, str] | None = None) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,15 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scripts import package
 from scripts.locks import read_lock
 from tests.conftest import ROOT
-
-spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
-assert spec is not None
-assert spec.loader is not None
-package = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(package)
-
 
 # A route that posts as a GitHub App, appended to routes.yaml's list of routes.
 APP_ROUTE = b"""\
