@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from functools import partial
 
@@ -265,24 +266,26 @@ def test_server_errors_give_up_after_max_attempts(httpserver: HTTPServer):
 
 def test_a_slow_server_times_out_and_is_retried(httpserver: HTTPServer):
     """A real read timeout: the first request hangs past the client timeout, the retry posts."""
-    served: list[float] = []
+    served: list[str] = []
+    released = threading.Event()
 
     def handler(request: Request) -> Response:
+        # The first answer is held until the client has given up on it (its backoff began).
         if not served:
-            time.sleep(0.5)
-        served.append(time.monotonic())
+            released.wait(30.0)
+        served.append(request.path)
         return Response(json.dumps(CREATED), status=201, content_type="application/json")
 
+    def backoff(seconds: float) -> None:
+        waited.append(seconds)
+        released.set()
+        # The test server answers one request at a time: let the held answer go out first.
+        while not served:
+            time.sleep(0.01)
+
     httpserver.expect_request(PATH, method="POST").respond_with_handler(handler)
-    # The test server answers one request at a time: the backoff must really wait until the
-    # slow answer is out of the way.
     waited: list[float] = []
-    github = GitHubClient(
-        TOKEN,
-        api_url=httpserver.url_for("/"),
-        timeout=0.2,
-        sleep=lambda seconds: (waited.append(seconds), time.sleep(0.5)),
-    )
+    github = GitHubClient(TOKEN, api_url=httpserver.url_for("/"), timeout=1.0, sleep=backoff)
     assert github.create_comment("example-org/app", 7, "x").id == 1
     assert len(served) == 2
     assert len(waited) == 1
@@ -709,11 +712,11 @@ def test_a_5xx_that_opened_nothing_is_retried_once_looked_for(github, httpserver
 
 def test_an_issue_opened_after_the_client_timed_out_is_found_not_reopened(github, httpserver):
     """The answer came too late: the retry looks, finds the marker, and opens no second issue."""
-    github.slow_next.append(0.5)
+    github.slow_next.append(1.5)
     github_client = GitHubClient(
         TOKEN,
         api_url=httpserver.url_for("/"),
-        timeout=0.2,
+        timeout=1.0,
         # The test server answers one request at a time: wait out the slow answer.
         sleep=lambda seconds: time.sleep(0.6),
     )
