@@ -135,13 +135,14 @@ bench: $(DEV)
 LAMBDA_PROVIDED := boto3 botocore s3transfer jmespath python-dateutil
 LOCK = $(abspath $(UV)) pip compile --quiet --generate-hashes --custom-compile-command "make lock" \
 	$(if $(UPGRADE),--upgrade) -o
-HERE := --universal --python-version 3.11
+# Any platform, CPython 3.11 and later: one entry per marker where a version depends on them.
+ANY := --universal --python-version 3.11
 lock: $(TOOLS)
-	cd $(LOCKS) && $(LOCK) dev.txt $(HERE) --group ../pyproject.toml:dev ../pyproject.toml
-	cd $(LOCKS) && $(LOCK) runtime.txt $(HERE) ../pyproject.toml -c dev.txt
+	cd $(LOCKS) && $(LOCK) dev.txt $(ANY) --group ../pyproject.toml:dev ../pyproject.toml
+	cd $(LOCKS) && $(LOCK) runtime.txt $(ANY) ../pyproject.toml -c dev.txt
 	cd $(LOCKS) && $(LOCK) lambda.txt lambda.in -c dev.txt --python-platform aarch64-manylinux2014 \
 		--python-version 3.12 $(addprefix --no-emit-package ,$(LAMBDA_PROVIDED))
-	cd $(LOCKS) && for name in tools checkov fuzz; do $(LOCK) $$name.txt $(HERE) $$name.in; done
+	cd $(LOCKS) && for name in tools checkov fuzz; do $(LOCK) $$name.txt $(ANY) $$name.in; done
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache build dist

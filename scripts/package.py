@@ -116,14 +116,6 @@ def main(argv: list[str] | None = None) -> int:
         left_out = ", ".join(sorted(names & GITHUB_APP_ONLY))
         print(f"{args.routes}: no route posts as a GitHub App: {left_out} left out")
         pins = [pin for pin in pins if pin.name not in GITHUB_APP_ONLY]
-    unhashed = sorted(pin.name for pin in pins if not pin.hashes)
-    if unhashed:
-        print(
-            f"{args.requirements}: not a hash-pinned lock (make lock), no --hash for "
-            f"{', '.join(unhashed)}: not packaged",
-            file=sys.stderr,
-        )
-        return 1
     with tempfile.TemporaryDirectory() as scratch:
         task = Path(scratch) / "task"
         _install(pins, task)
@@ -161,6 +153,12 @@ def _lambda_pins(lock: Path) -> tuple[list[Pin], str]:
     ):
         if unwanted:
             return [], f"{lock}: leave out {', '.join(sorted(unwanted))}: {why}"
+    unhashed = ", ".join(sorted(pin.name for pin in pins if not pin.hashes))
+    if unhashed:
+        return (
+            [],
+            f"{lock}: not a hash-pinned lock (make lock), no --hash for {unhashed}: not packaged",
+        )
     return pins, ""
 
 
