@@ -41,7 +41,7 @@ from typing import Any
 import yaml
 
 from bench import mails
-from scripts.locks import installed_closure, read_lock
+from scripts.locks import LOCKS, installed_closure, read_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
@@ -276,11 +276,7 @@ def lambda_cold_start(bench: Bench) -> list[Figure]:
     boto3 = bench.work / "boto3.txt"
     provided = installed_closure({"boto3"})
     boto3.write_text(
-        "".join(
-            pin.text + "\n"
-            for pin in read_lock(ROOT / "requirements" / "runtime.txt")
-            if pin.name in provided
-        )
+        "".join(pin.text + "\n" for pin in read_lock(LOCKS / "runtime.txt") if pin.name in provided)
     )
     _quietly(
         [str(Path(sys.executable).with_name("uv")), "pip", "install", "--quiet", "--require-hashes",

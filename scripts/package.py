@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The routes are validated and converted by the handler's own code, run from this checkout.
 sys.path.insert(0, str(ROOT))
 from handler.routes import GitHubApp, Routes, RoutesError, parse_routes, routes_json  # noqa: E402
-from scripts.locks import LockError, Pin, read_lock  # noqa: E402
+from scripts.locks import LOCKS, LockError, Pin, read_lock  # noqa: E402
 
 PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.12"
@@ -76,9 +76,7 @@ ROUTES_IN_ZIP = "routes.json"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--requirements", type=Path, default=ROOT / "requirements" / "lambda.txt", help="a lock"
-    )
+    parser.add_argument("--requirements", type=Path, default=LOCKS / "lambda.txt", help="a lock")
     parser.add_argument("--routes", type=Path, default=ROOT / "routes.yaml")
     parser.add_argument("--output", type=Path, default=ROOT / "dist" / "ticket-router.zip")
     parser.add_argument(

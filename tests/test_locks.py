@@ -12,10 +12,17 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 
 from scripts import package
-from scripts.locks import LockError, Pin, installed_closure, normalize, parse_lock, read_lock
+from scripts.locks import (
+    LOCKS,
+    LockError,
+    Pin,
+    installed_closure,
+    normalize,
+    parse_lock,
+    read_lock,
+)
 from tests.conftest import ROOT
 
-LOCKS = ROOT / "requirements"
 LOCK_FILES = sorted(LOCKS.glob("*.txt"))
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 # The Lambda runtime the zip runs on (python3.12 on arm64), as markers see it.
@@ -93,7 +100,7 @@ def test_the_runtime_lock_is_the_dev_lock_without_the_dev_tools():
     assert runtime == installed_closure(requirement_names(PYPROJECT["project"]["dependencies"]))
 
 
-def test_the_lambda_lock_is_the_zips_installed_closure():
+def test_the_lambda_lock_is_the_zips_closure():
     """The zip gets every dependency but those its runtime provides and the YAML tools, and
     lambda.in names exactly those."""
     top = requirement_names(PYPROJECT["project"]["dependencies"])
