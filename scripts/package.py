@@ -272,8 +272,9 @@ def _install(pins: list[Pin], target: Path) -> None:
             lock = target.parent / f"requirements-{platform['platform']}.txt"
             lock.write_text("".join(pin.text + "\n" for pin in which), "utf-8")
             _pip(lock, target, **platform)
-    # Console scripts are built for this machine's interpreter path; Lambda never runs them.
-    shutil.rmtree(target / "bin", ignore_errors=True)
+            # Console scripts are built for this machine's interpreter path; Lambda never runs
+            # them (and pip warns when the next install finds the folder).
+            shutil.rmtree(target / "bin", ignore_errors=True)
 
 
 def _pip(
