@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from handler.trim import Reply, trim_reply
-from tests.complexity import MAX_GROWTH, SCALE, growth
+from handler.trim import _MAX_MARKER_LINE, Reply, trim_reply
+from tests.complexity import MAX_GROWTH, MAX_LINE_GROWTH, SCALE, growth
 from tests.conftest import TESTS
 
 CASES = TESTS / "trim"
@@ -331,14 +332,21 @@ def test_rule_without_following_history_is_content():
 # --- hostile input --------------------------------------------------------------------------------
 
 
+# Lines crafted against the patterns, of a given length (with its newline). The patterns look
+# only at lines up to trim's cap, so the longest of these are at most that long.
+LONGEST = _MAX_MARKER_LINE
+LINES = 2500
+SHAPES = {
+    "addresses": lambda length: "a" * (length - 3) + "@:\n",
+    "brackets": lambda length: "[" * (length - 1) + "\n",
+    "headers": lambda length: "On " + "x " * ((length - 21) // 2) + "2025 12:00 wrote:\n",
+    "rules": lambda length: "- " * ((length - 2) // 2) + "x\n",
+}
 # Each is (what a line or run holds, how many make about a megabyte).
 HOSTILE = {
     "long-line": ("x", 1_000_000),
     "long-quote": (">", 1_000_000),
-    "addresses": ("a" * 390 + "@:\n", 2500),
-    "brackets": ("[" * 399 + "\n", 2500),
-    "headers": ("On " + "x " * 190 + "2025 12:00 wrote:\n", 2500),
-    "rules": ("- " * 199 + "x\n", 2500),
+    **{name: (shape(LONGEST), LINES) for name, shape in SHAPES.items()},
     "blocks": ("From: a@b.example To: c Subject: d\n", 25_000),
 }
 
@@ -354,8 +362,18 @@ def test_a_megabyte_of_hostile_text_is_trimmed_whole(unit: str, count: int):
 @pytest.mark.parametrize(("unit", "count"), HOSTILE.values(), ids=HOSTILE.keys())
 def test_hostile_text_costs_time_linear_in_its_size(unit: str, count: int):
     """Eight times the hostile text costs well under 64 times the time: no pattern backtracks
-    quadratically (the megabyte's eighth against the megabyte, in one run)."""
+    across lines (the megabyte's eighth against the megabyte, in one run)."""
     assert growth(lambda size: trim_reply(unit * size), count // SCALE) < MAX_GROWTH
+
+
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_hostile_lines_cost_time_linear_in_their_length(shape: Callable[[int], str]):
+    """A quarter megabyte in lines eight times longer, up to the longest the patterns look at,
+    costs no more: no pattern backtracks quadratically within a line."""
+    size = LONGEST * LINES // 4
+    assert growth(lambda length: trim_reply(shape(length) * (size // length)), LONGEST // SCALE) < (
+        MAX_LINE_GROWTH
+    )
 
 
 # --- measurement over email_reply_parser's suite --------------------------------------------------
