@@ -64,8 +64,8 @@ class FakeGitHub:
     fail_next: list[int] = field(default_factory=list)
     # Statuses to answer the next POSTs with after creating it: the answer is lost.
     lost_next: list[int] = field(default_factory=list)
-    # Seconds to hold the answer to the next POSTs after creating the comment or issue.
-    slow_next: list[float] = field(default_factory=list)
+    # Events to wait for (30 s at most) before answering the next POSTs, after creating.
+    held_next: list[threading.Event] = field(default_factory=list)
     # Secondary rate limit: at most `limit` comments and issues per `window` seconds (real time).
     limit: int | None = None
     window: float = 1.0
@@ -172,9 +172,9 @@ class FakeGitHub:
         """201 with ``payload``, unless told to lose the answer or to answer late."""
         with self._lock:
             lost = self.lost_next.pop(0) if self.lost_next else None
-            delay = self.slow_next.pop(0) if self.slow_next else 0.0
-        if delay:
-            time.sleep(delay)
+            held = self.held_next.pop(0) if self.held_next else None
+        if held is not None:
+            held.wait(30.0)
         if lost is not None:
             return Response("upstream error", status=lost)
         return _json(payload, 201)

@@ -712,13 +712,11 @@ def test_a_5xx_that_opened_nothing_is_retried_once_looked_for(github, httpserver
 
 def test_an_issue_opened_after_the_client_timed_out_is_found_not_reopened(github, httpserver):
     """The answer came too late: the retry looks, finds the marker, and opens no second issue."""
-    github.slow_next.append(1.5)
+    # The answer is held until the client has given up on it (its backoff began).
+    gave_up = threading.Event()
+    github.held_next.append(gave_up)
     github_client = GitHubClient(
-        TOKEN,
-        api_url=httpserver.url_for("/"),
-        timeout=1.0,
-        # The test server answers one request at a time: wait out the slow answer.
-        sleep=lambda seconds: time.sleep(0.6),
+        TOKEN, api_url=httpserver.url_for("/"), timeout=1.0, sleep=lambda seconds: gave_up.set()
     )
     posted = github_client.create_issue("example-org/app", "Printer on fire", MARKED)
     assert posted == PostedIssue(1, "https://github.com/example-org/app/issues/1")

@@ -120,7 +120,10 @@ def test_one_mail_to_two_issues_posts_two_comments(dynamodb, github, httpserver)
 
 def test_two_invocations_racing_on_one_event_post_once(dynamodb, github, httpserver):
     """Concurrent invocations: one posts, the other fails for a retry that finds it done."""
-    github.slow_next.append(1.0)
+    # The comment is created, but its answer waits until the other invocation has given up, so
+    # the two overlap however the threads are scheduled.
+    loser_done = threading.Event()
+    github.held_next.append(loser_done)
     rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
     outcomes: list[str] = []
 
@@ -129,6 +132,7 @@ def test_two_invocations_racing_on_one_event_post_once(dynamodb, github, httpser
             outcomes.extend(reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)))
         except RetryLater as error:
             outcomes.append(f"retry: {error}")
+            loser_done.set()
 
     threads = [threading.Thread(target=invoke) for _ in range(2)]
     for thread in threads:
@@ -198,9 +202,12 @@ def test_bad_gateway_twice_then_created_posts_once(dynamodb, github, httpserver)
 
 def test_a_timed_out_post_that_github_applied_is_not_posted_again(dynamodb, github, httpserver):
     """GitHub created the comment but answered after the client gave up: still one comment."""
-    github.slow_next.append(2.0)
-    # The test server answers one request at a time: the backoff really waits for it.
-    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()}, timeout=1.0, sleep=time.sleep)
+    # The answer is held until the client has given up on it (its backoff began).
+    gave_up = threading.Event()
+    github.held_next.append(gave_up)
+    rt = runtime(
+        dynamodb, httpserver, {"inbound/a": ses_mail()}, timeout=1.0, sleep=lambda s: gave_up.set()
+    )
     result = handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
     assert reasons(result) == ["posted"]
     assert len(github.comments) == 1
