@@ -17,7 +17,10 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 # uv never fetches a Python of its own: the venvs use $(PYTHON).
 export UV_PYTHON_DOWNLOADS := never
-UV_INSTALL := $(UV) pip sync --quiet --require-hashes --python $(BIN)/python
+# --no-build: every locked package installs from a wheel; building one from source would fetch an
+# unpinned build backend.
+UV_SYNC := $(UV) pip sync --quiet --require-hashes --no-build
+UV_INSTALL := $(UV_SYNC) --python $(BIN)/python
 # This project itself, editable, so that .venv/bin/ticket-router runs the checkout's code; its
 # build backend (flit_core) is in tools.txt, so nothing unpinned is fetched to build it.
 INSTALL_PROJECT := $(UV) pip install --quiet --no-deps --no-build-isolation --python $(BIN)/python -e .
@@ -29,7 +32,8 @@ venv: $(DEV)
 $(TOOLS): $(LOCKS)/tools.txt
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install $(PIP_FLAGS) --require-hashes --no-deps -r $(LOCKS)/tools.txt
+	$(BIN)/pip install $(PIP_FLAGS) --require-hashes --no-deps --only-binary :all: \
+		-r $(LOCKS)/tools.txt
 	touch $@
 
 # sync, not install: a package dropped from the lock leaves the venv too. A venv that has the dev
@@ -52,7 +56,7 @@ demo: $(RUNTIME)
 $(CHECKOV_STAMP): $(TOOLS) $(LOCKS)/checkov.txt
 	rm -rf $(CHECKOV_VENV)
 	$(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
-	$(UV) pip sync --quiet --require-hashes --python $(CHECKOV_VENV)/bin/python $(LOCKS)/checkov.txt
+	$(UV_SYNC) --python $(CHECKOV_VENV)/bin/python $(LOCKS)/checkov.txt
 	touch $@
 
 ## test: lint, type-check, every test (Terraform's wiring included), then terraform fmt, validate
@@ -110,17 +114,20 @@ package: $(RUNTIME)
 
 ## fuzz: atheris (coverage-guided) over parse -> route -> render for FUZZ_SECONDS, then the
 ## property tests under the hypothesis "fuzz" profile; atheris needs a wheel for this platform
-## (Linux x86_64, CPython 3.11/3.12) and is skipped with a note where there is none
+## (Linux x86_64) and is skipped with a note elsewhere; the properties run without pytest-timeout's
+## limit, since FUZZ_EXAMPLES sets how long they take
 FUZZ_SECONDS ?= 60
+ATHERIS_PLATFORM := import platform, sys; sys.exit((platform.system(), platform.machine()) != ("Linux", "x86_64"))
 fuzz: $(DEV)
-	@if $(UV) pip install --quiet --require-hashes --only-binary :all: --python $(BIN)/python \
-		-r $(LOCKS)/fuzz.txt; then \
+	@if $(BIN)/python -c '$(ATHERIS_PLATFORM)'; then \
+		$(UV) pip install --quiet --require-hashes --only-binary :all: --python $(BIN)/python \
+			-r $(LOCKS)/fuzz.txt || exit 1; \
 		scratch=$$(mktemp -d) && \
 		$(BIN)/python fuzz/fuzz_plan.py "$$scratch" fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
 			-timeout=30 -rss_limit_mb=3072 -artifact_prefix=fuzz/ -print_final_stats=1; \
 		status=$$?; rm -rf "$$scratch"; exit $$status; \
-	else echo "no atheris wheel for this Python/platform: coverage-guided fuzzing skipped"; fi
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
+	else echo "atheris has wheels for Linux x86_64 only: coverage-guided fuzzing skipped"; fi
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider --timeout=0 tests/test_fuzz.py
 
 ## bench: cold start, per-mail cost, 10,000 routes, package size and GitHub requests, each
 ## beside its floor (a table, and bench/results.json); not part of test: figures, not verdicts
@@ -131,18 +138,25 @@ bench: $(DEV)
 ## version already locked that still fits (UPGRADE=1 takes the newest that fit); needs the index.
 ## runtime.txt and lambda.txt are resolved within dev.txt, so each package has one version
 ## everywhere; lambda.txt is for the Lambda's CPython 3.12 on manylinux arm64, without what its
-## runtime provides.
+## runtime provides. A lock whose text does not change keeps its file (and the venvs built on it).
 LAMBDA_PROVIDED := boto3 botocore s3transfer jmespath python-dateutil
-LOCK = $(abspath $(UV)) pip compile --quiet --generate-hashes --custom-compile-command "make lock" \
-	$(if $(UPGRADE),--upgrade) -o
 # Any platform, CPython 3.11 and later: one entry per marker where a version depends on them.
 ANY := --universal --python-version 3.11
+LAMBDA := --python-platform aarch64-manylinux2014 --python-version 3.12 \
+	$(addprefix --no-emit-package ,$(LAMBDA_PROVIDED))
+# $(call lock,FILE,ARGUMENTS): compile FILE in requirements/ from a copy of it (uv keeps the
+# versions it finds there) and replace it only if the result differs.
+lock = cd $(LOCKS) && { [ ! -e $(1) ] || cp $(1) $(1).new; } && \
+	{ $(abspath $(UV)) pip compile --quiet --generate-hashes --custom-compile-command "make lock" \
+		$(if $(filter 1,$(UPGRADE)),--upgrade) -o $(1).new $(2) || { rm -f $(1).new; exit 1; }; } && \
+	{ cmp -s $(1).new $(1) && rm $(1).new || mv $(1).new $(1); }
 lock: $(TOOLS)
-	cd $(LOCKS) && $(LOCK) dev.txt $(ANY) --group ../pyproject.toml:dev ../pyproject.toml
-	cd $(LOCKS) && $(LOCK) runtime.txt $(ANY) ../pyproject.toml -c dev.txt
-	cd $(LOCKS) && $(LOCK) lambda.txt lambda.in -c dev.txt --python-platform aarch64-manylinux2014 \
-		--python-version 3.12 $(addprefix --no-emit-package ,$(LAMBDA_PROVIDED))
-	cd $(LOCKS) && for name in tools checkov fuzz; do $(LOCK) $$name.txt $(ANY) $$name.in; done
+	$(call lock,dev.txt,$(ANY) --group ../pyproject.toml:dev ../pyproject.toml)
+	$(call lock,runtime.txt,$(ANY) ../pyproject.toml -c dev.txt)
+	$(call lock,lambda.txt,$(LAMBDA) lambda.in -c dev.txt)
+	$(call lock,tools.txt,$(ANY) tools.in)
+	$(call lock,checkov.txt,$(ANY) checkov.in)
+	$(call lock,fuzz.txt,$(ANY) fuzz.in)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache build dist
