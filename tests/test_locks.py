@@ -51,9 +51,11 @@ def requirement_names(requirements: list[str]) -> set[str]:
     return {normalize(Requirement(text).name) for text in requirements}
 
 
-def input_names(path: Path) -> set[str]:
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-    return requirement_names([line for line in lines if line])
+def requirements_in(name: str) -> list[str]:
+    """The requirements of ``requirements/<name>.in``, comments left out."""
+    text = (LOCKS / f"{name}.in").read_text()
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line]
 
 
 def test_the_locks_are_the_expected_ones():
@@ -104,7 +106,7 @@ def test_the_lambda_lock_is_the_zips_closure():
     """The zip gets every dependency but those its runtime provides and the YAML tools, and
     lambda.in names exactly those."""
     top = requirement_names(PYPROJECT["project"]["dependencies"])
-    assert input_names(LOCKS / "lambda.in") == top - {"boto3"} - package.CLI_ONLY
+    assert requirement_names(requirements_in("lambda")) == top - {"boto3"} - package.CLI_ONLY
     needed = installed_closure(top - {"boto3"} - package.CLI_ONLY) - package.PROVIDED_BY_RUNTIME
     lambda_pins = read_lock(LOCKS / "lambda.txt")
     assert {pin.name for pin in lambda_pins} == needed
@@ -126,7 +128,7 @@ def test_make_lock_leaves_out_what_the_lambda_runtime_provides():
         ("dev.txt", PYPROJECT["project"]["dependencies"] + PYPROJECT["dependency-groups"]["dev"]),
         ("runtime.txt", PYPROJECT["project"]["dependencies"]),
         *(
-            (f"{name}.txt", (LOCKS / f"{name}.in").read_text().splitlines())
+            (f"{name}.txt", requirements_in(name))
             for name in ("lambda", "tools", "checkov", "fuzz")
         ),
     ],
@@ -135,10 +137,7 @@ def test_every_top_level_requirement_is_locked_at_a_version_it_allows(lock: str,
     """A requirement edited without `make lock` is caught: each is in its lock, at a version
     within its range."""
     locked = versions(LOCKS / lock, LAMBDA if lock == "lambda.txt" else None)
-    for line in wanted:
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
+    for text in wanted:
         requirement = Requirement(text)
         name = normalize(requirement.name)
         assert name in locked, f"{lock} lacks {name}: run make lock"

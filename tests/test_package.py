@@ -71,45 +71,38 @@ def test_handler_tree_leaves_out_caches(tmp_path: Path):
     assert names == ["handler/routes.schema.json", "handler/x.py"]
 
 
-def test_runtime_provided_packages_are_refused(tmp_path: Path, capsys):
-    """Asking to ship boto3 is an error: the runtime has it, and two copies would disagree."""
+@pytest.mark.parametrize(
+    ("lock", "why"),
+    [
+        # The runtime has boto3, and two copies would disagree.
+        ("boto3==1.44.5\nrequests==2.34.2\n", "leave out boto3: the Lambda runtime has it"),
+        # The function reads routes.json.
+        (
+            "PyYAML==6.0.3\nrequests==2.34.2\n",
+            "leave out pyyaml: the function reads routes.json, not YAML",
+        ),
+        # Only a hash-pinned lock is installed: a plain pin list names what has no hash.
+        (
+            "requests==2.34.2 --hash=sha256:ab\nidna==3.21\nsix==1.17.0\n",
+            "not a hash-pinned lock (make lock), no --hash for idna, six: not packaged",
+        ),
+        # A range is not a lock: the line is named.
+        (
+            "# pins\nrequests>=2 \\\n    --hash=sha256:ab\n",
+            "cannot be read as a lock, not packaged: {lock}:2: not a pin (name==version): "
+            "requests>=2",
+        ),
+    ],
+    ids=["runtime-provided", "yaml-tools", "no-hashes", "a-range"],
+)
+def test_a_lock_that_cannot_make_the_zip_is_refused(tmp_path: Path, capsys, lock: str, why: str):
+    """The build stops before any download, with one line that names the lock and why."""
     requirements = tmp_path / "r.txt"
-    requirements.write_text("boto3==1.44.5\nrequests==2.34.2\n")
-    assert package.main(["--requirements", str(requirements), "--output", str(tmp_path / "z")]) == 1
-    assert "leave out boto3: the Lambda runtime has it" in capsys.readouterr().err
-
-
-def test_yaml_tools_are_refused(tmp_path: Path, capsys):
-    """PyYAML and jsonschema stay out of the zip: the function reads routes.json."""
-    requirements = tmp_path / "r.txt"
-    requirements.write_text("PyYAML==6.0.3\nrequests==2.34.2\n")
-    assert package.main(["--requirements", str(requirements), "--output", str(tmp_path / "z")]) == 1
-    assert "leave out pyyaml: the function reads routes.json, not YAML" in capsys.readouterr().err
-
-
-def test_a_requirements_file_without_hashes_is_not_packaged(tmp_path: Path, capsys):
-    """Only a hash-pinned lock is installed: a plain pin list stops the build before any
-    download and names what has no hash."""
-    requirements = tmp_path / "r.txt"
-    requirements.write_text("requests==2.34.2 --hash=sha256:ab\nidna==3.21\nsix==1.17.0\n")
+    requirements.write_text(lock)
     output = tmp_path / "z.zip"
     assert package.main(["--requirements", str(requirements), "--output", str(output)]) == 1
-    assert capsys.readouterr().err == (
-        f"{requirements}: not a hash-pinned lock (make lock), no --hash for idna, six: "
-        "not packaged\n"
-    )
+    assert capsys.readouterr().err == f"{requirements}: {why.format(lock=requirements)}\n"
     assert not output.exists()
-
-
-def test_a_requirements_file_with_a_range_is_not_packaged(tmp_path: Path, capsys):
-    """A range is not a lock: the build stops and names the line."""
-    requirements = tmp_path / "r.txt"
-    requirements.write_text("# pins\nrequests>=2 \\\n    --hash=sha256:ab\n")
-    assert package.main(["--requirements", str(requirements), "--output", str(tmp_path / "z")]) == 1
-    assert capsys.readouterr().err == (
-        f"{requirements}: cannot be read as a lock, not packaged: "
-        f"{requirements}:2: not a pin (name==version): requests>=2\n"
-    )
 
 
 def test_an_invalid_routes_file_is_not_packaged(tmp_path: Path, capsys):
