@@ -167,14 +167,14 @@ _COLD_ALL_CLIENTS = (
     "[f.LazyClient(s).client for s in ('secretsmanager', 'dynamodb')]"
 )
 _FIRST_MAIL = (
-    "from handler import lambda_function as f; from handler.pipeline import plan; "
+    "from handler import lambda_function as f; from handler.inbound.plan import plan; "
     "import sys; r = f.runtime(); plan(open(sys.argv[1], 'rb').read(), r.routes)"
 )
 
 
 def cold_start(bench: Bench) -> list[Figure]:
     """From the checkout, with the bytecode Python keeps in __pycache__ (a developer's machine)."""
-    from handler.routes import routes_json  # noqa: PLC0415 - the bench's own process
+    from handler.routing.routes import routes_json  # noqa: PLC0415 - the bench's own process
 
     work, runs = bench.work, bench.runs
     sample = work / "routes.json"
@@ -329,8 +329,8 @@ _MAILS: dict[str, tuple[Callable[[], bytes], float, int]] = {
 
 
 def per_mail(bench: Bench) -> list[Figure]:
-    from handler.pipeline import plan  # noqa: PLC0415
-    from handler.routes import parse_routes  # noqa: PLC0415
+    from handler.inbound.plan import plan  # noqa: PLC0415
+    from handler.routing.routes import parse_routes  # noqa: PLC0415
 
     routes = parse_routes(mails.ROUTES, "bench")
     figures = []
@@ -400,7 +400,7 @@ _COLD_WEBHOOK = "from handler import webhook_function as f; f.runtime()"
 
 def replies(bench: Bench) -> list[Figure]:
     """The webhook's cold start and answer, and the cost of one participant's mail."""
-    from handler.routes import routes_json  # noqa: PLC0415 - the bench's own process
+    from handler.routing.routes import routes_json  # noqa: PLC0415 - the bench's own process
 
     sample = bench.work / "routes.json"
     sample.write_text(routes_json((ROOT / "routes.yaml").read_text(), "routes.yaml"))
@@ -452,12 +452,12 @@ def replies(bench: Bench) -> list[Figure]:
 
 
 def _webhook_delivery() -> Callable[[], object]:
-    """One real GitHub comment delivery through handler.webhook.receive, AWS faked."""
+    """One real GitHub comment delivery through handler.outbound.webhook.receive, AWS faked."""
     import hashlib  # noqa: PLC0415
     import hmac  # noqa: PLC0415
 
-    from handler.routes import load_routes  # noqa: PLC0415
-    from handler.webhook import Request, owner_secret, receive  # noqa: PLC0415
+    from handler.outbound.webhook import Request, owner_secret, receive  # noqa: PLC0415
+    from handler.routing.routes import load_routes  # noqa: PLC0415
 
     payload = json.loads(
         (ROOT / "tests" / "github" / "webhooks" / "issue_comment.created.1.json").read_text()
@@ -519,7 +519,7 @@ def _webhook_delivery() -> Callable[[], object]:
 
 
 def _participant_mail() -> Callable[[], object]:
-    from handler.update_mail import Update, render_update  # noqa: PLC0415
+    from handler.outbound.update_mail import Update, render_update  # noqa: PLC0415
 
     text = (ROOT / "README.md").read_text()[:4000]
     update = Update(
@@ -554,7 +554,7 @@ def _participant_mail() -> Callable[[], object]:
 
 
 def routes_scale(bench: Bench) -> list[Figure]:
-    from handler.routes import Target, load_routes, routes_json  # noqa: PLC0415
+    from handler.routing.routes import Target, load_routes, routes_json  # noqa: PLC0415
 
     work, runs = bench.work, bench.runs
     text = mails.many_routes(10_000)

@@ -20,11 +20,11 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 with atheris.instrument_imports():
-    import handler.html_markdown
-    import handler.mail
-    import handler.pipeline
-    import handler.render
-    import handler.trim  # noqa: F401  (instrumented for coverage, used through the pipeline)
+    import handler.inbound.html_markdown
+    import handler.inbound.mail
+    import handler.inbound.plan
+    import handler.inbound.render
+    import handler.inbound.trim  # noqa: F401  (instrumented for coverage, used through the pipeline)
 
 from tests.sesmail import ses_block
 from tests.test_fuzz import RECIPIENT, check_plan

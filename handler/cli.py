@@ -30,13 +30,17 @@ import boto3
 from botocore.exceptions import NoRegionError
 
 from handler import __version__
-from handler.credentials import Credentials, GitHubClients
-from handler.events import MailRef
-from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
-from handler.invocation import Runtime
-from handler.participants import DynamoParticipants, NoParticipants, Participants
-from handler.pipeline import Decision, deliver, plan, received_time, update_participants
-from handler.replay import (
+from handler.aws.store import MailStore, StoreError
+from handler.github.credentials import Credentials, GitHubClients
+from handler.inbound.plan import Decision, deliver, plan, received_time, update_participants
+from handler.inbound.threads import DynamoThreads, NoThreads, Threads
+from handler.outbound.participants import DynamoParticipants, NoParticipants, Participants
+from handler.outbound.webhook import WebhookSecret, app_secret, owner_secret
+from handler.routing.routes import GITHUB_LOGIN, Routes, RoutesError, load_routes
+from handler.service.claims import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
+from handler.service.events import MailRef
+from handler.service.inbound import Runtime
+from handler.service.replay import (
     MAIL_BUDGET_SECONDS,
     FailureQueue,
     Outcome,
@@ -49,10 +53,6 @@ from handler.replay import (
     replay_keys,
     replay_queue,
 )
-from handler.routes import GITHUB_LOGIN, Routes, RoutesError, load_routes
-from handler.store import MailStore, StoreError
-from handler.threads import DynamoThreads, NoThreads, Threads
-from handler.webhook import WebhookSecret, app_secret, owner_secret
 
 DEFAULT_ROUTES = "routes.yaml"
 ClaimsFactory = Callable[[Callable[[], float]], Claims]

@@ -11,17 +11,18 @@ Configuration (environment):
                            issue per mail and repository)
   IDEMPOTENCY_TTL_SECONDS  how long a claim is remembered (default 91 days)
                            (the table also holds the daily limit of notices to senders: routes
-                           with notify or confirm send them through SES, see handler.notices,
-                           the thread map of issues opened by mail, handler.threads, and the
+                           with notify or confirm send them through SES, see
+                           handler.outbound.notices,
+                           the thread map of issues opened by mail, handler.inbound.threads, and the
                            mail participants of issues and suppressed addresses,
-                           handler.participants)
+                           handler.outbound.participants)
   LOG_LEVEL                level of the decision log (default INFO; WARNING keeps failures only)
-  POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_METRICS_DISABLED  read by handler.metrics: the
+  POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_METRICS_DISABLED  read by handler.service.metrics: the
                            metrics' namespace (default TicketRouter); "true" publishes none
 
-Logs are JSON lines on stdout, one per decision (handler.invocation), written by Powertools'
+Logs are JSON lines on stdout, one per decision (handler.service.inbound), written by Powertools'
 Logger with the invocation's request id, cold start and X-Ray trace id; the metrics are EMF
-lines on the same stream (handler.metrics), flushed once per invocation.
+lines on the same stream (handler.service.metrics), flushed once per invocation.
 """
 
 from __future__ import annotations
@@ -33,22 +34,22 @@ from typing import Any
 
 import boto3
 
-from handler.credentials import Credentials, GitHubClients
-from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
-from handler.invocation import Runtime, handle_event
-from handler.invocation import logger as decision_logger
-from handler.lambda_support import DEFAULT_ROUTES, LambdaContext, LazyClient, json_logger
-from handler.metrics import EmbeddedMetrics
-from handler.notices import Notifier
-from handler.participants import (
+from handler.aws.lambda_runtime import DEFAULT_ROUTES, LambdaContext, LazyClient, json_logger
+from handler.aws.store import MailStore, TokenSource
+from handler.github.credentials import Credentials, GitHubClients
+from handler.inbound.threads import DynamoThreads, NoThreads, Threads
+from handler.outbound.notices import Notifier
+from handler.outbound.participants import (
     DynamoParticipants,
     DynamoSuppressions,
     NoParticipants,
     Participants,
 )
-from handler.routes import load_routes
-from handler.store import MailStore, TokenSource
-from handler.threads import DynamoThreads, NoThreads, Threads
+from handler.routing.routes import load_routes
+from handler.service.claims import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
+from handler.service.inbound import Runtime, handle_event
+from handler.service.inbound import logger as decision_logger
+from handler.service.metrics import EmbeddedMetrics
 
 logger = json_logger(decision_logger.name)
 

@@ -1,7 +1,7 @@
 """AWS Lambda entry point of the outbox: ``handler.outbox_function.lambda_handler``.
 
 An SQS event source on the work queue invokes it with a batch of messages: GitHub events queued
-by the webhook function, and SES bounce and complaint notifications (handler.outbox). Each
+by the webhook function, and SES bounce and complaint notifications (handler.outbound.outbox). Each
 message that fails is reported back as a batch item failure (the event source mapping's
 ReportBatchItemFailures), so that SQS delivers only those again and, after the queue's last
 retry, moves them to its dead-letter queue.
@@ -30,14 +30,14 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from handler.idempotency import DEFAULT_CLAIM_TTL, Claims, DynamoClaims
-from handler.lambda_support import DEFAULT_ROUTES, LambdaContext, LazyClient, json_logger
-from handler.outbox import Outbox
-from handler.outbox import logger as outbox_logger
-from handler.participants import DynamoParticipants, DynamoSuppressions
-from handler.routes import load_routes
-from handler.unsubscribe import unsubscribe_key, unsubscribe_url
-from handler.webhook import WebhookSecret
+from handler.aws.lambda_runtime import DEFAULT_ROUTES, LambdaContext, LazyClient, json_logger
+from handler.outbound.outbox import Outbox
+from handler.outbound.outbox import logger as outbox_logger
+from handler.outbound.participants import DynamoParticipants, DynamoSuppressions
+from handler.outbound.unsubscribe import unsubscribe_key, unsubscribe_url
+from handler.outbound.webhook import WebhookSecret
+from handler.routing.routes import load_routes
+from handler.service.claims import DEFAULT_CLAIM_TTL, Claims, DynamoClaims
 
 logger = json_logger(outbox_logger.name)
 processor = BatchProcessor(event_type=EventType.SQS)

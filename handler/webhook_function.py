@@ -1,14 +1,16 @@
 """AWS Lambda entry point of the webhook: ``handler.webhook_function.lambda_handler``.
 
-Invoked through its Function URL (auth NONE: handler.webhook verifies GitHub's signature and
+Invoked through its Function URL (auth NONE: handler.outbound.webhook verifies GitHub's signature
+and
 the unsubscribe links' mac) with payload format 2.0 events; answers in the Function URL's
-response shape. One JSON log line per request (handler.webhook.Outcome.log): never a body.
+response shape. One JSON log line per request (handler.outbound.webhook.Outcome.log): never a body.
 
 Configuration (environment):
   ROUTES_FILE         routes file (default: routes.yaml shipped beside the package)
   WEBHOOK_SECRET_ARN  Secrets Manager secret holding the master webhook secret (bare, or JSON
                       {"secret": "..."}); the secrets GitHub signs with (one per owner or app,
-                      handler.webhook.owner_secret and app_secret) and the unsubscribe links'
+                      handler.outbound.webhook.owner_secret and app_secret) and the unsubscribe
+                      links'
                       key derive from it
   WORK_QUEUE_URL      the SQS queue the outbox function reads
   IDEMPOTENCY_TABLE   DynamoDB claims table: delivery ids seen, and the participants that
@@ -27,10 +29,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from handler.lambda_support import DEFAULT_ROUTES, LambdaContext, json_logger
-from handler.participants import DynamoParticipants
-from handler.routes import Routes, load_routes
-from handler.webhook import (
+from handler.aws.lambda_runtime import DEFAULT_ROUTES, LambdaContext, json_logger
+from handler.outbound.participants import DynamoParticipants
+from handler.outbound.webhook import (
     DynamoDeliveries,
     Outcome,
     Request,
@@ -39,6 +40,7 @@ from handler.webhook import (
     WebhookSecret,
     receive,
 )
+from handler.routing.routes import Routes, load_routes
 
 logger = json_logger()
 # The function has 5 seconds (terraform/modules/replies/webhook.tf; GitHub waits 10): a slow
@@ -46,7 +48,7 @@ logger = json_logger()
 # timeout. Two attempts of a call that cannot connect (1 s) or gets no answer (1.5 s) fail within
 # about 3 s, standard mode's backoff after a timeout being under 50 ms; the other calls of the
 # request take milliseconds. Should the function die all the same, a pending delivery claim
-# lapses after a minute (handler.webhook.PENDING_SECONDS).
+# lapses after a minute (handler.outbound.webhook.PENDING_SECONDS).
 _CLIENT_CONFIG = Config(
     connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"}
 )

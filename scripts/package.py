@@ -14,7 +14,7 @@ installed with ``--require-hashes`` and without resolving anything anew.
 
 The GitHub App libraries (PyJWT, and cryptography with cffi and pycparser: 5 MB of a 7 MB zip)
 go in only when a route of the routes file packaged names a ``github_app``: only an App login
-imports them (handler.credentials). A zip serves the one routes file it was built from (see
+imports them (handler.github.credentials). A zip serves the one routes file it was built from (see
 below), so a route that gains an app comes with a rebuild; a zip without them answers an App
 login with the transient ``github-app-unsupported``, and an App route whose requirements file
 lacks them is not packaged.
@@ -48,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The routes are validated and converted by the handler's own code, run from this checkout.
 sys.path.insert(0, str(ROOT))
-from handler.routes import GitHubApp, Routes, RoutesError, parse_routes, routes_json  # noqa: E402
+from handler.routing.routes import GitHubApp, Routes, RoutesError, parse_routes, routes_json  # noqa: E402
 from scripts.locks import LOCKS, LockError, Pin, read_lock  # noqa: E402
 
 PLATFORM = "manylinux2014_aarch64"
@@ -203,9 +203,9 @@ _LIST_IMPORTS = """
 import sys
 import markdown_it
 from handler import lambda_function, outbox_function, webhook_function
-from handler.github import GitHubClient
-from handler.html_markdown import html_to_markdown
-from handler.idempotency import DynamoClaims
+from handler.github.client import GitHubClient
+from handler.inbound.html_markdown import html_to_markdown
+from handler.service.claims import DynamoClaims
 runtime = lambda_function.runtime()
 GitHubClient("token")
 DynamoClaims("claims", lambda_function.LazyClient("dynamodb"), expires_after_seconds=60)

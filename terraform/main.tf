@@ -10,7 +10,7 @@ data "aws_partition" "current" {}
 locals {
   routes_file = coalesce(var.routes_file, "${path.module}/../routes.yaml")
   # One source of truth: the domains SES receives for are the domains the function routes, in the
-  # handler's normal form (handler/domains.py) but for IDN, which mail_receiving refuses.
+  # handler's normal form (handler/routing/domains.py) but for IDN, which mail_receiving refuses.
   domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".")])
   # The domains of the routes that mail senders notices (notify) or confirmations (confirm):
   # the function may send from these SES identities only.
@@ -25,7 +25,7 @@ locals {
   # The package must hold this very file: the function checks it before it deploys.
   routes_sha256 = filesha256(local.routes_file)
   # The secrets routes post with (a route's own token_secret, a GitHub App's private_key_secret),
-  # trimmed as handler/routes.py reads them: the function may read these and the default token.
+  # trimmed as handler/routing/routes.py reads them: the function may read these and the default token.
   route_secrets = distinct(compact(flatten([for route in yamldecode(file(local.routes_file)).routes : [try(trimspace(route.token_secret), ""), try(trimspace(route.github_app.private_key_secret), "")]])))
   # A name is granted on its ARN in this account and region. Secrets Manager ends every secret
   # ARN with "-" and 6 random characters: "??????" matches exactly these, where "*" would also

@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from handler.authenticity import (
+from handler.inbound.authenticity import (
     SesReceipt,
     aligned,
     assess,
     receipt_from_event,
     receipt_from_headers,
 )
-from handler.mail import parse_mail
+from handler.inbound.mail import parse_mail
 from tests.conftest import ROOT, TESTS
 from tests.sesmail import ses_block, ses_mail
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handler.autoreply import detect_automated
-from handler.mail import parse_mail
+from handler.inbound.autoreply import detect_automated
+from handler.inbound.mail import parse_mail
 
 PLAIN = "From: Alice <alice@example.com>\r\nTo: 7@issues.example.com\r\nSubject: Re: x\r\n"
 

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from handler.pipeline import Decision, plan
-from handler.render import GITHUB_COMMENT_LIMIT
-from handler.routes import parse_routes
+from handler.inbound.plan import Decision, plan
+from handler.inbound.render import GITHUB_COMMENT_LIMIT
+from handler.routing.routes import parse_routes
 from tests.sesmail import ses_block
 
 ROUTES = parse_routes(

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from handler.github import GitHubClient, RateGate
-from handler.idempotency import DynamoClaims, mail_key
-from handler.invocation import RetryLater, Runtime, handle_event
-from handler.mail import parse_mail
-from handler.routes import load_routes
+from handler.github.client import GitHubClient, RateGate
+from handler.inbound.mail import parse_mail
+from handler.routing.routes import load_routes
+from handler.service.claims import DynamoClaims, mail_key
+from handler.service.inbound import RetryLater, Runtime, handle_event
 from tests.conftest import TESTS
 from tests.dynamo import Atomic
 from tests.fakegithub import FakeGitHub

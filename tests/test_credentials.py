@@ -34,10 +34,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from handler import __version__
-from handler.credentials import Credentials, GitHubClients, Login
-from handler.github import GitHubClient, GitHubError
-from handler.routes import GitHubApp, Route, TokenSecret
-from handler.store import StoreError
+from handler.aws.store import StoreError
+from handler.github.client import GitHubClient, GitHubError
+from handler.github.credentials import Credentials, GitHubClients, Login
+from handler.routing.routes import GitHubApp, Route, TokenSecret
 from tests.conftest import ROOT, TESTS
 from tests.fakegithub import silent
 
@@ -875,8 +875,8 @@ def test_routes_without_an_app_import_no_jwt_cryptography_or_requests():
     requests unimported: only an App login needs them."""
     script = """
 import sys
-from handler.credentials import Credentials
-from handler.routes import Route, TokenSecret
+from handler.github.credentials import Credentials
+from handler.routing.routes import Route, TokenSecret
 class Secrets:
     def get_secret_value(self, SecretId):
         return {"SecretString": "ghp_x"}

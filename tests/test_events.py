@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handler.events import EventError, MailRef, Skipped, mail_refs
+from handler.service.events import EventError, MailRef, Skipped, mail_refs
 from tests.conftest import TESTS
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handler.feedback import Feedback, FeedbackError, read_feedback
+from handler.outbound.feedback import Feedback, FeedbackError, read_feedback
 from tests.conftest import TESTS
 
 

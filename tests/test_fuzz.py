@@ -21,14 +21,14 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from handler.github import marker
-from handler.html_markdown import html_to_markdown
-from handler.idempotency import mail_key
-from handler.mail import Address, Attachment, Message, parse_mail
-from handler.pipeline import plan
-from handler.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
-from handler.routes import parse_routes
-from handler.trim import trim_reply
+from handler.github.client import marker
+from handler.inbound.html_markdown import html_to_markdown
+from handler.inbound.mail import Address, Attachment, Message, parse_mail
+from handler.inbound.plan import plan
+from handler.inbound.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
+from handler.inbound.trim import trim_reply
+from handler.routing.routes import parse_routes
+from handler.service.claims import mail_key
 from tests.sesmail import ses_block
 
 ROUTES = parse_routes(

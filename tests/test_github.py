@@ -16,7 +16,14 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from handler import __version__
-from handler.github import GitHubClient, GitHubError, PostedComment, PostedIssue, RateGate, marker
+from handler.github.client import (
+    GitHubClient,
+    GitHubError,
+    PostedComment,
+    PostedIssue,
+    RateGate,
+    marker,
+)
 from tests.conftest import TESTS
 from tests.fakegithub import FakeGitHub, Issue, silent
 

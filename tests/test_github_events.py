@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from handler.github_events import (
+from handler.outbound.github_events import (
     CUT_NOTE,
     MAX_MESSAGE_BYTES,
     Actor,

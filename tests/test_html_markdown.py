@@ -9,8 +9,8 @@ import warnings
 
 import pytest
 
-from handler.html_markdown import html_to_markdown
-from handler.trim import trim_reply
+from handler.inbound.html_markdown import html_to_markdown
+from handler.inbound.trim import trim_reply
 from tests.conftest import ROOT
 
 
@@ -110,7 +110,7 @@ def test_outlook_reply_headers_become_plain_lines_the_trimmer_cuts(header):
 def test_text_mail_never_imports_the_html_libraries():
     """Importing the renderer leaves BeautifulSoup and markdownify for the first HTML mail."""
     code = (
-        "import sys, handler.render, handler.html_markdown\n"
+        "import sys, handler.inbound.render, handler.inbound.html_markdown\n"
         "assert not {'bs4', 'markdownify'} & set(sys.modules), sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)  # noqa: S603 - our own interpreter

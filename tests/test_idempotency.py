@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from handler.github import GitHubClient, PostedComment
-from handler.idempotency import Claimed, ClaimInProgress, DynamoClaims, claim_key, mail_key
-from handler.invocation import RetryLater, Runtime, handle_event
-from handler.mail import parse_mail
-from handler.pipeline import plan
-from handler.routes import load_routes
+from handler.github.client import GitHubClient, PostedComment
+from handler.inbound.mail import parse_mail
+from handler.inbound.plan import plan
+from handler.routing.routes import load_routes
+from handler.service.claims import Claimed, ClaimInProgress, DynamoClaims, claim_key, mail_key
+from handler.service.inbound import RetryLater, Runtime, handle_event
 from tests.conftest import TESTS
 from tests.dynamo import Atomic
 from tests.fakegithub import FakeGitHub

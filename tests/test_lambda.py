@@ -16,10 +16,10 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
 from handler import lambda_function
-from handler.events import EventError
-from handler.github import GitHubError
-from handler.invocation import RetryLater, Runtime, handle_event
-from handler.routes import load_routes
+from handler.github.client import GitHubError
+from handler.routing.routes import load_routes
+from handler.service.events import EventError
+from handler.service.inbound import RetryLater, Runtime, handle_event
 from tests.conftest import TESTS
 from tests.sesmail import ses_mail
 

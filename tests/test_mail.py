@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handler.mail import Address, Attachment, decode_bytes, decode_header_value, parse_mail
+from handler.inbound.mail import Address, Attachment, decode_bytes, decode_header_value, parse_mail
 from tests.conftest import TESTS
 
 MAILS = TESTS / "mail"

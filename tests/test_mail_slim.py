@@ -1,6 +1,7 @@
 """Large base64 attachments are measured without being decoded, and the Message is unchanged.
 
-handler.mime_slim cuts bodies out of the raw bytes before the stdlib parser reads them; every
+handler.inbound.mime_slim cuts bodies out of the raw bytes before the stdlib parser reads them;
+every
 mail must parse exactly as it does without that step. Cut counts are asserted too, so that an
 equivalence can never hold only because nothing was cut.
 """
@@ -17,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bench.mails
-from handler.mail import MAX_DEPTH, Attachment, is_attachment, parse_mail
-from handler.mime_slim import SIZE_FIELD, slim
-from handler.pipeline import plan
-from handler.routes import parse_routes
+from handler.inbound.mail import MAX_DEPTH, Attachment, is_attachment, parse_mail
+from handler.inbound.mime_slim import SIZE_FIELD, slim
+from handler.inbound.plan import plan
+from handler.routing.routes import parse_routes
 from tests.conftest import ROOT, SHARED_EMAILS, TESTS
 
 DATA = bytes(range(256)) * 40

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from handler.github import GitHubError, PostedComment
-from handler.idempotency import Claimed
-from handler.invocation import RetryLater, Runtime, handle_event
-from handler.metrics import EmbeddedMetrics, Measurement, NoMetrics, measure
-from handler.pipeline import Decision
-from handler.routes import load_routes
+from handler.github.client import GitHubError, PostedComment
+from handler.inbound.plan import Decision
+from handler.routing.routes import load_routes
+from handler.service.claims import Claimed
+from handler.service.inbound import RetryLater, Runtime, handle_event
+from handler.service.metrics import EmbeddedMetrics, Measurement, NoMetrics, measure
 from tests.conftest import TESTS
 from tests.sesmail import ses_mail
 

@@ -11,15 +11,15 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from handler.authenticity import Assessment
-from handler.events import MailRef
-from handler.github import GitHubError
-from handler.invocation import Runtime, process_mail
-from handler.mail import Address, Message, parse_mail
-from handler.notices import Notice, Notifier, notice_for, notice_key, render_notice
-from handler.participants import DynamoSuppressions
-from handler.pipeline import Decision
-from handler.routes import Route, parse_routes
+from handler.github.client import GitHubError
+from handler.inbound.authenticity import Assessment
+from handler.inbound.mail import Address, Message, parse_mail
+from handler.inbound.plan import Decision
+from handler.outbound.notices import Notice, Notifier, notice_for, notice_key, render_notice
+from handler.outbound.participants import DynamoSuppressions
+from handler.routing.routes import Route, parse_routes
+from handler.service.events import MailRef
+from handler.service.inbound import Runtime, process_mail
 from tests.sesmail import ses_mail
 
 RECIPIENT = "42@issues.example.com"

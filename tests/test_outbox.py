@@ -14,18 +14,18 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from handler.github import marker
-from handler.github_events import WorkItem, work_item
-from handler.idempotency import DynamoClaims
-from handler.outbox import Outbox, Outgoing, RetryLater, UnreadableMessage, event_key
-from handler.participants import (
+from handler.aws.store import StoreError
+from handler.github.client import marker
+from handler.outbound.github_events import WorkItem, work_item
+from handler.outbound.outbox import Outbox, Outgoing, RetryLater, UnreadableMessage, event_key
+from handler.outbound.participants import (
     DynamoParticipants,
     DynamoSuppressions,
     Participant,
     address_digest,
 )
-from handler.routes import parse_routes
-from handler.store import StoreError
+from handler.routing.routes import parse_routes
+from handler.service.claims import DynamoClaims
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 

@@ -132,8 +132,8 @@ class Refuse:
             raise ImportError(f"{{name}} is not in the zip")
 sys.meta_path.insert(0, Refuse())
 from handler import lambda_function
-from handler.pipeline import plan
-from handler.routes import load_routes
+from handler.inbound.plan import plan
+from handler.routing.routes import load_routes
 routes = load_routes({str(routes)!r})
 from tests.sesmail import ses_mail
 print([d.reason for d in plan(ses_mail(), routes).decisions])
@@ -182,7 +182,7 @@ def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path, 
         assert packaged == yaml.safe_load(routes.read_bytes())
         assert "routes.yaml" not in names
         assert "handler/lambda_function.py" in names
-        assert "handler/routes.schema.json" in names
+        assert "handler/routing/routes.schema.json" in names
         # Bytecode listed in a RECORD would tie the zip to the interpreter that built it.
         records = [archive.read(name) for name in names if name.endswith(".dist-info/RECORD")]
         assert records
@@ -230,7 +230,7 @@ def test_routes_without_an_app_build_a_zip_without_the_app_libraries(tmp_path: P
     app_only = ("jwt/", "pyjwt-", "cryptography", "cffi", "_cffi_backend", "pycparser")
     assert not [name for name in names if name.lower().startswith(app_only)]
     assert not [name for name in names if name.endswith(".so")]
-    assert "handler/credentials.py" in names
+    assert "handler/github/credentials.py" in names
     assert "requests/sessions.py" in names
 
 
@@ -317,16 +317,19 @@ def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
         names = set(archive.namelist())
         compiled = sorted(name for name in names if name.endswith(".pyc"))
         for folder, module in [
-            *(("handler", name) for name in ("lambda_function", "routes", "pipeline", "mail")),
+            ("handler", "lambda_function"),
+            ("handler/routing", "routes"),
+            ("handler/inbound", "plan"),
+            ("handler/inbound", "mail"),
             ("requests", "sessions"),  # a comment posted
             ("bs4", "element"),  # an HTML-only mail
             ("aws_lambda_powertools/utilities/idempotency/persistence", "dynamodb"),  # a claim
-            ("handler", "credentials"),  # every route's login
+            ("handler/github", "credentials"),  # every route's login
         ]:
             assert f"{folder}/__pycache__/{module}.cpython-312.pyc" in compiled
         # Only what a cold start and a first mail import: not the whole of Powertools.
         assert not [name for name in compiled if "/event_handler/" in name]
-        # Only a GitHub App's first login imports these (handler.credentials).
+        # Only a GitHub App's first login imports these (handler.github.credentials).
         assert not [name for name in compiled if name.startswith(("jwt/", "cryptography/"))]
         assert all(name.endswith(".cpython-312.pyc") for name in compiled)
         for name in compiled:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from handler.participants import (
+from handler.outbound.participants import (
     PARTICIPANT_TTL_SECONDS,
     DynamoParticipants,
     DynamoSuppressions,

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from handler.mail import parse_mail
-from handler.participants import Participant, ParticipantStoreError, address_digest
-from handler.pipeline import Decision, plan, received_time, update_participants
-from handler.routes import parse_routes
+from handler.inbound.mail import parse_mail
+from handler.inbound.plan import Decision, plan, received_time, update_participants
+from handler.outbound.participants import Participant, ParticipantStoreError, address_digest
+from handler.routing.routes import parse_routes
 from tests.sesmail import ses_mail
 
 ROUTES = parse_routes(

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from handler.github import GitHubError, PostedComment, PostedIssue
-from handler.idempotency import Claimed
-from handler.pipeline import Decision, deliver, plan
-from handler.routes import parse_routes
-from handler.store import StoreError
-from handler.threads import ThreadStoreError
+from handler.aws.store import StoreError
+from handler.github.client import GitHubError, PostedComment, PostedIssue
+from handler.inbound.plan import Decision, deliver, plan
+from handler.inbound.threads import ThreadStoreError
+from handler.routing.routes import parse_routes
+from handler.service.claims import Claimed
 from tests.conftest import TESTS
 from tests.sesmail import ses_block, ses_mail
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from handler.mail import Address, Attachment, Message, parse_mail
-from handler.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
+from handler.inbound.mail import Address, Attachment, Message, parse_mail
+from handler.inbound.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
 from tests.conftest import TESTS
 
 ZWSP = "\u200b"

@@ -15,15 +15,15 @@ import pytest
 from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
+from handler.aws.store import MailStore
 from handler.cli import main
-from handler.events import EventError
-from handler.github import GitHubClient, PostedComment
-from handler.idempotency import DynamoClaims, claim_key, mail_key
-from handler.mail import parse_mail
-from handler.pipeline import plan
-from handler.replay import FailureQueue, key_ref, planning, queued_event, replay_queue
-from handler.routes import load_routes
-from handler.store import MailStore
+from handler.github.client import GitHubClient, PostedComment
+from handler.inbound.mail import parse_mail
+from handler.inbound.plan import plan
+from handler.routing.routes import load_routes
+from handler.service.claims import DynamoClaims, claim_key, mail_key
+from handler.service.events import EventError
+from handler.service.replay import FailureQueue, key_ref, planning, queued_event, replay_queue
 from tests.conftest import TESTS
 from tests.fakegithub import FakeGitHub
 from tests.sesmail import ses_mail

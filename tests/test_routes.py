@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handler import routes as routes_module
-from handler.routes import (
+from handler.routing import routes as routes_module
+from handler.routing.routes import (
     MAX_ISSUE_NUMBER,
     GitHubApp,
     Miss,

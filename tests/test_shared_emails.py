@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from handler.html_markdown import html_to_markdown
-from handler.mail import parse_mail
-from handler.trim import trim_reply
+from handler.inbound.html_markdown import html_to_markdown
+from handler.inbound.mail import parse_mail
+from handler.inbound.trim import trim_reply
 
 FOX = "The quick brown fox jumps over the lazy dog."
 

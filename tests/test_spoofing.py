@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from handler.pipeline import plan
-from handler.routes import parse_routes
+from handler.inbound.plan import plan
+from handler.routing.routes import parse_routes
 from tests.conftest import TESTS
 
 FIXTURES = TESTS / "spoofing"

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handler.store import MailStore, StoreError, TokenSource
+from handler.aws.store import MailStore, StoreError, TokenSource
 
 REGION = "eu-west-1"
 

@@ -24,7 +24,7 @@ import hcl2
 import pytest
 import yaml
 
-from handler.routes import GitHubApp, TokenSecret, load_routes, parse_routes
+from handler.routing.routes import GitHubApp, TokenSecret, load_routes, parse_routes
 from tests.conftest import ROOT
 
 TERRAFORM = ROOT / "terraform"
@@ -177,8 +177,11 @@ def test_function_runs_the_packaged_handler():
 
 def environment_read(entry: str) -> set[str]:
     """The variables a Lambda entry point reads, itself or through what all entry points share
-    (handler/lambda_support.py: LOG_LEVEL)."""
-    paths = (ROOT / (entry.replace(".", "/") + ".py"), ROOT / "handler" / "lambda_support.py")
+    (handler/aws/lambda_runtime.py: LOG_LEVEL)."""
+    paths = (
+        ROOT / (entry.replace(".", "/") + ".py"),
+        ROOT / "handler" / "aws" / "lambda_runtime.py",
+    )
     source = "\n".join(path.read_text(encoding="utf-8") for path in paths)
     return set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
 
@@ -400,7 +403,7 @@ def handler_code(entry: str = "handler.lambda_function") -> str:
             elif isinstance(node, ast.Import):
                 todo.extend(a.name for a in node.names if a.name.startswith("handler."))
     if entry == "handler.lambda_function":
-        assert {"handler.store", "handler.idempotency"} <= seen
+        assert {"handler.aws.store", "handler.service.claims"} <= seen
     assert "handler.cli" not in seen
     return "\n".join(
         (ROOT / (name.replace(".", "/") + ".py")).read_text(encoding="utf-8")
@@ -460,10 +463,12 @@ def test_boto3_calls_are_found_in_the_code():
         ("s3", "get_object"),
         ("secretsmanager", "get_secret_value"),
         ("ses", "send_raw_email"),
-        # The notices' daily limit and the thread map (handler/threads.py), in the claims table.
+        # The notices' daily limit and the thread map (handler/inbound/threads.py), in the claims
+        # table.
         ("dynamodb", "get_item"),
         ("dynamodb", "put_item"),
-        # The issue's mail participants recorded (handler/participants.py), in the claims table.
+        # The issue's mail participants recorded (handler/outbound/participants.py), in the claims
+        # table.
         ("dynamodb", "update_item"),
     }
     # A resource or session client would escape the scan (and so the IAM check below).
@@ -681,7 +686,8 @@ def test_route_secrets_become_exactly_their_arns():
 
 
 def test_terraform_grants_the_secrets_the_handler_reads():
-    """The sample's secrets, as handler/routes.py reads them, are the ones Terraform grants."""
+    """The sample's secrets, as handler/routing/routes.py reads them, are the ones Terraform
+    grants."""
     read = set()
     for route in parse_routes(SECRET_ROUTES, "routes.yaml").routes:
         if isinstance(route.credential, TokenSecret):
@@ -1387,8 +1393,9 @@ def test_the_replies_roles_have_no_other_policy():
 
 
 # What the scan finds in modules a function imports but never calls there. The webhook imports
-# handler.participants to remove a participant (UpdateItem): reading them (GetItem) is the
-# outbox's; and handler.metrics brings in the mail pipeline, whose claims and thread map read.
+# handler.outbound.participants to remove a participant (UpdateItem): reading them (GetItem) is the
+# outbox's; and handler.service.metrics brings in the mail pipeline, whose claims and thread map
+# read.
 UNREACHED = {"webhook": {"dynamodb:GetItem"}, "outbox": set()}
 
 

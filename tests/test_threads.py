@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from handler.mail import parse_mail
-from handler.threads import (
+from handler.inbound.mail import parse_mail
+from handler.inbound.threads import (
     MAX_REFERENCES,
     DynamoThreads,
     NoThreads,

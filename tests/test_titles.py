@@ -10,7 +10,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from handler.titles import BODY_TITLE_LIMIT, NO_SUBJECT, TITLE_LIMIT, issue_title, reply_subject
+from handler.inbound.titles import (
+    BODY_TITLE_LIMIT,
+    NO_SUBJECT,
+    TITLE_LIMIT,
+    issue_title,
+    reply_subject,
+)
 
 
 def utf16_len(text: str) -> int:

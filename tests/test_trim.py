@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from handler.trim import _MAX_MARKER_LINE, Reply, trim_reply
+from handler.inbound.trim import _MAX_MARKER_LINE, Reply, trim_reply
 from tests.complexity import MAX_GROWTH, MAX_LINE_GROWTH, SCALE, growth
 from tests.conftest import TESTS
 

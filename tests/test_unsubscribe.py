@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from handler.participants import address_digest
-from handler.unsubscribe import (
+from handler.outbound.participants import address_digest
+from handler.outbound.unsubscribe import (
     UnsubscribeRequest,
     read_unsubscribe,
     unsubscribe_key,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from handler.update_mail import Update, render_update, update_message_id
+from handler.outbound.update_mail import Update, render_update, update_message_id
 from tests.conftest import ROOT, TESTS
 
 GOLDEN = TESTS / "update_mail"
@@ -445,7 +445,7 @@ def test_control_characters_in_a_comment_are_dropped():
 def test_importing_the_module_leaves_markdown_it_for_the_first_comment():
     """markdown-it (about 55 ms) is imported by the first comment rendered, not by the import."""
     code = (
-        "import sys, handler.update_mail as m\n"
+        "import sys, handler.outbound.update_mail as m\n"
         "assert 'markdown_it' not in sys.modules\n"
         "m._markdown()\n"
         "assert 'markdown_it' in sys.modules\n"

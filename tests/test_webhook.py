@@ -21,10 +21,10 @@ import boto3
 import pytest
 
 from handler import webhook_function
-from handler.github_events import Actor, WorkItem
-from handler.participants import DynamoParticipants, Participant
-from handler.unsubscribe import unsubscribe_key, unsubscribe_url
-from handler.webhook import DynamoDeliveries, WebhookSecret, app_secret, owner_secret
+from handler.outbound.github_events import Actor, WorkItem
+from handler.outbound.participants import DynamoParticipants, Participant
+from handler.outbound.unsubscribe import unsubscribe_key, unsubscribe_url
+from handler.outbound.webhook import DynamoDeliveries, WebhookSecret, app_secret, owner_secret
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 

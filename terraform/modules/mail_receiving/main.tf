@@ -68,7 +68,7 @@ resource "aws_ses_receipt_rule_set" "this" {
 }
 
 # One rule for every routed domain: store the mail first, then hand SES's verdicts to the
-# function, which reads the stored mail (handler/events.py).
+# function, which reads the stored mail (handler/service/events.py).
 resource "aws_ses_receipt_rule" "this" {
   name          = var.rule_name
   rule_set_name = aws_ses_receipt_rule_set.this.rule_set_name

@@ -27,9 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from handler.authenticity import SES_FIELDS
-from handler.github import PostedComment
-from handler.mail import Message
+from handler.github.client import PostedComment
+from handler.inbound.authenticity import SES_FIELDS
+from handler.inbound.mail import Message
 
 _KEY_PREFIX = "ticket-router"
 # How long a claim is remembered when IDEMPOTENCY_TTL_SECONDS is unset: longer than the mail

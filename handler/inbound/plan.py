@@ -5,9 +5,9 @@ render -> post.
 recipient: a comment on the issue its address names, a new issue for a route's new-issue
 address, or a rejection. ``deliver`` carries out the accepted ones through the route's GitHub
 client, each under a claim that makes it happen once per (mail, issue), or once per (mail,
-repository) for a new issue, however often the mail arrives (handler.idempotency), and records
+repository) for a new issue, however often the mail arrives (handler.service.claims), and records
 what GitHub said. A mail to a new-issue address that answers a mail that opened an issue
-(handler.threads) comments on that issue instead of opening another.
+(handler.inbound.threads) comments on that issue instead of opening another.
 The CLI and the Lambda both run exactly these two steps, so a stored mail replayed through the CLI
 is judged as the Lambda judged it.
 """
@@ -18,15 +18,34 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, Protocol
 
-from handler.authenticity import (
+from handler.aws.store import StoreError
+from handler.github.client import GitHubError, PostedComment, PostedIssue, marker
+from handler.inbound.authenticity import (
     Assessment,
     SesReceipt,
     assess,
     receipt_from_event,
     receipt_from_headers,
 )
-from handler.github import GitHubError, PostedComment, PostedIssue, marker
-from handler.idempotency import (
+from handler.inbound.mail import Message, parse_mail
+from handler.inbound.render import Comment, render_comment
+from handler.inbound.threads import (
+    NoThreads,
+    Threads,
+    ThreadStoreError,
+    confirmation_id,
+    thread_ids,
+)
+from handler.inbound.titles import issue_title
+from handler.outbound.participants import (
+    NoParticipants,
+    Participant,
+    Participants,
+    ParticipantStoreError,
+    address_digest,
+)
+from handler.routing.routes import Miss, NewIssue, Route, Routes, Unsubscribe, sender_allowed
+from handler.service.claims import (
     ClaimInProgress,
     Claims,
     ClaimStoreError,
@@ -35,19 +54,6 @@ from handler.idempotency import (
     mail_key,
     open_key,
 )
-from handler.mail import Message, parse_mail
-from handler.participants import (
-    NoParticipants,
-    Participant,
-    Participants,
-    ParticipantStoreError,
-    address_digest,
-)
-from handler.render import Comment, render_comment
-from handler.routes import Miss, NewIssue, Route, Routes, Unsubscribe, sender_allowed
-from handler.store import StoreError
-from handler.threads import NoThreads, Threads, ThreadStoreError, confirmation_id, thread_ids
-from handler.titles import issue_title
 
 Action = Literal["comment", "open", "unsubscribe", "reject"]
 
@@ -67,12 +73,12 @@ class Decision:
     url: str | None = None
     # True when trying again later may succeed (GitHub down, rate limited).
     retryable: bool = False
-    # The mail's identity (handler.idempotency.mail_key): one comment per mail and issue.
+    # The mail's identity (handler.service.claims.mail_key): one comment per mail and issue.
     mail: str | None = None
     # For "open": the new issue's title and labels.
     title: str | None = None
     labels: tuple[str, ...] = ()
-    # For "open": the mail's own Message-ID, and those it answers (handler.threads).
+    # For "open": the mail's own Message-ID, and those it answers (handler.inbound.threads).
     message_id: str | None = None
     thread: tuple[str, ...] = ()
 
@@ -106,7 +112,7 @@ class Commenter(Protocol):
     ) -> PostedIssue: ...
 
 
-# The GitHub client of a route: its own credential and API (handler.credentials).
+# The GitHub client of a route: its own credential and API (handler.github.credentials).
 Clients = Callable[[Route], Commenter]
 
 

@@ -54,9 +54,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from handler.autoreply import detect_automated
-from handler.domains import is_subdomain, normalize_domain
-from handler.mail import Address, Message
+from handler.inbound.autoreply import detect_automated
+from handler.inbound.mail import Address, Message
+from handler.routing.domains import is_subdomain, normalize_domain
 
 SES_AUTHSERV_ID = "amazonses.com"
 # The fields SES prepends, in the order it writes them.

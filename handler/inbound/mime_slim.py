@@ -1,7 +1,8 @@
 """Large base64 attachments cut out of raw MIME before the stdlib parser reads it.
 
 Pure: no I/O. The stdlib parser holds a body as text lines and decodes it in full, which costs
-several times an attachment's size, only for handler.mail to take the decoded length. ``slim``
+several times an attachment's size, only for handler.inbound.mail to take the decoded length.
+``slim``
 removes such bodies from the bytes and writes each one's decoded length into a header field of
 its part, named with a token drawn once per process so that no sender can supply it.
 

@@ -3,8 +3,8 @@
 A mail participant of an issue is each authenticated sender whose mail was posted to it (the
 opener of an issue opened by mail among them), kept with the address they wrote to: that is the
 address our mails about the issue come from, so that a reply lands on the issue again
-(handler.outbox). A suppressed address bounced permanently or complained (SES feedback,
-handler.feedback): nothing is mailed to it again, neither updates nor notices.
+(handler.outbound.outbox). A suppressed address bounced permanently or complained (SES feedback,
+handler.outbound.feedback): nothing is mailed to it again, neither updates nor notices.
 
 Both live in the claims table (key ``id``, TTL ``expiration``), which every function of the
 deployment can already reach. An issue's participants are one item, one attribute each, so that
@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.store import error_code
+from handler.aws.store import error_code
 
 PARTICIPANT_TTL_SECONDS = 730 * 86400
 _PARTICIPANTS_PREFIX = "participants"

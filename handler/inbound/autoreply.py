@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from handler.mail import Message
+from handler.inbound.mail import Message
 
 _DAEMONS = {"mailer-daemon", "postmaster"}
 # Values by which a few clients say "not automatic" in the X- auto-reply headers.

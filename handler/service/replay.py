@@ -1,6 +1,6 @@
 """Replay: stored mails again, by S3 key or from the failure queue, judged as the Lambda judges.
 
-A replayed mail goes through the Lambda's own per-mail step (handler.invocation), so it is
+A replayed mail goes through the Lambda's own per-mail step (handler.service.inbound), so it is
 decided, posted and claimed exactly as on its first delivery; its claim, or its marker on the
 issue, makes a mail that was posted after all come back ``already-posted`` instead of twice.
 
@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.events import EventError, MailRef, Skipped, mail_refs
-from handler.invocation import Fetcher, Runtime, process_mail
-from handler.pipeline import Decision, plan
-from handler.routes import Routes
-from handler.store import StoreError
+from handler.aws.store import StoreError
+from handler.inbound.plan import Decision, plan
+from handler.routing.routes import Routes
+from handler.service.events import EventError, MailRef, Skipped, mail_refs
+from handler.service.inbound import Fetcher, Runtime, process_mail
 
 # Decides one stored mail: a decision per recipient.
 Process = Callable[[MailRef], Sequence[Decision]]

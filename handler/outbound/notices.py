@@ -5,7 +5,7 @@ reasons the sender can fix get one (``sender-not-allowed``, ``issue-not-found``,
 ``issue-locked``, ``empty-body``), and, when the route asks for confirmations, ``posted`` and
 ``opened``. The confirmation of a new issue comes from the issue's own address
 (``<prefix><number>@domain``), answers the sender's mail (``In-Reply-To``, ``References``) so
-that their client threads it, and has a Message-ID the thread map knows (handler.threads):
+that their client threads it, and has a Message-ID the thread map knows (handler.inbound.threads):
 a reply to it comments on the issue whichever address it goes to. A notice
 goes to the From address only when SES authenticated its domain, never to a machine (bounces,
 auto-replies, bulk and list mail) and never to our own domains: anything else is backscatter,
@@ -16,7 +16,8 @@ subject, so that it cannot carry a spammer's text to a third party.
 issue: per sender and issue), enforced by a conditional write
 in the claims table, then SES's ``SendRawEmail`` from the very address the sender wrote to (a
 route domain, an SES identity of ours). Never to an address that bounced or complained
-(handler.participants). A notice that cannot be sent is logged and dropped; it never changes
+(handler.outbound.participants). A notice that cannot be sent is logged and dropped; it never
+changes
 what happened to the mail.
 """
 
@@ -36,17 +37,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.authenticity import Assessment
-from handler.autoreply import detect_automated
-from handler.domains import is_subdomain
-from handler.idempotency import DEFAULT_CLAIM_TTL
-from handler.mail import Message
-from handler.participants import ParticipantStoreError, Suppressions
-from handler.pipeline import Decision
-from handler.routes import Route
-from handler.store import error_code
-from handler.threads import confirmation_id
-from handler.titles import reply_subject
+from handler.aws.store import error_code
+from handler.inbound.authenticity import Assessment
+from handler.inbound.autoreply import detect_automated
+from handler.inbound.mail import Message
+from handler.inbound.plan import Decision
+from handler.inbound.threads import confirmation_id
+from handler.inbound.titles import reply_subject
+from handler.outbound.participants import ParticipantStoreError, Suppressions
+from handler.routing.domains import is_subdomain
+from handler.routing.routes import Route
+from handler.service.claims import DEFAULT_CLAIM_TTL
 
 logger = logging.getLogger("ticket_router")
 

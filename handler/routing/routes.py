@@ -5,7 +5,8 @@ Pure apart from ``load_routes`` reading the file. The rules, in the order a look
 1. An address is ``<local>@<domain>``, split at the last ``@``; surrounding ``<>`` and
    whitespace are ignored, and a quoted local part is refused as an invalid address.
 2. Matching is case-insensitive. Domains are compared in one normal form (lowercase, trailing
-   dot stripped, IDN labels as ``xn--``; see handler.domains), in the routes file and in mail
+   dot stripped, IDN labels as ``xn--``; see handler.routing.domains), in the routes file and in
+   mail
    alike, so ``Issues.Example.COM.`` in the file matches ``issues.example.com``. IP literals are
    never domains.
 3. Among the routes for the domain, the longest prefix that starts the local part wins, and
@@ -44,7 +45,7 @@ from urllib.parse import urlsplit
 
 import fastjsonschema
 
-from handler.domains import is_subdomain, normalize_domain
+from handler.routing.domains import is_subdomain, normalize_domain
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
@@ -107,11 +108,11 @@ class Route:
     keep_quoted: bool = True
     # Publish the sender's address beside the display name (privacy: off unless opted in).
     show_sender_address: bool = False
-    # Tell a sender by mail why their mail was not posted (handler.notices).
+    # Tell a sender by mail why their mail was not posted (handler.outbound.notices).
     notify: bool = False
     # Tell a sender by mail where their mail was posted.
     confirm: bool = False
-    # Mail the issue's mail participants what happens on GitHub (handler.outbox).
+    # Mail the issue's mail participants what happens on GitHub (handler.outbound.outbox).
     notify_participants: bool = False
     # The whole local part that opens a new issue (prefix included), None when mail cannot.
     new_issue_address: str | None = None
@@ -147,7 +148,8 @@ class NewIssue:
 
 @dataclass(frozen=True)
 class Unsubscribe:
-    """The address takes its sender off the issue's mail participants (handler.participants):
+    """The address takes its sender off the issue's mail participants
+    (handler.outbound.participants):
     ``<prefix><number>+unsubscribe@domain``, the List-Unsubscribe address of our mails."""
 
     route: Route
@@ -307,7 +309,7 @@ def routes_json(text: str, source: str) -> str:
 def _yaml_document(text: str, source: str) -> Any:  # noqa: ANN401 - whatever the YAML held
     try:
         # PyYAML only where routes are written and checked: the Lambda package holds routes.json.
-        from handler.strict_yaml import YamlError, load_yaml  # noqa: PLC0415
+        from handler.routing.strict_yaml import YamlError, load_yaml  # noqa: PLC0415
     except ImportError:
         raise RoutesError(
             [f"{source}: PyYAML is not installed here; give the routes.json of `make package`"]

@@ -32,9 +32,9 @@ import html
 import re
 from dataclasses import dataclass
 
-from handler.html_markdown import html_to_markdown
-from handler.mail import Address, Attachment, Message
-from handler.trim import trim_reply
+from handler.inbound.html_markdown import html_to_markdown
+from handler.inbound.mail import Address, Attachment, Message
+from handler.inbound.trim import trim_reply
 
 # GitHub rejects comment bodies over 65,536 characters; it counts like JavaScript does (UTF-16
 # code units), so an astral character costs two.

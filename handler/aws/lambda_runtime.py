@@ -13,9 +13,9 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from handler.metrics import SERVICE
+from handler.service.metrics import SERVICE
 
-_ROOT = Path(__file__).resolve().parent.parent
+_ROOT = Path(__file__).resolve().parents[2]
 # `make package` puts routes.json, the validated JSON form of routes.yaml, in the zip: it loads in
 # milliseconds where PyYAML takes most of a second for a large file. A checkout has the YAML.
 DEFAULT_ROUTES = (

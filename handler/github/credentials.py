@@ -1,12 +1,12 @@
 """Which GitHub login posts a route's mail, and against which API.
 
-A route names its credential (handler.routes); what each gives:
+A route names its credential (handler.routing.routes); what each gives:
 
 - none: the deployment's token (``default_token``: Secrets Manager in Lambda, GITHUB_TOKEN in the
   CLI);
 - ``TokenSecret``: the token in that Secrets Manager secret (the bare token or JSON
   ``{"token": ...}``), cached per secret for 15 minutes like the deployment's
-  (handler.store.TokenSource), so that a rotated token takes effect in warm containers;
+  (handler.aws.store.TokenSource), so that a rotated token takes effect in warm containers;
 - ``GitHubApp``: an installation access token, so that comments appear as the app's bot. A JWT
   signed with the app's private key (RS256) asks for a token of the one installation, scoped to
   the route's repository with Issues: write and nothing else, so that a leaked token can do no
@@ -16,23 +16,24 @@ A route names its credential (handler.routes); what each gives:
 
 A route's ``api_url`` (GitHub Enterprise Server: ``https://HOST/api/v3``) replaces the default API
 for the route's own credential; the deployment's token only ever goes to the deployment's API
-(handler.routes refuses ``api_url`` without a credential of the route's own).
+(handler.routing.routes refuses ``api_url`` without a credential of the route's own).
 ``Login.identity`` names what a rate limit belongs to (the deployment's token, one secret's
 token, one installation: GitHub counts an installation's tokens together) and never holds a
 secret.
 
 Caching. Installation tokens live an hour; each is kept per (API, app, installation, repository)
 until 5 minutes before its ``expires_at``: a login is followed by one post, whose retries and
-rate-limit waits (handler.github) end well within that, so a token never expires in use. A token
+rate-limit waits (handler.github.client) end well within that, so a token never expires in use. A
+token
 whose ``expires_at`` cannot be read is used once and not kept. The private key is kept, parsed,
 for 15 minutes (a rotated key takes effect), and dropped at once when GitHub refuses the JWT, so
 that the retry reads the secret again. Likewise ``forget`` drops a route's token when GitHub
 refuses it (a 401 on a post: rotated or revoked), and ``GitHubClients`` wires that in.
 
-Failures are the pipeline's two kinds. Secrets: handler.store.StoreError, ``token-unavailable``
+Failures are the pipeline's two kinds. Secrets: handler.aws.store.StoreError, ``token-unavailable``
 (a token secret), ``github-app-key-unavailable`` (the key secret cannot be read) and
 ``github-app-key-invalid`` (it holds no unencrypted RSA private key in PEM), all transient: a
-fixed secret and a replay cure them. Minting: handler.github.GitHubError, transient
+fixed secret and a replay cure them. Minting: handler.github.client.GitHubError, transient
 ``github-app-auth-failed`` (401: wrong key, or wrong client id / app id: the mail waits for the
 fix), permanent ``github-app-not-installed`` (404), ``github-app-repo-not-installed`` (422:
 the repository is not among the installation's, or the app lacks Issues: write),
@@ -63,7 +64,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from handler import __version__
-from handler.github import (
+from handler.aws.store import StoreError, TokenSource, read_secret
+from handler.github.client import (
     API_VERSION,
     SAFETY_MARGIN,
     BearerAuth,
@@ -73,8 +75,7 @@ from handler.github import (
     error_message,
     json_object,
 )
-from handler.routes import GitHubApp, Route, TokenSecret
-from handler.store import StoreError, TokenSource, read_secret
+from handler.routing.routes import GitHubApp, Route, TokenSecret
 
 if TYPE_CHECKING:
     import requests

@@ -36,7 +36,7 @@ from typing import Literal, Protocol
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from handler.pipeline import Decision
+from handler.inbound.plan import Decision
 
 NAMESPACE = "TicketRouter"
 NAMESPACE_VARIABLE = "POWERTOOLS_METRICS_NAMESPACE"

@@ -2,7 +2,8 @@
 SES's bounce and complaint feedback, recorded so that nobody is mailed after it.
 
 Work reaches the outbox function through one SQS queue: GitHub events the webhook function
-queued (handler.github_events) and SES feedback (handler.feedback). ``handle`` turns a message
+queued (handler.outbound.github_events) and SES feedback (handler.outbound.feedback). ``handle``
+turns a message
 into ``Outgoing`` decisions, one per participant, each logged:
 
 - ``own_comment`` and ``recipients`` (pure) decide who gets a mail: nobody when the comment
@@ -10,9 +11,9 @@ into ``Outgoing`` decisions, one per participant, each logged:
   mailing it would echo the sender's own mail back to them and start a loop), decided before
   anything is read; else, of the participants, only those whose route still mails its
   participants and still allows their domain, and whose address never bounced or complained.
-- each mail is rendered (handler.update_mail) from the address the participant wrote to, so
+- each mail is rendered (handler.outbound.update_mail) from the address the participant wrote to, so
   that their reply becomes the next comment, answering their latest mail, and sent through SES
-  under a claim (handler.idempotency) keyed by the event and the participant: a redelivered
+  under a claim (handler.service.claims) keyed by the event and the participant: a redelivered
   message, or the same event from a second webhook, mails nobody twice.
 
 A transient failure (DynamoDB, SES throttling) fails the message after every participant was
@@ -31,22 +32,22 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.feedback import Feedback, FeedbackError, read_feedback
-from handler.github import PostedComment, marker_in
-from handler.github_events import WorkItem
-from handler.idempotency import ClaimInProgress, Claims, ClaimStoreError
-from handler.participants import (
+from handler.aws.store import StoreError
+from handler.github.client import PostedComment, marker_in
+from handler.inbound.titles import REPLY_SUBJECT_LIMIT, reply_subject
+from handler.outbound.feedback import Feedback, FeedbackError, read_feedback
+from handler.outbound.github_events import WorkItem
+from handler.outbound.participants import (
     Participant,
     Participants,
     ParticipantStoreError,
     Suppressions,
     address_digest,
 )
-from handler.routes import GitHubApp, Route, Routes, Target, sender_allowed
-from handler.store import StoreError
-from handler.titles import REPLY_SUBJECT_LIMIT, reply_subject
-from handler.unsubscribe import unsubscribe_mailto
-from handler.update_mail import Update, render_update, update_message_id
+from handler.outbound.unsubscribe import unsubscribe_mailto
+from handler.outbound.update_mail import Update, render_update, update_message_id
+from handler.routing.routes import GitHubApp, Route, Routes, Target, sender_allowed
+from handler.service.claims import ClaimInProgress, Claims, ClaimStoreError
 
 logger = logging.getLogger("ticket_router")
 
@@ -62,7 +63,7 @@ class Outgoing:
     # "mailed", "already-mailed", or why not: a stable code.
     reason: str
     detail: str
-    # The participant's address digest (handler.participants): logs never hold an address.
+    # The participant's address digest (handler.outbound.participants): logs never hold an address.
     participant: str = ""
     retryable: bool = False
 

@@ -1,9 +1,11 @@
 """The List-Unsubscribe link and address of a participant's mail (RFC 2369, RFC 8058).
 
 Pure. The link names the repository, the issue and the participant's address digest
-(handler.participants.address_digest), never the address: URLs end up in proxy logs and link
+(handler.outbound.participants.address_digest), never the address: URLs end up in proxy logs and
+link
 scanners. It is signed with a key derived from the master webhook secret (of which a
-deployment serving several owners gives GitHub only per-owner derivations, handler.webhook), so
+deployment serving several owners gives GitHub only per-owner derivations,
+handler.outbound.webhook), so
 that nobody without the master, not even an owner who knows their webhook's secret, can remove
 someone else from an issue by making a link, and a digest alone proves nothing.
 
@@ -24,11 +26,12 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
 
-from handler.participants import address_digest
-from handler.routes import MAX_ISSUE_NUMBER, REPO_FULL_NAME
+from handler.outbound.participants import address_digest
+from handler.routing.routes import MAX_ISSUE_NUMBER, REPO_FULL_NAME
 
 # Domain separation: the owners' and apps' webhook secrets derive from the same master under
-# labels of their own (handler.webhook): none of them gives this key, nor this key one of them.
+# labels of their own (handler.outbound.webhook): none of them gives this key, nor this key one of
+# them.
 _KEY_LABEL = b"ticket-router unsubscribe v1"
 _MAC_LENGTH = 43  # 32 bytes in base64url without padding
 _ISSUE = re.compile(r"[1-9][0-9]{0,9}")

@@ -27,7 +27,8 @@ POST ``/``, a GitHub webhook delivery, in this order:
 2. ``X-GitHub-Event``, ``X-GitHub-Delivery`` and a JSON object as the body (the
    application/json content type, or application/x-www-form-urlencoded with ``payload=``):
    else 400 ``bad-request``. A ``ping`` is answered 200 ``pong``.
-3. What handler.github_events makes of it: an event or action that is not mailed is 202 with
+3. What handler.outbound.github_events makes of it: an event or action that is not mailed is 202
+with
    that reason; a payload without the fields a work item needs is 400 ``malformed-payload``.
 4. A repository no route names (case-insensitive): 202 ``unknown-repository``; named only by
    routes without ``notify_participants``: 202 ``not-notifying``.
@@ -49,7 +50,8 @@ POST ``/``, a GitHub webhook delivery, in this order:
 
 GitHub waits 10 seconds for an answer; the real work happens behind the queue.
 
-GET ``/unsubscribe?...``, the List-Unsubscribe link (handler.unsubscribe): a page naming the
+GET ``/unsubscribe?...``, the List-Unsubscribe link (handler.outbound.unsubscribe): a page naming
+the
 issue with a button that POSTs the same link, so that the link scanners of mail providers, which
 GET every link, unsubscribe nobody. POST ``/unsubscribe?...`` (that button, or a mail client's
 RFC 8058 one-click ``List-Unsubscribe=One-Click``) removes the participant. A forged or damaged
@@ -72,11 +74,11 @@ from urllib.parse import parse_qs
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.github_events import Ignored, occurred_at, work_item
-from handler.participants import ParticipantStoreError
-from handler.routes import GITHUB_LOGIN, GitHubApp, Route, Routes
-from handler.store import SecretSource, StoreError, error_code
-from handler.unsubscribe import read_unsubscribe, unsubscribe_key
+from handler.aws.store import SecretSource, StoreError, error_code
+from handler.outbound.github_events import Ignored, occurred_at, work_item
+from handler.outbound.participants import ParticipantStoreError
+from handler.outbound.unsubscribe import read_unsubscribe, unsubscribe_key
+from handler.routing.routes import GITHUB_LOGIN, GitHubApp, Route, Routes
 
 # Older than this, a signed delivery is a replay: GitHub retries no further than three days back.
 STALE_AFTER_SECONDS = 72 * 3600
@@ -91,7 +93,8 @@ PENDING_SECONDS = 60
 SECRET_REREAD_SECONDS = 60.0
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 # Domain separation: an owner's secret, an app's secret and the unsubscribe links' key
-# (handler.unsubscribe) are HMACs of the master under different labels, so none gives another.
+# (handler.outbound.unsubscribe) are HMACs of the master under different labels, so none gives
+# another.
 # The NUL ends the label: no owner or app id can extend it into another label.
 _OWNER_LABEL = b"ticket-router webhook owner\0"
 _APP_LABEL = b"ticket-router webhook app\0"
@@ -564,7 +567,7 @@ class WebhookSecret:
     ``{"secret": ...}``): GitHub gets only secrets derived from it (``owner_secret``,
     ``app_secret``).
 
-    Cached for a bounded time like the GitHub token (handler.store.SecretSource); ``refreshed``
+    Cached for a bounded time like the GitHub token (handler.aws.store.SecretSource); ``refreshed``
     reads it again early, when a signature did not match, but at most once a minute. The outbox
     function derives the unsubscribe links' key from it as well.
     """

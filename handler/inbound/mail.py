@@ -20,8 +20,8 @@ from email.message import Message as EmailMessage
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 
-from handler.domains import normalize_domain
-from handler.mime_slim import MIN_CUT, SIZE_FIELD, slim
+from handler.inbound.mime_slim import MIN_CUT, SIZE_FIELD, slim
+from handler.routing.domains import normalize_domain
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
     fields but no body, with an ``unparseable`` defect: its raw MIME is not something to post.
 
     Base64 attachments of ``min_cut`` encoded bytes or more are measured without being
-    decoded (handler.mime_slim); the result is the same with ``min_cut=None``, which turns
+    decoded (handler.inbound.mime_slim); the result is the same with ``min_cut=None``, which turns
     that off.
     """
     # Some tools save a mail with blank lines before its header; the parser would read

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.mail import Message
-from handler.store import error_code
+from handler.aws.store import error_code
+from handler.inbound.mail import Message
 
 _KEY_PREFIX = "thread"
 # References grow by one id per reply; the newest few say which thread a mail is in.

@@ -22,12 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from handler.events import EventError, MailRef, Skipped, mail_refs
-from handler.idempotency import Claims, NoClaims
-from handler.metrics import RETRY, Metrics, NoMetrics, measure
-from handler.notices import Notifier, notice_for
-from handler.participants import NoParticipants, Participants
-from handler.pipeline import (
+from handler.aws.store import StoreError
+from handler.inbound.plan import (
     Commenter,
     Decision,
     Plan,
@@ -37,9 +33,13 @@ from handler.pipeline import (
     route_of,
     update_participants,
 )
-from handler.routes import Route, Routes
-from handler.store import StoreError
-from handler.threads import NoThreads, Threads
+from handler.inbound.threads import NoThreads, Threads
+from handler.outbound.notices import Notifier, notice_for
+from handler.outbound.participants import NoParticipants, Participants
+from handler.routing.routes import Route, Routes
+from handler.service.claims import Claims, NoClaims
+from handler.service.events import EventError, MailRef, Skipped, mail_refs
+from handler.service.metrics import RETRY, Metrics, NoMetrics, measure
 
 logger = logging.getLogger("ticket_router")
 # Silent unless whoever runs us configures logging (the Lambda entry point does; the CLI prints
@@ -79,7 +79,7 @@ class Runtime:
     timer: Callable[[], float] = time.perf_counter
     # Tells senders about their mail when a route asks for it; None (the CLI) tells nobody.
     notifier: Notifier | None = None
-    # Which issue a reply to a mail that opened one belongs to (handler.threads).
+    # Which issue a reply to a mail that opened one belongs to (handler.inbound.threads).
     threads: Threads = field(default_factory=NoThreads)
     # Who wrote to an issue by mail, for the routes that mail them GitHub's replies.
     participants: Participants = field(default_factory=NoParticipants)
