@@ -174,7 +174,7 @@ _FIRST_MAIL = (
 
 def cold_start(bench: Bench) -> list[Figure]:
     """From the checkout, with the bytecode Python keeps in __pycache__ (a developer's machine)."""
-    from handler.routing.routes import routes_json  # noqa: PLC0415 - the bench's own process
+    from handler.routing import routes_json  # noqa: PLC0415 - the bench's own process
 
     work, runs = bench.work, bench.runs
     sample = work / "routes.json"
@@ -330,7 +330,7 @@ _MAILS: dict[str, tuple[Callable[[], bytes], float, int]] = {
 
 def per_mail(bench: Bench) -> list[Figure]:
     from handler.inbound.plan import plan  # noqa: PLC0415
-    from handler.routing.routes import parse_routes  # noqa: PLC0415
+    from handler.routing import parse_routes  # noqa: PLC0415
 
     routes = parse_routes(mails.ROUTES, "bench")
     figures = []
@@ -400,7 +400,7 @@ _COLD_WEBHOOK = "from handler import webhook_function as f; f.runtime()"
 
 def replies(bench: Bench) -> list[Figure]:
     """The webhook's cold start and answer, and the cost of one participant's mail."""
-    from handler.routing.routes import routes_json  # noqa: PLC0415 - the bench's own process
+    from handler.routing import routes_json  # noqa: PLC0415 - the bench's own process
 
     sample = bench.work / "routes.json"
     sample.write_text(routes_json((ROOT / "routes.yaml").read_text(), "routes.yaml"))
@@ -457,7 +457,7 @@ def _webhook_delivery() -> Callable[[], object]:
     import hmac  # noqa: PLC0415
 
     from handler.outbound.webhook import Request, owner_secret, receive  # noqa: PLC0415
-    from handler.routing.routes import load_routes  # noqa: PLC0415
+    from handler.routing import load_routes  # noqa: PLC0415
 
     payload = json.loads(
         (ROOT / "tests" / "github" / "webhooks" / "issue_comment.created.1.json").read_text()
@@ -554,7 +554,7 @@ def _participant_mail() -> Callable[[], object]:
 
 
 def routes_scale(bench: Bench) -> list[Figure]:
-    from handler.routing.routes import Target, load_routes, routes_json  # noqa: PLC0415
+    from handler.routing import Target, load_routes, routes_json  # noqa: PLC0415
 
     work, runs = bench.work, bench.runs
     text = mails.many_routes(10_000)

@@ -36,7 +36,7 @@ from handler.inbound.plan import Decision, deliver, plan, received_time, update_
 from handler.inbound.threads import DynamoThreads, NoThreads, Threads
 from handler.outbound.participants import DynamoParticipants, NoParticipants, Participants
 from handler.outbound.webhook import WebhookSecret, app_secret, owner_secret
-from handler.routing.routes import GITHUB_LOGIN, Routes, RoutesError, load_routes
+from handler.routing import GITHUB_LOGIN, Routes, RoutesError, load_routes
 from handler.service.claims import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
 from handler.service.events import MailRef
 from handler.service.inbound import Runtime

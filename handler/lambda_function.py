@@ -45,7 +45,7 @@ from handler.outbound.participants import (
     NoParticipants,
     Participants,
 )
-from handler.routing.routes import load_routes
+from handler.routing import load_routes
 from handler.service.claims import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
 from handler.service.inbound import Runtime, handle_event
 from handler.service.inbound import logger as decision_logger

@@ -36,7 +36,7 @@ from handler.outbound.outbox import logger as outbox_logger
 from handler.outbound.participants import DynamoParticipants, DynamoSuppressions
 from handler.outbound.unsubscribe import unsubscribe_key, unsubscribe_url
 from handler.outbound.webhook import WebhookSecret
-from handler.routing.routes import load_routes
+from handler.routing import load_routes
 from handler.service.claims import DEFAULT_CLAIM_TTL, Claims, DynamoClaims
 
 logger = json_logger(outbox_logger.name)

@@ -40,7 +40,7 @@ from handler.outbound.webhook import (
     WebhookSecret,
     receive,
 )
-from handler.routing.routes import Routes, load_routes
+from handler.routing import Routes, load_routes
 
 logger = json_logger()
 # The function has 5 seconds (terraform/modules/replies/webhook.tf; GitHub waits 10): a slow

@@ -48,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The routes are validated and converted by the handler's own code, run from this checkout.
 sys.path.insert(0, str(ROOT))
-from handler.routing.routes import GitHubApp, Routes, RoutesError, parse_routes, routes_json  # noqa: E402
+from handler.routing import GitHubApp, Routes, RoutesError, parse_routes, routes_json  # noqa: E402
 from scripts.locks import LOCKS, LockError, Pin, read_lock  # noqa: E402
 
 PLATFORM = "manylinux2014_aarch64"

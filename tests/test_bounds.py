@@ -18,7 +18,7 @@ import pytest
 
 from handler.inbound.plan import Decision, plan
 from handler.inbound.render import GITHUB_COMMENT_LIMIT
-from handler.routing.routes import parse_routes
+from handler.routing import parse_routes
 from tests.sesmail import ses_block
 
 ROUTES = parse_routes(

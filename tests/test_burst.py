@@ -19,7 +19,7 @@ from pytest_httpserver import HTTPServer
 
 from handler.github.client import GitHubClient, RateGate
 from handler.inbound.mail import parse_mail
-from handler.routing.routes import load_routes
+from handler.routing import load_routes
 from handler.service.claims import DynamoClaims, mail_key
 from handler.service.inbound import RetryLater, Runtime, handle_event
 from tests.conftest import TESTS

@@ -37,7 +37,7 @@ from handler import __version__
 from handler.aws.store import StoreError
 from handler.github.client import GitHubClient, GitHubError
 from handler.github.credentials import Credentials, GitHubClients, Login
-from handler.routing.routes import GitHubApp, Route, TokenSecret
+from handler.routing import GitHubApp, Route, TokenSecret
 from tests.conftest import ROOT, TESTS
 from tests.fakegithub import silent
 
@@ -876,7 +876,7 @@ def test_routes_without_an_app_import_no_jwt_cryptography_or_requests():
     script = """
 import sys
 from handler.github.credentials import Credentials
-from handler.routing.routes import Route, TokenSecret
+from handler.routing import Route, TokenSecret
 class Secrets:
     def get_secret_value(self, SecretId):
         return {"SecretString": "ghp_x"}

@@ -27,7 +27,7 @@ from handler.inbound.mail import Address, Attachment, Message, parse_mail
 from handler.inbound.plan import plan
 from handler.inbound.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
 from handler.inbound.trim import trim_reply
-from handler.routing.routes import parse_routes
+from handler.routing import parse_routes
 from handler.service.claims import mail_key
 from tests.sesmail import ses_block
 

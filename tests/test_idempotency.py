@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 from handler.github.client import GitHubClient, PostedComment
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
-from handler.routing.routes import load_routes
+from handler.routing import load_routes
 from handler.service.claims import Claimed, ClaimInProgress, DynamoClaims, claim_key, mail_key
 from handler.service.inbound import RetryLater, Runtime, handle_event
 from tests.conftest import TESTS

@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 
 from handler import lambda_function
 from handler.github.client import GitHubError
-from handler.routing.routes import load_routes
+from handler.routing import load_routes
 from handler.service.events import EventError
 from handler.service.inbound import RetryLater, Runtime, handle_event
 from tests.conftest import TESTS

@@ -21,7 +21,7 @@ import bench.mails
 from handler.inbound.mail import MAX_DEPTH, Attachment, is_attachment, parse_mail
 from handler.inbound.mime_slim import SIZE_FIELD, slim
 from handler.inbound.plan import plan
-from handler.routing.routes import parse_routes
+from handler.routing import parse_routes
 from tests.conftest import ROOT, SHARED_EMAILS, TESTS
 
 DATA = bytes(range(256)) * 40

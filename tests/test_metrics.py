@@ -11,7 +11,7 @@ import pytest
 
 from handler.github.client import GitHubError, PostedComment
 from handler.inbound.plan import Decision
-from handler.routing.routes import load_routes
+from handler.routing import load_routes
 from handler.service.claims import Claimed
 from handler.service.inbound import RetryLater, Runtime, handle_event
 from handler.service.metrics import EmbeddedMetrics, Measurement, NoMetrics, measure

@@ -17,7 +17,7 @@ from handler.inbound.mail import Address, Message, parse_mail
 from handler.inbound.plan import Decision
 from handler.outbound.notices import Notice, Notifier, notice_for, notice_key, render_notice
 from handler.outbound.participants import DynamoSuppressions
-from handler.routing.routes import Route, parse_routes
+from handler.routing import Route, parse_routes
 from handler.service.events import MailRef
 from handler.service.inbound import Runtime, process_mail
 from tests.sesmail import ses_mail

@@ -24,7 +24,7 @@ from handler.outbound.participants import (
     Participant,
     address_digest,
 )
-from handler.routing.routes import parse_routes
+from handler.routing import parse_routes
 from handler.service.claims import DynamoClaims
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE

@@ -133,7 +133,7 @@ class Refuse:
 sys.meta_path.insert(0, Refuse())
 from handler import lambda_function
 from handler.inbound.plan import plan
-from handler.routing.routes import load_routes
+from handler.routing import load_routes
 routes = load_routes({str(routes)!r})
 from tests.sesmail import ses_mail
 print([d.reason for d in plan(ses_mail(), routes).decisions])

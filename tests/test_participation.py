@@ -9,7 +9,7 @@ import pytest
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import Decision, plan, received_time, update_participants
 from handler.outbound.participants import Participant, ParticipantStoreError, address_digest
-from handler.routing.routes import parse_routes
+from handler.routing import parse_routes
 from tests.sesmail import ses_mail
 
 ROUTES = parse_routes(

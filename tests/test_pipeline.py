@@ -11,7 +11,7 @@ from handler.aws.store import StoreError
 from handler.github.client import GitHubError, PostedComment, PostedIssue
 from handler.inbound.plan import Decision, deliver, plan
 from handler.inbound.threads import ThreadStoreError
-from handler.routing.routes import parse_routes
+from handler.routing import parse_routes
 from handler.service.claims import Claimed
 from tests.conftest import TESTS
 from tests.sesmail import ses_block, ses_mail

@@ -20,7 +20,7 @@ from handler.cli import main
 from handler.github.client import GitHubClient, PostedComment
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
-from handler.routing.routes import load_routes
+from handler.routing import load_routes
 from handler.service.claims import DynamoClaims, claim_key, mail_key
 from handler.service.events import EventError
 from handler.service.replay import FailureQueue, key_ref, planning, queued_event, replay_queue

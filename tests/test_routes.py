@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handler.routing import routes as routes_module
-from handler.routing.routes import (
+from handler.routing import (
     MAX_ISSUE_NUMBER,
     GitHubApp,
     Miss,
@@ -25,6 +24,7 @@ from handler.routing.routes import (
     routes_json,
     sender_allowed,
 )
+from handler.routing import routes as routes_module
 from tests.conftest import ROOT, TESTS
 
 FIXTURES = TESTS / "routes"

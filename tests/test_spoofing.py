@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from handler.inbound.plan import plan
-from handler.routing.routes import parse_routes
+from handler.routing import parse_routes
 from tests.conftest import TESTS
 
 FIXTURES = TESTS / "spoofing"

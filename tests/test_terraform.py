@@ -24,7 +24,7 @@ import hcl2
 import pytest
 import yaml
 
-from handler.routing.routes import GitHubApp, TokenSecret, load_routes, parse_routes
+from handler.routing import GitHubApp, TokenSecret, load_routes, parse_routes
 from tests.conftest import ROOT
 
 TERRAFORM = ROOT / "terraform"

@@ -75,7 +75,7 @@ from handler.github.client import (
     error_message,
     json_object,
 )
-from handler.routing.routes import GitHubApp, Route, TokenSecret
+from handler.routing import GitHubApp, Route, TokenSecret
 
 if TYPE_CHECKING:
     import requests

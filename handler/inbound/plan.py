@@ -44,7 +44,7 @@ from handler.outbound.participants import (
     ParticipantStoreError,
     address_digest,
 )
-from handler.routing.routes import Miss, NewIssue, Route, Routes, Unsubscribe, sender_allowed
+from handler.routing import Miss, NewIssue, Route, Routes, Unsubscribe, sender_allowed
 from handler.service.claims import (
     ClaimInProgress,
     Claims,

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from handler.routing.routes import MAX_ISSUE_NUMBER, REPO_FULL_NAME
+from handler.routing import MAX_ISSUE_NUMBER, REPO_FULL_NAME
 
 # SQS's limit on one message, in bytes of its UTF-8 body.
 MAX_MESSAGE_BYTES = 256 * 1024

@@ -45,8 +45,8 @@ from handler.inbound.plan import Decision
 from handler.inbound.threads import confirmation_id
 from handler.inbound.titles import reply_subject
 from handler.outbound.participants import ParticipantStoreError, Suppressions
+from handler.routing import Route
 from handler.routing.domains import is_subdomain
-from handler.routing.routes import Route
 from handler.service.claims import DEFAULT_CLAIM_TTL
 
 logger = logging.getLogger("ticket_router")

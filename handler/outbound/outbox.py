@@ -46,7 +46,7 @@ from handler.outbound.participants import (
 )
 from handler.outbound.unsubscribe import unsubscribe_mailto
 from handler.outbound.update_mail import Update, render_update, update_message_id
-from handler.routing.routes import GitHubApp, Route, Routes, Target, sender_allowed
+from handler.routing import GitHubApp, Route, Routes, Target, sender_allowed
 from handler.service.claims import ClaimInProgress, Claims, ClaimStoreError
 
 logger = logging.getLogger("ticket_router")

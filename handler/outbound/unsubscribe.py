@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
 
 from handler.outbound.participants import address_digest
-from handler.routing.routes import MAX_ISSUE_NUMBER, REPO_FULL_NAME
+from handler.routing import MAX_ISSUE_NUMBER, REPO_FULL_NAME
 
 # Domain separation: the owners' and apps' webhook secrets derive from the same master under
 # labels of their own (handler.outbound.webhook): none of them gives this key, nor this key one of

@@ -78,7 +78,7 @@ from handler.aws.store import SecretSource, StoreError, error_code
 from handler.outbound.github_events import Ignored, occurred_at, work_item
 from handler.outbound.participants import ParticipantStoreError
 from handler.outbound.unsubscribe import read_unsubscribe, unsubscribe_key
-from handler.routing.routes import GITHUB_LOGIN, GitHubApp, Route, Routes
+from handler.routing import GITHUB_LOGIN, GitHubApp, Route, Routes
 
 # Older than this, a signed delivery is a replay: GitHub retries no further than three days back.
 STALE_AFTER_SECONDS = 72 * 3600

@@ -1,1 +1,40 @@
-"""routing"""
+"""Which repository and issue an address names, and who may write there: ``routes.yaml``,
+validated once at load, and the lookup over it."""
+
+from handler.routing.routes import (
+    GITHUB_LOGIN,
+    MAX_ISSUE_NUMBER,
+    REPO_FULL_NAME,
+    GitHubApp,
+    Miss,
+    NewIssue,
+    Route,
+    Routes,
+    RoutesError,
+    Target,
+    TokenSecret,
+    Unsubscribe,
+    load_routes,
+    parse_routes,
+    routes_json,
+    sender_allowed,
+)
+
+__all__ = [
+    "GITHUB_LOGIN",
+    "MAX_ISSUE_NUMBER",
+    "REPO_FULL_NAME",
+    "GitHubApp",
+    "Miss",
+    "NewIssue",
+    "Route",
+    "Routes",
+    "RoutesError",
+    "Target",
+    "TokenSecret",
+    "Unsubscribe",
+    "load_routes",
+    "parse_routes",
+    "routes_json",
+    "sender_allowed",
+]

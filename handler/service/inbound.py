@@ -36,7 +36,7 @@ from handler.inbound.plan import (
 from handler.inbound.threads import NoThreads, Threads
 from handler.outbound.notices import Notifier, notice_for
 from handler.outbound.participants import NoParticipants, Participants
-from handler.routing.routes import Route, Routes
+from handler.routing import Route, Routes
 from handler.service.claims import Claims, NoClaims
 from handler.service.events import EventError, MailRef, Skipped, mail_refs
 from handler.service.metrics import RETRY, Metrics, NoMetrics, measure

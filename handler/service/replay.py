@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import StoreError
 from handler.inbound.plan import Decision, plan
-from handler.routing.routes import Routes
+from handler.routing import Routes
 from handler.service.events import EventError, MailRef, Skipped, mail_refs
 from handler.service.inbound import Fetcher, Runtime, process_mail
 
