@@ -32,9 +32,11 @@ class Deadline:
         return cls(math.inf)
 
     @classmethod
-    def of_lambda(cls, context: LambdaClock) -> Deadline:
+    def of_lambda(
+        cls, context: LambdaClock, clock: Callable[[], float] = time.monotonic
+    ) -> Deadline:
         """The invocation's own end, as its context tells it."""
-        return cls.within(context.get_remaining_time_in_millis() / 1000)
+        return cls.within(context.get_remaining_time_in_millis() / 1000, clock)
 
     def remaining(self) -> float:
         """Seconds left, never below 0; infinite for ``never``."""

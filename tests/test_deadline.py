@@ -38,5 +38,5 @@ def test_of_lambda_takes_the_context_time_left():
         def get_remaining_time_in_millis(self) -> int:
             return 4000
 
-    left = Deadline.of_lambda(Context()).remaining()
-    assert 3.0 < left <= 4.0
+    clock = Clock()
+    assert Deadline.of_lambda(Context(), clock) == Deadline(104.0)
