@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from handler.github.client import marker_in
+from handler.github.posts import marker_in
 
 # A GitHub Enterprise Server serves the same paths below /api/v3.
 _PATH = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)/issues/(\d+)/comments$")

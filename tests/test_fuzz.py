@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from handler.github.client import marker
+from handler.github.posts import marker
 from handler.inbound.html_markdown import html_to_markdown
 from handler.inbound.mail import Address, Attachment, Message, parse_mail
 from handler.inbound.plan import plan

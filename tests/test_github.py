@@ -16,14 +16,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from handler import __version__
-from handler.github.client import (
-    GitHubClient,
-    GitHubError,
-    PostedComment,
-    PostedIssue,
-    RateGate,
-    marker,
-)
+from handler.github.client import GitHubClient, GitHubError, RateGate
+from handler.github.posts import PostedComment, PostedIssue, marker
 from tests.conftest import TESTS
 from tests.fakegithub import FakeGitHub, Issue, silent
 

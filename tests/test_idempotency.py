@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from handler.github.client import GitHubClient, PostedComment
+from handler.github.client import GitHubClient
+from handler.github.posts import PostedComment
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
 from handler.routing import load_routes

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from handler.github.client import GitHubError, PostedComment
+from handler.github.client import GitHubError
+from handler.github.posts import PostedComment
 from handler.inbound.plan import Decision
 from handler.routing import load_routes
 from handler.service.claims import Claimed

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handler.aws.store import StoreError
-from handler.github.client import marker
+from handler.github.posts import marker
 from handler.outbound.github_events import WorkItem, work_item
 from handler.outbound.outbox import Outbox, Outgoing, RetryLater, UnreadableMessage, event_key
 from handler.outbound.participants import (

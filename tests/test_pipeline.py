@@ -8,7 +8,8 @@ import json
 import pytest
 
 from handler.aws.store import StoreError
-from handler.github.client import GitHubError, PostedComment, PostedIssue
+from handler.github.client import GitHubError
+from handler.github.posts import PostedComment, PostedIssue
 from handler.inbound.plan import Decision, deliver, plan
 from handler.inbound.threads import ThreadStoreError
 from handler.routing import parse_routes

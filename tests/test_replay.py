@@ -17,7 +17,8 @@ from pytest_httpserver import HTTPServer
 
 from handler.aws.store import MailStore
 from handler.cli import main
-from handler.github.client import GitHubClient, PostedComment
+from handler.github.client import GitHubClient
+from handler.github.posts import PostedComment
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
 from handler.routing import load_routes

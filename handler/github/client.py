@@ -41,7 +41,6 @@ fails cleanly and Lambda's own retry (then the dead-letter queue) takes over.
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from handler import __version__
+from handler.github.posts import PostedComment, PostedIssue, marker_in
 
 if TYPE_CHECKING:
     import requests
@@ -68,8 +68,6 @@ _MAX_REDIRECTS = 3
 _MAX_PAGES = 10
 # Seconds of slack between our clock and GitHub's when asking for comments or issues "since".
 _CLOCK_SKEW = 300.0
-_MARKER = "<!-- ticket-router:mail={} -->"
-_MARKER_PATTERN = re.compile(r"<!-- ticket-router:mail=([0-9a-f]{32}) -->")
 
 
 # requests (with charset-normalizer and http.cookiejar, about 15 ms) is imported by the first
@@ -105,21 +103,6 @@ class RateGate:
     @property
     def until(self) -> float:
         return self._until
-
-
-@dataclass(frozen=True)
-class PostedComment:
-    id: int
-    url: str
-
-
-@dataclass(frozen=True)
-class PostedIssue:
-    # 0 when GitHub opened the issue but neither its answer nor a lookup said which.
-    number: int
-    url: str  # html_url
-    # The labels GitHub gave it (it drops those the token may not set); None when not known.
-    labels: tuple[str, ...] | None = None
 
 
 _T = TypeVar("_T", PostedComment, PostedIssue)
@@ -555,17 +538,6 @@ class GitHubClient:
             transient=False,
             status=response.status_code,
         )
-
-
-def marker(mail: str) -> str:
-    """The line, invisible on GitHub, that ties a comment to the mail it came from."""
-    return _MARKER.format(mail)
-
-
-def marker_in(body: str) -> str | None:
-    """The mail key a comment body was marked with, if any."""
-    found = _MARKER_PATTERN.search(body)
-    return found.group(1) if found else None
 
 
 def _repo_url(api_url: str, repo: str, reason: str) -> str:

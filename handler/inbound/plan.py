@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, Protocol
 
 from handler.aws.store import StoreError
-from handler.github.client import GitHubError, PostedComment, PostedIssue, marker
+from handler.github.client import GitHubError
+from handler.github.posts import PostedComment, PostedIssue, marker
 from handler.inbound.authenticity import (
     Assessment,
     SesReceipt,

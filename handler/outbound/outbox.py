@@ -33,7 +33,7 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import StoreError
-from handler.github.client import PostedComment, marker_in
+from handler.github.posts import PostedComment, marker_in
 from handler.inbound.titles import REPLY_SUBJECT_LIMIT, reply_subject
 from handler.outbound.feedback import Feedback, FeedbackError, read_feedback
 from handler.outbound.github_events import WorkItem

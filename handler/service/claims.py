@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from handler.github.client import PostedComment
+from handler.github.posts import PostedComment
 from handler.inbound.authenticity import SES_FIELDS
 from handler.inbound.mail import Message
 
