@@ -1,16 +1,8 @@
 """Command line: ``ticket-router check|dispatch|replay|webhook-secret``, or ``python -m handler``.
 
-``dispatch`` runs mail files, and ``replay`` mails stored in S3 or named by the failure queue,
-through exactly the pipeline the Lambda runs. ``webhook-secret`` prints the secret an owner's
-(or an App's) GitHub webhook is signed with, derived from the master in Secrets Manager.
-Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be
-read or a post failed for a reason worth retrying (a mail for a route on the default token
-while GITHUB_TOKEN is unset, when other routes have credentials of their own, is one); 2 the
-command itself cannot run (bad routes file, no token at all, bad arguments, no master secret).
-
-Configuration: arguments first, then the environment the Lambda reads too (MAIL_BUCKET,
-MAIL_PREFIX, IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL_SECONDS, GITHUB_API_URL), and GITHUB_TOKEN for the
-routes that name no credential of their own; the others read theirs from Secrets Manager.
+Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read
+or a post failed for a reason worth retrying; 2 the command itself cannot run (bad routes file,
+no token at all, bad arguments, no master secret). See docs/cli.md.
 """
 
 from __future__ import annotations
@@ -20,42 +12,41 @@ import json
 import os
 import re
 import sys
-import time
-from collections.abc import Callable, Iterable, Sequence
-from functools import partial
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import boto3
 from botocore.exceptions import NoRegionError
 
 from handler import __version__
-from handler.aws.store import MailStore, StoreError
+from handler.aws.failure_queue import SqsFailureQueue
+from handler.aws.lambda_runtime import LazyClient
+from handler.aws.s3 import MailStore
+from handler.aws.store import StoreError
+from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients
-from handler.inbound.plan import Decision, deliver, plan, received_time, update_participants
-from handler.inbound.threads import DynamoThreads, NoThreads, Threads
-from handler.outbound.participants import DynamoParticipants, NoParticipants, Participants
+from handler.inbound.plan import Decision
 from handler.outbound.webhook import WebhookSecret, app_secret, owner_secret
 from handler.routing import GITHUB_LOGIN, Routes, RoutesError, load_routes
-from handler.service.claims import DEFAULT_CLAIM_TTL, Claims, DynamoClaims, NoClaims
+from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.events import MailRef
-from handler.service.inbound import Runtime
+from handler.service.inbound import Fetcher, Receiver, Runtime
 from handler.service.replay import (
     MAIL_BUDGET_SECONDS,
-    FailureQueue,
     Outcome,
-    Process,
     QueueError,
     key_ref,
     needs_attention,
-    planning,
-    posting,
     replay_keys,
     replay_queue,
 )
+from handler.wiring import Tables, inbound_runtime
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 DEFAULT_ROUTES = "routes.yaml"
-ClaimsFactory = Callable[[Callable[[], float]], Claims]
 
 
 _NO_GITHUB_LOGIN = (
@@ -228,17 +219,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     routes = _routes(args.routes)
     if routes is None:
         return 2
-    github: GitHubClients | None = None
-    claims: ClaimsFactory = _no_claims
-    threads: Threads = NoThreads()
-    participants: Participants = NoParticipants()
-    if not args.dry_run:
-        github = _github(routes)
-        found = _stores(args.table)
-        if github is None or found is None:
-            return 2
-        claims, threads, participants = found
-
+    receiver = _receiver(routes, args, store=_NoStore())
+    if receiver is None:
+        return 2
     status = 0
     for name in args.files:
         try:
@@ -247,27 +230,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
             status = 1
             continue
-        planned = plan(raw, routes, recipients=args.recipient)
-        decisions = planned.decisions
-        if github is not None:
-            left = _time_left()
-            decisions = deliver(
-                decisions,
-                routes,
-                partial(github, remaining_time=left),
-                claims=claims(left),
-                threads=threads,
-                since=_ANY_TIME,
-            )
-            # A file says nothing of when it arrived: the sender's Date orders their mails.
-            decisions = update_participants(
-                planned,
-                decisions,
-                routes,
-                participants,
-                received_at=received_time(None, planned.message, time.time()),
-            )
-        for decision in decisions:
+        # A file says nothing of when it arrived: its Date orders the sender's mails, and the
+        # issue's whole history is searched for an earlier copy.
+        ref = MailRef(bucket="", key=name, received_at=_ANY_TIME)
+        deadline = Deadline.within(MAIL_BUDGET_SECONDS)
+        for decision in receiver.receive(ref, deadline, raw=raw, recipients=args.recipient):
             if decision.retryable:
                 status = 1
             _print(name, decision, as_json=args.json, dry_run=args.dry_run, out=sys.stdout)
@@ -289,28 +256,12 @@ def _replay(args: argparse.Namespace) -> int:
     routes = _routes(args.routes)
     if routes is None:
         return 2
-    store = MailStore(boto3.client("s3"))
-    if args.dry_run:
-        process = planning(routes, store)
-    else:
-        github = _github(routes)
-        found = _stores(args.table)
-        if github is None or found is None:
-            return 2
-        runtime = Runtime(
-            routes=routes,
-            store=store,
-            commenter=github,
-            bucket=args.bucket,
-            prefix=args.prefix,
-            claims=found[0],
-            threads=found[1],
-            participants=found[2],
-        )
-        process = posting(runtime)
+    receiver = _receiver(routes, args, store=MailStore(boto3.client("s3")))
+    if receiver is None:
+        return 2
     if args.dlq:
-        return _replay_queue(args, process)
-    return _report(replay_keys(refs, process), as_json=args.json, dry_run=args.dry_run)
+        return _replay_queue(args, receiver)
+    return _report(replay_keys(refs, receiver), as_json=args.json, dry_run=args.dry_run)
 
 
 def _replay_usage(args: argparse.Namespace) -> str | None:
@@ -327,14 +278,14 @@ def _replay_usage(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _replay_queue(args: argparse.Namespace, process: Process) -> int:
+def _replay_queue(args: argparse.Namespace, receiver: Receiver) -> int:
     try:
-        queue = FailureQueue(_sqs_client(args.dlq), args.dlq)
+        queue = SqsFailureQueue(_sqs_client(args.dlq), args.dlq)
     except NoRegionError:
         print(f"{args.dlq}: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION", file=sys.stderr)
         return 2
     replays = replay_queue(
-        queue, process, bucket=args.bucket, prefix=args.prefix, delete=args.delete, limit=args.max
+        queue, receiver, bucket=args.bucket, prefix=args.prefix, delete=args.delete, limit=args.max
     )
     status = 0
     read = 0
@@ -408,16 +359,36 @@ def _github(routes: Routes) -> GitHubClients | None:
     return GitHubClients(credentials)
 
 
-def _stores(table: str) -> tuple[ClaimsFactory, Threads, Participants] | None:
-    """The Lambda's claims, thread map and participants when a table is named, so that neither
-    side posts what the other did.
+def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Receiver | None:
+    """The Lambda's receiver, on this machine's credentials; a dry run needs none. None (the
+    problem printed) when it cannot be built."""
+    if args.dry_run:
+        return Receiver(Runtime(routes, store), dry_run=True)
+    github = _github(routes)
+    if github is None:
+        return None
+    tables: Tables | None = None
+    if args.table:
+        tables = _tables(args.table)
+        if tables is None:
+            return None
+    return Receiver(
+        inbound_runtime(
+            routes,
+            store=store,
+            github=github,
+            tables=tables,
+            ses=LazyClient("ses"),
+            bucket=getattr(args, "bucket", ""),
+            prefix=getattr(args, "prefix", ""),
+        )
+    )
 
-    Without a table nothing is claimed; the GitHub client still looks for the mail's marker on
-    the issue before posting, since a mail handled here is never a first delivery. None (the
-    problem printed) when the claims cannot be set up.
-    """
-    if not table:
-        return _no_claims, NoThreads(), NoParticipants()
+
+def _tables(table: str) -> Tables | None:
+    """The Lambda's claims table, so that neither side posts what the other did. Without one
+    nothing is claimed; the GitHub client still looks for the mail's marker on the issue before
+    posting, since a mail handled here is never a first delivery."""
     ttl_text = os.environ.get("IDEMPOTENCY_TTL_SECONDS") or str(DEFAULT_CLAIM_TTL)
     if not ttl_text.isdigit() or int(ttl_text) < 1:
         print(
@@ -425,7 +396,6 @@ def _stores(table: str) -> tuple[ClaimsFactory, Threads, Participants] | None:
             file=sys.stderr,
         )
         return None
-    ttl = int(ttl_text)
     try:
         client = boto3.client("dynamodb")
     except NoRegionError:
@@ -433,27 +403,17 @@ def _stores(table: str) -> tuple[ClaimsFactory, Threads, Participants] | None:
             f"--table {table}: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION", file=sys.stderr
         )
         return None
-
-    def claims(remaining_time: Callable[[], float]) -> Claims:
-        return DynamoClaims(table, client, expires_after_seconds=ttl, remaining_time=remaining_time)
-
-    return (
-        claims,
-        DynamoThreads(client, table, expires_after_seconds=ttl),
-        DynamoParticipants(client, table),
-    )
+    return Tables(client, table, int(ttl_text))
 
 
-def _no_claims(remaining_time: Callable[[], float]) -> Claims:
-    return NoClaims()
+class _NoStore:
+    """dispatch reads files itself: nothing is fetched."""
+
+    def fetch(self, bucket: str, key: str) -> bytes:
+        raise AssertionError(f"dispatch fetches nothing ({key})")
 
 
-def _time_left() -> Callable[[], float]:
-    deadline = time.monotonic() + MAIL_BUDGET_SECONDS
-    return lambda: deadline - time.monotonic()
-
-
-def _sqs_client(url: str) -> object:
+def _sqs_client(url: str) -> SQSClient:
     # A queue URL names its region; the client must be in that region to reach it.
     found = _SQS_HOST.match(url)
     return boto3.client("sqs", region_name=found.group(1) if found else None)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from handler.aws.claims import DynamoClaims
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LambdaContext, LazyClient, json_logger
 from handler.outbound.outbox import Outbox
 from handler.outbound.outbox import logger as outbox_logger
@@ -37,7 +38,10 @@ from handler.outbound.participants import DynamoParticipants, DynamoSuppressions
 from handler.outbound.unsubscribe import unsubscribe_key, unsubscribe_url
 from handler.outbound.webhook import WebhookSecret
 from handler.routing import load_routes
-from handler.service.claims import DEFAULT_CLAIM_TTL, Claims, DynamoClaims
+from handler.service.claims import DEFAULT_CLAIM_TTL, Claims
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 logger = json_logger(outbox_logger.name)
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -80,9 +84,7 @@ def runtime() -> Outbox:
         return unsubscribe_url(base_url, unsubscribe_key(secret.get()), repo, issue, address)
 
     def claims(remaining_time: Callable[[], float]) -> Claims:
-        return DynamoClaims(
-            table, dynamodb, expires_after_seconds=ttl, remaining_time=remaining_time
-        )
+        return DynamoClaims(table, cast("DynamoDBClient", dynamodb), expires_after_seconds=ttl)
 
     return Outbox(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),

@@ -205,10 +205,10 @@ import markdown_it
 from handler import lambda_function, outbox_function, webhook_function
 from handler.github.client import GitHubClient
 from handler.inbound.html_markdown import html_to_markdown
-from handler.service.claims import DynamoClaims
 runtime = lambda_function.runtime()
 GitHubClient("token")
-DynamoClaims("claims", lambda_function.LazyClient("dynamodb"), expires_after_seconds=60)
+import aws_lambda_powertools.utilities.idempotency.persistence.dynamodb
+import aws_lambda_powertools.utilities.idempotency.idempotency
 html_to_markdown("<p>Hello <a href='https://example.org/'>there</a></p>")
 for module in list(sys.modules.values()):
     path = getattr(module, "__file__", None) or ""

@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from handler.aws.claims import DynamoClaims
+from handler.deadline import Deadline
 from handler.github.client import GitHubClient, RateGate
+from handler.inbound.identity import mail_key
 from handler.inbound.mail import parse_mail
 from handler.routing import load_routes
-from handler.service.claims import DynamoClaims, mail_key
 from handler.service.inbound import RetryLater, Runtime, handle_event
 from tests.conftest import TESTS
 from tests.dynamo import Atomic
@@ -85,33 +87,26 @@ def test_a_burst_of_500_mails_is_posted_once_each_or_dead_lettered(
 
     def invoke(key: str) -> str | None:
         """One Lambda invocation; returns the failure that makes Lambda retry it, if any."""
-        started = scaled_now()
-
-        def remaining() -> float:
-            return LAMBDA_SECONDS - (scaled_now() - started)
-
+        deadline = Deadline.within(LAMBDA_SECONDS, scaled_now)
         runtime = Runtime(
             routes=routes,
             store=Store(mails),
-            commenter=lambda route, remaining_time: GitHubClient(
+            github=lambda route, deadline: GitHubClient(
                 "t",
                 api_url=httpserver.url_for("/"),
-                remaining_time=remaining_time,
+                remaining_time=deadline.remaining,
                 sleep=lambda seconds: time.sleep(seconds / SCALE),
                 clock=scaled_now,
                 gate=gate,
             ),
             bucket="mail",
             prefix="inbound/",
-            # A claim must last as long as its holder can really run. Here that is the scaled
-            # budget plus a request timeout, which requests counts in real seconds.
-            claims=lambda remaining_time: DynamoClaims(
-                "claims", claims_table, expires_after_seconds=3600, remaining_time=lambda: 30.0
-            ),
+            # A claim lasts the holder's scaled budget in real seconds: longer than it can run.
+            claims=DynamoClaims("claims", claims_table, expires_after_seconds=3600),
             clock=scaled_now,
         )
         try:
-            handle_event(event(key, received[key]), runtime, remaining)
+            handle_event(event(key, received[key]), runtime, deadline)
         except RetryLater as error:
             return str(error)
         return None

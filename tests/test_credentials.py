@@ -35,6 +35,7 @@ from werkzeug import Request, Response
 
 from handler import __version__
 from handler.aws.store import StoreError
+from handler.deadline import Deadline
 from handler.github.client import GitHubClient, GitHubError
 from handler.github.credentials import Credentials, GitHubClients, Login
 from handler.routing import GitHubApp, Route, TokenSecret
@@ -273,12 +274,12 @@ def test_a_refused_token_is_read_again_at_once(aws, httpserver: HTTPServer):
         {"id": 5, "html_url": "https://github.example.com/example-org/app/issues/7#c5"},
         status=201,
     )
-    stale = clients(secret_route, lambda: 60.0)
+    stale = clients(secret_route, Deadline.within(60.0))
     aws.client.put_secret_value(SecretId=arn, SecretString="ghp_new")
     with pytest.raises(GitHubError) as caught:
         stale.create_comment("example-org/app", 7, "x")
     assert (caught.value.reason, caught.value.transient) == ("github-auth-failed", True)
-    clients(secret_route, lambda: 60.0).create_comment("example-org/app", 7, "x")
+    clients(secret_route, Deadline.within(60.0)).create_comment("example-org/app", 7, "x")
     assert [r.headers["Authorization"] for r, _ in httpserver.log] == [
         "Bearer ghp_old",
         "Bearer ghp_new",

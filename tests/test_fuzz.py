@@ -23,12 +23,12 @@ from markdown_it.token import Token
 
 from handler.github.posts import marker
 from handler.inbound.html_markdown import html_to_markdown
+from handler.inbound.identity import mail_key
 from handler.inbound.mail import Address, Attachment, Message, parse_mail
 from handler.inbound.plan import plan
 from handler.inbound.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
 from handler.inbound.trim import trim_reply
 from handler.routing import parse_routes
-from handler.service.claims import mail_key
 from tests.sesmail import ses_block
 
 ROUTES = parse_routes(

@@ -14,12 +14,15 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from handler.aws.claims import DynamoClaims
+from handler.deadline import Deadline
 from handler.github.client import GitHubClient
 from handler.github.posts import PostedComment
+from handler.inbound.identity import claim_key, mail_key
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
 from handler.routing import load_routes
-from handler.service.claims import Claimed, ClaimInProgress, DynamoClaims, claim_key, mail_key
+from handler.service.claims import Claimed, ClaimInProgress
 from handler.service.inbound import RetryLater, Runtime, handle_event
 from tests.conftest import TESTS
 from tests.dynamo import Atomic
@@ -61,14 +64,12 @@ def runtime(
     return Runtime(
         routes=ROUTES,
         store=Store(mails),
-        commenter=lambda route, remaining_time: GitHubClient(
+        github=lambda route, deadline: GitHubClient(
             "t", api_url=server.url_for("/"), timeout=timeout, sleep=sleep
         ),
         bucket="mail",
         prefix="inbound/",
-        claims=lambda remaining_time: DynamoClaims(
-            TABLE, table, expires_after_seconds=3600, remaining_time=lambda: remaining
-        ),
+        claims=DynamoClaims(TABLE, table, expires_after_seconds=3600),
         clock=clock,
     )
 
@@ -94,8 +95,8 @@ def reasons(result: dict[str, Any]) -> list[str]:
 def test_the_same_event_twice_posts_once(dynamodb, github, httpserver):
     """A redelivered event finds the claim completed and reports the existing comment."""
     rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
-    first = handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
-    second = handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    first = handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
+    second = handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
     assert (reasons(first), reasons(second)) == (["posted"], ["already-posted"])
     assert second["decisions"][0]["url"] == first["decisions"][0]["url"]
     assert len(github.comments) == 1
@@ -106,7 +107,7 @@ def test_the_same_mail_stored_under_two_keys_posts_once(dynamodb, github, httpse
     copy = ses_mail().replace(b"abc123", b"xyz789")
     assert copy != ses_mail()
     rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail(), "inbound/b": copy})
-    result = handle_event(s3_event("inbound/a", "inbound/b"), rt, lambda: 60.0)
+    result = handle_event(s3_event("inbound/a", "inbound/b"), rt, Deadline.within(60.0))
     assert reasons(result) == ["posted", "already-posted"]
     assert len(github.comments) == 1
 
@@ -115,7 +116,10 @@ def test_one_mail_to_two_issues_posts_two_comments(dynamodb, github, httpserver)
     """The claim is per (mail, issue): one mail addressed to two issues gives two comments."""
     raw = ses_mail(to="7@issues.example.com, 8@issues.example.com", recipient=None)
     rt = runtime(dynamodb, httpserver, {"inbound/a": raw})
-    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["posted", "posted"]
+    assert reasons(handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))) == [
+        "posted",
+        "posted",
+    ]
     assert sorted(c.issue for c in github.comments) == [7, 8]
 
 
@@ -130,7 +134,7 @@ def test_two_invocations_racing_on_one_event_post_once(dynamodb, github, httpser
 
     def invoke() -> None:
         try:
-            outcomes.extend(reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)))
+            outcomes.extend(reasons(handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))))
         except RetryLater as error:
             outcomes.append(f"retry: {error}")
             loser_done.set()
@@ -142,7 +146,9 @@ def test_two_invocations_racing_on_one_event_post_once(dynamodb, github, httpser
         thread.join()
     assert sorted(o.split(":")[0] for o in outcomes) == ["posted", "retry"]
     assert "in-progress" in next(o for o in outcomes if o.startswith("retry"))
-    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["already-posted"]
+    assert reasons(handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))) == [
+        "already-posted"
+    ]
     assert len(github.comments) == 1
 
 
@@ -151,18 +157,18 @@ def test_a_crash_after_the_claim_and_before_the_post_is_retried(dynamodb, github
     raw = ses_mail()
     message = parse_mail(raw)
     key = claim_key("example-org/app", 7, mail_key(message, raw))
-    holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: 1)
+    holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600)
 
     def crash() -> PostedComment:
         raise Crash
 
     with pytest.raises(Crash):
-        holder.once(key, crash)
+        holder.once(key, crash, Deadline.within(1))
     rt = runtime(dynamodb, httpserver, {"inbound/a": raw})
     with pytest.raises(RetryLater, match="in-progress"):
-        handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+        handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
     time.sleep(1.2)
-    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["posted"]
+    assert reasons(handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))) == ["posted"]
     assert len(github.comments) == 1
 
 
@@ -173,19 +179,21 @@ def test_a_crash_after_the_post_is_found_by_the_retry(dynamodb, github, httpserv
     key = claim_key("example-org/app", 7, mail_key(message, raw))
     [decision] = plan(raw, ROUTES).decisions
     client = GitHubClient("t", api_url=httpserver.url_for("/"), sleep=lambda s: None)
-    holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: 1)
+    holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600)
 
     def post_then_crash() -> PostedComment:
         client.create_comment("example-org/app", 7, decision.body or "")
         raise Crash
 
     with pytest.raises(Crash):
-        holder.once(key, post_then_crash)
+        holder.once(key, post_then_crash, Deadline.within(1))
     time.sleep(1.2)
     # Lambda's retry comes a minute or more after SES received the mail.
     later = time.time() + 120
     rt = runtime(dynamodb, httpserver, {"inbound/a": raw}, clock=lambda: later)
-    result = handle_event(s3_event("inbound/a", received=time.time() - 5), rt, lambda: 60.0)
+    result = handle_event(
+        s3_event("inbound/a", received=time.time() - 5), rt, Deadline.within(60.0)
+    )
     assert reasons(result) == ["posted"]
     assert result["decisions"][0]["url"].endswith("#issuecomment-1")
     assert len(github.comments) == 1
@@ -196,7 +204,7 @@ def test_bad_gateway_twice_then_created_posts_once(dynamodb, github, httpserver)
     """502, 502, 201: one comment (the client looks for it before each re-post)."""
     github.fail_next.extend([502, 502])
     rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
-    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["posted"]
+    assert reasons(handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))) == ["posted"]
     assert len(github.comments) == 1
     assert github.requests["POST"] == 3
 
@@ -209,7 +217,7 @@ def test_a_timed_out_post_that_github_applied_is_not_posted_again(dynamodb, gith
     rt = runtime(
         dynamodb, httpserver, {"inbound/a": ses_mail()}, timeout=1.0, sleep=lambda s: gave_up.set()
     )
-    result = handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    result = handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
     assert reasons(result) == ["posted"]
     assert len(github.comments) == 1
     assert github.requests["POST"] == 1
@@ -228,14 +236,14 @@ def test_a_secondary_rate_limit_is_waited_out(dynamodb, github, httpserver):
     rt = Runtime(
         routes=ROUTES,
         store=Store({"inbound/a": ses_mail()}),
-        commenter=lambda route, remaining_time: GitHubClient(
+        github=lambda route, deadline: GitHubClient(
             "t", api_url=httpserver.url_for("/"), sleep=sleep
         ),
         bucket="mail",
         prefix="inbound/",
         claims=rt.claims,
     )
-    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["posted"]
+    assert reasons(handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))) == ["posted"]
     assert waits == [1.0]
     assert len(github.comments) == 1
 
@@ -244,11 +252,11 @@ def test_a_missing_issue_fails_permanently_after_one_request(dynamodb, github, h
     """404: issue-not-found, not retried, and the claim released for a later replay."""
     github.missing_issues.add(7)
     rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
-    result = handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    result = handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
     assert reasons(result) == ["issue-not-found"]
     assert github.requests["POST"] == 1
     github.missing_issues.clear()
-    assert reasons(handle_event(s3_event("inbound/a"), rt, lambda: 60.0)) == ["posted"]
+    assert reasons(handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))) == ["posted"]
 
 
 def test_mail_without_message_id_is_identified_by_its_content():
@@ -263,26 +271,24 @@ def test_mail_without_message_id_is_identified_by_its_content():
 
 def test_claim_in_progress_is_reported(dynamodb):
     """A claim held by a live invocation is ClaimInProgress for everyone else."""
-    holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: 60)
+    holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600)
 
     def crash() -> PostedComment:
         raise Crash
 
     with pytest.raises(Crash):
-        holder.once("k", crash)
+        holder.once("k", crash, Deadline.within(60))
     with pytest.raises(ClaimInProgress):
-        holder.once("k", lambda: PostedComment(1, "u"))
+        holder.once("k", lambda: PostedComment(1, "u"), Deadline.within(60))
 
 
 def test_claims_do_not_depend_on_the_lambda_function_name(dynamodb, monkeypatch):
     """A replay from the CLI (no AWS_LAMBDA_FUNCTION_NAME) sees the claims the Lambda made."""
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ticket-router")
-    lambda_side = DynamoClaims(
-        TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: 60.0
-    )
-    assert lambda_side.once("k", lambda: PostedComment(5, "u5")).fresh
+    lambda_side = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600)
+    assert lambda_side.once("k", lambda: PostedComment(5, "u5"), Deadline.within(60)).fresh
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
     cli_side = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600)
-    assert cli_side.once("k", lambda: PostedComment(6, "u6")) == Claimed(
+    assert cli_side.once("k", lambda: PostedComment(6, "u6"), Deadline.within(900)) == Claimed(
         PostedComment(5, "u5"), fresh=False
     )

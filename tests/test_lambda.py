@@ -16,6 +16,7 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
 from handler import lambda_function
+from handler.deadline import Deadline
 from handler.github.client import GitHubError
 from handler.routing import load_routes
 from handler.service.events import EventError
@@ -266,7 +267,7 @@ def offline_runtime() -> Runtime:
     return Runtime(
         routes=load_routes(TESTS / "lambda" / "routes.yaml"),
         store=Store(),
-        commenter=lambda route, remaining: Unavailable(),
+        github=lambda route, deadline: Unavailable(),
         bucket="mail",
         prefix="inbound/",
     )
@@ -276,7 +277,7 @@ def test_transient_failure_fails_the_invocation_for_a_retry():
     """GitHub down: every mail is tried, then the invocation raises so Lambda retries it."""
     runtime = offline_runtime()
     with pytest.raises(RetryLater, match="inbound/o3vrnil0e2ic28tr: github-unavailable"):
-        handle_event(ses_event(), runtime, lambda: 60.0)
+        handle_event(ses_event(), runtime, Deadline.within(60.0))
 
 
 def test_an_event_that_is_not_ses_or_s3_fails_loudly(stdout_log):
@@ -284,7 +285,7 @@ def test_an_event_that_is_not_ses_or_s3_fails_loudly(stdout_log):
     runtime = offline_runtime()
     event = {"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}
     with pytest.raises(EventError):
-        handle_event(event, runtime, lambda: 60.0)
+        handle_event(event, runtime, Deadline.within(60.0))
     [line] = log_lines(stdout_log)
     assert {key: line[key] for key in ("level", "message", "action", "reason", "detail")} == {
         "level": "ERROR",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from handler.deadline import Deadline
 from handler.github.client import GitHubError
 from handler.github.posts import PostedComment
 from handler.inbound.plan import Decision
@@ -64,7 +65,7 @@ class Unavailable:
 class PostedBefore:
     """A claim store that has this mail's comment already: a redelivery."""
 
-    def once(self, key: str, post: Callable[[], PostedComment]) -> Claimed:
+    def once(self, key: str, post: Callable[[], PostedComment], deadline: Deadline) -> Claimed:
         return Claimed(PostedComment(99, URL), fresh=False)
 
 
@@ -83,7 +84,7 @@ def runtime(
     return Runtime(
         routes=ROUTES,
         store=Store(mails),
-        commenter=lambda route, remaining: commenter or Posting(),  # type: ignore[return-value]
+        github=lambda route, deadline: commenter or Posting(),  # type: ignore[return-value]
         bucket="mail",
         prefix="inbound/",
         clock=lambda: RECEIVED + 2.5,
@@ -218,7 +219,9 @@ def test_a_planned_comment_is_neither_posted_nor_rejected():
 
 def test_posted_mail_prints_one_emf_document_with_every_counter(capsys):
     """A posted mail: one EMF line, each counter under service, zeros included, and the latency."""
-    result = handle_event(s3_event("inbound/a"), runtime({"inbound/a": ses_mail()}), lambda: 60.0)
+    result = handle_event(
+        s3_event("inbound/a"), runtime({"inbound/a": ses_mail()}), Deadline.within(60.0)
+    )
     assert [d["reason"] for d in result["decisions"]] == ["posted"]
     assert emf(capsys.readouterr().out) == [
         totals({"MailsReceived": 1, "CommentsPosted": 1}, [12.5])
@@ -227,8 +230,8 @@ def test_posted_mail_prints_one_emf_document_with_every_counter(capsys):
 
 def test_redelivered_mail_counts_as_already_posted(capsys):
     """A mail whose claim holds a comment counts AlreadyPosted, not CommentsPosted."""
-    rt = runtime({"inbound/a": ses_mail()}, claims=lambda remaining: PostedBefore())
-    handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    rt = runtime({"inbound/a": ses_mail()}, claims=PostedBefore())
+    handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
     assert emf(capsys.readouterr().out) == [
         totals({"MailsReceived": 1, "AlreadyPosted": 1}, [12.5])
     ]
@@ -237,7 +240,7 @@ def test_redelivered_mail_counts_as_already_posted(capsys):
 def test_rejected_mail_is_counted_in_total_and_under_its_reason(capsys):
     """A rejection: Rejected in the totals and again with the dimension reason."""
     mails = {"inbound/a": ses_mail(dmarc="fail", dkim="fail", spf="fail")}
-    result = handle_event(s3_event("inbound/a"), runtime(mails), lambda: 60.0)
+    result = handle_event(s3_event("inbound/a"), runtime(mails), Deadline.within(60.0))
     assert [d["reason"] for d in result["decisions"]] == ["not-authenticated"]
     assert emf(capsys.readouterr().out) == [
         totals({"MailsReceived": 1, "Rejected": 1}, [12.5]),
@@ -249,7 +252,7 @@ def test_transient_failure_is_flushed_although_the_invocation_fails(capsys):
     """GitHub down: Failed by reason and Retried are printed before RetryLater reaches Lambda."""
     rt = runtime({"inbound/a": ses_mail()}, commenter=Unavailable())
     with pytest.raises(RetryLater):
-        handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+        handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
     assert emf(capsys.readouterr().out) == [
         totals({"MailsReceived": 1, "Failed": 1, "Retried": 1}, [12.5]),
         by_reason("Failed", "github-unavailable", 1.0),
@@ -259,7 +262,7 @@ def test_transient_failure_is_flushed_although_the_invocation_fails(capsys):
 def test_one_invocation_sums_its_mails_in_one_flush(capsys):
     """Two mails in one event: summed counts, one latency value per mail, one line per reason."""
     mails = {"inbound/a": ses_mail(spam="FAIL"), "inbound/b": ses_mail(spam="FAIL")}
-    handle_event(s3_event("inbound/a", "inbound/b"), runtime(mails), lambda: 60.0)
+    handle_event(s3_event("inbound/a", "inbound/b"), runtime(mails), Deadline.within(60.0))
     assert emf(capsys.readouterr().out) == [
         totals({"MailsReceived": 2, "Rejected": 2}, [12.5, 4.0]),
         by_reason("Rejected", "spam", 2.0),
@@ -270,9 +273,9 @@ def test_each_flush_starts_afresh(capsys):
     """The second invocation of a warm container reports only its own mail."""
     metrics = EmbeddedMetrics()
     mails = {"inbound/a": ses_mail(), "inbound/b": ses_mail(spam="FAIL")}
-    handle_event(s3_event("inbound/a"), runtime(mails, metrics=metrics), lambda: 60.0)
+    handle_event(s3_event("inbound/a"), runtime(mails, metrics=metrics), Deadline.within(60.0))
     capsys.readouterr()
-    handle_event(s3_event("inbound/b"), runtime(mails, metrics=metrics), lambda: 60.0)
+    handle_event(s3_event("inbound/b"), runtime(mails, metrics=metrics), Deadline.within(60.0))
     assert emf(capsys.readouterr().out) == [
         totals({"MailsReceived": 1, "Rejected": 1}, [12.5]),
         by_reason("Rejected", "spam", 1.0),
@@ -281,7 +284,9 @@ def test_each_flush_starts_afresh(capsys):
 
 def test_an_invocation_without_mail_prints_no_metrics(capsys):
     """SES's setup object alone: nothing received, no EMF line (not even zeros)."""
-    result = handle_event(s3_event("inbound/AMAZON_SES_SETUP_NOTIFICATION"), runtime({}), lambda: 1)
+    result = handle_event(
+        s3_event("inbound/AMAZON_SES_SETUP_NOTIFICATION"), runtime({}), Deadline.within(1)
+    )
     assert result == {"decisions": []}
     assert capsys.readouterr().out == ""
 
@@ -298,7 +303,7 @@ def test_the_namespace_can_be_chosen(capsys):
 def test_metrics_disabled_by_powertools_switch_print_nothing(capsys, monkeypatch):
     """POWERTOOLS_METRICS_DISABLED=true silences the EMF lines."""
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    handle_event(s3_event("inbound/a"), runtime({"inbound/a": ses_mail()}), lambda: 60.0)
+    handle_event(s3_event("inbound/a"), runtime({"inbound/a": ses_mail()}), Deadline.within(60.0))
     assert capsys.readouterr().out == ""
 
 
@@ -307,12 +312,12 @@ def test_runtime_without_metrics_keeps_stdout_clean(capsys):
     rt = Runtime(
         routes=ROUTES,
         store=Store({"inbound/a": ses_mail()}),
-        commenter=lambda route, remaining: Posting(),
+        github=lambda route, deadline: Posting(),
         bucket="mail",
         prefix="inbound/",
     )
     assert isinstance(rt.metrics, NoMetrics)
-    handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+    handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
     assert capsys.readouterr().out == ""
 
 
@@ -344,7 +349,7 @@ def fields(record: logging.LogRecord) -> dict[str, Any]:
 
 def test_posted_decision_record_has_every_field(log):
     """A posted decision is logged at INFO as "decision" with exactly these fields."""
-    handle_event(s3_event("inbound/a"), runtime({"inbound/a": ses_mail()}), lambda: 60.0)
+    handle_event(s3_event("inbound/a"), runtime({"inbound/a": ses_mail()}), Deadline.within(60.0))
     [record] = log.records
     assert (record.levelname, record.getMessage()) == ("INFO", "decision")
     assert fields(record) == {
@@ -372,7 +377,7 @@ def test_transient_failure_is_logged_as_a_warning(log):
     """A decision Lambda will retry is a WARNING, so LOG_LEVEL=WARNING keeps exactly those."""
     rt = runtime({"inbound/a": ses_mail()}, commenter=Unavailable())
     with pytest.raises(RetryLater):
-        handle_event(s3_event("inbound/a"), rt, lambda: 60.0)
+        handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
     [record] = log.records
     assert record.levelname == "WARNING"
     assert {key: fields(record)[key] for key in ("action", "reason", "retryable")} == {
@@ -385,7 +390,7 @@ def test_transient_failure_is_logged_as_a_warning(log):
 def test_unrouted_recipient_has_no_route_fields(log):
     """A recipient that no route knows is logged with route, repo and issue empty."""
     mails = {"inbound/a": ses_mail(recipient="7@elsewhere.example.net")}
-    handle_event(s3_event("inbound/a"), runtime(mails), lambda: 60.0)
+    handle_event(s3_event("inbound/a"), runtime(mails), Deadline.within(60.0))
     [record] = log.records
     line = fields(record)
     assert (line["reason"], line["route"], line["repo"], line["issue"]) == (
@@ -398,7 +403,9 @@ def test_unrouted_recipient_has_no_route_fields(log):
 
 def test_logs_hold_neither_the_body_nor_a_token_in_it(log):
     """The mail's text, and a token written in it, appear in no logged field."""
-    handle_event(s3_event("inbound/a"), runtime({"inbound/a": ses_mail(BODY)}), lambda: 60.0)
+    handle_event(
+        s3_event("inbound/a"), runtime({"inbound/a": ses_mail(BODY)}), Deadline.within(60.0)
+    )
     [record] = log.records
     logged = json.dumps(vars(record), default=str)
     assert "ghp_notARealToken" not in logged

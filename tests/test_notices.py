@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from handler.deadline import Deadline
 from handler.github.client import GitHubError
 from handler.inbound.authenticity import Assessment
 from handler.inbound.mail import Address, Message, parse_mail
@@ -19,7 +20,7 @@ from handler.outbound.notices import Notice, Notifier, notice_for, notice_key, r
 from handler.outbound.participants import DynamoSuppressions
 from handler.routing import Route, parse_routes
 from handler.service.events import MailRef
-from handler.service.inbound import Runtime, process_mail
+from handler.service.inbound import Receiver, Runtime
 from tests.sesmail import ses_mail
 
 RECIPIENT = "42@issues.example.com"
@@ -364,12 +365,12 @@ def run(raw: bytes, notifier: Told) -> list[Decision]:
     runtime = Runtime(
         routes=ROUTES,
         store=OneMail(raw),
-        commenter=lambda route, remaining: LockedIssue(),
+        github=lambda route, deadline: LockedIssue(),
         bucket="mail",
         prefix="",
         notifier=notifier,  # type: ignore[arg-type]
     )
-    return process_mail(MailRef("mail", "k"), runtime, lambda: 60.0)
+    return list(Receiver(runtime).receive(MailRef("mail", "k"), Deadline.within(60.0)))
 
 
 def test_invocation_notifies_after_github_refuses():

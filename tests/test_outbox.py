@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from handler.aws.claims import DynamoClaims
 from handler.aws.store import StoreError
 from handler.github.posts import marker
 from handler.outbound.github_events import WorkItem, work_item
@@ -25,7 +26,6 @@ from handler.outbound.participants import (
     address_digest,
 )
 from handler.routing import parse_routes
-from handler.service.claims import DynamoClaims
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 
@@ -125,9 +125,7 @@ def outbox(dynamodb: Any, ses: Any, link: str | None = "https://hook.example/uns
         ROUTES,
         DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
         DynamoSuppressions(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
-        lambda remaining: DynamoClaims(
-            CLAIMS_TABLE, dynamodb, expires_after_seconds=3600, remaining_time=remaining
-        ),
+        lambda remaining: DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=3600),
         ses,
         unsubscribe_url=lambda repo, issue, address: link,
         clock=lambda: NOW,

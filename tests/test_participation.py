@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 
 from handler.inbound.mail import parse_mail
-from handler.inbound.plan import Decision, plan, received_time, update_participants
+from handler.inbound.plan import Decision, plan
 from handler.outbound.participants import Participant, ParticipantStoreError, address_digest
 from handler.routing import parse_routes
+from handler.service.delivery import received_time, update_participants
 from tests.sesmail import ses_mail
 
 ROUTES = parse_routes(

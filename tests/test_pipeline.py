@@ -8,12 +8,14 @@ import json
 import pytest
 
 from handler.aws.store import StoreError
+from handler.deadline import Deadline
 from handler.github.client import GitHubError
 from handler.github.posts import PostedComment, PostedIssue
-from handler.inbound.plan import Decision, deliver, plan
+from handler.inbound.plan import Decision, plan
 from handler.inbound.threads import ThreadStoreError
 from handler.routing import parse_routes
 from handler.service.claims import Claimed
+from handler.service.delivery import deliver
 from tests.conftest import TESTS
 from tests.sesmail import ses_block, ses_mail
 
@@ -33,6 +35,8 @@ routes:
 """,
     "routes.yaml",
 )
+
+NEVER = Deadline.never()
 
 
 def decisions(raw: bytes, **kwargs) -> list[tuple[str, str, str, str | None, int | None]]:
@@ -217,7 +221,7 @@ def test_deliver_posts_accepted_decisions_and_keeps_rejections():
     """Accepted decisions are posted with their body; rejections pass through untouched."""
     rejected = Decision("x@y", "reject", "no-route", "nothing")
     github = FakeGitHub()
-    result = deliver([accepted(1), rejected], ROUTES, lambda route: github)
+    result = deliver([accepted(1), rejected], ROUTES, lambda route: github, deadline=NEVER)
     assert github.posted == [("example-org/app", 1, "b1")]
     assert result[0].reason == "posted"
     assert result[0].url == "https://github.com/example-org/app/issues/1#c"
@@ -232,7 +236,9 @@ def test_deliver_records_github_failures_with_their_reason():
             2: GitHubError("github-unavailable", "502 three times", transient=True, status=502),
         }
     )
-    result = deliver([accepted(1), accepted(2), accepted(3)], ROUTES, lambda route: github)
+    result = deliver(
+        [accepted(1), accepted(2), accepted(3)], ROUTES, lambda route: github, deadline=NEVER
+    )
     assert [(d.action, d.reason, d.retryable) for d in result] == [
         ("reject", "issue-not-found", False),
         ("reject", "github-unavailable", True),
@@ -378,7 +384,7 @@ class MemoryClaims:
     def __init__(self) -> None:
         self.done: dict[str, PostedComment] = {}
 
-    def once(self, key, post) -> Claimed:
+    def once(self, key, post, deadline) -> Claimed:
         if key in self.done:
             return Claimed(self.done[key], fresh=False)
         self.done[key] = post()
@@ -398,7 +404,12 @@ class MemoryThreads:
 
 def run(raw: bytes, github, claims, threads) -> Decision:
     [done] = deliver(
-        plan(raw, OPENING).decisions, OPENING, lambda route: github, claims=claims, threads=threads
+        plan(raw, OPENING).decisions,
+        OPENING,
+        lambda route: github,
+        claims=claims,
+        threads=threads,
+        deadline=NEVER,
     )
     return done
 
@@ -512,6 +523,7 @@ def test_a_route_credential_failure_fails_only_its_decisions():
         plan(ses_mail(recipient="web-new@issues.example.com"), OPENING).decisions,
         OPENING,
         clients,
+        deadline=NEVER,
     )
     assert (done.action, done.reason, done.retryable) == (
         "reject",
@@ -529,7 +541,7 @@ def test_a_claimed_mail_needs_no_client():
     def clients(route):
         raise AssertionError("no client needed")
 
-    [done] = deliver(plan(raw, OPENING).decisions, OPENING, clients, claims=claims)
+    [done] = deliver(plan(raw, OPENING).decisions, OPENING, clients, claims=claims, deadline=NEVER)
     assert done.reason == "already-opened"
 
 

@@ -15,16 +15,20 @@ import pytest
 from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
-from handler.aws.store import MailStore
+from handler.aws.claims import DynamoClaims
+from handler.aws.failure_queue import SqsFailureQueue
+from handler.aws.s3 import MailStore
 from handler.cli import main
+from handler.deadline import Deadline
 from handler.github.client import GitHubClient
 from handler.github.posts import PostedComment
+from handler.inbound.identity import claim_key, mail_key
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
 from handler.routing import load_routes
-from handler.service.claims import DynamoClaims, claim_key, mail_key
 from handler.service.events import EventError
-from handler.service.replay import FailureQueue, key_ref, planning, queued_event, replay_queue
+from handler.service.inbound import Receiver, Runtime
+from handler.service.replay import key_ref, queued_event, replay_queue
 from tests.conftest import TESTS
 from tests.fakegithub import FakeGitHub
 from tests.sesmail import ses_mail
@@ -276,16 +280,14 @@ def test_dlq_transient_failure_keeps_the_message(aws, github, capsys):
     """A claim still held elsewhere (in-progress) is transient: exit 1, message kept."""
     raw = ses_mail()
     store(aws, f"inbound/{SES_ID}", raw)
-    holder = DynamoClaims(
-        TABLE, aws["dynamodb"], expires_after_seconds=3600, remaining_time=lambda: 600
-    )
+    holder = DynamoClaims(TABLE, aws["dynamodb"], expires_after_seconds=3600)
     key = claim_key("example-org/app", 7, mail_key(parse_mail(raw), raw))
 
     def crash() -> PostedComment:
         raise Crash
 
     with pytest.raises(Crash):
-        holder.once(key, crash)
+        holder.once(key, crash, Deadline.within(600))
     message_id = enqueue(aws, failure_record())
     status, lines, err = replay(capsys, "--table", TABLE, "--dlq", aws["queue"], "--delete")
     assert status == 1
@@ -358,9 +360,9 @@ def test_a_message_that_shows_again_is_replayed_once(aws, github):
     store(aws, f"inbound/{SES_ID}")
     first, second = enqueue(aws, failure_record()), enqueue(aws, failure_record())
     # Visibility 0: every message shows again at once, as after an overlong batch.
-    queue = FailureQueue(aws["sqs"], aws["queue"], visibility_timeout=0, wait_seconds=0)
-    process = planning(load_routes(ROUTES), MailStore(aws["s3"]))
-    replays = list(replay_queue(queue, process, bucket=BUCKET, prefix="inbound/", delete=False))
+    queue = SqsFailureQueue(aws["sqs"], aws["queue"], visibility_timeout=0, wait_seconds=0)
+    receiver = Receiver(Runtime(load_routes(ROUTES), MailStore(aws["s3"])), dry_run=True)
+    replays = list(replay_queue(queue, receiver, bucket=BUCKET, prefix="inbound/", delete=False))
     assert sorted(r.message_id for r in replays) == sorted([first, second])
     assert [r.fate for r in replays] == ["kept", "kept"]
     assert queued(aws) == 2

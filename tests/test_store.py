@@ -6,7 +6,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handler.aws.store import MailStore, StoreError, TokenSource
+from handler.aws.s3 import MailStore
+from handler.aws.store import StoreError, TokenSource
 
 REGION = "eu-west-1"
 

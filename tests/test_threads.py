@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from handler.aws.threads import DynamoThreads
 from handler.inbound.mail import parse_mail
 from handler.inbound.threads import (
     MAX_REFERENCES,
-    DynamoThreads,
     NoThreads,
     ThreadStoreError,
     confirmation_id,

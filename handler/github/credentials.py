@@ -65,6 +65,7 @@ from urllib.parse import urljoin, urlsplit
 
 from handler import __version__
 from handler.aws.store import StoreError, TokenSource, read_secret
+from handler.deadline import Deadline
 from handler.github.client import (
     API_VERSION,
     SAFETY_MARGIN,
@@ -517,7 +518,8 @@ class GitHubClients:
         self._credentials = credentials
         self._gates: dict[tuple[str, str], RateGate] = {}
 
-    def __call__(self, route: Route, remaining_time: Callable[[], float]) -> GitHubClient:
+    def __call__(self, route: Route, deadline: Deadline) -> GitHubClient:
+        remaining_time = deadline.remaining
         login = self._credentials.login(route, remaining_time)
         gate = self._gates.setdefault((login.api_url, login.identity), RateGate())
         return GitHubClient(

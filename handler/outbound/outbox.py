@@ -33,6 +33,7 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import StoreError
+from handler.deadline import Deadline
 from handler.github.posts import PostedComment, marker_in
 from handler.inbound.titles import REPLY_SUBJECT_LIMIT, reply_subject
 from handler.outbound.feedback import Feedback, FeedbackError, read_feedback
@@ -222,8 +223,9 @@ class Outbox:
             return decisions
         update = update_of(item)
         claims = self._claims(remaining_time)
+        deadline = Deadline.within(remaining_time())
         for recipient in chosen:
-            decisions.append(self._send(item, update, recipient, claims))
+            decisions.append(self._send(item, update, recipient, claims, deadline))
         return decisions
 
     def record_feedback(self, feedback: Feedback) -> list[Outgoing]:
@@ -243,7 +245,12 @@ class Outbox:
         return decisions
 
     def _send(
-        self, item: WorkItem, update: Update, recipient: Recipient, claims: Claims
+        self,
+        item: WorkItem,
+        update: Update,
+        recipient: Recipient,
+        claims: Claims,
+        deadline: Deadline,
     ) -> Outgoing:
         participant = recipient.participant
         digest = address_digest(participant.address)
@@ -286,7 +293,7 @@ class Outbox:
             return PostedComment(id=0, url=str(answer.get("MessageId", "")))
 
         try:
-            claimed = claims.once(f"mailed#{key}#{digest}", send)
+            claimed = claims.once(f"mailed#{key}#{digest}", send, deadline)
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
             if code in _PERMANENT_SES:

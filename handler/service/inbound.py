@@ -1,43 +1,26 @@
-"""One Lambda invocation: event -> stored mails -> decisions, each logged and counted.
+"""The inbound path: a stored mail, from the event that names it to GitHub, in named steps.
 
-A mail that is not posted for a permanent reason is logged and the invocation succeeds. A
-transient failure (S3, GitHub or the claim store unavailable, rate limited, another invocation
-posting the same mail) fails the invocation after every mail in it was tried, so that Lambda
-retries it and, after its last retry, sends it to the dead-letter queue: the raw mail stays in
-S3 either way, and the claims make the retry post only what is still missing.
-
-Every recipient decision is one record of the ``ticket_router`` logger, its fields passed as
-``extra`` so that a JSON formatter (Powertools', in Lambda) writes them as top-level keys: the
-mail (S3 key, SES message id, identity), the recipient and its route, the outcome (action,
-reason, detail, repo, issue, comment URL, retryable), how long the mail took and how old it was.
-Never the mail's body and never the token: logs are read by more people than the issue
-tracker. Transient failures are warnings, an unsupported event an error.
+``Receiver.receive`` is the one place the steps run; the Lambda (``handle_event``), the CLI's
+``dispatch`` and ``replay`` all call it, and ``--dry-run`` is its mode that stops after the plan.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from handler.aws.store import StoreError
-from handler.inbound.plan import (
-    Commenter,
-    Decision,
-    Plan,
-    deliver,
-    plan,
-    received_time,
-    route_of,
-    update_participants,
-)
+from handler.deadline import Deadline
+from handler.inbound.plan import Decision, Plan, plan, route_of
 from handler.inbound.threads import NoThreads, Threads
 from handler.outbound.notices import Notifier, notice_for
 from handler.outbound.participants import NoParticipants, Participants
 from handler.routing import Route, Routes
 from handler.service.claims import Claims, NoClaims
+from handler.service.delivery import Commenter, deliver, received_time, update_participants
 from handler.service.events import EventError, MailRef, Skipped, mail_refs
 from handler.service.metrics import RETRY, Metrics, NoMetrics, measure
 
@@ -58,50 +41,146 @@ class Fetcher(Protocol):
     def fetch(self, bucket: str, key: str) -> bytes: ...
 
 
+# A route's GitHub client (its credential, its API), made only when there is something to post:
+# a rejected mail costs no Secrets Manager call.
+GitHub = Callable[[Route, Deadline], Commenter]
+
+
+def _no_github(route: Route, deadline: Deadline) -> Commenter:
+    raise RuntimeError("a dry run posts nothing")
+
+
 @dataclass(frozen=True)
 class Runtime:
-    """What an invocation needs from the outside, built once per container."""
+    """What the inbound path needs from the outside, built once per container (or CLI run)."""
 
     routes: Routes
     store: Fetcher
-    # Builds a route's GitHub client (its credential, its API) only when there is something to
-    # post: a mail that is rejected costs no Secrets Manager call. Takes the route and the
-    # function's remaining-time callback.
-    commenter: Callable[[Route, Callable[[], float]], Commenter]
-    bucket: str
-    prefix: str
-    # The claim store, given the remaining-time callback (a crashed holder's claim expires then).
-    claims: Callable[[Callable[[], float]], Claims] = field(default=lambda _: NoClaims())
-    clock: Callable[[], float] = time.time
-    # Where the invocation's counts go: CloudWatch in Lambda, nowhere by default.
-    metrics: Metrics = field(default_factory=NoMetrics)
-    # Times each mail; monotonic, since the wall clock may jump.
-    timer: Callable[[], float] = time.perf_counter
-    # Tells senders about their mail when a route asks for it; None (the CLI) tells nobody.
-    notifier: Notifier | None = None
+    github: GitHub = _no_github
+    claims: Claims = field(default_factory=NoClaims)
     # Which issue a reply to a mail that opened one belongs to (handler.inbound.threads).
     threads: Threads = field(default_factory=NoThreads)
     # Who wrote to an issue by mail, for the routes that mail them GitHub's replies.
     participants: Participants = field(default_factory=NoParticipants)
+    # Tells senders about their mail when a route asks for it; None tells nobody.
+    notifier: Notifier | None = None
+    # Where SES's S3 action stores mail, for events that name only the SES message id.
+    bucket: str = ""
+    prefix: str = ""
+    # Where the invocation's counts go: CloudWatch in Lambda, nowhere by default.
+    metrics: Metrics = field(default_factory=NoMetrics)
+    clock: Callable[[], float] = time.time
+    # Times each mail; monotonic, since the wall clock may jump.
+    timer: Callable[[], float] = time.perf_counter
 
 
 class RetryLater(RuntimeError):
     """Raised so that Lambda retries the event; the message says what failed, never a secret."""
 
 
-def handle_event(
-    event: Mapping[str, Any], runtime: Runtime, remaining_time: Callable[[], float]
-) -> dict[str, Any]:
+class Receiver:
+    """Receives one stored mail: fetch, plan, claim and post, record, notify."""
+
+    def __init__(self, runtime: Runtime, *, dry_run: bool = False) -> None:
+        self.runtime = runtime
+        # Decide and render only: no GitHub, no claims, no records, no notices.
+        self.dry_run = dry_run
+
+    def receive(
+        self,
+        ref: MailRef,
+        deadline: Deadline,
+        *,
+        raw: bytes | None = None,
+        recipients: Sequence[str] = (),
+    ) -> tuple[Decision, ...]:
+        """Every recipient's decision about the mail ``ref`` names (or ``raw``, its bytes when
+        the caller holds them); ``recipients`` overrides the envelope's (the CLI's)."""
+        try:
+            mail = raw if raw is not None else self._fetch(ref)
+        except StoreError as error:
+            return (Decision("", "reject", error.reason, error.detail, retryable=error.transient),)
+        planned = self._plan(mail, ref, recipients)
+        if self.dry_run:
+            return planned.decisions
+        posted = self._claim_and_post(planned, ref, deadline)
+        recorded = self._record(planned, posted, ref)
+        self._notify(planned, recorded, ref)
+        return recorded
+
+    def _fetch(self, ref: MailRef) -> bytes:
+        return self.runtime.store.fetch(ref.bucket, ref.key)
+
+    def _plan(self, raw: bytes, ref: MailRef, recipients: Sequence[str]) -> Plan:
+        return plan(raw, self.runtime.routes, recipients=recipients, ses_record=ref.ses_record)
+
+    def _claim_and_post(
+        self, planned: Plan, ref: MailRef, deadline: Deadline
+    ) -> tuple[Decision, ...]:
+        if not any(decision.action in {"comment", "open"} for decision in planned.decisions):
+            return planned.decisions
+        github = self.runtime.github
+        return deliver(
+            planned.decisions,
+            self.runtime.routes,
+            lambda route: github(route, deadline),
+            claims=self.runtime.claims,
+            threads=self.runtime.threads,
+            since=_since(ref, self.runtime.clock()),
+            deadline=deadline,
+        )
+
+    def _record(
+        self, planned: Plan, decisions: tuple[Decision, ...], ref: MailRef
+    ) -> tuple[Decision, ...]:
+        received = received_time(ref.received_at, planned.message, self.runtime.clock())
+        return update_participants(
+            planned, decisions, self.runtime.routes, self.runtime.participants, received_at=received
+        )
+
+    def _notify(self, planned: Plan, decisions: Sequence[Decision], ref: MailRef) -> None:
+        """Send the notices the decisions deserve; whatever happens, the decisions stand."""
+        notifier = self.runtime.notifier
+        if notifier is None:
+            return
+        routes = self.runtime.routes
+        for decision in decisions:
+            route = route_of(routes, decision)
+            notice = notice_for(
+                decision, planned.message, planned.assessment, route, own_domains=routes.domains
+            )
+            if notice is None:
+                continue
+            try:
+                outcome = notifier.send(notice)
+            # A notice is a courtesy: no failure of it may fail the invocation and repost the mail.
+            except Exception as error:  # noqa: BLE001
+                outcome = f"failed ({type(error).__name__})"
+            fields = {
+                "s3_key": ref.key,
+                "ses_message_id": ref.message_id,
+                "mail": decision.mail,
+                "recipient": decision.recipient,
+                "notice_reason": notice.reason,
+                "notice": outcome,
+            }
+            level = logging.WARNING if outcome.startswith("failed") else logging.INFO
+            _log(level, "notice", fields)
+
+
+def handle_event(event: Mapping[str, Any], runtime: Runtime, deadline: Deadline) -> dict[str, Any]:
+    """One Lambda invocation: every mail the event names received, each decision logged and
+    counted. A transient failure raises RetryLater after every mail was tried, so that Lambda
+    retries the event (then dead-letters it); the raw mail stays in S3 either way."""
     try:
-        return _handle(event, runtime, remaining_time)
+        return _handle(event, Receiver(runtime), deadline)
     finally:
         # Also when the invocation fails for a retry: those are the counts an alarm watches.
         runtime.metrics.flush()
 
 
-def _handle(
-    event: Mapping[str, Any], runtime: Runtime, remaining_time: Callable[[], float]
-) -> dict[str, Any]:
+def _handle(event: Mapping[str, Any], receiver: Receiver, deadline: Deadline) -> dict[str, Any]:
+    runtime = receiver.runtime
     results: list[dict[str, Any]] = []
     failures: list[str] = []
     try:
@@ -115,12 +194,11 @@ def _handle(
             _log(logging.INFO, "skipped", _outcome("skip", ref.reason, ref.detail))
             continue
         started = runtime.timer()
-        decisions = process_mail(ref, runtime, remaining_time)
+        decisions = receiver.receive(ref, deadline)
         latency_ms = round((runtime.timer() - started) * 1000, 1)
         runtime.metrics.record(measure(decisions, latency_ms))
         for decision in decisions:
-            result = _result(ref, decision)
-            results.append(result)
+            results.append(_result(ref, decision))
             fields = _log_fields(ref, decision, runtime, latency_ms)
             _log(logging.WARNING if decision.retryable else logging.INFO, "decision", fields)
             if decision.retryable:
@@ -129,76 +207,6 @@ def _handle(
         runtime.metrics.record([RETRY])
         raise RetryLater("will be retried: " + "; ".join(failures))
     return {"decisions": results}
-
-
-def process_mail(
-    ref: MailRef, runtime: Runtime, remaining_time: Callable[[], float]
-) -> list[Decision]:
-    try:
-        raw = runtime.store.fetch(ref.bucket, ref.key)
-    except StoreError as error:
-        return [Decision("", "reject", error.reason, error.detail, retryable=error.transient)]
-    planned = plan(raw, runtime.routes, ses_record=ref.ses_record)
-    posted = _post(planned.decisions, ref, runtime, remaining_time)
-    received = received_time(ref.received_at, planned.message, runtime.clock())
-    decisions = list(
-        update_participants(
-            planned, posted, runtime.routes, runtime.participants, received_at=received
-        )
-    )
-    if runtime.notifier is not None:
-        _notify(planned, ref, decisions, runtime.routes, runtime.notifier)
-    return decisions
-
-
-def _post(
-    planned: tuple[Decision, ...],
-    ref: MailRef,
-    runtime: Runtime,
-    remaining_time: Callable[[], float],
-) -> list[Decision]:
-    if not any(decision.action in {"comment", "open"} for decision in planned):
-        return list(planned)
-    done = deliver(
-        planned,
-        runtime.routes,
-        lambda route: runtime.commenter(route, remaining_time),
-        claims=runtime.claims(remaining_time),
-        threads=runtime.threads,
-        since=_since(ref, runtime.clock()),
-    )
-    return list(done)
-
-
-def _notify(
-    planned: Plan,
-    ref: MailRef,
-    decisions: list[Decision],
-    routes: Routes,
-    notifier: Notifier,
-) -> None:
-    """Send the notices the decisions deserve; whatever happens, the decisions stand."""
-    for decision in decisions:
-        route = route_of(routes, decision)
-        notice = notice_for(
-            decision, planned.message, planned.assessment, route, own_domains=routes.domains
-        )
-        if notice is None:
-            continue
-        try:
-            outcome = notifier.send(notice)
-        # A notice is a courtesy: no failure of it may fail the invocation and repost the mail.
-        except Exception as error:  # noqa: BLE001
-            outcome = f"failed ({type(error).__name__})"
-        fields = {
-            "s3_key": ref.key,
-            "ses_message_id": ref.message_id,
-            "mail": decision.mail,
-            "recipient": decision.recipient,
-            "notice_reason": notice.reason,
-            "notice": outcome,
-        }
-        _log(logging.WARNING if outcome.startswith("failed") else logging.INFO, "notice", fields)
 
 
 def _since(ref: MailRef, now: float) -> float | None:
@@ -223,7 +231,8 @@ def _result(ref: MailRef, decision: Decision) -> dict[str, Any]:
 def _log_fields(
     ref: MailRef, decision: Decision, runtime: Runtime, latency_ms: float
 ) -> dict[str, Any]:
-    """One decision's log fields, the same keys every time (Powertools leaves out the None)."""
+    """One decision's log fields, the same keys every time (Powertools leaves out the None).
+    Never the mail's body and never a token: logs are read by more people than the tracker."""
     route = route_of(runtime.routes, decision)
     age = None if ref.received_at is None else round(runtime.clock() - ref.received_at, 1)
     return {

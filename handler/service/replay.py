@@ -13,21 +13,14 @@ final decision; one whose replay failed again, or whose mail could not be read, 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from handler.aws.store import StoreError
-from handler.inbound.plan import Decision, plan
-from handler.routing import Routes
+from handler.deadline import Deadline
+from handler.inbound.plan import Decision
 from handler.service.events import EventError, MailRef, Skipped, mail_refs
-from handler.service.inbound import Fetcher, Runtime, process_mail
-
-# Decides one stored mail: a decision per recipient.
-Process = Callable[[MailRef], Sequence[Decision]]
+from handler.service.inbound import Receiver
 
 # Time one mail may take (GitHub retries, rate-limit waits). It is also how long the mail's claim
 # stays "in progress" should this process die while posting, before another run may take it.
@@ -36,7 +29,7 @@ MAIL_BUDGET_SECONDS = 300.0
 # --bucket or --prefix looks exactly like a mail gone from S3, so its message is kept.
 UNREAD = frozenset({"mail-not-found", "mail-unreadable", "mail-too-large", "unsupported-event"})
 # SQS's largest batch.
-_BATCH = 10
+BATCH = 10
 # When the mail arrived is unknown for a key named by hand. The epoch makes the GitHub client
 # search the issue's whole history for an earlier copy: a replayed mail may be weeks old, and an
 # object restored from an older version carries a new modification time.
@@ -58,6 +51,24 @@ class QueueMessage:
     body: str
 
 
+class QueueError(Exception):
+    """The failure queue cannot be read."""
+
+
+class FailureQueue(Protocol):
+    """The queue failed invocations end up in (handler.aws.failure_queue)."""
+
+    def receive(self, limit: int) -> list[QueueMessage]: ...
+
+    def delete(self, message: QueueMessage) -> str | None:
+        """Delete ``message``; the reason it could not be, or None."""
+        ...
+
+    def release(self, message: QueueMessage) -> None:
+        """Make a kept message visible again at once, for the next run."""
+        ...
+
+
 @dataclass(frozen=True)
 class MessageReplay:
     """One failure-queue message replayed: its mails' outcomes and what became of the message."""
@@ -66,10 +77,6 @@ class MessageReplay:
     outcomes: tuple[Outcome, ...]
     fate: Literal["deleted", "kept"]
     why: str
-
-
-class QueueError(Exception):
-    """The failure queue cannot be read."""
 
 
 def needs_attention(decision: Decision) -> bool:
@@ -118,96 +125,17 @@ def queued_event(body: str) -> Mapping[str, Any]:
     return payload
 
 
-def planning(routes: Routes, store: Fetcher) -> Process:
-    """Decide only (``--dry-run``): read and judge each mail, post nothing, claim nothing."""
-
-    def process(ref: MailRef) -> Sequence[Decision]:
-        try:
-            raw = store.fetch(ref.bucket, ref.key)
-        except StoreError as error:
-            return (Decision("", "reject", error.reason, error.detail, retryable=error.transient),)
-        return plan(raw, routes, ses_record=ref.ses_record).decisions
-
-    return process
-
-
-def posting(
-    runtime: Runtime,
-    *,
-    budget: float = MAIL_BUDGET_SECONDS,
-    clock: Callable[[], float] = time.monotonic,
-) -> Process:
-    """Decide and post each mail exactly as the Lambda does, each within ``budget`` seconds."""
-
-    def process(ref: MailRef) -> Sequence[Decision]:
-        deadline = clock() + budget
-        # The Lambda's own per-mail step, so that a replay cannot drift from it.
-        return process_mail(ref, runtime, lambda: deadline - clock())
-
-    return process
-
-
-def replay_keys(refs: Sequence[MailRef], process: Process) -> Iterator[Outcome]:
+def replay_keys(
+    refs: Sequence[MailRef], receiver: Receiver, *, budget: float = MAIL_BUDGET_SECONDS
+) -> Iterator[Outcome]:
+    """Each stored mail received again, each within ``budget`` seconds."""
     for ref in refs:
-        yield Outcome(ref.key, tuple(process(ref)))
-
-
-class FailureQueue:
-    """The SQS queue that failed invocations end up in."""
-
-    def __init__(
-        self,
-        sqs_client: Any,  # noqa: ANN401 - an untyped boto3 SQS client
-        url: str,
-        *,
-        visibility_timeout: int = 900,
-        wait_seconds: int = 1,
-    ) -> None:
-        self._sqs = sqs_client
-        self._url = url
-        # Long enough for a batch to be replayed before its messages show again, so that one run
-        # reads each message once and stops when the rest of the queue is empty.
-        self._visibility = visibility_timeout
-        # Long polling asks every SQS server: an empty answer means an empty queue.
-        self._wait = wait_seconds
-
-    def receive(self, limit: int) -> list[QueueMessage]:
-        try:
-            response = self._sqs.receive_message(
-                QueueUrl=self._url,
-                MaxNumberOfMessages=max(1, min(_BATCH, limit)),
-                VisibilityTimeout=self._visibility,
-                WaitTimeSeconds=self._wait,
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise QueueError(f"cannot read {self._url}: {_describe(error)}") from None
-        return [
-            QueueMessage(str(m["MessageId"]), str(m["ReceiptHandle"]), str(m.get("Body", "")))
-            for m in response.get("Messages", [])
-        ]
-
-    def delete(self, message: QueueMessage) -> str | None:
-        """Delete ``message``; the reason it could not be, or None."""
-        try:
-            self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message.receipt_handle)
-        except (ClientError, BotoCoreError) as error:
-            return _describe(error)
-        return None
-
-    def release(self, message: QueueMessage) -> None:
-        """Make a kept message visible again at once, for the next run."""
-        try:
-            self._sqs.change_message_visibility(
-                QueueUrl=self._url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0
-            )
-        except (ClientError, BotoCoreError):
-            # Harmless: the message shows again when its visibility timeout ends.
-            return
+        yield Outcome(ref.key, receiver.receive(ref, Deadline.within(budget)))
 
 
 def replay_queue(
     queue: FailureQueue,
-    process: Process,
+    receiver: Receiver,
     *,
     bucket: str,
     prefix: str,
@@ -224,7 +152,7 @@ def replay_queue(
     seen: set[str] = set()
     try:
         while limit is None or read < limit:
-            batch = queue.receive(_BATCH if limit is None else limit - read)
+            batch = queue.receive(BATCH if limit is None else limit - read)
             # A kept message shows again if a batch outlasted its visibility timeout: it was
             # replayed once in this run, and a queue with nothing new in it is done.
             fresh = [message for message in batch if message.message_id not in seen]
@@ -234,7 +162,7 @@ def replay_queue(
             for message in fresh:
                 seen.add(message.message_id)
                 read += 1
-                outcomes = _replay_message(message, process, bucket=bucket, prefix=prefix)
+                outcomes = _replay_message(message, receiver, bucket=bucket, prefix=prefix)
                 fate, why = _settle(queue, message, outcomes, delete=delete)
                 if fate == "kept":
                     kept.append(message)
@@ -245,7 +173,7 @@ def replay_queue(
 
 
 def _replay_message(
-    message: QueueMessage, process: Process, *, bucket: str, prefix: str
+    message: QueueMessage, receiver: Receiver, *, bucket: str, prefix: str
 ) -> tuple[Outcome, ...]:
     label = f"dlq:{message.message_id}"
     try:
@@ -257,7 +185,8 @@ def _replay_message(
         if isinstance(ref, Skipped):
             outcomes.append(Outcome(label, (Decision("", "reject", ref.reason, ref.detail),)))
         else:
-            outcomes.append(Outcome(f"{label}/{ref.key}", tuple(process(ref))))
+            deadline = Deadline.within(MAIL_BUDGET_SECONDS)
+            outcomes.append(Outcome(f"{label}/{ref.key}", receiver.receive(ref, deadline)))
     return tuple(outcomes)
 
 
@@ -273,9 +202,3 @@ def _settle(
     if error is not None:
         return "kept", f"done, but it could not be deleted: {error}"
     return "deleted", "done"
-
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code") or type(error).__name__)
-    return type(error).__name__

@@ -1,0 +1,276 @@
+"""Claim and post, then record: the accepted decisions of one mail carried out once each, and its
+sender recorded as a participant of the issues it reached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from handler.aws.store import StoreError
+from handler.deadline import Deadline
+from handler.github.client import GitHubError
+from handler.github.posts import PostedComment, PostedIssue
+from handler.inbound.identity import claim_key, open_key
+from handler.inbound.mail import Message
+from handler.inbound.plan import Decision, Plan, route_of
+from handler.inbound.threads import NoThreads, Threads, ThreadStoreError, confirmation_id
+from handler.outbound.participants import (
+    NoParticipants,
+    Participant,
+    Participants,
+    ParticipantStoreError,
+    address_digest,
+)
+from handler.routing import Route, Routes
+from handler.service.claims import Claimed, ClaimInProgress, Claims, ClaimStoreError, NoClaims
+
+
+class Commenter(Protocol):
+    """The GitHub calls a route's client makes."""
+
+    def create_comment(
+        self, repo: str, issue: int, body: str, *, since: float | None = None
+    ) -> PostedComment: ...
+
+    def create_issue(
+        self,
+        repo: str,
+        title: str,
+        body: str,
+        labels: Sequence[str] = (),
+        *,
+        since: float | None = None,
+    ) -> PostedIssue: ...
+
+
+# The GitHub client of a route: its own credential and API (handler.github.credentials).
+Clients = Callable[[Route], Commenter]
+
+
+def deliver(
+    decisions: Iterable[Decision],
+    routes: Routes,
+    clients: Clients,
+    *,
+    claims: Claims | None = None,
+    threads: Threads | None = None,
+    since: float | None = None,
+    deadline: Deadline,
+) -> tuple[Decision, ...]:
+    """Carry out every accepted decision once; each comes back done, already done, or failed.
+
+    ``clients`` gives the GitHub client of a route; it is called only when GitHub is, so a mail
+    already posted costs no token. ``since`` (epoch seconds) says the mail is not fresh (a
+    retry, a replay): GitHub is searched for an earlier copy before posting. ``deadline`` is when
+    the claim of a holder that died lapses.
+    """
+    store = claims if claims is not None else NoClaims()
+    known = threads if threads is not None else NoThreads()
+    claim = _Claim(store, deadline)
+    results = []
+    for decision in decisions:
+        route = route_of(routes, decision)
+        if decision.action not in {"comment", "open"} or route is None or decision.repo is None:
+            results.append(decision)
+            continue
+        client = _Client(clients, route)
+        try:
+            if decision.action == "open":
+                results.append(_open(decision, route, client, claim, known, since=since))
+            else:
+                results.append(_comment(decision, client, claim, since))
+        except (GitHubError, StoreError) as error:
+            results.append(_failed(decision, error.reason, error.detail, error.transient))
+        except ClaimInProgress as error:
+            results.append(_failed(decision, "in-progress", str(error), retryable=True))
+        except ClaimStoreError as error:
+            results.append(_failed(decision, "claim-store-unavailable", str(error), True))
+        except ThreadStoreError as error:
+            results.append(_failed(decision, "thread-store-unavailable", str(error), True))
+    return tuple(results)
+
+
+# What makes the sender a mail participant of the issue (the claim's answer on a redelivery too).
+_JOINED = frozenset({"posted", "already-posted", "opened", "already-opened"})
+
+
+def update_participants(
+    planned: Plan,
+    decisions: Iterable[Decision],
+    routes: Routes,
+    participants: Participants | None = None,
+    *,
+    received_at: float,
+) -> tuple[Decision, ...]:
+    """Record the sender as a participant of each issue the mail reached on a route that mails
+    its participants, and carry out the unsubscribes.
+
+    ``received_at`` (epoch seconds) orders the sender's mails: a mail received before their
+    latest, or before they unsubscribed (a retry, a replay), changes nothing. A transient store
+    failure fails the decision for a retry: the claim then answers "already posted" and the
+    participant is recorded. Nothing is recorded without a sender SES vouched for: every
+    accepted decision had one.
+    """
+    store = participants if participants is not None else NoParticipants()
+    sender = planned.assessment.sender
+    message = planned.message
+    results = []
+    for decision in decisions:
+        route = route_of(routes, decision)
+        if sender is None or route is None or decision.repo is None or not decision.issue:
+            results.append(decision)
+            continue
+        repo, issue = decision.repo, decision.issue
+        try:
+            if decision.action == "unsubscribe" and decision.reason == "accepted":
+                left = store.remove(repo, issue, address_digest(sender.addr), received_at)
+                reason = "unsubscribed" if left else "not-a-participant"
+                detail = (
+                    f"the sender will no longer get mail about {repo}#{issue}"
+                    if left
+                    else f"the sender was not getting mail about {repo}#{issue}"
+                )
+                results.append(replace(decision, reason=reason, detail=detail))
+                continue
+            if decision.reason in _JOINED and not decision.retryable and route.notify_participants:
+                joined = Participant(
+                    address=sender.addr,
+                    domain=route.domain,
+                    prefix=route.prefix,
+                    last_message_id=message.message_id,
+                    subject=" ".join(message.subject.split()),
+                )
+                store.add(repo, issue, joined, received_at)
+        except ParticipantStoreError as error:
+            if decision.action == "unsubscribe" or error.transient:
+                failed = _failed(
+                    decision, "participant-store-unavailable", str(error), error.transient
+                )
+                results.append(replace(failed, url=decision.url))
+                continue
+            detail = f"{decision.detail}; not recorded as a participant: {error}"
+            results.append(replace(decision, detail=detail))
+            continue
+        results.append(decision)
+    return tuple(results)
+
+
+def received_time(received_at: float | None, message: Message, now: float) -> float:
+    """When a mail arrived, as participants are ordered by it: what SES or S3 recorded, else
+    (a file, a key replayed by hand) the mail's own Date, never later than ``now``, else now."""
+    if received_at:
+        return received_at
+    sent = message.date()
+    return now if sent is None else min(sent, now)
+
+
+class _Claim:
+    """The claim store with the deadline that ends a dead holder's claim."""
+
+    def __init__(self, claims: Claims, deadline: Deadline) -> None:
+        self._claims = claims
+        self._deadline = deadline
+
+    def once(self, key: str, post: Callable[[], PostedComment]) -> Claimed:
+        return self._claims.once(key, post, self._deadline)
+
+
+class _Client:
+    """A route's client, made on first use and then kept for the decision."""
+
+    def __init__(self, clients: Clients, route: Route) -> None:
+        self._clients = clients
+        self._route = route
+        self._made: Commenter | None = None
+
+    def __call__(self) -> Commenter:
+        if self._made is None:
+            self._made = self._clients(self._route)
+        return self._made
+
+
+def _comment(decision: Decision, client: _Client, store: _Claim, since: float | None) -> Decision:
+    repo, issue, body = decision.repo or "", decision.issue or 0, decision.body or ""
+    claimed = store.once(
+        claim_key(repo, issue, decision.mail or ""),
+        lambda: client().create_comment(repo, issue, body, since=since),
+    )
+    if claimed.fresh:
+        reason, detail = "posted", f"posted to {repo}#{issue}"
+    else:
+        reason, detail = "already-posted", f"this mail was already posted to {repo}#{issue}"
+    return replace(decision, reason=reason, detail=detail, url=claimed.comment.url)
+
+
+def _open(
+    decision: Decision,
+    route: Route,
+    client: _Client,
+    store: _Claim,
+    threads: Threads,
+    *,
+    since: float | None,
+) -> Decision:
+    repo, mail = decision.repo or "", decision.mail or ""
+    # A mail the map knows as an opener is one of ours, delivered again: the claim answers it,
+    # whatever thread it is in (a reply-all that opened its own issue stays there).
+    opener = threads.find(repo, [decision.message_id]) if decision.message_id else None
+    answered = threads.find(repo, decision.thread) if decision.thread and opener is None else None
+    if answered is not None:
+        # A reply that kept the new-issue address: it belongs on the issue its thread opened.
+        comment = replace(decision, action="comment", issue=answered, title=None, labels=())
+        try:
+            done = _comment(comment, client, store, since)
+        except GitHubError as error:
+            # The thread's issue was deleted (or moved away): the reply starts a new one.
+            if error.reason not in {"issue-not-found", "issue-gone"}:
+                raise
+        else:
+            return replace(done, detail=f"{done.detail} (a reply in the thread that opened it)")
+
+    made: list[PostedIssue] = []
+
+    def post() -> PostedComment:
+        opened = client().create_issue(
+            repo, decision.title or "", decision.body or "", decision.labels, since=since
+        )
+        made.append(opened)
+        # The claim records a post as (id, url): for an issue, its number.
+        return PostedComment(id=opened.number, url=opened.url)
+
+    claimed = store.once(open_key(repo, mail), post)
+    number, fresh = claimed.comment.id, claimed.fresh
+    reason = "opened" if fresh else "already-opened"
+    if number <= 0:
+        # GitHub took the issue but its answer did not say which: nothing to thread or confirm.
+        return replace(
+            decision, reason=reason, detail=f"opened an issue in {repo} (number not known)"
+        )
+    # The confirmation's id is known before it is sent: a reply to it finds the issue too.
+    ids = [confirmation_id(mail, route.domain)]
+    ids += [decision.message_id] if decision.message_id else []
+    try:
+        threads.remember(repo, ids, number)
+    except ThreadStoreError as error:
+        # Retried, the claim reports the issue as already opened and the thread is recorded.
+        detail = f"opened {repo}#{number}, but {error}: a reply could open another issue"
+        failed = _failed(decision, "thread-store-unavailable", detail, retryable=True)
+        return replace(failed, issue=number, url=claimed.comment.url)
+    detail = f"opened {repo}#{number}" if fresh else f"this mail already opened {repo}#{number}"
+    given = made[0].labels if made else None
+    if given is not None:
+        dropped = [label for label in decision.labels if label.lower() not in _lower(given)]
+        if dropped:
+            # GitHub sets labels only for a credential that may push, and drops them silently.
+            names = ", ".join(dropped)
+            detail += f"; GitHub dropped the labels {names} (the credential may not push there)"
+    return replace(decision, issue=number, url=claimed.comment.url, reason=reason, detail=detail)
+
+
+def _lower(names: Iterable[str]) -> set[str]:
+    return {name.lower() for name in names}
+
+
+def _failed(decision: Decision, reason: str, detail: str, retryable: bool) -> Decision:
+    return replace(decision, action="reject", reason=reason, detail=detail, retryable=retryable)

@@ -1,0 +1,68 @@
+"""The adapters plugged into the inbound service, in one place: the Lambda and the CLI build the
+same runtime from the same settings, so a replay runs what the Lambda runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from handler.aws.claims import DynamoClaims
+from handler.aws.threads import DynamoThreads
+from handler.outbound.notices import Notifier
+from handler.outbound.participants import DynamoParticipants, DynamoSuppressions
+from handler.routing import Routes
+from handler.service.claims import DEFAULT_CLAIM_TTL
+from handler.service.inbound import Fetcher, GitHub, Runtime
+from handler.service.metrics import Metrics, NoMetrics
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The DynamoDB table of claims, thread map, participants and notice limits."""
+
+    client: Any  # a boto3 DynamoDB client, or a LazyClient of one
+    name: str
+    # How long a claim, and a thread map entry, is remembered.
+    ttl_seconds: int = DEFAULT_CLAIM_TTL
+
+
+def inbound_runtime(
+    routes: Routes,
+    *,
+    store: Fetcher,
+    github: GitHub,
+    tables: Tables | None,
+    ses: Any = None,  # noqa: ANN401 - a boto3 SES client, or a LazyClient of one
+    bucket: str = "",
+    prefix: str = "",
+    metrics: Metrics | None = None,
+) -> Runtime:
+    """The inbound runtime; without ``tables`` nothing is claimed, threaded, recorded or
+    noticed (a notice's daily limit lives in the table: nobody is told rather than everyone on
+    every delivery)."""
+    if tables is None:
+        return Runtime(
+            routes, store, github, bucket=bucket, prefix=prefix, metrics=metrics or NoMetrics()
+        )
+    client, table, ttl = tables.client, tables.name, tables.ttl_seconds
+    notifier = None
+    if ses is not None and any(route.notify or route.confirm for route in routes.routes):
+        notifier = Notifier(
+            ses,
+            client,
+            table,
+            scoped_ttl_seconds=ttl,
+            suppressions=DynamoSuppressions(client, table),
+        )
+    return Runtime(
+        routes,
+        store,
+        github,
+        claims=DynamoClaims(table, client, expires_after_seconds=ttl),
+        threads=DynamoThreads(client, table, expires_after_seconds=ttl),
+        participants=DynamoParticipants(client, table),
+        notifier=notifier,
+        bucket=bucket,
+        prefix=prefix,
+        metrics=metrics or NoMetrics(),
+    )
