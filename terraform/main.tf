@@ -25,7 +25,7 @@ locals {
   # The package must hold this very file: the function checks it before it deploys.
   routes_sha256 = filesha256(local.routes_file)
   # The secrets routes post with (a route's own token_secret, a GitHub App's private_key_secret),
-  # trimmed as handler/routing/routes.py reads them: the function may read these and the default token.
+  # trimmed as handler/routing/checks.py reads them: the function may read these and the default token.
   route_secrets = distinct(compact(flatten([for route in yamldecode(file(local.routes_file)).routes : [try(trimspace(route.token_secret), ""), try(trimspace(route.github_app.private_key_secret), "")]])))
   # A name is granted on its ARN in this account and region. Secrets Manager ends every secret
   # ARN with "-" and 6 random characters: "??????" matches exactly these, where "*" would also

@@ -318,7 +318,7 @@ def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
         compiled = sorted(name for name in names if name.endswith(".pyc"))
         for folder, module in [
             ("handler", "lambda_function"),
-            ("handler/routing", "routes"),
+            ("handler/routing", "load"),
             ("handler/inbound", "plan"),
             ("handler/inbound", "mail"),
             ("requests", "sessions"),  # a comment posted

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import handler.routing.validate as validation
 from handler.routing import (
     MAX_ISSUE_NUMBER,
     GitHubApp,
@@ -24,7 +25,6 @@ from handler.routing import (
     routes_json,
     sender_allowed,
 )
-from handler.routing import routes as routes_module
 from tests.conftest import ROOT, TESTS
 
 FIXTURES = TESTS / "routes"
@@ -812,11 +812,11 @@ def test_a_broken_json_routes_file_is_reported(tmp_path, text, expected):
 def test_without_jsonschema_the_first_schema_error_is_reported(monkeypatch):
     """In the Lambda package (no jsonschema) an invalid file still fails with a specific error."""
     monkeypatch.setitem(sys.modules, "jsonschema", None)
-    routes_module._validator.cache_clear()
+    validation._validator.cache_clear()
     try:
         errors = errors_of("routes:\n" + route(repo="o/r"))
     finally:
-        routes_module._validator.cache_clear()
+        validation._validator.cache_clear()
     assert errors == [
         "routes.yaml: routes[0] must contain ['allowed_senders'] properties "
         "(`ticket-router check` lists every error)"
@@ -848,11 +848,11 @@ _ROUTE = st.dictionaries(
 def test_the_fast_validator_agrees_with_jsonschema(document):
     """fastjsonschema (every load) and jsonschema (the worded errors) accept the same files."""
     try:
-        routes_module._fast_validator()(document)
+        validation._fast_validator()(document)
         fast = True
     except fastjsonschema.JsonSchemaValueException:
         fast = False
-    assert fast == routes_module._validator().is_valid(document)
+    assert fast == validation._validator().is_valid(document)
 
 
 def test_a_third_copy_of_a_route_is_reported_against_the_first():

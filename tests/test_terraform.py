@@ -686,8 +686,7 @@ def test_route_secrets_become_exactly_their_arns():
 
 
 def test_terraform_grants_the_secrets_the_handler_reads():
-    """The sample's secrets, as handler/routing/routes.py reads them, are the ones Terraform
-    grants."""
+    """The sample's secrets, as handler.routing reads them, are the ones Terraform grants."""
     read = set()
     for route in parse_routes(SECRET_ROUTES, "routes.yaml").routes:
         if isinstance(route.credential, TokenSecret):

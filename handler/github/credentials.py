@@ -1,6 +1,6 @@
 """Which GitHub login posts a route's mail, and against which API.
 
-A route names its credential (handler.routing.routes); what each gives:
+A route names its credential (handler.routing); what each gives:
 
 - none: the deployment's token (``default_token``: Secrets Manager in Lambda, GITHUB_TOKEN in the
   CLI);
@@ -16,7 +16,7 @@ A route names its credential (handler.routing.routes); what each gives:
 
 A route's ``api_url`` (GitHub Enterprise Server: ``https://HOST/api/v3``) replaces the default API
 for the route's own credential; the deployment's token only ever goes to the deployment's API
-(handler.routing.routes refuses ``api_url`` without a credential of the route's own).
+(handler.routing refuses ``api_url`` without a credential of the route's own).
 ``Login.identity`` names what a rate limit belongs to (the deployment's token, one secret's
 token, one installation: GitHub counts an installation's tokens together) and never holds a
 secret.

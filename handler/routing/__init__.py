@@ -1,7 +1,8 @@
 """Which repository and issue an address names, and who may write there: ``routes.yaml``,
 validated once at load, and the lookup over it."""
 
-from handler.routing.routes import (
+from handler.routing.load import load_routes, parse_routes, routes_json
+from handler.routing.model import (
     GITHUB_LOGIN,
     MAX_ISSUE_NUMBER,
     REPO_FULL_NAME,
@@ -10,15 +11,12 @@ from handler.routing.routes import (
     NewIssue,
     Route,
     Routes,
-    RoutesError,
     Target,
     TokenSecret,
     Unsubscribe,
-    load_routes,
-    parse_routes,
-    routes_json,
     sender_allowed,
 )
+from handler.routing.validate import RoutesError
 
 __all__ = [
     "GITHUB_LOGIN",

@@ -1,0 +1,275 @@
+"""The routes of a deployment as values, and the lookup from a recipient address to the issue it
+names. Pure: handler.routing.load makes these values from the routes file."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from handler.routing.domains import is_subdomain, normalize_domain
+
+# GitHub issue numbers are 32-bit.
+MAX_ISSUE_NUMBER = 2**31 - 1
+# How an issue number is written: ASCII decimal digits, no sign, no leading zero.
+ISSUE_NUMBER = re.compile(r"[1-9][0-9]*")
+# GitHub's rules: owners are alphanumeric with single inner hyphens, up to 39 characters.
+GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+_REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# owner/name as GitHub spells a repository's full_name.
+REPO_FULL_NAME = re.compile(f"{GITHUB_LOGIN.pattern}/{_REPO_NAME.pattern}")
+# The sub-address of an issue address that unsubscribes from the issue.
+UNSUBSCRIBE_TAG = "unsubscribe"
+
+
+@dataclass(frozen=True)
+class TokenSecret:
+    """A route's own GitHub token, in Secrets Manager (the bare token or JSON {"token": ...})."""
+
+    secret_id: str  # name or ARN
+
+
+@dataclass(frozen=True)
+class GitHubApp:
+    """A GitHub App installation the route posts as: comments appear as the app's bot."""
+
+    # The JWT's iss: the app's client id (Iv23...) or its numeric app id, as written.
+    issuer: str
+    installation_id: int
+    # Secrets Manager name or ARN of the app's private key (PEM, or JSON {"private_key": ...}).
+    private_key_secret: str
+
+
+Credential = TokenSecret | GitHubApp
+
+
+@dataclass(frozen=True)
+class Route:
+    index: int
+    domain: str
+    prefix: str
+    repo: str
+    allowed_senders: tuple[str, ...]
+    name: str | None = None
+    keep_quoted: bool = True
+    # Publish the sender's address beside the display name (privacy: off unless opted in).
+    show_sender_address: bool = False
+    # Tell a sender by mail why their mail was not posted (handler.outbound.notices).
+    notify: bool = False
+    # Tell a sender by mail where their mail was posted.
+    confirm: bool = False
+    # Mail the issue's mail participants what happens on GitHub (handler.outbound.outbox).
+    notify_participants: bool = False
+    # The whole local part that opens a new issue (prefix included), None when mail cannot.
+    new_issue_address: str | None = None
+    # Labels of the issues opened by mail.
+    labels: tuple[str, ...] = ()
+    # None: the deployment's token; else the route's own token secret or GitHub App.
+    credential: Credential | None = None
+    # None: the deployment's API (GITHUB_API_URL); else a GitHub Enterprise Server's API base.
+    api_url: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name this route: ``route 2 (web-@issues.example.com)``."""
+        return route_label(self.index, self.domain, self.prefix)
+
+
+@dataclass(frozen=True)
+class Target:
+    route: Route
+    issue: int
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """The address opens a new issue in the route's repository."""
+
+    route: Route
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    """The address takes its sender off the issue's mail participants
+    (handler.outbound.participants):
+    ``<prefix><number>+unsubscribe@domain``, the List-Unsubscribe address of our mails."""
+
+    route: Route
+    issue: int
+
+
+@dataclass(frozen=True)
+class Miss:
+    """Why an address maps to no issue: ``no-route``, ``invalid-issue-number``,
+    ``invalid-address``."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class _Domain:
+    """The routes of one domain, indexed for lookup: by prefix, and the prefix lengths in use,
+    longest first (a lookup tries one dictionary probe per length, whatever the number of
+    routes)."""
+
+    routes: tuple[Route, ...]
+    by_prefix: dict[str, Route]
+    lengths: tuple[int, ...]
+    # Whole local parts that open issues.
+    openings: dict[str, Route]
+
+
+@dataclass(frozen=True)
+class Routes:
+    routes: tuple[Route, ...]
+    source: str
+    _by_domain: dict[str, _Domain] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        grouped: dict[str, list[Route]] = {}
+        for route in self.routes:
+            grouped.setdefault(route.domain, []).append(route)
+        index = {
+            domain: _Domain(
+                routes=tuple(routes),
+                # Validation refuses two routes with one domain and prefix; first one wins if not.
+                by_prefix={route.prefix: route for route in reversed(routes)},
+                lengths=tuple(sorted({len(route.prefix) for route in routes}, reverse=True)),
+                openings=_openings(routes),
+            )
+            for domain, routes in grouped.items()
+        }
+        object.__setattr__(self, "_by_domain", index)
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """The recipient domains, each once, in file order."""
+        return tuple(self._by_domain)
+
+    def lookup(self, address: str) -> Target | NewIssue | Unsubscribe | Miss:
+        """The issue ``address`` names (or opens, or unsubscribes from), or why it names none.
+
+        Case never matters. The rules apply in the order of the comments below; an address that
+        fits none is refused with the reason rather than guessed.
+        """
+        # <local>@<domain>, split at the last @, without surrounding <> and whitespace. A quoted
+        # local part is no address of ours.
+        text = address.strip().strip("<>").strip()
+        written, at, raw_domain = text.rpartition("@")
+        if not at or not written or written.startswith('"'):
+            return Miss("invalid-address", f"{quoted(text)} is not a plain mailbox address")
+        # <prefix><number>+unsubscribe: the issue that <prefix><number> names, to leave.
+        issue_part, plus, tag = written.rpartition("+")
+        if plus and tag.lower() == UNSUBSCRIBE_TAG:
+            target = self.lookup(f"{issue_part}@{raw_domain}")
+            if isinstance(target, Target):
+                return Unsubscribe(target.route, target.issue)
+            if isinstance(target, Miss):
+                return target
+            return Miss(
+                "invalid-issue-number",
+                f"{quoted(written)} unsubscribes from an issue: <prefix><issue number>+"
+                f"{UNSUBSCRIBE_TAG}, not a new-issue address",
+            )
+        # The domain in the normal form the routes file's are in (handler.routing.domains):
+        # Issues.Example.COM. matches issues.example.com; an IP literal is never a domain.
+        domain = normalize_domain(raw_domain)
+        if domain is None:
+            return Miss("invalid-address", f"{quoted(raw_domain)} is not a valid domain")
+        candidates = self._by_domain.get(domain)
+        if candidates is None:
+            return Miss("no-route", f"no route for the domain {domain}")
+        # A new-issue address is a whole local part (validation keeps it from reading as any
+        # route's issue address).
+        local = written.lower()
+        opened = candidates.openings.get(local)
+        if opened is not None:
+            return NewIssue(opened)
+        # The longest prefix that starts the local part wins, and only it: validation refuses
+        # prefixes that could read one local part as two valid issue numbers (``v`` and
+        # ``v1``), so a shorter prefix has nothing to offer when the longest fails.
+        hint = ""
+        longest = next(
+            (
+                candidates.by_prefix[local[:length]]
+                for length in candidates.lengths
+                if local[:length] in candidates.by_prefix
+            ),
+            None,
+        )
+        if longest is not None:
+            # What follows the prefix is the issue number, all of it.
+            rest = local[len(longest.prefix) :]
+            number = issue_number(rest)
+            if number is not None:
+                return Target(longest, number)
+            hint = _number_hint(rest)
+        examples = " or ".join(
+            [f"{route.prefix}123" for route in candidates.routes] + list(candidates.openings)
+        )
+        return Miss(
+            "invalid-issue-number",
+            f"{quoted(written)} is not <prefix><issue number> for {domain} "
+            f"(expected e.g. {examples}){hint}",
+        )
+
+
+def _openings(routes: list[Route]) -> dict[str, Route]:
+    found: dict[str, Route] = {}
+    for route in routes:
+        if route.new_issue_address is not None:
+            # Validation refuses two routes with one new-issue address; the first wins if not.
+            found.setdefault(route.new_issue_address, route)
+    return found
+
+
+def issue_number(text: str) -> int | None:
+    """``text`` as an issue number (ISSUE_NUMBER, at most MAX_ISSUE_NUMBER), or None: ``7+tag``,
+    ``007`` or ``help`` is none."""
+    # The length test first: int() refuses strings over 4300 digits (CVE-2020-10735).
+    if len(text) <= 10 and ISSUE_NUMBER.fullmatch(text) and int(text) <= MAX_ISSUE_NUMBER:
+        return int(text)
+    return None
+
+
+def _number_hint(rest: str) -> str:
+    """Why ``rest`` (what follows the prefix) is no issue number, when a reason helps."""
+    number, plus, _ = rest.partition("+")
+    if plus and ISSUE_NUMBER.fullmatch(number):
+        return ": +tag subaddresses are not accepted"
+    if rest.isascii() and rest.isdigit():
+        if rest.strip("0") == "":
+            return ": issue numbers start at 1"
+        if rest.startswith("0"):
+            return ": an issue number has no leading zero"
+        return f": issue numbers stop at {MAX_ISSUE_NUMBER}"
+    return ""
+
+
+def sender_allowed(route: Route, domain: str) -> bool:
+    """True when a mail from ``domain`` may be posted through ``route``.
+
+    An ``allowed_senders`` entry ``example.com`` matches exactly that domain; ``*.example.org``
+    matches any subdomain of example.org, however deep, but not example.org itself. Nothing else
+    matches: ``evilexample.com`` and ``example.com.evil.net`` never match ``example.com``.
+    """
+    sender = normalize_domain(domain)
+    if sender is None:
+        return False
+    for entry in route.allowed_senders:
+        if entry.startswith("*."):
+            if is_subdomain(sender, entry[2:]):
+                return True
+        elif sender == entry:
+            return True
+    return False
+
+
+def quoted(text: str) -> str:
+    """``text`` in double quotes, with control characters escaped but Unicode kept."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def route_label(index: int, domain: str, prefix: str) -> str:
+    return f"route {index} ({prefix}@{domain})" if prefix else f"route {index} ({domain})"
