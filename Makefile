@@ -25,7 +25,7 @@ UV_INSTALL := $(UV_SYNC) --python $(BIN)/python
 # build backend (flit_core) is in tools.txt, so nothing unpinned is fetched to build it.
 INSTALL_PROJECT := $(UV) pip install --quiet --no-deps --no-build-isolation --python $(BIN)/python -e .
 
-.PHONY: venv demo test lint typecheck unit tf-check tf-static tf-docs package fuzz bench lock clean
+.PHONY: venv demo test lint typecheck unit tf-check tf-static tf-docs reasons-doc package fuzz bench lock clean
 
 venv: $(DEV)
 
@@ -97,6 +97,10 @@ tf-static: $(CHECKOV_STAMP)
 ## tf-docs: regenerate the Inputs/Outputs tables of the Terraform READMEs
 tf-docs: $(DEV)
 	$(BIN)/python scripts/tf_docs.py
+
+## reasons-doc: regenerate docs/reasons.md, the table of reason codes, from handler/reasons.py
+reasons-doc: $(DEV)
+	$(BIN)/python scripts/reasons_doc.py
 
 ## package: the Lambda zip (dist/ticket-router.zip) for terraform apply; ROUTES=<file> packages
 ## another routes file (set the same file as routes_file in Terraform). With a python3.12 on the

@@ -13,10 +13,11 @@ from handler.deadline import Deadline
 from handler.github.client import GitHubError
 from handler.github.posts import PostedComment
 from handler.inbound.plan import Decision
+from handler.reasons import Reason
 from handler.routing import load_routes
 from handler.service.claims import Claimed
 from handler.service.inbound import RetryLater, Runtime, handle_event
-from handler.service.metrics import EmbeddedMetrics, Measurement, NoMetrics, measure
+from handler.service.metrics import COUNTERS, EmbeddedMetrics, Measurement, NoMetrics, measure
 from tests.conftest import TESTS
 from tests.sesmail import ses_mail
 
@@ -212,6 +213,26 @@ def test_a_planned_comment_is_neither_posted_nor_rejected():
         Measurement("MailsReceived", 1),
         Measurement("ProcessingLatency", 0.0, "Milliseconds"),
     )
+
+
+@pytest.mark.parametrize("reason", list(Reason), ids=str)
+def test_every_reason_counts_under_a_published_counter(reason):
+    """Each reason, transient as it usually is, counts once under a counter every flush
+    publishes; a rejection or a failure also under the reason itself."""
+    [_, counted, _] = measure([decision(reason, retryable=reason.transient)], 1.0)
+    assert counted.name in COUNTERS
+    if counted.name in {"Rejected", "Failed"}:
+        assert counted == Measurement(
+            "Failed" if reason.transient else "Rejected", 1, "Count", reason
+        )
+    else:
+        assert counted.reason is None
+
+
+def test_a_code_the_enum_does_not_know_is_never_published():
+    """A decision whose reason is no member fails to measure instead of making a new metric."""
+    with pytest.raises(ValueError, match="is not a valid Reason"):
+        measure([decision("sender-not-alowed")], 1.0)
 
 
 # EMF: what an invocation prints

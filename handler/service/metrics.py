@@ -12,7 +12,7 @@ counter below with the dimension ``service``, zero included, so that an alarm or
 rather than missing data. ``Rejected`` and
 ``Failed`` are published a second time per reason, with the dimensions ``service`` and
 ``reason`` (one EMF line per reason: a reason is a dimension value, and a dimension set applies
-to every metric of its line). Reason codes are the small fixed set of the README's table, so the
+to every metric of its line). Reasons are the small fixed set of handler.reasons.Reason, so the
 metrics stay few.
 
 - ``MailsReceived``: mails the invocation's event named (one per stored object, read or not).
@@ -37,6 +37,7 @@ from typing import Literal, Protocol
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from handler.inbound.plan import Decision
+from handler.reasons import Reason
 
 NAMESPACE = "TicketRouter"
 NAMESPACE_VARIABLE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -73,7 +74,7 @@ class Measurement:
     value: float
     unit: Unit = "Count"
     # Set for Rejected and Failed: published both in the total and under this reason.
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 # What an invocation failed for a retry counts for.
@@ -92,20 +93,22 @@ def measure(decisions: Iterable[Decision], latency_ms: float) -> tuple[Measureme
 
 
 _DONE = {
-    "posted": COMMENTS_POSTED,
-    "already-posted": ALREADY_POSTED,
-    "opened": ISSUES_OPENED,
-    "already-opened": ALREADY_OPENED,
+    Reason.POSTED: COMMENTS_POSTED,
+    Reason.ALREADY_POSTED: ALREADY_POSTED,
+    Reason.OPENED: ISSUES_OPENED,
+    Reason.ALREADY_OPENED: ALREADY_OPENED,
 }
 
 
 def _outcome(decision: Decision) -> Measurement | None:
-    if decision.reason in _DONE and not decision.retryable:
-        return Measurement(_DONE[decision.reason], 1)
+    # A code the enum does not know raises here: no metric is published under it.
+    reason = Reason(decision.reason)
+    if reason in _DONE and not decision.retryable:
+        return Measurement(_DONE[reason], 1)
     if decision.retryable:
-        return Measurement(FAILED, 1, reason=decision.reason)
+        return Measurement(FAILED, 1, reason=reason)
     if decision.action == "reject":
-        return Measurement(REJECTED, 1, reason=decision.reason)
+        return Measurement(REJECTED, 1, reason=reason)
     # A comment or issue planned but not made only happens in a dry run, which publishes none.
     return None
 
@@ -139,7 +142,7 @@ class EmbeddedMetrics:
         self._namespace = namespace or os.environ.get(NAMESPACE_VARIABLE) or NAMESPACE
         self._service = service
         self._totals: dict[str, float] = {}
-        self._by_reason: dict[tuple[str, str], float] = {}
+        self._by_reason: dict[tuple[str, Reason], float] = {}
         self._latencies: list[float] = []
 
     def record(self, measurements: Iterable[Measurement]) -> None:
@@ -168,7 +171,7 @@ class EmbeddedMetrics:
             totals.flush_metrics()
             for (name, reason), value in sorted(self._by_reason.items()):
                 per_reason = self._blob()
-                per_reason.add_dimension(name="reason", value=reason)
+                per_reason.add_dimension(name="reason", value=reason.value)
                 per_reason.add_metric(name=name, unit=MetricUnit.Count, value=value)
                 per_reason.flush_metrics()
         finally:

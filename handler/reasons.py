@@ -1,0 +1,382 @@
+"""Every stable reason code: why a mail, a webhook request or an update mail went as it did.
+
+A ``Reason`` is its code (a ``str``: logs, JSON and metrics carry it as it is), its meaning and
+whether it is transient (trying again later may succeed). The groups below are the sections of
+docs/reasons.md, which scripts/reasons_doc.py writes from this module.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    _value_: str
+    meaning: str
+    transient: bool
+
+    # The defaults only let ``Reason(code)``, a lookup by code, type-check: every member gives
+    # all three (tests/test_reasons.py).
+    def __new__(cls, code: str, meaning: str = "", transient: bool = False) -> Reason:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.meaning = meaning
+        member.transient = transient
+        return member
+
+    # Mail: what became of a mail for one recipient (handler.inbound.plan, Decision).
+    ACCEPTED = (
+        "accepted",
+        "planned: a dry run would post the comment, open the issue or unsubscribe the sender",
+        False,
+    )
+    POSTED = "posted", "the mail was posted as a comment", False
+    ALREADY_POSTED = (
+        "already-posted",
+        "an earlier delivery of this mail (a retry, a replay) posted it to this issue: "
+        "not posted again",
+        False,
+    )
+    OPENED = "opened", "a mail to a new-issue address opened an issue", False
+    ALREADY_OPENED = (
+        "already-opened",
+        "an earlier delivery of this mail opened its issue: not opened again",
+        False,
+    )
+    UNSUBSCRIBED = (
+        "unsubscribed",
+        "the sender (or the holder of a signed link) was taken off the issue's participants",
+        False,
+    )
+    NOT_A_PARTICIPANT = (
+        "not-a-participant",
+        "a mail to `<prefix><n>+unsubscribe@` from someone not getting mail about the issue",
+        False,
+    )
+
+    # Addressing: which issue a recipient names (handler.routing, Miss; handler.inbound.plan).
+    NO_RECIPIENT = "no-recipient", "the mail names no recipient at all", False
+    NO_ROUTE = "no-route", "no route for the recipient's domain", False
+    INVALID_ADDRESS = "invalid-address", "the recipient is not a plain mailbox address", False
+    INVALID_ISSUE_NUMBER = (
+        "invalid-issue-number",
+        "the recipient's local part is not `<prefix><issue number>` (nor the new-issue address)",
+        False,
+    )
+    DUPLICATE_RECIPIENT = (
+        "duplicate-recipient",
+        "another recipient of the same mail already addresses this issue: one comment",
+        False,
+    )
+
+    # Sender: who may post (handler.inbound.authenticity, Assessment; handler.inbound.autoreply).
+    AUTHENTICATED = (
+        "authenticated",
+        "SES vouches for the From domain (an assessment that passed; never a decision)",
+        False,
+    )
+    SPAM = "spam", "SES's spam verdict was FAIL", False
+    VIRUS = (
+        "virus",
+        "SES's virus verdict was FAIL, or SES could not scan the mail (GRAY, PROCESSING_FAILED): "
+        "nothing is posted unscanned",
+        False,
+    )
+    BOUNCE = (
+        "bounce",
+        "a bounce or delivery report (empty envelope sender, MAILER-DAEMON, multipart/report)",
+        False,
+    )
+    AUTO_REPLY = "auto-reply", "an auto-reply (Auto-Submitted, X-Autoreply and the like)", False
+    BULK_MAIL = "bulk-mail", "bulk mail (Precedence: bulk, junk or list)", False
+    LIST_MAIL = "list-mail", "a copy distributed by a mailing list (List-Id)", False
+    INVALID_FROM = "invalid-from", "not exactly one From address with a real domain", False
+    NOT_AUTHENTICATED = "not-authenticated", "SES could not authenticate the From domain", False
+    SENDER_MISMATCH = (
+        "sender-mismatch",
+        "a Sender header names someone outside the From address's organisation",
+        False,
+    )
+    SENDER_NOT_ALLOWED = (
+        "sender-not-allowed",
+        "the authenticated domain may not write to this route (an update: may no longer, so it "
+        "is not mailed either)",
+        False,
+    )
+
+    # Content: what is left to post (handler.inbound.plan).
+    UNPARSEABLE_MAIL = (
+        "unparseable-mail",
+        "the MIME structure defeats the parser (e.g. thousands of nested parts)",
+        False,
+    )
+    EMPTY_BODY = (
+        "empty-body",
+        "nothing is left after removing quoted text and signature (and, for a new issue, "
+        "no subject)",
+        False,
+    )
+
+    # Stored mail: what a Lambda event names, read from S3 (handler.service.events, Skipped;
+    # handler.aws.store, StoreError).
+    MAIL_NOT_FOUND = (
+        "mail-not-found",
+        "the stored mail is not in S3 (or a wrong --bucket or --prefix: replay keeps it)",
+        False,
+    )
+    MAIL_UNREADABLE = "mail-unreadable", "S3 could not be read (access denied, S3 failing)", True
+    MAIL_TOO_LARGE = "mail-too-large", "the stored object is larger than SES ever stores", False
+    SES_SETUP_NOTIFICATION = (
+        "ses-setup-notification",
+        "SES's test object of a new receipt rule: skipped",
+        False,
+    )
+    UNSUPPORTED_EVENT = (
+        "unsupported-event",
+        "the event (or failure-queue message) is not an SES or S3 notification",
+        False,
+    )
+
+    # Stores: the claims table and what it holds (handler.service.claims, handler.inbound.threads,
+    # handler.outbound.participants).
+    IN_PROGRESS = (
+        "in-progress",
+        "another invocation holds the claim: it is posting this mail, or mailing this update",
+        True,
+    )
+    CLAIM_STORE_UNAVAILABLE = (
+        "claim-store-unavailable",
+        "the claims table cannot be reached: nothing was posted or mailed",
+        True,
+    )
+    THREAD_STORE_UNAVAILABLE = (
+        "thread-store-unavailable",
+        "the thread map of issues opened by mail cannot be read or written",
+        True,
+    )
+    PARTICIPANT_STORE_UNAVAILABLE = (
+        "participant-store-unavailable",
+        "the issue's participants cannot be read, recorded or removed (a posted mail's retry "
+        "finds it already posted, and records its sender)",
+        True,
+    )
+    SUPPRESSION_STORE_UNAVAILABLE = (
+        "suppression-store-unavailable",
+        "a bounce or complaint cannot be recorded",
+        True,
+    )
+
+    # Credentials: secrets read from Secrets Manager (handler.aws.store, handler.github.credentials,
+    # StoreError).
+    TOKEN_UNAVAILABLE = (
+        "token-unavailable",
+        "the GitHub token cannot be read (secret missing, empty or unreadable; GITHUB_TOKEN unset)",
+        True,
+    )
+    SECRET_UNAVAILABLE = (
+        "secret-unavailable",
+        "the webhook secret cannot be read (the webhook answers 503; the outbox retries)",
+        True,
+    )
+    GITHUB_APP_KEY_UNAVAILABLE = (
+        "github-app-key-unavailable",
+        "the GitHub App's private key secret cannot be read",
+        True,
+    )
+    GITHUB_APP_KEY_INVALID = (
+        "github-app-key-invalid",
+        "the GitHub App's private key secret holds no unencrypted RSA private key",
+        True,
+    )
+    GITHUB_APP_UNSUPPORTED = (
+        "github-app-unsupported",
+        "the zip was built from a routes file without the App (so without PyJWT and "
+        "cryptography): rebuild it, then replay",
+        True,
+    )
+
+    # GitHub: its answers to a comment, a new issue or an App's token request
+    # (handler.github.client, handler.github.credentials, GitHubError).
+    ISSUE_NOT_FOUND = (
+        "issue-not-found",
+        "no such issue, or the credential cannot see the repository (404)",
+        False,
+    )
+    ISSUE_GONE = "issue-gone", "the issue was deleted, or issues are disabled (410)", False
+    ISSUE_LOCKED = "issue-locked", "the issue is locked: only collaborators may comment", False
+    REPO_NOT_FOUND = (
+        "repo-not-found",
+        "no such repository for a new issue, or the credential cannot see it (404)",
+        False,
+    )
+    ISSUES_DISABLED = "issues-disabled", "the repository has issues turned off (410)", False
+    GITHUB_FORBIDDEN = (
+        "github-forbidden",
+        "the credential may not comment or open issues there, or the App may not have a token "
+        "(403)",
+        False,
+    )
+    VALIDATION_FAILED = "validation-failed", "GitHub refused the comment or issue (422)", False
+    GITHUB_REDIRECT = (
+        "github-redirect",
+        "GitHub redirected to another host or scheme, or nowhere: the token is not sent on",
+        False,
+    )
+    GITHUB_REJECTED = (
+        "github-rejected",
+        "any other answer of GitHub's, to a post or to an App's token request",
+        False,
+    )
+    GITHUB_AUTH_FAILED = (
+        "github-auth-failed",
+        "GitHub refused the token (401: rotated, revoked): it is read again for the retry",
+        True,
+    )
+    GITHUB_APP_AUTH_FAILED = (
+        "github-app-auth-failed",
+        "GitHub refused the App's JWT (401: wrong key or id): the key is read again for the retry",
+        True,
+    )
+    GITHUB_APP_NOT_INSTALLED = (
+        "github-app-not-installed",
+        "the route's GitHub App has no such installation (404)",
+        False,
+    )
+    GITHUB_APP_REPO_NOT_INSTALLED = (
+        "github-app-repo-not-installed",
+        "the App's installation does not grant the repository, or Issues: write (422)",
+        False,
+    )
+    GITHUB_UNAVAILABLE = (
+        "github-unavailable",
+        "GitHub answered 5xx or could not be reached, after the retries",
+        True,
+    )
+    GITHUB_TIMEOUT = (
+        "github-timeout",
+        "GitHub did not answer in time, or the invocation has no time left to ask",
+        True,
+    )
+    RATE_LIMITED = (
+        "rate-limited",
+        "GitHub's rate limit holds longer than the invocation can wait",
+        True,
+    )
+
+    # Webhook: the answer to one request (handler.outbound.webhook, Outcome;
+    # handler.outbound.github_events, Ignored). Transient: answered 503, GitHub may redeliver.
+    QUEUED = "queued", "202: the event's work item is queued for the outbox", False
+    PONG = "pong", "200: GitHub's ping when the webhook is added", False
+    DUPLICATE_DELIVERY = (
+        "duplicate-delivery",
+        "202: this X-GitHub-Delivery was queued before: nothing queued",
+        False,
+    )
+    UNKNOWN_REPOSITORY = "unknown-repository", "202: no route names the repository", False
+    NOT_NOTIFYING = (
+        "not-notifying",
+        "202: no route of the repository has notify_participants",
+        False,
+    )
+    EVENT_NOT_HANDLED = (
+        "event-not-handled",
+        "202: an event other than issue_comment and issues",
+        False,
+    )
+    ACTION_NOT_HANDLED = (
+        "action-not-handled",
+        "202: an action not mailed (only comments created, issues closed or reopened are)",
+        False,
+    )
+    STALE_EVENT = "stale-event", "202: the event is older than 72 hours (a replay)", False
+    BAD_REQUEST = (
+        "bad-request",
+        "400: no event or delivery header, or a body that is not a JSON object",
+        False,
+    )
+    MALFORMED_PAYLOAD = (
+        "malformed-payload",
+        "400: the payload lacks a field the mail needs, or has it of the wrong type",
+        False,
+    )
+    SIGNATURE_MISSING = "signature-missing", "401: no X-Hub-Signature-256 header", False
+    SIGNATURE_INVALID = (
+        "signature-invalid",
+        "401: not signed with the master secret, nor the secret of the owner or app it names",
+        False,
+    )
+    METHOD_NOT_ALLOWED = "method-not-allowed", "405: a method the path does not take", False
+    NOT_FOUND = "not-found", "404: no such path", False
+    DELIVERY_IN_PROGRESS = (
+        "delivery-in-progress",
+        "503: another invocation is queueing this delivery (redelivered after a minute, it is "
+        "queued)",
+        True,
+    )
+    STORE_UNAVAILABLE = (
+        "store-unavailable",
+        "503: the delivery ids, or the participants of an unsubscribe link, cannot be reached",
+        True,
+    )
+    QUEUE_UNAVAILABLE = "queue-unavailable", "503: the work queue refused the item", True
+    UNSUBSCRIBE_PAGE = (
+        "unsubscribe-page",
+        "200: the page whose button unsubscribes (link scanners only GET)",
+        False,
+    )
+    UNSUBSCRIBE_INVALID = (
+        "unsubscribe-invalid",
+        "400: the unsubscribe link is malformed or not signed by us",
+        False,
+    )
+    ALREADY_UNSUBSCRIBED = (
+        "already-unsubscribed",
+        "200: the link's participant was not (or no longer) getting mail about the issue",
+        False,
+    )
+
+    # Outbox: one update for one participant (handler.outbound.outbox, Outgoing).
+    MAILED = "mailed", "the update was sent through SES", False
+    ALREADY_MAILED = (
+        "already-mailed",
+        "an earlier delivery of the event mailed this participant: not sent again",
+        False,
+    )
+    OWN_COMMENT = (
+        "own-comment",
+        "the comment was posted from mail by us (its marker, or a route's App): mailed to nobody",
+        False,
+    )
+    NO_PARTICIPANTS = "no-participants", "nobody wrote to the issue by mail", False
+    ROUTE_NOT_NOTIFYING = (
+        "route-not-notifying",
+        "the route the participant wrote to no longer mails participants (or is gone)",
+        False,
+    )
+    SUPPRESSED = (
+        "suppressed",
+        "the address bounced or complained: never mailed again (also: the feedback recorded)",
+        False,
+    )
+    UNMAILABLE = (
+        "unmailable",
+        "the address (non-ASCII) or the event cannot be written into a mail",
+        False,
+    )
+    SES_REJECTED = "ses-rejected", "SES refused the mail for good (MessageRejected)", False
+    SES_UNAVAILABLE = "ses-unavailable", "SES failed or throttled", True
+    FEEDBACK_NO_ACTION = (
+        "feedback-no-action",
+        "SES feedback that suppresses nobody (a transient bounce, a delivery, a confirmation)",
+        False,
+    )
+
+
+class TicketRouterError(Exception):
+    """A failure with a reason code; ``str()`` is the detail, written for people."""
+
+    def __init__(self, reason: Reason, detail: str, *, transient: bool | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.transient = reason.transient if transient is None else transient
