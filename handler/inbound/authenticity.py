@@ -1,50 +1,6 @@
 """Who sent a mail, as far as Amazon SES could verify it.
 
-Pure. Only SES's measurements count; every header the sender wrote can be forged.
-
-Where the verdicts come from, in order of trust:
-
-1. The SES receipt-rule event (Lambda action): ``receipt.spfVerdict`` ... ``virusVerdict``,
-   ``dmarcPolicy`` and ``recipients``. The event does not say which domains DKIM and SPF passed
-   for, so those come from the stored mail's SES block (2).
-2. The SES block at the top of the stored mail: the header fields SES prepends, in the order SES
-   writes them (Return-Path, Received, X-SES-Spam-Verdict, X-SES-Virus-Verdict, Received-SPF,
-   Authentication-Results, X-SES-RECEIPT, X-SES-DKIM-SIGNATURE). The block is the leading run of
-   those fields in that order, each at most once; it ends at the first field that is not SES's or
-   is out of order, and it must hold X-SES-RECEIPT. A sender can write any of these names, but
-   only below the block, where they are never read.
-
-The From domain is authenticated when DMARC passes, or, where the domain publishes no DMARC policy
-(SES: GRAY) or SES could not evaluate it (PROCESSING_FAILED), when DKIM passed for a signing
-domain aligned with From, or SPF passed for an envelope domain aligned with From: an aligned pass
-is exactly what DMARC itself counts. DMARC FAIL is final, since the domain's policy may ask for
-strict alignment, which relaxed alignment here would not honour.
-
-A stored block without an Authentication-Results field (the older SES layout: Received-SPF and
-the X-SES-* verdicts only) says nothing about DMARC or DKIM. DMARC is then unknown (DISABLED),
-not "no policy": an SPF pass alone cannot stand in for a policy nobody looked up, so the mail is
-not authenticated unless the Lambda event supplies SES's DMARC verdict.
-
-The Sender field (RFC 5322 3.6.2) names who actually transmitted a mail written by From: a
-secretary, a mailing list, a "via" service. DMARC authenticates From only, so an authenticated
-From with a Sender at an unaligned domain is mail sent by someone else on From's behalf, which is
-exactly what must not post as From (reason ``sender-mismatch``). A Sender aligned with From
-(``assistant@example.com`` for ``boss@example.com``, a bounce subdomain) is one organisation and
-passes.
-
-Alignment is relaxed (RFC 7489 3.1): the domains are equal or one lies below the other, at a
-label boundary. Without the Public Suffix List this also aligns a public suffix with a domain
-below it (``ac.uk`` with ``evil.ac.uk``); that is harmless here because the route's
-``allowed_senders`` is checked on the From domain itself, and no route allows a public suffix. A
-single label (``com``) never aligns. Siblings never align (``evil.ac.uk`` with ``unseen.ac.uk``),
-nor do look-alikes (``evilexample.com``) or suffix tricks (``example.com.evil.net``).
-
-Spam and virus verdicts. Spam FAIL rejects; spam GRAY or PROCESSING_FAILED does not, because
-authentication and the route's allowed senders already keep strangers out, and a colleague's
-mail the scanner was unsure about would otherwise be lost. Virus FAIL rejects, and so do GRAY and
-PROCESSING_FAILED: a mail SES could not vouch for is not posted unscanned (fail closed; it stays
-in the mail store and the decision says why). DISABLED, or no verdict at all, means the operator
-turned scanning off for the receipt rule, which is their call.
+The rules, and why: docs/inbound.md#authenticity.
 """
 
 from __future__ import annotations

@@ -1,16 +1,6 @@
 """HTML-only mail -> Markdown a maintainer can read, with markdownify (on BeautifulSoup).
 
-Pure. What a mail's HTML carries beyond text is dropped on purpose: scripts, styles and
-Office markup vanish, images become their alt text (a remote image is a tracking pixel), and links
-keep only web and mail schemes. What reply trimming needs is kept as text: ``<blockquote>`` becomes
-``> `` quoted lines, and the reply headers of Outlook (bold "From:" / "Sent:" lines) become plain
-lines.
-
-Security does not rest here: render.sanitize_markdown escapes whatever HTML the Markdown still
-holds before anything is posted.
-
-BeautifulSoup and markdownify are imported on the first HTML-only mail, not with this module:
-together they cost a cold start about 40 ms, and most mail carries a text/plain part.
+The rules, and why: docs/inbound.md#htmlmarkdown.
 """
 
 from __future__ import annotations

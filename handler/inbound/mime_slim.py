@@ -1,25 +1,6 @@
 """Large base64 attachments cut out of raw MIME before the stdlib parser reads it.
 
-Pure: no I/O. The stdlib parser holds a body as text lines and decodes it in full, which costs
-several times an attachment's size, only for handler.inbound.mail to take the decoded length.
-``slim``
-removes such bodies from the bytes and writes each one's decoded length into a header field of
-its part, named with a token drawn once per process so that no sender can supply it.
-
-The parser must read the slimmed bytes exactly as it reads the original, so this module mirrors
-``email.feedparser`` (Python 3.11) and leaves alone whatever it cannot read the same way:
-- lines: the parser breaks them at CR, LF and CRLF; a mail with a lone CR is left whole;
-- a part's content ends at the first line that is a delimiter of its multipart or of any
-  enclosing one (RFC 2046 5.1.2), so a part's extent never depends on what it contains;
-- a delimiter line is ``--boundary``, then ``--`` for the close delimiter, spaces or tabs, and
-  the line end (the parser's ``boundaryre``);
-- a header block is read by the stdlib itself, and only when every line is a field or a
-  continuation of one and a blank line ends it, so that both read the same boundary and type;
-- a multipart is entered only when it has its start and close delimiters and no two delimiter
-  lines in a row, is not multipart/digest (whose parts default to message/rfc822) and lies no
-  deeper than the caller walks; message/* parts are never entered;
-- a body is cut only when its base64 decodes without a defect: alphabet characters and line
-  ends, at most two ``=`` at the very end, a length a multiple of four.
+The rules, and why: docs/inbound.md#mimeslim.
 """
 
 from __future__ import annotations

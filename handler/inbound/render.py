@@ -1,29 +1,6 @@
 """Message -> the Markdown comment posted on GitHub.
 
-Pure: no I/O. The comment is built for a maintainer reading an issue thread:
-
-- an attribution line (who wrote, and the subject),
-- what the author wrote in this mail, with quoted history and signature trimmed,
-- the trimmed part folded into ``<details>`` as a literal code block (routes may turn this off),
-- the attachments listed by name, type and size (never inlined: GitHub cannot host them for us),
-- a footer naming the address the mail was sent to.
-
-Privacy: comments are public, so the attribution names the sender by display name only, never
-by address, unless the route opts in (``show_sender_address``). Address-like text in a display
-name (``"alice@example.com" <x@example.com>``, ``Bob (bob@example.com)``) is removed too: it
-would publish an address, and it could name someone other than the authenticated sender. With
-no display name left, the attribution is ``Someone at <domain>``: the domain is the
-organisation the route allows and SES authenticated, which is what a reader needs and names no
-person. The mail's own text, the folded quoted history and signature included, is published as
-the sender wrote it: it is what they chose to send to a public tracker, and rewriting prose
-(``contact me at ...``) would change its meaning. A route that wants no history or signature
-(where quoted ``On ..., Bob <bob@...> wrote:`` lines and signature blocks live) sets
-``keep_quoted: false``.
-
-Mail text is Markdown-ish prose written by strangers, so before it reaches GitHub it is
-neutralised: raw HTML is escaped (no tags, no ``</details>`` that unfolds the trimmed part),
-@mentions cannot notify, images cannot load remote content, and an unclosed code fence is
-closed so that it cannot swallow the footer.
+The rules, and why: docs/inbound.md#render.
 """
 
 from __future__ import annotations

@@ -1,14 +1,6 @@
 """Which issue a mail thread belongs to, for mail that reaches a new-issue address again.
 
-A mail that opens an issue starts a thread. Its sender answers our confirmation, or someone
-answers the original with "reply all", and their client keeps the new-issue address as the
-recipient: that mail must comment on the issue, not open a second one. Mail clients name the
-messages a mail answers in ``In-Reply-To`` and ``References`` (RFC 5322 3.6.4), so we remember,
-per repository, the Message-ID of each mail that opened an issue and the Message-ID of the
-confirmation we sent for it, and look up a new-issue mail's references before opening.
-
-``thread_ids`` and ``confirmation_id`` are pure; ``DynamoThreads`` keeps the map in the claims
-table (key ``id``, TTL ``expiration``), beside the claims, for as long as a claim lives.
+The rules, and why: docs/inbound.md#threads.
 """
 
 from __future__ import annotations

@@ -2,43 +2,7 @@
 # ruff: noqa: RUF001, RUF002, RUF003
 """Issue titles from mail subjects: what the sender wrote, without what mail software added.
 
-Pure: no I/O. The input is the decoded Subject (RFC 2047 already undone), the trimmed plain-text
-body, and whether the mail came through a mailing list. The rules, in the order applied:
-
-1. Clean-up. Control characters that are whitespace (tab, line breaks from header folding) and
-   every other run of Unicode whitespace become one space; the ends are stripped. Characters
-   that are invisible and mean nothing in a one-line title are removed: the other C0/C1
-   controls; bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069: unbalanced
-   ones reorder the text around the title, the "Trojan Source" trick); the bidi marks LRM, RLM
-   and ALM (a title's strong letters still give its direction, and a mark would hide a marker
-   behind it); zero-width space, word joiner, invisible operators and the deprecated format
-   characters (U+2060-U+206F); soft hyphen, BOM, interlinear annotation marks and lone
-   surrogates. Zero-width joiners and non-joiners stay inside the text (emoji sequences, Persian
-   and Indic spelling need them) but not at its ends. The text is put in NFC, so "Réf" typed on a
-   Mac matches and no accent is left dangling when the title is cut.
-2. Reply and forward markers at the start are removed, repeatedly and in any mix: "Re", "Fwd",
-   "Fw" and the localised ones of common clients (see ``_MARKER_WORDS``), in any case, each only
-   when a colon follows: ASCII ":" or full-width "：", optionally after a counter ("Re[2]:",
-   "Re(3):", "Re^2:") and spaces ("Re :" is French typography). A word that merely starts the
-   subject ("Reply needed", "Re-open the issue", "AW 2024 plan") is the author's and stays.
-   Full-width Latin letters count as their ASCII forms ("ＲＥ：" is "RE:"). Trailing "(fwd)" and
-   "[fwd]" (Pine and its heirs) are removed too.
-3. List tags, a ``[tag]`` of 1 to 40 characters without nested brackets, at the start or between
-   markers: tags followed (possibly after more tags) by a marker are removed ("[dev] Re: crash",
-   a list re-tagging a reply); so is a later tag equal to one already removed ("[users] Re:
-   [users] x" is "x"). When the mail came through a list, the first tag after the markers is
-   the list's and is removed too ("[dev] crash", "Re: [dev] [BUG] crash" is "[BUG] crash").
-   Otherwise a bracketed word the author wrote ("[BUG] crash on save", "[RFC] new API") stays.
-4. Nothing left, or only a client's placeholder for a missing subject ("Re: (no subject)",
-   "AW: (kein Betreff)"): the first line of the body with anything in it, cleaned as in 1 and
-   cut as in 5 to 80 characters; no such line: "(no subject)".
-5. Too long: cut at the last space within 255 characters and "…" appended, or hard at 255 when
-   that space is more than 40 characters back (CJK text, a long URL). A cut never splits a
-   character from its combining marks, an emoji sequence or a flag.
-
-Lengths are counted in UTF-16 code units, like comment bodies in ``render`` (GitHub counts as
-JavaScript does). That is never less than the number of characters, and the same for text
-without emoji or rare CJK.
+The rules, and why: docs/inbound.md#titles.
 """
 
 from __future__ import annotations

@@ -2,36 +2,7 @@
 # ruff: noqa: RUF001, RUF003
 """Reply trimming: keep what the author wrote in this mail, fold away history and signature.
 
-Pure: no I/O. The input is a decoded plain-text body, or Markdown converted from an HTML mail
-(blockquotes as ``> `` lines, links as ``[text](url)``, Outlook's header labels possibly bold).
-
-Every line is classified (blank, ``>``-quoted, text) and the text lines are tested for the
-markers that mail clients put in front of history: quote attributions ("On ... wrote:" and its
-translations, also wrapped over up to three lines), Outlook header blocks (From/Sent/To/Subject
-and their translations), "-----Original Message-----" delimiters, the "-- " signature
-delimiter and mailing-list footers. The mail is cut once: at the first marker after which
-everything is history, then further back over whatever only precedes that history (quoted
-lines, attributions, blank lines, a horizontal rule, a mobile footer such as "Sent from my
-iPhone"). Everything above the cut is the body, everything below is ``trimmed``.
-
-Decisions a maintainer reading the issue thread would make, spelt out:
-
-- Inline replies keep their quotes: a quote followed by the author's answer is context for that
-  answer. Only history *after* the last thing the author wrote is cut.
-- Top posting: after an attribution with a date or address, an Outlook header block or an
-  original-message delimiter, everything is history even when it is not ``>``-quoted, as
-  Outlook sends it.
-- Forwards are content. A forward marker ("---------- Forwarded message ---------", "Begin
-  forwarded message:", ...) means the sender chose to share that mail with the thread, which has
-  not seen it; so the forwarded mail stays in the body, note above it or not. Outlook marks a
-  forward exactly like a reply (a rule and a From/Sent/To/Subject block), so a mail that *starts*
-  with such a block, with nothing written above it, is taken for a forward and kept whole too;
-  with text above it, the block is history.
-- A mail that is entirely ``>``-quoted history has an empty body: there is nothing new in it.
-- Closing words ("Best regards, Anna") are the author's and stay; only what follows a "-- "
-  signature delimiter, a mobile footer that ends the text, or a mailing-list footer is removed.
-- The author's text is kept byte for byte: no reflow, inner blank lines kept; leading blank
-  lines and trailing whitespace are dropped.
+The rules, and why: docs/inbound.md#trim.
 """
 
 from __future__ import annotations
