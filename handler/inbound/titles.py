@@ -1,5 +1,5 @@
 # Reply markers in other scripts are meant to hold Cyrillic, Greek and full-width letters.
-# ruff: noqa: RUF001, RUF002, RUF003
+# ruff: noqa: RUF001, RUF003
 """Issue titles from mail subjects: what the sender wrote, without what mail software added.
 
 The rules, and why: docs/inbound.md#titles.
