@@ -1,30 +1,7 @@
-"""What each invocation counts, published as CloudWatch metrics in the embedded metric format.
-
-``measure`` decides, without I/O, what one mail's decisions count for. ``EmbeddedMetrics`` sums
-an invocation's measurements and prints them on ``flush`` as EMF JSON lines on stdout, which
-Lambda's log stream carries to CloudWatch, where they become metrics without any API call
-(https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
-``NoMetrics`` is the default: the CLI's stdout is its own output.
-
-The namespace is ``TicketRouter`` unless POWERTOOLS_METRICS_NAMESPACE names another;
-POWERTOOLS_METRICS_DISABLED=true publishes nothing. Every flush that saw a mail publishes each
-counter below with the dimension ``service``, zero included, so that an alarm or a ratio sees 0
-rather than missing data. ``Rejected`` and
-``Failed`` are published a second time per reason, with the dimensions ``service`` and
-``reason`` (one EMF line per reason: a reason is a dimension value, and a dimension set applies
-to every metric of its line). Reasons are the small fixed set of handler.reasons.Reason, so the
-metrics stay few.
-
-- ``MailsReceived``: mails the invocation's event named (one per stored object, read or not).
-- ``CommentsPosted``: comments created.
-- ``AlreadyPosted``: comments an earlier delivery of the same mail had created.
-- ``IssuesOpened``: issues opened by mail to a new-issue address.
-- ``AlreadyOpened``: issues an earlier delivery of the same mail had opened.
-- ``Rejected``: recipient decisions not posted for a permanent reason.
-- ``Failed``: recipient decisions not posted for a transient reason (Lambda retries them).
-- ``Retried``: invocations failed so that Lambda retries them (0 or 1 per invocation).
-- ``ProcessingLatency`` (milliseconds): from reading a mail to its last decision, one value per
-  mail.
+"""What each invocation counts, published as CloudWatch metrics in the embedded metric format
+(EMF lines on stdout, which CloudWatch turns into metrics without an API call). The metrics and
+their dimensions are listed in the README ("Lambda", Metrics); the per-reason dimension values
+are the members of handler.reasons.Reason.
 """
 
 from __future__ import annotations
