@@ -41,7 +41,8 @@ class LazyClient:
 
     @functools.cached_property
     def client(self) -> Any:  # noqa: ANN401 - boto3 clients are untyped
-        return boto3.client(self.service)
+        # The stubs type each service by its literal name; this one is known at run time.
+        return boto3.client(self.service)  # type: ignore[call-overload]
 
     def __getattr__(self, name: str) -> Any:  # noqa: ANN401
         # Only for the client's operations: a failing client (or copy probing __deepcopy__ on a
