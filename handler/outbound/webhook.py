@@ -642,7 +642,8 @@ class DynamoDeliveries:
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                held = error.response.get("Item", {})
+                # The stubs' error response has no key for what the condition check returns.
+                held: dict[str, Any] = error.response.get("Item", {})  # type: ignore[assignment]
                 # A record without the flag was written before it existed: queued.
                 return "pending" if held.get("queued") == {"BOOL": False} else "seen"
             raise DeliveryStoreError(f"cannot record the delivery ({error_code(error)})") from None
