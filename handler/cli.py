@@ -30,7 +30,9 @@ import boto3
 from botocore.exceptions import NoRegionError
 
 from handler import __version__
+from handler.aws.secrets import Secrets
 from handler.aws.store import MailStore, StoreError
+from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients
 from handler.inbound.plan import Decision, deliver, plan, received_time, update_participants
 from handler.inbound.threads import DynamoThreads, NoThreads, Threads
@@ -250,12 +252,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         planned = plan(raw, routes, recipients=args.recipient)
         decisions = planned.decisions
         if github is not None:
-            left = _time_left()
+            deadline = Deadline.within(MAIL_BUDGET_SECONDS)
             decisions = deliver(
                 decisions,
                 routes,
-                partial(github, remaining_time=left),
-                claims=claims(left),
+                partial(github, deadline=deadline),
+                claims=claims(deadline.remaining),
                 threads=threads,
                 since=_ANY_TIME,
             )
@@ -384,7 +386,7 @@ def _github(routes: Routes) -> GitHubClients | None:
     secrets = None
     if own:
         try:
-            secrets = boto3.client("secretsmanager")
+            secrets = Secrets(boto3.client("secretsmanager"))
         except NoRegionError:
             print(
                 "routes name Secrets Manager secrets (token_secret, github_app): no AWS region: "
@@ -446,11 +448,6 @@ def _stores(table: str) -> tuple[ClaimsFactory, Threads, Participants] | None:
 
 def _no_claims(remaining_time: Callable[[], float]) -> Claims:
     return NoClaims()
-
-
-def _time_left() -> Callable[[], float]:
-    deadline = time.monotonic() + MAIL_BUDGET_SECONDS
-    return lambda: deadline - time.monotonic()
 
 
 def _sqs_client(url: str) -> object:

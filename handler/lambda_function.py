@@ -35,7 +35,8 @@ from typing import Any
 import boto3
 
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LambdaContext, LazyClient, json_logger
-from handler.aws.store import MailStore, TokenSource
+from handler.aws.secrets import Secrets, TokenSource
+from handler.aws.store import MailStore
 from handler.github.credentials import Credentials, GitHubClients
 from handler.inbound.threads import DynamoThreads, NoThreads, Threads
 from handler.outbound.notices import Notifier
@@ -62,7 +63,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first invocation and kept for the container's life (cold start pays once)."""
-    secrets = LazyClient("secretsmanager")
+    secrets = Secrets(LazyClient("secretsmanager"))
     tokens = TokenSource(secrets, os.environ.get("GITHUB_TOKEN_SECRET_ARN", ""))
     credentials = Credentials(
         secrets,

@@ -203,11 +203,12 @@ _LIST_IMPORTS = """
 import sys
 import markdown_it
 from handler import lambda_function, outbox_function, webhook_function
+from handler.deadline import Deadline
 from handler.github.client import GitHubClient
 from handler.inbound.html_markdown import html_to_markdown
 from handler.service.claims import DynamoClaims
 runtime = lambda_function.runtime()
-GitHubClient("token")
+GitHubClient("token", deadline=Deadline.never())
 DynamoClaims("claims", lambda_function.LazyClient("dynamodb"), expires_after_seconds=60)
 html_to_markdown("<p>Hello <a href='https://example.org/'>there</a></p>")
 for module in list(sys.modules.values()):

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from handler.deadline import Deadline
 from handler.github.client import GitHubClient, RateGate
 from handler.inbound.mail import parse_mail
 from handler.routing import load_routes
@@ -93,10 +94,11 @@ def test_a_burst_of_500_mails_is_posted_once_each_or_dead_lettered(
         runtime = Runtime(
             routes=routes,
             store=Store(mails),
-            commenter=lambda route, remaining_time: GitHubClient(
+            # The invocation's deadline, in scaled time like remaining().
+            commenter=lambda route, deadline: GitHubClient(
                 "t",
+                deadline=Deadline(started + LAMBDA_SECONDS, clock=scaled_now),
                 api_url=httpserver.url_for("/"),
-                remaining_time=remaining_time,
                 sleep=lambda seconds: time.sleep(seconds / SCALE),
                 clock=scaled_now,
                 gate=gate,

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from handler.deadline import Deadline
 from handler.github.client import GitHubClient, PostedComment
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
@@ -60,8 +61,12 @@ def runtime(
     return Runtime(
         routes=ROUTES,
         store=Store(mails),
-        commenter=lambda route, remaining_time: GitHubClient(
-            "t", api_url=server.url_for("/"), timeout=timeout, sleep=sleep
+        commenter=lambda route, deadline: GitHubClient(
+            "t",
+            deadline=Deadline.never(),
+            api_url=server.url_for("/"),
+            timeout=timeout,
+            sleep=sleep,
         ),
         bucket="mail",
         prefix="inbound/",
@@ -171,7 +176,9 @@ def test_a_crash_after_the_post_is_found_by_the_retry(dynamodb, github, httpserv
     message = parse_mail(raw)
     key = claim_key("example-org/app", 7, mail_key(message, raw))
     [decision] = plan(raw, ROUTES).decisions
-    client = GitHubClient("t", api_url=httpserver.url_for("/"), sleep=lambda s: None)
+    client = GitHubClient(
+        "t", deadline=Deadline.never(), api_url=httpserver.url_for("/"), sleep=lambda s: None
+    )
     holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600, remaining_time=lambda: 1)
 
     def post_then_crash() -> PostedComment:
@@ -227,8 +234,8 @@ def test_a_secondary_rate_limit_is_waited_out(dynamodb, github, httpserver):
     rt = Runtime(
         routes=ROUTES,
         store=Store({"inbound/a": ses_mail()}),
-        commenter=lambda route, remaining_time: GitHubClient(
-            "t", api_url=httpserver.url_for("/"), sleep=sleep
+        commenter=lambda route, deadline: GitHubClient(
+            "t", deadline=Deadline.never(), api_url=httpserver.url_for("/"), sleep=sleep
         ),
         bucket="mail",
         prefix="inbound/",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from handler.aws.store import StoreError
+from handler.deadline import Deadline
 from handler.inbound.plan import (
     Commenter,
     Decision,
@@ -66,8 +67,8 @@ class Runtime:
     store: Fetcher
     # Builds a route's GitHub client (its credential, its API) only when there is something to
     # post: a mail that is rejected costs no Secrets Manager call. Takes the route and the
-    # function's remaining-time callback.
-    commenter: Callable[[Route, Callable[[], float]], Commenter]
+    # invocation's deadline.
+    commenter: Callable[[Route, Deadline], Commenter]
     bucket: str
     prefix: str
     # The claim store, given the remaining-time callback (a crashed holder's claim expires then).
@@ -162,7 +163,7 @@ def _post(
     done = deliver(
         planned,
         runtime.routes,
-        lambda route: runtime.commenter(route, remaining_time),
+        lambda route: runtime.commenter(route, Deadline.within(remaining_time())),
         claims=runtime.claims(remaining_time),
         threads=runtime.threads,
         since=_since(ref, runtime.clock()),
