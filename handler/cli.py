@@ -23,6 +23,7 @@ from handler import __version__
 from handler.aws.failure_queue import SqsFailureQueue
 from handler.aws.lambda_runtime import LazyClient
 from handler.aws.s3 import MailStore
+from handler.aws.secrets import Secrets
 from handler.aws.store import StoreError
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients
@@ -335,7 +336,7 @@ def _github(routes: Routes) -> GitHubClients | None:
     secrets = None
     if own:
         try:
-            secrets = boto3.client("secretsmanager")
+            secrets = Secrets(boto3.client("secretsmanager"))
         except NoRegionError:
             print(
                 "routes name Secrets Manager secrets (token_secret, github_app): no AWS region: "

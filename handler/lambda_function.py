@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
 from handler.aws.s3 import MailStore
-from handler.aws.store import TokenSource
+from handler.aws.secrets import Secrets, TokenSource
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients
 from handler.routing import load_routes
@@ -36,7 +36,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first invocation and kept for the container's life (cold start pays once)."""
-    secrets = LazyClient("secretsmanager")
+    secrets = Secrets(LazyClient("secretsmanager"))
     tokens = TokenSource(secrets, os.environ.get("GITHUB_TOKEN_SECRET_ARN", ""))
     credentials = Credentials(
         secrets,

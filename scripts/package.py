@@ -203,12 +203,14 @@ _LIST_IMPORTS = """
 import sys
 import markdown_it
 from handler import lambda_function, outbox_function, webhook_function
+from handler.deadline import Deadline
 from handler.github.client import GitHubClient
 from handler.inbound.html_markdown import html_to_markdown
 runtime = lambda_function.runtime()
-GitHubClient("token")
-import aws_lambda_powertools.utilities.idempotency.persistence.dynamodb
+GitHubClient("token", deadline=Deadline.never())
 import aws_lambda_powertools.utilities.idempotency.idempotency
+import aws_lambda_powertools.utilities.idempotency.persistence.dynamodb
+import aws_lambda_powertools.utilities.parameters.secrets
 html_to_markdown("<p>Hello <a href='https://example.org/'>there</a></p>")
 for module in list(sys.modules.values()):
     path = getattr(module, "__file__", None) or ""

@@ -93,8 +93,8 @@ def test_a_burst_of_500_mails_is_posted_once_each_or_dead_lettered(
             store=Store(mails),
             github=lambda route, deadline: GitHubClient(
                 "t",
+                deadline=deadline,
                 api_url=httpserver.url_for("/"),
-                remaining_time=deadline.remaining,
                 sleep=lambda seconds: time.sleep(seconds / SCALE),
                 clock=scaled_now,
                 gate=gate,

@@ -34,6 +34,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from handler import __version__
+from handler.aws.secrets import Secrets
 from handler.aws.store import StoreError
 from handler.deadline import Deadline
 from handler.github.client import GitHubClient, GitHubError
@@ -41,6 +42,7 @@ from handler.github.credentials import Credentials, GitHubClients, Login
 from handler.routing import GitHubApp, Route, TokenSecret
 from tests.conftest import ROOT, TESTS
 from tests.fakegithub import silent
+from tests.secrets_clock import secrets_cached_by
 
 REGION = "eu-west-1"
 SPEC = json.loads(
@@ -52,6 +54,12 @@ PATH = f"/api/v3/app/installations/{INSTALLATION}/access_tokens"
 # A fixed start, so that expires_at and the JWT's times are exact.
 START = 1_800_000_000
 DEFAULT_TOKEN = "ghp_defaultToken0123456789"
+NEVER = Deadline.never()
+
+
+def left(seconds: float) -> Deadline:
+    """A deadline ``seconds`` away on a clock that stands still."""
+    return Deadline.within(seconds, clock=lambda: 0.0)
 
 
 def rsa_key() -> rsa.RSAPrivateKey:
@@ -215,9 +223,15 @@ def ghes(server: HTTPServer) -> str:
     return f"http://127.0.0.1:{server.port}/api/v3"
 
 
-def credentials(secrets, clock: Clock, sleeps: Sleeps | None = None, **kwargs) -> Credentials:
+def credentials(
+    secrets, clock: Clock, sleeps: Sleeps | None = None, *, max_age: int = 900, **kwargs
+) -> Credentials:
     return Credentials(
-        secrets, lambda: DEFAULT_TOKEN, clock=clock, sleep=sleeps or Sleeps(), **kwargs
+        Secrets(secrets, max_age=max_age),
+        lambda: DEFAULT_TOKEN,
+        clock=clock,
+        sleep=sleeps or Sleeps(),
+        **kwargs,
     )
 
 
@@ -236,27 +250,30 @@ def test_a_route_without_credential_gets_the_default_token():
     """The deployment's token, on the default API (trailing slash dropped), and never on
     another: a route's api_url cannot draw the deployment's token to its host."""
     logins = Credentials(None, lambda: DEFAULT_TOKEN, default_api_url="https://api.github.com/")
-    assert logins.login(route()) == Login(DEFAULT_TOKEN, "https://api.github.com", "default")
+    assert logins.login(route(), NEVER) == Login(DEFAULT_TOKEN, "https://api.github.com", "default")
     elsewhere = route(api_url="https://ghe.example.com/api/v3/")
-    assert logins.login(elsewhere) == Login(DEFAULT_TOKEN, "https://api.github.com", "default")
+    assert logins.login(elsewhere, NEVER) == Login(
+        DEFAULT_TOKEN, "https://api.github.com", "default"
+    )
 
 
-def test_a_token_secret_route_reads_its_secret_once_per_ttl(aws):
+def test_a_token_secret_route_reads_its_secret_once_per_ttl(aws, monkeypatch):
     """The route's own token, cached: one Secrets Manager read until the TTL, then a rotation
     takes effect; its identity names the secret."""
     arn = aws.client.create_secret(Name="route-token", SecretString="ghp_routeToken1")["ARN"]
     clock = Clock()
-    logins = credentials(aws, clock, secret_ttl_seconds=600)
+    secrets_cached_by(clock, monkeypatch)
+    logins = credentials(aws, clock, max_age=600)
     secret_route = route(credential=TokenSecret(arn))
-    assert logins.login(secret_route) == Login(
+    assert logins.login(secret_route, NEVER) == Login(
         "ghp_routeToken1", "https://api.github.com", f"secret:{arn}"
     )
     aws.client.put_secret_value(SecretId=arn, SecretString='{"token": "ghp_routeToken2"}')
     clock.now += 599
-    assert logins.login(secret_route).token == "ghp_routeToken1"
+    assert logins.login(secret_route, NEVER).token == "ghp_routeToken1"
     assert aws.reads == [arn]
-    clock.now += 1
-    assert logins.login(secret_route).token == "ghp_routeToken2"
+    clock.now += 2
+    assert logins.login(secret_route, NEVER).token == "ghp_routeToken2"
     assert aws.reads == [arn, arn]
 
 
@@ -264,7 +281,7 @@ def test_a_refused_token_is_read_again_at_once(aws, httpserver: HTTPServer):
     """A rotated token: GitHub answers 401 to the cached one; the client's hook makes the next
     login (Lambda's retry, in the same container) read the secret again, TTL or not."""
     arn = aws.client.create_secret(Name="route-token", SecretString="ghp_old")["ARN"]
-    clients = GitHubClients(credentials(aws, Clock(), secret_ttl_seconds=900))
+    clients = GitHubClients(credentials(aws, Clock(), max_age=900))
     secret_route = route(credential=TokenSecret(arn), api_url=ghes(httpserver))
     comments = "/api/v3/repos/example-org/app/issues/7/comments"
     httpserver.expect_oneshot_request(comments, method="POST").respond_with_json(
@@ -274,12 +291,12 @@ def test_a_refused_token_is_read_again_at_once(aws, httpserver: HTTPServer):
         {"id": 5, "html_url": "https://github.example.com/example-org/app/issues/7#c5"},
         status=201,
     )
-    stale = clients(secret_route, Deadline.within(60.0))
+    stale = clients(secret_route, left(60.0))
     aws.client.put_secret_value(SecretId=arn, SecretString="ghp_new")
     with pytest.raises(GitHubError) as caught:
         stale.create_comment("example-org/app", 7, "x")
     assert (caught.value.reason, caught.value.transient) == ("github-auth-failed", True)
-    clients(secret_route, Deadline.within(60.0)).create_comment("example-org/app", 7, "x")
+    clients(secret_route, left(60.0)).create_comment("example-org/app", 7, "x")
     assert [r.headers["Authorization"] for r, _ in httpserver.log] == [
         "Bearer ghp_old",
         "Bearer ghp_new",
@@ -296,17 +313,17 @@ def test_forgetting_drops_only_that_routes_login(httpserver: HTTPServer, aws):
     mint_with(httpserver, github)
     forgotten: list[str] = []
     logins = Credentials(
-        aws,
+        Secrets(aws),
         lambda: DEFAULT_TOKEN,
         forget_default=lambda: forgotten.append("default"),
         clock=clock,
         sleep=Sleeps(),
     )
     app = app_route(httpserver, arn)
-    first = logins.login(app).token
-    assert logins.login(app).token == first
+    first = logins.login(app, NEVER).token
+    assert logins.login(app, NEVER).token == first
     logins.forget(app)
-    assert logins.login(app).token != first
+    assert logins.login(app, NEVER).token != first
     assert len(github.minted) == 2
     logins.forget(route())
     assert forgotten == ["default"]
@@ -317,10 +334,10 @@ def test_two_token_secrets_are_two_tokens(aws):
     first = aws.client.create_secret(Name="first", SecretString="ghp_first")["ARN"]
     second = aws.client.create_secret(Name="second", SecretString="ghp_second")["ARN"]
     logins = credentials(aws, Clock())
-    assert logins.login(route(credential=TokenSecret(first))).token == "ghp_first"
-    assert logins.login(route(credential=TokenSecret(second))).token == "ghp_second"
-    assert logins.login(route(credential=TokenSecret(first))).token == "ghp_first"
-    assert logins.login(route()).token == DEFAULT_TOKEN
+    assert logins.login(route(credential=TokenSecret(first)), NEVER).token == "ghp_first"
+    assert logins.login(route(credential=TokenSecret(second)), NEVER).token == "ghp_second"
+    assert logins.login(route(credential=TokenSecret(first)), NEVER).token == "ghp_first"
+    assert logins.login(route(), NEVER).token == DEFAULT_TOKEN
     assert aws.reads == [first, second]
 
 
@@ -329,7 +346,7 @@ def test_an_unreadable_token_secret_is_named(aws):
     deployment's GITHUB_TOKEN_SECRET_ARN."""
     logins = credentials(aws, Clock())
     with pytest.raises(StoreError) as caught:
-        logins.login(route(credential=TokenSecret("route-token")))
+        logins.login(route(credential=TokenSecret("route-token")), NEVER)
     assert (caught.value.reason, caught.value.transient) == ("token-unavailable", True)
     assert caught.value.detail == (
         "the GitHub token secret route-token could not be read (ResourceNotFoundException)"
@@ -340,7 +357,7 @@ def test_an_empty_token_secret_says_how_to_set_it(aws):
     """A route secret created empty names itself in the actionable message."""
     aws.client.create_secret(Name="route-token", SecretString=" ")
     with pytest.raises(StoreError) as caught:
-        credentials(aws, Clock()).login(route(credential=TokenSecret("route-token")))
+        credentials(aws, Clock()).login(route(credential=TokenSecret("route-token")), NEVER)
     assert caught.value.detail == (
         "the GitHub token secret route-token is empty: set it with "
         "`aws secretsmanager put-secret-value` (see README)"
@@ -352,20 +369,20 @@ def test_without_a_secrets_client_a_route_secret_needs_aws():
     post with the default token."""
     logins = Credentials(None, lambda: DEFAULT_TOKEN)
     with pytest.raises(StoreError) as caught:
-        logins.login(route(credential=TokenSecret("route-token")))
+        logins.login(route(credential=TokenSecret("route-token")), NEVER)
     assert (caught.value.reason, caught.value.transient) == ("token-unavailable", True)
     assert caught.value.detail == (
         "the GitHub token secret route-token is in Secrets Manager: AWS credentials and a "
         "region are needed to read it"
     )
     with pytest.raises(StoreError) as caught:
-        logins.login(route(credential=GitHubApp(ISSUER, INSTALLATION, "app-key")))
+        logins.login(route(credential=GitHubApp(ISSUER, INSTALLATION, "app-key")), NEVER)
     assert (caught.value.reason, caught.value.transient) == ("github-app-key-unavailable", True)
     assert caught.value.detail == (
         f"the private key secret app-key of GitHub App {ISSUER} is in Secrets Manager: AWS "
         "credentials and a region are needed to read it"
     )
-    assert logins.login(route()).token == DEFAULT_TOKEN
+    assert logins.login(route(), NEVER).token == DEFAULT_TOKEN
 
 
 # GitHub App installation tokens
@@ -383,7 +400,7 @@ def test_an_app_route_gets_a_minted_installation_token(
     clock = Clock()
     github = FakeGitHub(clock)
     mint_with(httpserver, github)
-    login = credentials(aws, clock).login(app_route(httpserver, arn, "Example-Org/My.App"))
+    login = credentials(aws, clock).login(app_route(httpserver, arn, "Example-Org/My.App"), NEVER)
     assert login == Login(
         "ghs_minted0ForMy.App",
         ghes(httpserver),
@@ -411,7 +428,8 @@ def test_the_jwt_claims_are_what_github_documents(httpserver: HTTPServer, aws):
     mint_with(httpserver, record)
     with pytest.raises(GitHubError):
         credentials(aws, Clock()).login(
-            route(credential=GitHubApp("123456", INSTALLATION, arn), api_url=ghes(httpserver))
+            route(credential=GitHubApp("123456", INSTALLATION, arn), api_url=ghes(httpserver)),
+            NEVER,
         )
     [assertion] = seen
     assert jwt.get_unverified_header(assertion) == {"alg": "RS256", "typ": "JWT"}
@@ -430,7 +448,7 @@ def test_the_request_and_the_answer_match_the_openapi_description(httpserver: HT
     httpserver.expect_request(re.compile("^/api/v3/app/.*"), method="POST").respond_with_handler(
         github
     )
-    credentials(aws, clock).login(app_route(httpserver, arn))
+    credentials(aws, clock).login(app_route(httpserver, arn), NEVER)
     [(request, response)] = httpserver.log
     template = "^/api/v3" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", SPEC["path"]) + "$"
     found = re.match(template, request.path)
@@ -457,12 +475,12 @@ def test_a_token_is_reused_until_five_minutes_before_it_expires(httpserver: HTTP
     mint_with(httpserver, github)
     logins = credentials(aws, clock)
     app = app_route(httpserver, arn)
-    assert logins.login(app).token == "ghs_minted0Forapp"
+    assert logins.login(app, NEVER).token == "ghs_minted0Forapp"
     clock.now = START + 3600 - 301
-    assert logins.login(app).token == "ghs_minted0Forapp"
+    assert logins.login(app, NEVER).token == "ghs_minted0Forapp"
     assert len(httpserver.log) == 1
     clock.now = START + 3600 - 300
-    assert logins.login(app).token == "ghs_minted1Forapp"
+    assert logins.login(app, NEVER).token == "ghs_minted1Forapp"
     assert len(httpserver.log) == 2
     assert github.problems == []
 
@@ -475,41 +493,42 @@ def test_each_repository_gets_its_own_token(httpserver: HTTPServer, aws):
     github = FakeGitHub(clock)
     mint_with(httpserver, github)
     logins = credentials(aws, clock)
-    assert logins.login(app_route(httpserver, arn, "example-org/app")).token == (
+    assert logins.login(app_route(httpserver, arn, "example-org/app"), NEVER).token == (
         "ghs_minted0Forapp"
     )
-    assert logins.login(app_route(httpserver, arn, "example-org/website")).token == (
+    assert logins.login(app_route(httpserver, arn, "example-org/website"), NEVER).token == (
         "ghs_minted1Forwebsite"
     )
-    assert logins.login(app_route(httpserver, arn, "Example-Org/APP")).token == (
+    assert logins.login(app_route(httpserver, arn, "Example-Org/APP"), NEVER).token == (
         "ghs_minted0Forapp"
     )
     assert [body["repositories"] for body in github.bodies] == [["app"], ["website"]]
     assert aws.reads == [arn]
 
 
-def test_the_key_is_read_again_after_its_ttl(httpserver: HTTPServer, aws):
+def test_the_key_is_read_again_after_its_ttl(httpserver: HTTPServer, aws, monkeypatch):
     """A rotated private key takes effect once the cached one is older than the TTL."""
     arn = store_key(aws, pem(APP_KEY))
     clock = Clock()
+    secrets_cached_by(clock, monkeypatch)
     github = FakeGitHub(clock)
     github.expires_in = 60  # every login mints
     mint_with(httpserver, github)
-    logins = credentials(aws, clock, secret_ttl_seconds=900)
-    logins.login(app_route(httpserver, arn))
+    logins = credentials(aws, clock, max_age=900)
+    logins.login(app_route(httpserver, arn), NEVER)
     # The app's key is rotated: GitHub now knows only the new one.
     aws.client.put_secret_value(SecretId=arn, SecretString=pem(OTHER_KEY))
     github.public_pem = public_pem(OTHER_KEY)
     clock.now += 899
     with pytest.raises(GitHubError) as caught:
-        logins.login(app_route(httpserver, arn))
+        logins.login(app_route(httpserver, arn), NEVER)
     assert caught.value.reason == "github-app-auth-failed"
     assert aws.reads == [arn]
     # The refusal dropped the cached key: the next login reads the rotated one at once.
-    assert logins.login(app_route(httpserver, arn)).token == "ghs_minted1Forapp"
+    assert logins.login(app_route(httpserver, arn), NEVER).token == "ghs_minted1Forapp"
     assert aws.reads == [arn, arn]
-    clock.now += 900
-    logins.login(app_route(httpserver, arn))
+    clock.now += 901
+    logins.login(app_route(httpserver, arn), NEVER)
     assert aws.reads == [arn, arn, arn]
     assert github.problems == ["JWT refused: InvalidSignatureError"]
 
@@ -522,7 +541,7 @@ def test_a_wrong_key_is_refused_by_the_signature_check(httpserver: HTTPServer, a
     github = FakeGitHub(clock)
     mint_with(httpserver, github)
     with pytest.raises(GitHubError) as caught:
-        credentials(aws, clock).login(app_route(httpserver, arn))
+        credentials(aws, clock).login(app_route(httpserver, arn), NEVER)
     assert github.problems == ["JWT refused: InvalidSignatureError"]
     error = caught.value
     assert (error.reason, error.transient, error.status) == ("github-app-auth-failed", True, 401)
@@ -542,7 +561,7 @@ def test_a_jwt_for_another_app_is_refused(httpserver: HTTPServer, aws):
     mint_with(httpserver, github)
     wrong = route(credential=GitHubApp("Iv23liOther", INSTALLATION, arn), api_url=ghes(httpserver))
     with pytest.raises(GitHubError) as caught:
-        credentials(aws, clock).login(wrong)
+        credentials(aws, clock).login(wrong, NEVER)
     assert caught.value.reason == "github-app-auth-failed"
     assert github.problems == ["JWT refused: InvalidIssuerError"]
 
@@ -620,7 +639,7 @@ def test_each_refusal_has_its_reason_and_is_not_retried(
     mint_with(httpserver, lambda request: answer)
     sleeps = Sleeps()
     with pytest.raises(GitHubError) as caught:
-        credentials(aws, Clock(), sleeps).login(app_route(httpserver, arn))
+        credentials(aws, Clock(), sleeps).login(app_route(httpserver, arn), NEVER)
     assert (caught.value.reason, caught.value.transient) == expected
     assert caught.value.detail == detail.format(api=ghes(httpserver))
     assert len(httpserver.log) == 1
@@ -633,7 +652,7 @@ def test_server_errors_are_retried_once_then_transient(httpserver: HTTPServer, a
     mint_with(httpserver, lambda request: Response("bad gateway", status=502))
     sleeps = Sleeps()
     with pytest.raises(GitHubError) as caught:
-        credentials(aws, Clock(), sleeps).login(app_route(httpserver, arn))
+        credentials(aws, Clock(), sleeps).login(app_route(httpserver, arn), NEVER)
     assert (caught.value.reason, caught.value.transient) == ("github-unavailable", True)
     assert caught.value.detail == (
         f"GitHub answered 502 when asked for a token of GitHub App {ISSUER} (installation "
@@ -655,7 +674,10 @@ def test_a_server_error_then_a_token(httpserver: HTTPServer, aws):
         return next(answers)(request)
 
     mint_with(httpserver, answer)
-    assert credentials(aws, clock).login(app_route(httpserver, arn)).token == "ghs_minted0Forapp"
+    assert (
+        credentials(aws, clock).login(app_route(httpserver, arn), NEVER).token
+        == "ghs_minted0Forapp"
+    )
     assert len(httpserver.log) == 2
 
 
@@ -665,7 +687,7 @@ def test_a_retry_that_does_not_fit_the_remaining_time_is_not_made(httpserver: HT
     mint_with(httpserver, lambda request: Response("", status=500))
     sleeps = Sleeps()
     with pytest.raises(GitHubError) as caught:
-        credentials(aws, Clock(), sleeps).login(app_route(httpserver, arn), lambda: 5.0)
+        credentials(aws, Clock(), sleeps).login(app_route(httpserver, arn), left(5.0))
     assert caught.value.reason == "github-unavailable"
     assert caught.value.detail.endswith(" (after 1 attempt)")
     assert len(httpserver.log) == 1
@@ -676,7 +698,7 @@ def test_no_request_without_time_left(httpserver: HTTPServer, aws):
     """Under a second left after the safety margin: github-timeout before any request."""
     arn = store_key(aws, pem(APP_KEY))
     with pytest.raises(GitHubError) as caught:
-        credentials(aws, Clock()).login(app_route(httpserver, arn), lambda: 3.5)
+        credentials(aws, Clock()).login(app_route(httpserver, arn), left(3.5))
     assert (caught.value.reason, caught.value.transient) == ("github-timeout", True)
     assert caught.value.detail == (
         f"no time left in this invocation to ask for a token of GitHub App {ISSUER} "
@@ -690,7 +712,7 @@ def test_a_silent_server_times_out_after_the_retries(httpserver: HTTPServer, aws
     arn = store_key(aws, pem(APP_KEY))
     sleeps = Sleeps()
     with silent(httpserver, PATH, requests=2), pytest.raises(GitHubError) as caught:
-        credentials(aws, Clock(), sleeps, timeout=0.1).login(app_route(httpserver, arn))
+        credentials(aws, Clock(), sleeps, timeout=0.1).login(app_route(httpserver, arn), NEVER)
     assert (caught.value.reason, caught.value.transient) == ("github-timeout", True)
     assert caught.value.detail == (
         f"GitHub did not answer within 0.1 s when asked for a token of GitHub App {ISSUER} "
@@ -704,7 +726,7 @@ def test_nothing_listening_is_transient(aws):
     arn = store_key(aws, pem(APP_KEY))
     app = route(credential=GitHubApp(ISSUER, INSTALLATION, arn), api_url="http://127.0.0.1:9")
     with pytest.raises(GitHubError) as caught:
-        credentials(aws, Clock()).login(app)
+        credentials(aws, Clock()).login(app, NEVER)
     assert (caught.value.reason, caught.value.transient) == ("github-unavailable", True)
     assert caught.value.detail == (
         f"cannot reach http://127.0.0.1:9 to ask for a token of GitHub App {ISSUER} "
@@ -722,8 +744,8 @@ def test_a_token_without_a_readable_expiry_is_used_once(httpserver: HTTPServer, 
         lambda request: json_response(201, {"token": next(tokens), "expires_at": expires_at}),
     )
     logins = credentials(aws, Clock())
-    assert logins.login(app_route(httpserver, arn)).token == "ghs_once"
-    assert logins.login(app_route(httpserver, arn)).token == "ghs_twice"
+    assert logins.login(app_route(httpserver, arn), NEVER).token == "ghs_once"
+    assert logins.login(app_route(httpserver, arn), NEVER).token == "ghs_twice"
 
 
 def test_a_token_expiring_within_the_margin_is_used_once(httpserver: HTTPServer, aws):
@@ -734,8 +756,8 @@ def test_a_token_expiring_within_the_margin_is_used_once(httpserver: HTTPServer,
     github.expires_in = 300
     mint_with(httpserver, github)
     logins = credentials(aws, clock)
-    logins.login(app_route(httpserver, arn))
-    logins.login(app_route(httpserver, arn))
+    logins.login(app_route(httpserver, arn), NEVER)
+    logins.login(app_route(httpserver, arn), NEVER)
     assert github.minted == ["ghs_minted0Forapp", "ghs_minted1Forapp"]
 
 
@@ -789,7 +811,7 @@ def test_a_key_secret_without_an_rsa_key_is_invalid(aws, stored, problem):
     arn = store_key(aws, stored)
     app = route(credential=GitHubApp(ISSUER, INSTALLATION, arn), api_url="http://127.0.0.1:9")
     with pytest.raises(StoreError) as caught:
-        credentials(aws, Clock()).login(app)
+        credentials(aws, Clock()).login(app, NEVER)
     error = caught.value
     assert (error.reason, error.transient) == ("github-app-key-invalid", True)
     assert error.detail == f"the private key secret {arn} of GitHub App {ISSUER} {problem}"
@@ -799,11 +821,25 @@ def test_a_key_secret_without_an_rsa_key_is_invalid(aws, stored, problem):
     assert not chunk or chunk not in repr(error)
 
 
+def test_a_key_secret_fixed_after_it_was_invalid_is_read_at_once(httpserver: HTTPServer, aws):
+    """An invalid key is not kept: the next login reads the fixed secret, however young the
+    cached copy."""
+    arn = store_key(aws, " ")
+    clock = Clock()
+    mint_with(httpserver, FakeGitHub(clock))
+    logins = credentials(aws, clock)
+    with pytest.raises(StoreError):
+        logins.login(app_route(httpserver, arn), NEVER)
+    aws.client.put_secret_value(SecretId=arn, SecretString=pem(APP_KEY))
+    assert logins.login(app_route(httpserver, arn), NEVER).token == "ghs_minted0Forapp"
+    assert aws.reads == [arn, arn]
+
+
 def test_an_unreadable_key_secret_is_unavailable(aws):
     """A key secret that does not exist: github-app-key-unavailable, transient, by error class."""
     with pytest.raises(StoreError) as caught:
         credentials(aws, Clock()).login(
-            route(credential=GitHubApp(ISSUER, INSTALLATION, "app-key"), api_url="http://x")
+            route(credential=GitHubApp(ISSUER, INSTALLATION, "app-key"), api_url="http://x"), NEVER
         )
     assert (caught.value.reason, caught.value.transient) == ("github-app-key-unavailable", True)
     assert caught.value.detail == (
@@ -830,7 +866,7 @@ def test_no_error_holds_the_key_the_jwt_or_a_token(httpserver: HTTPServer, aws):
 
     mint_with(httpserver, latest)
     logins = credentials(aws, clock)
-    minted = logins.login(app_route(httpserver, arn)).token
+    minted = logins.login(app_route(httpserver, arn), NEVER).token
     errors: list[GitHubError] = []
     for answer in (
         lambda request: github_error(422, REPO_NOT_INSTALLED),
@@ -838,7 +874,7 @@ def test_no_error_holds_the_key_the_jwt_or_a_token(httpserver: HTTPServer, aws):
     ):
         answers.append(answer)
         with pytest.raises(GitHubError) as caught:
-            logins.login(app_route(httpserver, arn))
+            logins.login(app_route(httpserver, arn), NEVER)
         errors.append(caught.value)
     jwts = [
         request.headers["Authorization"].removeprefix("Bearer ") for request, _ in httpserver.log
@@ -861,8 +897,8 @@ def test_a_comment_is_posted_with_the_minted_token(httpserver: HTTPServer, aws):
         {"id": 1, "html_url": "https://ghe.example.com/example-org/app/issues/7#issuecomment-1"},
         status=201,
     )
-    login = credentials(aws, clock).login(app_route(httpserver, arn))
-    posted = GitHubClient(login.token, api_url=login.api_url).create_comment(
+    login = credentials(aws, clock).login(app_route(httpserver, arn), NEVER)
+    posted = GitHubClient(login.token, deadline=NEVER, api_url=login.api_url).create_comment(
         "example-org/app", 7, "Hello"
     )
     assert posted.id == 1
@@ -876,14 +912,17 @@ def test_routes_without_an_app_import_no_jwt_cryptography_or_requests():
     requests unimported: only an App login needs them."""
     script = """
 import sys
+from handler.aws.secrets import Secrets
+from handler.deadline import Deadline
 from handler.github.credentials import Credentials
 from handler.routing import Route, TokenSecret
-class Secrets:
+class Client:
     def get_secret_value(self, SecretId):
         return {"SecretString": "ghp_x"}
-logins = Credentials(Secrets(), lambda: "ghp_default")
+logins = Credentials(Secrets(Client()), lambda: "ghp_default")
 for credential in (None, TokenSecret("route-token")):
-    logins.login(Route(0, "issues.example.com", "", "o/r", ("example.com",), credential=credential))
+    route = Route(0, "issues.example.com", "", "o/r", ("example.com",), credential=credential)
+    logins.login(route, Deadline.never())
 print(sorted({name.split(".")[0] for name in sys.modules} & {"jwt", "cryptography", "requests"}))
 """
     result = subprocess.run(  # noqa: S603 - our own interpreter
@@ -921,7 +960,7 @@ def test_an_app_login_in_a_package_without_the_app_libraries_says_to_rebuild(mon
     # Nothing listens there: a request made would be github-unavailable, not this error.
     app = route(credential=GitHubApp(ISSUER, INSTALLATION, "app-key"), api_url="http://127.0.0.1:9")
     with pytest.raises(StoreError) as caught:
-        Credentials(KeySecret(), lambda: DEFAULT_TOKEN, clock=Clock()).login(app)
+        Credentials(Secrets(KeySecret()), lambda: DEFAULT_TOKEN, clock=Clock()).login(app, NEVER)
     assert (caught.value.reason, caught.value.transient) == ("github-app-unsupported", True)
     assert caught.value.detail == (
         f"this package was built without the GitHub App libraries ({missing} cannot be "

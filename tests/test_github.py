@@ -5,6 +5,7 @@ Comments first, then new issues (the same loop, worded and looked up for issues)
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -16,6 +17,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from handler import __version__
+from handler.deadline import Deadline
 from handler.github.client import GitHubClient, GitHubError, RateGate
 from handler.github.posts import PostedComment, PostedIssue, marker
 from tests.conftest import TESTS
@@ -42,9 +44,17 @@ class Sleeps:
         self.calls.append(seconds)
 
 
+def left(seconds: float) -> Deadline:
+    """A deadline ``seconds`` away on a clock that stands still."""
+    return Deadline.within(seconds, clock=lambda: 0.0)
+
+
 def client(server: HTTPServer, sleeps: Sleeps | None = None, **kwargs) -> GitHubClient:
     return GitHubClient(
-        TOKEN, api_url=server.url_for("/"), sleep=sleeps or Sleeps(), **{"timeout": 2.0, **kwargs}
+        TOKEN,
+        api_url=server.url_for("/"),
+        sleep=sleeps or Sleeps(),
+        **{"timeout": 2.0, "deadline": Deadline.never(), **kwargs},
     )
 
 
@@ -128,9 +138,9 @@ def test_enterprise_base_path_is_kept(httpserver: HTTPServer):
     httpserver.expect_oneshot_request("/api/v3" + PATH, method="POST").respond_with_json(
         CREATED, status=201
     )
-    GitHubClient(TOKEN, api_url=httpserver.url_for("/api/v3/"), sleep=Sleeps()).create_comment(
-        "example-org/app", 7, "x"
-    )
+    GitHubClient(
+        TOKEN, deadline=Deadline.never(), api_url=httpserver.url_for("/api/v3/"), sleep=Sleeps()
+    ).create_comment("example-org/app", 7, "x")
     assert [r.path for r in requests_seen(httpserver)] == ["/api/v3" + PATH]
 
 
@@ -249,6 +259,15 @@ def test_server_errors_are_retried_with_backoff(httpserver: HTTPServer):
     assert all(0 <= s % 1 <= 0.5 for s in sleeps.calls)
 
 
+def test_a_retry_is_not_logged_on_its_own(httpserver: HTTPServer, caplog):
+    """The outcome reports what failed; stamina's own warning per retry is switched off."""
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data("bad", status=502)
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_json(CREATED, status=201)
+    with caplog.at_level(logging.DEBUG):
+        assert client(httpserver).create_comment("example-org/app", 7, "x").id == 1
+    assert [record for record in caplog.records if record.name.startswith("stamina")] == []
+
+
 def test_server_errors_give_up_after_max_attempts(httpserver: HTTPServer):
     """Persistent 500s end in a transient github-unavailable after max_attempts requests."""
     httpserver.expect_request(PATH, method="POST").respond_with_data("oops", status=500)
@@ -286,7 +305,13 @@ def test_a_slow_server_times_out_and_is_retried(httpserver: HTTPServer):
 
     httpserver.expect_request(PATH, method="POST").respond_with_handler(handler)
     waited: list[float] = []
-    github = GitHubClient(TOKEN, api_url=httpserver.url_for("/"), timeout=1.0, sleep=backoff)
+    github = GitHubClient(
+        TOKEN,
+        deadline=Deadline.never(),
+        api_url=httpserver.url_for("/"),
+        timeout=1.0,
+        sleep=backoff,
+    )
     assert github.create_comment("example-org/app", 7, "x").id == 1
     assert len(served) == 2
     assert len(waited) == 1
@@ -306,7 +331,9 @@ def test_timeouts_end_in_a_transient_error(httpserver: HTTPServer):
 def test_connection_refused_is_transient():
     """Nothing listening: github-unavailable after the retries, naming the failure class."""
     sleeps = Sleeps()
-    github = GitHubClient(TOKEN, api_url="http://127.0.0.1:9", sleep=sleeps, max_attempts=2)
+    github = GitHubClient(
+        TOKEN, deadline=Deadline.never(), api_url="http://127.0.0.1:9", sleep=sleeps, max_attempts=2
+    )
     with pytest.raises(GitHubError) as caught:
         github.create_comment("example-org/app", 7, "x")
     assert (caught.value.reason, caught.value.transient) == ("github-unavailable", True)
@@ -378,9 +405,7 @@ def test_waits_never_outlast_the_lambda(httpserver: HTTPServer):
     )
     sleeps = Sleeps()
     with pytest.raises(GitHubError) as caught:
-        client(httpserver, sleeps, remaining_time=lambda: 10.0).create_comment(
-            "example-org/app", 7, "x"
-        )
+        client(httpserver, sleeps, deadline=left(10.0)).create_comment("example-org/app", 7, "x")
     assert caught.value.reason == "rate-limited"
     assert sleeps.calls == []
 
@@ -388,7 +413,7 @@ def test_waits_never_outlast_the_lambda(httpserver: HTTPServer):
 def test_no_request_is_started_without_time_to_finish_it(httpserver: HTTPServer):
     """Under the safety margin, nothing is sent: a transient error lets Lambda retry later."""
     with pytest.raises(GitHubError) as caught:
-        client(httpserver, remaining_time=lambda: 2.0).create_comment("example-org/app", 7, "x")
+        client(httpserver, deadline=left(2.0)).create_comment("example-org/app", 7, "x")
     assert (caught.value.reason, caught.value.transient) == ("github-timeout", True)
     assert httpserver.log == []
 
@@ -539,11 +564,11 @@ def test_a_rate_limit_holds_every_client_sharing_the_gate(httpserver: HTTPServer
     )
     gate = RateGate()
     now = [1795424040.0]
-    first = client(httpserver, remaining_time=lambda: 10.0, clock=lambda: now[0], gate=gate)
+    first = client(httpserver, deadline=left(10.0), clock=lambda: now[0], gate=gate)
     with pytest.raises(GitHubError) as caught:
         first.create_comment("example-org/app", 7, "x")
     assert caught.value.reason == "rate-limited"
-    second = client(httpserver, remaining_time=lambda: 10.0, clock=lambda: now[0], gate=gate)
+    second = client(httpserver, deadline=left(10.0), clock=lambda: now[0], gate=gate)
     with pytest.raises(GitHubError) as caught:
         second.create_comment("example-org/app", 8, "y")
     assert caught.value.detail.endswith("not posted (no request made)")
@@ -717,7 +742,11 @@ def test_an_issue_opened_after_the_client_timed_out_is_found_not_reopened(github
     gave_up = threading.Event()
     github.held_next.append(gave_up)
     github_client = GitHubClient(
-        TOKEN, api_url=httpserver.url_for("/"), timeout=1.0, sleep=lambda seconds: gave_up.set()
+        TOKEN,
+        deadline=Deadline.never(),
+        api_url=httpserver.url_for("/"),
+        timeout=1.0,
+        sleep=lambda seconds: gave_up.set(),
     )
     posted = github_client.create_issue("example-org/app", "Printer on fire", MARKED)
     assert posted == PostedIssue(1, "https://github.com/example-org/app/issues/1")
@@ -1083,7 +1112,7 @@ def test_a_redirect_of_a_new_issue_to_another_host_is_refused(httpserver: HTTPSe
 def test_no_issue_is_opened_without_time_to_finish(httpserver: HTTPServer):
     """Under the safety margin nothing is sent, and the detail says what was not done."""
     with pytest.raises(GitHubError) as caught:
-        open_issue(httpserver, remaining_time=lambda: 2.0)
+        open_issue(httpserver, deadline=left(2.0))
     assert (caught.value.reason, caught.value.transient, caught.value.detail) == (
         "github-timeout",
         True,

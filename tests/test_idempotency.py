@@ -65,7 +65,11 @@ def runtime(
         routes=ROUTES,
         store=Store(mails),
         github=lambda route, deadline: GitHubClient(
-            "t", api_url=server.url_for("/"), timeout=timeout, sleep=sleep
+            "t",
+            deadline=Deadline.never(),
+            api_url=server.url_for("/"),
+            timeout=timeout,
+            sleep=sleep,
         ),
         bucket="mail",
         prefix="inbound/",
@@ -178,7 +182,9 @@ def test_a_crash_after_the_post_is_found_by_the_retry(dynamodb, github, httpserv
     message = parse_mail(raw)
     key = claim_key("example-org/app", 7, mail_key(message, raw))
     [decision] = plan(raw, ROUTES).decisions
-    client = GitHubClient("t", api_url=httpserver.url_for("/"), sleep=lambda s: None)
+    client = GitHubClient(
+        "t", deadline=Deadline.never(), api_url=httpserver.url_for("/"), sleep=lambda s: None
+    )
     holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600)
 
     def post_then_crash() -> PostedComment:
@@ -237,7 +243,7 @@ def test_a_secondary_rate_limit_is_waited_out(dynamodb, github, httpserver):
         routes=ROUTES,
         store=Store({"inbound/a": ses_mail()}),
         github=lambda route, deadline: GitHubClient(
-            "t", api_url=httpserver.url_for("/"), sleep=sleep
+            "t", deadline=Deadline.never(), api_url=httpserver.url_for("/"), sleep=sleep
         ),
         bucket="mail",
         prefix="inbound/",

@@ -1,45 +1,14 @@
-"""GitHub REST: create an issue comment or open an issue, with the retries and failure classes
-the pipeline needs.
+"""GitHub REST: post an issue comment or open an issue, retried within the invocation's
+deadline, never posting a mail twice (its marker is looked for first when the mail is not fresh
+or an earlier attempt's outcome is unknown). Every failure is a GitHubError with a stable reason.
 
 https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
 https://docs.github.com/en/rest/issues/issues#create-an-issue
-
-Both go through one loop: the same retries, rate-limit waits, redirects and time budget, and the
-same guard against posting a mail twice. A body carrying a mail marker (``marker``) is looked for
-before it is posted when the mail is not fresh (``since``), and before re-posting after an
-attempt whose outcome is unknown (a timeout, a lost connection, a 5xx): among the issue's
-comments for a comment, among the repository's issues (pull requests skipped) for an issue.
-
-Every failure is a GitHubError with a stable ``reason`` and ``transient`` saying whether trying
-again later can help:
-
-- permanent, for a comment: ``issue-not-found`` (404, or a repo that is not owner/name),
-  ``issue-gone`` (410: deleted, or issues disabled), ``issue-locked`` and ``github-forbidden``
-  (403);
-- permanent, for a new issue: ``repo-not-found`` (404: no such repository, or the token cannot
-  see it; or a repo that is not owner/name), ``issues-disabled`` (410), ``github-forbidden``
-  (403);
-- permanent, for both: ``validation-failed`` (422),
-  ``github-redirect`` (to another host or scheme, or nowhere), ``github-rejected`` (any other
-  answer);
-- transient: ``github-unavailable`` (5xx or connection failures after the retries),
-  ``github-timeout``, ``rate-limited``, and ``github-auth-failed`` (401): a token rotated or
-  revoked is an operator's fix away, and the mail must wait for it (Lambda's retries, then the
-  failure queue) rather than be dropped. The client's ``on_unauthorized`` hook is told first, so
-  that the cached credential is read again for the retry.
-
-A 2xx whose body cannot be read still counts as posted: GitHub has the comment or the issue, and
-a retry would post it twice. A comment is then id 0, url "". An issue's number is what the sender
-is told to reply to, so its marker is looked for once; when that does not find it the issue is
-number 0, url "", and the caller says that an issue was opened without knowing which.
-
-Retries never outlast the Lambda: every wait and every request timeout is cut to the time the
-function has left, and when that is too short the error is raised now, so that the invocation
-fails cleanly and Lambda's own retry (then the dead-letter queue) takes over.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -51,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from handler import __version__
+from handler.deadline import Deadline
 from handler.github.posts import PostedComment, PostedIssue, marker_in
 
 if TYPE_CHECKING:
@@ -70,8 +40,9 @@ _MAX_PAGES = 10
 _CLOCK_SKEW = 300.0
 
 
-# requests (with charset-normalizer and http.cookiejar, about 15 ms) is imported by the first
-# client, not with this module: a cold start, and a mail that is not posted, do not need it.
+# requests (with charset-normalizer and http.cookiejar, about 15 ms) and stamina (with tenacity,
+# about 25 ms) are imported by the first client, not with this module: a cold start, and a mail
+# that is not posted, do not need them.
 
 
 class BearerAuth:
@@ -140,6 +111,100 @@ class GitHubError(Exception):
         self.transient = transient
         self.status = status
 
+    def after(self, attempts: int) -> GitHubError:
+        """The same error, its detail saying how many attempts were made."""
+        made = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+        return GitHubError(
+            self.reason,
+            f"{self.detail} (after {made})",
+            transient=self.transient,
+            status=self.status,
+        )
+
+
+class Retry(Exception):
+    """An attempt failed in a way that another may not: wait ``wait`` seconds and try again, or,
+    when no attempt or time is left, raise ``error``."""
+
+    def __init__(self, error: GitHubError, wait: float) -> None:
+        super().__init__(error.detail)
+        self.error = error
+        self.wait = wait
+
+
+_R = TypeVar("_R")
+
+
+def retrying(
+    attempt: Callable[[int], _R],
+    *,
+    attempts: int,
+    deadline: Deadline,
+    sleep: Callable[[float], None] = time.sleep,
+) -> _R:
+    """``attempt(n)`` for n = 1, 2, ... until it returns or raises anything but Retry.
+
+    A Retry is waited out and tried again while an attempt is left and the wait ends a second
+    before the deadline (less SAFETY_MARGIN); otherwise its error is raised now, saying how many
+    attempts were made, so that the invocation ends cleanly and Lambda's own retry takes over.
+    stamina counts the attempts and decides; the waits are the caller's (GitHub's Retry-After or
+    rate-limit reset, a backoff with jitter), slept through ``sleep`` before the next attempt.
+    """
+    _import_stamina()
+    import stamina  # noqa: PLC0415 - imported above: a lookup
+
+    made = 0
+    wait = 0.0
+
+    def worth_retrying(failure: Exception) -> bool:
+        return isinstance(failure, Retry) and failure.wait + 1.0 <= time_left(deadline)
+
+    try:
+        for each in stamina.retry_context(
+            on=worth_retrying,
+            attempts=attempts,
+            timeout=None,
+            wait_initial=0.0,
+            wait_max=0.0,
+            wait_jitter=0.0,
+        ):
+            with each:
+                if made:
+                    sleep(wait)
+                made = each.num
+                try:
+                    return attempt(made)
+                except Retry as failed:
+                    wait = failed.wait
+                    raise
+    except Retry as failed:
+        raise failed.error.after(made) from None
+    raise AssertionError("stamina ended without an attempt")  # pragma: no cover
+
+
+def time_left(deadline: Deadline) -> float:
+    """Seconds left for GitHub: the deadline's, less what logging the decisions and returning
+    need (SAFETY_MARGIN); infinite without a deadline."""
+    return deadline.remaining() - SAFETY_MARGIN
+
+
+def request_timeout(timeout: float, deadline: Deadline, no_time: str) -> float:
+    """``timeout`` cut to the time left, or github-timeout (``no_time``) when under a second is
+    left: a request that cannot get its answer in time is not sent."""
+    left = time_left(deadline)
+    if left < 1.0:
+        raise GitHubError("github-timeout", no_time, transient=True)
+    return min(timeout, left)
+
+
+@functools.cache
+def _import_stamina() -> None:
+    import stamina  # noqa: PLC0415 - see the note above BearerAuth
+
+    # Whoever gives up reports the failure (a decision's reason and detail): stamina's own
+    # warning per retry would be a second, unstructured report, on stderr in the CLI.
+    stamina.instrumentation.set_on_retry_hooks(())
+
 
 class GitHubClient:
     """Posts comments and opens issues with one token against one API base (github.com or an
@@ -149,10 +214,10 @@ class GitHubClient:
         self,
         token: str,
         *,
+        deadline: Deadline,
         api_url: str = "https://api.github.com",
         timeout: float = 10.0,
         max_attempts: int = 4,
-        remaining_time: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
@@ -160,13 +225,15 @@ class GitHubClient:
         on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
+        # Told of a 401 before it is raised, so that the retry logs in afresh.
         self._on_unauthorized = on_unauthorized
         self._gate = gate or RateGate()
         # The gate moment this client has already slept through.
         self._waited_until = 0.0
         self._timeout = timeout
         self._max_attempts = max(1, max_attempts)
-        self._remaining_time = remaining_time
+        # Bounds every wait and every request timeout (see retrying).
+        self._deadline = deadline
         self._sleep = sleep
         self._clock = clock
         if session is None:
@@ -174,6 +241,7 @@ class GitHubClient:
 
             session = requests.Session()
         self._session = session
+        _import_stamina()
         self._auth = BearerAuth(token)
         self._headers = {
             "Accept": "application/vnd.github+json",
@@ -237,7 +305,8 @@ class GitHubClient:
         GitHub silently drops the labels when the token may not push to the repository. The
         marker guard is create_comment's, searching the repository's issues (``state=all``, so
         that one closed meanwhile still counts) instead of an issue's comments. A returned
-        number 0 means GitHub opened the issue but did not say which (see the module notes).
+        number 0 means GitHub opened the issue, but neither its answer nor a search for the
+        marker said which: the caller says that an issue was opened without knowing which.
         """
         url = f"{_repo_url(self._api_url, repo, 'repo-not-found')}/issues"
         target = f"a new issue in {repo}"
@@ -293,25 +362,31 @@ class GitHubClient:
         With a marker and a moment to look from, the earlier copy is looked for first.
         """
         look_since = since
-        attempt = 0
         unnamed_limits = 0
-        while True:
-            attempt += 1
+
+        def unknown_since(started: float) -> None:
+            # It may exist although the answer was lost: look before re-posting.
+            nonlocal look_since
+            look_since = min(look_since or started, started) - _CLOCK_SKEW
+
+        def attempt(number: int) -> _T:
+            nonlocal unnamed_limits
             if mark is not None and look_since is not None:
                 existing = creation.find(look_since)
                 if existing is not None:
                     return existing
             self._wait_for_gate(creation.target)
             started = self._clock()
-            response = self._send(creation, attempt)
-            if response is None or response.status_code >= 500:
-                # It may exist although the answer was lost: look before re-posting.
-                look_since = min(look_since or started, started) - _CLOCK_SKEW
-            if response is None:
-                continue
+            try:
+                response = self._send(creation, number)
+            except Retry:
+                unknown_since(started)
+                raise
             status = response.status_code
             if 200 <= status < 300:
                 return creation.created(response, started)
+            if status >= 500:
+                unknown_since(started)
             wait = self._rate_limit_wait(response)
             if wait is None and _is_unnamed_limit(response):
                 # GitHub: without headers wait at least a minute, and exponentially longer
@@ -322,24 +397,26 @@ class GitHubClient:
                 lifts = self._clock() + wait
                 self._gate.hold_until(lifts)
                 self._waited_until = lifts
-                self._wait(
-                    wait,
-                    attempt,
+                limited = GitHubError(
                     "rate-limited",
                     _rate_limit_detail(response, creation.target, creation.limited),
+                    transient=True,
                     status=status,
                 )
-                continue
+                if wait > _MAX_RATE_LIMIT_WAIT:
+                    raise limited.after(number)
+                raise Retry(limited, wait)
             if status >= 500:
-                self._wait(
-                    self._backoff(attempt),
-                    attempt,
-                    "github-unavailable",
-                    f"GitHub answered {status} for {creation.target}",
-                    status=status,
+                detail = f"GitHub answered {status} for {creation.target}"
+                unavailable = GitHubError(
+                    "github-unavailable", detail, transient=True, status=status
                 )
-                continue
+                raise Retry(unavailable, _backoff(number))
             raise self._refuse(creation.refused(response))
+
+        return retrying(
+            attempt, attempts=self._max_attempts, deadline=self._deadline, sleep=self._sleep
+        )
 
     def _refuse(self, error: GitHubError) -> GitHubError:
         if error.status == 401 and self._on_unauthorized is not None:
@@ -351,8 +428,7 @@ class GitHubClient:
         wait = self._gate.until - self._clock()
         if wait <= 0 or self._gate.until <= self._waited_until:
             return
-        left = self._time_left()
-        if wait > _MAX_RATE_LIMIT_WAIT or (left is not None and wait + 1.0 > left):
+        if wait > _MAX_RATE_LIMIT_WAIT or wait + 1.0 > time_left(self._deadline):
             when = datetime.fromtimestamp(self._gate.until, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             raise GitHubError(
                 "rate-limited",
@@ -415,16 +491,10 @@ class GitHubClient:
 
     def _request_timeout(self, no_time: str) -> float:
         """The timeout of the next request, or github-timeout (``no_time``) when none fits."""
-        timeout = self._timeout
-        left = self._time_left()
-        if left is not None:
-            timeout = min(timeout, left)
-            if timeout < 1.0:
-                raise GitHubError("github-timeout", no_time, transient=True)
-        return timeout
+        return request_timeout(self._timeout, self._deadline, no_time)
 
-    def _send(self, creation: _Creation[_T], attempt: int) -> requests.Response | None:
-        """One request; None when it failed in a way worth retrying and a retry was waited for."""
+    def _send(self, creation: _Creation[_T], attempt: int) -> requests.Response:
+        """One request; Retry when it failed in a way worth retrying."""
         import requests  # noqa: PLC0415 - already imported by __init__: a lookup
 
         target = creation.target
@@ -433,20 +503,13 @@ class GitHubClient:
             return self._post(creation.url, creation.payload, target, timeout)
         except requests.Timeout:
             # A timed-out POST may still have been applied: the retry looks for its marker.
-            self._wait(
-                self._backoff(attempt),
-                attempt,
-                "github-timeout",
-                f"GitHub did not answer within {timeout:.1f} s for {target}",
-            )
+            detail = f"GitHub did not answer within {timeout:.1f} s for {target}"
+            timed_out = GitHubError("github-timeout", detail, transient=True)
+            raise Retry(timed_out, _backoff(attempt)) from None
         except requests.RequestException as error:
-            self._wait(
-                self._backoff(attempt),
-                attempt,
-                "github-unavailable",
-                f"cannot reach GitHub for {target} ({type(error).__name__})",
-            )
-        return None
+            detail = f"cannot reach GitHub for {target} ({type(error).__name__})"
+            unreachable = GitHubError("github-unavailable", detail, transient=True)
+            raise Retry(unreachable, _backoff(attempt)) from None
 
     def _post(
         self, url: str, payload: Mapping[str, object], target: str, timeout: float
@@ -469,29 +532,6 @@ class GitHubClient:
                 return response
             url = self._redirect_target(url, response, target)
         return response
-
-    def _wait(
-        self, seconds: float, attempt: int, reason: str, detail: str, *, status: int | None = None
-    ) -> None:
-        """Sleep before the next attempt, or raise the transient error when none is left."""
-        left = self._time_left()
-        out_of_attempts = attempt >= self._max_attempts
-        out_of_time = left is not None and seconds + 1.0 > left
-        too_long = reason == "rate-limited" and seconds > _MAX_RATE_LIMIT_WAIT
-        if out_of_attempts or out_of_time or too_long:
-            tries = f" (after {attempt} attempt{'s' if attempt != 1 else ''})"
-            raise GitHubError(reason, detail + tries, transient=True, status=status)
-        self._sleep(seconds)
-
-    def _time_left(self) -> float | None:
-        if self._remaining_time is None:
-            return None
-        return self._remaining_time() - SAFETY_MARGIN
-
-    @staticmethod
-    def _backoff(attempt: int) -> float:
-        # Exponential with jitter, so that concurrent functions do not retry in step.
-        return float(min(2 ** (attempt - 1), 8)) + random.uniform(0, 0.5)  # noqa: S311
 
     def _rate_limit_wait(self, response: requests.Response) -> float | None:
         """Seconds to wait when ``response`` is a rate limit that says how long, else None.
@@ -538,6 +578,11 @@ class GitHubClient:
             transient=False,
             status=response.status_code,
         )
+
+
+def _backoff(attempt: int) -> float:
+    # Exponential with jitter, so that concurrent functions do not retry in step.
+    return float(min(2 ** (attempt - 1), 8)) + random.uniform(0, 0.5)  # noqa: S311
 
 
 def _repo_url(api_url: str, repo: str, reason: str) -> str:
@@ -662,6 +707,8 @@ def _refused(response: requests.Response, target: str, what: str) -> GitHubError
     message = error_message(response)
     said = f": {message}" if message else ""
     if status == 401:
+        # Transient: a rotated or revoked token is an operator's fix away, and the mail waits
+        # for it (Lambda's retries, then the failure queue) rather than being dropped.
         detail = f"GitHub rejected the token (expired or revoked?){said}"
         return GitHubError("github-auth-failed", detail, transient=True, status=status)
     if status == 422:

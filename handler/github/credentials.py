@@ -1,53 +1,7 @@
-"""Which GitHub login posts a route's mail, and against which API.
-
-A route names its credential (handler.routing); what each gives:
-
-- none: the deployment's token (``default_token``: Secrets Manager in Lambda, GITHUB_TOKEN in the
-  CLI);
-- ``TokenSecret``: the token in that Secrets Manager secret (the bare token or JSON
-  ``{"token": ...}``), cached per secret for 15 minutes like the deployment's
-  (handler.aws.store.TokenSource), so that a rotated token takes effect in warm containers;
-- ``GitHubApp``: an installation access token, so that comments appear as the app's bot. A JWT
-  signed with the app's private key (RS256) asks for a token of the one installation, scoped to
-  the route's repository with Issues: write and nothing else, so that a leaked token can do no
-  more than comment there.
-  https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
-  https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app
-
-A route's ``api_url`` (GitHub Enterprise Server: ``https://HOST/api/v3``) replaces the default API
-for the route's own credential; the deployment's token only ever goes to the deployment's API
-(handler.routing refuses ``api_url`` without a credential of the route's own).
-``Login.identity`` names what a rate limit belongs to (the deployment's token, one secret's
-token, one installation: GitHub counts an installation's tokens together) and never holds a
-secret.
-
-Caching. Installation tokens live an hour; each is kept per (API, app, installation, repository)
-until 5 minutes before its ``expires_at``: a login is followed by one post, whose retries and
-rate-limit waits (handler.github.client) end well within that, so a token never expires in use. A
-token
-whose ``expires_at`` cannot be read is used once and not kept. The private key is kept, parsed,
-for 15 minutes (a rotated key takes effect), and dropped at once when GitHub refuses the JWT, so
-that the retry reads the secret again. Likewise ``forget`` drops a route's token when GitHub
-refuses it (a 401 on a post: rotated or revoked), and ``GitHubClients`` wires that in.
-
-Failures are the pipeline's two kinds. Secrets: handler.aws.store.StoreError, ``token-unavailable``
-(a token secret), ``github-app-key-unavailable`` (the key secret cannot be read) and
-``github-app-key-invalid`` (it holds no unencrypted RSA private key in PEM), all transient: a
-fixed secret and a replay cure them. Minting: handler.github.client.GitHubError, transient
-``github-app-auth-failed`` (401: wrong key, or wrong client id / app id: the mail waits for the
-fix), permanent ``github-app-not-installed`` (404), ``github-app-repo-not-installed`` (422:
-the repository is not among the installation's, or the app lacks Issues: write),
-``github-forbidden`` (another 403), ``github-redirect`` (a token request is never redirected, and
-the JWT is not sent elsewhere),
-``github-rejected`` (anything else); transient ``rate-limited``, and ``github-unavailable`` (5xx,
-connection) or ``github-timeout`` after at most ``max_attempts`` tries, none outlasting the
-function's remaining time. No detail holds a token, a JWT or a key.
-
-jwt with cryptography (about 70 ms) and requests are imported by the first App login, not with
-this module: a cold start, and routes without an App, do not need them. A package built from a
-routes file without an App holds neither (scripts/package.py), so an App login there fails with
-the transient StoreError ``github-app-unsupported``: a package rebuilt from the routes file that
-names the app, and a replay, cure it.
+"""Which GitHub login posts a route's mail, and against which API: the deployment's token, a
+route's token secret, or a GitHub App installation token scoped to the route's repository with
+Issues: write. Failures are StoreError (the secrets) or GitHubError (minting); no detail holds a
+token, a JWT or a key.
 """
 
 from __future__ import annotations
@@ -60,21 +14,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from handler import __version__
-from handler.aws.store import StoreError, TokenSource, read_secret
+from handler.aws.secrets import Secrets, TokenSource
+from handler.aws.store import StoreError
 from handler.deadline import Deadline
 from handler.github.client import (
     API_VERSION,
-    SAFETY_MARGIN,
     BearerAuth,
     GitHubClient,
     GitHubError,
     RateGate,
+    Retry,
     error_message,
     json_object,
+    request_timeout,
+    retrying,
 )
 from handler.routing import GitHubApp, Route, TokenSecret
 
@@ -82,10 +39,12 @@ if TYPE_CHECKING:
     import requests
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+# jwt with cryptography (about 70 ms) and requests are imported by the first App login, not with
+# this module: a cold start, and routes without an App, do not need them.
+
 DEFAULT_API_URL = "https://api.github.com"
-# How long a secret (a route's token, an app's key) is trusted before it is read again.
-_SECRET_TTL = 900.0
-# An installation token is replaced this long before GitHub's expires_at (see the docstring).
+# An installation token (it lives an hour) is replaced this long before GitHub's expires_at: a
+# login is followed by one post, whose retries and waits end well within that.
 _REFRESH_MARGIN = 300.0
 # GitHub: set iat 60 s in the past against clock drift; exp at most 10 minutes ahead. exp is
 # 9 minutes ahead (10 after iat), so a clock running a minute fast is still accepted.
@@ -116,8 +75,10 @@ class _Minted:
 
 @dataclass(frozen=True)
 class _Key:
+    """A key secret's text and the key parsed from it, so that it is parsed once."""
+
+    text: str = field(repr=False)
     key: RSAPrivateKey = field(repr=False)
-    read_at: float
 
 
 class Credentials:
@@ -125,7 +86,7 @@ class Credentials:
 
     def __init__(
         self,
-        secrets: Any,  # noqa: ANN401 - an untyped boto3 Secrets Manager client, or None
+        secrets: Secrets | None,
         default_token: Callable[[], str],
         *,
         forget_default: Callable[[], None] | None = None,
@@ -135,21 +96,22 @@ class Credentials:
         timeout: float = 10.0,
         max_attempts: int = 2,
         sleep: Callable[[float], None] = time.sleep,
-        secret_ttl_seconds: float = _SECRET_TTL,
     ) -> None:
+        # None without AWS (the CLI): a route with a secret then fails, saying so.
         self._secrets = secrets
         self._default_token = default_token
         self._forget_default = forget_default
         self._default_api_url = default_api_url.rstrip("/")
-        # Wall-clock time: GitHub's expires_at is one. The TTLs use it too, so tests drive both.
+        # Wall-clock time: GitHub's expires_at is one.
         self._clock = clock
         self._session = session
         self._timeout = timeout
         self._max_attempts = max(1, max_attempts)
         self._sleep = sleep
-        self._secret_ttl = secret_ttl_seconds
         self._tokens: dict[str, TokenSource] = {}
         self._keys: dict[str, _Key] = {}
+        # Key secrets to read again whatever their age: GitHub refused the JWT, or the key.
+        self._stale_keys: set[str] = set()
         self._minted: dict[tuple[str, str, int, str], _Minted] = {}
         # Concurrent logins of one container (the CLI's threads, tests) mint a token once.
         self._lock = threading.Lock()
@@ -159,9 +121,9 @@ class Credentials:
             "X-GitHub-Api-Version": API_VERSION,
         }
 
-    def login(self, route: Route, remaining_time: Callable[[], float] | None = None) -> Login:
-        """The token and API for ``route``'s comments; ``remaining_time`` (seconds left in the
-        invocation) bounds any request made for it."""
+    def login(self, route: Route, deadline: Deadline) -> Login:
+        """The token and API for ``route``'s comments; ``deadline`` bounds any request made for
+        it."""
         credential = route.credential
         if credential is None:
             # The deployment's token belongs to the deployment's API: never sent elsewhere.
@@ -170,7 +132,7 @@ class Credentials:
         if isinstance(credential, TokenSecret):
             token = self._secret_token(credential.secret_id)
             return Login(token, api_url, f"secret:{credential.secret_id}")
-        token = self._app_token(credential, route.repo, api_url, remaining_time)
+        token = self._app_token(credential, route.repo, api_url, deadline)
         identity = f"app:{credential.issuer}/installation:{credential.installation_id}"
         return Login(token, api_url, identity)
 
@@ -203,28 +165,18 @@ class Credentials:
             source = self._tokens.get(secret_id)
             if source is None:
                 source = TokenSource(
-                    self._secrets,
-                    secret_id,
-                    ttl_seconds=self._secret_ttl,
-                    clock=self._clock,
-                    description=f"the GitHub token secret {secret_id}",
+                    self._secrets, secret_id, description=f"the GitHub token secret {secret_id}"
                 )
                 self._tokens[secret_id] = source
         return source.get()
 
-    def _app_token(
-        self,
-        app: GitHubApp,
-        repo: str,
-        api_url: str,
-        remaining_time: Callable[[], float] | None,
-    ) -> str:
+    def _app_token(self, app: GitHubApp, repo: str, api_url: str, deadline: Deadline) -> str:
         cache_key = (api_url, app.issuer, app.installation_id, repo.lower())
         with self._lock:
             cached = self._minted.get(cache_key)
             if cached is not None and self._clock() < cached.refresh_at:
                 return cached.token
-            minted = self._mint(app, self._private_key(app), repo, api_url, remaining_time)
+            minted = self._mint(app, self._private_key(app), repo, api_url, deadline)
             if self._clock() < minted.refresh_at:
                 self._minted[cache_key] = minted
             else:
@@ -233,9 +185,6 @@ class Credentials:
 
     def _private_key(self, app: GitHubApp) -> RSAPrivateKey:
         secret_id = app.private_key_secret
-        cached = self._keys.get(secret_id)
-        if cached is not None and self._clock() - cached.read_at < self._secret_ttl:
-            return cached.key
         where = f"the private key secret {secret_id} of GitHub App {app.issuer}"
         if self._secrets is None:
             raise StoreError(
@@ -244,24 +193,37 @@ class Credentials:
                 "read it",
                 transient=True,
             )
-        text = read_secret(
-            self._secrets, secret_id, reason="github-app-key-unavailable", what=where
+        text = self._secrets.read(
+            secret_id,
+            reason="github-app-key-unavailable",
+            what=where,
+            fresh=secret_id in self._stale_keys,
         )
-        key = _load_key(_pem_in(text), where)
-        self._keys[secret_id] = _Key(key, self._clock())
+        self._stale_keys.discard(secret_id)
+        cached = self._keys.get(secret_id)
+        if cached is not None and cached.text == text:
+            return cached.key
+        try:
+            key = _load_key(_pem_in(text), where)
+        except StoreError:
+            # A fixed secret must not wait for the broken one to age out.
+            self._stale_keys.add(secret_id)
+            raise
+        self._keys[secret_id] = _Key(text or "", key)
         return key
 
     def _mint(
-        self,
-        app: GitHubApp,
-        key: RSAPrivateKey,
-        repo: str,
-        api_url: str,
-        remaining_time: Callable[[], float] | None,
+        self, app: GitHubApp, key: RSAPrivateKey, repo: str, api_url: str, deadline: Deadline
     ) -> _Minted:
-        """``POST /app/installations/{id}/access_tokens`` for ``repo`` with Issues: write."""
+        """``POST /app/installations/{id}/access_tokens`` for ``repo`` with Issues: write and
+        nothing else (a leaked token can do no more than comment there), asked with a JWT that
+        the app's key signs (RS256).
+
+        https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
+        https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app
+        """
         try:
-            import jwt  # noqa: PLC0415 - see the module docstring
+            import jwt  # noqa: PLC0415 - see the note above DEFAULT_API_URL
         except ImportError as error:
             raise _without_app_libraries(error) from error
         import requests  # noqa: PLC0415
@@ -273,10 +235,10 @@ class Credentials:
         body = {"repositories": [repo.partition("/")[2]], "permissions": {"issues": "write"}}
         what = f"a token of GitHub App {app.issuer} (installation {app.installation_id}) for {repo}"
         session = self._http()
-        attempt = 0
-        while True:
-            attempt += 1
-            timeout = self._request_timeout(remaining_time, what)
+        no_time = f"no time left in this invocation to ask for {what}"
+
+        def attempt(_number: int) -> _Minted:
+            timeout = request_timeout(self._timeout, deadline, no_time)
             try:
                 response = session.post(
                     url,
@@ -287,53 +249,26 @@ class Credentials:
                     allow_redirects=False,
                 )
             except requests.Timeout:
-                reason = "github-timeout"
                 detail = f"GitHub did not answer within {timeout:.1f} s when asked for {what}"
+                raise _retry("github-timeout", detail) from None
             except requests.RequestException as error:
-                reason = "github-unavailable"
                 detail = f"cannot reach {api_url} to ask for {what} ({type(error).__name__})"
-            else:
-                if response.status_code == 201:
-                    return self._minted_from(response, what)
-                if response.status_code < 500:
-                    raise self._refusal(response, app, repo, api_url, what)
-                reason = "github-unavailable"
-                detail = f"GitHub answered {response.status_code} when asked for {what}"
-            self._wait_to_retry(attempt, reason, detail, remaining_time)
+                raise _retry("github-unavailable", detail) from None
+            if response.status_code == 201:
+                return self._minted_from(response, what)
+            if response.status_code < 500:
+                raise self._refusal(response, app, repo, api_url, what)
+            detail = f"GitHub answered {response.status_code} when asked for {what}"
+            raise _retry("github-unavailable", detail)
+
+        return retrying(attempt, attempts=self._max_attempts, deadline=deadline, sleep=self._sleep)
 
     def _http(self) -> requests.Session:
         if self._session is None:
-            import requests  # noqa: PLC0415 - see the module docstring
+            import requests  # noqa: PLC0415 - see the note above DEFAULT_API_URL
 
             self._session = requests.Session()
         return self._session
-
-    def _request_timeout(self, remaining_time: Callable[[], float] | None, what: str) -> float:
-        left = _time_left(remaining_time)
-        if left is None:
-            return self._timeout
-        if left < 1.0:
-            raise GitHubError(
-                "github-timeout",
-                f"no time left in this invocation to ask for {what}",
-                transient=True,
-            )
-        return min(self._timeout, left)
-
-    def _wait_to_retry(
-        self,
-        attempt: int,
-        reason: str,
-        detail: str,
-        remaining_time: Callable[[], float] | None,
-    ) -> None:
-        """Sleep before the next attempt, or raise the transient error when none is left."""
-        wait = _RETRY_WAIT + random.uniform(0, 0.5)  # noqa: S311 - jitter, not a secret
-        left = _time_left(remaining_time)
-        if attempt >= self._max_attempts or (left is not None and wait + 1.0 > left):
-            tries = f" (after {attempt} attempt{'s' if attempt != 1 else ''})"
-            raise GitHubError(reason, detail + tries, transient=True)
-        self._sleep(wait)
 
     def _minted_from(self, response: requests.Response, what: str) -> _Minted:
         payload = json_object(response)
@@ -370,7 +305,7 @@ class Credentials:
         if status == 401:
             # A key rotated since it was cached is read again by the retry; transient, so that
             # the mail waits for the retry (or a fixed secret and a replay) instead of dropping.
-            self._keys.pop(app.private_key_secret, None)
+            self._stale_keys.add(app.private_key_secret)
             return GitHubError(
                 "github-app-auth-failed",
                 f"GitHub refused the JWT of GitHub App {app.issuer}: the private key in "
@@ -424,8 +359,10 @@ class Credentials:
         )
 
 
-def _time_left(remaining_time: Callable[[], float] | None) -> float | None:
-    return None if remaining_time is None else remaining_time() - SAFETY_MARGIN
+def _retry(reason: str, detail: str) -> Retry:
+    """A failed mint, worth another attempt after a short wait."""
+    wait = _RETRY_WAIT + random.uniform(0, 0.5)  # noqa: S311 - jitter, not a secret
+    return Retry(GitHubError(reason, detail, transient=True), wait)
 
 
 def _is_rate_limit(response: requests.Response) -> bool:
@@ -499,7 +436,9 @@ def _load_key(pem: str, where: str) -> RSAPrivateKey:
 
 
 def _without_app_libraries(error: ImportError) -> StoreError:
-    """An App login in a package built without jwt and cryptography (see the module docstring)."""
+    """An App login in a package built without jwt and cryptography: scripts/package.py leaves
+    them out of a zip whose routes name no App. Transient: a package rebuilt from the routes
+    file that names the app, and a replay, cure it."""
     return StoreError(
         "github-app-unsupported",
         f"this package was built without the GitHub App libraries ({error.name or error} cannot "
@@ -519,13 +458,12 @@ class GitHubClients:
         self._gates: dict[tuple[str, str], RateGate] = {}
 
     def __call__(self, route: Route, deadline: Deadline) -> GitHubClient:
-        remaining_time = deadline.remaining
-        login = self._credentials.login(route, remaining_time)
+        login = self._credentials.login(route, deadline)
         gate = self._gates.setdefault((login.api_url, login.identity), RateGate())
         return GitHubClient(
             login.token,
+            deadline=deadline,
             api_url=login.api_url,
-            remaining_time=remaining_time,
             gate=gate,
             on_unauthorized=partial(self._credentials.forget, route),
         )

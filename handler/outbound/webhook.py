@@ -74,7 +74,8 @@ from urllib.parse import parse_qs
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.aws.store import SecretSource, StoreError, error_code
+from handler.aws.secrets import Secrets, SecretSource
+from handler.aws.store import StoreError, error_code
 from handler.outbound.github_events import Ignored, occurred_at, work_item
 from handler.outbound.participants import ParticipantStoreError
 from handler.outbound.unsubscribe import read_unsubscribe, unsubscribe_key
@@ -567,7 +568,7 @@ class WebhookSecret:
     ``{"secret": ...}``): GitHub gets only secrets derived from it (``owner_secret``,
     ``app_secret``).
 
-    Cached for a bounded time like the GitHub token (handler.aws.store.SecretSource); ``refreshed``
+    Cached for a bounded time like the GitHub token (handler.aws.secrets); ``refreshed``
     reads it again early, when a signature did not match, but at most once a minute. The outbox
     function derives the unsubscribe links' key from it as well.
     """
@@ -581,14 +582,12 @@ class WebhookSecret:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = SecretSource(
-            client,
+            Secrets(client, max_age=int(ttl_seconds), clock=clock),
             secret_id,
             field="secret",
             reason="secret-unavailable",
             description="the webhook secret",
             variable="WEBHOOK_SECRET_ARN",
-            ttl_seconds=ttl_seconds,
-            clock=clock,
         )
 
     def get(self) -> bytes:
