@@ -29,6 +29,7 @@ from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients
 from handler.inbound.plan import Decision
 from handler.outbound.webhook import WebhookSecret, app_secret, owner_secret
+from handler.reasons import Reason
 from handler.routing import GITHUB_LOGIN, Routes, RoutesError, load_routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.events import MailRef
@@ -348,7 +349,7 @@ def _github(routes: Routes) -> GitHubClients | None:
     def default_token() -> str:
         if not token:
             # Only a route without a credential of its own needs it: its mails wait for it.
-            raise StoreError("token-unavailable", _NO_GITHUB_LOGIN, transient=True)
+            raise StoreError(Reason.TOKEN_UNAVAILABLE, _NO_GITHUB_LOGIN)
         return token
 
     credentials = Credentials(
@@ -448,7 +449,7 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
     if decision.action == "open":
         if dry_run:
             verb = f"would open an issue in {decision.repo}"
-        elif decision.reason == "already-opened":
+        elif decision.reason == Reason.ALREADY_OPENED:
             verb = f"already opened {target}"
         else:
             verb = f"opened {target}"
@@ -461,7 +462,7 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
     elif decision.action == "comment":
         if dry_run:
             verb = "would comment on"
-        elif decision.reason == "already-posted":
+        elif decision.reason == Reason.ALREADY_POSTED:
             verb = "already commented on"
         else:
             verb = "commented on"

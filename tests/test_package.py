@@ -136,7 +136,7 @@ from handler.inbound.plan import plan
 from handler.routing import load_routes
 routes = load_routes({str(routes)!r})
 from tests.sesmail import ses_mail
-print([d.reason for d in plan(ses_mail(), routes).decisions])
+print([str(d.reason) for d in plan(ses_mail(), routes).decisions])
 print(sorted(name for name in sys.modules if name.split(".")[0] in {{"yaml", "jsonschema"}}))
 """
     result = subprocess.run(  # noqa: S603 - our own interpreter

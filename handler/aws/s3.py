@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import StoreError
+from handler.reasons import Reason
 
 # SES accepts mails up to 40 MB; anything larger in the bucket was not written by SES.
 MAX_MAIL_BYTES = 40 * 1024 * 1024 + 1024 * 1024
@@ -25,27 +26,23 @@ class MailStore:
             size = int(response.get("ContentLength", 0))
             if size > MAX_MAIL_BYTES:
                 raise StoreError(
-                    "mail-too-large",
+                    Reason.MAIL_TOO_LARGE,
                     f"s3://{bucket}/{key} is {size} bytes, larger than SES ever stores",
-                    transient=False,
                 )
             body: bytes = response["Body"].read()
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in {"NoSuchKey", "404", "NoSuchBucket"}:
                 raise StoreError(
-                    "mail-not-found",
-                    f"s3://{bucket}/{key} does not exist ({code})",
-                    transient=False,
+                    Reason.MAIL_NOT_FOUND, f"s3://{bucket}/{key} does not exist ({code})"
                 ) from None
             # AccessDenied is a deployment mistake that a fixed policy and a replay will cure.
             raise StoreError(
-                "mail-unreadable", f"s3://{bucket}/{key} could not be read ({code})", transient=True
+                Reason.MAIL_UNREADABLE, f"s3://{bucket}/{key} could not be read ({code})"
             ) from None
         except BotoCoreError as error:
             raise StoreError(
-                "mail-unreadable",
+                Reason.MAIL_UNREADABLE,
                 f"s3://{bucket}/{key} could not be read ({type(error).__name__})",
-                transient=True,
             ) from None
         return body

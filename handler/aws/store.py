@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from handler.reasons import Reason, TicketRouterError
 
-class StoreError(Exception):
+
+class StoreError(TicketRouterError):
     """A mail or secret that cannot be read; ``transient`` when a retry may succeed."""
 
-    def __init__(self, reason: str, detail: str, *, transient: bool) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-        self.transient = transient
+    # A code as a str only until handler.github.credentials and the secret sources pass members:
+    # it is looked up here, once, so that ``reason`` is always a member.
+    def __init__(self, reason: Reason | str, detail: str, *, transient: bool | None = None) -> None:
+        super().__init__(Reason(reason), detail, transient=transient)
 
 
 def error_code(error: Exception) -> str:

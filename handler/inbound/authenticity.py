@@ -12,6 +12,7 @@ from typing import Any
 
 from handler.inbound.autoreply import detect_automated
 from handler.inbound.mail import Address, Message
+from handler.reasons import Reason
 from handler.routing.domains import is_subdomain, normalize_domain
 
 SES_AUTHSERV_ID = "amazonses.com"
@@ -79,7 +80,7 @@ class SesReceipt:
 @dataclass(frozen=True)
 class Assessment:
     ok: bool
-    reason: str
+    reason: Reason
     detail: str
     sender: Address | None
 
@@ -158,13 +159,13 @@ def assess(message: Message, receipt: SesReceipt | None) -> Assessment:
     The module docstring says which spam and virus verdicts reject, and why.
     """
     if receipt is not None and receipt.spam == "FAIL":
-        return Assessment(False, "spam", "SES's spam verdict is FAIL", None)
+        return Assessment(False, Reason.SPAM, "SES's spam verdict is FAIL", None)
     if receipt is not None and receipt.virus == "FAIL":
-        return Assessment(False, "virus", "SES's virus verdict is FAIL", None)
+        return Assessment(False, Reason.VIRUS, "SES's virus verdict is FAIL", None)
     if receipt is not None and receipt.virus in {"GRAY", "PROCESSING_FAILED"}:
         return Assessment(
             False,
-            "virus",
+            Reason.VIRUS,
             f"SES could not tell whether the mail carries a virus ({receipt.virus}); "
             "it is not posted unscanned",
             None,
@@ -174,24 +175,24 @@ def assess(message: Message, receipt: SesReceipt | None) -> Assessment:
         return Assessment(False, automated[0], automated[1], None)
     problem = _from_problem(message.from_)
     if problem is not None:
-        return Assessment(False, "invalid-from", problem, None)
+        return Assessment(False, Reason.INVALID_FROM, problem, None)
     sender = message.from_[0]
     domain = normalize_domain(sender.domain) or sender.domain
     if receipt is None:
         return Assessment(
             False,
-            "not-authenticated",
+            Reason.NOT_AUTHENTICATED,
             "no SES verdicts: the mail has no SES header block (it did not arrive through SES), "
             f"so nothing vouches for {domain}",
             sender,
         )
     how = _authenticated_by(receipt, domain)
     if how is None:
-        return Assessment(False, "not-authenticated", _why_not(receipt, domain), sender)
+        return Assessment(False, Reason.NOT_AUTHENTICATED, _why_not(receipt, domain), sender)
     mismatch = _sender_mismatch(message, domain)
     if mismatch is not None:
-        return Assessment(False, "sender-mismatch", mismatch, sender)
-    return Assessment(True, "authenticated", how, sender)
+        return Assessment(False, Reason.SENDER_MISMATCH, mismatch, sender)
+    return Assessment(True, Reason.AUTHENTICATED, how, sender)
 
 
 def aligned(domain: str, other: str) -> bool:

@@ -21,6 +21,7 @@ from handler.inbound.mail import Message, parse_mail
 from handler.inbound.render import Comment, render_comment
 from handler.inbound.threads import thread_ids
 from handler.inbound.titles import issue_title
+from handler.reasons import Reason
 from handler.routing import Miss, NewIssue, Route, Routes, Unsubscribe, sender_allowed
 
 Action = Literal["comment", "open", "unsubscribe", "reject"]
@@ -32,8 +33,8 @@ class Decision:
 
     recipient: str
     action: Action
-    # A stable code: "accepted" (planned), "posted", or why nothing was posted.
-    reason: str
+    # ACCEPTED (planned), POSTED, or why nothing was posted.
+    reason: Reason
     detail: str
     repo: str | None = None
     issue: int | None = None
@@ -88,7 +89,7 @@ def plan(
                 Decision(
                     recipient="",
                     action="reject",
-                    reason="no-recipient",
+                    reason=Reason.NO_RECIPIENT,
                     detail="the mail names no recipient (no envelope recipient, To or Cc)",
                     mail=mail,
                 ),
@@ -138,7 +139,7 @@ def _decide(
         return Decision(
             address,
             "unsubscribe",
-            "accepted",
+            Reason.ACCEPTED,
             f"unsubscribe the sender from {route.repo}#{target.issue}",
             repo=route.repo,
             issue=target.issue,
@@ -148,7 +149,7 @@ def _decide(
         return Decision(
             address,
             "reject",
-            "sender-not-allowed",
+            Reason.SENDER_NOT_ALLOWED,
             f"{domain} is not among the sender domains allowed for {route.label}: "
             + ", ".join(route.allowed_senders),
             repo=route.repo,
@@ -159,7 +160,7 @@ def _decide(
         return Decision(
             address,
             "reject",
-            "duplicate-recipient",
+            Reason.DUPLICATE_RECIPIENT,
             f"{what} was already addressed by another recipient of this mail",
             repo=route.repo,
             issue=issue,
@@ -169,7 +170,7 @@ def _decide(
         return Decision(
             address,
             "reject",
-            "unparseable-mail",
+            Reason.UNPARSEABLE_MAIL,
             f"the mail's MIME structure could not be read ({unparseable.partition(': ')[2]})",
             repo=route.repo,
             issue=issue,
@@ -187,7 +188,7 @@ def _decide(
         return Decision(
             address,
             "reject",
-            "empty-body",
+            Reason.EMPTY_BODY,
             "nothing is left after removing quoted text and signature",
             repo=route.repo,
             issue=issue,
@@ -195,7 +196,7 @@ def _decide(
     return Decision(
         address,
         "comment",
-        "accepted",
+        Reason.ACCEPTED,
         f"comment for {route.repo}#{issue}",
         body=comment.markdown,
         repo=route.repo,
@@ -211,14 +212,14 @@ def _opening(message: Message, address: str, route: Route, comment: Comment) -> 
         return Decision(
             address,
             "reject",
-            "empty-body",
+            Reason.EMPTY_BODY,
             "the mail has no subject, and nothing is left after removing quoted text and signature",
             repo=route.repo,
         )
     return Decision(
         address,
         "open",
-        "accepted",
+        Reason.ACCEPTED,
         f"new issue in {route.repo}",
         repo=route.repo,
         body=comment.markdown,

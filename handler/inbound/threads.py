@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from handler.inbound.mail import Message
+from handler.reasons import Reason, TicketRouterError
 
 _KEY_PREFIX = "thread"
 # References grow by one id per reply; the newest few say which thread a mail is in.
@@ -17,8 +18,11 @@ MAX_REFERENCES = 10
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,250})>")
 
 
-class ThreadStoreError(Exception):
+class ThreadStoreError(TicketRouterError):
     """The thread map cannot be read or written; trying again later may succeed."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(Reason.THREAD_STORE_UNAVAILABLE, detail)
 
 
 class Threads(Protocol):

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from handler.reasons import Reason
 from handler.routing.domains import is_subdomain, normalize_domain
 
 # GitHub issue numbers are 32-bit.
@@ -103,7 +104,7 @@ class Miss:
     """Why an address maps to no issue: ``no-route``, ``invalid-issue-number``,
     ``invalid-address``."""
 
-    reason: str
+    reason: Reason
     detail: str
 
 
@@ -158,7 +159,7 @@ class Routes:
         text = address.strip().strip("<>").strip()
         written, at, raw_domain = text.rpartition("@")
         if not at or not written or written.startswith('"'):
-            return Miss("invalid-address", f"{quoted(text)} is not a plain mailbox address")
+            return Miss(Reason.INVALID_ADDRESS, f"{quoted(text)} is not a plain mailbox address")
         # <prefix><number>+unsubscribe: the issue that <prefix><number> names, to leave.
         issue_part, plus, tag = written.rpartition("+")
         if plus and tag.lower() == UNSUBSCRIBE_TAG:
@@ -168,7 +169,7 @@ class Routes:
             if isinstance(target, Miss):
                 return target
             return Miss(
-                "invalid-issue-number",
+                Reason.INVALID_ISSUE_NUMBER,
                 f"{quoted(written)} unsubscribes from an issue: <prefix><issue number>+"
                 f"{UNSUBSCRIBE_TAG}, not a new-issue address",
             )
@@ -176,10 +177,10 @@ class Routes:
         # Issues.Example.COM. matches issues.example.com; an IP literal is never a domain.
         domain = normalize_domain(raw_domain)
         if domain is None:
-            return Miss("invalid-address", f"{quoted(raw_domain)} is not a valid domain")
+            return Miss(Reason.INVALID_ADDRESS, f"{quoted(raw_domain)} is not a valid domain")
         candidates = self._by_domain.get(domain)
         if candidates is None:
-            return Miss("no-route", f"no route for the domain {domain}")
+            return Miss(Reason.NO_ROUTE, f"no route for the domain {domain}")
         # A new-issue address is a whole local part (validation keeps it from reading as any
         # route's issue address).
         local = written.lower()
@@ -209,7 +210,7 @@ class Routes:
             [f"{route.prefix}123" for route in candidates.routes] + list(candidates.openings)
         )
         return Miss(
-            "invalid-issue-number",
+            Reason.INVALID_ISSUE_NUMBER,
             f"{quoted(written)} is not <prefix><issue number> for {domain} "
             f"(expected e.g. {examples}){hint}",
         )

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from handler.deadline import Deadline
 from handler.github.posts import PostedComment
+from handler.reasons import Reason, TicketRouterError
 
 # How long a claim is remembered when IDEMPOTENCY_TTL_SECONDS is unset: longer than the mail
 # bucket keeps a mail (90 days by default), so any replay is recognised.
@@ -26,12 +27,18 @@ class Claimed:
     fresh: bool
 
 
-class ClaimInProgress(Exception):
+class ClaimInProgress(TicketRouterError):
     """Another invocation holds the claim right now; trying again later resolves it."""
 
+    def __init__(self, detail: str) -> None:
+        super().__init__(Reason.IN_PROGRESS, detail)
 
-class ClaimStoreError(Exception):
+
+class ClaimStoreError(TicketRouterError):
     """The claim store cannot be reached; nothing was posted."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(Reason.CLAIM_STORE_UNAVAILABLE, detail)
 
 
 class Claims(Protocol):

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from handler.aws.store import StoreError
 from handler.deadline import Deadline
 from handler.github.client import GitHubError
 from handler.github.posts import PostedComment, PostedIssue
@@ -22,8 +21,9 @@ from handler.outbound.participants import (
     ParticipantStoreError,
     address_digest,
 )
+from handler.reasons import Reason, TicketRouterError
 from handler.routing import Route, Routes
-from handler.service.claims import Claimed, ClaimInProgress, Claims, ClaimStoreError, NoClaims
+from handler.service.claims import Claimed, Claims, NoClaims
 
 
 class Commenter(Protocol):
@@ -80,19 +80,17 @@ def deliver(
                 results.append(_open(decision, route, client, claim, known, since=since))
             else:
                 results.append(_comment(decision, client, claim, since))
-        except (GitHubError, StoreError) as error:
+        except TicketRouterError as error:
             results.append(_failed(decision, error.reason, error.detail, error.transient))
-        except ClaimInProgress as error:
-            results.append(_failed(decision, "in-progress", str(error), retryable=True))
-        except ClaimStoreError as error:
-            results.append(_failed(decision, "claim-store-unavailable", str(error), True))
-        except ThreadStoreError as error:
-            results.append(_failed(decision, "thread-store-unavailable", str(error), True))
+        # GitHubError is no TicketRouterError yet (its reason is a str): once it is, the clause
+        # above takes it, and this one and _github_reason go.
+        except GitHubError as error:
+            results.append(_failed(decision, _github_reason(error), error.detail, error.transient))
     return tuple(results)
 
 
 # What makes the sender a mail participant of the issue (the claim's answer on a redelivery too).
-_JOINED = frozenset({"posted", "already-posted", "opened", "already-opened"})
+_JOINED = frozenset({Reason.POSTED, Reason.ALREADY_POSTED, Reason.OPENED, Reason.ALREADY_OPENED})
 
 
 def update_participants(
@@ -123,9 +121,9 @@ def update_participants(
             continue
         repo, issue = decision.repo, decision.issue
         try:
-            if decision.action == "unsubscribe" and decision.reason == "accepted":
+            if decision.action == "unsubscribe" and decision.reason == Reason.ACCEPTED:
                 left = store.remove(repo, issue, address_digest(sender.addr), received_at)
-                reason = "unsubscribed" if left else "not-a-participant"
+                reason = Reason.UNSUBSCRIBED if left else Reason.NOT_A_PARTICIPANT
                 detail = (
                     f"the sender will no longer get mail about {repo}#{issue}"
                     if left
@@ -145,7 +143,7 @@ def update_participants(
         except ParticipantStoreError as error:
             if decision.action == "unsubscribe" or error.transient:
                 failed = _failed(
-                    decision, "participant-store-unavailable", str(error), error.transient
+                    decision, Reason.PARTICIPANT_STORE_UNAVAILABLE, str(error), error.transient
                 )
                 results.append(replace(failed, url=decision.url))
                 continue
@@ -197,9 +195,9 @@ def _comment(decision: Decision, client: _Client, store: _Claim, since: float | 
         lambda: client().create_comment(repo, issue, body, since=since),
     )
     if claimed.fresh:
-        reason, detail = "posted", f"posted to {repo}#{issue}"
+        reason, detail = Reason.POSTED, f"posted to {repo}#{issue}"
     else:
-        reason, detail = "already-posted", f"this mail was already posted to {repo}#{issue}"
+        reason, detail = Reason.ALREADY_POSTED, f"this mail was already posted to {repo}#{issue}"
     return replace(decision, reason=reason, detail=detail, url=claimed.comment.url)
 
 
@@ -224,7 +222,7 @@ def _open(
             done = _comment(comment, client, store, since)
         except GitHubError as error:
             # The thread's issue was deleted (or moved away): the reply starts a new one.
-            if error.reason not in {"issue-not-found", "issue-gone"}:
+            if error.reason not in {Reason.ISSUE_NOT_FOUND, Reason.ISSUE_GONE}:
                 raise
         else:
             return replace(done, detail=f"{done.detail} (a reply in the thread that opened it)")
@@ -241,7 +239,7 @@ def _open(
 
     claimed = store.once(open_key(repo, mail), post)
     number, fresh = claimed.comment.id, claimed.fresh
-    reason = "opened" if fresh else "already-opened"
+    reason = Reason.OPENED if fresh else Reason.ALREADY_OPENED
     if number <= 0:
         # GitHub took the issue but its answer did not say which: nothing to thread or confirm.
         return replace(
@@ -255,7 +253,7 @@ def _open(
     except ThreadStoreError as error:
         # Retried, the claim reports the issue as already opened and the thread is recorded.
         detail = f"opened {repo}#{number}, but {error}: a reply could open another issue"
-        failed = _failed(decision, "thread-store-unavailable", detail, retryable=True)
+        failed = _failed(decision, Reason.THREAD_STORE_UNAVAILABLE, detail, retryable=True)
         return replace(failed, issue=number, url=claimed.comment.url)
     detail = f"opened {repo}#{number}" if fresh else f"this mail already opened {repo}#{number}"
     given = made[0].labels if made else None
@@ -272,5 +270,10 @@ def _lower(names: Iterable[str]) -> set[str]:
     return {name.lower() for name in names}
 
 
-def _failed(decision: Decision, reason: str, detail: str, retryable: bool) -> Decision:
+def _failed(decision: Decision, reason: Reason, detail: str, retryable: bool) -> Decision:
     return replace(decision, action="reject", reason=reason, detail=detail, retryable=retryable)
+
+
+def _github_reason(error: GitHubError) -> Reason:
+    """The member for the code a GitHubError carries as a str."""
+    return Reason(error.reason)

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
+from handler.reasons import Reason, TicketRouterError
+
 # SES writes this object when a receipt rule with an S3 action is created, to test its access.
 SES_SETUP_OBJECT = "AMAZON_SES_SETUP_NOTIFICATION"
 
@@ -31,12 +33,15 @@ class MailRef:
 
 @dataclass(frozen=True)
 class Skipped:
-    reason: str
+    reason: Reason
     detail: str
 
 
-class EventError(ValueError):
+class EventError(TicketRouterError):
     """An event this function was not built for; retrying it cannot help."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(Reason.UNSUPPORTED_EVENT, detail)
 
 
 def mail_refs(event: Mapping[str, Any], *, bucket: str, prefix: str) -> list[MailRef | Skipped]:
@@ -84,7 +89,9 @@ def _from_s3(record: Mapping[str, Any], number: int) -> MailRef | Skipped:
     # S3 notifications URL-encode keys, with "+" for spaces.
     key = unquote_plus(raw_key)
     if key.rsplit("/", 1)[-1] == SES_SETUP_OBJECT:
-        return Skipped("ses-setup-notification", f"s3://{bucket}/{key} is SES's setup test object")
+        return Skipped(
+            Reason.SES_SETUP_NOTIFICATION, f"s3://{bucket}/{key} is SES's setup test object"
+        )
     return MailRef(bucket=bucket, key=key, received_at=_epoch(record.get("eventTime")))
 
 

@@ -18,6 +18,7 @@ from handler.inbound.plan import Decision, Plan, plan, route_of
 from handler.inbound.threads import NoThreads, Threads
 from handler.outbound.notices import Notifier, notice_for
 from handler.outbound.participants import NoParticipants, Participants
+from handler.reasons import Reason
 from handler.routing import Route, Routes
 from handler.service.claims import Claims, NoClaims
 from handler.service.delivery import Commenter, deliver, received_time, update_participants
@@ -187,7 +188,7 @@ def _handle(event: Mapping[str, Any], receiver: Receiver, deadline: Deadline) ->
         refs = mail_refs(event, bucket=runtime.bucket, prefix=runtime.prefix)
     except EventError as error:
         # Not ours to drop silently: failing sends the event to the dead-letter queue.
-        _log(logging.ERROR, "unsupported event", _outcome("error", "unsupported-event", str(error)))
+        _log(logging.ERROR, "unsupported event", _outcome("error", error.reason, error.detail))
         raise
     for ref in refs:
         if isinstance(ref, Skipped):
@@ -255,7 +256,7 @@ def _log_fields(
     }
 
 
-def _outcome(action: str, reason: str, detail: str) -> dict[str, Any]:
+def _outcome(action: str, reason: Reason, detail: str) -> dict[str, Any]:
     return {"action": action, "reason": reason, "detail": detail}
 
 

@@ -78,8 +78,7 @@ _DONE = {
 
 
 def _outcome(decision: Decision) -> Measurement | None:
-    # A code the enum does not know raises here: no metric is published under it.
-    reason = Reason(decision.reason)
+    reason = decision.reason
     if reason in _DONE and not decision.retryable:
         return Measurement(_DONE[reason], 1)
     if decision.retryable:

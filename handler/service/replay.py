@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 
 from handler.deadline import Deadline
 from handler.inbound.plan import Decision
+from handler.reasons import Reason
 from handler.service.events import EventError, MailRef, Skipped, mail_refs
 from handler.service.inbound import Receiver
 
@@ -27,7 +28,9 @@ from handler.service.inbound import Receiver
 MAIL_BUDGET_SECONDS = 300.0
 # The mail could not be read (or the message named none): nothing was decided about it. A wrong
 # --bucket or --prefix looks exactly like a mail gone from S3, so its message is kept.
-UNREAD = frozenset({"mail-not-found", "mail-unreadable", "mail-too-large", "unsupported-event"})
+UNREAD = frozenset(
+    {Reason.MAIL_NOT_FOUND, Reason.MAIL_UNREADABLE, Reason.MAIL_TOO_LARGE, Reason.UNSUPPORTED_EVENT}
+)
 # SQS's largest batch.
 BATCH = 10
 # When the mail arrived is unknown for a key named by hand. The epoch makes the GitHub client
@@ -179,7 +182,7 @@ def _replay_message(
     try:
         refs = mail_refs(queued_event(message.body), bucket=bucket, prefix=prefix)
     except EventError as error:
-        return (Outcome(label, (Decision("", "reject", "unsupported-event", str(error)),)),)
+        return (Outcome(label, (Decision("", "reject", error.reason, error.detail),)),)
     outcomes = []
     for ref in refs:
         if isinstance(ref, Skipped):
