@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from handler.aws.store import StoreError
+from handler.reasons import Reason
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -41,7 +42,7 @@ class Secrets:
         self._read_at: dict[str, float] = {}
         self._provider: SecretsProvider | None = None
 
-    def read(self, secret_id: str, *, reason: str, what: str, fresh: bool = False) -> str | None:
+    def read(self, secret_id: str, *, reason: Reason, what: str, fresh: bool = False) -> str | None:
         """The secret's text, None when it holds none (a binary secret): the cached copy unless
         ``fresh`` or older than ``max_age``. ``reason`` and ``what`` word the failure."""
         from aws_lambda_powertools.utilities.parameters import (  # noqa: PLC0415 - see the class
@@ -104,7 +105,7 @@ class SecretSource:
         secret_id: str,
         *,
         field: str,
-        reason: str,
+        reason: Reason,
         description: str,
         variable: str,
     ) -> None:
@@ -157,7 +158,7 @@ class TokenSource(SecretSource):
             secrets,
             secret_id,
             field="token",
-            reason="token-unavailable",
+            reason=Reason.TOKEN_UNAVAILABLE,
             description=description,
             variable="GITHUB_TOKEN_SECRET_ARN",
         )
