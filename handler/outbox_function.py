@@ -32,9 +32,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from handler.aws.claims import DynamoClaims
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LambdaContext, LazyClient, json_logger
+from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.outbound.outbox import Outbox
 from handler.outbound.outbox import logger as outbox_logger
-from handler.outbound.participants import DynamoParticipants, DynamoSuppressions
 from handler.outbound.unsubscribe import unsubscribe_key, unsubscribe_url
 from handler.outbound.webhook import WebhookSecret
 from handler.routing import load_routes

@@ -30,7 +30,7 @@ import boto3
 from botocore.config import Config
 
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LambdaContext, json_logger
-from handler.outbound.participants import DynamoParticipants
+from handler.aws.participants import DynamoParticipants
 from handler.outbound.webhook import (
     DynamoDeliveries,
     Outcome,

@@ -15,16 +15,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handler.aws.claims import DynamoClaims
+from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.aws.store import StoreError
 from handler.github.posts import marker
 from handler.outbound.github_events import WorkItem, work_item
 from handler.outbound.outbox import Outbox, Outgoing, RetryLater, UnreadableMessage, event_key
-from handler.outbound.participants import (
-    DynamoParticipants,
-    DynamoSuppressions,
-    Participant,
-    address_digest,
-)
+from handler.outbound.participants import Participant, address_digest
 from handler.routing import parse_routes
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE

@@ -26,7 +26,7 @@ from moto.ses.models import ses_backends
 from pytest_httpserver import HTTPServer
 
 from handler import lambda_function, outbox_function, webhook_function
-from handler.outbound.participants import DynamoParticipants
+from handler.aws.participants import DynamoParticipants
 from handler.outbound.webhook import owner_secret
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE

@@ -21,8 +21,9 @@ import boto3
 import pytest
 
 from handler import webhook_function
+from handler.aws.participants import DynamoParticipants
 from handler.outbound.github_events import Actor, WorkItem
-from handler.outbound.participants import DynamoParticipants, Participant
+from handler.outbound.participants import Participant
 from handler.outbound.unsubscribe import unsubscribe_key, unsubscribe_url
 from handler.outbound.webhook import DynamoDeliveries, WebhookSecret, app_secret, owner_secret
 from tests.conftest import TESTS
