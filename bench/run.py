@@ -452,12 +452,16 @@ def replies(bench: Bench) -> list[Figure]:
 
 
 def _webhook_delivery() -> Callable[[], object]:
-    """One real GitHub comment delivery through handler.outbound.webhook.receive, AWS faked."""
+    """One real GitHub comment delivery through handler.service.webhook.receive, AWS faked."""
     import hashlib  # noqa: PLC0415
     import hmac  # noqa: PLC0415
 
-    from handler.outbound.webhook import Request, owner_secret, receive  # noqa: PLC0415
+    from handler.outbound.http import Request  # noqa: PLC0415
+    from handler.outbound.participants import NoParticipants  # noqa: PLC0415
+    from handler.outbound.signatures import owner_secret  # noqa: PLC0415
+    from handler.outbound.webhook import Remembered  # noqa: PLC0415
     from handler.routing import load_routes  # noqa: PLC0415
+    from handler.service.webhook import Webhook, receive  # noqa: PLC0415
 
     payload = json.loads(
         (ROOT / "tests" / "github" / "webhooks" / "issue_comment.created.1.json").read_text()
@@ -482,20 +486,12 @@ def _webhook_delivery() -> Callable[[], object]:
         def refreshed(self) -> bytes | None:
             return None
 
-        def claim(self, delivery: str) -> str:
-            return "new"
-
-        def release(self, delivery: str) -> None:
-            return None
-
-        def confirm(self, delivery: str) -> None:
-            return None
+        def once(self, delivery: str, work: Callable[[], None]) -> Remembered:
+            work()
+            return Remembered(fresh=True)
 
         def send(self, body: str) -> None:
             return None
-
-        def remove(self, repo: str, issue: int, digest: str) -> bool:
-            return False
 
     fakes = Fakes()
     # The example comment is from 2019: the clock is set to just after it.
@@ -505,12 +501,14 @@ def _webhook_delivery() -> Callable[[], object]:
     def run() -> object:
         outcome = receive(
             request,
-            secret=fakes,
-            routes=routes,
-            deliveries=fakes,
-            queue=fakes,
-            participants=fakes,
-            clock=lambda: moment,
+            Webhook(
+                routes=routes,
+                secret=fakes,
+                deliveries=fakes,
+                queue=fakes,
+                participants=NoParticipants(),
+                clock=lambda: moment,
+            ),
         )
         _require(outcome.reason == "queued", outcome.reason)
         return outcome

@@ -25,10 +25,12 @@ from handler.aws.lambda_runtime import LazyClient
 from handler.aws.s3 import MailStore
 from handler.aws.secrets import Secrets
 from handler.aws.store import StoreError
+from handler.aws.webhook_secret import WebhookSecret
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients
 from handler.inbound.plan import Decision
-from handler.outbound.webhook import WebhookSecret, app_secret, owner_secret
+from handler.outbound.errors import OutboundError
+from handler.outbound.signatures import app_secret, owner_secret
 from handler.reasons import Reason
 from handler.routing import GITHUB_LOGIN, Routes, RoutesError, load_routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
@@ -189,7 +191,7 @@ def _webhook_secret(args: argparse.Namespace) -> int:
     except NoRegionError:
         print("no AWS region: set AWS_REGION or AWS_DEFAULT_REGION", file=sys.stderr)
         return 2
-    except StoreError as error:
+    except OutboundError as error:
         print(f"{error.reason}: {error.detail}", file=sys.stderr)
         return 2
     print(

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.aws.claims import DynamoClaims
+from handler.aws.notices import SesNotifier
+from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.aws.threads import DynamoThreads
-from handler.outbound.notices import Notifier
-from handler.outbound.participants import DynamoParticipants, DynamoSuppressions
 from handler.routing import Routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.inbound import Fetcher, GitHub, Runtime
@@ -47,7 +47,7 @@ def inbound_runtime(
     client, table, ttl = tables.client, tables.name, tables.ttl_seconds
     notifier = None
     if ses is not None and any(route.notify or route.confirm for route in routes.routes):
-        notifier = Notifier(
+        notifier = SesNotifier(
             ses,
             client,
             table,

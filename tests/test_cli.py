@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from handler.cli import main
-from handler.outbound.webhook import app_secret, owner_secret
+from handler.outbound.signatures import app_secret, owner_secret
 from tests.conftest import ROOT, TESTS
 from tests.dynamo import CLAIMS_TABLE
 from tests.fakegithub import FakeGitHub

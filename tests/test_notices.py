@@ -11,13 +11,14 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from handler.aws.notices import SesNotifier
+from handler.aws.participants import DynamoSuppressions
 from handler.deadline import Deadline
 from handler.github.client import GitHubError
 from handler.inbound.authenticity import Assessment
 from handler.inbound.mail import Address, Message, parse_mail
 from handler.inbound.plan import Decision
-from handler.outbound.notices import Notice, Notifier, notice_for, notice_key, render_notice
-from handler.outbound.participants import DynamoSuppressions
+from handler.outbound.notices import Notice, notice_for, notice_key, render_notice
 from handler.routing import Route, parse_routes
 from handler.service.events import MailRef
 from handler.service.inbound import Receiver, Runtime
@@ -27,6 +28,8 @@ RECIPIENT = "42@issues.example.com"
 ALICE = Address("Alice", "alice", "allowed.org")
 OK = Assessment(True, "authenticated", "DKIM pass for allowed.org", ALICE)
 NOW = 1_790_000_000.0  # 2026-09-21T14:13:20Z
+# How long a confirmation's key lives: as long as a claim (IDEMPOTENCY_TTL_SECONDS).
+TTL = 91 * 86400
 
 
 def route(**keys: Any) -> Route:
@@ -267,7 +270,7 @@ def test_notifier_sends_once_per_sender_reason_and_day(aws):
     ses, dynamodb = aws
     ses = Recording(ses)
     clock = [NOW]
-    notifier = Notifier(ses, dynamodb, "claims", clock=lambda: clock[0])
+    notifier = SesNotifier(ses, dynamodb, "claims", scoped_ttl_seconds=TTL, clock=lambda: clock[0])
     assert notifier.send(NOTICE) == "sent"
     assert notifier.send(NOTICE) == "rate-limited"
     other = Notice(**{**NOTICE.__dict__, "reason": "empty-body"})
@@ -286,7 +289,10 @@ def test_notifier_reports_an_ses_failure_without_raising(aws, caplog):
     """An unverified From makes SES refuse; the notifier logs it and returns failed."""
     ses, dynamodb = aws
     notice = Notice(**{**NOTICE.__dict__, "from_": "42@unverified.example.net"})
-    assert Notifier(ses, dynamodb, "claims", clock=lambda: NOW).send(notice) == "failed"
+    assert (
+        SesNotifier(ses, dynamodb, "claims", scoped_ttl_seconds=TTL, clock=lambda: NOW).send(notice)
+        == "failed"
+    )
     [record] = [r for r in caplog.records if r.message == "notice not sent"]
     assert record.notice_failure == "SES: MessageRejected"
     assert "alice" not in str(record.__dict__)
@@ -296,7 +302,12 @@ def test_notifier_reports_a_store_failure_without_sending(aws):
     """Without the table, nothing is sent (no rate limit, no notice) and nothing raises."""
     ses, dynamodb = aws
     ses = Recording(ses)
-    assert Notifier(ses, dynamodb, "missing", clock=lambda: NOW).send(NOTICE) == "failed"
+    assert (
+        SesNotifier(ses, dynamodb, "missing", scoped_ttl_seconds=TTL, clock=lambda: NOW).send(
+            NOTICE
+        )
+        == "failed"
+    )
     assert ses.sent == []
 
 
@@ -306,7 +317,14 @@ def test_notifier_never_mails_a_suppressed_address(aws):
     ses = Recording(ses)
     suppressions = DynamoSuppressions(dynamodb, "claims", clock=lambda: NOW)
     suppressions.suppress("Alice@Allowed.org", "complaint")
-    notifier = Notifier(ses, dynamodb, "claims", clock=lambda: NOW, suppressions=suppressions)
+    notifier = SesNotifier(
+        ses,
+        dynamodb,
+        "claims",
+        scoped_ttl_seconds=TTL,
+        clock=lambda: NOW,
+        suppressions=suppressions,
+    )
     assert notifier.send(NOTICE) == "suppressed"
     assert ses.sent == []
     assert [
@@ -322,7 +340,12 @@ class _Refusing:
 def test_notifier_store_errors_are_failures_not_rate_limits(aws):
     """Only a failed condition means already told; any other store error is a failure."""
     ses, _ = aws
-    assert Notifier(ses, _Refusing(), "claims", clock=lambda: NOW).send(NOTICE) == "failed"
+    assert (
+        SesNotifier(ses, _Refusing(), "claims", scoped_ttl_seconds=TTL, clock=lambda: NOW).send(
+            NOTICE
+        )
+        == "failed"
+    )
 
 
 ROUTES = parse_routes(
@@ -501,9 +524,11 @@ def test_a_confirmation_key_lives_as_long_as_the_claims(aws):
     ses, dynamodb = aws
     notice = notice_for(OPENED, mail(), OK, route(confirm=True))
     assert notice is not None
-    notifier = Notifier(ses, dynamodb, "claims", clock=lambda: NOW, scoped_ttl_seconds=1000)
+    notifier = SesNotifier(ses, dynamodb, "claims", scoped_ttl_seconds=1000, clock=lambda: NOW)
     assert notifier.send(notice) == "sent"
-    later = Notifier(ses, dynamodb, "claims", clock=lambda: NOW + 40 * 86400)
+    later = SesNotifier(
+        ses, dynamodb, "claims", scoped_ttl_seconds=TTL, clock=lambda: NOW + 40 * 86400
+    )
     assert later.send(notice) == "rate-limited"
     [item] = dynamodb.scan(TableName="claims")["Items"]
     assert item["expiration"] == {"N": str(int(NOW) + 1000)}

@@ -15,26 +15,25 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handler.aws.claims import DynamoClaims
-from handler.aws.store import StoreError
+from handler.aws.participants import DynamoParticipants, DynamoSuppressions
+from handler.aws.ses import SesMailer
+from handler.deadline import Deadline
 from handler.github.posts import marker
+from handler.outbound.errors import OutboundError
 from handler.outbound.github_events import WorkItem, work_item
-from handler.outbound.outbox import Outbox, Outgoing, RetryLater, UnreadableMessage, event_key
-from handler.outbound.participants import (
-    DynamoParticipants,
-    DynamoSuppressions,
-    Participant,
-    address_digest,
-)
+from handler.outbound.outbox import Outgoing, UnreadableMessage, event_key
+from handler.outbound.participants import Participant, address_digest
+from handler.reasons import Reason
 from handler.routing import parse_routes
+from handler.service.outbox import Outbox, RetryLater
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 
 NOW = 1_790_000_000.0
 
 
-def left() -> float:
-    """The invocation's remaining time."""
-    return 60.0
+# The invocation's end.
+LEFT = Deadline.within(60.0)
 
 
 WEBHOOKS = TESTS / "github" / "webhooks"
@@ -125,8 +124,8 @@ def outbox(dynamodb: Any, ses: Any, link: str | None = "https://hook.example/uns
         ROUTES,
         DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
         DynamoSuppressions(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
-        lambda remaining: DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=3600),
-        ses,
+        DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=3600),
+        SesMailer(ses),
         unsubscribe_url=lambda repo, issue, address: link,
         clock=lambda: NOW,
     )
@@ -146,7 +145,7 @@ def test_a_comment_is_mailed_to_each_participant_from_the_issue_address(aws):
     """Each participant gets one mail from hw-1@, answering their own latest mail."""
     dynamodb, ses = aws
     join(dynamodb, ALICE, BOB)
-    decisions = outbox(dynamodb, ses).handle(item().to_json(), left)
+    decisions = outbox(dynamodb, ses).handle(item().to_json(), LEFT)
     assert decisions == [
         Outgoing("mail", "mailed", "mailed from hw-1@hello.example.com", address_digest(who))
         for who in ("alice@example.com", "bob@example.com")
@@ -178,9 +177,9 @@ def test_a_message_delivered_again_mails_nobody_twice(aws):
     """SQS's second delivery, or the same comment from a second webhook, finds the claims."""
     dynamodb, ses = aws
     join(dynamodb, ALICE)
-    outbox(dynamodb, ses).handle(item().to_json(), left)
+    outbox(dynamodb, ses).handle(item().to_json(), LEFT)
     other_delivery = WorkItem(**{**item().__dict__, "delivery": "d-9"})
-    assert [d.reason for d in outbox(dynamodb, ses).handle(other_delivery.to_json(), left)] == [
+    assert [d.reason for d in outbox(dynamodb, ses).handle(other_delivery.to_json(), LEFT)] == [
         "already-mailed"
     ]
     assert len(ses.sent) == 1
@@ -191,7 +190,7 @@ def test_our_own_comment_is_never_mailed(aws):
     dynamodb, ses = aws
     join(dynamodb, ALICE, BOB)
     own = item(comment__body="From the mail\n\n" + marker("0" * 32))
-    assert outbox(dynamodb, ses).handle(own.to_json(), left) == [
+    assert outbox(dynamodb, ses).handle(own.to_json(), LEFT) == [
         Outgoing(
             "skip",
             "own-comment",
@@ -209,14 +208,14 @@ def test_a_comment_made_through_the_routes_github_app_is_our_own(aws):
         repository__full_name="octo-org/app",
         comment__performed_via_github_app={"id": 12345, "slug": "router", "client_id": "Iv1.x"},
     )
-    assert [d.reason for d in outbox(dynamodb, ses).handle(by_app.to_json(), left)] == [
+    assert [d.reason for d in outbox(dynamodb, ses).handle(by_app.to_json(), LEFT)] == [
         "own-comment"
     ]
     other_app = item(
         repository__full_name="octo-org/app",
         comment__performed_via_github_app={"id": 999, "slug": "ci", "client_id": "Iv1.y"},
     )
-    assert [d.reason for d in outbox(dynamodb, ses).handle(other_app.to_json(), left)] == ["mailed"]
+    assert [d.reason for d in outbox(dynamodb, ses).handle(other_app.to_json(), LEFT)] == ["mailed"]
 
 
 def replace_domain(person: Participant, domain: str, prefix: str) -> Participant:
@@ -229,7 +228,7 @@ def test_suppressed_and_no_longer_notifying_participants_are_skipped(aws):
     quiet = Participant("carol@example.com", "hello.example.com", "quiet-", None)
     join(dynamodb, ALICE, BOB, quiet)
     DynamoSuppressions(dynamodb, CLAIMS_TABLE).suppress("BOB@example.com", "bounce")
-    decisions = outbox(dynamodb, ses).handle(item().to_json(), left)
+    decisions = outbox(dynamodb, ses).handle(item().to_json(), LEFT)
     assert [(d.reason, d.participant) for d in decisions] == [
         ("suppressed", address_digest("bob@example.com")),
         ("route-not-notifying", address_digest("carol@example.com")),
@@ -243,7 +242,7 @@ def test_a_domain_taken_off_the_route_reads_no_more(aws):
     dynamodb, ses = aws
     gone = Participant("dan@former.example.net", "hello.example.com", "hw-", None)
     join(dynamodb, gone, ALICE)
-    decisions = outbox(dynamodb, ses).handle(item().to_json(), left)
+    decisions = outbox(dynamodb, ses).handle(item().to_json(), LEFT)
     assert [(d.reason, d.detail) for d in decisions] == [
         (
             "sender-not-allowed",
@@ -260,27 +259,25 @@ def test_an_unreadable_secret_is_retried_for_every_participant(aws):
     join(dynamodb, ALICE, BOB)
 
     def unreadable(repo, issue, address):
-        raise StoreError(
-            "secret-unavailable", "the webhook secret could not be read", transient=True
-        )
+        raise OutboundError(Reason.SECRET_UNAVAILABLE, "the webhook secret could not be read")
 
     box = Outbox(
         ROUTES,
         DynamoParticipants(dynamodb, CLAIMS_TABLE),
         DynamoSuppressions(dynamodb, CLAIMS_TABLE),
-        lambda remaining: DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=60),
-        ses,
+        DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=60),
+        SesMailer(ses),
         unsubscribe_url=unreadable,
     )
     with pytest.raises(RetryLater, match="secret-unavailable"):
-        box.handle(item().to_json(), left)
+        box.handle(item().to_json(), LEFT)
     assert ses.sent == []
 
 
 def test_an_issue_nobody_wrote_to_by_mail_mails_nobody(aws):
     """No participants: one decision saying so."""
     dynamodb, ses = aws
-    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), left)] == [
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), LEFT)] == [
         "no-participants"
     ]
 
@@ -291,7 +288,7 @@ def test_closing_and_reopening_send_a_one_line_notice(aws):
     join(dynamodb, ALICE)
     reopened = item("issues.reopened.json")
     for event in (closed(), reopened, closed()):
-        outbox(dynamodb, ses).handle(event.to_json(), left)
+        outbox(dynamodb, ses).handle(event.to_json(), LEFT)
     assert len(ses.sent) == 2
     texts = [sent_mail(r).get_body(("plain",)).get_content() for r in ses.sent]
     assert texts[0].splitlines()[0] == "Codertocat closed Codertocat/Hello-World#1 (completed)."
@@ -305,9 +302,9 @@ def test_ses_throttling_is_retried_and_sends_only_what_is_missing(aws):
     join(dynamodb, ALICE, BOB)
     ses.fail = ["Throttling"]
     with pytest.raises(RetryLater, match="ses-unavailable"):
-        outbox(dynamodb, ses).handle(item().to_json(), left)
+        outbox(dynamodb, ses).handle(item().to_json(), LEFT)
     assert [r["Destinations"] for r in ses.sent] == [["bob@example.com"]]
-    again = outbox(dynamodb, ses).handle(item().to_json(), left)
+    again = outbox(dynamodb, ses).handle(item().to_json(), LEFT)
     assert [d.reason for d in again] == ["mailed", "already-mailed"]
     assert [r["Destinations"] for r in ses.sent] == [["bob@example.com"], ["alice@example.com"]]
 
@@ -317,7 +314,7 @@ def test_a_mail_ses_refuses_is_not_retried(aws):
     dynamodb, ses = aws
     join(dynamodb, ALICE)
     ses.fail = ["MessageRejected"]
-    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), left)] == [
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), LEFT)] == [
         "ses-rejected"
     ]
 
@@ -329,7 +326,7 @@ def test_an_address_no_mail_can_carry_is_skipped_without_naming_it(aws, caplog):
         dynamodb,
         replace_domain(Participant("jörg@example.com", "", "", None), "hello.example.com", "hw-"),
     )
-    decisions = outbox(dynamodb, ses).handle(item().to_json(), left)
+    decisions = outbox(dynamodb, ses).handle(item().to_json(), LEFT)
     assert [d.reason for d in decisions] == ["unmailable"]
     assert "jörg" not in caplog.text
 
@@ -338,14 +335,14 @@ def test_a_permanent_bounce_suppresses_and_later_mail_skips_the_address(aws):
     """SES's bounce notification suppresses its recipients; the next comment skips them."""
     dynamodb, ses = aws
     body = (EVENTS / "sesBouncePermanent.json").read_text()
-    decisions = outbox(dynamodb, ses).handle(body, left)
+    decisions = outbox(dynamodb, ses).handle(body, LEFT)
     assert [(d.reason, d.participant) for d in decisions] == [
         ("suppressed", address_digest("jane@allowed.org")),
         ("suppressed", address_digest("richard@allowed.org")),
     ]
     jane = Participant("jane@allowed.org", "hello.example.com", "hw-", None)
     join(dynamodb, jane)
-    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), left)] == [
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), LEFT)] == [
         "suppressed"
     ]
     assert ses.sent == []
@@ -355,7 +352,7 @@ def test_a_transient_bounce_suppresses_nobody(aws):
     """A full mailbox is not a reason to stop mailing."""
     dynamodb, ses = aws
     body = (EVENTS / "sesBounceTransient.json").read_text()
-    assert [d.reason for d in outbox(dynamodb, ses).handle(body, left)] == ["feedback-no-action"]
+    assert [d.reason for d in outbox(dynamodb, ses).handle(body, LEFT)] == ["feedback-no-action"]
     assert dynamodb.scan(TableName=CLAIMS_TABLE)["Items"] == []
 
 
@@ -366,7 +363,7 @@ def test_a_message_of_neither_kind_is_refused(aws, body):
     """Unreadable messages raise, so that they end in the dead-letter queue."""
     dynamodb, ses = aws
     with pytest.raises(UnreadableMessage):
-        outbox(dynamodb, ses).handle(body, left)
+        outbox(dynamodb, ses).handle(body, LEFT)
 
 
 def test_a_send_in_progress_is_claimed_for_the_invocations_remaining_time(aws):
@@ -387,7 +384,7 @@ def test_a_send_in_progress_is_claimed_for_the_invocations_remaining_time(aws):
             return super().send_raw_email(**request)
 
     started = time.time()
-    outbox(dynamodb, Watching(ses.ses)).handle(item().to_json(), lambda: 42.0)
+    outbox(dynamodb, Watching(ses.ses)).handle(item().to_json(), Deadline.within(42.0))
     [claim] = seen
     expires = int(claim["in_progress_expiration"]["N"]) / 1000
     assert started + 41 <= expires <= time.time() + 43

@@ -7,14 +7,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from handler.outbound.participants import (
+from handler.aws.participants import (
     PARTICIPANT_TTL_SECONDS,
     DynamoParticipants,
     DynamoSuppressions,
-    Participant,
-    ParticipantStoreError,
-    address_digest,
 )
+from handler.outbound.participants import Participant, ParticipantStoreError, address_digest
 from tests.dynamo import CLAIMS_TABLE
 
 NOW = 1_790_000_000

@@ -26,8 +26,8 @@ from moto.ses.models import ses_backends
 from pytest_httpserver import HTTPServer
 
 from handler import lambda_function, outbox_function, webhook_function
-from handler.outbound.participants import DynamoParticipants
-from handler.outbound.webhook import owner_secret
+from handler.aws.participants import DynamoParticipants
+from handler.outbound.signatures import owner_secret
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 from tests.fakegithub import FakeGitHub

@@ -21,10 +21,16 @@ import boto3
 import pytest
 
 from handler import webhook_function
+from handler.aws.deliveries import DynamoDeliveries
+from handler.aws.participants import DynamoParticipants
+from handler.aws.sqs import SqsQueue
+from handler.aws.webhook_secret import WebhookSecret
+from handler.outbound.errors import OutboundError
 from handler.outbound.github_events import Actor, WorkItem
-from handler.outbound.participants import DynamoParticipants, Participant
+from handler.outbound.participants import Participant
+from handler.outbound.signatures import app_secret, owner_secret
 from handler.outbound.unsubscribe import unsubscribe_key, unsubscribe_url
-from handler.outbound.webhook import DynamoDeliveries, WebhookSecret, app_secret, owner_secret
+from handler.reasons import Reason
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 
@@ -183,16 +189,22 @@ def queued(deployed: dict[str, Any]) -> list[str]:
     return [message["Body"] for message in messages.get("Messages", [])]
 
 
+def delivery_key(delivery_id: str = DELIVERY) -> dict[str, Any]:
+    """The record of a delivery id, as Powertools' idempotency utility names it."""
+    digest = hashlib.md5(json.dumps(delivery_id).encode(), usedforsecurity=False).hexdigest()
+    return {"id": {"S": f"delivery#{digest}"}}
+
+
 def delivery_item(dynamodb: Any, delivery_id: str = DELIVERY) -> dict[str, Any] | None:
     item: dict[str, Any] | None = dynamodb.get_item(
-        TableName=CLAIMS_TABLE, Key={"id": {"S": f"delivery#{delivery_id}"}}
+        TableName=CLAIMS_TABLE, Key=delivery_key(delivery_id)
     ).get("Item")
     return item
 
 
 def test_signed_comment_is_queued(deployed, dynamodb):
     """An issue_comment/created for a notifying route signed with its owner's secret -> 202
-    queued, the work item's JSON on the queue, the delivery id claimed for seven days."""
+    queued, the work item's JSON on the queue, the delivery id remembered for seven days."""
     payload = github_payload()
     result = call(delivery(payload))
     assert result == {
@@ -218,6 +230,7 @@ def test_signed_comment_is_queued(deployed, dynamodb):
     assert queued(deployed) == [expected.to_json()]
     item = delivery_item(dynamodb)
     assert item is not None
+    assert item["status"] == {"S": "COMPLETED"}
     assert abs(int(item["expiration"]["N"]) - (time.time() + 7 * 86400)) < 60
 
 
@@ -462,14 +475,19 @@ def test_expired_delivery_record_is_claimed_again(deployed, dynamodb):
     """A delivery record past its expiration (DynamoDB deletes late) does not block."""
     dynamodb.put_item(
         TableName=CLAIMS_TABLE,
-        Item={"id": {"S": f"delivery#{DELIVERY}"}, "expiration": {"N": str(int(time.time()) - 1)}},
+        Item={
+            **delivery_key(),
+            "expiration": {"N": str(int(time.time()) - 1)},
+            "status": {"S": "COMPLETED"},
+        },
     )
     assert call(delivery())["statusCode"] == 202
     assert len(queued(deployed)) == 1
 
 
-class Crash(Exception):
-    """The function cut off by its timeout (nothing after the raise runs)."""
+class Crash(BaseException):
+    """The function cut off by its timeout: nothing after the raise runs, not even the release
+    a failure would make."""
 
 
 class DiesOnSend:
@@ -477,99 +495,126 @@ class DiesOnSend:
         raise Crash
 
 
-def with_clock(monkeypatch, dynamodb, now: list[float], **changes: Any) -> None:
-    """The runtime's delivery ids kept on the clock ``now[0]``, and ``changes`` made to it."""
+def with_runtime(monkeypatch, **changes: Any) -> None:
+    """The deployed runtime with ``changes`` made to it."""
     built = BUILD_RUNTIME()
-    deliveries = DynamoDeliveries(dynamodb, CLAIMS_TABLE, clock=lambda: now[0])
-    changed = functools.cache(lambda: replace(built, deliveries=deliveries, **changes))
+    changed = functools.cache(lambda: replace(built, **changes))
     monkeypatch.setattr(webhook_function, "runtime", changed)
+
+
+def in_millis(seconds: float) -> int:
+    return int(seconds * 1000)
 
 
 def test_delivery_of_a_function_that_died_before_queueing_is_queued_after_a_minute(
     deployed, dynamodb, monkeypatch
 ):
-    """Claimed, then the function dies before the queue: the id is pending for 60 s (a
-    redelivery meanwhile fails with 503, so GitHub shows it as failed), then a redelivery is
-    queued, not lost."""
-    now = [1_700_000_000.0]
-    with_clock(monkeypatch, dynamodb, now, queue=DiesOnSend())
+    """Claimed, then the function dies before the queue: the id is held for 60 s (a redelivery
+    meanwhile fails with 503, so GitHub shows it as failed), then a redelivery is queued, not
+    lost."""
+    with_runtime(monkeypatch, queue=DiesOnSend())
     payload = github_payload()
+    started = time.time()
     with pytest.raises(Crash):
         call(delivery(payload))
-    assert delivery_item(dynamodb) == {
-        "id": {"S": f"delivery#{DELIVERY}"},
-        "expiration": {"N": "1700000060"},
-        "queued": {"BOOL": False},
-    }
-    with_clock(monkeypatch, dynamodb, now)
-    now[0] += 60
+    item = delivery_item(dynamodb)
+    assert item is not None
+    assert item["status"] == {"S": "INPROGRESS"}
+    held = int(item["in_progress_expiration"]["N"])
+    assert in_millis(started + 59) <= held <= in_millis(time.time() + 60)
+    monkeypatch.setattr(webhook_function, "runtime", BUILD_RUNTIME)
     answer = call(delivery(payload))
     assert (answer["statusCode"], answer["body"]) == (
         503,
         "delivery-in-progress: this delivery is being queued; redeliver it after 60 s\n",
     )
-    now[0] += 1
+    # The minute passes.
+    lapsed = {"N": str(in_millis(time.time()) - 1)}
+    dynamodb.put_item(TableName=CLAIMS_TABLE, Item={**item, "in_progress_expiration": lapsed})
     assert call(delivery(payload))["statusCode"] == 202
     assert len(queued(deployed)) == 1
 
 
-def test_queued_delivery_is_a_duplicate_for_seven_days(deployed, dynamodb, monkeypatch):
-    """Once queued, the claim is confirmed: expiration = now + 7 days, and a redelivery a
-    minute or six days later is a duplicate."""
-    now = [1_700_000_000.0]
-    with_clock(monkeypatch, dynamodb, now)
+def test_queued_delivery_is_a_duplicate_for_seven_days(deployed, dynamodb):
+    """Once queued, the id is remembered until now + 7 days: a redelivery a minute or six days
+    later is a duplicate."""
     payload = github_payload()
     assert call(delivery(payload))["statusCode"] == 202
-    assert delivery_item(dynamodb) == {
-        "id": {"S": f"delivery#{DELIVERY}"},
-        "expiration": {"N": str(1_700_000_000 + 7 * 86400)},
-        "queued": {"BOOL": True},
-    }
-    for later in (61, 6 * 86400):
-        now[0] = 1_700_000_000.0 + later
+    item = delivery_item(dynamodb)
+    assert item is not None
+    assert item["status"] == {"S": "COMPLETED"}
+    assert abs(int(item["expiration"]["N"]) - (time.time() + 7 * 86400)) < 60
+    for left in (7 * 86400 - 61, 86400):
+        expiration = {"N": str(int(time.time()) + left)}
+        dynamodb.put_item(TableName=CLAIMS_TABLE, Item={**item, "expiration": expiration})
         assert call(delivery(payload))["body"] == (
             "duplicate-delivery: this delivery was received before\n"
         )
     assert len(queued(deployed)) == 1
 
 
-def test_claim_confirm_and_release_write_exact_expirations(dynamodb):
-    """claim: expiration now + 60 s; confirm: now + 7 days; release: no item; a pending claim
-    blocks a second claim until it lapses."""
-    now = [1_000_000.0]
-    deliveries = DynamoDeliveries(dynamodb, CLAIMS_TABLE, clock=lambda: now[0])
-    assert deliveries.claim("d-1") == "new"
-    assert delivery_item(dynamodb, "d-1") == {
-        "id": {"S": "delivery#d-1"},
-        "expiration": {"N": "1000060"},
-        "queued": {"BOOL": False},
-    }
-    assert deliveries.claim("d-1") == "pending"
-    now[0] += 5
-    deliveries.confirm("d-1")
-    assert delivery_item(dynamodb, "d-1") == {
-        "id": {"S": "delivery#d-1"},
-        "expiration": {"N": str(1_000_005 + 7 * 86400)},
-        "queued": {"BOOL": True},
-    }
-    now[0] += 61
-    assert deliveries.claim("d-1") == "seen"
-    deliveries.release("d-1")
-    assert delivery_item(dynamodb, "d-1") is None
-    assert deliveries.claim("d-1") == "new"
+class Failing:
+    """A DynamoDB client whose ``operation`` fails as a missing table does."""
+
+    def __init__(self, client: Any, operation: str) -> None:
+        self._client = client
+        self._operation = operation
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if name != self._operation:
+            return method
+        return lambda **kwargs: method(**{**kwargs, "TableName": "no-such-table"})
+
+
+def test_remembering_holds_confirms_and_releases(dynamodb):
+    """A delivery's work runs once: held for 60 s while it runs, remembered for 7 days after;
+    a failing work releases the id, so that the next delivery runs it."""
+    deliveries = DynamoDeliveries(dynamodb, CLAIMS_TABLE)
+    seen: list[dict[str, Any] | None] = []
+    assert deliveries.once("d-1", lambda: seen.append(delivery_item(dynamodb, "d-1"))).fresh
+    [held] = seen
+    assert held is not None
+    assert held["status"] == {"S": "INPROGRESS"}
+    assert abs(int(held["in_progress_expiration"]["N"]) - in_millis(time.time() + 60)) < 5000
+    done = delivery_item(dynamodb, "d-1")
+    assert done is not None
+    assert done["status"] == {"S": "COMPLETED"}
+    assert abs(int(done["expiration"]["N"]) - (time.time() + 7 * 86400)) < 60
+    assert deliveries.once("d-1", lambda: seen.append(None)).fresh is False
+    assert len(seen) == 1
+
+    def refused() -> None:
+        raise OutboundError(Reason.QUEUE_UNAVAILABLE, "cannot queue")
+
+    with pytest.raises(OutboundError) as raised:
+        deliveries.once("d-2", refused)
+    assert raised.value.detail == "cannot queue"
+    assert delivery_item(dynamodb, "d-2") is None
+    assert deliveries.once("d-2", lambda: None).fresh
+
+
+def test_a_release_that_fails_says_the_id_stays_claimed(deployed, dynamodb, monkeypatch):
+    """SQS refusing and then the store refusing the release -> 503 queue-unavailable, the
+    detail saying that GitHub's redelivery will be taken for a duplicate."""
+    with_runtime(
+        monkeypatch,
+        deliveries=DynamoDeliveries(Failing(dynamodb, "delete_item"), CLAIMS_TABLE),
+        queue=SqsQueue(deployed["sqs"], deployed["queue_url"] + "-missing"),
+    )
+    result = call(delivery())
+    assert result["statusCode"] == 503
+    assert result["body"].startswith("queue-unavailable: cannot queue the work item (")
+    assert result["body"].endswith(
+        "; the delivery id stays claimed: cannot forget the delivery (ResourceNotFoundException)\n"
+    )
 
 
 def test_confirm_failure_still_answers_queued(deployed, dynamodb, monkeypatch):
     """The store failing after the item is queued -> still 202 queued (the work is on the
     queue), the detail saying that the id is held for a minute only."""
-    now = [1_700_000_000.0]
-    with_clock(monkeypatch, dynamodb, now)
-    update_item = dynamodb.update_item
-
-    def update_elsewhere(**kwargs: Any) -> Any:
-        return update_item(**{**kwargs, "TableName": "no-such-table"})
-
-    monkeypatch.setattr(dynamodb, "update_item", update_elsewhere)
+    failing = Failing(dynamodb, "update_item")
+    with_runtime(monkeypatch, deliveries=DynamoDeliveries(failing, CLAIMS_TABLE))
     result = call(delivery())
     assert (result["statusCode"], result["body"]) == (
         202,
@@ -577,11 +622,9 @@ def test_confirm_failure_still_answers_queued(deployed, dynamodb, monkeypatch):
         "60 s only: cannot confirm the delivery (ResourceNotFoundException)\n",
     )
     assert len(queued(deployed)) == 1
-    assert delivery_item(dynamodb) == {
-        "id": {"S": f"delivery#{DELIVERY}"},
-        "expiration": {"N": "1700000060"},
-        "queued": {"BOOL": False},
-    }
+    item = delivery_item(dynamodb)
+    assert item is not None
+    assert item["status"] == {"S": "INPROGRESS"}
 
 
 def test_unknown_repository_is_ignored(deployed, dynamodb):

@@ -33,6 +33,7 @@ from handler.github.client import (
     request_timeout,
     retrying,
 )
+from handler.reasons import Reason
 from handler.routing import GitHubApp, Route, TokenSecret
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ class Credentials:
             )
         text = self._secrets.read(
             secret_id,
-            reason="github-app-key-unavailable",
+            reason=Reason.GITHUB_APP_KEY_UNAVAILABLE,
             what=where,
             fresh=secret_id in self._stale_keys,
         )

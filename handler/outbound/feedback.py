@@ -1,28 +1,8 @@
 """SES feedback on the mail we send -> the addresses never to mail again.
 
-Pure. SES publishes a notification per bounce, complaint or delivery to an SNS topic, which
-delivers it to the work queue either raw (the body is the notification) or in SNS's envelope
-(``{"Type": "Notification", "Message": "<the notification as a JSON string>"}``); both are read.
-https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html
-
-Who is suppressed:
-
-- a ``Permanent`` bounce: every bounced recipient (the address does not exist, or SES already
-  keeps it on its suppression list);
-- a complaint: every complained recipient (they marked our mail as spam), unless the feedback
-  type is ``not-spam``;
-- nothing for a ``Transient`` or ``Undetermined`` bounce (a full mailbox, a greylisting
-  server: SES has retried already, and the next update may well arrive).
-
-A notification that asks nothing of us (a delivery, SES's test of a new subscription, SNS's
-subscription confirmation) is still a ``Feedback``, of kind ``other`` with no addresses: it was
-read and understood, and ``nothing_to_do`` says so. ``None`` is only for a body that is not an
-SES or SNS notification at all, and ``FeedbackError`` for one that looks like SES feedback but
-lacks what it must hold (that message goes to the dead-letter queue, to be looked at).
-
-Event publishing (configuration sets) names the type ``eventType`` instead of
-``notificationType``, with the same ``bounce`` and ``complaint`` objects; both are read.
-"""
+Pure. Reads SES's bounce and complaint notifications, raw or in SNS's envelope
+(https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html): a permanent bounce or a
+complaint suppresses its recipients; anything else suppresses nobody."""
 
 from __future__ import annotations
 

@@ -1,23 +1,8 @@
 """A GitHub webhook delivery -> the work item the outbox mails participants about, or why none.
 
-Pure: ``work_item`` takes the event name (``X-GitHub-Event``), the delivery id
-(``X-GitHub-Delivery``) and the parsed payload, and returns a ``WorkItem`` or an ``Ignored``
-with a stable reason:
-
-- ``event-not-handled``: anything but ``issue_comment`` and ``issues``;
-- ``action-not-handled``: ``issue_comment`` other than ``created`` (an edit or a deletion is
-  not news worth a mail), ``issues`` other than ``closed`` and ``reopened``;
-- ``malformed-payload``: a field the work item needs is missing or of the wrong type. A signed
-  payload is still input: nothing is trusted to have the shape GitHub documents.
-
-A comment on a pull request arrives as ``issue_comment`` too, its ``issue`` being the pull
-request (same numbers, same addresses), and is handled the same way.
-
-The work item travels through SQS, whose messages are at most 256 KiB
-(https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
-GitHub's comments hold up to 65536 characters, which in UTF-8 and JSON can exceed that: such a
-body is cut so that the whole message fits, and ends with a line saying so.
-"""
+Pure: ``work_item`` returns a ``WorkItem`` or an ``Ignored`` with a stable reason. Only new
+comments (on issues and pull requests alike) and issues closed or reopened are mailed; a signed
+payload is still input, checked field by field."""
 
 from __future__ import annotations
 

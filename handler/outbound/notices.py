@@ -1,55 +1,30 @@
-"""Telling the sender, when a route asks for it, why a mail was not posted (or that it was).
+"""Telling the sender, when a route asks for it, why a mail was not posted (or that it was):
+which decision deserves a notice, and the notice written as a mail.
 
-``notice_for`` is pure: it decides whether a decision deserves a notice and writes it. Only
-reasons the sender can fix get one (``sender-not-allowed``, ``issue-not-found``,
-``issue-locked``, ``empty-body``), and, when the route asks for confirmations, ``posted`` and
-``opened``. The confirmation of a new issue comes from the issue's own address
-(``<prefix><number>@domain``), answers the sender's mail (``In-Reply-To``, ``References``) so
-that their client threads it, and has a Message-ID the thread map knows (handler.inbound.threads):
-a reply to it comments on the issue whichever address it goes to. A notice
-goes to the From address only when SES authenticated its domain, never to a machine (bounces,
-auto-replies, bulk and list mail) and never to our own domains: anything else is backscatter,
-mail sent to whoever a forger named. The notice echoes none of the mail's content but its
-subject, so that it cannot carry a spammer's text to a third party.
-
-``Notifier`` sends: one notice per (sender, reason) and UTC day (a confirmation of a new
-issue: per sender and issue), enforced by a conditional write
-in the claims table, then SES's ``SendRawEmail`` from the very address the sender wrote to (a
-route domain, an SES identity of ours). Never to an address that bounced or complained
-(handler.outbound.participants). A notice that cannot be sent is logged and dropped; it never
-changes
-what happened to the mail.
-"""
+Only reasons the sender can fix get one, and confirmations when the route asks. A notice goes
+to the From address only when SES authenticated its domain, never to a machine or our own
+domains (no backscatter), and echoes none of the mail but its subject."""
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
-import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from handler.aws.store import error_code
 from handler.inbound.authenticity import Assessment
 from handler.inbound.autoreply import detect_automated
 from handler.inbound.mail import Message
 from handler.inbound.plan import Decision
 from handler.inbound.threads import confirmation_id
 from handler.inbound.titles import reply_subject
-from handler.outbound.participants import ParticipantStoreError, Suppressions
 from handler.routing import Route
 from handler.routing.domains import is_subdomain
-from handler.service.claims import DEFAULT_CLAIM_TTL
-
-logger = logging.getLogger("ticket_router")
 
 # Reasons a sender can act on, and what to tell them. Each text is complete without the mail.
 _REJECTED = {
@@ -81,8 +56,6 @@ _EMPTY_NEW_ISSUE = (
 )
 _FOOTER = "This is an automatic message."
 
-# A notice key lives two days: long enough to cover its UTC day wherever the clock started.
-_KEY_TTL_SECONDS = 2 * 86400
 _KEY_PREFIX = "notice"
 # Plain ASCII addresses only: SES needs SMTPUTF8 for anything else, and a header value must not
 # hide a line break or a second address.
@@ -108,6 +81,14 @@ class Notice:
     message_id: str | None = None
     # Narrows the daily limit: a confirmation of a new issue is once per issue.
     scope: str = ""
+
+
+class Notifier(Protocol):
+    def send(self, notice: Notice) -> str:
+        """Sends ``notice`` at most once per ``notice_key``: ``sent``, ``rate-limited`` (already
+        told), ``suppressed`` (the address bounced or complained) or ``failed`` (logged). A
+        notice never changes what happened to the mail."""
+        ...
 
 
 def notice_for(
@@ -216,72 +197,3 @@ def render_notice(notice: Notice, *, now: float, domain: str) -> bytes:
     mime["X-Auto-Response-Suppress"] = "All"
     mime.set_content(notice.text)
     return mime.as_bytes()
-
-
-class Notifier:
-    """Sends notices through SES v1, at most one per (sender, reason) and UTC day, and one
-    confirmation per issue opened for as long as a claim lives (``scoped_ttl_seconds``): a
-    replay weeks later confirms nothing again."""
-
-    def __init__(
-        self,
-        ses: Any,  # noqa: ANN401 - an untyped boto3 SES client
-        dynamodb: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
-        table: str,
-        *,
-        clock: Callable[[], float] = time.time,
-        scoped_ttl_seconds: int = DEFAULT_CLAIM_TTL,
-        suppressions: Suppressions | None = None,
-    ) -> None:
-        self._suppressions = suppressions
-        self._ses = ses
-        self._dynamodb = dynamodb
-        self._table = table
-        self._clock = clock
-        self._scoped_ttl = scoped_ttl_seconds
-
-    def send(self, notice: Notice) -> str:
-        """``sent``, ``rate-limited`` (already told today), ``suppressed`` (the address bounced
-        or complained) or ``failed`` (logged)."""
-        if self._suppressions is not None:
-            try:
-                if self._suppressions.suppressed([notice.to]):
-                    return "suppressed"
-            except ParticipantStoreError as error:
-                return _failed(notice, "suppression store", error)
-        now = self._clock()
-        key = notice_key(notice, now)
-        ttl = self._scoped_ttl if notice.scope else _KEY_TTL_SECONDS
-        try:
-            self._dynamodb.put_item(
-                TableName=self._table,
-                Item={
-                    "id": {"S": key},
-                    "expiration": {"N": str(int(now) + ttl)},
-                },
-                ConditionExpression="attribute_not_exists(id)",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return "rate-limited"
-            return _failed(notice, "rate-limit store", error)
-        except BotoCoreError as error:
-            return _failed(notice, "rate-limit store", error)
-        raw = render_notice(notice, now=now, domain=notice.from_.rpartition("@")[2])
-        try:
-            self._ses.send_raw_email(
-                Source=notice.from_, Destinations=[notice.to], RawMessage={"Data": raw}
-            )
-        except (ClientError, BotoCoreError) as error:
-            return _failed(notice, "SES", error)
-        return "sent"
-
-
-def _failed(notice: Notice, what: str, error: Exception) -> str:
-    # The error's class and code only: a botocore message may quote the request (the address).
-    code = error_code(error)
-    logger.warning(
-        "notice not sent",
-        extra={"notice_reason": notice.reason, "notice_failure": f"{what}: {code}"},
-    )
-    return "failed"

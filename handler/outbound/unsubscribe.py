@@ -1,42 +1,42 @@
-"""The List-Unsubscribe link and address of a participant's mail (RFC 2369, RFC 8058).
+"""The List-Unsubscribe link and address of a participant's mail (RFC 2369, RFC 8058), and the
+pages its link opens.
 
-Pure. The link names the repository, the issue and the participant's address digest
-(handler.outbound.participants.address_digest), never the address: URLs end up in proxy logs and
-link
-scanners. It is signed with a key derived from the master webhook secret (of which a
-deployment serving several owners gives GitHub only per-owner derivations,
-handler.outbound.webhook), so
-that nobody without the master, not even an owner who knows their webhook's secret, can remove
-someone else from an issue by making a link, and a digest alone proves nothing.
-
-The mac covers the repository (lowercased: GitHub names are case-insensitive), the issue and
-the digest, written as a JSON array so that no two triples share a message, compared in
-constant time and written base64url without padding. Rotating the master secret invalidates
-the links already mailed; the mailto address (handled by the mail function, which checks that
-the sender is authenticated) keeps working.
-"""
+The link names the repository, the issue and the participant's address digest, never the
+address, and is signed with a key derived from the master webhook secret."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import html
 import json
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
 
+from handler.outbound.http import About, Outcome, Request, Response
 from handler.outbound.participants import address_digest
+from handler.outbound.signatures import Secret
 from handler.routing import MAX_ISSUE_NUMBER, REPO_FULL_NAME
 
 # Domain separation: the owners' and apps' webhook secrets derive from the same master under
-# labels of their own (handler.outbound.webhook): none of them gives this key, nor this key one of
-# them.
+# labels of their own (handler.outbound.signatures): none of them gives this key, nor this key one
+# of them.
 _KEY_LABEL = b"ticket-router unsubscribe v1"
 _MAC_LENGTH = 43  # 32 bytes in base64url without padding
 _ISSUE = re.compile(r"[1-9][0-9]{0,9}")
 _DIGEST = re.compile(r"[0-9a-f]{32}")
 _MAC = re.compile(rf"[A-Za-z0-9_-]{{{_MAC_LENGTH}}}")
+_PAGE = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    # The page runs no script and loads nothing; its form posts back here. The link's mac must
+    # not travel on in a Referer.
+    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,26 @@ class UnsubscribeRequest:
     repo: str
     issue: int
     digest: str
+
+    @property
+    def about(self) -> About:
+        return About(repo=self.repo, issue=self.issue)
+
+
+@dataclass(frozen=True)
+class UnsubscribeLinks:
+    """The links of a deployment's mails: under the webhook function's URL, signed with the key
+    derived from ``secret``; none without a URL (the mails offer the address only)."""
+
+    base_url: str
+    secret: Secret
+
+    def __call__(self, repo: str, issue: int, address: str) -> str | None:
+        """Raises OutboundError when the secret cannot be read."""
+        if not self.base_url:
+            return None
+        key = unsubscribe_key(self.secret.get())
+        return unsubscribe_url(self.base_url, key, repo, issue, address)
 
 
 def unsubscribe_key(webhook_secret: bytes) -> bytes:
@@ -98,3 +118,85 @@ def _mac(key: bytes, repo: str, issue: int, digest: str) -> str:
     message = json.dumps([repo.lower(), issue, digest], separators=(",", ":")).encode()
     mac = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def read_link(query: str, secret: Secret) -> UnsubscribeRequest | None:
+    """What a link's query asks for, trying the master secret read again (it may have been
+    rotated) when the link does not match. Raises OutboundError when the secret cannot be read."""
+    link = read_unsubscribe(query, unsubscribe_key(secret.get()))
+    if link is None:
+        fresh = secret.refreshed()
+        if fresh is not None:
+            link = read_unsubscribe(query, unsubscribe_key(fresh))
+    return link
+
+
+def confirmation_page(request: Request, link: UnsubscribeRequest) -> Outcome:
+    """What GET of a valid link shows: a button that POSTs the same link. Mail providers' link
+    scanners GET every link; only a person (or a mail client's one-click) POSTs."""
+    issue = f"{link.repo}#{link.issue}"
+    return _page(
+        200,
+        "unsubscribe-page",
+        "",
+        f"Unsubscribe from {issue}",
+        f"Stop getting mail about {issue}?",
+        action=f"/unsubscribe?{request.query}",
+        about=link.about,
+    )
+
+
+def unsubscribed_page(link: UnsubscribeRequest, *, removed: bool) -> Outcome:
+    return _page(
+        200,
+        "unsubscribed" if removed else "already-unsubscribed",
+        "",
+        "Unsubscribed",
+        f"You will no longer get mail about {link.repo}#{link.issue}.",
+        about=link.about,
+    )
+
+
+def invalid_link_page() -> Outcome:
+    return _page(
+        400,
+        "unsubscribe-invalid",
+        "the link is malformed or not signed by us",
+        "Link not valid",
+        "This unsubscribe link is not valid: it may have been cut short or changed. "
+        "Open the whole link from the mail again.",
+    )
+
+
+def try_later_page(reason: str, detail: str, about: About | None = None) -> Outcome:
+    return _page(503, reason, detail, "Not now", "Please try again in a while.", about=about)
+
+
+def _page(
+    status: int,
+    reason: str,
+    detail: str,
+    title: str,
+    text: str,
+    *,
+    action: str | None = None,
+    about: About | None = None,
+) -> Outcome:
+    """A small HTML page for a person; with ``action``, the button that POSTs to it."""
+    form = (
+        ""
+        if action is None
+        else (
+            f'<form method="post" action="{html.escape(action)}">'
+            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+            '<button type="submit">Unsubscribe</button></form>'
+        )
+    )
+    body = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="robots" content="noindex">'
+        f"<title>{html.escape(title)}</title></head>\n"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}</body></html>\n"
+    )
+    return Outcome(Response(status, _PAGE, body), reason, detail, about or About())

@@ -1,23 +1,8 @@
 """One update mailed to a participant of an issue: a comment, or the issue closed or reopened.
 
-Pure: ``render_update`` takes what happened (``Update``) and who gets it, and returns the MIME
-bytes SES sends. The same inputs give the same bytes (the MIME boundary comes from the
-Message-ID), so a retried send is the same mail and golden files compare byte for byte.
-
-The mail is multipart/alternative: the comment's Markdown as written (GitHub's own notification
-mails do the same) and the same words as a small HTML document, the Markdown rendered by
-markdown-it-py with raw HTML off (a comment may hold any HTML; none of it reaches a mail client)
-and links kept only to the web and to mail. Images become links: loading a remote image on open
-tells its host who read the mail.
-
-Every value put in a header (title, login, project name) comes from outside and is reduced to
-one line, so no header can be ended early and no new one started (header injection).
-
-It answers the participant's latest mail (``In-Reply-To``/``References``) so that their client
-threads it, comes from the issue's own address so that a reply comments, is marked as sent by a
-machine (RFC 3834 ``Auto-Submitted``) so that auto-responders keep quiet, and carries the
-unsubscribe link and address (RFC 2369 ``List-Unsubscribe``, RFC 8058 one-click).
-"""
+Pure: ``render_update`` returns the MIME bytes SES sends, the same bytes for the same inputs (the
+boundary comes from the Message-ID): the comment's Markdown as text, and as HTML with raw HTML
+off and only web and mail links kept."""
 
 from __future__ import annotations
 

@@ -1,0 +1,192 @@
+"""The outbox: one queue message -> a mail to each participant of an issue about what happened on
+GitHub, or SES's bounce and complaint feedback recorded; each decision logged."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from handler.deadline import Deadline
+from handler.github.posts import PostedComment
+from handler.outbound.errors import OutboundError
+from handler.outbound.feedback import Feedback
+from handler.outbound.github_events import WorkItem
+from handler.outbound.outbox import (
+    Mailer,
+    Outgoing,
+    Recipient,
+    compose,
+    own_comment,
+    read_message,
+    recipients,
+    ref,
+    sent_key,
+    update_of,
+)
+from handler.outbound.participants import (
+    Participants,
+    ParticipantStoreError,
+    Suppressions,
+    address_digest,
+)
+from handler.outbound.update_mail import Update
+from handler.routing import Routes
+from handler.service.claims import ClaimInProgress, Claims, ClaimStoreError
+
+logger = logging.getLogger("ticket_router")
+_processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class RetryLater(RuntimeError):
+    """The message must come again: something failed that may not fail next time."""
+
+
+class Outbox:
+    """Mails a work item's participants and records SES feedback, through small interfaces."""
+
+    def __init__(
+        self,
+        routes: Routes,
+        participants: Participants,
+        suppressions: Suppressions,
+        claims: Claims,
+        mailer: Mailer,
+        *,
+        unsubscribe_url: Callable[[str, int, str], str | None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._routes = routes
+        self._participants = participants
+        self._suppressions = suppressions
+        self._claims = claims
+        self._mailer = mailer
+        self._unsubscribe_url = unsubscribe_url
+        self._clock = clock
+
+    def handle(self, body: str, deadline: Deadline) -> list[Outgoing]:
+        """The decisions for one queue message. Raises RetryLater when any is retryable, after
+        logging them all, and UnreadableMessage for a message that is neither kind.
+        ``deadline`` is the invocation's: a send left in progress by a crashed one is taken
+        over after it."""
+        message = read_message(body)
+        if isinstance(message, WorkItem):
+            decisions = self.mail(message, deadline)
+            context = {"delivery": message.delivery, "repo": message.repo, "issue": message.issue}
+        else:
+            decisions = self.record_feedback(message)
+            context = {}
+        for decision in decisions:
+            _log(decision, context)
+        failed = [decision.reason for decision in decisions if decision.retryable]
+        if failed:
+            raise RetryLater("will be retried: " + ", ".join(sorted(set(failed))))
+        return decisions
+
+    def mail(self, item: WorkItem, deadline: Deadline) -> list[Outgoing]:
+        """Who gets a mail about ``item``, then each mail composed and sent once."""
+        if own_comment(item, self._routes):
+            # Decided before any read: our own comments need no store, not even a working one.
+            detail = f"comment {item.comment_id} on {ref(item)} was posted from mail"
+            return [Outgoing("skip", "own-comment", detail)]
+        try:
+            known = self._participants.of(item.repo, item.issue)
+            addresses = [participant.address for participant in known]
+            suppressed = self._suppressions.suppressed(addresses) if addresses else set()
+        except ParticipantStoreError as error:
+            return [Outgoing("skip", "participant-store-unavailable", str(error), retryable=True)]
+        chosen, decisions = recipients(item, self._routes, known, suppressed)
+        if not chosen:
+            return decisions
+        update = update_of(item)
+        for recipient in chosen:
+            decisions.append(self._send(item, update, recipient, deadline))
+        return decisions
+
+    def record_feedback(self, feedback: Feedback) -> list[Outgoing]:
+        """Suppresses the addresses that bounced for good or complained."""
+        if feedback.nothing_to_do:
+            return [Outgoing("skip", "feedback-no-action", feedback.detail)]
+        decisions = []
+        for address in feedback.addresses:
+            digest = address_digest(address)
+            try:
+                self._suppressions.suppress(address, feedback.kind)
+            except ParticipantStoreError as error:
+                decisions.append(
+                    Outgoing("skip", "suppression-store-unavailable", str(error), digest, True)
+                )
+                continue
+            decisions.append(Outgoing("skip", "suppressed", feedback.detail, digest))
+        return decisions
+
+    def _send(
+        self, item: WorkItem, update: Update, recipient: Recipient, deadline: Deadline
+    ) -> Outgoing:
+        """Compose the participant's mail, then send it under a claim on the event and the
+        participant: a redelivered message, or the same event from a second webhook, mails
+        nobody twice."""
+        participant = recipient.participant
+        digest = address_digest(participant.address)
+        from_address = participant.issue_address(item.issue)
+        try:
+            link = self._unsubscribe_url(item.repo, item.issue, participant.address)
+        except OutboundError as error:
+            return Outgoing("skip", error.reason, error.detail, digest, error.transient)
+        try:
+            raw = compose(item, update, recipient, unsubscribe_url=link, now=self._clock())
+        except ValueError:
+            # The error's text quotes the address: the log says what, not whom.
+            detail = "the address or the event cannot be written into a mail"
+            return Outgoing("skip", "unmailable", detail, digest)
+
+        def send() -> PostedComment:
+            # A claim records a post as (id, url): here SES's message id.
+            message_id = self._mailer.send(from_address, participant.address, raw)
+            return PostedComment(id=0, url=message_id)
+
+        try:
+            claimed = self._claims.once(sent_key(item, recipient), send, deadline)
+        except OutboundError as error:
+            return Outgoing("skip", error.reason, error.detail, digest, error.transient)
+        except ClaimInProgress as error:
+            return Outgoing("skip", "in-progress", str(error), digest, True)
+        except ClaimStoreError as error:
+            return Outgoing("skip", "claim-store-unavailable", str(error), digest, True)
+        if claimed.fresh:
+            return Outgoing("mail", "mailed", f"mailed from {from_address}", digest)
+        return Outgoing("mail", "already-mailed", f"already mailed from {from_address}", digest)
+
+
+def handle_batch(event: Mapping[str, Any], outbox: Outbox, deadline: Deadline) -> dict[str, Any]:
+    """An SQS batch: ``{"batchItemFailures": [{"itemIdentifier": <messageId>}, ...]}``, the
+    messages SQS must deliver again (ReportBatchItemFailures); a message whose handling raised
+    is one of them, and after the queue's last retry it goes to the dead-letter queue."""
+
+    def record_handler(record: SQSRecord) -> list[Outgoing]:
+        return outbox.handle(record.body or "", deadline)
+
+    failures = process_partial_response(
+        event=dict(event), record_handler=record_handler, processor=_processor
+    )
+    return dict(failures)
+
+
+def _log(decision: Outgoing, context: dict[str, Any]) -> None:
+    fields = {
+        **context,
+        "action": decision.action,
+        "reason": decision.reason,
+        "detail": decision.detail,
+        "participant": decision.participant or None,
+        "retryable": decision.retryable,
+    }
+    logger.log(logging.WARNING if decision.retryable else logging.INFO, "update", extra=fields)
