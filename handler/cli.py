@@ -28,7 +28,7 @@ from handler.aws.store import StoreError
 from handler.aws.webhook_secret import WebhookSecret
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients
-from handler.inbound.plan import Decision
+from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.errors import OutboundError
 from handler.outbound.signatures import app_secret, owner_secret
 from handler.reasons import Reason
@@ -430,6 +430,10 @@ def _read(name: str) -> bytes:
 
 
 def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: TextIO) -> None:
+    draft = decision.draft
+    body = draft.body if draft is not None else None
+    title = draft.title if isinstance(draft, IssueDraft) else None
+    labels = draft.labels if isinstance(draft, IssueDraft) else ()
     if as_json:
         record = {
             "file": name,
@@ -437,9 +441,9 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
             "action": decision.action,
             "repo": decision.repo,
             "issue": decision.issue,
-            "title": decision.title,
-            "labels": list(decision.labels),
-            "body": decision.body,
+            "title": title,
+            "labels": list(labels),
+            "body": body,
             "reason": decision.reason,
             "detail": decision.detail,
             "url": decision.url,
@@ -457,9 +461,9 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
             verb = f"opened {target}"
         out.write(f"{name} -> {recipient}: {verb}")
         out.write(f" {decision.url}\n" if decision.url else "\n")
-        labels = f" [{', '.join(decision.labels)}]" if decision.labels else ""
-        out.write(f"    title: {decision.title}{labels}\n")
-        for line in (decision.body or "").split("\n"):
+        tags = f" [{', '.join(labels)}]" if labels else ""
+        out.write(f"    title: {title}{tags}\n")
+        for line in (body or "").split("\n"):
             out.write(f"    | {line}\n")
     elif decision.action == "comment":
         if dry_run:
@@ -470,7 +474,7 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
             verb = "commented on"
         out.write(f"{name} -> {recipient}: {verb} {target}")
         out.write(f" {decision.url}\n" if decision.url else "\n")
-        for line in (decision.body or "").split("\n"):
+        for line in (body or "").split("\n"):
             out.write(f"    | {line}\n")
     elif decision.action == "unsubscribe":
         verb = "would unsubscribe the sender from" if dry_run else f"{decision.reason}:"

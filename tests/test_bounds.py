@@ -69,8 +69,8 @@ def judged(label: str, raw: bytes, capsys: pytest.CaptureFixture[str]) -> Decisi
     with measured(label, len(raw), capsys):
         decisions = plan(raw, ROUTES).decisions
     [decision] = decisions
-    if decision.body is not None:
-        assert len(decision.body.encode("utf-16-le")) // 2 <= GITHUB_COMMENT_LIMIT
+    if decision.draft is not None:
+        assert len(decision.draft.body.encode("utf-16-le")) // 2 <= GITHUB_COMMENT_LIMIT
     return decision
 
 
@@ -92,9 +92,9 @@ def test_forty_megabyte_mail(capsys):
     assert 39 * MB < len(raw) <= SES_MAX
     decision = judged("40 MB mail", raw, capsys)
     assert (decision.action, decision.reason) == ("comment", "accepted")
-    assert decision.body is not None
-    assert "The mail was too long for a GitHub comment" in decision.body
-    assert "core.bin (application/octet-stream, " in decision.body
+    assert decision.draft is not None
+    assert "The mail was too long for a GitHub comment" in decision.draft.body
+    assert "core.bin (application/octet-stream, " in decision.draft.body
 
 
 def test_mime_nested_hundreds_deep(capsys):
@@ -120,9 +120,9 @@ def test_thousands_of_parts(capsys):
     raw = mail(parts + b"--p--\r\n", content_type='multipart/mixed; boundary="p"')
     decision = judged("5,000 parts", raw, capsys)
     assert (decision.action, decision.reason) == ("comment", "accepted")
-    assert decision.body is not None
-    assert "Part 0 says hello." in decision.body
-    assert "Part 4999 says hello." not in decision.body
+    assert decision.draft is not None
+    assert "Part 0 says hello." in decision.draft.body
+    assert "Part 4999 says hello." not in decision.draft.body
 
 
 def test_header_flood(capsys):
@@ -131,8 +131,8 @@ def test_header_flood(capsys):
     raw = mail(b"Short and sweet.\r\n", extra=flood)
     decision = judged("100k header lines", raw, capsys)
     assert (decision.action, decision.reason) == ("comment", "accepted")
-    assert decision.body is not None
-    assert "Short and sweet." in decision.body
+    assert decision.draft is not None
+    assert "Short and sweet." in decision.draft.body
 
 
 def test_single_thirty_megabyte_line(capsys):
@@ -140,9 +140,9 @@ def test_single_thirty_megabyte_line(capsys):
     raw = mail(b"ab<c@d " * (30 * MB // 7) + b"\r\n")
     decision = judged("30 MB single line", raw, capsys)
     assert (decision.action, decision.reason) == ("comment", "accepted")
-    assert decision.body is not None
-    assert "The mail was too long for a GitHub comment" in decision.body
-    assert "<c" not in decision.body.split("\n\n")[1]
+    assert decision.draft is not None
+    assert "The mail was too long for a GitHub comment" in decision.draft.body
+    assert "<c" not in decision.draft.body.split("\n\n")[1]
 
 
 def test_invalid_charsets_and_broken_encodings(capsys):
@@ -167,10 +167,10 @@ def test_invalid_charsets_and_broken_encodings(capsys):
     raw = mail(body + b"--c--\r\n", content_type='multipart/mixed; boundary="c"')
     decision = judged("invalid charsets and encodings", raw, capsys)
     assert (decision.action, decision.reason) == ("comment", "accepted")
-    assert decision.body is not None
-    assert "Unknown charset, plain bytes." in decision.body
-    assert "Broken base64." in decision.body
-    assert "t\u00e9" in decision.body
+    assert decision.draft is not None
+    assert "Unknown charset, plain bytes." in decision.draft.body
+    assert "Broken base64." in decision.draft.body
+    assert "t\u00e9" in decision.draft.body
 
 
 def test_forty_megabytes_of_garbage(capsys):

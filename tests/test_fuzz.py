@@ -103,12 +103,12 @@ def check_plan(raw: bytes) -> None:
         assert decision.detail.strip()
         if decision.action == "comment":
             assert decision.reason == "accepted"
-            assert decision.body is not None
-            assert _utf16_len(decision.body) <= GITHUB_COMMENT_LIMIT
-            assert decision.body.endswith(marker(mail_key(result.message, raw)))
-            assert comment_problems(decision.body) == []
+            assert decision.draft is not None
+            assert _utf16_len(decision.draft.body) <= GITHUB_COMMENT_LIMIT
+            assert decision.draft.body.endswith(marker(mail_key(result.message, raw)))
+            assert comment_problems(decision.draft.body) == []
         else:
-            assert decision.body is None
+            assert decision.draft is None
 
 
 # --- hostile mails, built from parts ---------------------------------------------------------

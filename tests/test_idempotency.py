@@ -188,7 +188,7 @@ def test_a_crash_after_the_post_is_found_by_the_retry(dynamodb, github, httpserv
     holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600)
 
     def post_then_crash() -> PostedComment:
-        client.create_comment("example-org/app", 7, decision.body or "")
+        client.create_comment("example-org/app", 7, decision.draft.body)
         raise Crash
 
     with pytest.raises(Crash):

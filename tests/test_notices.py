@@ -17,7 +17,7 @@ from handler.deadline import Deadline
 from handler.github.client import GitHubError
 from handler.inbound.authenticity import Assessment
 from handler.inbound.mail import Address, Message, parse_mail
-from handler.inbound.plan import Decision
+from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.notices import Notice, notice_for, notice_key, render_notice
 from handler.routing import Route, parse_routes
 from handler.service.events import MailRef
@@ -449,7 +449,7 @@ OPENED = Decision(
     57,
     url="https://github.com/example-org/site/issues/57",
     mail=MAIL_KEY,
-    title="Broken link on the site",
+    draft=IssueDraft("Broken link on the site", "body"),
 )
 
 

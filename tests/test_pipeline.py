@@ -11,7 +11,7 @@ from handler.aws.store import StoreError
 from handler.deadline import Deadline
 from handler.github.client import GitHubError
 from handler.github.posts import PostedComment, PostedIssue
-from handler.inbound.plan import Decision, plan
+from handler.inbound.plan import CommentDraft, Decision, plan
 from handler.inbound.threads import ThreadStoreError
 from handler.routing import parse_routes
 from handler.service.claims import Claimed
@@ -55,8 +55,8 @@ def test_authenticated_allowed_mail_becomes_a_comment():
         "example-org/app",
         7,
     )
-    assert decision.body is not None
-    assert "The build fails on ARM." in decision.body
+    assert decision.draft is not None
+    assert "The build fails on ARM." in decision.draft.body
 
 
 def test_ses_received_recipient_wins_over_to_header():
@@ -213,7 +213,7 @@ def accepted(issue: int) -> Decision:
         "",
         "example-org/app",
         issue,
-        body=f"b{issue}",
+        draft=CommentDraft(f"b{issue}"),
     )
 
 
@@ -286,14 +286,14 @@ def test_mail_to_the_new_issue_address_opens_an_issue():
         "example-org/website",
         None,
     )
-    assert decision.title == "Printer jams"
-    assert decision.labels == ("from-mail", "triage")
-    assert decision.message_id == "m1@example.com"
-    assert decision.thread == ()
-    assert decision.body is not None
-    assert decision.body.startswith("**Alice** wrote by email: **Fwd: RE: Printer jams**\n\n")
-    assert "The printer on floor 3 jams on every page." in decision.body
-    assert "<!-- ticket-router:mail=" in decision.body
+    assert decision.draft.title == "Printer jams"
+    assert decision.draft.labels == ("from-mail", "triage")
+    assert decision.draft.message_id == "m1@example.com"
+    assert decision.draft.thread == ()
+    assert decision.draft is not None
+    assert decision.draft.body.startswith("**Alice** wrote by email: **Fwd: RE: Printer jams**\n\n")
+    assert "The printer on floor 3 jams on every page." in decision.draft.body
+    assert "<!-- ticket-router:mail=" in decision.draft.body
 
 
 def test_a_new_issue_needs_an_allowed_authenticated_sender():
@@ -317,7 +317,7 @@ def test_a_new_issue_needs_an_allowed_authenticated_sender():
 
 def test_a_subject_alone_opens_an_issue_but_nothing_at_all_does_not():
     titled = opening(ses_mail("", recipient="web-new@issues.example.com", subject="Toner low"))
-    assert (titled.action, titled.title) == ("open", "Toner low")
+    assert (titled.action, titled.draft.title) == ("open", "Toner low")
     blank = opening(ses_mail("", recipient="web-new@issues.example.com", subject="Re:"))
     assert (blank.action, blank.reason) == ("reject", "empty-body")
 
@@ -328,7 +328,7 @@ def test_without_a_subject_the_title_is_the_first_line():
             "Kettle broken\r\nin room 2\r\n", recipient="web-new@issues.example.com", subject=""
         )
     )
-    assert decision.title == "Kettle broken"
+    assert decision.draft.title == "Kettle broken"
 
 
 def test_a_reply_names_the_thread_it_answers():
@@ -337,7 +337,7 @@ def test_a_reply_names_the_thread_it_answers():
         extra="In-Reply-To: <conf@issues.example.com>\r\n"
         "References: <orig@example.com> <conf@issues.example.com>\r\n",
     )
-    assert opening(raw).thread == ("conf@issues.example.com", "orig@example.com")
+    assert opening(raw).draft.thread == ("conf@issues.example.com", "orig@example.com")
 
 
 def test_one_mail_to_two_new_issue_addresses_of_one_repository_opens_one_issue():
@@ -427,7 +427,7 @@ def test_opening_records_the_issue_and_its_thread():
     )
     [(repo, title, body, labels)] = github.opened
     assert (repo, title, labels) == ("example-org/website", "[BUG] Crash", ("from-mail", "triage"))
-    assert body == plan(raw, OPENING).decisions[0].body
+    assert body == plan(raw, OPENING).decisions[0].draft.body
     mail = done.mail
     assert threads.issues == {
         ("example-org/website", "m1@example.com"): 100,
@@ -460,13 +460,13 @@ def test_a_reply_that_kept_the_new_issue_address_comments_on_the_issue():
         extra=f"In-Reply-To: <opened.{first.mail}@issues.example.com>\r\n",
     ).replace(b"<m1@example.com>", b"<m2@example.com>")
     done = run(reply, github, claims, threads)
-    assert (done.action, done.reason, done.repo, done.issue, done.title) == (
+    assert (done.action, done.reason, done.repo, done.issue) == (
         "comment",
         "posted",
         "example-org/website",
         100,
-        None,
     )
+    assert isinstance(done.draft, CommentDraft)
     assert done.detail == "posted to example-org/website#100 (a reply in the thread that opened it)"
     assert len(github.opened) == 1
     [(repo, issue, body)] = github.posted

@@ -163,7 +163,7 @@ def test_a_comment_posted_long_ago_is_never_duplicated(aws, github, capsys, http
     store(aws, "inbound/a", raw)
     [decision] = plan(raw, load_routes(ROUTES)).decisions
     client = GitHubClient("t", deadline=Deadline.never(), api_url=httpserver.url_for("/"))
-    client.create_comment("example-org/app", 7, decision.body or "")
+    client.create_comment("example-org/app", 7, decision.draft.body)
     # Weeks ago: a replay cannot rely on the mail being recent.
     github.comments[0].created_at -= 30 * 86400
     status, lines, _ = replay(capsys, *table, "inbound/a")

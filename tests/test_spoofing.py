@@ -105,7 +105,7 @@ def test_forgery_is_rejected_with_its_reason(name, reason, detail):
     [decision] = plan(fixture(name), ROUTES).decisions
     assert (decision.recipient, decision.action, decision.reason) == (RECIPIENT, "reject", reason)
     assert detail in decision.detail
-    assert decision.body is None
+    assert decision.draft is None
 
 
 @pytest.mark.parametrize("name", ACCEPTED)
@@ -114,8 +114,8 @@ def test_positive_control_is_posted(name):
     [decision] = plan(fixture(name), ROUTES).decisions
     assert (decision.action, decision.reason) == ("comment", "accepted")
     assert (decision.repo, decision.issue) == ("unseen-lab/anomaly-tracker", 123)
-    assert decision.body is not None
-    assert "The detector trips at 4 K again." in decision.body
+    assert decision.draft is not None
+    assert "The detector trips at 4 K again." in decision.draft.body
 
 
 @pytest.mark.parametrize(
@@ -129,9 +129,9 @@ def test_positive_control_is_posted(name):
 def test_posted_comment_names_no_sender_address(name, expected):
     """The comment attributes by display name or domain; the sender's address is not in it."""
     [decision] = plan(fixture(name), ROUTES).decisions
-    assert decision.body is not None
-    assert decision.body.startswith(expected)
-    assert "@allowed.org" not in decision.body.lower()
+    assert decision.draft is not None
+    assert decision.draft.body.startswith(expected)
+    assert "@allowed.org" not in decision.draft.body.lower()
 
 
 @pytest.mark.parametrize(

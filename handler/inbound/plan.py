@@ -5,7 +5,7 @@ or a rejection with its reason. No I/O: the service carries decisions out."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from handler.github.posts import marker
@@ -28,6 +28,28 @@ Action = Literal["comment", "open", "unsubscribe", "reject"]
 
 
 @dataclass(frozen=True)
+class CommentDraft:
+    """The comment an accepted mail posts."""
+
+    body: str
+
+
+@dataclass(frozen=True)
+class IssueDraft:
+    """The issue an accepted mail to a new-issue address opens, and the mail thread it starts."""
+
+    title: str
+    body: str
+    labels: tuple[str, ...] = ()
+    # The mail's own Message-ID, and those it answers (handler.inbound.threads).
+    message_id: str | None = None
+    thread: tuple[str, ...] = ()
+
+
+Draft = CommentDraft | IssueDraft
+
+
+@dataclass(frozen=True)
 class Decision:
     """What happened (or would happen) to one mail for one recipient."""
 
@@ -38,21 +60,13 @@ class Decision:
     detail: str
     repo: str | None = None
     issue: int | None = None
-    body: str | None = None
     url: str | None = None
     # True when trying again later may succeed (GitHub down, rate limited).
     retryable: bool = False
     # The mail's identity (handler.inbound.identity.mail_key): one comment per mail and issue.
     mail: str | None = None
-    # For "open": the new issue's title and labels.
-    title: str | None = None
-    labels: tuple[str, ...] = ()
-    # For "open": the mail's own Message-ID, and those it answers (handler.inbound.threads).
-    message_id: str | None = None
-    thread: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    # What an accepted comment or issue posts; kept when posting it failed, for the record.
+    draft: Draft | None = None
 
 
 @dataclass(frozen=True)
@@ -198,9 +212,9 @@ def _decide(
         "comment",
         Reason.ACCEPTED,
         f"comment for {route.repo}#{issue}",
-        body=comment.markdown,
         repo=route.repo,
         issue=issue,
+        draft=CommentDraft(comment.markdown),
     )
 
 
@@ -222,11 +236,13 @@ def _opening(message: Message, address: str, route: Route, comment: Comment) -> 
         Reason.ACCEPTED,
         f"new issue in {route.repo}",
         repo=route.repo,
-        body=comment.markdown,
-        title=title,
-        labels=route.labels,
-        message_id=message.message_id,
-        thread=thread_ids(message),
+        draft=IssueDraft(
+            title,
+            comment.markdown,
+            labels=route.labels,
+            message_id=message.message_id,
+            thread=thread_ids(message),
+        ),
     )
 
 

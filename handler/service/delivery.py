@@ -12,7 +12,7 @@ from handler.github.client import GitHubError
 from handler.github.posts import PostedComment, PostedIssue
 from handler.inbound.identity import claim_key, open_key
 from handler.inbound.mail import Message
-from handler.inbound.plan import Decision, Plan, route_of
+from handler.inbound.plan import CommentDraft, Decision, IssueDraft, Plan, route_of
 from handler.inbound.threads import NoThreads, Threads, ThreadStoreError, confirmation_id
 from handler.outbound.participants import (
     NoParticipants,
@@ -71,15 +71,18 @@ def deliver(
     results = []
     for decision in decisions:
         route = route_of(routes, decision)
-        if decision.action not in {"comment", "open"} or route is None or decision.repo is None:
+        draft = decision.draft
+        accepted = decision.action in {"comment", "open"}
+        if draft is None or not accepted or route is None or decision.repo is None:
             results.append(decision)
             continue
         client = _Client(clients, route)
         try:
-            if decision.action == "open":
-                results.append(_open(decision, route, client, claim, known, since=since))
+            if isinstance(draft, IssueDraft):
+                opened = _open(decision, draft, route, client, claim, threads=known, since=since)
+                results.append(opened)
             else:
-                results.append(_comment(decision, client, claim, since))
+                results.append(_comment(decision, draft.body, client, claim, since))
         except TicketRouterError as error:
             results.append(_failed(decision, error.reason, error.detail, error.transient))
         # GitHubError is no TicketRouterError yet (its reason is a str): once it is, the clause
@@ -188,8 +191,10 @@ class _Client:
         return self._made
 
 
-def _comment(decision: Decision, client: _Client, store: _Claim, since: float | None) -> Decision:
-    repo, issue, body = decision.repo or "", decision.issue or 0, decision.body or ""
+def _comment(
+    decision: Decision, body: str, client: _Client, store: _Claim, since: float | None
+) -> Decision:
+    repo, issue = decision.repo or "", decision.issue or 0
     claimed = store.once(
         claim_key(repo, issue, decision.mail or ""),
         lambda: client().create_comment(repo, issue, body, since=since),
@@ -203,23 +208,26 @@ def _comment(decision: Decision, client: _Client, store: _Claim, since: float | 
 
 def _open(
     decision: Decision,
+    draft: IssueDraft,
     route: Route,
     client: _Client,
     store: _Claim,
-    threads: Threads,
     *,
+    threads: Threads,
     since: float | None,
 ) -> Decision:
     repo, mail = decision.repo or "", decision.mail or ""
     # A mail the map knows as an opener is one of ours, delivered again: the claim answers it,
     # whatever thread it is in (a reply-all that opened its own issue stays there).
-    opener = threads.find(repo, [decision.message_id]) if decision.message_id else None
-    answered = threads.find(repo, decision.thread) if decision.thread and opener is None else None
+    opener = threads.find(repo, [draft.message_id]) if draft.message_id else None
+    answered = threads.find(repo, draft.thread) if draft.thread and opener is None else None
     if answered is not None:
         # A reply that kept the new-issue address: it belongs on the issue its thread opened.
-        comment = replace(decision, action="comment", issue=answered, title=None, labels=())
+        comment = replace(
+            decision, action="comment", issue=answered, draft=CommentDraft(draft.body)
+        )
         try:
-            done = _comment(comment, client, store, since)
+            done = _comment(comment, draft.body, client, store, since)
         except GitHubError as error:
             # The thread's issue was deleted (or moved away): the reply starts a new one.
             if error.reason not in {Reason.ISSUE_NOT_FOUND, Reason.ISSUE_GONE}:
@@ -230,9 +238,7 @@ def _open(
     made: list[PostedIssue] = []
 
     def post() -> PostedComment:
-        opened = client().create_issue(
-            repo, decision.title or "", decision.body or "", decision.labels, since=since
-        )
+        opened = client().create_issue(repo, draft.title, draft.body, draft.labels, since=since)
         made.append(opened)
         # The claim records a post as (id, url): for an issue, its number.
         return PostedComment(id=opened.number, url=opened.url)
@@ -247,7 +253,7 @@ def _open(
         )
     # The confirmation's id is known before it is sent: a reply to it finds the issue too.
     ids = [confirmation_id(mail, route.domain)]
-    ids += [decision.message_id] if decision.message_id else []
+    ids += [draft.message_id] if draft.message_id else []
     try:
         threads.remember(repo, ids, number)
     except ThreadStoreError as error:
@@ -258,7 +264,7 @@ def _open(
     detail = f"opened {repo}#{number}" if fresh else f"this mail already opened {repo}#{number}"
     given = made[0].labels if made else None
     if given is not None:
-        dropped = [label for label in decision.labels if label.lower() not in _lower(given)]
+        dropped = [label for label in draft.labels if label.lower() not in _lower(given)]
         if dropped:
             # GitHub sets labels only for a credential that may push, and drops them silently.
             names = ", ".join(dropped)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from handler.aws.store import StoreError
 from handler.deadline import Deadline
-from handler.inbound.plan import Decision, Plan, plan, route_of
+from handler.inbound.plan import Decision, IssueDraft, Plan, plan, route_of
 from handler.inbound.threads import NoThreads, Threads
 from handler.outbound.notices import Notifier, notice_for
 from handler.outbound.participants import NoParticipants, Participants
@@ -221,12 +221,23 @@ def _since(ref: MailRef, now: float) -> float | None:
 
 
 def _result(ref: MailRef, decision: Decision) -> dict[str, Any]:
-    # Never the mail's words: the result travels on (Lambda destinations, the replay command's
-    # output).
-    entry = decision.to_dict()
-    for words in ("body", "title", "message_id", "thread"):
-        del entry[words]
-    return {"s3_key": ref.key, "ses_message_id": ref.message_id, **entry}
+    # Never the mail's words (the draft's body and title): the result travels on (Lambda
+    # destinations, the replay command's output).
+    draft = decision.draft
+    return {
+        "s3_key": ref.key,
+        "ses_message_id": ref.message_id,
+        "recipient": decision.recipient,
+        "action": decision.action,
+        "reason": decision.reason,
+        "detail": decision.detail,
+        "repo": decision.repo,
+        "issue": decision.issue,
+        "url": decision.url,
+        "retryable": decision.retryable,
+        "mail": decision.mail,
+        "labels": draft.labels if isinstance(draft, IssueDraft) else (),
+    }
 
 
 def _log_fields(
