@@ -38,7 +38,7 @@ from handler.service.events import MailRef
 from handler.service.inbound import Fetcher, Receiver, Runtime
 from handler.service.replay import (
     MAIL_BUDGET_SECONDS,
-    Outcome,
+    MailReplay,
     QueueError,
     key_ref,
     needs_attention,
@@ -50,7 +50,8 @@ from handler.wiring import Tables, inbound_runtime
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-DEFAULT_ROUTES = "routes.yaml"
+# The routes file in the working directory (the Lambda reads the one packaged in its zip).
+_ROUTES_HERE = "routes.yaml"
 
 
 _NO_GITHUB_LOGIN = (
@@ -84,12 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="validate a routes file")
-    check.add_argument("routes", nargs="?", default=DEFAULT_ROUTES, help="default: %(default)s")
+    check.add_argument("routes", nargs="?", default=_ROUTES_HERE, help="default: %(default)s")
 
     dispatch = commands.add_parser(
         "dispatch", help="process stored mails (.eml) as the Lambda would"
     )
-    dispatch.add_argument("--routes", default=DEFAULT_ROUTES, help="default: %(default)s")
+    dispatch.add_argument("--routes", default=_ROUTES_HERE, help="default: %(default)s")
     dispatch.add_argument(
         "--recipient",
         action="append",
@@ -109,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         help="process mails stored in S3 again, by key or from the failure queue",
         description="Mails already posted are reported as already-posted, never posted twice.",
     )
-    replay.add_argument("--routes", default=DEFAULT_ROUTES, help="default: %(default)s")
+    replay.add_argument("--routes", default=_ROUTES_HERE, help="default: %(default)s")
     replay.add_argument(
         "--bucket",
         default=os.environ.get("MAIL_BUCKET", ""),
@@ -309,7 +310,7 @@ def _replay_queue(args: argparse.Namespace, receiver: Receiver) -> int:
     return status
 
 
-def _report(outcomes: Iterable[Outcome], *, as_json: bool, dry_run: bool) -> int:
+def _report(outcomes: Iterable[MailReplay], *, as_json: bool, dry_run: bool) -> int:
     status = 0
     for outcome in outcomes:
         for decision in outcome.decisions:

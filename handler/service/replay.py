@@ -40,7 +40,7 @@ _UNKNOWN = 0.0
 
 
 @dataclass(frozen=True)
-class Outcome:
+class MailReplay:
     """The decisions for one mail; ``source`` names it (S3 key, or ``dlq:<id>/<key>``)."""
 
     source: str
@@ -77,7 +77,7 @@ class MessageReplay:
     """One failure-queue message replayed: its mails' outcomes and what became of the message."""
 
     message_id: str
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[MailReplay, ...]
     fate: Literal["deleted", "kept"]
     why: str
 
@@ -130,10 +130,10 @@ def queued_event(body: str) -> Mapping[str, Any]:
 
 def replay_keys(
     refs: Sequence[MailRef], receiver: Receiver, *, budget: float = MAIL_BUDGET_SECONDS
-) -> Iterator[Outcome]:
+) -> Iterator[MailReplay]:
     """Each stored mail received again, each within ``budget`` seconds."""
     for ref in refs:
-        yield Outcome(ref.key, receiver.receive(ref, Deadline.within(budget)))
+        yield MailReplay(ref.key, receiver.receive(ref, Deadline.within(budget)))
 
 
 def replay_queue(
@@ -177,24 +177,24 @@ def replay_queue(
 
 def _replay_message(
     message: QueueMessage, receiver: Receiver, *, bucket: str, prefix: str
-) -> tuple[Outcome, ...]:
+) -> tuple[MailReplay, ...]:
     label = f"dlq:{message.message_id}"
     try:
         refs = mail_refs(queued_event(message.body), bucket=bucket, prefix=prefix)
     except EventError as error:
-        return (Outcome(label, (Decision("", "reject", error.reason, error.detail),)),)
+        return (MailReplay(label, (Decision("", "reject", error.reason, error.detail),)),)
     outcomes = []
     for ref in refs:
         if isinstance(ref, Skipped):
-            outcomes.append(Outcome(label, (Decision("", "reject", ref.reason, ref.detail),)))
+            outcomes.append(MailReplay(label, (Decision("", "reject", ref.reason, ref.detail),)))
         else:
             deadline = Deadline.within(MAIL_BUDGET_SECONDS)
-            outcomes.append(Outcome(f"{label}/{ref.key}", receiver.receive(ref, deadline)))
+            outcomes.append(MailReplay(f"{label}/{ref.key}", receiver.receive(ref, deadline)))
     return tuple(outcomes)
 
 
 def _settle(
-    queue: FailureQueue, message: QueueMessage, outcomes: Sequence[Outcome], *, delete: bool
+    queue: FailureQueue, message: QueueMessage, outcomes: Sequence[MailReplay], *, delete: bool
 ) -> tuple[Literal["deleted", "kept"], str]:
     pending = [d for o in outcomes for d in o.decisions if needs_attention(d)]
     if pending:
