@@ -2,7 +2,7 @@
 
 Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read
 or a post failed for a reason worth retrying; 2 the command itself cannot run (bad routes file,
-no token at all, bad arguments, no master secret). See docs/cli.md.
+no token at all, bad arguments, no master secret). The commands: README, "Command line".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """AWS Lambda entry point for received mail: ``handler.lambda_function.lambda_handler``.
 
-Its configuration is the environment Terraform sets (docs/configuration.md); each decision is a
+Its configuration is the environment Terraform sets (README, "Lambda"); each decision is a
 JSON log line and the counts are EMF metrics on the same stream.
 """
 
