@@ -12,13 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from handler.aws.store import StoreError
 from handler.deadline import Deadline
 from handler.inbound.plan import Decision, IssueDraft, Plan, plan, route_of
 from handler.inbound.threads import NoThreads, Threads
 from handler.outbound.notices import Notifier, notice_for
 from handler.outbound.participants import NoParticipants, Participants
-from handler.reasons import Reason
+from handler.reasons import Reason, TicketRouterError
 from handler.routing import Route, Routes
 from handler.service.claims import Claims, NoClaims
 from handler.service.delivery import Commenter, deliver, received_time, update_participants
@@ -39,7 +38,9 @@ _UNKNOWN_AGE = 86400.0
 
 
 class Fetcher(Protocol):
-    def fetch(self, bucket: str, key: str) -> bytes: ...
+    def fetch(self, bucket: str, key: str) -> bytes:
+        """The stored mail's bytes; a TicketRouterError says why they cannot be read."""
+        ...
 
 
 # A route's GitHub client (its credential, its API), made only when there is something to post:
@@ -99,7 +100,7 @@ class Receiver:
         the caller holds them); ``recipients`` overrides the envelope's (the CLI's)."""
         try:
             mail = raw if raw is not None else self._fetch(ref)
-        except StoreError as error:
+        except TicketRouterError as error:
             return (Decision("", "reject", error.reason, error.detail, retryable=error.transient),)
         planned = self._plan(mail, ref, recipients)
         if self.dry_run:
