@@ -22,9 +22,11 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from handler.github.posts import marker
+from handler.inbound.attachments import Attachment
+from handler.inbound.headers import Address
 from handler.inbound.html_markdown import html_to_markdown
 from handler.inbound.identity import mail_key
-from handler.inbound.mail import Address, Attachment, Message, parse_mail
+from handler.inbound.mail import Message, parse_mail
 from handler.inbound.plan import plan
 from handler.inbound.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
 from handler.inbound.trim import trim_reply

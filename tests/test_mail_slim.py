@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bench.mails
-from handler.inbound.mail import MAX_DEPTH, Attachment, is_attachment, parse_mail
+from handler.inbound.attachments import Attachment, is_attachment
+from handler.inbound.mail import MAX_DEPTH, parse_mail
 from handler.inbound.mime_slim import SIZE_FIELD, slim
 from handler.inbound.plan import plan
 from handler.routing import parse_routes

@@ -16,7 +16,8 @@ from handler.aws.participants import DynamoSuppressions
 from handler.deadline import Deadline
 from handler.github.client import GitHubError
 from handler.inbound.authenticity import Assessment
-from handler.inbound.mail import Address, Message, parse_mail
+from handler.inbound.headers import Address
+from handler.inbound.mail import Message, parse_mail
 from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.notices import Notice, notice_for, notice_key, render_notice
 from handler.routing import Route, parse_routes

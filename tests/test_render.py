@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from handler.inbound.mail import Address, Attachment, Message, parse_mail
+from handler.inbound.attachments import Attachment
+from handler.inbound.headers import Address
+from handler.inbound.mail import Message, parse_mail
 from handler.inbound.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
 from tests.conftest import TESTS
 

@@ -463,11 +463,11 @@ def test_boto3_calls_are_found_in_the_code():
         ("s3", "get_object"),
         ("secretsmanager", "get_secret_value"),
         ("ses", "send_raw_email"),
-        # The notices' daily limit and the thread map (handler/inbound/threads.py), in the claims
-        # table.
+        # The notices' daily limit, the suppressions and the thread map (handler/aws/notices.py,
+        # participants.py, threads.py), in the claims table.
         ("dynamodb", "get_item"),
         ("dynamodb", "put_item"),
-        # The issue's mail participants recorded (handler/outbound/participants.py), in the claims
+        # The issue's mail participants recorded (handler/aws/participants.py), in the claims
         # table.
         ("dynamodb", "update_item"),
     }
@@ -1392,9 +1392,10 @@ def test_the_replies_roles_have_no_other_policy():
 
 
 # What the scan finds in modules a function imports but never calls there. The webhook imports
-# handler.outbound.participants to remove a participant (UpdateItem): reading them (GetItem) is the
-# outbox's; and handler.service.metrics brings in the mail pipeline, whose claims and thread map
-# read.
+# handler.aws.participants to remove a participant (UpdateItem): reading participants and
+# suppressions (GetItem) is the outbox's. Powertools' persistence layer (the delivery ids) reads a
+# record only when a failed conditional write does not return it, which
+# ReturnValuesOnConditionCheckFailure makes it do.
 UNREACHED = {"webhook": {"dynamodb:GetItem"}, "outbox": set()}
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from handler.inbound.autoreply import detect_automated
-from handler.inbound.mail import Address, Message
+from handler.inbound.headers import Address
+from handler.inbound.mail import Message
 from handler.reasons import Reason
 from handler.routing.domains import is_subdomain, normalize_domain
 

@@ -1,6 +1,6 @@
 """HTML-only mail -> Markdown a maintainer can read, with markdownify (on BeautifulSoup).
 
-The rules, and why: docs/inbound.md#htmlmarkdown.
+The rules, and why: docs/inbound.md#html_markdown.
 """
 
 from __future__ import annotations

@@ -6,42 +6,20 @@ Pure: no I/O. Every input, however broken, yields a Message; problems are record
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
 import email
-import inspect
-import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from email.message import Message as EmailMessage
 from email.policy import compat32
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
-from handler.inbound.mime_slim import MIN_CUT, SIZE_FIELD, slim
-from handler.routing.domains import normalize_domain
-
-
-@dataclass(frozen=True)
-class Address:
-    """One mailbox. ``domain`` is lowercased ASCII (IDN domains in their xn-- form)."""
-
-    name: str
-    local: str
-    domain: str
-
-    @property
-    def addr(self) -> str:
-        return f"{self.local}@{self.domain}" if self.domain else self.local
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str
-    size: int
+from handler.inbound.attachments import Attachment, attachment, is_attachment, nameless
+from handler.inbound.charsets import decode_header_value
+from handler.inbound.headers import Address, addresses, from_first_field, message_id, raw_headers
+from handler.inbound.mime_slim import MIN_CUT, slim
+from handler.inbound.text_parts import clean_text, text_of, unflowed
 
 
 @dataclass(frozen=True)
@@ -86,95 +64,7 @@ class Message:
 # A mail nests a few levels (mixed > alternative > related); hostile ones nest thousands.
 MAX_DEPTH = 20
 MAX_PARTS = 500
-_HEADER_LINE = re.compile(rb"[!-9;-~]+:")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_FILTERED_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CHARSET_NAME = re.compile(r"[a-z0-9][a-z0-9._:+-]{0,39}")
-# An HTML part without a MIME charset often names its charset in a <meta> tag instead.
-_META_CHARSET = re.compile(rb"<meta[^>]{0,300}?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:+-]+)", re.I)
-# RFC 2047 encoded-word; spaces inside the encoded text are wrong but common, so allowed.
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?]*)\?=")
-_QP_BYTE = re.compile(rb"=([0-9A-Fa-f]{2})")
-_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
-_MESSAGE_ID = re.compile(r"<([^<>]*)>")
 _DEFECT_WORD = re.compile(r"(?<!^)(?=[A-Z])")
-# Labels senders put on charsets that Python names differently, or that are subsets of what
-# senders actually use (WHATWG Encoding Standard: latin-1 labels mean windows-1252).
-_CHARSET_ALIASES = {
-    "iso-8859-1": "cp1252",
-    "iso_8859-1": "cp1252",
-    "iso8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "l1": "cp1252",
-    "iso-8859-8-i": "iso-8859-8",
-    "iso-8859-6-i": "iso-8859-6",
-    "ks_c_5601-1987": "cp949",
-    "euc-kr": "cp949",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "big5": "big5hkscs",
-    "shift_jis": "cp932",
-    "x-sjis": "cp932",
-    "windows-874": "cp874",
-    "tis-620": "cp874",
-    "unicode-1-1-utf-7": "utf-7",
-    "x-mac-roman": "mac-roman",
-    "macintosh": "mac-roman",
-}
-# Declared charsets that promise nothing: read as UTF-8, with stray bytes as windows-1252.
-_UNDECLARED = {"", "us-ascii", "ascii", "x-unknown", "unknown", "unknown-8bit", "x-user-defined"}
-_UTF8 = {"utf-8", "utf8"}
-_STRAY_BYTES = re.compile("[\udc80-\udcff]+")
-# Past this many stray runs the data is not UTF-8 at all; one pass of windows-1252 is faster.
-_MAX_STRAY_RUNS = 1000
-# File name extensions for nameless attachments; a fixed table rather than the mimetypes
-# module, whose answers depend on the host's /etc/mime.types.
-_EXTENSIONS = {
-    "application/gzip": ".gz",
-    "application/json": ".json",
-    "application/ms-tnef": ".dat",
-    "application/msword": ".doc",
-    "application/pdf": ".pdf",
-    "application/pgp-encrypted": ".asc",
-    "application/pgp-keys": ".asc",
-    "application/pgp-signature": ".asc",
-    "application/pkcs7-mime": ".p7m",
-    "application/pkcs7-signature": ".p7s",
-    "application/vnd.ms-excel": ".xls",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-    "application/x-pkcs7-mime": ".p7m",
-    "application/x-pkcs7-signature": ".p7s",
-    "application/xml": ".xml",
-    "application/zip": ".zip",
-    "audio/mpeg": ".mp3",
-    "image/bmp": ".bmp",
-    "image/gif": ".gif",
-    "image/heic": ".heic",
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/svg+xml": ".svg",
-    "image/tiff": ".tif",
-    "image/webp": ".webp",
-    "message/rfc822": ".eml",
-    "text/calendar": ".ics",
-    "text/csv": ".csv",
-    "text/html": ".html",
-    "text/vcard": ".vcf",
-    "text/x-diff": ".diff",
-    "text/x-patch": ".patch",
-    "text/x-vcard": ".vcf",
-    "video/mp4": ".mp4",
-}
-# getaddresses() gained a strict mode, on by default, in 3.11.10 and 3.12.6 (CVE-2023-27043):
-# it drops a whole header when one entry is odd ("a@example.com, " loses a@example.com).
-# The lenient parse is what every release does without it; odd entries are handled below.
-_LENIENT: dict[str, bool] = (
-    {"strict": False} if "strict" in inspect.signature(getaddresses).parameters else {}
-)
 
 
 def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
@@ -187,12 +77,8 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
     decoded (handler.inbound.mime_slim); the result is the same with ``min_cut=None``, which turns
     that off.
     """
-    # Some tools save a mail with blank lines before its header; the parser would read
-    # the whole mail as body.
-    stripped = raw.lstrip(b"\r\n")
-    if stripped is not raw and _HEADER_LINE.match(stripped):
-        raw = stripped
-    headers = _raw_headers(raw)
+    raw = from_first_field(raw)
+    headers = raw_headers(raw)
     body = _Body(_Counts())
     content_type = "text/plain"
     try:
@@ -204,57 +90,6 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
         body = _Body(_Counts())
         body.defects.append(f"unparseable: {type(error).__name__}")
     return _message(headers, content_type, body)
-
-
-def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
-    """``data`` as text in ``charset``, and a defect when the charset could not be honoured."""
-    name = (charset or "").strip().strip("\"'").lower()
-    if name in _UNDECLARED or name in _UTF8:
-        return _utf8_or_cp1252(data), None
-    codec = _CHARSET_ALIASES.get(name, name)
-    if _CHARSET_NAME.fullmatch(codec) and _is_text_codec(codec):
-        return data.decode(codec, errors="replace"), None
-    label = re.sub(r"[^a-z0-9._:+-]", "?", name[:40])
-    return _utf8_or_cp1252(data), f"unknown-charset:{label}"
-
-
-def decode_header_value(value: str) -> str:
-    """An unstructured header (Subject, a display name) as text: RFC 2047 and RFC 6532.
-
-    Adjacent encoded-words are joined before decoding, since some mailers split a multi-byte
-    character across two; a malformed one is kept as written.
-    """
-    value = _unescape_raw(value)
-    pieces: list[str | tuple[bytes, str]] = []
-    position = 0
-    after_word = False
-    for word in _ENCODED_WORD.finditer(value):
-        between = value[position : word.start()]
-        if between and not (after_word and between.isspace()):
-            pieces.append(between)
-        position = word.end()
-        data = _decode_word(word.group(2), word.group(3))
-        charset = word.group(1).partition("*")[0].lower()
-        after_word = data is not None
-        if data is None:
-            pieces.append(word.group())
-        elif pieces and isinstance(pieces[-1], tuple) and pieces[-1][1] == charset:
-            pieces[-1] = (pieces[-1][0] + data, charset)
-        else:
-            pieces.append((data, charset))
-    pieces.append(value[position:])
-    text = "".join(p if isinstance(p, str) else decode_bytes(*p)[0] for p in pieces)
-    return " ".join(_FILTERED_CONTROLS.sub("", text).split())
-
-
-def is_attachment(part: EmailMessage) -> bool:
-    """Whether a leaf part (of the stdlib's parse) is listed as a file rather than read as the
-    mail's text."""
-    return not (
-        part.get_content_type() in {"text/plain", "text/html"}
-        and not part.get_filename()
-        and part.get_content_disposition() != "attachment"
-    )
 
 
 def _slim(raw: bytes, min_cut: int | None) -> bytes:
@@ -291,49 +126,21 @@ def _message(headers: tuple[tuple[str, str], ...], content_type: str, body: _Bod
         return [value for field, value in headers if field.lower() == name]
 
     defects = list(body.defects)
-    sender = _addresses(every("sender"), defects)
+    sender = addresses(every("sender"), defects)
     return Message(
         headers=headers,
-        message_id=_message_id(next(iter(every("message-id")), "")),
+        message_id=message_id(next(iter(every("message-id")), "")),
         subject=decode_header_value(next(iter(every("subject")), "")),
-        from_=_addresses(every("from"), defects),
+        from_=addresses(every("from"), defects),
         sender=sender[0] if sender else None,
-        to=_addresses(every("to"), defects),
-        cc=_addresses(every("cc"), defects),
+        to=addresses(every("to"), defects),
+        cc=addresses(every("cc"), defects),
         content_type=content_type,
-        text=_clean_text("\n\n".join(body.texts)) if body.texts else None,
+        text=clean_text("\n\n".join(body.texts)) if body.texts else None,
         html="\n".join(body.htmls) if body.htmls else None,
         attachments=tuple(body.attachments),
         defects=tuple(dict.fromkeys(defects)),
     )
-
-
-def _raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
-    """The top-level header fields as written: unfolded, 8-bit values read as UTF-8 (RFC 6532).
-
-    Read from the bytes rather than from the parser, which replaces undecodable bytes.
-    """
-    end = _HEADER_END.search(raw)
-    fields: list[tuple[str, str]] = []
-    for line in re.split(rb"\r?\n", raw[: end.start()] if end else raw):
-        if not line.strip(b"\r"):
-            break
-        if line[:1] in {b" ", b"\t"} and fields:
-            name, value = fields[-1]
-            fields[-1] = (name, value + _header_text(line.rstrip(b"\r")))
-            continue
-        if line.startswith(b"From ") and not fields:
-            continue  # an mbox separator line
-        found = _HEADER_LINE.match(line)
-        if not found:
-            break
-        name = line[: found.end() - 1].decode("ascii")
-        fields.append((name, _header_text(line[found.end() :].rstrip(b"\r")).lstrip(" \t")))
-    return tuple((name, value.rstrip()) for name, value in fields)
-
-
-def _header_text(data: bytes) -> str:
-    return decode_bytes(data, None)[0]
 
 
 def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
@@ -359,7 +166,7 @@ def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
     elif part.get_content_maintype() == "multipart":
         # A multipart without its boundary lines: what is there is the text.
         body.defects.append("multipart-without-parts")
-        body.texts.append(_part_text(part, "text/plain")[0])
+        body.texts.append(text_of(part, "text/plain")[0])
     else:
         _guarded(_leaf, part, body, content_type)
     body.defects += [_defect_name(type(d).__name__) for d in part.defects]
@@ -380,7 +187,7 @@ def _guarded(
 
 def _leaf(part: EmailMessage, body: _Body, content_type: str) -> None:
     if not is_attachment(part):
-        text, defect = _part_text(part, content_type)
+        text, defect = text_of(part, content_type)
         if defect:
             body.defects.append(defect)
         if not text:
@@ -388,7 +195,7 @@ def _leaf(part: EmailMessage, body: _Body, content_type: str) -> None:
         if content_type == "text/html":
             body.htmls.append(text)
         else:
-            body.texts.append(_unflow(text, part) if _is_flowed(part) else text)
+            body.texts.append(unflowed(text, part))
         return
     _attach(part, body, content_type)
 
@@ -420,156 +227,15 @@ def _alternative(children: list[EmailMessage], depth: int, body: _Body) -> None:
 
 
 def _attach(part: EmailMessage, body: _Body, content_type: str) -> None:
-    name = part.get_filename()
-    filename = _basename(decode_header_value(name)) if name else ""
-    if part.get_content_maintype() == "message":
-        inner = [p for p in part.get_payload() if isinstance(p, EmailMessage)]
-        size = sum(len(p.as_bytes()) for p in inner)
-        if not filename and content_type in {"message/rfc822", "message/global"} and inner:
-            subject = decode_header_value(str(inner[0].get("Subject") or ""))
-            filename = f"{_basename(subject) or 'forwarded message'}.eml"
-    elif (cut := part.get(SIZE_FIELD)) is not None:
-        size = int(cut)
-    else:
-        payload = part.get_payload(decode=True)
-        size = len(payload) if isinstance(payload, bytes) else 0
-    if not filename:
+    found = attachment(part, content_type)
+    if not found.filename:
+        # Numbered across the whole mail, in the order the walk meets them.
         body.counts.unnamed += 1
-        fallback = ".txt" if part.get_content_maintype() in {"text", "message"} else ".bin"
-        filename = f"attachment-{body.counts.unnamed}{_EXTENSIONS.get(content_type, fallback)}"
-    body.attachments.append(Attachment(filename, content_type, size))
-
-
-def _basename(name: str) -> str:
-    """A file name as sent, without the sender's folders ("C:\\Users\\me\\log.txt")."""
-    return re.split(r"[\\/]", name)[-1].strip()
-
-
-def _part_text(part: EmailMessage, content_type: str) -> tuple[str, str | None]:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return "", None
-    charset = part.get_content_charset()
-    if charset is None and content_type == "text/html":
-        declared = _META_CHARSET.search(payload[:4096])
-        charset = declared.group(1).decode("ascii") if declared else None
-    return decode_bytes(payload, charset)
-
-
-def _utf8_or_cp1252(data: bytes) -> str:
-    """UTF-8, with stray bytes read as windows-1252: mail mixing the two is common."""
-    text = data.decode("utf-8", errors="surrogateescape")
-    runs = list(itertools.islice(_STRAY_BYTES.finditer(text), _MAX_STRAY_RUNS + 1))
-    if not runs:
-        return text
-    if len(runs) > _MAX_STRAY_RUNS:
-        return data.decode("cp1252", errors="replace")
-    return _STRAY_BYTES.sub(
-        lambda run: run.group().encode("utf-8", "surrogateescape").decode("cp1252", "replace"),
-        text,
-    )
-
-
-def _is_text_codec(name: str) -> bool:
-    try:
-        return codecs.lookup(name)._is_text_encoding
-    except LookupError:
-        return False
-
-
-def _decode_word(encoding: str, text: str) -> bytes | None:
-    """The bytes of an encoded-word's text; None when it cannot be decoded at all."""
-    data = text.encode("utf-8")
-    if encoding in {"q", "Q"}:
-        return _QP_BYTE.sub(lambda m: bytes([int(m.group(1), 16)]), data.replace(b"_", b" "))
-    data = _NOT_BASE64.sub(b"", data.split(b"=")[0])
-    # A base64 length of 4n+1 cannot be padded: its last character carries no whole byte.
-    data = data[: len(data) - 1] if len(data) % 4 == 1 else data
-    try:
-        return base64.b64decode(data + b"=" * (-len(data) % 4))
-    except binascii.Error:
-        return None
+        found = replace(found, filename=nameless(body.counts.unnamed, content_type))
+    body.attachments.append(found)
 
 
 def _defect_name(class_name: str) -> str:
     """The stdlib's defect class as a short stable label: ``InvalidBase64PaddingDefect`` ->
     ``invalid-base64-padding``."""
     return _DEFECT_WORD.sub("-", class_name.removesuffix("Defect")).lower()
-
-
-def _message_id(value: str) -> str | None:
-    found = _MESSAGE_ID.search(value)
-    text = "".join((found.group(1) if found else value).split())
-    return text or None
-
-
-def _is_flowed(part: EmailMessage) -> bool:
-    return str(part.get_param("format", "", header="content-type")).lower() == "flowed"
-
-
-def _unflow(text: str, part: EmailMessage) -> str:
-    """Join RFC 3676 soft line breaks and undo space-stuffing."""
-    delsp = str(part.get_param("delsp", "", header="content-type")).lower() == "yes"
-    lines: list[str] = []
-    pending: str | None = None
-    pending_depth = 0
-    for line in text.replace("\r\n", "\n").split("\n"):
-        depth = len(line) - len(line.lstrip(">"))
-        content = line[depth:]
-        if content.startswith(" "):
-            content = content[1:]
-        soft = content.endswith(" ") and content != "-- "
-        if soft and delsp:
-            content = content[:-1]
-        if pending is not None and depth == pending_depth:
-            pending += content
-        else:
-            if pending is not None:
-                lines.append(_quoted(pending, pending_depth))
-            pending, pending_depth = content, depth
-        if not soft:
-            lines.append(_quoted(pending, depth))
-            pending = None
-    if pending is not None:
-        lines.append(_quoted(pending, pending_depth))
-    return "\n".join(lines)
-
-
-def _quoted(text: str, depth: int) -> str:
-    return f"{'>' * depth} {text}" if depth else text
-
-
-def _addresses(values: list[str], defects: list[str]) -> tuple[Address, ...]:
-    """Parse address headers on their raw text, then decode display names.
-
-    Decoding RFC 2047 first would let an encoded display name smuggle in a comma or an
-    ``<addr>`` of its own. An entry with a name but no address ("Bob <") is kept with an empty
-    address, so that a From header that says more than one mailbox never reads as one.
-    """
-    found = []
-    for name, addr in getaddresses(values, **_LENIENT):
-        display = decode_header_value(name)
-        local, at, domain = addr.rpartition("@")
-        if not addr:
-            if display:
-                defects.append("malformed-address")
-                found.append(Address(display, "", ""))
-        elif not at:
-            # A bare local part ("root"): kept, so that the From check can say what is wrong.
-            found.append(Address(display, addr, ""))
-        else:
-            found.append(Address(display, local, normalize_domain(domain) or domain.lower()))
-    return tuple(found)
-
-
-def _unescape_raw(value: str) -> str:
-    """compat32 keeps 8-bit header bytes as surrogates: read them as UTF-8 (RFC 6532)."""
-    if not any("\udc80" <= char <= "\udcff" for char in value):
-        return value
-    raw = value.encode("ascii", errors="surrogateescape")
-    return decode_bytes(raw, None)[0]
-
-
-def _clean_text(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    return _FILTERED_CONTROLS.sub("", text)

@@ -1,6 +1,6 @@
 """Large base64 attachments cut out of raw MIME before the stdlib parser reads it.
 
-The rules, and why: docs/inbound.md#mimeslim.
+The rules, and why: docs/inbound.md#mime_slim.
 """
 
 from __future__ import annotations

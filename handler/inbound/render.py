@@ -9,8 +9,10 @@ import html
 import re
 from dataclasses import dataclass
 
+from handler.inbound.attachments import Attachment
+from handler.inbound.headers import Address
 from handler.inbound.html_markdown import html_to_markdown
-from handler.inbound.mail import Address, Attachment, Message
+from handler.inbound.mail import Message
 from handler.inbound.trim import trim_reply
 
 # GitHub rejects comment bodies over 65,536 characters; it counts like JavaScript does (UTF-16

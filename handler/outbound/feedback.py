@@ -1,8 +1,8 @@
 """SES feedback on the mail we send -> the addresses never to mail again.
 
 Pure. Reads SES's bounce and complaint notifications, raw or in SNS's envelope
-(https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html): a permanent bounce or a
-complaint suppresses its recipients; anything else suppresses nobody."""
+(https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html). Whom they suppress, and
+why: docs/outbound.md#feedback."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """A GitHub webhook delivery -> the work item the outbox mails participants about, or why none.
 
-Pure: ``work_item`` returns a ``WorkItem`` or an ``Ignored`` with a stable reason. Only new
-comments (on issues and pull requests alike) and issues closed or reopened are mailed; a signed
-payload is still input, checked field by field."""
+Pure: ``work_item`` returns a ``WorkItem`` or an ``Ignored`` with a stable reason. What is
+mailed, and how a work item fits a queue message: docs/outbound.md#github_events."""
 
 from __future__ import annotations
 

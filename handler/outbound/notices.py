@@ -1,9 +1,7 @@
 """Telling the sender, when a route asks for it, why a mail was not posted (or that it was):
 which decision deserves a notice, and the notice written as a mail.
 
-Only reasons the sender can fix get one, and confirmations when the route asks. A notice goes
-to the From address only when SES authenticated its domain, never to a machine or our own
-domains (no backscatter), and echoes none of the mail but its subject."""
+Who gets one, and why: docs/outbound.md#notices."""
 
 from __future__ import annotations
 

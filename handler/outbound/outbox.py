@@ -1,5 +1,7 @@
 """What the outbox makes of a queue message: who gets a mail about a GitHub event and the mail
-itself, or the addresses SES feedback suppresses; and the interfaces it sends through."""
+itself, or the addresses SES feedback suppresses; and the interfaces it sends through.
+
+Who is mailed, and why: docs/outbound.md#outbox."""
 
 from __future__ import annotations
 

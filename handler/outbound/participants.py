@@ -1,5 +1,7 @@
 """Who wrote to an issue by mail (its participants, mailed what happens on GitHub), and who must
-never be mailed again (addresses that bounced or complained): the values and the interfaces."""
+never be mailed again (addresses that bounced or complained): the values and the interfaces.
+
+How they are kept, and why: docs/outbound.md#participants."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Whose key signed a GitHub webhook delivery: the master secret's, or an owner's or an app's
-secret derived from it (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries)."""
+secret derived from it (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
+
+The derived secrets, and why: docs/outbound.md#signatures."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """The List-Unsubscribe link and address of a participant's mail (RFC 2369, RFC 8058), and the
 pages its link opens.
 
-The link names the repository, the issue and the participant's address digest, never the
-address, and is signed with a key derived from the master webhook secret."""
+How the link is signed, and why GET only shows a button: docs/outbound.md#unsubscribe."""
 
 from __future__ import annotations
 

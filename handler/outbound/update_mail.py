@@ -1,8 +1,7 @@
 """One update mailed to a participant of an issue: a comment, or the issue closed or reopened.
 
-Pure: ``render_update`` returns the MIME bytes SES sends, the same bytes for the same inputs (the
-boundary comes from the Message-ID): the comment's Markdown as text, and as HTML with raw HTML
-off and only web and mail links kept."""
+Pure: ``render_update`` returns the MIME bytes SES sends, the same bytes for the same inputs.
+What the mail holds, and why: docs/outbound.md#update_mail."""
 
 from __future__ import annotations
 

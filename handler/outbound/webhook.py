@@ -1,5 +1,7 @@
 """A signed GitHub webhook delivery -> the work item to queue, or the answer refusing it; and the
-interfaces through which the webhook remembers deliveries and queues their work."""
+interfaces through which the webhook remembers deliveries and queues their work.
+
+The order of the checks, and why: docs/outbound.md#webhook."""
 
 from __future__ import annotations
 

@@ -29,9 +29,10 @@ resource "aws_iam_role" "this" {
   assume_role_policy = data.aws_iam_policy_document.assume.json
 }
 
-# Exactly what the code calls (handler/aws/store.py, handler/outbound/notices.py, and the claims through Powertools) and what
-# Lambda does on its behalf (logs, the on-failure destination); tests/test_terraform.py keeps
-# this in step with the code.
+# Exactly what the code calls (the adapters in handler/aws/: s3.py, secrets.py, notices.py,
+# participants.py, threads.py, and the claims through Powertools) and what Lambda does on its
+# behalf (logs, the on-failure destination); tests/test_terraform.py keeps this in step with the
+# code.
 data "aws_iam_policy_document" "this" {
   statement {
     sid       = "ReadMail"
@@ -64,7 +65,7 @@ data "aws_iam_policy_document" "this" {
 
   # What Powertools' DynamoDBPersistenceLayer calls to claim a mail, record the comment and
   # release the claim after a failure; it never scans, queries or describes the table. The
-  # issues' mail participants (handler/outbound/participants.py) are written with UpdateItem too.
+  # issues' mail participants (handler/aws/participants.py) are written with UpdateItem too.
   statement {
     sid = "ClaimMail"
     actions = [
@@ -76,7 +77,7 @@ data "aws_iam_policy_document" "this" {
     resources = [var.idempotency_table_arn]
   }
 
-  # Notices to senders (handler/outbound/notices.py), sent from the issue address the sender wrote to:
+  # Notices to senders (handler/aws/notices.py), sent from the issue address the sender wrote to:
   # only from the domains of routes that ask for notices, and no statement when none does.
   dynamic "statement" {
     for_each = length(var.notice_identity_arns) > 0 ? [var.notice_identity_arns] : []

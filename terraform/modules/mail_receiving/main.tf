@@ -68,7 +68,8 @@ resource "aws_ses_receipt_rule_set" "this" {
 }
 
 # One rule for every routed domain: store the mail first, then hand SES's verdicts to the
-# function, which reads the stored mail (handler/service/events.py).
+# function, which finds the stored mail from the event (handler/service/events.py) and reads it
+# (handler/aws/s3.py).
 resource "aws_ses_receipt_rule" "this" {
   name          = var.rule_name
   rule_set_name = aws_ses_receipt_rule_set.this.rule_set_name

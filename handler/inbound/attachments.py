@@ -1,0 +1,102 @@
+"""The files a mail carries: which parts are files rather than its text, and each one's name,
+type and size. The content itself is never kept.
+
+Pure: no I/O. A base64 body cut out before parsing (handler.inbound.mime_slim) is measured by
+the decoded length written in its part."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import Message as EmailMessage
+
+from handler.inbound.charsets import decode_header_value
+from handler.inbound.mime_slim import SIZE_FIELD
+
+# File name extensions for nameless attachments; a fixed table rather than the mimetypes
+# module, whose answers depend on the host's /etc/mime.types.
+_EXTENSIONS = {
+    "application/gzip": ".gz",
+    "application/json": ".json",
+    "application/ms-tnef": ".dat",
+    "application/msword": ".doc",
+    "application/pdf": ".pdf",
+    "application/pgp-encrypted": ".asc",
+    "application/pgp-keys": ".asc",
+    "application/pgp-signature": ".asc",
+    "application/pkcs7-mime": ".p7m",
+    "application/pkcs7-signature": ".p7s",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/x-pkcs7-mime": ".p7m",
+    "application/x-pkcs7-signature": ".p7s",
+    "application/xml": ".xml",
+    "application/zip": ".zip",
+    "audio/mpeg": ".mp3",
+    "image/bmp": ".bmp",
+    "image/gif": ".gif",
+    "image/heic": ".heic",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/svg+xml": ".svg",
+    "image/tiff": ".tif",
+    "image/webp": ".webp",
+    "message/rfc822": ".eml",
+    "text/calendar": ".ics",
+    "text/csv": ".csv",
+    "text/html": ".html",
+    "text/vcard": ".vcf",
+    "text/x-diff": ".diff",
+    "text/x-patch": ".patch",
+    "text/x-vcard": ".vcf",
+    "video/mp4": ".mp4",
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+def is_attachment(part: EmailMessage) -> bool:
+    """Whether a leaf part (of the stdlib's parse) is listed as a file rather than read as the
+    mail's text."""
+    return not (
+        part.get_content_type() in {"text/plain", "text/html"}
+        and not part.get_filename()
+        and part.get_content_disposition() != "attachment"
+    )
+
+
+def attachment(part: EmailMessage, content_type: str) -> Attachment:
+    """``part`` as a file: its name as sent (a forwarded mail: its subject), "" when it has
+    none (see ``nameless``), and its decoded size (a mail part: its size as bytes)."""
+    name = part.get_filename()
+    filename = _basename(decode_header_value(name)) if name else ""
+    if part.get_content_maintype() == "message":
+        inner = [p for p in part.get_payload() if isinstance(p, EmailMessage)]
+        size = sum(len(p.as_bytes()) for p in inner)
+        if not filename and content_type in {"message/rfc822", "message/global"} and inner:
+            subject = decode_header_value(str(inner[0].get("Subject") or ""))
+            filename = f"{_basename(subject) or 'forwarded message'}.eml"
+    elif (cut := part.get(SIZE_FIELD)) is not None:
+        size = int(cut)
+    else:
+        payload = part.get_payload(decode=True)
+        size = len(payload) if isinstance(payload, bytes) else 0
+    return Attachment(filename, content_type, size)
+
+
+def nameless(number: int, content_type: str) -> str:
+    """The file name of the mail's ``number``-th attachment without one (counted from 1)."""
+    fallback = ".txt" if content_type.partition("/")[0] in {"text", "message"} else ".bin"
+    return f"attachment-{number}{_EXTENSIONS.get(content_type, fallback)}"
+
+
+def _basename(name: str) -> str:
+    """A file name as sent, without the sender's folders ("C:\\Users\\me\\log.txt")."""
+    return re.split(r"[\\/]", name)[-1].strip()

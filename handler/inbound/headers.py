@@ -1,0 +1,101 @@
+"""A mail's top-level header fields as written, and the addresses and Message-ID they hold.
+
+Pure: no I/O. The fields are read from the bytes, not from the stdlib's parse, which replaces
+what it cannot decode: SES's own block is judged on the raw text."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from email.utils import getaddresses
+
+from handler.inbound.charsets import decode_bytes, decode_header_value
+from handler.routing.domains import normalize_domain
+
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID = re.compile(r"<([^<>]*)>")
+# getaddresses() gained a strict mode, on by default, in 3.11.10 and 3.12.6 (CVE-2023-27043):
+# it drops a whole header when one entry is odd ("a@example.com, " loses a@example.com).
+# The lenient parse is what every release does without it; odd entries are handled below.
+_LENIENT: dict[str, bool] = (
+    {"strict": False} if "strict" in inspect.signature(getaddresses).parameters else {}
+)
+
+
+@dataclass(frozen=True)
+class Address:
+    """One mailbox. ``domain`` is lowercased ASCII (IDN domains in their xn-- form)."""
+
+    name: str
+    local: str
+    domain: str
+
+    @property
+    def addr(self) -> str:
+        return f"{self.local}@{self.domain}" if self.domain else self.local
+
+
+def from_first_field(raw: bytes) -> bytes:
+    """``raw`` without the blank lines some tools save before a mail's header, which would make
+    the parser read the whole mail as body; unchanged when no header field follows them."""
+    stripped = raw.lstrip(b"\r\n")
+    if stripped is not raw and _HEADER_LINE.match(stripped):
+        return stripped
+    return raw
+
+
+def raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
+    """The top-level header fields as written: unfolded, 8-bit values read as UTF-8 (RFC 6532)."""
+    end = _HEADER_END.search(raw)
+    fields: list[tuple[str, str]] = []
+    for line in re.split(rb"\r?\n", raw[: end.start()] if end else raw):
+        if not line.strip(b"\r"):
+            break
+        if line[:1] in {b" ", b"\t"} and fields:
+            name, value = fields[-1]
+            fields[-1] = (name, value + _header_text(line.rstrip(b"\r")))
+            continue
+        if line.startswith(b"From ") and not fields:
+            continue  # an mbox separator line
+        found = _HEADER_LINE.match(line)
+        if not found:
+            break
+        name = line[: found.end() - 1].decode("ascii")
+        fields.append((name, _header_text(line[found.end() :].rstrip(b"\r")).lstrip(" \t")))
+    return tuple((name, value.rstrip()) for name, value in fields)
+
+
+def addresses(values: list[str], defects: list[str]) -> tuple[Address, ...]:
+    """Parse address headers on their raw text, then decode display names.
+
+    Decoding RFC 2047 first would let an encoded display name smuggle in a comma or an
+    ``<addr>`` of its own. An entry with a name but no address ("Bob <") is kept with an empty
+    address, so that a From header that says more than one mailbox never reads as one.
+    """
+    found = []
+    for name, addr in getaddresses(values, **_LENIENT):
+        display = decode_header_value(name)
+        local, at, domain = addr.rpartition("@")
+        if not addr:
+            if display:
+                defects.append("malformed-address")
+                found.append(Address(display, "", ""))
+        elif not at:
+            # A bare local part ("root"): kept, so that the From check can say what is wrong.
+            found.append(Address(display, addr, ""))
+        else:
+            found.append(Address(display, local, normalize_domain(domain) or domain.lower()))
+    return tuple(found)
+
+
+def message_id(value: str) -> str | None:
+    """The id a Message-ID field holds, without its angle brackets and any whitespace."""
+    found = _MESSAGE_ID.search(value)
+    text = "".join((found.group(1) if found else value).split())
+    return text or None
+
+
+def _header_text(data: bytes) -> str:
+    return decode_bytes(data, None)[0]
