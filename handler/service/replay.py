@@ -1,14 +1,6 @@
-"""Replay: stored mails again, by S3 key or from the failure queue, judged as the Lambda judges.
-
-A replayed mail goes through the Lambda's own per-mail step (handler.service.inbound), so it is
-decided, posted and claimed exactly as on its first delivery; its claim, or its marker on the
-issue, makes a mail that was posted after all come back ``already-posted`` instead of twice.
-
-The failure queue holds Lambda's on-failure destination records (the original SES or S3 event
-under ``requestPayload``; see tests/events/lambdaDestinationFailure.json) or, from a classic
-dead-letter queue, the bare event. A message is deleted only once every mail it names got a
-final decision; one whose replay failed again, or whose mail could not be read, stays.
-"""
+"""Replay: stored mails again, by S3 key or from the failure queue, through the Lambda's own
+Receiver, so a mail posted after all comes back ``already-posted``. A queue message is deleted
+only once every mail it names got a final decision (docs/architecture.md, "Replay")."""
 
 from __future__ import annotations
 
