@@ -19,7 +19,8 @@ from pytest_httpserver import HTTPServer
 
 from handler.aws.claims import DynamoClaims
 from handler.deadline import Deadline
-from handler.github.client import GitHubClient, RateGate
+from handler.github.client import GitHubClient
+from handler.github.retry import RateGate
 from handler.inbound.identity import mail_key
 from handler.inbound.mail import parse_mail
 from handler.routing import load_routes

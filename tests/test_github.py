@@ -18,8 +18,10 @@ from werkzeug import Request, Response
 
 from handler import __version__
 from handler.deadline import Deadline
-from handler.github.client import GitHubClient, GitHubError, RateGate
+from handler.github.client import GitHubClient
+from handler.github.errors import GitHubError
 from handler.github.posts import PostedComment, PostedIssue, marker
+from handler.github.retry import RateGate
 from tests.conftest import TESTS
 from tests.fakegithub import FakeGitHub, Issue, silent
 

@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 
 from handler import lambda_function
 from handler.deadline import Deadline
-from handler.github.client import GitHubError
+from handler.github.errors import GitHubError
 from handler.routing import load_routes
 from handler.service.events import EventError
 from handler.service.inbound import RetryLater, Runtime, handle_event

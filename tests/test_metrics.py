@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from handler.deadline import Deadline
-from handler.github.client import GitHubError
+from handler.github.errors import GitHubError
 from handler.github.posts import PostedComment
 from handler.inbound.plan import Decision
 from handler.reasons import Reason

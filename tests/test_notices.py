@@ -14,7 +14,7 @@ from moto import mock_aws
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoSuppressions
 from handler.deadline import Deadline
-from handler.github.client import GitHubError
+from handler.github.errors import GitHubError
 from handler.inbound.authenticity import Assessment
 from handler.inbound.mail import Address, Message, parse_mail
 from handler.inbound.plan import Decision

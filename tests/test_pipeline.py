@@ -9,7 +9,7 @@ import pytest
 
 from handler.aws.store import StoreError
 from handler.deadline import Deadline
-from handler.github.client import GitHubError
+from handler.github.errors import GitHubError
 from handler.github.posts import PostedComment, PostedIssue
 from handler.inbound.plan import Decision, plan
 from handler.inbound.threads import ThreadStoreError

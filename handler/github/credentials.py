@@ -21,18 +21,9 @@ from handler import __version__
 from handler.aws.secrets import Secrets, TokenSource
 from handler.aws.store import StoreError
 from handler.deadline import Deadline
-from handler.github.client import (
-    API_VERSION,
-    BearerAuth,
-    GitHubClient,
-    GitHubError,
-    RateGate,
-    Retry,
-    error_message,
-    json_object,
-    request_timeout,
-    retrying,
-)
+from handler.github.client import API_VERSION, BearerAuth, GitHubClient
+from handler.github.errors import GitHubError, error_message, json_object
+from handler.github.retry import RateGate, Retry, request_timeout, retrying
 from handler.reasons import Reason
 from handler.routing import GitHubApp, Route, TokenSecret
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from handler.deadline import Deadline
-from handler.github.client import GitHubError
+from handler.github.errors import GitHubError
 from handler.github.posts import PostedComment, PostedIssue
 from handler.inbound.identity import claim_key, open_key
 from handler.inbound.mail import Message
