@@ -60,7 +60,7 @@ class Unavailable:
     def create_comment(
         self, repo: str, issue: int, body: str, *, since: float | None = None
     ) -> PostedComment:
-        raise GitHubError("github-unavailable", "502 Bad Gateway", transient=True, status=502)
+        raise GitHubError(Reason.GITHUB_UNAVAILABLE, "502 Bad Gateway", status=502)
 
 
 class PostedBefore:

@@ -19,6 +19,7 @@ from handler.inbound.authenticity import Assessment
 from handler.inbound.mail import Address, Message, parse_mail
 from handler.inbound.plan import Decision
 from handler.outbound.notices import Notice, notice_for, notice_key, render_notice
+from handler.reasons import Reason
 from handler.routing import Route, parse_routes
 from handler.service.events import MailRef
 from handler.service.inbound import Receiver, Runtime
@@ -367,7 +368,7 @@ class OneMail:
 
 class LockedIssue:
     def create_comment(self, repo, issue, body, *, since=None):
-        raise GitHubError("issue-locked", f"{repo}#{issue} is locked", transient=False)
+        raise GitHubError(Reason.ISSUE_LOCKED, f"{repo}#{issue} is locked")
 
 
 class Told:

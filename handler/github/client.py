@@ -34,6 +34,7 @@ from handler.github.retry import (
     retrying,
     time_left,
 )
+from handler.reasons import Reason
 
 if TYPE_CHECKING:
     import requests
@@ -138,7 +139,7 @@ class GitHubClient:
         then are searched for the marker first, and so they are before re-posting after an
         attempt whose outcome is unknown (a timeout, a lost connection, a 5xx).
         """
-        url = f"{_repo_url(self._api_url, repo, 'issue-not-found')}/issues/{issue}/comments"
+        url = f"{_repo_url(self._api_url, repo, Reason.ISSUE_NOT_FOUND)}/issues/{issue}/comments"
         target = f"{repo}#{issue}"
         no_time = f"no time left in this invocation to post to {target}"
         mark = marker_in(body)
@@ -187,7 +188,7 @@ class GitHubClient:
         number 0 means GitHub opened the issue, but neither its answer nor a search for the
         marker said which: the caller says that an issue was opened without knowing which.
         """
-        url = f"{_repo_url(self._api_url, repo, 'repo-not-found')}/issues"
+        url = f"{_repo_url(self._api_url, repo, Reason.REPO_NOT_FOUND)}/issues"
         target = f"a new issue in {repo}"
         no_time = f"no time left in this invocation to open {target}"
         mark = marker_in(body)
@@ -277,9 +278,8 @@ class GitHubClient:
                 self._gate.hold_until(lifts)
                 self._waited_until = lifts
                 limited = GitHubError(
-                    "rate-limited",
+                    Reason.RATE_LIMITED,
                     rate_limit_detail(response, creation.target, creation.limited),
-                    transient=True,
                     status=status,
                 )
                 if wait > MAX_RATE_LIMIT_WAIT:
@@ -287,9 +287,7 @@ class GitHubClient:
                 raise Retry(limited, wait)
             if status >= 500:
                 detail = f"GitHub answered {status} for {creation.target}"
-                unavailable = GitHubError(
-                    "github-unavailable", detail, transient=True, status=status
-                )
+                unavailable = GitHubError(Reason.GITHUB_UNAVAILABLE, detail, status=status)
                 raise Retry(unavailable, backoff(number))
             raise self._refuse(creation.refused(response))
 
@@ -310,9 +308,8 @@ class GitHubClient:
         if wait > MAX_RATE_LIMIT_WAIT or wait + 1.0 > time_left(self._deadline):
             when = datetime.fromtimestamp(self._gate.until, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             raise GitHubError(
-                "rate-limited",
+                Reason.RATE_LIMITED,
                 f"GitHub's rate limit holds until {when}; {target} not posted (no request made)",
-                transient=True,
             )
         self._sleep(wait)
         self._waited_until = self._gate.until
@@ -347,18 +344,16 @@ class GitHubClient:
                 )
             except requests.RequestException as error:
                 raise GitHubError(
-                    "github-unavailable",
+                    Reason.GITHUB_UNAVAILABLE,
                     f"cannot check {where} for an earlier copy ({type(error).__name__})",
-                    transient=True,
                 ) from None
             if response.status_code != 200:
                 if response.status_code in {404, 410, 401}:
                     raise self._refuse(refused(response))
                 raise GitHubError(
-                    "github-unavailable",
+                    Reason.GITHUB_UNAVAILABLE,
                     f"GitHub answered {response.status_code} when checking {where} for an "
                     "earlier copy",
-                    transient=True,
                     status=response.status_code,
                 )
             for entry in _json_list(response):
@@ -383,11 +378,11 @@ class GitHubClient:
         except requests.Timeout:
             # A timed-out POST may still have been applied: the retry looks for its marker.
             detail = f"GitHub did not answer within {timeout:.1f} s for {target}"
-            timed_out = GitHubError("github-timeout", detail, transient=True)
+            timed_out = GitHubError(Reason.GITHUB_TIMEOUT, detail)
             raise Retry(timed_out, backoff(attempt)) from None
         except requests.RequestException as error:
             detail = f"cannot reach GitHub for {target} ({type(error).__name__})"
-            unreachable = GitHubError("github-unavailable", detail, transient=True)
+            unreachable = GitHubError(Reason.GITHUB_UNAVAILABLE, detail)
             raise Retry(unreachable, backoff(attempt)) from None
 
     def _post(
@@ -427,19 +422,18 @@ class GitHubClient:
         else:
             return there.geturl()
         raise GitHubError(
-            "github-redirect",
+            Reason.GITHUB_REDIRECT,
             f"GitHub answered {response.status_code} for {target}, redirecting to {where}",
-            transient=False,
             status=response.status_code,
         )
 
 
-def _repo_url(api_url: str, repo: str, reason: str) -> str:
+def _repo_url(api_url: str, repo: str, reason: Reason) -> str:
     """``{api}/repos/{owner}/{name}``, each segment percent-encoded so that it stays one segment;
     ``reason`` (permanent) for a repo that is not owner/name."""
     owner, _, name = repo.partition("/")
     if not owner or name in {"", ".", ".."} or "/" in name or owner in {".", ".."}:
-        raise GitHubError(reason, f"{repo!r} is not an owner/name repository", transient=False)
+        raise GitHubError(reason, f"{repo!r} is not an owner/name repository")
     return f"{api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
 
 

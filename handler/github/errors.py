@@ -6,20 +6,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from handler.reasons import Reason, TicketRouterError
+
 if TYPE_CHECKING:
     import requests
 
 
-class GitHubError(Exception):
-    """GitHub did not take the comment or issue; ``reason`` is stable, ``detail`` is for people."""
+class GitHubError(TicketRouterError):
+    """GitHub did not take the comment, the issue or the token request; ``status`` is its answer,
+    None when there was none (no time left, no connection)."""
 
     def __init__(
-        self, reason: str, detail: str, *, transient: bool, status: int | None = None
+        self,
+        reason: Reason,
+        detail: str,
+        *,
+        transient: bool | None = None,
+        status: int | None = None,
     ) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-        self.transient = transient
+        super().__init__(reason, detail, transient=transient)
         self.status = status
 
     def after(self, attempts: int) -> GitHubError:
@@ -41,23 +46,23 @@ def comment_refused(response: requests.Response, target: str) -> GitHubError:
     said = f": {message}" if message else ""
     if status == 404:
         detail = f"{target} does not exist, or the token cannot see the repository{said}"
-        return GitHubError("issue-not-found", detail, transient=False, status=status)
+        return GitHubError(Reason.ISSUE_NOT_FOUND, detail, status=status)
     if status == 410:
         detail = f"{target} is gone (deleted, or issues are disabled for the repository){said}"
-        return GitHubError("issue-gone", detail, transient=False, status=status)
+        return GitHubError(Reason.ISSUE_GONE, detail, status=status)
     # GitHub answers "Unable to create comment because issue is locked." with a link to
     # https://help.github.com/articles/locking-conversations/ (the same for pull requests).
     if status == 403 and (
         "locked" in message.lower() or "locking-conversations" in _documentation_url(response)
     ):
         detail = f"{target} is locked: only collaborators may comment{said}"
-        return GitHubError("issue-locked", detail, transient=False, status=status)
+        return GitHubError(Reason.ISSUE_LOCKED, detail, status=status)
     if status == 403:
         detail = (
             f"the token may not comment on {target} (it needs Issues: write, or the repo "
             f"scope){said}"
         )
-        return GitHubError("github-forbidden", detail, transient=False, status=status)
+        return GitHubError(Reason.GITHUB_FORBIDDEN, detail, status=status)
     return _refused(response, target, f"the comment for {target}")
 
 
@@ -68,18 +73,18 @@ def issue_refused(response: requests.Response, repo: str, target: str) -> GitHub
     said = f": {message}" if message else ""
     if status == 404:
         detail = f"{repo} does not exist, or the token cannot see it{said}"
-        return GitHubError("repo-not-found", detail, transient=False, status=status)
+        return GitHubError(Reason.REPO_NOT_FOUND, detail, status=status)
     if status == 410:
         # https://docs.github.com/en/rest/issues/issues#create-an-issue: "Gone" when the
         # repository has issues turned off.
         detail = f"issues are disabled for {repo}{said}"
-        return GitHubError("issues-disabled", detail, transient=False, status=status)
+        return GitHubError(Reason.ISSUES_DISABLED, detail, status=status)
     if status == 403:
         detail = (
             f"the token may not open issues in {repo} (it needs Issues: write, or the repo "
             f"scope){said}"
         )
-        return GitHubError("github-forbidden", detail, transient=False, status=status)
+        return GitHubError(Reason.GITHUB_FORBIDDEN, detail, status=status)
     return _refused(response, target, f"the new issue for {repo}")
 
 
@@ -92,14 +97,14 @@ def _refused(response: requests.Response, target: str, what: str) -> GitHubError
         # Transient: a rotated or revoked token is an operator's fix away, and the mail waits
         # for it (Lambda's retries, then the failure queue) rather than being dropped.
         detail = f"GitHub rejected the token (expired or revoked?){said}"
-        return GitHubError("github-auth-failed", detail, transient=True, status=status)
+        return GitHubError(Reason.GITHUB_AUTH_FAILED, detail, status=status)
     if status == 422:
         errors = json_object(response).get("errors")
         extra = "; ".join(_describe_error(e) for e in errors) if isinstance(errors, list) else ""
         detail = f"GitHub refused {what}{said}" + (f" ({extra})" if extra else "")
-        return GitHubError("validation-failed", detail, transient=False, status=status)
+        return GitHubError(Reason.VALIDATION_FAILED, detail, status=status)
     detail = f"GitHub answered {status} for {target}{said}"
-    return GitHubError("github-rejected", detail, transient=False, status=status)
+    return GitHubError(Reason.GITHUB_REJECTED, detail, status=status)
 
 
 def json_object(response: requests.Response) -> Mapping[str, Any]:

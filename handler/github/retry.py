@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from handler.deadline import Deadline
 from handler.github.errors import GitHubError, error_message
+from handler.reasons import Reason
 
 if TYPE_CHECKING:
     import requests
@@ -121,7 +122,7 @@ def request_timeout(timeout: float, deadline: Deadline, no_time: str) -> float:
     left: a request that cannot get its answer in time is not sent."""
     left = time_left(deadline)
     if left < 1.0:
-        raise GitHubError("github-timeout", no_time, transient=True)
+        raise GitHubError(Reason.GITHUB_TIMEOUT, no_time)
     return min(timeout, left)
 
 

@@ -82,10 +82,6 @@ def deliver(
                 results.append(_comment(decision, client, claim, since))
         except TicketRouterError as error:
             results.append(_failed(decision, error.reason, error.detail, error.transient))
-        # GitHubError is no TicketRouterError yet (its reason is a str): once it is, the clause
-        # above takes it, and this one and _github_reason go.
-        except GitHubError as error:
-            results.append(_failed(decision, _github_reason(error), error.detail, error.transient))
     return tuple(results)
 
 
@@ -272,8 +268,3 @@ def _lower(names: Iterable[str]) -> set[str]:
 
 def _failed(decision: Decision, reason: Reason, detail: str, retryable: bool) -> Decision:
     return replace(decision, action="reject", reason=reason, detail=detail, retryable=retryable)
-
-
-def _github_reason(error: GitHubError) -> Reason:
-    """The member for the code a GitHubError carries as a str."""
-    return Reason(error.reason)
