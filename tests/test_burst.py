@@ -23,8 +23,9 @@ from handler.github.client import GitHubClient
 from handler.github.retry import RateGate
 from handler.inbound.identity import mail_key
 from handler.inbound.mail import parse_mail
+from handler.reasons import RetryLater
 from handler.routing import load_routes
-from handler.service.inbound import RetryLater, Runtime, handle_event
+from handler.service.inbound import Runtime, handle_event
 from tests.conftest import TESTS
 from tests.dynamo import Atomic
 from tests.fakegithub import FakeGitHub

@@ -18,10 +18,10 @@ from pytest_httpserver import HTTPServer
 from handler import lambda_function
 from handler.deadline import Deadline
 from handler.github.errors import GitHubError
-from handler.reasons import Reason
+from handler.reasons import Reason, RetryLater
 from handler.routing import load_routes
 from handler.service.events import EventError
-from handler.service.inbound import RetryLater, Runtime, handle_event
+from handler.service.inbound import Runtime, handle_event
 from tests.conftest import TESTS
 from tests.sesmail import ses_mail
 

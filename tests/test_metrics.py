@@ -13,10 +13,10 @@ from handler.deadline import Deadline
 from handler.github.errors import GitHubError
 from handler.github.posts import PostedComment
 from handler.inbound.plan import Decision
-from handler.reasons import Reason
+from handler.reasons import Reason, RetryLater
 from handler.routing import load_routes
 from handler.service.claims import Claimed
-from handler.service.inbound import RetryLater, Runtime, handle_event
+from handler.service.inbound import Runtime, handle_event
 from handler.service.metrics import COUNTERS, EmbeddedMetrics, Measurement, NoMetrics, measure
 from tests.conftest import TESTS
 from tests.sesmail import ses_mail

@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import error_code
-from handler.outbound.notices import Notice, notice_key, render_notice
+from handler.outbound.notices import Notice, NoticeOutcome, notice_key, render_notice
 from handler.outbound.participants import ParticipantStoreError, Suppressions
 
 logger = logging.getLogger("ticket_router")
@@ -43,7 +43,7 @@ class SesNotifier:
         self._clock = clock
         self._scoped_ttl = scoped_ttl_seconds
 
-    def send(self, notice: Notice) -> str:
+    def send(self, notice: Notice) -> NoticeOutcome:
         """``sent``, ``rate-limited`` (already told today), ``suppressed`` (the address bounced
         or complained) or ``failed`` (logged)."""
         if self._suppressions is not None:
@@ -80,7 +80,7 @@ class SesNotifier:
         return "sent"
 
 
-def _failed(notice: Notice, what: str, error: Exception) -> str:
+def _failed(notice: Notice, what: str, error: Exception) -> Literal["failed"]:
     # The error's class and code only: a botocore message may quote the request (the address).
     code = error_code(error)
     logger.warning(

@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import error_code
+from handler.outbound.feedback import FeedbackKind
 from handler.outbound.participants import Participant, ParticipantStoreError, address_digest
 
 # Two years after the last mail to the issue: a conversation that pauses for months still reaches
@@ -185,13 +186,14 @@ class DynamoSuppressions:
         self._table = table
         self._clock = clock
 
-    def suppress(self, address: str, reason: str) -> None:
+    def suppress(self, address: str, kind: FeedbackKind) -> None:
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
                     "id": {"S": _suppressed_key(address)},
-                    "reason": {"S": reason},
+                    # The stored items name the kind "reason": they keep their shape.
+                    "reason": {"S": kind},
                     "at": {"N": str(int(self._clock()))},
                 },
             )

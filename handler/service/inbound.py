@@ -18,7 +18,7 @@ from handler.inbound.plan import Decision, Plan, plan, route_of
 from handler.inbound.threads import NoThreads, Threads
 from handler.outbound.notices import Notifier, notice_for
 from handler.outbound.participants import NoParticipants, Participants
-from handler.reasons import Reason
+from handler.reasons import Reason, RetryLater
 from handler.routing import Route, Routes
 from handler.service.claims import Claims, NoClaims
 from handler.service.delivery import Commenter, deliver, received_time, update_participants
@@ -73,10 +73,6 @@ class Runtime:
     clock: Callable[[], float] = time.time
     # Times each mail; monotonic, since the wall clock may jump.
     timer: Callable[[], float] = time.perf_counter
-
-
-class RetryLater(RuntimeError):
-    """Raised so that Lambda retries the event; the message says what failed, never a secret."""
 
 
 class Receiver:
