@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -25,6 +25,9 @@ from handler.service.inbound import logger as decision_logger
 from handler.service.metrics import EmbeddedMetrics
 from handler.wiring import Tables, inbound_runtime
 
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
 logger = json_logger(decision_logger.name)
 
 
@@ -36,7 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first invocation and kept for the container's life (cold start pays once)."""
-    secrets = Secrets(LazyClient("secretsmanager"))
+    secrets = Secrets(cast("SecretsManagerClient", LazyClient("secretsmanager")))
     tokens = TokenSource(secrets, os.environ.get("GITHUB_TOKEN_SECRET_ARN", ""))
     credentials = Credentials(
         secrets,

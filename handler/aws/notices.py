@@ -6,13 +6,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import error_code
 from handler.outbound.notices import Notice, NoticeOutcome, notice_key, render_notice
 from handler.outbound.participants import ParticipantStoreError, Suppressions
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ses import SESClient
 
 logger = logging.getLogger("ticket_router")
 
@@ -28,8 +32,8 @@ class SesNotifier:
 
     def __init__(
         self,
-        ses: Any,  # noqa: ANN401 - an untyped boto3 SES client
-        dynamodb: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        ses: SESClient,
+        dynamodb: DynamoDBClient,
         table: str,
         *,
         scoped_ttl_seconds: int,
