@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 import boto3
 from botocore.exceptions import NoRegionError
@@ -48,6 +48,7 @@ from handler.service.replay import (
 from handler.wiring import Tables, inbound_runtime
 
 if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
 
 # The routes file in the working directory (the Lambda reads the one packaged in its zip).
@@ -383,7 +384,7 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
             store=store,
             github=github,
             tables=tables,
-            ses=LazyClient("ses"),
+            ses=cast("SESClient", LazyClient("ses")),
             bucket=getattr(args, "bucket", ""),
             prefix=getattr(args, "prefix", ""),
         )

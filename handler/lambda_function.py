@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -25,6 +25,11 @@ from handler.service.inbound import logger as decision_logger
 from handler.service.metrics import EmbeddedMetrics
 from handler.wiring import Tables, inbound_runtime
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_ses import SESClient
+
 logger = json_logger(decision_logger.name)
 
 
@@ -36,7 +41,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first invocation and kept for the container's life (cold start pays once)."""
-    secrets = Secrets(LazyClient("secretsmanager"))
+    secrets = Secrets(cast("SecretsManagerClient", LazyClient("secretsmanager")))
     tokens = TokenSource(secrets, os.environ.get("GITHUB_TOKEN_SECRET_ARN", ""))
     credentials = Credentials(
         secrets,
@@ -45,13 +50,14 @@ def runtime() -> Runtime:
         default_api_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
     )
     table = os.environ.get("IDEMPOTENCY_TABLE", "")
+    dynamodb = cast("DynamoDBClient", LazyClient("dynamodb"))
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
     return inbound_runtime(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
         store=MailStore(boto3.client("s3")),
         github=GitHubClients(credentials),
-        tables=Tables(LazyClient("dynamodb"), table, ttl) if table else None,
-        ses=LazyClient("ses"),
+        tables=Tables(dynamodb, table, ttl) if table else None,
+        ses=cast("SESClient", LazyClient("ses")),
         bucket=os.environ.get("MAIL_BUCKET", ""),
         prefix=os.environ.get("MAIL_PREFIX", ""),
         metrics=EmbeddedMetrics(),

@@ -34,6 +34,8 @@ from handler.service.outbox import logger as outbox_logger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_ses import SESClient
 
 logger = json_logger(outbox_logger.name)
 
@@ -46,14 +48,16 @@ def runtime() -> Outbox:
         # Without the table there are no participants to mail and no claims to mail them once.
         raise RuntimeError("IDEMPOTENCY_TABLE is not set: the outbox needs the claims table")
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
-    dynamodb = LazyClient("dynamodb")
-    secret = WebhookSecret(LazyClient("secretsmanager"), os.environ.get("WEBHOOK_SECRET_ARN", ""))
+    # Each made on first use (a LazyClient), typed as the client it stands for.
+    dynamodb = cast("DynamoDBClient", LazyClient("dynamodb"))
+    secrets = cast("SecretsManagerClient", LazyClient("secretsmanager"))
+    secret = WebhookSecret(secrets, os.environ.get("WEBHOOK_SECRET_ARN", ""))
     return Outbox(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
         DynamoParticipants(dynamodb, table),
         DynamoSuppressions(dynamodb, table),
-        DynamoClaims(table, cast("DynamoDBClient", dynamodb), expires_after_seconds=ttl),
-        SesMailer(LazyClient("ses")),
+        DynamoClaims(table, dynamodb, expires_after_seconds=ttl),
+        SesMailer(cast("SESClient", LazyClient("ses"))),
         unsubscribe_url=UnsubscribeLinks(os.environ.get("WEBHOOK_URL", ""), secret),
     )
 

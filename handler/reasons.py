@@ -2,7 +2,8 @@
 
 A ``Reason`` is its code (a ``str``: logs, JSON and metrics carry it as it is), its meaning and
 whether it is transient (trying again later may succeed). The groups below are the sections of
-docs/reasons.md, which scripts/reasons_doc.py writes from this module.
+docs/reasons.md, which scripts/reasons_doc.py writes from this module. Every failure with a
+reason is a TicketRouterError; RetryLater makes Lambda or SQS try again.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ class Reason(StrEnum):
     )
 
     # Stored mail: what a Lambda event names, read from S3 (handler.service.events, Skipped;
-    # handler.aws.store, StoreError).
+    # handler.aws.s3, StoreError).
     MAIL_NOT_FOUND = (
         "mail-not-found",
         "the stored mail is not in S3 (or a wrong --bucket or --prefix: replay keeps it)",
@@ -166,8 +167,8 @@ class Reason(StrEnum):
         True,
     )
 
-    # Credentials: secrets read from Secrets Manager (handler.aws.store, handler.github.credentials,
-    # StoreError).
+    # Credentials: secrets read from Secrets Manager (handler.aws.secrets,
+    # handler.github.credentials, StoreError).
     TOKEN_UNAVAILABLE = (
         "token-unavailable",
         "the GitHub token cannot be read (secret missing, empty or unreadable; GITHUB_TOKEN unset)",
@@ -196,7 +197,7 @@ class Reason(StrEnum):
     )
 
     # GitHub: its answers to a comment, a new issue or an App's token request
-    # (handler.github.client, handler.github.credentials, GitHubError).
+    # (handler.github.errors, GitHubError; raised by the client and the credentials).
     ISSUE_NOT_FOUND = (
         "issue-not-found",
         "no such issue, or the credential cannot see the repository (404)",
@@ -263,7 +264,7 @@ class Reason(StrEnum):
         True,
     )
 
-    # Webhook: the answer to one request (handler.outbound.webhook, Outcome;
+    # Webhook: the answer to one request (handler.outbound.http, Outcome;
     # handler.outbound.github_events, Ignored). Transient: answered 503, GitHub may redeliver.
     QUEUED = "queued", "202: the event's work item is queued for the outbox", False
     PONG = "pong", "200: GitHub's ping when the webhook is added", False
@@ -380,3 +381,8 @@ class TicketRouterError(Exception):
         self.reason = reason
         self.detail = detail
         self.transient = reason.transient if transient is None else transient
+
+
+class RetryLater(RuntimeError):
+    """Raised so that Lambda retries the event (or SQS delivers the message again); the message
+    says what failed, never a secret."""

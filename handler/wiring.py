@@ -4,7 +4,7 @@ same runtime from the same settings, so a replay runs what the Lambda runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from handler.aws.claims import DynamoClaims
 from handler.aws.notices import SesNotifier
@@ -15,12 +15,16 @@ from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.inbound import Fetcher, GitHub, Runtime
 from handler.service.metrics import Metrics, NoMetrics
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ses import SESClient
+
 
 @dataclass(frozen=True)
 class Tables:
     """The DynamoDB table of claims, thread map, participants and notice limits."""
 
-    client: Any  # a boto3 DynamoDB client, or a LazyClient of one
+    client: DynamoDBClient
     name: str
     # How long a claim, and a thread map entry, is remembered.
     ttl_seconds: int = DEFAULT_CLAIM_TTL
@@ -32,7 +36,7 @@ def inbound_runtime(
     store: Fetcher,
     github: GitHub,
     tables: Tables | None,
-    ses: Any = None,  # noqa: ANN401 - a boto3 SES client, or a LazyClient of one
+    ses: SESClient | None = None,
     bucket: str = "",
     prefix: str = "",
     metrics: Metrics | None = None,

@@ -19,11 +19,13 @@ from pytest_httpserver import HTTPServer
 
 from handler.aws.claims import DynamoClaims
 from handler.deadline import Deadline
-from handler.github.client import GitHubClient, RateGate
+from handler.github.client import GitHubClient
+from handler.github.retry import RateGate
 from handler.inbound.identity import mail_key
 from handler.inbound.mail import parse_mail
+from handler.reasons import RetryLater
 from handler.routing import load_routes
-from handler.service.inbound import RetryLater, Runtime, handle_event
+from handler.service.inbound import Runtime, handle_event
 from tests.conftest import TESTS
 from tests.dynamo import Atomic
 from tests.fakegithub import FakeGitHub

@@ -37,8 +37,9 @@ from handler import __version__
 from handler.aws.secrets import Secrets
 from handler.aws.store import StoreError
 from handler.deadline import Deadline
-from handler.github.client import GitHubClient, GitHubError
+from handler.github.client import GitHubClient
 from handler.github.credentials import Credentials, GitHubClients, Login
+from handler.github.errors import GitHubError
 from handler.routing import GitHubApp, Route, TokenSecret
 from tests.conftest import ROOT, TESTS
 from tests.fakegithub import silent

@@ -18,8 +18,11 @@ from werkzeug import Request, Response
 
 from handler import __version__
 from handler.deadline import Deadline
-from handler.github.client import GitHubClient, GitHubError, RateGate
+from handler.github.client import GitHubClient
+from handler.github.errors import GitHubError
 from handler.github.posts import PostedComment, PostedIssue, marker
+from handler.github.retry import RateGate
+from handler.reasons import Reason, TicketRouterError
 from tests.conftest import TESTS
 from tests.fakegithub import FakeGitHub, Issue, silent
 
@@ -1119,3 +1122,17 @@ def test_no_issue_is_opened_without_time_to_finish(httpserver: HTTPServer):
         "no time left in this invocation to open a new issue in example-org/app",
     )
     assert httpserver.log == []
+
+
+def test_a_github_error_is_a_ticket_router_error():
+    """GitHubError carries a Reason, is transient as the reason is, and its text is the detail."""
+    locked = "example-org/app#7 is locked"
+    error = GitHubError(Reason.ISSUE_LOCKED, locked, status=403)
+    assert isinstance(error, TicketRouterError)
+    assert (str(error), error.transient, error.status) == (locked, False, 403)
+    later = error.after(2)
+    assert (later.reason, later.detail, later.status) == (
+        Reason.ISSUE_LOCKED,
+        f"{locked} (after 2 attempts)",
+        403,
+    )

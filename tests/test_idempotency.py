@@ -21,9 +21,10 @@ from handler.github.posts import PostedComment
 from handler.inbound.identity import claim_key, mail_key
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
+from handler.reasons import RetryLater
 from handler.routing import load_routes
 from handler.service.claims import Claimed, ClaimInProgress
-from handler.service.inbound import RetryLater, Runtime, handle_event
+from handler.service.inbound import Runtime, handle_event
 from tests.conftest import TESTS
 from tests.dynamo import Atomic
 from tests.fakegithub import FakeGitHub

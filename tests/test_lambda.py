@@ -17,10 +17,11 @@ from pytest_httpserver import HTTPServer
 
 from handler import lambda_function
 from handler.deadline import Deadline
-from handler.github.client import GitHubError
+from handler.github.errors import GitHubError
+from handler.reasons import Reason, RetryLater
 from handler.routing import load_routes
 from handler.service.events import EventError
-from handler.service.inbound import RetryLater, Runtime, handle_event
+from handler.service.inbound import Runtime, handle_event
 from tests.conftest import TESTS
 from tests.sesmail import ses_mail
 
@@ -254,7 +255,7 @@ def test_setup_notification_is_skipped(deployed, httpserver):
 
 class Unavailable:
     def create_comment(self, repo: str, issue: int, body: str, *, since=None):
-        raise GitHubError("github-unavailable", "502 Bad Gateway", transient=True, status=502)
+        raise GitHubError(Reason.GITHUB_UNAVAILABLE, "502 Bad Gateway", status=502)
 
 
 class Store:

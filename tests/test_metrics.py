@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from handler.deadline import Deadline
-from handler.github.client import GitHubError
+from handler.github.errors import GitHubError
 from handler.github.posts import PostedComment
 from handler.inbound.plan import Decision
-from handler.reasons import Reason
+from handler.reasons import Reason, RetryLater
 from handler.routing import load_routes
 from handler.service.claims import Claimed
-from handler.service.inbound import RetryLater, Runtime, handle_event
+from handler.service.inbound import Runtime, handle_event
 from handler.service.metrics import COUNTERS, EmbeddedMetrics, Measurement, NoMetrics, measure
 from tests.conftest import TESTS
 from tests.sesmail import ses_mail
@@ -60,7 +60,7 @@ class Unavailable:
     def create_comment(
         self, repo: str, issue: int, body: str, *, since: float | None = None
     ) -> PostedComment:
-        raise GitHubError("github-unavailable", "502 Bad Gateway", transient=True, status=502)
+        raise GitHubError(Reason.GITHUB_UNAVAILABLE, "502 Bad Gateway", status=502)
 
 
 class PostedBefore:

@@ -14,12 +14,13 @@ from moto import mock_aws
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoSuppressions
 from handler.deadline import Deadline
-from handler.github.client import GitHubError
+from handler.github.errors import GitHubError
 from handler.inbound.authenticity import Assessment
 from handler.inbound.headers import Address
 from handler.inbound.mail import Message, parse_mail
 from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.notices import Notice, notice_for, notice_key, render_notice
+from handler.reasons import Reason
 from handler.routing import Route, parse_routes
 from handler.service.events import MailRef
 from handler.service.inbound import Receiver, Runtime
@@ -368,7 +369,7 @@ class OneMail:
 
 class LockedIssue:
     def create_comment(self, repo, issue, body, *, since=None):
-        raise GitHubError("issue-locked", f"{repo}#{issue} is locked", transient=False)
+        raise GitHubError(Reason.ISSUE_LOCKED, f"{repo}#{issue} is locked")
 
 
 class Told:

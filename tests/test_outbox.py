@@ -23,9 +23,9 @@ from handler.outbound.errors import OutboundError
 from handler.outbound.github_events import WorkItem, work_item
 from handler.outbound.outbox import Outgoing, UnreadableMessage, event_key
 from handler.outbound.participants import Participant, address_digest
-from handler.reasons import Reason
+from handler.reasons import Reason, RetryLater
 from handler.routing import parse_routes
-from handler.service.outbox import Outbox, RetryLater
+from handler.service.outbox import Outbox
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 

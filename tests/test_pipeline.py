@@ -9,10 +9,11 @@ import pytest
 
 from handler.aws.store import StoreError
 from handler.deadline import Deadline
-from handler.github.client import GitHubError
+from handler.github.errors import GitHubError
 from handler.github.posts import PostedComment, PostedIssue
 from handler.inbound.plan import CommentDraft, Decision, plan
 from handler.inbound.threads import ThreadStoreError
+from handler.reasons import Reason
 from handler.routing import parse_routes
 from handler.service.claims import Claimed
 from handler.service.delivery import deliver
@@ -232,8 +233,8 @@ def test_deliver_records_github_failures_with_their_reason():
     """A permanent GitHub failure is a rejection; a transient one is marked retryable."""
     github = FakeGitHub(
         {
-            1: GitHubError("issue-not-found", "no issue 1", transient=False, status=404),
-            2: GitHubError("github-unavailable", "502 three times", transient=True, status=502),
+            1: GitHubError(Reason.ISSUE_NOT_FOUND, "no issue 1", status=404),
+            2: GitHubError(Reason.GITHUB_UNAVAILABLE, "502 three times", status=502),
         }
     )
     result = deliver(
@@ -477,7 +478,7 @@ def test_a_reply_that_kept_the_new_issue_address_comments_on_the_issue():
 def test_opening_failures_keep_their_reason():
     class Gone(IssueTracker):
         def create_issue(self, repo, title, body, labels=(), *, since=None):
-            raise GitHubError("issues-disabled", "issues are off", transient=False, status=410)
+            raise GitHubError(Reason.ISSUES_DISABLED, "issues are off", status=410)
 
     done = run(
         ses_mail(recipient="web-new@issues.example.com"), Gone(), MemoryClaims(), MemoryThreads()
@@ -517,7 +518,7 @@ def test_a_thread_map_that_cannot_be_written_retries_without_reopening():
 
 def test_a_route_credential_failure_fails_only_its_decisions():
     def clients(route):
-        raise StoreError("github-app-key-unavailable", "cannot read the key", transient=True)
+        raise StoreError(Reason.GITHUB_APP_KEY_UNAVAILABLE, "cannot read the key")
 
     [done] = deliver(
         plan(ses_mail(recipient="web-new@issues.example.com"), OPENING).decisions,
@@ -563,7 +564,7 @@ def test_a_reply_all_that_opened_its_own_issue_stays_there_when_replayed():
 def test_a_reply_to_a_deleted_issue_opens_a_new_one():
     class Deleted(IssueTracker):
         def create_comment(self, repo, issue, body, *, since=None):
-            raise GitHubError("issue-gone", "deleted", transient=False, status=410)
+            raise GitHubError(Reason.ISSUE_GONE, "deleted", status=410)
 
     github, threads = Deleted(), MemoryThreads()
     threads.remember("example-org/website", ["orig@example.com"], 7)

@@ -15,15 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 HANDLER = ROOT / "handler"
 CODES = {member.value for member in Reason}
 FIX = "run `make reasons-doc` (python scripts/reasons_doc.py) and commit docs/reasons.md"
-# The modules that still write reasons as strings: each leaves the list when it writes members.
-NOT_TYPED_YET = (
-    "handler.aws.store",
-    "handler.github",
-    "handler.lambda_function",
-    "handler.outbound",
-    "handler.outbox_function",
-    "handler.webhook_function",
-)
 
 
 # Where a reason is written in handler/'s source.
@@ -215,10 +206,6 @@ def _unknown(source: Source) -> list[str]:
     ]
 
 
-def _typed(module: str) -> bool:
-    return not any(module == name or module.startswith(f"{name}.") for name in NOT_TYPED_YET)
-
-
 @pytest.fixture(scope="module")
 def handler_source() -> Source:
     return Source(ROOT)
@@ -232,13 +219,12 @@ def test_every_reason_written_in_handler_is_a_member(handler_source):
     assert _unknown(handler_source) == [], "add these to handler.reasons.Reason, then " + FIX
 
 
-def test_typed_modules_write_members_not_strings(handler_source):
-    """Outside NOT_TYPED_YET a reason is written ``Reason.NAME``, never as a string: mypy holds
-    the fields and parameters to it, this also the comparisons mypy lets through."""
+def test_reasons_are_written_as_members_not_strings(handler_source):
+    """A reason is written ``Reason.NAME``, never as a string: mypy holds the fields and
+    parameters to it, this also the comparisons mypy lets through."""
     strings = [
         _where(handler_source, module, written)
         for module in handler_source.trees
-        if _typed(module)
         for written in handler_source.reasons(module)
         if isinstance(written, ast.Constant)
     ]

@@ -16,6 +16,7 @@ from handler.reasons import Reason
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # How long a delivery id is remembered once its work item is queued: longer than any event that
 # is not stale (handler.outbound.webhook.STALE_AFTER_SECONDS), so that no replay gets through.
@@ -34,7 +35,7 @@ class DynamoDeliveries:
 
     def __init__(
         self,
-        client: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        client: DynamoDBClient,
         table: str,
         *,
         expires_after_seconds: int = DELIVERY_TTL_SECONDS,
@@ -106,7 +107,7 @@ class _Once:
 
     def __init__(
         self,
-        client: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        client: DynamoDBClient,
         table: str,
         *,
         key_prefix: str,

@@ -6,13 +6,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import error_code
-from handler.outbound.notices import Notice, notice_key, render_notice
+from handler.outbound.notices import Notice, NoticeOutcome, notice_key, render_notice
 from handler.outbound.participants import ParticipantStoreError, Suppressions
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ses import SESClient
 
 logger = logging.getLogger("ticket_router")
 
@@ -28,8 +32,8 @@ class SesNotifier:
 
     def __init__(
         self,
-        ses: Any,  # noqa: ANN401 - an untyped boto3 SES client
-        dynamodb: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        ses: SESClient,
+        dynamodb: DynamoDBClient,
         table: str,
         *,
         scoped_ttl_seconds: int,
@@ -43,7 +47,7 @@ class SesNotifier:
         self._clock = clock
         self._scoped_ttl = scoped_ttl_seconds
 
-    def send(self, notice: Notice) -> str:
+    def send(self, notice: Notice) -> NoticeOutcome:
         """``sent``, ``rate-limited`` (already told today), ``suppressed`` (the address bounced
         or complained) or ``failed`` (logged)."""
         if self._suppressions is not None:
@@ -80,7 +84,7 @@ class SesNotifier:
         return "sent"
 
 
-def _failed(notice: Notice, what: str, error: Exception) -> str:
+def _failed(notice: Notice, what: str, error: Exception) -> Literal["failed"]:
     # The error's class and code only: a botocore message may quote the request (the address).
     code = error_code(error)
     logger.warning(

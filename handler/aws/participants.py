@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import error_code
+from handler.outbound.feedback import FeedbackKind
 from handler.outbound.participants import Participant, ParticipantStoreError, address_digest
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # Two years after the last mail to the issue: a conversation that pauses for months still reaches
 # its people.
@@ -38,7 +42,7 @@ class DynamoParticipants:
 
     def __init__(
         self,
-        client: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        client: DynamoDBClient,
         table: str,
         *,
         expires_after_seconds: int = PARTICIPANT_TTL_SECONDS,
@@ -176,7 +180,7 @@ class DynamoSuppressions:
 
     def __init__(
         self,
-        client: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        client: DynamoDBClient,
         table: str,
         *,
         clock: Callable[[], float] = time.time,
@@ -185,13 +189,14 @@ class DynamoSuppressions:
         self._table = table
         self._clock = clock
 
-    def suppress(self, address: str, reason: str) -> None:
+    def suppress(self, address: str, kind: FeedbackKind) -> None:
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
                     "id": {"S": _suppressed_key(address)},
-                    "reason": {"S": reason},
+                    # The stored items name the kind "reason": they keep their shape.
+                    "reason": {"S": kind},
                     "at": {"N": str(int(self._clock()))},
                 },
             )

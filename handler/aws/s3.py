@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import StoreError
 from handler.reasons import Reason
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 # SES accepts mails up to 40 MB; anything larger in the bucket was not written by SES.
 MAX_MAIL_BYTES = 40 * 1024 * 1024 + 1024 * 1024
@@ -16,8 +19,7 @@ MAX_MAIL_BYTES = 40 * 1024 * 1024 + 1024 * 1024
 class MailStore:
     """Reads raw mails that SES stored in S3."""
 
-    # boto3 clients carry no type information (no stubs are published for the pinned release).
-    def __init__(self, s3_client: Any) -> None:  # noqa: ANN401
+    def __init__(self, s3_client: S3Client) -> None:
         self._s3 = s3_client
 
     def fetch(self, bucket: str, key: str) -> bytes:

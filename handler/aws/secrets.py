@@ -9,14 +9,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from handler.aws.store import StoreError
 from handler.reasons import Reason
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_secretsmanager.type_defs import (
+        GetSecretValueRequestTypeDef,
+        GetSecretValueResponseTypeDef,
+    )
 
 # How long a secret is trusted before it is read again.
 DEFAULT_MAX_AGE = 900
@@ -31,7 +37,7 @@ class Secrets:
 
     def __init__(
         self,
-        client: Any,  # noqa: ANN401 - a boto3 Secrets Manager client, or a LazyClient of one
+        client: SecretsManagerClient,
         *,
         max_age: int = DEFAULT_MAX_AGE,
         clock: Callable[[], float] = time.monotonic,
@@ -80,13 +86,15 @@ class _Reads:
 
     def __init__(
         self,
-        client: Any,  # noqa: ANN401 - as Secrets is given it
+        client: SecretsManagerClient,
         fetched: Callable[[str], None],
     ) -> None:
         self._client = client
         self._fetched = fetched
 
-    def get_secret_value(self, **request: Any) -> Any:  # noqa: ANN401 - the client's answer
+    def get_secret_value(
+        self, **request: Unpack[GetSecretValueRequestTypeDef]
+    ) -> GetSecretValueResponseTypeDef:
         answer = self._client.get_secret_value(**request)
         self._fetched(request["SecretId"])
         return answer

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import error_code
 from handler.outbound.errors import OutboundError
 from handler.reasons import Reason
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
 
 # SES answers these for a message it will never send, whatever the retry.
 _PERMANENT = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException"})
@@ -17,7 +20,7 @@ _PERMANENT = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException"}
 class SesMailer:
     """Sends one raw mail at a time (handler.outbound.outbox.Mailer)."""
 
-    def __init__(self, client: Any) -> None:  # noqa: ANN401 - an untyped boto3 SES client
+    def __init__(self, client: SESClient) -> None:
         self._client = client
 
     def send(self, source: str, to: str, raw: bytes) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -10,11 +10,14 @@ from handler.aws.store import error_code
 from handler.outbound.errors import OutboundError
 from handler.reasons import Reason
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
 
 class SqsQueue:
     """handler.outbound.webhook.Queue on an SQS queue."""
 
-    def __init__(self, client: Any, url: str) -> None:  # noqa: ANN401 - an untyped boto3 client
+    def __init__(self, client: SQSClient, url: str) -> None:
         self._client = client
         self._url = url
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import error_code
 from handler.inbound.threads import ThreadStoreError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 _KEY_PREFIX = "thread"
 
@@ -26,7 +29,7 @@ class DynamoThreads:
 
     def __init__(
         self,
-        client: Any,  # noqa: ANN401 - an untyped boto3 DynamoDB client
+        client: DynamoDBClient,
         table: str,
         *,
         expires_after_seconds: int,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from handler.aws.secrets import Secrets, SecretSource
 from handler.aws.store import StoreError
 from handler.outbound.errors import OutboundError
 from handler.reasons import Reason
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 # A failed signature re-reads the secret at most this often, so that unsigned floods do not
 # become Secrets Manager calls.
@@ -24,7 +27,7 @@ class WebhookSecret:
 
     def __init__(
         self,
-        client: Any,  # noqa: ANN401 - an untyped boto3 Secrets Manager client
+        client: SecretsManagerClient,
         secret_id: str,
         *,
         ttl_seconds: float = 900.0,

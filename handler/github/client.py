@@ -1,6 +1,7 @@
 """GitHub REST: post an issue comment or open an issue, retried within the invocation's
-deadline, never posting a mail twice (its marker is looked for first when the mail is not fresh
-or an earlier attempt's outcome is unknown). Every failure is a GitHubError with a stable reason.
+deadline (handler.github.retry), never posting a mail twice (its marker is looked for first when
+the mail is not fresh or an earlier attempt's outcome is unknown). Every failure is a GitHubError
+with a stable reason (handler.github.errors).
 
 https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
 https://docs.github.com/en/rest/issues/issues#create-an-issue
@@ -8,31 +9,37 @@ https://docs.github.com/en/rest/issues/issues#create-an-issue
 
 from __future__ import annotations
 
-import functools
-import random
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from handler import __version__
 from handler.deadline import Deadline
+from handler.github.errors import GitHubError, comment_refused, issue_refused, json_object
 from handler.github.posts import PostedComment, PostedIssue, marker_in
+from handler.github.retry import (
+    MAX_RATE_LIMIT_WAIT,
+    SECONDARY_LIMIT_WAIT,
+    RateGate,
+    Retry,
+    backoff,
+    import_stamina,
+    is_unnamed_limit,
+    rate_limit_detail,
+    rate_limit_wait,
+    request_timeout,
+    retrying,
+    time_left,
+)
+from handler.reasons import Reason
 
 if TYPE_CHECKING:
     import requests
 
 API_VERSION = "2022-11-28"
-# Kept back from the Lambda deadline for logging the decisions and returning.
-SAFETY_MARGIN = 3.0
-# A rate-limit wait longer than this is better left to Lambda's retry than slept through.
-_MAX_RATE_LIMIT_WAIT = 60.0
-# GitHub's advice for a secondary rate limit that names no reset time: wait at least a minute.
-_SECONDARY_LIMIT_WAIT = 60.0
 _MAX_REDIRECTS = 3
 # Pages of 100 comments or issues searched for a marker; those since the mail arrived fit in one.
 _MAX_PAGES = 10
@@ -41,8 +48,8 @@ _CLOCK_SKEW = 300.0
 
 
 # requests (with charset-normalizer and http.cookiejar, about 15 ms) and stamina (with tenacity,
-# about 25 ms) are imported by the first client, not with this module: a cold start, and a mail
-# that is not posted, do not need them.
+# about 25 ms, handler.github.retry) are imported by the first client, not with this module: a
+# cold start, and a mail that is not posted, do not need them.
 
 
 class BearerAuth:
@@ -54,26 +61,6 @@ class BearerAuth:
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self._token}"
         return request
-
-
-class RateGate:
-    """When GitHub may be asked again, shared by every client of a container.
-
-    A rate limit is the token's, not one request's: once GitHub has said "wait", no client asks
-    before then (it waits, or fails as rate-limited when the wait does not fit).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._until = 0.0
-
-    def hold_until(self, moment: float) -> None:
-        with self._lock:
-            self._until = max(self._until, moment)
-
-    @property
-    def until(self) -> float:
-        return self._until
 
 
 _T = TypeVar("_T", PostedComment, PostedIssue)
@@ -97,113 +84,6 @@ class _Creation(Generic[_T]):
     created: Callable[[requests.Response, float], _T]
     # The error for an answer that no retry can change.
     refused: Callable[[requests.Response], GitHubError]
-
-
-class GitHubError(Exception):
-    """GitHub did not take the comment or issue; ``reason`` is stable, ``detail`` is for people."""
-
-    def __init__(
-        self, reason: str, detail: str, *, transient: bool, status: int | None = None
-    ) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-        self.transient = transient
-        self.status = status
-
-    def after(self, attempts: int) -> GitHubError:
-        """The same error, its detail saying how many attempts were made."""
-        made = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-        return GitHubError(
-            self.reason,
-            f"{self.detail} (after {made})",
-            transient=self.transient,
-            status=self.status,
-        )
-
-
-class Retry(Exception):
-    """An attempt failed in a way that another may not: wait ``wait`` seconds and try again, or,
-    when no attempt or time is left, raise ``error``."""
-
-    def __init__(self, error: GitHubError, wait: float) -> None:
-        super().__init__(error.detail)
-        self.error = error
-        self.wait = wait
-
-
-_R = TypeVar("_R")
-
-
-def retrying(
-    attempt: Callable[[int], _R],
-    *,
-    attempts: int,
-    deadline: Deadline,
-    sleep: Callable[[float], None] = time.sleep,
-) -> _R:
-    """``attempt(n)`` for n = 1, 2, ... until it returns or raises anything but Retry.
-
-    A Retry is waited out and tried again while an attempt is left and the wait ends a second
-    before the deadline (less SAFETY_MARGIN); otherwise its error is raised now, saying how many
-    attempts were made, so that the invocation ends cleanly and Lambda's own retry takes over.
-    stamina counts the attempts and decides; the waits are the caller's (GitHub's Retry-After or
-    rate-limit reset, a backoff with jitter), slept through ``sleep`` before the next attempt.
-    """
-    _import_stamina()
-    import stamina  # noqa: PLC0415 - imported above: a lookup
-
-    made = 0
-    wait = 0.0
-
-    def worth_retrying(failure: Exception) -> bool:
-        return isinstance(failure, Retry) and failure.wait + 1.0 <= time_left(deadline)
-
-    try:
-        for each in stamina.retry_context(
-            on=worth_retrying,
-            attempts=attempts,
-            timeout=None,
-            wait_initial=0.0,
-            wait_max=0.0,
-            wait_jitter=0.0,
-        ):
-            with each:
-                if made:
-                    sleep(wait)
-                made = each.num
-                try:
-                    return attempt(made)
-                except Retry as failed:
-                    wait = failed.wait
-                    raise
-    except Retry as failed:
-        raise failed.error.after(made) from None
-    raise AssertionError("stamina ended without an attempt")  # pragma: no cover
-
-
-def time_left(deadline: Deadline) -> float:
-    """Seconds left for GitHub: the deadline's, less what logging the decisions and returning
-    need (SAFETY_MARGIN); infinite without a deadline."""
-    return deadline.remaining() - SAFETY_MARGIN
-
-
-def request_timeout(timeout: float, deadline: Deadline, no_time: str) -> float:
-    """``timeout`` cut to the time left, or github-timeout (``no_time``) when under a second is
-    left: a request that cannot get its answer in time is not sent."""
-    left = time_left(deadline)
-    if left < 1.0:
-        raise GitHubError("github-timeout", no_time, transient=True)
-    return min(timeout, left)
-
-
-@functools.cache
-def _import_stamina() -> None:
-    import stamina  # noqa: PLC0415 - see the note above BearerAuth
-
-    # Whoever gives up reports the failure (a decision's reason and detail): stamina's own
-    # warning per retry would be a second, unstructured report, on stderr in the CLI.
-    stamina.instrumentation.set_on_retry_hooks(())
 
 
 class GitHubClient:
@@ -241,7 +121,7 @@ class GitHubClient:
 
             session = requests.Session()
         self._session = session
-        _import_stamina()
+        import_stamina()
         self._auth = BearerAuth(token)
         self._headers = {
             "Accept": "application/vnd.github+json",
@@ -259,13 +139,13 @@ class GitHubClient:
         then are searched for the marker first, and so they are before re-posting after an
         attempt whose outcome is unknown (a timeout, a lost connection, a 5xx).
         """
-        url = f"{_repo_url(self._api_url, repo, 'issue-not-found')}/issues/{issue}/comments"
+        url = f"{_repo_url(self._api_url, repo, Reason.ISSUE_NOT_FOUND)}/issues/{issue}/comments"
         target = f"{repo}#{issue}"
         no_time = f"no time left in this invocation to post to {target}"
         mark = marker_in(body)
 
         def refused(response: requests.Response) -> GitHubError:
-            return _permanent(response, target)
+            return comment_refused(response, target)
 
         def find(since: float) -> PostedComment | None:
             if mark is None:
@@ -308,13 +188,13 @@ class GitHubClient:
         number 0 means GitHub opened the issue, but neither its answer nor a search for the
         marker said which: the caller says that an issue was opened without knowing which.
         """
-        url = f"{_repo_url(self._api_url, repo, 'repo-not-found')}/issues"
+        url = f"{_repo_url(self._api_url, repo, Reason.REPO_NOT_FOUND)}/issues"
         target = f"a new issue in {repo}"
         no_time = f"no time left in this invocation to open {target}"
         mark = marker_in(body)
 
         def refused(response: requests.Response) -> GitHubError:
-            return _permanent_issue(response, repo, target)
+            return issue_refused(response, repo, target)
 
         def find(since: float) -> PostedIssue | None:
             if mark is None:
@@ -387,31 +267,28 @@ class GitHubClient:
                 return creation.created(response, started)
             if status >= 500:
                 unknown_since(started)
-            wait = self._rate_limit_wait(response)
-            if wait is None and _is_unnamed_limit(response):
+            wait = rate_limit_wait(response, self._clock)
+            if wait is None and is_unnamed_limit(response):
                 # GitHub: without headers wait at least a minute, and exponentially longer
                 # while the secondary limit persists (the cap turns the second into a failure).
-                wait = _SECONDARY_LIMIT_WAIT * 2**unnamed_limits
+                wait = SECONDARY_LIMIT_WAIT * 2**unnamed_limits
                 unnamed_limits += 1
             if wait is not None:
                 lifts = self._clock() + wait
                 self._gate.hold_until(lifts)
                 self._waited_until = lifts
                 limited = GitHubError(
-                    "rate-limited",
-                    _rate_limit_detail(response, creation.target, creation.limited),
-                    transient=True,
+                    Reason.RATE_LIMITED,
+                    rate_limit_detail(response, creation.target, creation.limited),
                     status=status,
                 )
-                if wait > _MAX_RATE_LIMIT_WAIT:
+                if wait > MAX_RATE_LIMIT_WAIT:
                     raise limited.after(number)
                 raise Retry(limited, wait)
             if status >= 500:
                 detail = f"GitHub answered {status} for {creation.target}"
-                unavailable = GitHubError(
-                    "github-unavailable", detail, transient=True, status=status
-                )
-                raise Retry(unavailable, _backoff(number))
+                unavailable = GitHubError(Reason.GITHUB_UNAVAILABLE, detail, status=status)
+                raise Retry(unavailable, backoff(number))
             raise self._refuse(creation.refused(response))
 
         return retrying(
@@ -428,12 +305,11 @@ class GitHubClient:
         wait = self._gate.until - self._clock()
         if wait <= 0 or self._gate.until <= self._waited_until:
             return
-        if wait > _MAX_RATE_LIMIT_WAIT or wait + 1.0 > time_left(self._deadline):
+        if wait > MAX_RATE_LIMIT_WAIT or wait + 1.0 > time_left(self._deadline):
             when = datetime.fromtimestamp(self._gate.until, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             raise GitHubError(
-                "rate-limited",
+                Reason.RATE_LIMITED,
                 f"GitHub's rate limit holds until {when}; {target} not posted (no request made)",
-                transient=True,
             )
         self._sleep(wait)
         self._waited_until = self._gate.until
@@ -468,18 +344,16 @@ class GitHubClient:
                 )
             except requests.RequestException as error:
                 raise GitHubError(
-                    "github-unavailable",
+                    Reason.GITHUB_UNAVAILABLE,
                     f"cannot check {where} for an earlier copy ({type(error).__name__})",
-                    transient=True,
                 ) from None
             if response.status_code != 200:
                 if response.status_code in {404, 410, 401}:
                     raise self._refuse(refused(response))
                 raise GitHubError(
-                    "github-unavailable",
+                    Reason.GITHUB_UNAVAILABLE,
                     f"GitHub answered {response.status_code} when checking {where} for an "
                     "earlier copy",
-                    transient=True,
                     status=response.status_code,
                 )
             for entry in _json_list(response):
@@ -504,12 +378,12 @@ class GitHubClient:
         except requests.Timeout:
             # A timed-out POST may still have been applied: the retry looks for its marker.
             detail = f"GitHub did not answer within {timeout:.1f} s for {target}"
-            timed_out = GitHubError("github-timeout", detail, transient=True)
-            raise Retry(timed_out, _backoff(attempt)) from None
+            timed_out = GitHubError(Reason.GITHUB_TIMEOUT, detail)
+            raise Retry(timed_out, backoff(attempt)) from None
         except requests.RequestException as error:
             detail = f"cannot reach GitHub for {target} ({type(error).__name__})"
-            unreachable = GitHubError("github-unavailable", detail, transient=True)
-            raise Retry(unreachable, _backoff(attempt)) from None
+            unreachable = GitHubError(Reason.GITHUB_UNAVAILABLE, detail)
+            raise Retry(unreachable, backoff(attempt)) from None
 
     def _post(
         self, url: str, payload: Mapping[str, object], target: str, timeout: float
@@ -533,31 +407,6 @@ class GitHubClient:
             url = self._redirect_target(url, response, target)
         return response
 
-    def _rate_limit_wait(self, response: requests.Response) -> float | None:
-        """Seconds to wait when ``response`` is a rate limit that says how long, else None.
-
-        https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api#rate-limit-errors
-        """
-        if response.status_code not in {403, 429}:
-            return None
-        headers = response.headers
-        retry_after = headers.get("retry-after", "").strip()
-        if retry_after.isdigit():
-            return float(retry_after)
-        if retry_after:
-            # RFC 9110 also allows an HTTP-date; GitHub sends seconds, proxies may not.
-            try:
-                when = parsedate_to_datetime(retry_after)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                when = when if when.tzinfo else when.replace(tzinfo=UTC)
-                return max(0.0, when.timestamp() - self._clock())
-        reset = headers.get("x-ratelimit-reset", "").strip()
-        if headers.get("x-ratelimit-remaining", "").strip() == "0" and reset.isdigit():
-            return max(0.0, int(reset) - self._clock()) + 1.0
-        return None
-
     def _redirect_target(self, url: str, response: requests.Response, target: str) -> str:
         """Where a redirect points, when it stays on the API host (a renamed repository).
 
@@ -573,24 +422,18 @@ class GitHubClient:
         else:
             return there.geturl()
         raise GitHubError(
-            "github-redirect",
+            Reason.GITHUB_REDIRECT,
             f"GitHub answered {response.status_code} for {target}, redirecting to {where}",
-            transient=False,
             status=response.status_code,
         )
 
 
-def _backoff(attempt: int) -> float:
-    # Exponential with jitter, so that concurrent functions do not retry in step.
-    return float(min(2 ** (attempt - 1), 8)) + random.uniform(0, 0.5)  # noqa: S311
-
-
-def _repo_url(api_url: str, repo: str, reason: str) -> str:
+def _repo_url(api_url: str, repo: str, reason: Reason) -> str:
     """``{api}/repos/{owner}/{name}``, each segment percent-encoded so that it stays one segment;
     ``reason`` (permanent) for a repo that is not owner/name."""
     owner, _, name = repo.partition("/")
     if not owner or name in {"", ".", ".."} or "/" in name or owner in {".", ".."}:
-        raise GitHubError(reason, f"{repo!r} is not an owner/name repository", transient=False)
+        raise GitHubError(reason, f"{repo!r} is not an owner/name repository")
     return f"{api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
 
 
@@ -646,110 +489,3 @@ def _posted(response: requests.Response) -> PostedComment:
         id=comment_id if isinstance(comment_id, int) else 0,
         url=url if isinstance(url, str) else "",
     )
-
-
-def _is_unnamed_limit(response: requests.Response) -> bool:
-    """A secondary rate limit that gives no time: any 429, or a 403 that says so."""
-    status = response.status_code
-    return status == 429 or (status == 403 and "rate limit" in error_message(response).lower())
-
-
-def _permanent(response: requests.Response, target: str) -> GitHubError:
-    status = response.status_code
-    message = error_message(response)
-    said = f": {message}" if message else ""
-    if status == 404:
-        detail = f"{target} does not exist, or the token cannot see the repository{said}"
-        return GitHubError("issue-not-found", detail, transient=False, status=status)
-    if status == 410:
-        detail = f"{target} is gone (deleted, or issues are disabled for the repository){said}"
-        return GitHubError("issue-gone", detail, transient=False, status=status)
-    # GitHub answers "Unable to create comment because issue is locked." with a link to
-    # https://help.github.com/articles/locking-conversations/ (the same for pull requests).
-    if status == 403 and (
-        "locked" in message.lower() or "locking-conversations" in _documentation_url(response)
-    ):
-        detail = f"{target} is locked: only collaborators may comment{said}"
-        return GitHubError("issue-locked", detail, transient=False, status=status)
-    if status == 403:
-        detail = (
-            f"the token may not comment on {target} (it needs Issues: write, or the repo "
-            f"scope){said}"
-        )
-        return GitHubError("github-forbidden", detail, transient=False, status=status)
-    return _refused(response, target, f"the comment for {target}")
-
-
-def _permanent_issue(response: requests.Response, repo: str, target: str) -> GitHubError:
-    status = response.status_code
-    message = error_message(response)
-    said = f": {message}" if message else ""
-    if status == 404:
-        detail = f"{repo} does not exist, or the token cannot see it{said}"
-        return GitHubError("repo-not-found", detail, transient=False, status=status)
-    if status == 410:
-        # https://docs.github.com/en/rest/issues/issues#create-an-issue: "Gone" when the
-        # repository has issues turned off.
-        detail = f"issues are disabled for {repo}{said}"
-        return GitHubError("issues-disabled", detail, transient=False, status=status)
-    if status == 403:
-        detail = (
-            f"the token may not open issues in {repo} (it needs Issues: write, or the repo "
-            f"scope){said}"
-        )
-        return GitHubError("github-forbidden", detail, transient=False, status=status)
-    return _refused(response, target, f"the new issue for {repo}")
-
-
-def _refused(response: requests.Response, target: str, what: str) -> GitHubError:
-    """The errors a comment and an issue share: 401 (transient), 422 and any other answer."""
-    status = response.status_code
-    message = error_message(response)
-    said = f": {message}" if message else ""
-    if status == 401:
-        # Transient: a rotated or revoked token is an operator's fix away, and the mail waits
-        # for it (Lambda's retries, then the failure queue) rather than being dropped.
-        detail = f"GitHub rejected the token (expired or revoked?){said}"
-        return GitHubError("github-auth-failed", detail, transient=True, status=status)
-    if status == 422:
-        errors = json_object(response).get("errors")
-        extra = "; ".join(_describe_error(e) for e in errors) if isinstance(errors, list) else ""
-        detail = f"GitHub refused {what}{said}" + (f" ({extra})" if extra else "")
-        return GitHubError("validation-failed", detail, transient=False, status=status)
-    detail = f"GitHub answered {status} for {target}{said}"
-    return GitHubError("github-rejected", detail, transient=False, status=status)
-
-
-def _rate_limit_detail(response: requests.Response, target: str, limited: str) -> str:
-    reset = response.headers.get("x-ratelimit-reset", "").strip()
-    if reset.isdigit():
-        when = datetime.fromtimestamp(int(reset), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"GitHub's rate limit for this token resets at {when}; {target} not posted"
-    return limited
-
-
-def json_object(response: requests.Response) -> Mapping[str, Any]:
-    """The answer's JSON object; empty when it is not one (GitHub's errors are objects)."""
-    try:
-        payload = response.json()
-    except ValueError:
-        return {}
-    return payload if isinstance(payload, Mapping) else {}
-
-
-def error_message(response: requests.Response) -> str:
-    """GitHub's ``message`` of an error answer, on one line and bounded, for a detail."""
-    message = json_object(response).get("message")
-    return " ".join(message.split())[:300] if isinstance(message, str) else ""
-
-
-def _documentation_url(response: requests.Response) -> str:
-    url = json_object(response).get("documentation_url")
-    return url if isinstance(url, str) else ""
-
-
-def _describe_error(error: object) -> str:
-    if isinstance(error, Mapping):
-        parts = [str(error[k]) for k in ("field", "code", "message") if error.get(k)]
-        return " ".join(parts)
-    return str(error)

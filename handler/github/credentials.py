@@ -21,18 +21,9 @@ from handler import __version__
 from handler.aws.secrets import Secrets, TokenSource
 from handler.aws.store import StoreError
 from handler.deadline import Deadline
-from handler.github.client import (
-    API_VERSION,
-    BearerAuth,
-    GitHubClient,
-    GitHubError,
-    RateGate,
-    Retry,
-    error_message,
-    json_object,
-    request_timeout,
-    retrying,
-)
+from handler.github.client import API_VERSION, BearerAuth, GitHubClient
+from handler.github.errors import GitHubError, error_message, json_object
+from handler.github.retry import RateGate, Retry, request_timeout, retrying
 from handler.reasons import Reason
 from handler.routing import GitHubApp, Route, TokenSecret
 
@@ -157,10 +148,9 @@ class Credentials:
     def _secret_token(self, secret_id: str) -> str:
         if self._secrets is None:
             raise StoreError(
-                "token-unavailable",
+                Reason.TOKEN_UNAVAILABLE,
                 f"the GitHub token secret {secret_id} is in Secrets Manager: AWS credentials "
                 "and a region are needed to read it",
-                transient=True,
             )
         with self._lock:
             source = self._tokens.get(secret_id)
@@ -189,10 +179,9 @@ class Credentials:
         where = f"the private key secret {secret_id} of GitHub App {app.issuer}"
         if self._secrets is None:
             raise StoreError(
-                "github-app-key-unavailable",
+                Reason.GITHUB_APP_KEY_UNAVAILABLE,
                 f"{where} is in Secrets Manager: AWS credentials and a region are needed to "
                 "read it",
-                transient=True,
             )
         text = self._secrets.read(
             secret_id,
@@ -251,16 +240,16 @@ class Credentials:
                 )
             except requests.Timeout:
                 detail = f"GitHub did not answer within {timeout:.1f} s when asked for {what}"
-                raise _retry("github-timeout", detail) from None
+                raise _retry(Reason.GITHUB_TIMEOUT, detail) from None
             except requests.RequestException as error:
                 detail = f"cannot reach {api_url} to ask for {what} ({type(error).__name__})"
-                raise _retry("github-unavailable", detail) from None
+                raise _retry(Reason.GITHUB_UNAVAILABLE, detail) from None
             if response.status_code == 201:
                 return self._minted_from(response, what)
             if response.status_code < 500:
                 raise self._refusal(response, app, repo, api_url, what)
             detail = f"GitHub answered {response.status_code} when asked for {what}"
-            raise _retry("github-unavailable", detail)
+            raise _retry(Reason.GITHUB_UNAVAILABLE, detail)
 
         return retrying(attempt, attempts=self._max_attempts, deadline=deadline, sleep=self._sleep)
 
@@ -276,9 +265,8 @@ class Credentials:
         token = payload.get("token")
         if not isinstance(token, str) or not token.strip():
             raise GitHubError(
-                "github-rejected",
+                Reason.GITHUB_REJECTED,
                 f"GitHub answered 201 without a token when asked for {what}",
-                transient=False,
                 status=201,
             )
         expires = _timestamp(payload.get("expires_at"))
@@ -297,10 +285,9 @@ class Credentials:
             there = urlsplit(urljoin(api_url + "/", location))
             where = f"{there.scheme}://{there.netloc}" if location else "nowhere"
             return GitHubError(
-                "github-redirect",
+                Reason.GITHUB_REDIRECT,
                 f"GitHub answered {status} to the request for {what}, redirecting to {where}: "
                 "a token request is never redirected, and the JWT is not sent on",
-                transient=False,
                 status=status,
             )
         if status == 401:
@@ -308,28 +295,25 @@ class Credentials:
             # the mail waits for the retry (or a fixed secret and a replay) instead of dropping.
             self._stale_keys.add(app.private_key_secret)
             return GitHubError(
-                "github-app-auth-failed",
+                Reason.GITHUB_APP_AUTH_FAILED,
                 f"GitHub refused the JWT of GitHub App {app.issuer}: the private key in "
                 f"{app.private_key_secret} is not the app's, or {app.issuer} is not its client "
                 f"id or app id{said}",
-                transient=True,
                 status=status,
             )
         if status == 404:
             return GitHubError(
-                "github-app-not-installed",
+                Reason.GITHUB_APP_NOT_INSTALLED,
                 f"GitHub App {app.issuer} has no installation {app.installation_id} at "
                 f"{api_url} (uninstalled, or a wrong installation_id){said}",
-                transient=False,
                 status=status,
             )
         if status == 422:
             return GitHubError(
-                "github-app-repo-not-installed",
+                Reason.GITHUB_APP_REPO_NOT_INSTALLED,
                 f"installation {app.installation_id} of GitHub App {app.issuer} cannot have a "
                 f"token for {repo} with Issues: write (the repository is not among the "
                 f"installation's, or the app lacks that permission){said}",
-                transient=False,
                 status=status,
             )
         if _is_rate_limit(response):
@@ -340,30 +324,27 @@ class Credentials:
                 else ""
             )
             return GitHubError(
-                "rate-limited",
+                Reason.RATE_LIMITED,
                 f"GitHub rate-limited the request for {what}{when}{said}",
-                transient=True,
                 status=status,
             )
         if status == 403:
             return GitHubError(
-                "github-forbidden",
+                Reason.GITHUB_FORBIDDEN,
                 f"GitHub refused {what}{said}",
-                transient=False,
                 status=status,
             )
         return GitHubError(
-            "github-rejected",
+            Reason.GITHUB_REJECTED,
             f"GitHub answered {status} when asked for {what}{said}",
-            transient=False,
             status=status,
         )
 
 
-def _retry(reason: str, detail: str) -> Retry:
+def _retry(reason: Reason, detail: str) -> Retry:
     """A failed mint, worth another attempt after a short wait."""
     wait = _RETRY_WAIT + random.uniform(0, 0.5)  # noqa: S311 - jitter, not a secret
-    return Retry(GitHubError(reason, detail, transient=True), wait)
+    return Retry(GitHubError(reason, detail), wait)
 
 
 def _is_rate_limit(response: requests.Response) -> bool:
@@ -433,7 +414,7 @@ def _load_key(pem: str, where: str) -> RSAPrivateKey:
             if isinstance(key, RSAPrivateKey):
                 return key
             problem = f"holds no RSA key ({type(key).__name__}): GitHub Apps sign with RSA"
-    raise StoreError("github-app-key-invalid", f"{where} {problem}", transient=True)
+    raise StoreError(Reason.GITHUB_APP_KEY_INVALID, f"{where} {problem}")
 
 
 def _without_app_libraries(error: ImportError) -> StoreError:
@@ -441,11 +422,10 @@ def _without_app_libraries(error: ImportError) -> StoreError:
     them out of a zip whose routes name no App. Transient: a package rebuilt from the routes
     file that names the app, and a replay, cure it."""
     return StoreError(
-        "github-app-unsupported",
+        Reason.GITHUB_APP_UNSUPPORTED,
         f"this package was built without the GitHub App libraries ({error.name or error} cannot "
         "be imported): rebuild it with `make package` from the routes file that names the app, "
         "deploy it and replay the mail",
-        transient=True,
     )
 
 

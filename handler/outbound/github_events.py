@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from handler.reasons import Reason
 from handler.routing import MAX_ISSUE_NUMBER, REPO_FULL_NAME
 
 # SQS's limit on one message, in bytes of its UTF-8 body.
@@ -106,23 +107,23 @@ class WorkItem:
 class Ignored:
     """Why a delivery makes no work item: a stable ``reason`` code and a ``detail`` for logs."""
 
-    reason: str
+    reason: Reason
     detail: str
 
 
 def work_item(event: str, delivery: str, payload: Mapping[str, Any]) -> WorkItem | Ignored:
     """The work item of one webhook delivery, or why there is none."""
     if event not in _ACTIONS:
-        return Ignored("event-not-handled", f"{event!r} events are not mailed")
+        return Ignored(Reason.EVENT_NOT_HANDLED, f"{event!r} events are not mailed")
     action = payload.get("action")
     if not isinstance(action, str):
-        return Ignored("malformed-payload", "action is missing or not a string")
+        return Ignored(Reason.MALFORMED_PAYLOAD, "action is missing or not a string")
     if action not in _ACTIONS[event]:
-        return Ignored("action-not-handled", f"{event}/{action} is not mailed")
+        return Ignored(Reason.ACTION_NOT_HANDLED, f"{event}/{action} is not mailed")
     try:
         return _work_item(event, action, delivery, payload)
     except ValueError as error:
-        return Ignored("malformed-payload", str(error))
+        return Ignored(Reason.MALFORMED_PAYLOAD, str(error))
 
 
 def occurred_at(event: str, payload: Mapping[str, Any]) -> float:

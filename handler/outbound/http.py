@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from handler.reasons import Reason
+
 _TEXT = {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
 
 
@@ -45,7 +47,7 @@ class Outcome:
     """What a request got and why: the response, and what its one log line says."""
 
     response: Response
-    reason: str
+    reason: Reason
     detail: str
     about: About
 
@@ -62,7 +64,7 @@ class Outcome:
 
 def answer(
     status: int,
-    reason: str,
+    reason: Reason,
     detail: str,
     *,
     allow: str | None = None,

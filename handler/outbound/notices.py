@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
-from typing import Protocol
+from typing import Literal, Protocol
 
 from handler.inbound.authenticity import Assessment
 from handler.inbound.autoreply import detect_automated
@@ -21,32 +21,33 @@ from handler.inbound.mail import Message
 from handler.inbound.plan import Decision
 from handler.inbound.threads import confirmation_id
 from handler.inbound.titles import reply_subject
+from handler.reasons import Reason
 from handler.routing import Route
 from handler.routing.domains import is_subdomain
 
 # Reasons a sender can act on, and what to tell them. Each text is complete without the mail.
 _REJECTED = {
-    "sender-not-allowed": (
+    Reason.SENDER_NOT_ALLOWED: (
         "Your mail to {recipient} was not posted: mail from {domain} is not accepted at this "
         "address. If you should be able to write here, ask the project's maintainers to add "
         "your domain."
     ),
-    "issue-not-found": (
+    Reason.ISSUE_NOT_FOUND: (
         "Your mail to {recipient} was not posted: there is no issue {issue} to comment on. "
         "Check the issue number in the address."
     ),
-    "issue-locked": (
+    Reason.ISSUE_LOCKED: (
         "Your mail to {recipient} was not posted: issue {issue} is locked, so new comments "
         "are not accepted."
     ),
-    "empty-body": (
+    Reason.EMPTY_BODY: (
         "Your mail to {recipient} was not posted: nothing was left after removing the quoted "
         "text and the signature. Write your reply above the quoted message."
     ),
 }
-_CONFIRMED = "posted"
+_CONFIRMED = Reason.POSTED
 # A retry finds the issue already opened: confirmed all the same, the key keeps it to one.
-_OPENED = frozenset({"opened", "already-opened"})
+_OPENED = frozenset({Reason.OPENED, Reason.ALREADY_OPENED})
 # A mail to a new-issue address with nothing in it: there was no reply to write above.
 _EMPTY_NEW_ISSUE = (
     "Your mail to {recipient} did not open an issue: it has no subject, and no text was left "
@@ -62,12 +63,15 @@ _MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,250}")
 # What a notice about a mail without a subject is called.
 _NO_SUBJECT = "Re: your mail"
 
+# What became of a notice: not a reason, as a notice never changes what happened to the mail.
+NoticeOutcome = Literal["sent", "rate-limited", "suppressed", "failed"]
+
 
 @dataclass(frozen=True)
 class Notice:
     """One plain-text mail to the sender of a mail we received."""
 
-    reason: str
+    reason: Reason
     to: str
     # The address the sender wrote to: a route domain, so SES can send from it.
     from_: str
@@ -83,9 +87,9 @@ class Notice:
 
 class Notifier(Protocol):
     def send(self, notice: Notice) -> str:
-        """Sends ``notice`` at most once per ``notice_key``: ``sent``, ``rate-limited`` (already
-        told), ``suppressed`` (the address bounced or complained) or ``failed`` (logged). A
-        notice never changes what happened to the mail."""
+        """Sends ``notice`` at most once per ``notice_key``; a NoticeOutcome: ``sent``,
+        ``rate-limited`` (already told), ``suppressed`` (the address bounced or complained) or
+        ``failed`` (logged). A notice never changes what happened to the mail."""
         ...
 
 
@@ -132,7 +136,7 @@ def notice_for(
             f"Your mail to {from_} was posted as a comment: {decision.url}\n\n"
             "Reply to this mail to add another comment."
         )
-    elif reason == "empty-body" and decision.issue is None:
+    elif reason == Reason.EMPTY_BODY and decision.issue is None:
         text = _EMPTY_NEW_ISSUE.format(recipient=from_)
     else:
         text = _REJECTED[reason].format(recipient=from_, domain=sender.domain, issue=decision.issue)
@@ -156,7 +160,7 @@ def _opened(
         f"Reply to this mail, or write to {reply_to}, to add a comment to it."
     )
     return Notice(
-        reason="opened",
+        reason=Reason.OPENED,
         to=to,
         from_=reply_to,
         subject=reply_subject(subject, otherwise=_NO_SUBJECT),

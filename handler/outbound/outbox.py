@@ -16,6 +16,7 @@ from handler.outbound.github_events import WorkItem
 from handler.outbound.participants import Participant, address_digest
 from handler.outbound.unsubscribe import unsubscribe_mailto
 from handler.outbound.update_mail import Update, render_update, update_message_id
+from handler.reasons import Reason
 from handler.routing import GitHubApp, Route, Routes, Target, sender_allowed
 
 
@@ -24,8 +25,8 @@ class Outgoing:
     """What happened (or would happen) to one event for one participant."""
 
     action: Literal["mail", "skip"]
-    # "mailed", "already-mailed", or why not: a stable code.
-    reason: str
+    # Mailed, already mailed, or why not.
+    reason: Reason
     detail: str
     # The participant's address digest (handler.outbound.participants): logs never hold an address.
     participant: str = ""
@@ -98,7 +99,9 @@ def recipients(
     participants and still allows their domain, and whose address never bounced or
     complained."""
     if not participants:
-        return [], [Outgoing("skip", "no-participants", f"nobody wrote to {ref(item)} by mail")]
+        return [], [
+            Outgoing("skip", Reason.NO_PARTICIPANTS, f"nobody wrote to {ref(item)} by mail")
+        ]
     chosen: list[Recipient] = []
     skipped: list[Outgoing] = []
     for participant in participants:
@@ -110,15 +113,15 @@ def recipients(
             or not target.route.notify_participants
         ):
             detail = f"the route they wrote to no longer mails participants of {ref(item)}"
-            skipped.append(Outgoing("skip", "route-not-notifying", detail, digest))
+            skipped.append(Outgoing("skip", Reason.ROUTE_NOT_NOTIFYING, detail, digest))
         elif not sender_allowed(target.route, participant.address.rpartition("@")[2].lower()):
             # Their domain was taken off the route: what it may no longer write, it no longer
             # reads either (the repository may be private).
             detail = f"their domain may no longer write to {target.route.label}"
-            skipped.append(Outgoing("skip", "sender-not-allowed", detail, digest))
+            skipped.append(Outgoing("skip", Reason.SENDER_NOT_ALLOWED, detail, digest))
         elif participant.address.lower() in suppressed:
             detail = "their address bounced or complained: nothing is mailed to it"
-            skipped.append(Outgoing("skip", "suppressed", detail, digest))
+            skipped.append(Outgoing("skip", Reason.SUPPRESSED, detail, digest))
         else:
             chosen.append(Recipient(participant, target.route))
     return chosen, skipped

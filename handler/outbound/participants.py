@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from handler.outbound.feedback import FeedbackKind
+from handler.reasons import Reason, TicketRouterError
+
 
 @dataclass(frozen=True)
 class Participant:
@@ -29,12 +32,12 @@ class Participant:
         return f"{self.prefix}{issue}@{self.domain}"
 
 
-class ParticipantStoreError(Exception):
-    """The store cannot be read or written. ``transient``: trying again later may succeed."""
+class ParticipantStoreError(TicketRouterError):
+    """The participants or the suppressions cannot be read or written; transient unless
+    retrying cannot help (an issue's item that is full)."""
 
-    def __init__(self, message: str, *, transient: bool = True) -> None:
-        super().__init__(message)
-        self.transient = transient
+    def __init__(self, detail: str, *, transient: bool | None = None) -> None:
+        super().__init__(Reason.PARTICIPANT_STORE_UNAVAILABLE, detail, transient=transient)
 
 
 class Participants(Protocol):
@@ -60,7 +63,9 @@ class Participants(Protocol):
 class Suppressions(Protocol):
     """Addresses never to mail again. Each raises ParticipantStoreError."""
 
-    def suppress(self, address: str, reason: str) -> None: ...
+    def suppress(self, address: str, kind: FeedbackKind) -> None:
+        """Never mail ``address`` again: it bounced for good, or complained (``kind``)."""
+        ...
 
     def suppressed(self, addresses: Sequence[str]) -> set[str]:
         """The lowercased ``addresses`` that must not be mailed."""

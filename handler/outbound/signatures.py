@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from handler.outbound.errors import OutboundError
 from handler.outbound.http import Outcome, Request, answer, read_payload
+from handler.reasons import Reason
 from handler.routing import GITHUB_LOGIN, GitHubApp, Route
 
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
@@ -101,12 +102,14 @@ def verify(request: Request, secret: Secret) -> Signed | Outcome:
     been rotated), as often as ``secret.refreshed`` allows."""
     signature = request.headers.get("x-hub-signature-256")
     if signature is None:
-        return answer(401, "signature-missing", "no X-Hub-Signature-256 header")
+        return answer(401, Reason.SIGNATURE_MISSING, "no X-Hub-Signature-256 header")
     # Parsed at most once: for the owner's key when the master does not match, then for the rest.
     read = functools.cache(lambda: read_payload(request))
     given = _SIGNATURE.fullmatch(signature.strip())
     if given is None:
-        return answer(401, "signature-invalid", "X-Hub-Signature-256 is not sha256=<64 hex digits>")
+        return answer(
+            401, Reason.SIGNATURE_INVALID, "X-Hub-Signature-256 is not sha256=<64 hex digits>"
+        )
     try:
         signer, signers = _signer(request, read, given.group(1).lower().encode(), secret)
     except OutboundError as error:
@@ -114,7 +117,7 @@ def verify(request: Request, secret: Secret) -> Signed | Outcome:
     if signer is None:
         return answer(
             401,
-            "signature-invalid",
+            Reason.SIGNATURE_INVALID,
             f"X-Hub-Signature-256 does not match the body under {signers}",
         )
     return Signed(signer, signers, read())

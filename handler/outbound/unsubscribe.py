@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode
 from handler.outbound.http import About, Outcome, Request, Response
 from handler.outbound.participants import address_digest
 from handler.outbound.signatures import Secret
+from handler.reasons import Reason
 from handler.routing import MAX_ISSUE_NUMBER, REPO_FULL_NAME
 
 # Domain separation: the owners' and apps' webhook secrets derive from the same master under
@@ -136,7 +137,7 @@ def confirmation_page(request: Request, link: UnsubscribeRequest) -> Outcome:
     issue = f"{link.repo}#{link.issue}"
     return _page(
         200,
-        "unsubscribe-page",
+        Reason.UNSUBSCRIBE_PAGE,
         "",
         f"Unsubscribe from {issue}",
         f"Stop getting mail about {issue}?",
@@ -148,7 +149,7 @@ def confirmation_page(request: Request, link: UnsubscribeRequest) -> Outcome:
 def unsubscribed_page(link: UnsubscribeRequest, *, removed: bool) -> Outcome:
     return _page(
         200,
-        "unsubscribed" if removed else "already-unsubscribed",
+        Reason.UNSUBSCRIBED if removed else Reason.ALREADY_UNSUBSCRIBED,
         "",
         "Unsubscribed",
         f"You will no longer get mail about {link.repo}#{link.issue}.",
@@ -159,7 +160,7 @@ def unsubscribed_page(link: UnsubscribeRequest, *, removed: bool) -> Outcome:
 def invalid_link_page() -> Outcome:
     return _page(
         400,
-        "unsubscribe-invalid",
+        Reason.UNSUBSCRIBE_INVALID,
         "the link is malformed or not signed by us",
         "Link not valid",
         "This unsubscribe link is not valid: it may have been cut short or changed. "
@@ -167,13 +168,13 @@ def invalid_link_page() -> Outcome:
     )
 
 
-def try_later_page(reason: str, detail: str, about: About | None = None) -> Outcome:
+def try_later_page(reason: Reason, detail: str, about: About | None = None) -> Outcome:
     return _page(503, reason, detail, "Not now", "Please try again in a while.", about=about)
 
 
 def _page(
     status: int,
-    reason: str,
+    reason: Reason,
     detail: str,
     title: str,
     text: str,

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from handler.outbound.github_events import Ignored, WorkItem, occurred_at, work_item
 from handler.outbound.http import About, Outcome, Request, answer
 from handler.outbound.signatures import Signed
+from handler.reasons import Reason
 from handler.routing import Routes
 
 # Older than this, a signed delivery is a replay: GitHub retries no further than three days back.
@@ -67,19 +68,19 @@ def read_delivery(request: Request, signed: Signed) -> Delivery | Outcome:
     event = request.headers.get("x-github-event", "")
     delivery = request.headers.get("x-github-delivery", "")
     if not _EVENT.fullmatch(event):
-        return answer(400, "bad-request", "X-GitHub-Event is missing or malformed")
+        return answer(400, Reason.BAD_REQUEST, "X-GitHub-Event is missing or malformed")
     if not _DELIVERY.fullmatch(delivery):
         return answer(
             400,
-            "bad-request",
+            Reason.BAD_REQUEST,
             "X-GitHub-Delivery is missing or malformed",
             about=About(event=event),
         )
     seen = About(delivery=delivery, event=event)
     if isinstance(signed.payload, str):
-        return answer(400, "bad-request", signed.payload, about=seen)
+        return answer(400, Reason.BAD_REQUEST, signed.payload, about=seen)
     if event == "ping":
-        return answer(200, "pong", "", about=seen)
+        return answer(200, Reason.PONG, "", about=seen)
     return Delivery(event, delivery, signed.payload)
 
 
@@ -89,20 +90,25 @@ def our_work(delivery: Delivery, signed: Signed, routes: Routes, now: float) -> 
     their participants, or an event too old to be anything but a replay."""
     item = work_item(delivery.event, delivery.id, delivery.payload)
     if isinstance(item, Ignored):
-        status = 400 if item.reason == "malformed-payload" else 202
+        status = 400 if item.reason == Reason.MALFORMED_PAYLOAD else 202
         return answer(status, item.reason, item.detail, about=delivery.about)
     about = About(delivery.id, delivery.event, item.repo, item.issue)
     named = [route for route in routes.routes if route.repo.lower() == item.repo.lower()]
     if not signed.may_sign_for(named):
         detail = f"app {signed.signers.app_id} is not the app of a route of {item.repo}"
-        return answer(401, "signature-invalid", detail, about=about)
+        return answer(401, Reason.SIGNATURE_INVALID, detail, about=about)
     if not named:
-        return answer(202, "unknown-repository", f"no route names {item.repo}", about=about)
+        return answer(202, Reason.UNKNOWN_REPOSITORY, f"no route names {item.repo}", about=about)
     if not any(route.notify_participants for route in named):
         return answer(
-            202, "not-notifying", f"no route of {item.repo} has notify_participants", about=about
+            202,
+            Reason.NOT_NOTIFYING,
+            f"no route of {item.repo} has notify_participants",
+            about=about,
         )
     age = now - occurred_at(delivery.event, delivery.payload)
     if age > STALE_AFTER_SECONDS:
-        return answer(202, "stale-event", f"the event is {int(age // 3600)} hours old", about=about)
+        return answer(
+            202, Reason.STALE_EVENT, f"the event is {int(age // 3600)} hours old", about=about
+        )
     return item

@@ -8,7 +8,6 @@ from dataclasses import replace
 from typing import Protocol
 
 from handler.deadline import Deadline
-from handler.github.client import GitHubError
 from handler.github.posts import PostedComment, PostedIssue
 from handler.inbound.identity import claim_key, open_key
 from handler.inbound.mail import Message
@@ -85,10 +84,6 @@ def deliver(
                 results.append(_comment(decision, draft.body, client, claim, since))
         except TicketRouterError as error:
             results.append(_failed(decision, error.reason, error.detail, error.transient))
-        # GitHubError is no TicketRouterError yet (its reason is a str): once it is, the clause
-        # above takes it, and this one and _github_reason go.
-        except GitHubError as error:
-            results.append(_failed(decision, _github_reason(error), error.detail, error.transient))
     return tuple(results)
 
 
@@ -228,7 +223,7 @@ def _open(
         )
         try:
             done = _comment(comment, draft.body, client, store, since)
-        except GitHubError as error:
+        except TicketRouterError as error:
             # The thread's issue was deleted (or moved away): the reply starts a new one.
             if error.reason not in {Reason.ISSUE_NOT_FOUND, Reason.ISSUE_GONE}:
                 raise
@@ -278,8 +273,3 @@ def _lower(names: Iterable[str]) -> set[str]:
 
 def _failed(decision: Decision, reason: Reason, detail: str, retryable: bool) -> Decision:
     return replace(decision, action="reject", reason=reason, detail=detail, retryable=retryable)
-
-
-def _github_reason(error: GitHubError) -> Reason:
-    """The member for the code a GitHubError carries as a str."""
-    return Reason(error.reason)

@@ -17,7 +17,7 @@ from handler.inbound.plan import Decision, IssueDraft, Plan, plan, route_of
 from handler.inbound.threads import NoThreads, Threads
 from handler.outbound.notices import Notifier, notice_for
 from handler.outbound.participants import NoParticipants, Participants
-from handler.reasons import Reason, TicketRouterError
+from handler.reasons import Reason, RetryLater, TicketRouterError
 from handler.routing import Route, Routes
 from handler.service.claims import Claims, NoClaims
 from handler.service.delivery import Commenter, deliver, received_time, update_participants
@@ -74,10 +74,6 @@ class Runtime:
     clock: Callable[[], float] = time.time
     # Times each mail; monotonic, since the wall clock may jump.
     timer: Callable[[], float] = time.perf_counter
-
-
-class RetryLater(RuntimeError):
-    """Raised so that Lambda retries the event; the message says what failed, never a secret."""
 
 
 class Receiver:
@@ -154,7 +150,7 @@ class Receiver:
             if notice is None:
                 continue
             try:
-                outcome = notifier.send(notice)
+                outcome: str = notifier.send(notice)
             # A notice is a courtesy: no failure of it may fail the invocation and repost the mail.
             except Exception as error:  # noqa: BLE001
                 outcome = f"failed ({type(error).__name__})"

@@ -39,15 +39,12 @@ from handler.outbound.participants import (
     address_digest,
 )
 from handler.outbound.update_mail import Update
+from handler.reasons import Reason, RetryLater, TicketRouterError
 from handler.routing import Routes
-from handler.service.claims import ClaimInProgress, Claims, ClaimStoreError
+from handler.service.claims import Claims
 
 logger = logging.getLogger("ticket_router")
 _processor = BatchProcessor(event_type=EventType.SQS)
-
-
-class RetryLater(RuntimeError):
-    """The message must come again: something failed that may not fail next time."""
 
 
 class Outbox:
@@ -96,13 +93,15 @@ class Outbox:
         if own_comment(item, self._routes):
             # Decided before any read: our own comments need no store, not even a working one.
             detail = f"comment {item.comment_id} on {ref(item)} was posted from mail"
-            return [Outgoing("skip", "own-comment", detail)]
+            return [Outgoing("skip", Reason.OWN_COMMENT, detail)]
         try:
             known = self._participants.of(item.repo, item.issue)
             addresses = [participant.address for participant in known]
             suppressed = self._suppressions.suppressed(addresses) if addresses else set()
         except ParticipantStoreError as error:
-            return [Outgoing("skip", "participant-store-unavailable", str(error), retryable=True)]
+            return [
+                Outgoing("skip", Reason.PARTICIPANT_STORE_UNAVAILABLE, error.detail, retryable=True)
+            ]
         chosen, decisions = recipients(item, self._routes, known, suppressed)
         if not chosen:
             return decisions
@@ -114,7 +113,7 @@ class Outbox:
     def record_feedback(self, feedback: Feedback) -> list[Outgoing]:
         """Suppresses the addresses that bounced for good or complained."""
         if feedback.nothing_to_do:
-            return [Outgoing("skip", "feedback-no-action", feedback.detail)]
+            return [Outgoing("skip", Reason.FEEDBACK_NO_ACTION, feedback.detail)]
         decisions = []
         for address in feedback.addresses:
             digest = address_digest(address)
@@ -122,10 +121,12 @@ class Outbox:
                 self._suppressions.suppress(address, feedback.kind)
             except ParticipantStoreError as error:
                 decisions.append(
-                    Outgoing("skip", "suppression-store-unavailable", str(error), digest, True)
+                    Outgoing(
+                        "skip", Reason.SUPPRESSION_STORE_UNAVAILABLE, error.detail, digest, True
+                    )
                 )
                 continue
-            decisions.append(Outgoing("skip", "suppressed", feedback.detail, digest))
+            decisions.append(Outgoing("skip", Reason.SUPPRESSED, feedback.detail, digest))
         return decisions
 
     def _send(
@@ -146,7 +147,7 @@ class Outbox:
         except ValueError:
             # The error's text quotes the address: the log says what, not whom.
             detail = "the address or the event cannot be written into a mail"
-            return Outgoing("skip", "unmailable", detail, digest)
+            return Outgoing("skip", Reason.UNMAILABLE, detail, digest)
 
         def send() -> PostedComment:
             # A claim records a post as (id, url): here SES's message id.
@@ -155,15 +156,14 @@ class Outbox:
 
         try:
             claimed = self._claims.once(sent_key(item, recipient), send, deadline)
-        except OutboundError as error:
+        except TicketRouterError as error:
+            # SES failed, or the claim is another invocation's or out of reach.
             return Outgoing("skip", error.reason, error.detail, digest, error.transient)
-        except ClaimInProgress as error:
-            return Outgoing("skip", "in-progress", str(error), digest, True)
-        except ClaimStoreError as error:
-            return Outgoing("skip", "claim-store-unavailable", str(error), digest, True)
         if claimed.fresh:
-            return Outgoing("mail", "mailed", f"mailed from {from_address}", digest)
-        return Outgoing("mail", "already-mailed", f"already mailed from {from_address}", digest)
+            return Outgoing("mail", Reason.MAILED, f"mailed from {from_address}", digest)
+        return Outgoing(
+            "mail", Reason.ALREADY_MAILED, f"already mailed from {from_address}", digest
+        )
 
 
 def handle_batch(event: Mapping[str, Any], outbox: Outbox, deadline: Deadline) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from handler.outbound.unsubscribe import (
     unsubscribed_page,
 )
 from handler.outbound.webhook import Deliveries, Delivery, Queue, our_work, read_delivery
+from handler.reasons import Reason
 from handler.routing import Routes
 from handler.service.metrics import SERVICE
 
@@ -67,15 +68,15 @@ def receive(request: Request, webhook: Webhook) -> Outcome:
     path = request.path or "/"
     if path == "/":
         if request.method != "POST":
-            return answer(405, "method-not-allowed", f"{request.method} /", allow="POST")
+            return answer(405, Reason.METHOD_NOT_ALLOWED, f"{request.method} /", allow="POST")
         return _delivery(request, webhook)
     if path == "/unsubscribe":
         if request.method not in {"GET", "POST"}:
             return answer(
-                405, "method-not-allowed", f"{request.method} /unsubscribe", allow="GET, POST"
+                405, Reason.METHOD_NOT_ALLOWED, f"{request.method} /unsubscribe", allow="GET, POST"
             )
         return _unsubscribe(request, webhook)
-    return answer(404, "not-found", "no such path")
+    return answer(404, Reason.NOT_FOUND, "no such path")
 
 
 def _delivery(request: Request, webhook: Webhook) -> Outcome:
@@ -105,12 +106,14 @@ def _queue_once(
     except OutboundError as error:
         return answer(503, error.reason, error.detail, about=about)
     if not remembered.fresh:
-        return answer(202, "duplicate-delivery", "this delivery was received before", about=about)
+        return answer(
+            202, Reason.DUPLICATE_DELIVERY, "this delivery was received before", about=about
+        )
     queued = f"{delivery.event}/{item.action} of {item.repo}#{item.issue}"
     if remembered.unconfirmed:
         # The work is queued: answering 503 would only invite a redelivery.
         queued += f"; {remembered.unconfirmed}"
-    return answer(202, "queued", queued, about=about)
+    return answer(202, Reason.QUEUED, queued, about=about)
 
 
 def _unsubscribe(request: Request, webhook: Webhook) -> Outcome:
@@ -127,5 +130,5 @@ def _unsubscribe(request: Request, webhook: Webhook) -> Outcome:
     try:
         removed = webhook.participants.remove(link.repo, link.issue, link.digest, webhook.clock())
     except ParticipantStoreError as error:
-        return try_later_page("store-unavailable", str(error), link.about)
+        return try_later_page(Reason.STORE_UNAVAILABLE, error.detail, link.about)
     return unsubscribed_page(link, removed=removed)
