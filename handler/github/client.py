@@ -134,7 +134,7 @@ class GitHubClient:
     ) -> PostedComment:
         """``POST /repos/{owner}/{repo}/issues/{issue}/comments`` with ``{"body": body}``.
 
-        A body carrying a mail marker (handler.service.claims) is never posted twice: with
+        A body carrying a mail marker (handler.github.posts) is never posted twice: with
         ``since`` (epoch seconds: the mail is a retry or a replay) the issue's comments since
         then are searched for the marker first, and so they are before re-posting after an
         attempt whose outcome is unknown (a timeout, a lost connection, a 5xx).
