@@ -1,17 +1,8 @@
 """AWS Lambda entry point of the outbox: ``handler.outbox_function.lambda_handler``.
 
-An SQS event source on the work queue invokes it with a batch of messages: GitHub events queued
-by the webhook function, and SES bounce and complaint notifications; handler.service.outbox
-handles them and reports the messages that failed back to SQS.
-
-Configuration (environment):
-  ROUTES_FILE              routes file (default: routes.yaml shipped beside the package)
-  IDEMPOTENCY_TABLE        DynamoDB table of claims, participants and suppressed addresses
-  IDEMPOTENCY_TTL_SECONDS  how long the claim of a mail sent is remembered (default 91 days)
-  WEBHOOK_URL              the webhook function's URL: the base of the unsubscribe links
-                           (unset: the mails offer the unsubscribe address only)
-  WEBHOOK_SECRET_ARN       the webhook's secret, from which the unsubscribe links' key derives
-  LOG_LEVEL                level of the log (default INFO)
+The work queue's SQS event source invokes it with GitHub events the webhook queued and SES
+feedback; handler.service.outbox mails the participants and reports failed messages back to SQS.
+Its configuration is the environment Terraform sets (README, "Lambda").
 """
 
 from __future__ import annotations
@@ -20,8 +11,10 @@ import functools
 import os
 from typing import TYPE_CHECKING, Any, cast
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from handler.aws.claims import DynamoClaims
-from handler.aws.lambda_runtime import DEFAULT_ROUTES, LambdaContext, LazyClient, json_logger
+from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.aws.ses import SesMailer
 from handler.aws.webhook_secret import WebhookSecret

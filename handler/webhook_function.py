@@ -1,17 +1,8 @@
 """AWS Lambda entry point of the webhook: ``handler.webhook_function.lambda_handler``.
 
-Invoked through its Function URL (auth NONE: the service verifies GitHub's signature and the
-unsubscribe links' mac), answered by handler.service.webhook.
-
-Configuration (environment):
-  ROUTES_FILE         routes file (default: routes.yaml shipped beside the package)
-  WEBHOOK_SECRET_ARN  Secrets Manager secret holding the master webhook secret (bare, or JSON
-                      {"secret": "..."}); the secrets GitHub signs with (one per owner or app,
-                      handler.outbound.signatures) and the unsubscribe links' key derive from it
-  WORK_QUEUE_URL      the SQS queue the outbox function reads
-  IDEMPOTENCY_TABLE   DynamoDB claims table: delivery ids seen, and the participants that
-                      unsubscribe links remove
-  LOG_LEVEL           level of the log (default INFO; WARNING keeps failures only)
+Invoked through its Function URL (auth NONE: handler.service.webhook verifies GitHub's signature
+and the unsubscribe links' MAC). Its configuration is the environment Terraform sets (README,
+"Lambda"); one JSON log line per request.
 """
 
 from __future__ import annotations
@@ -21,10 +12,11 @@ import os
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from handler.aws.deliveries import DynamoDeliveries
-from handler.aws.lambda_runtime import DEFAULT_ROUTES, LambdaContext, json_logger
+from handler.aws.lambda_runtime import DEFAULT_ROUTES, json_logger
 from handler.aws.participants import DynamoParticipants
 from handler.aws.sqs import SqsQueue
 from handler.aws.webhook_secret import WebhookSecret

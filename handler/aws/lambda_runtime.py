@@ -1,13 +1,13 @@
-"""What the Lambda entry points share: the routes file they load, the Lambda context they are
-given, their JSON logger, and boto3 clients made on first use. Importing it has no side
-effects: each entry point makes its own logger."""
+"""What the Lambda entry points share: the routes file they load, their JSON logger, and boto3
+clients made on first use. Importing it has no side effects: each entry point makes its own
+logger."""
 
 from __future__ import annotations
 
 import functools
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -21,15 +21,6 @@ _ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ROUTES = (
     _ROOT / "routes.json" if (_ROOT / "routes.json").exists() else _ROOT / "routes.yaml"
 )
-
-
-class LambdaContext(Protocol):
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    aws_request_id: str
-
-    def get_remaining_time_in_millis(self) -> int: ...
 
 
 class LazyClient:
