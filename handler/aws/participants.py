@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import error_code
-from handler.outbound.feedback import FeedbackKind
 from handler.outbound.participants import Participant, ParticipantStoreError, address_digest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from handler.outbound.feedback import FeedbackKind
 
 # Two years after the last mail to the issue: a conversation that pauses for months still reaches
 # its people.

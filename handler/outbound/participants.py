@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from handler.outbound.feedback import FeedbackKind
 from handler.reasons import Reason, TicketRouterError
+
+if TYPE_CHECKING:
+    from handler.outbound.feedback import FeedbackKind
 
 
 @dataclass(frozen=True)
