@@ -13,7 +13,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from handler.service.metrics import SERVICE
+from handler import SERVICE
 
 _ROOT = Path(__file__).resolve().parents[2]
 # `make package` puts routes.json, the validated JSON form of routes.yaml, in the zip: it loads in

@@ -9,16 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from handler.inbound.plan import Decision
+from handler import SERVICE
 from handler.reasons import Reason
+
+if TYPE_CHECKING:
+    from handler.inbound.plan import Decision
 
 NAMESPACE = "TicketRouter"
 NAMESPACE_VARIABLE = "POWERTOOLS_METRICS_NAMESPACE"
-SERVICE = "ticket-router"
 
 MAILS_RECEIVED = "MailsReceived"
 COMMENTS_POSTED = "CommentsPosted"

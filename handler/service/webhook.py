@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from handler import SERVICE
 from handler.outbound.errors import OutboundError
 from handler.outbound.github_events import WorkItem
 from handler.outbound.http import (
@@ -35,7 +36,6 @@ from handler.outbound.unsubscribe import (
 from handler.outbound.webhook import Deliveries, Delivery, Queue, our_work, read_delivery
 from handler.reasons import Reason
 from handler.routing import Routes
-from handler.service.metrics import SERVICE
 
 # The function's own Powertools logger (handler.aws.lambda_runtime.json_logger) is the stdlib
 # logger named after the service: its lines carry the invocation's context.
