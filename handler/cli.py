@@ -37,6 +37,7 @@ from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.events import MailRef
 from handler.service.inbound import Fetcher, Receiver, Runtime
 from handler.service.replay import (
+    ARRIVAL_UNKNOWN,
     MAIL_BUDGET_SECONDS,
     MailReplay,
     QueueError,
@@ -61,8 +62,6 @@ _NO_GITHUB_LOGIN = (
 )
 # Where SES's S3 action stores mail in the Terraform deployment (its MAIL_PREFIX).
 DEFAULT_PREFIX = "inbound/"
-# A file handed to dispatch may be a copy of a mail posted long ago: search the whole issue.
-_ANY_TIME = 0.0
 _SQS_HOST = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/")
 
 
@@ -236,9 +235,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
             status = 1
             continue
-        # A file says nothing of when it arrived: its Date orders the sender's mails, and the
-        # issue's whole history is searched for an earlier copy.
-        ref = MailRef(bucket="", key=name, received_at=_ANY_TIME)
+        # A file says nothing of when it arrived; it may be a copy of a mail posted long ago.
+        ref = MailRef(bucket="", key=name, received_at=ARRIVAL_UNKNOWN)
         deadline = Deadline.within(MAIL_BUDGET_SECONDS)
         for decision in receiver.receive(ref, deadline, raw=raw, recipients=args.recipient):
             if decision.retryable:

@@ -25,10 +25,11 @@ UNREAD = frozenset(
 )
 # SQS's largest batch.
 BATCH = 10
-# When the mail arrived is unknown for a key named by hand. The epoch makes the GitHub client
-# search the whole history for an earlier copy: a replayed mail may be weeks old, and an
-# object restored from an older version carries a new modification time.
-_UNKNOWN = 0.0
+# When the mail arrived is unknown (a key named by hand, a file given to dispatch). The epoch
+# makes the GitHub client search the whole history for an earlier copy: a replayed mail
+# may be weeks old, and an object restored from an older version carries a new modification time.
+# The sender's Date then orders their mails (handler.service.delivery.received_time).
+ARRIVAL_UNKNOWN = 0.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def key_ref(spec: str, *, bucket: str, prefix: str) -> MailRef:
         named_bucket, _, key = spec.removeprefix("s3://").partition("/")
         if not named_bucket or not key or key.endswith("/"):
             raise ValueError(f"{spec!r} is not s3://BUCKET/KEY")
-        return MailRef(bucket=named_bucket, key=key, received_at=_UNKNOWN)
+        return MailRef(bucket=named_bucket, key=key, received_at=ARRIVAL_UNKNOWN)
     if not spec.strip() or spec.endswith("/"):
         raise ValueError(f"{spec!r} names no stored mail")
     if not bucket:
@@ -97,8 +98,10 @@ def key_ref(spec: str, *, bucket: str, prefix: str) -> MailRef:
             f"no bucket for {spec!r}: give --bucket, set MAIL_BUCKET, or write s3://BUCKET/KEY"
         )
     if "/" in spec:
-        return MailRef(bucket=bucket, key=spec, received_at=_UNKNOWN)
-    return MailRef(bucket=bucket, key=f"{prefix}{spec}", message_id=spec, received_at=_UNKNOWN)
+        return MailRef(bucket=bucket, key=spec, received_at=ARRIVAL_UNKNOWN)
+    return MailRef(
+        bucket=bucket, key=f"{prefix}{spec}", message_id=spec, received_at=ARRIVAL_UNKNOWN
+    )
 
 
 def queued_event(body: str) -> Mapping[str, Any]:
