@@ -115,8 +115,6 @@ class Receiver:
     def _claim_and_post(
         self, planned: Plan, ref: MailRef, deadline: Deadline
     ) -> tuple[Decision, ...]:
-        if not any(decision.action in {"comment", "open"} for decision in planned.decisions):
-            return planned.decisions
         github = self.runtime.github
         return deliver(
             planned.decisions,
