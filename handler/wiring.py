@@ -3,7 +3,7 @@ same runtime from the same settings, so a replay runs what the Lambda runs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from handler.aws.claims import DynamoClaims
@@ -44,10 +44,11 @@ def inbound_runtime(
     """The inbound runtime; without ``tables`` nothing is claimed, threaded, recorded or
     noticed (a notice's daily limit lives in the table: nobody is told rather than everyone on
     every delivery)."""
+    runtime = Runtime(
+        routes, store, github, bucket=bucket, prefix=prefix, metrics=metrics or NoMetrics()
+    )
     if tables is None:
-        return Runtime(
-            routes, store, github, bucket=bucket, prefix=prefix, metrics=metrics or NoMetrics()
-        )
+        return runtime
     client, table, ttl = tables.client, tables.name, tables.ttl_seconds
     notifier = None
     if ses is not None and any(route.notify or route.confirm for route in routes.routes):
@@ -58,15 +59,10 @@ def inbound_runtime(
             scoped_ttl_seconds=ttl,
             suppressions=DynamoSuppressions(client, table),
         )
-    return Runtime(
-        routes,
-        store,
-        github,
+    return replace(
+        runtime,
         claims=DynamoClaims(table, client, expires_after_seconds=ttl),
         threads=DynamoThreads(client, table, expires_after_seconds=ttl),
         participants=DynamoParticipants(client, table),
         notifier=notifier,
-        bucket=bucket,
-        prefix=prefix,
-        metrics=metrics or NoMetrics(),
     )
