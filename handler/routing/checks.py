@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from handler.routing.domains import normalize_domain
+from handler.routing.domains import domain_problem, normalize_domain
 from handler.routing.model import (
     ISSUE_NUMBER,
     REPO_FULL_NAME,
@@ -211,7 +211,7 @@ def _domain_hint(domain: str) -> str:
         return ": write the domain alone, e.g. issues.example.com"
     if text.startswith("[") or text.replace(".", "").isdigit() or ":" in text:
         return ": IP addresses are not accepted"
-    return ""
+    return domain_problem(text)
 
 
 # Cached: a large routes file lists the same sender domains route after route.
