@@ -97,7 +97,7 @@ module "function" {
   idempotency_table_arn   = module.idempotency_store.table_arn
   idempotency_ttl_seconds = local.claim_ttl_seconds
 
-  notice_identity_arns = [for domain in local.notice_domains : "arn:${data.aws_partition.current.partition}:ses:${var.region}:${local.account_id}:identity/${domain}"]
+  notice_identity_arns = { for domain in local.notice_domains : domain => "arn:${data.aws_partition.current.partition}:ses:${var.region}:${local.account_id}:identity/${domain}" }
 }
 
 module "mail_receiving" {
@@ -138,7 +138,7 @@ module "replies" {
   log_retention_days           = var.log_retention_days
   webhook_reserved_concurrency = var.webhook_reserved_concurrency
   # From mail_receiving's output, so that the feedback notifications wait for the identities.
-  sending_identity_arns  = [for domain in local.participant_domains : module.mail_receiving.identity_arns[domain]]
+  sending_identity_arns  = { for domain in local.participant_domains : domain => module.mail_receiving.identity_arns[domain] }
   feedback_identity_arns = { for domain in local.feedback_domains : domain => module.mail_receiving.identity_arns[domain] }
 }
 

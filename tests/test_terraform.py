@@ -17,15 +17,26 @@ import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import botocore.session
 import hcl2
 import pytest
 import yaml
 
-from handler.routing import GitHubApp, TokenSecret, load_routes, parse_routes
+from handler.aws.claims import DynamoClaims
+from handler.aws.deliveries import DynamoDeliveries
+from handler.aws.notices import SesNotifier
+from handler.aws.participants import DynamoParticipants, DynamoSuppressions
+from handler.aws.threads import DynamoThreads
+from handler.deadline import Deadline
+from handler.github.posts import PostedComment
+from handler.outbound.notices import Notice
+from handler.outbound.participants import Participant
+from handler.reasons import Reason
+from handler.routing import GitHubApp, Target, TokenSecret, load_routes, parse_routes
 from tests.conftest import ROOT
+from tests.dynamo import CLAIMS_TABLE
 
 TERRAFORM = ROOT / "terraform"
 MODULES = sorted(p for p in (TERRAFORM / "modules").iterdir() if p.is_dir())
@@ -555,12 +566,28 @@ def notice_domains(routes_text: str) -> list[str]:
 
 
 def test_sending_notices_is_granted_only_for_routes_that_ask():
-    """ses:SendRawEmail is one conditional statement on the notifying routes' SES identities."""
-    [(for_each, content)] = notice_statements(function_policy())
-    assert for_each == ("length(var.notice_identity_arns) > 0 ? [var.notice_identity_arns] : []")
-    assert unquote(content["sid"]) == "NotifySenders"
+    """ses:SendRawEmail is one conditional statement on the notifying routes' SES identities,
+    from addresses of their domains; the notices' limit and the suppressions they read exist
+    only with it."""
+    found = {
+        unquote(content["sid"]): (for_each, content)
+        for for_each, content in notice_statements(function_policy())
+    }
+    assert set(found) == {"NotifySenders", "LimitNotices", "ReadSuppressions"}
+    for for_each, _ in found.values():
+        assert for_each == (
+            "length(var.notice_identity_arns) > 0 ? [var.notice_identity_arns] : []"
+        )
+    _, content = found["NotifySenders"]
     assert unquote(content["actions"]) == ["ses:SendRawEmail"]
-    assert unquote(content["resources"]) == "statement.value"
+    assert unquote(content["resources"]) == "values(statement.value)"
+    assert condition_list(content) == [
+        (
+            "StringLike",
+            "ses:FromAddress",
+            '[for domain in keys(statement.value) : "*@${domain}"]',
+        )
+    ]
     assert "effect" not in content
     assert "ses:SendRawEmail" not in {
         action for s in function_policy()["statement"] for action in unquote(s["actions"])
@@ -573,12 +600,13 @@ def test_sending_notices_is_granted_only_for_routes_that_ask():
     )
     function = modules_called(TERRAFORM)["function"]
     assert unquote(function["notice_identity_arns"]) == (
-        "[for domain in local.notice_domains : "
+        "{for domain in local.notice_domains : domain => "
         '"arn:${data.aws_partition.current.partition}:ses:${var.region}:'
-        '${local.account_id}:identity/${domain}"]'
+        '${local.account_id}:identity/${domain}"}'
     )
     variable = variables(MODULES_BY_NAME["function"])["notice_identity_arns"]
-    assert variable["default"] == []
+    assert unquote(variable["type"]) == "map(string)"
+    assert variable["default"] == {}
 
 
 def test_the_sample_routes_grant_no_sending():
@@ -1047,6 +1075,15 @@ def conditions(statement_body: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     }
 
 
+def condition_list(statement_body: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(test, variable, values) of each of a statement's conditions, sorted: a variable may be
+    tested twice."""
+    return sorted(
+        (unquote(c["test"]), unquote(c["variable"]), unquote(c["values"]))
+        for c in statement_body.get("condition", [])
+    )
+
+
 def test_participant_domains_are_those_of_the_routes_that_notify_participants():
     """The domains of routes with notify_participants, normalised as the handler reads them."""
     assert root_local("participant_domains") == (
@@ -1107,7 +1144,8 @@ def test_feedback_is_asked_for_every_domain_mail_is_sent_from():
     ]
     call = modules_called(TERRAFORM)["replies"]
     assert unquote(call["sending_identity_arns"]) == (
-        "[for domain in local.participant_domains : module.mail_receiving.identity_arns[domain]]"
+        "{for domain in local.participant_domains :"
+        " domain => module.mail_receiving.identity_arns[domain]}"
     )
     # Through mail_receiving's output, so that SES is configured once the identities exist.
     assert unquote(call["feedback_identity_arns"]) == (
@@ -1345,15 +1383,21 @@ REPLIES_GRANTS = {
             ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             ["var.idempotency_table_arn"],
         ),
+        "RemoveParticipants": (["dynamodb:UpdateItem"], ["var.idempotency_table_arn"]),
         "WriteLogs": (
             ["logs:CreateLogStream", "logs:PutLogEvents"],
             ["${aws_cloudwatch_log_group.webhook.arn}:*"],
         ),
     },
     "outbox": {
-        "MailParticipants": (["ses:SendRawEmail"], "var.sending_identity_arns"),
+        "MailParticipants": (["ses:SendRawEmail"], "values(var.sending_identity_arns)"),
         "ClaimMail": (
             ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["var.idempotency_table_arn"],
+        ),
+        "ReadParticipants": (["dynamodb:GetItem"], ["var.idempotency_table_arn"]),
+        "SuppressAddresses": (
+            ["dynamodb:GetItem", "dynamodb:PutItem"],
             ["var.idempotency_table_arn"],
         ),
         "ReadWebhookSecret": (["secretsmanager:GetSecretValue"], ["var.webhook_secret_arn"]),
@@ -1417,11 +1461,21 @@ def test_the_replies_functions_call_nothing_beyond_their_grants(name: str):
 
 
 def test_updates_are_sent_from_the_participants_domains_only():
-    """The outbox's SendRawEmail resources are the identities of notify_participants domains."""
+    """The outbox's SendRawEmail resources are the identities of notify_participants domains,
+    and its From addresses must be of those domains."""
     variable = variables(REPLIES)["sending_identity_arns"]
     assert "default" not in variable
-    [validation] = variable["validation"]
-    assert unquote(validation["condition"]) == "length(var.sending_identity_arns) >= 1"
+    assert unquote(variable["type"]) == "map(string)"
+    conditions_ = [unquote(v["condition"]) for v in variable["validation"]]
+    assert conditions_[0] == "length(var.sending_identity_arns) >= 1"
+    mail = statement(REPLIES, "outbox", "MailParticipants")
+    assert condition_list(mail) == [
+        (
+            "StringLike",
+            "ses:FromAddress",
+            '[for domain in keys(var.sending_identity_arns) : "*@${domain}"]',
+        )
+    ]
 
 
 def test_alarms_watch_the_replies_functions_and_the_dead_letter_queue():
@@ -1450,3 +1504,291 @@ def test_alarms_watch_the_replies_functions_and_the_dead_letter_queue():
         "webhook": "${aws_lambda_function.webhook.function_name}",
         "outbox": "${aws_lambda_function.outbox.function_name}",
     }
+
+
+# Each role's item statements on the claims table: the actions, and the key prefixes
+# (dynamodb:LeadingKeys, the partition key "id") they apply to. One table holds every kind of
+# item, so a role may touch only the kinds its function reads or writes.
+ITEM_GRANTS = {
+    "function": {
+        "ClaimMail": (
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["ticket-router#*"],
+        ),
+        "MapThreads": (["dynamodb:GetItem", "dynamodb:PutItem"], ["thread#*"]),
+        "RecordParticipants": (["dynamodb:UpdateItem"], ["participants#*"]),
+        # Only where a route sends notices.
+        "LimitNotices": (["dynamodb:PutItem"], ["notice#*"]),
+        "ReadSuppressions": (["dynamodb:GetItem"], ["suppressed#*"]),
+    },
+    "webhook": {
+        "ClaimDeliveries": (
+            ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["delivery#*"],
+        ),
+        "RemoveParticipants": (["dynamodb:UpdateItem"], ["participants#*"]),
+    },
+    "outbox": {
+        "ClaimMail": (
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["ticket-router#*"],
+        ),
+        "ReadParticipants": (["dynamodb:GetItem"], ["participants#*"]),
+        "SuppressAddresses": (["dynamodb:GetItem", "dynamodb:PutItem"], ["suppressed#*"]),
+    },
+}
+# Where each role's policy document is.
+ROLE_POLICIES = {
+    "function": (MODULES_BY_NAME["function"], "this"),
+    "webhook": (REPLIES, "webhook"),
+    "outbox": (REPLIES, "outbox"),
+}
+
+
+def role_statements(role: str) -> list[dict[str, Any]]:
+    """Every statement of a role's policy, the dynamic ones' content included."""
+    folder, name = ROLE_POLICIES[role]
+    [document] = [
+        body
+        for labels, body in blocks(folder, "data")
+        if labels == ["aws_iam_policy_document", name]
+    ]
+    return [*document["statement"], *(content for _, content in notice_statements(document))]
+
+
+def item_grants(role: str) -> dict[str, tuple[list[str], list[str]]]:
+    """sid -> (sorted actions, LeadingKeys patterns) of the role's DynamoDB statements."""
+    found = {}
+    for body in role_statements(role):
+        actions = sorted(unquote(body["actions"]))
+        if not any(action.startswith("dynamodb:") for action in actions):
+            continue
+        patterns = [
+            values
+            for test, variable, values in condition_list(body)
+            if (test, variable) == ("ForAllValues:StringLike", "dynamodb:LeadingKeys")
+        ]
+        found[unquote(body["sid"])] = (actions, patterns[0] if len(patterns) == 1 else [])
+    return found
+
+
+def string_like(pattern: str, value: str) -> bool:
+    """IAM's StringLike: * any run of characters, ? one character, the rest literal."""
+    parts = (
+        ".*" if part == "*" else "." if part == "?" else re.escape(part)
+        for part in re.split(r"([*?])", pattern)
+    )
+    return re.fullmatch("".join(parts), value, flags=re.DOTALL) is not None
+
+
+@pytest.mark.parametrize("role", ITEM_GRANTS)
+def test_each_role_may_touch_only_its_own_kinds_of_item(role: str):
+    """Every DynamoDB statement names its key prefixes (ForAllValues:StringLike on
+    dynamodb:LeadingKeys) and requires the key to be there (Null false), on the table only."""
+    assert item_grants(role) == ITEM_GRANTS[role]
+    for body in role_statements(role):
+        if not any(a.startswith("dynamodb:") for a in unquote(body["actions"])):
+            continue
+        assert unquote(body["resources"]) == ["var.idempotency_table_arn"]
+        assert "effect" not in body
+        [(_, _, patterns)] = [c for c in condition_list(body) if c[0].startswith("ForAllValues")]
+        assert condition_list(body) == [
+            ("ForAllValues:StringLike", "dynamodb:LeadingKeys", patterns),
+            ("Null", "dynamodb:LeadingKeys", ["false"]),
+        ]
+        # A prefix ends in "#": "thread#*" must not admit "threads-of-others#...".
+        assert all(re.fullmatch(r"[a-z-]+#\*", pattern) for pattern in patterns)
+
+
+def test_the_granted_prefixes_are_the_codes():
+    """The prefixes in the policies are the ones the adapters write their keys under."""
+    from handler.aws import claims, deliveries, participants, threads  # noqa: PLC0415
+    from handler.outbound import notices  # noqa: PLC0415
+
+    code = {
+        claims._KEY_PREFIX,
+        deliveries._KEY_PREFIX,
+        threads._KEY_PREFIX,
+        participants._PARTICIPANTS_PREFIX,
+        participants._SUPPRESSED_PREFIX,
+        notices._KEY_PREFIX,
+    }
+    granted = {
+        pattern.removesuffix("#*")
+        for grants in ITEM_GRANTS.values()
+        for _, patterns in grants.values()
+        for pattern in patterns
+    }
+    assert granted == code
+
+
+class _Ses:
+    """SES as the notifier calls it: a notice is sent."""
+
+    def send_raw_email(self, **_: Any) -> dict[str, str]:
+        return {"MessageId": "sent"}
+
+
+def _claim_twice_and_release(claims: Any, key: str) -> None:
+    """A claim taken, found taken, and one released after its work failed."""
+
+    def failing() -> Any:
+        raise RuntimeError("the work failed")
+
+    posted = lambda: PostedComment(id=1, url="https://github.com/o/r/issues/5#issuecomment-1")  # noqa: E731
+    deadline = Deadline.within(60)
+    if isinstance(claims, DynamoDeliveries):
+        claims.once(key, lambda: None)
+        claims.once(key, lambda: None)
+        with pytest.raises(RuntimeError):
+            claims.once(key + "-failing", failing)
+        return
+    claims.once(key, posted, deadline)
+    claims.once(key, posted, deadline)
+    with pytest.raises(RuntimeError):
+        claims.once(key + "-failing", failing, deadline)
+
+
+PARTICIPANT = Participant(
+    address="Ada@Example.org", domain="talk.example.com", prefix="", last_message_id="m@x"
+)
+
+
+# What each function does with each store its entry point builds: the calls are made on moto's
+# table and their keys checked against the role's grants.
+STORE_USES: dict[str, dict[str, Any]] = {
+    "function": {
+        "DynamoClaims": lambda c: _claim_twice_and_release(
+            DynamoClaims(CLAIMS_TABLE, c, expires_after_seconds=3600), "mail#o/r#5"
+        ),
+        "DynamoThreads": lambda c: (
+            DynamoThreads(c, CLAIMS_TABLE, expires_after_seconds=3600).remember("o/r", ["a@x"], 5),
+            DynamoThreads(c, CLAIMS_TABLE, expires_after_seconds=3600).find("o/r", ["a@x"]),
+        ),
+        "DynamoParticipants": lambda c: (
+            DynamoParticipants(c, CLAIMS_TABLE).add("o/r", 5, PARTICIPANT, 1.0),
+            DynamoParticipants(c, CLAIMS_TABLE).remove("o/r", 5, "digest", 2.0),
+        ),
+        "DynamoSuppressions": lambda c: DynamoSuppressions(c, CLAIMS_TABLE).suppressed(["a@x.org"]),
+        "SesNotifier": lambda c: SesNotifier(
+            cast(Any, _Ses()),
+            c,
+            CLAIMS_TABLE,
+            scoped_ttl_seconds=3600,
+            suppressions=DynamoSuppressions(c, CLAIMS_TABLE),
+        ).send(
+            Notice(
+                reason=Reason.POSTED,
+                to="someone@example.org",
+                from_="5@issues.example.com",
+                subject="Re: x",
+                in_reply_to=None,
+                text="posted",
+            )
+        ),
+    },
+    "webhook": {
+        "DynamoDeliveries": lambda c: _claim_twice_and_release(
+            DynamoDeliveries(c, CLAIMS_TABLE), "0b5e3c30-0000-11ef-8000-000000000000"
+        ),
+        "DynamoParticipants": lambda c: DynamoParticipants(c, CLAIMS_TABLE).remove(
+            "o/r", 5, "digest", 2.0
+        ),
+    },
+    "outbox": {
+        "DynamoClaims": lambda c: _claim_twice_and_release(
+            DynamoClaims(CLAIMS_TABLE, c, expires_after_seconds=3600), "mailed#o/r#5#comment#1"
+        ),
+        "DynamoParticipants": lambda c: DynamoParticipants(c, CLAIMS_TABLE).of("o/r", 5),
+        "DynamoSuppressions": lambda c: (
+            DynamoSuppressions(c, CLAIMS_TABLE).suppress("a@x.org", "bounce"),
+            DynamoSuppressions(c, CLAIMS_TABLE).suppressed(["a@x.org"]),
+        ),
+    },
+}
+ENTRY_POINTS = {
+    "function": "handler.lambda_function",
+    "webhook": "handler.webhook_function",
+    "outbox": "handler.outbox_function",
+}
+
+
+@pytest.mark.parametrize("role", STORE_USES)
+def test_the_stores_exercised_are_those_the_function_builds(role: str):
+    """The table above covers every store the entry point's code constructs."""
+    built = set(re.findall(r"\b(Dynamo\w+|SesNotifier)\(", handler_code(ENTRY_POINTS[role])))
+    assert built - {"DynamoDBPersistenceLayer"} == set(STORE_USES[role])
+
+
+@pytest.mark.parametrize("role", STORE_USES)
+def test_every_key_the_code_writes_is_granted_to_its_role(role: str, dynamodb: Any):
+    """Each item call the function's stores make, run against moto, is allowed by one of the
+    role's statements in the Terraform (action and key prefix), and every prefix granted is
+    used."""
+    calls: list[tuple[str, str]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        key = (params.get("Key") or params.get("Item") or {})["id"]["S"]
+        calls.append((f"dynamodb:{model.name}", key))
+
+    dynamodb.meta.events.register("before-parameter-build.dynamodb", record)
+    for use in STORE_USES[role].values():
+        use(dynamodb)
+    grants = item_grants(role).values()
+    for action, key in calls:
+        assert any(
+            action in actions and any(string_like(pattern, key) for pattern in patterns)
+            for actions, patterns in grants
+        ), (action, key)
+    used = {
+        pattern
+        for action, key in calls
+        for actions, patterns in grants
+        for pattern in patterns
+        if action in actions and string_like(pattern, key)
+    }
+    assert used == {pattern for _, patterns in grants for pattern in patterns}
+
+
+def test_string_like_is_iams():
+    """The matcher the check above uses: * and ? only, everything else literal."""
+    assert string_like("thread#*", "thread#o/r#abc")
+    assert not string_like("thread#*", "threads#o/r")
+    assert not string_like("thread#*", "xthread#1")
+    assert string_like("*@a.example.com", "5@a.example.com")
+    assert not string_like("*@a.example.com", "5@a.example.com.evil.net")
+    assert not string_like("*@a.example.com", "5@evila.example.com")
+    assert string_like("a?c", "abc")
+    assert not string_like("a.c", "abc")
+
+
+SENDING_ROUTES = """\
+routes:
+  - {domain: Talk.Example.com., repo: o/b, allowed_senders: [a.org], notify_participants: true}
+  - {domain: notes.example.com, prefix: Ask-, repo: o/d, allowed_senders: [a.org], confirm: true}
+  - {domain: quiet.example.com, repo: o/e, allowed_senders: [a.org]}
+"""
+
+
+def test_mail_is_sent_from_addresses_the_conditions_admit():
+    """The From addresses the code builds for updates (a participant's issue address) and
+    notices (the issue address written to) fall under the ses:FromAddress patterns Terraform
+    makes of the same routes file, and no other route's domain does."""
+    updates = [f"*@{domain}" for domain in participant_domains(SENDING_ROUTES)]
+    notices = [f"*@{domain}" for domain in notice_domains(SENDING_ROUTES)]
+    assert (updates, notices) == (["*@talk.example.com"], ["*@notes.example.com"])
+    routes = parse_routes(SENDING_ROUTES, "routes.yaml")
+    talk, notes, quiet = routes.routes
+    joined = Participant(
+        address="ada@a.org", domain=talk.domain, prefix=talk.prefix, last_message_id=None
+    )
+    assert any(string_like(p, joined.issue_address(7)) for p in updates)
+    # What a notice is sent from: the issue address the sender wrote to, as the route reads it.
+    written = "ASK-7@Notes.Example.com"
+    target = routes.lookup(written)
+    assert isinstance(target, Target)
+    assert target.route is notes
+    opened_from = f"{notes.prefix}{target.issue}@{notes.domain}"
+    assert any(string_like(p, opened_from) for p in notices)
+    assert any(string_like(p, written.lower()) for p in notices)
+    assert not any(string_like(p, f"7@{quiet.domain}") for p in updates + notices)

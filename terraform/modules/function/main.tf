@@ -30,9 +30,9 @@ resource "aws_iam_role" "this" {
 }
 
 # Exactly what the code calls (the adapters in handler/aws/: s3.py, secrets.py, notices.py,
-# participants.py, threads.py, and the claims through Powertools) and what Lambda does on its
-# behalf (logs, the on-failure destination); tests/test_terraform.py keeps this in step with the
-# code.
+# participants.py, threads.py, and the claims through Powertools), on the items it calls them on,
+# and what Lambda does on its behalf (logs, the on-failure destination); tests/test_terraform.py
+# keeps this in step with the code.
 data "aws_iam_policy_document" "this" {
   statement {
     sid       = "ReadMail"
@@ -63,9 +63,14 @@ data "aws_iam_policy_document" "this" {
     resources = [aws_sqs_queue.failed.arn]
   }
 
+  # One table holds every kind of item, each under its own key prefix; a statement per kind
+  # grants its calls on its prefix only (dynamodb:LeadingKeys is the partition key, "id"). The
+  # Null test keeps a call that names no key from passing ForAllValues with nothing to compare.
+  # tests/test_terraform.py checks the prefixes against the keys the code writes.
+
   # What Powertools' DynamoDBPersistenceLayer calls to claim a mail, record the comment and
-  # release the claim after a failure; it never scans, queries or describes the table. The
-  # issues' mail participants (handler/aws/participants.py) are written with UpdateItem too.
+  # release the claim after a failure (handler/aws/claims.py: "ticket-router#<hash>"); it never
+  # scans, queries or describes the table.
   statement {
     sid = "ClaimMail"
     actions = [
@@ -75,17 +80,125 @@ data "aws_iam_policy_document" "this" {
       "dynamodb:UpdateItem",
     ]
     resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["ticket-router#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  # The thread map that keeps replies to a new issue on it (handler/aws/threads.py).
+  statement {
+    sid = "MapThreads"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+    ]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["thread#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  # An issue's mail participants, added, or removed by an unsubscribe mail
+  # (handler/aws/participants.py); the outbox reads them.
+  statement {
+    sid       = "RecordParticipants"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["participants#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
   }
 
   # Notices to senders (handler/aws/notices.py), sent from the issue address the sender wrote to:
-  # only from the domains of routes that ask for notices, and no statement when none does.
+  # only from the domains of routes that ask for notices, as addresses of those domains, and no
+  # statement when none does.
   dynamic "statement" {
     for_each = length(var.notice_identity_arns) > 0 ? [var.notice_identity_arns] : []
 
     content {
       sid       = "NotifySenders"
       actions   = ["ses:SendRawEmail"]
-      resources = statement.value
+      resources = values(statement.value)
+
+      condition {
+        test     = "StringLike"
+        variable = "ses:FromAddress"
+        values   = [for domain in keys(statement.value) : "*@${domain}"]
+      }
+    }
+  }
+
+  # A notice's daily limit, a conditional PutItem (handler/outbound/notices.py: "notice#..."),
+  # and no notice to an address that bounced or complained (a GetItem of "suppressed#...", which
+  # the outbox writes): only where notices are sent.
+  dynamic "statement" {
+    for_each = length(var.notice_identity_arns) > 0 ? [var.notice_identity_arns] : []
+
+    content {
+      sid       = "LimitNotices"
+      actions   = ["dynamodb:PutItem"]
+      resources = [var.idempotency_table_arn]
+
+      condition {
+        test     = "ForAllValues:StringLike"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["notice#*"]
+      }
+
+      condition {
+        test     = "Null"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["false"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.notice_identity_arns) > 0 ? [var.notice_identity_arns] : []
+
+    content {
+      sid       = "ReadSuppressions"
+      actions   = ["dynamodb:GetItem"]
+      resources = [var.idempotency_table_arn]
+
+      condition {
+        test     = "ForAllValues:StringLike"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["suppressed#*"]
+      }
+
+      condition {
+        test     = "Null"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["false"]
+      }
     }
   }
 }

@@ -120,7 +120,12 @@ variable "idempotency_ttl_seconds" {
 }
 
 variable "notice_identity_arns" {
-  description = "SES identity ARNs of the route domains whose routes send notices to senders (notify or confirm in routes.yaml); the function may send from these only. Empty: no permission to send at all."
-  type        = list(string)
-  default     = []
+  description = "SES identity ARN by domain, for the route domains whose routes send notices to senders (notify or confirm in routes.yaml): the function may send from addresses of these domains only, through these identities. Empty: no permission to send at all."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for domain, arn in var.notice_identity_arns : endswith(arn, ":identity/${domain}") && can(regex("^arn:aws(-[a-z]+)*:ses:[a-z0-9-]+:[0-9]{12}:identity/[a-z0-9.-]+$", arn))])
+    error_message = "notice_identity_arns must map each lowercase ASCII domain to the ARN of its SES domain identity."
+  }
 }

@@ -16,15 +16,23 @@ resource "aws_iam_role" "outbox" {
 # the queue); tests/test_terraform.py keeps this in step with the code.
 data "aws_iam_policy_document" "outbox" {
   # Updates are sent from the issue address of the route the participant wrote to: only from
-  # the domains of routes that notify participants.
+  # addresses of the domains of routes that notify participants, through their identities.
   statement {
     sid       = "MailParticipants"
     actions   = ["ses:SendRawEmail"]
-    resources = var.sending_identity_arns
+    resources = values(var.sending_identity_arns)
+
+    condition {
+      test     = "StringLike"
+      variable = "ses:FromAddress"
+      values   = [for domain in keys(var.sending_identity_arns) : "*@${domain}"]
+    }
   }
 
-  # Participants and suppressions read and written, each mail claimed once (PutItem, UpdateItem)
-  # and released after a failure (DeleteItem); nothing scans or queries the table.
+  # Each mail claimed once (Powertools, handler/aws/claims.py: "ticket-router#<hash>") and
+  # released after a failure. Like the other item statements, on its key prefix only
+  # (dynamodb:LeadingKeys is the partition key, "id"; the Null test keeps a call that names no
+  # key from passing ForAllValues with nothing to compare); nothing scans or queries the table.
   statement {
     sid = "ClaimMail"
     actions = [
@@ -34,6 +42,60 @@ data "aws_iam_policy_document" "outbox" {
       "dynamodb:UpdateItem",
     ]
     resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["ticket-router#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  # An issue's mail participants, read (handler/aws/participants.py); the mail function and
+  # the webhook write them.
+  statement {
+    sid       = "ReadParticipants"
+    actions   = ["dynamodb:GetItem"]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["participants#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  # Addresses that bounced or complained, recorded from SES's feedback and read before mailing.
+  statement {
+    sid = "SuppressAddresses"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+    ]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["suppressed#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
   }
 
   # The unsubscribe links' key is derived from the webhook secret.

@@ -34,12 +34,17 @@ variable "idempotency_ttl_seconds" {
 }
 
 variable "sending_identity_arns" {
-  description = "SES identity ARNs of the domains of the routes that notify participants: the outbox may send from these only."
-  type        = list(string)
+  description = "SES identity ARN by domain, for the domains of the routes that notify participants: the outbox may send from addresses of these domains only, through these identities."
+  type        = map(string)
 
   validation {
     condition     = length(var.sending_identity_arns) >= 1
     error_message = "sending_identity_arns must name at least one identity: the module exists for routes that notify participants."
+  }
+
+  validation {
+    condition     = alltrue([for domain, arn in var.sending_identity_arns : endswith(arn, ":identity/${domain}") && can(regex("^arn:aws(-[a-z]+)*:ses:[a-z0-9-]+:[0-9]{12}:identity/[a-z0-9.-]+$", arn))])
+    error_message = "sending_identity_arns must map each lowercase ASCII domain to the ARN of its SES domain identity."
   }
 }
 

@@ -39,9 +39,10 @@ data "aws_iam_policy_document" "webhook" {
     resources = [aws_sqs_queue.work.arn]
   }
 
-  # Delivery ids claimed once (PutItem, released with DeleteItem when queueing fails, confirmed
-  # with UpdateItem once queued) and a participant removed from an issue by the unsubscribe link
-  # (UpdateItem).
+  # Delivery ids claimed once (Powertools, handler/aws/deliveries.py: "delivery#<hash>"):
+  # PutItem, released with DeleteItem when queueing fails, confirmed with UpdateItem once
+  # queued. On that key prefix only (dynamodb:LeadingKeys is the partition key, "id"; the Null
+  # test keeps a call that names no key from passing ForAllValues with nothing to compare).
   statement {
     sid = "ClaimDeliveries"
     actions = [
@@ -50,6 +51,37 @@ data "aws_iam_policy_document" "webhook" {
       "dynamodb:UpdateItem",
     ]
     resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["delivery#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  # A participant removed from an issue by the unsubscribe link (handler/aws/participants.py).
+  statement {
+    sid       = "RemoveParticipants"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["participants#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
   }
 
   statement {
