@@ -13,7 +13,10 @@ import importlib
 import importlib.util
 import inspect
 import json
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -35,7 +38,7 @@ from handler.outbound.notices import Notice
 from handler.outbound.participants import Participant
 from handler.reasons import Reason
 from handler.routing import GitHubApp, Target, TokenSecret, load_routes, parse_routes
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TESTS
 from tests.dynamo import CLAIMS_TABLE
 
 TERRAFORM = ROOT / "terraform"
@@ -1792,3 +1795,44 @@ def test_mail_is_sent_from_addresses_the_conditions_admit():
     assert any(string_like(p, opened_from) for p in notices)
     assert any(string_like(p, written.lower()) for p in notices)
     assert not any(string_like(p, f"7@{quiet.domain}") for p in updates + notices)
+
+
+# `terraform test` needs the AWS provider, which init takes from a local mirror only (as
+# `make tf-check`'s validate does): TF_PLUGIN_DIR, else /opt/tf-plugins when it exists.
+TERRAFORM_BIN = shutil.which("terraform")
+PLUGIN_DIR = Path(os.environ.get("TF_PLUGIN_DIR") or "/opt/tf-plugins")
+
+
+@pytest.mark.skipif(
+    TERRAFORM_BIN is None or not PLUGIN_DIR.is_dir(),
+    reason="terraform test needs terraform and a local provider mirror (TF_PLUGIN_DIR)",
+)
+@pytest.mark.parametrize("module", ["function", "replies"])
+def test_the_provider_renders_the_conditions(module: str, tmp_path: Path):
+    """tests/terraform/<module>.tftest.hcl: the policies as the provider writes them hold the
+    LeadingKeys and FromAddress conditions, in a copy of the module with every resource
+    overridden (nothing reaches AWS)."""
+    assert TERRAFORM_BIN is not None
+    copy = tmp_path / module
+    shutil.copytree(MODULES_BY_NAME[module], copy)
+    (copy / "tests").mkdir()
+    shutil.copy(TESTS / "terraform" / f"{module}.tftest.hcl", copy / "tests")
+    # The stand-in package the functions hash, and the routes hash the mail function checks.
+    (copy / "package.zip").write_bytes(b"")
+    (copy / "package.zip.routes-sha256").write_text("0" * 64 + "\n", encoding="utf-8")
+    environment = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
+
+    def terraform(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - terraform from the PATH, fixed arguments
+            [TERRAFORM_BIN, f"-chdir={copy}", *arguments, "-no-color"],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=False,
+        )
+
+    init = terraform("init", "-backend=false", "-input=false", f"-plugin-dir={PLUGIN_DIR}")
+    assert init.returncode == 0, init.stdout + init.stderr
+    result = terraform("test")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 failed" in result.stdout

@@ -1,0 +1,115 @@
+# The function module's policy as the AWS provider renders it (tests/test_terraform.py runs this
+# with `terraform test` in a copy of the module, beside a stand-in package). Values are compared
+# as JSON: to Terraform a list and a tuple are never equal. Every resource is overridden, so
+# nothing reaches AWS; the policy document is the provider's own rendering.
+
+provider "aws" {
+  region                      = "eu-west-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+
+override_resource {
+  target = aws_cloudwatch_log_group.this
+  values = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tr" }
+}
+
+override_resource {
+  target = aws_sqs_queue.failed
+  values = { arn = "arn:aws:sqs:eu-west-1:123456789012:tr-failed" }
+}
+
+override_resource {
+  target = aws_iam_role.this
+  values = { arn = "arn:aws:iam::123456789012:role/tr", id = "tr" }
+}
+
+override_resource {
+  target = aws_iam_role_policy.this
+}
+
+override_resource {
+  target = aws_lambda_function.this
+  values = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:tr", function_name = "tr" }
+}
+
+override_resource {
+  target = aws_lambda_function_event_invoke_config.this
+}
+
+override_resource {
+  target = aws_lambda_permission.ses
+}
+
+variables {
+  name                    = "tr"
+  package_file            = "package.zip"
+  routes_sha256           = "0000000000000000000000000000000000000000000000000000000000000000"
+  mail_bucket_name        = "mail"
+  mail_bucket_arn         = "arn:aws:s3:::mail"
+  mail_key_prefix         = "inbound/"
+  token_secret_arn        = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tr/github-token-AbCdEf"
+  github_api_url          = "https://api.github.com"
+  log_level               = "INFO"
+  timeout                 = 30
+  memory_size             = 256
+  reserved_concurrency    = -1
+  log_retention_days      = 30
+  max_retry_attempts      = 2
+  max_event_age_seconds   = 3600
+  account_id              = "123456789012"
+  receipt_rule_arn        = "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/tr:receipt-rule/tr-deliver"
+  idempotency_table_name  = "claims"
+  idempotency_table_arn   = "arn:aws:dynamodb:eu-west-1:123456789012:table/claims"
+  idempotency_ttl_seconds = 86400
+  notice_identity_arns = {
+    "notes.example.com" = "arn:aws:ses:eu-west-1:123456789012:identity/notes.example.com"
+    "ask.example.org"   = "arn:aws:ses:eu-west-1:123456789012:identity/ask.example.org"
+  }
+}
+
+run "with_notices" {
+  command = apply
+
+  assert {
+    condition = jsonencode({ for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid => s.Condition if can(s.Condition) }) == jsonencode({
+      ClaimMail          = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "ticket-router#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      MapThreads         = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "thread#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      RecordParticipants = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "participants#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      LimitNotices       = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "notice#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      ReadSuppressions   = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "suppressed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      NotifySenders      = { StringLike = { "ses:FromAddress" = ["*@ask.example.org", "*@notes.example.com"] } }
+    })
+    error_message = "The conditions of the function's policy: ${data.aws_iam_policy_document.this.json}"
+  }
+
+  assert {
+    condition = jsonencode(sort(flatten([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Resource if s.Sid == "NotifySenders"]))) == jsonencode([
+      "arn:aws:ses:eu-west-1:123456789012:identity/ask.example.org",
+      "arn:aws:ses:eu-west-1:123456789012:identity/notes.example.com",
+    ])
+    error_message = "Notices are sent through the notifying domains' identities only."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : can(s.Condition) if anytrue([for a in flatten([s.Action]) : startswith(a, "dynamodb:") || startswith(a, "ses:")])])
+    error_message = "Every DynamoDB and SES statement of the function's policy carries a condition."
+  }
+}
+
+run "without_notices" {
+  command = apply
+
+  variables {
+    notice_identity_arns = {}
+  }
+
+  assert {
+    condition     = jsonencode(sort([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid])) == jsonencode(["ClaimMail", "MapThreads", "ReadGitHubToken", "ReadMail", "RecordFailures", "RecordParticipants", "WriteLogs"])
+    error_message = "Without notices the role may neither send mail nor touch the notices' items."
+  }
+}

@@ -1,0 +1,181 @@
+# The replies module's two role policies as the AWS provider renders them
+# (tests/test_terraform.py runs this with `terraform test` in a copy of the module, beside a
+# stand-in package). Values are compared as JSON: to Terraform a list and a tuple are never
+# equal. Every resource and the account look-up are overridden, so nothing reaches AWS; the
+# policy documents are the provider's own rendering.
+
+provider "aws" {
+  region                      = "eu-west-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+
+override_data {
+  target = data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+
+override_data {
+  target = data.aws_partition.current
+  values = { partition = "aws" }
+}
+
+override_resource {
+  target = aws_sqs_queue.dead_letter
+  values = { arn = "arn:aws:sqs:eu-west-1:123456789012:tr-work-dlq", id = "https://sqs.eu-west-1.amazonaws.com/123456789012/tr-work-dlq" }
+}
+
+override_resource {
+  target = aws_sqs_queue.work
+  values = { arn = "arn:aws:sqs:eu-west-1:123456789012:tr-work", id = "https://sqs.eu-west-1.amazonaws.com/123456789012/tr-work", url = "https://sqs.eu-west-1.amazonaws.com/123456789012/tr-work" }
+}
+
+override_resource {
+  target = aws_sqs_queue_redrive_allow_policy.dead_letter
+}
+
+override_resource {
+  target = aws_sqs_queue_policy.work
+}
+
+override_resource {
+  target = aws_kms_key.feedback
+  values = { arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000", key_id = "00000000-0000-0000-0000-000000000000" }
+}
+
+override_resource {
+  target = aws_kms_alias.feedback
+}
+
+override_resource {
+  target = aws_sns_topic.feedback
+  values = { arn = "arn:aws:sns:eu-west-1:123456789012:tr-ses-feedback" }
+}
+
+override_resource {
+  target = aws_sns_topic_policy.feedback
+}
+
+override_resource {
+  target = aws_sns_topic_subscription.feedback
+}
+
+override_resource {
+  target = aws_ses_identity_notification_topic.feedback
+}
+
+override_resource {
+  target = aws_cloudwatch_log_group.outbox
+  values = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tr-outbox" }
+}
+
+override_resource {
+  target = aws_iam_role.outbox
+  values = { arn = "arn:aws:iam::123456789012:role/tr-outbox", id = "tr-outbox" }
+}
+
+override_resource {
+  target = aws_iam_role_policy.outbox
+}
+
+override_resource {
+  target = aws_lambda_function.outbox
+  values = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:tr-outbox", function_name = "tr-outbox" }
+}
+
+override_resource {
+  target = aws_lambda_event_source_mapping.outbox
+}
+
+override_resource {
+  target = aws_cloudwatch_log_group.webhook
+  values = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tr-webhook" }
+}
+
+override_resource {
+  target = aws_iam_role.webhook
+  values = { arn = "arn:aws:iam::123456789012:role/tr-webhook", id = "tr-webhook" }
+}
+
+override_resource {
+  target = aws_iam_role_policy.webhook
+}
+
+override_resource {
+  target = aws_lambda_function.webhook
+  values = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:tr-webhook", function_name = "tr-webhook" }
+}
+
+override_resource {
+  target = aws_lambda_function_url.webhook
+  values = { function_url = "https://abc.lambda-url.eu-west-1.on.aws/" }
+}
+
+override_resource {
+  target = aws_lambda_permission.url
+}
+
+override_resource {
+  target = aws_cloudformation_stack.invoke_via_url
+}
+
+variables {
+  name                    = "tr"
+  package_file            = "package.zip"
+  webhook_secret_arn      = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tr/github-webhook-secret-AbCdEf"
+  idempotency_table_name  = "claims"
+  idempotency_table_arn   = "arn:aws:dynamodb:eu-west-1:123456789012:table/claims"
+  idempotency_ttl_seconds = 86400
+  log_level               = "INFO"
+  log_retention_days      = 30
+  sending_identity_arns = {
+    "talk.example.com" = "arn:aws:ses:eu-west-1:123456789012:identity/talk.example.com"
+    "chat.example.org" = "arn:aws:ses:eu-west-1:123456789012:identity/chat.example.org"
+  }
+  feedback_identity_arns = {
+    "talk.example.com" = "arn:aws:ses:eu-west-1:123456789012:identity/talk.example.com"
+    "chat.example.org" = "arn:aws:ses:eu-west-1:123456789012:identity/chat.example.org"
+  }
+}
+
+run "policies" {
+  command = apply
+
+  assert {
+    condition = jsonencode({ for s in jsondecode(data.aws_iam_policy_document.webhook.json).Statement : s.Sid => s.Condition if can(s.Condition) }) == jsonencode({
+      ClaimDeliveries    = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "delivery#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      RemoveParticipants = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "participants#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+    })
+    error_message = "The conditions of the webhook's policy: ${data.aws_iam_policy_document.webhook.json}"
+  }
+
+  assert {
+    condition = jsonencode({ for s in jsondecode(data.aws_iam_policy_document.outbox.json).Statement : s.Sid => s.Condition if can(s.Condition) }) == jsonencode({
+      MailParticipants  = { StringLike = { "ses:FromAddress" = ["*@chat.example.org", "*@talk.example.com"] } }
+      ClaimMail         = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "ticket-router#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      ReadParticipants  = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "participants#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      SuppressAddresses = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "suppressed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+    })
+    error_message = "The conditions of the outbox's policy: ${data.aws_iam_policy_document.outbox.json}"
+  }
+
+  assert {
+    condition = jsonencode(sort(flatten([for s in jsondecode(data.aws_iam_policy_document.outbox.json).Statement : s.Resource if s.Sid == "MailParticipants"]))) == jsonencode([
+      "arn:aws:ses:eu-west-1:123456789012:identity/chat.example.org",
+      "arn:aws:ses:eu-west-1:123456789012:identity/talk.example.com",
+    ])
+    error_message = "Updates are sent through the participants' domains' identities only."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in concat(jsondecode(data.aws_iam_policy_document.webhook.json).Statement, jsondecode(data.aws_iam_policy_document.outbox.json).Statement) :
+      can(s.Condition) if anytrue([for a in flatten([s.Action]) : startswith(a, "dynamodb:") || startswith(a, "ses:")])
+    ])
+    error_message = "Every DynamoDB and SES statement of both roles carries a condition."
+  }
+}
