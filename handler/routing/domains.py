@@ -82,7 +82,7 @@ def _read(text: str) -> tuple[str | None, str]:
 
 def _to_ascii(domain: str) -> tuple[str | None, str]:
     """The ``xn--`` form of a non-ASCII name, when mapping it changes nothing but case."""
-    # Imported here: ASCII names, nearly all of them, need no IDNA tables.
+    # Imported here: plain ASCII names, nearly all of them, need no IDNA tables.
     import idna  # noqa: PLC0415
 
     try:
