@@ -633,11 +633,6 @@ DMARC_RESULT = " dmarc=pass header.from=tickets.example.net;"
             "its spf result and SES's Received-SPF differ",
         ),
         (
-            "an spf result without SES's Received-SPF",
-            [("Received-SPF:" + RECEIVED_SPF + "\n", "")],
-            "its spf result has no Received-SPF beside it",
-        ),
-        (
             "a method name in another script",
             [(DMARC_RESULT, " dmarc=pass header.from=tickets.example.net;\n d\u212aim=pass;")],
             "it holds an entry whose name is not a keyword",
@@ -665,6 +660,21 @@ def test_an_spf_result_folded_elsewhere_than_received_spf_is_the_same():
     a tab, still matches its Received-SPF."""
     folded = SPF_RESULT.replace(" as permitted ", " as\n\tpermitted ").replace("; helo", ";\n helo")
     receipt = edited_receipt((SPF_RESULT, folded))
+    assert receipt is not None
+    assert (receipt.problem, receipt.dmarc, receipt.spf) == (None, "PASS", "PASS")
+
+
+@pytest.mark.parametrize(
+    ("case", "old", "new"),
+    [
+        ("without Received-SPF", "Received-SPF:" + RECEIVED_SPF + "\n", ""),
+        ("with Received-SPF written as spf=", "Received-SPF: pass", "Received-SPF: spf=pass"),
+    ],
+)
+def test_an_spf_result_without_a_received_spf_like_it_is_read_on_its_separators(case, old, new):
+    """Received-SPF only confirms where SES's spf result ends: a copy of the block without it,
+    or with it written as a result, is read on the separators alone."""
+    receipt = edited_receipt((old, new))
     assert receipt is not None
     assert (receipt.problem, receipt.dmarc, receipt.spf) == (None, "PASS", "PASS")
 
