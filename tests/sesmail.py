@@ -16,8 +16,9 @@ def ses_block(
     virus: str = "PASS",
 ) -> str:
     envelope_domain = envelope_from.rsplit("@", 1)[-1]
+    # Received-SPF holds what the spf= result of Authentication-Results does, as SES writes it.
     spf_text = (
-        f"spf={spf} (spfCheck: domain of {envelope_domain} designates 192.0.2.1 as permitted "
+        f"{spf} (spfCheck: domain of {envelope_domain} designates 192.0.2.1 as permitted "
         f"sender) client-ip=192.0.2.1; envelope-from={envelope_from}; helo=mx.{envelope_domain};"
     )
     dkim_text = f"dkim={dkim} header.i=@{dkim_domain};" if dkim != "none" else "dkim=none;"
@@ -30,7 +31,7 @@ def ses_block(
         f"X-SES-Spam-Verdict: {spam}\r\n"
         f"X-SES-Virus-Verdict: {virus}\r\n"
         f"Received-SPF: {spf_text}\r\n"
-        f"Authentication-Results: amazonses.com;\r\n {spf_text}\r\n {dkim_text}\r\n"
+        f"Authentication-Results: amazonses.com;\r\n spf={spf_text}\r\n {dkim_text}\r\n"
         f" dmarc={dmarc} header.from={from_domain};\r\n"
         "X-SES-RECEIPT: AEFBQUFBQUFBQUFHcjJ0eW1o\r\n"
         "X-SES-DKIM-SIGNATURE: a=rsa-sha256; q=dns/txt; b=c2ln; c=relaxed/simple; s=x; "

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from handler.inbound.authenticity import (
+    Assessment,
     SesReceipt,
     aligned,
     assess,
@@ -15,6 +16,8 @@ from handler.inbound.authenticity import (
     receipt_from_headers,
 )
 from handler.inbound.mail import parse_mail
+from handler.reasons import Reason
+from tests.complexity import MAX_GROWTH, growth
 from tests.conftest import ROOT, TESTS
 from tests.sesmail import ses_block, ses_mail
 
@@ -139,20 +142,20 @@ def test_ses_block_is_read():
             "two From addresses",
             ses_mail(from_="alice@example.com, mallory@evil.example.net"),
             "invalid-from",
-            "the mail has 2 From addresses (alice@example.com, mallory@evil.example.net); "
+            "the mail has 2 From addresses (a…@example.com, m…@evil.example.net); "
             "exactly one is needed",
         ),
         (
             "From without a domain",
             ses_mail(from_="root"),
             "invalid-from",
-            "the From address 'root' has no valid domain",
+            "the From address 'r…' has no valid domain",
         ),
         (
             "From at an IP literal",
             ses_mail(from_="alice@[192.0.2.1]"),
             "invalid-from",
-            "the From address 'alice@[192.0.2.1]' has no valid domain",
+            "the From address 'a…@[192.0.2.1]' has no valid domain",
         ),
         ("spam", ses_mail(spam="FAIL"), "spam", "SES's spam verdict is FAIL"),
         ("virus", ses_mail(virus="FAIL"), "virus", "SES's virus verdict is FAIL"),
@@ -510,10 +513,15 @@ def test_authserv_id_is_case_insensitive():
 
 
 def test_results_of_another_authserv_id_inside_the_block_count_for_nothing():
-    """Only amazonses.com's results are read, even in SES's position."""
+    """Only amazonses.com's results are read, even in SES's position: another server's there
+    authenticate no one (not even by an aligned SPF pass, as a missing policy would)."""
     receipt = edited_receipt(("Results: amazonses.com;", "Results: mx.example.net;"))
     assert receipt is not None
-    assert (receipt.dmarc, receipt.dmarc_domain) == ("GRAY", None)
+    assert (receipt.dmarc, receipt.dmarc_domain) == ("DISABLED", None)
+    assert receipt.problem == (
+        "SES's Authentication-Results cannot be trusted: "
+        "its results are another server's, not amazonses.com's"
+    )
 
 
 def test_spf_status_falls_back_to_received_spf():
@@ -559,3 +567,177 @@ def test_event_keeps_the_stored_policy_when_both_say_fail():
     passing = event_record(dmarcVerdict="PASS")
     del passing["ses"]["receipt"]["dmarcPolicy"]
     assert receipt_from_event(passing, stored).dmarc_policy is None
+
+
+UNTRUSTED = "SES's Authentication-Results cannot be trusted: "
+RECEIVED_SPF = fixture("no-dkim-signature.eml").decode().split("Received-SPF:")[1].split("\n")[0]
+DMARC_RESULT = " dmarc=pass header.from=tickets.example.net;"
+
+
+@pytest.mark.parametrize(
+    ("case", "edits", "why"),
+    [
+        (
+            "a second dmarc result",
+            [(DMARC_RESULT, DMARC_RESULT + "\n dmarc=fail header.from=tickets.example.net;")],
+            "it holds more than one dmarc result",
+        ),
+        (
+            "a second spf result",
+            [(DMARC_RESULT, " spf=pass client-ip=192.0.2.1;\n" + DMARC_RESULT)],
+            "it holds more than one spf result",
+        ),
+        (
+            "a property named twice",
+            [(DMARC_RESULT, " dmarc=pass header.from=tickets.example.net header.from=x.example;")],
+            "its dmarc result names header.from twice",
+        ),
+        (
+            "an spf detail named twice",
+            [(" helo=mx1.tickets.example.net;\n", " helo=a.example; helo=b.example;\n")],
+            "its spf result names helo twice",
+        ),
+        (
+            "a stray property after a result other than spf",
+            [(DMARC_RESULT, " dkim=pass header.d=tickets.example.net;\n header.d=x.example;")],
+            "it holds an entry that is neither a result nor SES's spf details",
+        ),
+        (
+            "an spf detail after another result",
+            [(DMARC_RESULT, DMARC_RESULT + "\n helo=x.example;")],
+            "it holds an entry that is neither a result nor SES's spf details",
+        ),
+        (
+            "a word that is no property",
+            [(DMARC_RESULT, " dmarc=pass header.from=tickets.example.net pass;")],
+            "it holds an entry that is not key=value",
+        ),
+        (
+            "an unknown property",
+            [(DMARC_RESULT, " dmarc=pass header.from=tickets.example.net helo=x;")],
+            "its dmarc result holds something other than properties",
+        ),
+        (
+            "an empty result",
+            [(DMARC_RESULT, " ;\n" + DMARC_RESULT)],
+            "it holds an empty result",
+        ),
+        (
+            "a comment that never closes",
+            [(DMARC_RESULT, " dmarc=pass (p=NONE header.from=tickets.example.net;")],
+            "a comment in it never closes",
+        ),
+        (
+            "an spf result unlike SES's Received-SPF",
+            [(SPF_RESULT, SPF_RESULT.replace("client-ip", "smtp.helo=x.example client-ip"))],
+            "its spf result and SES's Received-SPF differ",
+        ),
+        (
+            "a method name in another script",
+            [(DMARC_RESULT, " dmarc=pass header.from=tickets.example.net;\n d\u212aim=pass;")],
+            "it holds an entry whose name is not a keyword",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 60 else "",
+)
+def test_a_field_not_shaped_as_ses_writes_it_authenticates_no_one(case, edits, why):
+    """Out of RFC 8601's shape, a method SES writes once twice, or an spf result that is not
+    SES's Received-SPF: the whole field is untrusted, and the detail says why."""
+    text = fixture("no-dkim-signature.eml").decode()
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    message = parse_mail(text.encode())
+    receipt = receipt_from_headers(message)
+    assert receipt is not None
+    assert receipt.problem == UNTRUSTED + why
+    assert assess(message, receipt).detail == UNTRUSTED + why
+    assert assess(message, receipt).reason == "not-authenticated"
+
+
+def test_an_spf_result_folded_elsewhere_than_received_spf_is_the_same():
+    """Folding adds no text (RFC 5322 2.2.3): SES's spf result folded at other spaces, or with
+    a tab, still matches its Received-SPF."""
+    folded = SPF_RESULT.replace(" as permitted ", " as\n\tpermitted ").replace("; helo", ";\n helo")
+    receipt = edited_receipt((SPF_RESULT, folded))
+    assert receipt is not None
+    assert (receipt.problem, receipt.dmarc, receipt.spf) == (None, "PASS", "PASS")
+
+
+@pytest.mark.parametrize(
+    ("case", "old", "new"),
+    [
+        ("without Received-SPF", "Received-SPF:" + RECEIVED_SPF + "\n", ""),
+        ("with Received-SPF written as spf=", "Received-SPF: pass", "Received-SPF: spf=pass"),
+    ],
+)
+def test_an_spf_result_without_a_received_spf_like_it_is_read_on_its_separators(case, old, new):
+    """Received-SPF only confirms where SES's spf result ends: a copy of the block without it,
+    or with it written as a result, is read on the separators alone."""
+    receipt = edited_receipt((old, new))
+    assert receipt is not None
+    assert (receipt.problem, receipt.dmarc, receipt.spf) == (None, "PASS", "PASS")
+
+
+def test_an_spf_comment_holding_escapes_and_nesting_is_one_token():
+    """A comment's quoted-pairs and nested parentheses stay inside it, whatever they hold."""
+    comment = r"(spfCheck: domain of tickets.example.net \) dmarc=fail; (x; dkim=fail) y) "
+    old = "(spfCheck: domain of tickets.example.net designates 198.51.100.40 as permitted sender) "
+    receipt = edited_receipt((old, comment))
+    assert receipt is not None
+    assert (receipt.problem, receipt.dmarc, receipt.spf) == (None, "PASS", "PASS")
+
+
+def test_dkim_none_names_no_domain_and_needs_none():
+    """``dkim=none`` says there was no signature: it has no domain to name, and is no error."""
+    receipt = receipt_from_headers(parse_mail(ses_mail(dkim="none", dmarc="none")))
+    assert receipt is not None
+    assert (receipt.problem, receipt.dkim, receipt.dkim_domains) == (None, "GRAY", ())
+
+
+def test_a_header_d_with_a_header_i_below_it_names_the_signer():
+    """header.i may name an agent of header.d's domain (RFC 6376 3.5); header.d signs."""
+    block = ses_block().replace(
+        " dkim=pass header.i=@example.com;",
+        " dkim=pass header.d=example.com header.i=@a.example.com;",
+    )
+    receipt = receipt_from_headers(
+        parse_mail((block + "From: alice@example.com\r\n\r\nhi").encode())
+    )
+    assert receipt is not None
+    assert (receipt.problem, receipt.dkim_domains) == (None, ("example.com",))
+
+
+def test_an_untrusted_stored_field_is_not_rescued_by_the_event():
+    """In Lambda the event's verdicts count, but a stored field that cannot be trusted names no
+    domain to align with, and its receipt authenticates no one, even with the event's DMARC pass."""
+    text = ses_mail().decode().replace("helo=mx.example.com;", 'helo=mx.example.com;"', 2)
+    message = parse_mail(text.encode())
+    stored = receipt_from_headers(message)
+    assert stored is not None
+    receipt = receipt_from_event(event_record(), stored)
+    assert receipt.dmarc == "PASS"
+    assert (receipt.dkim_domains, receipt.dmarc_domain) == ((), None)
+    assert assess(message, receipt) == Assessment(
+        False,
+        Reason.NOT_AUTHENTICATED,
+        UNTRUSTED + "a quoted string in it never closes",
+        message.from_[0],
+    )
+
+
+def test_reading_the_field_is_linear_in_its_length():
+    """Nested comments, quoted strings and separators cost time in proportion to their size."""
+
+    def read(size: int) -> None:
+        helo = "(" * size + '"' * size + ";x" * size
+        nested = "(" * size + ")" * size
+        text = (
+            ses_mail()
+            .decode()
+            .replace("helo=mx.example.com;", f"helo={helo};", 2)
+            .replace(" dmarc=pass header.from", f" dmarc=pass {nested} header.from")
+        )
+        receipt_from_headers(parse_mail(text.encode()))
+
+    assert growth(read, 4000) < MAX_GROWTH

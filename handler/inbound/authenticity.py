@@ -13,6 +13,7 @@ from typing import Any
 from handler.inbound.autoreply import detect_automated
 from handler.inbound.headers import Address
 from handler.inbound.mail import Message
+from handler.inbound.masking import masked
 from handler.reasons import Reason
 from handler.routing.domains import is_subdomain, normalize_domain
 
@@ -53,8 +54,21 @@ _WORDS = {
 # A verdict SES did not give (scanning turned off in the receipt rule, or a field missing).
 _UNCHECKED = "DISABLED"
 _FOR_RECIPIENT = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*(?:;|$)", re.IGNORECASE)
-_PROPERTY = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s";]+)')
+# RFC 8601's registered methods; only spf, dkim and dmarc are read.
 _METHODS = {"spf", "dkim", "dmarc", "arc", "iprev", "auth", "dkim-atps", "bimi", "smime", "vbr"}
+# Methods SES writes once per mail. dkim is not among them: SES writes one dkim= result per
+# signature, and mail sent through SES itself carries two (the sender's and amazonses.com's).
+_ONCE = ("spf", "dmarc")
+# The bare key=value entries SES writes after its spf result, as in Received-SPF (RFC 7208 9.1).
+_SPF_KEYS = {"client-ip", "envelope-from", "helo"}
+# RFC 8601 propspec: ptype "." property.
+_PROPSPEC = re.compile(r"(?:smtp|header|body|policy)\.[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+_KEYWORD = re.compile(r"[a-z0-9_-]+")
+# Folding whitespace as RFC 5322 has it: no other character separates anything, so that no
+# Unicode space a sender puts in a HELO name can pass for SES's own.
+_WSP = " \t"
+# RFC 5322 atext; an address's local part outside quotes.
+_ATEXT = frozenset("!#$%&'*+-/=?^_`{|}~.")
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,9 @@ class SesReceipt:
     dkim_domains: tuple[str, ...] = ()
     # The From domain SES evaluated DMARC for (header.from), when it says so.
     dmarc_domain: str | None = None
+    # Why SES's Authentication-Results cannot be believed (malformed, a result twice, a pass
+    # that names no domain): such a receipt authenticates no one, whatever the verdicts say.
+    problem: str | None = None
     recipients: tuple[str, ...] = field(default=())
 
 
@@ -91,35 +108,21 @@ def receipt_from_headers(message: Message) -> SesReceipt | None:
     block = dict(_ses_block(message.headers))
     if "x-ses-receipt" not in block:
         return None
-    results = _amazonses_results(block.get("authentication-results", ""))
-    spf = next((r for r in results if r.method == "spf"), None)
-    dmarc = next((r for r in results if r.method == "dmarc"), None)
-    dkims = [r for r in results if r.method == "dkim"]
     envelope = _angle_addr(block["return-path"]) if "return-path" in block else None
-    spf_domain = None
-    if spf is not None:
-        mailfrom = spf.props.get("smtp.mailfrom") or spf.props.get("envelope-from") or envelope
-        spf_domain = _domain_of(mailfrom) if mailfrom else None
-    elif envelope:
-        spf_domain = _domain_of(envelope)
-    if spf is None and "received-spf" in block:
-        spf_status = _RESULT_STATUS.get(_keyword(block["received-spf"]), "GRAY")
-    else:
-        spf_status = _status(spf)
+    verdicts = _authentication(block, envelope)
     recipient = _FOR_RECIPIENT.search(block.get("received", ""))
     return SesReceipt(
-        spf=spf_status,
-        dkim=_dkim_status(dkims),
-        dmarc=_status(dmarc) if "authentication-results" in block else _UNCHECKED,
+        spf=verdicts.spf,
+        dkim=verdicts.dkim,
+        dmarc=verdicts.dmarc,
         spam=_verdict(block.get("x-ses-spam-verdict")),
         virus=_verdict(block.get("x-ses-virus-verdict")),
-        dmarc_policy=_dmarc_policy(dmarc),
+        dmarc_policy=verdicts.dmarc_policy,
         envelope_from=envelope,
-        spf_domain=spf_domain,
-        dkim_domains=tuple(
-            dict.fromkeys(d for r in dkims if r.result == "pass" for d in _signing_domains(r))
-        ),
-        dmarc_domain=normalize_domain(dmarc.props.get("header.from", "")) if dmarc else None,
+        spf_domain=verdicts.spf_domain,
+        dkim_domains=verdicts.dkim_domains,
+        dmarc_domain=verdicts.dmarc_domain,
+        problem=verdicts.problem,
         recipients=(recipient.group(1),) if recipient else (),
     )
 
@@ -146,7 +149,7 @@ def receipt_from_event(record: Mapping[str, Any], stored: SesReceipt | None) -> 
         if isinstance(policy, str)
         else (base.dmarc_policy if dmarc == "FAIL" else None),
         envelope_from=envelope,
-        spf_domain=base.spf_domain or (_domain_of(envelope) if envelope else None),
+        spf_domain=base.spf_domain or (_address_domain(envelope) if envelope else None),
         recipients=tuple(r for r in recipients if isinstance(r, str))
         if isinstance(recipients, list)
         else base.recipients,
@@ -204,6 +207,8 @@ def aligned(domain: str, other: str) -> bool:
 
 
 def _authenticated_by(receipt: SesReceipt, domain: str) -> str | None:
+    if receipt.problem is not None:
+        return None
     if receipt.dmarc_domain is not None and receipt.dmarc_domain != domain:
         # SES evaluated DMARC for a different From than the one we read: trust neither.
         return None
@@ -224,6 +229,8 @@ def _authenticated_by(receipt: SesReceipt, domain: str) -> str | None:
 
 
 def _why_not(receipt: SesReceipt, domain: str) -> str:
+    if receipt.problem is not None:
+        return receipt.problem
     if receipt.dmarc_domain is not None and receipt.dmarc_domain != domain:
         return (
             f"SES evaluated DMARC for {receipt.dmarc_domain}, but the From address is at {domain}"
@@ -283,11 +290,11 @@ def _from_problem(addresses: tuple[Address, ...]) -> str | None:
     if not addresses:
         return "the mail has no From address"
     if len(addresses) > 1:
-        listed = ", ".join(a.addr for a in addresses[:5])
+        listed = ", ".join(masked(a.addr) for a in addresses[:5])
         return f"the mail has {len(addresses)} From addresses ({listed}); exactly one is needed"
     address = addresses[0]
     if not address.local or normalize_domain(address.domain) is None:
-        return f"the From address {address.addr!r} has no valid domain"
+        return f"the From address {masked(address.addr)!r} has no valid domain"
     return None
 
 
@@ -300,13 +307,27 @@ def _sender_mismatch(message: Message, domain: str) -> str | None:
         return "the Sender header must name exactly one mailbox"
     sender_domain = normalize_domain(sender.domain) if sender.local else None
     if sender_domain is None:
-        return f"the Sender address {sender.addr!r} has no valid domain"
+        return f"the Sender address {masked(sender.addr)!r} has no valid domain"
     if not aligned(domain, sender_domain):
         return (
-            f"the mail was sent by {sender.addr} (Sender) on behalf of {domain} (From); "
+            f"the mail was sent by {masked(sender.addr)} (Sender) on behalf of {domain} (From); "
             "only mail sent by the From domain itself is posted"
         )
     return None
+
+
+@dataclass(frozen=True)
+class _Verdicts:
+    """What SES's Received-SPF and Authentication-Results say, before the event has its word."""
+
+    spf: str
+    dkim: str
+    dmarc: str
+    dmarc_policy: str | None = None
+    spf_domain: str | None = None
+    dkim_domains: tuple[str, ...] = ()
+    dmarc_domain: str | None = None
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -315,6 +336,23 @@ class _Result:
     result: str
     props: dict[str, str]
     comments: tuple[str, ...]
+    # Where the result stands in the field, its separator excluded.
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """What stands between two of the field's separators."""
+
+    words: tuple[str, ...]
+    comments: tuple[str, ...]
+    start: int
+    end: int
+
+
+class _Untrusted(ValueError):
+    """SES's Authentication-Results does not read the way SES writes it."""
 
 
 def _ses_block(headers: tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]]:
@@ -327,68 +365,269 @@ def _ses_block(headers: tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]
         yield name.lower(), value
 
 
-def _amazonses_results(value: str) -> list[_Result]:
-    """The results of an RFC 8601 Authentication-Results field, if SES wrote it.
+def _authentication(block: Mapping[str, str], envelope: str | None) -> _Verdicts:
+    received_spf = block.get("received-spf")
+    if "authentication-results" not in block:
+        # The older block: Received-SPF only, so DMARC and DKIM were never reported.
+        return _Verdicts(
+            spf=_received_spf_status(received_spf),
+            dkim="GRAY",
+            dmarc=_UNCHECKED,
+            spf_domain=_address_domain(envelope) if envelope else None,
+        )
+    field = block["authentication-results"]
+    try:
+        results = _amazonses_results(field)
+        _check_spf(field, results, received_spf, envelope)
+    except _Untrusted as error:
+        return _Verdicts(_UNCHECKED, _UNCHECKED, _UNCHECKED, problem=_untrusted(str(error)))
+    spf = next((r for r in results if r.method == "spf"), None)
+    dmarc = next((r for r in results if r.method == "dmarc"), None)
+    dkims = [r for r in results if r.method == "dkim"]
+    problem = _dkim_problem(dkims) or _dmarc_problem(dmarc)
+    mailfrom = (spf.props.get("smtp.mailfrom") or spf.props.get("envelope-from")) if spf else None
+    mailfrom = mailfrom or envelope
+    return _Verdicts(
+        spf=_status(spf) if spf is not None else _received_spf_status(received_spf),
+        dkim=_dkim_status(dkims),
+        # SES always reports DMARC in this layout: a field without it vouches for nothing.
+        dmarc=_status(dmarc) if dmarc is not None else _UNCHECKED,
+        dmarc_policy=_dmarc_policy(dmarc),
+        spf_domain=_address_domain(mailfrom) if mailfrom else None,
+        dkim_domains=tuple(
+            dict.fromkeys(
+                signer
+                for r in dkims
+                if r.result == "pass" and (signer := _signing_domain(r)) is not None
+            )
+        ),
+        dmarc_domain=_domain(dmarc.props.get("header.from", "")) if dmarc else None,
+        problem=_untrusted(problem) if problem else None,
+    )
 
-    SES follows a resinfo with bare ``property=value`` segments of its own
-    (``spf=pass (...) client-ip=...; envelope-from=...;``): those belong to the result before.
+
+def _untrusted(why: str) -> str:
+    return f"SES's Authentication-Results cannot be trusted: {why}"
+
+
+def _amazonses_results(field: str) -> list[_Result]:
+    """SES's results, read as RFC 8601 writes them: authserv-id, then ``method=result``
+    followed by ``ptype.property=value`` properties, each result after a ``;``.
+
+    SES ends its spf result with Received-SPF's bare ``key=value`` entries, separated by ``;``
+    like results (``spf=pass (...) client-ip=...; envelope-from=...; helo=...;``): they belong
+    to the spf result, and nothing else may stand there. Anything else out of that shape, a
+    method SES writes once written twice, or a property named twice, is an error.
     """
-    segments = list(_segments(value))
-    if not segments or _keyword(segments[0][0]) != SES_AUTHSERV_ID:
-        return []
+    segments = _segments(field)
+    if not segments or len(segments[0].words) != 1 or segments[0].comments:
+        raise _Untrusted("it names no authserv-id")
+    authserv = segments[0].words[0]
+    if not authserv.isascii() or authserv.lower() != SES_AUTHSERV_ID:
+        raise _Untrusted("its results are another server's, not amazonses.com's")
     results: list[_Result] = []
-    for text, comments in segments[1:]:
-        pairs = [(k.lower(), v.strip('"')) for k, v in _PROPERTY.findall(text)]
-        if not pairs:
-            continue
-        method, result = pairs[0]
-        if method in _METHODS:
-            results.append(_Result(method, result.lower(), dict(pairs[1:]), comments))
-        elif results:
-            results[-1].props.update(pairs)
+    spf_entries = False
+    for segment in segments[1:]:
+        if not segment.words:
+            raise _Untrusted("it holds an empty result")
+        key, value = _pair(segment.words[0])
+        if key in _METHODS:
+            result = value.lower()
+            if not _KEYWORD.fullmatch(result):
+                raise _Untrusted(f"its {key} result is not a keyword")
+            props = _properties(key, segment.words[1:])
+            results.append(
+                _Result(key, result, props, segment.comments, segment.start, segment.end)
+            )
+            spf_entries = key == "spf"
+        elif spf_entries and _spf_entry(key) and len(segment.words) == 1 and not segment.comments:
+            last = results[-1]
+            if key in last.props:
+                raise _Untrusted(f"its spf result names {key} twice")
+            results[-1] = replace(last, props={**last.props, key: value}, end=segment.end)
+        else:
+            raise _Untrusted("it holds an entry that is neither a result nor SES's spf details")
+    for method in _ONCE:
+        if sum(r.method == method for r in results) > 1:
+            raise _Untrusted(f"it holds more than one {method} result")
     return results
 
 
-def _segments(value: str) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """Split on top-level ';', removing (nested) comments and keeping quoted strings whole."""
-    text: list[str] = []
+def _segments(field: str) -> list[_Segment]:
+    """``field`` cut at its separators into words and comments; nested comments and quoted
+    strings are single tokens, whatever they hold.
+
+    A ``;`` separates only when whitespace or the end of the field follows, as after every
+    entry SES writes (each result on a folded line of its own, ``; `` between the spf
+    details). What a sender controls here, the HELO name and the envelope sender, holds no
+    whitespace outside quoted strings (RFC 5321 4.1.1), so a ``;`` they hold stays inside their
+    word. Whitespace is space and tab only: no Unicode space passes for one. A ``(`` opens a
+    comment only where a word could start, a ``"`` a quoted string anywhere in a word; one that
+    never closes would swallow SES's own results, and is an error.
+    """
+    segments: list[_Segment] = []
+    words: list[str] = []
     comments: list[str] = []
-    comment: list[str] = []
-    depth = 0
-    quoted = False
-    escaped = False
-    for char in value:
-        if escaped:
-            (comment if depth else text).append(char)
-            escaped = False
-        elif char == "\\" and (quoted or depth):
-            escaped = True
-        elif depth:
-            if char == "(":
-                depth += 1
-            elif char == ")":
-                depth -= 1
-                if depth == 0:
-                    comments.append("".join(comment))
-                    comment = []
-                    text.append(" ")
-                    continue
-            comment.append(char)
-        elif quoted:
-            text.append(char)
-            quoted = char != '"'
+    start = 0
+    index = 0
+    while index < len(field):
+        char = field[index]
+        if char in _WSP:
+            index += 1
+            continue
+        if not words and not comments:
+            start = index
+        if char == ";" and _separates(field, index):
+            segments.append(_Segment(tuple(words), tuple(comments), start, index))
+            words, comments = [], []
+            index += 1
         elif char == "(":
-            depth = 1
-        elif char == '"':
-            quoted = True
-            text.append(char)
-        elif char == ";":
-            yield "".join(text).strip(), tuple(comments)
-            text, comments = [], []
+            end = _comment_end(field, index)
+            comments.append(field[index + 1 : end - 1])
+            index = end
         else:
-            text.append(char)
-    if "".join(text).strip():
-        yield "".join(text).strip(), tuple(comments)
+            end = _word_end(field, index)
+            words.append(field[index:end])
+            index = end
+    if words or comments:
+        segments.append(_Segment(tuple(words), tuple(comments), start, len(field)))
+    return segments
+
+
+def _separates(field: str, index: int) -> bool:
+    return index + 1 == len(field) or field[index + 1] in _WSP
+
+
+def _word_end(field: str, index: int) -> int:
+    while index < len(field):
+        char = field[index]
+        if char in _WSP or (char == ";" and _separates(field, index)):
+            break
+        index = _quoted_end(field, index) if char == '"' else index + 1
+    return index
+
+
+def _quoted_end(text: str, index: int) -> int:
+    """Just past the quoted string that opens at ``index``."""
+    index += 1
+    while index < len(text):
+        if text[index] == "\\":
+            index += 2
+        elif text[index] == '"':
+            return index + 1
+        else:
+            index += 1
+    raise _Untrusted("a quoted string in it never closes")
+
+
+def _comment_end(text: str, index: int) -> int:
+    """Just past the (nested) comment that opens at ``index``."""
+    depth = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    raise _Untrusted("a comment in it never closes")
+
+
+def _pair(word: str) -> tuple[str, str]:
+    name, equals, value = word.partition("=")
+    if not equals or not value:
+        raise _Untrusted("it holds an entry that is not key=value")
+    # ASCII before lowercasing: the Kelvin sign lowercases to "k".
+    key = name.lower() if name.isascii() else ""
+    if not (_KEYWORD.fullmatch(key) or _PROPSPEC.fullmatch(key)):
+        raise _Untrusted("it holds an entry whose name is not a keyword")
+    return key, _unquoted(value)
+
+
+def _properties(method: str, words: tuple[str, ...]) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for word in words:
+        key, value = _pair(word)
+        if not (
+            key == "reason" or _PROPSPEC.fullmatch(key) or (method == "spf" and key in _SPF_KEYS)
+        ):
+            raise _Untrusted(f"its {method} result holds something other than properties")
+        if key in props:
+            raise _Untrusted(f"its {method} result names {key} twice")
+        props[key] = value
+    return props
+
+
+def _spf_entry(key: str) -> bool:
+    return key in _SPF_KEYS or (key.startswith("smtp.") and bool(_PROPSPEC.fullmatch(key)))
+
+
+def _unquoted(value: str) -> str:
+    """A value that is one quoted string, unquoted; any other value as written."""
+    if value.startswith('"'):
+        try:
+            whole = _quoted_end(value, 0) == len(value)
+        except _Untrusted:
+            whole = False
+        if whole:
+            return re.sub(r"\\(.)", r"\1", value[1:-1], flags=re.DOTALL)
+    return value
+
+
+def _check_spf(
+    field: str, results: list[_Result], received_spf: str | None, envelope: str | None
+) -> None:
+    """SES writes its spf result and Received-SPF alike: where ours ends is where SES's did.
+
+    A separator read inside the sender's HELO name or envelope (or one missed) would make them
+    differ; so would an envelope-from that is not the Return-Path SES wrote.
+    """
+    spf = next((r for r in results if r.method == "spf"), None)
+    if spf is None:
+        return
+    # Without Received-SPF (a copy of the block that lost it), the separators alone decide;
+    # one written as "spf=..." says the same.
+    if received_spf is not None:
+        _same_spf(_collapsed(field[spf.start : spf.end]), received_spf)
+    stated = spf.props.get("envelope-from")
+    if envelope and stated is not None and _address_domain(stated) != _address_domain(envelope):
+        raise _Untrusted("its envelope-from and SES's Return-Path name different domains")
+
+
+def _same_spf(written: str, received_spf: str) -> None:
+    expected = _collapsed(_collapsed(received_spf).removesuffix(";")).removeprefix("spf=")
+    if written.lower() != f"spf={expected}".lower():
+        raise _Untrusted("its spf result and SES's Received-SPF differ")
+
+
+def _collapsed(text: str) -> str:
+    return re.sub("[ \t]+", " ", text).strip(_WSP)
+
+
+def _dkim_problem(results: list[_Result]) -> str | None:
+    for result in results:
+        # dkim=none: no signature, so nothing to name.
+        if result.result != "none" and _signing_domain(result) is None:
+            return (
+                f"its dkim={result.result} result names no signing domain "
+                "(header.d or header.i) that is a domain name"
+            )
+    return None
+
+
+def _dmarc_problem(result: _Result | None) -> str | None:
+    if result is None:
+        return None
+    if "header.from" not in result.props:
+        return f"its dmarc={result.result} result names no From domain (header.from)"
+    if _domain(result.props["header.from"]) is None:
+        return f"its dmarc={result.result} result names a From domain that is not a domain name"
+    return None
 
 
 def _mapping(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -398,6 +637,10 @@ def _mapping(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def _status(result: _Result | None) -> str:
     return "GRAY" if result is None else _RESULT_STATUS.get(result.result, "GRAY")
+
+
+def _received_spf_status(value: str | None) -> str:
+    return _RESULT_STATUS.get(_keyword(value), "GRAY") if value is not None else "GRAY"
 
 
 def _dkim_status(results: list[_Result]) -> str:
@@ -416,8 +659,10 @@ def _verdict(value: str | None) -> str:
 
 
 def _keyword(value: str) -> str:
-    words = value.split(None, 1)
-    return words[0].lower() if words else ""
+    """The leading word of an SES field (``pass (spfCheck: ...)`` -> ``pass``), lowercased."""
+    text = value.lstrip(_WSP)
+    end = next((i for i, char in enumerate(text) if char in _WSP or char in "(;"), len(text))
+    return text[:end].lower()
 
 
 def _event_status(receipt: Mapping[str, Any], key: str, stored: str) -> str:
@@ -440,19 +685,46 @@ def _dmarc_policy(result: _Result | None) -> str | None:
     return policy.lower() if policy else None
 
 
-def _signing_domains(result: _Result) -> Iterator[str]:
-    for key in ("header.d", "header.i"):
-        value = result.props.get(key)
-        if value:
-            domain = normalize_domain(value.rpartition("@")[2])
-            if domain:
-                yield domain
+def _signing_domain(result: _Result) -> str | None:
+    """header.d, or header.i's domain; None when neither is a domain name, or when header.i
+    lies outside header.d (RFC 6376 3.5: a verifier refuses such a signature)."""
+    d_tag, i_tag = result.props.get("header.d"), result.props.get("header.i")
+    signer = _domain(d_tag) if d_tag is not None else None
+    agent = _address_domain(i_tag) if i_tag is not None else None
+    if d_tag is None or i_tag is None:
+        return signer or agent
+    if signer is None or agent is None:
+        return None
+    return signer if agent == signer or is_subdomain(agent, signer) else None
 
 
 def _angle_addr(value: str) -> str:
-    return value.strip().strip("<>").strip()
+    return value.strip(_WSP).strip("<>").strip(_WSP)
 
 
-def _domain_of(address: str) -> str | None:
-    """The domain of ``local@domain``, or of a bare domain (RFC 8601 allows ``smtp.mailfrom=d``)."""
-    return normalize_domain(address.rpartition("@")[2])
+def _address_domain(address: str) -> str | None:
+    """The domain of ``local@domain`` (``@domain`` in header.i, or a bare domain, which RFC 8601
+    allows in smtp.mailfrom); None unless the whole text is one such address."""
+    local, at, domain = address.rpartition("@")
+    if at and local and not _is_local_part(local):
+        return None
+    return _domain(domain)
+
+
+def _is_local_part(local: str) -> bool:
+    if local.startswith('"'):
+        try:
+            return _quoted_end(local, 0) == len(local)
+        except _Untrusted:
+            return False
+    return all(
+        char in _ATEXT or char.isalnum() or (not char.isascii() and char.isprintable())
+        for char in local
+    )
+
+
+def _domain(text: str) -> str | None:
+    """``text`` as a domain name in normal form; None for anything else."""
+    if not all(char.isprintable() and not char.isspace() for char in text):
+        return None
+    return normalize_domain(text)

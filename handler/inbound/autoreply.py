@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from handler.inbound.mail import Message
+from handler.inbound.masking import masked_words
 from handler.reasons import Reason
 
 _DAEMONS = {"mailer-daemon", "postmaster"}
@@ -50,11 +51,13 @@ def _bounce(message: Message, envelope_from: str | None) -> str | None:
         envelope = envelope_from.strip().strip("<>").strip()
         if not envelope:
             return "empty envelope sender (Return-Path: <>), as delivery status notifications use"
-        if envelope.rpartition("@")[0].lower() in _DAEMONS:
-            return f"envelope sender (Return-Path): {envelope}"
+        local, _, domain = envelope.rpartition("@")
+        if local.lower() in _DAEMONS:
+            # A role, not a person: the detail names it, and never an address.
+            return f"envelope sender (Return-Path): the {local.lower()} of {domain}"
     daemon = next((a for a in message.from_ if a.local.lower() in _DAEMONS), None)
     if daemon is not None:
-        return f"From: {daemon.addr}"
+        return f"From: the {daemon.local.lower()} of {daemon.domain}"
     if message.content_type == "multipart/report":
         report = _REPORT_TYPE.search(message.header("Content-Type") or "")
         kind = f"; report-type={report.group(1).lower()}" if report else ""
@@ -73,4 +76,6 @@ def _keyword(value: str | None) -> str:
 
 
 def _short(value: str) -> str:
-    return " ".join(value.split())[:200]
+    """A header's value for a detail: one line, capped, and no address in it (details are
+    logged)."""
+    return masked_words(value)[:200]
