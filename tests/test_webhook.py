@@ -27,10 +27,12 @@ from handler.aws.sqs import SqsQueue
 from handler.aws.webhook_secret import WebhookSecret
 from handler.outbound.errors import OutboundError
 from handler.outbound.github_events import Actor, WorkItem
+from handler.outbound.http import Request, read_payload
 from handler.outbound.participants import Participant
 from handler.outbound.signatures import app_secret, owner_secret
 from handler.outbound.unsubscribe import unsubscribe_key, unsubscribe_url
 from handler.reasons import Reason
+from tests.complexity import MAX_GROWTH, growth
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 
@@ -924,6 +926,29 @@ def test_body_that_cannot_be_read_is_400(deployed, dynamodb, case, signer):
     assert (result["statusCode"], result["body"]) == (400, f"unreadable-body: {detail}\n")
     assert queued(deployed) == []
     assert dynamodb.scan(TableName=CLAIMS_TABLE)["Items"] == []
+
+
+HOSTILE_BODIES = {
+    "brackets": lambda n: b"[" * n,
+    "unterminated-strings": lambda n: b'["' + b'\\"' * n,
+    "quotes": lambda n: b'"' * n,
+    "escapes": lambda n: b'{"a": "' + b"\\\\" * n,
+    "numbers": lambda n: b"[" + b"1," * n + b"1]",
+    "keys": lambda n: b"{" + b",".join(b'"k%d": 1' % i for i in range(n // 8)) + b"}",
+}
+
+
+@pytest.mark.parametrize("make", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_reading_a_body_is_linear(make):
+    """Reading any body (nesting, strings, numbers, keys) costs time linear in its size: n and
+    8n bytes, compared in one run."""
+
+    def read(size: int) -> object:
+        return read_payload(
+            Request("POST", "/", "", {"content-type": "application/json"}, make(size))
+        )
+
+    assert growth(read, 16_000) < MAX_GROWTH
 
 
 @pytest.mark.parametrize(
