@@ -1234,6 +1234,27 @@ def test_forged_unsubscribe_link_is_400(deployed, dynamodb, method):
     assert len(participants(dynamodb).of(REPO, 1)) == 1
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "%",
+        "r=%ff%fe&i=1&p=x&s=y",
+        "r=a/b&" * 30,
+        "i=" + "9" * 5000,
+        "r=\u0000&i=\ud800",
+        "r=Codertocat/Hello-World&i=01&p=" + "0" * 32 + "&s=" + "A" * 43,
+        "&&&;;;==",
+    ],
+    ids=["empty", "percent", "bad-utf8", "too-many", "huge-issue", "controls", "zero", "junk"],
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_hostile_unsubscribe_query_is_400(deployed, query, method):
+    """Whatever the query holds, a link that is not ours is the 400 page, never a 5xx."""
+    result = call(function_url_event(method, "/unsubscribe", query=query))
+    assert (result["statusCode"], result["headers"]) == (400, PAGE_HEADERS)
+
+
 def test_unsubscribe_store_failure_is_503(deployed, monkeypatch):
     """The participants store failing -> 503 page: try again later."""
     monkeypatch.setenv("IDEMPOTENCY_TABLE", "no-such-table")

@@ -116,9 +116,9 @@ def verify(request: Request, secret: Secret) -> Signed | Outcome:
     except OutboundError as error:
         return answer(503, error.reason, error.detail)
     if signer is None:
-        unreadable = read()
-        if isinstance(unreadable, str):
-            return answer(400, Reason.UNREADABLE_BODY, unreadable)
+        body = read()
+        if isinstance(body, str):
+            return answer(400, Reason.UNREADABLE_BODY, body)
         return answer(
             401,
             Reason.SIGNATURE_INVALID,

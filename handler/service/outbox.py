@@ -61,6 +61,8 @@ class Outbox:
         mailer: Mailer,
         *,
         unsubscribe_url: Callable[[str, int, str], str | None],
+        # The deployment's API, for the routes that name none: its web site is where the
+        # mails' links go.
         github_api_url: str = GITHUB_API_URL,
         clock: Callable[[], float] = time.time,
     ) -> None:
