@@ -116,20 +116,25 @@ package: $(RUNTIME)
 	$(BIN)/python scripts/package.py --requirements $(LOCKS)/lambda.txt --routes $(ROUTES) \
 		--output dist/ticket-router.zip $(if $(LAMBDA_PYTHON),--bytecode-python $(LAMBDA_PYTHON))
 
-## fuzz: atheris (coverage-guided) over parse -> route -> render for FUZZ_SECONDS, then the
-## property tests under the hypothesis "fuzz" profile; atheris needs a wheel for this platform
-## (Linux x86_64) and is skipped with a note elsewhere; the properties run without pytest-timeout's
-## limit, since FUZZ_EXAMPLES sets how long they take
+## fuzz: atheris (coverage-guided) over parse -> route -> render, then over the webhook's answer
+## to a signed body, each for FUZZ_SECONDS, then the property tests under the hypothesis "fuzz"
+## profile; atheris needs a wheel for this platform (Linux x86_64) and is skipped with a note
+## elsewhere; the properties run without pytest-timeout's limit, since FUZZ_EXAMPLES sets how
+## long they take
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := plan:fuzz/corpus webhook:fuzz/corpus-webhook
 ATHERIS_PLATFORM := import platform, sys; sys.exit((platform.system(), platform.machine()) != ("Linux", "x86_64"))
 fuzz: $(DEV)
 	@if $(BIN)/python -c '$(ATHERIS_PLATFORM)'; then \
 		$(UV) pip install --quiet --require-hashes --only-binary :all: --python $(BIN)/python \
 			-r $(LOCKS)/fuzz.txt || exit 1; \
-		scratch=$$(mktemp -d) && \
-		$(BIN)/python fuzz/fuzz_plan.py "$$scratch" fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
-			-timeout=30 -rss_limit_mb=3072 -artifact_prefix=fuzz/ -print_final_stats=1; \
-		status=$$?; rm -rf "$$scratch"; exit $$status; \
+		for pair in $(FUZZ_TARGETS); do \
+			target=$${pair%%:*}; corpus=$${pair#*:}; scratch=$$(mktemp -d) && \
+			$(BIN)/python fuzz/fuzz_$$target.py "$$scratch" "$$corpus" \
+				-max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=3072 \
+				-artifact_prefix=fuzz/$$target- -print_final_stats=1; \
+			status=$$?; rm -rf "$$scratch"; [ $$status -eq 0 ] || exit $$status; \
+		done; \
 	else echo "atheris has wheels for Linux x86_64 only: coverage-guided fuzzing skipped"; fi
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider --timeout=0 tests/test_fuzz.py
 

@@ -270,7 +270,8 @@ class Reason(StrEnum):
     PONG = "pong", "200: GitHub's ping when the webhook is added", False
     DUPLICATE_DELIVERY = (
         "duplicate-delivery",
-        "202: this X-GitHub-Delivery was queued before: nothing queued",
+        "202: the event was queued before (GitHub's redelivery, another webhook's delivery of "
+        "it, or a replay under a new X-GitHub-Delivery): nothing queued",
         False,
     )
     UNKNOWN_REPOSITORY = "unknown-repository", "202: no route names the repository", False
@@ -290,11 +291,20 @@ class Reason(StrEnum):
         False,
     )
     STALE_EVENT = "stale-event", "202: the event is older than 72 hours (a replay)", False
-    BAD_REQUEST = (
-        "bad-request",
-        "400: no event or delivery header, or a body that is not a JSON object",
+    FUTURE_EVENT = (
+        "future-event",
+        "400: the event's own time is later than now beyond five minutes of clock skew",
         False,
     )
+    BAD_REQUEST = "bad-request", "400: no event or delivery header, or a malformed one", False
+    UNREADABLE_BODY = (
+        "unreadable-body",
+        "400: the body is not a JSON object as GitHub writes one (not UTF-8 or not JSON, nested "
+        "too deep, a number too long, a key twice, a lone surrogate, bad base64, another "
+        "content type)",
+        False,
+    )
+    BODY_TOO_LARGE = "body-too-large", "413: the body is larger than 1 MiB", False
     MALFORMED_PAYLOAD = (
         "malformed-payload",
         "400: the payload lacks a field the mail needs, or has it of the wrong type",
@@ -310,13 +320,12 @@ class Reason(StrEnum):
     NOT_FOUND = "not-found", "404: no such path", False
     DELIVERY_IN_PROGRESS = (
         "delivery-in-progress",
-        "503: another invocation is queueing this delivery (redelivered after a minute, it is "
-        "queued)",
+        "503: another invocation is queueing this event (redelivered after a minute, it is queued)",
         True,
     )
     STORE_UNAVAILABLE = (
         "store-unavailable",
-        "503: the delivery ids, or the participants of an unsubscribe link, cannot be reached",
+        "503: the events queued, or the participants of an unsubscribe link, cannot be reached",
         True,
     )
     QUEUE_UNAVAILABLE = "queue-unavailable", "503: the work queue refused the item", True

@@ -16,7 +16,7 @@ from handler.outbound.github_events import (
     Ignored,
     WorkItem,
     cut_to_fit,
-    occurred_at,
+    event_times,
     work_item,
 )
 from tests.conftest import TESTS
@@ -50,12 +50,10 @@ def comment_item(updated_at: str = "2019-05-15T15:20:21Z") -> WorkItem:
         repo="Codertocat/Hello-World",
         issue=1,
         title=TITLE,
-        issue_url=ISSUE_URL,
         updated_at=updated_at,
         actor=CODERTOCAT,
         comment_id=492700400,
         comment_body="You are totally right! I'll get this fixed right away.",
-        comment_url=f"{ISSUE_URL}#issuecomment-492700400",
     )
 
 
@@ -83,7 +81,6 @@ def test_reopened_issue_is_a_work_item_by_its_sender():
         repo="Codertocat/Hello-World",
         issue=1,
         title=TITLE,
-        issue_url=ISSUE_URL,
         updated_at="2021-10-11T16:40:56Z",
         actor=CODERTOCAT,
     )
@@ -133,6 +130,27 @@ def test_pull_request_comment_is_handled_like_an_issue_comment():
     assert work_item("issue_comment", DELIVERY, data) == comment_item()
 
 
+def test_work_item_key_is_the_events_own_identity():
+    """A comment is keyed by its repository, issue and id; a closing or reopening by the
+    issue's updated_at: nothing a delivery's headers say, so a replay under another delivery
+    id has the same key."""
+    item = comment_item()
+    assert item.key == "codertocat/hello-world#1#comment#492700400"
+    assert replace(item, delivery="another").key == item.key
+    closing = work_item("issues", DELIVERY, closed())
+    assert isinstance(closing, WorkItem)
+    assert closing.key == "codertocat/hello-world#1#closed#2021-10-11T16:40:56Z"
+
+
+def test_closed_issue_with_a_state_reason_that_is_not_githubs_is_malformed():
+    """A state reason is one of GitHub's words, never text to mail."""
+    data = closed()
+    data["issue"]["state_reason"] = "Read https://evil.example/login"
+    assert work_item("issues", DELIVERY, data) == Ignored(
+        "malformed-payload", "issue.state_reason is not a GitHub state reason"
+    )
+
+
 def test_comment_through_an_app_names_the_app():
     """performed_via_github_app gives the actor's app id and client id."""
     data = payload("issue_comment.created.1.json")
@@ -167,6 +185,7 @@ def _set(path: str, value: Any) -> dict[str, Any]:
 
 _DELETE = object()
 APP = "comment.performed_via_github_app"
+NOT_A_LOGIN = "comment.user.login is missing or not a GitHub login"
 
 
 @pytest.mark.parametrize(
@@ -182,14 +201,21 @@ APP = "comment.performed_via_github_app"
         ("issue.number", 0, "issue.number is missing or not a positive integer"),
         ("issue.number", 2**31, "issue.number is larger than any GitHub issue number"),
         ("issue.title", None, "issue.title is missing or not a string"),
-        ("issue.html_url", "", "issue.html_url is missing or not a non-empty string"),
         ("issue.updated_at", "yesterday", "issue.updated_at is not an ISO 8601 time"),
+        ("comment.updated_at", "later", "comment.updated_at is not an ISO 8601 time"),
         ("comment", "text", "comment is missing or not an object"),
         ("comment.created_at", 5, "comment.created_at is missing or not a non-empty string"),
         ("comment.id", 1.5, "comment.id is missing or not a positive integer"),
         ("comment.body", ["x"], "comment.body is missing or not a string"),
         ("comment.user", None, "comment.user is missing or not an object"),
-        ("comment.user.login", None, "comment.user.login is missing or not a non-empty string"),
+        ("comment.user.login", None, NOT_A_LOGIN),
+        ("comment.user.login", "see https://e.example", NOT_A_LOGIN),
+        ("comment.user.login", "a--b", NOT_A_LOGIN),
+        ("comment.user.login", "-ab", NOT_A_LOGIN),
+        ("comment.user.login", "a" * 40, NOT_A_LOGIN),
+        ("comment.user.login", "app[bot] x", NOT_A_LOGIN),
+        ("comment.user.login", "octo\ncat", NOT_A_LOGIN),
+        ("comment.user.login", "\uff4fcto", NOT_A_LOGIN),
         ("comment.performed_via_github_app", "app", f"{APP} is not an object"),
         (APP, {"id": "7"}, f"{APP}.id is missing or not a positive integer"),
     ],
@@ -223,10 +249,16 @@ def test_lone_surrogate_is_replaced():
     item.to_json().encode()
 
 
-def test_occurred_at_is_the_comments_creation_or_the_issues_update():
-    """A comment happened when it was created; a closing when the issue was last updated."""
-    assert occurred_at("issue_comment", payload("issue_comment.created.2.json")) == 1557933621.0
-    assert occurred_at("issues", closed()) == 1633970456.0
+def test_event_times_are_its_happening_and_the_latest_time_it_gives():
+    """A comment happened when it was created, and is dated by the latest of its creation, its
+    update and the issue's update; a closing happened when the issue was last updated."""
+    data = payload("issue_comment.created.2.json")
+    assert event_times("issue_comment", data) == (1557933621.0, 1611896442.0)
+    data["comment"]["updated_at"] = "2030-01-01T00:00:00Z"
+    assert event_times("issue_comment", data) == (1557933621.0, 1893456000.0)
+    del data["comment"]["updated_at"]
+    assert event_times("issue_comment", data) == (1557933621.0, 1611896442.0)
+    assert event_times("issues", closed()) == (1633970456.0, 1633970456.0)
 
 
 def test_to_json_is_compact_and_kind_github():
@@ -239,13 +271,11 @@ def test_to_json_is_compact_and_kind_github():
         "repo": "Codertocat/Hello-World",
         "issue": 1,
         "title": TITLE,
-        "issue_url": ISSUE_URL,
         "updated_at": "2019-05-15T15:20:21Z",
         "actor": {"login": "Codertocat", "type": "User", "app_id": None, "app_client_id": None},
         "state_reason": None,
         "comment_id": 492700400,
         "comment_body": "You are totally right! I'll get this fixed right away.",
-        "comment_url": f"{ISSUE_URL}#issuecomment-492700400",
     }
     assert comment_item().to_json().startswith('{"kind":"github","event":"issue_comment",')
 
@@ -261,7 +291,6 @@ def test_to_json_is_compact_and_kind_github():
             "o/r",
             2,
             "ünïcode ✓",
-            "https://github.com/o/r/issues/2",
             "2024-01-01T00:00:00Z",
             Actor("bot[bot]", "Bot", app_id=9, app_client_id="Iv1.x"),
             state_reason="not_planned",
@@ -271,6 +300,10 @@ def test_to_json_is_compact_and_kind_github():
 def test_json_round_trip(item):
     """from_json reads back exactly what to_json wrote."""
     assert WorkItem.from_json(json.loads(item.to_json())) == item
+
+
+def _actor(**changes: Any) -> dict[str, Any]:
+    return {"login": "Codertocat", "type": "User", "app_id": None, "app_client_id": None} | changes
 
 
 def _json(**changes: Any) -> dict[str, Any]:
@@ -298,9 +331,12 @@ def _json(**changes: Any) -> dict[str, Any]:
         (_json(repo="../etc"), "repo is not owner/name"),
         (_json(updated_at="soon"), "updated_at is not an ISO 8601 time"),
         (_json(delivery=""), "delivery is missing or not a non-empty string"),
-        (_json(comment_id=None), "comment_id, comment_body and comment_url belong"),
-        (_json(event="issues", action="closed"), "comment_id, comment_body and comment_url"),
-        (_json(state_reason=3), "state_reason is not a string"),
+        (_json(comment_id=None), "comment_id and comment_body belong"),
+        (_json(event="issues", action="closed"), "comment_id and comment_body belong"),
+        (_json(state_reason=3), "state_reason is not a GitHub state reason"),
+        (_json(state_reason="see https://evil.example"), "state_reason is not a GitHub state"),
+        (_json(actor=_actor(login="<b>x</b>")), "login is missing or not a GitHub login"),
+        (_json(issue_url=ISSUE_URL), "a GitHub work item has the keys"),
     ],
 )
 def test_from_json_refuses_malformed_items(data, message):

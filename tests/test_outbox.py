@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import email
 import json
+import re
 import time
 from email import policy
 from typing import Any
@@ -21,7 +22,7 @@ from handler.deadline import Deadline
 from handler.github.posts import marker
 from handler.outbound.errors import OutboundError
 from handler.outbound.github_events import WorkItem, work_item
-from handler.outbound.outbox import Outgoing, UnreadableMessage, event_key
+from handler.outbound.outbox import Outgoing, UnreadableMessage, web_url
 from handler.outbound.participants import Participant, address_digest
 from handler.reasons import Reason, RetryLater
 from handler.routing import parse_routes
@@ -57,6 +58,12 @@ routes:
     allowed_senders: [example.com]
     notify_participants: true
     github_app: {app_id: 12345, installation_id: 7, private_key_secret: app-key}
+  - domain: ghes.example.com
+    repo: Codertocat/Hello-World
+    allowed_senders: [example.com]
+    notify_participants: true
+    token_secret: ghes-token
+    api_url: https://github.example.com/api/v3
 """,
     "routes.yaml",
 )
@@ -116,10 +123,16 @@ def aws(dynamodb):
     ses = boto3.client("ses", region_name="eu-west-1")
     ses.verify_domain_identity(Domain="hello.example.com")
     ses.verify_domain_identity(Domain="app.example.com")
+    ses.verify_domain_identity(Domain="ghes.example.com")
     return dynamodb, Recording(ses)
 
 
-def outbox(dynamodb: Any, ses: Any, link: str | None = "https://hook.example/unsubscribe?x=1"):
+def outbox(
+    dynamodb: Any,
+    ses: Any,
+    link: str | None = "https://hook.example/unsubscribe?x=1",
+    api_url: str = "https://api.github.com",
+):
     return Outbox(
         ROUTES,
         DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
@@ -127,6 +140,7 @@ def outbox(dynamodb: Any, ses: Any, link: str | None = "https://hook.example/uns
         DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=3600),
         SesMailer(ses),
         unsubscribe_url=lambda repo, issue, address: link,
+        github_api_url=api_url,
         clock=lambda: NOW,
     )
 
@@ -171,6 +185,69 @@ def test_a_comment_is_mailed_to_each_participant_from_the_issue_address(aws):
     assert to_bob["Subject"] == "Re: Spelling error in the README file"
     assert to_bob["In-Reply-To"] is None
     assert to_alice["Message-ID"] != to_bob["Message-ID"]
+
+
+CAROL = Participant("carol@example.com", "ghes.example.com", "", None)
+
+
+def links(request: dict[str, Any]) -> list[str]:
+    """The links of a mail's HTML part, in order."""
+    page = sent_mail(request).get_body(("html",)).get_content()
+    return re.findall(r'href="([^"]*)"', page)
+
+
+def test_links_are_built_on_the_github_of_each_participants_route(aws):
+    """The issue and comment links come from the repository, the issue's number and the
+    comment's id, on github.com for a route of the deployment's API and on the Enterprise
+    Server a route's api_url names; the payload's html_url (a signer's to choose) is never
+    used."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, CAROL)
+    phishing = item(
+        issue__html_url="https://evil.example/login",
+        comment__html_url="https://evil.example/login#issuecomment-1",
+    )
+    outbox(dynamodb, ses).handle(phishing.to_json(), LEFT)
+    to_alice, to_carol = ses.sent
+    issue = "https://github.com/Codertocat/Hello-World/issues/1"
+    assert links(to_alice) == [
+        issue,
+        issue,
+        f"{issue}#issuecomment-492700400",
+        "https://hook.example/unsubscribe?x=1",
+    ]
+    plain = sent_mail(to_alice).get_body(("plain",)).get_content()
+    assert f"view it on GitHub: {issue}#issuecomment-492700400\r\n" in plain
+    ghes = "https://github.example.com/Codertocat/Hello-World/issues/1"
+    assert links(to_carol)[:3] == [ghes, ghes, f"{ghes}#issuecomment-492700400"]
+    assert "evil.example" not in str(ses.sent)
+
+
+def test_links_follow_the_deployments_api(aws):
+    """A deployment whose GITHUB_API_URL is an Enterprise Server links its routes there."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+    outbox(dynamodb, ses, api_url="https://ghe.example.org/api/v3").handle(closed().to_json(), LEFT)
+    [mail] = ses.sent
+    assert links(mail)[0] == "https://ghe.example.org/Codertocat/Hello-World/issues/1"
+
+
+@pytest.mark.parametrize(
+    ("api_url", "web"),
+    [
+        ("https://api.github.com", "https://github.com"),
+        ("https://api.github.com/", "https://github.com"),
+        ("https://api.octo-corp.ghe.com", "https://octo-corp.ghe.com"),
+        ("https://github.example.com/api/v3", "https://github.example.com"),
+        ("https://github.example.com:8443/api/v3", "https://github.example.com:8443"),
+        ("https://api.example.com/api/v3", "https://api.example.com"),
+    ],
+)
+def test_web_url_of_an_api(api_url, web):
+    """GitHub's web site from its API's URL: github.com, GHE.com and GitHub Enterprise Server."""
+    [route] = [r for r in ROUTES.routes if r.api_url is not None]
+    assert web_url(route, api_url) == "https://github.example.com"
+    assert web_url(ROUTES.routes[0], api_url) == web
 
 
 def test_a_message_delivered_again_mails_nobody_twice(aws):
@@ -293,7 +370,7 @@ def test_closing_and_reopening_send_a_one_line_notice(aws):
     texts = [sent_mail(r).get_body(("plain",)).get_content() for r in ses.sent]
     assert texts[0].splitlines()[0] == "Codertocat closed Codertocat/Hello-World#1 (completed)."
     assert texts[1].splitlines()[0] == "Codertocat reopened Codertocat/Hello-World#1."
-    assert event_key(closed()) == ("codertocat/hello-world#1#closed#2021-10-11T16:40:56Z")
+    assert closed().key == "codertocat/hello-world#1#closed#2021-10-11T16:40:56Z"
 
 
 def test_ses_throttling_is_retried_and_sends_only_what_is_missing(aws):

@@ -90,6 +90,30 @@ def test_name_and_subject_are_escaped_and_cannot_mention():
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "subject", "first"),
+    [
+        (
+            "Zoë (@octocat)",
+            "é@octo-org/core and _x_@hubot",
+            f"**Zoë (@{ZWSP}octocat)** wrote by email: "
+            f"**é@{ZWSP}octo-org/core and \\_x\\_@{ZWSP}hubot**",
+        ),
+        (
+            "&#64;octocat",
+            "&#x40;octo-org/core &commat;hubot",
+            "**\\&#64;octocat** wrote by email: **\\&#x40;octo-org/core \\&commat;hubot**",
+        ),
+    ],
+    ids=["non-ascii", "entities"],
+)
+def test_attribution_cannot_mention_in_any_spelling(name, subject, first):
+    """Mentions after non-ASCII characters or "_" are broken in the name and subject too; an
+    entity shows as written (its "&" escaped), so GitHub never decodes it to "@"."""
+    comment = render_comment(message(name=name, subject=subject), "7@issues.example.com")
+    assert comment.markdown.split("\n")[0] == first
+
+
 def test_quoted_history_is_folded_as_literal_code():
     """The trimmed part goes into <details> inside a fence longer than any backtick run in it."""
     text = (
@@ -184,9 +208,32 @@ def test_cut_inside_an_open_fence_closes_it():
         ("mail alice@example.com", "mail alice@example.com"),
         (
             "@start, (@paren), x_@under, a@b, `@code`, 1@2, @@twice, .@dot",
-            f"@{ZWSP}start, (@{ZWSP}paren), x_@under, a@b, `@code`, 1@2, @@{ZWSP}twice, "
+            f"@{ZWSP}start, (@{ZWSP}paren), x_@{ZWSP}under, a@b, `@code`, 1@2, @@{ZWSP}twice, "
             f".@{ZWSP}dot",
         ),
+        # GitHub's mention filter is ASCII: any other character before "@" leaves it live.
+        ("é@octocat ü@org/team 日@x", f"é@{ZWSP}octocat ü@{ZWSP}org/team 日@{ZWSP}x"),
+        ("\u00a0@octocat \u200d@x", f"\u00a0@{ZWSP}octocat \u200d@{ZWSP}x"),
+        # An emphasis closed by "_" ends a text node: "@" starts the next one.
+        ("_x_@octocat", f"_x_@{ZWSP}octocat"),
+        # Outside a code span a backtick is a character like any other.
+        ("unclosed `@octocat", f"unclosed `@{ZWSP}octocat"),
+        ("`\n`@octocat`", f"`\n`@{ZWSP}octocat`"),
+        # GitHub decodes entities first: each spelling of "@" is shown as written.
+        ("&#64;octocat", "&amp;#64;octocat"),
+        ("&#064;octocat &#0000064;octocat", "&amp;#064;octocat &amp;#0000064;octocat"),
+        (
+            "&#x40;octocat &#X40;o &#x0040;org/team",
+            "&amp;#x40;octocat &amp;#X40;o &amp;#x0040;org/team",
+        ),
+        ("&commat;octocat", "&amp;commat;octocat"),
+        ("&#64octocat &#x40octocat", "&amp;#64octocat &amp;#x40octocat"),
+        ("a&#64;b.example", "a&amp;#64;b.example"),
+        # ... and may spell the name: "@" before an entity is broken too.
+        ("@&#111;ctocat", f"@{ZWSP}&#111;ctocat"),
+        # Entities that are not "@" stay.
+        ("&#640; &#x40a; &amp; &commat &#65;", "&#640; &#x40a; &amp; &commat &#65;"),
+        ("`&#64;code`", "`&#64;code`"),
         ("<script>alert(1)</script>", "&lt;script>alert(1)&lt;/script>"),
         ("</details> escape", "&lt;/details> escape"),
         ("![pixel](https://t.example/p.gif)", "!\\[pixel](https://t.example/p.gif)"),

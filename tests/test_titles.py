@@ -278,6 +278,21 @@ def test_fallback(subject: str, body: str, title: str):
     assert issue_title(subject, body=body) == title
 
 
+@pytest.mark.parametrize(
+    ("subject", "title"),
+    [
+        ("Ask @octocat", "Ask @\u200boctocat"),
+        ("é@octocat and ü@org/team", "é@\u200boctocat and ü@\u200borg/team"),
+        ("mail alice@example.com", "mail alice@example.com"),
+        ("&#64;octocat", "&#64;octocat"),
+    ],
+)
+def test_title_mentions_are_broken(subject: str, title: str):
+    """A title notifies nobody on GitHub; an "@" that could start a mention gets a zero-width
+    space all the same, an address's "@" none, and an entity is plain text in a title."""
+    assert issue_title(subject) == title
+
+
 def test_body_is_ignored_when_the_subject_gives_a_title():
     """The body only matters when nothing is left of the subject."""
     assert issue_title("Re: Printer", body="Something else") == "Printer"

@@ -24,10 +24,16 @@ GITHUB_COMMENT_LIMIT = 65_536
 # comment, and capping keeps trimming and escaping linear on a 40 MB hostile mail.
 _MAX_TEXT = 1_000_000
 
-# GitHub turns "@name" and "@org/team" into notifications when "@" follows a non-word character.
-# A zero-width space after the "@" keeps the text readable and notifies nobody. The look-behind
-# comes after the "@" so that the search can skip to each "@" instead of trying every position.
-_MENTION = re.compile(r"@(?<![\w`]@)(?=[A-Za-z0-9])")
+# GitHub turns "@name" and "@org/team" into notifications when "@" starts a text node or follows
+# a character that is not an ASCII word character: its filter's \W is ASCII, so "é@name" is a
+# mention, and "_" may close an emphasis ("_x_@name"). A zero-width space after the "@" keeps the
+# text readable and notifies nobody; "&" counts as a name's start, since an entity may spell it
+# ("@&#111;cto"). The look-behind comes after the "@" so that the search can skip to each "@".
+_MENTION = re.compile(r"@(?<![A-Za-z0-9]@)(?=[A-Za-z0-9&])")
+# GitHub decodes entities before it looks for mentions: "&#64;", "&#x40;" (leading zeros too, and
+# without ";" where HTML takes that) and "&commat;" are an "@". Their "&" is escaped, so they show
+# as written. (escape_inline escapes every "&" already.)
+_AT_ENTITY = re.compile(r"&(?=#0*64(?![0-9])|#[xX]0*40(?![0-9A-Fa-f])|commat;)")
 _ZWSP = "\u200b"
 # Inline links [text](destination ...) and reference definitions [label]: destination.
 _INLINE_LINK = re.compile(r"\[([^\[\]]*)\]\(\s*((?:[^()\s]|\([^()\s]*\))*)[^)]*\)")
@@ -207,7 +213,7 @@ def _sanitize_prose(text: str) -> str:
     text = _REFERENCE_DEFINITION.sub(_safe_definition, text)
     text = text.replace("<", "&lt;")
     text = text.replace("![", "!\\[")
-    return _MENTION.sub("@" + _ZWSP, text)
+    return _MENTION.sub("@" + _ZWSP, _AT_ENTITY.sub("&amp;", text))
 
 
 def _unsafe_destination(destination: str) -> bool:

@@ -117,6 +117,11 @@ _TAG = re.compile(rf"\[(?=[^\]]*[^\]\s])[^\[\]]{{1,40}}\]{_GAP}")
 _TAG_RUN = re.compile(rf"(?:{_TAG.pattern})+")
 _FORWARD_NOTES = ("(fwd)", "[fwd]", "(fw)", "[fw]")
 
+# A title is plain text on GitHub (no Markdown, no entities) and a mention in it notifies nobody;
+# should that change, an "@" where a mention could start has a zero-width space after it all the
+# same (handler.inbound.render says where: GitHub's \W is ASCII).
+_MENTION = re.compile(r"@(?<![A-Za-z0-9]@)(?=[A-Za-z0-9])")
+
 _REGIONAL_INDICATORS = range(0x1F1E6, 0x1F200)
 _EMOJI_MODIFIERS = range(0x1F3FB, 0x1F400)
 _TAG_CHARACTERS = range(0xE0020, 0xE0080)
@@ -137,7 +142,9 @@ def issue_title(subject: str, *, body: str = "", from_list: bool = False) -> str
 
 def _clean(text: str) -> str:
     text = _WHITESPACE.sub(" ", _INVISIBLE.sub("", text))
-    return unicodedata.normalize("NFC", text).strip(_STRIP)
+    # Mentions are broken here, before a title is cut to its limit: it is cut with the spaces
+    # counted, and cleaning it again removes them and puts them back where they were.
+    return _MENTION.sub("@\u200b", unicodedata.normalize("NFC", text).strip(_STRIP))
 
 
 def _strip_added(text: str, *, from_list: bool) -> str:

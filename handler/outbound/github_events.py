@@ -6,19 +6,26 @@ mailed, and how a work item fits a queue message: docs/outbound.md#github_events
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from handler.outbound.http import shown
 from handler.reasons import Reason
-from handler.routing import MAX_ISSUE_NUMBER, REPO_FULL_NAME
+from handler.routing import GITHUB_LOGIN, MAX_ISSUE_NUMBER, REPO_FULL_NAME
 
 # SQS's limit on one message, in bytes of its UTF-8 body.
 MAX_MESSAGE_BYTES = 256 * 1024
 CUT_NOTE = "\n\n(This comment was cut here: it is too long to mail. Read it in full on GitHub.)"
 _KIND = "github"
 _ACTIONS = {"issue_comment": frozenset({"created"}), "issues": frozenset({"closed", "reopened"})}
+# A user's or organization's login, or a GitHub App's bot ("dependabot[bot]"): the name the mail
+# shows, so nothing else (no words, no link) may pass for one.
+_LOGIN = re.compile(f"{GITHUB_LOGIN.pattern}(?:\\[bot\\])?")
+# GitHub's state reasons: completed, not_planned, reopened, duplicate.
+_STATE_REASON = re.compile(r"[a-z_]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,6 @@ class WorkItem:
     repo: str
     issue: int
     title: str
-    issue_url: str
     # The issue's updated_at: a closed or reopened notice is keyed by it (one per change).
     updated_at: str
     actor: Actor
@@ -51,7 +57,16 @@ class WorkItem:
     comment_id: int | None = None
     # The comment's Markdown as GitHub stores it, cut to fit an SQS message (see CUT_NOTE).
     comment_body: str | None = None
-    comment_url: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The event itself, however many deliveries bring it (GitHub's redeliveries, a second
+        webhook, a replay under a new delivery id): a comment by its id, a change of state by
+        the issue's updated_at. Taken from the signed body only: a delivery's id is a header,
+        which the signature does not cover."""
+        if self.event == "issue_comment":
+            return f"{self.repo.lower()}#{self.issue}#comment#{self.comment_id}"
+        return f"{self.repo.lower()}#{self.issue}#{self.action}#{self.updated_at}"
 
     def to_json(self) -> str:
         """The SQS message body: compact JSON, ``"kind": "github"`` telling it from SES
@@ -74,13 +89,9 @@ class WorkItem:
         event, action = _text(data, "event"), _text(data, "action")
         if action not in _ACTIONS.get(event, ()):
             raise ValueError(f"{event}/{action} is not an event the outbox handles")
-        comment = (
-            _optional_int(data, "comment_id"),
-            _optional_text(data, "comment_body"),
-            _optional_text(data, "comment_url"),
-        )
-        if [part is not None for part in comment] != [event == "issue_comment"] * 3:
-            raise ValueError("comment_id, comment_body and comment_url belong to issue_comment")
+        comment = (_optional_int(data, "comment_id"), _optional_text(data, "comment_body"))
+        if [part is not None for part in comment] != [event == "issue_comment"] * 2:
+            raise ValueError("comment_id and comment_body belong to issue_comment")
         return cls(
             event=event,
             action=action,
@@ -88,18 +99,16 @@ class WorkItem:
             repo=_repo(data, "repo"),
             issue=_issue(data, "issue"),
             title=_text(data, "title", empty=True),
-            issue_url=_text(data, "issue_url"),
             updated_at=_time(data, "updated_at"),
             actor=Actor(
-                login=_text(actor, "login"),
+                login=_login(actor, "login"),
                 type=_text(actor, "type"),
                 app_id=_optional_int(actor, "app_id"),
                 app_client_id=_optional_text(actor, "app_client_id"),
             ),
-            state_reason=_optional_text(data, "state_reason"),
+            state_reason=_state_reason(data, "state_reason"),
             comment_id=comment[0],
             comment_body=comment[1],
-            comment_url=comment[2],
         )
 
 
@@ -119,19 +128,26 @@ def work_item(event: str, delivery: str, payload: Mapping[str, Any]) -> WorkItem
     if not isinstance(action, str):
         return Ignored(Reason.MALFORMED_PAYLOAD, "action is missing or not a string")
     if action not in _ACTIONS[event]:
-        return Ignored(Reason.ACTION_NOT_HANDLED, f"{event}/{action} is not mailed")
+        return Ignored(Reason.ACTION_NOT_HANDLED, f"{event}/{shown(action)} is not mailed")
     try:
         return _work_item(event, action, delivery, payload)
     except ValueError as error:
         return Ignored(Reason.MALFORMED_PAYLOAD, str(error))
 
 
-def occurred_at(event: str, payload: Mapping[str, Any]) -> float:
-    """When the delivered event happened (epoch seconds): the comment's creation, or the
-    issue's last update for ``issues``. ValueError when the payload does not say."""
-    if event == "issue_comment":
-        return _instant(_time(_object(payload, "comment"), "created_at", where="comment."))
-    return _instant(_time(_object(payload, "issue"), "updated_at", where="issue."))
+def event_times(event: str, payload: Mapping[str, Any]) -> tuple[float, float]:
+    """When the delivered event happened, and the latest time its payload gives (epoch
+    seconds): the comment's creation and the latest of it, its update and the issue's; for
+    ``issues`` the issue's last update, both. For a payload ``work_item`` took."""
+    issue = _instant(_time(_object(payload, "issue"), "updated_at", where="issue."))
+    if event != "issue_comment":
+        return issue, issue
+    comment = _object(payload, "comment")
+    created = _instant(_time(comment, "created_at", where="comment."))
+    if comment.get("updated_at") is None:
+        return created, max(created, issue)
+    edited = _instant(_time(comment, "updated_at", where="comment."))
+    return created, max(created, edited, issue)
 
 
 def _work_item(event: str, action: str, delivery: str, payload: Mapping[str, Any]) -> WorkItem:
@@ -142,6 +158,8 @@ def _work_item(event: str, action: str, delivery: str, payload: Mapping[str, Any
     else:
         comment = _object(payload, "comment")
         _time(comment, "created_at", where="comment.")
+        if comment.get("updated_at") is not None:
+            _time(comment, "updated_at", where="comment.")
         app = comment.get("performed_via_github_app")
         if app is not None and not isinstance(app, Mapping):
             raise ValueError("comment.performed_via_github_app is not an object")
@@ -153,22 +171,16 @@ def _work_item(event: str, action: str, delivery: str, payload: Mapping[str, Any
         repo=_repo(repository, "full_name", where="repository."),
         issue=_issue(issue, "number", where="issue."),
         title=_text(issue, "title", where="issue.", empty=True),
-        issue_url=_text(issue, "html_url", where="issue."),
         updated_at=_time(issue, "updated_at", where="issue."),
         actor=actor,
         # GitHub also says "reopened" of a reopened issue: only a closing has a reason to mail.
         state_reason=(
-            _optional_text(issue, "state_reason", where="issue.") if action == "closed" else None
+            _state_reason(issue, "state_reason", where="issue.") if action == "closed" else None
         ),
     )
     if event == "issues":
         return item
-    item = replace(
-        item,
-        comment_id=_int(comment, "id", where="comment."),
-        comment_body="",
-        comment_url=_text(comment, "html_url", where="comment."),
-    )
+    item = replace(item, comment_id=_int(comment, "id", where="comment."), comment_body="")
     body = _text(comment, "body", where="comment.", empty=True, nullable=True)
     room = MAX_MESSAGE_BYTES - len(item.to_json().encode())
     return replace(item, comment_body=cut_to_fit(body, room))
@@ -196,7 +208,7 @@ def _json_size(text: str) -> int:
 
 def _actor(user: Mapping[str, Any], where: str, *, app: Mapping[str, Any] | None) -> Actor:
     return Actor(
-        login=_text(user, "login", where=where),
+        login=_login(user, "login", where=where),
         type=_text(user, "type", where=where),
         app_id=None if app is None else _int(app, "id", where="comment.performed_via_github_app."),
         app_client_id=(
@@ -237,6 +249,20 @@ def _optional_text(data: Mapping[str, Any], key: str, *, where: str = "") -> str
     if not isinstance(value, str):
         raise ValueError(f"{where}{key} is not a string")
     return _clean(value)
+
+
+def _login(data: Mapping[str, Any], key: str, *, where: str = "") -> str:
+    login = data.get(key)
+    if not isinstance(login, str) or not _LOGIN.fullmatch(login):
+        raise ValueError(f"{where}{key} is missing or not a GitHub login")
+    return login
+
+
+def _state_reason(data: Mapping[str, Any], key: str, *, where: str = "") -> str | None:
+    reason = data.get(key)
+    if reason is not None and (not isinstance(reason, str) or not _STATE_REASON.fullmatch(reason)):
+        raise ValueError(f"{where}{key} is not a GitHub state reason")
+    return reason
 
 
 def _clean(text: str) -> str:

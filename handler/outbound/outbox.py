@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Literal, Protocol
+from urllib.parse import urlsplit
 
 from handler.github.posts import marker_in
 from handler.inbound.titles import REPLY_SUBJECT_LIMIT, reply_subject
@@ -18,6 +19,9 @@ from handler.outbound.unsubscribe import unsubscribe_mailto
 from handler.outbound.update_mail import Update, render_update, update_message_id
 from handler.reasons import Reason
 from handler.routing import GitHubApp, Route, Routes, Target, sender_allowed
+
+# The deployment's API, for the routes that name none (GITHUB_API_URL).
+GITHUB_API_URL = "https://api.github.com"
 
 
 @dataclass(frozen=True)
@@ -127,42 +131,52 @@ def recipients(
     return chosen, skipped
 
 
-def update_of(item: WorkItem) -> Update:
-    """What the mail tells, the same for every participant."""
+def update_of(item: WorkItem, web_url: str) -> Update:
+    """What the mail tells a participant whose route's GitHub is at ``web_url``. Its links are
+    built from the repository, the issue's number and the comment's id, never taken from the
+    payload: whoever holds an owner's webhook secret signs payloads, not our mail's links."""
+    issue_url = f"{web_url}/{item.repo}/issues/{item.issue}"
     if item.event == "issue_comment":
         return Update(
             kind="comment",
             repo=item.repo,
             issue=item.issue,
             title=item.title,
-            issue_url=item.issue_url,
+            issue_url=issue_url,
             author=item.actor.login,
             text=item.comment_body or "",
-            url=item.comment_url or item.issue_url,
+            url=f"{issue_url}#issuecomment-{item.comment_id}",
         )
     return Update(
         kind=item.action,
         repo=item.repo,
         issue=item.issue,
         title=item.title,
-        issue_url=item.issue_url,
+        issue_url=issue_url,
         author=item.actor.login,
-        url=item.issue_url,
+        url=issue_url,
         state_reason=item.state_reason,
     )
 
 
-def event_key(item: WorkItem) -> str:
-    """One event, however many deliveries and webhooks bring it: a comment by its id, a change
-    of state by the issue's updated_at (the same in every delivery of that change)."""
-    what = f"comment#{item.comment_id}" if item.event == "issue_comment" else item.action
-    at = "" if item.event == "issue_comment" else f"#{item.updated_at}"
-    return f"{item.repo.lower()}#{item.issue}#{what}{at}"
+def web_url(route: Route, default_api_url: str = GITHUB_API_URL) -> str:
+    """The web site of the GitHub ``route`` posts to, from its API's URL (the deployment's,
+    ``default_api_url``, when the route names none): https://api.github.com is github.com's,
+    https://api.SUBDOMAIN.ghe.com is SUBDOMAIN.ghe.com's, and a GitHub Enterprise Server's
+    https://HOST/api/v3 is https://HOST's."""
+    parts = urlsplit(route.api_url or default_api_url)
+    host = parts.hostname or ""
+    # An API at a host's root is GitHub's own api. subdomain (handler.routing.checks says so).
+    if parts.path.strip("/") == "" and host.startswith("api."):
+        host = host.removeprefix("api.")
+    port = f":{parts.port}" if parts.port is not None else ""
+    return f"{parts.scheme}://{host}{port}"
 
 
 def sent_key(item: WorkItem, recipient: Recipient) -> str:
-    """The claim a mail is sent once under: the event and the participant."""
-    return f"mailed#{event_key(item)}#{address_digest(recipient.participant.address)}"
+    """The claim a mail is sent once under: the event (``WorkItem.key``, the key the webhook
+    queues it once under) and the participant."""
+    return f"mailed#{item.key}#{address_digest(recipient.participant.address)}"
 
 
 def compose(
@@ -188,7 +202,7 @@ def compose(
             participant.subject or item.title,
             otherwise=f"Re: {item.title}"[:REPLY_SUBJECT_LIMIT],
         ),
-        message_id=update_message_id(event_key(item), participant.address, participant.domain),
+        message_id=update_message_id(item.key, participant.address, participant.domain),
         unsubscribe_url=unsubscribe_url,
         unsubscribe_mailto=unsubscribe_mailto(participant.prefix, item.issue, participant.domain),
         now=now,

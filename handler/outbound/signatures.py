@@ -97,24 +97,28 @@ class Signed:
 def verify(request: Request, secret: Secret) -> Signed | Outcome:
     """The signer of ``request``, or the answer refusing it.
 
-    The master is tried first, on the raw body; only when it does not match is the body parsed
-    for the owner's or the app's key. After a mismatch the master is read again (it may have
-    been rotated), as often as ``secret.refreshed`` allows."""
+    The master and the app's key (the app is named by a header) are tried on the raw body,
+    before anything parses it; only when neither matches is the body parsed for the owner's
+    key, and a body that cannot be parsed is refused (400) then. After a mismatch the master is
+    read again (it may have been rotated), as often as ``secret.refreshed`` allows."""
     signature = request.headers.get("x-hub-signature-256")
     if signature is None:
         return answer(401, Reason.SIGNATURE_MISSING, "no X-Hub-Signature-256 header")
-    # Parsed at most once: for the owner's key when the master does not match, then for the rest.
-    read = functools.cache(lambda: read_payload(request))
     given = _SIGNATURE.fullmatch(signature.strip())
     if given is None:
         return answer(
             401, Reason.SIGNATURE_INVALID, "X-Hub-Signature-256 is not sha256=<64 hex digits>"
         )
+    # Parsed at most once: for the owner's key when no other matches, then for the rest.
+    read = functools.cache(lambda: read_payload(request))
     try:
         signer, signers = _signer(request, read, given.group(1).lower().encode(), secret)
     except OutboundError as error:
         return answer(503, error.reason, error.detail)
     if signer is None:
+        body = read()
+        if isinstance(body, str):
+            return answer(400, Reason.UNREADABLE_BODY, body)
         return answer(
             401,
             Reason.SIGNATURE_INVALID,
@@ -129,34 +133,33 @@ def _signer(
     given: bytes,
     secret: Secret,
 ) -> tuple[Literal["master", "owner", "app"] | None, Signers]:
-    """Whose key made ``given``: the master's, else the owner's or the app's the delivery
-    names; after a mismatch, once more with the master read again."""
-    signers = Signers(None, None)
+    """Whose key made ``given``: the master's or the app's the headers name, else the owner's
+    the body names; after a mismatch, once more with the master read again."""
+    app_id = _app_id(request.headers)
+    signers = Signers(None, app_id)
     for master in (secret.get(), None):
         key = master if master is not None else secret.refreshed()
         if key is None:
             break
         if _matches(request.body, given, key):
-            return "master", signers
-        signers = _signers(read(), request.headers)
-        owner, app = signers.derived(key)
-        # Both compared, so that the time taken does not tell which one matched.
-        owner_ok = owner is not None and _matches(request.body, given, owner)
-        app_ok = app is not None and _matches(request.body, given, app)
-        if owner_ok:
-            return "owner", signers
-        if app_ok:
+            return "master", Signers(None, None)
+        _, app = signers.derived(key)
+        if app is not None and _matches(request.body, given, app):
             return "app", signers
+        payload = read()
+        signers = Signers(None if isinstance(payload, str) else _owner(payload), app_id)
+        owner, _ = signers.derived(key)
+        if owner is not None and _matches(request.body, given, owner):
+            return "owner", signers
     return None, signers
 
 
-def _signers(payload: dict[str, Any] | str, headers: Mapping[str, str]) -> Signers:
-    """The owner of ``repository.full_name``, and, when the delivery comes from an app's
-    webhook (target type ``integration``), the app's id."""
+def _app_id(headers: Mapping[str, str]) -> int | None:
+    """The app's id when the delivery comes from an app's webhook (target type
+    ``integration``)."""
     target = headers.get("x-github-hook-installation-target-type")
     app = headers.get("x-github-hook-installation-target-id", "")
-    app_id = int(app) if target == "integration" and _APP_ID.fullmatch(app) else None
-    return Signers(None if isinstance(payload, str) else _owner(payload), app_id)
+    return int(app) if target == "integration" and _APP_ID.fullmatch(app) else None
 
 
 def _owner(payload: Mapping[str, Any]) -> str | None:

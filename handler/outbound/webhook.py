@@ -10,15 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from handler.outbound.github_events import Ignored, WorkItem, occurred_at, work_item
+from handler.outbound.github_events import Ignored, WorkItem, event_times, work_item
 from handler.outbound.http import About, Outcome, Request, answer
 from handler.outbound.signatures import Signed
 from handler.reasons import Reason
 from handler.routing import Routes
 
 # Older than this, a signed delivery is a replay: GitHub retries no further than three days back.
-# Delivery ids are remembered for longer (handler.aws.deliveries), so that none gets through.
+# Events are remembered for longer (handler.aws.deliveries), so that none gets through.
 STALE_AFTER_SECONDS = 72 * 3600
+# How far GitHub's clock may run ahead of ours. An event later than that is refused: it would
+# stay fresh for longer than it is remembered, and be queued again once forgotten.
+CLOCK_SKEW_SECONDS = 5 * 60
 # GitHub's delivery ids are GUIDs and its event names snake_case words.
 _DELIVERY = re.compile(r"[A-Za-z0-9-]{1,100}")
 _EVENT = re.compile(r"[a-z_]{1,64}")
@@ -39,20 +42,20 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Remembered:
-    """What remembering a delivery made of it: whether its work ran now (False: it ran for an
-    earlier delivery of the same id), and, when it ran but the id could not be kept for the
-    full time, why."""
+    """What remembering an event made of it: whether its work ran now (False: it ran for an
+    earlier delivery of the same event), and, when it ran but the event could not be kept for
+    the full time, why."""
 
     fresh: bool
     unconfirmed: str = ""
 
 
 class Deliveries(Protocol):
-    def once(self, delivery: str, work: Callable[[], None]) -> Remembered:
-        """Runs ``work`` unless the delivery id was seen. Raises OutboundError: while another
-        invocation runs it (``delivery-in-progress``), when the store fails before ``work``
-        (``store-unavailable``), and ``work``'s own, after releasing the id (or saying in its
-        detail that the id stays claimed)."""
+    def once(self, event: str, work: Callable[[], None]) -> Remembered:
+        """Runs ``work`` unless the event (``WorkItem.key``) was seen. Raises OutboundError:
+        while another invocation runs it (``delivery-in-progress``), when the store fails
+        before ``work`` (``store-unavailable``), and ``work``'s own, after releasing the event
+        (or saying in its detail that it stays claimed)."""
         ...
 
 
@@ -78,7 +81,7 @@ def read_delivery(request: Request, signed: Signed) -> Delivery | Outcome:
         )
     seen = About(delivery=delivery, event=event)
     if isinstance(signed.payload, str):
-        return answer(400, Reason.BAD_REQUEST, signed.payload, about=seen)
+        return answer(400, Reason.UNREADABLE_BODY, signed.payload, about=seen)
     if event == "ping":
         return answer(200, Reason.PONG, "", about=seen)
     return Delivery(event, delivery, signed.payload)
@@ -87,7 +90,8 @@ def read_delivery(request: Request, signed: Signed) -> Delivery | Outcome:
 def our_work(delivery: Delivery, signed: Signed, routes: Routes, now: float) -> WorkItem | Outcome:
     """The work item of a delivery, or why there is none: an event that is not mailed, a
     repository the signer may not sign for, that no route names or whose routes do not mail
-    their participants, or an event too old to be anything but a replay."""
+    their participants, an event dated after ``now`` beyond clock skew, or one too old to be
+    anything but a replay."""
     item = work_item(delivery.event, delivery.id, delivery.payload)
     if isinstance(item, Ignored):
         status = 400 if item.reason == Reason.MALFORMED_PAYLOAD else 202
@@ -106,7 +110,13 @@ def our_work(delivery: Delivery, signed: Signed, routes: Routes, now: float) -> 
             f"no route of {item.repo} has notify_participants",
             about=about,
         )
-    age = now - occurred_at(delivery.event, delivery.payload)
+    occurred, latest = event_times(delivery.event, delivery.payload)
+    if latest > now + CLOCK_SKEW_SECONDS:
+        ahead = int(latest - now)
+        return answer(
+            400, Reason.FUTURE_EVENT, f"the event is dated {ahead} seconds from now", about=about
+        )
+    age = now - occurred
     if age > STALE_AFTER_SECONDS:
         return answer(
             202, Reason.STALE_EVENT, f"the event is {int(age // 3600)} hours old", about=about

@@ -21,6 +21,7 @@ from handler.outbound.errors import OutboundError
 from handler.outbound.feedback import Feedback
 from handler.outbound.github_events import WorkItem
 from handler.outbound.outbox import (
+    GITHUB_API_URL,
     Mailer,
     Outgoing,
     Recipient,
@@ -31,6 +32,7 @@ from handler.outbound.outbox import (
     ref,
     sent_key,
     update_of,
+    web_url,
 )
 from handler.outbound.participants import (
     Participants,
@@ -59,6 +61,9 @@ class Outbox:
         mailer: Mailer,
         *,
         unsubscribe_url: Callable[[str, int, str], str | None],
+        # The deployment's API, for the routes that name none: its web site is where the
+        # mails' links go.
+        github_api_url: str = GITHUB_API_URL,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._routes = routes
@@ -67,6 +72,7 @@ class Outbox:
         self._claims = claims
         self._mailer = mailer
         self._unsubscribe_url = unsubscribe_url
+        self._github_api_url = github_api_url
         self._clock = clock
 
     def handle(self, body: str, deadline: Deadline) -> list[Outgoing]:
@@ -103,10 +109,9 @@ class Outbox:
                 Outgoing("skip", Reason.PARTICIPANT_STORE_UNAVAILABLE, error.detail, retryable=True)
             ]
         chosen, decisions = recipients(item, self._routes, known, suppressed)
-        if not chosen:
-            return decisions
-        update = update_of(item)
         for recipient in chosen:
+            # Each on the GitHub of the route they wrote to.
+            update = update_of(item, web_url(recipient.route, self._github_api_url))
             decisions.append(self._send(item, update, recipient, deadline))
         return decisions
 

@@ -1,7 +1,7 @@
 """The webhook function: one Function URL request -> one answer and its log line.
 
 POST / is a GitHub delivery, read as named steps: verify the signature, read the event, skip what
-is not ours, then remember the delivery once while its work item is queued. GET or POST
+is not ours, then remember the event once while its work item is queued. GET or POST
 /unsubscribe is the link in every update mail. GitHub waits 10 seconds for an answer: the real
 work happens behind the queue, in the outbox."""
 
@@ -23,6 +23,8 @@ from handler.outbound.http import (
     answer,
     function_url_response,
     request_of,
+    shown,
+    too_large,
 )
 from handler.outbound.participants import Participants, ParticipantStoreError
 from handler.outbound.signatures import Secret, verify
@@ -57,25 +59,28 @@ class Webhook:
 def handle(event: Mapping[str, Any], webhook: Webhook) -> dict[str, Any]:
     """The Function URL's answer to one event (payload format 2.0), logged on one line: a
     warning when it asks GitHub or the reader to try again."""
-    outcome = receive(request_of(event), webhook)
+    request = request_of(event)
+    outcome = request if isinstance(request, Outcome) else receive(request, webhook)
     level = logging.WARNING if outcome.response.status >= 500 else logging.INFO
     logger.log(level, "webhook", extra=outcome.log)
     return function_url_response(outcome.response)
 
 
 def receive(request: Request, webhook: Webhook) -> Outcome:
-    """The answer to ``request`` and why."""
+    """The answer to ``request`` and why: never a 5xx for what the client sent, only for what
+    failed here (a secret, the store, the queue)."""
     path = request.path or "/"
+    method = shown(request.method)
     if path == "/":
         if request.method != "POST":
-            return answer(405, Reason.METHOD_NOT_ALLOWED, f"{request.method} /", allow="POST")
-        return _delivery(request, webhook)
+            return answer(405, Reason.METHOD_NOT_ALLOWED, f"{method} /", allow="POST")
+        return too_large(request) or _delivery(request, webhook)
     if path == "/unsubscribe":
         if request.method not in {"GET", "POST"}:
             return answer(
-                405, Reason.METHOD_NOT_ALLOWED, f"{request.method} /unsubscribe", allow="GET, POST"
+                405, Reason.METHOD_NOT_ALLOWED, f"{method} /unsubscribe", allow="GET, POST"
             )
-        return _unsubscribe(request, webhook)
+        return too_large(request) or _unsubscribe(request, webhook)
     return answer(404, Reason.NOT_FOUND, "no such path")
 
 
@@ -97,18 +102,17 @@ def _delivery(request: Request, webhook: Webhook) -> Outcome:
 def _queue_once(
     delivery: Delivery, item: WorkItem, deliveries: Deliveries, queue: Queue
 ) -> Outcome:
-    """Queue the work item unless its delivery was queued before (GitHub redelivers, an
-    attacker may replay). Anything that fails is 503: GitHub shows the delivery as failed, and
-    its redelivery is taken."""
+    """Queue the work item unless its event was queued before (GitHub redelivers, a second
+    webhook delivers the same event, an attacker may replay a signed body under a new delivery
+    id). Anything that fails is 503: GitHub shows the delivery as failed, and its redelivery is
+    taken."""
     about = About(delivery.id, delivery.event, item.repo, item.issue)
     try:
-        remembered = deliveries.once(delivery.id, lambda: queue.send(item.to_json()))
+        remembered = deliveries.once(item.key, lambda: queue.send(item.to_json()))
     except OutboundError as error:
         return answer(503, error.reason, error.detail, about=about)
     if not remembered.fresh:
-        return answer(
-            202, Reason.DUPLICATE_DELIVERY, "this delivery was received before", about=about
-        )
+        return answer(202, Reason.DUPLICATE_DELIVERY, "this event was received before", about=about)
     queued = f"{delivery.event}/{item.action} of {item.repo}#{item.issue}"
     if remembered.unconfirmed:
         # The work is queued: answering 503 would only invite a redelivery.
