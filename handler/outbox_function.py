@@ -19,6 +19,7 @@ from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.aws.ses import SesMailer
 from handler.aws.webhook_secret import WebhookSecret
 from handler.deadline import Deadline
+from handler.outbound.outbox import GITHUB_API_URL
 from handler.outbound.unsubscribe import UnsubscribeLinks
 from handler.routing import load_routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
@@ -52,6 +53,7 @@ def runtime() -> Outbox:
         DynamoClaims(table, dynamodb, expires_after_seconds=ttl),
         SesMailer(cast("SESClient", LazyClient("ses"))),
         unsubscribe_url=UnsubscribeLinks(os.environ.get("WEBHOOK_URL", ""), secret),
+        github_api_url=os.environ.get("GITHUB_API_URL") or GITHUB_API_URL,
     )
 
 

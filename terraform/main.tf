@@ -134,6 +134,7 @@ module "replies" {
   idempotency_table_name       = module.idempotency_store.table_name
   idempotency_table_arn        = module.idempotency_store.table_arn
   idempotency_ttl_seconds      = local.claim_ttl_seconds
+  github_api_url               = var.github_api_url
   log_level                    = var.log_level
   log_retention_days           = var.log_retention_days
   webhook_reserved_concurrency = var.webhook_reserved_concurrency

@@ -1298,6 +1298,7 @@ REPLIES_ENVIRONMENT = {
         "IDEMPOTENCY_TTL_SECONDS": "tostring(var.idempotency_ttl_seconds)",
         "WEBHOOK_URL": "aws_lambda_function_url.webhook.function_url",
         "WEBHOOK_SECRET_ARN": "var.webhook_secret_arn",
+        "GITHUB_API_URL": "var.github_api_url",
         "LOG_LEVEL": "var.log_level",
     },
 }

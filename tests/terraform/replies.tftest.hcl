@@ -130,6 +130,7 @@ variables {
   idempotency_table_name  = "claims"
   idempotency_table_arn   = "arn:aws:dynamodb:eu-west-1:123456789012:table/claims"
   idempotency_ttl_seconds = 86400
+  github_api_url          = "https://api.github.com"
   log_level               = "INFO"
   log_retention_days      = 30
   sending_identity_arns = {

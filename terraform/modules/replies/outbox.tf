@@ -159,7 +159,9 @@ resource "aws_lambda_function" "outbox" {
       # Unsubscribe links point at the webhook function's URL.
       WEBHOOK_URL        = aws_lambda_function_url.webhook.function_url
       WEBHOOK_SECRET_ARN = var.webhook_secret_arn
-      LOG_LEVEL          = var.log_level
+      # Links in the mails point at the issue on this API's web host, for routes naming none.
+      GITHUB_API_URL = var.github_api_url
+      LOG_LEVEL      = var.log_level
     }
   }
 

@@ -58,6 +58,11 @@ variable "feedback_identity_arns" {
   }
 }
 
+variable "github_api_url" {
+  description = "GitHub REST API base URL (GITHUB_API_URL): the outbox links to issues on its web host."
+  type        = string
+}
+
 variable "log_level" {
   description = "Log level of both functions (LOG_LEVEL)."
   type        = string
