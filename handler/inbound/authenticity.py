@@ -13,6 +13,7 @@ from typing import Any
 from handler.inbound.autoreply import detect_automated
 from handler.inbound.headers import Address
 from handler.inbound.mail import Message
+from handler.inbound.received import event_time, received_at, recipient
 from handler.reasons import Reason
 from handler.routing.domains import is_subdomain, normalize_domain
 
@@ -52,7 +53,6 @@ _WORDS = {
 }
 # A verdict SES did not give (scanning turned off in the receipt rule, or a field missing).
 _UNCHECKED = "DISABLED"
-_FOR_RECIPIENT = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*(?:;|$)", re.IGNORECASE)
 _PROPERTY = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s";]+)')
 _METHODS = {"spf", "dkim", "dmarc", "arc", "iprev", "auth", "dkim-atps", "bimi", "smime", "vbr"}
 
@@ -76,6 +76,8 @@ class SesReceipt:
     # The From domain SES evaluated DMARC for (header.from), when it says so.
     dmarc_domain: str | None = None
     recipients: tuple[str, ...] = field(default=())
+    # When SES received the mail (epoch seconds): its Received field's date, else the event's.
+    received_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def receipt_from_headers(message: Message) -> SesReceipt | None:
         spf_status = _RESULT_STATUS.get(_keyword(block["received-spf"]), "GRAY")
     else:
         spf_status = _status(spf)
-    recipient = _FOR_RECIPIENT.search(block.get("received", ""))
+    envelope_to = recipient(block.get("received", ""))
     return SesReceipt(
         spf=spf_status,
         dkim=_dkim_status(dkims),
@@ -120,7 +122,8 @@ def receipt_from_headers(message: Message) -> SesReceipt | None:
             dict.fromkeys(d for r in dkims if r.result == "pass" for d in _signing_domains(r))
         ),
         dmarc_domain=normalize_domain(dmarc.props.get("header.from", "")) if dmarc else None,
-        recipients=(recipient.group(1),) if recipient else (),
+        recipients=(envelope_to,) if envelope_to else (),
+        received_at=received_at(block.get("received", "")),
     )
 
 
@@ -150,6 +153,10 @@ def receipt_from_event(record: Mapping[str, Any], stored: SesReceipt | None) -> 
         recipients=tuple(r for r in recipients if isinstance(r, str))
         if isinstance(recipients, list)
         else base.recipients,
+        # The stored Received field first: replaying the stored mail alone judges it the same.
+        received_at=base.received_at
+        if base.received_at is not None
+        else event_time(mail.get("timestamp")),
     )
 
 
