@@ -58,10 +58,10 @@ REJECTED = [
         "2 From addresses (alice@allowed.org, mallory@evil.net)",
     ),
     # Two From or Sender fields: which one a reader sees is not the one DKIM vouches for.
-    ("two-from-fields", "conflicting-headers", "the mail has more than one From field"),
+    ("two-from-fields", "conflicting-headers", "the mail repeats its From field with"),
     ("sender-other-domain", "sender-mismatch", "sent by anomalies-list-bounces@lists.evil.net"),
     ("sender-lookalike", "sender-mismatch", "sent by alice@allowed.org.evil.net (Sender)"),
-    ("sender-two-fields", "conflicting-headers", "the mail has more than one Sender field"),
+    ("sender-two-fields", "conflicting-headers", "the mail repeats its Sender field with"),
     # A missing or unparsable From.
     ("from-missing", "invalid-from", "the mail has no From address"),
     ("from-unparsable", "invalid-from", "the mail has no From address"),

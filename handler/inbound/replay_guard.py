@@ -64,8 +64,8 @@ def conflicting_headers(message: Message) -> Refusal | None:
     plural = "s" if len(names) > 1 else ""
     return Refusal(
         Reason.CONFLICTING_HEADERS,
-        f"the mail has more than one {listed} field{plural}, with different values: a DKIM "
-        "signature vouches for the last of each, not for the one read first",
+        f"the mail repeats its {listed} field{plural} with different values: a DKIM signature "
+        "vouches for the last of each, not for the first one read",
     )
 
 
