@@ -313,6 +313,25 @@ def test_the_window_is_inclusive(sent, reason):
     assert (refusal.reason if refusal else None) == reason
 
 
+@pytest.mark.parametrize(
+    ("date", "reason", "dated"),
+    [
+        ("Fri, 31 Dec 9999 23:59:59 -1400", "mail-from-future", "9999-12-31 23:59:59 UTC"),
+        ("Mon, 01 Jan 0999 00:00:00 +1400", "mail-too-old", "0998-12-31 10:00:00 UTC"),
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_refused_not_raised(date, reason, dated):
+    """A Date that lies beyond year 9999 in UTC still gets a decision that says so."""
+    raw = ses_mail(recipient="web-45@issues.example.com").replace(
+        b"Mon, 23 Nov 2026 09:13:51 +0000", date.encode()
+    )
+    [decision] = plan(raw, ROUTES).decisions
+    assert (decision.reason, decision.detail.split(", more")[0]) == (
+        reason,
+        f"the mail is dated {dated}",
+    )
+
+
 # --- SES's Received field -----------------------------------------------------------------------
 
 

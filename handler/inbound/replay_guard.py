@@ -35,6 +35,9 @@ SINGLE_FIELDS = (
 _SINGLE = {name.lower(): name for name in SINGLE_FIELDS}
 # How far a sender's clock may run ahead of SES's before its Date is a lie.
 CLOCK_SKEW = 300
+# What a detail can write: a Date of 9999-12-31 in a zone west of UTC lies beyond year 9999.
+_EARLIEST = datetime.min.replace(tzinfo=UTC).timestamp()
+_LATEST = datetime.max.replace(tzinfo=UTC, microsecond=0).timestamp()
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ def _mailbox(address: str) -> str:
 
 
 def _moment(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    moment = datetime.fromtimestamp(min(max(epoch, _EARLIEST), _LATEST), UTC)
+    return moment.replace(tzinfo=None).isoformat(" ", "seconds") + " UTC"
 
 
 def _span(seconds: int) -> str:
