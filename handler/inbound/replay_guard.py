@@ -14,7 +14,7 @@ from handler.reasons import Reason
 from handler.routing.domains import normalize_domain
 
 # The fields a mail has at most once (RFC 5322 3.6; Content-Type, MIME-Version and
-# Content-Transfer-Encoding of the top level: RFC 2045), as this detail names them. SES's block
+# Content-Transfer-Encoding of the top level: RFC 2045), as details name them. SES's block
 # holds none of them (handler.inbound.authenticity.SES_FIELDS), so every one read is the mail's.
 SINGLE_FIELDS = (
     "Date",
