@@ -70,6 +70,32 @@ class Reason(StrEnum):
         False,
     )
 
+    # Replay: whether the mail is one its signer wrote to this address, lately
+    # (handler.inbound.replay_guard).
+    CONFLICTING_HEADERS = (
+        "conflicting-headers",
+        "a header field that a mail has once (Subject, From, To, Message-ID, Date, "
+        "Content-Type...) appears twice with different values: a DKIM signature covers the "
+        "last, a reader may show the first",
+        False,
+    )
+    NOT_ADDRESSED = (
+        "not-addressed",
+        "the mail's To and Cc do not name the address it was delivered to: a signed mail "
+        "written to others and re-sent here (only a route's comments may allow Bcc)",
+        False,
+    )
+    MAIL_TOO_OLD = (
+        "mail-too-old",
+        "the mail's Date lies more than the route's max_age before SES received it",
+        False,
+    )
+    MAIL_FROM_FUTURE = (
+        "mail-from-future",
+        "the mail's Date lies more than 5 minutes after SES received it",
+        False,
+    )
+
     # Sender: who may post (handler.inbound.authenticity, Assessment; handler.inbound.autoreply).
     AUTHENTICATED = (
         "authenticated",

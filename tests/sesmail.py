@@ -43,12 +43,15 @@ def ses_mail(
     body: str = "The build fails on ARM.\r\n",
     *,
     from_: str = "Alice <alice@example.com>",
-    to: str = "7@issues.example.com",
+    to: str | None = None,
     cc: str | None = None,
     subject: str = "Build failure",
     extra: str = "",
     **block: str | None,
 ) -> bytes:
+    """A mail SES stored; ``to`` defaults to the recipient SES received it for, as sent."""
+    if to is None:
+        to = block.get("recipient", "7@issues.example.com") or "7@issues.example.com"
     headers = (
         f"From: {from_}\r\nTo: {to}\r\n"
         + (f"Cc: {cc}\r\n" if cc else "")

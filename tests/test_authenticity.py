@@ -43,6 +43,8 @@ def test_ses_block_is_read():
         dkim_domains=("example.com",),
         dmarc_domain="example.com",
         recipients=("7@issues.example.com",),
+        # Mon, 23 Nov 2026 09:14:03 +0000, from SES's Received field.
+        received_at=1795425243.0,
     )
 
 
@@ -444,6 +446,7 @@ def test_real_layout_ends_the_block_at_the_senders_own_received():
         dkim_domains=("lab.example.org", "gappssmtp.example.com"),
         dmarc_domain="lab.example.org",
         recipients=("42@issues.example.com",),
+        received_at=1795507331.0,
     )
     assert assess(message, receipt_from_headers(message)).detail == (
         "DMARC pass for lab.example.org"

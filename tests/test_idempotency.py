@@ -93,6 +93,19 @@ def s3_event(*keys: str, received: float | None = None) -> dict[str, Any]:
     }
 
 
+def ses_event(message_id: str, *recipients: str) -> dict[str, Any]:
+    """SES's Lambda action for the mail stored as ``inbound/<message_id>``: all its recipients
+    (SES's Received field names none when there are several); the verdicts are the stored block's.
+    """
+    stamp = datetime.fromtimestamp(time.time(), UTC).isoformat()
+    mail = {"messageId": message_id, "timestamp": stamp}
+    record = {
+        "eventSource": "aws:ses",
+        "ses": {"mail": mail, "receipt": {"recipients": list(recipients)}},
+    }
+    return {"Records": [record]}
+
+
 def reasons(result: dict[str, Any]) -> list[str]:
     return [d["reason"] for d in result["decisions"]]
 
@@ -121,7 +134,8 @@ def test_one_mail_to_two_issues_posts_two_comments(dynamodb, github, httpserver)
     """The claim is per (mail, issue): one mail addressed to two issues gives two comments."""
     raw = ses_mail(to="7@issues.example.com, 8@issues.example.com", recipient=None)
     rt = runtime(dynamodb, httpserver, {"inbound/a": raw})
-    assert reasons(handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))) == [
+    event = ses_event("a", "7@issues.example.com", "8@issues.example.com")
+    assert reasons(handle_event(event, rt, Deadline.within(60.0))) == [
         "posted",
         "posted",
     ]

@@ -73,7 +73,7 @@ def done(raw: bytes, reason: str = "posted", issue: int | None = None) -> tuple:
 def test_a_posted_mail_makes_its_sender_a_participant():
     """The authenticated sender is recorded with the address they wrote to, their Message-ID
     and subject; the decision is unchanged."""
-    planned, decisions = done(ses_mail(to="web-45@issues.example.com", recipient=None))
+    planned, decisions = done(ses_mail(recipient="web-45@issues.example.com"))
     store = Memory()
     assert update_participants(planned, decisions, ROUTES, store, received_at=AT) == decisions
     assert store.of("example-org/website", 45) == (ALICE,)
@@ -82,9 +82,7 @@ def test_a_posted_mail_makes_its_sender_a_participant():
 
 def test_the_opener_of_an_issue_is_its_first_participant():
     """A mail that opened #57 makes its sender a participant of #57."""
-    planned, decisions = done(
-        ses_mail(to="web-new@issues.example.com", recipient=None), "opened", issue=57
-    )
+    planned, decisions = done(ses_mail(recipient="web-new@issues.example.com"), "opened", issue=57)
     store = Memory()
     update_participants(planned, decisions, ROUTES, store, received_at=AT)
     assert store.of("example-org/website", 57) == (ALICE,)
@@ -93,11 +91,10 @@ def test_the_opener_of_an_issue_is_its_first_participant():
 def test_routes_that_do_not_mail_participants_record_nobody():
     """A route without notify_participants keeps no address, and rejected mail none at all."""
     store = Memory()
-    planned, decisions = done(ses_mail(to="docs-3@issues.example.com", recipient=None))
+    planned, decisions = done(ses_mail(recipient="docs-3@issues.example.com"))
     update_participants(planned, decisions, ROUTES, store, received_at=AT)
     stranger = ses_mail(
-        to="web-45@issues.example.com",
-        recipient=None,
+        recipient="web-45@issues.example.com",
         from_="Eve <eve@elsewhere.example.net>",
         envelope_from="eve@elsewhere.example.net",
         dkim_domain="elsewhere.example.net",
@@ -112,7 +109,7 @@ def test_routes_that_do_not_mail_participants_record_nobody():
 def test_a_store_that_is_down_fails_the_decision_for_a_retry():
     """The comment exists but its sender is not recorded: retried, the claim says
     already-posted and the participant is recorded then."""
-    planned, decisions = done(ses_mail(to="web-45@issues.example.com", recipient=None))
+    planned, decisions = done(ses_mail(recipient="web-45@issues.example.com"))
     decisions = (replace(decisions[0], url="https://github.com/example-org/website/issues/45#c1"),)
     down = Memory(ParticipantStoreError("cannot record the participant (Throttling)"))
     [failed] = update_participants(planned, decisions, ROUTES, down, received_at=AT)
@@ -123,9 +120,7 @@ def test_a_store_that_is_down_fails_the_decision_for_a_retry():
     )
     assert failed.detail == "cannot record the participant (Throttling)"
     assert failed.url == "https://github.com/example-org/website/issues/45#c1"
-    planned, again = done(
-        ses_mail(to="web-45@issues.example.com", recipient=None), "already-posted"
-    )
+    planned, again = done(ses_mail(recipient="web-45@issues.example.com"), "already-posted")
     store = Memory()
     assert update_participants(planned, again, ROUTES, store, received_at=AT) == again
     assert store.of("example-org/website", 45) == (ALICE,)
@@ -133,7 +128,7 @@ def test_a_store_that_is_down_fails_the_decision_for_a_retry():
 
 def test_an_issue_with_too_many_participants_still_counts_the_comment():
     """A permanent store failure is named in the detail; the comment stays posted."""
-    planned, decisions = done(ses_mail(to="web-45@issues.example.com", recipient=None))
+    planned, decisions = done(ses_mail(recipient="web-45@issues.example.com"))
     full = Memory(ParticipantStoreError("item too large", transient=False))
     [decision] = update_participants(planned, decisions, ROUTES, full, received_at=AT)
     assert (decision.action, decision.reason, decision.retryable) == ("comment", "posted", False)
@@ -146,9 +141,7 @@ def test_the_unsubscribe_address_removes_the_sender_from_that_issue():
     store.add("example-org/website", 45, ALICE, AT)
     store.add("example-org/website", 45, replace(ALICE, address="bob@example.com"), AT)
     planned = plan(
-        ses_mail(
-            "", to="web-45+Unsubscribe@issues.example.com", subject="unsubscribe", recipient=None
-        ),
+        ses_mail("", recipient="web-45+Unsubscribe@issues.example.com", subject="unsubscribe"),
         ROUTES,
     )
     assert [(d.action, d.reason, d.repo, d.issue) for d in planned.decisions] == [
@@ -171,8 +164,7 @@ def test_unsubscribing_needs_an_authenticated_sender_but_not_an_allowed_one():
     forged = plan(
         ses_mail(
             "",
-            to="web-45+unsubscribe@issues.example.com",
-            recipient=None,
+            recipient="web-45+unsubscribe@issues.example.com",
             dkim="fail",
             spf="fail",
             dmarc="fail",
@@ -183,8 +175,7 @@ def test_unsubscribing_needs_an_authenticated_sender_but_not_an_allowed_one():
     outsider = plan(
         ses_mail(
             "",
-            to="web-45+unsubscribe@issues.example.com",
-            recipient=None,
+            recipient="web-45+unsubscribe@issues.example.com",
             from_="Olga <olga@former.example.net>",
             envelope_from="olga@former.example.net",
             dkim_domain="former.example.net",
@@ -204,6 +195,10 @@ def test_unsubscribe_addresses_that_name_no_issue_are_refused():
             recipient=None,
         ),
         ROUTES,
+        recipients=[
+            "web-new+unsubscribe@issues.example.com",
+            "web-x+unsubscribe@issues.example.com",
+        ],
     )
     assert [(d.action, d.reason) for d in refused.decisions] == [
         ("reject", "invalid-issue-number"),
@@ -214,7 +209,7 @@ def test_unsubscribe_addresses_that_name_no_issue_are_refused():
 
 def test_a_failed_unsubscribe_is_retried():
     """The store being down fails the unsubscribe for a retry: it must not be lost."""
-    planned = plan(ses_mail("", to="web-45+unsubscribe@issues.example.com", recipient=None), ROUTES)
+    planned = plan(ses_mail("", recipient="web-45+unsubscribe@issues.example.com"), ROUTES)
     down = Memory(ParticipantStoreError("cannot remove the participant (Throttling)"))
     [decision] = update_participants(planned, planned.decisions, ROUTES, down, received_at=AT)
     assert (decision.reason, decision.retryable) == ("participant-store-unavailable", True)
@@ -222,7 +217,7 @@ def test_a_failed_unsubscribe_is_retried():
 
 def test_decisions_without_an_issue_pass_through():
     """A rejection without a route, or a decision of no issue, is returned as it came."""
-    planned = plan(ses_mail(to="nobody@elsewhere.example.net", recipient=None), ROUTES)
+    planned = plan(ses_mail(recipient="nobody@elsewhere.example.net"), ROUTES)
     assert (
         update_participants(planned, planned.decisions, ROUTES, Memory(), received_at=AT)
         == planned.decisions

@@ -40,6 +40,12 @@ routes:
 NEVER = Deadline.never()
 
 
+def envelope(*recipients: str) -> dict:
+    """An SES event record naming ``recipients`` (all of a mail's, which SES's Received field
+    does not list); its verdicts are the stored block's."""
+    return {"eventSource": "aws:ses", "ses": {"receipt": {"recipients": list(recipients)}}}
+
+
 def decisions(raw: bytes, **kwargs) -> list[tuple[str, str, str, str | None, int | None]]:
     return [
         (d.recipient, d.action, d.reason, d.repo, d.issue)
@@ -61,30 +67,49 @@ def test_authenticated_allowed_mail_becomes_a_comment():
 
 
 def test_ses_received_recipient_wins_over_to_header():
-    """SES's "for <addr>" is the envelope recipient; the To header may name anything."""
-    raw = ses_mail(to="someone@elsewhere.example.net", recipient="web-45@issues.example.com")
+    """SES's "for <addr>" is the envelope recipient; the other To and Cc addresses are not."""
+    raw = ses_mail(
+        to="someone@elsewhere.example.net, 7@issues.example.com",
+        cc="web-45@issues.example.com",
+        recipient="web-45@issues.example.com",
+    )
     assert decisions(raw) == [
         ("web-45@issues.example.com", "comment", "accepted", "example-org/website", 45)
     ]
 
 
-def test_to_and_cc_are_used_when_ses_names_no_recipient():
-    """Without SES's "for" clause, every To and Cc address is a recipient, judged on its own."""
+def test_to_and_cc_are_never_recipients():
+    """Without SES's "for" clause or an event, To and Cc (which anyone writes) name nobody."""
+    raw = ses_mail(to="7@issues.example.com", cc="web-45@ISSUES.example.com", recipient=None)
+    [decision] = plan(raw, ROUTES).decisions
+    assert (decision.recipient, decision.action, decision.reason, decision.detail) == (
+        "",
+        "reject",
+        "no-recipient",
+        "SES named no recipient: the event lists none, and SES's Received field has no for "
+        "clause (it has none for a mail to several addresses); the mail's own To and Cc are "
+        "not trusted (the CLI's --recipient names one)",
+    )
+
+
+def test_every_recipient_of_the_ses_event_is_judged_on_its_own():
+    """The event lists a mail's recipients; one that no route knows is refused on its own."""
     raw = ses_mail(
         to="7@issues.example.com, friend@gmail.com",
         cc="web-45@ISSUES.example.com",
         recipient=None,
     )
-    assert decisions(raw) == [
+    record = envelope("7@issues.example.com", "friend@gmail.com", "web-45@ISSUES.example.com")
+    assert decisions(raw, ses_record=record) == [
         ("7@issues.example.com", "comment", "accepted", "example-org/app", 7),
         ("friend@gmail.com", "reject", "no-route", None, None),
         ("web-45@issues.example.com", "comment", "accepted", "example-org/website", 45),
     ]
 
 
-def test_explicit_recipients_win_for_bcc():
-    """--recipient names envelope recipients the headers do not show (Bcc)."""
-    raw = ses_mail(to="list@example.com", recipient=None)
+def test_explicit_recipients_win():
+    """--recipient names the envelope recipients, over SES's own."""
+    raw = ses_mail(to="7@issues.example.com", cc="web-9@issues.example.com")
     assert decisions(raw, recipients=["WEB-9@issues.example.com"]) == [
         ("web-9@issues.example.com", "comment", "accepted", "example-org/website", 9)
     ]
@@ -100,7 +125,8 @@ def test_each_route_checks_the_sender_on_its_own():
         dkim_domain="lab.example.org",
         from_domain="lab.example.org",
     )
-    result = plan(raw, ROUTES).decisions
+    record = envelope("web-45@issues.example.com", "7@issues.example.com")
+    result = plan(raw, ROUTES, ses_record=record).decisions
     assert [(d.recipient, d.action, d.reason) for d in result] == [
         ("web-45@issues.example.com", "comment", "accepted"),
         ("7@issues.example.com", "reject", "sender-not-allowed"),
@@ -118,7 +144,8 @@ def test_same_issue_addressed_twice_gets_one_comment():
         cc="7@alias.example.com",
         recipient=None,
     )
-    assert decisions(raw) == [
+    record = envelope("7@issues.example.com", "7@Issues.Example.com", "7@alias.example.com")
+    assert decisions(raw, ses_record=record) == [
         ("7@issues.example.com", "comment", "accepted", "example-org/app", 7),
         ("7@alias.example.com", "reject", "duplicate-recipient", "example-org/app", 7),
     ]
@@ -135,7 +162,8 @@ def test_same_issue_addressed_twice_gets_one_comment():
 def test_mail_level_rejections_apply_to_every_routed_recipient(block, reason):
     """Verdicts are about the mail: each routed recipient is rejected with the same reason."""
     raw = ses_mail(to="7@issues.example.com, web-1@issues.example.com", recipient=None, **block)
-    assert [d[2] for d in decisions(raw)] == [reason, reason]
+    record = envelope("7@issues.example.com", "web-1@issues.example.com")
+    assert [d[2] for d in decisions(raw, ses_record=record)] == [reason, reason]
 
 
 def test_auto_reply_is_dropped():
@@ -178,7 +206,7 @@ def test_mail_the_parser_cannot_read_is_refused_with_its_own_reason():
 
 
 def test_mail_without_any_recipient_gets_a_decision():
-    """No envelope recipient, To or Cc: one rejection saying so."""
+    """No envelope recipient: one rejection saying so."""
     raw = ses_mail(to="undisclosed-recipients:;", recipient=None)
     assert decisions(raw) == [("", "reject", "no-recipient", None, None)]
 
@@ -189,7 +217,8 @@ def test_ses_event_verdicts_and_recipients_win():
     record = copy.deepcopy(event["Records"][0])
     record["ses"]["receipt"]["recipients"] = ["web-3@issues.example.com"]
     record["ses"]["receipt"]["spamVerdict"]["status"] = "FAIL"
-    assert decisions(ses_mail(), ses_record=record) == [
+    raw = ses_mail(to="web-3@issues.example.com")
+    assert decisions(raw, ses_record=record) == [
         ("web-3@issues.example.com", "reject", "spam", "example-org/website", 3)
     ]
 
@@ -356,12 +385,14 @@ def test_one_mail_to_two_new_issue_addresses_of_one_repository_opens_one_issue()
         to="new@issues.example.com",
         cc="open@alias.example.com, 12@issues.example.com",
     )
-    assert [(d.action, d.reason, d.issue) for d in plan(raw, routes).decisions] == [
+    record = envelope("new@issues.example.com", "open@alias.example.com", "12@issues.example.com")
+    planned = plan(raw, routes, ses_record=record)
+    assert [(d.action, d.reason, d.issue) for d in planned.decisions] == [
         ("open", "accepted", None),
         ("reject", "duplicate-recipient", None),
         ("comment", "accepted", 12),
     ]
-    assert plan(raw, routes).decisions[1].detail == (
+    assert planned.decisions[1].detail == (
         "a new issue in O/App was already addressed by another recipient of this mail"
     )
 

@@ -180,9 +180,7 @@ def test_full_keys_and_s3_urls_are_read_as_given(aws, github, capsys):
         Bucket="other", CreateBucketConfiguration={"LocationConstraint": REGION}
     )
     store(aws, "archive/2026/a b+c.eml", ses_mail(to="7@issues.example.com"))
-    aws["s3"].put_object(
-        Bucket="other", Key="x", Body=ses_mail(to="8@issues.example.com", recipient=None)
-    )
+    aws["s3"].put_object(Bucket="other", Key="x", Body=ses_mail(recipient="8@issues.example.com"))
     status, lines, _ = replay(capsys, "--dry-run", "archive/2026/a b+c.eml", "s3://other/x")
     assert status == 0
     assert [(line["file"], line["issue"]) for line in lines] == [

@@ -375,7 +375,8 @@ def test_title_is_never_empty_nor_too_long(subject: str, body: str, from_list: b
     assert title == title.strip()
     assert utf16_len(title) <= TITLE_LIMIT
     assert title.splitlines() == [title]
-    assert not INVISIBLE & set(title)
+    # The one invisible character a title may hold is the one that breaks a mention.
+    assert not INVISIBLE & set(title.replace("@\u200b", "@"))
     assert unicodedata.is_normalized("NFC", title)
 
 

@@ -14,6 +14,7 @@ from handler.inbound.autoreply import detect_automated
 from handler.inbound.headers import Address
 from handler.inbound.mail import Message
 from handler.inbound.masking import masked
+from handler.inbound.received import event_time, received_at, recipient
 from handler.reasons import Reason
 from handler.routing.domains import is_subdomain, normalize_domain
 
@@ -53,7 +54,6 @@ _WORDS = {
 }
 # A verdict SES did not give (scanning turned off in the receipt rule, or a field missing).
 _UNCHECKED = "DISABLED"
-_FOR_RECIPIENT = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*(?:;|$)", re.IGNORECASE)
 # RFC 8601's registered methods; only spf, dkim and dmarc are read.
 _METHODS = {"spf", "dkim", "dmarc", "arc", "iprev", "auth", "dkim-atps", "bimi", "smime", "vbr"}
 # Methods SES writes once per mail. dkim is not among them: SES writes one dkim= result per
@@ -93,6 +93,8 @@ class SesReceipt:
     # that names no domain): such a receipt authenticates no one, whatever the verdicts say.
     problem: str | None = None
     recipients: tuple[str, ...] = field(default=())
+    # When SES received the mail (epoch seconds): its Received field's date, else the event's.
+    received_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def receipt_from_headers(message: Message) -> SesReceipt | None:
         return None
     envelope = _angle_addr(block["return-path"]) if "return-path" in block else None
     verdicts = _authentication(block, envelope)
-    recipient = _FOR_RECIPIENT.search(block.get("received", ""))
+    envelope_to = recipient(block.get("received", ""))
     return SesReceipt(
         spf=verdicts.spf,
         dkim=verdicts.dkim,
@@ -123,7 +125,8 @@ def receipt_from_headers(message: Message) -> SesReceipt | None:
         dkim_domains=verdicts.dkim_domains,
         dmarc_domain=verdicts.dmarc_domain,
         problem=verdicts.problem,
-        recipients=(recipient.group(1),) if recipient else (),
+        recipients=(envelope_to,) if envelope_to else (),
+        received_at=received_at(block.get("received", "")),
     )
 
 
@@ -153,6 +156,10 @@ def receipt_from_event(record: Mapping[str, Any], stored: SesReceipt | None) -> 
         recipients=tuple(r for r in recipients if isinstance(r, str))
         if isinstance(recipients, list)
         else base.recipients,
+        # The stored Received field first: replaying the stored mail alone judges it the same.
+        received_at=base.received_at
+        if base.received_at is not None
+        else event_time(mail.get("timestamp")),
     )
 
 

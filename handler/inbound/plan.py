@@ -4,7 +4,7 @@ or a rejection with its reason. No I/O: the service carries decisions out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -19,10 +19,16 @@ from handler.inbound.authenticity import (
 from handler.inbound.identity import mail_key
 from handler.inbound.mail import Message, parse_mail
 from handler.inbound.render import Comment, render_comment
+from handler.inbound.replay_guard import (
+    Refusal,
+    conflicting_headers,
+    not_addressed,
+    outside_window,
+)
 from handler.inbound.threads import thread_ids
 from handler.inbound.titles import issue_title
 from handler.reasons import Reason
-from handler.routing import Miss, NewIssue, Route, Routes, Unsubscribe, sender_allowed
+from handler.routing import Miss, NewIssue, Route, Routes, Target, Unsubscribe, sender_allowed
 
 Action = Literal["comment", "open", "unsubscribe", "reject"]
 
@@ -86,15 +92,15 @@ def plan(
 ) -> Plan:
     """Decide, without any I/O, what to do with ``raw`` for each of its recipients.
 
-    Recipients, in order of trust: ``recipients`` given by the caller (the CLI's --recipient),
-    the ones SES accepted (the event's receipt, else the "for <addr>" of SES's own Received
-    header), and only then the To and Cc headers of a mail that never went through SES.
+    Recipients are those ``recipients`` given by the caller (the CLI's --recipient), else the
+    ones SES accepted: the event's receipt, else the "for <addr>" of SES's own Received field.
+    Never the mail's To and Cc, which anyone writes.
     """
     message = parse_mail(raw)
     mail = mail_key(message, raw)
     stored = receipt_from_headers(message)
     receipt = receipt_from_event(ses_record, stored) if ses_record is not None else stored
-    addresses = _recipients(message, receipt, recipients)
+    addresses = _recipients(receipt, recipients)
     assessment = assess(message, receipt)
     if not addresses:
         return Plan(
@@ -104,23 +110,45 @@ def plan(
                     recipient="",
                     action="reject",
                     reason=Reason.NO_RECIPIENT,
-                    detail="the mail names no recipient (no envelope recipient, To or Cc)",
+                    detail="SES named no recipient: the event lists none, and SES's Received "
+                    "field has no for clause (it has none for a mail to several addresses); "
+                    "the mail's own To and Cc are not trusted (the CLI's --recipient names one)",
                     mail=mail,
                 ),
             ),
             assessment,
         )
+    # Per mail; the Date is measured against SES's receipt, never against the time of processing.
+    guard = _Guard(conflicting_headers(message), receipt.received_at if receipt else None)
     # (repo, issue) already addressed by this mail; issue 0 stands for a new issue.
     claimed: set[tuple[str, int]] = set()
     decisions = []
     for address in addresses:
         decision = replace(
-            _decide(message, assessment, routes, address, claimed=claimed, mail=mail), mail=mail
+            _decide(
+                message,
+                assessment,
+                routes,
+                address,
+                claimed=claimed,
+                mail=mail,
+                guard=guard,
+            ),
+            mail=mail,
         )
         if decision.action in {"comment", "open"} and decision.repo:
             claimed.add((decision.repo.lower(), decision.issue or 0))
         decisions.append(decision)
     return Plan(message, tuple(decisions), assessment)
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """What the replay rules know of a mail before its recipients are decided."""
+
+    conflict: Refusal | None
+    # When SES received the mail (epoch seconds), None when nothing says.
+    received_at: float | None
 
 
 def route_of(routes: Routes, decision: Decision) -> Route | None:
@@ -137,6 +165,7 @@ def _decide(
     *,
     claimed: set[tuple[str, int]],
     mail: str,
+    guard: _Guard,
 ) -> Decision:
     target = routes.lookup(address)
     if isinstance(target, Miss):
@@ -144,6 +173,19 @@ def _decide(
     route = target.route
     # None: the mail opens an issue.
     issue = None if isinstance(target, NewIssue) else target.issue
+    # Before authentication: a replayed mail is authenticated, as its signer's. Order and why:
+    # docs/inbound.md#replay_guard.
+    refusal = (
+        guard.conflict
+        or not_addressed(
+            message, address, bcc_allowed=route.allow_bcc and isinstance(target, Target)
+        )
+        or outside_window(message.date(), guard.received_at, route.max_age)
+    )
+    if refusal is not None:
+        return Decision(
+            address, "reject", refusal.reason, refusal.detail, repo=route.repo, issue=issue
+        )
     if not assessment.ok or assessment.sender is None:
         return Decision(
             address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue
@@ -246,13 +288,8 @@ def _opening(message: Message, address: str, route: Route, comment: Comment) -> 
     )
 
 
-def _recipients(message: Message, receipt: SesReceipt | None, explicit: Sequence[str]) -> list[str]:
-    if explicit:
-        candidates: Iterable[str] = explicit
-    elif receipt is not None and receipt.recipients:
-        candidates = receipt.recipients
-    else:
-        candidates = (address.addr for address in (*message.to, *message.cc))
+def _recipients(receipt: SesReceipt | None, explicit: Sequence[str]) -> list[str]:
+    candidates = explicit or (receipt.recipients if receipt is not None else ())
     unique: dict[str, None] = {}
     for candidate in candidates:
         address = candidate.strip().strip("<>").strip().lower()

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from handler.routing.domains import domain_problem, normalize_domain
 from handler.routing.model import (
+    DEFAULT_MAX_AGE,
     ISSUE_NUMBER,
     REPO_FULL_NAME,
     Credential,
@@ -35,6 +36,13 @@ _SECRET_ARN = re.compile(
 # GitHub App client ids: Iv1.0123456789abcdef, Iv23liAbCdEf0123456789.
 _CLIENT_ID = re.compile(r"[A-Za-z0-9.]{1,100}")
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+# A duration: a whole number of hours or days, as max_age is written ("7d", "36h").
+_DURATION = re.compile(r"(0|[1-9][0-9]{0,8})([hd])")
+_UNIT_SECONDS = {"h": 3600, "d": 86400}
+# max_age bounds. Below an hour, mail held up by greylisting or a slow relay, or sent from a
+# client whose clock is off, would be refused; beyond a year the rule no longer stops a replay.
+MIN_MAX_AGE = 3600
+MAX_MAX_AGE = 365 * 86400
 
 
 def route_problems(raw: Mapping[str, Any]) -> Iterator[str]:
@@ -60,6 +68,9 @@ def route_problems(raw: Mapping[str, Any]) -> Iterator[str]:
             yield f"allowed_senders entry {problem}"
     yield from _opening_problems(raw)
     yield from _credential_problems(raw)
+    age = raw.get("max_age")
+    if isinstance(age, str) and age:
+        yield from _max_age_problems(age)
     url = raw.get("api_url")
     if isinstance(url, str) and url:
         yield from _api_url_problems(url)
@@ -187,6 +198,32 @@ def _api_url_problems(value: str) -> Iterator[str]:
             f"api_url {text} lacks the API's path: GitHub Enterprise Server's REST API "
             f"is at {parts.scheme}://{parts.netloc}/api/v3"
         )
+
+
+def duration(text: str) -> int | None:
+    """``text`` ("7d", "36h") in seconds, or None when it is not a duration."""
+    found = _DURATION.fullmatch(text.strip())
+    return int(found.group(1)) * _UNIT_SECONDS[found.group(2)] if found else None
+
+
+def max_age(raw: Mapping[str, Any]) -> int:
+    """The route's max_age in seconds (DEFAULT_MAX_AGE without one); only called for a route
+    without problems."""
+    seconds = duration(raw.get("max_age", ""))
+    return DEFAULT_MAX_AGE if seconds is None else seconds
+
+
+def _max_age_problems(value: str) -> Iterator[str]:
+    seconds = duration(value)
+    if seconds is None:
+        yield (
+            f"max_age {quoted(value)} is not a duration: write a whole number of hours or days, "
+            "e.g. 36h or 7d"
+        )
+    elif seconds < MIN_MAX_AGE:
+        yield f"max_age {quoted(value)} is too short: at least 1h"
+    elif seconds > MAX_MAX_AGE:
+        yield f"max_age {quoted(value)} is too long: at most 365d"
 
 
 def credential(raw: Mapping[str, Any]) -> Credential | None:

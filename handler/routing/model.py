@@ -21,6 +21,9 @@ _REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 REPO_FULL_NAME = re.compile(f"{GITHUB_LOGIN.pattern}/{_REPO_NAME.pattern}")
 # The sub-address of an issue address that unsubscribes from the issue.
 UNSUBSCRIBE_TAG = "unsubscribe"
+# How much older than its arrival at SES a mail's Date may be, unless a route says (max_age):
+# a week covers mail held in a queue over a long weekend.
+DEFAULT_MAX_AGE = 7 * 86400
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ class Route:
     credential: Credential | None = None
     # None: the deployment's API (GITHUB_API_URL); else a GitHub Enterprise Server's API base.
     api_url: str | None = None
+    # Comment although the mail names the issue address in neither To nor Cc (a Bcc copy).
+    # Never for new issues or unsubscribes (handler.inbound.replay_guard).
+    allow_bcc: bool = False
+    # Seconds a mail's Date may lie before SES received it (max_age).
+    max_age: int = DEFAULT_MAX_AGE
 
     @property
     def label(self) -> str:

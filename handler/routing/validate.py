@@ -16,6 +16,7 @@ import fastjsonschema
 from handler.routing.checks import (
     api_url,
     credential,
+    max_age,
     opening,
     route_problems,
     sender_entry,
@@ -146,6 +147,8 @@ def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
         return f"{within}unknown key{plural} {', '.join(named)}; the known keys are " + ", ".join(
             known
         )
+    if error.validator == "type" and path and path[-1] == "max_age":
+        return f"max_age must be a duration such as 7d or 36h, not {_describe(instance)}"
     if error.validator == "type":
         names = {
             "string": "text",
@@ -248,6 +251,8 @@ def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[_
                 labels=tuple(label.strip() for label in raw.get("labels", ())),
                 credential=credential(raw),
                 api_url=api_url(raw["api_url"]) if "api_url" in raw else None,
+                allow_bcc=raw.get("allow_bcc", False),
+                max_age=max_age(raw),
             )
         )
     problems += conflicts(addresses)
