@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handler.aws.claims import DynamoClaims
+from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.aws.ses import SesMailer
@@ -50,7 +50,7 @@ def runtime() -> Outbox:
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
         DynamoParticipants(dynamodb, table),
         DynamoSuppressions(dynamodb, table),
-        DynamoClaims(table, dynamodb, expires_after_seconds=ttl),
+        DynamoClaims(table, dynamodb, expires_after_seconds=ttl, key_prefix=SENT_KEY_PREFIX),
         SesMailer(cast("SESClient", LazyClient("ses"))),
         unsubscribe_url=UnsubscribeLinks(os.environ.get("WEBHOOK_URL", ""), secret),
         github_api_url=os.environ.get("GITHUB_API_URL") or GITHUB_API_URL,

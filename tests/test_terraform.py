@@ -27,7 +27,7 @@ import hcl2
 import pytest
 import yaml
 
-from handler.aws.claims import DynamoClaims
+from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
 from handler.aws.deliveries import DynamoDeliveries
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
@@ -1535,7 +1535,7 @@ ITEM_GRANTS = {
     "outbox": {
         "ClaimMail": (
             ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-            ["ticket-router#*"],
+            ["mailed#*"],
         ),
         "ReadParticipants": (["dynamodb:GetItem"], ["participants#*"]),
         "SuppressAddresses": (["dynamodb:GetItem", "dynamodb:PutItem"], ["suppressed#*"]),
@@ -1611,6 +1611,7 @@ def test_the_granted_prefixes_are_the_codes():
 
     code = {
         claims._KEY_PREFIX,
+        claims.SENT_KEY_PREFIX,
         deliveries._KEY_PREFIX,
         threads._KEY_PREFIX,
         participants._PARTICIPANTS_PREFIX,
@@ -1701,7 +1702,8 @@ STORE_USES: dict[str, dict[str, Any]] = {
     },
     "outbox": {
         "DynamoClaims": lambda c: _claim_twice_and_release(
-            DynamoClaims(CLAIMS_TABLE, c, expires_after_seconds=3600), "mailed#o/r#5#comment#1"
+            DynamoClaims(CLAIMS_TABLE, c, expires_after_seconds=3600, key_prefix=SENT_KEY_PREFIX),
+            "mailed#o/r#5#comment#1",
         ),
         "DynamoParticipants": lambda c: DynamoParticipants(c, CLAIMS_TABLE).of("o/r", 5),
         "DynamoSuppressions": lambda c: (

@@ -17,16 +17,24 @@ if TYPE_CHECKING:
 
 # Not the function's name: the CLI's replays must see the Lambda's claims.
 _KEY_PREFIX = "ticket-router"
+# The outbox's claims (one mail per participant and event) under their own prefix, so that its
+# role reaches none of the inbound function's (terraform/modules/replies, dynamodb:LeadingKeys).
+SENT_KEY_PREFIX = "mailed"
 
 
 class DynamoClaims:
     """Claims in a DynamoDB table (key ``id``, TTL ``expiration``)."""
 
     def __init__(
-        self, table_name: str, client: DynamoDBClient, *, expires_after_seconds: int
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        *,
+        expires_after_seconds: int,
+        key_prefix: str = _KEY_PREFIX,
     ) -> None:
         self._once = Once(
-            client, table_name, key_prefix=_KEY_PREFIX, expires_after_seconds=expires_after_seconds
+            client, table_name, key_prefix=key_prefix, expires_after_seconds=expires_after_seconds
         )
 
     def once(self, key: str, post: Callable[[], PostedComment], deadline: Deadline) -> Claimed:

@@ -157,7 +157,7 @@ run "policies" {
   assert {
     condition = jsonencode({ for s in jsondecode(data.aws_iam_policy_document.outbox.json).Statement : s.Sid => s.Condition if can(s.Condition) }) == jsonencode({
       MailParticipants  = { StringLike = { "ses:FromAddress" = ["*@chat.example.org", "*@talk.example.com"] } }
-      ClaimMail         = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "ticket-router#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      ClaimMail         = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "mailed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       ReadParticipants  = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "participants#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       SuppressAddresses = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "suppressed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
     })

@@ -29,7 +29,7 @@ data "aws_iam_policy_document" "outbox" {
     }
   }
 
-  # Each mail claimed once (Powertools, handler/aws/claims.py: "ticket-router#<hash>") and
+  # Each mail claimed once (Powertools, handler/aws/claims.py: "mailed#<hash>") and
   # released after a failure. Like the other item statements, on its key prefix only
   # (dynamodb:LeadingKeys is the partition key, "id"; the Null test keeps a call that names no
   # key from passing ForAllValues with nothing to compare); nothing scans or queries the table.
@@ -46,7 +46,7 @@ data "aws_iam_policy_document" "outbox" {
     condition {
       test     = "ForAllValues:StringLike"
       variable = "dynamodb:LeadingKeys"
-      values   = ["ticket-router#*"]
+      values   = ["mailed#*"]
     }
 
     condition {
