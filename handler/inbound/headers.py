@@ -9,7 +9,8 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
-from email.utils import getaddresses
+from email.message import Message
+from email.utils import decode_params, getaddresses
 
 from handler.inbound.charsets import decode_bytes, decode_header_value
 from handler.routing.domains import normalize_domain
@@ -18,6 +19,8 @@ _HEADER_LINE = re.compile(rb"[!-9;-~]+:")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(rb"\r?\n")
 _MESSAGE_ID = re.compile(r"<([^<>]*)>")
+# What splits a parameter list: an escaped quote, a quote, a semicolon.
+_PARAMETER_TOKEN = re.compile(r'\\"|"|;')
 # getaddresses() gained a strict mode, on by default, in 3.11.10 and 3.12.6 (CVE-2023-27043):
 # it drops a whole header when one entry is odd ("a@example.com, " loses a@example.com).
 # The lenient parse is what every release does without it; odd entries are handled below.
@@ -159,3 +162,45 @@ def message_id(value: str) -> str | None:
 
 def _header_text(data: bytes) -> str:
     return decode_bytes(data, None)[0]
+
+
+class MimePart(Message):
+    """A part of the stdlib's parse (compat32) whose parameter lists ("; charset=...") are split
+    in one pass.
+
+    The stdlib's own split counts the quotes before each ";" from the start of the parameter, so
+    a Content-Type of many ";" after an open quote costs time quadratic in its length (80,000 of
+    them: 10 s) before anything is authenticated. The split is the stdlib's, quote for quote.
+    """
+
+    def _get_params_preserve(self, failobj: object, header: str) -> object:
+        missing = object()
+        value = self.get(header, missing)
+        if value is missing:
+            return failobj
+        params = []
+        for parameter in parameters(str(value)):
+            name, equals, text = parameter.partition("=")
+            params.append((name.strip(), text.strip()) if equals else (parameter.strip(), ""))
+        return decode_params(params)
+
+
+def parameters(value: str) -> list[str]:
+    """``value`` split at each ";" outside quotes, each piece stripped and its name lowercased:
+    what email.message._parseparam makes of it, in time linear in its length."""
+    pieces: list[str] = []
+    start = 0
+    quoted = False
+    for token in _PARAMETER_TOKEN.finditer(value):
+        if token.group() == '"':
+            quoted = not quoted
+        elif token.group() == ";" and not (quoted and token.start() > start):
+            pieces.append(_parameter(value[start : token.start()]))
+            start, quoted = token.end(), False
+    pieces.append(_parameter(value[start:]))
+    return pieces
+
+
+def _parameter(piece: str) -> str:
+    name, equals, text = piece.partition("=")
+    return f"{name.strip().lower()}={text.strip()}" if equals else piece.strip()

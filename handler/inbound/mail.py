@@ -18,7 +18,14 @@ from functools import cached_property
 
 from handler.inbound.attachments import Attachment, attachment, is_attachment, nameless
 from handler.inbound.charsets import decode_header_value
-from handler.inbound.headers import Address, addresses, from_first_field, message_id, raw_headers
+from handler.inbound.headers import (
+    Address,
+    MimePart,
+    addresses,
+    from_first_field,
+    message_id,
+    raw_headers,
+)
 from handler.inbound.mime_slim import MIN_CUT, slim
 from handler.inbound.text_parts import clean_text, text_of, unflowed
 
@@ -92,7 +99,7 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
     body = _Body(_Counts())
     content_type = "text/plain"
     try:
-        parsed = email.message_from_bytes(_slim(raw, min_cut), policy=compat32)
+        parsed = email.message_from_bytes(_slim(raw, min_cut), MimePart, policy=compat32)
         content_type = parsed.get_content_type()
         _walk(parsed, 0, body)
     # Every mail must get a decision: a parser failure becomes a defect, not a crash.
