@@ -33,7 +33,9 @@ _ZWSP = "\u200b"
 # An inline link up to the end of its destination: [text](destination; the rest, up to its ")",
 # is found with str.find (handler.inbound.render._defuse_links). Reference definitions are
 # [label]: destination.
-_LINK_OPEN = re.compile(r"\[([^\[\]]*)\]\(\s*((?:[^()\s]|\([^()\s]*\))*)")
+# The destination is written unrolled, x*(?:\(x*\)x*)* where x never matches "(", and possessive:
+# matched one character per turn, it kept a backtracking entry for every character.
+_LINK_OPEN = re.compile(r"\[([^\[\]]*)\]\(\s*([^()\s]*+(?:\([^()\s]*+\)[^()\s]*+)*+)")
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(\S+).*$")
 _UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
