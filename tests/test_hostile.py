@@ -115,8 +115,15 @@ def cc_mail(lines: int) -> bytes:
 
 
 def test_a_huge_cc_costs_time_linear_in_its_size():
-    """Eight times the folded Cc lines cost well under 64 times the time of the plan."""
-    assert growth(lambda size: plan(cc_mail(size), ROUTES), 5_000) < MAX_GROWTH
+    """Eight times the folded Cc lines cost well under 64 times the time of the plan and of
+    reading the Cc."""
+
+    def work(size: int) -> None:
+        raw = cc_mail(size)
+        plan(raw, ROUTES)
+        assert parse_mail(raw).cc[-1] == UNREADABLE
+
+    assert growth(work, 5_000) < MAX_GROWTH
 
 
 def test_many_header_fields_cost_time_linear_in_their_number():
@@ -224,6 +231,8 @@ def s3_event(*keys: str) -> dict[str, Any]:
         record = copy.deepcopy(sample["Records"][0])
         record["s3"]["bucket"]["name"] = "mail"
         record["s3"]["object"]["key"] = key
+        # Stored two seconds after SES received the fixtures (their Received line).
+        record["eventTime"] = "2026-11-23T09:14:05.000Z"
         records.append(record)
     return {"Records": records}
 
