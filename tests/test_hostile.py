@@ -19,9 +19,11 @@ from handler.cli import main
 from handler.deadline import Deadline
 from handler.github.posts import PostedComment
 from handler.inbound import plan as plan_module
+from handler.inbound.attachments import Attachment
 from handler.inbound.headers import MAX_ADDRESS_FIELD, UNREADABLE, Address
-from handler.inbound.mail import parse_mail
+from handler.inbound.mail import Message, parse_mail
 from handler.inbound.plan import plan
+from handler.inbound.render import GITHUB_COMMENT_LIMIT, render_comment
 from handler.reasons import RetryLater
 from handler.routing import parse_routes
 from handler.service import inbound
@@ -134,6 +136,29 @@ def test_many_header_fields_cost_time_linear_in_their_number():
         return GOOD.read_bytes().replace(b"MIME-Version", extra + b"MIME-Version")
 
     assert growth(lambda size: plan(fields(size), ROUTES), 2_000) < MAX_GROWTH
+
+
+def test_an_enormous_subject_name_and_attachment_list_still_leave_room_for_the_body():
+    """A 100,000-character subject and name and 600 attachments: the comment is within
+    GitHub's limit and keeps the start of the body (it hung, cutting to a negative budget)."""
+    name = "N" * 100_000
+    message = Message(
+        headers=(),
+        message_id=None,
+        subject="S" * 100_000,
+        from_=(Address(name, "a", "allowed.org"),),
+        sender=None,
+        content_type="text/plain",
+        text="The detector trips.\n" * 5_000,
+        html=None,
+        attachments=tuple(Attachment(f"{n}{'f' * 300}", "text/plain", 1) for n in range(600)),
+    )
+    comment = render_comment(message, RECIPIENT)
+    assert comment.truncated
+    assert len(comment.markdown.encode("utf-16-le")) // 2 <= GITHUB_COMMENT_LIMIT
+    head = f"**{'N' * 255}…** wrote by email: **{'S' * 255}…**\n\nThe detector trips.\n"
+    assert comment.markdown.startswith(head)
+    assert "- and 550 more\n" in comment.markdown
 
 
 # --- one mail that raises ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from handler.inbound.attachments import Attachment
 from handler.inbound.headers import Address
 from handler.inbound.html_markdown import html_to_markdown
 from handler.inbound.mail import Message
+from handler.inbound.titles import shorten
 from handler.inbound.trim import trim_reply
 
 # GitHub rejects comment bodies over 65,536 characters; it counts like JavaScript does (UTF-16
@@ -24,6 +25,10 @@ GITHUB_COMMENT_LIMIT = 65_536
 # Nobody writes a megabyte of new text in a mail; past this we only need enough to fill a
 # comment, and capping keeps trimming and escaping linear on a 40 MB hostile mail.
 _MAX_TEXT = 1_000_000
+# The attribution and the list of attachments must leave the body room within GitHub's limit,
+# whatever the sender's name, subject and file names: each is cut to a length, the list to a count.
+_NAME_LIMIT = 256
+_LISTED_ATTACHMENTS = 50
 
 # GitHub turns "@name" and "@org/team" into notifications when "@" follows a non-word character.
 # A zero-width space after the "@" keeps the text readable and notifies nobody. The look-behind
@@ -292,10 +297,10 @@ def _code_spans(line: str) -> tuple[list[tuple[int, int]], bool]:
 
 def _attribution(message: Message, show_address: bool) -> str:
     sender = message.from_[0] if message.from_ else None
-    who = escape_inline(author(sender, show_address=show_address))
+    who = escape_inline(shorten(author(sender, show_address=show_address), _NAME_LIMIT))
     subject = message.subject.strip()
     if subject:
-        return f"**{who}** wrote by email: **{escape_inline(subject)}**"
+        return f"**{who}** wrote by email: **{escape_inline(shorten(subject, _NAME_LIMIT))}**"
     return f"**{who}** wrote by email:"
 
 
@@ -315,10 +320,12 @@ def _attachments(attachments: tuple[Attachment, ...]) -> str:
         return ""
     lines = [f"**Attachments** (not posted, {len(attachments)}):"]
     lines += [
-        f"- {escape_inline(item.filename)} ({escape_inline(item.content_type)}, "
-        f"{_human_size(item.size)})"
-        for item in attachments
+        f"- {escape_inline(shorten(item.filename, _NAME_LIMIT))} "
+        f"({escape_inline(shorten(item.content_type, _NAME_LIMIT))}, {_human_size(item.size)})"
+        for item in attachments[:_LISTED_ATTACHMENTS]
     ]
+    if len(attachments) > _LISTED_ATTACHMENTS:
+        lines.append(f"- and {len(attachments) - _LISTED_ATTACHMENTS} more")
     return "\n".join(lines) + "\n\n"
 
 
@@ -346,6 +353,9 @@ def _cut(text: str, budget: int) -> str:
     """The longest prefix of ``text`` within ``budget`` UTF-16 units, ending at a line break."""
     if _utf16_len(text) <= budget:
         return text
+    if budget <= 0:
+        # Nothing fits (and a negative slice would not shrink below it).
+        return ""
     prefix = text[:budget]
     while _utf16_len(prefix) > budget:
         prefix = prefix[: len(prefix) - (_utf16_len(prefix) - budget)]
