@@ -1,7 +1,8 @@
 """Command line: ``ticket-router check|dispatch|replay|webhook-secret``, or ``python -m handler``.
 
-Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read
-or a post failed for a reason worth retrying; 2 the command itself cannot run (bad routes file,
+Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read,
+a post failed for a reason worth retrying, or handling a mail failed unexpectedly (the other
+mails are still handled); 2 the command itself cannot run (bad routes file,
 no token at all, bad arguments, no master secret). The commands: README, "Command line".
 """
 
@@ -230,18 +231,33 @@ def _dispatch(args: argparse.Namespace) -> int:
     status = 0
     for name in args.files:
         try:
-            raw = _read(name)
-        except OSError as error:
-            print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
+            status = max(status, _dispatch_file(name, receiver, args))
+        # Whatever one file trips outside the receiver (which answers for every mail), the
+        # files after it still get their decisions; the exit status says one failed.
+        except Exception as error:  # noqa: BLE001
+            print(f"{name}: failed: {type(error).__name__}", file=sys.stderr)
             status = 1
-            continue
-        # A file says nothing of when it arrived; it may be a copy of a mail posted long ago.
-        ref = MailRef(bucket="", key=name, received_at=ARRIVAL_UNKNOWN)
-        deadline = Deadline.within(MAIL_BUDGET_SECONDS)
-        for decision in receiver.receive(ref, deadline, raw=raw, recipients=args.recipient):
-            if decision.retryable:
-                status = 1
-            _print(name, decision, as_json=args.json, dry_run=args.dry_run, out=sys.stdout)
+    return status
+
+
+def _dispatch_file(name: str, receiver: Receiver, args: argparse.Namespace) -> int:
+    """Receive the mail in the file ``name`` and print its decisions; 1 if one needs a retry
+    or the file cannot be read."""
+    try:
+        raw = _read(name)
+    # ValueError: a name the system cannot take (a NUL byte in it).
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        print(f"{name}: cannot read: {reason}", file=sys.stderr)
+        return 1
+    # A file says nothing of when it arrived; it may be a copy of a mail posted long ago.
+    ref = MailRef(bucket="", key=name, received_at=ARRIVAL_UNKNOWN)
+    deadline = Deadline.within(MAIL_BUDGET_SECONDS)
+    status = 0
+    for decision in receiver.receive(ref, deadline, raw=raw, recipients=args.recipient):
+        if decision.retryable:
+            status = 1
+        _print(name, decision, as_json=args.json, dry_run=args.dry_run, out=sys.stdout)
     return status
 
 
@@ -315,7 +331,13 @@ def _report(outcomes: Iterable[MailReplay], *, as_json: bool, dry_run: bool) -> 
         for decision in outcome.decisions:
             if needs_attention(decision):
                 status = 1
-            _print(outcome.source, decision, as_json=as_json, dry_run=dry_run, out=sys.stdout)
+            try:
+                _print(outcome.source, decision, as_json=as_json, dry_run=dry_run, out=sys.stdout)
+            # A decision that cannot be printed (an output that takes no such character) must
+            # not cost the mails after it theirs; the exit status says one failed.
+            except Exception as error:  # noqa: BLE001
+                print(f"{outcome.source}: failed: {type(error).__name__}", file=sys.stderr)
+                status = 1
     return status
 
 

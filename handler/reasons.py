@@ -164,6 +164,14 @@ class Reason(StrEnum):
         False,
     )
 
+    # Failures: what nobody planned for (handler.service.inbound, Receiver).
+    INTERNAL_ERROR = (
+        "internal-error",
+        "handling the mail raised something unexpected: logged at ERROR with the error id the "
+        "detail gives; retried, then dead-lettered (the mail stays in S3 for replay)",
+        True,
+    )
+
     # Stores: the claims table and what it holds (handler.service.claims, handler.inbound.threads,
     # handler.outbound.participants).
     IN_PROGRESS = (

@@ -30,8 +30,6 @@ def message(
         subject=subject,
         from_=(Address(name, "alice", "example.com"),),
         sender=None,
-        to=(Address("", "7", "issues.example.com"),),
-        cc=(),
         content_type="text/plain",
         text=text,
         html=html,

@@ -341,6 +341,9 @@ SHAPES = {
     "brackets": lambda length: "[" * (length - 1) + "\n",
     "headers": lambda length: "On " + "x " * ((length - 21) // 2) + "2025 12:00 wrote:\n",
     "rules": lambda length: "- " * ((length - 2) // 2) + "x\n",
+    "ruled": lambda length: "-" * (length - 2) + ":\n",
+    "ruled-words": lambda length: "-- " + "x " * ((length - 7) // 2) + "--:\n",
+    "angle-urls": lambda length: "<http://" * ((length - 1) // 8) + "\n",
 }
 # Each is (what a line or run holds, how many make about a megabyte).
 HOSTILE = {

@@ -46,7 +46,13 @@ _CHARSET_ALIASES = {
 # Declared charsets that promise nothing: read as UTF-8, with stray bytes as windows-1252.
 _UNDECLARED = {"", "us-ascii", "ascii", "x-unknown", "unknown", "unknown-8bit", "x-user-defined"}
 _UTF8 = {"utf-8", "utf8"}
+# Text codecs that are no mail charset: they read Python or DNS syntax, refuse to replace what
+# they cannot decode (idna, undefined), or take time quadratic in the data (punycode).
+_NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"})
 _STRAY_BYTES = re.compile("[\udc80-\udcff]+")
+# Some codecs decode to lone surrogates (UTF-7's "+2D0-", unicode-escape's "\\ud800"), which no
+# UTF-8 or UTF-16 encoder takes: a replacement character instead.
+_SURROGATES = re.compile("[\ud800-\udfff]+")
 # Past this many stray runs the data is not UTF-8 at all; one pass of windows-1252 is faster.
 _MAX_STRAY_RUNS = 1000
 
@@ -58,7 +64,11 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
         return _utf8_or_cp1252(data), None
     codec = _CHARSET_ALIASES.get(name, name)
     if _CHARSET_NAME.fullmatch(codec) and _is_text_codec(codec):
-        return data.decode(codec, errors="replace"), None
+        try:
+            return _SURROGATES.sub("\ufffd", data.decode(codec, errors="replace")), None
+        # A codec may refuse "replace" or fail in its own way: the data is read as undeclared.
+        except (ValueError, LookupError):
+            pass
     label = re.sub(r"[^a-z0-9._:+-]", "?", name[:40])
     return _utf8_or_cp1252(data), f"unknown-charset:{label}"
 
@@ -70,7 +80,9 @@ def decode_header_value(value: str) -> str:
     character across two; a malformed one is kept as written.
     """
     value = _unescape_raw(value)
-    pieces: list[str | tuple[bytes, str]] = []
+    # Text as it is, or the bytes of a run of adjacent words in one charset, joined at the end:
+    # adding each word's bytes to the run's so far would copy them again for every word.
+    pieces: list[str | tuple[list[bytes], str]] = []
     position = 0
     after_word = False
     for word in _ENCODED_WORD.finditer(value):
@@ -84,11 +96,13 @@ def decode_header_value(value: str) -> str:
         if data is None:
             pieces.append(word.group())
         elif pieces and isinstance(pieces[-1], tuple) and pieces[-1][1] == charset:
-            pieces[-1] = (pieces[-1][0] + data, charset)
+            pieces[-1][0].append(data)
         else:
-            pieces.append((data, charset))
+            pieces.append(([data], charset))
     pieces.append(value[position:])
-    text = "".join(p if isinstance(p, str) else decode_bytes(*p)[0] for p in pieces)
+    text = "".join(
+        p if isinstance(p, str) else decode_bytes(b"".join(p[0]), p[1])[0] for p in pieces
+    )
     return " ".join(without_controls(text).split())
 
 
@@ -114,9 +128,10 @@ def _utf8_or_cp1252(data: bytes) -> str:
 
 def _is_text_codec(name: str) -> bool:
     try:
-        return codecs.lookup(name)._is_text_encoding
+        info = codecs.lookup(name)
     except LookupError:
         return False
+    return info._is_text_encoding and info.name not in _NOT_CHARSETS
 
 
 def _decode_word(encoding: str, text: str) -> bytes | None:

@@ -47,19 +47,50 @@ _SAFE_SCHEMES = {"http", "https", "mailto"}
 # (desktop Outlook), holding <b>From:</b> ... <b>Sent:</b> ... lines.
 _OUTLOOK_BORDER = re.compile(r"border-top:\s*solid", re.IGNORECASE)
 _PIPE = re.compile(r"(?<!\\)\|")
+# What the stdlib's HTML parser before Python 3.11.13 (CVE-2025-6069) scans for to the end of the
+# document once per occurrence when nothing closes it: comments, marked sections ("<![if ...]>",
+# CDATA). They are dropped before it parses, as its parse would drop them.
+_DECLARATION_OPEN = re.compile(r"<!(?:--|\[)")
+_COMMENT_CLOSE = re.compile(r"--\s*>")
+_WHITESPACE_RUN = re.compile(r"[\t \r\n]+")
 # Past this depth markdownify's recursion would exhaust the stack; such HTML is hostile anyway.
 _MAX_DEPTH = 150
 
 
 def html_to_markdown(html: str) -> str:
     """Markdown for the HTML body of a mail."""
-    soup = _parse(html)
+    soup = _parse(_defused(html))
     deep = _prepare(soup) > _MAX_DEPTH
     return _tidy(soup.get_text("\n") if deep else _converter().convert_soup(soup))
 
 
+def _defused(html: str) -> str:
+    """``html`` without comments and marked sections, and with any "<" after the last ">" as
+    text: each costs the stdlib's parser a scan to the end of the document when nothing closes
+    it, which makes a few hundred kilobytes of them take minutes.
+
+    A comment left open runs to the end, as in HTML5; a marked section ends at the first ">",
+    as HTML5 reads one outside SVG and MathML; a "<" that no ">" follows opens nothing.
+    """
+    pieces: list[str] = []
+    position = 0
+    while (opener := _DECLARATION_OPEN.search(html, position)) is not None:
+        pieces.append(html[position : opener.start()])
+        if opener.group() == "<!--":
+            close = _COMMENT_CLOSE.search(html, opener.end())
+            position = close.end() if close else len(html)
+        else:
+            end = html.find(">", opener.end())
+            position = end + 1 if end >= 0 else len(html)
+    pieces.append(html[position:])
+    text = "".join(pieces)
+    last = text.rfind(">")
+    return text[: last + 1] + text[last + 1 :].replace("<", "&lt;")
+
+
 def _prepare(soup: BeautifulSoup) -> int:
-    """Strip what is not text, escape "|" in table cells, flatten Outlook's reply headers.
+    """Strip what is not text, escape "|" in table cells, flatten Outlook's reply headers, and
+    collapse the whitespace of text outside <pre> as markdownify would.
 
     One walk over the tree, changing nothing until it is done; returns the depth of the deepest
     tag left.
@@ -68,13 +99,13 @@ def _prepare(soup: BeautifulSoup) -> int:
     from bs4.element import NavigableString  # noqa: PLC0415
 
     removed: list[Tag | NavigableString] = []
-    in_cells: list[NavigableString] = []
+    rewritten: list[tuple[NavigableString, str]] = []
     headers: list[Tag] = []
     bordered: list[Tag] = []
     deepest = 0
-    stack: list[tuple[Tag, int, bool]] = [(soup, 0, False)]
+    stack: list[tuple[Tag, int, bool, bool]] = [(soup, 0, False, False)]
     while stack:
-        parent, depth, in_cell = stack.pop()
+        parent, depth, in_cell, in_pre = stack.pop()
         for node in parent.contents:
             if isinstance(node, Tag):
                 name = node.name
@@ -88,19 +119,21 @@ def _prepare(soup: BeautifulSoup) -> int:
                     style = node.get("style")
                     if isinstance(style, str) and _OUTLOOK_BORDER.search(style):
                         bordered.append(node)
-                stack.append((node, depth + 1, in_cell or name in _CELLS))
+                child = (node, depth + 1, in_cell or name in _CELLS, in_pre or name == "pre")
+                stack.append(child)
             elif isinstance(node, Comment | Declaration | Doctype | ProcessingInstruction):
                 removed.append(node)
-            elif in_cell and isinstance(node, NavigableString) and "|" in node:
-                in_cells.append(node)
+            elif isinstance(node, NavigableString):
+                text = _text(str(node), in_cell=in_cell, in_pre=in_pre)
+                if text != node:
+                    rewritten.append((node, text))
     for node in removed:
         if isinstance(node, Tag):
             node.decompose()
         else:
             node.extract()
-    # A "|" in a cell would end the cell: Markdown tables only take it escaped.
-    for string in in_cells:
-        string.replace_with(_PIPE.sub(r"\\|", str(string)))
+    for string, text in rewritten:
+        string.replace_with(text)
     headers += [div for div in bordered if div.find(["b", "strong"])]
     unwrapped = False
     for header in headers:
@@ -108,6 +141,23 @@ def _prepare(soup: BeautifulSoup) -> int:
             bold.unwrap()
             unwrapped = True
     return _depth(soup) if unwrapped and deepest > _MAX_DEPTH else deepest
+
+
+def _text(text: str, *, in_cell: bool, in_pre: bool) -> str:
+    """A text node as markdownify should read it.
+
+    Outside <pre>, a run of whitespace becomes a line break if it holds one, else a space, as
+    markdownify makes it; done here in one pass because markdownify's pattern for it
+    ("[\\t \\r\\n]*[\\r\\n][\\t \\r\\n]*") costs time quadratic in a run without a line break.
+    In a table cell "|" would end the cell: Markdown tables only take it escaped.
+    """
+    if not in_pre:
+        text = _WHITESPACE_RUN.sub(
+            lambda run: "\n" if "\n" in run.group() or "\r" in run.group() else " ", text
+        )
+    if in_cell and "|" in text:
+        text = _PIPE.sub(r"\\|", text)
+    return text
 
 
 def _depth(soup: BeautifulSoup) -> int:
@@ -169,6 +219,17 @@ def _converter() -> MarkdownConverter:
     from markdownify import MarkdownConverter  # noqa: PLC0415
 
     class _Converter(MarkdownConverter):
+        def convert_pre(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+            # markdownify's own, but for the strip: its "[ \n]*$" costs time quadratic in a run
+            # of spaces inside the block, so it is told not to strip (strip_pre=None) and this
+            # strips as it would.
+            if not text:
+                return ""
+            lead = len(text) - len(text.lstrip(" \n"))
+            text = text[text.rfind("\n", 0, lead) + 1 :].rstrip(" \n")
+            # No code language: this converter sets none.
+            return f"\n\n```\n{text}\n```\n\n"
+
         def convert_img(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             alt = " ".join(str(el.attrs.get("alt") or "").split())
             return f"[{alt}]" if alt else ""
@@ -194,6 +255,7 @@ def _converter() -> MarkdownConverter:
         escape_underscores=False,
         escape_misc=False,
         table_infer_header=True,
+        strip_pre=None,
     )
 
 

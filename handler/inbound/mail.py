@@ -14,10 +14,18 @@ from datetime import UTC
 from email.message import Message as EmailMessage
 from email.policy import compat32
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 
 from handler.inbound.attachments import Attachment, attachment, is_attachment, nameless
 from handler.inbound.charsets import decode_header_value
-from handler.inbound.headers import Address, addresses, from_first_field, message_id, raw_headers
+from handler.inbound.headers import (
+    Address,
+    MimePart,
+    addresses,
+    from_first_field,
+    message_id,
+    raw_headers,
+)
 from handler.inbound.mime_slim import MIN_CUT, slim
 from handler.inbound.text_parts import clean_text, text_of, unflowed
 
@@ -31,13 +39,22 @@ class Message:
     subject: str
     from_: tuple[Address, ...]
     sender: Address | None
-    to: tuple[Address, ...]
-    cc: tuple[Address, ...]
     content_type: str
     text: str | None
     html: str | None
     attachments: tuple[Attachment, ...] = ()
+    # From and Sender's problems; To and Cc are parsed only when read, and theirs are not here.
     defects: tuple[str, ...] = field(default=())
+
+    # To and Cc are parsed when first read: a megabyte of Cc costs nothing to a mail whose
+    # recipients come from SES. Cached in the instance, so each is parsed once.
+    @cached_property
+    def to(self) -> tuple[Address, ...]:
+        return addresses(self.header_all("To"), [])
+
+    @cached_property
+    def cc(self) -> tuple[Address, ...]:
+        return addresses(self.header_all("Cc"), [])
 
     def header(self, name: str) -> str | None:
         """The first header field called ``name`` (case-insensitive), raw."""
@@ -82,7 +99,7 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
     body = _Body(_Counts())
     content_type = "text/plain"
     try:
-        parsed = email.message_from_bytes(_slim(raw, min_cut), policy=compat32)
+        parsed = email.message_from_bytes(_slim(raw, min_cut), MimePart, policy=compat32)
         content_type = parsed.get_content_type()
         _walk(parsed, 0, body)
     # Every mail must get a decision: a parser failure becomes a defect, not a crash.
@@ -133,8 +150,6 @@ def _message(headers: tuple[tuple[str, str], ...], content_type: str, body: _Bod
         subject=decode_header_value(next(iter(every("subject")), "")),
         from_=addresses(every("from"), defects),
         sender=sender[0] if sender else None,
-        to=addresses(every("to"), defects),
-        cc=addresses(every("cc"), defects),
         content_type=content_type,
         text=clean_text("\n\n".join(body.texts)) if body.texts else None,
         html="\n".join(body.htmls) if body.htmls else None,

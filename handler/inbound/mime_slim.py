@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from email.message import Message as EmailMessage
 from email.policy import compat32
 
+from handler.inbound.headers import MimePart
+
 SIZE_FIELD = f"X-Cut-Size-{secrets.token_hex(16)}"
 # Smaller bodies cost the parser little; cutting them would only add work.
 MIN_CUT = 32 * 1024
@@ -87,7 +89,7 @@ def _entity(scan: _Scan, start: int, end: int, depth: int) -> list[_Cut]:
     if block is None or end - block.end() < scan.threshold:
         return []
     body = block.end()
-    headers = email.message_from_bytes(scan.raw[start:body], policy=compat32)
+    headers = email.message_from_bytes(scan.raw[start:body], MimePart, policy=compat32)
     maintype = headers.get_content_maintype()
     if maintype == "multipart":
         boundary = headers.get_boundary()

@@ -5,6 +5,7 @@ The rules, and why: docs/inbound.md#render.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from handler.inbound.attachments import Attachment
 from handler.inbound.headers import Address
 from handler.inbound.html_markdown import html_to_markdown
 from handler.inbound.mail import Message
+from handler.inbound.titles import shorten
 from handler.inbound.trim import trim_reply
 
 # GitHub rejects comment bodies over 65,536 characters; it counts like JavaScript does (UTF-16
@@ -23,6 +25,10 @@ GITHUB_COMMENT_LIMIT = 65_536
 # Nobody writes a megabyte of new text in a mail; past this we only need enough to fill a
 # comment, and capping keeps trimming and escaping linear on a 40 MB hostile mail.
 _MAX_TEXT = 1_000_000
+# The attribution and the list of attachments must leave the body room within GitHub's limit,
+# whatever the sender's name, subject and file names: each is cut to a length, the list to a count.
+_NAME_LIMIT = 256
+_LISTED_ATTACHMENTS = 50
 
 # GitHub turns "@name" and "@org/team" into notifications when "@" starts a text node or follows
 # a character that is not an ASCII word character: its filter's \W is ASCII, so "é@name" is a
@@ -35,8 +41,12 @@ _MENTION = re.compile(r"@(?<![A-Za-z0-9]@)(?=[A-Za-z0-9&])")
 # as written. (escape_inline escapes every "&" already.)
 _AT_ENTITY = re.compile(r"&(?=#0*64(?![0-9])|#[xX]0*40(?![0-9A-Fa-f])|commat;)")
 _ZWSP = "\u200b"
-# Inline links [text](destination ...) and reference definitions [label]: destination.
-_INLINE_LINK = re.compile(r"\[([^\[\]]*)\]\(\s*((?:[^()\s]|\([^()\s]*\))*)[^)]*\)")
+# An inline link up to the end of its destination: [text](destination; the rest, up to its ")",
+# is found with str.find (handler.inbound.render._defuse_links). Reference definitions are
+# [label]: destination.
+# The destination is written unrolled, x*(?:\(x*\)x*)* where x never matches "(", and possessive:
+# matched one character per turn, it kept a backtracking entry for every character.
+_LINK_OPEN = re.compile(r"\[([^\[\]]*)\]\(\s*([^()\s]*+(?:\([^()\s]*+\)[^()\s]*+)*+)")
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(\S+).*$")
 _UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
@@ -45,7 +55,9 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _BACKTICKS = re.compile(r"`+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~&])")
 # Text with an "@" between non-space characters reads as an address (a mailto: one too).
-_ADDRESS_LIKE = re.compile(r"[^\s<>()\[\]\"',;]+@[^\s<>()\[\]\"',;]+")
+# The look-behind starts a match only where a run of such characters starts: without it, a long
+# run without an "@" costs time quadratic in its length.
+_ADDRESS_LIKE = re.compile(r"(?<![^\s<>()\[\]\"',;])[^\s<>()\[\]\"',;]+@[^\s<>()\[\]\"',;]+")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|<\s*>|\[\s*\]|\"\s*\"|'\s*'")
 
 
@@ -209,7 +221,7 @@ def _sanitize_prose_line(line: str, *, spans_trusted: bool) -> tuple[str, bool]:
 
 
 def _sanitize_prose(text: str) -> str:
-    text = _INLINE_LINK.sub(_safe_link, text)
+    text = _defuse_links(text)
     text = _REFERENCE_DEFINITION.sub(_safe_definition, text)
     text = text.replace("<", "&lt;")
     text = text.replace("![", "!\\[")
@@ -226,9 +238,28 @@ def _unsafe_destination(destination: str) -> bool:
     return plain.startswith(_UNSAFE_SCHEMES)
 
 
-def _safe_link(found: re.Match[str]) -> str:
-    """An inline link to an unsafe destination becomes its text."""
-    return found.group(1) if _unsafe_destination(found.group(2)) else found.group(0)
+def _defuse_links(text: str) -> str:
+    """``text`` with each inline link to an unsafe destination replaced by the link's text.
+
+    A link runs from its "[" to the first ")" after its destination. Found by a pattern for the
+    part up to the destination and str.find for the rest: a pattern for the whole link, with
+    "[^)]*" after the destination, scans to the end of the line for every "[" when no ")"
+    follows, which costs time quadratic in the line.
+    """
+    last_close = text.rfind(")")
+    out: list[str] = []
+    position = search = 0
+    while (found := _LINK_OPEN.search(text, search)) is not None:
+        if found.end() > last_close:
+            # No ")" after its destination: not a link; one may start at a later "[".
+            search = found.start() + 1
+            continue
+        end = text.index(")", found.end()) + 1
+        if _unsafe_destination(found.group(2)):
+            out += [text[position : found.start()], found.group(1)]
+            position = end
+        search = end
+    return "".join(out) + text[position:]
 
 
 def _safe_definition(found: re.Match[str]) -> str:
@@ -248,30 +279,34 @@ def _code_spans(line: str) -> tuple[list[tuple[int, int]], bool]:
     runs = list(_BACKTICKS.finditer(line))
     if any(run.start() > 0 and line[run.start() - 1] == "\\" for run in runs):
         return [], bool(runs)
+    # Where runs of each length are, in order: a run closes at the next run of its length, found
+    # by bisection, as scanning the runs after each opener costs time quadratic in their number.
+    of_length: dict[int, list[int]] = {}
+    for number, run in enumerate(runs):
+        of_length.setdefault(run.end() - run.start(), []).append(number)
     spans: list[tuple[int, int]] = []
     unpaired = False
     index = 0
     while index < len(runs):
         opener = runs[index]
-        closer = next(
-            (later for later in runs[index + 1 :] if len(later.group()) == len(opener.group())),
-            None,
-        )
-        if closer is None:
+        same = of_length[opener.end() - opener.start()]
+        later = bisect.bisect_right(same, index)
+        if later == len(same):
             unpaired = True
             index += 1
             continue
-        spans.append((opener.start(), closer.end()))
-        index = runs.index(closer) + 1
+        closer = same[later]
+        spans.append((opener.start(), runs[closer].end()))
+        index = closer + 1
     return spans, unpaired
 
 
 def _attribution(message: Message, show_address: bool) -> str:
     sender = message.from_[0] if message.from_ else None
-    who = escape_inline(author(sender, show_address=show_address))
+    who = escape_inline(shorten(author(sender, show_address=show_address), _NAME_LIMIT))
     subject = message.subject.strip()
     if subject:
-        return f"**{who}** wrote by email: **{escape_inline(subject)}**"
+        return f"**{who}** wrote by email: **{escape_inline(shorten(subject, _NAME_LIMIT))}**"
     return f"**{who}** wrote by email:"
 
 
@@ -291,10 +326,12 @@ def _attachments(attachments: tuple[Attachment, ...]) -> str:
         return ""
     lines = [f"**Attachments** (not posted, {len(attachments)}):"]
     lines += [
-        f"- {escape_inline(item.filename)} ({escape_inline(item.content_type)}, "
-        f"{_human_size(item.size)})"
-        for item in attachments
+        f"- {escape_inline(shorten(item.filename, _NAME_LIMIT))} "
+        f"({escape_inline(shorten(item.content_type, _NAME_LIMIT))}, {_human_size(item.size)})"
+        for item in attachments[:_LISTED_ATTACHMENTS]
     ]
+    if len(attachments) > _LISTED_ATTACHMENTS:
+        lines.append(f"- and {len(attachments) - _LISTED_ATTACHMENTS} more")
     return "\n".join(lines) + "\n\n"
 
 
@@ -322,6 +359,9 @@ def _cut(text: str, budget: int) -> str:
     """The longest prefix of ``text`` within ``budget`` UTF-16 units, ending at a line break."""
     if _utf16_len(text) <= budget:
         return text
+    if budget <= 0:
+        # Nothing fits (and a negative slice would not shrink below it).
+        return ""
     prefix = text[:budget]
     while _utf16_len(prefix) > budget:
         prefix = prefix[: len(prefix) - (_utf16_len(prefix) - budget)]

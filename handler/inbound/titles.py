@@ -136,8 +136,8 @@ def issue_title(subject: str, *, body: str = "", from_list: bool = False) -> str
     """
     title = _strip_added(_clean(subject), from_list=from_list)
     if not title or title.casefold() in _PLACEHOLDERS:
-        title = _shorten(_first_line(body), BODY_TITLE_LIMIT)
-    return _shorten(title, TITLE_LIMIT) or NO_SUBJECT
+        title = shorten(_first_line(body), BODY_TITLE_LIMIT)
+    return shorten(title, TITLE_LIMIT) or NO_SUBJECT
 
 
 def _clean(text: str) -> str:
@@ -203,7 +203,7 @@ def _first_line(body: str) -> str:
     return next((line for line in map(_clean, body.splitlines()) if line), "")
 
 
-def _shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
     """``text`` if it fits in ``limit`` UTF-16 units, else cut with "…" to fit."""
     if _utf16_len(text) <= limit:
         return text

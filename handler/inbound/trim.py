@@ -80,7 +80,8 @@ def _kind(line: str) -> _Kind:
 # --- normalising a line for matching -----------------------------------------------------------
 
 _MD_LINK = re.compile(r"!?\[([^\[\]\n]{0,300})\]\([^()\s]{0,2000}\)")
-_ANGLE_URL = re.compile(r"<(?:https?|ftp)://[^>\s]{0,2000}>")
+# No "<" inside: a line of "<http://" would make each of them scan the rest of it.
+_ANGLE_URL = re.compile(r"<(?:https?|ftp)://[^<>\s]{0,2000}>")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
 _EMPHASIS_UNDERSCORE = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])")
 _SPACES = re.compile(r"\s+")
@@ -141,7 +142,6 @@ _WRITTEN_BY = re.compile(r"wiadomość napisana przez\s", re.IGNORECASE)
 # Mutt: "* Anna Andersson <anna@example.com> [2025-01-15 17:03]:"
 _ADDRESS_THEN_DATE = re.compile(r"@[\w-]+(?:\.[\w-]+)+>?\s*\[[^\[\]]{4,60}\]$")
 _SENTENCE_END = re.compile(r"[.!?。！？]$")
-_ZOHO = re.compile(r"^-{2,}\s*(.*?)\s*-{2,}$")
 
 
 def _attribution(text: str) -> bool | None:
@@ -151,9 +151,9 @@ def _attribution(text: str) -> bool | None:
     only a strong one may start unquoted history. A weak one ("Bob wrote:") only counts when the
     quote it introduces is trailing history anyway.
     """
-    zoho = _ZOHO.match(text)
-    if zoho:
-        text = zoho.group(1) + ":"
+    zoho = _between_rules(text)
+    if zoho is not None:
+        text = zoho + ":"
     if not text.endswith((":", "：")):
         return None
     head = text[:-1].rstrip()
@@ -174,6 +174,23 @@ def _attribution(text: str) -> bool | None:
     if dated and (_ADDRESS_THEN_DATE.search(head) or _WRITTEN_BY.match(head)):
         return True
     return None
+
+
+def _between_rules(text: str) -> str | None:
+    """The words of a line ruled on both sides, as Zoho writes its attribution ("---- On ...
+    wrote ----"); None for any other line.
+
+    String methods, not a pattern: "-{2,}\\s*(.*?)\\s*-{2,}$" tries every split of a long run of
+    dashes against every other, which costs time cubic in the line.
+    """
+    inner = text.lstrip("-")
+    if not inner:
+        # Dashes only: two on each side, nothing between.
+        return "" if len(text) >= 4 else None
+    words = inner.rstrip("-")
+    if len(text) - len(inner) < 2 or len(inner) - len(words) < 2:
+        return None
+    return words.strip()
 
 
 def _names_someone(text: str) -> bool:

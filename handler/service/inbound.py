@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -93,7 +95,21 @@ class Receiver:
         recipients: Sequence[str] = (),
     ) -> tuple[Decision, ...]:
         """Every recipient's decision about the mail ``ref`` names (or ``raw``, its bytes when
-        the caller holds them); ``recipients`` overrides the envelope's (the CLI's)."""
+        the caller holds them); ``recipients`` overrides the envelope's (the CLI's).
+
+        Never raises: whatever goes wrong unexpectedly becomes an ``internal-error`` decision,
+        so that the other mails of an event, a dispatch or a replay still get theirs.
+        """
+        try:
+            return self._receive(ref, deadline, raw, recipients)
+        # One mail must never cost the others their decisions; the traceback goes to the log.
+        except Exception as error:  # noqa: BLE001
+            where = {"s3_bucket": ref.bucket, "s3_key": ref.key, "ses_message_id": ref.message_id}
+            return (internal_error(error, where),)
+
+    def _receive(
+        self, ref: MailRef, deadline: Deadline, raw: bytes | None, recipients: Sequence[str]
+    ) -> tuple[Decision, ...]:
         try:
             mail = raw if raw is not None else self._fetch(ref)
         except TicketRouterError as error:
@@ -203,6 +219,39 @@ def _handle(event: Mapping[str, Any], receiver: Receiver, deadline: Deadline) ->
         runtime.metrics.record([RETRY])
         raise RetryLater("will be retried: " + "; ".join(failures))
     return {"decisions": results}
+
+
+def internal_error(error: Exception, where: Mapping[str, Any]) -> Decision:
+    """The decision for a mail whose handling raised ``error``, logged at ERROR with ``where``
+    (which mail) and a fresh error id that the decision's detail repeats.
+
+    The log line has the exception's type and frames but not its message, which may quote the
+    mail. Transient: Lambda retries the event, then dead-letters it, and replay finds the mail.
+    """
+    error_id = secrets.token_hex(6)
+    fields = {"error_id": error_id, "error": type(error).__name__, "traceback": _frames(error)}
+    _log(logging.ERROR, "internal error", {**where, **fields})
+    return Decision(
+        "",
+        "reject",
+        Reason.INTERNAL_ERROR,
+        f"unexpected {type(error).__name__} while handling the mail (error id {error_id})",
+        retryable=True,
+    )
+
+
+def _frames(error: BaseException) -> str:
+    """Where ``error`` and the exceptions it came from were raised: types and frames only."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return "\n".join(
+        "".join(traceback.format_list(traceback.extract_tb(each.__traceback__)))
+        + type(each).__qualname__
+        for each in reversed(chain)
+    )
 
 
 def _since(ref: MailRef, now: float) -> float | None:

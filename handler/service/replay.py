@@ -13,7 +13,7 @@ from handler.deadline import Deadline
 from handler.inbound.plan import Decision
 from handler.reasons import Reason
 from handler.service.events import EventError, MailRef, Skipped, mail_refs
-from handler.service.inbound import Receiver
+from handler.service.inbound import Receiver, internal_error
 
 # Time one mail may take (GitHub retries, rate-limit waits). It is also how long the mail's claim
 # stays "in progress" should this process die while posting, before another run may take it.
@@ -178,6 +178,11 @@ def _replay_message(
         refs = mail_refs(queued_event(message.body), bucket=bucket, prefix=prefix)
     except EventError as error:
         return (MailReplay(label, (Decision("", "reject", error.reason, error.detail),)),)
+    # A message shaped like no event we know of must not stop the replay of the others; it is
+    # kept in the queue, and the log has the error.
+    except Exception as error:  # noqa: BLE001
+        decision = internal_error(error, {"dlq_message_id": message.message_id})
+        return (MailReplay(label, (decision,)),)
     outcomes = []
     for ref in refs:
         if isinstance(ref, Skipped):
