@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ADDR",
-        help="envelope recipient (repeatable); default: SES's recipients, else To and Cc",
+        help="envelope recipient (repeatable); default: SES's, from its Received line",
     )
     _claims_option(dispatch)
     dispatch.add_argument(

@@ -97,6 +97,11 @@ def test_several_records_give_several_refs_in_order():
         ({"Records": []}, "no Records"),
         ({"Records": [{"eventSource": "aws:sqs"}]}, "aws:sqs"),
         ({"Records": [{"eventSource": "aws:s3", "s3": {}}]}, "no bucket name"),
+        (
+            {"Records": [{"eventSource": "aws:s3", "s3": {"bucket": "b", "object": []}}]},
+            "no bucket",
+        ),
+        ({"Records": [{"eventSource": "aws:s3", "s3": ["b"]}]}, "no bucket name"),
         ({"Records": [{"eventSource": "aws:ses", "ses": {"mail": {}}}]}, "messageId"),
     ],
 )

@@ -27,6 +27,7 @@ from handler.inbound.render import GITHUB_COMMENT_LIMIT, render_comment
 from handler.reasons import RetryLater
 from handler.routing import parse_routes
 from handler.service import inbound
+from handler.service import replay as replay_module
 from handler.service.inbound import Receiver, Runtime, handle_event
 from handler.service.replay import QueueMessage, replay_queue
 from tests.complexity import MAX_GROWTH, growth
@@ -346,7 +347,7 @@ class Queue:
 
 
 def test_replay_answers_every_message_of_the_queue(explosive, errors):
-    """A message no event parser foresaw and a mail that raises: the messages after them are
+    """A message of no event's shape and a mail that raises: the messages after them are
     still replayed, and theirs are kept."""
     odd = s3_event("good")
     odd["Records"][0]["s3"]["bucket"] = "not-an-object"
@@ -356,6 +357,26 @@ def test_replay_answers_every_message_of_the_queue(explosive, errors):
     )
     replays = list(replay_queue(Queue(bodies), receiver, bucket="", prefix="", delete=False))
     reasons = [[d.reason for o in r.outcomes for d in o.decisions] for r in replays]
-    assert reasons == [["internal-error"], ["internal-error"], ["accepted"]]
+    assert reasons == [["unsupported-event"], ["internal-error"], ["accepted"]]
     assert [r.fate for r in replays] == ["kept"] * 3
-    assert [record.__dict__.get("dlq_message_id") for record in errors] == ["m0", None]
+    assert [record.__dict__.get("dlq_message_id") for record in errors] == [None]
+
+
+def test_replay_keeps_a_message_whose_event_cannot_be_read_for_any_reason(
+    monkeypatch: pytest.MonkeyPatch, errors: list[logging.LogRecord]
+):
+    """Reading a message's event raising anything at all costs only that message: it is kept
+    as an internal error, logged with its queue id, and the next one is replayed."""
+    read = replay_module.mail_refs
+
+    def failing_once(event: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(replay_module, "mail_refs", read)
+        raise KeyError("unforeseen")
+
+    monkeypatch.setattr(replay_module, "mail_refs", failing_once)
+    receiver = Receiver(Runtime(ROUTES, Store({"good": GOOD.read_bytes()})), dry_run=True)
+    bodies = [json.dumps(s3_event("good"))] * 2
+    replays = list(replay_queue(Queue(bodies), receiver, bucket="", prefix="", delete=False))
+    reasons = [[d.reason for o in r.outcomes for d in o.decisions] for r in replays]
+    assert reasons == [["internal-error"], ["accepted"]]
+    assert [record.__dict__.get("dlq_message_id") for record in errors] == ["m0"]

@@ -17,6 +17,7 @@ from handler.inbound.html_markdown import html_to_markdown
 from handler.inbound.mail import parse_mail
 from handler.inbound.render import display_name, sanitize_markdown
 from handler.inbound.titles import issue_title
+from handler.outbound.update_mail import without_html_comments
 from tests.complexity import MAX_GROWTH, growth
 
 
@@ -78,6 +79,8 @@ FAMILIES: dict[str, tuple[Callable[[str], object], Callable[[int], str], int]] =
     ),
     # titles: markers and list tags, run after run.
     "title-markers": (issue_title, lambda n: "[a] Re: " * n, 2_000),
+    # update mails: HTML comments in a GitHub comment, none of them closed.
+    "comment-html-comments": (without_html_comments, lambda n: "<!--" * n, 20_000),
 }
 
 
@@ -111,3 +114,10 @@ def test_whitespace_and_preformatted_text_convert_as_markdownify_does():
     """Runs of whitespace collapse to one space or one line break; <pre> keeps its inside."""
     html = "<p>a \t  b\n \n  c</p><pre>\n  \n  x  y\n\n  </pre>"
     assert html_to_markdown(html) == "a b\nc\n\n```\n  x  y\n```"
+
+
+def test_html_comments_are_dropped_and_an_unclosed_one_kept():
+    """Every closed comment goes, markers included; from an unclosed one on, the text stays."""
+    text = "a<!-- ticket-router:x -->b<!--\nc\n-->d<!-- open e"
+    assert without_html_comments(text) == "abd<!-- open e"
+    assert without_html_comments("<!---->x<!-- -- -->") == "x"

@@ -38,8 +38,6 @@ _HEADER_URL = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,900}")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # What a text body must not hold (RFC 5322 2.3: no NUL, no bare CR; other controls are noise).
 _BODY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Our own invisible markers in comments (and anyone's HTML comments, invisible on GitHub too).
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 # RFC 5322 2.1.1: a line of at most 998 octets may go as it is; longer ones need an encoding.
 _MAX_7BIT_LINE = 998
@@ -47,6 +45,22 @@ _MAX_7BIT_LINE = 998
 _MAX_LIST_ID = 255
 _LIST_LABEL = re.compile(r"[^a-z0-9-]+")
 _NO_TEXT = "(no text)"
+
+
+def without_html_comments(text: str) -> str:
+    """``text`` without its ``<!-- ... -->`` comments: our own invisible markers, and anyone's
+    (GitHub shows none). An unclosed one is kept. Found with str.find, once each: a pattern
+    with ``.*?`` rescans to the end for every ``<!--`` that never closes."""
+    kept: list[str] = []
+    position = 0
+    while (start := text.find("<!--", position)) != -1:
+        end = text.find("-->", start + 4)
+        if end == -1:
+            break
+        kept.append(text[position:start])
+        position = end + 3
+    kept.append(text[position:])
+    return "".join(kept)
 
 
 @dataclass(frozen=True)
@@ -185,7 +199,7 @@ class _Words:
         if update.kind == "comment":
             opening = f"{author} commented on"
             text = update.text.replace("\r\n", "\n").replace("\r", "\n")
-            text = _BODY_CONTROLS.sub("", _HTML_COMMENT.sub("", text))
+            text = _BODY_CONTROLS.sub("", without_html_comments(text))
             comment = text.strip("\n") if text.strip() else ""
         elif update.kind == "closed":
             opening = f"{author} closed"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
+from handler.inbound.received import event_time
 from handler.reasons import Reason, TicketRouterError
 
 # SES writes this object when a receipt rule with an S3 action is created, to test its access.
@@ -76,14 +76,13 @@ def _from_ses(record: Mapping[str, Any], number: int, *, bucket: str, prefix: st
         key=f"{prefix}{message_id}",
         message_id=message_id,
         ses_record=record,
-        received_at=_epoch(mail.get("timestamp") if isinstance(mail, Mapping) else None),
+        received_at=event_time(mail.get("timestamp") if isinstance(mail, Mapping) else None),
     )
 
 
 def _from_s3(record: Mapping[str, Any], number: int) -> MailRef | Skipped:
-    s3 = record.get("s3")
-    bucket = s3.get("bucket", {}).get("name") if isinstance(s3, Mapping) else None
-    raw_key = s3.get("object", {}).get("key") if isinstance(s3, Mapping) else None
+    s3 = _mapping(record, "s3")
+    bucket, raw_key = _mapping(s3, "bucket").get("name"), _mapping(s3, "object").get("key")
     if not isinstance(bucket, str) or not isinstance(raw_key, str) or not bucket or not raw_key:
         raise EventError(f"S3 record {number} has no bucket name or object key")
     # S3 notifications URL-encode keys, with "+" for spaces.
@@ -92,15 +91,9 @@ def _from_s3(record: Mapping[str, Any], number: int) -> MailRef | Skipped:
         return Skipped(
             Reason.SES_SETUP_NOTIFICATION, f"s3://{bucket}/{key} is SES's setup test object"
         )
-    return MailRef(bucket=bucket, key=key, received_at=_epoch(record.get("eventTime")))
+    return MailRef(bucket=bucket, key=key, received_at=event_time(record.get("eventTime")))
 
 
-def _epoch(stamp: object) -> float | None:
-    """An event's ISO 8601 timestamp ("2026-11-23T09:14:03.000Z") as epoch seconds."""
-    if not isinstance(stamp, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+def _mapping(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = parent.get(key)
+    return value if isinstance(value, Mapping) else {}
