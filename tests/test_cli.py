@@ -77,7 +77,7 @@ def test_dispatch_dry_run_json_on_the_examples(capsys):
         ("04-not-allowed.eml", "docs-7@issues.example.com", "reject", "sender-not-allowed"),
         ("05-out-of-office.eml", "123@anomalies.unseen.ac.uk", "reject", "auto-reply"),
         # Its copy for docs-7@ (each recipient its own SMTP transaction) is stored apart.
-        ("06-two-projects-attachment.eml", "web-45@issues.example.com", "comment", "accepted"),
+        ("06-attachment.eml", "web-45@issues.example.com", "comment", "accepted"),
         ("07-new-issue.eml", "web-new@issues.example.com", "open", "accepted"),
         ("08-unsubscribe.eml", "web-45+unsubscribe@issues.example.com", "unsubscribe", "accepted"),
     ]
