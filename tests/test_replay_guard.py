@@ -231,20 +231,38 @@ def test_conflicting_fields_come_first():
     assert decision.reason == "conflicting-headers"
 
 
-def test_not_addressed_comes_before_the_date_and_the_verdicts():
-    """A re-sent old mail that SES also calls spam is refused as not addressed: the replay rules
-    run before anything reads the verdicts, so no verdict can make a replay act."""
+def test_not_addressed_comes_before_the_date_and_the_sender():
+    """A re-sent old mail is refused as not addressed, and a mail addressed to us but old as
+    too old, though both are authenticated: the replay rules run before anything acts on who
+    sent it, unsubscribing included."""
     raw = ses_mail(
-        to="bob@partner.example",
-        recipient="web-45+unsubscribe@issues.example.com",
-        spam="FAIL",
+        to="bob@partner.example", recipient="web-45+unsubscribe@issues.example.com"
     ).replace(b"Date: Mon, 23 Nov 2026", b"Date: Mon, 02 Nov 2026")
     [decision] = plan(raw, ROUTES).decisions
     assert (decision.action, decision.reason) == ("reject", "not-addressed")
-    old = ses_mail(recipient="web-45@issues.example.com", spam="FAIL").replace(
+    old = ses_mail(recipient="web-45+unsubscribe@issues.example.com").replace(
         b"Date: Mon, 23 Nov 2026", b"Date: Mon, 02 Nov 2026"
     )
     assert plan(old, ROUTES).decisions[0].reason == "mail-too-old"
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "extra", "reason"),
+    [
+        ({"spam": "FAIL"}, "", "spam"),
+        ({"virus": "FAIL"}, "", "virus"),
+        ({}, "List-Id: <dev.lists.example.com>\r\n", "list-mail"),
+        ({}, "Auto-Submitted: auto-replied\r\n", "auto-reply"),
+    ],
+)
+def test_what_is_never_posted_is_refused_as_such_before_the_replay_rules(verdicts, extra, reason):
+    """Spam, a virus and automated mail are refused for what they are, though To names only
+    the list (or someone else): those reasons only refuse, and say more."""
+    raw = ses_mail(
+        to="dev@lists.example.com", recipient="web-45@issues.example.com", extra=extra, **verdicts
+    )
+    [decision] = plan(raw, ROUTES).decisions
+    assert (decision.action, decision.reason) == ("reject", reason)
 
 
 def test_an_address_no_route_knows_is_refused_as_such():

@@ -31,6 +31,17 @@ from handler.reasons import Reason
 from handler.routing import Miss, NewIssue, Route, Routes, Target, Unsubscribe, sender_allowed
 
 Action = Literal["comment", "open", "unsubscribe", "reject"]
+# What SES's verdicts or the mail's own make never posted, before anyone asks who wrote it.
+_NEVER_POSTED = frozenset(
+    {
+        Reason.SPAM,
+        Reason.VIRUS,
+        Reason.BOUNCE,
+        Reason.AUTO_REPLY,
+        Reason.BULK_MAIL,
+        Reason.LIST_MAIL,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -173,6 +184,12 @@ def _decide(
     route = target.route
     # None: the mail opens an issue.
     issue = None if isinstance(target, NewIssue) else target.issue
+    if assessment.reason in _NEVER_POSTED:
+        # Whoever sent it and to whom: the plainest reason (a list's mail names the list in To,
+        # not us), and one that acts on nothing.
+        return Decision(
+            address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue
+        )
     # Before authentication: a replayed mail is authenticated, as its signer's. Order and why:
     # docs/inbound.md#replay_guard.
     refusal = (
