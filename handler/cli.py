@@ -92,13 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         "dispatch", help="process stored mails (.eml) as the Lambda would"
     )
     dispatch.add_argument("--routes", default=_ROUTES_HERE, help="default: %(default)s")
-    dispatch.add_argument(
-        "--recipient",
-        action="append",
-        default=[],
-        metavar="ADDR",
-        help="envelope recipient (repeatable); default: SES's, from its Received line",
-    )
+    _recipient_option(dispatch)
     _claims_option(dispatch)
     dispatch.add_argument(
         "--dry-run", action="store_true", help="decide and render only: no token, no network"
@@ -122,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("MAIL_PREFIX", DEFAULT_PREFIX),
         help="key prefix of stored mail (default: $MAIL_PREFIX, else %(default)s)",
     )
+    _recipient_option(replay)
     _claims_option(replay)
     replay.add_argument(
         "--dry-run",
@@ -200,6 +195,17 @@ def _webhook_secret(args: argparse.Namespace) -> int:
         owner_secret(master, args.owner) if args.owner is not None else app_secret(master, args.app)
     )
     return 0
+
+
+def _recipient_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--recipient",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="envelope recipient (repeatable), for a mail SES stored for several: SES writes "
+        "the recipient into its Received line only when there is one",
+    )
 
 
 def _claims_option(command: argparse.ArgumentParser) -> None:
@@ -281,7 +287,8 @@ def _replay(args: argparse.Namespace) -> int:
         return 2
     if args.dlq:
         return _replay_queue(args, receiver)
-    return _report(replay_keys(refs, receiver), as_json=args.json, dry_run=args.dry_run)
+    replays = replay_keys(refs, receiver, recipients=args.recipient)
+    return _report(replays, as_json=args.json, dry_run=args.dry_run)
 
 
 def _replay_usage(args: argparse.Namespace) -> str | None:
@@ -295,6 +302,8 @@ def _replay_usage(args: argparse.Namespace) -> str | None:
         return "--dry-run deletes nothing: drop --delete or --dry-run"
     if args.max is not None and args.max < 1:
         return f"--max must be at least 1, not {args.max}"
+    if args.dlq and args.recipient:
+        return "--recipient applies to keys only: a queued event names its own recipients"
     return None
 
 

@@ -174,6 +174,20 @@ def test_a_comment_posted_long_ago_is_never_duplicated(aws, github, capsys, http
     assert (len(github.comments), github.requests["POST"]) == (1, 1)
 
 
+def test_a_mail_stored_for_several_recipients_is_replayed_for_those_named(aws, github, capsys):
+    """SES writes no for clause for a mail to several addresses: replayed by key it names no
+    recipient, unless --recipient names one, which is then posted to as the Lambda would."""
+    received = b" for 7@issues.example.com;\r\n"
+    raw = ses_mail()
+    assert received in raw
+    store(aws, "inbound/several", raw.replace(received, b";\r\n"))
+    status, lines, _ = replay(capsys, "inbound/several")
+    assert (status, summary(lines)) == (0, [("inbound/several", "reject", "no-recipient")])
+    status, lines, _ = replay(capsys, "--recipient", "7@issues.example.com", "inbound/several")
+    assert (status, summary(lines)) == (0, [("inbound/several", "comment", "posted")])
+    assert len(github.comments) == 1
+
+
 def test_full_keys_and_s3_urls_are_read_as_given(aws, github, capsys):
     """A key with "/" is not prefixed; s3://BUCKET/KEY names another bucket; odd characters stay."""
     aws["s3"].create_bucket(
@@ -382,6 +396,7 @@ def test_an_unreachable_queue_exits_2(aws, github, capsys):
         (["--delete", "a"], "--delete and --max apply to --dlq only"),
         (["--dlq", "https://q", "--delete", "--dry-run"], "--dry-run deletes nothing"),
         (["--dlq", "https://q", "--max", "0"], "--max must be at least 1, not 0"),
+        (["--dlq", "https://q", "--recipient", "7@x.org"], "--recipient applies to keys only"),
         (["s3://bucket-only"], "'s3://bucket-only' is not s3://BUCKET/KEY"),
         (["inbound/"], "'inbound/' names no stored mail"),
     ],

@@ -124,11 +124,17 @@ def queued_event(body: str) -> Mapping[str, Any]:
 
 
 def replay_keys(
-    refs: Sequence[MailRef], receiver: Receiver, *, budget: float = MAIL_BUDGET_SECONDS
+    refs: Sequence[MailRef],
+    receiver: Receiver,
+    *,
+    recipients: Sequence[str] = (),
+    budget: float = MAIL_BUDGET_SECONDS,
 ) -> Iterator[MailReplay]:
-    """Each stored mail received again, each within ``budget`` seconds."""
+    """Each stored mail received again, each within ``budget`` seconds; ``recipients``, when
+    given, instead of those SES wrote into the mail."""
     for ref in refs:
-        yield MailReplay(ref.key, receiver.receive(ref, Deadline.within(budget)))
+        decisions = receiver.receive(ref, Deadline.within(budget), recipients=recipients)
+        yield MailReplay(ref.key, decisions)
 
 
 def replay_queue(
