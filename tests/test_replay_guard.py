@@ -67,6 +67,13 @@ REJECTED = [
         "not-addressed",
         UNADDRESSED.format("web-45+unsubscribe@issues.example.com"),
     ),
+    # Our address added as a Cc, which the signature leaves out: the signature stays valid.
+    (
+        "cc-added-unsigned",
+        "not-addressed",
+        "the mail names web-45@issues.example.com only in its Cc, which the DKIM signature of "
+        "example.com does not cover: anyone holding the signed mail could have added it",
+    ),
     # Fields written above the signed mail's own: a new title, a fresh identity, our address,
     # a fresh Date.
     ("prepended-subject", "conflicting-headers", REPEATED.format("Subject field")),
@@ -528,3 +535,61 @@ def test_allow_bcc_is_true_or_false():
     assert errors_of(one_route(allow_bcc="yes please")) == [
         LABEL + 'allow_bcc must be true or false, not "yes please"'
     ]
+
+
+def _signed(h: str, d: str = "example.com") -> str:
+    return f"DKIM-Signature: v=1; a=rsa-sha256; d={d}; s=s1;\r\n h={h}; bh=Ym9keQ==; b=c2ln\r\n"
+
+
+@pytest.mark.parametrize(
+    ("signatures", "to", "cc", "reason"),
+    [
+        # No signature aligned with From: SES's verdicts alone decide (an SPF pass, say).
+        ("", "bob@partner.example", "web-45@issues.example.com", "accepted"),
+        (
+            _signed("from:to:subject", "esp.example.net"),
+            "bob@partner.example",
+            "web-45@issues.example.com",
+            "accepted",
+        ),
+        # The From domain's signature covers the field that names us.
+        (
+            _signed("from:to:cc:subject"),
+            "bob@partner.example",
+            "web-45@issues.example.com",
+            "accepted",
+        ),
+        (_signed("From : To"), "web-45@issues.example.com", None, "accepted"),
+        (
+            _signed("from:to:subject", "mail.example.com"),
+            "web-45@issues.example.com",
+            None,
+            "accepted",
+        ),
+        # It does not: a field anyone could have added (or rewritten).
+        (
+            _signed("from:to:subject"),
+            "bob@partner.example",
+            "web-45@issues.example.com",
+            "not-addressed",
+        ),
+        (_signed("from:cc:subject"), "web-45@issues.example.com", None, "not-addressed"),
+        # Two signatures of the domain: the field counts only when both cover it.
+        (
+            _signed("from:to:cc") + _signed("from:to"),
+            "bob@partner.example",
+            "web-45@issues.example.com",
+            "not-addressed",
+        ),
+        # Named in both fields, one of them signed.
+        (_signed("from:to"), "web-45@issues.example.com", "web-45@issues.example.com", "accepted"),
+    ],
+)
+def test_our_address_counts_only_in_a_field_the_senders_signature_covers(
+    signatures, to, cc, reason
+):
+    """A re-sender may add a field the From domain's DKIM signature leaves out (RFC 6376 5.4)
+    without breaking it: our address there proves nothing about who the mail was written to."""
+    raw = ses_mail(to=to, cc=cc, recipient="web-45@issues.example.com", extra=signatures)
+    [decision] = plan(raw, ROUTES).decisions
+    assert decision.reason == reason

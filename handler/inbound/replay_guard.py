@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from handler.inbound.authenticity import aligned
 from handler.inbound.mail import Message
 from handler.reasons import Reason
 from handler.routing.domains import normalize_domain
@@ -75,16 +76,31 @@ def conflicting_headers(message: Message) -> Refusal | None:
 def not_addressed(message: Message, recipient: str, *, bcc_allowed: bool) -> Refusal | None:
     """A refusal when the mail's To and Cc do not name ``recipient``, the address it was
     delivered to (compared as routes compare addresses: case-insensitive, the domain in normal
-    form); ``bcc_allowed`` (a route's comments, when it opts in) lets it through."""
+    form), or name it only in a field the From domain's DKIM signatures do not cover (anyone
+    may add a Cc to a signed mail whose signature leaves Cc out); ``bcc_allowed`` (a route's
+    comments, when it opts in) lets it through."""
     if bcc_allowed:
         return None
     wanted = _mailbox(recipient)
-    if any(_mailbox(address.addr) == wanted for address in (*message.to, *message.cc)):
+    naming = [
+        name
+        for name, field in (("to", message.to), ("cc", message.cc))
+        if any(_mailbox(address.addr) == wanted for address in field)
+    ]
+    if not naming:
+        return Refusal(
+            Reason.NOT_ADDRESSED,
+            f"the mail was delivered to {recipient}, which neither its To nor its Cc names: it "
+            "was written to others (a Bcc copy, or a signed mail re-sent here)",
+        )
+    signer, signed = _signed_fields(message)
+    if signer is None or any(name in signed for name in naming):
         return None
+    fields = " and ".join(name.capitalize() for name in naming)
     return Refusal(
         Reason.NOT_ADDRESSED,
-        f"the mail was delivered to {recipient}, which neither its To nor its Cc names: it "
-        "was written to others (a Bcc copy, or a signed mail re-sent here)",
+        f"the mail names {recipient} only in its {fields}, which the DKIM signature of "
+        f"{signer} does not cover: anyone holding the signed mail could have added it",
     )
 
 
@@ -107,6 +123,38 @@ def outside_window(sent: float | None, received: float | None, max_age: int) -> 
             f"received it ({_moment(received)})",
         )
     return None
+
+
+def _signed_fields(message: Message) -> tuple[str | None, frozenset[str]]:
+    """The From domain's DKIM signer, and the fields every one of its signatures covers (their
+    h= tags, RFC 6376 3.5); (None, empty) when no signature in the mail is aligned with From.
+    SES does not say which signature it verified: a field counts only when all of them cover
+    it, as an added field breaks only the signatures that cover it."""
+    if len(message.from_) != 1:
+        return None, frozenset()
+    domain = normalize_domain(message.from_[0].domain)
+    if domain is None:
+        return None, frozenset()
+    signer = None
+    signed: frozenset[str] | None = None
+    for tags in (_tags(value) for value in message.header_all("DKIM-Signature")):
+        d = normalize_domain(tags.get("d", ""))
+        if d is None or not aligned(domain, d):
+            continue
+        covered = frozenset(name for name in tags.get("h", "").lower().split(":") if name)
+        signer, signed = d, covered if signed is None else signed & covered
+    return signer, signed or frozenset()
+
+
+def _tags(value: str) -> dict[str, str]:
+    """A DKIM-Signature's tag list (RFC 6376 3.2): tag=value pairs split on ";", whitespace
+    (folding included) removed, as it means nothing in d= and h=; the first of a repeated tag."""
+    tags: dict[str, str] = {}
+    for item in value.split(";"):
+        name, equals, text = item.partition("=")
+        if equals:
+            tags.setdefault(name.strip().lower(), "".join(text.split()))
+    return tags
 
 
 def _mailbox(address: str) -> str:
