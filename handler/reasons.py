@@ -419,11 +419,20 @@ class Reason(StrEnum):
 class TicketRouterError(Exception):
     """A failure with a reason code; ``str()`` is the detail, written for people."""
 
-    def __init__(self, reason: Reason, detail: str, *, transient: bool | None = None) -> None:
+    def __init__(
+        self,
+        reason: Reason,
+        detail: str,
+        *,
+        transient: bool | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
         self.transient = reason.transient if transient is None else transient
+        # Seconds from now before a retry can succeed (a rate limit's window), when known.
+        self.retry_after = retry_after
 
 
 class RetryLater(RuntimeError):

@@ -23,8 +23,9 @@ class GitHubError(TicketRouterError):
         *,
         transient: bool | None = None,
         status: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(reason, detail, transient=transient)
+        super().__init__(reason, detail, transient=transient, retry_after=retry_after)
         self.status = status
 
     def after(self, attempts: int) -> GitHubError:
@@ -35,6 +36,7 @@ class GitHubError(TicketRouterError):
             f"{self.detail} (after {made})",
             transient=self.transient,
             status=self.status,
+            retry_after=self.retry_after,
         )
 
 

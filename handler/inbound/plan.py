@@ -80,6 +80,9 @@ class Decision:
     url: str | None = None
     # True when trying again later may succeed (GitHub down, rate limited).
     retryable: bool = False
+    # For a retryable decision: seconds from now before a retry can succeed, when known (the
+    # rate limit's window); the queue keeps the mail out of sight that long.
+    retry_after: float | None = None
     # The mail's identity (handler.inbound.identity.mail_key): one comment per mail and issue.
     mail: str | None = None
     # What an accepted comment or issue posts; kept when posting it failed, for the record.

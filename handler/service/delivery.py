@@ -83,7 +83,8 @@ def deliver(
             else:
                 results.append(_comment(decision, draft.body, client, claim, since))
         except TicketRouterError as error:
-            results.append(_failed(decision, error.reason, error.detail, error.transient))
+            failed = _failed(decision, error.reason, error.detail, error.transient)
+            results.append(replace(failed, retry_after=error.retry_after))
     return tuple(results)
 
 
