@@ -1296,6 +1296,7 @@ REPLIES_ENVIRONMENT = {
         "ROUTES_FILE": "/var/task/routes.json",
         "IDEMPOTENCY_TABLE": "var.idempotency_table_name",
         "IDEMPOTENCY_TTL_SECONDS": "tostring(var.idempotency_ttl_seconds)",
+        "CLAIM_HOLD_SECONDS": "tostring(local.claim_hold_seconds)",
         "WEBHOOK_URL": "aws_lambda_function_url.webhook.function_url",
         "WEBHOOK_SECRET_ARN": "var.webhook_secret_arn",
         "GITHUB_API_URL": "var.github_api_url",
@@ -1314,6 +1315,24 @@ def test_replies_functions_get_the_contracts_environment(name: str):
     read = environment_read(REPLIES_FUNCTIONS[name].rpartition(".")[0])
     assert read
     assert read <= set(values)
+
+
+def test_the_outbox_holds_a_claim_past_the_queues_last_redelivery():
+    """CLAIM_HOLD_SECONDS = the work queue's visibility timeout x its receive count + the
+    outbox's timeout, never beyond the claims' lifetime (a precondition)."""
+    [(_, local)] = list(blocks(REPLIES, "locals"))
+    assert unquote(local["claim_hold_seconds"]) == (
+        "local.visibility_timeout_seconds * var.max_receive_count + var.outbox_timeout"
+    )
+    outbox = resource(REPLIES, "aws_lambda_function", "outbox")
+    [lifecycle] = outbox["lifecycle"]
+    [precondition] = lifecycle["precondition"]
+    assert unquote(precondition["condition"]) == (
+        "local.claim_hold_seconds <= var.idempotency_ttl_seconds"
+    )
+    defaults = variables(REPLIES)
+    hold = 6 * defaults["outbox_timeout"]["default"] * defaults["max_receive_count"]["default"]
+    assert hold + defaults["outbox_timeout"]["default"] == 1860
 
 
 def test_the_replies_read_the_claims_table_and_its_lifetime():

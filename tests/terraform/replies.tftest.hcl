@@ -180,3 +180,43 @@ run "policies" {
     error_message = "Every DynamoDB and SES statement of both roles carries a condition."
   }
 }
+
+run "claim_hold" {
+  command = apply
+
+  assert {
+    condition     = aws_lambda_function.outbox.environment[0].variables.CLAIM_HOLD_SECONDS == tostring(6 * 60 * 5 + 60)
+    error_message = "The outbox holds a claim for the work queue's visibility timeout x receives, plus its own timeout: ${aws_lambda_function.outbox.environment[0].variables.CLAIM_HOLD_SECONDS}"
+  }
+
+  assert {
+    condition     = aws_sqs_queue.work.visibility_timeout_seconds == 6 * 60 && jsondecode(aws_sqs_queue.work.redrive_policy).maxReceiveCount == 5
+    error_message = "The hold is computed from the queue's own visibility timeout and receive count."
+  }
+}
+
+run "claim_hold_follows_the_queue" {
+  command = apply
+
+  variables {
+    outbox_timeout    = 30
+    max_receive_count = 10
+  }
+
+  assert {
+    condition     = aws_lambda_function.outbox.environment[0].variables.CLAIM_HOLD_SECONDS == "1830"
+    error_message = "6 x 30 s x 10 receives + 30 s: ${aws_lambda_function.outbox.environment[0].variables.CLAIM_HOLD_SECONDS}"
+  }
+}
+
+# A claim cannot be held longer than its record lives.
+run "claim_hold_beyond_the_claims_lifetime" {
+  command = plan
+
+  variables {
+    outbox_timeout    = 900
+    max_receive_count = 100
+  }
+
+  expect_failures = [aws_lambda_function.outbox]
+}

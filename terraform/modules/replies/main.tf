@@ -12,6 +12,10 @@ locals {
   # function's timeout, so that a batch being retried is not handed out twice meanwhile.
   # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
   visibility_timeout_seconds = 6 * var.outbox_timeout
+  # How long the outbox holds a mail's claim (CLAIM_HOLD_SECONDS): past the last time the queue
+  # can hand the item out (each receive hides it for the visibility timeout) and that
+  # invocation's own run, so that no redelivery finds the claim expired and mails again.
+  claim_hold_seconds = local.visibility_timeout_seconds * var.max_receive_count + var.outbox_timeout
   # One notification setting per (identity, type): SES knows Bounce, Complaint and Delivery;
   # deliveries need no action.
   feedback_notifications = {

@@ -156,6 +156,7 @@ resource "aws_lambda_function" "outbox" {
       ROUTES_FILE             = "/var/task/routes.json"
       IDEMPOTENCY_TABLE       = var.idempotency_table_name
       IDEMPOTENCY_TTL_SECONDS = tostring(var.idempotency_ttl_seconds)
+      CLAIM_HOLD_SECONDS      = tostring(local.claim_hold_seconds)
       # Unsubscribe links point at the webhook function's URL.
       WEBHOOK_URL        = aws_lambda_function_url.webhook.function_url
       WEBHOOK_SECRET_ARN = var.webhook_secret_arn
@@ -169,6 +170,14 @@ resource "aws_lambda_function" "outbox" {
     aws_cloudwatch_log_group.outbox,
     aws_iam_role_policy.outbox,
   ]
+
+  lifecycle {
+    # A claim's record expires with the claims' lifetime, whatever the hold says.
+    precondition {
+      condition     = local.claim_hold_seconds <= var.idempotency_ttl_seconds
+      error_message = "The outbox's claim hold (6 x outbox_timeout x max_receive_count + outbox_timeout) must not outlast idempotency_ttl_seconds: lower max_receive_count or outbox_timeout."
+    }
+  }
 }
 
 # Small batches, as the items of a batch share one invocation's timeout; an item that fails is
