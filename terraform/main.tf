@@ -1,7 +1,8 @@
-# ticket-router: SES receives mail for the domains of routes.yaml, stores it in S3 and invokes
-# the function, which posts it to GitHub. The modules never reference each other; this file
-# wires them, and the order SES needs (bucket policy and invoke permission before the receipt
-# rule) follows from the outputs the rule consumes.
+# ticket-router: SES receives mail for the domains of routes.yaml, stores it in S3 and notifies
+# the mail topic, whose queue feeds the function, which posts the mail to GitHub. The modules
+# never reference each other; this file wires them, and the order SES needs (bucket policy,
+# topic policy and the queue's subscription before the receipt rule) follows from the outputs
+# the rule consumes.
 
 data "aws_caller_identity" "current" {}
 
@@ -36,7 +37,7 @@ locals {
   account_id    = data.aws_caller_identity.current.account_id
   rule_set_name = coalesce(var.rule_set_name, var.name)
   rule_name     = "${var.name}-deliver"
-  # Built from names, not from the rule, so that the bucket policy and the invoke permission can
+  # Built from names, not from the rule, so that the bucket policy and the topic policy can
   # exist before the rule does (SES checks both when the rule is created).
   receipt_rule_arn = "arn:${data.aws_partition.current.partition}:ses:${var.region}:${local.account_id}:receipt-rule-set/${local.rule_set_name}:receipt-rule/${local.rule_name}"
   bucket_name      = coalesce(var.mail_bucket_name, "${var.name}-mail-${local.account_id}")
@@ -71,27 +72,37 @@ module "idempotency_store" {
   deletion_protection = var.protect_claims_table
 }
 
+module "mail_queue" {
+  source = "./modules/mail_queue"
+
+  name              = "${var.name}-mail"
+  receipt_rule_arn  = local.receipt_rule_arn
+  function_timeout  = var.lambda_timeout
+  max_receive_count = var.mail_max_receive_count
+}
+
 module "function" {
   source = "./modules/function"
 
-  name                  = var.name
-  package_file          = local.package_file
-  routes_sha256         = local.routes_sha256
-  mail_bucket_name      = local.bucket_name
-  mail_bucket_arn       = module.mail_storage.bucket_arn
-  mail_key_prefix       = var.mail_key_prefix
-  token_secret_arn      = module.token_secret.arn
-  route_secret_arns     = local.route_secret_arns
-  github_api_url        = var.github_api_url
-  log_level             = var.log_level
-  timeout               = var.lambda_timeout
-  memory_size           = var.lambda_memory_size
-  reserved_concurrency  = var.reserved_concurrency
-  log_retention_days    = var.log_retention_days
-  max_retry_attempts    = var.max_retry_attempts
-  max_event_age_seconds = var.max_event_age_seconds
-  account_id            = local.account_id
-  receipt_rule_arn      = local.receipt_rule_arn
+  name                 = var.name
+  package_file         = local.package_file
+  routes_sha256        = local.routes_sha256
+  mail_bucket_name     = local.bucket_name
+  mail_bucket_arn      = module.mail_storage.bucket_arn
+  mail_key_prefix      = var.mail_key_prefix
+  token_secret_arn     = module.token_secret.arn
+  route_secret_arns    = local.route_secret_arns
+  github_api_url       = var.github_api_url
+  log_level            = var.log_level
+  timeout              = var.lambda_timeout
+  memory_size          = var.lambda_memory_size
+  reserved_concurrency = var.reserved_concurrency
+  log_retention_days   = var.log_retention_days
+  mail_queue_arn       = module.mail_queue.queue_arn
+  maximum_concurrency  = var.mail_max_concurrency
+
+  github_posts_per_minute = var.github_posts_per_minute
+  github_posts_per_hour   = var.github_posts_per_hour
 
   idempotency_table_name  = module.idempotency_store.table_name
   idempotency_table_arn   = module.idempotency_store.table_arn
@@ -109,10 +120,11 @@ module "mail_receiving" {
   rule_set_name     = local.rule_set_name
   rule_name         = local.rule_name
   activate_rule_set = var.activate_rule_set
-  # Both outputs wait for the bucket policy and the invoke permission respectively.
-  bucket_name  = module.mail_storage.bucket_name
-  key_prefix   = var.mail_key_prefix
-  function_arn = module.function.function_arn
+  # Both outputs wait for what SES checks: the bucket policy, and the topic policy (with the
+  # queue subscribed, so that no notification is dropped).
+  bucket_name = module.mail_storage.bucket_name
+  key_prefix  = var.mail_key_prefix
+  topic_arn   = module.mail_queue.topic_arn
 }
 
 # Replies by mail (routes with notify_participants): nothing of it exists without such a route.
@@ -146,10 +158,11 @@ module "replies" {
 module "alarms" {
   source = "./modules/alarms"
 
-  name               = "${var.name}-alarms"
-  function_name      = module.function.function_name
-  failure_queue_name = module.function.failure_queue_name
-  alarm_email        = var.alarm_email
+  name                        = "${var.name}-alarms"
+  function_name               = module.function.function_name
+  mail_queue_name             = module.mail_queue.queue_name
+  mail_dead_letter_queue_name = module.mail_queue.dead_letter_queue_name
+  alarm_email                 = var.alarm_email
   # Empty without replies by mail: merge() of no maps is an empty one.
   more_function_names     = merge(module.replies[*].function_names...)
   dead_letter_queue_names = merge([for replies in module.replies : { work = replies.dead_letter_queue_name }]...)

@@ -39,8 +39,28 @@ output "log_group" {
 }
 
 output "failure_queue" {
-  description = "SQS queue holding invocations that failed after every retry."
-  value       = module.function.failure_queue_name
+  description = "SQS dead-letter queue of the mail queue: mail not posted after every retry (an alarm watches it), kept 14 days from its arrival."
+  value       = module.mail_queue.dead_letter_queue_name
+}
+
+output "failure_queue_url" {
+  description = "URL of the failure queue, for `ticket-router replay --dlq`."
+  value       = module.mail_queue.dead_letter_queue_url
+}
+
+output "mail_queue" {
+  description = "SQS queue of received mail (SES's notifications of stored mail) the function reads; mail waits here while GitHub is down or rate-limited."
+  value       = module.mail_queue.queue_name
+}
+
+output "mail_queue_url" {
+  description = "URL of the mail queue."
+  value       = module.mail_queue.queue_url
+}
+
+output "mail_topic_arn" {
+  description = "SNS topic SES notifies of each stored mail; the mail queue is subscribed to it."
+  value       = module.mail_queue.topic_arn
 }
 
 output "alarm_topic_arn" {

@@ -130,13 +130,13 @@ variable "lambda_memory_size" {
 }
 
 variable "reserved_concurrency" {
-  description = "Concurrent executions reserved for and capping the function. GitHub allows about 80 content-creating requests a minute per token; a few concurrent posts stay well below it. -1 reserves nothing and sets no cap: for accounts whose concurrency quota is still 10, where Lambda refuses any reservation."
+  description = "Concurrent executions reserved for the function, so that other functions of the account cannot take them. The mail queue's mapping caps how many run (mail_max_concurrency); a reservation must not be below that cap, or batches are throttled, and each throttle counts as a receive towards the dead-letter queue. -1 reserves nothing: for accounts whose concurrency quota is still 10, where Lambda refuses any reservation; the mapping's cap still applies."
   type        = number
   default     = 2
 
   validation {
-    condition     = var.reserved_concurrency == -1 || (var.reserved_concurrency >= 1 && var.reserved_concurrency <= 80)
-    error_message = "reserved_concurrency must be between 1 and 80, or -1 for no reservation."
+    condition     = var.reserved_concurrency == -1 || (var.reserved_concurrency >= 2 && var.reserved_concurrency <= 1000)
+    error_message = "reserved_concurrency must be between 2 and 1000 (and at least mail_max_concurrency), or -1 for no reservation."
   }
 }
 
@@ -162,25 +162,47 @@ variable "log_retention_days" {
   }
 }
 
-variable "max_retry_attempts" {
-  description = "Times Lambda retries a failed invocation before it goes to the failure queue."
+variable "mail_max_receive_count" {
+  description = "Receives of a mail from the mail queue (first try and retries) before it moves to the dead-letter queue (`failure_queue`). The function waits 1, 2, 4, ... minutes between tries, then hourly, or as long as GitHub's retry-after: 30 receives span about a day of GitHub outage."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.mail_max_receive_count >= 1 && var.mail_max_receive_count <= 1000 && floor(var.mail_max_receive_count) == var.mail_max_receive_count
+    error_message = "mail_max_receive_count must be a whole number between 1 and 1000 (SQS's range)."
+  }
+}
+
+variable "mail_max_concurrency" {
+  description = "Batches of mail (up to 10 each) the function works on at a time: the mail queue's event source mapping's maximum concurrency. More does not post faster than GitHub's rate limit, which all executions share."
   type        = number
   default     = 2
 
   validation {
-    condition     = var.max_retry_attempts >= 0 && var.max_retry_attempts <= 2
-    error_message = "max_retry_attempts must be 0, 1 or 2."
+    condition     = var.mail_max_concurrency >= 2 && var.mail_max_concurrency <= 1000 && floor(var.mail_max_concurrency) == var.mail_max_concurrency
+    error_message = "mail_max_concurrency must be a whole number between 2 and 1000 (Lambda's range for SQS event sources)."
   }
 }
 
-variable "max_event_age_seconds" {
-  description = "Age after which an event that is still being retried goes to the failure queue."
+variable "github_posts_per_minute" {
+  description = "Content-creating GitHub requests (comments, issues) per minute, per credential, shared by every execution; GitHub's documented secondary limit is 80. 0 turns this limit off."
   type        = number
-  default     = 21600
+  default     = 80
 
   validation {
-    condition     = var.max_event_age_seconds >= 60 && var.max_event_age_seconds <= 21600
-    error_message = "max_event_age_seconds must be between 60 and 21600."
+    condition     = var.github_posts_per_minute >= 0 && floor(var.github_posts_per_minute) == var.github_posts_per_minute
+    error_message = "github_posts_per_minute must be a whole number, 0 or more."
+  }
+}
+
+variable "github_posts_per_hour" {
+  description = "Content-creating GitHub requests per hour, per credential, shared by every execution; GitHub's documented secondary limit is 500. 0 turns this limit off."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.github_posts_per_hour >= 0 && floor(var.github_posts_per_hour) == var.github_posts_per_hour
+    error_message = "github_posts_per_hour must be a whole number, 0 or more."
   }
 }
 

@@ -19,11 +19,6 @@ override_resource {
 }
 
 override_resource {
-  target = aws_sqs_queue.failed
-  values = { arn = "arn:aws:sqs:eu-west-1:123456789012:tr-failed" }
-}
-
-override_resource {
   target = aws_iam_role.this
   values = { arn = "arn:aws:iam::123456789012:role/tr", id = "tr" }
 }
@@ -38,11 +33,7 @@ override_resource {
 }
 
 override_resource {
-  target = aws_lambda_function_event_invoke_config.this
-}
-
-override_resource {
-  target = aws_lambda_permission.ses
+  target = aws_lambda_event_source_mapping.mail
 }
 
 variables {
@@ -59,10 +50,10 @@ variables {
   memory_size             = 256
   reserved_concurrency    = -1
   log_retention_days      = 30
-  max_retry_attempts      = 2
-  max_event_age_seconds   = 3600
-  account_id              = "123456789012"
-  receipt_rule_arn        = "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/tr:receipt-rule/tr-deliver"
+  mail_queue_arn          = "arn:aws:sqs:eu-west-1:123456789012:tr-mail"
+  maximum_concurrency     = 2
+  github_posts_per_minute = 80
+  github_posts_per_hour   = 500
   idempotency_table_name  = "claims"
   idempotency_table_arn   = "arn:aws:dynamodb:eu-west-1:123456789012:table/claims"
   idempotency_ttl_seconds = 86400
@@ -78,6 +69,8 @@ run "with_notices" {
   assert {
     condition = jsonencode({ for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid => s.Condition if can(s.Condition) }) == jsonencode({
       ClaimMail          = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "ticket-router#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      LimitPostRate      = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "ratelimit#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      RecordPostings     = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "posting#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       MapThreads         = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "thread#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       RecordParticipants = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "participants#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       LimitNotices       = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "notice#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
@@ -109,7 +102,91 @@ run "without_notices" {
   }
 
   assert {
-    condition     = jsonencode(sort([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid])) == jsonencode(["ClaimMail", "MapThreads", "ReadGitHubToken", "ReadMail", "RecordFailures", "RecordParticipants", "WriteLogs"])
+    condition     = jsonencode(sort([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid])) == jsonencode(["ClaimMail", "LimitPostRate", "MapThreads", "ReadGitHubToken", "ReadMail", "ReadMailQueue", "RecordParticipants", "RecordPostings", "WriteLogs"])
     error_message = "Without notices the role may neither send mail nor touch the notices' items."
   }
+}
+
+run "mail_queue" {
+  command = apply
+
+  assert {
+    condition = jsonencode([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : { Action = sort(s.Action), Resource = s.Resource } if s.Sid == "ReadMailQueue"]) == jsonencode([{
+      Action   = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
+      Resource = "arn:aws:sqs:eu-west-1:123456789012:tr-mail"
+    }])
+    error_message = "The role reads, deletes and delays messages of the mail queue only: ${data.aws_iam_policy_document.this.json}"
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s if anytrue([for a in flatten([s.Action]) : startswith(a, "sqs:")]) && s.Sid != "ReadMailQueue"]) == 0
+    error_message = "No other statement grants an SQS action."
+  }
+
+  assert {
+    condition = jsonencode({
+      event_source_arn        = aws_lambda_event_source_mapping.mail.event_source_arn
+      function_name           = aws_lambda_event_source_mapping.mail.function_name
+      batch_size              = aws_lambda_event_source_mapping.mail.batch_size
+      function_response_types = aws_lambda_event_source_mapping.mail.function_response_types
+      maximum_concurrency     = aws_lambda_event_source_mapping.mail.scaling_config[0].maximum_concurrency
+      }) == jsonencode({
+      event_source_arn        = "arn:aws:sqs:eu-west-1:123456789012:tr-mail"
+      function_name           = "arn:aws:lambda:eu-west-1:123456789012:function:tr"
+      batch_size              = 10
+      function_response_types = ["ReportBatchItemFailures"]
+      maximum_concurrency     = 2
+    })
+    error_message = "The mapping feeds the function batches of 10 from the mail queue, two at a time, failures reported per mail."
+  }
+
+  assert {
+    condition = jsonencode({ for name in ["GITHUB_POSTS_PER_MINUTE", "GITHUB_POSTS_PER_HOUR"] : name => aws_lambda_function.this.environment[0].variables[name] }) == jsonencode({
+      GITHUB_POSTS_PER_MINUTE = "80"
+      GITHUB_POSTS_PER_HOUR   = "500"
+    })
+    error_message = "The shared rate limit's figures reach the function."
+  }
+}
+
+# A reservation below the mapping's cap would throttle batches into receives.
+run "reservation_below_the_mappings_cap" {
+  command = plan
+
+  variables {
+    reserved_concurrency = 2
+    maximum_concurrency  = 3
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.mail]
+}
+
+run "reservation_at_the_mappings_cap" {
+  command = plan
+
+  variables {
+    reserved_concurrency = 3
+    maximum_concurrency  = 3
+  }
+}
+
+run "one_batch_at_a_time_is_below_lambdas_minimum" {
+  command = plan
+
+  variables {
+    maximum_concurrency = 1
+  }
+
+  expect_failures = [var.maximum_concurrency]
+}
+
+run "a_negative_rate_is_refused" {
+  command = plan
+
+  variables {
+    github_posts_per_minute = -1
+    github_posts_per_hour   = 0.5
+  }
+
+  expect_failures = [var.github_posts_per_minute, var.github_posts_per_hour]
 }

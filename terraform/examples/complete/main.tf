@@ -22,11 +22,15 @@ module "ticket_router" {
   lambda_timeout       = 60
   lambda_memory_size   = 1024
   reserved_concurrency = 2
+  # The mail queue: two batches at a time, dead-lettered after 30 receives (about a day).
+  mail_max_concurrency   = 2
+  mail_max_receive_count = 30
+  # GitHub's secondary limits for content creation, shared by every execution.
+  github_posts_per_minute = 80
+  github_posts_per_hour   = 500
   # The webhook function's cap; it exists because routes.yaml's web- route notifies participants.
   webhook_reserved_concurrency = 5
   log_retention_days           = 365
-  max_retry_attempts           = 2
-  max_event_age_seconds        = 21600
   alarm_email                  = "ops@example.com"
   tags = {
     Team = "research-software"

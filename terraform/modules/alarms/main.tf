@@ -65,10 +65,18 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = var.alarm_email
 }
 
-# Any invocation that fails (GitHub down, a mail that cannot be read) is worth a look.
+locals {
+  # What the function publishes (EMF, handler/service/metrics.py): Powertools adds the service
+  # (handler.SERVICE) as a dimension to every metric, and the per-reason counts carry the reason.
+  metrics_namespace = "TicketRouter"
+  metrics_service   = "ticket-router"
+}
+
+# An invocation that fails as a whole (a crash, a timeout) is worth a look: its whole batch is
+# received again. A mail that fails on its own is reported to the queue, not as an error.
 resource "aws_cloudwatch_metric_alarm" "errors" {
   alarm_name          = "${var.name}-errors"
-  alarm_description   = "ticket-router invocations failed; failed mails are retried, then land in the failure queue."
+  alarm_description   = "ticket-router invocations failed (a crash or a timeout); their mail is received again from the mail queue and, after every retry, dead-lettered."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
   dimensions          = { FunctionName = var.function_name }
@@ -82,15 +90,51 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   ok_actions          = [aws_sns_topic.this.arn]
 }
 
-# A message in the failure queue is a mail that was not posted after every retry.
+# A message in the mail queue's dead-letter queue is a mail that was not posted after every retry.
 resource "aws_cloudwatch_metric_alarm" "failed_mail" {
   alarm_name          = "${var.name}-failed-mail"
-  alarm_description   = "Mails wait in the failure queue; see the README's section on replaying them."
+  alarm_description   = "Mails wait in the mail queue's dead-letter queue after every retry; see the README's section on replaying them."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.failure_queue_name }
+  dimensions          = { QueueName = var.mail_dead_letter_queue_name }
   statistic           = "Maximum"
   period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+}
+
+# Mail normally leaves the queue within minutes, or within a rate limit's window.
+resource "aws_cloudwatch_metric_alarm" "mail_waiting" {
+  alarm_name          = "${var.name}-mail-waiting"
+  alarm_description   = "Mail has been waiting an hour in the mail queue: GitHub down or rate-limited, or the function failing."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = var.mail_queue_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 3600
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+}
+
+# A stored mail the function cannot read is retried and, in the end, dead-lettered; a wrong
+# bucket or prefix fails every mail that way, so the first one raises the alarm, within minutes
+# rather than after a day of retries.
+resource "aws_cloudwatch_metric_alarm" "mail_not_found" {
+  alarm_name          = "${var.name}-mail-not-found"
+  alarm_description   = "A stored mail could not be read (mail-not-found): a wrong bucket or prefix, or mail deleted before it was read."
+  namespace           = local.metrics_namespace
+  metric_name         = "Failed"
+  dimensions          = { service = local.metrics_service, reason = "mail-not-found" }
+  statistic           = "Sum"
+  period              = 60
   evaluation_periods  = 1
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"

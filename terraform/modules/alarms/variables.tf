@@ -8,8 +8,13 @@ variable "function_name" {
   type        = string
 }
 
-variable "failure_queue_name" {
-  description = "Queue whose depth raises an alarm."
+variable "mail_queue_name" {
+  description = "Mail queue whose oldest message, an hour old, raises an alarm."
+  type        = string
+}
+
+variable "mail_dead_letter_queue_name" {
+  description = "Dead-letter queue of the mail queue, whose depth raises an alarm."
   type        = string
 }
 

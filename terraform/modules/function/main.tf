@@ -1,11 +1,3 @@
-# Failed invocations (after Lambda's own retries) land here with the event and the error, so
-# that the mail can be replayed; the raw mail itself stays in S3.
-resource "aws_sqs_queue" "failed" {
-  name                      = "${var.name}-failed"
-  message_retention_seconds = 1209600
-  sqs_managed_sse_enabled   = true
-}
-
 # Created before the function so that Lambda does not create it without a retention.
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; the decision lines hold no mail bodies or tokens, so a customer-managed key adds only a key policy to maintain.
@@ -30,9 +22,9 @@ resource "aws_iam_role" "this" {
 }
 
 # Exactly what the code calls (the adapters in handler/aws/: s3.py, secrets.py, notices.py,
-# participants.py, threads.py, and the claims through Powertools), on the items it calls them on,
-# and what Lambda does on its behalf (logs, the on-failure destination); tests/test_terraform.py
-# keeps this in step with the code.
+# participants.py, threads.py, the claims through Powertools, the mail queue's visibility), on the
+# items it calls them on, and what Lambda does on its behalf (logs, polling the mail queue);
+# tests/test_terraform.py keeps this in step with the code.
 data "aws_iam_policy_document" "this" {
   statement {
     sid       = "ReadMail"
@@ -57,10 +49,19 @@ data "aws_iam_policy_document" "this" {
     resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
   }
 
+  # The event source mapping receives, and deletes what the function did not report failed,
+  # with the function's role; the function itself sets a failed mail's visibility to its backoff
+  # (or GitHub's retry-after). The mail queue only.
+  # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
   statement {
-    sid       = "RecordFailures"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failed.arn]
+    sid = "ReadMailQueue"
+    actions = [
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:ReceiveMessage",
+    ]
+    resources = [var.mail_queue_arn]
   }
 
   # One table holds every kind of item, each under its own key prefix; a statement per kind
@@ -107,6 +108,56 @@ data "aws_iam_policy_document" "this" {
       test     = "ForAllValues:StringLike"
       variable = "dynamodb:LeadingKeys"
       values   = ["thread#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  # The GitHub rate limit all containers share: one item per credential ("ratelimit#<hash>"),
+  # read, reserved in with a conditional write, and given GitHub's retry-after
+  # (the shared rate limit's DynamoDB store; handler/github/rate_limit.py is its logic).
+  statement {
+    sid = "LimitPostRate"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["ratelimit#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  # When a claim last sent its POST ("posting#<hash>"), written before each POST and deleted
+  # when GitHub's answer shows nothing was created: the next attempt searches for the marker
+  # first.
+  statement {
+    sid = "RecordPostings"
+    actions = [
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+    ]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["posting#*"]
     }
 
     condition {
@@ -211,7 +262,7 @@ resource "aws_iam_role_policy" "this" {
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The function calls api.github.com; inside a VPC it would need a NAT gateway, and it reaches no private resource.
-  #checkov:skip=CKV_AWS_116:Failures go to the SQS on-failure destination of aws_lambda_function_event_invoke_config.this, which records the error with the event (a dead_letter_config would duplicate it).
+  #checkov:skip=CKV_AWS_116:The function is fed by the mail queue's event source mapping, never invoked asynchronously: what it gives up on goes to the mail queue's own dead-letter queue.
   #checkov:skip=CKV_AWS_173:The environment holds names and ARNs only; the GitHub token is read from Secrets Manager at run time.
   #checkov:skip=CKV_AWS_272:The zip is built by `make package` from this repository; there is no signing profile to verify against.
   #checkov:skip=CKV_AWS_50:Each decision is logged as a JSON line; X-Ray would add permissions and cost without a question it answers.
@@ -239,6 +290,9 @@ resource "aws_lambda_function" "this" {
       LOG_LEVEL               = var.log_level
       IDEMPOTENCY_TABLE       = var.idempotency_table_name
       IDEMPOTENCY_TTL_SECONDS = tostring(var.idempotency_ttl_seconds)
+      # The GitHub rate limit every container shares (0: that limit off).
+      GITHUB_POSTS_PER_MINUTE = tostring(var.github_posts_per_minute)
+      GITHUB_POSTS_PER_HOUR   = tostring(var.github_posts_per_hour)
     }
   }
 
@@ -257,24 +311,26 @@ resource "aws_lambda_function" "this" {
   }
 }
 
-resource "aws_lambda_function_event_invoke_config" "this" {
-  function_name                = aws_lambda_function.this.function_name
-  maximum_retry_attempts       = var.max_retry_attempts
-  maximum_event_age_in_seconds = var.max_event_age_seconds
+# Batches of up to 10 mails; a mail that fails is reported on its own (ReportBatchItemFailures)
+# and received again after the backoff the function set, the others are deleted. At most
+# maximum_concurrency batches at a time: mail beyond that waits in the queue, not in throttles,
+# which would count as receives towards the dead-letter queue.
+# https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+resource "aws_lambda_event_source_mapping" "mail" {
+  event_source_arn        = var.mail_queue_arn
+  function_name           = aws_lambda_function.this.arn
+  batch_size              = 10
+  function_response_types = ["ReportBatchItemFailures"]
 
-  destination_config {
-    on_failure {
-      destination = aws_sqs_queue.failed.arn
+  scaling_config {
+    maximum_concurrency = var.maximum_concurrency
+  }
+
+  lifecycle {
+    # Batches the reservation cannot run are throttled: back to the queue, one receive spent.
+    precondition {
+      condition     = var.reserved_concurrency == -1 || var.reserved_concurrency >= var.maximum_concurrency
+      error_message = "reserved_concurrency must be -1 or at least the mail queue's maximum concurrency: batches beyond the reservation are throttled, and each throttle counts as a receive towards the dead-letter queue."
     }
   }
-}
-
-# SES may invoke the function only for this account's receipt rule.
-resource "aws_lambda_permission" "ses" {
-  statement_id   = "AllowSESReceiptRule"
-  action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this.function_name
-  principal      = "ses.amazonaws.com"
-  source_account = var.account_id
-  source_arn     = var.receipt_rule_arn
 }

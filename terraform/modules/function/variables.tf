@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name of the function; also names its role, log group and failure queue."
+  description = "Name of the function; also names its role and log group."
   type        = string
 }
 
@@ -70,7 +70,7 @@ variable "memory_size" {
 }
 
 variable "reserved_concurrency" {
-  description = "Concurrent executions reserved for (and capping) the function; -1 for neither."
+  description = "Concurrent executions reserved for (and capping) the function; -1 for neither. At least maximum_concurrency, or batches are throttled."
   type        = number
 }
 
@@ -79,24 +79,39 @@ variable "log_retention_days" {
   type        = number
 }
 
-variable "max_retry_attempts" {
-  description = "Times Lambda retries a failed asynchronous invocation (0-2)."
-  type        = number
-}
-
-variable "max_event_age_seconds" {
-  description = "Age after which an unprocessed event goes to the failure queue (60-21600)."
-  type        = number
-}
-
-variable "account_id" {
-  description = "AWS account id of the SES receipt rule allowed to invoke the function."
+variable "mail_queue_arn" {
+  description = "ARN of the SQS queue of received mail: the function reads it through an event source mapping and sets a failed mail's visibility (its backoff) on it."
   type        = string
 }
 
-variable "receipt_rule_arn" {
-  description = "ARN of the SES receipt rule allowed to invoke the function."
-  type        = string
+variable "maximum_concurrency" {
+  description = "Batches of mail the event source mapping runs at a time (its scaling_config.maximum_concurrency, 2-1000)."
+  type        = number
+
+  validation {
+    condition     = var.maximum_concurrency >= 2 && var.maximum_concurrency <= 1000 && floor(var.maximum_concurrency) == var.maximum_concurrency
+    error_message = "maximum_concurrency must be a whole number between 2 and 1000 (Lambda's range for SQS event sources)."
+  }
+}
+
+variable "github_posts_per_minute" {
+  description = "Content-creating GitHub requests per minute all containers share per credential (GITHUB_POSTS_PER_MINUTE); 0 turns this limit off."
+  type        = number
+
+  validation {
+    condition     = var.github_posts_per_minute >= 0 && floor(var.github_posts_per_minute) == var.github_posts_per_minute
+    error_message = "github_posts_per_minute must be a whole number, 0 or more."
+  }
+}
+
+variable "github_posts_per_hour" {
+  description = "Content-creating GitHub requests per hour all containers share per credential (GITHUB_POSTS_PER_HOUR); 0 turns this limit off."
+  type        = number
+
+  validation {
+    condition     = var.github_posts_per_hour >= 0 && floor(var.github_posts_per_hour) == var.github_posts_per_hour
+    error_message = "github_posts_per_hour must be a whole number, 0 or more."
+  }
 }
 
 variable "idempotency_table_name" {
@@ -115,7 +130,7 @@ variable "idempotency_ttl_seconds" {
 
   validation {
     condition     = var.idempotency_ttl_seconds >= 21600 && floor(var.idempotency_ttl_seconds) == var.idempotency_ttl_seconds
-    error_message = "idempotency_ttl_seconds must be whole seconds, at least 21600: Lambda retries an event for up to 6 hours, and a retry must still find its claim."
+    error_message = "idempotency_ttl_seconds must be whole seconds, at least 21600: a mail is received again, retried and replayed long after it arrived, and each attempt must still find its claim."
   }
 }
 

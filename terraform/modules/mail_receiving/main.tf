@@ -67,9 +67,10 @@ resource "aws_ses_receipt_rule_set" "this" {
   rule_set_name = var.rule_set_name
 }
 
-# One rule for every routed domain: store the mail first, then hand SES's verdicts to the
-# function, which finds the stored mail from the event (handler/service/events.py) and reads it
-# (handler/aws/s3.py).
+# One rule for every routed domain: store the mail, and once it is stored notify the mail topic,
+# whose queue feeds the function. The notification carries SES's verdicts and the object's
+# bucket and key (handler/service/events.py); the function reads the mail from there
+# (handler/aws/s3.py). No Lambda action: a mail waits in the queue, not in Lambda's retries.
 resource "aws_ses_receipt_rule" "this" {
   name          = var.rule_name
   rule_set_name = aws_ses_receipt_rule_set.this.rule_set_name
@@ -81,13 +82,8 @@ resource "aws_ses_receipt_rule" "this" {
   s3_action {
     bucket_name       = var.bucket_name
     object_key_prefix = var.key_prefix
+    topic_arn         = var.topic_arn
     position          = 1
-  }
-
-  lambda_action {
-    function_arn    = var.function_arn
-    invocation_type = "Event"
-    position        = 2
   }
 }
 

@@ -52,7 +52,7 @@ variable "key_prefix" {
   type        = string
 }
 
-variable "function_arn" {
-  description = "Function of the Lambda action; SES must already be allowed to invoke it."
+variable "topic_arn" {
+  description = "SNS topic the S3 action notifies of each stored mail; SES must already be allowed to publish to it, and its queue subscribed."
   type        = string
 }

@@ -5,7 +5,7 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:Server access logs would go to a second bucket for a bucket only SES writes and the function reads; CloudTrail data events are the account-level answer.
   #checkov:skip=CKV_AWS_144:Cross-region replication of transient inbound mail is not worth a second region; mails expire after retention_days.
   #checkov:skip=CKV_AWS_145:SSE-S3 on purpose: a customer-managed key would need a key policy for SES and kms:Decrypt for the function for no gain over S3-managed keys here.
-  #checkov:skip=CKV2_AWS_62:SES invokes the function directly (receipt rule Lambda action); S3 event notifications would process each mail twice.
+  #checkov:skip=CKV2_AWS_62:SES's S3 action notifies the mail topic itself once the mail is stored (receipt rule, topic_arn); S3 event notifications would queue each mail twice.
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
 }
