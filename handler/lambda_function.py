@@ -17,9 +17,9 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
+from handler.aws.mail_queue import SqsVisibility
 from handler.aws.s3 import MailStore
 from handler.aws.secrets import Secrets, TokenSource
-from handler.aws.sqs import SqsVisibility
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients
 from handler.routing import load_routes

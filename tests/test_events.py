@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from handler.service.events import (
     EventError,
@@ -358,3 +360,46 @@ def test_a_record_without_a_body_or_from_elsewhere_is_unreadable():
 def test_other_events_are_not_queue_batches(event):
     """Only a batch whose first record comes from aws:sqs is read as the mail queue's."""
     assert queued_messages(event, bucket="b", prefix="") is None
+
+
+_KEYS = st.sampled_from(
+    [
+        "Type",
+        "Message",
+        "TopicArn",
+        "Records",
+        "eventSource",
+        "notificationType",
+        "mail",
+        "receipt",
+        "action",
+        "type",
+        "bucketName",
+        "objectKey",
+        "messageId",
+        "timestamp",
+        "Event",
+        "Bucket",
+        "s3",
+        "bucket",
+        "object",
+        "name",
+        "key",
+    ]
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | _KEYS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON, st.booleans())
+def test_no_body_makes_reading_a_batch_raise(document, enveloped):
+    """Whatever JSON a message holds (bare or as SNS's Message), reading the batch gives refs or
+    an error for it, never an exception."""
+    body = json.dumps(document)
+    if enveloped:
+        body = json.dumps({"Type": "Notification", "Message": body})
+    [message] = queued_messages(queue_event(body), bucket="b", prefix="p/") or []
+    assert message.error is None or message.refs == ()

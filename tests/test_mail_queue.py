@@ -20,7 +20,7 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
 from handler import lambda_function
-from handler.aws.sqs import queue_url
+from handler.aws.mail_queue import queue_url
 from handler.cli import main
 from handler.deadline import Deadline
 from handler.github.errors import GitHubError
@@ -447,17 +447,41 @@ def test_a_visibility_change_that_fails_is_logged_and_ignored(aws, stdout_log):
     )
 
 
+class NoStore:
+    def fetch(self, bucket: str, key: str) -> bytes:
+        raise AssertionError("nothing is read")
+
+
 def test_a_message_without_an_id_fails_the_whole_batch():
     """A record Lambda would never send (no messageId) is reported with an empty identifier,
     which makes Lambda deliver the whole batch again: nothing is lost, nothing raised."""
-
-    class NoStore:
-        def fetch(self, bucket: str, key: str) -> bytes:
-            raise AssertionError("nothing is read")
-
     event = {"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}
     result = handle_event(event, Runtime(load_routes(ROUTES), NoStore()), Deadline.never())
     assert result == {"batchItemFailures": [{"itemIdentifier": ""}], "decisions": []}
+
+
+class Broken:
+    """A visibility adapter with a bug in it."""
+
+    def hide(self, queue_arn: str, receipt_handle: str, seconds: int) -> str | None:
+        raise RuntimeError("bug")
+
+
+def test_something_unexpected_fails_only_its_message():
+    """Whatever raises while a message is handled makes it internal-error and failed; the
+    batch is answered, never raised."""
+    event = load_event("sqsSesNotificationRawEvent.json")
+    event["Records"][0]["body"] = "{}"
+    runtime = Runtime(load_routes(ROUTES), NoStore(), visibility=Broken())
+    result = handle_event(event, runtime, Deadline.never())
+    message_id = event["Records"][0]["messageId"]
+    assert result["batchItemFailures"] == [{"itemIdentifier": message_id}]
+    [decision] = result["decisions"]
+    assert (decision["sqs_message_id"], decision["reason"], decision["retryable"]) == (
+        message_id,
+        "internal-error",
+        True,
+    )
 
 
 def test_the_backoff_schedule_reaches_the_dead_letter_queue_in_about_a_day():

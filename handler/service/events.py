@@ -109,7 +109,7 @@ def notification_refs(
     """The mails one notification names: SES's "Received" notification of its S3 action, an S3
     event (or any event ``mail_refs`` takes), either in SNS's envelope or bare."""
     kind = document.get("Type")
-    if kind in _SNS_CONFIRMATIONS:
+    if isinstance(kind, str) and kind in _SNS_CONFIRMATIONS:
         topic = document.get("TopicArn")
         return [Skipped(Reason.SNS_CONFIRMATION, f"SNS's {kind} for the topic {topic}")]
     if kind == "Notification":

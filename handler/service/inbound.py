@@ -265,7 +265,8 @@ def _handle_batch(
             done = _handle_message(message, receiver, deadline, results)
         # A message that cannot be handled must not cost the others theirs, nor fail the batch.
         except Exception as error:  # noqa: BLE001
-            results.append(_result(None, internal_error(error, _where(message))))
+            where = _where(message)
+            results.append({**_result(None, internal_error(error, where)), **where})
             done = False
         if not done:
             # An empty identifier makes Lambda deliver the whole batch again: nothing is lost.
