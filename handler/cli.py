@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser(
         "replay",
-        help="process mails stored in S3 again, by key or from the failure queue",
+        help="process mails stored in S3 again, by key or from a dead-letter queue",
         description="Mails already posted are reported as already-posted, never posted twice.",
     )
     replay.add_argument("--routes", default=_ROUTES_HERE, help="default: %(default)s")
@@ -127,7 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--dlq",
         metavar="QUEUE_URL",
-        help="replay every mail named by the messages of this failure queue",
+        help="replay every mail named by the messages of this queue: the failure queue, or the "
+        "mail queue's dead-letter queue",
     )
     replay.add_argument(
         "--delete",

@@ -1,19 +1,23 @@
 """AWS Lambda entry point for received mail: ``handler.lambda_function.lambda_handler``.
 
-Its configuration is the environment Terraform sets (README, "Lambda"); each decision is a
-JSON log line and the counts are EMF metrics on the same stream.
+The mail queue's event source mapping invokes it (SES's Lambda action and S3's notifications
+still may: handler.service.events). Its configuration is the environment Terraform sets
+(README, "Lambda"); each decision is a JSON log line and the counts are EMF metrics on the same
+stream.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
+from handler.aws.mail_queue import SqsVisibility
 from handler.aws.s3 import MailStore
 from handler.aws.secrets import Secrets, TokenSource
 from handler.deadline import Deadline
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ses import SESClient
+    from mypy_boto3_sqs import SQSClient
 
 logger = json_logger(decision_logger.name)
 
@@ -52,7 +57,7 @@ def runtime() -> Runtime:
     table = os.environ.get("IDEMPOTENCY_TABLE", "")
     dynamodb = cast("DynamoDBClient", LazyClient("dynamodb"))
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
-    return inbound_runtime(
+    built = inbound_runtime(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
         store=MailStore(boto3.client("s3")),
         github=GitHubClients(credentials),
@@ -62,3 +67,5 @@ def runtime() -> Runtime:
         prefix=os.environ.get("MAIL_PREFIX", ""),
         metrics=EmbeddedMetrics(),
     )
+    # The mail queue's messages that must wait: made on the first that fails.
+    return replace(built, visibility=SqsVisibility(cast("SQSClient", LazyClient("sqs"))))

@@ -144,23 +144,44 @@ class Reason(StrEnum):
         False,
     )
 
-    # Stored mail: what a Lambda event names, read from S3 (handler.service.events, Skipped;
-    # handler.aws.s3, StoreError).
+    # Stored mail: what a Lambda event or a mail-queue message names, read from S3
+    # (handler.service.events, Skipped; handler.aws.s3, StoreError).
     MAIL_NOT_FOUND = (
         "mail-not-found",
-        "the stored mail is not in S3 (or a wrong --bucket or --prefix: replay keeps it)",
-        False,
+        "the stored mail is not in S3 (NoSuchKey, NoSuchBucket; a wrong MAIL_BUCKET, MAIL_PREFIX, "
+        "--bucket or --prefix looks the same): retried, then dead-lettered, and an alarm watches "
+        "it; replay keeps its message",
+        True,
     )
     MAIL_UNREADABLE = "mail-unreadable", "S3 could not be read (access denied, S3 failing)", True
     MAIL_TOO_LARGE = "mail-too-large", "the stored object is larger than SES ever stores", False
     SES_SETUP_NOTIFICATION = (
         "ses-setup-notification",
-        "SES's test object of a new receipt rule: skipped",
+        "SES's test object of a new receipt rule, or its notification about it: skipped",
+        False,
+    )
+    NOT_AN_S3_ACTION = (
+        "not-an-s3-action",
+        "SES's notification of an action other than S3 (or of none): it names no stored mail: "
+        "skipped",
+        False,
+    )
+    SNS_CONFIRMATION = (
+        "sns-confirmation",
+        "SNS's subscription or unsubscription confirmation on the mail queue (SNS confirms a "
+        "queue's subscription itself): skipped",
+        False,
+    )
+    S3_TEST_EVENT = (
+        "s3-test-event",
+        "S3's test message, sent when a bucket's notifications are set up: skipped",
         False,
     )
     UNSUPPORTED_EVENT = (
         "unsupported-event",
-        "the event (or failure-queue message) is not an SES or S3 notification",
+        "the event, a mail-queue message or a failure-queue message is not an SES or S3 "
+        "notification (nor SNS's envelope of one): a mail-queue message is retried, then "
+        "dead-lettered",
         False,
     )
 

@@ -367,13 +367,13 @@ def test_replay_keeps_a_message_whose_event_cannot_be_read_for_any_reason(
 ):
     """Reading a message's event raising anything at all costs only that message: it is kept
     as an internal error, logged with its queue id, and the next one is replayed."""
-    read = replay_module.mail_refs
+    read = replay_module.notification_refs
 
     def failing_once(event: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(replay_module, "mail_refs", read)
+        monkeypatch.setattr(replay_module, "notification_refs", read)
         raise KeyError("unforeseen")
 
-    monkeypatch.setattr(replay_module, "mail_refs", failing_once)
+    monkeypatch.setattr(replay_module, "notification_refs", failing_once)
     receiver = Receiver(Runtime(ROUTES, Store({"good": GOOD.read_bytes()})), dry_run=True)
     bodies = [json.dumps(s3_event("good"))] * 2
     replays = list(replay_queue(Queue(bodies), receiver, bucket="", prefix="", delete=False))

@@ -238,11 +238,14 @@ def test_missing_issue_is_a_permanent_failure(deployed, httpserver):
     assert len(httpserver.log) == 1
 
 
-def test_missing_object_is_recorded_not_retried(deployed, httpserver):
-    """An event for a mail that is not in the bucket: mail-not-found, invocation succeeds."""
+def test_missing_object_is_retried(deployed, httpserver):
+    """An event for a mail that is not in the bucket (deleted, or a wrong MAIL_BUCKET or
+    MAIL_PREFIX): mail-not-found fails the invocation, so Lambda retries, then dead-letters it."""
     deployed.delete_object(Bucket="mail", Key="inbound/o3vrnil0e2ic28tr")
-    result = lambda_function.lambda_handler(ses_event(), Context())
-    assert [d["reason"] for d in result["decisions"]] == ["mail-not-found"]
+    with pytest.raises(RetryLater) as raised:
+        lambda_function.lambda_handler(ses_event(), Context())
+    assert str(raised.value) == "will be retried: inbound/o3vrnil0e2ic28tr: mail-not-found"
+    assert httpserver.log == []
 
 
 def test_setup_notification_is_skipped(deployed, httpserver):
@@ -281,10 +284,10 @@ def test_transient_failure_fails_the_invocation_for_a_retry():
         handle_event(ses_event(), runtime, Deadline.within(60.0))
 
 
-def test_an_event_that_is_not_ses_or_s3_fails_loudly(stdout_log):
+def test_an_event_that_is_not_ses_s3_or_sqs_fails_loudly(stdout_log):
     """An unknown event is logged as an error and raised, so it ends in the dead-letter queue."""
     runtime = offline_runtime()
-    event = {"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}
+    event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "{}"}}]}
     with pytest.raises(EventError):
         handle_event(event, runtime, Deadline.within(60.0))
     [line] = log_lines(stdout_log)
@@ -293,7 +296,7 @@ def test_an_event_that_is_not_ses_or_s3_fails_loudly(stdout_log):
         "message": "unsupported event",
         "action": "error",
         "reason": "unsupported-event",
-        "detail": "record 0 has eventSource 'aws:sqs'; expected aws:ses or aws:s3",
+        "detail": "record 0 has eventSource None; expected aws:ses or aws:s3",
     }
 
 

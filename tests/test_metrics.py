@@ -199,11 +199,12 @@ def test_each_recipient_decision_counts_by_its_outcome():
 
 
 def test_a_mail_that_could_not_be_read_is_still_received():
-    """A mail missing from S3 is received and rejected for mail-not-found."""
-    [received, rejected, _] = measure([Decision("", "reject", "mail-not-found", "")], 1.0)
-    assert (received, rejected) == (
+    """A mail missing from S3 is received, and failed for mail-not-found (an alarm's metric)."""
+    missing = Decision("", "reject", Reason.MAIL_NOT_FOUND, "", retryable=True)
+    [received, failed, _] = measure([missing], 1.0)
+    assert (received, failed) == (
         Measurement("MailsReceived", 1),
-        Measurement("Rejected", 1, reason="mail-not-found"),
+        Measurement("Failed", 1, reason="mail-not-found"),
     )
 
 

@@ -276,6 +276,61 @@ def test_dlq_bare_s3_event_from_a_classic_dead_letter_queue(aws, github, capsys)
     assert queued(aws) == 0
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["sqsSesNotificationEvent.json", "sqsSesNotificationRawEvent.json"],
+    ids=["ses-in-sns", "ses-raw"],
+)
+def test_dlq_mail_queue_notification_is_replayed_and_deleted(aws, github, capsys, name):
+    """A message of the mail queue's dead-letter queue (SES's notification, in SNS's envelope or
+    raw) names its own bucket and key, whatever --bucket says: replayed, then deleted."""
+    store(aws, f"inbound/{SES_ID}")
+    body = json.loads((TESTS / "events" / name).read_text())["Records"][0]["body"]
+    message_id = enqueue(aws, body)
+    status, lines, err = replay(capsys, "--bucket", "elsewhere", "--dlq", aws["queue"], "--delete")
+    assert status == 0
+    assert summary(lines) == [(f"dlq:{message_id}/inbound/{SES_ID}", "comment", "posted")]
+    assert f"dlq:{message_id}: deleted: done\n" in err
+    assert queued(aws) == 0
+    assert len(github.comments) == 1
+
+
+def test_dlq_mail_queue_verdicts_judge_the_mail(aws, github, capsys):
+    """The notification's verdicts count, as in the Lambda: a DMARC FAIL is rejected for good."""
+    store(aws, f"inbound/{SES_ID}")
+    event = json.loads((TESTS / "events" / "sqsSesNotificationRawEvent.json").read_text())
+    notification = json.loads(event["Records"][0]["body"])
+    notification["receipt"]["dmarcVerdict"]["status"] = "FAIL"
+    enqueue(aws, notification)
+    status, lines, _ = replay(capsys, "--dlq", aws["queue"], "--delete")
+    assert (status, [line["reason"] for line in lines]) == (0, ["not-authenticated"])
+    assert queued(aws) == 0
+    assert github.comments == []
+
+
+def test_dlq_s3_event_in_snss_envelope_is_replayed(aws, github, capsys):
+    """S3 -> SNS -> the mail queue: the S3 event inside SNS's envelope is replayed."""
+    store(aws, "inbound/a b")
+    event = json.loads((TESTS / "events" / "s3Event.json").read_text())
+    event["Records"][0]["s3"]["bucket"]["name"] = BUCKET
+    event["Records"][0]["s3"]["object"]["key"] = "inbound/a+b"
+    message_id = enqueue(aws, {"Type": "Notification", "Message": json.dumps(event)})
+    status, lines, _ = replay(capsys, "--dlq", aws["queue"], "--delete")
+    assert status == 0
+    assert summary(lines) == [(f"dlq:{message_id}/inbound/a b", "comment", "posted")]
+    assert queued(aws) == 0
+
+
+def test_dlq_sns_confirmation_is_skipped_and_deleted(aws, github, capsys):
+    """SNS's confirmation names no mail: reported as such, and deleted with the settled."""
+    message_id = enqueue(aws, {"Type": "SubscriptionConfirmation", "TopicArn": "arn:aws:sns:t"})
+    status, lines, err = replay(capsys, "--dlq", aws["queue"], "--delete")
+    assert status == 0
+    assert summary(lines) == [(f"dlq:{message_id}", "reject", "sns-confirmation")]
+    assert f"dlq:{message_id}: deleted: done\n" in err
+    assert queued(aws) == 0
+
+
 def test_dlq_message_already_posted_is_deleted(aws, github, capsys):
     """A mail whose comment exists after all is already-posted, and its message deleted."""
     store(aws, f"inbound/{SES_ID}")
@@ -475,7 +530,8 @@ def test_key_ref_resolution():
 
 
 def test_queued_event_unwraps_on_failure_records_and_takes_bare_events():
-    """requestPayload is the event; a body without it is the event itself."""
+    """requestPayload is the event; a body without it (a bare event, a mail-queue message) is
+    taken as it is."""
     record = failure_record()
     assert queued_event(json.dumps(record)) == record["requestPayload"]
     assert queued_event(json.dumps(record["requestPayload"])) == record["requestPayload"]

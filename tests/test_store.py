@@ -29,11 +29,15 @@ def test_fetch_returns_the_stored_bytes(aws):
     assert MailStore(s3).fetch("mail", "inbound/abc") == b"Subject: x\r\n\r\nbody\xff"
 
 
-def test_missing_object_is_a_permanent_failure(aws):
-    """A key that does not exist will not appear on retry: mail-not-found, not transient."""
+@pytest.mark.parametrize(
+    ("bucket", "code"), [("mail", "NoSuchKey"), ("wrong-bucket", "NoSuchBucket")]
+)
+def test_missing_object_is_transient(aws, bucket, code):
+    """A key or bucket that does not exist is mail-not-found, transient: a mail deleted, or a
+    wrong MAIL_BUCKET or MAIL_PREFIX, is retried and dead-lettered (with an alarm), not dropped."""
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="mail", CreateBucketConfiguration={"LocationConstraint": REGION})
     with pytest.raises(StoreError) as caught:
-        MailStore(s3).fetch("mail", "inbound/nope")
-    assert (caught.value.reason, caught.value.transient) == ("mail-not-found", False)
-    assert "s3://mail/inbound/nope" in caught.value.detail
+        MailStore(s3).fetch(bucket, "inbound/nope")
+    assert (caught.value.reason, caught.value.transient) == ("mail-not-found", True)
+    assert caught.value.detail == f"s3://{bucket}/inbound/nope does not exist ({code})"

@@ -1,4 +1,5 @@
-"""The SQS queue that failed invocations end up in, as the replay reads it."""
+"""A dead-letter queue, as the replay reads it: the SQS queue failed invocations end up in, or
+the mail queue's."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class SqsFailureQueue:
-    """The SQS queue that failed invocations end up in."""
+    """handler.service.replay.FailureQueue on an SQS queue."""
 
     def __init__(
         self,

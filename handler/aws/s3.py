@@ -35,6 +35,9 @@ class MailStore:
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in {"NoSuchKey", "404", "NoSuchBucket"}:
+                # Transient: S3 reads its writes, so a missing mail was deleted or is looked for
+                # in the wrong place (MAIL_BUCKET, MAIL_PREFIX), which a fix cures; retried,
+                # then dead-lettered with an alarm rather than dropped.
                 raise StoreError(
                     Reason.MAIL_NOT_FOUND, f"s3://{bucket}/{key} does not exist ({code})"
                 ) from None

@@ -2,16 +2,20 @@
 
 ``Receiver.receive`` is the one place the steps run; the Lambda (``handle_event``), the CLI's
 ``dispatch`` and ``replay`` all call it, and ``--dry-run`` is its mode that stops after the plan.
+A mail that must wait (GitHub down, rate limited, the object missing) waits in the mail queue:
+``handle_event`` hands its message back, out of sight for a while (docs/inbound.md#events).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import random
 import secrets
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from handler.deadline import Deadline
@@ -23,8 +27,15 @@ from handler.reasons import Reason, RetryLater, TicketRouterError
 from handler.routing import Route, Routes
 from handler.service.claims import Claims, NoClaims
 from handler.service.delivery import Commenter, deliver, received_time, update_participants
-from handler.service.events import EventError, MailRef, Skipped, mail_refs
-from handler.service.metrics import RETRY, Metrics, NoMetrics, measure
+from handler.service.events import (
+    EventError,
+    MailRef,
+    QueuedMessage,
+    Skipped,
+    mail_refs,
+    queued_messages,
+)
+from handler.service.metrics import FAILED, RETRY, Measurement, Metrics, NoMetrics, measure
 
 logger = logging.getLogger("ticket_router")
 # Silent unless whoever runs us configures logging (the Lambda entry point does; the CLI prints
@@ -37,11 +48,26 @@ _FRESH_SECONDS = 30.0
 _CLOCK_SKEW = 300.0
 # How far back to look when the event does not say when the mail arrived.
 _UNKNOWN_AGE = 86400.0
+# A failed mail-queue message is seen again after 1, 2, 4 ... 32 minutes, then hourly: with the
+# queue's 30 receives, about a day before it is dead-lettered (docs/inbound.md#events).
+FIRST_BACKOFF_SECONDS = 60
+LONGEST_BACKOFF_SECONDS = 3600
+# Up to this share is added to each wait, so that a burst that failed together comes back spread.
+JITTER = 0.1
+# SQS's longest visibility timeout, 12 hours.
+MAX_VISIBILITY_SECONDS = 43200
 
 
 class Fetcher(Protocol):
     def fetch(self, bucket: str, key: str) -> bytes:
         """The stored mail's bytes; a TicketRouterError says why they cannot be read."""
+        ...
+
+
+class Visibility(Protocol):
+    def hide(self, queue_arn: str, receipt_handle: str, seconds: int) -> str | None:
+        """Keep a received message of the queue ``queue_arn`` out of sight ``seconds`` from
+        now; why that failed, or None."""
         ...
 
 
@@ -73,6 +99,11 @@ class Runtime:
     prefix: str = ""
     # Where the invocation's counts go: CloudWatch in Lambda, nowhere by default.
     metrics: Metrics = field(default_factory=NoMetrics)
+    # Sets how long a failed mail-queue message waits; None leaves it to the queue's own
+    # visibility timeout.
+    visibility: Visibility | None = None
+    # A number in [0, 1) for each wait's jitter.
+    jitter: Callable[[], float] = random.random
     clock: Callable[[], float] = time.time
     # Times each mail; monotonic, since the wall clock may jump.
     timer: Callable[[], float] = time.perf_counter
@@ -113,7 +144,8 @@ class Receiver:
         try:
             mail = raw if raw is not None else self._fetch(ref)
         except TicketRouterError as error:
-            return (Decision("", "reject", error.reason, error.detail, retryable=error.transient),)
+            failed = Decision("", "reject", error.reason, error.detail, retryable=error.transient)
+            return (replace(failed, retry_after=error.retry_after),)
         planned = self._plan(mail, ref, recipients)
         if self.dry_run:
             return planned.decisions
@@ -182,10 +214,20 @@ class Receiver:
 
 def handle_event(event: Mapping[str, Any], runtime: Runtime, deadline: Deadline) -> dict[str, Any]:
     """One Lambda invocation: every mail the event names received, each decision logged and
-    counted. A transient failure raises RetryLater after every mail was tried, so that Lambda
-    retries the event (then dead-letters it); the raw mail stays in S3 either way."""
+    counted.
+
+    An SQS batch from the mail queue never fails: the messages whose mails must be tried again
+    (or that name nothing readable) come back as ``batchItemFailures``, each out of sight until
+    its retry. Any other event (SES's Lambda action, S3's notification) raises RetryLater after
+    every mail was tried, so that Lambda retries it (then dead-letters it). The raw mail stays
+    in S3 either way.
+    """
     try:
-        return _handle(event, Receiver(runtime), deadline)
+        receiver = Receiver(runtime)
+        batch = queued_messages(event, bucket=runtime.bucket, prefix=runtime.prefix)
+        if batch is not None:
+            return _handle_batch(batch, receiver, deadline)
+        return _handle(event, receiver, deadline)
     finally:
         # Also when the invocation fails for a retry: those are the counts an alarm watches.
         runtime.metrics.flush()
@@ -202,23 +244,118 @@ def _handle(event: Mapping[str, Any], receiver: Receiver, deadline: Deadline) ->
         _log(logging.ERROR, "unsupported event", _outcome("error", error.reason, error.detail))
         raise
     for ref in refs:
-        if isinstance(ref, Skipped):
-            _log(logging.INFO, "skipped", _outcome("skip", ref.reason, ref.detail))
-            continue
-        started = runtime.timer()
-        decisions = receiver.receive(ref, deadline)
-        latency_ms = round((runtime.timer() - started) * 1000, 1)
-        runtime.metrics.record(measure(decisions, latency_ms))
-        for decision in decisions:
-            results.append(_result(ref, decision))
-            fields = _log_fields(ref, decision, runtime, latency_ms)
-            _log(logging.WARNING if decision.retryable else logging.INFO, "decision", fields)
-            if decision.retryable:
-                failures.append(f"{ref.key}: {decision.reason}")
+        for result in _receive(ref, receiver, deadline):
+            results.append(result)
+            if result["retryable"]:
+                failures.append(f"{result['s3_key']}: {result['reason']}")
     if failures:
         runtime.metrics.record([RETRY])
         raise RetryLater("will be retried: " + "; ".join(failures))
     return {"decisions": results}
+
+
+def _handle_batch(
+    batch: Sequence[QueuedMessage], receiver: Receiver, deadline: Deadline
+) -> dict[str, Any]:
+    """Each message of the batch; the failed ones reported back, never an exception."""
+    results: list[dict[str, Any]] = []
+    failed: list[dict[str, str]] = []
+    for message in batch:
+        try:
+            done = _handle_message(message, receiver, deadline, results)
+        # A message that cannot be handled must not cost the others theirs, nor fail the batch.
+        except Exception as error:  # noqa: BLE001
+            where = _where(message)
+            results.append({**_result(None, internal_error(error, where)), **where})
+            done = False
+        if not done:
+            # An empty identifier makes Lambda deliver the whole batch again: nothing is lost.
+            failed.append({"itemIdentifier": message.message_id})
+    if failed:
+        receiver.runtime.metrics.record([RETRY])
+    return {"batchItemFailures": failed, "decisions": results}
+
+
+def _handle_message(
+    message: QueuedMessage, receiver: Receiver, deadline: Deadline, results: list[dict[str, Any]]
+) -> bool:
+    """Receive the mails ``message`` names, their results added to ``results``; False (the
+    message out of sight until its retry) when one must be tried again or none could be read."""
+    runtime = receiver.runtime
+    error = message.error
+    if error is not None:
+        fields = {**_where(message), **_outcome("error", error.reason, error.detail)}
+        _log(logging.ERROR, "unreadable message", fields)
+        runtime.metrics.record([Measurement(FAILED, 1, reason=error.reason)])
+        _retry_later(message, [error.reason], None, runtime)
+        return False
+    outcome = [r for ref in message.refs for r in _receive(ref, receiver, deadline, message)]
+    results.extend(outcome)
+    retryable = [result for result in outcome if result["retryable"]]
+    if not retryable:
+        return True
+    waits = [r["retry_after"] for r in retryable if r["retry_after"] is not None]
+    reasons = sorted({str(r["reason"]) for r in retryable})
+    _retry_later(message, reasons, max(waits, default=None), runtime)
+    return False
+
+
+def _receive(
+    ref: MailRef | Skipped,
+    receiver: Receiver,
+    deadline: Deadline,
+    message: QueuedMessage | None = None,
+) -> list[dict[str, Any]]:
+    """The results of receiving the mail ``ref`` names (none when it is skipped), each logged
+    and counted; ``message`` is the mail-queue message that named it."""
+    runtime = receiver.runtime
+    where = _where(message) if message is not None else {}
+    if isinstance(ref, Skipped):
+        _log(logging.INFO, "skipped", {**where, **_outcome("skip", ref.reason, ref.detail)})
+        return []
+    started = runtime.timer()
+    decisions = receiver.receive(ref, deadline)
+    latency_ms = round((runtime.timer() - started) * 1000, 1)
+    runtime.metrics.record(measure(decisions, latency_ms))
+    results = []
+    for decision in decisions:
+        results.append({**_result(ref, decision), **where})
+        fields = {**_log_fields(ref, decision, runtime, latency_ms), **where}
+        _log(logging.WARNING if decision.retryable else logging.INFO, "decision", fields)
+    return results
+
+
+def _retry_later(
+    message: QueuedMessage, reasons: Sequence[str], retry_after: float | None, runtime: Runtime
+) -> None:
+    """Keep ``message`` out of sight until it is worth trying again; a failure to is logged
+    and harmless (the queue's own visibility timeout then applies)."""
+    seconds = retry_delay(message.receive_count, retry_after, runtime.jitter())
+    problem = None
+    if runtime.visibility is not None:
+        problem = runtime.visibility.hide(message.queue_arn, message.receipt_handle, seconds)
+    fields = {**_where(message), "reasons": list(reasons), "visibility_s": seconds}
+    if problem is not None:
+        _log(logging.WARNING, "visibility not changed", {**fields, "error": problem})
+    else:
+        _log(logging.INFO, "retry later", fields)
+
+
+def retry_delay(receive_count: int, retry_after: float | None, jitter: float) -> int:
+    """Seconds a failed mail-queue message stays out of sight: ``retry_after`` (the longest
+    wait its decisions know of, a rate limit's window) if given, else the backoff after its
+    ``receive_count``-th receive; plus up to 10 % (``jitter`` in [0, 1)); at most SQS's 12 h."""
+    if retry_after is not None:
+        base = max(1.0, retry_after)
+    else:
+        doublings = min(max(receive_count, 1) - 1, 16)
+        base = min(FIRST_BACKOFF_SECONDS * 2**doublings, LONGEST_BACKOFF_SECONDS)
+    return min(MAX_VISIBILITY_SECONDS, math.ceil(base * (1 + JITTER * jitter)))
+
+
+def _where(message: QueuedMessage) -> dict[str, Any]:
+    """Which mail-queue message: for its log lines and results."""
+    return {"sqs_message_id": message.message_id, "receive_count": message.receive_count}
 
 
 def internal_error(error: Exception, where: Mapping[str, Any]) -> Decision:
@@ -264,13 +401,13 @@ def _since(ref: MailRef, now: float) -> float | None:
     return None if now - received < _FRESH_SECONDS else received - _CLOCK_SKEW
 
 
-def _result(ref: MailRef, decision: Decision) -> dict[str, Any]:
+def _result(ref: MailRef | None, decision: Decision) -> dict[str, Any]:
     # Never the mail's words (the draft's body and title): the result travels on (Lambda
     # destinations, the replay command's output).
     draft = decision.draft
     return {
-        "s3_key": ref.key,
-        "ses_message_id": ref.message_id,
+        "s3_key": ref.key if ref is not None else None,
+        "ses_message_id": ref.message_id if ref is not None else None,
         "recipient": decision.recipient,
         "action": decision.action,
         "reason": decision.reason,
@@ -279,6 +416,7 @@ def _result(ref: MailRef, decision: Decision) -> dict[str, Any]:
         "issue": decision.issue,
         "url": decision.url,
         "retryable": decision.retryable,
+        "retry_after": decision.retry_after,
         "mail": decision.mail,
         "labels": draft.labels if isinstance(draft, IssueDraft) else (),
     }

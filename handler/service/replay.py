@@ -1,4 +1,5 @@
-"""Replay: stored mails again, by S3 key or from the failure queue, through the Lambda's own
+"""Replay: stored mails again, by S3 key or from a dead-letter queue (the failure queue's
+on-failure records and events, the mail queue's notifications), through the Lambda's own
 Receiver, so a mail posted after all comes back ``already-posted``. A queue message is deleted
 only once every mail it names got a final decision (docs/architecture.md, "Replay")."""
 
@@ -12,7 +13,7 @@ from typing import Any, Literal, Protocol
 from handler.deadline import Deadline
 from handler.inbound.plan import Decision
 from handler.reasons import Reason
-from handler.service.events import EventError, MailRef, Skipped, mail_refs
+from handler.service.events import EventError, MailRef, Skipped, notification_refs
 from handler.service.inbound import Receiver, internal_error
 
 # Time one mail may take (GitHub retries, rate-limit waits). It is also how long the mail's claim
@@ -48,11 +49,12 @@ class QueueMessage:
 
 
 class QueueError(Exception):
-    """The failure queue cannot be read."""
+    """The dead-letter queue cannot be read."""
 
 
 class FailureQueue(Protocol):
-    """The queue failed invocations end up in (handler.aws.failure_queue)."""
+    """A dead-letter queue: the one failed invocations end up in, or the mail queue's
+    (handler.aws.failure_queue)."""
 
     def receive(self, limit: int) -> list[QueueMessage]: ...
 
@@ -105,9 +107,10 @@ def key_ref(spec: str, *, bucket: str, prefix: str) -> MailRef:
 
 
 def queued_event(body: str) -> Mapping[str, Any]:
-    """The Lambda event inside a failure-queue message (an on-failure record, or a bare event).
+    """What a dead-lettered message holds: the event of an on-failure record, else the body
+    itself (a bare event; the mail queue's SNS envelope, SES notification or S3 event).
 
-    Raises EventError when the body is neither.
+    Raises EventError when the body is not a JSON object.
     """
     try:
         record = json.loads(body)
@@ -181,7 +184,7 @@ def _replay_message(
 ) -> tuple[MailReplay, ...]:
     label = f"dlq:{message.message_id}"
     try:
-        refs = mail_refs(queued_event(message.body), bucket=bucket, prefix=prefix)
+        refs = notification_refs(queued_event(message.body), bucket=bucket, prefix=prefix)
     except EventError as error:
         return (MailReplay(label, (Decision("", "reject", error.reason, error.detail),)),)
     # A message shaped like no event we know of must not stop the replay of the others; it is
