@@ -1296,6 +1296,7 @@ REPLIES_ENVIRONMENT = {
         "ROUTES_FILE": "/var/task/routes.json",
         "IDEMPOTENCY_TABLE": "var.idempotency_table_name",
         "IDEMPOTENCY_TTL_SECONDS": "tostring(var.idempotency_ttl_seconds)",
+        "CLAIM_HOLD_SECONDS": "tostring(local.claim_hold_seconds)",
         "WEBHOOK_URL": "aws_lambda_function_url.webhook.function_url",
         "WEBHOOK_SECRET_ARN": "var.webhook_secret_arn",
         "GITHUB_API_URL": "var.github_api_url",
