@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,14 +18,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
-from handler.aws.ses import SesMailer
+from handler.aws.ses import CLIENT_CONFIG, CONNECT_TIMEOUT, READ_TIMEOUT, SesMailer
 from handler.aws.webhook_secret import WebhookSecret
-from handler.deadline import Deadline
+from handler.deadline import Deadline, LambdaClock
 from handler.outbound.outbox import GITHUB_API_URL
 from handler.outbound.unsubscribe import UnsubscribeLinks
 from handler.routing import load_routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
-from handler.service.outbox import Outbox, handle_batch
+from handler.service.outbox import DEFAULT_CLAIM_HOLD, Outbox, handle_batch
 from handler.service.outbox import logger as outbox_logger
 
 if TYPE_CHECKING:
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
 
 logger = json_logger(outbox_logger.name)
+
+# The longest a send may take: SES's connect and read timeouts (one attempt), and the claim's
+# writes. A send the function's timeout cut short would hold its claim for CLAIM_HOLD_SECONDS.
+_SEND_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT + 5
 
 
 @functools.cache
@@ -42,6 +48,10 @@ def runtime() -> Outbox:
         # Without the table there are no participants to mail and no claims to mail them once.
         raise RuntimeError("IDEMPOTENCY_TABLE is not set: the outbox needs the claims table")
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
+    # Terraform sets it from the work queue: visibility timeout x receives + the timeout.
+    hold = int(os.environ.get("CLAIM_HOLD_SECONDS") or DEFAULT_CLAIM_HOLD)
+    if hold <= 0:
+        raise RuntimeError("CLAIM_HOLD_SECONDS must be a positive number of seconds")
     # Each made on first use (a LazyClient), typed as the client it stands for.
     dynamodb = cast("DynamoDBClient", LazyClient("dynamodb"))
     secrets = cast("SecretsManagerClient", LazyClient("secretsmanager"))
@@ -51,12 +61,20 @@ def runtime() -> Outbox:
         DynamoParticipants(dynamodb, table),
         DynamoSuppressions(dynamodb, table),
         DynamoClaims(table, dynamodb, expires_after_seconds=ttl, key_prefix=SENT_KEY_PREFIX),
-        SesMailer(cast("SESClient", LazyClient("ses"))),
+        SesMailer(cast("SESClient", LazyClient("ses", CLIENT_CONFIG))),
         unsubscribe_url=UnsubscribeLinks(os.environ.get("WEBHOOK_URL", ""), secret),
         github_api_url=os.environ.get("GITHUB_API_URL") or GITHUB_API_URL,
+        claim_hold=hold,
     )
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle_batch(event, runtime(), Deadline.of_lambda(context))
+    return handle_batch(event, runtime(), sending_deadline(context))
+
+
+def sending_deadline(context: LambdaClock, clock: Callable[[], float] = time.monotonic) -> Deadline:
+    """When the last send may start: the invocation's end less a send's longest time, or its
+    half-way mark for a timeout shorter than twice that."""
+    left = context.get_remaining_time_in_millis() / 1000
+    return Deadline.within(max(left - _SEND_SECONDS, left / 2), clock)

@@ -429,7 +429,24 @@ class Reason(StrEnum):
         False,
     )
     SES_REJECTED = "ses-rejected", "SES refused the mail for good (MessageRejected)", False
-    SES_UNAVAILABLE = "ses-unavailable", "SES failed or throttled", True
+    SES_UNAVAILABLE = (
+        "ses-unavailable",
+        "SES answered with a failure (throttled, failing) or could not be reached: sent later",
+        True,
+    )
+    MAIL_OUTCOME_UNKNOWN = (
+        "mail-outcome-unknown",
+        "the mail went to SES but its answer was lost (a read timeout, a connection closed): "
+        "it may have been sent, so it is recorded as sent and never sent again; the "
+        "participant may miss this update",
+        False,
+    )
+    OUT_OF_TIME = (
+        "out-of-time",
+        "the invocation had too little time left to send the mail and record it: the message "
+        "comes again",
+        True,
+    )
     FEEDBACK_NO_ACTION = (
         "feedback-no-action",
         "SES feedback that suppresses nobody (a transient bounce, a delivery, a confirmation)",

@@ -290,6 +290,57 @@ def test_mail_without_message_id_is_identified_by_its_content():
     assert keys[0] == keys[1] != keys[2]
 
 
+def test_a_reused_message_id_with_other_content_is_another_mail():
+    """One Message-ID and sender, another body, subject or date: another identity."""
+    mail = ses_mail()
+    others = [
+        ses_mail("The build fails on x86 too.\r\n"),
+        ses_mail(subject="Build failure, again"),
+        mail.replace(b"Date: Mon, 23 Nov 2026 09:13:51", b"Date: Tue, 24 Nov 2026 10:00:00"),
+    ]
+    keys = {mail_key(parse_mail(raw), raw) for raw in (mail, *others)}
+    assert len(keys) == 4
+
+
+def test_a_copy_stored_again_or_relayed_keeps_its_identity():
+    """SES's block and Received field, LF instead of CRLF, a refolded Subject, a trailing line
+    ending: one mail."""
+    mail = ses_mail("Line one.\r\nLine two.\r\n")
+    copies = [
+        ses_mail("Line one.\r\nLine two.\r\n", spam="GRAY").replace(b"abc123", b"xyz789"),
+        mail.replace(b"\r\n", b"\n"),
+        mail.replace(b"Subject: Build failure", b"Subject: Build\r\n failure"),
+        mail + b"\r\n",
+    ]
+    assert {mail_key(parse_mail(raw), raw) for raw in (mail, *copies)} == {
+        mail_key(parse_mail(mail), mail)
+    }
+
+
+def test_two_mails_reusing_a_message_id_are_both_posted(dynamodb, github, httpserver):
+    """A client that reuses its Message-ID: the second mail, with its own text, is posted too."""
+    second = ses_mail("And it fails on x86.\r\n")
+    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail(), "inbound/b": second})
+    result = handle_event(s3_event("inbound/a", "inbound/b"), rt, Deadline.within(60.0))
+    assert reasons(result) == ["posted", "posted"]
+    assert [comment.body.split("\n\n")[1] for comment in github.comments] == [
+        "The build fails on ARM.",
+        "And it fails on x86.",
+    ]
+
+
+def test_a_relayed_copy_with_another_ses_block_and_line_endings_posts_once(
+    dynamodb, github, httpserver
+):
+    """The same mail stored again by SES (another Received field and verdicts) with LF line
+    endings: one comment."""
+    copy = ses_mail(spam="GRAY").replace(b"abc123", b"xyz789").replace(b"\r\n", b"\n")
+    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail(), "inbound/b": copy})
+    result = handle_event(s3_event("inbound/a", "inbound/b"), rt, Deadline.within(60.0))
+    assert reasons(result) == ["posted", "already-posted"]
+    assert len(github.comments) == 1
+
+
 def test_claim_in_progress_is_reported(dynamodb):
     """A claim held by a live invocation is ClaimInProgress for everyone else."""
     holder = DynamoClaims(TABLE, dynamodb, expires_after_seconds=3600)

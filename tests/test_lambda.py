@@ -305,7 +305,7 @@ def test_a_cold_start_makes_the_s3_client_only(monkeypatch, tmp_path):
     or a notice to send, so that a cold start (and a rejected mail) does not build them."""
     made: list[str] = []
 
-    def client(service: str) -> SimpleNamespace:
+    def client(service: str, config: object = None) -> SimpleNamespace:
         made.append(service)
         return SimpleNamespace(get_secret_value=lambda **_: {"SecretString": "token"})
 
@@ -330,7 +330,7 @@ def test_a_cold_start_makes_the_s3_client_only(monkeypatch, tmp_path):
 
 
 def test_a_lazy_client_that_cannot_be_made_raises_instead_of_recursing(monkeypatch):
-    def client(service: str) -> None:
+    def client(service: str, config: object = None) -> None:
         raise AttributeError("no such service")
 
     monkeypatch.setattr(lambda_function.boto3, "client", client)

@@ -6,35 +6,45 @@ from __future__ import annotations
 import copy
 import email
 import json
+import logging
 import re
-import time
 from email import policy
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
 from handler.aws.claims import DynamoClaims
+from handler.aws.lambda_runtime import LazyClient
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
-from handler.aws.ses import SesMailer
+from handler.aws.ses import CLIENT_CONFIG, SesMailer
 from handler.deadline import Deadline
-from handler.github.posts import marker
-from handler.outbound.errors import OutboundError
+from handler.github.posts import PostedComment, marker
+from handler.outbound.errors import MailOutcomeUnknown, OutboundError
 from handler.outbound.github_events import WorkItem, work_item
 from handler.outbound.outbox import Outgoing, UnreadableMessage, web_url
 from handler.outbound.participants import Participant, address_digest
 from handler.reasons import Reason, RetryLater
 from handler.routing import parse_routes
-from handler.service.outbox import Outbox
+from handler.service.claims import Claimed, ClaimStoreError
+from handler.service.outbox import DEFAULT_CLAIM_HOLD, Outbox
+from tests.claims_clock import claims_timed_by
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 
 NOW = 1_790_000_000.0
 
 
-# The invocation's end.
-LEFT = Deadline.within(60.0)
+# The invocation's end, a minute away.
+LEFT = Deadline(60.0, clock=lambda: 0.0)
 
 
 WEBHOOKS = TESTS / "github" / "webhooks"
@@ -132,6 +142,7 @@ def outbox(
     ses: Any,
     link: str | None = "https://hook.example/unsubscribe?x=1",
     api_url: str = "https://api.github.com",
+    claim_hold: float = DEFAULT_CLAIM_HOLD,
 ):
     return Outbox(
         ROUTES,
@@ -141,6 +152,7 @@ def outbox(
         SesMailer(ses),
         unsubscribe_url=lambda repo, issue, address: link,
         github_api_url=api_url,
+        claim_hold=claim_hold,
         clock=lambda: NOW,
     )
 
@@ -443,25 +455,261 @@ def test_a_message_of_neither_kind_is_refused(aws, body):
         outbox(dynamodb, ses).handle(body, LEFT)
 
 
-def test_a_send_in_progress_is_claimed_for_the_invocations_remaining_time(aws):
-    """While SES is called, the claim is in progress until the invocation's end: a retry of a
-    crashed one takes it over then, not minutes later."""
+def test_a_send_in_progress_is_claimed_for_the_hold_not_the_invocation(aws, monkeypatch):
+    """While SES is called, the claim is in progress for the hold (CLAIM_HOLD_SECONDS), however
+    little time the invocation has left."""
     dynamodb, ses = aws
+    claims_timed_by(lambda: NOW, monkeypatch)
     join(dynamodb, ALICE)
     seen: list[dict[str, Any]] = []
 
     class Watching(Recording):
         def send_raw_email(self, **request: Any) -> Any:
-            [claim] = [
-                entry
-                for entry in dynamodb.scan(TableName=CLAIMS_TABLE)["Items"]
-                if entry.get("status", {}).get("S") == "INPROGRESS"
-            ]
-            seen.append(claim)
+            seen.append(in_progress(dynamodb))
             return super().send_raw_email(**request)
 
-    started = time.time()
-    outbox(dynamodb, Watching(ses.ses)).handle(item().to_json(), Deadline.within(42.0))
+    box = outbox(dynamodb, Watching(ses.ses), claim_hold=1234)
+    box.handle(item().to_json(), Deadline(2.0, clock=lambda: 0.0))
     [claim] = seen
     expires = int(claim["in_progress_expiration"]["N"]) / 1000
-    assert started + 41 <= expires <= time.time() + 43
+    assert NOW + 1233 <= expires <= NOW + 1234
+    assert DEFAULT_CLAIM_HOLD == 6 * 60 * 5 + 60
+
+
+def in_progress(dynamodb: Any) -> dict[str, Any]:
+    """The one claim in progress in the table."""
+    [claim] = [
+        entry
+        for entry in dynamodb.scan(TableName=CLAIMS_TABLE)["Items"]
+        if entry.get("status", {}).get("S") == "INPROGRESS"
+    ]
+    return claim
+
+
+class Crash(BaseException):
+    """What Lambda's timeout does to an invocation: no except clause runs."""
+
+
+def test_a_holder_that_died_after_sending_blocks_every_redelivery(aws, monkeypatch):
+    """SES sent the mail, then the invocation was killed before its claim completed: the
+    redeliveries, long after that invocation's end and up to the hold, find the claim in
+    progress and send nothing."""
+    dynamodb, ses = aws
+    now = [NOW]
+    claims_timed_by(lambda: now[0], monkeypatch)
+    join(dynamodb, ALICE)
+
+    class SentThenKilled(Recording):
+        def send_raw_email(self, **request: Any) -> Any:
+            super().send_raw_email(**request)
+            raise Crash
+
+    killed = SentThenKilled(ses.ses)
+    invocation = Deadline.within(60.0, clock=lambda: now[0])
+    with pytest.raises(Crash):
+        outbox(dynamodb, killed).handle(item().to_json(), invocation)
+    assert len(killed.sent) == 1
+    # SQS's redeliveries: after the visibility timeout (6 x 60 s), up to the fifth receive.
+    for moment in (NOW + 61, NOW + 360, NOW + 4 * 360, NOW + DEFAULT_CLAIM_HOLD - 1):
+        now[0] = moment
+        assert invocation.remaining() == 0
+        with pytest.raises(RetryLater, match="in-progress"):
+            outbox(dynamodb, ses).handle(item().to_json(), LEFT)
+    assert ses.sent == []
+
+
+def test_a_holder_that_died_before_sending_leaves_the_mail_to_a_replay_after_the_hold(
+    aws, monkeypatch
+):
+    """Killed before SES was called: the message is dead-lettered while the claim is held, and
+    its replay after the hold sends the mail, once."""
+    dynamodb, ses = aws
+    now = [NOW]
+    claims_timed_by(lambda: now[0], monkeypatch)
+    join(dynamodb, ALICE)
+
+    class Killed(Recording):
+        def send_raw_email(self, **request: Any) -> Any:
+            raise Crash
+
+    with pytest.raises(Crash):
+        outbox(dynamodb, Killed(ses.ses)).handle(item().to_json(), LEFT)
+    now[0] = NOW + DEFAULT_CLAIM_HOLD + 1
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), LEFT)] == ["mailed"]
+    assert [r["Destinations"] for r in ses.sent] == [["alice@example.com"]]
+
+
+class AnswerLost(Recording):
+    """SES takes the mail; its answer never arrives (``error``, raised as botocore does)."""
+
+    def __init__(self, ses: Any, error: Exception) -> None:
+        super().__init__(ses)
+        self.error = error
+
+    def send_raw_email(self, **request: Any) -> Any:
+        super().send_raw_email(**request)
+        raise self.error
+
+
+ENDPOINT = "https://email.eu-west-1.amazonaws.com/"
+
+
+def test_a_mail_whose_answer_was_lost_is_recorded_and_never_sent_again(aws, caplog):
+    """SES accepted the mail, the answer timed out: mail-outcome-unknown, logged at WARNING, not
+    retried; the redelivered message finds the claim completed and mails nobody."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, BOB)
+    lost = AnswerLost(ses.ses, ReadTimeoutError(endpoint_url=ENDPOINT))
+    caplog.set_level(logging.INFO, logger="ticket_router")
+    decisions = outbox(dynamodb, lost).handle(item().to_json(), LEFT)
+    assert decisions == [
+        Outgoing(
+            "mail",
+            "mail-outcome-unknown",
+            "SES's answer was lost (ReadTimeoutError): recorded as mailed from "
+            "hw-1@hello.example.com, not sent again",
+            address_digest(who),
+        )
+        for who in ("alice@example.com", "bob@example.com")
+    ]
+    assert [(r.levelname, r.reason) for r in caplog.records] == [  # type: ignore[attr-defined]
+        ("WARNING", "mail-outcome-unknown"),
+        ("WARNING", "mail-outcome-unknown"),
+    ]
+    assert len(lost.sent) == 2
+    again = outbox(dynamodb, ses).handle(item().to_json(), LEFT)
+    assert [d.reason for d in again] == ["already-mailed", "already-mailed"]
+    assert ses.sent == []
+
+
+def test_a_connection_closed_before_the_answer_is_an_unknown_outcome(aws):
+    """The connection dropped after the request went out: the same as a lost answer."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+    closed_early = AnswerLost(ses.ses, ConnectionClosedError(endpoint_url=ENDPOINT))
+    decisions = outbox(dynamodb, closed_early).handle(item().to_json(), LEFT)
+    assert [(d.reason, d.retryable) for d in decisions] == [("mail-outcome-unknown", False)]
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), LEFT)] == [
+        "already-mailed"
+    ]
+    assert len(closed_early.sent) == 1
+    assert ses.sent == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url=ENDPOINT),
+        ConnectTimeoutError(endpoint_url=ENDPOINT),
+        NoCredentialsError(),
+    ],
+)
+def test_a_request_that_never_left_is_retried(aws, error):
+    """No connection to SES (or no credentials): nothing was sent, so the message comes again
+    and its next delivery mails the participant."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+
+    class Unreachable(Recording):
+        def send_raw_email(self, **request: Any) -> Any:
+            raise error
+
+    with pytest.raises(RetryLater, match="ses-unavailable"):
+        outbox(dynamodb, Unreachable(ses.ses)).handle(item().to_json(), LEFT)
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), LEFT)] == ["mailed"]
+    assert [r["Destinations"] for r in ses.sent] == [["alice@example.com"]]
+
+
+class UpdatesFail:
+    """The claims table, but marking a claim done fails (UpdateItem): the work has run."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def update_item(self, **request: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+            "UpdateItem",
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+class ConfirmFailureIsFresh:
+    """DynamoClaims as it answers a failed confirm: the work ran, so its result comes back as
+    fresh; the claim stays in progress in the table."""
+
+    def __init__(self, claims: DynamoClaims) -> None:
+        self._claims = claims
+
+    def once(self, key: str, post: Any, deadline: Deadline) -> Claimed:
+        ran: list[PostedComment] = []
+
+        def recorded() -> PostedComment:
+            ran.append(post())
+            return ran[-1]
+
+        try:
+            return self._claims.once(key, recorded, deadline)
+        except ClaimStoreError:
+            if not ran:
+                raise
+            return Claimed(ran[0], fresh=True)
+
+
+def test_a_claim_that_cannot_be_marked_done_after_sending_is_mailed_once(aws, monkeypatch):
+    """SES accepted the mail, marking the claim done failed: reported mailed (not retried), and
+    a redelivery of the message finds the claim held and mails nobody."""
+    dynamodb, ses = aws
+    now = [NOW]
+    claims_timed_by(lambda: now[0], monkeypatch)
+    join(dynamodb, ALICE)
+    failing = ConfirmFailureIsFresh(
+        DynamoClaims(CLAIMS_TABLE, UpdatesFail(dynamodb), expires_after_seconds=3600)
+    )
+    box = Outbox(
+        ROUTES,
+        DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
+        DynamoSuppressions(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
+        failing,
+        SesMailer(ses),
+        unsubscribe_url=lambda repo, issue, address: None,
+        clock=lambda: NOW,
+    )
+    assert [d.reason for d in box.handle(item().to_json(), LEFT)] == ["mailed"]
+    now[0] = NOW + 360
+    with pytest.raises(RetryLater, match="in-progress"):
+        outbox(dynamodb, ses).handle(item().to_json(), LEFT)
+    assert [r["Destinations"] for r in ses.sent] == [["alice@example.com"]]
+
+
+def test_no_send_starts_after_the_deadline(aws):
+    """With no time left to send and record a mail, nothing is claimed or sent: the message
+    comes again."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+    spent = Deadline(0.0, clock=lambda: 1.0)
+    with pytest.raises(RetryLater, match="out-of-time"):
+        outbox(dynamodb, ses).handle(item().to_json(), spent)
+    assert ses.sent == []
+    assert [d.reason for d in outbox(dynamodb, ses).handle(item().to_json(), LEFT)] == ["mailed"]
+
+
+def test_the_outboxs_ses_client_sends_each_mail_once(monkeypatch):
+    """botocore's own retries would send a mail again after a lost answer: the client the outbox
+    function builds makes one attempt, and the lost answer is an unknown outcome."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = LazyClient("ses", CLIENT_CONFIG)
+    attempts: list[Any] = []
+
+    def answer_lost(request: Any, **kwargs: Any) -> None:
+        attempts.append(request)
+        raise ReadTimeoutError(endpoint_url=ENDPOINT)
+
+    client.meta.events.register("before-send.ses.SendRawEmail", answer_lost)
+    with pytest.raises(MailOutcomeUnknown, match=r"SES's answer was lost \(ReadTimeoutError\)"):
+        SesMailer(client).send("hw-1@hello.example.com", "alice@example.com", b"Subject: x\r\n\r\n")
+    assert len(attempts) == 1

@@ -296,3 +296,33 @@ def test_an_outbox_without_its_table_says_so(monkeypatch):
     with pytest.raises(RuntimeError, match="IDEMPOTENCY_TABLE is not set"):
         outbox_function.runtime()
     outbox_function.runtime.cache_clear()
+
+
+def test_the_outbox_holds_its_claims_as_long_as_terraform_says(deployment, monkeypatch):
+    """CLAIM_HOLD_SECONDS is how long a send's claim is held; unset, the hold Terraform's
+    defaults give; not a positive number, the function refuses to start."""
+    assert outbox_function.runtime()._claim_hold == 6 * 60 * 5 + 60
+    monkeypatch.setenv("CLAIM_HOLD_SECONDS", "2000")
+    outbox_function.runtime.cache_clear()
+    assert outbox_function.runtime()._claim_hold == 2000
+    monkeypatch.setenv("CLAIM_HOLD_SECONDS", "0")
+    outbox_function.runtime.cache_clear()
+    with pytest.raises(RuntimeError, match="CLAIM_HOLD_SECONDS must be a positive number"):
+        outbox_function.runtime()
+
+
+class Remaining:
+    def __init__(self, millis: int) -> None:
+        self.millis = millis
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.millis
+
+
+@pytest.mark.parametrize(("millis", "sending"), [(60_000, 30.0), (900_000, 870.0), (10_000, 5.0)])
+def test_sends_start_only_while_one_can_finish(millis: int, sending: float):
+    """The last send starts a send's longest time (SES's timeouts, the claim's writes) before
+    the invocation's end; half-way for a function whose timeout is shorter than twice that."""
+    assert outbox_function.sending_deadline(Remaining(millis), clock=lambda: 100.0).at == (
+        100.0 + sending
+    )

@@ -7,13 +7,16 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from handler import SERVICE
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 _ROOT = Path(__file__).resolve().parents[2]
 # `make package` puts routes.json, the validated JSON form of routes.yaml, in the zip: it loads in
@@ -27,17 +30,18 @@ class LazyClient:
     """A boto3 client made on first use. Only S3 serves every mail: a mail that is rejected
     needs no Secrets Manager, DynamoDB or SES client, and a cold start should not build them."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, config: Config | None = None) -> None:
         self.service = service
+        self.config = config
 
     @functools.cached_property
     def client(self) -> Any:  # noqa: ANN401 - the service, and so the type, is known at run time
-        return boto3.client(self.service)  # type: ignore[call-overload]
+        return boto3.client(self.service, config=self.config)  # type: ignore[call-overload]
 
     def __getattr__(self, name: str) -> Any:  # noqa: ANN401
         # Only for the client's operations: a failing client (or copy probing __deepcopy__ on a
         # half-made object) must raise, not recurse through this method.
-        if name in {"client", "service"} or name.startswith("__"):
+        if name in {"client", "service", "config"} or name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.client, name)
 

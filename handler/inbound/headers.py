@@ -62,6 +62,12 @@ def from_first_field(raw: bytes) -> bytes:
     return raw
 
 
+def body_bytes(raw: bytes) -> bytes:
+    """What follows the header block (the first empty line), as stored; empty without one."""
+    end = _HEADER_END.search(raw)
+    return raw[end.end() :] if end else b""
+
+
 def raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
     """The top-level header fields as written: unfolded, 8-bit values read as UTF-8 (RFC 6532)."""
     end = _HEADER_END.search(raw)

@@ -7,18 +7,34 @@ import hashlib
 import re
 
 from handler.inbound.authenticity import SES_FIELDS
+from handler.inbound.headers import body_bytes, from_first_field
 from handler.inbound.mail import Message
 
 
 def mail_key(message: Message, raw: bytes) -> str:
-    """The mail's identity: Message-ID and From, or, without a Message-ID, the mail's bytes."""
+    """The mail's identity: its Message-ID, From and content (Subject, Date, body), so that two
+    mails reusing a Message-ID are two mails; without a Message-ID, the mail's bytes after
+    SES's block. Either way a copy stored again (SES's block, its Received field) is the same
+    mail."""
     sender = message.from_[0].addr.lower() if message.from_ else ""
     if message.message_id:
-        identity = f"{message.message_id}\n{sender}".encode()
+        identity = f"{message.message_id}\n{sender}\n".encode() + _content_digest(message, raw)
     else:
         # The sender's part only: SES's block differs between two stored copies.
         identity = raw[_ses_block_length(message, raw) :]
     return hashlib.sha256(identity).hexdigest()[:32]
+
+
+def _content_digest(message: Message, raw: bytes) -> bytes:
+    """SHA-256 of the Subject, the Date and the body as sent: whitespace in the two fields and
+    line endings in the body normalised, so that a relay that refolded the header or stored
+    the mail with LF instead of CRLF gives the same digest."""
+    fields = "\n".join(
+        " ".join((message.header(name) or "").split()) for name in ("Subject", "Date")
+    )
+    body = body_bytes(from_first_field(raw)).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    body = body.rstrip(b"\n")
+    return hashlib.sha256(fields.encode("utf-8", "surrogatepass") + b"\n\n" + body).digest()
 
 
 def claim_key(repo: str, issue: int, mail: str) -> str:

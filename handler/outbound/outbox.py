@@ -50,7 +50,7 @@ class UnreadableMessage(ValueError):
 class Mailer(Protocol):
     def send(self, source: str, to: str, raw: bytes) -> str:
         """The sent mail's message id. Raises OutboundError (``transient`` when a retry may
-        get it through)."""
+        get it through), MailOutcomeUnknown when the mail may have gone out unanswered."""
         ...
 
 

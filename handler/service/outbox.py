@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from handler.deadline import Deadline
 from handler.github.posts import PostedComment
-from handler.outbound.errors import OutboundError
+from handler.outbound.errors import MailOutcomeUnknown, OutboundError
 from handler.outbound.feedback import Feedback
 from handler.outbound.github_events import WorkItem
 from handler.outbound.outbox import (
@@ -48,6 +48,15 @@ from handler.service.claims import Claims
 logger = logging.getLogger("ticket_router")
 _processor = BatchProcessor(event_type=EventType.SQS)
 
+# How long a send's claim is held when CLAIM_HOLD_SECONDS is unset: longer than the work queue
+# delivers a message, Terraform's defaults (terraform/modules/replies): a visibility timeout of
+# 6 x the outbox's 60 s timeout, 5 receives, plus one invocation. A holder that died after
+# sending thus blocks every redelivery until the message is dead-lettered.
+DEFAULT_CLAIM_HOLD = 6 * 60 * 5 + 60
+
+# Logged at WARNING although not retried: a participant may have missed an update.
+_WARNED = frozenset({Reason.MAIL_OUTCOME_UNKNOWN})
+
 
 class Outbox:
     """Mails a work item's participants and records SES feedback, through small interfaces."""
@@ -64,6 +73,8 @@ class Outbox:
         # The deployment's API, for the routes that name none: its web site is where the
         # mails' links go.
         github_api_url: str = GITHUB_API_URL,
+        # Seconds a send's claim is held (CLAIM_HOLD_SECONDS): see DEFAULT_CLAIM_HOLD.
+        claim_hold: float = DEFAULT_CLAIM_HOLD,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._routes = routes
@@ -73,13 +84,13 @@ class Outbox:
         self._mailer = mailer
         self._unsubscribe_url = unsubscribe_url
         self._github_api_url = github_api_url
+        self._claim_hold = claim_hold
         self._clock = clock
 
     def handle(self, body: str, deadline: Deadline) -> list[Outgoing]:
         """The decisions for one queue message. Raises RetryLater when any is retryable, after
         logging them all, and UnreadableMessage for a message that is neither kind.
-        ``deadline`` is the invocation's: a send left in progress by a crashed one is taken
-        over after it."""
+        No send starts after ``deadline``: the invocation's end, less the time a send takes."""
         message = read_message(body)
         if isinstance(message, WorkItem):
             decisions = self.mail(message, deadline)
@@ -139,7 +150,9 @@ class Outbox:
     ) -> Outgoing:
         """Compose the participant's mail, then send it under a claim on the event and the
         participant: a redelivered message, or the same event from a second webhook, mails
-        nobody twice."""
+        nobody twice. The claim is held for ``claim_hold``, not the invocation's time, so that
+        no redelivery takes over from a holder that died while sending; a send whose outcome is
+        unknown completes it: never twice, at the risk of never (docs/outbound.md#never-twice)."""
         participant = recipient.participant
         digest = address_digest(participant.address)
         from_address = participant.issue_address(item.issue)
@@ -153,17 +166,31 @@ class Outbox:
             # The error's text quotes the address: the log says what, not whom.
             detail = "the address or the event cannot be written into a mail"
             return Outgoing("skip", Reason.UNMAILABLE, detail, digest)
+        if deadline.remaining() <= 0:
+            # Cut short by the timeout, the send would hold its claim for claim_hold.
+            detail = "too little time left to send the mail and record it"
+            return Outgoing("skip", Reason.OUT_OF_TIME, detail, digest, retryable=True)
+        lost: list[MailOutcomeUnknown] = []
 
         def send() -> PostedComment:
-            # A claim records a post as (id, url): here SES's message id.
-            message_id = self._mailer.send(from_address, participant.address, raw)
+            # A claim records a post as (id, url): here SES's message id, none when unknown.
+            try:
+                message_id = self._mailer.send(from_address, participant.address, raw)
+            except MailOutcomeUnknown as error:
+                lost.append(error)
+                return PostedComment(id=0, url="")
             return PostedComment(id=0, url=message_id)
 
         try:
-            claimed = self._claims.once(sent_key(item, recipient), send, deadline)
+            claimed = self._claims.once(
+                sent_key(item, recipient), send, Deadline.within(self._claim_hold)
+            )
         except TicketRouterError as error:
             # SES failed, or the claim is another invocation's or out of reach.
             return Outgoing("skip", error.reason, error.detail, digest, error.transient)
+        if lost:
+            detail = f"{lost[0].detail}: recorded as mailed from {from_address}, not sent again"
+            return Outgoing("mail", Reason.MAIL_OUTCOME_UNKNOWN, detail, digest)
         if claimed.fresh:
             return Outgoing("mail", Reason.MAILED, f"mailed from {from_address}", digest)
         return Outgoing(
@@ -194,4 +221,5 @@ def _log(decision: Outgoing, context: dict[str, Any]) -> None:
         "participant": decision.participant or None,
         "retryable": decision.retryable,
     }
-    logger.log(logging.WARNING if decision.retryable else logging.INFO, "update", extra=fields)
+    warned = decision.retryable or decision.reason in _WARNED
+    logger.log(logging.WARNING if warned else logging.INFO, "update", extra=fields)
