@@ -31,9 +31,12 @@ from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
 from handler.aws.deliveries import DynamoDeliveries
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
+from handler.aws.postings import DynamoPostings
+from handler.aws.rate_limit import DynamoPostLimit
 from handler.aws.threads import DynamoThreads
 from handler.deadline import Deadline
 from handler.github.posts import PostedComment
+from handler.github.rate_limit import Limits
 from handler.outbound.notices import Notice
 from handler.outbound.participants import Participant
 from handler.reasons import Reason
@@ -1522,6 +1525,16 @@ ITEM_GRANTS = {
             ["ticket-router#*"],
         ),
         "MapThreads": (["dynamodb:GetItem", "dynamodb:PutItem"], ["thread#*"]),
+        # Each credential's GitHub rate limit, shared by every container.
+        "LimitPosts": (
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["ratelimit#*"],
+        ),
+        # When the latest POST under a claim was sent.
+        "RecordPostings": (
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
+            ["posting#*"],
+        ),
         "RecordParticipants": (["dynamodb:UpdateItem"], ["participants#*"]),
         # Only where a route sends notices.
         "LimitNotices": (["dynamodb:PutItem"], ["notice#*"]),
@@ -1608,13 +1621,22 @@ def test_each_role_may_touch_only_its_own_kinds_of_item(role: str):
 
 def test_the_granted_prefixes_are_the_codes():
     """The prefixes in the policies are the ones the adapters write their keys under."""
-    from handler.aws import claims, deliveries, participants, threads  # noqa: PLC0415
+    from handler.aws import (  # noqa: PLC0415
+        claims,
+        deliveries,
+        participants,
+        postings,
+        rate_limit,
+        threads,
+    )
     from handler.outbound import notices  # noqa: PLC0415
 
     code = {
         claims._KEY_PREFIX,
         claims.SENT_KEY_PREFIX,
         deliveries._KEY_PREFIX,
+        postings._KEY_PREFIX,
+        rate_limit._KEY_PREFIX,
         threads._KEY_PREFIX,
         participants._PARTICIPANTS_PREFIX,
         participants._SUPPRESSED_PREFIX,
@@ -1656,6 +1678,20 @@ def _claim_twice_and_release(claims: Any, key: str) -> None:
         claims.once(key + "-failing", failing, deadline)
 
 
+def _take_turns(limit: DynamoPostLimit) -> None:
+    """Turns taken, a hold recorded and read back."""
+    limit.reserve(1.0, 1.0)
+    limit.hold(30.0)
+    limit.held_until()
+
+
+def _record_posts(postings: DynamoPostings, key: str) -> None:
+    """A POST recorded, read back, and settled by a refusal."""
+    postings.sending(key, 1.0)
+    postings.sent_at(key)
+    postings.settled(key)
+
+
 PARTICIPANT = Participant(
     address="Ada@Example.org", domain="talk.example.com", prefix="", last_message_id="m@x"
 )
@@ -1667,6 +1703,18 @@ STORE_USES: dict[str, dict[str, Any]] = {
     "function": {
         "DynamoClaims": lambda c: _claim_twice_and_release(
             DynamoClaims(CLAIMS_TABLE, c, expires_after_seconds=3600), "mail#o/r#5"
+        ),
+        "DynamoPostLimit": lambda c: _take_turns(
+            DynamoPostLimit(
+                c,
+                CLAIMS_TABLE,
+                api_url="https://api.github.com",
+                identity="default",
+                limits=Limits(),
+            )
+        ),
+        "DynamoPostings": lambda c: _record_posts(
+            DynamoPostings(c, CLAIMS_TABLE, expires_after_seconds=3600), "o/r#5#mail"
         ),
         "DynamoThreads": lambda c: (
             DynamoThreads(c, CLAIMS_TABLE, expires_after_seconds=3600).remember("o/r", ["a@x"], 5),
