@@ -28,7 +28,8 @@ from handler.aws.secrets import Secrets
 from handler.aws.store import StoreError
 from handler.aws.webhook_secret import WebhookSecret
 from handler.deadline import Deadline
-from handler.github.credentials import Credentials, GitHubClients
+from handler.github.credentials import Credentials
+from handler.github.rate_limit import Limits
 from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.errors import OutboundError
 from handler.outbound.signatures import app_secret, owner_secret
@@ -360,8 +361,8 @@ def _routes(path: str) -> Routes | None:
         return None
 
 
-def _github(routes: Routes) -> GitHubClients | None:
-    """Each route's GitHub client: GITHUB_TOKEN for the routes without a credential of their
+def _credentials(routes: Routes) -> Credentials | None:
+    """Each route's GitHub login: GITHUB_TOKEN for the routes without a credential of their
     own, Secrets Manager for those with one. None (the problem printed) when that cannot be."""
     token = os.environ.get("GITHUB_TOKEN", "").strip()
     own = any(route.credential is not None for route in routes.routes)
@@ -386,13 +387,11 @@ def _github(routes: Routes) -> GitHubClients | None:
             raise StoreError(Reason.TOKEN_UNAVAILABLE, _NO_GITHUB_LOGIN)
         return token
 
-    credentials = Credentials(
+    return Credentials(
         secrets,
         default_token,
         default_api_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
     )
-    # One client per mail, as in Lambda; a rate limit one of them meets holds them all.
-    return GitHubClients(credentials)
 
 
 def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Receiver | None:
@@ -400,8 +399,16 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
     problem printed) when it cannot be built."""
     if args.dry_run:
         return Receiver(Runtime(routes, store), dry_run=True)
-    github = _github(routes)
-    if github is None:
+    credentials = _credentials(routes)
+    if credentials is None:
+        return None
+    try:
+        # The Lambda's settings: with --table its limit is the Lambda's own, shared.
+        limits = Limits.parse(
+            os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
+        )
+    except ValueError as error:
+        print(error, file=sys.stderr)
         return None
     tables: Tables | None = None
     if args.table:
@@ -412,8 +419,9 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
         inbound_runtime(
             routes,
             store=store,
-            github=github,
+            credentials=credentials,
             tables=tables,
+            limits=limits,
             ses=cast("SESClient", LazyClient("ses")),
             bucket=getattr(args, "bucket", ""),
             prefix=getattr(args, "prefix", ""),

@@ -21,7 +21,8 @@ from handler.aws.mail_queue import SqsVisibility
 from handler.aws.s3 import MailStore
 from handler.aws.secrets import Secrets, TokenSource
 from handler.deadline import Deadline
-from handler.github.credentials import Credentials, GitHubClients
+from handler.github.credentials import Credentials
+from handler.github.rate_limit import Limits
 from handler.routing import load_routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.inbound import Runtime, handle_event
@@ -57,11 +58,17 @@ def runtime() -> Runtime:
     table = os.environ.get("IDEMPOTENCY_TABLE", "")
     dynamodb = cast("DynamoDBClient", LazyClient("dynamodb"))
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
+    # POSTs per credential in any minute and any hour, 0 for no limit: GitHub's documented
+    # limits for content-creating requests unless set.
+    limits = Limits.parse(
+        os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
+    )
     built = inbound_runtime(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
         store=MailStore(boto3.client("s3")),
-        github=GitHubClients(credentials),
+        credentials=credentials,
         tables=Tables(dynamodb, table, ttl) if table else None,
+        limits=limits,
         ses=cast("SESClient", LazyClient("ses")),
         bucket=os.environ.get("MAIL_BUCKET", ""),
         prefix=os.environ.get("MAIL_PREFIX", ""),

@@ -205,6 +205,13 @@ class Reason(StrEnum):
         "the claims table cannot be reached: nothing was posted or mailed",
         True,
     )
+    RATE_LIMIT_STORE_UNAVAILABLE = (
+        "rate-limit-store-unavailable",
+        "the credential's rate limit, shared in the claims table, cannot be read or written: "
+        "nothing was posted (a POST made without it could fall in another container's "
+        "retry-after window)",
+        True,
+    )
     THREAD_STORE_UNAVAILABLE = (
         "thread-store-unavailable",
         "the thread map of issues opened by mail cannot be read or written",
@@ -315,7 +322,15 @@ class Reason(StrEnum):
     )
     RATE_LIMITED = (
         "rate-limited",
-        "GitHub's rate limit holds longer than the invocation can wait",
+        "GitHub's rate limit (a retry-after window it gave any container, or the credential's "
+        "POSTs per minute and per hour) holds longer than the invocation can wait",
+        True,
+    )
+    POST_OUTCOME_UNKNOWN = (
+        "post-outcome-unknown",
+        "GitHub's answer to an earlier POST of this mail was lost (timeout, 5xx, lost "
+        "connection) and no copy was found yet: not posted again before 60 s after that POST "
+        "and a search for its marker",
         True,
     )
 

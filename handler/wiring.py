@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING
 from handler.aws.claims import DynamoClaims
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
+from handler.aws.postings import DynamoPostings
+from handler.aws.rate_limit import DynamoPostLimit
 from handler.aws.threads import DynamoThreads
+from handler.github.credentials import Credentials, GitHubClients, PostLimits
+from handler.github.rate_limit import Limits, MemoryPostLimit, PostLimit
 from handler.routing import Routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
-from handler.service.inbound import Fetcher, GitHub, Runtime
+from handler.service.inbound import Fetcher, Runtime
 from handler.service.metrics import Metrics, NoMetrics
 
 if TYPE_CHECKING:
@@ -34,8 +38,9 @@ def inbound_runtime(
     routes: Routes,
     *,
     store: Fetcher,
-    github: GitHub,
+    credentials: Credentials,
     tables: Tables | None,
+    limits: Limits | None = None,
     ses: SESClient | None = None,
     bucket: str = "",
     prefix: str = "",
@@ -43,7 +48,9 @@ def inbound_runtime(
 ) -> Runtime:
     """The inbound runtime; without ``tables`` nothing is claimed, threaded, recorded or
     noticed (a notice's daily limit lives in the table: nobody is told rather than everyone on
-    every delivery)."""
+    every delivery), and each credential's rate limit (``limits``, GitHub's by default) and the
+    posting records are this process's own."""
+    github = GitHubClients(credentials, post_limits(tables, limits or Limits()))
     runtime = Runtime(
         routes, store, github, bucket=bucket, prefix=prefix, metrics=metrics or NoMetrics()
     )
@@ -62,7 +69,22 @@ def inbound_runtime(
     return replace(
         runtime,
         claims=DynamoClaims(table, client, expires_after_seconds=ttl),
+        postings=DynamoPostings(client, table, expires_after_seconds=ttl),
         threads=DynamoThreads(client, table, expires_after_seconds=ttl),
         participants=DynamoParticipants(client, table),
         notifier=notifier,
     )
+
+
+def post_limits(tables: Tables | None, limits: Limits) -> PostLimits:
+    """Each credential's rate limit: one item in the table, shared by every container and the
+    CLI, or this process's own without a table."""
+    if tables is None:
+        return lambda api_url, identity: MemoryPostLimit(limits)
+
+    def shared(api_url: str, identity: str) -> PostLimit:
+        return DynamoPostLimit(
+            tables.client, tables.name, api_url=api_url, identity=identity, limits=limits
+        )
+
+    return shared

@@ -6,7 +6,9 @@ issue oldest first, a repository's issues newest first with pull requests among 
 ``since``, pagination). A new issue takes the number after the highest one the repository has
 (seeded issues and pull requests, and issues that have comments). It can be told to misbehave,
 for comments and new issues alike: answer 5xx, create and then answer 5xx, answer only after the
-client gave up (created all the same), or enforce a secondary rate limit in scaled time.
+client gave up (created all the same, or only then: applied late), answer 429 with retry-after,
+fail a search, or enforce a secondary rate limit in scaled time. It logs each request at the
+time of its ``clock``, a test's injected one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,6 +68,17 @@ class FakeGitHub:
     lost_next: list[int] = field(default_factory=list)
     # Events to wait for (30 s at most) before answering the next POSTs, after creating.
     held_next: list[threading.Event] = field(default_factory=list)
+    # Events to wait for (30 s at most) before creating the comments the next POSTs ask for,
+    # long after their client gave up (a threaded server answers the others meanwhile).
+    late_next: list[threading.Event] = field(default_factory=list)
+    # Seconds of retry-after in a 429 to answer the next POSTs with, creating nothing.
+    limited_next: list[int] = field(default_factory=list)
+    # Statuses to answer the next searches (comment and issue lists) with.
+    fail_lists: list[int] = field(default_factory=list)
+    # What "now" is: each comment's and issue's created_at, and the time of each logged request.
+    clock: Callable[[], float] = time.time
+    # (clock time, method, path) of every request, in the order they came.
+    log: list[tuple[float, str, str]] = field(default_factory=list)
     # Secondary rate limit: at most `limit` comments and issues per `window` seconds (real time).
     limit: int | None = None
     window: float = 1.0
@@ -102,7 +115,7 @@ class FakeGitHub:
     def seed(self, repo: str, *, issues: int, pull_requests: tuple[int, ...] = ()) -> None:
         """Issues 1..``issues`` of ``repo``, the numbers in ``pull_requests`` being pull requests;
         each an hour older than the next, all long before now."""
-        old = time.time() - 86400
+        old = self.clock() - 86400
         for number in range(1, issues + 1):
             self.issues.append(
                 Issue(
@@ -122,6 +135,7 @@ class FakeGitHub:
         repo, issue = f"{found.group(1)}/{found.group(2)}", int(found.group(3))
         with self._lock:
             self.requests["POST"] += 1
+            self.log.append((self.clock(), "POST", request.path))
             if issue in self.missing_issues:
                 return _json({"message": "Not Found"}, 404)
             if self.fail_next:
@@ -131,12 +145,16 @@ class FakeGitHub:
             limited = self._limited()
             if limited is not None:
                 return limited
+            late = self.late_next.pop(0) if self.late_next else None
+        if late is not None:
+            late.wait(30.0)
+        with self._lock:
             comment = Comment(
                 id=len(self.comments) + 1,
                 repo=repo,
                 issue=issue,
                 body=request.get_json()["body"],
-                created_at=time.time(),
+                created_at=self.clock(),
             )
             self.comments.append(comment)
         return self._created(_payload(comment))
@@ -147,6 +165,7 @@ class FakeGitHub:
         repo = f"{found.group(1)}/{found.group(2)}"
         with self._lock:
             self.requests["POST issues"] += 1
+            self.log.append((self.clock(), "POST", request.path))
             if repo in self.missing_repos:
                 return _json({"message": "Not Found"}, 404)
             if self.fail_next:
@@ -163,7 +182,7 @@ class FakeGitHub:
                 title=sent["title"],
                 body=sent.get("body") or "",
                 labels=list(sent.get("labels", [])),
-                created_at=time.time(),
+                created_at=self.clock(),
             )
             self.issues.append(issue)
         return self._created(_issue_payload(issue))
@@ -191,8 +210,11 @@ class FakeGitHub:
         page = int(request.args.get("page", "1"))
         with self._lock:
             self.requests["GET issues"] += 1
+            self.log.append((self.clock(), "GET", request.path))
             if repo in self.missing_repos:
                 return _json({"message": "Not Found"}, 404)
+            if self.fail_lists:
+                return Response("upstream error", status=self.fail_lists.pop(0))
             # GitHub's defaults: sort=created, direction=desc; since filters on updated_at,
             # which is created_at here (nothing is edited).
             matching = sorted(
@@ -227,8 +249,11 @@ class FakeGitHub:
         page = int(request.args.get("page", "1"))
         with self._lock:
             self.requests["GET"] += 1
+            self.log.append((self.clock(), "GET", request.path))
             if issue in self.missing_issues:
                 return _json({"message": "Not Found"}, 404)
+            if self.fail_lists:
+                return Response("upstream error", status=self.fail_lists.pop(0))
             matching = [
                 c
                 for c in self.comments
@@ -244,6 +269,12 @@ class FakeGitHub:
         return response
 
     def _limited(self) -> Response | None:
+        if self.limited_next:
+            return _json(
+                {"message": "You have exceeded a secondary rate limit."},
+                429,
+                headers={"retry-after": str(self.limited_next.pop(0))},
+            )
         if self.limit is None:
             return None
         now = time.monotonic()

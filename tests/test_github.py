@@ -21,7 +21,7 @@ from handler.deadline import Deadline
 from handler.github.client import GitHubClient
 from handler.github.errors import GitHubError
 from handler.github.posts import PostedComment, PostedIssue, marker
-from handler.github.retry import RateGate
+from handler.github.rate_limit import MemoryPostLimit
 from handler.reasons import Reason, TicketRouterError
 from tests.conftest import TESTS
 from tests.fakegithub import FakeGitHub, Issue, silent
@@ -565,13 +565,13 @@ def test_a_rate_limit_holds_every_client_sharing_the_gate(httpserver: HTTPServer
         status=403,
         headers={"retry-after": "30"},
     )
-    gate = RateGate()
+    limit = MemoryPostLimit()
     now = [1795424040.0]
-    first = client(httpserver, deadline=left(10.0), clock=lambda: now[0], gate=gate)
+    first = client(httpserver, deadline=left(10.0), clock=lambda: now[0], limit=limit)
     with pytest.raises(GitHubError) as caught:
         first.create_comment("example-org/app", 7, "x")
     assert caught.value.reason == "rate-limited"
-    second = client(httpserver, deadline=left(10.0), clock=lambda: now[0], gate=gate)
+    second = client(httpserver, deadline=left(10.0), clock=lambda: now[0], limit=limit)
     with pytest.raises(GitHubError) as caught:
         second.create_comment("example-org/app", 8, "y")
     assert caught.value.detail.endswith("not posted (no request made)")
@@ -581,10 +581,10 @@ def test_a_rate_limit_holds_every_client_sharing_the_gate(httpserver: HTTPServer
 def test_a_short_shared_wait_is_slept_then_posted(httpserver: HTTPServer):
     """A gate that lifts within the remaining time is waited for, then the post goes out."""
     httpserver.expect_request(PATH, method="POST").respond_with_json(CREATED, status=201)
-    gate = RateGate()
-    gate.hold_until(1795424045.0)
+    limit = MemoryPostLimit()
+    limit.hold(1795424045.0)
     sleeps = Sleeps()
-    github = client(httpserver, sleeps, clock=lambda: 1795424040.0, gate=gate)
+    github = client(httpserver, sleeps, clock=lambda: 1795424040.0, limit=limit)
     assert github.create_comment("example-org/app", 7, "x").id == 1
     assert sleeps.calls == [5.0]
 
@@ -719,24 +719,30 @@ def test_a_fake_github_issue_gets_the_number_after_the_existing_ones(github, htt
 
 
 def test_an_issue_whose_answer_is_lost_in_a_5xx_is_found_not_reopened(github, httpserver):
-    """GitHub opened it but answered 502: the retry finds the marker and opens nothing more."""
+    """GitHub opened it but answered 502: the retry finds the marker at once, opens nothing
+    more, and reports the issue as found (an earlier attempt's)."""
     github.seed("example-org/app", issues=3)
     github.lost_next.append(502)
     sleeps = Sleeps()
     posted = open_issue(httpserver, sleeps=sleeps)
-    assert posted == PostedIssue(4, "https://github.com/example-org/app/issues/4")
+    assert posted == PostedIssue(4, "https://github.com/example-org/app/issues/4", found=True)
     assert [i.number for i in github.opened()] == [4]
     assert (github.requests["POST issues"], github.requests["GET issues"]) == (1, 1)
     assert len(sleeps.calls) == 1
 
 
 def test_a_5xx_that_opened_nothing_is_retried_once_looked_for(github, httpserver):
-    """A 503 before creating: the lookup finds nothing, and the retry opens the one issue."""
+    """A 503 before creating: the lookup at once and the one after the late-POST window find
+    nothing, and the retry opens the one issue."""
     github.fail_next.append(503)
-    posted = open_issue(httpserver)
-    assert posted.number == 1
+    sleeps = Sleeps()
+    posted = open_issue(httpserver, sleeps=sleeps, clock=lambda: 1795424040.0)
+    assert (posted.number, posted.found) == (1, False)
     assert len(github.opened()) == 1
-    assert (github.requests["POST issues"], github.requests["GET issues"]) == (2, 1)
+    assert (github.requests["POST issues"], github.requests["GET issues"]) == (2, 2)
+    # The backoff, then the rest of the minute after the first POST.
+    assert len(sleeps.calls) == 2
+    assert sum(sleeps.calls) == pytest.approx(60.0)
 
 
 def test_an_issue_opened_after_the_client_timed_out_is_found_not_reopened(github, httpserver):
@@ -752,7 +758,7 @@ def test_an_issue_opened_after_the_client_timed_out_is_found_not_reopened(github
         sleep=lambda seconds: gave_up.set(),
     )
     posted = github_client.create_issue("example-org/app", "Printer on fire", MARKED)
-    assert posted == PostedIssue(1, "https://github.com/example-org/app/issues/1")
+    assert posted == PostedIssue(1, "https://github.com/example-org/app/issues/1", found=True)
     assert len(github.opened()) == 1
     assert (github.requests["POST issues"], github.requests["GET issues"]) == (1, 1)
 
@@ -764,7 +770,7 @@ def test_a_mail_that_is_not_fresh_is_looked_for_before_opening(github, httpserve
         Issue(number=3, repo="example-org/app", title="t", body=MARKED, created_at=time.time())
     )
     posted = open_issue(httpserver, since=time.time() - 60)
-    assert posted == PostedIssue(3, "https://github.com/example-org/app/issues/3")
+    assert posted == PostedIssue(3, "https://github.com/example-org/app/issues/3", found=True)
     assert (github.requests["POST issues"], github.requests["GET issues"]) == (0, 1)
 
 
@@ -967,7 +973,8 @@ def test_a_malformed_repository_opens_nothing(httpserver: HTTPServer, repo):
 
 
 def test_persistent_server_errors_on_a_new_issue_give_up_worded_for_it(httpserver: HTTPServer):
-    """After max_attempts 500s (each followed by a lookup): transient github-unavailable."""
+    """After max_attempts 500s (each followed by a lookup at once and one after the late-POST
+    window): transient github-unavailable."""
     httpserver.expect_request(ISSUES, method="POST").respond_with_data("oops", status=500)
     httpserver.expect_request(ISSUES, method="GET").respond_with_json([])
     sleeps = Sleeps()
@@ -978,7 +985,11 @@ def test_persistent_server_errors_on_a_new_issue_give_up_worded_for_it(httpserve
         True,
         "GitHub answered 500 for a new issue in example-org/app (after 3 attempts)",
     )
-    assert [r.method for r in requests_seen(httpserver)] == ["POST", "GET", "POST", "GET", "POST"]
+    assert [r.method for r in requests_seen(httpserver)] == [
+        *("POST", "GET", "GET"),
+        *("POST", "GET", "GET"),
+        "POST",
+    ]
 
 
 def test_an_unreadable_answer_is_resolved_by_the_marker(httpserver: HTTPServer):
@@ -1068,12 +1079,12 @@ def test_a_comment_rate_limit_holds_the_next_new_issue(httpserver: HTTPServer):
         status=403,
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1795427640"},
     )
-    gate = RateGate()
+    limit = MemoryPostLimit()
     now = lambda: 1795424040.0  # noqa: E731
     with pytest.raises(GitHubError):
-        client(httpserver, clock=now, gate=gate).create_comment("example-org/app", 7, "x")
+        client(httpserver, clock=now, limit=limit).create_comment("example-org/app", 7, "x")
     with pytest.raises(GitHubError) as caught:
-        open_issue(httpserver, clock=now, gate=gate)
+        open_issue(httpserver, clock=now, limit=limit)
     assert (caught.value.reason, caught.value.detail) == (
         "rate-limited",
         "GitHub's rate limit holds until 2026-11-23T09:54:01Z; a new issue in example-org/app "

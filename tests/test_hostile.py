@@ -242,7 +242,9 @@ class GitHub:
     def __init__(self) -> None:
         self.posted: list[int] = []
 
-    def create_comment(self, repo: str, issue: int, body: str, *, since=None) -> PostedComment:
+    def create_comment(
+        self, repo: str, issue: int, body: str, *, since=None, posting=None
+    ) -> PostedComment:
         self.posted.append(issue)
         return PostedComment(id=len(self.posted), url=f"https://github.com/{repo}/issues/{issue}#c")
 

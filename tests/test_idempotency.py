@@ -192,7 +192,8 @@ def test_a_crash_after_the_claim_and_before_the_post_is_retried(dynamodb, github
 
 
 def test_a_crash_after_the_post_is_found_by_the_retry(dynamodb, github, httpserver):
-    """Posted, then killed before the claim completed: the retry finds the marked comment."""
+    """Posted, then killed before the claim completed: the retry finds the marked comment and
+    reports it as posted before."""
     raw = ses_mail()
     message = parse_mail(raw)
     key = claim_key("example-org/app", 7, mail_key(message, raw))
@@ -215,7 +216,7 @@ def test_a_crash_after_the_post_is_found_by_the_retry(dynamodb, github, httpserv
     result = handle_event(
         s3_event("inbound/a", received=time.time() - 5), rt, Deadline.within(60.0)
     )
-    assert reasons(result) == ["posted"]
+    assert reasons(result) == ["already-posted"]
     assert result["decisions"][0]["url"].endswith("#issuecomment-1")
     assert len(github.comments) == 1
     assert github.requests["GET"] == 1
@@ -231,7 +232,8 @@ def test_bad_gateway_twice_then_created_posts_once(dynamodb, github, httpserver)
 
 
 def test_a_timed_out_post_that_github_applied_is_not_posted_again(dynamodb, github, httpserver):
-    """GitHub created the comment but answered after the client gave up: still one comment."""
+    """GitHub created the comment but answered after the client gave up: the search right after
+    finds it, so one comment, reported as posted before (the search found it)."""
     # The answer is held until the client has given up on it (its backoff began).
     gave_up = threading.Event()
     github.held_next.append(gave_up)
@@ -239,9 +241,9 @@ def test_a_timed_out_post_that_github_applied_is_not_posted_again(dynamodb, gith
         dynamodb, httpserver, {"inbound/a": ses_mail()}, timeout=1.0, sleep=lambda s: gave_up.set()
     )
     result = handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
-    assert reasons(result) == ["posted"]
+    assert reasons(result) == ["already-posted"]
     assert len(github.comments) == 1
-    assert github.requests["POST"] == 1
+    assert (github.requests["POST"], github.requests["GET"]) == (1, 1)
 
 
 def test_a_secondary_rate_limit_is_waited_out(dynamodb, github, httpserver):

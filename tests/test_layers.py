@@ -17,7 +17,12 @@ HANDLER = ROOT / "handler"
 # The core: values in, values out. No AWS, no HTTP, no orchestration.
 CORE = ("routing", "inbound", "outbound")
 # Also pure, and shared by every layer.
-SHARED = ("handler.reasons", "handler.deadline", "handler.github.posts")
+SHARED = (
+    "handler.reasons",
+    "handler.deadline",
+    "handler.github.posts",
+    "handler.github.rate_limit",
+)
 NO_IO = ("boto3", "botocore", "requests", "urllib3")
 # What a layer may import from handler/, besides itself and SHARED. Entry points (the top-level
 # modules, wiring) may import anything.

@@ -23,9 +23,6 @@ from handler import lambda_function
 from handler.aws.mail_queue import queue_url
 from handler.cli import main
 from handler.deadline import Deadline
-from handler.github.errors import GitHubError
-from handler.github.posts import PostedComment
-from handler.reasons import Reason
 from handler.routing import load_routes
 from handler.service.inbound import Runtime, handle_event, retry_delay
 from tests.conftest import TESTS
@@ -329,22 +326,10 @@ def test_a_missing_object_is_counted_failed_under_its_reason(aws, github, capsys
     )
 
 
-class RateLimited:
-    """GitHub's secondary rate limit, as the client reports it: 15 minutes to wait."""
-
-    def create_comment(
-        self, repo: str, issue: int, body: str, *, since: float | None = None
-    ) -> PostedComment:
-        raise GitHubError(
-            Reason.RATE_LIMITED, "secondary rate limit", status=403, retry_after=900.0
-        )
-
-
-def test_a_rate_limited_mail_waits_out_the_limit(aws, stdout_log, monkeypatch):
-    """A decision's retry_after, not the backoff, sets the wait: 900 s plus 5 %."""
+def test_a_rate_limited_mail_waits_out_the_limit(aws, github, stdout_log):
+    """GitHub's retry-after, not the backoff, sets the wait: 900 s plus 5 %."""
     aws.s3.put_object(Bucket="mail", Key=KEY, Body=ses_mail())
-    limited = replace(lambda_function.runtime(), github=lambda route, deadline: RateLimited())
-    monkeypatch.setattr(lambda_function, "runtime", lambda: limited)
+    github.limited_next.append(900)
     message_id = send(aws, sns_envelope())
     result, _ = poll(aws)
     assert result is not None

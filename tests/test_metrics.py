@@ -51,14 +51,14 @@ class Store:
 
 class Posting:
     def create_comment(
-        self, repo: str, issue: int, body: str, *, since: float | None = None
+        self, repo: str, issue: int, body: str, *, since: float | None = None, posting: Any = None
     ) -> PostedComment:
         return PostedComment(99, URL)
 
 
 class Unavailable:
     def create_comment(
-        self, repo: str, issue: int, body: str, *, since: float | None = None
+        self, repo: str, issue: int, body: str, *, since: float | None = None, posting: Any = None
     ) -> PostedComment:
         raise GitHubError(Reason.GITHUB_UNAVAILABLE, "502 Bad Gateway", status=502)
 

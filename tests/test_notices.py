@@ -368,7 +368,7 @@ class OneMail:
 
 
 class LockedIssue:
-    def create_comment(self, repo, issue, body, *, since=None):
+    def create_comment(self, repo, issue, body, *, since=None, posting=None):
         raise GitHubError(Reason.ISSUE_LOCKED, f"{repo}#{issue} is locked")
 
 

@@ -124,12 +124,13 @@ def test_replay_by_message_id_posts_once(aws, github, capsys):
 
 
 def test_replaying_again_without_a_table_finds_the_comment(aws, github, capsys):
-    """No claims table: the second replay finds the marked comment and posts nothing."""
+    """No claims table: the second replay finds the marked comment, posts nothing, and says
+    the mail was posted before."""
     store(aws, "inbound/a")
     replay(capsys, "inbound/a")
     status, lines, _ = replay(capsys, "inbound/a")
     assert status == 0
-    assert summary(lines) == [("inbound/a", "comment", "posted")]
+    assert summary(lines) == [("inbound/a", "comment", "already-posted")]
     assert lines[0]["url"].endswith("#issuecomment-1")
     assert (len(github.comments), github.requests["POST"]) == (1, 1)
 
@@ -149,11 +150,17 @@ def test_replaying_again_with_a_table_is_already_posted(aws, github, capsys):
 
 
 def test_the_table_comes_from_the_environment(aws, github, capsys, monkeypatch):
-    """IDEMPOTENCY_TABLE names the claims table as --table does."""
+    """IDEMPOTENCY_TABLE names the claims table as --table does: the claim, the posting
+    record and the credential's rate limit are the Lambda's."""
     monkeypatch.setenv("IDEMPOTENCY_TABLE", TABLE)
     store(aws, "inbound/a")
     replay(capsys, "inbound/a")
-    assert aws["dynamodb"].scan(TableName=TABLE)["Count"] == 1
+    items = aws["dynamodb"].scan(TableName=TABLE)["Items"]
+    assert sorted(item["id"]["S"].split("#")[0] for item in items) == [
+        "posting",
+        "ratelimit",
+        "ticket-router",
+    ]
 
 
 @pytest.mark.parametrize("table", [[], ["--table", TABLE]], ids=["no-table", "table"])
@@ -506,8 +513,12 @@ def test_a_claim_expires_after_the_configured_ttl(aws, github, capsys, monkeypat
     store(aws, "inbound/a")
     before = time.time()
     replay(capsys, "--table", TABLE, "inbound/a")
-    [item] = aws["dynamodb"].scan(TableName=TABLE)["Items"]
-    assert int(before) + 86400 <= int(item["expiration"]["N"]) <= time.time() + 86400
+    items = aws["dynamodb"].scan(TableName=TABLE)["Items"]
+    kept = [item for item in items if item["id"]["S"].split("#")[0] != "ratelimit"]
+    # The claim, and the record of its POST.
+    assert len(kept) == 2
+    for item in kept:
+        assert int(before) + 86400 <= int(item["expiration"]["N"]) <= time.time() + 86400
 
 
 def test_bad_routes_exit_2(aws, capsys, tmp_path):

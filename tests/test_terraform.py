@@ -33,9 +33,12 @@ from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
 from handler.aws.deliveries import DynamoDeliveries
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
+from handler.aws.postings import DynamoPostings
+from handler.aws.rate_limit import DynamoPostLimit
 from handler.aws.threads import DynamoThreads
 from handler.deadline import Deadline
 from handler.github.posts import PostedComment
+from handler.github.rate_limit import Limits
 from handler.outbound.notices import Notice
 from handler.outbound.participants import Participant
 from handler.reasons import Reason
@@ -203,22 +206,12 @@ def environment_read(entry: str) -> set[str]:
     return set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
 
 
-# What Terraform already grants and sets for code that comes with the queue-fed inbound (the
-# mail queue's visibility), the shared GitHub rate limit and the posting records (their items
-# and limits), and that this tree may not hold yet. The checks that compare Terraform with the
-# code accept exactly these as not (yet) called or read, nothing else; once the code is in they
-# are compared like the rest, and the entries can go.
-AWAITED_ENVIRONMENT = {"GITHUB_POSTS_PER_MINUTE", "GITHUB_POSTS_PER_HOUR"}
-AWAITED_KEY_PREFIXES = {"ratelimit", "posting"}
-
-
 def test_environment_is_what_the_handler_reads():
-    """The function's environment names the variables lambda_function.py reads and, until their
-    code is in, the shared rate limit's figures."""
+    """The function's environment names exactly the variables lambda_function.py reads."""
     read = environment_read("handler.lambda_function")
     function = resource(TERRAFORM / "modules" / "function", "aws_lambda_function", "this")
     [environment] = function["environment"]
-    assert read <= set(environment["variables"]) <= read | AWAITED_ENVIRONMENT
+    assert read == set(environment["variables"])
     assert set(environment["variables"]) == {
         "ROUTES_FILE",
         "MAIL_BUCKET",
@@ -619,9 +612,11 @@ def test_boto3_calls_are_found_in_the_code():
         # participants.py, threads.py), in the claims table.
         ("dynamodb", "get_item"),
         ("dynamodb", "put_item"),
-        # The issue's mail participants recorded (handler/aws/participants.py), in the claims
-        # table.
+        # The issue's mail participants recorded (handler/aws/participants.py), and a
+        # credential's rate limit held (handler/aws/rate_limit.py), in the claims table.
         ("dynamodb", "update_item"),
+        # A posting record GitHub's refusal settled (handler/aws/postings.py).
+        ("dynamodb", "delete_item"),
         # A failed mail-queue message hidden until its retry (handler/aws/mail_queue.py).
         ("sqs", "change_message_visibility"),
     }
@@ -1868,13 +1863,22 @@ def test_each_role_may_touch_only_its_own_kinds_of_item(role: str):
 
 def test_the_granted_prefixes_are_the_codes():
     """The prefixes in the policies are the ones the adapters write their keys under."""
-    from handler.aws import claims, deliveries, participants, threads  # noqa: PLC0415
+    from handler.aws import (  # noqa: PLC0415
+        claims,
+        deliveries,
+        participants,
+        postings,
+        rate_limit,
+        threads,
+    )
     from handler.outbound import notices  # noqa: PLC0415
 
     code = {
         claims._KEY_PREFIX,
         claims.SENT_KEY_PREFIX,
         deliveries._KEY_PREFIX,
+        postings._KEY_PREFIX,
+        rate_limit._KEY_PREFIX,
         threads._KEY_PREFIX,
         participants._PARTICIPANTS_PREFIX,
         participants._SUPPRESSED_PREFIX,
@@ -1886,7 +1890,7 @@ def test_the_granted_prefixes_are_the_codes():
         for _, patterns in grants.values()
         for pattern in patterns
     }
-    assert code <= granted <= code | AWAITED_KEY_PREFIXES
+    assert code == granted
 
 
 class _Ses:
@@ -1916,6 +1920,20 @@ def _claim_twice_and_release(claims: Any, key: str) -> None:
         claims.once(key + "-failing", failing, deadline)
 
 
+def _take_turns(limit: DynamoPostLimit) -> None:
+    """Turns taken, a hold recorded and read back."""
+    limit.reserve(1.0, 1.0)
+    limit.hold(30.0)
+    limit.held_until()
+
+
+def _record_posts(postings: DynamoPostings, key: str) -> None:
+    """A POST recorded, read back, and settled by a refusal."""
+    postings.sending(key, 1.0)
+    postings.sent_at(key)
+    postings.settled(key)
+
+
 PARTICIPANT = Participant(
     address="Ada@Example.org", domain="talk.example.com", prefix="", last_message_id="m@x"
 )
@@ -1927,6 +1945,18 @@ STORE_USES: dict[str, dict[str, Any]] = {
     "function": {
         "DynamoClaims": lambda c: _claim_twice_and_release(
             DynamoClaims(CLAIMS_TABLE, c, expires_after_seconds=3600), "mail#o/r#5"
+        ),
+        "DynamoPostLimit": lambda c: _take_turns(
+            DynamoPostLimit(
+                c,
+                CLAIMS_TABLE,
+                api_url="https://api.github.com",
+                identity="default",
+                limits=Limits(),
+            )
+        ),
+        "DynamoPostings": lambda c: _record_posts(
+            DynamoPostings(c, CLAIMS_TABLE, expires_after_seconds=3600), "o/r#5#mail"
         ),
         "DynamoThreads": lambda c: (
             DynamoThreads(c, CLAIMS_TABLE, expires_after_seconds=3600).remember("o/r", ["a@x"], 5),
@@ -2015,8 +2045,7 @@ def test_every_key_the_code_writes_is_granted_to_its_role(role: str, dynamodb: A
         for pattern in patterns
         if action in actions and string_like(pattern, key)
     }
-    awaited = {f"{prefix}#*" for prefix in AWAITED_KEY_PREFIXES}
-    assert used <= {pattern for _, patterns in grants for pattern in patterns} <= used | awaited
+    assert used == {pattern for _, patterns in grants for pattern in patterns}
 
 
 def test_string_like_is_iams():

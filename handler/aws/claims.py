@@ -3,6 +3,7 @@ the shared Powertools idempotency wrapper (handler.aws.idempotency)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from handler.deadline import Deadline
+
+logger = logging.getLogger("ticket_router.claims")
 
 # Not the function's name: the CLI's replays must see the Lambda's claims.
 _KEY_PREFIX = "ticket-router"
@@ -40,15 +43,31 @@ class DynamoClaims:
     def once(self, key: str, post: Callable[[], PostedComment], deadline: Deadline) -> Claimed:
         """Run ``post`` unless the claim on ``key`` says it ran. The claim of a holder that dies
         lapses at ``deadline`` (the invocation's, or the CLI's per-mail budget), so that the
-        retry takes it over; a failed post releases it."""
+        retry takes it over; a failed post releases it. When the post ran but its claim could
+        not be marked done, the post stands: it is returned as fresh (a warning logged), and a
+        retry that takes the lapsed claim over finds the post's record and its marker."""
+        done: list[PostedComment] = []
+
+        def work() -> dict[str, object]:
+            done.append(post())
+            return _recorded(done[0])
+
         try:
-            fresh, result = self._once.run(key, lambda: _recorded(post()), deadline)
+            fresh, result = self._once.run(key, work, deadline)
         except Held:
             raise ClaimInProgress(f"{key} is being posted by another invocation") from None
         except StoreFailed as failed:
+            if failed.stage == "confirm" and done:
+                logger.warning(
+                    "claim not marked done after its work ran",
+                    extra={"claim": key, "error": failed.code},
+                )
+                return Claimed(done[0], fresh=True)
             raise ClaimStoreError(f"the claim store failed ({failed.name})") from None
-        # What the claim records of a post (for an issue, its number as the id).
-        return Claimed(PostedComment(id=int(result["id"]), url=str(result["url"])), fresh=fresh)
+        if fresh:
+            return Claimed(done[0], fresh=True)
+        # What the claim recorded of the earlier post (for an issue, its number as the id).
+        return Claimed(PostedComment(id=int(result["id"]), url=str(result["url"])), fresh=False)
 
 
 def _recorded(comment: PostedComment) -> dict[str, object]:

@@ -1,7 +1,9 @@
 """GitHub REST: post an issue comment or open an issue, retried within the invocation's
-deadline (handler.github.retry), never posting a mail twice (its marker is looked for first when
-the mail is not fresh or an earlier attempt's outcome is unknown). Every failure is a GitHubError
-with a stable reason (handler.github.errors).
+deadline (handler.github.retry), in turn under the credential's shared rate limit
+(handler.github.rate_limit), never posting a mail twice: its marker is looked for first when the
+mail is not fresh, and after any POST whose outcome is unknown, which is recorded before it is
+sent and not posted again before LATE_POST_WINDOW. Every failure is a GitHubError with a stable
+reason (handler.github.errors). The design is in docs/architecture.md ("Never twice").
 
 https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
 https://docs.github.com/en/rest/issues/issues#create-an-issue
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
@@ -19,11 +21,11 @@ from urllib.parse import quote, urljoin, urlsplit
 from handler import __version__
 from handler.deadline import Deadline
 from handler.github.errors import GitHubError, comment_refused, issue_refused, json_object
-from handler.github.posts import PostedComment, PostedIssue, marker_in
+from handler.github.posts import PostedComment, PostedIssue, Posting, marker_in
+from handler.github.rate_limit import MemoryPostLimit, PostLimit
 from handler.github.retry import (
     MAX_RATE_LIMIT_WAIT,
     SECONDARY_LIMIT_WAIT,
-    RateGate,
     Retry,
     backoff,
     import_stamina,
@@ -45,6 +47,11 @@ _MAX_REDIRECTS = 3
 _MAX_PAGES = 10
 # Seconds of slack between our clock and GitHub's when asking for comments or issues "since".
 _CLOCK_SKEW = 300.0
+# After a POST whose outcome is unknown, nothing is posted again for this long after it was sent,
+# and then only once its marker was looked for: GitHub ends a request after 10 s, so a POST it
+# applies at all shows by then. One applied later still and not yet listed can be duplicated
+# (docs/architecture.md, "the remaining window").
+LATE_POST_WINDOW = 60.0
 
 
 # requests (with charset-normalizer and http.cookiejar, about 15 ms) and stamina (with tenacity,
@@ -101,15 +108,18 @@ class GitHubClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
-        gate: RateGate | None = None,
+        limit: PostLimit | None = None,
         on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
         # Told of a 401 before it is raised, so that the retry logs in afresh.
         self._on_unauthorized = on_unauthorized
-        self._gate = gate or RateGate()
-        # The gate moment this client has already slept through.
-        self._waited_until = 0.0
+        # The credential's rate limit, shared with every client (and container) that posts
+        # with it; this client's own when none is given.
+        self._limit = limit if limit is not None else MemoryPostLimit()
+        # The moment this client has slept until: "now" is never earlier, so that a wait is
+        # never slept twice, even by a test's clock that a sleep does not move.
+        self._resumed = 0.0
         self._timeout = timeout
         self._max_attempts = max(1, max_attempts)
         # Bounds every wait and every request timeout (see retrying).
@@ -130,14 +140,23 @@ class GitHubClient:
         }
 
     def create_comment(
-        self, repo: str, issue: int, body: str, *, since: float | None = None
+        self,
+        repo: str,
+        issue: int,
+        body: str,
+        *,
+        since: float | None = None,
+        posting: Posting | None = None,
     ) -> PostedComment:
         """``POST /repos/{owner}/{repo}/issues/{issue}/comments`` with ``{"body": body}``.
 
         A body carrying a mail marker (handler.github.posts) is never posted twice: with
         ``since`` (epoch seconds: the mail is a retry or a replay) the issue's comments since
-        then are searched for the marker first, and so they are before re-posting after an
-        attempt whose outcome is unknown (a timeout, a lost connection, a 5xx).
+        then are searched for the marker first. ``posting`` records each POST before it is
+        sent; after one whose outcome is unknown (a timeout, a lost connection, a 5xx; in this
+        attempt or an earlier invocation's) the comments are searched at once, and again once
+        LATE_POST_WINDOW has passed since it, before anything is posted. A comment found is
+        returned with ``found`` set.
         """
         url = f"{_repo_url(self._api_url, repo, Reason.ISSUE_NOT_FOUND)}/issues/{issue}/comments"
         target = f"{repo}#{issue}"
@@ -168,7 +187,7 @@ class GitHubClient:
             created=lambda response, _started: _posted(response),
             refused=refused,
         )
-        return self._create(creation, mark, since)
+        return self._create(creation, mark, since, posting)
 
     def create_issue(
         self,
@@ -178,6 +197,7 @@ class GitHubClient:
         labels: Sequence[str] = (),
         *,
         since: float | None = None,
+        posting: Posting | None = None,
     ) -> PostedIssue:
         """``POST /repos/{owner}/{repo}/issues`` with ``{"title": title, "body": body}``, and
         ``"labels"`` when there are any.
@@ -234,57 +254,73 @@ class GitHubClient:
             created=created,
             refused=refused,
         )
-        return self._create(creation, mark, since)
+        return self._create(creation, mark, since, posting)
 
-    def _create(self, creation: _Creation[_T], mark: str | None, since: float | None) -> _T:
+    def _create(
+        self,
+        creation: _Creation[_T],
+        mark: str | None,
+        since: float | None,
+        posting: Posting | None,
+    ) -> _T:
         """POST until GitHub takes it, a permanent answer, or no attempt or time is left.
 
-        With a marker and a moment to look from, the earlier copy is looked for first.
+        With a marker, the earlier copy is looked for first when the mail is not fresh
+        (``since``) or a POST's outcome is unknown; the posting record says so across
+        invocations. Without one nothing can be looked for, and nothing is recorded.
         """
-        look_since = since
+        record = posting if mark is not None else None
+        # When the latest POST whose outcome is unknown was sent: found recorded, or made here.
+        unknown = record.sent_at() if record is not None else None
         unnamed_limits = 0
 
-        def unknown_since(started: float) -> None:
-            # It may exist although the answer was lost: look before re-posting.
-            nonlocal look_since
-            look_since = min(look_since or started, started) - _CLOCK_SKEW
+        def look_from() -> float | None:
+            if unknown is None:
+                return since
+            sent = unknown - _CLOCK_SKEW
+            return sent if since is None else min(since, sent)
 
         def attempt(number: int) -> _T:
-            nonlocal unnamed_limits
-            if mark is not None and look_since is not None:
-                existing = creation.find(look_since)
+            nonlocal unknown, unnamed_limits
+            start = look_from()
+            if mark is not None and start is not None:
+                existing = self._earlier_copy(creation, start, unknown)
                 if existing is not None:
-                    return existing
-            self._wait_for_gate(creation.target)
-            started = self._clock()
+                    return replace(existing, found=True)
+            # Neither a turn under the limit nor a record is taken without time to send.
+            self._request_timeout(creation.no_time)
+            self._take_turn(creation.target)
+            started = self._now()
+            if record is not None:
+                record.sending(started)
             try:
                 response = self._send(creation, number)
             except Retry:
-                unknown_since(started)
+                unknown = started if mark is not None else None
+                raise
+            except GitHubError:
+                # Nothing was created: a redirect refused, or no time left to send.
+                if record is not None:
+                    record.settled()
                 raise
             status = response.status_code
             if 200 <= status < 300:
                 return creation.created(response, started)
             if status >= 500:
-                unknown_since(started)
-            wait = rate_limit_wait(response, self._clock)
+                unknown = started if mark is not None else None
+            else:
+                # GitHub answered, and created nothing.
+                if record is not None:
+                    record.settled()
+                unknown = None
+            wait = rate_limit_wait(response, self._now)
             if wait is None and is_unnamed_limit(response):
                 # GitHub: without headers wait at least a minute, and exponentially longer
                 # while the secondary limit persists (the cap turns the second into a failure).
                 wait = SECONDARY_LIMIT_WAIT * 2**unnamed_limits
                 unnamed_limits += 1
             if wait is not None:
-                lifts = self._clock() + wait
-                self._gate.hold_until(lifts)
-                self._waited_until = lifts
-                limited = GitHubError(
-                    Reason.RATE_LIMITED,
-                    rate_limit_detail(response, creation.target, creation.limited),
-                    status=status,
-                )
-                if wait > MAX_RATE_LIMIT_WAIT:
-                    raise limited.after(number)
-                raise Retry(limited, wait)
+                raise self._rate_limited(creation, response, wait, number)
             if status >= 500:
                 detail = f"GitHub answered {status} for {creation.target}"
                 unavailable = GitHubError(Reason.GITHUB_UNAVAILABLE, detail, status=status)
@@ -292,27 +328,97 @@ class GitHubClient:
             raise self._refuse(creation.refused(response))
 
         return retrying(
-            attempt, attempts=self._max_attempts, deadline=self._deadline, sleep=self._sleep
+            attempt, attempts=self._max_attempts, deadline=self._deadline, sleep=self._pause
         )
+
+    def _earlier_copy(
+        self, creation: _Creation[_T], start: float, unknown: float | None
+    ) -> _T | None:
+        """The copy posted since ``start``, if GitHub lists one; after a POST sent at
+        ``unknown`` whose outcome is unknown, not looked for the last time before a late-applied
+        POST would show."""
+        if unknown is not None:
+            early = self._await_late_post(creation, unknown, start)
+            if early is not None:
+                return early
+        return creation.find(start)
+
+    def _rate_limited(
+        self, creation: _Creation[_T], response: requests.Response, wait: float, attempt: int
+    ) -> Exception:
+        """A rate limit answer: the credential's hold for every container, and the Retry that
+        waits it out, or the error when it is longer than any wait."""
+        self._limit.hold(self._now() + wait)
+        limited = GitHubError(
+            Reason.RATE_LIMITED,
+            rate_limit_detail(response, creation.target, creation.limited),
+            status=response.status_code,
+            retry_after=wait,
+        )
+        return limited.after(attempt) if wait > MAX_RATE_LIMIT_WAIT else Retry(limited, wait)
+
+    def _await_late_post(self, creation: _Creation[_T], sent: float, start: float) -> _T | None:
+        """Before anything is posted after a POST sent at ``sent`` whose outcome is unknown:
+        its copy if GitHub lists it already; else sleep until LATE_POST_WINDOW after it (the
+        caller then searches again), or post-outcome-unknown when that does not fit."""
+        lifts = sent + LATE_POST_WINDOW
+        if lifts <= self._now():
+            return None
+        try:
+            early = creation.find(start)
+        except GitHubError as error:
+            # The search after the wait is the one that decides; a permanent answer stands.
+            if not error.transient:
+                raise
+            early = None
+        if early is not None:
+            return early
+        wait = lifts - self._now()
+        if wait > 0 and wait + 1.0 > time_left(self._deadline):
+            raise GitHubError(
+                Reason.POST_OUTCOME_UNKNOWN,
+                f"the outcome of the POST sent at {_stamp(sent)} for {creation.target} is not "
+                f"known and no copy is listed yet; not posted again before {_stamp(lifts)}",
+                retry_after=wait,
+            )
+        if wait > 0:
+            self._pause(wait)
+        return None
+
+    def _take_turn(self, target: str) -> None:
+        """Wait for this POST's turn under the credential's rate limit, and take it; fail now,
+        as rate-limited with no request made, when the wait does not fit."""
+        while True:
+            now = self._now()
+            latest = now + max(0.0, min(MAX_RATE_LIMIT_WAIT, time_left(self._deadline) - 1.0))
+            moment = self._limit.reserve(now, latest)
+            if moment > latest:
+                raise GitHubError(
+                    Reason.RATE_LIMITED,
+                    f"GitHub's rate limit holds until {_stamp(moment)}; {target} not posted "
+                    "(no request made)",
+                    retry_after=moment - now,
+                )
+            if moment <= now:
+                return
+            self._pause(moment - now)
+            # A retry-after window another container was given meanwhile voids the turn.
+            if self._limit.held_until() <= self._now():
+                return
+
+    def _now(self) -> float:
+        return max(self._clock(), self._resumed)
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``: a wait GitHub, the limit or the late-POST window asks for."""
+        until = self._now() + seconds
+        self._sleep(seconds)
+        self._resumed = max(self._resumed, until)
 
     def _refuse(self, error: GitHubError) -> GitHubError:
         if error.status == 401 and self._on_unauthorized is not None:
             self._on_unauthorized()
         return error
-
-    def _wait_for_gate(self, target: str) -> None:
-        """Sleep until the shared rate limit lifts, or fail now when that does not fit."""
-        wait = self._gate.until - self._clock()
-        if wait <= 0 or self._gate.until <= self._waited_until:
-            return
-        if wait > MAX_RATE_LIMIT_WAIT or wait + 1.0 > time_left(self._deadline):
-            when = datetime.fromtimestamp(self._gate.until, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            raise GitHubError(
-                Reason.RATE_LIMITED,
-                f"GitHub's rate limit holds until {when}; {target} not posted (no request made)",
-            )
-        self._sleep(wait)
-        self._waited_until = self._gate.until
 
     def _find_marked(
         self,

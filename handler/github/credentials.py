@@ -23,7 +23,8 @@ from handler.aws.store import StoreError
 from handler.deadline import Deadline
 from handler.github.client import API_VERSION, BearerAuth, GitHubClient
 from handler.github.errors import GitHubError, error_message, json_object
-from handler.github.retry import RateGate, Retry, request_timeout, retrying
+from handler.github.rate_limit import MemoryPostLimit, PostLimit
+from handler.github.retry import Retry, request_timeout, retrying
 from handler.reasons import Reason
 from handler.routing import GitHubApp, Route, TokenSecret
 
@@ -429,22 +430,36 @@ def _without_app_libraries(error: ImportError) -> StoreError:
     )
 
 
-class GitHubClients:
-    """Each route's GitHub client: its login, one rate gate per credential and API (a rate
-    limit is the credential's, shared by every client of the container), and a token GitHub
-    refuses forgotten, so that the retry logs in afresh."""
+# The rate limit of a credential, by its API and Login.identity.
+PostLimits = Callable[[str, str], PostLimit]
 
-    def __init__(self, credentials: Credentials) -> None:
+
+def _own_limit(api_url: str, identity: str) -> PostLimit:
+    return MemoryPostLimit()
+
+
+class GitHubClients:
+    """Each route's GitHub client: its login, the rate limit of its credential and API (made
+    once by ``limits`` and kept: shared by every client of the container, and, in DynamoDB, of
+    every container), and a token GitHub refuses forgotten, so that the retry logs in afresh."""
+
+    def __init__(self, credentials: Credentials, limits: PostLimits = _own_limit) -> None:
         self._credentials = credentials
-        self._gates: dict[tuple[str, str], RateGate] = {}
+        self._limit_of = limits
+        self._limits: dict[tuple[str, str], PostLimit] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, route: Route, deadline: Deadline) -> GitHubClient:
         login = self._credentials.login(route, deadline)
-        gate = self._gates.setdefault((login.api_url, login.identity), RateGate())
+        key = (login.api_url, login.identity)
+        with self._lock:
+            limit = self._limits.get(key)
+            if limit is None:
+                limit = self._limits[key] = self._limit_of(*key)
         return GitHubClient(
             login.token,
             deadline=deadline,
             api_url=login.api_url,
-            gate=gate,
+            limit=limit,
             on_unauthorized=partial(self._credentials.forget, route),
         )

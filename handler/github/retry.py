@@ -1,12 +1,11 @@
 """When GitHub is asked again: attempts retried with stamina within the invocation's deadline,
-request timeouts cut to the time left, and GitHub's rate limits (how long they say to wait, and
-the RateGate that makes every client of a credential wait)."""
+request timeouts cut to the time left, and how long GitHub's rate-limit answers say to wait (the
+credential's shared limit is handler.github.rate_limit)."""
 
 from __future__ import annotations
 
 import functools
 import random
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,26 +28,6 @@ SECONDARY_LIMIT_WAIT = 60.0
 
 # stamina (with tenacity, about 25 ms) is imported by the first client, not with this module: a
 # cold start, and a mail that is not posted, do not need it.
-
-
-class RateGate:
-    """When GitHub may be asked again, shared by every client of a container.
-
-    A rate limit is the token's, not one request's: once GitHub has said "wait", no client asks
-    before then (it waits, or fails as rate-limited when the wait does not fit).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._until = 0.0
-
-    def hold_until(self, moment: float) -> None:
-        with self._lock:
-            self._until = max(self._until, moment)
-
-    @property
-    def until(self) -> float:
-        return self._until
 
 
 class Retry(Exception):
@@ -129,7 +108,7 @@ def request_timeout(timeout: float, deadline: Deadline, no_time: str) -> float:
 @functools.cache
 def import_stamina() -> None:
     """stamina, imported once and told to stay quiet."""
-    import stamina  # noqa: PLC0415 - see the note above RateGate
+    import stamina  # noqa: PLC0415 - see the note above Retry
 
     # Whoever gives up reports the failure (a decision's reason and detail): stamina's own
     # warning per retry would be a second, unstructured report, on stderr in the CLI.

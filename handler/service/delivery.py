@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from handler.deadline import Deadline
-from handler.github.posts import PostedComment, PostedIssue
+from handler.github.posts import PostedComment, PostedIssue, Posting
 from handler.inbound.identity import claim_key, open_key
 from handler.inbound.mail import Message
 from handler.inbound.plan import CommentDraft, Decision, IssueDraft, Plan, route_of
@@ -22,14 +22,20 @@ from handler.outbound.participants import (
 )
 from handler.reasons import Reason, TicketRouterError
 from handler.routing import Route, Routes
-from handler.service.claims import Claimed, Claims, NoClaims
+from handler.service.claims import Claimed, Claims, MemoryPostings, NoClaims, PostingOf, Postings
 
 
 class Commenter(Protocol):
     """The GitHub calls a route's client makes."""
 
     def create_comment(
-        self, repo: str, issue: int, body: str, *, since: float | None = None
+        self,
+        repo: str,
+        issue: int,
+        body: str,
+        *,
+        since: float | None = None,
+        posting: Posting | None = None,
     ) -> PostedComment: ...
 
     def create_issue(
@@ -40,6 +46,7 @@ class Commenter(Protocol):
         labels: Sequence[str] = (),
         *,
         since: float | None = None,
+        posting: Posting | None = None,
     ) -> PostedIssue: ...
 
 
@@ -53,6 +60,7 @@ def deliver(
     clients: Clients,
     *,
     claims: Claims | None = None,
+    postings: Postings | None = None,
     threads: Threads | None = None,
     since: float | None = None,
     deadline: Deadline,
@@ -61,12 +69,13 @@ def deliver(
 
     ``clients`` gives the GitHub client of a route; it is called only when GitHub is, so a mail
     already posted costs no token. ``since`` (epoch seconds) says the mail is not fresh (a
-    retry, a replay): GitHub is searched for an earlier copy before posting. ``deadline`` is when
-    the claim of a holder that died lapses.
+    retry, a replay): GitHub is searched for an earlier copy before posting; so it is after a
+    POST whose outcome is unknown, which ``postings`` records under the claim's key.
+    ``deadline`` is when the claim of a holder that died lapses.
     """
     store = claims if claims is not None else NoClaims()
     known = threads if threads is not None else NoThreads()
-    claim = _Claim(store, deadline)
+    claim = _Claim(store, postings if postings is not None else MemoryPostings(), deadline)
     results = []
     for decision in decisions:
         route = route_of(routes, decision)
@@ -163,14 +172,16 @@ def received_time(received_at: float | None, message: Message, now: float) -> fl
 
 
 class _Claim:
-    """The claim store with the deadline that ends a dead holder's claim."""
+    """The claim store with the deadline that ends a dead holder's claim, and the record of the
+    POSTs made under each claim."""
 
-    def __init__(self, claims: Claims, deadline: Deadline) -> None:
+    def __init__(self, claims: Claims, postings: Postings, deadline: Deadline) -> None:
         self._claims = claims
+        self._postings = postings
         self._deadline = deadline
 
-    def once(self, key: str, post: Callable[[], PostedComment]) -> Claimed:
-        return self._claims.once(key, post, self._deadline)
+    def once(self, key: str, post: Callable[[Posting], PostedComment]) -> Claimed:
+        return self._claims.once(key, lambda: post(PostingOf(self._postings, key)), self._deadline)
 
 
 class _Client:
@@ -193,9 +204,10 @@ def _comment(
     repo, issue = decision.repo or "", decision.issue or 0
     claimed = store.once(
         claim_key(repo, issue, decision.mail or ""),
-        lambda: client().create_comment(repo, issue, body, since=since),
+        lambda posting: client().create_comment(repo, issue, body, since=since, posting=posting),
     )
-    if claimed.fresh:
+    # A comment the marker search found is an earlier delivery's (or attempt's) post.
+    if claimed.fresh and not claimed.comment.found:
         reason, detail = Reason.POSTED, f"posted to {repo}#{issue}"
     else:
         reason, detail = Reason.ALREADY_POSTED, f"this mail was already posted to {repo}#{issue}"
@@ -233,14 +245,17 @@ def _open(
 
     made: list[PostedIssue] = []
 
-    def post() -> PostedComment:
-        opened = client().create_issue(repo, draft.title, draft.body, draft.labels, since=since)
+    def post(posting: Posting) -> PostedComment:
+        opened = client().create_issue(
+            repo, draft.title, draft.body, draft.labels, since=since, posting=posting
+        )
         made.append(opened)
         # The claim records a post as (id, url): for an issue, its number.
-        return PostedComment(id=opened.number, url=opened.url)
+        return PostedComment(id=opened.number, url=opened.url, found=opened.found)
 
     claimed = store.once(open_key(repo, mail), post)
-    number, fresh = claimed.comment.id, claimed.fresh
+    # An issue the marker search found was opened by an earlier delivery (or attempt).
+    number, fresh = claimed.comment.id, claimed.fresh and not claimed.comment.found
     reason = Reason.OPENED if fresh else Reason.ALREADY_OPENED
     if number <= 0:
         # GitHub took the issue but its answer did not say which: nothing to thread or confirm.

@@ -25,7 +25,7 @@ from handler.outbound.notices import Notifier, notice_for
 from handler.outbound.participants import NoParticipants, Participants
 from handler.reasons import Reason, RetryLater, TicketRouterError
 from handler.routing import Route, Routes
-from handler.service.claims import Claims, NoClaims
+from handler.service.claims import Claims, MemoryPostings, NoClaims, Postings
 from handler.service.delivery import Commenter, deliver, received_time, update_participants
 from handler.service.events import (
     EventError,
@@ -42,7 +42,8 @@ logger = logging.getLogger("ticket_router")
 # its own output): without a handler, Python would print warnings as bare messages on stderr.
 logger.addHandler(logging.NullHandler())
 
-# A mail this young is on its first delivery (Lambda retries come a minute later at the soonest).
+# A mail this young is taken for a first delivery and not searched for on GitHub, unless its
+# posting record says that an earlier POST's outcome is unknown (handler.github.client).
 _FRESH_SECONDS = 30.0
 # Slack between our clock and SES's or GitHub's.
 _CLOCK_SKEW = 300.0
@@ -88,6 +89,9 @@ class Runtime:
     store: Fetcher
     github: GitHub = _no_github
     claims: Claims = field(default_factory=NoClaims)
+    # When the latest POST under each claim was sent: after one whose answer was lost, the next
+    # attempt waits for a late-applied POST to show and searches for it first.
+    postings: Postings = field(default_factory=MemoryPostings)
     # Which issue a reply to a mail that opened one belongs to (handler.inbound.threads).
     threads: Threads = field(default_factory=NoThreads)
     # Who wrote to an issue by mail, for the routes that mail them GitHub's replies.
@@ -169,6 +173,7 @@ class Receiver:
             self.runtime.routes,
             lambda route: github(route, deadline),
             claims=self.runtime.claims,
+            postings=self.runtime.postings,
             threads=self.runtime.threads,
             since=_since(ref, self.runtime.clock()),
             deadline=deadline,
