@@ -166,4 +166,6 @@ module "alarms" {
   # Empty without replies by mail: merge() of no maps is an empty one.
   more_function_names     = merge(module.replies[*].function_names...)
   dead_letter_queue_names = merge([for replies in module.replies : { work = replies.dead_letter_queue_name }]...)
+  # Null without replies by mail: no alarm on the outbox's unknown SES outcomes.
+  mail_outcome_unknown_metric = one(module.replies[*].mail_outcome_unknown_metric)
 }

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import copy
 import email
+import io
 import json
 import logging
 import re
+from collections.abc import Iterator
 from email import policy
 from typing import Any
 
 import boto3
+import hcl2
 import pytest
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -22,6 +26,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from handler import outbox_function
 from handler.aws.claims import DynamoClaims
 from handler.aws.lambda_runtime import LazyClient
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
@@ -37,7 +42,7 @@ from handler.routing import parse_routes
 from handler.service.claims import Claimed, ClaimStoreError
 from handler.service.outbox import DEFAULT_CLAIM_HOLD, Outbox
 from tests.claims_clock import claims_timed_by
-from tests.conftest import TESTS
+from tests.conftest import ROOT, TESTS
 from tests.dynamo import CLAIMS_TABLE
 
 NOW = 1_790_000_000.0
@@ -594,6 +599,64 @@ def test_a_connection_closed_before_the_answer_is_an_unknown_outcome(aws):
     ]
     assert len(closed_early.sent) == 1
     assert ses.sent == []
+
+
+@pytest.fixture
+def function_log() -> Iterator[io.StringIO]:
+    """The JSON lines the outbox function writes to its log group: the handler of Powertools'
+    Logger that json_logger gives the "ticket_router" logger when the function is imported (its
+    stream is bound then, before capsys)."""
+    assert outbox_function.logger.name == "ticket-router"
+    [handler] = [
+        handler
+        for handler in logging.getLogger("ticket_router").handlers
+        if isinstance(handler.formatter, LambdaPowertoolsFormatter)
+    ]
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
+
+
+def counted_as_unknown_outcome(line: dict[str, Any]) -> bool:
+    """Whether the replies module's metric filter on the outbox's log group (MailOutcomeUnknown,
+    which an alarm watches) counts ``line``: its pattern, one JSON equality, as CloudWatch reads
+    it."""
+    with (ROOT / "terraform" / "modules" / "replies" / "outbox.tf").open(encoding="utf-8") as tf:
+        resources = hcl2.load(tf)["resource"]
+    # python-hcl2 keeps the quotes of labels and strings.
+    [found] = [
+        kinds['"mail_outcome_unknown"']
+        for resource in resources
+        for kind, kinds in resource.items()
+        if kind == '"aws_cloudwatch_log_metric_filter"'
+    ]
+    pattern = found["pattern"][1:-1].replace('\\"', '"')
+    equality = re.fullmatch(r'\{ \$\.(\w+) = "([^"]*)" \}', pattern)
+    assert equality is not None, pattern
+    field, value = equality.groups()
+    return line.get(field) == value
+
+
+def test_each_lost_answer_is_a_log_line_the_deployment_counts(aws, function_log):
+    """The function's JSON line of a mail-outcome-unknown decision is what the metric filter
+    counts; the lines of a mail sent, or of one already sent, are not."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+    outbox(dynamodb, ses).handle(item().to_json(), LEFT)
+    join(dynamodb, BOB)
+    lost = AnswerLost(ses.ses, ReadTimeoutError(endpoint_url=ENDPOINT))
+    outbox(dynamodb, lost).handle(item().to_json(), LEFT)
+    lines = [json.loads(line) for line in function_log.getvalue().splitlines()]
+    assert [
+        (line["message"], line["reason"], line["participant"], counted_as_unknown_outcome(line))
+        for line in lines
+    ] == [
+        ("update", "mailed", address_digest("alice@example.com"), False),
+        ("update", "already-mailed", address_digest("alice@example.com"), False),
+        ("update", "mail-outcome-unknown", address_digest("bob@example.com"), True),
+    ]
 
 
 @pytest.mark.parametrize(

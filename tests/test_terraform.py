@@ -1069,6 +1069,80 @@ def test_the_metric_the_alarm_watches_is_published_with_those_dimensions(
     }
 
 
+def test_the_mail_failing_alarm_watches_the_total_of_failed_decisions():
+    """Failed with the service dimension only (every reason), Sum >= 1 in each of three
+    five-minute periods: retried mail, which Lambda's Errors no longer sees."""
+    folder = MODULES_BY_NAME["alarms"]
+    alarm = resource(folder, "aws_cloudwatch_metric_alarm", "mail_failing")
+    assert unquote(alarm["namespace"]) == "local.metrics_namespace"
+    assert unquote(alarm["metric_name"]) == metrics.FAILED
+    assert {name: unquote(value) for name, value in alarm["dimensions"].items()} == {
+        "service": "local.metrics_service"
+    }
+    assert (
+        alarm["period"],
+        alarm["evaluation_periods"],
+        alarm["datapoints_to_alarm"],
+        alarm["threshold"],
+        unquote(alarm["statistic"]),
+        unquote(alarm["comparison_operator"]),
+    ) == (300, 3, 3, 1, "Sum", "GreaterThanOrEqualToThreshold")
+
+
+def test_the_total_the_alarm_watches_is_published_with_the_service_only(
+    capsys: pytest.CaptureFixture[str],
+):
+    """A failed decision of any reason is counted in the total Failed, whose only dimension is
+    the service: the metric the mail-failing alarm watches."""
+    published = metrics.EmbeddedMetrics()
+    published.record([metrics.Measurement(metrics.FAILED, 1, reason=Reason.GITHUB_UNAVAILABLE)])
+    published.flush()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    [total] = [line for line in lines if "reason" not in line]
+    [directive] = total["_aws"]["CloudWatchMetrics"]
+    assert (directive["Namespace"], directive["Dimensions"]) == ("TicketRouter", [["service"]])
+    assert (total["service"], total["Failed"]) == ("ticket-router", [1.0])
+
+
+def test_unknown_ses_outcomes_are_counted_from_the_outbox_log_and_alarmed():
+    """The replies module counts the outbox's mail-outcome-unknown lines in TicketRouter (the
+    log line itself: tests/test_outbox.py), hands the metric to the root, which gives it to the
+    alarms module; without replies by mail it is null and there is no alarm."""
+    metric_filter = resource(REPLIES, "aws_cloudwatch_log_metric_filter", "mail_outcome_unknown")
+    assert unquote(metric_filter["log_group_name"]) == "aws_cloudwatch_log_group.outbox.name"
+    assert unquote(metric_filter["pattern"]) == (
+        '{ $.reason = \\"' + Reason.MAIL_OUTCOME_UNKNOWN.value + '\\" }'
+    )
+    [transformation] = metric_filter["metric_transformation"]
+    assert {key: unquote(value) for key, value in transformation.items() if key[0] != "_"} == {
+        "namespace": metrics.NAMESPACE,
+        "name": "MailOutcomeUnknown",
+        "value": "1",
+        "default_value": "0",
+        "unit": "Count",
+    }
+    outputs = {labels[0]: body for labels, body in blocks(REPLIES, "output")}
+    transformed = "aws_cloudwatch_log_metric_filter.mail_outcome_unknown.metric_transformation[0]"
+    assert unquote(outputs["mail_outcome_unknown_metric"]["value"]) == {
+        "namespace": "${" + transformed + ".namespace}",
+        "name": "${" + transformed + ".name}",
+    }
+    call = modules_called(TERRAFORM)["alarms"]
+    assert unquote(call["mail_outcome_unknown_metric"]) == (
+        "one(module.replies[*].mail_outcome_unknown_metric)"
+    )
+    alarm = resource(
+        MODULES_BY_NAME["alarms"], "aws_cloudwatch_metric_alarm", "mail_outcome_unknown"
+    )
+    assert unquote(alarm["count"]) == "var.mail_outcome_unknown_metric == null ? 0 : 1"
+    assert (unquote(alarm["namespace"]), unquote(alarm["metric_name"])) == (
+        "var.mail_outcome_unknown_metric.namespace",
+        "var.mail_outcome_unknown_metric.name",
+    )
+    assert "dimensions" not in alarm
+    assert (alarm["period"], alarm["threshold"], unquote(alarm["statistic"])) == (300, 1, "Sum")
+
+
 MODULES_BY_NAME = {folder.name: folder for folder in MODULES}
 
 

@@ -103,15 +103,92 @@ run "mail_alarms" {
   }
 
   assert {
+    condition = jsonencode({
+      namespace  = aws_cloudwatch_metric_alarm.mail_failing.namespace
+      metric     = aws_cloudwatch_metric_alarm.mail_failing.metric_name
+      dimensions = aws_cloudwatch_metric_alarm.mail_failing.dimensions
+      statistic  = aws_cloudwatch_metric_alarm.mail_failing.statistic
+      period     = aws_cloudwatch_metric_alarm.mail_failing.period
+      evaluation = aws_cloudwatch_metric_alarm.mail_failing.evaluation_periods
+      datapoints = aws_cloudwatch_metric_alarm.mail_failing.datapoints_to_alarm
+      threshold  = aws_cloudwatch_metric_alarm.mail_failing.threshold
+      comparison = aws_cloudwatch_metric_alarm.mail_failing.comparison_operator
+      missing    = aws_cloudwatch_metric_alarm.mail_failing.treat_missing_data
+      }) == jsonencode({
+      namespace  = "TicketRouter"
+      metric     = "Failed"
+      dimensions = { service = "ticket-router" }
+      statistic  = "Sum"
+      period     = 300
+      evaluation = 3
+      datapoints = 3
+      threshold  = 1
+      comparison = "GreaterThanOrEqualToThreshold"
+      missing    = "notBreaching"
+    })
+    error_message = "Mail failing (the total of Failed, every reason) in each of three five-minute periods raises an alarm."
+  }
+
+  assert {
     condition = alltrue([
-      for alarm in [aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.failed_mail, aws_cloudwatch_metric_alarm.mail_waiting, aws_cloudwatch_metric_alarm.mail_not_found] :
+      for alarm in [aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.mail_failing, aws_cloudwatch_metric_alarm.failed_mail, aws_cloudwatch_metric_alarm.mail_waiting, aws_cloudwatch_metric_alarm.mail_not_found] :
       alarm.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:tr-alarms"]) && alarm.ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:tr-alarms"])
     ])
     error_message = "Every alarm notifies the topic when it fires and when it clears."
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.more_errors) == 0 && length(aws_cloudwatch_metric_alarm.dead_letters) == 0 && length(aws_sns_topic_subscription.email) == 0
+    condition     = length(aws_cloudwatch_metric_alarm.more_errors) == 0 && length(aws_cloudwatch_metric_alarm.dead_letters) == 0 && length(aws_cloudwatch_metric_alarm.mail_outcome_unknown) == 0 && length(aws_sns_topic_subscription.email) == 0
     error_message = "Without replies by mail or an address, no further alarm and no subscription."
+  }
+}
+
+run "replies_alarms" {
+  command = apply
+
+  variables {
+    more_function_names         = { webhook = "tr-webhook", outbox = "tr-outbox" }
+    dead_letter_queue_names     = { work = "tr-work-dead" }
+    mail_outcome_unknown_metric = { namespace = "TicketRouter", name = "MailOutcomeUnknown" }
+  }
+
+  assert {
+    condition = jsonencode({
+      name       = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].alarm_name
+      namespace  = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].namespace
+      metric     = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].metric_name
+      dimensions = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].dimensions
+      statistic  = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].statistic
+      period     = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].period
+      evaluation = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].evaluation_periods
+      threshold  = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].threshold
+      comparison = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].comparison_operator
+      missing    = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].treat_missing_data
+      actions    = aws_cloudwatch_metric_alarm.mail_outcome_unknown[0].alarm_actions
+      }) == jsonencode({
+      name       = "tr-alarms-mail-outcome-unknown"
+      namespace  = "TicketRouter"
+      metric     = "MailOutcomeUnknown"
+      dimensions = null
+      statistic  = "Sum"
+      period     = 300
+      evaluation = 1
+      threshold  = 1
+      comparison = "GreaterThanOrEqualToThreshold"
+      missing    = "notBreaching"
+      actions    = ["arn:aws:sns:eu-west-1:123456789012:tr-alarms"]
+    })
+    error_message = "The outbox's first unknown SES outcome in five minutes raises an alarm."
+  }
+
+  assert {
+    condition = jsonencode({
+      errors = sort([for alarm in aws_cloudwatch_metric_alarm.more_errors : alarm.alarm_name])
+      dead   = [for alarm in aws_cloudwatch_metric_alarm.dead_letters : alarm.dimensions]
+      }) == jsonencode({
+      errors = ["tr-alarms-outbox-errors", "tr-alarms-webhook-errors"]
+      dead   = [{ QueueName = "tr-work-dead" }]
+    })
+    error_message = "The replies' functions and their dead-letter queue get their alarms."
   }
 }

@@ -74,6 +74,10 @@ override_resource {
 }
 
 override_resource {
+  target = aws_cloudwatch_log_metric_filter.mail_outcome_unknown
+}
+
+override_resource {
   target = aws_iam_role.outbox
   values = { arn = "arn:aws:iam::123456789012:role/tr-outbox", id = "tr-outbox" }
 }
@@ -219,4 +223,32 @@ run "claim_hold_beyond_the_claims_lifetime" {
   }
 
   expect_failures = [aws_lambda_function.outbox]
+}
+
+# The outbox logs each decision as a JSON line with "reason" at its top level
+# (tests/test_terraform.py checks the pattern against a line the outbox writes).
+run "mail_outcome_unknown_counted" {
+  command = apply
+
+  assert {
+    condition = jsonencode({
+      log_group = aws_cloudwatch_log_metric_filter.mail_outcome_unknown.log_group_name
+      pattern   = aws_cloudwatch_log_metric_filter.mail_outcome_unknown.pattern
+      metric    = aws_cloudwatch_log_metric_filter.mail_outcome_unknown.metric_transformation
+      output    = output.mail_outcome_unknown_metric
+      }) == jsonencode({
+      log_group = "/aws/lambda/tr-outbox"
+      pattern   = "{ $.reason = \"mail-outcome-unknown\" }"
+      metric = [{
+        default_value = "0"
+        dimensions    = null
+        name          = "MailOutcomeUnknown"
+        namespace     = "TicketRouter"
+        unit          = "Count"
+        value         = "1"
+      }]
+      output = { namespace = "TicketRouter", name = "MailOutcomeUnknown" }
+    })
+    error_message = "Each outbox line with reason mail-outcome-unknown counts 1 in TicketRouter/MailOutcomeUnknown, any other 0: ${jsonencode(aws_cloudwatch_log_metric_filter.mail_outcome_unknown.metric_transformation)}"
+  }
 }

@@ -73,7 +73,8 @@ locals {
 }
 
 # An invocation that fails as a whole (a crash, a timeout) is worth a look: its whole batch is
-# received again. A mail that fails on its own is reported to the queue, not as an error.
+# received again. A mail that fails on its own is handed back to the queue (batchItemFailures),
+# which Lambda does not count as an error: mail_failing watches those.
 resource "aws_cloudwatch_metric_alarm" "errors" {
   alarm_name          = "${var.name}-errors"
   alarm_description   = "ticket-router invocations failed (a crash or a timeout); their mail is received again from the mail queue and, after every retry, dead-lettered."
@@ -83,6 +84,27 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+}
+
+# Every retryable decision counts Failed (handler/service/metrics.py; the total, without the
+# reason), and a mail that waits for its retries fails again on each receive (after 1, 2, 4, ...
+# minutes). Three periods in a row, so that a blip (a mail that fails once and then passes) does
+# not page, while GitHub being down or refusing the credential does within a quarter of an hour.
+resource "aws_cloudwatch_metric_alarm" "mail_failing" {
+  alarm_name          = "${var.name}-mail-failing"
+  alarm_description   = "Mail has been failing for 15 minutes and waits in the mail queue for its retries (GitHub down or refusing the credential, rate-limited, the claims table unavailable, ...): see the reasons in the function's decision log."
+  namespace           = local.metrics_namespace
+  metric_name         = "Failed"
+  dimensions          = { service = local.metrics_service }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
@@ -107,10 +129,14 @@ resource "aws_cloudwatch_metric_alarm" "failed_mail" {
   ok_actions          = [aws_sns_topic.this.arn]
 }
 
-# Mail normally leaves the queue within minutes, or within a rate limit's window.
+# Mail normally leaves the queue within minutes, or within a rate limit's window. SQS leaves a
+# message received three times or more out of this age ("moved to the back of the queue", even
+# with a redrive policy), so it never sees mail being retried, which mail_failing watches: it
+# sees mail that nobody receives.
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
 resource "aws_cloudwatch_metric_alarm" "mail_waiting" {
   alarm_name          = "${var.name}-mail-waiting"
-  alarm_description   = "Mail has been waiting an hour in the mail queue: GitHub down or rate-limited, or the function failing."
+  alarm_description   = "Mail has been waiting an hour in the mail queue, and SQS counts only messages received fewer than three times in this age: mail nobody receives (the event source mapping disabled or not polling), or held back that long by GitHub's rate limit. Mail being retried is left out: it raises the mail-failing alarm."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateAgeOfOldestMessage"
   dimensions          = { QueueName = var.mail_queue_name }
@@ -173,6 +199,26 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = each.value }
   statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+}
+
+# An unknown SES outcome (SES's answer lost) is recorded as sent and never re-sent
+# (docs/outbound.md, "Never twice"): the first one is worth a look, since a participant may have
+# missed that update. The replies module counts them from the outbox's log lines.
+resource "aws_cloudwatch_metric_alarm" "mail_outcome_unknown" {
+  count = var.mail_outcome_unknown_metric == null ? 0 : 1
+
+  alarm_name          = "${var.name}-mail-outcome-unknown"
+  alarm_description   = "A participant may have missed an update: SES's answer to the outbox was lost (mail-outcome-unknown); such a mail is never re-sent. See the outbox's log group."
+  namespace           = var.mail_outcome_unknown_metric.namespace
+  metric_name         = var.mail_outcome_unknown_metric.name
+  statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
   threshold           = 1

@@ -9,7 +9,7 @@ variable "function_name" {
 }
 
 variable "mail_queue_name" {
-  description = "Mail queue whose oldest message, an hour old, raises an alarm."
+  description = "Mail queue whose oldest message (among those received fewer than three times), an hour old, raises an alarm."
   type        = string
 }
 
@@ -34,4 +34,13 @@ variable "dead_letter_queue_names" {
   description = "Dead-letter queues whose depth raises an alarm, by a short label that names the alarm (<name>-<label>-dead-letters)."
   type        = map(string)
   default     = {}
+}
+
+variable "mail_outcome_unknown_metric" {
+  description = "Metric (namespace and name, no dimensions) counting the outbox's mails whose SES outcome is unknown (mail-outcome-unknown): its first count raises an alarm. Null for none (no replies by mail)."
+  type = object({
+    namespace = string
+    name      = string
+  })
+  default = null
 }

@@ -7,6 +7,24 @@ resource "aws_cloudwatch_log_group" "outbox" {
   retention_in_days = var.log_retention_days
 }
 
+# A mail whose SES outcome is unknown (SES's answer lost) is recorded as sent and never re-sent
+# (handler/service/outbox.py): each such decision's JSON log line, "reason":
+# "mail-outcome-unknown" at its top level, counts 1, and every other line 0, so that an alarm
+# sees zeros rather than missing data while the outbox runs.
+resource "aws_cloudwatch_log_metric_filter" "mail_outcome_unknown" {
+  name           = "${var.name}-mail-outcome-unknown"
+  log_group_name = aws_cloudwatch_log_group.outbox.name
+  pattern        = "{ $.reason = \"mail-outcome-unknown\" }"
+
+  metric_transformation {
+    namespace     = "TicketRouter"
+    name          = "MailOutcomeUnknown"
+    value         = "1"
+    default_value = "0"
+    unit          = "Count"
+  }
+}
+
 resource "aws_iam_role" "outbox" {
   name               = "${var.name}-outbox"
   assume_role_policy = data.aws_iam_policy_document.assume.json

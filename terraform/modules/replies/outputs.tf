@@ -25,3 +25,11 @@ output "feedback_topic_arn" {
   description = "SNS topic SES publishes bounces and complaints to."
   value       = aws_sns_topic.feedback.arn
 }
+
+output "mail_outcome_unknown_metric" {
+  description = "Metric counting the outbox's mails whose SES outcome is unknown (decision mail-outcome-unknown), from its log lines: namespace and name, no dimensions; for an alarm."
+  value = {
+    namespace = aws_cloudwatch_log_metric_filter.mail_outcome_unknown.metric_transformation[0].namespace
+    name      = aws_cloudwatch_log_metric_filter.mail_outcome_unknown.metric_transformation[0].name
+  }
+}
