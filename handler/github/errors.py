@@ -97,7 +97,7 @@ def _refused(response: requests.Response, target: str, what: str) -> GitHubError
     said = f": {message}" if message else ""
     if status == 401:
         # Transient: a rotated or revoked token is an operator's fix away, and the mail waits
-        # for it (Lambda's retries, then the failure queue) rather than being dropped.
+        # for it (the mail queue's retries, then its dead-letter queue) rather than being dropped.
         detail = f"GitHub rejected the token (expired or revoked?){said}"
         return GitHubError(Reason.GITHUB_AUTH_FAILED, detail, status=status)
     if status == 422:

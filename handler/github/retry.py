@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 # Kept back from the Lambda deadline for logging the decisions and returning.
 SAFETY_MARGIN = 3.0
-# A rate-limit wait longer than this is better left to Lambda's retry than slept through.
+# A rate-limit wait longer than this is better left to the retry (the queue holds the mail for the
+# wait) than slept through.
 MAX_RATE_LIMIT_WAIT = 60.0
 # GitHub's advice for a secondary rate limit that names no reset time: wait at least a minute.
 SECONDARY_LIMIT_WAIT = 60.0

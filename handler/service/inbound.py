@@ -368,7 +368,7 @@ def internal_error(error: Exception, where: Mapping[str, Any]) -> Decision:
     (which mail) and a fresh error id that the decision's detail repeats.
 
     The log line has the exception's type and frames but not its message, which may quote the
-    mail. Transient: Lambda retries the event, then dead-letters it, and replay finds the mail.
+    mail. Transient: the mail is retried, then dead-lettered, and replay finds the mail.
     """
     error_id = secrets.token_hex(6)
     fields = {"error_id": error_id, "error": type(error).__name__, "traceback": _frames(error)}
@@ -449,7 +449,7 @@ def _log_fields(
         "url": decision.url,
         "retryable": decision.retryable,
         "latency_ms": latency_ms,
-        # A first delivery is seconds old; Lambda's retries come a minute or more later.
+        # A first delivery is seconds old; a retry comes a minute or more later.
         "mail_age_s": age,
     }
 

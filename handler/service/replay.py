@@ -1,7 +1,8 @@
-"""Replay: stored mails again, by S3 key or from a dead-letter queue (the failure queue's
-on-failure records and events, the mail queue's notifications), through the Lambda's own
-Receiver, so a mail posted after all comes back ``already-posted``. A queue message is deleted
-only once every mail it names got a final decision (docs/architecture.md, "Replay")."""
+"""Replay: stored mails again, by S3 key or from a dead-letter queue (the mail queue's
+notifications and S3 events; a directly invoked function's on-failure records and events),
+through the Lambda's own Receiver, so a mail posted after all comes back ``already-posted``. A
+queue message is deleted only once every mail it names got a final decision
+(docs/architecture.md, "Replay")."""
 
 from __future__ import annotations
 
