@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             routes_scale,
             package_size,
             github_calls,
+            burst,
             replies,
         ):
             found = section(bench)
@@ -711,6 +712,61 @@ def github_calls(bench: Bench) -> list[Figure]:
             "looks for its own marker first, so a retry cannot post twice: "
             + " ".join(f"{m} {p.split('?')[0]}" for m, p in later_requests),
         ),
+    ]
+
+
+def burst(bench: Bench) -> list[Figure]:
+    """5,000 mails at once through the mail queue, two containers, GitHub at 80 POSTs a minute
+    with two retry-after windows of its own: how close the burst comes to the ceiling, in
+    simulated time (tests.burst; moto's DynamoDB and the loopback GitHub)."""
+    import boto3  # noqa: PLC0415
+    from moto import mock_aws  # noqa: PLC0415
+    from pytest_httpserver import HTTPServer  # noqa: PLC0415
+
+    from tests.burst import Burst, run  # noqa: PLC0415
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    mails = 1000 if bench.runs < 21 else 5000
+    holds = ((mails // 5, 60), (mails * 3 // 5, 90))
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    saved = dict(os.environ)
+    os.environ.update(
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto's
+    )
+    try:
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name=REGION)
+            dynamodb.create_table(
+                TableName="claims",
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            outcome = run(Burst(mails, holds=holds), dynamodb=dynamodb, server=server)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        server.stop()
+    _require(outcome.posted_once == mails and outcome.dead_letters == 0, outcome.retried)
+    held = sum(end - start for start, end in outcome.windows)
+    return [
+        Figure(
+            f"burst of {mails:,} mails, 2 containers: mails posted per minute",
+            outcome.per_minute,
+            "mails/min",
+            80,
+            "GitHub's ceiling: 80 content-creating requests a minute",
+            "(reported)",
+            None,
+            f"{outcome.seconds / 60:.1f} simulated minutes, {held:.0f} s of them in GitHub's own "
+            f"retry-after windows; {outcome.busiest_minute} POSTs in the busiest minute, "
+            f"{len(outcome.posts_in_windows)} inside a window, {len(outcome.duplicated)} "
+            f"duplicated, {outcome.dead_letters} dead-lettered, {outcome.handed_back} messages "
+            f"handed back to the queue ({dict(outcome.retried)})",
+        )
     ]
 
 

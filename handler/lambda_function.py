@@ -74,5 +74,10 @@ def runtime() -> Runtime:
         prefix=os.environ.get("MAIL_PREFIX", ""),
         metrics=EmbeddedMetrics(),
     )
-    # The mail queue's messages that must wait: made on the first that fails.
-    return replace(built, visibility=SqsVisibility(cast("SQSClient", LazyClient("sqs"))))
+    return replace(
+        built,
+        # The mail queue's messages that must wait: made on the first that fails.
+        visibility=SqsVisibility(cast("SQSClient", LazyClient("sqs"))),
+        # With the table, the posting records tell which mails were ever sent to GitHub.
+        search_old_mail=not table,
+    )

@@ -108,9 +108,9 @@ variable "log_level" {
 }
 
 variable "lambda_timeout" {
-  description = "Function timeout in seconds (GitHub retries and rate-limit waits stay within it)."
+  description = "Function timeout in seconds (GitHub retries and rate-limit waits stay within it). Two minutes let an invocation sleep through GitHub's usual minute-long retry-after with its batch in hand, where a shorter one hands the batch back to the mail queue (one of its receives per mail); the mail queue's visibility timeout is six times this."
   type        = number
-  default     = 60
+  default     = 120
 
   validation {
     condition     = var.lambda_timeout >= 10 && var.lambda_timeout <= 900

@@ -467,7 +467,8 @@ def test_a_locked_issue_is_recognised_by_its_documentation_link(httpserver: HTTP
 
 
 def test_a_persistent_secondary_limit_backs_off_then_gives_up(httpserver: HTTPServer):
-    """Without headers: wait a minute, then the doubled wait is over the cap: fail transient."""
+    """Without headers: wait a minute, then twice and four times that, each slept through while
+    the invocation has time; after the last attempt, fail transient."""
     httpserver.expect_request(PATH, method="POST").respond_with_json(
         {"message": "You have exceeded a secondary rate limit."}, status=403
     )
@@ -480,10 +481,10 @@ def test_a_persistent_secondary_limit_backs_off_then_gives_up(httpserver: HTTPSe
         403,
     )
     assert caught.value.detail == (
-        "GitHub rate-limited the comment for example-org/app#7 (after 2 attempts)"
+        "GitHub rate-limited the comment for example-org/app#7 (after 4 attempts)"
     )
-    assert sleeps.calls == [60.0]
-    assert len(httpserver.log) == 2
+    assert sleeps.calls == [60.0, 120.0, 240.0]
+    assert len(httpserver.log) == 4
 
 
 def test_retry_after_as_an_http_date_is_obeyed(httpserver: HTTPServer):
@@ -1057,7 +1058,7 @@ def test_a_rate_limit_on_a_new_issue_is_obeyed(httpserver: HTTPServer):
 def test_a_persistent_secondary_limit_on_a_new_issue_gives_up_worded_for_it(
     httpserver: HTTPServer,
 ):
-    """No headers: a minute's wait, then the doubled wait is over the cap: transient."""
+    """No headers: waits of one, two and four minutes, then transient."""
     httpserver.expect_request(ISSUES, method="POST").respond_with_json(
         {"message": "You have exceeded a secondary rate limit."}, status=403
     )
@@ -1067,9 +1068,9 @@ def test_a_persistent_secondary_limit_on_a_new_issue_gives_up_worded_for_it(
     assert (caught.value.reason, caught.value.transient, caught.value.detail) == (
         "rate-limited",
         True,
-        "GitHub rate-limited opening a new issue in example-org/app (after 2 attempts)",
+        "GitHub rate-limited opening a new issue in example-org/app (after 4 attempts)",
     )
-    assert sleeps.calls == [60.0]
+    assert sleeps.calls == [60.0, 120.0, 240.0]
 
 
 def test_a_comment_rate_limit_holds_the_next_new_issue(httpserver: HTTPServer):

@@ -243,6 +243,17 @@ def test_a_mail_from_each_body_shape_is_posted_once(aws, github, body):
     assert held(aws) == 0
 
 
+def test_a_mail_that_waited_in_the_queue_costs_one_post_and_no_search(aws, github):
+    """Days after SES received it, the mail is posted with its one POST: the claims table's
+    posting records say it was never sent, so the Lambda does not search GitHub for it."""
+    aws.s3.put_object(Bucket="mail", Key=KEY, Body=ses_mail())
+    send(aws, raw_notification())
+    result, _ = poll(aws)
+    assert result is not None
+    assert summary(result) == [(KEY, "posted", False)]
+    assert [method for _, method, _ in github.log] == ["POST"]
+
+
 def test_the_notifications_verdicts_judge_the_mail(aws, github):
     """SES's verdicts in the notification count as the Lambda action's do: a DMARC FAIL (with
     its policy) is not-authenticated, whatever the stored block says, and is done with."""

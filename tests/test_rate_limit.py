@@ -8,6 +8,7 @@ Time is a test clock that only sleeps move; the fake GitHub logs each request at
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,24 +50,42 @@ def run(limits: Limits, moments: list[float]) -> tuple[RateState, list[float]]:
 # --- The logic, on data.
 
 
-def test_the_81st_post_in_a_minute_waits_for_the_first_to_leave_the_window():
-    """80 turns at once, then the 81st a minute after the first, the 82nd after the second."""
-    _, given = run(Limits(), [T + n * 0.25 for n in range(82)])
-    assert given[:80] == [T + n * 0.25 for n in range(80)]
+def test_a_backlog_goes_ten_at_a_time_every_seven_and_a_half_seconds():
+    """80 a minute, spread: ten turns at once, the next ten 7.5 s later, the 81st a minute after
+    the first; never more than 80 in a minute or 10 in 7.5 s."""
+    asked = [T + n * 0.25 for n in range(82)]
+    _, given = run(Limits(), asked)
+    assert given[:10] == asked[:10]
+    assert given[10:20] == [moment + 7.5 for moment in asked[:10]]
+    assert given[70:80] == [moment + 52.5 for moment in asked[:10]]
     assert given[80:] == [T + 60.0, T + 60.25]
+    assert most_in(given, 60.0) == 80
+    assert most_in(given, 7.5) == 10
 
 
 def test_the_501st_post_in_an_hour_waits_for_the_first_to_leave_the_hour():
-    """At 80 a minute, 500 turns take six minutes and a bit; the 501st comes an hour after the
-    first."""
+    """At 80 a minute, 500 turns take six minutes and a quarter; the 501st comes an hour after
+    the first."""
     state, given = run(Limits(), [T] * 501)
-    assert given[:80] == [T] * 80
-    assert given[80:160] == [T + 60.0] * 80
-    assert given[480:500] == [T + 360.0] * 20
+    assert given[:10] == [T] * 10
+    assert given[490:500] == [T + 367.5] * 10
     assert given[500] == T + 3600.0
-    # Only what a limit can still count is kept: the 80 at T are an hour old now.
-    assert len(state.sent) == 421
-    assert state.sent[0] == T + 60.0
+    assert most_in(given, 3600.0) == 500
+    # Only what a limit can still count is kept: the ten at T are an hour old now.
+    assert len(state.sent) == 491
+    assert state.sent[0] == T + 7.5
+
+
+def most_in(moments: list[float], seconds: float) -> int:
+    """The most moments in any window of ``seconds`` (a moment ``seconds`` after another is in
+    the next one)."""
+    ordered = sorted(moments)
+    first, most = 0, 0
+    for last, moment in enumerate(ordered):
+        while ordered[first] <= moment - seconds:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
 
 
 def test_a_hold_comes_before_any_turn():
@@ -133,6 +152,12 @@ def shared(client: Any, limits: Limits | None = None) -> DynamoPostLimit:
     )
 
 
+def sent_of(stored: dict[str, Any]) -> list[float]:
+    """The reservations of a stored item: whole milliseconds, 8 bytes each, big-endian."""
+    packed = stored["sent"]["B"]
+    return [ms / 1000 for ms in struct.unpack(f">{len(packed) // 8}q", packed)]
+
+
 def item(client: Any) -> dict[str, Any]:
     return client.get_item(
         TableName=CLAIMS_TABLE, Key={"id": {"S": rate_limit_key(API, "default")}}
@@ -153,7 +178,8 @@ def test_two_containers_share_the_log_and_the_hold(dynamodb):
     """A turn one container took and a hold it recorded are the other's too."""
     one, other = shared(dynamodb, Limits(2, 0)), shared(dynamodb, Limits(2, 0))
     assert one.reserve(T, T + 60) == T
-    assert other.reserve(T + 1, T + 60) == T + 1
+    # Two a minute, spread: one in any 7.5 s.
+    assert other.reserve(T + 1, T + 60) == T + 7.5
     assert one.reserve(T + 2, T + 60) == T + 60
     other.hold(T + 100)
     assert one.held_until() == T + 100
@@ -162,7 +188,7 @@ def test_two_containers_share_the_log_and_the_hold(dynamodb):
     assert other.held_until() == T + 100
     assert one.reserve(T + 3, T + 200) == T + 100
     stored = item(dynamodb)
-    assert [float(n["N"]) for n in stored["sent"]["L"]] == [T + 60, T + 100]
+    assert sent_of(stored) == [T + 60, T + 100]
     assert stored["hold_until"] == {"N": f"{T + 100:.3f}"}
     assert int(stored["expiration"]["N"]) == int(T + 100) + 86400
 
@@ -172,7 +198,7 @@ def test_a_turn_that_does_not_fit_is_not_written(dynamodb):
     limit = shared(dynamodb, Limits(1, 0))
     limit.reserve(T, T)
     assert limit.reserve(T + 1, T + 30) == T + 60
-    assert [n["N"] for n in item(dynamodb)["sent"]["L"]] == [f"{T:.3f}"]
+    assert item(dynamodb)["sent"]["B"] == struct.pack(">q", round(T * 1000))
 
 
 class Racing:
@@ -203,7 +229,7 @@ def test_a_lost_race_is_read_again(dynamodb):
     assert limit.reserve(T, T + 120) == T + 60
     assert racing.puts == 2
     # One a minute: only the latest turn can count.
-    assert [float(n["N"]) for n in item(dynamodb)["sent"]["L"]] == [T + 60]
+    assert sent_of(item(dynamodb)) == [T + 60]
 
 
 class Failing:
@@ -333,8 +359,8 @@ def test_a_hold_recorded_while_waiting_for_a_turn_is_waited_out(dynamodb, httpse
     github = FakeGitHub(httpserver, clock=clock).install()
     limits = Limits(2, 0)
     a = shared(dynamodb, limits)
-    a.reserve(T - 50, T - 50)
-    a.reserve(T - 50, T - 50)
+    assert a.reserve(T - 50, T) == T - 50
+    assert a.reserve(T - 50, T) == T - 42.5
 
     def sleep(seconds: float) -> None:
         clock.sleep(seconds)
@@ -348,30 +374,31 @@ def test_a_hold_recorded_while_waiting_for_a_turn_is_waited_out(dynamodb, httpse
 
 
 def test_the_81st_post_waits_for_its_turn(dynamodb, httpserver: HTTPServer):
-    """80 comments go out at once; the 81st a minute after the first, slept for."""
+    """80 comments in a minute, ten every 7.5 s; the 81st a minute after the first, each wait
+    slept for."""
     clock = Clock()
     github = FakeGitHub(httpserver, clock=clock).install()
     limit = shared(dynamodb)
     for n in range(81):
         client_of(httpserver, limit, clock, 90.0).create_comment("example-org/app", 7, f"{n}")
-    assert post_times(github) == [T] * 80 + [T + 60]
-    assert clock.slept == [60.0]
+    assert post_times(github) == [T + 7.5 * (n // 10) for n in range(80)] + [T + 60]
+    assert clock.slept == [7.5] * 8
 
 
 def test_the_hour_limit_fails_what_cannot_wait(dynamodb, httpserver: HTTPServer):
-    """3 a minute, 5 an hour: two minutes of posts, then the sixth is an hour's wait away,
-    rate-limited with no request made and the retry-after to wait."""
+    """3 a minute (one in any 7.5 s), 5 an hour: two minutes of posts, then the sixth is an
+    hour's wait away, rate-limited with no request made and the retry-after to wait."""
     clock = Clock()
     github = FakeGitHub(httpserver, clock=clock).install()
     limit = shared(dynamodb, Limits(3, 5))
     for n in range(5):
         client_of(httpserver, limit, clock, 90.0).create_comment("example-org/app", 7, f"{n}")
-    assert post_times(github) == [T, T, T, T + 60, T + 60]
+    assert post_times(github) == [T, T + 7.5, T + 15, T + 60, T + 67.5]
     with pytest.raises(GitHubError) as caught:
         client_of(httpserver, limit, clock, 90.0).create_comment("example-org/app", 7, "6")
     assert (caught.value.reason, caught.value.transient, caught.value.retry_after) == (
         Reason.RATE_LIMITED,
         True,
-        3540.0,
+        3532.5,
     )
     assert github.requests["POST"] == 5

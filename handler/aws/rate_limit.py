@@ -1,6 +1,8 @@
 """A credential's GitHub rate limit as one item of the claims table (key ``id``, TTL
 ``expiration``), shared by every container: ``ratelimit#<digest of API and identity>`` holds the
-reservations (``sent``), ``hold_until`` and a ``version`` that makes each reservation a
+reservations (``sent``: whole milliseconds, each an 8-byte big-endian integer, in one binary
+value: 500 of them take 4 KB, where a list of numbers would be twice that and slow to read),
+``hold_until`` and a ``version`` that makes each reservation a
 compare-and-set (handler.github.rate_limit has the logic).
 
 A table that fails fails the post (rate-limit-store-unavailable, transient): posting without the
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import struct
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -99,7 +102,7 @@ class DynamoPostLimit:
             raise _unavailable(error_code(error)) from None
         if item is None:
             return RateState((), self._hold), None
-        sent = tuple(float(entry["N"]) for entry in item.get("sent", {}).get("L", []))
+        sent = _moments(item.get("sent", {}).get("B", b""))
         hold = max(float(item.get("hold_until", {}).get("N", "0")), self._hold)
         return RateState(sent, hold), int(item.get("version", {}).get("N", "0"))
 
@@ -108,7 +111,7 @@ class DynamoPostLimit:
         last = max(state.sent[-1] if state.sent else 0.0, state.hold_until)
         item: dict[str, Any] = {
             **self._key,
-            "sent": {"L": [{"N": _number(moment)} for moment in state.sent]},
+            "sent": {"B": _packed(state.sent)},
             "hold_until": {"N": _number(state.hold_until)},
             "version": {"N": str((version or 0) + 1)},
             "expiration": {"N": str(int(last) + _KEEP_SECONDS)},
@@ -129,6 +132,15 @@ class DynamoPostLimit:
         except BotoCoreError as error:
             raise _unavailable(error_code(error)) from None
         return True
+
+
+def _packed(moments: tuple[float, ...]) -> bytes:
+    return struct.pack(f">{len(moments)}q", *(round(moment * 1000) for moment in moments))
+
+
+def _moments(packed: bytes) -> tuple[float, ...]:
+    count = len(packed) // 8
+    return tuple(ms / 1000 for ms in struct.unpack(f">{count}q", packed[: count * 8]))
 
 
 def _number(moment: float) -> str:

@@ -108,6 +108,11 @@ class Runtime:
     visibility: Visibility | None = None
     # A number in [0, 1) for each wait's jitter.
     jitter: Callable[[], float] = random.random
+    # Look on GitHub for an earlier copy of a mail older than a first delivery, before posting
+    # it. The Lambda with its table turns this off: the posting records say which claims ever
+    # sent a POST, so mail that waited in the queue costs no search (an unknown outcome still
+    # gets one). Replays keep it: whatever posted the mail before may have left no record.
+    search_old_mail: bool = True
     clock: Callable[[], float] = time.time
     # Times each mail; monotonic, since the wall clock may jump.
     timer: Callable[[], float] = time.perf_counter
@@ -175,7 +180,7 @@ class Receiver:
             claims=self.runtime.claims,
             postings=self.runtime.postings,
             threads=self.runtime.threads,
-            since=_since(ref, self.runtime.clock()),
+            since=_since(ref, self.runtime.clock()) if self.runtime.search_old_mail else None,
             deadline=deadline,
         )
 
@@ -399,8 +404,8 @@ def _frames(error: BaseException) -> str:
 def _since(ref: MailRef, now: float) -> float | None:
     """None for a fresh mail; for a retry or a redelivery, when to look for an earlier copy from.
 
-    A first delivery reaches us seconds after SES received the mail; anything older has been
-    tried before, and GitHub may hold its comment although no claim records it.
+    A first delivery reaches us seconds after SES received the mail; anything older may have
+    been posted by a run that left no claim or posting record (Runtime.search_old_mail).
     """
     received = ref.received_at if ref.received_at is not None else now - _UNKNOWN_AGE
     return None if now - received < _FRESH_SECONDS else received - _CLOCK_SKEW
