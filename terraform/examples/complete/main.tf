@@ -19,7 +19,7 @@ module "ticket_router" {
   }
   github_api_url       = "https://api.github.com"
   log_level            = "INFO"
-  lambda_timeout       = 60
+  lambda_timeout       = 120
   lambda_memory_size   = 1024
   reserved_concurrency = 2
   # The mail queue: two batches at a time, dead-lettered after 30 receives (about a day).
