@@ -724,6 +724,7 @@ def burst(bench: Bench) -> list[Figure]:
     from pytest_httpserver import HTTPServer  # noqa: PLC0415
 
     from tests.burst import Burst, run  # noqa: PLC0415
+    from tests.dynamo import create_claims_table  # noqa: PLC0415
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     mails = 1000 if bench.runs < 21 else 5000
@@ -739,12 +740,7 @@ def burst(bench: Bench) -> list[Figure]:
     try:
         with mock_aws():
             dynamodb = boto3.client("dynamodb", region_name=REGION)
-            dynamodb.create_table(
-                TableName="claims",
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            create_claims_table(dynamodb)
             outcome = run(Burst(mails, holds=holds), dynamodb=dynamodb, server=server)
     finally:
         os.environ.clear()

@@ -35,7 +35,7 @@ from handler.service.inbound import logger as decision_logger
 from handler.wiring import Tables, inbound_runtime
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE, Atomic
-from tests.fakegithub import FakeGitHub
+from tests.fakegithub import FakeGitHub, rate_limited
 from tests.sesmail import ses_mail
 from tests.simulation import QueuedMessage, SimulatedQueue, VirtualClock
 
@@ -120,24 +120,15 @@ class LimitedGitHub(FakeGitHub):
         hold = self.holds.get(self._posts)
         if hold is not None:
             self.windows.append((now, now + hold))
-            return _limit_answer(429, hold)
+            return rate_limited(429, hold)
         recent = [t for t in self._accepted[-self.per_minute :] if t > now - 60]
         if len(recent) >= self.per_minute:
             wait = math.ceil(recent[0] + 60 - now)
             self.windows.append((now, now + wait))
             self.refused_by_limit += 1
-            return _limit_answer(403, wait)
+            return rate_limited(403, wait)
         self._accepted.append(now)
         return None
-
-
-def _limit_answer(status: int, seconds: int) -> Response:
-    return Response(
-        json.dumps({"message": "You have exceeded a secondary rate limit."}),
-        status=status,
-        headers={"retry-after": str(seconds)},
-        content_type="application/json",
-    )
 
 
 class _Store:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +36,30 @@ def shared_emails() -> Path:
     if not SHARED_EMAILS.is_dir():
         pytest.skip("../shared/emails is not present in this checkout")
     return SHARED_EMAILS
+
+
+@pytest.fixture
+def logged(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """caplog for ticket_router, whether or not the Lambda's config stopped its propagation."""
+    logger = logging.getLogger("ticket_router")
+    propagate = logger.propagate
+    logger.addHandler(caplog.handler)
+    logger.propagate = False
+    yield caplog
+    logger.removeHandler(caplog.handler)
+    logger.propagate = propagate
+
+
+@pytest.fixture
+def stdout_log() -> Iterator[io.StringIO]:
+    """What the inbound function's log handler writes (its stream is bound at import, before
+    capsys)."""
+    # Imported here: importing it configures the ticket_router logger for every test after.
+    from handler import lambda_function  # noqa: PLC0415
+
+    handler = lambda_function.logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)

@@ -270,11 +270,7 @@ class FakeGitHub:
 
     def _limited(self) -> Response | None:
         if self.limited_next:
-            return _json(
-                {"message": "You have exceeded a secondary rate limit."},
-                429,
-                headers={"retry-after": str(self.limited_next.pop(0))},
-            )
+            return rate_limited(429, self.limited_next.pop(0))
         if self.limit is None:
             return None
         now = time.monotonic()
@@ -284,11 +280,7 @@ class FakeGitHub:
             self._window_count += 1
             return None
         wait = (self._window_start + self.window - now) * self.scale
-        return _json(
-            {"message": "You have exceeded a secondary rate limit."},
-            403,
-            headers={"retry-after": str(max(1, math.ceil(wait)))},
-        )
+        return rate_limited(403, max(1, math.ceil(wait)))
 
 
 def _payload(comment: Comment) -> dict[str, object]:
@@ -319,6 +311,15 @@ def _issue_payload(issue: Issue) -> dict[str, object]:
             "url": f"https://api.github.com/repos/{issue.repo}/pulls/{issue.number}"
         }
     return payload
+
+
+def rate_limited(status: int, seconds: int) -> Response:
+    """GitHub's secondary rate limit: ``status`` (403 or 429) with a retry-after."""
+    return _json(
+        {"message": "You have exceeded a secondary rate limit."},
+        status,
+        headers={"retry-after": str(seconds)},
+    )
 
 
 def _json(payload: object, status: int, headers: dict[str, str] | None = None) -> Response:

@@ -14,7 +14,7 @@ from moto import mock_aws
 from handler.cli import main
 from handler.outbound.signatures import app_secret, owner_secret
 from tests.conftest import ROOT, TESTS
-from tests.dynamo import CLAIMS_TABLE
+from tests.dynamo import CLAIMS_TABLE, create_claims_table
 from tests.fakegithub import FakeGitHub
 from tests.sesmail import ses_mail
 
@@ -250,12 +250,7 @@ def test_dispatch_shares_the_claims_table(capsys, monkeypatch, httpserver, tmp_p
     mail.write_bytes(ses_mail())
     routes = str(TESTS / "lambda" / "routes.yaml")
     with mock_aws():
-        boto3.client("dynamodb", region_name="eu-west-1").create_table(
-            TableName="claims",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_claims_table(boto3.client("dynamodb", region_name="eu-west-1"))
         first = run(capsys, "dispatch", "--table", "claims", "--routes", routes, str(mail))
         requests_after_first = sum(github.requests.values())
         status, out, _ = run(capsys, "dispatch", "--table", "claims", "--routes", routes, str(mail))

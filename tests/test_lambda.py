@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -40,17 +38,6 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
-
-
-@pytest.fixture
-def stdout_log() -> Iterator[io.StringIO]:
-    """What the function's log handler writes (its stream is bound at import, before capsys)."""
-    handler = lambda_function.logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
 
 
 def log_lines(buffer: io.StringIO) -> list[dict[str, Any]]:

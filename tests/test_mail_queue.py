@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,6 +25,7 @@ from handler.deadline import Deadline
 from handler.routing import load_routes
 from handler.service.inbound import Runtime, handle_event, retry_delay
 from tests.conftest import TESTS
+from tests.dynamo import create_claims_table
 from tests.fakegithub import FakeGitHub
 from tests.sesmail import ses_mail
 
@@ -74,12 +74,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, httpserver: HTTPServer) -> Iterator[Aws
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="mail", CreateBucketConfiguration={"LocationConstraint": REGION})
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_claims_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         secrets = boto3.client("secretsmanager", region_name=REGION)
         arn = secrets.create_secret(Name="github-token", SecretString=TOKEN)["ARN"]
         sqs = boto3.client("sqs", region_name=REGION)
@@ -107,17 +102,6 @@ def aws(monkeypatch: pytest.MonkeyPatch, httpserver: HTTPServer) -> Iterator[Aws
 @pytest.fixture
 def github(httpserver: HTTPServer) -> FakeGitHub:
     return FakeGitHub(httpserver).install()
-
-
-@pytest.fixture
-def stdout_log() -> Iterator[io.StringIO]:
-    """What the function's log handler writes (its stream is bound at import, before capsys)."""
-    handler = lambda_function.logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
 
 
 def log_lines(buffer: io.StringIO, message: str) -> list[dict[str, Any]]:

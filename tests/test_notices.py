@@ -24,6 +24,7 @@ from handler.reasons import Reason
 from handler.routing import Route, parse_routes
 from handler.service.events import MailRef
 from handler.service.inbound import Receiver, Runtime
+from tests.dynamo import create_claims_table
 from tests.sesmail import ses_mail
 
 RECIPIENT = "42@issues.example.com"
@@ -243,12 +244,7 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName="claims",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_claims_table(dynamodb)
         ses = boto3.client("ses")
         ses.verify_domain_identity(Domain="issues.example.com")
         yield ses, dynamodb

@@ -9,7 +9,6 @@ request log kept in it.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -292,18 +291,6 @@ class Unconfirmed:
             error = {"Error": {"Code": "ProvisionedThroughputExceededException"}}
             raise ClientError(error, "UpdateItem")
         return self._client.update_item(**kwargs)
-
-
-@pytest.fixture
-def logged(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """caplog for ticket_router, whether or not the Lambda's config stopped its propagation."""
-    logger = logging.getLogger("ticket_router")
-    propagate = logger.propagate
-    logger.addHandler(caplog.handler)
-    logger.propagate = False
-    yield caplog
-    logger.removeHandler(caplog.handler)
-    logger.propagate = propagate
 
 
 def test_a_post_whose_claim_cannot_be_marked_done_stands(dynamodb, server, clock, github, logged):

@@ -7,9 +7,8 @@ Time is a test clock that only sleeps move; the fake GitHub logs each request at
 
 from __future__ import annotations
 
-import logging
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -272,18 +271,6 @@ def test_a_table_that_fails_posts_nothing(dynamodb, httpserver: HTTPServer):
         "(ProvisionedThroughputExceededException): not posted",
     )
     assert github.requests["POST"] == 0
-
-
-@pytest.fixture
-def logged(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """caplog for ticket_router, whether or not the Lambda's config stopped its propagation."""
-    logger = logging.getLogger("ticket_router")
-    propagate = logger.propagate
-    logger.addHandler(caplog.handler)
-    logger.propagate = False
-    yield caplog
-    logger.removeHandler(caplog.handler)
-    logger.propagate = propagate
 
 
 def test_a_hold_that_cannot_be_shared_still_holds_its_container(dynamodb, logged):

@@ -30,6 +30,7 @@ from handler.service.events import EventError
 from handler.service.inbound import Receiver, Runtime
 from handler.service.replay import key_ref, queued_event, replay_queue
 from tests.conftest import TESTS
+from tests.dynamo import create_claims_table
 from tests.fakegithub import FakeGitHub
 from tests.sesmail import ses_mail
 
@@ -60,12 +61,7 @@ def aws(monkeypatch, httpserver: HTTPServer):
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_claims_table(dynamodb, TABLE)
         sqs = boto3.client("sqs", region_name=REGION)
         queue = sqs.create_queue(QueueName="ticket-router-failed")["QueueUrl"]
         yield {"s3": s3, "dynamodb": dynamodb, "sqs": sqs, "queue": queue}
