@@ -8,6 +8,9 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
+# The caller's provider decides the region (this module configures no provider).
+data "aws_region" "current" {}
+
 locals {
   routes_file = coalesce(var.routes_file, "${path.module}/../routes.yaml")
   # One source of truth: the domains SES receives for are the domains the function routes, in the
@@ -32,14 +35,15 @@ locals {
   # ARN with "-" and 6 random characters: "??????" matches exactly these, where "*" would also
   # match any secret whose name starts with this one's and a hyphen.
   # https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_iam-policies.html
-  route_secret_arns = sort(distinct([for secret in local.route_secrets : startswith(secret, "arn:") ? secret : "arn:${data.aws_partition.current.partition}:secretsmanager:${var.region}:${local.account_id}:secret:${secret}-??????"]))
+  route_secret_arns = sort(distinct([for secret in local.route_secrets : startswith(secret, "arn:") ? secret : "arn:${data.aws_partition.current.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${secret}-??????"]))
 
   account_id    = data.aws_caller_identity.current.account_id
+  region        = data.aws_region.current.name
   rule_set_name = coalesce(var.rule_set_name, var.name)
   rule_name     = "${var.name}-deliver"
   # Built from names, not from the rule, so that the bucket policy and the topic policy can
   # exist before the rule does (SES checks both when the rule is created).
-  receipt_rule_arn = "arn:${data.aws_partition.current.partition}:ses:${var.region}:${local.account_id}:receipt-rule-set/${local.rule_set_name}:receipt-rule/${local.rule_name}"
+  receipt_rule_arn = "arn:${data.aws_partition.current.partition}:ses:${local.region}:${local.account_id}:receipt-rule-set/${local.rule_set_name}:receipt-rule/${local.rule_name}"
   bucket_name      = coalesce(var.mail_bucket_name, "${var.name}-mail-${local.account_id}")
   package_file     = coalesce(var.package_file, "${path.module}/../dist/ticket-router.zip")
   # A claim must outlive its mail, which can be replayed until S3 removes it: S3 rounds an expiry
@@ -108,14 +112,14 @@ module "function" {
   idempotency_table_arn   = module.idempotency_store.table_arn
   idempotency_ttl_seconds = local.claim_ttl_seconds
 
-  notice_identity_arns = { for domain in local.notice_domains : domain => "arn:${data.aws_partition.current.partition}:ses:${var.region}:${local.account_id}:identity/${domain}" }
+  notice_identity_arns = { for domain in local.notice_domains : domain => "arn:${data.aws_partition.current.partition}:ses:${local.region}:${local.account_id}:identity/${domain}" }
 }
 
 module "mail_receiving" {
   source = "./modules/mail_receiving"
 
   domains           = local.domains
-  region            = var.region
+  region            = local.region
   route53_zone_ids  = var.route53_zone_ids
   rule_set_name     = local.rule_set_name
   rule_name         = local.rule_name

@@ -1,9 +1,3 @@
-variable "region" {
-  description = "AWS region that receives the mail; it must be one where SES offers email receiving."
-  type        = string
-  default     = "eu-west-1"
-}
-
 variable "name" {
   description = "Name of the deployment; prefixes every resource."
   type        = string
@@ -215,10 +209,4 @@ variable "alarm_email" {
     condition     = var.alarm_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
     error_message = "alarm_email must be empty or a mail address."
   }
-}
-
-variable "tags" {
-  description = "Tags added to every resource (through the provider's default_tags)."
-  type        = map(string)
-  default     = {}
 }

@@ -83,9 +83,11 @@ def parsed(path: Path) -> dict[str, Any]:
         return hcl2.load(handle)
 
 
-def blocks(folder: Path, kind: str) -> Iterator[tuple[list[str], dict[str, Any]]]:
-    """Every ``kind`` block in the .tf files of ``folder``: (labels, body)."""
-    for path in sorted(folder.glob("*.tf")):
+def blocks(
+    folder: Path, kind: str, files: list[Path] | None = None
+) -> Iterator[tuple[list[str], dict[str, Any]]]:
+    """Every ``kind`` block in the .tf files of ``folder`` (or in ``files``): (labels, body)."""
+    for path in files if files is not None else sorted(folder.glob("*.tf")):
         for entry in parsed(path).get(kind, []):
             yield from _labelled(entry, [])
 
@@ -125,14 +127,51 @@ def test_every_file_parses(path: Path):
 
 @pytest.mark.parametrize("folder", MODULE_DIRS, ids=lambda p: p.name)
 def test_versions_are_pinned_to_the_supported_range(folder: Path):
-    """Terraform >= 1.6 and the AWS provider >= 5 everywhere."""
+    """Terraform 1.9 (cross-variable validations) up to the next major, AWS provider 5 from
+    5.80 but never 6: a fresh init cannot take a new major version."""
     [(_, block)] = list(blocks(folder, "terraform"))
-    assert unquote(block["required_version"]) == ">= 1.6"
+    assert unquote(block["required_version"]) == ">= 1.9, < 2.0"
     [providers] = block["required_providers"]
     assert {k: unquote(v) for k, v in providers["aws"].items()} == {
         "source": "hashicorp/aws",
-        "version": ">= 5.0",
+        "version": ">= 5.80, < 6.0",
     }
+
+
+def test_the_example_commits_a_lock_within_the_bounds():
+    """examples/complete's .terraform.lock.hcl is in git and pins one AWS provider release
+    within the bounds, with the registry's hashes of every platform's package (zh:)."""
+    lock = TERRAFORM / "examples" / "complete" / ".terraform.lock.hcl"
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", str(lock)],  # noqa: S607 - git from the PATH
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    assert tracked.returncode == 0, "the example's lock file is not committed"
+    [(labels, provider)] = list(blocks(lock.parent, "provider", files=[lock]))
+    assert labels == ["registry.terraform.io/hashicorp/aws"]
+    major, minor, _ = (int(part) for part in unquote(provider["version"]).split("."))
+    assert major == 5 and minor >= 80
+    assert unquote(provider["constraints"]) == ">= 5.80.0, < 6.0.0"
+    hashes = unquote(provider["hashes"])
+    assert len([h for h in hashes if h.startswith("zh:")]) >= 10
+    assert any(h.startswith("h1:") for h in hashes)
+
+
+def test_no_provider_is_configured_inside_the_module():
+    """The caller configures the provider (region, credentials, default_tags) and may pass its
+    own, or use count, for_each and depends_on on the module: terraform/ and its modules
+    configure none; examples/complete configures it and passes it in."""
+    for folder in [TERRAFORM, *MODULES]:
+        assert not list(blocks(folder, "provider")), folder
+    [(labels, provider)] = list(blocks(TERRAFORM / "examples" / "complete", "provider"))
+    assert labels == ["aws"]
+    assert unquote(provider["region"]) == "var.region"
+    [default_tags] = provider["default_tags"]
+    assert unquote(unquote(default_tags["tags"])["Application"]) == "ticket-router"
+    example = modules_called(TERRAFORM / "examples" / "complete")["ticket_router"]
+    assert unquote(example["providers"]) == {"aws": "aws"}
 
 
 @pytest.mark.parametrize("folder", [TERRAFORM, *MODULES], ids=lambda p: p.name)
@@ -771,7 +810,7 @@ def test_sending_notices_is_granted_only_for_routes_that_ask():
     function = modules_called(TERRAFORM)["function"]
     assert unquote(function["notice_identity_arns"]) == (
         "{for domain in local.notice_domains : domain => "
-        '"arn:${data.aws_partition.current.partition}:ses:${var.region}:'
+        '"arn:${data.aws_partition.current.partition}:ses:${local.region}:'
         '${local.account_id}:identity/${domain}"}'
     )
     variable = variables(MODULES_BY_NAME["function"])["notice_identity_arns"]
@@ -862,7 +901,7 @@ def test_route_secrets_are_read_from_the_routes_file():
     assert unquote(local["route_secret_arns"]) == (
         "sort(distinct([for secret in local.route_secrets :"
         ' startswith(secret, "arn:") ? secret :'
-        ' "arn:${data.aws_partition.current.partition}:secretsmanager:${var.region}:'
+        ' "arn:${data.aws_partition.current.partition}:secretsmanager:${local.region}:'
         '${local.account_id}:secret:${secret}-??????"]))'
     )
     function = modules_called(TERRAFORM)["function"]
@@ -973,14 +1012,6 @@ def test_the_token_never_passes_through_terraform():
     text = "\n".join(p.read_text(encoding="utf-8") for p in TF_FILES)
     assert "aws_secretsmanager_secret_version" not in text
     assert not [name for name in variables(TERRAFORM) if "token" in name or "secret" in name]
-
-
-def test_every_resource_is_tagged_through_default_tags():
-    """The provider's default_tags carry var.tags onto everything."""
-    [(labels, provider)] = list(blocks(TERRAFORM, "provider"))
-    assert labels == ["aws"]
-    [default_tags] = provider["default_tags"]
-    assert "var.tags" in default_tags["tags"]
 
 
 def test_every_checkov_skip_says_why():
@@ -1225,7 +1256,7 @@ def test_dns_records_point_mail_at_the_regions_inbound_endpoint():
     assert unquote(mx["records"]) == ["10 ${local.inbound_smtp}"]
     verification = resource(folder, "aws_route53_record", "verification")
     assert unquote(verification["name"]) == "_amazonses.${each.key}"
-    assert unquote(modules_called(TERRAFORM)["mail_receiving"]["region"]) == "var.region"
+    assert unquote(modules_called(TERRAFORM)["mail_receiving"]["region"]) == "local.region"
 
 
 def test_rule_set_activation_is_switchable_and_waits_for_the_rule():

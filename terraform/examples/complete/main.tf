@@ -1,10 +1,35 @@
-# A complete deployment: every input of the root module set explicitly.
+# A complete deployment: the provider configured here, every input of the module set explicitly.
 #   make package
 #   cd terraform/examples/complete && terraform init && terraform apply
+provider "aws" {
+  # One of the regions where SES receives mail: the module refuses any other.
+  region = var.region
+
+  # Deploy with a role of the target account, as CI usually does; null uses the caller's credentials.
+  dynamic "assume_role" {
+    for_each = var.assume_role_arn == null ? [] : [var.assume_role_arn]
+
+    content {
+      role_arn     = assume_role.value
+      session_name = "ticket-router-deploy"
+    }
+  }
+
+  default_tags {
+    tags = {
+      Application = "ticket-router"
+      Team        = "research-software"
+    }
+  }
+}
+
 module "ticket_router" {
   source = "../../"
 
-  region                    = "eu-west-1"
+  providers = {
+    aws = aws
+  }
+
   name                      = "ticket-router"
   routes_file               = "${path.module}/../../../routes.yaml"
   package_file              = "${path.module}/../../../dist/ticket-router.zip"
@@ -32,9 +57,6 @@ module "ticket_router" {
   webhook_reserved_concurrency = 5
   log_retention_days           = 365
   alarm_email                  = "ops@example.com"
-  tags = {
-    Team = "research-software"
-  }
 }
 
 output "dns_records" {
