@@ -173,3 +173,24 @@ module "alarms" {
   # Null without replies by mail: no alarm on the outbox's unknown SES outcomes.
   mail_outcome_unknown_metric = one(module.replies[*].mail_outcome_unknown_metric)
 }
+
+# Destroyed first (it depends on every other module), so a destroy while the mail bucket or the
+# claims table is still protected refuses before deleting anything, instead of failing half-way.
+module "teardown_guard" {
+  source = "./modules/teardown_guard"
+
+  protected = !var.force_destroy_mail_bucket || var.protect_claims_table
+  message   = "ticket-router still protects its mail: nothing was destroyed. Set force_destroy_mail_bucket = true and protect_claims_table = false, run terraform apply, then terraform destroy."
+
+  depends_on = [
+    module.token_secret,
+    module.mail_storage,
+    module.idempotency_store,
+    module.mail_queue,
+    module.function,
+    module.mail_receiving,
+    module.webhook_secret,
+    module.replies,
+    module.alarms,
+  ]
+}

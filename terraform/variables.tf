@@ -50,7 +50,7 @@ variable "mail_retention_days" {
 }
 
 variable "force_destroy_mail_bucket" {
-  description = "Let `terraform destroy` delete the mail bucket while it still holds mail."
+  description = "Let `terraform destroy` delete the mail bucket and the mail it holds. While this is false (or protect_claims_table true), destroy refuses before deleting anything: set both, apply, then destroy."
   type        = bool
   default     = false
 }

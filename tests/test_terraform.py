@@ -131,6 +131,9 @@ def test_versions_are_pinned_to_the_supported_range(folder: Path):
     5.80 but never 6: a fresh init cannot take a new major version."""
     [(_, block)] = list(blocks(folder, "terraform"))
     assert unquote(block["required_version"]) == ">= 1.9, < 2.0"
+    if folder.name == "teardown_guard":  # terraform_data only: no provider
+        assert "required_providers" not in block
+        return
     [providers] = block["required_providers"]
     assert {k: unquote(v) for k, v in providers["aws"].items()} == {
         "source": "hashicorp/aws",
@@ -2272,3 +2275,78 @@ def test_the_whole_deployment_plans_and_applies_against_a_mocked_provider(tmp_pa
     digest = hashlib.sha256(routes.read_bytes()).hexdigest()
     (copy / "package.zip.routes-sha256").write_text(digest + "\n", encoding="utf-8")
     terraform_test(copy, "main.tftest.hcl")
+
+
+def test_the_teardown_guard_depends_on_every_other_module():
+    """Destroy deletes the guard before anything else of the deployment, and it refuses until
+    the mail bucket may be emptied and the claims table is unprotected (as applied)."""
+    calls = modules_called(TERRAFORM)
+    guard = calls.pop("teardown_guard")
+    assert unquote(guard["depends_on"]) == [f"module.{name}" for name in calls]
+    assert unquote(guard["protected"]) == (
+        "!var.force_destroy_mail_bucket || var.protect_claims_table"
+    )
+    assert "force_destroy_mail_bucket = true" in unquote(guard["message"])
+    assert "protect_claims_table = false" in unquote(guard["message"])
+
+
+GUARDED_ROOT = """
+variable "protected" {
+  type = bool
+}
+
+# Stands for the deployment: a resource the guard depends on, as the root's modules are.
+resource "terraform_data" "mail_bucket_policy" {
+  input = "TLS only"
+}
+
+module "guard" {
+  source = "./guard"
+
+  protected  = var.protected
+  message    = "Set force_destroy_mail_bucket = true, apply, then destroy."
+  depends_on = [terraform_data.mail_bucket_policy]
+}
+"""
+
+
+@pytest.mark.skipif(TERRAFORM_BIN is None, reason="needs terraform")
+def test_a_protected_deployment_refuses_destroy_before_deleting_anything(tmp_path: Path):
+    """The real guard module (terraform_data: no provider, no AWS), applied and destroyed: while
+    protected, destroy fails with the message and the state keeps everything; once the flags are
+    applied, the same destroy deletes everything."""
+    assert TERRAFORM_BIN is not None
+    shutil.copytree(MODULES_BY_NAME["teardown_guard"], tmp_path / "guard")
+    (tmp_path / "main.tf").write_text(GUARDED_ROOT, encoding="utf-8")
+    environment = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
+
+    def terraform(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - terraform from the PATH, fixed arguments
+            [TERRAFORM_BIN, f"-chdir={tmp_path}", *arguments, "-no-color"],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=False,
+        )
+
+    def state() -> list[str]:
+        return terraform("state", "list").stdout.split()
+
+    assert terraform("init", "-input=false").returncode == 0
+    everything = ["terraform_data.mail_bucket_policy", "module.guard.terraform_data.this"]
+    assert terraform("apply", "-auto-approve", "-var=protected=true").returncode == 0
+    assert sorted(state()) == sorted(everything)
+
+    refused = terraform("destroy", "-auto-approve", "-var=protected=true")
+    assert refused.returncode != 0
+    assert "Set force_destroy_mail_bucket = true, apply, then destroy." in refused.stdout + (
+        refused.stderr
+    )
+    assert sorted(state()) == sorted(everything)
+
+    # The flag only takes effect once applied: the guard's destroy reads the state.
+    assert terraform("destroy", "-auto-approve", "-var=protected=false").returncode != 0
+    assert terraform("apply", "-auto-approve", "-var=protected=false").returncode == 0
+    assert sorted(state()) == sorted(everything)
+    assert terraform("destroy", "-auto-approve", "-var=protected=false").returncode == 0
+    assert state() == []
