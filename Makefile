@@ -94,9 +94,11 @@ tf-static: $(CHECKOV_STAMP)
 	else echo "no terraform or TF_PLUGIN_DIR: terraform validate skipped"; fi
 	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --quiet --compact --skip-download
 
-## tf-docs: regenerate the Inputs/Outputs tables of the Terraform READMEs
+## tf-docs: regenerate the Inputs/Outputs tables of the Terraform READMEs and the outputs the
+## example re-exports
 tf-docs: $(DEV)
 	$(BIN)/python scripts/tf_docs.py
+	$(BIN)/python scripts/example_outputs.py
 
 ## reasons-doc: regenerate docs/reasons.md, the table of reason codes, from handler/reasons.py
 reasons-doc: $(DEV)

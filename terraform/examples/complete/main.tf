@@ -58,23 +58,3 @@ module "ticket_router" {
   log_retention_days           = 365
   alarm_email                  = "ops@example.com"
 }
-
-output "dns_records" {
-  description = "DNS records the recipient domains need."
-  value       = module.ticket_router.dns_records
-}
-
-output "token_secret_name" {
-  description = "Secret to put the GitHub token in."
-  value       = module.ticket_router.token_secret_name
-}
-
-output "webhook_url" {
-  description = "Payload URL of the GitHub webhook of the repositories whose routes notify participants."
-  value       = module.ticket_router.webhook_url
-}
-
-output "webhook_secret_arn" {
-  description = "Secret to put the GitHub webhook's secret in."
-  value       = module.ticket_router.webhook_secret_arn
-}

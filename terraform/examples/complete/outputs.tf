@@ -1,0 +1,96 @@
+# Every output of the module under its own name: scripts/example_outputs.py writes it.
+
+output "recipient_domains" {
+  description = "Domains SES receives mail for, read from routes.yaml."
+  value       = module.ticket_router.recipient_domains
+}
+
+output "dns_records" {
+  description = "DNS records every recipient domain needs; add them by hand for the domains in unmanaged_domains."
+  value       = module.ticket_router.dns_records
+}
+
+output "unmanaged_domains" {
+  description = "Recipient domains without a Route 53 zone id: their DNS records must be added by hand."
+  value       = module.ticket_router.unmanaged_domains
+}
+
+output "mail_bucket" {
+  description = "Bucket holding the raw mail, under mail_key_prefix."
+  value       = module.ticket_router.mail_bucket
+}
+
+output "idempotency_table" {
+  description = "DynamoDB table of claims, one per (mail, issue) posted or being posted."
+  value       = module.ticket_router.idempotency_table
+}
+
+output "token_secret_name" {
+  description = "Secret to store the GitHub token in: aws secretsmanager put-secret-value --secret-id <this> --secret-string <token>."
+  value       = module.ticket_router.token_secret_name
+}
+
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = module.ticket_router.function_name
+}
+
+output "log_group" {
+  description = "CloudWatch log group with one JSON line per decision."
+  value       = module.ticket_router.log_group
+}
+
+output "failure_queue" {
+  description = "SQS dead-letter queue of the mail queue: mail not posted after every retry (an alarm watches it), kept 14 days from its arrival."
+  value       = module.ticket_router.failure_queue
+}
+
+output "failure_queue_url" {
+  description = "URL of the failure queue, for `ticket-router replay --dlq`."
+  value       = module.ticket_router.failure_queue_url
+}
+
+output "mail_queue" {
+  description = "SQS queue of received mail (SES's notifications of stored mail) the function reads; mail waits here while GitHub is down or rate-limited."
+  value       = module.ticket_router.mail_queue
+}
+
+output "mail_queue_url" {
+  description = "URL of the mail queue."
+  value       = module.ticket_router.mail_queue_url
+}
+
+output "mail_topic_arn" {
+  description = "SNS topic SES notifies of each stored mail; the mail queue is subscribed to it."
+  value       = module.ticket_router.mail_topic_arn
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms notify."
+  value       = module.ticket_router.alarm_topic_arn
+}
+
+output "receipt_rule_set" {
+  description = "SES receipt rule set holding the rule."
+  value       = module.ticket_router.receipt_rule_set
+}
+
+output "webhook_url" {
+  description = "Payload URL of the GitHub webhook (content type application/json; events: issue comments, issues) for the repositories of routes with notify_participants; null without such a route."
+  value       = module.ticket_router.webhook_url
+}
+
+output "webhook_secret_arn" {
+  description = "Secret to store the webhooks' master secret in (aws secretsmanager put-secret-value --secret-id <this> --secret-string <random>); ticket-router webhook-secret derives an owner's webhook secret from it. Null without a route that notifies participants."
+  value       = module.ticket_router.webhook_secret_arn
+}
+
+output "work_queue" {
+  description = "SQS queue of work for the outbox (GitHub activity to mail, SES bounces and complaints); null without a route that notifies participants."
+  value       = module.ticket_router.work_queue
+}
+
+output "work_dead_letter_queue" {
+  description = "SQS queue of the work items the outbox gave up on (an alarm watches it); null without a route that notifies participants."
+  value       = module.ticket_router.work_dead_letter_queue
+}
