@@ -2353,3 +2353,49 @@ def test_a_protected_deployment_refuses_destroy_before_deleting_anything(tmp_pat
     assert sorted(state()) == sorted(everything)
     assert terraform("destroy", "-auto-approve", "-var=protected=false").returncode == 0
     assert state() == []
+
+
+CALLER = """
+provider "aws" {
+  alias  = "deploy"
+  region = "eu-west-1"
+}
+
+resource "terraform_data" "before" {}
+
+module "ticket_router" {
+  source   = "./terraform"
+  count  = 1
+  providers = {
+    aws = aws.deploy
+  }
+  depends_on = [terraform_data.before]
+
+  routes_file  = "${path.module}/terraform/routes.yaml"
+  package_file = "${path.module}/terraform/package.zip"
+}
+"""
+
+
+@needs_terraform
+def test_a_caller_may_pass_its_provider_and_use_count_and_depends_on(tmp_path: Path):
+    """`terraform validate` of a configuration that passes an aliased provider to the module
+    and puts count and depends_on on it: Terraform refuses both for a module that configures a
+    provider of its own."""
+    assert TERRAFORM_BIN is not None
+    shutil.copytree(TERRAFORM, tmp_path / "terraform")
+    (tmp_path / "terraform" / "routes.yaml").write_text(PLAIN_ROUTES, encoding="utf-8")
+    (tmp_path / "main.tf").write_text(CALLER, encoding="utf-8")
+    environment = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
+    for arguments in (
+        ["init", "-backend=false", "-input=false", f"-plugin-dir={PLUGIN_DIR}"],
+        ["validate"],
+    ):
+        result = subprocess.run(  # noqa: S603 - terraform from the PATH, fixed arguments
+            [TERRAFORM_BIN, f"-chdir={tmp_path}", *arguments, "-no-color"],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
