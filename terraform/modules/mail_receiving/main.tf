@@ -32,8 +32,8 @@ resource "aws_sesv2_email_identity" "this" {
 
   email_identity = each.value
 
-  # Easy DKIM (SES holds the keys, the CNAMEs name them), with SES's default key length said
-  # here so that the plan knows the block and its tokens are known after apply.
+  # Easy DKIM (SES holds the keys, the CNAMEs name them) at SES's default key length, said so
+  # that the block always exists: its tokens name the CNAMEs.
   dkim_signing_attributes {
     next_signing_key_length = "RSA_2048_BIT"
   }
@@ -47,8 +47,8 @@ data "aws_sesv2_email_identity" "existing" {
   email_identity = each.value
 }
 
-# Version 1 made these with the v1 API; forgetting them instead of destroying them keeps an
-# upgrade from deleting identities that may be in use. Import each into
+# Earlier versions made these with the v1 API; forgetting them instead of destroying them keeps
+# an upgrade from deleting identities that may be in use. Import each into
 # aws_sesv2_email_identity.this (same identity, same DKIM tokens) or list it in
 # existing_identities.
 removed {
@@ -111,7 +111,7 @@ resource "aws_ses_receipt_rule_set" "this" {
   rule_set_name = var.rule_set_name
 }
 
-# Version 1 always created the set.
+# Earlier versions always created the set.
 moved {
   from = aws_ses_receipt_rule_set.this
   to   = aws_ses_receipt_rule_set.this[0]
@@ -186,7 +186,7 @@ check "active_receipt_rule_set" {
     error_message = "No mail reaches ticket-router until ${var.rule_set_name}, the set holding its rules, is the region's active receipt rule set (now ${data.aws_ses_active_receipt_rule_set.current.rule_set_name}). Add the rules to the active set with existing_rule_set_name = \"${data.aws_ses_active_receipt_rule_set.current.rule_set_name}\"${var.create_rule_set ? ", or activate ${var.rule_set_name} with activate_rule_set = true, which stops every rule of ${data.aws_ses_active_receipt_rule_set.current.rule_set_name}" : ""}."
   }
 
-  # Version 1 activated its set by default: without activate_rule_set = true, the upgrade
+  # Earlier versions activated their set by default: without activate_rule_set = true, the upgrade
   # destroys that activation and the region receives no mail at all.
   assert {
     condition     = var.activate_rule_set || !var.create_rule_set || data.aws_ses_active_receipt_rule_set.current.rule_set_name != var.rule_set_name
