@@ -39,13 +39,19 @@ locals {
 
   account_id    = data.aws_caller_identity.current.account_id
   region        = data.aws_region.current.name
-  rule_set_name = coalesce(var.rule_set_name, var.name)
-  rule_name     = "${var.name}-deliver"
-  # Built from names, not from the rule, so that the bucket policy and the topic policy can
-  # exist before the rule does (SES checks both when the rule is created).
-  receipt_rule_arn = "arn:${data.aws_partition.current.partition}:ses:${local.region}:${local.account_id}:receipt-rule-set/${local.rule_set_name}:receipt-rule/${local.rule_name}"
-  bucket_name      = coalesce(var.mail_bucket_name, "${var.name}-mail-${local.account_id}")
-  package_file     = coalesce(var.package_file, "${path.module}/../dist/ticket-router.zip")
+  rule_set_name = coalesce(var.existing_rule_set_name, var.rule_set_name, var.name)
+  # SES takes at most 100 recipients per rule: the domains, sorted, in rules of 100. The first
+  # keeps the name of the one rule of earlier versions, so its state keeps its address.
+  # https://docs.aws.amazon.com/ses/latest/dg/quotas.html
+  rules = [for index, recipients in chunklist(sort(local.domains), 100) : {
+    name       = index == 0 ? "${var.name}-deliver" : "${var.name}-deliver-${index + 1}"
+    recipients = recipients
+  }]
+  # Built from names, not from the rules, so that the bucket policy and the topic policy can
+  # exist before the rules do (SES checks both when a rule is created).
+  receipt_rule_arns = [for rule in local.rules : "arn:${data.aws_partition.current.partition}:ses:${local.region}:${local.account_id}:receipt-rule-set/${local.rule_set_name}:receipt-rule/${rule.name}"]
+  bucket_name       = coalesce(var.mail_bucket_name, "${var.name}-mail-${local.account_id}")
+  package_file      = coalesce(var.package_file, "${path.module}/../dist/ticket-router.zip")
   # A claim must outlive its mail, which can be replayed until S3 removes it: S3 rounds an expiry
   # up to the next midnight UTC, so a mail stays up to a day past mail_retention_days.
   # https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html
@@ -61,12 +67,12 @@ module "token_secret" {
 module "mail_storage" {
   source = "./modules/mail_storage"
 
-  bucket_name      = local.bucket_name
-  key_prefix       = var.mail_key_prefix
-  retention_days   = var.mail_retention_days
-  force_destroy    = var.force_destroy_mail_bucket
-  account_id       = local.account_id
-  receipt_rule_arn = local.receipt_rule_arn
+  bucket_name       = local.bucket_name
+  key_prefix        = var.mail_key_prefix
+  retention_days    = var.mail_retention_days
+  force_destroy     = var.force_destroy_mail_bucket
+  account_id        = local.account_id
+  receipt_rule_arns = local.receipt_rule_arns
 }
 
 module "idempotency_store" {
@@ -80,7 +86,7 @@ module "mail_queue" {
   source = "./modules/mail_queue"
 
   name              = "${var.name}-mail"
-  receipt_rule_arn  = local.receipt_rule_arn
+  receipt_rule_arns = local.receipt_rule_arns
   function_timeout  = var.lambda_timeout
   max_receive_count = var.mail_max_receive_count
 }
@@ -118,12 +124,15 @@ module "function" {
 module "mail_receiving" {
   source = "./modules/mail_receiving"
 
-  domains           = local.domains
-  region            = local.region
-  route53_zone_ids  = var.route53_zone_ids
-  rule_set_name     = local.rule_set_name
-  rule_name         = local.rule_name
-  activate_rule_set = var.activate_rule_set
+  domains             = local.domains
+  region              = local.region
+  route53_zone_ids    = var.route53_zone_ids
+  existing_identities = var.existing_identities
+  rule_set_name       = local.rule_set_name
+  create_rule_set     = var.existing_rule_set_name == null
+  rules               = local.rules
+  rule_after          = var.receipt_rule_after
+  activate_rule_set   = var.activate_rule_set
   # Both outputs wait for what SES checks: the bucket policy, and the topic policy (with the
   # queue subscribed, so that no notification is dropped).
   bucket_name = module.mail_storage.bucket_name
@@ -154,7 +163,8 @@ module "replies" {
   log_level                    = var.log_level
   log_retention_days           = var.log_retention_days
   webhook_reserved_concurrency = var.webhook_reserved_concurrency
-  # From mail_receiving's output, so that the feedback notifications wait for the identities.
+  # From mail_receiving's output (created or adopted), so that the feedback notifications wait
+  # for the identities.
   sending_identity_arns  = { for domain in local.participant_domains : domain => module.mail_receiving.identity_arns[domain] }
   feedback_identity_arns = { for domain in local.feedback_domains : domain => module.mail_receiving.identity_arns[domain] }
 }

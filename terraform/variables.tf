@@ -62,19 +62,47 @@ variable "protect_claims_table" {
 }
 
 variable "rule_set_name" {
-  description = "Name of the SES receipt rule set. Default: the deployment name."
+  description = "Name of the SES receipt rule set created for the rules when existing_rule_set_name is null. Default: the deployment name."
   type        = string
   default     = null
 }
 
+variable "existing_rule_set_name" {
+  description = "Existing SES receipt rule set (by name) to add the rules to, usually the region's active one, instead of creating a set; it is never activated or deleted here."
+  type        = string
+  default     = null
+}
+
+variable "receipt_rule_after" {
+  description = "Name of the rule in the existing set (existing_rule_set_name) after which the rules go; null puts them first. A rule before them that stops or bounces their domains' mail keeps it from ticket-router."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.receipt_rule_after == null || var.existing_rule_set_name != null
+    error_message = "receipt_rule_after names a rule of the existing set (existing_rule_set_name); a set created here holds only ticket-router's rules."
+  }
+}
+
 variable "activate_rule_set" {
-  description = "Make the receipt rule set the active one. An account has only one active set: turn this off if another set must stay active, and add the rule to it by hand."
+  description = "Make the rule set created here the region's active one. A region has one active set: its rules stop receiving mail, and destroy leaves no set active; to keep it, add the rules to it (existing_rule_set_name) instead. A plan that changes the active set warns."
   type        = bool
-  default     = true
+  default     = false
+
+  validation {
+    condition     = !(var.activate_rule_set && var.existing_rule_set_name != null)
+    error_message = "activate_rule_set = true activates a rule set created here; with existing_rule_set_name the rules join that set, which is left as it is: set activate_rule_set = false."
+  }
+}
+
+variable "existing_identities" {
+  description = "Recipient domains whose SES identities exist already, adopted as they are: read, never created, modified or deleted here (their DKIM records stay the operator's). Every other domain's identity is created, and the apply fails if it exists."
+  type        = list(string)
+  default     = []
 }
 
 variable "route53_zone_ids" {
-  description = "Route 53 hosted zone id per recipient domain. For these domains the MX, SES verification and DKIM records are created; the others are listed in the dns_records output."
+  description = "Route 53 hosted zone id per recipient domain. For these domains the MX record is created, and the DKIM records of the identities created here; the records of the others are listed in the dns_records output."
   type        = map(string)
   default     = {}
 }

@@ -388,8 +388,8 @@ def test_the_mail_queue_outwaits_six_function_timeouts_then_dead_letters():
     assert unquote(modules_called(TERRAFORM)["function"]["timeout"]) == "var.lambda_timeout"
 
 
-def test_only_ses_for_this_rule_may_publish_mail_to_the_topic():
-    """The topic policy admits SES for this account's receipt rule; the key admits SES of this
+def test_only_ses_for_these_rules_may_publish_mail_to_the_topic():
+    """The topic policy admits SES for this account's receipt rules; the key admits SES of this
     account; the topic is encrypted with that rotated key."""
     assert policy(MAIL_QUEUE, "topic") == {
         "SESPublishesMail": (["sns:Publish"], ["aws_sns_topic.this.arn"])
@@ -398,7 +398,7 @@ def test_only_ses_for_this_rule_may_publish_mail_to_the_topic():
     assert unquote(publish["principals"][0]["identifiers"]) == ["ses.amazonaws.com"]
     assert conditions(publish) == {
         "aws:SourceAccount": ("StringEquals", ["local.account_id"]),
-        "aws:SourceArn": ("ArnEquals", ["var.receipt_rule_arn"]),
+        "aws:SourceArn": ("ArnEquals", "var.receipt_rule_arns"),
     }
     topic_policy = resource(MAIL_QUEUE, "aws_sns_topic_policy", "this")
     assert unquote(topic_policy["policy"]) == "data.aws_iam_policy_document.topic.json"
@@ -452,21 +452,77 @@ def test_ses_domains_are_the_routes_domains():
     assert terraform_domains == ["anomalies.unseen.ac.uk", "issues.example.com"]
     receiving = modules_called(TERRAFORM)["mail_receiving"]
     assert unquote(receiving["domains"]) == "local.domains"
-    rule = resource(TERRAFORM / "modules" / "mail_receiving", "aws_ses_receipt_rule", "this")
-    assert unquote(rule["recipients"]) == "var.domains"
+    assert unquote(receiving["rules"]) == "local.rules"
+    folder = TERRAFORM / "modules" / "mail_receiving"
+    rule = resource(folder, "aws_ses_receipt_rule", "this")
+    assert unquote(rule["recipients"]) == "var.rules[0].recipients"
+    more = resource(folder, "aws_ses_receipt_rule", "more")
+    assert unquote(more["recipients"]) == "var.rules[count.index + 1].recipients"
+    # The module refuses rules whose recipients are not exactly the domains.
+    [covers] = [
+        v
+        for v in variables(folder)["rules"]["validation"]
+        if "var.domains" in unquote(v["condition"])
+    ]
+    assert unquote(covers["condition"]) == (
+        "jsonencode(sort(flatten(var.rules[*].recipients))) == jsonencode(sort(var.domains))"
+    )
 
 
-def test_receipt_rule_stores_and_notifies_the_mail_topic():
-    """TLS required, scanning on, one action: S3, which notifies the mail topic; no Lambda
-    action."""
-    rule = resource(TERRAFORM / "modules" / "mail_receiving", "aws_ses_receipt_rule", "this")
+def test_the_domains_are_split_into_rules_of_100():
+    """SES takes 100 recipients per rule: the sorted domains in chunks of 100, the first rule
+    keeping the one name of earlier versions, the others numbered from 2."""
+    assert root_local("rules") == (
+        "[for index, recipients in chunklist(sort(local.domains), 100) :"
+        ' {name = index == 0 ? "${var.name}-deliver" : "${var.name}-deliver-${index + 1}",'
+        " recipients = recipients}]"
+    )
+    rules = variables(MODULES_BY_NAME["mail_receiving"])["rules"]
+    assert unquote(rules["validation"][0]["condition"]) == (
+        "length(var.rules) >= 1 && alltrue([for rule in var.rules :"
+        " length(rule.recipients) >= 1 && length(rule.recipients) <= 100])"
+    )
+
+
+@pytest.mark.parametrize("name", ["this", "more"])
+def test_receipt_rule_stores_and_notifies_the_mail_topic(name: str):
+    """Every rule: TLS required, scanning on, one action: S3, which notifies the mail topic; no
+    Lambda action."""
+    rule = resource(TERRAFORM / "modules" / "mail_receiving", "aws_ses_receipt_rule", name)
     assert unquote(rule["tls_policy"]) == "Require"
     assert rule["scan_enabled"] is True
+    assert rule["enabled"] is True
+    assert unquote(rule["rule_set_name"]) == "local.rule_set_name"
     [s3_action] = rule["s3_action"]
     assert s3_action["position"] == 1
+    assert unquote(s3_action["bucket_name"]) == "var.bucket_name"
     assert unquote(s3_action["object_key_prefix"]) == "var.key_prefix"
     assert unquote(s3_action["topic_arn"]) == "var.topic_arn"
     assert [key for key in rule if key.endswith("_action")] == ["s3_action"]
+
+
+def test_the_rules_go_where_the_operator_says_in_the_set_chosen():
+    """The first rule goes after receipt_rule_after (null: first), the others right after it;
+    the set is existing_rule_set_name when given (then not created), else ours."""
+    folder = MODULES_BY_NAME["mail_receiving"]
+    assert unquote(resource(folder, "aws_ses_receipt_rule", "this")["after"]) == "var.rule_after"
+    more = resource(folder, "aws_ses_receipt_rule", "more")
+    assert unquote(more["count"]) == "length(var.rules) - 1"
+    assert unquote(more["after"]) == "aws_ses_receipt_rule.this.name"
+    rule_set = resource(folder, "aws_ses_receipt_rule_set", "this")
+    assert unquote(rule_set["count"]) == "var.create_rule_set ? 1 : 0"
+    [(_, local)] = list(blocks(folder, "locals"))
+    assert unquote(local["rule_set_name"]) == (
+        "var.create_rule_set ? aws_ses_receipt_rule_set.this[0].rule_set_name : var.rule_set_name"
+    )
+    assert root_local("rule_set_name") == (
+        "coalesce(var.existing_rule_set_name, var.rule_set_name, var.name)"
+    )
+    call = modules_called(TERRAFORM)["mail_receiving"]
+    assert unquote(call["create_rule_set"]) == "var.existing_rule_set_name == null"
+    assert unquote(call["rule_after"]) == "var.receipt_rule_after"
+    assert variables(TERRAFORM)["existing_rule_set_name"]["default"] is None
+    assert variables(TERRAFORM)["receipt_rule_after"]["default"] is None
 
 
 def test_bucket_policy_topic_policy_and_subscription_exist_before_the_rule():
@@ -491,18 +547,27 @@ def test_bucket_policy_topic_policy_and_subscription_exist_before_the_rule():
     assert unquote(s3_action["bucket_name"]) == "var.bucket_name"
 
 
-def test_the_rule_arn_is_built_from_the_names_the_rule_gets():
-    """Bucket policy and topic policy name the rule by an ARN built from its names."""
-    [(_, local)] = list(blocks(TERRAFORM, "locals"))
-    assert unquote(local["receipt_rule_arn"]).endswith(
-        ":receipt-rule-set/${local.rule_set_name}:receipt-rule/${local.rule_name}"
+def test_the_rule_arns_are_built_from_the_names_the_rules_get():
+    """Bucket policy and topic policy name every rule by an ARN built from its names, in the set
+    the rules go into (ours or the existing one)."""
+    assert root_local("receipt_rule_arns") == (
+        "[for rule in local.rules :"
+        ' "arn:${data.aws_partition.current.partition}:ses:${local.region}:${local.account_id}'
+        ':receipt-rule-set/${local.rule_set_name}:receipt-rule/${rule.name}"]'
     )
     calls = modules_called(TERRAFORM)
     assert unquote(calls["mail_receiving"]["rule_set_name"]) == "local.rule_set_name"
-    assert unquote(calls["mail_receiving"]["rule_name"]) == "local.rule_name"
+    assert unquote(calls["mail_receiving"]["rules"]) == "local.rules"
     for name in ("mail_storage", "mail_queue"):
-        assert unquote(calls[name]["receipt_rule_arn"]) == "local.receipt_rule_arn"
+        assert unquote(calls[name]["receipt_rule_arns"]) == "local.receipt_rule_arns"
     assert unquote(calls["mail_storage"]["account_id"]) == "local.account_id"
+    folder = MODULES_BY_NAME["mail_receiving"]
+    assert unquote(resource(folder, "aws_ses_receipt_rule", "this")["name"]) == (
+        "var.rules[0].name"
+    )
+    assert unquote(resource(folder, "aws_ses_receipt_rule", "more")["name"]) == (
+        "var.rules[count.index + 1].name"
+    )
 
 
 def test_ses_may_write_only_under_the_prefix_for_this_rule():
@@ -519,7 +584,7 @@ def test_ses_may_write_only_under_the_prefix_for_this_rule():
     conditions = {unquote(c["variable"]): unquote(c["values"]) for c in ses["condition"]}
     assert conditions == {
         "aws:SourceAccount": ["var.account_id"],
-        "aws:SourceArn": ["var.receipt_rule_arn"],
+        "aws:SourceArn": "var.receipt_rule_arns",
     }
     deny = statements["DenyInsecureTransport"]
     assert unquote(deny["effect"]) == "Deny"
@@ -1259,19 +1324,88 @@ def test_dns_records_point_mail_at_the_regions_inbound_endpoint():
     [(_, local)] = list(blocks(folder, "locals"))
     assert unquote(local["inbound_smtp"]) == "inbound-smtp.${var.region}.amazonaws.com"
     mx = resource(folder, "aws_route53_record", "mx")
+    assert unquote(mx["for_each"]) == "local.managed"
     assert unquote(mx["records"]) == ["10 ${local.inbound_smtp}"]
-    verification = resource(folder, "aws_route53_record", "verification")
-    assert unquote(verification["name"]) == "_amazonses.${each.key}"
     assert unquote(modules_called(TERRAFORM)["mail_receiving"]["region"]) == "local.region"
 
 
-def test_rule_set_activation_is_switchable_and_waits_for_the_rule():
-    """activate_rule_set (default on) decides; activation comes after the rule exists."""
+def test_the_region_must_be_one_where_ses_receives_mail():
+    """The region is validated against SES's receiving regions, and the message names them."""
+    folder = MODULES_BY_NAME["mail_receiving"]
+    [(_, local)] = list(blocks(folder, "locals"))
+    assert unquote(local["receiving_regions"]) == [
+        *("us-east-1", "us-east-2", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2"),
+        *("eu-central-1", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-northeast-1"),
+    ]
+    [validation] = variables(folder)["region"]["validation"]
+    assert unquote(validation["condition"]) == "contains(local.receiving_regions, var.region)"
+    assert '${join(", ", local.receiving_regions)}' in validation["error_message"]
+
+
+def test_identities_are_created_unless_listed_as_existing():
+    """Created with SESv2 (which fails when the identity exists) with Easy DKIM and its records;
+    listed ones are read only; the v1 identities of earlier versions are forgotten, never
+    destroyed."""
+    folder = MODULES_BY_NAME["mail_receiving"]
+    [(_, local)] = list(blocks(folder, "locals"))
+    assert unquote(local["created"]) == (
+        "[for domain in var.domains : domain if !contains(var.existing_identities, domain)]"
+    )
+    identity = resource(folder, "aws_sesv2_email_identity", "this")
+    assert unquote(identity["for_each"]) == "toset(local.created)"
+    [dkim] = identity["dkim_signing_attributes"]
+    assert unquote(dkim["next_signing_key_length"]) == "RSA_2048_BIT"
+    [existing] = [
+        body
+        for labels, body in blocks(folder, "data")
+        if labels == ["aws_sesv2_email_identity", "existing"]
+    ]
+    assert unquote(existing["for_each"]) == "toset(var.existing_identities)"
+    # Only created identities get DKIM records and a wait for their verification.
+    assert unquote(local["managed_created"]) == (
+        "{for domain, zone_id in local.managed : domain => zone_id"
+        " if contains(local.created, domain)}"
+    )
+    assert unquote(local["dkim_records"]).startswith(
+        "{for pair in setproduct(keys(local.managed_created), [0, 1, 2])"
+    )
+    verification = resource(folder, "aws_ses_domain_identity_verification", "this")
+    assert unquote(verification["for_each"]) == "local.managed_created"
+    assert verification["depends_on"] == ["${aws_route53_record.dkim}"]
+    kinds = {labels[0] for labels, _ in blocks(folder, "resource")}
+    assert not kinds & {"aws_ses_domain_identity", "aws_ses_domain_dkim"}
+    removed = {unquote(body["from"]): body for _, body in blocks(folder, "removed")}
+    assert set(removed) == {
+        "aws_ses_domain_identity.this",
+        "aws_ses_domain_dkim.this",
+        "aws_route53_record.verification",
+    }
+    for body in removed.values():
+        [lifecycle] = body["lifecycle"]
+        assert lifecycle["destroy"] is False
+    call = modules_called(TERRAFORM)["mail_receiving"]
+    assert unquote(call["existing_identities"]) == "var.existing_identities"
+    assert variables(TERRAFORM)["existing_identities"]["default"] == []
+
+
+def test_rule_set_activation_is_opt_in_and_waits_for_the_rules():
+    """activate_rule_set (default off) activates a set of ours only, once every rule exists; a
+    check warns about the region's active set."""
     folder = MODULES_BY_NAME["mail_receiving"]
     active = resource(folder, "aws_ses_active_receipt_rule_set", "this")
-    assert unquote(active["count"]) == "var.activate_rule_set ? 1 : 0"
-    assert active["depends_on"] == ["${aws_ses_receipt_rule.this}"]
-    assert variables(TERRAFORM)["activate_rule_set"]["default"] is True
+    assert unquote(active["count"]) == "var.activate_rule_set && var.create_rule_set ? 1 : 0"
+    assert active["depends_on"] == [
+        "${aws_ses_receipt_rule.this}",
+        "${aws_ses_receipt_rule.more}",
+    ]
+    assert variables(TERRAFORM)["activate_rule_set"]["default"] is False
+    assert variables(folder)["activate_rule_set"]["default"] is False
+    [(labels, check)] = list(blocks(folder, "check"))
+    assert labels == ["active_receipt_rule_set"]
+    assert len(check["assert"]) == 3
+    assert unquote(modules_called(TERRAFORM)["mail_receiving"]["activate_rule_set"]) == (
+        "var.activate_rule_set"
+    )
 
 
 def persistence_layer_defaults() -> dict[str, Any]:
@@ -1497,8 +1631,11 @@ def test_feedback_is_asked_for_every_domain_mail_is_sent_from():
     receiving = {
         labels[0]: body for labels, body in blocks(MODULES_BY_NAME["mail_receiving"], "output")
     }
+    # Created or adopted: an adopted identity is sent from, and reported on, as ours is.
     assert unquote(receiving["identity_arns"]["value"]) == (
-        "{for domain, identity in aws_ses_domain_identity.this : domain => identity.arn}"
+        "merge({for domain, identity in aws_sesv2_email_identity.this : domain => identity.arn},"
+        " {for domain, identity in data.aws_sesv2_email_identity.existing :"
+        " domain => identity.arn})"
     )
 
 
@@ -2214,6 +2351,11 @@ PLUGIN_DIR = Path(os.environ.get("TF_PLUGIN_DIR") or "/opt/tf-plugins")
 PLAIN_ROUTES = (
     "routes:\n  - {domain: issues.example.com, repo: o/r, allowed_senders: [example.org]}\n"
 )
+# And one with more domains than an SES receipt rule takes (100).
+MANY_ROUTES = "routes:\n" + "".join(
+    f"  - {{domain: d{index:03d}.example.com, repo: o/r, allowed_senders: [example.org]}}\n"
+    for index in range(150)
+)
 needs_terraform = pytest.mark.skipif(
     TERRAFORM_BIN is None or not PLUGIN_DIR.is_dir(),
     reason="terraform test needs terraform and a local provider mirror (TF_PLUGIN_DIR)",
@@ -2268,15 +2410,20 @@ def test_the_provider_renders_the_module(module: str, tmp_path: Path):
 
 @needs_terraform
 def test_the_whole_deployment_plans_and_applies_against_a_mocked_provider(tmp_path: Path):
-    """tests/terraform/main.tftest.hcl in a copy of terraform/, beside a routes file and a
-    stand-in package built from it: every module wired, the outputs name the mail queues."""
+    """tests/terraform/main.tftest.hcl in a copy of terraform/, beside routes files (one route;
+    150 domains) and stand-in packages built from them: every module wired for a new account and
+    for one with a rule set and an identity, the outputs name the mail queues."""
     copy = tmp_path / "terraform"
     shutil.copytree(TERRAFORM, copy)
-    routes = copy / "routes.yaml"
-    routes.write_text(PLAIN_ROUTES, encoding="utf-8")
-    (copy / "package.zip").write_bytes(b"")
-    digest = hashlib.sha256(routes.read_bytes()).hexdigest()
-    (copy / "package.zip.routes-sha256").write_text(digest + "\n", encoding="utf-8")
+    for routes_name, package_name, text in [
+        ("routes.yaml", "package.zip", PLAIN_ROUTES),
+        ("routes-many.yaml", "package-many.zip", MANY_ROUTES),
+    ]:
+        routes = copy / routes_name
+        routes.write_text(text, encoding="utf-8")
+        (copy / package_name).write_bytes(b"")
+        digest = hashlib.sha256(routes.read_bytes()).hexdigest()
+        (copy / f"{package_name}.routes-sha256").write_text(digest + "\n", encoding="utf-8")
     terraform_test(copy, "main.tftest.hcl")
 
 

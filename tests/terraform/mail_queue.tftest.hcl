@@ -65,8 +65,11 @@ override_resource {
 }
 
 variables {
-  name             = "tr-mail"
-  receipt_rule_arn = "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/tr:receipt-rule/tr-deliver"
+  name = "tr-mail"
+  receipt_rule_arns = [
+    "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/corp-inbound:receipt-rule/tr-deliver",
+    "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/corp-inbound:receipt-rule/tr-deliver-2",
+  ]
   function_timeout = 60
 }
 
@@ -81,11 +84,14 @@ run "wiring" {
       Resource  = "arn:aws:sns:eu-west-1:123456789012:tr-mail"
       Principal = { Service = "ses.amazonaws.com" }
       Condition = {
-        ArnEquals    = { "aws:SourceArn" = "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/tr:receipt-rule/tr-deliver" }
+        ArnEquals = { "aws:SourceArn" = [
+          "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/corp-inbound:receipt-rule/tr-deliver",
+          "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/corp-inbound:receipt-rule/tr-deliver-2",
+        ] }
         StringEquals = { "aws:SourceAccount" = "123456789012" }
       }
     }])
-    error_message = "Only SES, for this account's receipt rule, may publish to the topic: ${data.aws_iam_policy_document.topic.json}"
+    error_message = "Only SES, for this account's receipt rules, may publish to the topic: ${data.aws_iam_policy_document.topic.json}"
   }
 
   assert {
@@ -199,8 +205,18 @@ run "a_rule_arn_that_is_not_one" {
   command = plan
 
   variables {
-    receipt_rule_arn = "arn:aws:ses:eu-west-1:123456789012:identity/example.com"
+    receipt_rule_arns = ["arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/tr:receipt-rule/tr-deliver", "arn:aws:ses:eu-west-1:123456789012:identity/example.com"]
   }
 
-  expect_failures = [var.receipt_rule_arn]
+  expect_failures = [var.receipt_rule_arns]
+}
+
+run "no_rule_arn" {
+  command = plan
+
+  variables {
+    receipt_rule_arns = []
+  }
+
+  expect_failures = [var.receipt_rule_arns]
 }

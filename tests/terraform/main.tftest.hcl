@@ -57,6 +57,22 @@ mock_provider "aws" {
   mock_resource "aws_cloudwatch_log_group" {
     defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tr" }
   }
+
+  # The region already receives mail with its own active rule set.
+  mock_data "aws_ses_active_receipt_rule_set" {
+    defaults = { rule_set_name = "corp-inbound" }
+  }
+
+  mock_data "aws_sesv2_email_identity" {
+    defaults = { arn = "arn:aws:ses:eu-west-1:123456789012:identity/issues.example.com" }
+  }
+
+  mock_resource "aws_sesv2_email_identity" {
+    defaults = {
+      arn                     = "arn:aws:ses:eu-west-1:123456789012:identity/created"
+      dkim_signing_attributes = { tokens = ["token1", "token2", "token3"] }
+    }
+  }
 }
 
 override_resource {
@@ -74,17 +90,54 @@ override_resource {
   values = { arn = "arn:aws:sns:eu-west-1:123456789012:tr-test-mail" }
 }
 
+# The account already receives mail with its active rule set "corp-inbound": by default the
+# rules join it, as they should there.
 variables {
-  name         = "tr-test"
-  routes_file  = "routes.yaml"
-  package_file = "package.zip"
+  name                   = "tr-test"
+  routes_file            = "routes.yaml"
+  package_file           = "package.zip"
+  existing_rule_set_name = "corp-inbound"
   # What lets the test's own destroy pass the teardown guard.
   force_destroy_mail_bucket = true
   protect_claims_table      = false
 }
 
+# A new, dedicated account: our own set, activated (it is already the active one: nothing to
+# warn about), our own identity.
 run "deploys" {
   command = apply
+
+  override_data {
+    target = module.mail_receiving.data.aws_ses_active_receipt_rule_set.current
+    values = { rule_set_name = "tr-test" }
+  }
+
+  variables {
+    existing_rule_set_name = null
+    activate_rule_set      = true
+  }
+
+  assert {
+    condition = jsonencode({
+      rule_set      = output.rule_set_name
+      rules         = output.receipt_rule_names
+      policy_arns   = local.receipt_rule_arns
+      identity_arns = output.identity_arns
+      dns_records   = output.dns_records
+      }) == jsonencode({
+      rule_set      = "tr-test"
+      rules         = ["tr-test-deliver"]
+      policy_arns   = ["arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/tr-test:receipt-rule/tr-test-deliver"]
+      identity_arns = { "issues.example.com" = "arn:aws:ses:eu-west-1:123456789012:identity/created" }
+      dns_records = { "issues.example.com" = [
+        { name = "issues.example.com", type = "MX", value = "10 inbound-smtp.eu-west-1.amazonaws.com" },
+        { name = "token1._domainkey.issues.example.com", type = "CNAME", value = "token1.dkim.amazonses.com" },
+        { name = "token2._domainkey.issues.example.com", type = "CNAME", value = "token2.dkim.amazonses.com" },
+        { name = "token3._domainkey.issues.example.com", type = "CNAME", value = "token3.dkim.amazonses.com" },
+      ] }
+    })
+    error_message = "A dedicated account gets its own set and its own identity (with its DKIM records); the bucket and topic policies admit the rule in that set."
+  }
 
   assert {
     condition = jsonencode({
@@ -107,6 +160,89 @@ run "deploys" {
     condition     = output.work_queue == null && output.webhook_url == null
     error_message = "Without a route that notifies participants there are no replies by mail."
   }
+}
+
+# An account with an active rule set and an identity of its own: the rule joins that set after
+# its rule "spam-filter", the identity is adopted; nothing of theirs is created or changed.
+run "an_account_with_a_rule_set_and_an_identity" {
+  command = plan
+
+  variables {
+    receipt_rule_after  = "spam-filter"
+    existing_identities = ["issues.example.com"]
+    route53_zone_ids    = { "issues.example.com" = "Z0123456789ABCDEFGHIJ" }
+  }
+
+  assert {
+    condition = jsonencode({
+      rule_set      = output.rule_set_name
+      policy_arns   = local.receipt_rule_arns
+      identity_arns = output.identity_arns
+      dns_records   = output.dns_records
+      }) == jsonencode({
+      rule_set      = "corp-inbound"
+      policy_arns   = ["arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/corp-inbound:receipt-rule/tr-test-deliver"]
+      identity_arns = { "issues.example.com" = "arn:aws:ses:eu-west-1:123456789012:identity/issues.example.com" }
+      dns_records   = { "issues.example.com" = [{ name = "issues.example.com", type = "MX", value = "10 inbound-smtp.eu-west-1.amazonaws.com" }] }
+    })
+    error_message = "The rule joins corp-inbound, which the bucket and topic policies admit; the identity is the adopted one, whose DKIM records stay its owner's."
+  }
+}
+
+run "more_domains_than_a_rule_takes" {
+  command = plan
+
+  variables {
+    routes_file  = "routes-many.yaml"
+    package_file = "package-many.zip"
+  }
+
+  assert {
+    condition = jsonencode({
+      rules       = local.rules
+      names       = output.receipt_rule_names
+      policy_arns = local.receipt_rule_arns
+      }) == jsonencode({
+      rules = [
+        { name = "tr-test-deliver", recipients = [for index in range(100) : format("d%03d.example.com", index)] },
+        { name = "tr-test-deliver-2", recipients = [for index in range(100, 150) : format("d%03d.example.com", index)] },
+      ]
+      names = ["tr-test-deliver", "tr-test-deliver-2"]
+      policy_arns = [
+        "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/corp-inbound:receipt-rule/tr-test-deliver",
+        "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/corp-inbound:receipt-rule/tr-test-deliver-2",
+      ]
+    })
+    error_message = "150 domains: two rules of 100 and 50, both admitted by the bucket and topic policies."
+  }
+}
+
+run "activation_of_an_existing_set" {
+  command = plan
+
+  variables {
+    activate_rule_set = true
+  }
+
+  expect_failures = [var.activate_rule_set]
+}
+
+# (Our set is the active one, so that only the refusal fails.)
+run "a_position_in_a_set_of_our_own" {
+  command = plan
+
+  override_data {
+    target = module.mail_receiving.data.aws_ses_active_receipt_rule_set.current
+    values = { rule_set_name = "tr-test" }
+  }
+
+  variables {
+    existing_rule_set_name = null
+    activate_rule_set      = true
+    receipt_rule_after     = "spam-filter"
+  }
+
+  expect_failures = [var.receipt_rule_after]
 }
 
 run "a_reservation_of_one_is_below_any_mapping" {

@@ -6,7 +6,7 @@ output "recipient_domains" {
 }
 
 output "dns_records" {
-  description = "DNS records every recipient domain needs; add them by hand for the domains in unmanaged_domains."
+  description = "DNS records every recipient domain needs (the MX, and the DKIM CNAMEs of the identities created here); add them by hand for the domains in unmanaged_domains."
   value       = module.ticket_router.dns_records
 }
 
@@ -70,9 +70,24 @@ output "alarm_topic_arn" {
   value       = module.ticket_router.alarm_topic_arn
 }
 
-output "receipt_rule_set" {
-  description = "SES receipt rule set holding the rule."
-  value       = module.ticket_router.receipt_rule_set
+output "rule_set_name" {
+  description = "SES receipt rule set holding the rules: the one created here, or existing_rule_set_name."
+  value       = module.ticket_router.rule_set_name
+}
+
+output "receipt_rule_names" {
+  description = "Names of the SES receipt rules, each for up to 100 recipient domains."
+  value       = module.ticket_router.receipt_rule_names
+}
+
+output "receipt_rule_arns" {
+  description = "ARNs of the SES receipt rules; the bucket policy and the mail topic's policy admit these."
+  value       = module.ticket_router.receipt_rule_arns
+}
+
+output "identity_arns" {
+  description = "ARN of the SES identity of each recipient domain, created here or adopted (existing_identities), by domain."
+  value       = module.ticket_router.identity_arns
 }
 
 output "webhook_url" {

@@ -108,7 +108,7 @@ resource "aws_sns_topic" "this" {
   kms_master_key_id = aws_kms_key.this.arn
 }
 
-# SES publishes for this deployment's receipt rule only.
+# SES publishes for this deployment's receipt rules only.
 # https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html
 data "aws_iam_policy_document" "topic" {
   statement {
@@ -130,7 +130,7 @@ data "aws_iam_policy_document" "topic" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [var.receipt_rule_arn]
+      values   = var.receipt_rule_arns
     }
   }
 }

@@ -8,13 +8,13 @@ variable "name" {
   }
 }
 
-variable "receipt_rule_arn" {
-  description = "ARN of the SES receipt rule that may publish to the topic (built from names, so the rule need not exist yet)."
-  type        = string
+variable "receipt_rule_arns" {
+  description = "ARNs of the SES receipt rules that may publish to the topic (built from names, so the rules need not exist yet)."
+  type        = list(string)
 
   validation {
-    condition     = can(regex("^arn:aws(-[a-z]+)*:ses:[a-z0-9-]+:[0-9]{12}:receipt-rule-set/[^:]+:receipt-rule/.+$", var.receipt_rule_arn))
-    error_message = "receipt_rule_arn must be the ARN of an SES receipt rule."
+    condition     = length(var.receipt_rule_arns) >= 1 && alltrue([for arn in var.receipt_rule_arns : can(regex("^arn:aws(-[a-z]+)*:ses:[a-z0-9-]+:[0-9]{12}:receipt-rule-set/[^:]+:receipt-rule/.+$", arn))])
+    error_message = "receipt_rule_arns must be one or more ARNs of SES receipt rules."
   }
 }
 

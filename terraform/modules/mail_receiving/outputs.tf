@@ -1,23 +1,25 @@
-output "receipt_rule_arn" {
-  description = "ARN of the receipt rule."
-  value       = aws_ses_receipt_rule.this.arn
+output "rule_set_name" {
+  description = "Name of the receipt rule set holding the rules (created here, or the existing one)."
+  value       = local.rule_set_name
 }
 
-output "rule_set_name" {
-  description = "Name of the receipt rule set."
-  value       = aws_ses_receipt_rule_set.this.rule_set_name
+output "receipt_rule_names" {
+  description = "Names of the receipt rules, in the order of the rules input."
+  value       = concat([aws_ses_receipt_rule.this.name], aws_ses_receipt_rule.more[*].name)
+}
+
+output "receipt_rule_arns" {
+  description = "ARNs of the receipt rules, in the order of the rules input."
+  value       = concat([aws_ses_receipt_rule.this.arn], aws_ses_receipt_rule.more[*].arn)
 }
 
 output "dns_records" {
-  description = "DNS records each domain needs (MX, SES verification TXT, three DKIM CNAMEs); created already for domains with a Route 53 zone."
+  description = "DNS records each domain needs: the MX, and the three DKIM CNAMEs of the identities created here (an adopted identity keeps its own); created already for domains with a Route 53 zone."
   value = {
     for domain in var.domains : domain => concat(
+      [{ name = domain, type = "MX", value = "10 ${local.inbound_smtp}" }],
       [
-        { name = domain, type = "MX", value = "10 ${local.inbound_smtp}" },
-        { name = "_amazonses.${domain}", type = "TXT", value = aws_ses_domain_identity.this[domain].verification_token },
-      ],
-      [
-        for token in aws_ses_domain_dkim.this[domain].dkim_tokens :
+        for token in lookup(local.dkim_tokens, domain, []) :
         { name = "${token}._domainkey.${domain}", type = "CNAME", value = "${token}.dkim.amazonses.com" }
       ],
     )
@@ -29,9 +31,12 @@ output "unmanaged_domains" {
   value       = [for domain in var.domains : domain if !contains(keys(var.route53_zone_ids), domain)]
 }
 
-# Whatever configures an identity (SES feedback notifications) takes it from here, and so waits
-# for the identity to exist.
+# Whatever configures or sends from an identity takes it from here, and so waits for the
+# identity to exist.
 output "identity_arns" {
-  description = "ARN of the SES domain identity of each domain, by domain."
-  value       = { for domain, identity in aws_ses_domain_identity.this : domain => identity.arn }
+  description = "ARN of the SES identity of each domain, created here or adopted, by domain."
+  value = merge(
+    { for domain, identity in aws_sesv2_email_identity.this : domain => identity.arn },
+    { for domain, identity in data.aws_sesv2_email_identity.existing : domain => identity.arn },
+  )
 }

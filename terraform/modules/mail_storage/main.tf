@@ -125,7 +125,7 @@ data "aws_iam_policy_document" "this" {
     condition {
       test     = "StringEquals"
       variable = "aws:SourceArn"
-      values   = [var.receipt_rule_arn]
+      values   = var.receipt_rule_arns
     }
   }
 }

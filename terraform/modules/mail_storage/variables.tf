@@ -50,7 +50,7 @@ variable "account_id" {
   type        = string
 }
 
-variable "receipt_rule_arn" {
-  description = "ARN of the SES receipt rule that may write to the bucket (built from names, so the rule need not exist yet)."
-  type        = string
+variable "receipt_rule_arns" {
+  description = "ARNs of the SES receipt rules that may write to the bucket (built from names, so the rules need not exist yet)."
+  type        = list(string)
 }
