@@ -140,6 +140,31 @@ module "mail_receiving" {
   topic_arn   = module.mail_queue.topic_arn
 }
 
+# Warnings, never errors: which set is active is the account's business, but a plan that changes
+# it, or leaves our rules in a set that receives nothing, must say so. With no set active at all
+# the look-up fails, and that failure is the warning. In the root, not in mail_receiving: the
+# teardown guard depends on that module, and a module's checks run after every resource.
+check "active_receipt_rule_set" {
+  data "aws_ses_active_receipt_rule_set" "current" {}
+
+  assert {
+    condition     = !var.activate_rule_set || data.aws_ses_active_receipt_rule_set.current.rule_set_name == local.rule_set_name
+    error_message = "activate_rule_set = true makes ${local.rule_set_name} the region's active receipt rule set in place of ${data.aws_ses_active_receipt_rule_set.current.rule_set_name}: every rule of ${data.aws_ses_active_receipt_rule_set.current.rule_set_name} stops receiving mail, and destroy leaves no set active. To keep ${data.aws_ses_active_receipt_rule_set.current.rule_set_name}, set existing_rule_set_name = \"${data.aws_ses_active_receipt_rule_set.current.rule_set_name}\" instead."
+  }
+
+  assert {
+    condition     = var.activate_rule_set || data.aws_ses_active_receipt_rule_set.current.rule_set_name == local.rule_set_name
+    error_message = "No mail reaches ticket-router until ${local.rule_set_name}, the set holding its rules, is the region's active receipt rule set (now ${data.aws_ses_active_receipt_rule_set.current.rule_set_name}). Add the rules to the active set with existing_rule_set_name = \"${data.aws_ses_active_receipt_rule_set.current.rule_set_name}\"${var.existing_rule_set_name == null ? ", or activate ${local.rule_set_name} with activate_rule_set = true, which stops every rule of ${data.aws_ses_active_receipt_rule_set.current.rule_set_name}" : ""}."
+  }
+
+  # Earlier versions activated their set by default: without activate_rule_set = true, the upgrade
+  # destroys that activation and the region receives no mail at all.
+  assert {
+    condition     = var.activate_rule_set || var.existing_rule_set_name != null || data.aws_ses_active_receipt_rule_set.current.rule_set_name != local.rule_set_name
+    error_message = "${local.rule_set_name} is the region's active receipt rule set but activate_rule_set is false: if Terraform activated it (activate_rule_set = true, the former default), this apply deactivates it and no rule set is left active. Set activate_rule_set = true to keep it active."
+  }
+}
+
 # Replies by mail (routes with notify_participants): nothing of it exists without such a route.
 module "webhook_secret" {
   source = "./modules/token_secret"

@@ -1400,7 +1400,9 @@ def test_rule_set_activation_is_opt_in_and_waits_for_the_rules():
     ]
     assert variables(TERRAFORM)["activate_rule_set"]["default"] is False
     assert variables(folder)["activate_rule_set"]["default"] is False
-    [(labels, check)] = list(blocks(folder, "check"))
+    # In the root: a check inside a module the teardown guard depends on forms a cycle.
+    assert not list(blocks(folder, "check"))
+    [(labels, check)] = list(blocks(TERRAFORM, "check"))
     assert labels == ["active_receipt_rule_set"]
     assert len(check["assert"]) == 3
     assert unquote(modules_called(TERRAFORM)["mail_receiving"]["activate_rule_set"]) == (

@@ -108,7 +108,7 @@ run "deploys" {
   command = apply
 
   override_data {
-    target = module.mail_receiving.data.aws_ses_active_receipt_rule_set.current
+    target = data.aws_ses_active_receipt_rule_set.current
     values = { rule_set_name = "tr-test" }
   }
 
@@ -217,6 +217,46 @@ run "more_domains_than_a_rule_takes" {
   }
 }
 
+# A set of our own that nobody activates: no mail would arrive, and the plan says so.
+run "a_set_of_our_own_left_inactive" {
+  command = plan
+
+  variables {
+    existing_rule_set_name = null
+  }
+
+  expect_failures = [check.active_receipt_rule_set]
+}
+
+# Activating our set in place of the active "corp-inbound": the plan warns.
+run "activation_in_place_of_another_set" {
+  command = plan
+
+  variables {
+    existing_rule_set_name = null
+    activate_rule_set      = true
+  }
+
+  expect_failures = [check.active_receipt_rule_set]
+}
+
+# Our set is active (the former default activated it) but activate_rule_set is false: the apply
+# would deactivate it, and the plan warns.
+run "deactivation_of_our_active_set" {
+  command = plan
+
+  override_data {
+    target = data.aws_ses_active_receipt_rule_set.current
+    values = { rule_set_name = "tr-test" }
+  }
+
+  variables {
+    existing_rule_set_name = null
+  }
+
+  expect_failures = [check.active_receipt_rule_set]
+}
+
 run "activation_of_an_existing_set" {
   command = plan
 
@@ -232,7 +272,7 @@ run "a_position_in_a_set_of_our_own" {
   command = plan
 
   override_data {
-    target = module.mail_receiving.data.aws_ses_active_receipt_rule_set.current
+    target = data.aws_ses_active_receipt_rule_set.current
     values = { rule_set_name = "tr-test" }
   }
 

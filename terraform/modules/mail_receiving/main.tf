@@ -169,27 +169,3 @@ resource "aws_ses_active_receipt_rule_set" "this" {
 
   depends_on = [aws_ses_receipt_rule.this, aws_ses_receipt_rule.more]
 }
-
-# Warnings, never errors: which set is active is the account's business, but a plan that changes
-# it, or leaves our rules in a set that receives nothing, must say so. With no set active at all
-# the look-up fails, and that failure is the warning.
-check "active_receipt_rule_set" {
-  data "aws_ses_active_receipt_rule_set" "current" {}
-
-  assert {
-    condition     = !var.activate_rule_set || data.aws_ses_active_receipt_rule_set.current.rule_set_name == var.rule_set_name
-    error_message = "activate_rule_set = true makes ${var.rule_set_name} the region's active receipt rule set in place of ${data.aws_ses_active_receipt_rule_set.current.rule_set_name}: every rule of ${data.aws_ses_active_receipt_rule_set.current.rule_set_name} stops receiving mail, and destroy leaves no set active. To keep ${data.aws_ses_active_receipt_rule_set.current.rule_set_name}, set existing_rule_set_name = \"${data.aws_ses_active_receipt_rule_set.current.rule_set_name}\" instead."
-  }
-
-  assert {
-    condition     = var.activate_rule_set || data.aws_ses_active_receipt_rule_set.current.rule_set_name == var.rule_set_name
-    error_message = "No mail reaches ticket-router until ${var.rule_set_name}, the set holding its rules, is the region's active receipt rule set (now ${data.aws_ses_active_receipt_rule_set.current.rule_set_name}). Add the rules to the active set with existing_rule_set_name = \"${data.aws_ses_active_receipt_rule_set.current.rule_set_name}\"${var.create_rule_set ? ", or activate ${var.rule_set_name} with activate_rule_set = true, which stops every rule of ${data.aws_ses_active_receipt_rule_set.current.rule_set_name}" : ""}."
-  }
-
-  # Earlier versions activated their set by default: without activate_rule_set = true, the upgrade
-  # destroys that activation and the region receives no mail at all.
-  assert {
-    condition     = var.activate_rule_set || !var.create_rule_set || data.aws_ses_active_receipt_rule_set.current.rule_set_name != var.rule_set_name
-    error_message = "${var.rule_set_name} is the region's active receipt rule set but activate_rule_set is false: if Terraform activated it (activate_rule_set = true, the former default), this apply deactivates it and no rule set is left active. Set activate_rule_set = true to keep it active."
-  }
-}
