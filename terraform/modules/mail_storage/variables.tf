@@ -9,7 +9,7 @@ variable "bucket_name" {
 }
 
 variable "name" {
-  description = "Name of the deployment: the created key's alias is alias/<name>-mail, the created log bucket <name>-mail-logs-<account id>."
+  description = "Name of the deployment: the created key's alias is alias/<name>-mail-bucket, the created log bucket <name>-mail-logs-<account id>."
   type        = string
 }
 
