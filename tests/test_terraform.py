@@ -559,13 +559,16 @@ KEY_USE = re.compile(r"kms:(Decrypt|Encrypt|GenerateDataKey|ReEncrypt|CreateGran
 
 
 def test_the_created_mail_key_is_rotated_and_administered_without_use():
-    """A rotated key with a 30-day deletion window, unless one is brought; the account's
-    statement administers it but can neither encrypt nor decrypt nor grant."""
+    """A rotated key with a 30-day deletion window, unless one is brought, destroyed after the
+    bucket; the account's statement administers it but can neither encrypt nor decrypt nor
+    grant."""
     key = resource(MAIL_STORAGE, "aws_kms_key", "this")
     assert unquote(key["count"]) == "local.create_key ? 1 : 0"
     assert key["enable_key_rotation"] is True
     assert key["deletion_window_in_days"] == 30
     assert unquote(key["policy"]) == "data.aws_iam_policy_document.key[0].json"
+    # Destroy deletes the bucket first, so mail that keeps the bucket alive keeps its key too.
+    assert key["depends_on"] == ["${aws_s3_bucket.this}"]
     [(_, local)] = list(blocks(MAIL_STORAGE, "locals"))
     assert unquote(local["create_key"]) == "var.kms_key_arn == null"
     [document] = [body for labels, body in blocks(MAIL_STORAGE, "data") if labels[1:] == ["key"]]

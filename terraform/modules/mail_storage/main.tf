@@ -266,6 +266,10 @@ resource "aws_kms_key" "this" {
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.key[0].json
+
+  # Destroyed only after the bucket: a destroy that stops at a bucket still holding mail must not
+  # have scheduled the deletion of the key that mail is encrypted with.
+  depends_on = [aws_s3_bucket.this]
 }
 
 # Not alias/<name>-mail: the mail topic's key has that one (modules/mail_queue).
