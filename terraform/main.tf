@@ -67,12 +67,20 @@ module "token_secret" {
 module "mail_storage" {
   source = "./modules/mail_storage"
 
+  name              = var.name
   bucket_name       = local.bucket_name
   key_prefix        = var.mail_key_prefix
   retention_days    = var.mail_retention_days
   force_destroy     = var.force_destroy_mail_bucket
   account_id        = local.account_id
+  region            = local.region
   receipt_rule_arns = local.receipt_rule_arns
+  kms_key_arn       = var.mail_kms_key_arn
+  # The function's role by the name the function module gives it, so that the key's policy
+  # need not wait for the role.
+  reader_arns               = concat(["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:role/${var.name}"], var.mail_readers)
+  access_log_bucket_name    = var.access_log_bucket_name
+  access_log_retention_days = var.access_log_retention_days
 }
 
 module "idempotency_store" {
@@ -99,6 +107,7 @@ module "function" {
   routes_sha256        = local.routes_sha256
   mail_bucket_name     = local.bucket_name
   mail_bucket_arn      = module.mail_storage.bucket_arn
+  mail_kms_key_arn     = module.mail_storage.kms_key_arn
   mail_key_prefix      = var.mail_key_prefix
   token_secret_arn     = module.token_secret.arn
   route_secret_arns    = local.route_secret_arns

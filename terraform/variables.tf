@@ -49,6 +49,50 @@ variable "mail_retention_days" {
   }
 }
 
+variable "mail_kms_key_arn" {
+  description = "Full ARN of an existing KMS key (in the deployment's region) to encrypt the raw mail with, instead of the key created here. Its policy is yours to keep: it needs the statements of the mail_kms_key_policy output (SES stores mail, the readers decrypt it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.mail_kms_key_arn == null || can(regex("^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]+$", var.mail_kms_key_arn))
+    error_message = "mail_kms_key_arn must be the full ARN of a KMS key, not an alias: S3 would resolve an alias in the writer's context."
+  }
+}
+
+variable "mail_readers" {
+  description = "ARNs of the IAM roles and users of this account, besides the function, that may decrypt raw mail: the operators who run `ticket-router replay` or `ticket-router dispatch` against the bucket. The key policy admits them (for S3 reads only); each still needs s3:GetObject on the bucket and kms:Decrypt on mail_kms_key_arn in its own IAM policy. Wildcards as IAM's ArnEquals allows them (an SSO role's path)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.mail_readers : can(regex("^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/.+$", arn))])
+    error_message = "mail_readers must be ARNs of IAM roles or users."
+  }
+}
+
+variable "access_log_bucket_name" {
+  description = "Existing bucket (same account and region, default encryption SSE-S3) to receive the mail bucket's S3 server access logs under <mail bucket>/; its policy must let logging.s3.amazonaws.com put objects there for the mail bucket. Default: a bucket <name>-mail-logs-<account id> is created for them."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_log_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_log_bucket_name))
+    error_message = "access_log_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "access_log_retention_days" {
+  description = "Days the created log bucket keeps the mail bucket's server access logs (who read or deleted which mail, and when)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.access_log_retention_days >= 1 && floor(var.access_log_retention_days) == var.access_log_retention_days
+    error_message = "access_log_retention_days must be a whole number of days, at least 1."
+  }
+}
+
 variable "force_destroy_mail_bucket" {
   description = "Let `terraform destroy` delete the mail bucket and the mail it holds. While this is false (or protect_claims_table true), destroy refuses before deleting anything: set both, apply, then destroy."
   type        = bool

@@ -532,7 +532,11 @@ def test_bucket_policy_topic_policy_and_subscription_exist_before_the_rule():
     storage = {
         labels[0]: body for labels, body in blocks(MODULES_BY_NAME["mail_storage"], "output")
     }
-    assert storage["bucket_name"]["depends_on"] == ["${aws_s3_bucket_policy.this}"]
+    # SES's test write then goes through the key as every mail will.
+    assert storage["bucket_name"]["depends_on"] == [
+        "${aws_s3_bucket_policy.this}",
+        "${aws_s3_bucket_server_side_encryption_configuration.this}",
+    ]
     queue = {labels[0]: body for labels, body in blocks(MAIL_QUEUE, "output")}
     assert unquote(queue["topic_arn"]["value"]) == "aws_sns_topic.this.arn"
     assert queue["topic_arn"]["depends_on"] == [
@@ -593,18 +597,118 @@ def test_ses_may_write_only_under_the_prefix_for_this_rule():
 
 
 def test_mail_bucket_is_private_encrypted_versioned_and_expiring():
-    """Public access blocked, SSE, versioning, expiry after the retention days, no force_destroy."""
+    """Public access blocked, SSE-KMS with the mail key and a bucket key, versioning, expiry
+    after the retention days, no force_destroy."""
     folder = MODULES_BY_NAME["mail_storage"]
     block = resource(folder, "aws_s3_bucket_public_access_block", "this")
     assert all(block[key] is True for key in ("block_public_acls", "block_public_policy"))
     assert all(block[key] is True for key in ("ignore_public_acls", "restrict_public_buckets"))
-    resource(folder, "aws_s3_bucket_server_side_encryption_configuration", "this")
+    [rule] = resource(folder, "aws_s3_bucket_server_side_encryption_configuration", "this")["rule"]
+    [default] = rule["apply_server_side_encryption_by_default"]
+    assert unquote(default["sse_algorithm"]) == "aws:kms"
+    assert unquote(default["kms_master_key_id"]) == "local.kms_key_arn"
+    assert rule["bucket_key_enabled"] is True
     versioning = resource(folder, "aws_s3_bucket_versioning", "this")
     assert unquote(versioning["versioning_configuration"][0]["status"]) == "Enabled"
     lifecycle = resource(folder, "aws_s3_bucket_lifecycle_configuration", "this")
     [expiry] = [r for r in lifecycle["rule"] if unquote(r["id"]) == "expire-mail"]
     assert unquote(expiry["expiration"][0]["days"]) == "var.retention_days"
     assert variables(TERRAFORM)["force_destroy_mail_bucket"]["default"] is False
+
+
+MAIL_STORAGE = TERRAFORM / "modules" / "mail_storage"
+
+# What a key administrator must not hold: a use of the key on data, or a grant giving one.
+KEY_USE = re.compile(r"kms:(Decrypt|Encrypt|GenerateDataKey|ReEncrypt|CreateGrant|\*)")
+
+
+def test_the_created_mail_key_is_rotated_and_administered_without_use():
+    """A rotated key with a 30-day deletion window, unless one is brought, destroyed after the
+    bucket; the account's statement administers it but can neither encrypt nor decrypt nor
+    grant."""
+    key = resource(MAIL_STORAGE, "aws_kms_key", "this")
+    assert unquote(key["count"]) == "local.create_key ? 1 : 0"
+    assert key["enable_key_rotation"] is True
+    assert key["deletion_window_in_days"] == 30
+    assert unquote(key["policy"]) == "data.aws_iam_policy_document.key[0].json"
+    # Destroy deletes the bucket first, so mail that keeps the bucket alive keeps its key too.
+    assert key["depends_on"] == ["${aws_s3_bucket.this}"]
+    [(_, local)] = list(blocks(MAIL_STORAGE, "locals"))
+    assert unquote(local["create_key"]) == "var.kms_key_arn == null"
+    [document] = [body for labels, body in blocks(MAIL_STORAGE, "data") if labels[1:] == ["key"]]
+    assert unquote(document["source_policy_documents"]) == [
+        "data.aws_iam_policy_document.key_use.json"
+    ]
+    [admin] = document["statement"]
+    assert unquote(admin["sid"]) == "AccountAdministersTheKey"
+    assert unquote(admin["principals"][0]["identifiers"]) == ["local.account_root"]
+    actions = unquote(admin["actions"])
+    assert actions == sorted(actions)
+    assert {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DescribeKey"} <= set(actions)
+    assert not [action for action in actions if KEY_USE.match(action)]
+
+
+def test_the_mail_key_admits_ses_for_these_rules_and_the_readers_through_s3():
+    """SES: a data key (and Decrypt, for multipart uploads) for this account's receipt rules;
+    the readers: Decrypt, named by aws:PrincipalArn, through S3 only."""
+    ses = statement(MAIL_STORAGE, "key_use", "SESStoresMail")
+    assert unquote(ses["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert unquote(ses["principals"][0]["identifiers"]) == ["ses.amazonaws.com"]
+    assert condition_list(ses) == [
+        ("ArnEquals", "aws:SourceArn", "var.receipt_rule_arns"),
+        ("StringEquals", "aws:SourceAccount", ["var.account_id"]),
+    ]
+    readers = statement(MAIL_STORAGE, "key_use", "ReadersDecryptMail")
+    assert unquote(readers["actions"]) == ["kms:Decrypt"]
+    assert unquote(readers["principals"][0]["identifiers"]) == ["local.account_root"]
+    assert condition_list(readers) == [
+        ("ArnEquals", "aws:PrincipalArn", "var.reader_arns"),
+        ("StringEquals", "kms:ViaService", ["local.s3_endpoint"]),
+    ]
+    [(_, local)] = list(blocks(MAIL_STORAGE, "locals"))
+    assert unquote(local["s3_endpoint"]) == "s3.${var.region}.amazonaws.com"
+
+
+def test_the_readers_are_the_functions_role_and_mail_readers():
+    """The root names the function's role by the name the function module gives it, plus the
+    operators of mail_readers; the replies functions never read the bucket."""
+    storage = modules_called(TERRAFORM)["mail_storage"]
+    assert unquote(storage["reader_arns"]) == (
+        'concat(["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:role/'
+        '${var.name}"], var.mail_readers)'
+    )
+    assert unquote(modules_called(TERRAFORM)["function"]["name"]) == "var.name"
+    assert unquote(resource(MODULES_BY_NAME["function"], "aws_iam_role", "this")["name"]) == (
+        "var.name"
+    )
+    assert unquote(storage["kms_key_arn"]) == "var.mail_kms_key_arn"
+    assert variables(TERRAFORM)["mail_readers"]["default"] == []
+    assert "ticket-router replay" in variables(TERRAFORM)["mail_readers"]["description"]
+    for name, entry in REPLIES_FUNCTIONS.items():
+        calls = boto3_calls(handler_code(entry.rpartition(".")[0]))
+        assert not [call for call in calls if call[0] in ("s3", "kms")], name
+
+
+def test_mail_bucket_access_is_logged_to_the_log_bucket():
+    """Server access logs of the mail bucket go under <bucket>/ of the log bucket (created
+    unless one is named), which S3's log delivery may write for the mail bucket only."""
+    logging = resource(MAIL_STORAGE, "aws_s3_bucket_logging", "this")
+    assert unquote(logging["target_bucket"]) == "local.log_bucket_name"
+    assert unquote(logging["target_prefix"]) == "${var.bucket_name}/"
+    [(_, local)] = list(blocks(MAIL_STORAGE, "locals"))
+    assert unquote(local["create_log_bucket"]) == "var.access_log_bucket_name == null"
+    delivery = statement(MAIL_STORAGE, "logs", "S3DeliversAccessLogs")
+    assert unquote(delivery["actions"]) == ["s3:PutObject"]
+    assert unquote(delivery["resources"]) == ["${aws_s3_bucket.logs[0].arn}/${var.bucket_name}/*"]
+    assert unquote(delivery["principals"][0]["identifiers"]) == ["logging.s3.amazonaws.com"]
+    assert condition_list(delivery) == [
+        ("ArnEquals", "aws:SourceArn", ["aws_s3_bucket.this.arn"]),
+        ("StringEquals", "aws:SourceAccount", ["var.account_id"]),
+    ]
+    # Logged and under a customer-managed key: checkov's logging and KMS checks are not skipped.
+    mail_bucket = (MAIL_STORAGE / "main.tf").read_text(encoding="utf-8")
+    mail_bucket = mail_bucket.partition('resource "aws_s3_bucket" "this"')[2].partition("\n}")[0]
+    assert re.findall(r"#checkov:skip=([A-Z0-9_]+)", mail_bucket) == ["CKV_AWS_144", "CKV2_AWS_62"]
 
 
 # boto3 methods whose IAM action is not <service>:<Operation>; any other method maps to that.
@@ -767,10 +871,13 @@ def test_iam_grants_exactly_what_the_code_calls():
     if handler_claims_through_powertools():
         on_behalf |= iam_actions(persistence_layer_calls())
     called = iam_actions(boto3_calls(handler_code())) | on_behalf
+    if ("s3", "get_object") in boto3_calls(handler_code()):
+        called |= S3_ON_BEHALF
     assert called == granted
     resources = {unquote(s["sid"]): unquote(s["resources"]) for s in document["statement"]}
     assert resources.pop("ReadGitHubToken") == READABLE_SECRETS
     assert resources["ReadMail"] == ["${var.mail_bucket_arn}/${var.mail_key_prefix}*"]
+    assert resources["DecryptMail"] == ["var.mail_kms_key_arn"]
     assert all(r != "*" for rs in resources.values() for r in rs)
 
 
@@ -786,6 +893,27 @@ LAMBDA_ON_BEHALF = frozenset(
         "sqs:GetQueueAttributes",
     }
 )
+
+
+# What S3 does with the role's credentials when the function reads a mail: decrypt it with the
+# bucket's key (SSE-KMS). https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html
+S3_ON_BEHALF = frozenset({"kms:Decrypt"})
+
+
+def test_the_role_decrypts_mail_through_s3_only():
+    """DecryptMail: kms:Decrypt on the mail key, only when S3 in the key's region asks; the root
+    hands the function the key mail_storage encrypts with."""
+    body = statement(MODULES_BY_NAME["function"], "this", "DecryptMail")
+    assert unquote(body["actions"]) == ["kms:Decrypt"]
+    assert condition_list(body) == [
+        (
+            "StringEquals",
+            "kms:ViaService",
+            ['s3.${split(":", var.mail_kms_key_arn)[3]}.amazonaws.com'],
+        )
+    ]
+    call = modules_called(TERRAFORM)["function"]
+    assert unquote(call["mail_kms_key_arn"]) == "module.mail_storage.kms_key_arn"
 
 
 def test_the_role_reaches_the_mail_queue_only():
@@ -2387,7 +2515,7 @@ def terraform_test(copy: Path, test_file: str) -> None:
     assert "0 failed" in result.stdout
 
 
-TESTED_MODULES = ["function", "replies", "mail_queue", "mail_receiving", "alarms"]
+TESTED_MODULES = ["function", "replies", "mail_queue", "mail_receiving", "mail_storage", "alarms"]
 
 
 def test_every_terraform_test_file_is_run():

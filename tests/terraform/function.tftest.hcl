@@ -43,6 +43,7 @@ variables {
   mail_bucket_name        = "mail"
   mail_bucket_arn         = "arn:aws:s3:::mail"
   mail_key_prefix         = "inbound/"
+  mail_kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   token_secret_arn        = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tr/github-token-AbCdEf"
   github_api_url          = "https://api.github.com"
   log_level               = "INFO"
@@ -76,6 +77,7 @@ run "with_notices" {
       LimitNotices       = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "notice#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       ReadSuppressions   = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "suppressed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       NotifySenders      = { StringLike = { "ses:FromAddress" = ["*@ask.example.org", "*@notes.example.com"] } }
+      DecryptMail        = { StringEquals = { "kms:ViaService" = "s3.eu-west-1.amazonaws.com" } }
     })
     error_message = "The conditions of the function's policy: ${data.aws_iam_policy_document.this.json}"
   }
@@ -86,6 +88,14 @@ run "with_notices" {
       "arn:aws:ses:eu-west-1:123456789012:identity/notes.example.com",
     ])
     error_message = "Notices are sent through the notifying domains' identities only."
+  }
+
+  assert {
+    condition = jsonencode([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : { Action = s.Action, Resource = s.Resource } if anytrue([for a in flatten([s.Action]) : startswith(a, "kms:")])]) == jsonencode([{
+      Action   = "kms:Decrypt"
+      Resource = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    }])
+    error_message = "The role decrypts with the mail key only, and does nothing else with KMS: ${data.aws_iam_policy_document.this.json}"
   }
 
   assert {
@@ -102,7 +112,7 @@ run "without_notices" {
   }
 
   assert {
-    condition     = jsonencode(sort([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid])) == jsonencode(["ClaimMail", "LimitPostRate", "MapThreads", "ReadGitHubToken", "ReadMail", "ReadMailQueue", "RecordParticipants", "RecordPostings", "WriteLogs"])
+    condition     = jsonencode(sort([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid])) == jsonencode(["ClaimMail", "DecryptMail", "LimitPostRate", "MapThreads", "ReadGitHubToken", "ReadMail", "ReadMailQueue", "RecordParticipants", "RecordPostings", "WriteLogs"])
     error_message = "Without notices the role may neither send mail nor touch the notices' items."
   }
 }
@@ -189,4 +199,14 @@ run "a_negative_rate_is_refused" {
   }
 
   expect_failures = [var.github_posts_per_minute, var.github_posts_per_hour]
+}
+
+run "an_alias_is_not_a_key" {
+  command = plan
+
+  variables {
+    mail_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:alias/mail"
+  }
+
+  expect_failures = [var.mail_kms_key_arn]
 }

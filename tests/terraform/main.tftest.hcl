@@ -325,3 +325,37 @@ run "no_limits" {
     github_posts_per_hour   = 0
   }
 }
+
+run "raw_mail_under_a_created_key_logged_to_a_created_bucket" {
+  command = apply
+
+  assert {
+    condition     = output.mail_kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000" && output.access_log_bucket == "tr-test-mail-logs-123456789012"
+    error_message = "By default the mail key and the log bucket are created: ${output.mail_kms_key_arn}, ${output.access_log_bucket}."
+  }
+}
+
+run "raw_mail_under_a_brought_key_logged_to_a_named_bucket" {
+  command = apply
+
+  variables {
+    mail_kms_key_arn       = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    mail_readers           = ["arn:aws:iam::123456789012:role/operator"]
+    access_log_bucket_name = "corp-access-logs"
+  }
+
+  assert {
+    condition     = output.mail_kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" && output.access_log_bucket == "corp-access-logs"
+    error_message = "A brought key and a named log bucket are used: ${output.mail_kms_key_arn}, ${output.access_log_bucket}."
+  }
+}
+
+run "a_reader_that_is_not_an_iam_principal" {
+  command = plan
+
+  variables {
+    mail_readers = ["arn:aws:sts::123456789012:assumed-role/operator/session"]
+  }
+
+  expect_failures = [var.mail_readers]
+}

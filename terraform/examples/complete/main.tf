@@ -36,6 +36,13 @@ module "ticket_router" {
   mail_key_prefix           = "inbound/"
   mail_retention_days       = 90
   force_destroy_mail_bucket = false
+  # Raw mail under a key created for it. The roles of the operators who replay mail go in
+  # mail_readers, e.g. "arn:aws:iam::<account id>:role/<operator role>".
+  mail_kms_key_arn = null
+  mail_readers     = []
+  # The mail bucket's server access logs, in a bucket created for them.
+  access_log_bucket_name    = null
+  access_log_retention_days = 365
   protect_claims_table      = true
   activate_rule_set         = true
   route53_zone_ids = {

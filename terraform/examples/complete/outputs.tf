@@ -20,6 +20,21 @@ output "mail_bucket" {
   value       = module.ticket_router.mail_bucket
 }
 
+output "mail_kms_key_arn" {
+  description = "KMS key the raw mail is encrypted with (created, or mail_kms_key_arn); mail_readers need kms:Decrypt on it in their IAM policies."
+  value       = module.ticket_router.mail_kms_key_arn
+}
+
+output "mail_kms_key_policy" {
+  description = "Key policy statements (JSON) that let SES store mail and the function and mail_readers decrypt it: part of the created key's policy; add them to the policy of a key brought with mail_kms_key_arn."
+  value       = module.ticket_router.mail_kms_key_policy
+}
+
+output "access_log_bucket" {
+  description = "Bucket receiving the mail bucket's S3 server access logs, under <mail bucket>/."
+  value       = module.ticket_router.access_log_bucket
+}
+
 output "idempotency_table" {
   description = "DynamoDB table of claims, one per (mail, issue) posted or being posted."
   value       = module.ticket_router.idempotency_table

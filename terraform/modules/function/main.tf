@@ -32,6 +32,20 @@ data "aws_iam_policy_document" "this" {
     resources = ["${var.mail_bucket_arn}/${var.mail_key_prefix}*"]
   }
 
+  # S3 decrypts what the function reads with the function's role: the mail key, through S3 only
+  # (the key's region is the bucket's). The key policy admits the role too.
+  statement {
+    sid       = "DecryptMail"
+    actions   = ["kms:Decrypt"]
+    resources = [var.mail_kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${split(":", var.mail_kms_key_arn)[3]}.amazonaws.com"]
+    }
+  }
+
   # The deployment's token and the GitHub credentials routes.yaml names for single routes
   # (handler/github/credentials.py): no other secret of the account.
   statement {

@@ -28,6 +28,16 @@ variable "mail_bucket_arn" {
   type        = string
 }
 
+variable "mail_kms_key_arn" {
+  description = "ARN of the KMS key the mail bucket encrypts mail with: the function may decrypt with it, through S3 only."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]+$", var.mail_kms_key_arn))
+    error_message = "mail_kms_key_arn must be the full ARN of a KMS key."
+  }
+}
+
 variable "mail_key_prefix" {
   description = "Key prefix of stored mail (MAIL_PREFIX); the function may read only below it."
   type        = string
