@@ -423,6 +423,8 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
             tables=tables,
             limits=limits,
             ses=cast("SESClient", LazyClient("ses")),
+            # As the Lambda's: notices sent here are reported back like the Lambda's.
+            ses_configuration_set=os.environ.get("SES_CONFIGURATION_SET", ""),
             bucket=getattr(args, "bucket", ""),
             prefix=getattr(args, "prefix", ""),
         )

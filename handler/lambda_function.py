@@ -70,6 +70,8 @@ def runtime() -> Runtime:
         tables=Tables(dynamodb, table, ttl) if table else None,
         limits=limits,
         ses=cast("SESClient", LazyClient("ses")),
+        # Terraform's with replies by mail: the set that publishes bounces and complaints.
+        ses_configuration_set=os.environ.get("SES_CONFIGURATION_SET", ""),
         bucket=os.environ.get("MAIL_BUCKET", ""),
         prefix=os.environ.get("MAIL_PREFIX", ""),
         metrics=EmbeddedMetrics(),

@@ -61,7 +61,11 @@ def runtime() -> Outbox:
         DynamoParticipants(dynamodb, table),
         DynamoSuppressions(dynamodb, table),
         DynamoClaims(table, dynamodb, expires_after_seconds=ttl, key_prefix=SENT_KEY_PREFIX),
-        SesMailer(cast("SESClient", LazyClient("ses", CLIENT_CONFIG))),
+        # The configuration set that publishes the mails' bounces and complaints to the work queue.
+        SesMailer(
+            cast("SESClient", LazyClient("ses", CLIENT_CONFIG)),
+            os.environ.get("SES_CONFIGURATION_SET", ""),
+        ),
         unsubscribe_url=UnsubscribeLinks(os.environ.get("WEBHOOK_URL", ""), secret),
         github_api_url=os.environ.get("GITHUB_API_URL") or GITHUB_API_URL,
         claim_hold=hold,

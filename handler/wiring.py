@@ -42,6 +42,7 @@ def inbound_runtime(
     tables: Tables | None,
     limits: Limits | None = None,
     ses: SESClient | None = None,
+    ses_configuration_set: str = "",
     bucket: str = "",
     prefix: str = "",
     metrics: Metrics | None = None,
@@ -49,7 +50,8 @@ def inbound_runtime(
     """The inbound runtime; without ``tables`` nothing is claimed, threaded, recorded or
     noticed (a notice's daily limit lives in the table: nobody is told rather than everyone on
     every delivery), and each credential's rate limit (``limits``, GitHub's by default) and the
-    posting records are this process's own."""
+    posting records are this process's own. Notices go through ``ses`` and the configuration
+    set ``ses_configuration_set`` ("" for none)."""
     github = GitHubClients(credentials, post_limits(tables, limits or Limits()))
     runtime = Runtime(
         routes, store, github, bucket=bucket, prefix=prefix, metrics=metrics or NoMetrics()
@@ -65,6 +67,7 @@ def inbound_runtime(
             table,
             scoped_ttl_seconds=ttl,
             suppressions=DynamoSuppressions(client, table),
+            configuration_set=ses_configuration_set,
         )
     return replace(
         runtime,

@@ -22,10 +22,7 @@ locals {
   # The domains of the routes that mail each GitHub comment to the issue's mail participants
   # (notify_participants): the webhook, the work queue and the outbox exist only for these.
   participant_domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".") if try(route.notify_participants, false)])
-  # Every domain mail is sent from: SES reports their bounces and complaints to the outbox,
-  # which stops mailing those addresses.
-  feedback_domains = distinct(concat(local.participant_domains, local.notice_domains))
-  replies          = length(local.participant_domains) > 0
+  replies             = length(local.participant_domains) > 0
   # The package must hold this very file: the function checks it before it deploys.
   routes_sha256 = filesha256(local.routes_file)
   # The secrets routes post with (a route's own token_secret, a GitHub App's private_key_secret),
@@ -128,6 +125,10 @@ module "function" {
   idempotency_ttl_seconds = local.claim_ttl_seconds
 
   notice_identity_arns = { for domain in local.notice_domains : domain => "arn:${data.aws_partition.current.partition}:ses:${local.region}:${local.account_id}:identity/${domain}" }
+  # With replies by mail, notices go through their configuration set, whose bounces and
+  # complaints the outbox records; from the module's output, so that it exists before a notice.
+  # Without, the splat is empty and the join "": no set.
+  ses_configuration_set = join("", module.replies[*].configuration_set_name)
 }
 
 module "mail_receiving" {
@@ -197,10 +198,8 @@ module "replies" {
   log_level                    = var.log_level
   log_retention_days           = var.log_retention_days
   webhook_reserved_concurrency = var.webhook_reserved_concurrency
-  # From mail_receiving's output (created or adopted), so that the feedback notifications wait
-  # for the identities.
-  sending_identity_arns  = { for domain in local.participant_domains : domain => module.mail_receiving.identity_arns[domain] }
-  feedback_identity_arns = { for domain in local.feedback_domains : domain => module.mail_receiving.identity_arns[domain] }
+  # The participants' domains' identities (mail_receiving's output): the outbox sends through them.
+  sending_identity_arns = { for domain in local.participant_domains : domain => module.mail_receiving.identity_arns[domain] }
 }
 
 module "alarms" {

@@ -107,6 +107,42 @@ def test_event_publishing_names_the_type_event_type():
     )
 
 
+@pytest.mark.parametrize("wrap", [json.dumps, sns], ids=["raw", "sns-envelope"])
+def test_a_configuration_sets_bounce_event_suppresses_every_bounced_recipient(wrap):
+    """The deployment's configuration set publishes a permanent bounce as an event
+    (eventType Bounce, the mail's tags): each recipient suppressed, lowercased, in order."""
+    assert read_feedback(wrap(sample("sesEventBounce.json"))) == Feedback(
+        "bounce", ("jane@allowed.org", "omar@allowed.org"), "Permanent/General bounce"
+    )
+
+
+@pytest.mark.parametrize("wrap", [json.dumps, sns], ids=["raw", "sns-envelope"])
+def test_a_configuration_sets_complaint_event_suppresses_the_complainant(wrap):
+    """A complaint event (complaintSubType null, as SES writes it) suppresses the complainant."""
+    assert read_feedback(wrap(sample("sesEventComplaint.json"))) == Feedback(
+        "complaint", ("richard@allowed.org",), "complaint (abuse)"
+    )
+
+
+def test_a_configuration_sets_transient_bounce_event_suppresses_no_one():
+    """An event-published transient bounce is read like the notification: nothing to do."""
+    event = sample("sesEventBounce.json")
+    event["bounce"] |= {"bounceType": "Transient", "bounceSubType": "MailboxFull"}
+    assert read_feedback(json.dumps(event)) == Feedback(
+        "bounce", (), "Transient/MailboxFull bounce: not permanent, no one suppressed"
+    )
+
+
+def test_a_configuration_sets_other_events_do_nothing():
+    """The set publishes only bounces and complaints; any other event type is understood and
+    does nothing (the event destination could be widened by hand)."""
+    event = {"eventType": "Delivery", "mail": sample("sesEventBounce.json")["mail"]}
+    event["delivery"] = {"timestamp": "2026-09-21T14:13:21.000Z", "recipients": ["x@allowed.org"]}
+    assert read_feedback(json.dumps(event)) == Feedback(
+        "other", (), "Delivery notification: nothing to do"
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "detail"),
     [

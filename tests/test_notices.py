@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import email
 from email.policy import default
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from handler import lambda_function
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoSuppressions
 from handler.deadline import Deadline
+from handler.github.credentials import Credentials
 from handler.github.errors import GitHubError
 from handler.inbound.authenticity import Assessment
 from handler.inbound.headers import Address
@@ -23,7 +25,9 @@ from handler.outbound.notices import Notice, notice_for, notice_key, render_noti
 from handler.reasons import Reason
 from handler.routing import Route, parse_routes
 from handler.service.events import MailRef
-from handler.service.inbound import Receiver, Runtime
+from handler.service.inbound import Fetcher, Receiver, Runtime
+from handler.wiring import Tables, inbound_runtime
+from tests.conftest import TESTS
 from tests.dynamo import create_claims_table
 from tests.sesmail import ses_mail
 
@@ -281,6 +285,86 @@ def test_notifier_sends_once_per_sender_reason_and_day(aws):
     assert b"Auto-Submitted: auto-replied" in ses.sent[0]["RawMessage"]["Data"]
     item = dynamodb.get_item(TableName="claims", Key={"id": {"S": notice_key(NOTICE, NOW)}})
     assert item["Item"]["expiration"] == {"N": str(int(NOW) + 2 * 86400)}
+
+
+@pytest.mark.parametrize(
+    ("configuration_set", "named"),
+    [("tr-mail", {"ConfigurationSetName": "tr-mail"}), ("", {})],
+    ids=["configuration-set", "none"],
+)
+def test_notifier_sends_through_the_configuration_set(aws, configuration_set, named):
+    """A notice names the configuration set (whose events report its bounce or complaint) when
+    there is one, and nothing else is asked of SES."""
+    ses, dynamodb = aws
+    ses = Recording(ses)
+    notifier = SesNotifier(
+        ses,
+        dynamodb,
+        "claims",
+        scoped_ttl_seconds=TTL,
+        clock=lambda: NOW,
+        configuration_set=configuration_set,
+    )
+    assert notifier.send(NOTICE) == "sent"
+    [request] = ses.sent
+    assert request == {
+        "Source": RECIPIENT,
+        "Destinations": ["alice@allowed.org"],
+        "RawMessage": {"Data": request["RawMessage"]["Data"]},
+        **named,
+    }
+    assert b"\r\nSubject: Re: Broken link\r\n" in request["RawMessage"]["Data"]
+
+
+NOTIFYING_ROUTES = parse_routes(
+    "routes:\n- {domain: issues.example.com, repo: o/r, allowed_senders: [allowed.org],"
+    " notify: true}\n",
+    "routes.yaml",
+)
+
+
+def test_the_inbound_runtime_notifies_through_the_configuration_set(aws):
+    """What the Lambda and the CLI build: its notifier sends through ses_configuration_set."""
+    ses, dynamodb = aws
+    ses = Recording(ses)
+    built = inbound_runtime(
+        NOTIFYING_ROUTES,
+        store=cast("Fetcher", None),
+        credentials=Credentials(None, lambda: "token"),
+        tables=Tables(dynamodb, "claims"),
+        ses=ses,
+        ses_configuration_set="tr-mail",
+    )
+    assert built.notifier is not None
+    assert built.notifier.send(NOTICE) == "sent"
+    assert [request["ConfigurationSetName"] for request in ses.sent] == ["tr-mail"]
+
+
+def test_the_lambda_passes_its_configuration_set_to_the_notices(monkeypatch):
+    """SES_CONFIGURATION_SET (Terraform's) reaches the notices; unset, none is named."""
+    passed: list[str] = []
+
+    def capture(*args: Any, **kwargs: Any) -> Runtime:
+        passed.append(kwargs["ses_configuration_set"])
+        raise _Built
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setattr(lambda_function, "inbound_runtime", capture)
+    monkeypatch.setenv("ROUTES_FILE", str(TESTS / "lambda" / "routes.yaml"))
+    for value in ("tr-mail", None):
+        if value is None:
+            monkeypatch.delenv("SES_CONFIGURATION_SET")
+        else:
+            monkeypatch.setenv("SES_CONFIGURATION_SET", value)
+        lambda_function.runtime.cache_clear()
+        with pytest.raises(_Built):
+            lambda_function.runtime()
+    lambda_function.runtime.cache_clear()
+    assert passed == ["tr-mail", ""]
+
+
+class _Built(Exception):
+    """Raised in place of building the runtime, once its arguments are seen."""
 
 
 def test_notifier_reports_an_ses_failure_without_raising(aws, caplog):

@@ -148,13 +148,15 @@ def outbox(
     link: str | None = "https://hook.example/unsubscribe?x=1",
     api_url: str = "https://api.github.com",
     claim_hold: float = DEFAULT_CLAIM_HOLD,
+    *,
+    configuration_set: str = "",
 ):
     return Outbox(
         ROUTES,
         DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
         DynamoSuppressions(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
         DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=3600),
-        SesMailer(ses),
+        SesMailer(ses, configuration_set),
         unsubscribe_url=lambda repo, issue, address: link,
         github_api_url=api_url,
         claim_hold=claim_hold,
@@ -403,6 +405,28 @@ def test_ses_throttling_is_retried_and_sends_only_what_is_missing(aws):
     assert [r["Destinations"] for r in ses.sent] == [["bob@example.com"], ["alice@example.com"]]
 
 
+@pytest.mark.parametrize(
+    ("configuration_set", "named"),
+    [("tr-mail", {"ConfigurationSetName": "tr-mail"}), ("", {})],
+    ids=["configuration-set", "none"],
+)
+def test_each_mail_is_sent_through_the_configuration_set(aws, configuration_set, named):
+    """SendRawEmail names the configuration set (whose events report bounces and complaints)
+    when there is one, and nothing else is asked of SES."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+    box = outbox(dynamodb, ses, configuration_set=configuration_set)
+    assert [d.reason for d in box.handle(item().to_json(), LEFT)] == ["mailed"]
+    [request] = ses.sent
+    assert request == {
+        "Source": "hw-1@hello.example.com",
+        "Destinations": ["alice@example.com"],
+        "RawMessage": {"Data": request["RawMessage"]["Data"]},
+        **named,
+    }
+    assert sent_mail(request)["To"] == "alice@example.com"
+
+
 def test_a_mail_ses_refuses_is_not_retried(aws):
     """MessageRejected is permanent: reported, not retried."""
     dynamodb, ses = aws
@@ -440,6 +464,76 @@ def test_a_permanent_bounce_suppresses_and_later_mail_skips_the_address(aws):
         "suppressed"
     ]
     assert ses.sent == []
+
+
+def suppressions(dynamodb: Any) -> list[tuple[str, str, str]]:
+    """(key, reason, at) of every suppression in the table, by key."""
+    return sorted(
+        (item["id"]["S"], item["reason"]["S"], item["at"]["N"])
+        for item in dynamodb.scan(TableName=CLAIMS_TABLE)["Items"]
+        if item["id"]["S"].startswith("suppressed#")
+    )
+
+
+def test_a_configuration_sets_bounce_event_suppresses_like_a_notification(aws):
+    """The configuration set's bounce event (eventType Bounce) suppresses each recipient, kind
+    bounce, and the next comment skips them without a send."""
+    dynamodb, ses = aws
+    body = (EVENTS / "sesEventBounce.json").read_text()
+    decisions = outbox(dynamodb, ses).handle(body, LEFT)
+    assert decisions == [
+        Outgoing("skip", "suppressed", "Permanent/General bounce", address_digest(who))
+        for who in ("jane@allowed.org", "omar@allowed.org")
+    ]
+    assert suppressions(dynamodb) == sorted(
+        (f"suppressed#{address_digest(who)}", "bounce", str(int(NOW)))
+        for who in ("jane@allowed.org", "omar@allowed.org")
+    )
+    omar = Participant("Omar@Allowed.org", "hello.example.com", "hw-", None)
+    join(dynamodb, omar, BOB)
+    decisions = outbox(dynamodb, ses).handle(item().to_json(), LEFT)
+    assert [(d.reason, d.participant) for d in decisions] == [
+        ("suppressed", address_digest("omar@allowed.org")),
+        ("mailed", address_digest("bob@example.com")),
+    ]
+    assert [r["Destinations"] for r in ses.sent] == [["bob@example.com"]]
+
+
+def test_a_configuration_sets_complaint_event_suppresses_the_complainant(aws):
+    """The configuration set's complaint event suppresses its recipient, kind complaint."""
+    dynamodb, ses = aws
+    body = (EVENTS / "sesEventComplaint.json").read_text()
+    assert outbox(dynamodb, ses).handle(body, LEFT) == [
+        Outgoing("skip", "suppressed", "complaint (abuse)", address_digest("richard@allowed.org"))
+    ]
+    assert suppressions(dynamodb) == [
+        (f"suppressed#{address_digest('richard@allowed.org')}", "complaint", str(int(NOW)))
+    ]
+
+
+def test_a_configuration_sets_transient_bounce_event_suppresses_nobody(aws):
+    """A transient bounce event is understood and records nothing."""
+    dynamodb, ses = aws
+    event = json.loads((EVENTS / "sesEventBounce.json").read_text())
+    event["bounce"] |= {"bounceType": "Transient", "bounceSubType": "MailboxFull"}
+    assert outbox(dynamodb, ses).handle(json.dumps(event), LEFT) == [
+        Outgoing(
+            "skip",
+            "feedback-no-action",
+            "Transient/MailboxFull bounce: not permanent, no one suppressed",
+        )
+    ]
+    assert dynamodb.scan(TableName=CLAIMS_TABLE)["Items"] == []
+
+
+def test_a_bounce_event_without_recipients_goes_to_the_dead_letter_queue(aws):
+    """A bounce event without bouncedRecipients cannot say whom to suppress: unreadable."""
+    dynamodb, ses = aws
+    event = json.loads((EVENTS / "sesEventBounce.json").read_text())
+    del event["bounce"]["bouncedRecipients"]
+    with pytest.raises(UnreadableMessage, match="bouncedRecipients is missing or empty"):
+        outbox(dynamodb, ses).handle(json.dumps(event), LEFT)
+    assert dynamodb.scan(TableName=CLAIMS_TABLE)["Items"] == []
 
 
 def test_a_transient_bounce_suppresses_nobody(aws):

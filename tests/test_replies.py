@@ -27,6 +27,7 @@ from pytest_httpserver import HTTPServer
 
 from handler import lambda_function, outbox_function, webhook_function
 from handler.aws.participants import DynamoParticipants
+from handler.outbound.participants import address_digest
 from handler.outbound.signatures import owner_secret
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
@@ -72,6 +73,7 @@ def deployment(monkeypatch, httpserver: HTTPServer, tmp_path, dynamodb):
         "WEBHOOK_SECRET_ARN": webhook_arn,
         "WORK_QUEUE_URL": queue_url,
         "WEBHOOK_URL": WEBHOOK_URL,
+        "SES_CONFIGURATION_SET": "tr-mail",
     }.items():
         monkeypatch.setenv(name, value)
     github = FakeGitHub(httpserver).install()
@@ -274,6 +276,46 @@ def test_one_click_unsubscribe_and_a_bounce_stop_the_mail(deployment, dynamodb):
         ExpressionAttributeValues={":s": {"S": "suppressed#"}},
     )["Items"]
     assert sorted(entry["reason"]["S"] for entry in item) == ["bounce", "bounce"]
+
+
+def test_mail_goes_through_the_configuration_set_whose_events_stop_the_mail(
+    deployment, dynamodb, monkeypatch
+):
+    """Each update names SES_CONFIGURATION_SET; the set's bounce event for Alice (eventType, as
+    event publishing writes it) suppresses her, and the next comment mails nobody."""
+    _, sqs, queue_url = deployment
+    # The clients the functions make, made from a session that shows what SES is asked.
+    session = boto3.Session(region_name=REGION)
+    named: list[str | None] = []
+    session.events.register(
+        "before-parameter-build.ses.SendRawEmail",
+        lambda params, **_: named.append(params.get("ConfigurationSetName")),
+    )
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    mail_in("ses-1", "a1@mail.example.com", "The printer on floor 3 jams.\r\n")
+    comment_on_github("d-1", 9001, "Which model is it?")
+    assert run_outbox(sqs, queue_url) == {"batchItemFailures": []}
+    assert [update["To"] for update in mailed()] == ["alice@example.com"]
+    assert named == ["tr-mail"]
+
+    bounce = json.loads((TESTS / "events" / "sesEventBounce.json").read_text())
+    bounce["bounce"]["bouncedRecipients"][0]["emailAddress"] = "Alice@Example.com"
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(bounce))
+    assert run_outbox(sqs, queue_url) == {"batchItemFailures": []}
+    suppressed = dynamodb.scan(
+        TableName=CLAIMS_TABLE,
+        FilterExpression="begins_with(id, :s)",
+        ExpressionAttributeValues={":s": {"S": "suppressed#"}},
+    )["Items"]
+    assert sorted((entry["id"]["S"], entry["reason"]["S"]) for entry in suppressed) == sorted(
+        (f"suppressed#{address_digest(who)}", "bounce")
+        for who in ("alice@example.com", "omar@allowed.org")
+    )
+
+    comment_on_github("d-2", 9002, "Still there?")
+    assert run_outbox(sqs, queue_url) == {"batchItemFailures": []}
+    assert len(mailed()) == 1
+    assert named == ["tr-mail"]
 
 
 def test_a_message_the_outbox_cannot_read_is_left_for_the_dead_letter_queue(deployment):

@@ -261,6 +261,7 @@ def test_environment_is_what_the_handler_reads():
         "IDEMPOTENCY_TTL_SECONDS",
         "GITHUB_POSTS_PER_MINUTE",
         "GITHUB_POSTS_PER_HOUR",
+        "SES_CONFIGURATION_SET",
     }
 
 
@@ -981,7 +982,9 @@ def test_sending_notices_is_granted_only_for_routes_that_ask():
         )
     _, content = found["NotifySenders"]
     assert unquote(content["actions"]) == ["ses:SendRawEmail"]
-    assert unquote(content["resources"]) == "values(statement.value)"
+    assert unquote(content["resources"]) == (
+        "concat(values(statement.value), local.notice_configuration_set_arns)"
+    )
     assert condition_list(content) == [
         (
             "StringLike",
@@ -1008,6 +1011,32 @@ def test_sending_notices_is_granted_only_for_routes_that_ask():
     variable = variables(MODULES_BY_NAME["function"])["notice_identity_arns"]
     assert unquote(variable["type"]) == "map(string)"
     assert variable["default"] == {}
+
+
+def test_notices_go_through_the_replies_configuration_set():
+    """The function names the replies' configuration set in SES_CONFIGURATION_SET and may send
+    through it (its ARN beside the identities'); without replies by mail, none."""
+    function = resource(MODULES_BY_NAME["function"], "aws_lambda_function", "this")
+    [environment] = function["environment"]
+    assert unquote(environment["variables"]["SES_CONFIGURATION_SET"]) == (
+        "var.ses_configuration_set"
+    )
+    variable = variables(MODULES_BY_NAME["function"])["ses_configuration_set"]
+    assert (unquote(variable["type"]), unquote(variable["default"])) == ("string", "")
+    [(_, local)] = list(blocks(MODULES_BY_NAME["function"], "locals"))
+    assert unquote(local["notice_configuration_set_arns"]) == (
+        'var.ses_configuration_set == "" ? [] : distinct([for arn in'
+        " values(var.notice_identity_arns) :"
+        ' "${split(":identity/", arn)[0]}:configuration-set/${var.ses_configuration_set}"])'
+    )
+    call = modules_called(TERRAFORM)["function"]
+    assert unquote(call["ses_configuration_set"]) == (
+        'join("", module.replies[*].configuration_set_name)'
+    )
+    outputs = {labels[0]: body for labels, body in blocks(REPLIES, "output")}
+    assert unquote(outputs["configuration_set_name"]["value"]) == (
+        "aws_ses_configuration_set.this.name"
+    )
 
 
 def test_the_sample_routes_grant_no_sending():
@@ -1635,11 +1664,6 @@ def participant_domains(routes_text: str) -> list[str]:
     )
 
 
-def feedback_domains(routes_text: str) -> list[str]:
-    """local.feedback_domains: the participants' domains, then the notices' ones, each once."""
-    return list(dict.fromkeys(participant_domains(routes_text) + notice_domains(routes_text)))
-
-
 def root_local(name: str) -> str:
     [(_, local)] = list(blocks(TERRAFORM, "locals"))
     return unquote(local[name])
@@ -1739,29 +1763,22 @@ def test_the_outputs_are_null_without_replies():
     assert unquote(replies["dead_letter_queue_name"]["value"]) == "aws_sqs_queue.dead_letter.name"
 
 
-def test_feedback_is_asked_for_every_domain_mail_is_sent_from():
-    """Participants' and notices' domains get feedback; only participants' may send updates."""
-    assert root_local("feedback_domains") == (
-        "distinct(concat(local.participant_domains, local.notice_domains))"
-    )
-    assert feedback_domains(PARTICIPANT_ROUTES) == ["talk.example.com", "notes.example.com"]
-    assert feedback_domains((ROOT / "routes.yaml").read_text(encoding="utf-8")) == [
-        "issues.example.com"
-    ]
+def test_the_outbox_sends_through_the_participants_identities():
+    """The replies get the identities of the participants' domains from mail_receiving, and
+    nothing about the identities of other domains: no identity's settings are theirs."""
     call = modules_called(TERRAFORM)["replies"]
     assert unquote(call["sending_identity_arns"]) == (
         "{for domain in local.participant_domains :"
         " domain => module.mail_receiving.identity_arns[domain]}"
     )
-    # Through mail_receiving's output, so that SES is configured once the identities exist.
-    assert unquote(call["feedback_identity_arns"]) == (
-        "{for domain in local.feedback_domains :"
-        " domain => module.mail_receiving.identity_arns[domain]}"
-    )
+    assert "feedback_identity_arns" not in call
+    assert "feedback_identity_arns" not in variables(REPLIES)
+    [(_, local)] = list(blocks(TERRAFORM, "locals"))
+    assert "feedback_domains" not in local
     receiving = {
         labels[0]: body for labels, body in blocks(MODULES_BY_NAME["mail_receiving"], "output")
     }
-    # Created or adopted: an adopted identity is sent from, and reported on, as ours is.
+    # Created or adopted: an adopted identity is sent from as ours is.
     assert unquote(receiving["identity_arns"]["value"]) == (
         "merge({for domain, identity in aws_sesv2_email_identity.this : domain => identity.arn},"
         " {for domain, identity in data.aws_sesv2_email_identity.existing :"
@@ -1769,25 +1786,37 @@ def test_feedback_is_asked_for_every_domain_mail_is_sent_from():
     )
 
 
-def test_bounces_and_complaints_of_each_domain_go_to_the_feedback_topic():
-    """One notification topic per domain and type, Bounce and Complaint, headers left out."""
+def test_bounces_and_complaints_come_from_the_configuration_set_never_an_identity():
+    """The configuration set <name>-mail publishes bounces and complaints to the feedback topic
+    once SES may publish there; no identity's notification settings are written anywhere, so
+    adopted identities keep theirs and destroy resets none."""
+    kinds = {
+        labels[0] for path in TF_FILES for labels, _ in blocks(path.parent, "resource", [path])
+    }
+    assert "aws_ses_identity_notification_topic" not in kinds
+    assert "aws_ses_identity_feedback_forwarding_enabled" not in kinds
     [(_, local)] = list(blocks(REPLIES, "locals"))
-    assert unquote(local["feedback_notifications"]) == (
-        '{for pair in setproduct(keys(var.feedback_identity_arns), ["Bounce", "Complaint"]) :'
-        ' "${pair[0]}#${pair[1]}" => {domain = pair[0], type = pair[1]}}'
+    assert unquote(local["configuration_set_name"]) == "${var.name}-mail"
+    assert unquote(local["configuration_set_arn"]) == (
+        "arn:${data.aws_partition.current.partition}:ses:${data.aws_region.current.name}:"
+        "${local.account_id}:configuration-set/${local.configuration_set_name}"
     )
-    topic = resource(REPLIES, "aws_ses_identity_notification_topic", "feedback")
-    assert unquote(topic["for_each"]) == "local.feedback_notifications"
-    assert unquote(topic["identity"]) == "var.feedback_identity_arns[each.value.domain]"
-    assert unquote(topic["notification_type"]) == "each.value.type"
-    assert unquote(topic["topic_arn"]) == "aws_sns_topic.feedback.arn"
-    assert topic["include_original_headers"] is False
-    # SES checks that it may publish to the topic when the topic is set.
-    assert topic["depends_on"] == ["${aws_sns_topic_policy.feedback}"]
+    configuration_set = resource(REPLIES, "aws_ses_configuration_set", "this")
+    assert unquote(configuration_set["name"]) == "local.configuration_set_name"
+    # Mail leaves over TLS only, as it comes in (the receipt rule's tls_policy).
+    assert unquote(configuration_set["delivery_options"][0]["tls_policy"]) == "Require"
+    destination = resource(REPLIES, "aws_ses_event_destination", "feedback")
+    assert unquote(destination["configuration_set_name"]) == "aws_ses_configuration_set.this.name"
+    assert destination["enabled"] is True
+    assert unquote(destination["matching_types"]) == ["bounce", "complaint"]
+    [sns] = destination["sns_destination"]
+    assert unquote(sns["topic_arn"]) == "aws_sns_topic.feedback.arn"
+    assert destination["depends_on"] == ["${aws_sns_topic_policy.feedback}"]
 
 
-def test_ses_may_publish_feedback_for_these_identities_only():
-    """The topic policy admits SES for this account's feedback identities, nothing else."""
+def test_ses_may_publish_feedback_for_the_configuration_set_only():
+    """The topic policy admits SES publishing for this account's configuration set, nothing
+    else: SES names the set as aws:SourceArn when it publishes its events."""
     assert policy(REPLIES, "feedback_topic") == {
         "SESPublishesFeedback": (["sns:Publish"], ["aws_sns_topic.feedback.arn"])
     }
@@ -1795,7 +1824,7 @@ def test_ses_may_publish_feedback_for_these_identities_only():
     assert unquote(publish["principals"][0]["identifiers"]) == ["ses.amazonaws.com"]
     assert conditions(publish) == {
         "aws:SourceAccount": ("StringEquals", ["local.account_id"]),
-        "aws:SourceArn": ("ArnEquals", "values(var.feedback_identity_arns)"),
+        "aws:SourceArn": ("ArnEquals", ["local.configuration_set_arn"]),
     }
     topic_policy = resource(REPLIES, "aws_sns_topic_policy", "feedback")
     assert unquote(topic_policy["policy"]) == "data.aws_iam_policy_document.feedback_topic.json"
@@ -1907,6 +1936,7 @@ REPLIES_ENVIRONMENT = {
         "WEBHOOK_SECRET_ARN": "var.webhook_secret_arn",
         "GITHUB_API_URL": "var.github_api_url",
         "LOG_LEVEL": "var.log_level",
+        "SES_CONFIGURATION_SET": "aws_ses_configuration_set.this.name",
     },
 }
 
@@ -2019,7 +2049,10 @@ REPLIES_GRANTS = {
         ),
     },
     "outbox": {
-        "MailParticipants": (["ses:SendRawEmail"], "values(var.sending_identity_arns)"),
+        "MailParticipants": (
+            ["ses:SendRawEmail"],
+            "concat(values(var.sending_identity_arns), [local.configuration_set_arn])",
+        ),
         "ClaimMail": (
             ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             ["var.idempotency_table_arn"],

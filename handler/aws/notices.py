@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.aws.ses import raw_email
 from handler.aws.store import error_code
 from handler.outbound.notices import Notice, NoticeOutcome, notice_key, render_notice
 from handler.outbound.participants import ParticipantStoreError, Suppressions
@@ -28,7 +29,8 @@ class SesNotifier:
     """handler.outbound.notices.Notifier: one notice per (sender, reason) and UTC day, and one
     confirmation per issue opened for as long as a claim lives (``scoped_ttl_seconds``), so that
     a replay weeks later confirms nothing again. Sent from the very address the sender wrote to
-    (a route domain, an SES identity of ours); never to an address that bounced or complained."""
+    (a route domain, an SES identity of ours), through ``configuration_set`` ("" for none);
+    never to an address that bounced or complained."""
 
     def __init__(
         self,
@@ -39,8 +41,10 @@ class SesNotifier:
         scoped_ttl_seconds: int,
         clock: Callable[[], float] = time.time,
         suppressions: Suppressions | None = None,
+        configuration_set: str = "",
     ) -> None:
         self._suppressions = suppressions
+        self._configuration_set = configuration_set
         self._ses = ses
         self._dynamodb = dynamodb
         self._table = table
@@ -77,7 +81,7 @@ class SesNotifier:
         raw = render_notice(notice, now=now, domain=notice.from_.rpartition("@")[2])
         try:
             self._ses.send_raw_email(
-                Source=notice.from_, Destinations=[notice.to], RawMessage={"Data": raw}
+                **raw_email(notice.from_, notice.to, raw, self._configuration_set)
             )
         except (ClientError, BotoCoreError) as error:
             return _failed(notice, "SES", error)

@@ -13,6 +13,7 @@ from handler.reasons import Reason
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
+    from mypy_boto3_ses.type_defs import SendRawEmailRequestTypeDef
 
 # SES answers these for a message it will never send, whatever the retry.
 _PERMANENT = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException"})
@@ -30,12 +31,29 @@ CLIENT_CONFIG = Config(
 )
 
 
+def raw_email(
+    source: str, to: str, raw: bytes, configuration_set: str = ""
+) -> SendRawEmailRequestTypeDef:
+    """SendRawEmail's request for one recipient, through ``configuration_set`` unless it is "":
+    SES publishes the bounces and complaints of a mail sent through the set to the set's event
+    destination (Terraform's feedback topic), and of no other mail."""
+    request: SendRawEmailRequestTypeDef = {
+        "Source": source,
+        "Destinations": [to],
+        "RawMessage": {"Data": raw},
+    }
+    if configuration_set:
+        request["ConfigurationSetName"] = configuration_set
+    return request
+
+
 class SesMailer:
     """Sends one raw mail at a time (handler.outbound.outbox.Mailer), through a client made
-    with ``CLIENT_CONFIG``."""
+    with ``CLIENT_CONFIG`` and the configuration set ``configuration_set`` ("" for none)."""
 
-    def __init__(self, client: SESClient) -> None:
+    def __init__(self, client: SESClient, configuration_set: str = "") -> None:
         self._client = client
+        self._configuration_set = configuration_set
 
     def send(self, source: str, to: str, raw: bytes) -> str:
         """SES's message id. Raises OutboundError: ``ses-rejected`` for a mail SES will never
@@ -43,7 +61,7 @@ class SesMailer:
         request left but its answer did not come."""
         try:
             answer = self._client.send_raw_email(
-                Source=source, Destinations=[to], RawMessage={"Data": raw}
+                **raw_email(source, to, raw, self._configuration_set)
             )
         # The code only: a botocore message may quote the request (the address).
         except ClientError as error:

@@ -99,9 +99,48 @@ run "with_notices" {
   }
 
   assert {
+    condition     = aws_lambda_function.this.environment[0].variables.SES_CONFIGURATION_SET == ""
+    error_message = "Without replies by mail notices name no configuration set."
+  }
+
+  assert {
     condition     = alltrue([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : can(s.Condition) if anytrue([for a in flatten([s.Action]) : startswith(a, "dynamodb:") || startswith(a, "ses:")])])
     error_message = "Every DynamoDB and SES statement of the function's policy carries a condition."
   }
+}
+
+# With replies by mail the notices go through the replies' configuration set, which SES
+# authorizes as a resource of the send beside the identity.
+run "notices_through_a_configuration_set" {
+  command = apply
+
+  variables {
+    ses_configuration_set = "tr-mail"
+  }
+
+  assert {
+    condition = jsonencode(sort(flatten([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Resource if s.Sid == "NotifySenders"]))) == jsonencode([
+      "arn:aws:ses:eu-west-1:123456789012:configuration-set/tr-mail",
+      "arn:aws:ses:eu-west-1:123456789012:identity/ask.example.org",
+      "arn:aws:ses:eu-west-1:123456789012:identity/notes.example.com",
+    ])
+    error_message = "Notices are sent through the notifying domains' identities and the configuration set only: ${data.aws_iam_policy_document.this.json}"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.SES_CONFIGURATION_SET == "tr-mail"
+    error_message = "The function names the configuration set in each notice (SES_CONFIGURATION_SET)."
+  }
+}
+
+run "a_configuration_set_name_ses_refuses" {
+  command = plan
+
+  variables {
+    ses_configuration_set = "tr mail"
+  }
+
+  expect_failures = [var.ses_configuration_set]
 }
 
 run "without_notices" {

@@ -24,6 +24,11 @@ override_data {
   values = { partition = "aws" }
 }
 
+override_data {
+  target = data.aws_region.current
+  values = { name = "eu-west-1" }
+}
+
 override_resource {
   target = aws_sqs_queue.dead_letter
   values = { arn = "arn:aws:sqs:eu-west-1:123456789012:tr-work-dlq", id = "https://sqs.eu-west-1.amazonaws.com/123456789012/tr-work-dlq" }
@@ -65,7 +70,12 @@ override_resource {
 }
 
 override_resource {
-  target = aws_ses_identity_notification_topic.feedback
+  target = aws_ses_configuration_set.this
+  values = { arn = "arn:aws:ses:eu-west-1:123456789012:configuration-set/tr-mail", id = "tr-mail" }
+}
+
+override_resource {
+  target = aws_ses_event_destination.feedback
 }
 
 override_resource {
@@ -141,10 +151,6 @@ variables {
     "talk.example.com" = "arn:aws:ses:eu-west-1:123456789012:identity/talk.example.com"
     "chat.example.org" = "arn:aws:ses:eu-west-1:123456789012:identity/chat.example.org"
   }
-  feedback_identity_arns = {
-    "talk.example.com" = "arn:aws:ses:eu-west-1:123456789012:identity/talk.example.com"
-    "chat.example.org" = "arn:aws:ses:eu-west-1:123456789012:identity/chat.example.org"
-  }
 }
 
 run "policies" {
@@ -170,10 +176,11 @@ run "policies" {
 
   assert {
     condition = jsonencode(sort(flatten([for s in jsondecode(data.aws_iam_policy_document.outbox.json).Statement : s.Resource if s.Sid == "MailParticipants"]))) == jsonencode([
+      "arn:aws:ses:eu-west-1:123456789012:configuration-set/tr-mail",
       "arn:aws:ses:eu-west-1:123456789012:identity/chat.example.org",
       "arn:aws:ses:eu-west-1:123456789012:identity/talk.example.com",
     ])
-    error_message = "Updates are sent through the participants' domains' identities only."
+    error_message = "Updates are sent through the participants' domains' identities and the configuration set only."
   }
 
   assert {
@@ -250,5 +257,49 @@ run "mail_outcome_unknown_counted" {
       output = { namespace = "TicketRouter", name = "MailOutcomeUnknown" }
     })
     error_message = "Each outbox line with reason mail-outcome-unknown counts 1 in TicketRouter/MailOutcomeUnknown, any other 0: ${jsonencode(aws_cloudwatch_log_metric_filter.mail_outcome_unknown.metric_transformation)}"
+  }
+}
+
+# Bounces and complaints reach the feedback topic through the configuration set the outbox sends
+# through; no identity's notification settings are written (the module has no such resource).
+run "feedback_through_the_configuration_set" {
+  command = apply
+
+  assert {
+    condition = jsonencode({
+      set         = aws_ses_configuration_set.this.name
+      tls         = aws_ses_configuration_set.this.delivery_options[0].tls_policy
+      destination = aws_ses_event_destination.feedback.configuration_set_name
+      enabled     = aws_ses_event_destination.feedback.enabled
+      types       = sort(aws_ses_event_destination.feedback.matching_types)
+      topic       = aws_ses_event_destination.feedback.sns_destination[0].topic_arn
+      environment = aws_lambda_function.outbox.environment[0].variables.SES_CONFIGURATION_SET
+      output      = output.configuration_set_name
+      }) == jsonencode({
+      set         = "tr-mail"
+      tls         = "Require"
+      destination = "tr-mail"
+      enabled     = true
+      types       = ["bounce", "complaint"]
+      topic       = "arn:aws:sns:eu-west-1:123456789012:tr-ses-feedback"
+      environment = "tr-mail"
+      output      = "tr-mail"
+    })
+    error_message = "The set <name>-mail delivers over TLS only and publishes bounces and complaints to the feedback topic, and the outbox sends through it."
+  }
+
+  assert {
+    condition = jsonencode(jsondecode(data.aws_iam_policy_document.feedback_topic.json).Statement) == jsonencode([{
+      Sid       = "SESPublishesFeedback"
+      Effect    = "Allow"
+      Action    = "sns:Publish"
+      Resource  = "arn:aws:sns:eu-west-1:123456789012:tr-ses-feedback"
+      Principal = { Service = "ses.amazonaws.com" }
+      Condition = {
+        ArnEquals    = { "aws:SourceArn" = "arn:aws:ses:eu-west-1:123456789012:configuration-set/tr-mail" }
+        StringEquals = { "aws:SourceAccount" = "123456789012" }
+      }
+    }])
+    error_message = "SES may publish to the topic for this account's configuration set only: ${data.aws_iam_policy_document.feedback_topic.json}"
   }
 }

@@ -1,3 +1,12 @@
+locals {
+  # The configuration set a notice names is authorized as a resource of the send, beside the
+  # identity: its ARN, in the identities' partition, region and account.
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonses.html
+  notice_configuration_set_arns = var.ses_configuration_set == "" ? [] : distinct([
+    for arn in values(var.notice_identity_arns) : "${split(":identity/", arn)[0]}:configuration-set/${var.ses_configuration_set}"
+  ])
+}
+
 # Created before the function so that Lambda does not create it without a retention.
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; the decision lines hold no mail bodies or tokens, so a customer-managed key adds only a key policy to maintain.
@@ -202,15 +211,15 @@ data "aws_iam_policy_document" "this" {
   }
 
   # Notices to senders (handler/aws/notices.py), sent from the issue address the sender wrote to:
-  # only from the domains of routes that ask for notices, as addresses of those domains, and no
-  # statement when none does.
+  # only from the domains of routes that ask for notices, as addresses of those domains, through
+  # their identities and the configuration set, and no statement when none does.
   dynamic "statement" {
     for_each = length(var.notice_identity_arns) > 0 ? [var.notice_identity_arns] : []
 
     content {
       sid       = "NotifySenders"
       actions   = ["ses:SendRawEmail"]
-      resources = values(statement.value)
+      resources = concat(values(statement.value), local.notice_configuration_set_arns)
 
       condition {
         test     = "StringLike"
@@ -307,6 +316,8 @@ resource "aws_lambda_function" "this" {
       # The GitHub rate limit every container shares (0: that limit off).
       GITHUB_POSTS_PER_MINUTE = tostring(var.github_posts_per_minute)
       GITHUB_POSTS_PER_HOUR   = tostring(var.github_posts_per_hour)
+      # Notices name it, so that their bounces and complaints reach the outbox ("" for none).
+      SES_CONFIGURATION_SET = var.ses_configuration_set
     }
   }
 

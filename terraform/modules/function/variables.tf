@@ -154,3 +154,14 @@ variable "notice_identity_arns" {
     error_message = "notice_identity_arns must map each lowercase ASCII domain to the ARN of its SES domain identity."
   }
 }
+
+variable "ses_configuration_set" {
+  description = "SES configuration set every notice is sent through (SES_CONFIGURATION_SET), whose events report bounces and complaints: the replies module's, when it exists. Empty: none, and no feedback on notices."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{0,64}$", var.ses_configuration_set))
+    error_message = "ses_configuration_set must be empty or an SES configuration set name: at most 64 letters, digits, underscores and hyphens."
+  }
+}

@@ -1,13 +1,18 @@
 # Replies by mail: GitHub webhooks -> webhook function -> work queue -> outbox function -> SES.
-# The same work queue takes SES's bounce and complaint notifications (through the feedback
-# topic), so that one worker records who must not be mailed again.
+# The same work queue takes SES's bounce and complaint events (the configuration set every send
+# names, through the feedback topic), so that one worker records who must not be mailed again.
 
 data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
+data "aws_region" "current" {}
+
 locals {
   account_id = data.aws_caller_identity.current.account_id
+  # Built from names, so that the topic policy admits the set before the set exists.
+  configuration_set_name = "${var.name}-mail"
+  configuration_set_arn  = "arn:${data.aws_partition.current.partition}:ses:${data.aws_region.current.name}:${local.account_id}:configuration-set/${local.configuration_set_name}"
   # Lambda's advice for SQS event sources: a visibility timeout of at least six times the
   # function's timeout, so that a batch being retried is not handed out twice meanwhile.
   # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
@@ -16,12 +21,6 @@ locals {
   # can hand the item out (each receive hides it for the visibility timeout) and that
   # invocation's own run, so that no redelivery finds the claim expired and mails again.
   claim_hold_seconds = local.visibility_timeout_seconds * var.max_receive_count + var.outbox_timeout
-  # One notification setting per (identity, type): SES knows Bounce, Complaint and Delivery;
-  # deliveries need no action.
-  feedback_notifications = {
-    for pair in setproduct(keys(var.feedback_identity_arns), ["Bounce", "Complaint"]) :
-    "${pair[0]}#${pair[1]}" => { domain = pair[0], type = pair[1] }
-  }
 }
 
 # Work items the outbox gave up on after max_receive_count receipts wait here, with their body,
@@ -137,8 +136,9 @@ resource "aws_sns_topic" "feedback" {
   kms_master_key_id = aws_kms_key.feedback.arn
 }
 
-# SES publishes for our identities only; a topic policy is what lets it publish at all.
-# https://docs.aws.amazon.com/ses/latest/dg/configure-sns-notifications.html
+# SES publishes the events of our configuration set only: SES names the set as aws:SourceArn when
+# it publishes them. A topic policy is what lets it publish at all.
+# https://docs.aws.amazon.com/ses/latest/dg/event-publishing-add-event-destination-sns.html
 data "aws_iam_policy_document" "feedback_topic" {
   statement {
     sid       = "SESPublishesFeedback"
@@ -159,7 +159,7 @@ data "aws_iam_policy_document" "feedback_topic" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = values(var.feedback_identity_arns)
+      values   = [local.configuration_set_arn]
     }
   }
 }
@@ -180,14 +180,33 @@ resource "aws_sns_topic_subscription" "feedback" {
   depends_on = [aws_sqs_queue_policy.work]
 }
 
-resource "aws_ses_identity_notification_topic" "feedback" {
-  for_each = local.feedback_notifications
+# Feedback comes from the mail sent through this set (SES_CONFIGURATION_SET of the outbox and
+# the mail function), not from the identities' notification settings: no identity is written,
+# so identities adopted from the account keep theirs and destroy resets none.
+resource "aws_ses_configuration_set" "this" {
+  name = local.configuration_set_name
 
-  identity                 = var.feedback_identity_arns[each.value.domain]
-  notification_type        = each.value.type
-  topic_arn                = aws_sns_topic.feedback.arn
-  include_original_headers = false
+  # Updates carry issue comments, maybe a private repository's: they leave over TLS only, as
+  # mail comes in (the receipt rule requires TLS); SES delivers nothing to a server without it.
+  # https://docs.aws.amazon.com/ses/latest/APIReference/API_DeliveryOptions.html
+  delivery_options {
+    tls_policy = "Require"
+  }
+}
 
-  # SES checks that it may publish when the topic is set.
+# Bounces (permanent, or transient once SES gave up) and complaints; deliveries, sends, opens and
+# the rest need no action and are not published.
+# https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html
+resource "aws_ses_event_destination" "feedback" {
+  name                   = "feedback"
+  configuration_set_name = aws_ses_configuration_set.this.name
+  enabled                = true
+  matching_types         = ["bounce", "complaint"]
+
+  sns_destination {
+    topic_arn = aws_sns_topic.feedback.arn
+  }
+
+  # Events published before SES may publish to the topic would be lost.
   depends_on = [aws_sns_topic_policy.feedback]
 }

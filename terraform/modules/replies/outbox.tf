@@ -34,11 +34,13 @@ resource "aws_iam_role" "outbox" {
 # the queue); tests/test_terraform.py keeps this in step with the code.
 data "aws_iam_policy_document" "outbox" {
   # Updates are sent from the issue address of the route the participant wrote to: only from
-  # addresses of the domains of routes that notify participants, through their identities.
+  # addresses of the domains of routes that notify participants, through their identities and
+  # the configuration set, which SES authorizes as a resource of the send too.
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonses.html
   statement {
     sid       = "MailParticipants"
     actions   = ["ses:SendRawEmail"]
-    resources = values(var.sending_identity_arns)
+    resources = concat(values(var.sending_identity_arns), [local.configuration_set_arn])
 
     condition {
       test     = "StringLike"
@@ -181,6 +183,9 @@ resource "aws_lambda_function" "outbox" {
       # Links in the mails point at the issue on this API's web host, for routes naming none.
       GITHUB_API_URL = var.github_api_url
       LOG_LEVEL      = var.log_level
+      # Every mail names the set, whose events report its bounces and complaints; from the
+      # resource, so that no mail is sent before the set exists.
+      SES_CONFIGURATION_SET = aws_ses_configuration_set.this.name
     }
   }
 

@@ -26,6 +26,11 @@ output "feedback_topic_arn" {
   value       = aws_sns_topic.feedback.arn
 }
 
+output "configuration_set_name" {
+  description = "SES configuration set the outbox and the mail function send through (SES_CONFIGURATION_SET): its bounce and complaint events reach the feedback topic."
+  value       = aws_ses_configuration_set.this.name
+}
+
 output "mail_outcome_unknown_metric" {
   description = "Metric counting the outbox's mails whose SES outcome is unknown (decision mail-outcome-unknown), from its log lines: namespace and name, no dimensions; for an alarm."
   value = {

@@ -48,16 +48,6 @@ variable "sending_identity_arns" {
   }
 }
 
-variable "feedback_identity_arns" {
-  description = "SES identity ARN by domain, for every domain mail is sent from (participants' updates, notices to senders): their bounces and complaints are published to the feedback topic."
-  type        = map(string)
-
-  validation {
-    condition     = alltrue([for arn in values(var.feedback_identity_arns) : can(regex("^arn:aws(-[a-z]+)*:ses:[a-z0-9-]+:[0-9]{12}:identity/.+$", arn))])
-    error_message = "feedback_identity_arns must map domains to SES identity ARNs."
-  }
-}
-
 variable "github_api_url" {
   description = "GitHub REST API base URL (GITHUB_API_URL): the outbox links to issues on its web host."
   type        = string
