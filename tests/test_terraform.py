@@ -632,8 +632,11 @@ def test_the_created_mail_key_is_rotated_and_administered_without_use():
     assert key["enable_key_rotation"] is True
     assert key["deletion_window_in_days"] == 30
     assert unquote(key["policy"]) == "data.aws_iam_policy_document.key[0].json"
-    # Destroy deletes the bucket first, so mail that keeps the bucket alive keeps its key too.
-    assert key["depends_on"] == ["${aws_s3_bucket.this}"]
+    # The bucket depends on the key (the key not on the bucket), so destroy deletes the bucket
+    # first, and mail that keeps the bucket alive keeps its key too.
+    assert "depends_on" not in key
+    bucket = resource(MAIL_STORAGE, "aws_s3_bucket", "this")
+    assert bucket["depends_on"] == ["${aws_kms_key.this}"]
     [(_, local)] = list(blocks(MAIL_STORAGE, "locals"))
     assert unquote(local["create_key"]) == "var.kms_key_arn == null"
     [document] = [body for labels, body in blocks(MAIL_STORAGE, "data") if labels[1:] == ["key"]]

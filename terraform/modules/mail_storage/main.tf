@@ -19,6 +19,10 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV2_AWS_62:SES's S3 action notifies the mail topic itself once the mail is stored (receipt rule, topic_arn); S3 event notifications would queue each mail twice.
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
+
+  # Created after the key and so destroyed before it: a destroy that stops at a bucket still
+  # holding mail must not have scheduled the deletion of the key that mail is encrypted with.
+  depends_on = [aws_kms_key.this]
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {
@@ -266,10 +270,6 @@ resource "aws_kms_key" "this" {
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.key[0].json
-
-  # Destroyed only after the bucket: a destroy that stops at a bucket still holding mail must not
-  # have scheduled the deletion of the key that mail is encrypted with.
-  depends_on = [aws_s3_bucket.this]
 }
 
 # Not alias/<name>-mail: the mail topic's key has that one (modules/mail_queue).
