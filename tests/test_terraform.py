@@ -158,6 +158,12 @@ def test_the_example_commits_a_lock_within_the_bounds():
     assert any(h.startswith("h1:") for h in hashes)
 
 
+def test_the_example_sets_every_input_of_the_module():
+    """examples/complete is the reference for operators: every input is set there, explicitly."""
+    example = modules_called(TERRAFORM / "examples" / "complete")["ticket_router"]
+    assert set(variables(TERRAFORM)) <= set(example)
+
+
 def test_no_provider_is_configured_inside_the_module():
     """The caller configures the provider (region, credentials, default_tags) and may pass its
     own, or use count, for_each and depends_on on the module: terraform/ and its modules

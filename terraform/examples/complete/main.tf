@@ -30,9 +30,11 @@ module "ticket_router" {
     aws = aws
   }
 
-  name                      = "ticket-router"
-  routes_file               = "${path.module}/../../../routes.yaml"
-  package_file              = "${path.module}/../../../dist/ticket-router.zip"
+  name         = "ticket-router"
+  routes_file  = "${path.module}/../../../routes.yaml"
+  package_file = "${path.module}/../../../dist/ticket-router.zip"
+  # null: <name>-mail-<account id>.
+  mail_bucket_name          = null
   mail_key_prefix           = "inbound/"
   mail_retention_days       = 90
   force_destroy_mail_bucket = false
@@ -44,7 +46,15 @@ module "ticket_router" {
   access_log_bucket_name    = null
   access_log_retention_days = 365
   protect_claims_table      = true
-  activate_rule_set         = true
+  # A dedicated account: the module's own receipt rule set, made the region's active one. In an
+  # account that already receives mail, add the rules to its active set instead:
+  #   existing_rule_set_name = "<active set>", receipt_rule_after = "<rule>",
+  #   activate_rule_set = false, and existing_identities = [<domains with an identity>].
+  rule_set_name          = "ticket-router"
+  activate_rule_set      = true
+  existing_rule_set_name = null
+  receipt_rule_after     = null
+  existing_identities    = []
   route53_zone_ids = {
     "anomalies.unseen.ac.uk" = "Z0123456789ABCDEFGHIJ"
     "issues.example.com"     = "Z0987654321JIHGFEDCBA"
