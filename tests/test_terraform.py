@@ -2534,25 +2534,33 @@ needs_terraform = pytest.mark.skipif(
 )
 
 
+def terraform(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`terraform <arguments>` in ``directory``, without the user's CLI configuration."""
+    assert TERRAFORM_BIN is not None
+    environment = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
+    return subprocess.run(  # noqa: S603 - terraform from the PATH, fixed arguments
+        [TERRAFORM_BIN, f"-chdir={directory}", *arguments, "-no-color"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+
+
+def terraform_init_offline(directory: Path) -> None:
+    """`terraform init` taking the AWS provider from the local mirror only."""
+    init = terraform(
+        directory, "init", "-backend=false", "-input=false", f"-plugin-dir={PLUGIN_DIR}"
+    )
+    assert init.returncode == 0, init.stdout + init.stderr
+
+
 def terraform_test(copy: Path, test_file: str) -> None:
     """`terraform test` of one tests/terraform/ file in ``copy``, a copy of a configuration."""
-    assert TERRAFORM_BIN is not None
     (copy / "tests").mkdir()
     shutil.copy(TESTS / "terraform" / test_file, copy / "tests")
-    environment = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
-
-    def terraform(*arguments: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - terraform from the PATH, fixed arguments
-            [TERRAFORM_BIN, f"-chdir={copy}", *arguments, "-no-color"],
-            capture_output=True,
-            text=True,
-            env=environment,
-            check=False,
-        )
-
-    init = terraform("init", "-backend=false", "-input=false", f"-plugin-dir={PLUGIN_DIR}")
-    assert init.returncode == 0, init.stdout + init.stderr
-    result = terraform("test")
+    terraform_init_offline(copy)
+    result = terraform(copy, "test")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 failed" in result.stdout
 
@@ -2637,29 +2645,21 @@ def test_a_protected_deployment_refuses_destroy_before_deleting_anything(tmp_pat
     """The real guard module (terraform_data: no provider, no AWS), applied and destroyed: while
     protected, destroy fails with the message and the state keeps everything; once the flags are
     applied, the same destroy deletes everything."""
-    assert TERRAFORM_BIN is not None
     shutil.copytree(MODULES_BY_NAME["teardown_guard"], tmp_path / "guard")
     (tmp_path / "main.tf").write_text(GUARDED_ROOT, encoding="utf-8")
-    environment = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
 
-    def terraform(*arguments: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - terraform from the PATH, fixed arguments
-            [TERRAFORM_BIN, f"-chdir={tmp_path}", *arguments, "-no-color"],
-            capture_output=True,
-            text=True,
-            env=environment,
-            check=False,
-        )
+    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return terraform(tmp_path, *arguments)
 
     def state() -> list[str]:
-        return terraform("state", "list").stdout.split()
+        return run("state", "list").stdout.split()
 
-    assert terraform("init", "-input=false").returncode == 0
+    assert run("init", "-input=false").returncode == 0
     everything = ["terraform_data.mail_bucket_policy", "module.guard.terraform_data.this"]
-    assert terraform("apply", "-auto-approve", "-var=protected=true").returncode == 0
+    assert run("apply", "-auto-approve", "-var=protected=true").returncode == 0
     assert sorted(state()) == sorted(everything)
 
-    refused = terraform("destroy", "-auto-approve", "-var=protected=true")
+    refused = run("destroy", "-auto-approve", "-var=protected=true")
     assert refused.returncode != 0
     assert "Set force_destroy_mail_bucket = true, apply, then destroy." in refused.stdout + (
         refused.stderr
@@ -2667,10 +2667,10 @@ def test_a_protected_deployment_refuses_destroy_before_deleting_anything(tmp_pat
     assert sorted(state()) == sorted(everything)
 
     # The flag only takes effect once applied: the guard's destroy reads the state.
-    assert terraform("destroy", "-auto-approve", "-var=protected=false").returncode != 0
-    assert terraform("apply", "-auto-approve", "-var=protected=false").returncode == 0
+    assert run("destroy", "-auto-approve", "-var=protected=false").returncode != 0
+    assert run("apply", "-auto-approve", "-var=protected=false").returncode == 0
     assert sorted(state()) == sorted(everything)
-    assert terraform("destroy", "-auto-approve", "-var=protected=false").returncode == 0
+    assert run("destroy", "-auto-approve", "-var=protected=false").returncode == 0
     assert state() == []
 
 
@@ -2701,20 +2701,9 @@ def test_a_caller_may_pass_its_provider_and_use_count_and_depends_on(tmp_path: P
     """`terraform validate` of a configuration that passes an aliased provider to the module
     and puts count and depends_on on it: Terraform refuses both for a module that configures a
     provider of its own."""
-    assert TERRAFORM_BIN is not None
     shutil.copytree(TERRAFORM, tmp_path / "terraform")
     (tmp_path / "terraform" / "routes.yaml").write_text(PLAIN_ROUTES, encoding="utf-8")
     (tmp_path / "main.tf").write_text(CALLER, encoding="utf-8")
-    environment = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
-    for arguments in (
-        ["init", "-backend=false", "-input=false", f"-plugin-dir={PLUGIN_DIR}"],
-        ["validate"],
-    ):
-        result = subprocess.run(  # noqa: S603 - terraform from the PATH, fixed arguments
-            [TERRAFORM_BIN, f"-chdir={tmp_path}", *arguments, "-no-color"],
-            capture_output=True,
-            text=True,
-            env=environment,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+    terraform_init_offline(tmp_path)
+    result = terraform(tmp_path, "validate")
+    assert result.returncode == 0, result.stdout + result.stderr
