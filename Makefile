@@ -98,7 +98,6 @@ tf-static: $(CHECKOV_STAMP)
 ## example re-exports
 tf-docs: $(DEV)
 	$(BIN)/python scripts/tf_docs.py
-	$(BIN)/python scripts/example_outputs.py
 
 ## reasons-doc: regenerate docs/reasons.md, the table of reason codes, from handler/reasons.py
 reasons-doc: $(DEV)

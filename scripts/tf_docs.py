@@ -1,8 +1,9 @@
-"""Write the Inputs and Outputs tables of each Terraform module's README from its .tf files.
+"""Write the Inputs and Outputs tables of each Terraform module's README from its .tf files,
+and examples/complete/outputs.tf, which re-exports every output of the module under its name.
 
 The tables sit between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->`` (terraform-docs'
 markers; terraform-docs itself is a Go binary these machines do not have). ``--check`` only
-reports READMEs that are out of date, for the tests.
+reports files that are out of date, for the tests.
 
     python scripts/tf_docs.py [--check]
 """
@@ -10,6 +11,7 @@ reports READMEs that are out of date, for the tests.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import hcl2
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
+EXAMPLE_OUTPUTS = ROOT / "terraform" / "examples" / "complete" / "outputs.tf"
 
 
 def module_dirs() -> list[Path]:
@@ -59,24 +62,42 @@ def render(readme: str, folder: Path) -> str:
     return before + tables(folder) + after
 
 
+def example_outputs() -> str:
+    """examples/complete/outputs.tf: the module's outputs in their order, so that the README's
+    `terraform output NAME` commands work where the example is applied."""
+    with (ROOT / "terraform" / "outputs.tf").open(encoding="utf-8") as handle:
+        document = hcl2.load(handle)
+    blocks = [
+        f'output "{_plain(label)}" {{\n'
+        f"  description = {json.dumps(_plain(body['description']))}\n"
+        f"  value       = module.ticket_router.{_plain(label)}\n"
+        + ("  sensitive   = true\n" if body.get("sensitive") else "")
+        + "}\n"
+        for entry in document.get("output", [])
+        for label, body in entry.items()
+    ]
+    header = "# Every output of the module under its own name: scripts/tf_docs.py writes it.\n"
+    return header + "\n" + "\n".join(blocks)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="report stale READMEs, write none")
+    parser.add_argument("--check", action="store_true", help="report stale files, write none")
     args = parser.parse_args(argv)
-    stale = []
+    wanted: dict[Path, str] = {}
     for folder in module_dirs():
         readme = folder / "README.md"
         current = readme.read_text(encoding="utf-8")
         if BEGIN not in current:
             print(f"{readme}: has no {BEGIN} ... {END} section", file=sys.stderr)
             return 1
-        wanted = render(current, folder)
-        if wanted != current:
-            stale.append(readme)
-            if not args.check:
-                readme.write_text(wanted, encoding="utf-8")
-    for readme in stale:
-        print(f"{readme}: {'out of date' if args.check else 'updated'}")
+        wanted[readme] = render(current, folder)
+    wanted[EXAMPLE_OUTPUTS] = example_outputs()
+    stale = [path for path, text in wanted.items() if path.read_text(encoding="utf-8") != text]
+    for path in stale:
+        if not args.check:
+            path.write_text(wanted[path], encoding="utf-8")
+        print(f"{path}: {'out of date' if args.check else 'updated'}")
     return 1 if stale and args.check else 0
 
 

@@ -1,4 +1,4 @@
-# Every output of the module under its own name: scripts/example_outputs.py writes it.
+# Every output of the module under its own name: scripts/tf_docs.py writes it.
 
 output "recipient_domains" {
   description = "Domains SES receives mail for, read from routes.yaml."
