@@ -63,7 +63,7 @@ def test_nested_multiparts_are_walked_completely():
     assert message.html is None
     # The logo belongs to the HTML alternative (cid:logo@x), but it was sent all the same.
     assert message.attachments == (
-        Attachment("attachment-1.png", "image/png", 8),
+        Attachment("attachment-1.png", "image/png", 8, content_id="logo@x"),
         Attachment("report.pdf", "application/pdf", 130),
     )
 

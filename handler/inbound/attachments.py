@@ -60,6 +60,9 @@ class Attachment:
     filename: str
     content_type: str
     size: int
+    # The part's Content-ID without its angle brackets ("" if none): what an HTML body's
+    # "cid:" references name.
+    content_id: str = ""
 
 
 def is_attachment(part: EmailMessage) -> bool:
@@ -88,7 +91,8 @@ def attachment(part: EmailMessage, content_type: str) -> Attachment:
     else:
         payload = part.get_payload(decode=True)
         size = len(payload) if isinstance(payload, bytes) else 0
-    return Attachment(filename, content_type, size)
+    content_id = str(part.get("Content-ID") or "").strip().strip("<>").strip()
+    return Attachment(filename, content_type, size, content_id)
 
 
 def nameless(number: int, content_type: str) -> str:

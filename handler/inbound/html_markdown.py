@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -57,8 +58,12 @@ _WHITESPACE_RUN = re.compile(r"[\t \r\n]+")
 _MAX_DEPTH = 150
 
 
-def html_to_markdown(html: str) -> str:
-    """Markdown for the HTML body of a mail."""
+def html_to_markdown(html: str, images: Mapping[str, str] | None = None) -> str:
+    """Markdown for the HTML body of a mail.
+
+    ``images`` names the files of the mail's inline images by Content-ID (without angle
+    brackets): an ``<img src="cid:...">`` leaves ``[image: name]`` at its place.
+    """
     soup = _parse(_defused(html))
     deep = _prepare(soup) > _MAX_DEPTH
     return _tidy(soup.get_text("\n") if deep else _converter().convert_soup(soup))

@@ -27,6 +27,7 @@ from handler.inbound.headers import (
     raw_headers,
 )
 from handler.inbound.mime_slim import MIN_CUT, slim
+from handler.inbound.protocol import CalendarEvent, Forwarded
 from handler.inbound.text_parts import clean_text, text_of, unflowed
 
 
@@ -43,6 +44,12 @@ class Message:
     text: str | None
     html: str | None
     attachments: tuple[Attachment, ...] = ()
+    # Protocol parts (handler.inbound.protocol): calendar events; how the mail was signed
+    # ("S/MIME", "PGP"; not verified) or encrypted (None: it was not); mails forwarded as parts.
+    events: tuple[CalendarEvent, ...] = ()
+    signatures: tuple[str, ...] = ()
+    encryption: str | None = None
+    forwarded: tuple[Forwarded, ...] = ()
     # From and Sender's problems; To and Cc are parsed only when read, and theirs are not here.
     defects: tuple[str, ...] = field(default=())
 

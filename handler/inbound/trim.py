@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 
+from handler.inbound import markers
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -23,8 +25,12 @@ class Reply:
     trimmed: str
 
 
-def trim_reply(text: str) -> Reply:
-    """Split a mail body into the author's new text and the trailing history and signature."""
+def trim_reply(text: str, *, subject: str = "") -> Reply:
+    """Split a mail body into the author's new text and the trailing history and signature.
+
+    ``subject`` is the mail's subject: a forward prefix ("Fwd:", "WG:") there tells a forwarded
+    Outlook header block from a replied-to one.
+    """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     cut = _Mail(lines).cut_point()
     return Reply(body=_tidy(lines[:cut]), trimmed=_tidy(lines[cut:]))
@@ -108,34 +114,15 @@ _DATED = re.compile(
     r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}"  # a numeric date
     r"|\d\s*[年月日년월일]"  # a CJK date
 )
-# Words that open an attribution: "On", "Am", "Le", "El", "Il giorno", "Op", "Em", "W dniu",
-# "Den", "在" ..., or a date itself ("ons 4 dec. 2024", "пн, 15 янв.", "2022年1月1日").
-_LEAD = re.compile(
-    r"(?:on|at|am|le|el|il|op|em|w dniu|dnia|dne|dňa|den|στις|în|vào)\s"
-    r"|(?:在|於)"
-    r"|(?:[^\W\d_]{1,4}\.?,?\s+)?\d{1,4}(?:[\s./,\-年]|$)",
-    re.IGNORECASE,
-)
-_VERBS_ALPHABETIC = (
-    r"wrote|writes|said|says|schrieb|geschrieben|schrieben sie|a écrit|a ecrit|escribió|"
-    r"escribio|ha scritto|schreef|geschreven|escreveu|написал\(а\)|написала|написал|пишет|"
-    r"пише|написав\(-?ла\)|написав|napisał\(a\)|napisała|napisał|pisze|napsal\(a\)|"
-    r"napsala|napsal|napísal\(a\)|napísala|napísal|skrev|skrifaði|kirjoitti|írta|yazdı|έγραψε|"
-    r"a scris|va escriure|đã viết|menulis|kirjutas|rašė|rakstīja|napisao|napisala"
-)
-_VERBS_CJK = r"写道|寫道|のメッセージ|さんは書きました|작성|님이 작성하였습니다"
+_LEAD = re.compile(markers.ATTRIBUTION_LEADS, re.IGNORECASE)
 _VERB_AT_END = re.compile(
-    rf"(?:(?<![^\W\d_])(?:{_VERBS_ALPHABETIC})|{_VERBS_CJK})\s*$", re.IGNORECASE
-)
-# Verbs that clients put before the writer's name: "Am ... schrieb Anna <a@x>:",
-# "ons 4 dec. 2024 kl. 20:42 skrev Person B <b@x>:", "Anna <a@x> ezt írta (időpont: ...):".
-_VERB_MIDDLE = re.compile(
-    r"(?<![^\W\d_])(?:schrieb|skrev|schreef|napsal|napisał\(a\)|napisał|napísal|"
-    r"kirjoitti|írta|escribió|a écrit|ha scritto|escreveu)(?![^\W\d_])",
+    rf"(?:(?<![^\W\d_])(?:{markers.ATTRIBUTION_VERBS})|{markers.ATTRIBUTION_VERBS_CJK})\s*$",
     re.IGNORECASE,
 )
-# Some clients end with an object: "Op 18 juli 2013 10:23 schreef Anna de Vries het volgende:".
-_OBJECT_AT_END = re.compile(r"\s+(?:het volgende|folgendes|följande|følgende)$", re.IGNORECASE)
+_VERB_MIDDLE = re.compile(
+    rf"(?<![^\W\d_])(?:{markers.ATTRIBUTION_VERBS_BEFORE_NAME})(?![^\W\d_])", re.IGNORECASE
+)
+_OBJECT_AT_END = re.compile(rf"\s+(?:{markers.ATTRIBUTION_OBJECTS})$", re.IGNORECASE)
 _ADDRESS_AT_END = re.compile(r"(?<![\w.+'=-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+\s*[>)\]]?\s*$")
 # Apple Mail in Polish: "Wiadomość napisana przez Anna <a@x> w dniu 15.01.2025, o godz. 17:03:"
 _WRITTEN_BY = re.compile(r"wiadomość napisana przez\s", re.IGNORECASE)
@@ -219,30 +206,7 @@ class _Field(Enum):
     REPLY_TO = "reply-to"
 
 
-_FIELD_NAMES = {
-    _Field.FROM: (
-        "from|von|absender|de|expéditeur|remitente|da|mittente|van|afzender|от|від|发件人|"
-        "寄件者|寄件人|från|fra|od|odesílatel|lähettäjä|feladó|kimden|보낸 사람|差出人|από|"
-        "de la"
-    ),
-    _Field.DATE: (
-        "sent|date|sent at|gesendet|datum|envoyé|date d'envoi|enviado|enviada|enviado el|"
-        "enviada em|fecha|data|inviato|verzonden|verstuurd|отправлено|дата|надіслано|"
-        "发送时间|日期|寄件日期|傳送時間|時間|skickat|sendt|dato|odesláno|wysłano|wysłane|"
-        "lähetetty|elküldve|küldve|dátum|gönderildi|tarih|보낸 날짜|送信日時|日付|στάλθηκε|"
-        "ημερομηνία"
-    ),
-    _Field.TO: (
-        "to|an|empfänger|à|a|destinataire|para|destinatario|destinatari|aan|кому|收件人|"
-        "收件者|till|til|komu|do|vastaanottaja|címzett|kime|받는 사람|宛先|προς"
-    ),
-    _Field.CC: "cc|bcc|kopie|копия|копія|抄送|副本|kopia|kopi|kopio|másolat|참조|dw|κοιν",
-    _Field.SUBJECT: (
-        "subject|betreff|objet|sujet|asunto|oggetto|onderwerp|тема|主题|主旨|ämne|emne|"
-        "předmět|temat|aihe|tárgy|konu|제목|件名|assunto|θέμα"
-    ),
-    _Field.REPLY_TO: "reply-to|reply to|antwort an|répondre à|responder a|rispondi a|beantwoorden",
-}
+_FIELD_NAMES = {field: markers.HEADER_FIELDS[field.value] for field in _Field}
 _FIELD_OF = {name: field for field, names in _FIELD_NAMES.items() for name in names.split("|")}
 _FIELD_ALTERNATIVES = "|".join(sorted(map(re.escape, _FIELD_OF), key=len, reverse=True))
 # One pattern for a field that starts the line and for the fields inside it, as each costs 0.7 ms
@@ -258,35 +222,7 @@ def _field(plain: str) -> _Field | None:
 
 # --- delimiters, forwards, signatures, footers ---------------------------------------------------
 
-_ORIGINAL = (
-    r"original message|original e-?mail|reply message|ursprüngliche nachricht|originalnachricht|"
-    r"message d'origine|message original|mensaje original|messaggio originale|"
-    r"mensagem original|oorspronkelijk bericht|origineel bericht|исходное сообщение|"
-    r"оригинальное сообщение|原始邮件|原始郵件|元のメッセージ|wiadomość oryginalna|"
-    r"oryginalna wiadomość|ursprungligt meddelande|originalmeddelande|oprindelig meddelelse|"
-    r"opprinnelig melding|alkuperäinen viesti|původní zpráva|pôvodná správa|eredeti üzenet|"
-    r"orijinal mesaj|özgün ileti|원본 메시지|αρχικό μήνυμα|вихідне повідомлення|"
-    r"оригінальне повідомлення"
-)
-_FORWARDED = (
-    r"forwarded message|forwarded e-?mail|weitergeleitete nachricht|message transféré|"
-    r"message réexpédié|mensaje reenviado|messaggio inoltrato|mensagem encaminhada|"
-    r"mensagem reencaminhada|doorgestuurd bericht|doorgestuurde e-?mail|"
-    r"пересылаемое сообщение|пересланное сообщение|переадресованное сообщение|"
-    r"przekazana wiadomość|wiadomość przekazana|vidarebefordrat meddelande|"
-    r"videresendt meddelelse|videresendt melding|välitetty viesti|přeposlaná zpráva|"
-    r"továbbított üzenet|iletilmiş mesaj|已转发邮件|转发的邮件|转发邮件|転送メッセージ|"
-    r"転送されたメッセージ|전달된 메시지|προωθημένο μήνυμα|переслане повідомлення"
-)
-_FORWARD = re.compile(
-    r"^(?:begin forwarded message|anfang der weitergeleiteten nachricht|"
-    r"début du message réexpédié|début du message transféré|inicio del mensaje reenviado|"
-    r"comienzo del mensaje reenviado|inizio messaggio inoltrato|"
-    r"início da mensagem reencaminhada|início da mensagem encaminhada|"
-    r"begin doorgestuurd bericht|начало переадресованного сообщения|"
-    r"转发的邮件开始|以下是转发的邮件|転送されたメッセージ|전달된 메시지)\s*[:：]?$",
-    re.IGNORECASE,
-)
+_FORWARD = re.compile(rf"^(?:{markers.FORWARD_INTRODUCTIONS})\s*[:：]?$", re.IGNORECASE)
 
 
 @cache
@@ -297,52 +233,20 @@ def _ruled() -> tuple[re.Pattern[str], re.Pattern[str]]:
     0.7 ms to compile, and most mails have no such line.
     """
     return (
-        re.compile(rf"^-{{2,}}\s*(?:{_ORIGINAL})\s*-{{2,}}$", re.IGNORECASE),
-        re.compile(rf"^-{{2,}}\s*(?:{_FORWARDED})\s*-{{2,}}$", re.IGNORECASE),
+        re.compile(rf"^-{{2,}}\s*(?:{markers.ORIGINAL_MESSAGE})\s*-{{2,}}$", re.IGNORECASE),
+        re.compile(rf"^-{{2,}}\s*(?:{markers.FORWARDED_MESSAGE})\s*-{{2,}}$", re.IGNORECASE),
     )
 
 
 # RFC 3676 section 4.3 names "-- " as the signature separator; many clients drop the space.
 _SIGNATURE = re.compile(r"^\\?-\\?-[ \t\u00a0]*$")
 _RULE = re.compile(r"^\s*(?:\\?[-_=*~—–―─━]\s*){3,}$")
-_LIST_FOOTER = re.compile(
-    r"mailing list|unsubscribe|listinfo|subscribed to|abmelden|désinscri|darse de baja",
-    re.IGNORECASE,
-)
+_LIST_FOOTER = re.compile(markers.LIST_FOOTERS, re.IGNORECASE)
 _BARE_URL = re.compile(r"(?:https?|ftp)://\S*")
 _EXCUSE = r"(?:[,.!]\s*(?:please\s+)?(?:excuse|pardon|forgive|sorry)\b.{0,80})?"
 _MOBILE_FOOTER = re.compile(
     "|".join(
-        (
-            rf"sent (?:from|via|with|using) [^,;:!?.]{{1,60}}{_EXCUSE}",
-            r"(?:get|download|obtenir|télécharger|obtener|descargar|obter|baixe|baixar|scarica|"
-            r"ottieni|holen sie sich|получить|скачать|pobierz|hämta|hent|获取|下载|取得) ?"
-            r"(?:the |o )?outlook (?:app )?(?:for|pour|para|per|für|для|dla|för|til) "
-            r"(?:ios|android)",
-            r"outlook (?:for|für|voor|pour) (?:ios|android) ?"
-            r"(?:herunterladen|downloaden|を入手|の入手)",
-            r"(?:von|mit) meine[mr]? .{1,50} gesendet",
-            r"gesendet (?:von|mit|vom|über|aus) .{1,50}",
-            r"diese nachricht wurde (?:von|mit) .{1,60} gesendet",
-            r"envoyé (?:de|depuis|à partir de|avec|par) .{1,50}",
-            r"enviad[oa] (?:desde|con|a través de|do|de|a partir do|pelo|pela) .{1,50}",
-            r"inviato (?:da|dal|dalla|con|tramite) .{1,50}",
-            r"(?:verzonden|verstuurd) (?:vanaf|van|met|via) .{1,50}",
-            r"отправлено (?:с|со|из|через) .{1,50}",
-            r"надіслано (?:з|із|зі) .{1,50}",
-            r"wysłan[eoya] (?:z|ze|przez|za pomocą) .{1,50}",
-            r"odesláno (?:z|ze|přes) .{1,50}",
-            r"skicka(?:t|des) från .{1,50}",
-            r"sendt fra .{1,50}",
-            r"lähetetty \S{1,30}(?:sta|stä)",
-            r"\S{1,30}(?:ról|ről) küldve",
-            r"\S{1,30}(?:dan|den) gönderildi",
-            r"στάλθηκε από .{1,50}",
-            r"(?:发自|來自|来自|寄自)我的.{1,30}",
-            r"(?:从|從)我的.{1,30}(?:发送|傳送|寄出)",
-            r"\S{1,30}から送信",
-            r"(?:내 )?\S{1,30}에서 보냄",
-        )
+        (rf"sent (?:from|via|with|using) [^,;:!?.]{{1,60}}{_EXCUSE}", *markers.MOBILE_FOOTERS)
     ),
     re.IGNORECASE,
 )
