@@ -192,7 +192,12 @@ def _tree(folder: Path, relative_to: Path) -> Iterator[tuple[Path, str]]:
 
 
 def _files(folder: Path) -> Iterator[Path]:
-    return (path for path in folder.rglob("*") if path.is_file())
+    # A dependency's own test suite (icalendar's is 880 KB) is never imported by the function.
+    return (
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and "tests" not in path.relative_to(folder).parts
+    )
 
 
 # Run in the build's own interpreter with the staged tree first on the path: Lambda's init and
