@@ -38,7 +38,7 @@ _SIGNATURES = {
 }
 _SMIME = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
 _SMIME_ENCRYPTED = frozenset({"enveloped-data", "authenveloped-data"})
-_PGP_MESSAGE = re.compile(r"^-----BEGIN PGP MESSAGE-----[ \t]*$", re.MULTILINE)
+_PGP_MESSAGE = re.compile(r"^-----BEGIN PGP MESSAGE-----[ \t\r]*$", re.MULTILINE)
 _PGP_SIGNED = "-----BEGIN PGP SIGNED MESSAGE-----"
 _PGP_SIGNATURE = "-----BEGIN PGP SIGNATURE-----"
 _PGP_SIGNATURE_END = "-----END PGP SIGNATURE-----"
@@ -270,6 +270,9 @@ def tnef_contents(data: bytes) -> Tnef | None:
         html = "" if text.strip() else _tnef_text(tnef.htmlbody)
         if not text.strip() and not html.strip():
             text = _rtf_text(tnef)
+        # A stream cut short decodes to nothing: listed as sent rather than lost.
+        if not files and not text.strip() and not html.strip():
+            return None
         return Tnef(text[:MAX_TEXT], html[:MAX_TEXT], files)
     # A broken stream fails in tnefparse in any way (struct.error, IndexError...): listed unread.
     except Exception:  # noqa: BLE001
