@@ -137,6 +137,11 @@ class Reason(StrEnum):
         "the MIME structure defeats the parser (e.g. thousands of nested parts)",
         False,
     )
+    ENCRYPTED_MAIL = (
+        "encrypted-mail",
+        "the mail is encrypted (PGP or S/MIME): ticket-router holds no key to read it",
+        False,
+    )
     EMPTY_BODY = (
         "empty-body",
         "nothing is left after removing quoted text and signature (and, for a new issue, "

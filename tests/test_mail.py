@@ -7,6 +7,7 @@ import pytest
 from handler.inbound.attachments import Attachment
 from handler.inbound.headers import Address
 from handler.inbound.mail import parse_mail
+from handler.inbound.protocol import Forwarded
 from tests.conftest import TESTS
 
 MAILS = TESTS / "mail"
@@ -102,11 +103,15 @@ def test_attachment_names_in_every_encoding():
     )
 
 
-def test_forwarded_message_is_an_attachment_not_text():
-    """A message/rfc822 part is listed by its subject; its text is not mixed into the reply."""
+def test_forwarded_message_is_kept_apart_not_listed():
+    """A message/rfc822 part is a Forwarded entry, not a file; its text is not mixed into the
+    reply."""
     message = mail("forwarded-rfc822.eml")
     assert message.text == "Forwarding the original report."
-    assert message.attachments == (Attachment("Sensor 3 offline.eml", "message/rfc822", 63),)
+    assert message.attachments == ()
+    assert message.forwarded == (
+        Forwarded(Address("", "bob", "example.org"), "", "Sensor 3 offline", "It is offline."),
+    )
 
 
 def test_international_addresses_and_group_syntax():

@@ -86,6 +86,7 @@ POSTED = Decision(
         ("issue-not-found", "there is no issue 42 to comment on"),
         ("issue-locked", "issue 42 is locked"),
         ("empty-body", "nothing was left after removing the quoted text"),
+        ("encrypted-mail", "it was encrypted, and encrypted mail cannot be read here. Send it "),
     ],
 )
 def test_fixable_rejections_get_a_notice(reason: str, says: str):

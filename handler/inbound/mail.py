@@ -14,7 +14,7 @@ from datetime import UTC
 from email.message import Message as EmailMessage
 from email.policy import compat32
 from email.utils import parsedate_to_datetime
-from functools import cached_property
+from functools import cached_property, partial
 
 from handler.inbound.attachments import Attachment, attachment, is_attachment, nameless
 from handler.inbound.charsets import decode_header_value
@@ -26,8 +26,27 @@ from handler.inbound.headers import (
     message_id,
     raw_headers,
 )
+from handler.inbound.html_markdown import html_to_markdown
 from handler.inbound.mime_slim import MIN_CUT, slim
-from handler.inbound.protocol import CalendarEvent, Forwarded
+from handler.inbound.protocol import (
+    CALENDAR_TYPES,
+    MAX_EVENTS,
+    MAX_FORWARDED,
+    MAX_TEXT,
+    CalendarEvent,
+    Forwarded,
+    Tnef,
+    calendar_events,
+    encryption_kind,
+    is_calendar,
+    is_smime_signed_data,
+    is_tnef,
+    needs_content,
+    pgp_encrypted_text,
+    signature_kind,
+    tnef_contents,
+    without_pgp_signature,
+)
 from handler.inbound.text_parts import clean_text, text_of, unflowed
 
 
@@ -88,6 +107,9 @@ class Message:
 # A mail nests a few levels (mixed > alternative > related); hostile ones nest thousands.
 MAX_DEPTH = 20
 MAX_PARTS = 500
+# A mail inside a delivery report is the returned mail, inside a digest one of many: files.
+_NOT_FORWARDS = frozenset({"multipart/report", "multipart/digest"})
+_FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})
 _DEFECT_WORD = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -109,6 +131,7 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
         parsed = email.message_from_bytes(_slim(raw, min_cut), MimePart, policy=compat32)
         content_type = parsed.get_content_type()
         _walk(parsed, 0, body)
+        _settle_calendars(body)
     # Every mail must get a decision: a parser failure becomes a defect, not a crash.
     except Exception as error:  # noqa: BLE001
         body = _Body(_Counts())
@@ -120,18 +143,26 @@ def _slim(raw: bytes, min_cut: int | None) -> bytes:
     if min_cut is None:
         return raw
     try:
-        return slim(raw, is_attachment, threshold=min_cut, max_depth=MAX_DEPTH)
+        return slim(raw, _measured, threshold=min_cut, max_depth=MAX_DEPTH)
     # Slimming only saves time and memory: whatever trips it, the parser reads the whole mail.
     except Exception:  # noqa: BLE001
         return raw
 
 
+def _measured(part: EmailMessage) -> bool:
+    # A calendar or a winmail.dat is read, not only measured.
+    return is_attachment(part) and not needs_content(part)
+
+
 class _Counts:
-    """Tallies shared by every branch of one walk: parts seen, nameless attachments numbered."""
+    """Tallies shared by every branch of one walk: parts seen, nameless attachments numbered,
+    forwarded mails read, and the nameless calendar parts listed (each as "invite.ics")."""
 
     def __init__(self) -> None:
         self.parts = 0
         self.unnamed = 0
+        self.forwarded = 0
+        self.calendars: list[Attachment] = []
 
 
 class _Body:
@@ -143,6 +174,28 @@ class _Body:
         self.htmls: list[str] = []
         self.attachments: list[Attachment] = []
         self.defects: list[str] = []
+        self.events: list[CalendarEvent] = []
+        self.signatures: list[str] = []
+        self.encryption: str | None = None
+        self.forwarded: list[Forwarded] = []
+        self.tnef: list[Tnef] = []
+
+    def add(self, branch: _Body) -> None:
+        """Takes in ``branch``'s protocol parts (not its text, files or defects)."""
+        self.events += branch.events
+        self.signatures += branch.signatures
+        self.encryption = self.encryption or branch.encryption
+        self.forwarded += branch.forwarded
+        self.tnef += branch.tnef
+
+    def body(self) -> tuple[str | None, str | None]:
+        """The text and the HTML: the MIME's own, else a winmail.dat's."""
+        texts, htmls = self.texts, self.htmls
+        if not any(t.strip() for t in texts) and not any(h.strip() for h in htmls):
+            texts = texts + [t.text for t in self.tnef if t.text.strip()]
+            htmls = htmls + [t.html for t in self.tnef if t.html.strip()]
+        text = clean_text("\n\n".join(texts)) if texts else None
+        return text, "\n".join(htmls) if htmls else None
 
 
 def _message(headers: tuple[tuple[str, str], ...], content_type: str, body: _Body) -> Message:
@@ -151,6 +204,7 @@ def _message(headers: tuple[tuple[str, str], ...], content_type: str, body: _Bod
 
     defects = list(body.defects)
     sender = addresses(every("sender"), defects)
+    text, html = body.body()
     return Message(
         headers=headers,
         message_id=message_id(next(iter(every("message-id")), "")),
@@ -158,14 +212,18 @@ def _message(headers: tuple[tuple[str, str], ...], content_type: str, body: _Bod
         from_=addresses(every("from"), defects),
         sender=sender[0] if sender else None,
         content_type=content_type,
-        text=clean_text("\n\n".join(body.texts)) if body.texts else None,
-        html="\n".join(body.htmls) if body.htmls else None,
+        text=text,
+        html=html,
         attachments=tuple(body.attachments),
+        events=tuple(dict.fromkeys(body.events))[:MAX_EVENTS],
+        signatures=tuple(dict.fromkeys(body.signatures)),
+        encryption=body.encryption,
+        forwarded=tuple(body.forwarded),
         defects=tuple(dict.fromkeys(defects)),
     )
 
 
-def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
+def _walk(part: EmailMessage, depth: int, body: _Body, *, forwards: bool = True) -> None:
     body.counts.parts += 1
     if body.counts.parts > MAX_PARTS:
         if "too-many-parts" not in body.defects:
@@ -173,18 +231,27 @@ def _walk(part: EmailMessage, depth: int, body: _Body) -> None:
         return
     content_type = part.get_content_type()
     if part.get_content_maintype() == "message":
-        # A forwarded mail, a delivery report: the sender's attachment, not their text.
-        _guarded(_attach, part, body, content_type)
+        forward = forwards and content_type in _FORWARD_TYPES and depth < MAX_DEPTH
+        if forward and body.counts.forwarded < MAX_FORWARDED:
+            _guarded(partial(_forward, depth=depth), part, body, content_type)
+        else:
+            # A returned mail, a delivery status: the sender's attachment, not their text.
+            _guarded(_attach, part, body, content_type)
     elif part.is_multipart():
         if depth >= MAX_DEPTH:
             body.defects.append("nested-too-deep")
+            return
+        encryption = encryption_kind(part)
+        if encryption is not None:
+            # Its control part ("Version: 1") and its cipher text are nobody's files.
+            body.encryption = body.encryption or encryption
             return
         children = [c for c in part.get_payload() if isinstance(c, EmailMessage)]
         if content_type == "multipart/alternative":
             _alternative(children, depth, body)
         else:
             for child in children:
-                _walk(child, depth + 1, body)
+                _walk(child, depth + 1, body, forwards=content_type not in _NOT_FORWARDS)
     elif part.get_content_maintype() == "multipart":
         # A multipart without its boundary lines: what is there is the text.
         body.defects.append("multipart-without-parts")
@@ -209,17 +276,127 @@ def _guarded(
 
 def _leaf(part: EmailMessage, body: _Body, content_type: str) -> None:
     if not is_attachment(part):
-        text, defect = text_of(part, content_type)
-        if defect:
-            body.defects.append(defect)
-        if not text:
-            return
-        if content_type == "text/html":
-            body.htmls.append(text)
-        else:
-            body.texts.append(unflowed(text, part))
+        _text(part, body, content_type)
+        return
+    signature = signature_kind(content_type)
+    if signature is not None:
+        body.signatures.append(signature)
+        return
+    encryption = encryption_kind(part)
+    if encryption is not None:
+        body.encryption = body.encryption or encryption
+        return
+    if is_smime_signed_data(part):
+        # The text is inside the signature (DER), which is not read here: listed, and said.
+        body.signatures.append("S/MIME")
+        body.defects.append("smime-opaque-signed")
+    elif is_calendar(part, content_type):
+        _calendar(part, body, content_type)
+        return
+    elif is_tnef(part, content_type):
+        _tnef(part, body, content_type)
         return
     _attach(part, body, content_type)
+
+
+def _text(part: EmailMessage, body: _Body, content_type: str) -> None:
+    text, defect = text_of(part, content_type)
+    if defect:
+        body.defects.append(defect)
+    if not text:
+        return
+    if pgp_encrypted_text(text):
+        body.encryption = body.encryption or "PGP"
+    if content_type == "text/html":
+        body.htmls.append(text)
+        return
+    text, signed = without_pgp_signature(text)
+    if signed:
+        body.signatures.append("PGP")
+    body.texts.append(unflowed(text, part))
+
+
+def _calendar(part: EmailMessage, body: _Body, content_type: str) -> None:
+    """Its events summarised; a named .ics listed as sent, a nameless part as "invite.ics"
+    (kept only when the mail has no named one: ``_settle_calendars``)."""
+    payload = part.get_payload(decode=True)
+    events = calendar_events(payload) if isinstance(payload, bytes) else None
+    if events is None:
+        body.defects.append("unreadable-calendar")
+    else:
+        body.events += events
+    if part.get_filename():
+        _attach(part, body, content_type)
+        return
+    found = replace(attachment(part, content_type), filename="invite.ics")
+    body.counts.calendars.append(found)
+    body.attachments.append(found)
+
+
+def _settle_calendars(body: _Body) -> None:
+    """The calendar listed once: the named .ics files if any, else the first nameless part."""
+    nameless_ones = {id(item) for item in body.counts.calendars}
+    if not nameless_ones:
+        return
+    named = any(
+        (item.content_type in CALENDAR_TYPES or item.filename.lower().endswith(".ics"))
+        and id(item) not in nameless_ones
+        for item in body.attachments
+    )
+    kept = (
+        None
+        if named
+        else next((item for item in body.attachments if id(item) in nameless_ones), None)
+    )
+    body.attachments = [
+        item for item in body.attachments if id(item) not in nameless_ones or item is kept
+    ]
+
+
+def _tnef(part: EmailMessage, body: _Body, content_type: str) -> None:
+    """Outlook's winmail.dat: its files listed in its place, its body kept for a mail whose
+    MIME has no text; listed as it is when it cannot be read."""
+    payload = part.get_payload(decode=True)
+    contents = tnef_contents(payload) if isinstance(payload, bytes) and payload else None
+    if contents is None:
+        body.defects.append("unreadable-tnef")
+        _attach(part, body, content_type)
+        return
+    for item in contents.files:
+        name = item.filename
+        if not name:
+            body.counts.unnamed += 1
+            name = nameless(body.counts.unnamed, item.content_type)
+        body.attachments.append(replace(item, filename=name))
+    body.tnef.append(contents)
+
+
+def _forward(part: EmailMessage, body: _Body, content_type: str, *, depth: int) -> None:
+    """A mail forwarded as a part: its text kept as a Forwarded entry, its files listed."""
+    inner = next((p for p in part.get_payload() if isinstance(p, EmailMessage)), None)
+    if inner is None:
+        _attach(part, body, content_type)
+        return
+    body.counts.forwarded += 1
+    branch = _Body(body.counts)
+    _walk(inner, depth + 1, branch)
+    text, html = branch.body()
+    if not (text and text.strip()):
+        text = html_to_markdown(html) if html else ""
+    found = addresses([str(inner.get("From") or "")], [])
+    body.forwarded.append(
+        Forwarded(
+            sender=found[0] if found else None,
+            date=" ".join(str(inner.get("Date") or "").split()),
+            subject=decode_header_value(str(inner.get("Subject") or "")),
+            text=text[:MAX_TEXT],
+        )
+    )
+    # Its calendars and forwards too; how it was signed or encrypted is not this mail's.
+    body.events += branch.events
+    body.forwarded += branch.forwarded
+    body.attachments += branch.attachments
+    body.defects += branch.defects
 
 
 def _alternative(children: list[EmailMessage], depth: int, body: _Body) -> None:
@@ -246,6 +423,7 @@ def _alternative(children: list[EmailMessage], depth: int, body: _Body) -> None:
         body.attachments += [item for item in branch.attachments if item not in earlier]
         earlier += branch.attachments
         body.defects += branch.defects
+        body.add(branch)
 
 
 def _attach(part: EmailMessage, body: _Body, content_type: str) -> None:

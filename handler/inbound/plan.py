@@ -251,6 +251,17 @@ def _decide(
             repo=route.repo,
             issue=issue,
         )
+    if message.encryption is not None:
+        # Posting what is left (nothing, or the cipher text) would say nothing; the sender can
+        # send it again unencrypted.
+        return Decision(
+            address,
+            "reject",
+            Reason.ENCRYPTED_MAIL,
+            f"the mail is encrypted ({message.encryption}); ticket-router cannot read it",
+            repo=route.repo,
+            issue=issue,
+        )
     comment = render_comment(
         message,
         address,

@@ -40,6 +40,10 @@ _REJECTED = {
         "Your mail to {recipient} was not posted: issue {issue} is locked, so new comments "
         "are not accepted."
     ),
+    Reason.ENCRYPTED_MAIL: (
+        "Your mail to {recipient} was not posted: it was encrypted, and encrypted mail cannot "
+        "be read here. Send it again unencrypted (a signature is fine)."
+    ),
     Reason.EMPTY_BODY: (
         "Your mail to {recipient} was not posted: nothing was left after removing the quoted "
         "text and the signature. Write your reply above the quoted message."
