@@ -114,12 +114,17 @@ def decode_bytes(
         return _undeclared(data)[0], f"unknown-charset:{label}"
     if data.isascii():
         return text, None
+    replaced = "\ufffd" in text
     utf8 = _strict(data, "utf-8")
-    if utf8 is not None and ("\ufffd" in text or _not_in_label(data, codec)):
+    if utf8 is not None and (replaced or _not_in_label(data, codec)):
         return utf8, f"mislabelled-charset:{label}"
-    if "\ufffd" not in text:
-        return text, None
-    other = _hinted(data, hint) or _detected(data)
+    # A one-byte charset reads any bytes, as does the hint's: which is right cannot be told, and
+    # the MIME label wins (HTML's rule too). A CJK label whose base set cannot read the data
+    # (GB 2312 bytes labelled Big5, which Big5-HKSCS reads as other characters) yields to a hint
+    # that reads it whole.
+    other = _hinted(data, hint) if replaced or _not_in_cjk_base(data, codec) else None
+    if other is None and replaced:
+        other = _detected(data)
     return (other, f"mislabelled-charset:{label}") if other is not None else (text, None)
 
 
@@ -206,8 +211,10 @@ def _not_in_label(data: bytes, codec: str) -> bool:
     """Whether UTF-8 ``data`` is clearly not in ``codec``: a one-byte charset reads any bytes,
     but real text in one is never valid non-ASCII UTF-8; for the CJK charsets, UTF-8 that the
     charset's base set (GB 2312, Big5, Shift_JIS, EUC) does not read whole."""
-    if _single_byte(codec):
-        return True
+    return _single_byte(codec) or _not_in_cjk_base(data, codec)
+
+
+def _not_in_cjk_base(data: bytes, codec: str) -> bool:
     base = _BASE_SETS.get(codecs.lookup(codec).name)
     return base is not None and _strict(data, base) is None
 

@@ -57,6 +57,8 @@ _KNOWN_FIELDS = frozenset(
         "user-agent",
     ]
 )
+# The fields a broken line is joined to in raw_headers: what authentication never reads.
+_BROKEN_FIELDS = frozenset({"subject", "to", "cc", "bcc"})
 _KNOWN_PREFIXES = (b"arc-", b"content-", b"dkim-", b"list-", b"resent-", b"x-")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(rb"\r?\n")
@@ -116,21 +118,41 @@ def repair_folds(raw: bytes) -> bytes:
     continuation. Such lines are joined only when the block they are in still has a field after
     them (one named like a real header, not "Error:") and a blank line ends it: header lines on
     either side. Text right after the header, with no blank line or no field after it, is a
-    body whose separating line is missing, and stays one. For the parse of the body only:
-    ``raw_headers``, which authentication reads, keeps reading the fields as written.
+    body whose separating line is missing, and stays one.
     """
     end = _HEADER_END.search(raw)
     if end is None:
         return raw
     lines = raw[: end.start()].split(b"\n")
-    stray = [number for number, line in enumerate(lines) if not _PARSED_FIELD.match(line)]
-    if not stray or stray[0] == 0:
-        return raw
-    if not any(_is_header_field(line) for line in lines[stray[-1] + 1 :]):
+    stray = _stray_lines(lines, into=None)
+    if not stray:
         return raw
     for number in stray:
         lines[number] = b" " + lines[number]
     return b"\n".join(lines) + raw[end.start() :]
+
+
+def _stray_lines(lines: list[bytes], *, into: frozenset[str] | None) -> set[int]:
+    """The numbers of the header block's lines (``lines``, up to the blank line) that a mailer
+    broke off the field above, as ``repair_folds`` says; none when the block must be read as
+    written. ``into``: the only fields such lines may belong to, with no From or Sender after
+    the first of them (see ``raw_headers``)."""
+    stray = [number for number, line in enumerate(lines) if not _PARSED_FIELD.match(line)]
+    if not stray or stray[0] == 0:
+        return set()
+    if not any(_is_header_field(line) for line in lines[stray[-1] + 1 :]):
+        return set()
+    if into is not None:
+        name = ""
+        for number, line in enumerate(lines):
+            found = _HEADER_LINE.match(line)
+            if found:
+                name = line[: found.end() - 1].decode("ascii").lower()
+                if number > stray[0] and name in {"from", "sender"}:
+                    return set()
+            elif number in stray and name not in into:
+                return set()
+    return set(stray)
 
 
 def _is_header_field(line: bytes) -> bool:
@@ -148,16 +170,24 @@ def body_bytes(raw: bytes) -> bytes:
 
 
 def raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
-    """The top-level header fields as written: unfolded, 8-bit values read as UTF-8 (RFC 6532)."""
+    """The top-level header fields as written: unfolded, 8-bit values read as UTF-8 (RFC 6532).
+
+    A line a mailer broke off a Subject, To, Cc or Bcc field without folding it is joined to
+    that field (``repair_folds``), so that the fields after it are read; never to another field,
+    and not when a From or Sender comes after it, which SES may not have read as a field: the
+    sender authentication vouches for is the one SES saw.
+    """
     end = _HEADER_END.search(raw)
+    lines = _LINE_END.split(raw[: end.start()] if end else raw)
+    broken = _stray_lines(lines, into=_BROKEN_FIELDS) if end else set()
     # Each field's name and the pieces of its value, joined once at the end: adding each folded
     # line to the value so far would copy it again for every line.
     fields: list[tuple[str, list[str]]] = []
-    for line in _LINE_END.split(raw[: end.start()] if end else raw):
+    for number, line in enumerate(lines):
         if not line.strip(b"\r"):
             break
-        if line[:1] in {b" ", b"\t"} and fields:
-            fields[-1][1].append(_header_text(line.rstrip(b"\r")))
+        if (line[:1] in {b" ", b"\t"} or number in broken) and fields:
+            fields[-1][1].append(" " * (number in broken) + _header_text(line.rstrip(b"\r")))
             continue
         if line.startswith(b"From ") and not fields:
             continue  # an mbox separator line
