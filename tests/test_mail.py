@@ -463,3 +463,20 @@ def test_a_body_after_a_missing_blank_line_stays_the_body():
     assert message.subject == "Build"
     assert message.text == "Hello,\nError: the build fails on arm64.\n\nThanks, Alice\n"
     assert message.defects == ("missing-header-body-separator",)
+
+
+def test_shift_jis_labelled_latin1_is_read_as_shift_jis():
+    """ISO-8859-1 (read as windows-1252) gives U+FFFD for Shift_JIS bytes: the confident guess."""
+    message = mail("shift-jis-labelled-latin1.eml")
+    assert message.text == "Thanks, forwarded to\nピーター・ジョーンズ\n"
+    assert message.defects == ("mislabelled-charset:iso-8859-1",)
+
+
+def test_broken_folds_of_encoded_words_and_references():
+    """A relay's unfolded encoded-word and References lines: the subject whole, every field
+    after them read, the body only the body."""
+    message = mail("broken-fold-encoded-words.eml")
+    assert message.subject == "Re: Export schlägt fehl bei großen Dateien"
+    assert message.header("References") == "<export-1@example.com> <export-2@example.com>"
+    assert message.message_id == "broken-fold-encoded-words@example.com"
+    assert message.text == "Hallo,\n\nder Export bricht ab 2 GB ab.\n"

@@ -76,11 +76,13 @@ _BASE_SETS = {
     "euc_kr": "euc_kr",
     "cp949": "euc_kr",
 }
-# charset-normalizer is asked only about this many 8-bit bytes or more, and reads at most the
+# charset-normalizer is asked only about this many 8-bit bytes or more (fewer after a label
+# failed: a wrong guess then replaces a reading that is already wrong), and reads at most the
 # first _DETECT_SAMPLE bytes; its guess counts when its mess ratio is this low, and replaces a
 # windows-1252 reading only when that one's is this high (Western text reads 0.0 to 0.06,
 # Cyrillic, Greek or CJK read as windows-1252 1.0 and more).
 _MIN_DETECTED = 64
+_MIN_DETECTED_LABELLED = 8
 _DETECT_SAMPLE = 32 * 1024
 _CONFIDENT_CHAOS = 0.1
 _MESSY = 0.5
@@ -124,7 +126,7 @@ def decode_bytes(
     # that reads it whole.
     other = _hinted(data, hint) if replaced or _not_in_cjk_base(data, codec) else None
     if other is None and replaced:
-        other = _detected(data)
+        other = _detected(data, least=_MIN_DETECTED_LABELLED)
     return (other, f"mislabelled-charset:{label}") if other is not None else (text, None)
 
 
@@ -234,16 +236,18 @@ def _hinted(data: bytes, hint: str | None) -> str | None:
     return text if text is not None and "\ufffd" not in text else None
 
 
-def _detected(data: bytes, *, instead_of: str | None = None) -> str | None:
+def _detected(
+    data: bytes, *, instead_of: str | None = None, least: int = _MIN_DETECTED
+) -> str | None:
     """``data`` in the charset charset-normalizer is confident of, read whole without a
     replacement character; None when it is not confident, or (``instead_of`` given) when that
     reading is no mess to begin with.
 
-    Its guesses on a few dozen bytes are noise (KOI8-R taken for Shift_JIS), so it is asked
-    only about data with enough 8-bit bytes, and about a sample cut at a line end: it reads
-    the sample in bounded time, and the whole data is then decoded once.
+    Its guesses on a few dozen bytes are often wrong (KOI8-R taken for Shift_JIS), so it is
+    asked only about data with ``least`` 8-bit bytes or more, and about a sample cut at a line
+    end: it reads the sample in bounded time, and the whole data is then decoded once.
     """
-    if len(data) - len(data.translate(None, _HIGH_BYTES)) < _MIN_DETECTED:
+    if len(data) - len(data.translate(None, _HIGH_BYTES)) < least:
         return None
     # Imported here: it costs a cold start 50 ms, and most mail names its charset right.
     import charset_normalizer  # noqa: PLC0415

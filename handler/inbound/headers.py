@@ -58,7 +58,9 @@ _KNOWN_FIELDS = frozenset(
     ]
 )
 # The fields a broken line is joined to in raw_headers: what authentication never reads.
-_BROKEN_FIELDS = frozenset({"subject", "to", "cc", "bcc"})
+_BROKEN_FIELDS = frozenset(
+    {"subject", "to", "cc", "bcc", "references", "in-reply-to", "thread-topic", "keywords"}
+)
 _KNOWN_PREFIXES = (b"arc-", b"content-", b"dkim-", b"list-", b"resent-", b"x-")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(rb"\r?\n")
@@ -172,8 +174,9 @@ def body_bytes(raw: bytes) -> bytes:
 def raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
     """The top-level header fields as written: unfolded, 8-bit values read as UTF-8 (RFC 6532).
 
-    A line a mailer broke off a Subject, To, Cc or Bcc field without folding it is joined to
-    that field (``repair_folds``), so that the fields after it are read; never to another field,
+    A line a mailer broke off a Subject, To, Cc, Bcc, References or In-Reply-To field without
+    folding it is joined to that field (``repair_folds``), so that the fields after it are
+    read; never to another field,
     and not when a From or Sender comes after it, which SES may not have read as a field: the
     sender authentication vouches for is the one SES saw.
     """
