@@ -373,3 +373,115 @@ def test_the_date_a_mail_says_it_was_sent(date, expected):
     raw = f"From: a@example.com\r\nDate: {date}\r\nSubject: x\r\n\r\nhi\r\n".encode()
     assert parse_mail(raw).date() == expected
     assert parse_mail(b"From: a@example.com\r\n\r\nhi\r\n").date() is None
+
+
+# What the charset mails below say, in the writing their charsets are made for.
+ZH_T = (
+    "您好，\n\n昨天晚上的建置失敗了，錯誤紀錄在附件裡。\n"  # noqa: RUF001
+    "請幫忙看一下是不是設定檔的問題，謝謝！\n"  # noqa: RUF001
+)
+ZH_S = (
+    "你好，\n\n昨天晚上的构建失败了，错误日志在附件里。\n"  # noqa: RUF001
+    "请帮忙看一下是不是配置文件的问题，谢谢！\n"  # noqa: RUF001
+)
+JA = (
+    "お世話になっております。\n\n昨日のビルドが失敗しました。\n"
+    "エラーログを添付しますので、ご確認ください。\n"
+)
+RU = (
+    "Здравствуйте!\n\nСборка падает на последнем шаге, журнал ошибок во вложении.\n"  # noqa: RUF001
+    "Спасибо заранее.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "subject", "text", "defects"),
+    [
+        ("utf8-labelled-big5.eml", "建置失敗", ZH_T, ("mislabelled-charset:big5",)),
+        ("utf8-labelled-gb2312.eml", "构建失败", ZH_S, ("mislabelled-charset:gb2312",)),
+        (
+            "utf8-labelled-latin1.eml",
+            "Błąd kompilacji",
+            "Dzień dobry,\n\nnocna kompilacja się nie powiodła. Załączam dziennik błędów.\n"
+            "Ściskam dłoń, Łukasz\n",
+            ("mislabelled-charset:iso-8859-1",),
+        ),
+        ("utf8-labelled-shift-jis.eml", "ビルド失敗", JA, ("mislabelled-charset:shift_jis",)),
+        ("big5-correct.eml", "建置失敗", ZH_T, ()),
+        ("shift-jis-correct.eml", "ビルド失敗", JA, ()),
+        ("iso-2022-jp-correct.eml", "ビルド失敗", JA, ()),
+        ("koi8-r-correct.eml", "Сборка падает", RU, ()),
+        ("undeclared-koi8-r.eml", "Build", RU, ()),
+    ],
+)
+def test_mislabelled_utf8_is_read_as_utf8_and_right_labels_are_kept(name, subject, text, defects):
+    """UTF-8 labelled with a legacy charset reads as UTF-8, said in a defect; text really in
+    its declared (or no) legacy charset reads as written."""
+    message = mail(name)
+    assert (message.subject, message.text, message.defects) == (subject, text, defects)
+
+
+def test_an_html_meta_charset_corrects_a_wrong_mime_label():
+    """HTML in GB 2312 (its <meta> says so) labelled Big5 by MIME reads as GB 2312."""
+    message = mail("html-meta-gb2312-mime-big5.eml")
+    assert message.defects == ("mislabelled-charset:big5",)
+    assert "<p>你好，</p><p>昨天晚上的构建失败了，错误日志在附件里。<br>" in message.html  # noqa: RUF001
+
+
+def test_raw_8bit_attachment_names_are_read_as_utf8():
+    """8-bit file names (filename=, name=) are UTF-8 first, else windows-1252; never U+FFFD."""
+    assert mail("8bit-filename.eml").attachments == (
+        Attachment("ciśle.txt", "text/plain", 3),
+        Attachment("Überweisung März.pdf", "application/pdf", 8),
+        Attachment("naïve.log", "application/octet-stream", 3),
+    )
+
+
+def test_rfc2231_names_with_a_wrong_or_missing_charset():
+    """RFC 2231 names: UTF-8 under a Latin-1 label, sections without a charset, and the
+    encoded form winning over the plain one."""
+    assert [a.filename for a in mail("rfc2231-wrong-charset.eml").attachments] == [
+        "ciśle.txt",
+        "日本語のログ.txt",
+        "ciśle.txt",
+    ]
+
+
+def test_a_broken_header_fold_never_reaches_the_body():
+    """A Subject and a To broken without folding are whole; the body starts where it does."""
+    message = mail("broken-fold.eml")
+    assert message.subject == (
+        "The nightly build fails on the arm64 runner since the upgrade of the toolchain to "
+        "version 14"
+    )
+    assert message.header("To") == (
+        "7@issues.example.com, bob@example.com, carol@example.com, dave@example.com"
+    )
+    assert message.header("Message-ID") == "<broken-fold@example.com>"
+    assert message.text == "Hello,\n\nthe log is below.\n"
+    assert message.defects == ()
+
+
+def test_a_body_after_a_missing_blank_line_stays_the_body():
+    """Text right after the header, with no field after it, is the body (as the stdlib reads)."""
+    message = mail("missing-separator.eml")
+    assert message.subject == "Build"
+    assert message.text == "Hello,\nError: the build fails on arm64.\n\nThanks, Alice\n"
+    assert message.defects == ("missing-header-body-separator",)
+
+
+def test_shift_jis_labelled_latin1_is_read_as_shift_jis():
+    """ISO-8859-1 (read as windows-1252) gives U+FFFD for Shift_JIS bytes: the confident guess."""
+    message = mail("shift-jis-labelled-latin1.eml")
+    assert message.text == "Thanks, forwarded to\nピーター・ジョーンズ\n"
+    assert message.defects == ("mislabelled-charset:iso-8859-1",)
+
+
+def test_broken_folds_of_encoded_words_and_references():
+    """A relay's unfolded encoded-word and References lines: the subject whole, every field
+    after them read, the body only the body."""
+    message = mail("broken-fold-encoded-words.eml")
+    assert message.subject == "Re: Export schlägt fehl bei großen Dateien"
+    assert message.header("References") == "<export-1@example.com> <export-2@example.com>"
+    assert message.message_id == "broken-fold-encoded-words@example.com"
+    assert message.text == "Hallo,\n\nder Export bricht ab 2 GB ab.\n"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from email.message import Message as EmailMessage
 
 from handler.inbound.charsets import decode_header_value
+from handler.inbound.headers import parameter
 from handler.inbound.mime_slim import SIZE_FIELD
 
 # File name extensions for nameless attachments; a fixed table rather than the mimetypes
@@ -78,13 +79,12 @@ def is_attachment(part: EmailMessage) -> bool:
 def attachment(part: EmailMessage, content_type: str) -> Attachment:
     """``part`` as a file: its name as sent (a forwarded mail: its subject), "" when it has
     none (see ``nameless``), and its decoded size (a mail part: its size as bytes)."""
-    name = part.get_filename()
-    filename = _basename(decode_header_value(name)) if name else ""
+    filename = _basename(_filename(part))
     if part.get_content_maintype() == "message":
         inner = [p for p in part.get_payload() if isinstance(p, EmailMessage)]
         size = sum(len(p.as_bytes()) for p in inner)
         if not filename and content_type in {"message/rfc822", "message/global"} and inner:
-            subject = decode_header_value(str(inner[0].get("Subject") or ""))
+            subject = decode_header_value(_raw_field(inner[0], "subject") or "")
             filename = f"{_basename(subject) or 'forwarded message'}.eml"
     elif (cut := part.get(SIZE_FIELD)) is not None:
         size = int(cut)
@@ -99,6 +99,25 @@ def nameless(number: int, content_type: str) -> str:
     """The file name of the mail's ``number``-th attachment without one (counted from 1)."""
     fallback = ".txt" if content_type.partition("/")[0] in {"text", "message"} else ".bin"
     return f"attachment-{number}{_EXTENSIONS.get(content_type, fallback)}"
+
+
+def _filename(part: EmailMessage) -> str:
+    """The part's file name: Content-Disposition's filename, else Content-Type's name.
+
+    Read from the raw fields: the stdlib's get_filename() turns 8-bit bytes into U+FFFD
+    ("ci\ufffd\ufffdle.txt") and RFC 2231 bytes the charset cannot read into escapes.
+    """
+    for field, name in (("content-disposition", "filename"), ("content-type", "name")):
+        value = _raw_field(part, field)
+        found = parameter(value, name) if value is not None else None
+        if found:
+            return found
+    return ""
+
+
+def _raw_field(part: EmailMessage, name: str) -> str | None:
+    """The first field ``name`` (lowercase) of ``part`` as parsed, 8-bit bytes as surrogates."""
+    return next((str(v) for k, v in part.raw_items() if k.lower() == name), None)
 
 
 def _basename(name: str) -> str:

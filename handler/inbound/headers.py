@@ -11,16 +11,65 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import decode_params, getaddresses
+from urllib.parse import unquote_to_bytes
 
-from handler.inbound.charsets import decode_bytes, decode_header_value
+from handler.inbound.charsets import decode_bytes, decode_header_value, without_controls
 from handler.routing.domains import normalize_domain
 
 _HEADER_LINE = re.compile(rb"[!-9;-~]+:")
+# What the stdlib's feedparser keeps in a header block (its headerRE): a field, a continuation,
+# an mbox "From " line.
+_PARSED_FIELD = re.compile(rb"From |[!-9;-~]*:|[ \t]")
+_FIELD_NAME = re.compile(rb"([A-Za-z][A-Za-z0-9-]{0,76}):")
+# Fields whose presence after a stray line shows the header block goes on past it: those every
+# mailer writes, and the families of the rest.
+_KNOWN_FIELDS = frozenset(
+    [
+        "accept-language",
+        "autocrypt",
+        "auto-submitted",
+        "bcc",
+        "cc",
+        "comments",
+        "date",
+        "delivered-to",
+        "disposition-notification-to",
+        "errors-to",
+        "feedback-id",
+        "from",
+        "importance",
+        "in-reply-to",
+        "keywords",
+        "message-id",
+        "mime-version",
+        "organization",
+        "precedence",
+        "priority",
+        "received",
+        "references",
+        "reply-to",
+        "return-path",
+        "sender",
+        "subject",
+        "thread-index",
+        "thread-topic",
+        "to",
+        "user-agent",
+    ]
+)
+# The fields a broken line is joined to in raw_headers: what authentication never reads.
+_BROKEN_FIELDS = frozenset(
+    {"subject", "to", "cc", "bcc", "references", "in-reply-to", "thread-topic", "keywords"}
+)
+_KNOWN_PREFIXES = (b"arc-", b"content-", b"dkim-", b"list-", b"resent-", b"x-")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(rb"\r?\n")
 _MESSAGE_ID = re.compile(r"<([^<>]*)>")
 # What splits a parameter list: an escaped quote, a quote, a semicolon.
 _PARAMETER_TOKEN = re.compile(r'\\"|"|;')
+# What follows a parameter's name in RFC 2231: "*" alone (encoded), or a section number and an
+# optional "*" (encoded).
+_SECTION = re.compile(r"\*(?:([0-9]{1,4})(\*?))?")
 # getaddresses() gained a strict mode, on by default, in 3.11.10 and 3.12.6 (CVE-2023-27043):
 # it drops a whole header when one entry is odd ("a@example.com, " loses a@example.com).
 # The lenient parse is what every release does without it; odd entries are handled below.
@@ -62,6 +111,60 @@ def from_first_field(raw: bytes) -> bytes:
     return raw
 
 
+def repair_folds(raw: bytes) -> bytes:
+    """``raw`` with the header lines a mailer broke without folding them (a long Subject or To
+    cut, its rest at the start of the next line) made continuations of the field above, so that
+    the parser does not take them for the body's first line; unchanged when there are none.
+
+    The stdlib ends the header block at the first line that is neither a field nor a
+    continuation. Such lines are joined only when the block they are in still has a field after
+    them (one named like a real header, not "Error:") and a blank line ends it: header lines on
+    either side. Text right after the header, with no blank line or no field after it, is a
+    body whose separating line is missing, and stays one.
+    """
+    end = _HEADER_END.search(raw)
+    if end is None:
+        return raw
+    lines = raw[: end.start()].split(b"\n")
+    stray = _stray_lines(lines, into=None)
+    if not stray:
+        return raw
+    for number in stray:
+        lines[number] = b" " + lines[number]
+    return b"\n".join(lines) + raw[end.start() :]
+
+
+def _stray_lines(lines: list[bytes], *, into: frozenset[str] | None) -> set[int]:
+    """The numbers of the header block's lines (``lines``, up to the blank line) that a mailer
+    broke off the field above, as ``repair_folds`` says; none when the block must be read as
+    written. ``into``: the only fields such lines may belong to, with no From or Sender after
+    the first of them (see ``raw_headers``)."""
+    stray = [number for number, line in enumerate(lines) if not _PARSED_FIELD.match(line)]
+    if not stray or stray[0] == 0:
+        return set()
+    if not any(_is_header_field(line) for line in lines[stray[-1] + 1 :]):
+        return set()
+    if into is not None:
+        name = ""
+        for number, line in enumerate(lines):
+            found = _HEADER_LINE.match(line)
+            if found:
+                name = line[: found.end() - 1].decode("ascii").lower()
+                if number > stray[0] and name in {"from", "sender"}:
+                    return set()
+            elif number in stray and name not in into:
+                return set()
+    return set(stray)
+
+
+def _is_header_field(line: bytes) -> bool:
+    found = _FIELD_NAME.match(line)
+    if found is None:
+        return False
+    name = found.group(1).lower()
+    return name.decode("ascii") in _KNOWN_FIELDS or name.startswith(_KNOWN_PREFIXES)
+
+
 def body_bytes(raw: bytes) -> bytes:
     """What follows the header block (the first empty line), as stored; empty without one."""
     end = _HEADER_END.search(raw)
@@ -69,16 +172,25 @@ def body_bytes(raw: bytes) -> bytes:
 
 
 def raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
-    """The top-level header fields as written: unfolded, 8-bit values read as UTF-8 (RFC 6532)."""
+    """The top-level header fields as written: unfolded, 8-bit values read as UTF-8 (RFC 6532).
+
+    A line a mailer broke off a Subject, To, Cc, Bcc, References or In-Reply-To field without
+    folding it is joined to that field (``repair_folds``), so that the fields after it are
+    read; never to another field,
+    and not when a From or Sender comes after it, which SES may not have read as a field: the
+    sender authentication vouches for is the one SES saw.
+    """
     end = _HEADER_END.search(raw)
+    lines = _LINE_END.split(raw[: end.start()] if end else raw)
+    broken = _stray_lines(lines, into=_BROKEN_FIELDS) if end else set()
     # Each field's name and the pieces of its value, joined once at the end: adding each folded
     # line to the value so far would copy it again for every line.
     fields: list[tuple[str, list[str]]] = []
-    for line in _LINE_END.split(raw[: end.start()] if end else raw):
+    for number, line in enumerate(lines):
         if not line.strip(b"\r"):
             break
-        if line[:1] in {b" ", b"\t"} and fields:
-            fields[-1][1].append(_header_text(line.rstrip(b"\r")))
+        if (line[:1] in {b" ", b"\t"} or number in broken) and fields:
+            fields[-1][1].append(" " * (number in broken) + _header_text(line.rstrip(b"\r")))
             continue
         if line.startswith(b"From ") and not fields:
             continue  # an mbox separator line
@@ -205,6 +317,60 @@ def parameters(value: str) -> list[str]:
             start, quoted = token.end(), False
     pieces.append(_parameter(value[start:]))
     return pieces
+
+
+def parameter(value: str, name: str) -> str | None:
+    """The parameter ``name`` (lowercase) of a header field's raw value, as text; None when the
+    field has none.
+
+    ``value`` is as the stdlib's compat32 parse keeps it: 8-bit bytes as surrogates, which its
+    own ``get_param`` turns into U+FFFD. RFC 2231's form (``name*=charset'lang'%XX``, and
+    ``name*0*``, ``name*1``... continuations) wins over the plain one, as RFC 2231 says; the
+    bytes of either are read UTF-8 first, then in the charset named (decode_bytes); a plain
+    value's RFC 2047 words are decoded, as mailers write them in file names.
+    """
+    plain: str | None = None
+    sections: dict[int, tuple[bool, str]] = {}
+    unfolded = value.replace("\r", "").replace("\n", "")
+    for piece in parameters(unfolded)[1:]:
+        key, equals, text = piece.partition("=")
+        if not equals:
+            continue
+        if key == name:
+            plain = _unquoted(text) if plain is None else plain
+            continue
+        section = _SECTION.fullmatch(key[len(name) :]) if key.startswith(name) else None
+        if section is not None:
+            number = int(section.group(1) or 0)
+            sections.setdefault(number, (bool(section.group(2)) or not section.group(1), text))
+    if sections:
+        return _rfc2231(sections)
+    return None if plain is None else decode_header_value(plain)
+
+
+def _rfc2231(sections: dict[int, tuple[bool, str]]) -> str:
+    """RFC 2231 sections in order as text: an encoded one's %XX escapes are bytes, and the first
+    one's charset (before its ``'language'``) names theirs."""
+    chunks = []
+    charset = None
+    first = min(sections)
+    for number in sorted(sections):
+        encoded, text = sections[number]
+        text = _unquoted(text)
+        if encoded and number == first and text.count("'") >= 2:
+            charset, _, rest = text.split("'", 2)
+            text = rest
+        data = text.encode("utf-8", "surrogateescape")
+        chunks.append(unquote_to_bytes(data) if encoded else data)
+    return " ".join(without_controls(decode_bytes(b"".join(chunks), charset)[0]).split())
+
+
+def _unquoted(text: str) -> str:
+    """A parameter value without its quotes, as email.utils.unquote reads one."""
+    text = text.strip()
+    if len(text) > 1 and text.startswith('"') and text.endswith('"'):
+        return text[1:-1].replace("\\\\", "\\").replace('\\"', '"')
+    return text
 
 
 def _parameter(piece: str) -> str:

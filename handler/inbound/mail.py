@@ -25,6 +25,7 @@ from handler.inbound.headers import (
     from_first_field,
     message_id,
     raw_headers,
+    repair_folds,
 )
 from handler.inbound.html_markdown import html_to_markdown
 from handler.inbound.mime_slim import MIN_CUT, slim
@@ -128,7 +129,9 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
     body = _Body(_Counts())
     content_type = "text/plain"
     try:
-        parsed = email.message_from_bytes(_slim(raw, min_cut), MimePart, policy=compat32)
+        parsed = email.message_from_bytes(
+            _slim(repair_folds(raw), min_cut), MimePart, policy=compat32
+        )
         content_type = parsed.get_content_type()
         _walk(parsed, 0, body)
         _settle_calendars(body)

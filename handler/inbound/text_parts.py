@@ -1,6 +1,6 @@
 """The text of a mail's text/plain and text/html parts: decoded in the charset the part declares
-(an HTML part's <meta> when MIME names none), RFC 3676 format=flowed undone, line ends and
-controls normalised.
+(an HTML part's <meta> when MIME names none, or names one the data is not in), RFC 3676
+format=flowed undone, line ends and controls normalised.
 
 Pure: no I/O."""
 
@@ -17,15 +17,16 @@ _META_CHARSET = re.compile(rb"<meta[^>]{0,300}?charset\s*=\s*[\"']?\s*([A-Za-z0-
 
 def text_of(part: EmailMessage, content_type: str) -> tuple[str, str | None]:
     """The part's decoded text ("" when it has no body), and a defect when its charset could
-    not be honoured."""
+    not be honoured or was overridden (handler.inbound.charsets.decode_bytes)."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return "", None
     charset = part.get_content_charset()
-    if charset is None and content_type == "text/html":
+    meta = None
+    if content_type == "text/html":
         declared = _META_CHARSET.search(payload[:4096])
-        charset = declared.group(1).decode("ascii") if declared else None
-    return decode_bytes(payload, charset)
+        meta = declared.group(1).decode("ascii") if declared else None
+    return decode_bytes(payload, charset or meta, hint=meta)
 
 
 def unflowed(text: str, part: EmailMessage) -> str:
