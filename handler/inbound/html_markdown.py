@@ -755,7 +755,9 @@ def _converter_class() -> Callable[..., MarkdownConverter]:
 
     class _Converter(MarkdownConverter):
         def __init__(
-            self, images: tuple[dict[str, str], dict[str, str]], **options: object
+            self,
+            images: tuple[dict[str, str], dict[str, str]],
+            **options: Any,  # noqa: ANN401 - markdownify's own options, passed on
         ) -> None:
             super().__init__(**options)
             self.images = images
