@@ -87,8 +87,9 @@ class _Mark(Enum):
     # Outlook web's empty #appendonsend: the quoted mail follows (under a header, usually).
     APPEND = "append on send"
     SIGNATURE = "signature"
-    # Gmail's "-- " span before div.gmail_signature: the signature's own line says it.
-    PREFIX = "signature prefix"
+    # Markup that a plain-text mail has no line for: Gmail's "-- " span before div.gmail_signature
+    # (the signature's own line says it), Zimbra's rule above the quoted mail's header.
+    PREFIX = "dropped"
 
 
 _CLASS_MARKS = {
@@ -113,6 +114,7 @@ _ID_MARKS = {
 }
 _NAME_MARKS = {"messageReplySection": _Mark.LEADING, "messageSignatureSection": _Mark.SIGNATURE}
 _ZIMBRA_MARKS = {
+    "__DIVIDER__": _Mark.PREFIX,
     "__HEADERS__": _Mark.HEAD,
     "__QUOTED_TEXT__": _Mark.QUOTED,
     "__SIG_PRE__": _Mark.SIGNATURE,
@@ -449,7 +451,17 @@ def _is_lead(line: str) -> bool:
 
 def _quote_after(header: Tag, scope: Tag, tokens: _Tokens) -> None:
     """Quote what follows Outlook's header block to the end of ``scope``: Outlook has no
-    container for the mail it quotes."""
+    container for the mail it quotes. The rule Outlook web draws above the header goes, as the
+    header says where the quote starts."""
+    from bs4 import Tag  # noqa: PLC0415
+
+    previous = header.previous_sibling
+    for _ in range(3):
+        if not isinstance(previous, str) or previous.strip():
+            break
+        previous = previous.previous_sibling
+    if isinstance(previous, Tag) and previous.name == "hr":
+        previous.decompose()
     header.insert_after(tokens[_Token.OPEN])
     scope.append(tokens[_Token.CLOSE])
 
