@@ -171,6 +171,7 @@ AUTHORS_TEXT = {
     "apple-mac-reply-german": "Ja, mit 2.4.2 geht es wieder.\n\nDanke!",
     "gmail-reply-french": "Oui, corrigé dans la 2.4.2.\n\nMerci !",
     "gmail-signature": "Thanks, that fixed it.",
+    "hotmail-reply": "Thanks, that fixed it.\n\nRegards,\nAnna",
     "outlook-desktop-reply-german": "Das Dach ist repariert.\n\nViele Grüße\n\nJan",
     "outlook-mobile-reply": "Series is\n\nReviewed-by: Yang Wang <yang@example.com>",
     "outlook-mobile-typed-in-signature": "Hi,\n\nThank you for the clarification.",

@@ -108,6 +108,8 @@ _CLASS_MARKS = {
 _ID_MARKS = {
     "divrplyfwdmsg": _Mark.OUTLOOK,
     "appendonsend": _Mark.APPEND,
+    # Hotmail / Windows Live Mail's rule above the quoted mail's Date/Subject/From/To lines.
+    "stopspelling": _Mark.APPEND,
     "signature": _Mark.SIGNATURE,
     "ms-outlook-mobile-signature": _Mark.SIGNATURE,
     "applemailsignature": _Mark.SIGNATURE,
