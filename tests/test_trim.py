@@ -364,7 +364,7 @@ def test_rule_without_following_history_is_content():
     assert trim_reply(text).body == "Thanks\n\n________________________________"
 
 
-# --- blocks: quotes folded in place, forwards, never empty -----------------------------------------
+# --- blocks: quotes folded in place, forwards, never empty ---------------------------------------
 
 BOTTOM_POSTED = [
     "On Mon, Jan 15, 2025 at 5:03 PM Anna Andersson <anna@example.com> wrote:",

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from handler.inbound.attachments import Attachment
-from handler.inbound.headers import Address, addresses
+from handler.inbound.headers import Address
 from handler.inbound.html_markdown import html_to_markdown
 from handler.inbound.mail import Message
 from handler.inbound.protocol import CalendarEvent
@@ -61,7 +61,11 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~&])")
 _ADDRESS_LIKE = re.compile(r"(?<![^\s<>()\[\]\"',;])[^\s<>()\[\]\"',;]+@[^\s<>()\[\]\"',;]+")
 # Outlook's plain-text stand-in for an inline image: "[cid:image001.png@01DB4E5F.2A3B4C50]".
 _CID_MARKER = re.compile(r"\[cid:([^\[\]\s]{1,256})\]", re.IGNORECASE)
-_MAILTO = re.compile(r"[\[<]mailto:([^\[\]<>\s]{1,256})[\]>]", re.IGNORECASE)
+# An address in a forward's From line; the look-behind starts a match only where a local part
+# starts, as a long run of word characters would otherwise cost quadratic time.
+_ADDRESS = re.compile(r"(?<![\w.+'=-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+")
+_MAILTO_WORD = re.compile(r"mailto:", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]{0,256}>")
 _QUOTED = re.compile(r"^ {0,3}>")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|<\s*>|\[\s*\]|\"\s*\"|'\s*'")
 
@@ -389,13 +393,15 @@ def _apart_from_quotes(text: str) -> str:
 
 def _forward_sender(written: str) -> Address | None:
     """The sender a forward's From line names ("Anna <a@x>", "Anna [mailto:a@x]", "Anna")."""
-    written = _MAILTO.sub(r"<\1>", written).strip()
-    if not written:
-        return None
-    found = addresses([written[: _NAME_LIMIT * 4]], [])
-    if found and found[0].addr:
-        return found[0]
-    return Address(written, "", "")
+    written = written.strip()[: _NAME_LIMIT * 4]
+    matches = list(_ADDRESS.finditer(written))
+    if not matches:
+        return Address(written, "", "") if written else None
+    found = matches[-1]
+    local, _, domain = found.group().rpartition("@")
+    name = f"{written[: found.start()]} {written[found.end() :]}"
+    name = _TAG.sub(" ", _MAILTO_WORD.sub(" ", name)).strip(" <>[]()\"'")
+    return Address(name, local, domain.lower())
 
 
 def _forward(sender: Address | None, date: str, subject: str, text: str, show_address: bool) -> str:
