@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from handler.inbound import render
 from handler.inbound.charsets import decode_header_value
 from handler.inbound.headers import Address, MimePart, addresses
 from handler.inbound.html_markdown import html_to_markdown
@@ -48,6 +49,12 @@ FAMILIES: dict[str, tuple[Callable[[str], object], Callable[[int], str], int]] =
         "x".__mul__,
         4_000,
     ),
+    # render: Outlook's "[cid:...]" placeholders, unclosed; a forward's From line without an
+    # address, or with a long local part; quotes set apart from the text after them.
+    "cid-unclosed": (lambda text: render._CID_MARKER.sub("", text), lambda n: "[cid:a" * n, 4_000),
+    "forward-sender": (render._forward_sender, lambda n: "a." * n + "@", 4_000),
+    "forward-sender-addresses": (render._forward_sender, lambda n: "a@b.example " * n, 4_000),
+    "quotes-apart": (render._apart_from_quotes, lambda n: "> q\nx\n" * n, 20_000),
     # html_markdown: markdownify's whitespace and <pre> patterns.
     "html-spaces": (html_to_markdown, lambda n: "<p>a" + " " * n + "b</p>", 10_000),
     "html-pre-spaces": (html_to_markdown, lambda n: "<pre>a" + " " * n + "b</pre>", 10_000),

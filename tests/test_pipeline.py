@@ -181,12 +181,10 @@ def test_address_that_is_not_prefix_and_number_is_refused():
     ]
 
 
-def test_quoted_only_mail_is_rejected_as_empty():
-    """A reply with nothing new is not posted."""
+def test_quoted_only_mail_is_posted_whole():
+    """A mail that is nothing but a quote had text: it is posted untrimmed, not refused."""
     raw = ses_mail("> I agree with the above\r\n> and more\r\n")
-    assert decisions(raw) == [
-        ("7@issues.example.com", "reject", "empty-body", "example-org/app", 7)
-    ]
+    assert decisions(raw) == [("7@issues.example.com", "comment", "accepted", "example-org/app", 7)]
 
 
 def test_mail_the_parser_cannot_read_is_refused_with_its_own_reason():

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from handler.inbound import render
 from handler.inbound.attachments import Attachment
 from handler.inbound.headers import Address
 from handler.inbound.mail import Message, parse_mail
+from handler.inbound.protocol import CalendarEvent, Forwarded
 from handler.inbound.render import GITHUB_COMMENT_LIMIT, render_comment, sanitize_markdown
 from tests.conftest import TESTS
 
@@ -23,8 +25,9 @@ def message(
     subject: str = "Report",
     name: str = "Alice Moreau",
     attachments: tuple[Attachment, ...] = (),
+    **protocol: object,
 ) -> Message:
-    return Message(
+    return Message(  # type: ignore[arg-type]
         headers=(),
         message_id="<m1@example.com>",
         subject=subject,
@@ -34,6 +37,7 @@ def message(
         text=text,
         html=html,
         attachments=attachments,
+        **protocol,
     )
 
 
@@ -152,9 +156,20 @@ def test_attachments_are_listed_not_inlined():
     )
 
 
-def test_only_quotes_is_empty():
-    """A mail with nothing new is empty, so the pipeline can reject it."""
-    assert render_comment(message("> just a quote\n"), "7@issues.example.com").empty
+def test_mail_of_only_a_quote_is_posted_whole():
+    """A mail that is nothing but a quote had something to say: it is posted as it is."""
+    comment = render_comment(message("> just a quote\n"), "7@issues.example.com")
+    assert not comment.empty
+    assert comment.markdown == (
+        "**Alice Moreau** wrote by email: **Report**\n\n> just a quote\n\n" + FOOTER
+    )
+    assert comment.text == "> just a quote"
+
+
+@pytest.mark.parametrize("text", ["", " \n\t\n", None])
+def test_mail_without_text_is_empty(text):
+    """A mail without any text or file is empty, so the pipeline can reject it."""
+    assert render_comment(message(text), "7@issues.example.com").empty
 
 
 def test_attachment_only_mail_is_not_empty():
@@ -286,3 +301,281 @@ def test_a_line_of_control_or_unicode_spaces_is_not_blank(separator):
 
 def test_after_a_real_blank_line_an_indented_line_stays_code():
     assert sanitize_markdown("Hi\n \t\n    <img src=x>") == "Hi\n \t\n    <img src=x>"
+
+
+# --- blocks: quotes in place, forwards, protocol parts ------------------------------------------
+
+
+def fold(label: str, text: str) -> str:
+    lines = text.count("\n") + 1
+    return (
+        f"<details>\n<summary>{label} ({lines} line{'s' if lines != 1 else ''})</summary>\n\n"
+        f"```text\n{text}\n```\n\n</details>"
+    )
+
+
+HEAD = "**Alice Moreau** wrote by email: **Report**\n\n"
+
+
+def test_leading_quote_is_folded_in_place_and_kept_apart_from_the_answer():
+    """A bottom-posted reply: attribution and quote folded above the answer, a blank line
+    between, so "Hello" is never a lazy continuation of the quote."""
+    quote = "Bob <bob@example.com> wrote:\n> Does it work?"
+    comment = render_comment(message(f"{quote}\nHello,\nyes it does."), "7@issues.example.com")
+    assert comment.markdown == (
+        HEAD + fold("Quoted text", quote) + "\n\nHello,\nyes it does.\n\n" + FOOTER
+    )
+    assert comment.text == "Hello,\nyes it does."
+
+
+def test_interleaved_quotes_fold_in_place_and_the_route_can_drop_them():
+    """Each answered quote is folded where it stands; keep_quoted=False leaves the answers only."""
+    text = "> Which version?\n\n2.4.1.\n\n> Small files too?\n\nNo.\n\n> Thanks\n"
+    comment = render_comment(message(text), "7@issues.example.com")
+    assert comment.markdown == HEAD + "\n\n".join(
+        [
+            fold("Quoted text", "> Which version?"),
+            "2.4.1.",
+            fold("Quoted text", "> Small files too?"),
+            "No.",
+            fold("Quoted text and signature", "> Thanks"),
+            FOOTER,
+        ]
+    )
+    dropped = render_comment(message(text), "7@issues.example.com", keep_quoted=False)
+    assert dropped.markdown == HEAD + "2.4.1.\n\nNo.\n\n" + FOOTER
+
+
+def test_text_that_follows_a_quote_directly_gets_a_blank_line():
+    """In a mail kept whole and in a forward, a line right after a quote is set apart from it
+    (no lazy continuation); lines in a code fence are left alone."""
+    whole = render_comment(message("> q\n-- \nAnna"), "7@issues.example.com")
+    assert whole.markdown == HEAD + "> q\n\n-- \nAnna\n\n" + FOOTER
+    text = "Begin forwarded message:\n\n> q\nHello\n\n```\n> x\ny\n```"
+    forward = render_comment(message(text), "7@issues.example.com")
+    assert forward.markdown == HEAD + (
+        "**Forwarded message**\n\n> > q\n>\n> Hello\n>\n> ```\n> > x\n> y\n> ```\n\n" + FOOTER
+    )
+
+
+FORWARD = (
+    "FYI, the lab's report.\n\n"
+    "---------- Forwarded message ---------\n"
+    "From: Lab Reception <reception@example.org>\n"
+    "Date: Mon, 23 Nov 2026 at 17:03\n"
+    "Subject: Sample 42 damaged\n"
+    "To: Ben Ng <ben@example.com>\n\n"
+    "Sample 42 arrived with a cracked lid.\n\n> Please confirm receipt.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("show_address", "who"),
+    [(False, "Lab Reception"), (True, "Lab Reception \\<reception@example.org\\>")],
+)
+def test_forward_is_a_quoted_block_under_one_line(show_address, who):
+    """A forward: "Forwarded message from ... · date · subject", then its text as a quote (its
+    own quotes one level deeper); the sender's address only where the route shows addresses."""
+    comment = render_comment(
+        message(FORWARD, subject="Fwd: Sample 42 damaged"),
+        "7@issues.example.com",
+        show_sender_address=show_address,
+    )
+    sender = "Alice Moreau \\<alice@example.com\\>" if show_address else "Alice Moreau"
+    assert comment.markdown == (
+        f"**{sender}** wrote by email: **Fwd: Sample 42 damaged**\n\n"
+        "FYI, the lab's report.\n\n"
+        f"**Forwarded message** from {who} · Mon, 23 Nov 2026 at 17:03 · Sample 42 damaged\n\n"
+        "> Sample 42 arrived with a cracked lid.\n>\n> > Please confirm receipt.\n\n" + FOOTER
+    )
+
+
+@pytest.mark.parametrize(
+    ("from_line", "heading"),
+    [
+        ("From: Lab Reception [mailto:reception@example.org]", "from Lab Reception · "),
+        ("From: Lab Reception", "from Lab Reception · "),
+        ("From: reception@example.org", "from Someone at example.org · "),
+    ],
+)
+def test_forward_sender_as_outlook_writes_it(from_line, heading):
+    """Outlook's "[mailto:...]" and a bare name both name the forward's sender."""
+    text = f"FYI\n\n-----Original Message-----\n{from_line}\nSent: Monday\nSubject: S42\n\nBody"
+    markdown = render_comment(message(text, subject="FW: S42"), "7@issues.example.com").markdown
+    assert f"**Forwarded message** {heading}Monday · S42\n\n> Body\n\n" in markdown
+
+
+def test_forward_content_and_fields_are_sanitised():
+    """HTML, mentions, images and a closing </details> in a forward stay inert, quote or not."""
+    text = (
+        "Begin forwarded message:\n\nFrom: <b>Eve</b> <eve@example.org>\n"
+        "Subject: @octocat </details>\n\n<script>x</script>\n![p](https://t.example/p.gif)\n"
+        "</details>\n@octo-org/core"
+    )
+    markdown = render_comment(message(text), "7@issues.example.com").markdown
+    assert markdown == HEAD + (
+        f"**Forwarded message** from Eve · @{ZWSP}octocat \\</details\\>\n\n"
+        "> &lt;script>x&lt;/script>\n> !\\[p](https://t.example/p.gif)\n> &lt;/details>\n"
+        f"> @{ZWSP}octo-org/core\n\n" + FOOTER
+    )
+
+
+def test_attached_forward_renders_like_an_inline_one():
+    """A message/rfc822 part (Message.forwarded) is shown as a forward block after the text."""
+    forwarded = Forwarded(
+        sender=Address("Lab Reception", "reception", "example.org"),
+        date="Mon, 23 Nov 2026 17:03:00 +0100",
+        subject="Sample 42 damaged",
+        text="Sample 42 arrived with a cracked lid.\n\n<b>Lab</b>",
+    )
+    comment = render_comment(message("See attached.", forwarded=(forwarded,)), "7@x.example")
+    assert comment.markdown == HEAD + (
+        "See attached.\n\n"
+        "**Forwarded message** from Lab Reception · Mon, 23 Nov 2026 17:03:00 +0100 · "
+        "Sample 42 damaged\n\n> Sample 42 arrived with a cracked lid.\n>\n> &lt;b>Lab&lt;/b>\n\n"
+        "<sub>Sent by email to 7@x.example · posted by ticket-router</sub>"
+    )
+    unknown = Forwarded(sender=None, date="", subject="", text="")
+    alone = render_comment(message("", forwarded=(unknown,)), "7@x.example")
+    assert not alone.empty
+    assert alone.markdown == HEAD + "**Forwarded message**\n\n" + (
+        "<sub>Sent by email to 7@x.example · posted by ticket-router</sub>"
+    )
+
+
+INVITE = CalendarEvent(
+    method="REQUEST",
+    summary="Sample review *weekly*",
+    start="2026-11-30 14:00 (Europe/Berlin)",
+    end="2026-11-30 15:00 (Europe/Berlin)",
+    location="Lab 3 <building B>",
+    organizer=Address("Anna Andersson", "anna", "example.com"),
+)
+
+
+@pytest.mark.parametrize(
+    ("event", "lines"),
+    [
+        (
+            INVITE,
+            "**Calendar invitation:** Sample review \\*weekly\\*\n"
+            "- When: 2026-11-30 14:00 (Europe/Berlin) \u2013 2026-11-30 15:00 (Europe/Berlin)\n"
+            "- Where: Lab 3 \\<building B\\>\n"
+            "- Organiser: Anna Andersson",
+        ),
+        (
+            CalendarEvent("CANCEL", "Review", "2026-11-30", "", "", None),
+            "**Calendar cancellation:** Review\n- When: 2026-11-30",
+        ),
+        (CalendarEvent("REPLY", "Review", "", "", "", None), "**Calendar reply:** Review"),
+        (CalendarEvent("PUBLISH", "Review", "", "", "", None), "**Calendar event:** Review"),
+    ],
+    ids=["request", "cancel", "reply", "publish"],
+)
+def test_calendar_event_is_summarised(event, lines):
+    """An invitation: what, when, where, who organises; lines without a value are left out."""
+    comment = render_comment(message("Agenda attached.", events=(event,)), "7@issues.example.com")
+    assert comment.markdown == HEAD + "Agenda attached.\n\n" + lines + "\n\n" + FOOTER
+
+
+@pytest.mark.parametrize(
+    ("signatures", "note"),
+    [
+        (("S/MIME",), "signed: S/MIME (not verified)"),
+        (("S/MIME", "PGP"), "signed: S/MIME, PGP (not verified)"),
+    ],
+)
+def test_signed_mail_says_so_in_the_footer(signatures, note):
+    """Signatures are noted in the footer, never verified, never listed as files."""
+    comment = render_comment(message("Hi", signatures=signatures), "7@issues.example.com")
+    assert comment.markdown.endswith(
+        f"<sub>Sent by email to 7@issues.example.com · {note} · posted by ticket-router</sub>"
+    )
+
+
+def test_outlook_cid_placeholders_name_the_image():
+    """A text body's "[cid:...]" becomes "[image: NAME]" for the attachment with that
+    Content-ID (case aside, or by its part before "@"), else "[image]"."""
+    files = (
+        Attachment("screenshot.png", "image/png", 2048, "image001.png@01DB4E5F.2A3B4C50"),
+        Attachment("logo.jpg", "image/jpeg", 1024, "logo@example.com"),
+    )
+    text = (
+        "See [cid:IMAGE001.png@01DB4E5F.2A3B4C50] and [cid:logo@other.example] and [cid:missing@x]."
+    )
+    markdown = render_comment(message(text, attachments=files), "7@issues.example.com").markdown
+    assert markdown.startswith(
+        HEAD + "See [image: screenshot.png] and [image: logo.jpg] and [image].\n\n"
+    )
+
+
+def test_html_body_gets_the_images_by_content_id(monkeypatch):
+    """html_to_markdown is told each inline image's file name by Content-ID."""
+    seen = {}
+
+    def convert(html, images=None):
+        seen.update(images or {})
+        return "converted"
+
+    monkeypatch.setattr(render, "html_to_markdown", convert)
+    files = (
+        Attachment("screenshot.png", "image/png", 2048, "ii_abc"),
+        Attachment("notes.txt", "text/plain", 10),
+    )
+    comment = render_comment(message(None, html="<p>x</p>", attachments=files), "7@x.example")
+    assert seen == {"ii_abc": "screenshot.png"}
+    assert comment.markdown.startswith(HEAD + "converted\n\n")
+
+
+def test_oversized_forward_is_cut_and_folded_quotes_go_first():
+    """Too long: folded quotes are left out, and what shows is cut within the limit."""
+    content = "\n".join(f"line {n} <b>" for n in range(8000))
+    text = (
+        "> old question\n\nNote.\n\n---------- Forwarded message ---------\n"
+        f"From: a@b.example\n\n{content}"
+    )
+    comment = render_comment(message(text), "7@issues.example.com")
+    assert comment.truncated
+    assert len(comment.markdown.encode("utf-16-le")) // 2 <= GITHUB_COMMENT_LIMIT
+    assert "<details>" not in comment.markdown
+    assert comment.markdown.startswith(
+        HEAD + "Note.\n\n**Forwarded message** from Someone at b.example\n\n> line 0 &lt;b>\n"
+    )
+    assert comment.markdown.endswith(FOOTER)
+
+
+def calendar_and_signed() -> dict[str, Message]:
+    base = parse_mail((TESTS / "render" / "thunderbird-bottom-posted.eml").read_bytes())
+    return {
+        # The protocol parts are read by mail.parse_mail's own rules; here they are given.
+        "calendar-invite": Message(
+            headers=(),
+            message_id="<invite@example.com>",
+            subject="Invitation: Sample review @ Mon 30 Nov 2026 14:00 - 15:00 (CET)",
+            from_=(Address("Anna Andersson", "anna", "example.com"),),
+            sender=None,
+            content_type="multipart/mixed",
+            text="You have been invited to the following event.\n\nSample review\n",
+            html=None,
+            attachments=(Attachment("invite.ics", "application/ics", 1204),),
+            events=(INVITE,),
+        ),
+        "smime-signed": Message(
+            headers=base.headers,
+            message_id=base.message_id,
+            subject=base.subject,
+            from_=base.from_,
+            sender=base.sender,
+            content_type="multipart/signed",
+            text=base.text,
+            html=None,
+            signatures=("S/MIME",),
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ["calendar-invite", "smime-signed"])
+def test_golden_protocol_comments(name):
+    """A calendar invitation and a signed mail render to exactly the reviewed comment."""
+    comment = render_comment(calendar_and_signed()[name], "7@issues.example.com")
+    assert comment.markdown == (TESTS / "render" / f"{name}.md").read_text(encoding="utf-8")

@@ -51,9 +51,17 @@ EXPECTED = {
         "greatest show ever created. Everyone should watch it.\n\n- Jake out"
     ),
     "valid_reply_signed_smime.eml": "Me too, with an attachment",
-    "no_content_with_quote.eml": "",
-    "valid_new_issue_with_only_quotes.eml": "",
-    "service_desk_all_quoted.eml": "",
+    # GitLab rejects these three as empty; we post a mail that had text whole, as Discourse's
+    # trimmer does (docs/inbound.md#trim).
+    "no_content_with_quote.eml": "--\n> quote line 1\n> quote line 2\n> quote line 3",
+    "valid_new_issue_with_only_quotes.eml": (
+        "> This email has been forwarded without new content.\n> There are only quotes.\n"
+        "> Quote 1\n> Quote 2"
+    ),
+    "service_desk_all_quoted.eml": (
+        "> This is an empty quote\n> someone did forward this email without\n"
+        "> adding any new content."
+    ),
 }
 
 

@@ -14,6 +14,7 @@ from handler.inbound.titles import (
     BODY_TITLE_LIMIT,
     NO_SUBJECT,
     TITLE_LIMIT,
+    is_forward_subject,
     issue_title,
     reply_subject,
 )
@@ -402,3 +403,29 @@ def test_the_subject_of_a_reply(subject, expected):
     """Re: before the collapsed subject unless it has one; at most 200 characters of it; the
     fallback for an empty one."""
     assert reply_subject(subject, otherwise="Re: your mail") == expected
+
+
+@pytest.mark.parametrize(
+    ("subject", "forward"),
+    [
+        ("Fwd: Sample 42 damaged", True),
+        ("FW: Sample 42 damaged", True),
+        ("WG: Probe 42 beschädigt", True),
+        ("TR : Échantillon 42", True),
+        ("I: Campione 42", True),
+        ("Doorst: Monster 42", True),
+        ("转发：样品42", True),
+        ("[lab] Fwd: Sample 42", True),
+        ("Fwd: Re: Sample 42", True),
+        ("Sample 42 damaged (fwd)", True),
+        ("RE: Sample 42 damaged", False),
+        ("AW: WG: Probe 42", False),
+        ("VS: Näyte 42", False),
+        ("Forwarding plans for Q3", False),
+        ("", False),
+    ],
+)
+def test_forward_subject(subject, forward):
+    """A subject forwards when its first marker is a forward's, or a forward note ends it; "VS:"
+    is a Finnish reply as often as a Danish forward, so it is not taken for one."""
+    assert is_forward_subject(subject) is forward

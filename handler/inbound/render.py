@@ -14,8 +14,9 @@ from handler.inbound.attachments import Attachment
 from handler.inbound.headers import Address
 from handler.inbound.html_markdown import html_to_markdown
 from handler.inbound.mail import Message
+from handler.inbound.protocol import CalendarEvent
 from handler.inbound.titles import shorten
-from handler.inbound.trim import trim_reply
+from handler.inbound.trim import BlockKind, trim_reply
 
 # GitHub rejects comment bodies over 65,536 characters; it counts like JavaScript does (UTF-16
 # code units), so an astral character costs two.
@@ -58,6 +59,14 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~&])")
 # The look-behind starts a match only where a run of such characters starts: without it, a long
 # run without an "@" costs time quadratic in its length.
 _ADDRESS_LIKE = re.compile(r"(?<![^\s<>()\[\]\"',;])[^\s<>()\[\]\"',;]+@[^\s<>()\[\]\"',;]+")
+# Outlook's plain-text stand-in for an inline image: "[cid:image001.png@01DB4E5F.2A3B4C50]".
+_CID_MARKER = re.compile(r"\[cid:([^\[\]\s]{1,256})\]", re.IGNORECASE)
+# An address in a forward's From line; the look-behind starts a match only where a local part
+# starts, as a long run of word characters would otherwise cost quadratic time.
+_ADDRESS = re.compile(r"(?<![\w.+'=-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+")
+_MAILTO_WORD = re.compile(r"mailto:", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]{0,256}>")
+_QUOTED = re.compile(r"^ {0,3}>")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|<\s*>|\[\s*\]|\"\s*\"|'\s*'")
 
 
@@ -83,35 +92,74 @@ def render_comment(
 ) -> Comment:
     """Render ``message`` as the comment for the issue that ``recipient`` addressed.
 
-    ``show_sender_address`` adds the sender's address to the attribution (see the module
-    docstring). ``marker`` (an HTML comment GitHub does not show) ends the comment, within the
-    length limit.
+    ``show_sender_address`` adds the sender's address to the attribution and to forwarded
+    mails' and invitations' names. ``marker`` (an HTML comment GitHub does not show) ends the
+    comment, within the length limit.
     """
+    images = {item.content_id: item.filename for item in message.attachments if item.content_id}
     source = message.text if message.text and message.text.strip() else None
-    if source is None and message.html:
-        source = html_to_markdown(message.html[:_MAX_TEXT])
-    reply = trim_reply((source or "")[:_MAX_TEXT])
+    if source is not None:
+        source = _CID_MARKER.sub(lambda found: _image_marker(found.group(1), images), source)
+    elif message.html:
+        source = html_to_markdown(message.html[:_MAX_TEXT], images=images)
+    reply = trim_reply((source or "")[:_MAX_TEXT], subject=message.subject)
     body = reply.body.strip("\n")
-    empty = not body.strip() and not message.attachments
+
+    # What shows (the author's text, forwards, invitations) and, between, the quotes it answers.
+    shown: list[str] = []
+    parts: list[str] = []
+    history: list[str] = []
+    for block in reply.blocks:
+        if block.kind is BlockKind.TEXT:
+            part = sanitize_markdown(_apart_from_quotes(block.text))
+        elif block.kind is BlockKind.FORWARD:
+            sender = _forward_sender(block.sender)
+            part = _forward(sender, block.date, block.subject, block.text, show_sender_address)
+        elif block.kind is BlockKind.QUOTE:
+            if keep_quoted:
+                parts.append(_folded(block.text, "Quoted text"))
+            continue
+        else:
+            history.append(block.text)
+            continue
+        shown.append(part)
+        parts.append(part)
+    for forwarded in message.forwarded:
+        part = _forward(
+            forwarded.sender,
+            forwarded.date,
+            forwarded.subject,
+            forwarded.text,
+            show_sender_address,
+        )
+        shown.append(part)
+        parts.append(part)
+    for event in message.events:
+        part = _event(event, show_sender_address)
+        shown.append(part)
+        parts.append(part)
+    if keep_quoted and history:
+        parts.append(_folded("\n\n".join(history), "Quoted text and signature"))
+    empty = not shown and not message.attachments
 
     head = _attribution(message, show_sender_address)
-    quoted = _quoted_block(reply.trimmed) if keep_quoted and reply.trimmed.strip() else ""
     tail = (
-        _attachments(message.attachments) + _footer(recipient) + (f"\n{marker}" if marker else "")
+        _attachments(message.attachments)
+        + _footer(recipient, message.signatures)
+        + (f"\n{marker}" if marker else "")
     )
-
-    text = sanitize_markdown(body)
-    markdown = _join(head, text, quoted, tail)
+    markdown = _join(head, *parts, tail=tail)
     if _utf16_len(markdown) <= GITHUB_COMMENT_LIMIT:
         return Comment(markdown=markdown, empty=empty, text=body)
 
-    # Too long: the folded history goes first, then the body is cut at a line boundary.
+    # Too long: the folded quotes and history go first, then what shows is cut at a line.
+    text = "\n\n".join(shown)
     note = (
         f"\n\n*[The mail was too long for a GitHub comment: {_utf16_len(text):,} characters of "
         "text were cut here.]*"
     )
-    budget = GITHUB_COMMENT_LIMIT - _utf16_len(_join(head, "", "", tail)) - _utf16_len(note) - 16
-    markdown = _join(head, _close_fences(_cut(text, budget)) + note, "", tail)
+    budget = GITHUB_COMMENT_LIMIT - _utf16_len(_join(head, tail=tail)) - _utf16_len(note) - 16
+    markdown = _join(head, _close_fences(_cut(text, budget)) + note, tail=tail)
     return Comment(markdown=markdown, empty=empty, truncated=True, text=body)
 
 
@@ -310,15 +358,104 @@ def _attribution(message: Message, show_address: bool) -> str:
     return f"**{who}** wrote by email:"
 
 
-def _quoted_block(trimmed: str) -> str:
-    runs = _BACKTICKS.findall(trimmed) if "`" in trimmed else []
+def _folded(text: str, label: str) -> str:
+    """``text`` folded into <details>, inside a fence longer than any backtick run in it."""
+    runs = _BACKTICKS.findall(text) if "`" in text else []
     fence = "`" * max([3, *(len(run) + 1 for run in runs)])
-    lines = trimmed.strip("\n").count("\n") + 1
-    summary = f"Quoted text and signature ({lines} line{'s' if lines != 1 else ''})"
-    return (
-        f"<details>\n<summary>{summary}</summary>\n\n{fence}text\n"
-        f"{trimmed.strip(chr(10))}\n{fence}\n\n</details>"
-    )
+    text = text.strip("\n")
+    lines = text.count("\n") + 1
+    summary = f"{label} ({lines} line{'s' if lines != 1 else ''})"
+    return f"<details>\n<summary>{summary}</summary>\n\n{fence}text\n{text}\n{fence}\n\n</details>"
+
+
+def _apart_from_quotes(text: str) -> str:
+    """``text`` with a blank line after each quote that text follows directly: CommonMark
+    would read that text as the quote's lazy continuation. Code fences are left as they are."""
+    if ">" not in text:
+        return text
+    out: list[str] = []
+    fence: str | None = None
+    quoted = False
+    for line in text.split("\n"):
+        opener = _FENCE.match(line)
+        if fence is not None:
+            stripped = line.strip()
+            if stripped.startswith(fence) and set(stripped) == {fence[0]}:
+                fence = None
+        elif opener:
+            fence = opener.group(1)
+        if quoted and fence is None and not _blank(line) and not _QUOTED.match(line):
+            out.append("")
+        out.append(line)
+        quoted = fence is None and _QUOTED.match(line) is not None
+    return "\n".join(out)
+
+
+def _forward_sender(written: str) -> Address | None:
+    """The sender a forward's From line names ("Anna <a@x>", "Anna [mailto:a@x]", "Anna")."""
+    written = written.strip()[: _NAME_LIMIT * 4]
+    matches = list(_ADDRESS.finditer(written))
+    if not matches:
+        return Address(written, "", "") if written else None
+    found = matches[-1]
+    local, _, domain = found.group().rpartition("@")
+    name = f"{written[: found.start()]} {written[found.end() :]}"
+    name = _TAG.sub(" ", _MAILTO_WORD.sub(" ", name)).strip(" <>[]()\"'")
+    return Address(name, local, domain.lower())
+
+
+def _forward(sender: Address | None, date: str, subject: str, text: str, show_address: bool) -> str:
+    """A forwarded mail: one line naming it, then its text as a quote."""
+    heading = "**Forwarded message**"
+    if sender is not None and (sender.addr or display_name(sender)):
+        who = author(sender, show_address=show_address) if sender.addr else display_name(sender)
+        heading += f" from {escape_inline(shorten(who, _NAME_LIMIT))}"
+    for value in (date, subject):
+        if value.strip():
+            heading += f" · {escape_inline(shorten(value.strip(), _NAME_LIMIT))}"
+    content = sanitize_markdown(_apart_from_quotes(text.strip("\n")))
+    if not content.strip():
+        return heading
+    quoted = "\n".join(f"> {line}" if line.strip(" \t") else ">" for line in content.split("\n"))
+    return f"{heading}\n\n{quoted}"
+
+
+# iTIP's methods (RFC 5546), as a reader names them.
+_EVENT_KINDS = {
+    "REQUEST": "invitation",
+    "ADD": "invitation",
+    "CANCEL": "cancellation",
+    "REPLY": "reply",
+}
+
+
+def _event(event: CalendarEvent, show_address: bool) -> str:
+    kind = _EVENT_KINDS.get(event.method.upper(), "event")
+    lines = [f"**Calendar {kind}:** {escape_inline(shorten(event.summary, _NAME_LIMIT))}".rstrip()]
+    if event.start:
+        when = f"{event.start} \u2013 {event.end}" if event.end else event.start
+        lines.append(f"- When: {escape_inline(when)}")
+    if event.location:
+        lines.append(f"- Where: {escape_inline(shorten(event.location, _NAME_LIMIT))}")
+    if event.organizer is not None:
+        who = author(event.organizer, show_address=show_address)
+        lines.append(f"- Organiser: {escape_inline(shorten(who, _NAME_LIMIT))}")
+    return "\n".join(lines)
+
+
+def _image_marker(content_id: str, images: dict[str, str]) -> str:
+    """An Outlook "[cid:...]" placeholder as the file it shows, "[image]" if none matches."""
+    name = _matching_image(content_id, images)
+    return f"[image: {name}]" if name else "[image]"
+
+
+def _matching_image(content_id: str, images: dict[str, str]) -> str:
+    wanted = content_id.strip().lower()
+    folded = {key.lower(): name for key, name in images.items()}
+    if wanted in folded:
+        return folded[wanted]
+    local = wanted.partition("@")[0]
+    return next((name for key, name in folded.items() if key.partition("@")[0] == local), "")
 
 
 def _attachments(attachments: tuple[Attachment, ...]) -> str:
@@ -335,12 +472,17 @@ def _attachments(attachments: tuple[Attachment, ...]) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def _footer(recipient: str) -> str:
-    return f"<sub>Sent by email to {escape_inline(recipient)} · posted by ticket-router</sub>"
+def _footer(recipient: str, signatures: tuple[str, ...]) -> str:
+    signed = (
+        f" · signed: {escape_inline(', '.join(signatures))} (not verified)" if signatures else ""
+    )
+    return (
+        f"<sub>Sent by email to {escape_inline(recipient)}{signed} · posted by ticket-router</sub>"
+    )
 
 
-def _join(head: str, body: str, quoted: str, tail: str) -> str:
-    return "\n\n".join(part for part in (head, body, quoted) if part) + "\n\n" + tail
+def _join(*parts: str, tail: str) -> str:
+    return "\n\n".join(part for part in parts if part) + "\n\n" + tail
 
 
 def _human_size(size: int) -> str:

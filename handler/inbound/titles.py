@@ -57,61 +57,65 @@ _STRIP = " " + _JOINERS
 _FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0xFE55: ord(":")}
 
 # Each only before a colon. Outlook's, Thunderbird's, Gmail's and Apple Mail's localisations.
-_MARKER_WORDS = (
-    "re",
+# Forward markers first: "vs" (da, no: videresendt) is left out of them, because Finnish Outlook
+# writes it for a reply (vastaus), and a reply's history shown as a forward is the worse mistake.
+_FORWARD_WORDS = (
     "fwd",
     "fw",
-    "aw",  # de: Antwort
     "wg",  # de: Weitergeleitet
-    "sv",  # da, no, sv, is: svar
-    "vs",  # da, no: videresendt; fi: vastaus
     "vb",  # no, sv: videresendt, vidarebefordrat
     "vl",  # fi: välitetty
-    "antw",  # nl: antwoord
     "doorst",  # nl: doorgestuurd
     "tr",  # fr: transféré
+    "rv",  # es: reenviado
+    "i",  # it: inoltrato
+    "enc",  # pt: encaminhado
+    "pd",  # pl: przekazanie dalej
+    "[iİı]lt",  # tr: iletilen (İ has no one-letter lower case, so no IGNORECASE for it)
+    "пересл",  # ru, uk
+    "转发",  # zh-Hans
+    "轉發",  # zh-Hant
+    "转寄",  # zh-Hans
+    "轉寄",  # zh-Hant
+    "전달",  # ko
+    "πρθ",  # el: προώθηση
+    "העבר",  # he
+    "הועבר",  # he
+    "إعادة توجيه",  # ar
+)
+_MARKER_WORDS = (
+    *_FORWARD_WORDS,
+    "re",
+    "aw",  # de: Antwort
+    "sv",  # da, no, sv, is: svar
+    "vs",  # da, no: videresendt; fi: vastaus
+    "antw",  # nl: antwoord
     "réf",  # fr
     "ref",  # es, fr
-    "rv",  # es: reenviado
     "r",  # it: risposta
-    "i",  # it: inoltrato
     "res",  # pt: resposta
-    "enc",  # pt: encaminhado
     "odp",  # pl, cs, sk: odpowiedź, odpověď
-    "pd",  # pl: przekazanie dalej
     "ynt",  # tr: yanıt
-    "[iİı]lt",  # tr: iletilen (İ has no one-letter lower case, so no IGNORECASE for it)
     "ответ",  # ru
     "отв",  # ru
-    "пересл",  # ru, uk
     "відп",  # uk
     "回复",  # zh-Hans
     "回覆",  # zh-Hant
     "答复",  # zh-Hans
     "答覆",  # zh-Hant
-    "转发",  # zh-Hans
-    "轉發",  # zh-Hant
-    "转寄",  # zh-Hans
-    "轉寄",  # zh-Hant
     "회신",  # ko
     "답장",  # ko
-    "전달",  # ko
     "απ",  # el: απάντηση
     "σχετ",  # el: σχετικά
-    "πρθ",  # el: προώθηση
     "השב",  # he
-    "העבר",  # he
-    "הועבר",  # he
     "رد",  # ar
-    "إعادة توجيه",  # ar
 )
 # What may separate a marker or tag from what follows: joiners too, which would be left at the
 # start of the title and stripped, exposing a marker there.
 _GAP = f"[\\s{_JOINERS}]*"
-_MARKER = re.compile(
-    rf"(?:{'|'.join(_MARKER_WORDS)})(?:\s*(?:\[\d+\]|\(\d+\)|\^\d+))?\s*:{_GAP}",
-    re.IGNORECASE,
-)
+_COUNT = r"(?:\s*(?:\[\d+\]|\(\d+\)|\^\d+))?"
+_MARKER = re.compile(rf"(?:{'|'.join(_MARKER_WORDS)}){_COUNT}\s*:{_GAP}", re.IGNORECASE)
+_FORWARD_MARKER = re.compile(rf"(?:{'|'.join(_FORWARD_WORDS)}){_COUNT}\s*:", re.IGNORECASE)
 # Some text, not only spaces: "[ ]" is a checkbox, not a tag.
 _TAG = re.compile(rf"\[(?=[^\]]*[^\]\s])[^\[\]]{{1,40}}\]{_GAP}")
 _TAG_RUN = re.compile(rf"(?:{_TAG.pattern})+")
@@ -138,6 +142,20 @@ def issue_title(subject: str, *, body: str = "", from_list: bool = False) -> str
     if not title or title.casefold() in _PLACEHOLDERS:
         title = shorten(_first_line(body), BODY_TITLE_LIMIT)
     return shorten(title, TITLE_LIMIT) or NO_SUBJECT
+
+
+def is_forward_subject(subject: str) -> bool:
+    """Whether ``subject`` says the mail forwards another: its first marker (after any list
+    tags) is a forward's ("Fwd:", "WG:", "TR:"), or it ends with a forward note ("(fwd)").
+
+    Only the first marker counts: "AW: WG: ..." answers a forward, "Fwd: Re: ..." forwards.
+    """
+    folded = _clean(subject).translate(_FOLD)
+    run = _TAG_RUN.match(folded)
+    start = run.end() if run and _MARKER.match(folded, run.end()) else 0
+    if _FORWARD_MARKER.match(folded, start):
+        return True
+    return _before_forward_note(folded, start, len(folded)) < len(folded.rstrip(_STRIP))
 
 
 def _clean(text: str) -> str:

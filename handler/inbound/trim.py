@@ -13,27 +13,74 @@ from enum import Enum
 from functools import cache
 
 from handler.inbound import markers
+from handler.inbound.titles import is_forward_subject
+
+
+class BlockKind(Enum):
+    """What a stretch of a mail is, as a comment shows it."""
+
+    # The author's own text.
+    TEXT = "text"
+    # A quote the author answers below (bottom posting, inline replies), with its attribution:
+    # folded where it stands.
+    QUOTE = "quote"
+    # A mail the author passes on: shown, never folded.
+    FORWARD = "forward"
+    # What follows the author's last words: quoted history, signature, footers.
+    HISTORY = "history"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One stretch of a mail, in order."""
+
+    kind: BlockKind
+    # The lines as written, without blank edges; a forward's: the forwarded mail's text without
+    # its marker and header lines, one quote level removed when it was quoted.
+    text: str
+    # A forward's marker and header lines as written ("" for the other kinds), and what its
+    # header lines name, as written ("" where none does).
+    head: str = ""
+    sender: str = ""
+    date: str = ""
+    subject: str = ""
 
 
 @dataclass(frozen=True)
 class Reply:
     """The author's own text of a mail, and what was trimmed from it."""
 
-    # What the author wrote in this mail, without leading blank lines or trailing whitespace.
+    # What the author wrote in this mail (text and forwards as written, without the quotes they
+    # answer), its pieces separated by a blank line; no leading blank lines or trailing space.
     body: str
-    # Everything removed (quoted history, quote headers, signature), in original order; "" if none.
+    # The trailing history and signature ("" if none).
     trimmed: str
+    blocks: tuple[Block, ...] = ()
 
 
 def trim_reply(text: str, *, subject: str = "") -> Reply:
-    """Split a mail body into the author's new text and the trailing history and signature.
+    """Split a mail body into the author's text, the quotes it answers, the mails it forwards,
+    and the trailing history and signature.
 
     ``subject`` is the mail's subject: a forward prefix ("Fwd:", "WG:") there tells a forwarded
     Outlook header block from a replied-to one.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    cut = _Mail(lines).cut_point()
-    return Reply(body=_tidy(lines[:cut]), trimmed=_tidy(lines[cut:]))
+    mail = _Mail(lines, forward=is_forward_subject(subject))
+    mail.split()
+    if not any(block.kind in _AUTHORS for block in mail.blocks):
+        # Nothing of the author's would be left: the whole mail is theirs, as Discourse's
+        # trimmer decides, rather than a refusal of a mail that had something to say.
+        whole = _tidy(lines)
+        blocks = (Block(BlockKind.TEXT, whole),) if whole else ()
+        return Reply(body=whole, trimmed="", blocks=blocks)
+    history = [block.text for block in mail.blocks if block.kind is BlockKind.HISTORY]
+    return Reply(
+        body="\n\n".join(mail.body), trimmed="\n\n".join(history), blocks=tuple(mail.blocks)
+    )
+
+
+_AUTHORS = (BlockKind.TEXT, BlockKind.FORWARD)
 
 
 def _tidy(lines: list[str]) -> str:
@@ -187,11 +234,18 @@ def _names_someone(text: str) -> bool:
     words = text.split()
     if not 1 <= len(words) <= 6:
         return False
-    for word in words:
+    for number, word in enumerate(words):
         letters = [c for c in word if c.isalpha()]
-        if letters and letters[0].islower():
+        if letters and letters[0].islower() and (number == 0 or word not in _NAME_PARTICLES):
             return False
     return True
+
+
+# Lower-case words inside a name: "Anna de Vries", "Jan van der Berg", "Maria dos Santos".
+_NAME_PARTICLES = frozenset(
+    {"de", "van", "der", "den", "von", "zu", "da", "di", "du", "del", "della", "dos", "das"}
+    | {"ten", "ter", "te", "la", "le", "af", "y", "bin", "al"}
+)
 
 
 # --- Outlook header blocks ---------------------------------------------------------------------
@@ -259,12 +313,43 @@ def _is_mobile_footer(line: str) -> bool:
     return _MOBILE_FOOTER.fullmatch(text) is not None
 
 
-# --- the cut -----------------------------------------------------------------------------------
+# --- forwards ----------------------------------------------------------------------------------
+
+# A forward's header lines: a few fields, each perhaps wrapped onto an indented line, perhaps a
+# paragraph of its own (Outlook's HTML).
+_MAX_HEAD_LINES = 16
+_HEAD_GAP = 2
+
+
+def _unquote(line: str) -> str:
+    """``line`` with one quote level ("> " or ">") removed; unchanged if it is not quoted."""
+    stripped = line.lstrip(" \t\u00a0")
+    if not stripped.startswith(">"):
+        return line
+    return stripped[2:] if stripped.startswith("> ") else stripped[1:]
+
+
+def _forward_marker(plain: str) -> bool:
+    """Whether a line, as a reader sees it, announces a forwarded mail."""
+    if plain.startswith("--") and _ruled()[1].match(plain):
+        return True
+    return _FORWARD.match(plain) is not None
+
+
+def _head_plain(line: str) -> str:
+    """A forward's header line as a reader sees it, quoted or not."""
+    return _plain(_unquote(line)) if len(line) <= _MAX_MARKER_LINE else ""
+
+
+# --- the split ---------------------------------------------------------------------------------
 
 
 class _Mail:
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], *, forward: bool = False) -> None:
         self.lines = lines
+        # Whether the subject says the mail forwards another: an Outlook header block then
+        # introduces the forwarded mail, not history.
+        self.forward = forward
         self.kinds = [_kind(line) for line in lines]
         self.plains = [
             _plain(line) if kind is _Kind.TEXT and len(line) <= _MAX_MARKER_LINE else ""
@@ -274,17 +359,150 @@ class _Mail:
         self.attribution_start: list[int | None] = [None] * len(lines)
         self.strong: dict[int, bool] = {}
         self._find_attributions()
+        # How many text lines come before each line: a mail's only line is never a footer.
+        self.text_before = [0] * (len(lines) + 1)
+        for i, kind in enumerate(self.kinds):
+            self.text_before[i + 1] = self.text_before[i] + (kind is _Kind.TEXT)
+        self.blocks: list[Block] = []
+        # The author's pieces (text and forwards as written), for Reply.body.
+        self.body: list[str] = []
 
-    def cut_point(self) -> int:
-        stop, why = self._history_start()
-        if why is _Stop.FORWARD:
-            return len(self.lines)
-        if why in (_Stop.BLOCK, _Stop.DELIMITER) and not any(
-            kind is _Kind.TEXT and not _RULE.match(line)
-            for line, kind in zip(self.lines[:stop], self.kinds[:stop], strict=True)
-        ):
-            return len(self.lines)
-        return self._back_over_history(stop)
+    def split(self) -> None:
+        """Fill ``blocks`` and ``body``: stretches of the author's text (with the quotes they
+        answer) end at a forward, which runs to the end of the mail or of its quote, or at the
+        history that ends the mail.
+
+        A signature above a forward (Gmail puts it there) does not end the mail: the forward
+        after it is still the author's.
+        """
+        end = len(self.lines)
+        position = 0
+        while position < end:
+            stop, why = self._history_start(position)
+            if why is _Stop.SIGNATURE:
+                forward, later = self._history_start(stop + 1, signatures=False)
+                if later is _Stop.FORWARD:
+                    self._stretch(position, stop, forward)
+                    position = self._forward(forward)
+                    continue
+            if why is _Stop.FORWARD:
+                self._stretch(position, stop, stop)
+                position = self._forward(stop)
+                continue
+            self._stretch(position, stop, end)
+            return
+
+    def _add(self, kind: BlockKind, start: int, end: int) -> None:
+        text = _tidy(self.lines[start:end])
+        if text:
+            self.blocks.append(Block(kind, text))
+            if kind is BlockKind.TEXT:
+                self.body.append(text)
+
+    def _stretch(self, start: int, stop: int, end: int) -> None:
+        """The author's text from ``start``, with the quotes it answers, up to the history
+        that starts at ``stop`` and runs to ``end``."""
+        cut = self._back_over_history(start, stop, end)
+        text_start = i = start
+        while i < cut:
+            quote_end = self._quote_at(i, cut)
+            if quote_end is None:
+                i += 1
+                continue
+            self._add(BlockKind.TEXT, text_start, i)
+            self._add(BlockKind.QUOTE, i, quote_end)
+            text_start = i = quote_end
+        self._add(BlockKind.TEXT, text_start, cut)
+        self._add(BlockKind.HISTORY, cut, end)
+
+    def _quote_at(self, start: int, end: int) -> int | None:
+        """Where a quote starting at ``start`` (its attribution, or its first quoted line) ends;
+        None if none starts there. Blank lines inside a quote belong to it."""
+        i = start
+        if self.attribution_start[i] == i and self.kinds[i] is _Kind.TEXT:
+            while i < end and self.attribution_start[i] == start:
+                i += 1
+            while i < end and self.kinds[i] is _Kind.BLANK:
+                i += 1
+        if i >= end or self.kinds[i] is not _Kind.QUOTE:
+            return None
+        while True:
+            while i < end and self.kinds[i] is _Kind.QUOTE:
+                i += 1
+            after = i
+            while after < end and self.kinds[after] is _Kind.BLANK:
+                after += 1
+            if after == end or self.kinds[after] is not _Kind.QUOTE:
+                return i
+            i = after
+
+    def _forward(self, start: int) -> int:
+        """Add the forward whose marker (or first header line) is at ``start``; where it ends.
+
+        A quoted marker makes the whole quote the forward; a plain one runs to the end of the
+        mail, its header and text quoted or not.
+        """
+        end = len(self.lines)
+        quoted = self.kinds[start] is _Kind.QUOTE
+        if quoted:
+            end = start
+            while end < len(self.lines) and self.kinds[end] is not _Kind.TEXT:
+                end += 1
+            while self.kinds[end - 1] is _Kind.BLANK:
+                end -= 1
+        view = [_unquote(line) for line in self.lines[start:end]] if quoted else None
+        lines = view if view is not None else self.lines[start:end]
+        fields: dict[_Field, str] = {}
+        head = self._forward_head(lines, fields)
+        content = lines[head:]
+        rest = self.kinds[start + head : end]
+        if view is None and _Kind.QUOTE in rest and _Kind.TEXT not in rest:
+            # Quoted as a whole (Apple Mail; an HTML forward made Markdown): one level off.
+            content = [_unquote(line) for line in content]
+        self.blocks.append(
+            Block(
+                BlockKind.FORWARD,
+                _tidy(content),
+                head=_tidy(self.lines[start : start + head]),
+                sender=fields.get(_Field.FROM, ""),
+                date=fields.get(_Field.DATE, ""),
+                subject=fields.get(_Field.SUBJECT, ""),
+            )
+        )
+        self.body.append(_tidy(self.lines[start:end]))
+        return end
+
+    def _forward_head(self, lines: list[str], fields: dict[_Field, str]) -> int:
+        """How many of a forward's first ``lines`` are its marker and header lines, noting the
+        fields they name."""
+        i = 0 if _field(_head_plain(lines[0])) is not None else 1
+        head = i
+        previous: _Field | None = None
+        gap = 0
+        while i < min(len(lines), _MAX_HEAD_LINES):
+            line = lines[i]
+            plain = _head_plain(line)
+            if not plain:
+                gap += 1
+                if gap > _HEAD_GAP:
+                    break
+                i += 1
+                continue
+            field = _field(plain)
+            if field is None and previous is not None and gap == 0 and line[:1] in " \t":
+                # A wrapped field: an indented line right below it.
+                fields[previous] = f"{fields[previous]} {plain}".strip()
+            elif field is None:
+                break
+            else:
+                found = _FIELD.match(plain)
+                value = plain[found.end() :].strip() if found else ""
+                fields.setdefault(field, value)
+                previous = field
+            i += 1
+            head = i
+            gap = 0
+        return head
 
     def _find_attributions(self) -> None:
         floor = 0
@@ -334,29 +552,66 @@ class _Mail:
                 return start, strong
         return None
 
-    def _history_start(self) -> tuple[int, _Stop | None]:
-        """The first line after which everything is history or signature, and why."""
-        for i, kind in enumerate(self.kinds):
+    def _history_start(self, start: int, *, signatures: bool = True) -> tuple[int, _Stop | None]:
+        """The first line from ``start`` after which everything is history or signature, and
+        why; a forward stops the search too (``_Stop.FORWARD``: where its marker or header
+        block starts). Without ``signatures``, signature delimiters are passed over."""
+        previous = _Kind.BLANK
+        written = False
+        for i in range(start, len(self.lines)):
+            kind = self.kinds[i]
+            if kind is _Kind.QUOTE and previous is not _Kind.QUOTE and self._quoted_forward(i):
+                return i, _Stop.FORWARD
+            if kind is not _Kind.BLANK:
+                previous = kind
             if kind is not _Kind.TEXT:
                 continue
             line, plain = self.lines[i], self.plains[i]
-            if _SIGNATURE.match(line):
+            if signatures and _SIGNATURE.match(line):
                 return i, _Stop.SIGNATURE
-            if self.attribution_start[i] == i and self.strong[i] and self._unquoted_after(i):
+            # Top posting: only below the author's text. An attribution that opens the mail is
+            # followed by the author's answers, written without quoting.
+            if (
+                written
+                and self.attribution_start[i] == i
+                and self.strong[i]
+                and self._unquoted_after(i)
+            ):
                 return i, _Stop.ATTRIBUTION
-            if plain.startswith("--"):
-                delimiter, forward = _ruled()
-                if delimiter.match(plain):
-                    return i, _Stop.DELIMITER
-                if forward.match(plain):
-                    return i, _Stop.FORWARD
-            if _FORWARD.match(plain):
+            if plain.startswith("--") and _ruled()[0].match(plain):
+                return (i, _Stop.FORWARD) if self.forward else (i, _Stop.DELIMITER)
+            if _forward_marker(plain):
                 return i, _Stop.FORWARD
             if _RULE.match(line) and self._list_footer_after(i):
                 return i, _Stop.LIST_FOOTER
             if self._header_block_at(i):
-                return i, _Stop.BLOCK
+                return (
+                    (self._rule_above(i, start), _Stop.FORWARD)
+                    if self.forward
+                    else (
+                        i,
+                        _Stop.BLOCK,
+                    )
+                )
+            written = written or self.attribution_start[i] is None
         return len(self.lines), None
+
+    def _quoted_forward(self, start: int) -> bool:
+        """Whether the quote starting at ``start`` is a forward: its first line is a forward
+        marker, and no attribution introduces it (which makes it a quoted forward, history)."""
+        above = start - 1
+        while above >= 0 and self.kinds[above] is _Kind.BLANK:
+            above -= 1
+        if above >= 0 and self.attribution_start[above] is not None:
+            return False
+        return _forward_marker(_head_plain(self.lines[start]))
+
+    def _rule_above(self, block: int, start: int) -> int:
+        """Where an Outlook header block at ``block`` starts: at the rule above it, if any."""
+        above = block - 1
+        while above >= start and self.kinds[above] is _Kind.BLANK:
+            above -= 1
+        return above if above >= start and _RULE.match(self.lines[above]) else block
 
     def _unquoted_after(self, start: int) -> bool:
         """Whether the attribution at ``start`` is followed by unquoted text (top posting)."""
@@ -372,18 +627,21 @@ class _Mail:
         return any(_LIST_FOOTER.search(self.plains[i]) for i in following)
 
     def _header_block_at(self, start: int) -> bool:
-        """Whether an Outlook-style header block (From: then Sent:/To:/Subject:...) starts here.
+        """Whether an Outlook-style header block (From:, Sent:, To:, Subject:... in any order,
+        as localised clients and Hotmail write them) starts here.
 
-        A lone "From:" or "To:" line is prose; it takes a From line followed within a few lines
-        by a date or subject, or by two more fields, or by To: when the From names an address.
+        A lone "From:" or "To:" line is prose; it takes a From line, reached through header
+        fields only, followed within a few lines by a date or subject, or by two more fields,
+        or by To: when the From names an address.
         """
-        plain = self.plains[start]
-        if _field(plain) is not _Field.FROM:
+        first = _field(self.plains[start])
+        if first is None or (start > 0 and _field(self.plains[start - 1]) is not None):
             return False
-        inline = {_FIELD_OF[m.group(1).lower()] for m in _FIELD.finditer(plain)}
-        if len(inline) >= 3:
+        inline = {_FIELD_OF[m.group(1).lower()] for m in _FIELD.finditer(self.plains[start])}
+        if _Field.FROM in inline and len(inline) >= 3:
             return True
-        fields = {_Field.FROM}
+        fields = {first}
+        sender = start if first is _Field.FROM else None
         seen = 0
         for i in range(start + 1, min(start + 12, len(self.lines))):
             if self.kinds[i] is _Kind.BLANK:
@@ -392,33 +650,43 @@ class _Mail:
                 break
             seen += 1
             field = _field(self.plains[i])
+            if field is None and sender is None:
+                # Prose before any From line: no block.
+                return False
             if field is not None:
                 fields.add(field)
+            if field is _Field.FROM and sender is None:
+                sender = i
+        if sender is None:
+            return False
         return (
             _Field.DATE in fields
             or _Field.SUBJECT in fields
             or len(fields) >= 3
-            or (_Field.TO in fields and _ADDRESS.search(plain) is not None)
+            or (_Field.TO in fields and _ADDRESS.search(self.plains[sender]) is not None)
         )
 
-    def _back_over_history(self, stop: int) -> int:
-        """Move the cut from ``stop`` back over whatever only introduces the history below it."""
+    def _back_over_history(self, start: int, stop: int, end: int) -> int:
+        """Move the cut from ``stop`` back to ``start`` at most, over whatever only introduces
+        the history from ``stop`` to ``end``."""
         cut = stop
-        removed = any(kind is not _Kind.BLANK for kind in self.kinds[stop:])
-        while cut > 0:
+        removed = any(kind is not _Kind.BLANK for kind in self.kinds[stop:end])
+        while cut > start:
             i = cut - 1
             kind = self.kinds[i]
             if kind is _Kind.BLANK:
                 cut = i
             elif kind is _Kind.QUOTE:
                 cut, removed = i, True
-            elif (start := self.attribution_start[i]) is not None and (
-                removed or self.strong[start]
+            elif (first := self.attribution_start[i]) is not None and (
+                removed or self.strong[first]
             ):
-                cut, removed = start, True
+                cut, removed = max(first, start), True
             elif removed and _RULE.match(self.lines[i]):
                 cut = i
-            elif _is_mobile_footer(self.lines[i]):
+            elif self.text_before[i] and _is_mobile_footer(self.lines[i]):
+                # Only below other text: a mail's one line ("Sent from my own server.") is what
+                # it says.
                 cut, removed = i, True
             else:
                 break
