@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from handler.inbound.trim import Reply, trim_reply
+from handler.inbound.trim import Block, BlockKind, trim_reply
 
 ANNA = "Anna Andersson <anna@example.com>"
 
@@ -88,9 +88,8 @@ ATTRIBUTIONS = {
 @pytest.mark.parametrize("line", ATTRIBUTIONS.values(), ids=ATTRIBUTIONS.keys())
 def test_attribution_and_its_quote_are_history(line: str):
     """Each language's attribution line and the quote below it are trimmed."""
-    assert trim_reply(f"New text.\n\n{line}\n> old text\n") == Reply(
-        body="New text.", trimmed=f"{line}\n> old text"
-    )
+    reply = trim_reply(f"New text.\n\n{line}\n> old text\n")
+    assert (reply.body, reply.trimmed) == ("New text.", f"{line}\n> old text")
 
 
 @pytest.mark.parametrize("line", ATTRIBUTIONS.values(), ids=ATTRIBUTIONS.keys())
@@ -142,9 +141,8 @@ def test_outlook_header_block_is_history(labels: tuple[str, str, str, str, str])
     """Each language's Outlook header block, and the old mail below it, are trimmed."""
     sender, sent, date, to, subject = labels
     block = f"{sender}: {ANNA}\n{sent}: {date}\n{to}: Ben <ben@example.com>\n{subject}: Test"
-    assert trim_reply(f"New text.\n\n{block}\n\nold text\n") == Reply(
-        body="New text.", trimmed=f"{block}\n\nold text"
-    )
+    reply = trim_reply(f"New text.\n\n{block}\n\nold text\n")
+    assert (reply.body, reply.trimmed) == ("New text.", f"{block}\n\nold text")
 
 
 DELIMITERS = [
@@ -231,9 +229,14 @@ FORWARD_MARKERS = [
 
 @pytest.mark.parametrize("marker", FORWARD_MARKERS)
 def test_forward_with_a_note_is_kept_whole(marker: str):
-    """A forward marker in any language keeps the note and the forwarded mail."""
-    text = f"See below.\n\n{marker}\nFrom: {ANNA}\nDate: 15.01.2025 17:03\n\nThe report."
-    assert trim_reply(text) == Reply(body=text, trimmed="")
+    """A forward marker in any language keeps the note and the forwarded mail, as a forward."""
+    head = f"{marker}\nFrom: {ANNA}\nDate: 15.01.2025 17:03"
+    reply = trim_reply(f"See below.\n\n{head}\n\nThe report.")
+    assert reply.trimmed == ""
+    assert reply.blocks == (
+        Block(BlockKind.TEXT, "See below."),
+        Block(BlockKind.FORWARD, "The report.", head=head, sender=ANNA, date="15.01.2025 17:03"),
+    )
 
 
 FOOTERS = [
@@ -282,9 +285,8 @@ FOOTERS = [
 @pytest.mark.parametrize("footer", FOOTERS)
 def test_mobile_footer_is_trimmed(footer: str):
     """Each language's mobile footer after the author's last line is removed."""
-    assert trim_reply(f"Yes, go ahead.\n\n{footer}\n") == Reply(
-        body="Yes, go ahead.", trimmed=footer
-    )
+    reply = trim_reply(f"Yes, go ahead.\n\n{footer}\n")
+    assert (reply.body, reply.trimmed) == ("Yes, go ahead.", footer)
 
 
 # --- prose that only looks like a marker ----------------------------------------------------------
