@@ -330,3 +330,34 @@ PROSE_LAST_LINES = [
 def test_last_sentence_like_a_footer_is_content(line: str):
     """The author's last sentence above a quote is kept when it is not a device footer."""
     assert trim_reply(f"Hello,\n\n{line}\n\n> old text\n").body == f"Hello,\n\n{line}"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Gmail wraps a right-to-left attribution in embeddings: it ends in ":\u202c".
+        "\u202bבתאריך יום ב׳, 15 בינו׳ 2025 ב-17:03 מאת \u202aAnna Andersson\u202c\u200f "
+        "<\u202aanna@example.com\u202c\u200f>:\u202c",
+        # Thunderbird's "author wrote on date" order, without an address.
+        "Anna Andersson kirjoitti 15.1.2025 klo 17.03:",
+        # A Chinese verb after a date, with no lead word before the name.
+        "Anna Andersson 於 2025/1/15 17:03 寫道:",
+    ],
+)
+def test_attribution_without_a_lead_word_starts_unquoted_history(line: str):
+    """Attributions that open with a name or a direction mark still start history."""
+    reply = trim_reply(f"Kiitos!\n\n{line}\n\nvanha teksti\n")
+    assert (reply.body, reply.trimmed) == ("Kiitos!", f"{line}\n\nvanha teksti")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "asiakas kirjoitti 15.1.2025 klo 17.03 näin:",
+        "Der Kunde schrieb am 15.01.2025:",
+    ],
+)
+def test_sentence_with_a_verb_and_a_date_is_no_attribution(line: str):
+    """A sentence naming no one before its verb, or not dated right after it, is the author's."""
+    text = f"Kiitos!\n\n{line}\n\nvanha teksti"
+    assert trim_reply(text).body == text

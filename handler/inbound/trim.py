@@ -111,7 +111,9 @@ class _Stop(Enum):
 # line from costing more than one pass.
 _MAX_MARKER_LINE = 400
 # Zero-width and direction marks: Outlook sprinkles U+200E through its header dates.
-_INVISIBLES = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+# Gmail wraps right-to-left attributions in embeddings and isolates (U+202A-U+202E,
+# U+2066-U+2069), so that a Hebrew one ends in ":\u202c".
+_INVISIBLES = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u202a-\u202e\u2066-\u2069"
 _INVISIBLE = re.compile(f"[{_INVISIBLES}]")
 # A regular expression stops at the first visible character, where str.translate copies the
 # whole line (5 ms of trimming a 100 KB newsletter). \s is the whitespace str.strip removes.
@@ -163,7 +165,8 @@ _DATED = re.compile(
 )
 _LEAD = re.compile(markers.ATTRIBUTION_LEADS, re.IGNORECASE)
 _VERB_AT_END = re.compile(
-    rf"(?:(?<![^\W\d_])(?:{markers.ATTRIBUTION_VERBS})|{markers.ATTRIBUTION_VERBS_CJK})\s*$",
+    rf"(?:(?<![^\W\d_])(?:{markers.ATTRIBUTION_VERBS})|(?P<cjk>{markers.ATTRIBUTION_VERBS_CJK}))"
+    r"\s*$",
     re.IGNORECASE,
 )
 _VERB_MIDDLE = re.compile(
@@ -195,13 +198,18 @@ def _attribution(text: str) -> bool | None:
     address = _ADDRESS.search(text)
     opens = _LEAD.match(text) is not None
     strong = (dated and opens) or address is not None
-    if _VERB_AT_END.search(head):
-        return strong
+    if ending := _VERB_AT_END.search(head):
+        # Chinese, Japanese and Korean clients open with the name, not a lead word:
+        # "Anna Andersson 於 2025/1/15 17:03 寫道:".
+        return strong or (dated and ending.group("cjk") is not None)
     verb = _VERB_MIDDLE.search(head)
     if verb and dated:
         if address and address.start() < verb.start():
             return True
         if opens and _names_someone(_OBJECT_AT_END.sub("", head[verb.end() :])):
+            return True
+        # Thunderbird's "author wrote on date": "Anna Andersson kirjoitti 15.1.2025 klo 17.03:".
+        if _DATED.match(head[verb.end() :].lstrip()) and _names_someone(head[: verb.start()]):
             return True
     if dated and opens and _ADDRESS_AT_END.search(head):
         return True
