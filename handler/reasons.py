@@ -144,8 +144,8 @@ class Reason(StrEnum):
     )
     EMPTY_BODY = (
         "empty-body",
-        "nothing is left after removing quoted text and signature (and, for a new issue, "
-        "no subject)",
+        "the mail has no text, forward, invitation or attachment (and, for a new issue, no "
+        "subject); trimming quotes and signature never empties a mail that had text",
         False,
     )
 

@@ -85,7 +85,7 @@ POSTED = Decision(
         ("sender-not-allowed", "mail from allowed.org is not accepted at this address"),
         ("issue-not-found", "there is no issue 42 to comment on"),
         ("issue-locked", "issue 42 is locked"),
-        ("empty-body", "nothing was left after removing the quoted text"),
+        ("empty-body", "it had no text and no attachment"),
         ("encrypted-mail", "it was encrypted, and encrypted mail cannot be read here. Send it "),
     ],
 )
@@ -597,8 +597,8 @@ def test_an_empty_mail_to_a_new_issue_address_is_told_so():
     notice = notice_for(decision, mail(), OK, route())
     assert notice is not None
     assert notice.text == (
-        "Your mail to new@issues.example.com did not open an issue: it has no subject, and no "
-        "text was left after removing quoted text and the signature.\n\n-- \n"
+        "Your mail to new@issues.example.com did not open an issue: it has no subject, no text "
+        "and no attachment.\n\n-- \n"
         "This is an automatic message.\n"
     )
 

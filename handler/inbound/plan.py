@@ -276,7 +276,7 @@ def _decide(
             address,
             "reject",
             Reason.EMPTY_BODY,
-            "nothing is left after removing quoted text and signature",
+            "the mail has no text, forward, invitation or attachment",
             repo=route.repo,
             issue=issue,
         )
@@ -300,7 +300,7 @@ def _opening(message: Message, address: str, route: Route, comment: Comment) -> 
             address,
             "reject",
             Reason.EMPTY_BODY,
-            "the mail has no subject, and nothing is left after removing quoted text and signature",
+            "the mail has no subject and no text, forward, invitation or attachment",
             repo=route.repo,
         )
     return Decision(

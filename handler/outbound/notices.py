@@ -45,8 +45,8 @@ _REJECTED = {
         "be read here. Send it again unencrypted (a signature is fine)."
     ),
     Reason.EMPTY_BODY: (
-        "Your mail to {recipient} was not posted: nothing was left after removing the quoted "
-        "text and the signature. Write your reply above the quoted message."
+        "Your mail to {recipient} was not posted: it had no text and no attachment. Write your "
+        "reply in the mail's body."
     ),
 }
 _CONFIRMED = Reason.POSTED
@@ -54,8 +54,7 @@ _CONFIRMED = Reason.POSTED
 _OPENED = frozenset({Reason.OPENED, Reason.ALREADY_OPENED})
 # A mail to a new-issue address with nothing in it: there was no reply to write above.
 _EMPTY_NEW_ISSUE = (
-    "Your mail to {recipient} did not open an issue: it has no subject, and no text was left "
-    "after removing quoted text and the signature."
+    "Your mail to {recipient} did not open an issue: it has no subject, no text and no attachment."
 )
 _FOOTER = "This is an automatic message."
 
