@@ -18,18 +18,8 @@ import pytest
 
 from handler.inbound.plan import Decision, plan
 from handler.inbound.render import GITHUB_COMMENT_LIMIT
-from handler.routing import parse_routes
-from tests.sesmail import ses_block
+from tests.sesmail import ROUTES, ses_block
 
-ROUTES = parse_routes(
-    """
-routes:
-  - domain: issues.example.com
-    repo: example-org/app
-    allowed_senders: [example.com]
-""",
-    "routes.yaml",
-)
 RECIPIENT = "7@issues.example.com"
 MB = 1024 * 1024
 # SES refuses mail over 40 MB, headers included.

@@ -20,9 +20,9 @@ import pytest
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
 from handler.inbound.render import Comment, render_comment
-from handler.routing import parse_routes
 from tests.conftest import TESTS
-from tests.sesmail import ses_block
+from tests.sesmail import ROUTES, ses_block
+from tests.test_shared_emails import HEADER_ONLY
 
 CORPUS = TESTS / "corpus"
 RECIPIENT = "42@issues.example.com"
@@ -345,15 +345,6 @@ ENCRYPTED = {
     "protocol-thunderbird-pgp-mime-encrypted.eml": "PGP",
     "protocol-outlook-smime-encrypted.eml": "S/MIME",
 }
-ROUTES = parse_routes(
-    """
-routes:
-  - domain: issues.example.com
-    repo: example-org/app
-    allowed_senders: [example.com]
-""",
-    "routes.yaml",
-)
 
 
 def render(name: str) -> tuple[Comment, str]:
@@ -444,16 +435,6 @@ def test_encrypted_mail_is_refused_with_its_own_reason(name: str, kind: str):
     assert (decision.action, decision.reason) == ("reject", "encrypted-mail")
 
 
-# The GitLab fixtures without any body (tests/test_shared_emails.py says why).
-HEADER_ONLY = {
-    "valid_new_issue_empty.eml",
-    "valid_new_merge_request.eml",
-    "valid_new_merge_request_no_description.eml",
-    "valid_new_merge_request_no_subject.eml",
-    "wrong_authentication_token.eml",
-    "wrong_issue_incoming_email_token.eml",
-    "wrong_merge_request_incoming_email_token.eml",
-}
 _PROTOCOL_TYPES = (
     "application/pgp-signature",
     "application/pgp-encrypted",

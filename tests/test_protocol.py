@@ -20,24 +20,14 @@ from handler.inbound.protocol import (
     tnef_contents,
     without_pgp_signature,
 )
-from handler.routing import parse_routes
 from tests import tnef
 from tests.complexity import MAX_GROWTH, growth
 from tests.conftest import TESTS
-from tests.sesmail import ses_block
+from tests.sesmail import ROUTES, ses_block
 
 MAILS = TESTS / "protocol"
 ANNA = Address("Anna Schmidt", "anna", "example.com")
 BERND = Address("Bernd Müller", "bernd.mueller", "example.com")
-ROUTES = parse_routes(
-    """
-routes:
-  - domain: issues.example.com
-    repo: example-org/app
-    allowed_senders: [example.com]
-""",
-    "routes.yaml",
-)
 
 
 def mail(name: str) -> Message:
