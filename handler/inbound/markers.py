@@ -14,21 +14,23 @@ from __future__ import annotations
 # Russian weekday, or a date itself ("ons 4 dec. 2024", "пн, 15 янв.", "2022年1月1日").
 ATTRIBUTION_LEADS = (
     r"(?:on|at|am|le|el|il|op|em|no dia|o|w dniu|dnia|dne|dňa|dana|den|þann|på|pe|v|на|στις|"
-    r"în|vào|pada|في|على|در|בתאריך|เมื่อ)\s"
+    r"în|vào|pada|noong|في|على|در|בתאריך|เมื่อ)\s"
     r"|(?:在|於|ב-|ב־)"
     r"|(?:понедельник|вторник|среда|четверг|пятница|суббота|воскресенье),\s"
-    r"|(?:[^\W\d_]{1,4}\.?,?\s+)?\d{1,4}(?:[\s./,\-年]|$)"
+    r"|(?:[^\W\d_]{1,4}\.?,?\s+)?\d{1,4}(?:[\s./,\-年년]|$)"
 )
 # Verbs that end an attribution: "... wrote:", "... schrieb:", "... a écrit :", "... napisao je:".
 ATTRIBUTION_VERBS = (
     r"wrote|writes|said|says|schrieb|geschrieben|schrieben sie|a écrit|a ecrit|escribió|"
-    r"escribio|escribiu|ha scritto|schreef|geschreven|escreveu|написал\(а\)|написала|написал|"
+    r"escribio|escribiu|ha scritto|schreef|geschreven|geskryf|escreveu|написал\(-?а\)|написала|"
+    r"написал|напісаў\(ла\)|напісала|напісаў|"
     r"пишет|пише|написав\(-?ла\)|написав|написа|написао/ла|написао\(ла\)|написао|"
     r"napisał\(a\)|napisała|napisał|pisze|napsal\(a\)|napsala|napsal|napísal\(a\)|napísala|"
     r"napísal|napisal\(a\)|napisal|napisao/la|napisao\(la\)|napisao je|napisala je|napisao|"
-    r"napisala|skrev|skrifaði|kirjoitti|írta|yazdı|έγραψε|a scris|va escriure|ha escrit|"
+    r"napisala|напиша|skrev|skreiv|skreau|shkroi|ysgrifennodd|skrifaði|kirjoitti|írta|yazdı|"
+    r"έγραψε|a scris|va escriure|ha escrit|"
     r"đã viết|menulis|kirjutas|rašė|rakstīja|idatzi zuen|idatzi du|כתב/ה|כתב\(ה\)|כתבה|כתב|"
-    r"كتب|نوشت|लिखा"
+    r"aliandika|كتب|نوشت|لکھا|लिखा|লিখেছেন"
 )
 # The same for scripts without word boundaries.
 ATTRIBUTION_VERBS_CJK = (
@@ -39,7 +41,7 @@ ATTRIBUTION_VERBS_CJK = (
 # "Anna <a@x> ezt írta (időpont: ...):", "Anna <a@x> a scris (lun., ...):". Only scripts with
 # letter case: the name after the verb is told from the rest of a sentence by its capitals.
 ATTRIBUTION_VERBS_BEFORE_NAME = (
-    r"schrieb|skrev|skrifaði|schreef|napsal|napisał\(a\)|napisał|napísal|"
+    r"schrieb|skrev|skreiv|skrifaði|schreef|napsal|napisał\(a\)|napisał|napísal|"
     r"kirjoitti|írta|escribió|a écrit|ha scritto|escreveu|a scris|idatzi zuen|idatzi du"
 )
 # Some clients end with an object: "Op 18 juli 2013 10:23 schreef Anna de Vries het volgende:".
@@ -51,7 +53,8 @@ HEADER_FIELDS = {
     "from": (
         "from|von|absender|de|expéditeur|remitente|da|mittente|van|afzender|от|від|发件人|"
         "寄件者|寄件人|från|fra|frá|od|odesílatel|lähettäjä|feladó|kimden|보낸 사람|差出人|από|"
-        "de la|šalje|од|пошиљалац|od koga|nuo|no|saatja|nork|מאת|من|از|प्रेषक|จาก|từ|dari|daripada"
+        "de la|šalje|од|пошиљалац|od koga|nuo|no|saatja|nork|מאת|من|از|प्रेषक|จาก|từ|dari|daripada|"
+        "kimdən|발신"
     ),
     "date": (
         "sent|date|sent at|gesendet|datum|envoyé|date d'envoi|enviado|enviada|enviado el|"
@@ -61,12 +64,12 @@ HEADER_FIELDS = {
         "送信日時|日付|στάλθηκε|ημερομηνία|trimis|poslano|poslato|послато|изпратено|saadetud|"
         "kuupäev|nosūtīts|datums|išsiųsta|enviat|noiz|נשלח|תאריך|تم الإرسال|أرسل|التاريخ|"
         "ارسال شده|ارسالشده|تاریخ|भेजा गया|दिनांक|ส่ง|วันที่|đã gửi|ngày|dikirim|tanggal|"
-        "dihantar|tarikh"
+        "dihantar|tarikh|göndərildi|날짜"
     ),
     "to": (
         "to|an|empfänger|à|a|destinataire|para|destinatario|destinatari|aan|кому|收件人|"
         "收件者|till|til|komu|do|vastaanottaja|címzett|kime|받는 사람|宛先|προς|către|prima|za|"
-        "за|до|kam|adressaat|nori|per a|אל|إلى|به|प्रति|ถึง|đến|kepada"
+        "за|до|kam|adressaat|nori|per a|אל|إلى|به|प्रति|ถึง|đến|kepada|kimə|수신"
     ),
     "cc": (
         "cc|bcc|kopie|копия|копія|抄送|副本|kopia|kopi|kopio|másolat|másolatot kap|참조|dw|κοιν|"
@@ -75,7 +78,8 @@ HEADER_FIELDS = {
     "subject": (
         "subject|betreff|objet|sujet|asunto|oggetto|onderwerp|тема|主题|主旨|ämne|emne|efni|"
         "předmět|predmet|temat|aihe|tárgy|konu|제목|件名|assunto|θέμα|subiect|tema|zadeva|"
-        "относно|teema|tēma|assumpte|gaia|נושא|الموضوع|موضوع|विषय|เรื่อง|chủ đề|perihal|subjek"
+        "относно|teema|tēma|assumpte|gaia|נושא|الموضوع|موضوع|विषय|เรื่อง|chủ đề|perihal|subjek|"
+        "mövzu"
     ),
     "reply-to": ("reply-to|reply to|antwort an|répondre à|responder a|rispondi a|beantwoorden"),
 }
@@ -88,7 +92,7 @@ ORIGINAL_MESSAGE = (
     r"messaggio originale|mensagem original|oorspronkelijk bericht|origineel bericht|"
     r"исходное сообщение|оригинальное сообщение|原始邮件|原始郵件|元のメッセージ|"
     r"wiadomość oryginalna|oryginalna wiadomość|ursprungligt meddelande|originalmeddelande|"
-    r"oprindelig meddelelse|opprinnelig melding|alkuperäinen viesti(?: / orig\.msg\.)?|"
+    r"oprindelig meddelelse|oprindelig besked|opprinnelig melding|alkuperäinen viesti(?: / orig\.msg\.)?|"
     r"upprunaleg skilaboð|původní zpráva|pôvodná správa|eredeti üzenet|orijinal mesaj|"
     r"özgün ileti|원본 메시지|αρχικό μήνυμα|вихідне повідомлення|оригінальне повідомлення|"
     r"mesaj original|mesajul original|izvorna poruka|originalna poruka|оригинална порука|"
@@ -96,7 +100,9 @@ ORIGINAL_MESSAGE = (
     r"الرسالة الأصلية|الرسالة الأصليَّة|پیام اصلی|मूल संदेश|ข้อความต้นฉบับ|thư gốc|"
     r"tin nhắn gốc|pesan asli|mesej asal|algsõnum|algne sõnum|sākotnējais ziņojums|"
     r"oriģinālais ziņojums|pradinis pranešimas|originalus laiškas|missatge original|"
-    r"jatorrizko mezua|mensaxe orixinal"
+    r"jatorrizko mezua|mensaxe orixinal|"
+    # Webmails' own words: Seznam, Zimbra (German, French), NetEase's "Replied Message", Samsung.
+    r"původní e-mail|ursprüngliche mail|mail original|replied message|원본 이메일"
 )
 # The words of a ruled forward marker ("---------- Forwarded message ---------").
 FORWARDED_MESSAGE = (
