@@ -44,6 +44,8 @@ ATTRIBUTION_VERBS_BEFORE_NAME = (
     r"schrieb|skrev|skreiv|skrifaði|schreef|napsal|napisał\(a\)|napisał|napísal|"
     r"kirjoitti|írta|escribió|a écrit|ha scritto|escreveu|a scris|idatzi zuen|idatzi du"
 )
+# The same in scripts without letter case: Thunderbird in Arabic, "على ..., كتب سارة علي:".
+ATTRIBUTION_VERBS_BEFORE_NAME_UNCASED = r"كتب"
 # Some clients end with an object: "Op 18 juli 2013 10:23 schreef Anna de Vries het volgende:".
 ATTRIBUTION_OBJECTS = r"het volgende|folgendes|följande|følgende"
 
