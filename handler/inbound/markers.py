@@ -85,6 +85,12 @@ HEADER_FIELDS = {
     ),
     "reply-to": ("reply-to|reply to|antwort an|répondre à|responder a|rispondi a|beantwoorden"),
 }
+# The date labels that are a form's words too ("Date:", "Datum:"), unlike "Sent:", "Gesendet:",
+# which only a mail client writes.
+HEADER_PLAIN_DATES = (
+    "date|datum|data|fecha|дата|日期|時間|dato|dátum|tarih|日付|ημερομηνία|kuupäev|datums|"
+    "päivämäärä|תאריך|التاريخ|تاریخ|दिनांक|วันที่|ngày|tanggal|tarikh|날짜"
+)
 
 # The words of an original-message delimiter ("-----Original Message-----", Thunderbird's
 # "-------- Original-Nachricht --------").

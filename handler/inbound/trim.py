@@ -330,6 +330,17 @@ def _field(plain: str) -> _Field | None:
     return _FIELD_OF[match.group(1).lower()] if match else None
 
 
+def _label(plain: str) -> str:
+    """The header label that starts ``plain``, lower-case ("" if none)."""
+    match = _FIELD.match(plain)
+    return match.group(1).lower() if match else ""
+
+
+_SENT_LABELS = frozenset(_FIELD_NAMES[_Field.DATE].split("|")) - frozenset(
+    markers.HEADER_PLAIN_DATES.split("|")
+)
+
+
 # --- delimiters, forwards, signatures, footers ---------------------------------------------------
 
 _FORWARD = re.compile(rf"^(?:{markers.FORWARD_INTRODUCTIONS})\s*[:：]?$", re.IGNORECASE)
@@ -691,15 +702,20 @@ class _Mail:
 
         A lone "From:" or "To:" line is prose; it takes a From line, reached through header
         fields only, followed within a few lines by a date or subject, or by two more fields,
-        or by To: when the From names an address.
+        or by To: when the From names an address. A block without any address takes a From
+        that names someone and a Subject or "Sent:" (Windows Mail writes no Subject): "From:
+        Berlin Hbf / To: München Hbf / Date: ..." and "Da: lunedì 20 gennaio / A: ... /
+        Oggetto: ferie" are forms in the author's text.
         """
         first = _field(self.plains[start])
         if first is None or (start > 0 and _field(self.plains[start - 1]) is not None):
             return False
         inline = {_FIELD_OF[m.group(1).lower()] for m in _FIELD.finditer(self.plains[start])}
         if _Field.FROM in inline and len(inline) >= 3:
-            return True
+            return _Field.SUBJECT in inline or _ADDRESS.search(self.plains[start]) is not None
         fields = {first}
+        address = _ADDRESS.search(self.plains[start]) is not None
+        sent = _label(self.plains[start]) in _SENT_LABELS
         sender = start if first is _Field.FROM else None
         seen = 0
         for i in range(start + 1, min(start + 12, len(self.lines))):
@@ -714,10 +730,20 @@ class _Mail:
                 return False
             if field is not None:
                 fields.add(field)
+                address = address or _ADDRESS.search(self.plains[i]) is not None
+                sent = sent or (field is _Field.DATE and _label(self.plains[i]) in _SENT_LABELS)
             if field is _Field.FROM and sender is None:
                 sender = i
         if sender is None:
             return False
+        if not address:
+            found = _FIELD.match(self.plains[sender])
+            name = self.plains[sender][found.end() :].strip() if found else ""
+            return (
+                (sent or _Field.SUBJECT in fields)
+                and _names_someone(name)
+                and _SENTENCE_END.search(name) is None
+            )
         return (
             _Field.DATE in fields
             or _Field.SUBJECT in fields
