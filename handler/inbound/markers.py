@@ -176,7 +176,9 @@ _GET_OUTLOOK = (
     r"lejupielādēt|atsisiųskite|obteniu|baixa|deskargatu|获取|下载|取得|下載|を入手|の入手|다운로드|받기"
 )
 # A mobile client's footer line ("Sent from my iPhone"), each pattern matching the whole line;
-# the English "Sent from ..." is in handler.inbound.trim, with its apology.
+# the English "Sent from ..." is in handler.inbound.trim, with its apology. A footer also names
+# the writer's own device ("my", "mein", "我的") or a device or mail app (MOBILE_DEVICES):
+# "Gesendet mit DHL", "Envoyé par Colissimo" and "Enviado do escritório" are the author's.
 MOBILE_FOOTERS = (
     # "Get Outlook for iOS", "Outlook für iOS beziehen", "iOS 版 Outlook を入手": a short line
     # naming Outlook and the platform, with the verb somewhere.
@@ -221,5 +223,22 @@ MOBILE_FOOTERS = (
     r"(?:发自|來自|来自|寄自)我的.{1,30}",
     r"(?:从|從)我的.{1,30}(?:发送|傳送|寄出)",
     r"\S{1,30}から送信",
-    r"(?:내 )?\S{1,30}에서 보냄",
+    r"(?:\S{1,20} ){0,2}\S{1,30}에서 보냄",
+)
+# "My" in a footer, as a whole word ("Enviado desde mi iPhone", "Изпратено от моя iPhone").
+MOBILE_OWNERS = (
+    r"my|mein|meinem|meiner|mon|ma|mi|meu|minha|mio|mia|mijn|min|mitt|minu|mano|mana|nire|"
+    r"mój|mojego|mojej|mého|mém|môjho|mog|mojega|mojeg|moga|моего|моей|мой|моя|мого|мій|моја|"
+    r"мог|мога|моят|моята|μου|שלי|saya|của tôi|내"
+)
+# A device or mail app in a footer, inside a word ("iPhonu", "BlueMail", "Mobiltelefon").
+MOBILE_DEVICES = (
+    r"iphon|ipad|ipod|android|galaxy|samsung|huawei|xiaomi|blackberry|nokia|motorola|"
+    r"oneplus|outlook|mail|correo|courriel|yahoo|yandex|почт|smartphone|smartfon|смартфон|"
+    r"handy|mobil|мобил|мобіл|phone|telefon|teléfono|telefone|telefono|téléphone|телефон|"
+    r"appareil|dispositivo|device|gerät|apparaat|toestel|urządzeni|zařízení|zariaden|"
+    r"устройств|пристро|tablet|планшет|windows|thunderbird|spark|superhuman|airmail|"
+    r"typeapp|k-9|جهاز|هاتف|جوال|טלפון|מכשיר|گوشی|फ़ोन|फोन|मोबाइल|โทรศัพท์|"
+    r"điện thoại|ponsel|κινητό|συσκευή|我的|手机|手機|携帯|スマートフォン|갤럭시|스마트폰|아이폰|"
+    r"휴대폰|모바일|태블릿"
 )

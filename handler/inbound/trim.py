@@ -373,11 +373,22 @@ _MOBILE_FOOTER = re.compile(
 )
 
 
+_DEVICE = re.compile(
+    rf"(?<!\w)(?:{markers.MOBILE_OWNERS})(?!\w)|{markers.MOBILE_DEVICES}", re.IGNORECASE
+)
+
+_CLAUSE_END = re.compile(r"[,;!?]|\.\s")
+
+
 def _is_mobile_footer(line: str) -> bool:
     if len(line) > _MAX_MARKER_LINE:
         return False
     text = _BARE_URL.sub("", _plain(line)).strip("()<>[]{}«» ").rstrip(".")
-    return _MOBILE_FOOTER.fullmatch(text) is not None
+    if _MOBILE_FOOTER.fullmatch(text) is None:
+        return False
+    # The device is named before any apology: "Sent via DHL. Sorry for my delay." is prose.
+    clause = _CLAUSE_END.search(text)
+    return _DEVICE.search(text[: clause.start()] if clause else text) is not None
 
 
 # --- forwards ----------------------------------------------------------------------------------
