@@ -165,6 +165,8 @@ LIST_FOOTERS = (
     r"désabonner|darse de baja|cancelar (?:la )?suscripción|disiscriviti|afmelden|uitschrijven|"
     r"отписаться|wypisz się"
 )
+# What names the list in such a footer, beside a link or an address.
+LIST_WORDS = r"list|liste|lista|listinfo|mailman|рассылк|розсил|メーリングリスト|邮件列表"
 
 # Verbs of "Get Outlook for iOS" in the languages Outlook mobile writes it in.
 _GET_OUTLOOK = (

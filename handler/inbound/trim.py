@@ -363,6 +363,9 @@ def _ruled() -> tuple[re.Pattern[str], re.Pattern[str]]:
 _SIGNATURE = re.compile(r"^\\?-\\?-[ \t\u00a0]*$")
 _RULE = re.compile(r"^\s*(?:\\?[-_=*~—–―─━]\s*){3,}$")
 _LIST_FOOTER = re.compile(markers.LIST_FOOTERS, re.IGNORECASE)
+_LIST_PLACE = re.compile(
+    rf"(?:https?|ftp)://|mailto:|@[\w-]+\.|{markers.LIST_WORDS}", re.IGNORECASE
+)
 _BARE_URL = re.compile(r"(?:https?|ftp)://\S*")
 _EXCUSE = r"(?:[,.!]\s*(?:please\s+)?(?:excuse|pardon|forgive|sorry)\b.{0,80})?"
 _MOBILE_FOOTER = re.compile(
@@ -704,8 +707,15 @@ class _Mail:
         return i < len(self.lines) and self.kinds[i] is _Kind.TEXT
 
     def _list_footer_after(self, rule: int) -> bool:
-        following = range(rule + 1, min(rule + 3, len(self.lines)))
-        return any(_LIST_FOOTER.search(self.plains[i]) for i in following)
+        """Whether a mailing list's footer follows the rule at ``rule``: a list word and, within
+        the same two lines, a link, an address or the word "list" ("Wer sich abmelden möchte,
+        bitte bis Donnerstag Bescheid geben." below "----" is the author's)."""
+        following = [self.plains[i] for i in range(rule + 1, min(rule + 3, len(self.lines)))]
+        return any(_LIST_FOOTER.search(plain) for plain in following) and any(
+            _LIST_PLACE.search(line)
+            for line in self.lines[rule + 1 : rule + 3]
+            if len(line) <= _MAX_MARKER_LINE
+        )
 
     def _header_block_at(self, start: int) -> bool:
         """Whether an Outlook-style header block (From:, Sent:, To:, Subject:... in any order,
