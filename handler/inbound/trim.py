@@ -354,7 +354,12 @@ def _ruled() -> tuple[re.Pattern[str], re.Pattern[str]]:
     0.7 ms to compile, and most mails have no such line.
     """
     return (
-        re.compile(rf"^-{{2,}}\s*(?:{markers.ORIGINAL_MESSAGE})\s*-{{2,}}$", re.IGNORECASE),
+        # QQ Mail's English delimiter is the bare word, ruled long: "------ Original ------".
+        re.compile(
+            rf"^(?:-{{2,}}\s*(?:{markers.ORIGINAL_MESSAGE})\s*-{{2,}}"
+            r"|-{10,}\s*original\s*-{10,})$",
+            re.IGNORECASE,
+        ),
         re.compile(rf"^-{{2,}}\s*(?:{markers.FORWARDED_MESSAGE})\s*-{{2,}}$", re.IGNORECASE),
     )
 
