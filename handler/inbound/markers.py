@@ -14,7 +14,7 @@ from __future__ import annotations
 # Russian weekday, or a date itself ("ons 4 dec. 2024", "пн, 15 янв.", "2022年1月1日").
 ATTRIBUTION_LEADS = (
     r"(?:on|at|am|le|el|il|op|em|no dia|o|w dniu|dnia|dne|dňa|dana|den|þann|på|pe|v|на|στις|"
-    r"în|vào|pada|noong|في|على|در|בתאריך|เมื่อ)\s"
+    r"în|vào|pada|noong|më|ar|في|على|در|בתאריך|เมื่อ)\s"
     r"|(?:在|於|ב-|ב־)"
     r"|(?:понедельник|вторник|среда|четверг|пятница|суббота|воскресенье),\s"
     r"|(?:[^\W\d_]{1,4}\.?,?\s+)?\d{1,4}(?:[\s./,\-年년]|$)"
@@ -41,7 +41,7 @@ ATTRIBUTION_VERBS_CJK = (
 # "Anna <a@x> ezt írta (időpont: ...):", "Anna <a@x> a scris (lun., ...):". Only scripts with
 # letter case: the name after the verb is told from the rest of a sentence by its capitals.
 ATTRIBUTION_VERBS_BEFORE_NAME = (
-    r"schrieb|skrev|skreiv|skrifaði|schreef|napsal|napisał\(a\)|napisał|napísal|"
+    r"schrieb|skrev|skreiv|skreau|ysgrifennodd|skrifaði|schreef|napsal|napisał\(a\)|napisał|napísal|"
     r"kirjoitti|írta|escribió|a écrit|ha scritto|escreveu|a scris|idatzi zuen|idatzi du"
 )
 # The same in scripts without letter case: Thunderbird in Arabic, "على ..., كتب سارة علي:".
