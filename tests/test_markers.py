@@ -82,6 +82,19 @@ ATTRIBUTIONS = {
     "gl gmail": (
         "O lun., 15 de xan. de 2025 ás 17:03, Anna Andersson (<anna@example.com>) escribiu:"
     ),
+    "nn thunderbird": "Den 15.01.2025 17:03, Anna Andersson skreiv:",
+    "fy thunderbird": "Op 15-01-2025 om 17:03 skreau Anna Andersson:",
+    "sq thunderbird": "Më 15.01.2025 17:03, Anna Andersson shkroi:",
+    "cy thunderbird": "Ar 15/01/2025 17:03, ysgrifennodd Anna Andersson:",
+    "be thunderbird": "15.01.2025 у 17:03 Анна Андэрсан напісаў:",
+    "ru yahoo": f"среда, 15 января 2025 г. в 17:03:00 GMT+3, {ANNA} написал(-а):",
+    "af gmail": f"Op Wo. 15 Jan. 2025 om 17:03 het {ANNA} geskryf:",
+    "mk gmail": f"сре, 15 јан. 2025 во 17:03 {ANNA} напиша:",
+    "sw gmail": f"Mnamo Jumatano, 15 Jan 2025 saa 17:03 {ANNA} aliandika:",
+    "ur gmail": f"بدھ، 15 جنوری، 2025 کو 5:03 PM بجے {ANNA} نے لکھا:",
+    "bn gmail": f"বুধ, ১৫ জানু, ২০২৫ এ ৫:০৩ PM এ {ANNA} লিখেছেন:",
+    "tl gmail": f"Noong Miy, Ene 15, 2025 nang 5:03 PM, sumulat si {ANNA}:",
+    "ko gmail": f"2025년 1월 15일 (수) 오후 5:03, {ANNA}님이 작성:",
 }
 
 
@@ -133,6 +146,8 @@ BLOCKS = {
     "ca": ("De", "Enviat", "dilluns, 15 de gener de 2025 17:03", "Per a", "Assumpte"),
     "eu": ("Nork", "Noiz", "2025(e)ko urtarrilaren 15(a) 17:03", "Nori", "Gaia"),
     "gl": ("De", "Enviado", "luns, 15 de xaneiro de 2025 17:03", "Para", "Asunto"),
+    "az": ("Kimdən", "Göndərildi", "15 yanvar 2025 17:03", "Kimə", "Mövzu"),
+    "ko samsung": ("발신", "날짜", "25/1/15 오후 5:03 (GMT+09:00)", "수신", "제목"),
 }
 
 
@@ -175,6 +190,13 @@ DELIMITERS = [
     "-----Missatge original-----",
     "-----Jatorrizko mezua-----",
     "-----Mensaxe orixinal-----",
+    "---------- Původní e-mail ----------",
+    "----- Ursprüngliche Mail -----",
+    "----- Mail original -----",
+    "---- Replied Message ----",
+    "-------- Oprindelig besked --------",
+    "-------- 원본 이메일 --------",
+    "------------------ Original ------------------",
 ]
 
 
@@ -279,6 +301,13 @@ FOOTERS = [
     "iOS용 Outlook 다운로드",
     "iOS için Outlook'u edinin",
     "Λήψη του Outlook για Android",
+    "갤럭시 스마트폰에서 보냄",
+    "Sendt fra min Galaxy",
+    "Gesendet mit der WEB.DE Mail App",
+    "Enviado desde Correo para Windows",
+    "Отправлено из мобильной Почты Mail.ru",
+    "Inviato dal mio dispositivo Samsung",
+    "Wysłane z mojego smartfona Galaxy",
 ]
 
 
@@ -306,6 +335,36 @@ PROSE_BEFORE_TEXT = [
     "Od: jutra pracujemy zdalnie.\nDo: piątku.",
     "Za: sve je spremno.\nPrima: Ivan.",
     "Από: σήμερα δουλεύουμε από το σπίτι.\nΠρος: όλη την ομάδα.",
+    # A dated sentence ending in a verb and a colon, whose writer is no name: a thing, an
+    # article before a noun, or words in a script without capitals.
+    "On Monday 15.01.2025 at 17:03 the cron job wrote:",
+    "Le 15 janvier 2025 à 17h03, le client a écrit :",
+    "El 15/01/2025 a las 17:03 el sistema escribió:",
+    "15 января 2025 в 17:03 клиент написал:",
+    "客户在2025年1月15日17:03写道：",
+    "2025年1月15日、田中さんは書きました：",
+    "Am 15.01.2025 um 17:03 hat die Kundin geschrieben:",
+    "Il 15/01/2025 alle 17:03 il Cliente ha scritto:",
+    "W dniu 15.01.2025 o 17:03 system napisał:",
+    "Dne 15. 1. 2025 v 17:03 zákazník napsal:",
+    "15.01.2025 17:03 tarihinde müşteri yazdı:",
+    "در 15/01/2025 مشتری نوشت:",
+    "15/01/2025 को ग्राहक ने लिखा:",
+    "בתאריך 15/01/2025 הספק כתב:",
+    "على 15/01/2025 17:03، كتب العميل ما يلي:",
+    # Forms whose labels are header labels, without an address, a Subject and a named sender.
+    "From: Berlin Hbf\nTo: München Hbf\nDate: 20 Jan 2025, 08:00",
+    "Von: Berlin Hbf\nNach: München Hbf\nDatum: 20.01.2025, 08:00 Uhr",
+    "Da: lunedì 20 gennaio\nA: venerdì 24 gennaio\nOggetto: ferie",
+    "From: our side everything is ready.\nSubject: to your approval, we start on Monday.",
+    "De: Madrid\nPara: Sevilla\nFecha: 20/01/2025",
+    "Od: Warszawa Centralna\nDo: Kraków Główny\nData: 20.01.2025, 08:00",
+    "From: here To: there Date: 20 Jan 2025",
+    # A rule above a line that mentions leaving, without a link, an address or a list.
+    "----\nWer sich abmelden möchte, bitte bis Donnerstag Bescheid geben.",
+    "----\nTo unsubscribe from the lunch rota, tell Anna by Thursday.",
+    # A ruled "Original" is QQ Mail's delimiter only when ruled long.
+    "--- Original ---\nFrom: Anna",
 ]
 
 
@@ -323,6 +382,20 @@ PROSE_LAST_LINES = [
     "यह पत्र दिल्ली से भेजा गया",
     "ส่งจากกรุงเทพเมื่อวานนี้",
     "Outlook para iOS falla al abrir el adjunto.",
+    # "Sent with" a carrier, from a place: no device of the writer's.
+    "Gesendet mit DHL, Sendungsnummer folgt.",
+    "Envoyé par Colissimo, suivi 6A123.",
+    "Enviado con MRW el lunes",
+    "Inviato tramite corriere espresso",
+    "Отправлено через СДЭК, трек-номер пришлю завтра",
+    "Wysłane przez kuriera w poniedziałek",
+    "Enviado do escritório de Lisboa",
+    "Sent via DHL Express",
+    "Sent via DHL. Sorry for my late reply.",
+    "Verzonden met PostNL, track & trace volgt",
+    "Skickat från lagret i Göteborg",
+    "東京から送信",
+    "서울 본사 사무실에서 보냄",
 ]
 
 
@@ -361,3 +434,50 @@ def test_sentence_with_a_verb_and_a_date_is_no_attribution(line: str):
     """A sentence naming no one before its verb, or not dated right after it, is the author's."""
     text = f"Kiitos!\n\n{line}\n\nvanha teksti"
     assert trim_reply(text).body == text
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "On Monday 15.01.2025 at 17:03 the cron job wrote:",
+        "15 января 2025 в 17:03 клиент написал:",
+        "客户在2025年1月15日17:03写道：",
+        "على 15/01/2025 17:03، كتب سارة علي:",
+    ],
+)
+def test_sentence_like_an_attribution_still_introduces_a_trailing_quote(prose: str):
+    """A dated sentence naming no writer counts as an attribution when a trailing quote
+    follows it: the quote is history either way."""
+    reply = trim_reply(f"Thanks.\n\n{prose}\n> old text\n")
+    assert (reply.body, reply.trimmed) == ("Thanks.", f"{prose}\n> old text")
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "From: Luca Bianchi\nTo: Ufficio personale\nSubject: Ferie",
+        "Da: Luca Bianchi\nA: Ufficio personale\nOggetto: ferie",
+        "From: Arpit Jalan\nSent: Friday, January 17, 2025 12:35 PM\nTo: Ben Carter",
+        "Von: Anna Schmidt\nGesendet: Freitag, 17. Januar 2025 12:35\nAn: Ben Carter",
+    ],
+)
+def test_header_block_without_address_is_history(block: str):
+    """A header block naming no address is history when its From names someone and a Subject
+    or a Sent line (Windows Mail's block has no Subject) comes with it."""
+    reply = trim_reply(f"New text.\n\n{block}\n\nold text\n")
+    assert (reply.body, reply.trimmed) == ("New text.", f"{block}\n\nold text")
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "Sie erhalten diese Nachricht, weil Sie die Liste abonniert haben.\n"
+        "Abmelden: https://lists.example.de/abmelden",
+        "Pour vous désinscrire : liste-info@example.fr",
+        "Чтобы отписаться от рассылки, ответьте на это письмо.",
+    ],
+)
+def test_mailing_list_footer_below_a_rule_is_history(footer: str):
+    """A list footer below a rule, naming a link, an address or the list, is history."""
+    reply = trim_reply(f"Das Treffen ist am Freitag.\n\n______\n{footer}\n")
+    assert (reply.body, reply.trimmed) == ("Das Treffen ist am Freitag.", f"______\n{footer}")

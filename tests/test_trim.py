@@ -566,6 +566,10 @@ SHAPES = {
     "ruled": lambda length: "-" * (length - 2) + ":\n",
     "ruled-words": lambda length: "-- " + "x " * ((length - 7) // 2) + "--:\n",
     "angle-urls": lambda length: "<http://" * ((length - 1) // 8) + "\n",
+    # A writer's name looked for word by word before the verb; a footer's device after its verb.
+    "names": lambda length: "On 1 Jan 2025 " + "Ab " * ((length - 21) // 3) + "wrote:\n",
+    "cjk-names": lambda length: "在 2025/1/15 " + "王 " * ((length - 14) // 2) + "写道:\n",
+    "footers": lambda length: "Gesendet von " + "DHL " * ((length - 14) // 4) + "\n",
 }
 # Each is (what a line or run holds, how many make about a megabyte).
 HOSTILE = {
@@ -580,6 +584,9 @@ HOSTILE = {
     "quoted-forwards": ("> Begin forwarded message:\n> From: a\nb\n", 8_000),
     "forward-heads": ("Begin forwarded message:\n" + "From: a\n" * 20 + "> x\n", 1_500),
     "fields": ("Subject: x\nDate: y\n", 12_000),
+    # Rules above a list word, each looked at for a link, an address or the list's name.
+    "list-rules": ("----\nabmelden " + "a@b" * 40 + "\n", 6_000),
+    "named-blocks": ("From: Anna Andersson\nSent: Monday\nx\n", 12_000),
 }
 
 

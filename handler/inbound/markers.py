@@ -14,21 +14,23 @@ from __future__ import annotations
 # Russian weekday, or a date itself ("ons 4 dec. 2024", "пн, 15 янв.", "2022年1月1日").
 ATTRIBUTION_LEADS = (
     r"(?:on|at|am|le|el|il|op|em|no dia|o|w dniu|dnia|dne|dňa|dana|den|þann|på|pe|v|на|στις|"
-    r"în|vào|pada|في|على|در|בתאריך|เมื่อ)\s"
+    r"în|vào|pada|noong|më|ar|في|على|در|בתאריך|เมื่อ)\s"
     r"|(?:在|於|ב-|ב־)"
     r"|(?:понедельник|вторник|среда|четверг|пятница|суббота|воскресенье),\s"
-    r"|(?:[^\W\d_]{1,4}\.?,?\s+)?\d{1,4}(?:[\s./,\-年]|$)"
+    r"|(?:[^\W\d_]{1,4}\.?,?\s+)?\d{1,4}(?:[\s./,\-年년]|$)"
 )
 # Verbs that end an attribution: "... wrote:", "... schrieb:", "... a écrit :", "... napisao je:".
 ATTRIBUTION_VERBS = (
     r"wrote|writes|said|says|schrieb|geschrieben|schrieben sie|a écrit|a ecrit|escribió|"
-    r"escribio|escribiu|ha scritto|schreef|geschreven|escreveu|написал\(а\)|написала|написал|"
+    r"escribio|escribiu|ha scritto|schreef|geschreven|geskryf|escreveu|написал\(-?а\)|написала|"
+    r"написал|напісаў\(ла\)|напісала|напісаў|"
     r"пишет|пише|написав\(-?ла\)|написав|написа|написао/ла|написао\(ла\)|написао|"
     r"napisał\(a\)|napisała|napisał|pisze|napsal\(a\)|napsala|napsal|napísal\(a\)|napísala|"
     r"napísal|napisal\(a\)|napisal|napisao/la|napisao\(la\)|napisao je|napisala je|napisao|"
-    r"napisala|skrev|skrifaði|kirjoitti|írta|yazdı|έγραψε|a scris|va escriure|ha escrit|"
+    r"napisala|напиша|skrev|skreiv|skreau|shkroi|ysgrifennodd|skrifaði|kirjoitti|írta|yazdı|"
+    r"έγραψε|a scris|va escriure|ha escrit|"
     r"đã viết|menulis|kirjutas|rašė|rakstīja|idatzi zuen|idatzi du|כתב/ה|כתב\(ה\)|כתבה|כתב|"
-    r"كتب|نوشت|लिखा"
+    r"aliandika|كتب|نوشت|لکھا|लिखा|লিখেছেন"
 )
 # The same for scripts without word boundaries.
 ATTRIBUTION_VERBS_CJK = (
@@ -39,9 +41,11 @@ ATTRIBUTION_VERBS_CJK = (
 # "Anna <a@x> ezt írta (időpont: ...):", "Anna <a@x> a scris (lun., ...):". Only scripts with
 # letter case: the name after the verb is told from the rest of a sentence by its capitals.
 ATTRIBUTION_VERBS_BEFORE_NAME = (
-    r"schrieb|skrev|skrifaði|schreef|napsal|napisał\(a\)|napisał|napísal|"
+    r"schrieb|skrev|skreiv|skreau|ysgrifennodd|skrifaði|schreef|napsal|napisał\(a\)|napisał|napísal|"
     r"kirjoitti|írta|escribió|a écrit|ha scritto|escreveu|a scris|idatzi zuen|idatzi du"
 )
+# The same in scripts without letter case: Thunderbird in Arabic, "على ..., كتب سارة علي:".
+ATTRIBUTION_VERBS_BEFORE_NAME_UNCASED = r"كتب"
 # Some clients end with an object: "Op 18 juli 2013 10:23 schreef Anna de Vries het volgende:".
 ATTRIBUTION_OBJECTS = r"het volgende|folgendes|följande|følgende"
 
@@ -51,7 +55,8 @@ HEADER_FIELDS = {
     "from": (
         "from|von|absender|de|expéditeur|remitente|da|mittente|van|afzender|от|від|发件人|"
         "寄件者|寄件人|från|fra|frá|od|odesílatel|lähettäjä|feladó|kimden|보낸 사람|差出人|από|"
-        "de la|šalje|од|пошиљалац|od koga|nuo|no|saatja|nork|מאת|من|از|प्रेषक|จาก|từ|dari|daripada"
+        "de la|šalje|од|пошиљалац|od koga|nuo|no|saatja|nork|מאת|من|از|प्रेषक|จาก|từ|dari|daripada|"
+        "kimdən|발신"
     ),
     "date": (
         "sent|date|sent at|gesendet|datum|envoyé|date d'envoi|enviado|enviada|enviado el|"
@@ -61,12 +66,12 @@ HEADER_FIELDS = {
         "送信日時|日付|στάλθηκε|ημερομηνία|trimis|poslano|poslato|послато|изпратено|saadetud|"
         "kuupäev|nosūtīts|datums|išsiųsta|enviat|noiz|נשלח|תאריך|تم الإرسال|أرسل|التاريخ|"
         "ارسال شده|ارسالشده|تاریخ|भेजा गया|दिनांक|ส่ง|วันที่|đã gửi|ngày|dikirim|tanggal|"
-        "dihantar|tarikh"
+        "dihantar|tarikh|göndərildi|날짜"
     ),
     "to": (
         "to|an|empfänger|à|a|destinataire|para|destinatario|destinatari|aan|кому|收件人|"
         "收件者|till|til|komu|do|vastaanottaja|címzett|kime|받는 사람|宛先|προς|către|prima|za|"
-        "за|до|kam|adressaat|nori|per a|אל|إلى|به|प्रति|ถึง|đến|kepada"
+        "за|до|kam|adressaat|nori|per a|אל|إلى|به|प्रति|ถึง|đến|kepada|kimə|수신"
     ),
     "cc": (
         "cc|bcc|kopie|копия|копія|抄送|副本|kopia|kopi|kopio|másolat|másolatot kap|참조|dw|κοιν|"
@@ -75,10 +80,17 @@ HEADER_FIELDS = {
     "subject": (
         "subject|betreff|objet|sujet|asunto|oggetto|onderwerp|тема|主题|主旨|ämne|emne|efni|"
         "předmět|predmet|temat|aihe|tárgy|konu|제목|件名|assunto|θέμα|subiect|tema|zadeva|"
-        "относно|teema|tēma|assumpte|gaia|נושא|الموضوع|موضوع|विषय|เรื่อง|chủ đề|perihal|subjek"
+        "относно|teema|tēma|assumpte|gaia|נושא|الموضوع|موضوع|विषय|เรื่อง|chủ đề|perihal|subjek|"
+        "mövzu"
     ),
     "reply-to": ("reply-to|reply to|antwort an|répondre à|responder a|rispondi a|beantwoorden"),
 }
+# The date labels that are a form's words too ("Date:", "Datum:"), unlike "Sent:", "Gesendet:",
+# which only a mail client writes.
+HEADER_PLAIN_DATES = (
+    "date|datum|data|fecha|дата|日期|時間|dato|dátum|tarih|日付|ημερομηνία|kuupäev|datums|"
+    "päivämäärä|תאריך|التاريخ|تاریخ|दिनांक|วันที่|ngày|tanggal|tarikh|날짜"
+)
 
 # The words of an original-message delimiter ("-----Original Message-----", Thunderbird's
 # "-------- Original-Nachricht --------").
@@ -88,7 +100,8 @@ ORIGINAL_MESSAGE = (
     r"messaggio originale|mensagem original|oorspronkelijk bericht|origineel bericht|"
     r"исходное сообщение|оригинальное сообщение|原始邮件|原始郵件|元のメッセージ|"
     r"wiadomość oryginalna|oryginalna wiadomość|ursprungligt meddelande|originalmeddelande|"
-    r"oprindelig meddelelse|opprinnelig melding|alkuperäinen viesti(?: / orig\.msg\.)?|"
+    r"oprindelig meddelelse|oprindelig besked|opprinnelig melding|"
+    r"alkuperäinen viesti(?: / orig\.msg\.)?|"
     r"upprunaleg skilaboð|původní zpráva|pôvodná správa|eredeti üzenet|orijinal mesaj|"
     r"özgün ileti|원본 메시지|αρχικό μήνυμα|вихідне повідомлення|оригінальне повідомлення|"
     r"mesaj original|mesajul original|izvorna poruka|originalna poruka|оригинална порука|"
@@ -96,7 +109,9 @@ ORIGINAL_MESSAGE = (
     r"الرسالة الأصلية|الرسالة الأصليَّة|پیام اصلی|मूल संदेश|ข้อความต้นฉบับ|thư gốc|"
     r"tin nhắn gốc|pesan asli|mesej asal|algsõnum|algne sõnum|sākotnējais ziņojums|"
     r"oriģinālais ziņojums|pradinis pranešimas|originalus laiškas|missatge original|"
-    r"jatorrizko mezua|mensaxe orixinal"
+    r"jatorrizko mezua|mensaxe orixinal|"
+    # Webmails' own words: Seznam, Zimbra (German, French), NetEase's "Replied Message", Samsung.
+    r"původní e-mail|ursprüngliche mail|mail original|replied message|원본 이메일"
 )
 # The words of a ruled forward marker ("---------- Forwarded message ---------").
 FORWARDED_MESSAGE = (
@@ -151,6 +166,8 @@ LIST_FOOTERS = (
     r"désabonner|darse de baja|cancelar (?:la )?suscripción|disiscriviti|afmelden|uitschrijven|"
     r"отписаться|wypisz się"
 )
+# What names the list in such a footer, beside a link or an address.
+LIST_WORDS = r"list|liste|lista|listinfo|mailman|рассылк|розсил|メーリングリスト|邮件列表"
 
 # Verbs of "Get Outlook for iOS" in the languages Outlook mobile writes it in.
 _GET_OUTLOOK = (
@@ -162,7 +179,9 @@ _GET_OUTLOOK = (
     r"lejupielādēt|atsisiųskite|obteniu|baixa|deskargatu|获取|下载|取得|下載|を入手|の入手|다운로드|받기"
 )
 # A mobile client's footer line ("Sent from my iPhone"), each pattern matching the whole line;
-# the English "Sent from ..." is in handler.inbound.trim, with its apology.
+# the English "Sent from ..." is in handler.inbound.trim, with its apology. A footer also names
+# the writer's own device ("my", "mein", "我的") or a device or mail app (MOBILE_DEVICES):
+# "Gesendet mit DHL", "Envoyé par Colissimo" and "Enviado do escritório" are the author's.
 MOBILE_FOOTERS = (
     # "Get Outlook for iOS", "Outlook für iOS beziehen", "iOS 版 Outlook を入手": a short line
     # naming Outlook and the platform, with the verb somewhere.
@@ -207,5 +226,22 @@ MOBILE_FOOTERS = (
     r"(?:发自|來自|来自|寄自)我的.{1,30}",
     r"(?:从|從)我的.{1,30}(?:发送|傳送|寄出)",
     r"\S{1,30}から送信",
-    r"(?:내 )?\S{1,30}에서 보냄",
+    r"(?:\S{1,20} ){0,2}\S{1,30}에서 보냄",
+)
+# "My" in a footer, as a whole word ("Enviado desde mi iPhone", "Изпратено от моя iPhone").
+MOBILE_OWNERS = (
+    r"my|mein|meinem|meiner|mon|ma|mi|meu|minha|mio|mia|mijn|min|mitt|minu|mano|mana|nire|"
+    r"mój|mojego|mojej|mého|mém|môjho|mog|mojega|mojeg|moga|моего|моей|мой|моя|мого|мій|моја|"
+    r"мог|мога|моят|моята|μου|שלי|saya|của tôi|내"
+)
+# A device or mail app in a footer, inside a word ("iPhonu", "BlueMail", "Mobiltelefon").
+MOBILE_DEVICES = (
+    r"iphon|ipad|ipod|android|galaxy|samsung|huawei|xiaomi|blackberry|nokia|motorola|"
+    r"oneplus|outlook|mail|correo|courriel|yahoo|yandex|почт|smartphone|smartfon|смартфон|"
+    r"handy|mobil|мобил|мобіл|phone|telefon|teléfono|telefone|telefono|téléphone|телефон|"
+    r"appareil|dispositivo|device|gerät|apparaat|toestel|urządzeni|zařízení|zariaden|"
+    r"устройств|пристро|tablet|планшет|windows|thunderbird|spark|superhuman|airmail|"
+    r"typeapp|k-9|جهاز|هاتف|جوال|טלפון|מכשיר|گوشی|फ़ोन|फोन|मोबाइल|โทรศัพท์|"
+    r"điện thoại|ponsel|κινητό|συσκευή|我的|手机|手機|携帯|スマートフォン|갤럭시|스마트폰|아이폰|"
+    r"휴대폰|모바일|태블릿"
 )

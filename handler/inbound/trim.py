@@ -8,6 +8,7 @@ The rules, and why: docs/inbound.md#trim.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
@@ -172,6 +173,9 @@ _VERB_AT_END = re.compile(
 _VERB_MIDDLE = re.compile(
     rf"(?<![^\W\d_])(?:{markers.ATTRIBUTION_VERBS_BEFORE_NAME})(?![^\W\d_])", re.IGNORECASE
 )
+_VERB_BEFORE_UNCASED = re.compile(
+    rf"(?:^|[\s،,])(?:{markers.ATTRIBUTION_VERBS_BEFORE_NAME_UNCASED})\s", re.IGNORECASE
+)
 _OBJECT_AT_END = re.compile(rf"\s+(?:{markers.ATTRIBUTION_OBJECTS})$", re.IGNORECASE)
 _ADDRESS_AT_END = re.compile(r"(?<![\w.+'=-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+\s*[>)\]]?\s*$")
 # Apple Mail in Polish: "Wiadomość napisana przez Anna <a@x> w dniu 15.01.2025, o godz. 17:03:"
@@ -184,9 +188,10 @@ _SENTENCE_END = re.compile(r"[.!?。！？]$")
 def _attribution(text: str) -> bool | None:
     """Whether ``text`` is a quote attribution: None if not, else whether it is a strong one.
 
-    A strong attribution carries a date or an address and opens like one (or names an address);
-    only a strong one may start unquoted history. A weak one ("Bob wrote:") only counts when the
-    quote it introduces is trailing history anyway.
+    A strong attribution names an address, or is dated, opens like one and names its writer (a
+    name with a capital, next to the verb); only a strong one may start unquoted history. A weak
+    one ("Bob wrote:", "... the cron job wrote:", a name in a script without capitals) only
+    counts when the quote it introduces is trailing history anyway.
     """
     zoho = _between_rules(text)
     if zoho is not None:
@@ -197,11 +202,18 @@ def _attribution(text: str) -> bool | None:
     dated = _DATED.search(text) is not None
     address = _ADDRESS.search(text)
     opens = _LEAD.match(text) is not None
-    strong = (dated and opens) or address is not None
     if ending := _VERB_AT_END.search(head):
-        # Chinese, Japanese and Korean clients open with the name, not a lead word:
-        # "Anna Andersson 於 2025/1/15 17:03 寫道:".
-        return strong or (dated and ending.group("cjk") is not None)
+        if address is not None:
+            return True
+        cjk = ending.group("cjk") is not None
+        if not (dated and (opens or cjk)):
+            return False
+        # The writer's name stands right before the verb ("..., Anna Andersson wrote:"); Chinese,
+        # Japanese and Korean clients may also open with it: "Anna Andersson 於 2025/1/15 寫道:".
+        words = head[: ending.start()].split()
+        return _names_writer(_name_run(reversed(words))[::-1]) or (
+            cjk and _names_writer(_name_run(words))
+        )
     verb = _VERB_MIDDLE.search(head)
     if verb and dated:
         if address and address.start() < verb.start():
@@ -215,6 +227,15 @@ def _attribution(text: str) -> bool | None:
         return True
     if dated and (_ADDRESS_THEN_DATE.search(head) or _WRITTEN_BY.match(head)):
         return True
+    if (
+        dated
+        and opens
+        and (uncased := _VERB_BEFORE_UNCASED.search(head))
+        and len(head[uncased.end() :].split()) <= _MAX_NAME_WORDS
+        and not _SENTENCE_END.search(head)
+    ):
+        # "على 15/01/2025 17:03، كتب سارة علي:": nothing tells a name from other words there.
+        return False
     return None
 
 
@@ -235,12 +256,15 @@ def _between_rules(text: str) -> str | None:
     return words.strip()
 
 
+_MAX_NAME_WORDS = 6
+
+
 def _names_someone(text: str) -> bool:
     """Whether ``text`` reads like a name or an address rather than the rest of a sentence."""
     if _ADDRESS.search(text):
         return True
     words = text.split()
-    if not 1 <= len(words) <= 6:
+    if not 1 <= len(words) <= _MAX_NAME_WORDS:
         return False
     for number, word in enumerate(words):
         letters = [c for c in word if c.isalpha()]
@@ -249,11 +273,35 @@ def _names_someone(text: str) -> bool:
     return True
 
 
+def _name_run(words: Iterable[str]) -> list[str]:
+    """The words of ``words`` (in the order given) up to the first that cannot be part of a
+    name: one with a digit, or one starting lower-case that is no name particle."""
+    run: list[str] = []
+    for word in words:
+        letters = [c for c in word if c.isalpha()]
+        if len(run) == _MAX_NAME_WORDS or any(c.isdigit() for c in word):
+            break
+        if letters and letters[0].islower() and word not in _NAME_PARTICLES | _ARTICLES:
+            break
+        run.append(word)
+    return run
+
+
+def _names_writer(words: list[str]) -> bool:
+    """Whether ``words`` name an attribution's writer: a name, with a capital (in a script
+    without capitals a name looks like any other words), that does not open with an article or
+    particle ("the cron job", "der Kunde")."""
+    text = " ".join(words)
+    return _names_someone(text) and any(c.isupper() for c in text)
+
+
 # Lower-case words inside a name: "Anna de Vries", "Jan van der Berg", "Maria dos Santos".
 _NAME_PARTICLES = frozenset(
     {"de", "van", "der", "den", "von", "zu", "da", "di", "du", "del", "della", "dos", "das"}
     | {"ten", "ter", "te", "la", "le", "af", "y", "bin", "al"}
 )
+# Articles, which go on a run of name words but never open a name: "hat die Kundin geschrieben:".
+_ARTICLES = frozenset({"the", "die", "das", "dem", "des", "el", "il", "lo", "los", "las", "les"})
 
 
 # --- Outlook header blocks ---------------------------------------------------------------------
@@ -282,6 +330,17 @@ def _field(plain: str) -> _Field | None:
     return _FIELD_OF[match.group(1).lower()] if match else None
 
 
+def _label(plain: str) -> str:
+    """The header label that starts ``plain``, lower-case ("" if none)."""
+    match = _FIELD.match(plain)
+    return match.group(1).lower() if match else ""
+
+
+_SENT_LABELS = frozenset(_FIELD_NAMES[_Field.DATE].split("|")) - frozenset(
+    markers.HEADER_PLAIN_DATES.split("|")
+)
+
+
 # --- delimiters, forwards, signatures, footers ---------------------------------------------------
 
 _FORWARD = re.compile(rf"^(?:{markers.FORWARD_INTRODUCTIONS})\s*[:：]?$", re.IGNORECASE)
@@ -295,7 +354,12 @@ def _ruled() -> tuple[re.Pattern[str], re.Pattern[str]]:
     0.7 ms to compile, and most mails have no such line.
     """
     return (
-        re.compile(rf"^-{{2,}}\s*(?:{markers.ORIGINAL_MESSAGE})\s*-{{2,}}$", re.IGNORECASE),
+        # QQ Mail's English delimiter is the bare word, ruled long: "------ Original ------".
+        re.compile(
+            rf"^(?:-{{2,}}\s*(?:{markers.ORIGINAL_MESSAGE})\s*-{{2,}}"
+            r"|-{10,}\s*original\s*-{10,})$",
+            re.IGNORECASE,
+        ),
         re.compile(rf"^-{{2,}}\s*(?:{markers.FORWARDED_MESSAGE})\s*-{{2,}}$", re.IGNORECASE),
     )
 
@@ -304,6 +368,9 @@ def _ruled() -> tuple[re.Pattern[str], re.Pattern[str]]:
 _SIGNATURE = re.compile(r"^\\?-\\?-[ \t\u00a0]*$")
 _RULE = re.compile(r"^\s*(?:\\?[-_=*~—–―─━]\s*){3,}$")
 _LIST_FOOTER = re.compile(markers.LIST_FOOTERS, re.IGNORECASE)
+_LIST_PLACE = re.compile(
+    rf"(?:https?|ftp)://|mailto:|@[\w-]+\.|{markers.LIST_WORDS}", re.IGNORECASE
+)
 _BARE_URL = re.compile(r"(?:https?|ftp)://\S*")
 _EXCUSE = r"(?:[,.!]\s*(?:please\s+)?(?:excuse|pardon|forgive|sorry)\b.{0,80})?"
 _MOBILE_FOOTER = re.compile(
@@ -314,11 +381,22 @@ _MOBILE_FOOTER = re.compile(
 )
 
 
+_DEVICE = re.compile(
+    rf"(?<!\w)(?:{markers.MOBILE_OWNERS})(?!\w)|{markers.MOBILE_DEVICES}", re.IGNORECASE
+)
+
+_CLAUSE_END = re.compile(r"[,;!?]|\.\s")
+
+
 def _is_mobile_footer(line: str) -> bool:
     if len(line) > _MAX_MARKER_LINE:
         return False
     text = _BARE_URL.sub("", _plain(line)).strip("()<>[]{}«» ").rstrip(".")
-    return _MOBILE_FOOTER.fullmatch(text) is not None
+    if _MOBILE_FOOTER.fullmatch(text) is None:
+        return False
+    # The device is named before any apology: "Sent via DHL. Sorry for my delay." is prose.
+    clause = _CLAUSE_END.search(text)
+    return _DEVICE.search(text[: clause.start()] if clause else text) is not None
 
 
 # --- forwards ----------------------------------------------------------------------------------
@@ -553,12 +631,15 @@ class _Mail:
                     start, strong = start - 1, wider
                 return start, strong
         # One that does not open like one ("Anna <a@x> 于2025年1月15日 17:03写道：") is a single
-        # line, or a paragraph of its own.
-        for start in range(end, max(end - 3, -1), -1):
-            paragraph = start in (end, 0) or self.kinds[start - 1] is not _Kind.TEXT
-            if paragraph and (strong := reading(start)) is not None:
-                return start, strong
-        return None
+        # line, or a paragraph of its own: wrapped, when its last line alone names no one
+        # ("17:03写道：" below "Anna <a@x> 于2025年1月15日周三").
+        line = reading(end)
+        if not line:
+            for start in range(end - 1, max(end - 3, -1), -1):
+                paragraph = start == 0 or self.kinds[start - 1] is not _Kind.TEXT
+                if paragraph and (wide := reading(start)) is not None and (line is None or wide):
+                    return start, wide
+        return None if line is None else (end, line)
 
     def _history_start(self, start: int, *, signatures: bool = True) -> tuple[int, _Stop | None]:
         """The first line from ``start`` after which everything is history or signature, and
@@ -631,8 +712,15 @@ class _Mail:
         return i < len(self.lines) and self.kinds[i] is _Kind.TEXT
 
     def _list_footer_after(self, rule: int) -> bool:
-        following = range(rule + 1, min(rule + 3, len(self.lines)))
-        return any(_LIST_FOOTER.search(self.plains[i]) for i in following)
+        """Whether a mailing list's footer follows the rule at ``rule``: a list word and, within
+        the same two lines, a link, an address or the word "list" ("Wer sich abmelden möchte,
+        bitte bis Donnerstag Bescheid geben." below "----" is the author's)."""
+        following = [self.plains[i] for i in range(rule + 1, min(rule + 3, len(self.lines)))]
+        return any(_LIST_FOOTER.search(plain) for plain in following) and any(
+            _LIST_PLACE.search(line)
+            for line in self.lines[rule + 1 : rule + 3]
+            if len(line) <= _MAX_MARKER_LINE
+        )
 
     def _header_block_at(self, start: int) -> bool:
         """Whether an Outlook-style header block (From:, Sent:, To:, Subject:... in any order,
@@ -640,15 +728,20 @@ class _Mail:
 
         A lone "From:" or "To:" line is prose; it takes a From line, reached through header
         fields only, followed within a few lines by a date or subject, or by two more fields,
-        or by To: when the From names an address.
+        or by To: when the From names an address. A block without any address takes a From
+        that names someone and a Subject or "Sent:" (Windows Mail writes no Subject): "From:
+        Berlin Hbf / To: München Hbf / Date: ..." and "Da: lunedì 20 gennaio / A: ... /
+        Oggetto: ferie" are forms in the author's text.
         """
         first = _field(self.plains[start])
         if first is None or (start > 0 and _field(self.plains[start - 1]) is not None):
             return False
         inline = {_FIELD_OF[m.group(1).lower()] for m in _FIELD.finditer(self.plains[start])}
         if _Field.FROM in inline and len(inline) >= 3:
-            return True
+            return _Field.SUBJECT in inline or _ADDRESS.search(self.plains[start]) is not None
         fields = {first}
+        address = _ADDRESS.search(self.plains[start]) is not None
+        sent = _label(self.plains[start]) in _SENT_LABELS
         sender = start if first is _Field.FROM else None
         seen = 0
         for i in range(start + 1, min(start + 12, len(self.lines))):
@@ -663,10 +756,20 @@ class _Mail:
                 return False
             if field is not None:
                 fields.add(field)
+                address = address or _ADDRESS.search(self.plains[i]) is not None
+                sent = sent or (field is _Field.DATE and _label(self.plains[i]) in _SENT_LABELS)
             if field is _Field.FROM and sender is None:
                 sender = i
         if sender is None:
             return False
+        if not address:
+            found = _FIELD.match(self.plains[sender])
+            name = self.plains[sender][found.end() :].strip() if found else ""
+            return (
+                (sent or _Field.SUBJECT in fields)
+                and _names_someone(name)
+                and _SENTENCE_END.search(name) is None
+            )
         return (
             _Field.DATE in fields
             or _Field.SUBJECT in fields
