@@ -542,6 +542,69 @@ def test_outlook_forward_fields_in_any_order_and_language():
     assert forward.text == "L'échantillon 42 est arrivé avec un couvercle fêlé."
 
 
+FORWARD_MARKER = "---------- Forwarded message ---------\n"
+
+
+@pytest.mark.parametrize(
+    ("head", "sender"),
+    [
+        # Other header fields a client copied, before and among the ones we read.
+        (
+            "Date: Sat, 2 Oct 2021 21:52:36 -0400\nMessage-ID: <example2@mail.gmail.com>\n"
+            "Subject: Crash report\nFrom: User <user@example.com>\n"
+            "Reply-To: help@example.com\nX-Mailer: Foo 1.0\nTo: Group <group@example.com>\n",
+            "User <user@example.com>",
+        ),
+        # A long Cc broken after an unclosed "<", its rest on an unindented line.
+        (
+            "From: User <user@example.com>\nDate: Sat, 2 Oct 2021 21:52:36 -0400\n"
+            "Subject: Crash report\nCc: A <a@example.com>, B <\nb@example.com>\n",
+            "User <user@example.com>",
+        ),
+        # A From broken the same way, then more fields.
+        (
+            "From: A Very Long Display Name <\nuser@example.com>\n"
+            "Date: Sat, 2 Oct 2021 21:52:36 -0400\nSubject: Crash report\n",
+            "A Very Long Display Name <user@example.com>",
+        ),
+        # A To list wrapped without "<", before the blank line that ends the head.
+        (
+            "From: User <user@example.com>\nDate: Sat, 2 Oct 2021 21:52:36 -0400\n"
+            "Subject: Crash report\nTo: a@example.com, b@example.com,\nc@example.com\n",
+            "User <user@example.com>",
+        ),
+    ],
+)
+def test_forward_head_holds_every_header_line_and_its_wrapped_rest(head: str, sender: str):
+    """Any "Field: value" line after a forward marker, and the unindented rest of a wrapped one,
+    is the head: the forward's text starts after it."""
+    reply = trim_reply(f"See below.\n\n{FORWARD_MARKER}{head}\n\nHello world!\n")
+    forward = reply.blocks[1]
+    assert (forward.kind, forward.sender, forward.subject, forward.text) == (
+        BlockKind.FORWARD,
+        sender,
+        "Crash report",
+        "Hello world!",
+    )
+    assert forward.head == (FORWARD_MARKER + head).rstrip("\n")
+
+
+def test_forward_text_that_only_looks_like_a_header_stays_text():
+    """A "Note: ..." line right after a marker with no header fields is the forward's text."""
+    reply = trim_reply(f"See below.\n\n{FORWARD_MARKER}Note: the lab is closed.\n\nBye")
+    assert reply.blocks[1].text == "Note: the lab is closed.\n\nBye"
+
+
+def test_forward_body_right_below_the_head_is_not_a_wrapped_field():
+    """Without a blank line after the head, a paragraph of text is not taken for a field's rest:
+    only a line followed by a header line or a blank line is."""
+    reply = trim_reply(
+        f"{FORWARD_MARKER}From: User <user@example.com>\nSubject: Crash report\n"
+        "Hello world!\nIt crashes.\n"
+    )
+    assert reply.blocks[0].text == "Hello world!\nIt crashes."
+
+
 def test_header_block_starting_with_date_is_history():
     """Hotmail's block (Date, Subject, From, To) is history as a unit, not from its From on."""
     text = (

@@ -327,6 +327,9 @@ def _is_mobile_footer(line: str) -> bool:
 # paragraph of its own (Outlook's HTML).
 _MAX_HEAD_LINES = 16
 _HEAD_GAP = 2
+# Any header line a forward's head may copy ("Message-ID: <...>", "X-Mailer: ..."), the fields
+# we read included: a name without spaces, a colon, a space or nothing.
+_HEADER_SHAPED = re.compile(r"[^\W\d_][\w-]{0,39}\s?[:：](?:\s|$)")
 
 
 def _unquote(line: str) -> str:
@@ -483,9 +486,10 @@ class _Mail:
     def _forward_head(self, lines: list[str], fields: dict[_Field, str]) -> int:
         """How many of a forward's first ``lines`` are its marker and header lines, noting the
         fields they name."""
-        i = 0 if _field(_head_plain(lines[0])) is not None else 1
+        i = marker = 0 if _field(_head_plain(lines[0])) is not None else 1
         head = i
         previous: _Field | None = None
+        wrapped_other = False
         gap = 0
         while i < min(len(lines), _MAX_HEAD_LINES):
             line = lines[i]
@@ -497,9 +501,18 @@ class _Mail:
                 i += 1
                 continue
             field = _field(plain)
-            if field is None and previous is not None and gap == 0 and line[:1] in " \t":
-                # A wrapped field: an indented line right below it.
-                fields[previous] = f"{fields[previous]} {plain}".strip()
+            if field is None and gap == 0 and _HEADER_SHAPED.match(plain):
+                # Another header a client copied (Message-ID, Reply-To, X-Mailer): part of the
+                # head, naming nothing we show; what wraps below it is its own.
+                previous = None
+                wrapped_other = True
+            elif field is None and gap == 0 and (previous is not None or wrapped_other):
+                if not self._continues(lines, i, fields.get(previous, "") if previous else ""):
+                    break
+                if previous is not None:
+                    value = fields[previous]
+                    joint = "" if value.endswith(("<", "@")) else " "
+                    fields[previous] = f"{value}{joint}{plain}".strip()
             elif field is None:
                 break
             else:
@@ -507,10 +520,24 @@ class _Mail:
                 value = plain[found.end() :].strip() if found else ""
                 fields.setdefault(field, value)
                 previous = field
+                wrapped_other = False
             i += 1
             head = i
             gap = 0
-        return head
+        # Header-shaped lines without a field we know ("Note: see below") are the mail's text.
+        return head if fields else marker
+
+    @staticmethod
+    def _continues(lines: list[str], i: int, value: str) -> bool:
+        """Whether the line at ``i``, right below a header line whose value so far is ``value``,
+        wraps that value: indented, or (a mailer's unfolded wrap) after an unclosed "<", or
+        followed by another header line or the blank line that ends the head."""
+        if lines[i][:1] in " \t" or value.count("<") > value.count(">"):
+            return True
+        if i + 1 == len(lines):
+            return True
+        following = _head_plain(lines[i + 1])
+        return not following or bool(_field(following) or _HEADER_SHAPED.match(following))
 
     def _find_attributions(self) -> None:
         floor = 0
