@@ -409,6 +409,54 @@ def test_interleaved_quotes_are_folded_each_in_place():
     )
 
 
+WRAPPED = (
+    "> Pitchfork occupy vegan pabst hammock. Wayfarers etsy pok pok, kale chips\n"
+    "brooklyn four dollar toast street art 3 wolf moon.\n"
+)
+
+
+def test_a_quoted_line_wrapped_without_its_mark_stays_in_the_quote():
+    """Gmail on Android wraps a long quoted line and leaves its rest unquoted: the quote stays
+    one, history as a whole."""
+    quote = f"> Akeem Olajuwon 08:08 PM, Aug 28\n{WRAPPED}" * 2 + "> VIEW ALL MESSAGES"
+    reply = trim_reply(
+        f"This is a test\n\nOn Sep 21, 2016 3:18 PM, <n@example.com> wrote:\n{quote}"
+    )
+    assert reply.blocks == (
+        Block(BlockKind.TEXT, "This is a test"),
+        Block(BlockKind.HISTORY, f"On Sep 21, 2016 3:18 PM, <n@example.com> wrote:\n{quote}"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        # Short quotes: answers, whatever their case.
+        ("> Which version?\n2.4.1\n> Small files too?\nno.\n> Thanks", "2.4.1"),
+        # A long quoted question that ends a sentence.
+        (
+            "> Did you try the latest release from the website, or the older one from the "
+            "mirror?\nthe latest one\n> Thanks",
+            "the latest one",
+        ),
+        # A capital: an answer, not the rest of the line.
+        (
+            f"{WRAPPED.split(chr(10))[0]}\nBrooklyn is where I live.\n> Thanks",
+            "Brooklyn is where I live.",
+        ),
+        # The quote does not go on right below it.
+        (f"{WRAPPED}\n> Thanks", "brooklyn four dollar toast street art 3 wolf moon."),
+    ],
+    ids=["short", "sentence", "capital", "blank-after"],
+)
+def test_answers_between_quotes_are_not_taken_for_wrapped_lines(text: str, answer: str):
+    """Mutt-style interleaving keeps its answers: only the lower-case rest of a long quoted
+    line that stops mid-sentence, with the quote going on right below, is the quote's."""
+    reply = trim_reply(text)
+    assert reply.blocks[0].kind is BlockKind.QUOTE
+    assert reply.blocks[1] == Block(BlockKind.TEXT, answer)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -643,6 +691,7 @@ HOSTILE = {
     "quoted-forwards": ("> Begin forwarded message:\n> From: a\nb\n", 8_000),
     "forward-heads": ("Begin forwarded message:\n" + "From: a\n" * 20 + "> x\n", 1_500),
     "fields": ("Subject: x\nDate: y\n", 12_000),
+    "wrapped-quotes": ("> " + "x " * 35 + "\nwrapped\n", 10_000),
 }
 
 

@@ -132,6 +132,34 @@ def _kind(line: str) -> _Kind:
     return _Kind.TEXT
 
 
+# A quoted line a client wrapped without quoting its rest: the line above was long and did not
+# end a sentence, the rest starts in lower case, and the quote goes on right below it.
+_WRAP_LENGTH = 60
+_QUOTE_MARKS = re.compile(r"[ \t\u00a0]*(?:>[ \t\u00a0]?)+")
+
+
+def _join_wrapped_quotes(lines: list[str], kinds: list[_Kind]) -> None:
+    """Make the unquoted rest of a wrapped quoted line part of the quote (in ``kinds``).
+
+    Answers interleaved with short quotes ("> Which version?" / "2.4.1") stay text: only a long
+    quoted line that stops mid-sentence wraps, and an answer starts with a capital more often
+    than not.
+    """
+    for i in range(1, len(lines) - 1):
+        if kinds[i] is not _Kind.TEXT or kinds[i - 1] is not _Kind.QUOTE:
+            continue
+        if kinds[i + 1] is not _Kind.QUOTE or not lines[i][:1].islower():
+            continue
+        above = lines[i - 1][:_MAX_MARKER_LINE].rstrip()
+        marks = _QUOTE_MARKS.match(above)
+        content = above[marks.end() if marks else 0 :]
+        if len(content) >= _WRAP_LENGTH and not content.endswith(_SENTENCE_ENDS):
+            kinds[i] = _Kind.QUOTE
+
+
+_SENTENCE_ENDS = (".", "!", "?", ":", ";", "。", "！", "？")
+
+
 # --- normalising a line for matching -----------------------------------------------------------
 
 _MD_LINK = re.compile(r"!?\[([^\[\]\n]{0,300})\]\([^()\s]{0,2000}\)")
@@ -362,6 +390,7 @@ class _Mail:
         # introduces the forwarded mail, not history.
         self.forward = forward
         self.kinds = [_kind(line) for line in lines]
+        _join_wrapped_quotes(lines, self.kinds)
         self.plains = [
             _plain(line) if kind is _Kind.TEXT and len(line) <= _MAX_MARKER_LINE else ""
             for line, kind in zip(lines, self.kinds, strict=True)
