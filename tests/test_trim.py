@@ -409,10 +409,8 @@ def test_interleaved_quotes_are_folded_each_in_place():
     )
 
 
-WRAPPED = (
-    "> Pitchfork occupy vegan pabst hammock. Wayfarers etsy pok pok, kale chips\n"
-    "brooklyn four dollar toast street art 3 wolf moon.\n"
-)
+LONG_QUOTED = "> Pitchfork occupy vegan pabst hammock. Wayfarers etsy pok pok, kale chips"
+WRAPPED = f"{LONG_QUOTED}\nbrooklyn four dollar toast street art 3 wolf moon.\n"
 
 
 def test_a_quoted_line_wrapped_without_its_mark_stays_in_the_quote():
@@ -441,7 +439,7 @@ def test_a_quoted_line_wrapped_without_its_mark_stays_in_the_quote():
         ),
         # A capital: an answer, not the rest of the line.
         (
-            f"{WRAPPED.split(chr(10))[0]}\nBrooklyn is where I live.\n> Thanks",
+            f"{LONG_QUOTED}\nBrooklyn is where I live.\n> Thanks",
             "Brooklyn is where I live.",
         ),
         # The quote does not go on right below it.
