@@ -660,6 +660,82 @@ def test_header_block_starting_with_date_is_history():
     assert trim_reply(text).body == "Works now."
 
 
+NOTICES = {
+    "en": "CONFIDENTIALITY NOTICE: This e-mail and any attachments are confidential and may be "
+    "privileged. If you are not the intended recipient, please notify the sender and delete it.",
+    "en-information": "The information contained in this message is intended only for the use "
+    "of the individual or entity named above.",
+    "en-heading": "Disclaimer\n\nThis email has been scanned for viruses and malware.",
+    "de": "Diese E-Mail enthält vertrauliche und/oder rechtlich geschützte Informationen. Wenn "
+    "Sie nicht der richtige Adressat sind, informieren Sie bitte sofort den Absender.",
+    "fr": "Ce message et toutes les pièces jointes sont confidentiels et établis à l'intention "
+    "exclusive de ses destinataires.",
+    "es": "Este mensaje y sus anexos son confidenciales. Si usted ha recibido este mensaje por "
+    "error, notifíquelo al remitente.",
+    "it": "Questo messaggio e i suoi allegati sono riservati. Se avete ricevuto questo messaggio "
+    "per errore, avvisate il mittente.",
+    "nl": "Dit bericht is uitsluitend bestemd voor de geadresseerde. Heeft u dit bericht per "
+    "vergissing ontvangen, meld het dan aan de afzender.",
+    "pt": "Esta mensagem e seus anexos são confidenciais. Se recebeu esta mensagem por engano, "
+    "avise o remetente.",
+}
+SIGNED = "The export fails again on sample 42.\n\nThanks,\nAnna"
+
+
+@pytest.mark.parametrize("notice", NOTICES.values(), ids=NOTICES.keys())
+def test_a_legal_notice_that_ends_the_mail_is_folded_with_the_history(notice: str):
+    """A corporate disclaimer under the sign-off, in any of the main languages, is not the
+    author's text: it goes with the history."""
+    reply = trim_reply(f"{SIGNED}\n\n{notice}\n")
+    assert parts(reply) == (SIGNED, notice)
+
+
+def test_a_corporate_signature_between_rules_goes_with_the_notice_below_it():
+    """Name, role and phones between long rules, then legal notices: all folded, the sign-off
+    kept."""
+    tail = (
+        "___________________\nAnna Berg\nLab Operations\nDirect: +44 20 7946 0000\n"
+        "___________________________________________\n\n"
+        "To report an incident with the lab systems, write to the service desk; no other "
+        "mailbox is monitored by the operations team.\n"
+        "___________________________________________\n\n"
+        "------------------------------------------\n"
+        "This message w/attachments (message) is intended solely for the use of the intended "
+        "recipient(s) and may contain information that is privileged.\n"
+        "------------------------------------------"
+    )
+    reply = trim_reply(f"{SIGNED},\n{tail}\n")
+    assert parts(reply) == (f"{SIGNED},", tail)
+
+
+def test_a_short_signature_between_rules_is_folded_without_a_notice():
+    """A carrier's or company's few short lines between long rules end the text."""
+    tail = "----------------------------------\nSent via Bell Mobility's Text Messaging service.\n"
+    tail += "----------------------------------"
+    assert parts(trim_reply(f"{SIGNED}\n\n{tail}")) == (SIGNED, tail)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # An author's last paragraph that only mentions confidentiality.
+        f"{SIGNED}\n\nPlease keep the sample data confidential until the paper is out.",
+        f"{SIGNED}\n\nDisclaimer: I work for the vendor of the scanner.",
+        # A notice the author quotes, with their text after it.
+        "Our mails now end with:\n\nCONFIDENTIALITY NOTICE: This e-mail is confidential.\n\n"
+        "Can the tracker strip it?",
+        # Text between rules whose lines are long: the author's sections.
+        "Summary\n----------------------------------\nThe export of sample 42 fails at eighty "
+        "percent every time it runs on the night shift.\n----------------------------------",
+    ],
+    ids=["mentions", "disclaimer-word", "not-trailing", "long-section"],
+)
+def test_the_authors_own_paragraphs_are_not_notices(text: str):
+    """Only trailing legal notices go: an author's paragraph that mentions confidentiality,
+    a notice with the author's text after it, or long ruled sections stay."""
+    assert parts(trim_reply(text)) == (text, "")
+
+
 # --- hostile input --------------------------------------------------------------------------------
 
 
@@ -689,6 +765,8 @@ HOSTILE = {
     "quoted-forwards": ("> Begin forwarded message:\n> From: a\nb\n", 8_000),
     "forward-heads": ("Begin forwarded message:\n" + "From: a\n" * 20 + "> x\n", 1_500),
     "fields": ("Subject: x\nDate: y\n", 12_000),
+    "notices": ("Text.\n\nThis email is confidential.\n\n", 20_000),
+    "ruled-blocks": ("Name\n__________\n", 60_000),
     "wrapped-quotes": ("> " + "x " * 35 + "\nwrapped\n", 10_000),
 }
 

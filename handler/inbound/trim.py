@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 
-from handler.inbound import markers
+from handler.inbound import disclaimers, markers
 from handler.inbound.titles import is_forward_subject
 
 
@@ -378,6 +378,23 @@ def _forward_marker(plain: str) -> bool:
 def _head_plain(line: str) -> str:
     """A forward's header line as a reader sees it, quoted or not."""
     return _plain(_unquote(line)) if len(line) <= _MAX_MARKER_LINE else ""
+
+
+# --- legal notices and ruled signature blocks ---------------------------------------------------
+
+_NOTICE_HEADING = re.compile(rf"(?:{disclaimers.HEADINGS})\s*[:.]?", re.IGNORECASE)
+_NOTICE = re.compile(
+    rf"(?:(?:{disclaimers.HEADINGS})\s*[:.\-–]?\s*)?(?:{disclaimers.OPENERS})", re.IGNORECASE
+)
+_NOTICE_PHRASE = re.compile(disclaimers.PHRASES, re.IGNORECASE)
+# A notice paragraph is read this far: legal phrases come early, and a megabyte of text costs
+# no more than this.
+_NOTICE_CHARS = 2000
+_MAX_NOTICE_LINES = 40
+# A corporate signature between rules: a few short lines under a rule this long.
+_LONG_RULE = 10
+_MAX_RULED_BLOCK = 16
+_SHORT_LINE = 80
 
 
 # --- the split ---------------------------------------------------------------------------------
@@ -752,6 +769,68 @@ class _Mail:
                 # Only below other text: a mail's one line ("Sent from my own server.") is what
                 # it says.
                 cut, removed = i, True
+            elif (notice := self._notices_above(start, cut)) is not None:
+                cut, removed = notice, True
             else:
                 break
         return cut
+
+    def _notices_above(self, start: int, cut: int) -> int | None:
+        """Where the legal notices and ruled signature blocks that end the text from ``start``
+        to ``cut`` start; None if it does not end with one.
+
+        Paragraphs are read from the last: a legal notice (its opening words or a legal phrase,
+        disclaimers.py), a heading above one ("Disclaimer"), or a short block between two long
+        rules (a corporate signature: name, role, phones) go, up to the first that is none of
+        these. Each paragraph is read to a bounded length, and the scan stops at the first
+        paragraph kept, so the whole costs one pass over the lines it removes.
+        """
+        found: int | None = None
+        notice = ruled = False
+        i = cut
+        while True:
+            while i > start and (self.kinds[i - 1] is _Kind.BLANK or self._long_rule(i - 1)):
+                ruled = ruled or self.kinds[i - 1] is _Kind.TEXT
+                i -= 1
+            if i == start or self.kinds[i - 1] is not _Kind.TEXT:
+                return found
+            top = i - 1
+            while (
+                top > start
+                and i - top < _MAX_NOTICE_LINES
+                and self.kinds[top - 1] is _Kind.TEXT
+                and not _RULE.match(self.lines[top - 1])
+            ):
+                top -= 1
+            words = _plain(" ".join(line[:_NOTICE_CHARS] for line in self.lines[top:i]))
+            if _NOTICE.match(words) or _NOTICE_PHRASE.search(words[:_NOTICE_CHARS]):
+                notice = True
+            elif not (notice and _NOTICE_HEADING.fullmatch(words)):
+                block = self._ruled_block(start, i, short=not notice) if ruled else None
+                if block is None:
+                    return found
+                top = block
+            i = found = top
+            # A block's top rule is the rule below the paragraph above it.
+            ruled = self._long_rule(top)
+
+    def _long_rule(self, i: int) -> bool:
+        line = self.lines[i]
+        return (
+            self.kinds[i] is _Kind.TEXT
+            and len(line.strip()) >= _LONG_RULE
+            and bool(_RULE.match(line))
+        )
+
+    def _ruled_block(self, start: int, end: int, *, short: bool) -> int | None:
+        """Where a signature block ending at ``end`` (below it, a long rule) starts: at the long
+        rule above its few lines; None without one. ``short``: its lines must be short too, as
+        a name, role and phone numbers are (no legal notice below vouches for it)."""
+        i = end
+        while i > start and end - i < _MAX_RULED_BLOCK:
+            i -= 1
+            if self._long_rule(i):
+                return i
+            if self.kinds[i] is _Kind.QUOTE or (short and len(self.lines[i]) > _SHORT_LINE):
+                return None
+        return None
