@@ -55,6 +55,15 @@ FAMILIES: dict[str, tuple[Callable[[str], object], Callable[[int], str], int]] =
     "forward-sender": (render._forward_sender, lambda n: "a." * n + "@", 4_000),
     "forward-sender-addresses": (render._forward_sender, lambda n: "a@b.example " * n, 4_000),
     "quotes-apart": (render._apart_from_quotes, lambda n: "> q\nx\n" * n, 20_000),
+    # render: plain text's patches, a run of header lines without a hunk read again from each;
+    # dash rows under text; a hunk that claims more lines than there are.
+    "patch-headers": (render._as_sent, lambda n: "diff x\n" * n, 20_000),
+    "dash-rows": (render._as_sent, lambda n: "a\n---\n" * n, 20_000),
+    "patch-hunk": (
+        render._as_sent,
+        lambda n: "--- a\n+++ b\n@@ -1,99999 +1 @@\n" + " x\n" * n,
+        20_000,
+    ),
     # html_markdown: markdownify's whitespace and <pre> patterns.
     "html-spaces": (html_to_markdown, lambda n: "<p>a" + " " * n + "b</p>", 10_000),
     "html-pre-spaces": (html_to_markdown, lambda n: "<pre>a" + " " * n + "b</pre>", 10_000),

@@ -485,3 +485,17 @@ def test_broken_folds_of_encoded_words_and_references():
     assert message.header("References") == "<export-1@example.com> <export-2@example.com>"
     assert message.message_id == "broken-fold-encoded-words@example.com"
     assert message.text == "Hallo,\n\nder Export bricht ab 2 GB ab.\n"
+
+
+def test_an_enriched_alternative_is_the_body_again_not_a_file():
+    """Apple Mail's text/enriched alternative is another version of the body: not listed."""
+    message = mail("apple-enriched-alternative.eml")
+    assert message.text == "The export still takes ten minutes.\n"
+    assert message.attachments == ()
+
+
+def test_an_alternative_only_in_a_format_we_do_not_convert_is_read_as_text():
+    """With no plain or HTML alternative, a text/richtext one is the text, markup and all."""
+    message = mail("enriched-only-alternative.eml")
+    assert message.text == "The export <bold>still</bold> takes ten minutes.\n"
+    assert message.attachments == ()

@@ -579,3 +579,67 @@ def test_golden_protocol_comments(name):
     """A calendar invitation and a signed mail render to exactly the reviewed comment."""
     comment = render_comment(calendar_and_signed()[name], "7@issues.example.com")
     assert comment.markdown == (TESTS / "render" / f"{name}.md").read_text(encoding="utf-8")
+
+
+PATCH = (
+    "diff --git a/export.py b/export.py\n"
+    "index 246a167..9e77145 100644\n"
+    "--- a/export.py\n"
+    "+++ b/export.py\n"
+    "@@ -10,4 +10,5 @@ def export(sample):\n"
+    "     size = 0\n"
+    "\n"
+    "-    write(sample)\n"
+    "+    # `write` stops at 4 GB\n"
+    "+    write_chunked(sample)\n"
+    "     return size"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A dash row under text is shown as a row, not as a heading of that text.
+        (
+            "Signed-off-by: Ben Ng\n---\n src/a.c | 1 +",
+            "Signed-off-by: Ben Ng\n\\---\n src/a.c | 1 +",
+        ),
+        ("Sent via Example Mobile.\n-", "Sent via Example Mobile.\n\\-"),
+        # After a blank line it is a rule already; an "=" row may stay a title's.
+        ("Text\n\n----------", "Text\n\n----------"),
+        ("Results\n=======", "Results\n======="),
+        # The author's own code fence is theirs.
+        ("```\nx\n---\n```", "```\nx\n---\n```"),
+        # A patch, its blank context line included, in a fence longer than its backticks.
+        (f"Fix below.\n\n{PATCH}\n\nThanks", f"Fix below.\n\n```diff\n{PATCH}\n```\n\nThanks"),
+        # "diff -u" output without git's header line.
+        (
+            "--- old.txt\n+++ new.txt\n@@ -1 +1 @@\n-a\n+b\nDone.",
+            "```diff\n--- old.txt\n+++ new.txt\n@@ -1 +1 @@\n-a\n+b\n```\nDone.",
+        ),
+        # Prose that opens like a patch but has no hunk is prose.
+        ("diff between the runs:\n- one\n- two", "diff between the runs:\n- one\n- two"),
+    ],
+    ids=["signed-off", "one-dash", "after-blank", "equals", "own-fence", "git", "diff-u", "prose"],
+)
+def test_plain_text_shows_as_sent(text: str, expected: str):
+    """Plain text's dash rows and patches keep the shape they were sent in."""
+    assert render._as_sent(text) == expected
+
+
+def test_a_patch_with_a_fence_inside_gets_a_longer_fence():
+    """A patch holding a run of backticks is fenced by a longer run, so it cannot close early."""
+    patch = "--- a.md\n+++ b.md\n@@ -1 +1 @@\n-````\n+```"
+    assert render._as_sent(patch) == f"`````diff\n{patch}\n`````"
+
+
+def test_dash_rows_and_patches_in_plain_mail_but_not_html():
+    """Only a text/plain body is plain text; Markdown made from HTML is left as converted, and
+    a forward's text is treated like the author's."""
+    text = (
+        "Note\n---\n\n---------- Forwarded message ---------\nFrom: Ann <ann@example.org>\n\nA\n-"
+    )
+    plain = render_comment(message(text, subject="Fwd: x"), "7@issues.example.com").markdown
+    assert "Note\n\\---\n\n**Forwarded message** from Ann\n\n> A\n> \\-\n\n" in plain
+    html = render_comment(message(None, html="<p>Note<br>---</p>"), "7@issues.example.com")
+    assert "Note\n---" in html.markdown

@@ -409,6 +409,52 @@ def test_interleaved_quotes_are_folded_each_in_place():
     )
 
 
+LONG_QUOTED = "> Pitchfork occupy vegan pabst hammock. Wayfarers etsy pok pok, kale chips"
+WRAPPED = f"{LONG_QUOTED}\nbrooklyn four dollar toast street art 3 wolf moon.\n"
+
+
+def test_a_quoted_line_wrapped_without_its_mark_stays_in_the_quote():
+    """Gmail on Android wraps a long quoted line and leaves its rest unquoted: the quote stays
+    one, history as a whole."""
+    quote = f"> Akeem Olajuwon 08:08 PM, Aug 28\n{WRAPPED}" * 2 + "> VIEW ALL MESSAGES"
+    reply = trim_reply(
+        f"This is a test\n\nOn Sep 21, 2016 3:18 PM, <n@example.com> wrote:\n{quote}"
+    )
+    assert reply.blocks == (
+        Block(BlockKind.TEXT, "This is a test"),
+        Block(BlockKind.HISTORY, f"On Sep 21, 2016 3:18 PM, <n@example.com> wrote:\n{quote}"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        # Short quotes: answers, whatever their case.
+        ("> Which version?\n2.4.1\n> Small files too?\nno.\n> Thanks", "2.4.1"),
+        # A long quoted question that ends a sentence.
+        (
+            "> Did you try the latest release from the website, or the older one from the "
+            "mirror?\nthe latest one\n> Thanks",
+            "the latest one",
+        ),
+        # A capital: an answer, not the rest of the line.
+        (
+            f"{LONG_QUOTED}\nBrooklyn is where I live.\n> Thanks",
+            "Brooklyn is where I live.",
+        ),
+        # The quote does not go on right below it.
+        (f"{WRAPPED}\n> Thanks", "brooklyn four dollar toast street art 3 wolf moon."),
+    ],
+    ids=["short", "sentence", "capital", "blank-after"],
+)
+def test_answers_between_quotes_are_not_taken_for_wrapped_lines(text: str, answer: str):
+    """Mutt-style interleaving keeps its answers: only the lower-case rest of a long quoted
+    line that stops mid-sentence, with the quote going on right below, is the quote's."""
+    reply = trim_reply(text)
+    assert reply.blocks[0].kind is BlockKind.QUOTE
+    assert reply.blocks[1] == Block(BlockKind.TEXT, answer)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -542,6 +588,69 @@ def test_outlook_forward_fields_in_any_order_and_language():
     assert forward.text == "L'échantillon 42 est arrivé avec un couvercle fêlé."
 
 
+FORWARD_MARKER = "---------- Forwarded message ---------\n"
+
+
+@pytest.mark.parametrize(
+    ("head", "sender"),
+    [
+        # Other header fields a client copied, before and among the ones we read.
+        (
+            "Date: Sat, 2 Oct 2021 21:52:36 -0400\nMessage-ID: <example2@mail.gmail.com>\n"
+            "Subject: Crash report\nFrom: User <user@example.com>\n"
+            "Reply-To: help@example.com\nX-Mailer: Foo 1.0\nTo: Group <group@example.com>\n",
+            "User <user@example.com>",
+        ),
+        # A long Cc broken after an unclosed "<", its rest on an unindented line.
+        (
+            "From: User <user@example.com>\nDate: Sat, 2 Oct 2021 21:52:36 -0400\n"
+            "Subject: Crash report\nCc: A <a@example.com>, B <\nb@example.com>\n",
+            "User <user@example.com>",
+        ),
+        # A From broken the same way, then more fields.
+        (
+            "From: A Very Long Display Name <\nuser@example.com>\n"
+            "Date: Sat, 2 Oct 2021 21:52:36 -0400\nSubject: Crash report\n",
+            "A Very Long Display Name <user@example.com>",
+        ),
+        # A To list wrapped without "<", before the blank line that ends the head.
+        (
+            "From: User <user@example.com>\nDate: Sat, 2 Oct 2021 21:52:36 -0400\n"
+            "Subject: Crash report\nTo: a@example.com, b@example.com,\nc@example.com\n",
+            "User <user@example.com>",
+        ),
+    ],
+)
+def test_forward_head_holds_every_header_line_and_its_wrapped_rest(head: str, sender: str):
+    """Any "Field: value" line after a forward marker, and the unindented rest of a wrapped one,
+    is the head: the forward's text starts after it."""
+    reply = trim_reply(f"See below.\n\n{FORWARD_MARKER}{head}\n\nHello world!\n")
+    forward = reply.blocks[1]
+    assert (forward.kind, forward.sender, forward.subject, forward.text) == (
+        BlockKind.FORWARD,
+        sender,
+        "Crash report",
+        "Hello world!",
+    )
+    assert forward.head == (FORWARD_MARKER + head).rstrip("\n")
+
+
+def test_forward_text_that_only_looks_like_a_header_stays_text():
+    """A "Note: ..." line right after a marker with no header fields is the forward's text."""
+    reply = trim_reply(f"See below.\n\n{FORWARD_MARKER}Note: the lab is closed.\n\nBye")
+    assert reply.blocks[1].text == "Note: the lab is closed.\n\nBye"
+
+
+def test_forward_body_right_below_the_head_is_not_a_wrapped_field():
+    """Without a blank line after the head, a paragraph of text is not taken for a field's rest:
+    only a line followed by a header line or a blank line is."""
+    reply = trim_reply(
+        f"{FORWARD_MARKER}From: User <user@example.com>\nSubject: Crash report\n"
+        "Hello world!\nIt crashes.\n"
+    )
+    assert reply.blocks[0].text == "Hello world!\nIt crashes."
+
+
 def test_header_block_starting_with_date_is_history():
     """Hotmail's block (Date, Subject, From, To) is history as a unit, not from its From on."""
     text = (
@@ -549,6 +658,82 @@ def test_header_block_starting_with_date_is_history():
         "From: anna@example.com\nTo: ben@example.com\n\nDoes it work?"
     )
     assert trim_reply(text).body == "Works now."
+
+
+NOTICES = {
+    "en": "CONFIDENTIALITY NOTICE: This e-mail and any attachments are confidential and may be "
+    "privileged. If you are not the intended recipient, please notify the sender and delete it.",
+    "en-information": "The information contained in this message is intended only for the use "
+    "of the individual or entity named above.",
+    "en-heading": "Disclaimer\n\nThis email has been scanned for viruses and malware.",
+    "de": "Diese E-Mail enthält vertrauliche und/oder rechtlich geschützte Informationen. Wenn "
+    "Sie nicht der richtige Adressat sind, informieren Sie bitte sofort den Absender.",
+    "fr": "Ce message et toutes les pièces jointes sont confidentiels et établis à l'intention "
+    "exclusive de ses destinataires.",
+    "es": "Este mensaje y sus anexos son confidenciales. Si usted ha recibido este mensaje por "
+    "error, notifíquelo al remitente.",
+    "it": "Questo messaggio e i suoi allegati sono riservati. Se avete ricevuto questo messaggio "
+    "per errore, avvisate il mittente.",
+    "nl": "Dit bericht is uitsluitend bestemd voor de geadresseerde. Heeft u dit bericht per "
+    "vergissing ontvangen, meld het dan aan de afzender.",
+    "pt": "Esta mensagem e seus anexos são confidenciais. Se recebeu esta mensagem por engano, "
+    "avise o remetente.",
+}
+SIGNED = "The export fails again on sample 42.\n\nThanks,\nAnna"
+
+
+@pytest.mark.parametrize("notice", NOTICES.values(), ids=NOTICES.keys())
+def test_a_legal_notice_that_ends_the_mail_is_folded_with_the_history(notice: str):
+    """A corporate disclaimer under the sign-off, in any of the main languages, is not the
+    author's text: it goes with the history."""
+    reply = trim_reply(f"{SIGNED}\n\n{notice}\n")
+    assert parts(reply) == (SIGNED, notice)
+
+
+def test_a_corporate_signature_between_rules_goes_with_the_notice_below_it():
+    """Name, role and phones between long rules, then legal notices: all folded, the sign-off
+    kept."""
+    tail = (
+        "___________________\nAnna Berg\nLab Operations\nDirect: +44 20 7946 0000\n"
+        "___________________________________________\n\n"
+        "To report an incident with the lab systems, write to the service desk; no other "
+        "mailbox is monitored by the operations team.\n"
+        "___________________________________________\n\n"
+        "------------------------------------------\n"
+        "This message w/attachments (message) is intended solely for the use of the intended "
+        "recipient(s) and may contain information that is privileged.\n"
+        "------------------------------------------"
+    )
+    reply = trim_reply(f"{SIGNED},\n{tail}\n")
+    assert parts(reply) == (f"{SIGNED},", tail)
+
+
+def test_a_short_signature_between_rules_is_folded_without_a_notice():
+    """A carrier's or company's few short lines between long rules end the text."""
+    tail = "----------------------------------\nSent via Bell Mobility's Text Messaging service.\n"
+    tail += "----------------------------------"
+    assert parts(trim_reply(f"{SIGNED}\n\n{tail}")) == (SIGNED, tail)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # An author's last paragraph that only mentions confidentiality.
+        f"{SIGNED}\n\nPlease keep the sample data confidential until the paper is out.",
+        f"{SIGNED}\n\nDisclaimer: I work for the vendor of the scanner.",
+        # A notice the author quotes, with their text after it.
+        "Our mails now end with:\n\nCONFIDENTIALITY NOTICE: This e-mail is confidential.\n\n"
+        "Can the tracker strip it?",
+        # Text between rules whose lines are long: the author's sections.
+        "Summary\n----------------------------------\nThe export of sample 42 fails at eighty "
+        "percent every time it runs on the night shift.\n----------------------------------",
+    ],
+    ids=["mentions", "disclaimer-word", "not-trailing", "long-section"],
+)
+def test_the_authors_own_paragraphs_are_not_notices(text: str):
+    """Only trailing legal notices go: an author's paragraph that mentions confidentiality,
+    a notice with the author's text after it, or long ruled sections stay."""
+    assert parts(trim_reply(text)) == (text, "")
 
 
 # --- hostile input --------------------------------------------------------------------------------
@@ -587,6 +772,9 @@ HOSTILE = {
     # Rules above a list word, each looked at for a link, an address or the list's name.
     "list-rules": ("----\nabmelden " + "a@b" * 40 + "\n", 6_000),
     "named-blocks": ("From: Anna Andersson\nSent: Monday\nx\n", 12_000),
+    "notices": ("Text.\n\nThis email is confidential.\n\n", 20_000),
+    "ruled-blocks": ("Name\n__________\n", 60_000),
+    "wrapped-quotes": ("> " + "x " * 35 + "\nwrapped\n", 10_000),
 }
 
 

@@ -111,6 +111,9 @@ MAX_PARTS = 500
 # A mail inside a delivery report is the returned mail, inside a digest one of many: files.
 _NOT_FORWARDS = frozenset({"multipart/report", "multipart/digest"})
 _FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})
+# Text an alternative is read as; its other text parts (text/enriched, text/richtext, Apple
+# Watch's text/watch-html, AMP's text/x-amp-html) are the same body again, except invitations.
+_READ_TEXT = frozenset({"text/plain", "text/html", *CALENDAR_TYPES})
 _DEFECT_WORD = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -409,9 +412,18 @@ def _alternative(children: list[EmailMessage], depth: int, body: _Body) -> None:
     are files the sender sent, whichever alternative is read.
     """
     walked = []
+    versions = []
     for child in children:
+        if _other_version(child):
+            versions.append(child)
+            continue
         branch = _Body(body.counts)
         _walk(child, depth + 1, branch)
+        walked.append(branch)
+    if versions and not any(b.texts or b.htmls for b in walked):
+        # Only a format we do not convert: its text, markup and all, beats nothing.
+        branch = _Body(body.counts)
+        _guarded(_text, versions[0], branch, "text/plain")
         walked.append(branch)
     chosen = next((b for b in walked if any(t.strip() for t in b.texts)), None)
     if chosen is None:
@@ -427,6 +439,17 @@ def _alternative(children: list[EmailMessage], depth: int, body: _Body) -> None:
         earlier += branch.attachments
         body.defects += branch.defects
         body.add(branch)
+
+
+def _other_version(part: EmailMessage) -> bool:
+    """Whether an alternative is the body again in a text format we do not read (not a file)."""
+    return (
+        not part.is_multipart()
+        and part.get_content_maintype() == "text"
+        and part.get_content_type() not in _READ_TEXT
+        and not part.get_filename()
+        and part.get_content_disposition() != "attachment"
+    )
 
 
 def _attach(part: EmailMessage, body: _Body, content_type: str) -> None:

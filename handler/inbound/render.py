@@ -68,6 +68,17 @@ _MAILTO_WORD = re.compile(r"mailto:", re.IGNORECASE)
 _TAG = re.compile(r"<[^<>]{0,256}>")
 _QUOTED = re.compile(r"^ {0,3}>")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|<\s*>|\[\s*\]|\"\s*\"|'\s*'")
+# A row of dashes: under a line of text, CommonMark makes that line a heading (setext).
+_DASH_UNDERLINE = re.compile(r"^ {0,3}-+[ \t]*$")
+# A patch in a plain-text mail (git format-patch, diff -u): where one starts, what its header
+# lines are, and a hunk's header with the lines it holds of the old and the new file.
+_DIFF_START = re.compile(r"diff (?:--git )?\S|Index: \S")
+_DIFF_HEADER = re.compile(
+    r"diff |index |--- |\+\+\+ |Index: |={20,}$|(?:new|deleted) file mode |(?:old|new) mode |"
+    r"(?:dis)?similarity index |rename (?:from|to) |copy (?:from|to) |Binary files |"
+    r"GIT binary patch$"
+)
+_HUNK = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,8 @@ def render_comment(
     """
     images = {item.content_id: item.filename for item in message.attachments if item.content_id}
     source = message.text if message.text and message.text.strip() else None
+    # Plain text was not written as Markdown: its dash rows and patches are made to show as sent.
+    as_sent = _as_sent if source is not None else _unchanged
     if source is not None:
         source = _CID_MARKER.sub(lambda found: _image_marker(found.group(1), images), source)
     elif message.html:
@@ -111,10 +124,11 @@ def render_comment(
     history: list[str] = []
     for block in reply.blocks:
         if block.kind is BlockKind.TEXT:
-            part = sanitize_markdown(_apart_from_quotes(block.text))
+            part = sanitize_markdown(_apart_from_quotes(as_sent(block.text)))
         elif block.kind is BlockKind.FORWARD:
             sender = _forward_sender(block.sender)
-            part = _forward(sender, block.date, block.subject, block.text, show_sender_address)
+            text = as_sent(block.text)
+            part = _forward(sender, block.date, block.subject, text, show_sender_address)
         elif block.kind is BlockKind.QUOTE:
             if keep_quoted:
                 parts.append(_folded(block.text, "Quoted text"))
@@ -215,6 +229,98 @@ def sanitize_markdown(text: str) -> str:
     if fence is not None:
         out.append(fence)
     return "\n".join(out)
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _as_sent(text: str) -> str:
+    """Plain text made to show as written: a dash row under a line stays a row (escaped) rather
+    than making the line a heading, and a patch goes into a ``diff`` code block, where its
+    "+"/"-" lines are not list items. The author's own code fences are left as they are."""
+    lines = text.split("\n")
+    out: list[str] = []
+    fence: str | None = None
+    # Lines already read as a patch's header without a hunk: not read again from each of them,
+    # which would cost time quadratic in a run of "diff" lines.
+    read = 0
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if fence is not None:
+            stripped = line.strip()
+            if stripped.startswith(fence) and set(stripped) == {fence[0]}:
+                fence = None
+        elif (opener := _FENCE.match(line)) is not None:
+            fence = opener.group(1)
+        elif i >= read and (patch := _patch(lines, i)) is not None:
+            read, whole = patch
+            if whole:
+                out.append(_fenced(lines[i:read], "diff"))
+                i = read
+                continue
+        if fence is None and _DASH_UNDERLINE.match(line) and _paragraph_line(out):
+            line = line.replace("-", "\\-", 1)
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+def _paragraph_line(out: list[str]) -> bool:
+    """Whether the last line of ``out`` is paragraph text a dash row could underline (a quote's
+    is set apart from what follows it: ``_apart_from_quotes``)."""
+    return bool(out) and not _blank(out[-1]) and _QUOTED.match(out[-1]) is None
+
+
+def _patch(lines: list[str], start: int) -> tuple[int, bool] | None:
+    """Where a patch that starts at ``start`` ends, and whether it is one (it has a hunk, not
+    only lines that look like a header); None if nothing like one starts there.
+
+    A patch opens with "diff ..." or "Index: ...", or with "--- old" over "+++ new". Then come
+    header lines and hunks, each hunk as long as its "@@ -a,n +b,m @@" says: a blank line inside
+    one is a context line whose space the mail lost.
+    """
+    first = lines[start]
+    opens = _DIFF_START.match(first) is not None or (
+        first.startswith("--- ") and start + 1 < len(lines) and lines[start + 1].startswith("+++ ")
+    )
+    if not opens:
+        return None
+    i = start
+    hunks = 0
+    while i < len(lines):
+        line = lines[i]
+        hunk = _HUNK.match(line)
+        if hunk is not None:
+            old, new = (int(count) if count else 1 for count in hunk.groups())
+            i += 1
+            hunks += 1
+            while i < len(lines) and (old > 0 or new > 0):
+                mark = lines[i][:1]
+                if mark in ("", " "):
+                    old, new = old - 1, new - 1
+                elif mark == "-":
+                    old -= 1
+                elif mark == "+":
+                    new -= 1
+                elif mark != "\\":
+                    break
+                i += 1
+            continue
+        if _DIFF_HEADER.match(line) or (hunks and line.startswith("\\ ")):
+            i += 1
+            continue
+        break
+    return i, hunks > 0
+
+
+def _fenced(lines: list[str], info: str) -> str:
+    """``lines`` as a code block, in a fence longer than any backtick run in them."""
+    text = "\n".join(lines)
+    runs = _BACKTICKS.findall(text) if "`" in text else []
+    fence = "`" * max([3, *(len(run) + 1 for run in runs)])
+    return f"{fence}{info}\n{text}\n{fence}"
 
 
 def _blank(line: str) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 
-from handler.inbound import markers
+from handler.inbound import disclaimers, markers
 from handler.inbound.titles import is_forward_subject
 
 
@@ -131,6 +131,34 @@ def _kind(line: str) -> _Kind:
     if line.lstrip(" \t\u00a0").startswith(">"):
         return _Kind.QUOTE
     return _Kind.TEXT
+
+
+# A quoted line a client wrapped without quoting its rest: the line above was long and did not
+# end a sentence, the rest starts in lower case, and the quote goes on right below it.
+_WRAP_LENGTH = 60
+_QUOTE_MARKS = re.compile(r"[ \t\u00a0]*(?:>[ \t\u00a0]?)+")
+
+
+def _join_wrapped_quotes(lines: list[str], kinds: list[_Kind]) -> None:
+    """Make the unquoted rest of a wrapped quoted line part of the quote (in ``kinds``).
+
+    Answers interleaved with short quotes ("> Which version?" / "2.4.1") stay text: only a long
+    quoted line that stops mid-sentence wraps, and an answer starts with a capital more often
+    than not.
+    """
+    for i in range(1, len(lines) - 1):
+        if kinds[i] is not _Kind.TEXT or kinds[i - 1] is not _Kind.QUOTE:
+            continue
+        if kinds[i + 1] is not _Kind.QUOTE or not lines[i][:1].islower():
+            continue
+        above = lines[i - 1][:_MAX_MARKER_LINE].rstrip()
+        marks = _QUOTE_MARKS.match(above)
+        content = above[marks.end() if marks else 0 :]
+        if len(content) >= _WRAP_LENGTH and not content.endswith(_SENTENCE_ENDS):
+            kinds[i] = _Kind.QUOTE
+
+
+_SENTENCE_ENDS = (".", "!", "?", ":", ";", "。", "！", "？")
 
 
 # --- normalising a line for matching -----------------------------------------------------------
@@ -405,6 +433,9 @@ def _is_mobile_footer(line: str) -> bool:
 # paragraph of its own (Outlook's HTML).
 _MAX_HEAD_LINES = 16
 _HEAD_GAP = 2
+# Any header line a forward's head may copy ("Message-ID: <...>", "X-Mailer: ..."), the fields
+# we read included: a name without spaces, a colon, a space or nothing.
+_HEADER_SHAPED = re.compile(r"[^\W\d_][\w-]{0,39}\s?[:：](?:\s|$)")
 
 
 def _unquote(line: str) -> str:
@@ -427,6 +458,23 @@ def _head_plain(line: str) -> str:
     return _plain(_unquote(line)) if len(line) <= _MAX_MARKER_LINE else ""
 
 
+# --- legal notices and ruled signature blocks ---------------------------------------------------
+
+_NOTICE_HEADING = re.compile(rf"(?:{disclaimers.HEADINGS})\s*[:.]?", re.IGNORECASE)
+_NOTICE = re.compile(
+    rf"(?:(?:{disclaimers.HEADINGS})\s*[:.\-–]?\s*)?(?:{disclaimers.OPENERS})", re.IGNORECASE
+)
+_NOTICE_PHRASE = re.compile(disclaimers.PHRASES, re.IGNORECASE)
+# A notice paragraph is read this far: legal phrases come early, and a megabyte of text costs
+# no more than this.
+_NOTICE_CHARS = 2000
+_MAX_NOTICE_LINES = 40
+# A corporate signature between rules: a few short lines under a rule this long.
+_LONG_RULE = 10
+_MAX_RULED_BLOCK = 16
+_SHORT_LINE = 80
+
+
 # --- the split ---------------------------------------------------------------------------------
 
 
@@ -437,6 +485,7 @@ class _Mail:
         # introduces the forwarded mail, not history.
         self.forward = forward
         self.kinds = [_kind(line) for line in lines]
+        _join_wrapped_quotes(lines, self.kinds)
         self.plains = [
             _plain(line) if kind is _Kind.TEXT and len(line) <= _MAX_MARKER_LINE else ""
             for line, kind in zip(lines, self.kinds, strict=True)
@@ -561,9 +610,10 @@ class _Mail:
     def _forward_head(self, lines: list[str], fields: dict[_Field, str]) -> int:
         """How many of a forward's first ``lines`` are its marker and header lines, noting the
         fields they name."""
-        i = 0 if _field(_head_plain(lines[0])) is not None else 1
+        i = marker = 0 if _field(_head_plain(lines[0])) is not None else 1
         head = i
         previous: _Field | None = None
+        wrapped_other = False
         gap = 0
         while i < min(len(lines), _MAX_HEAD_LINES):
             line = lines[i]
@@ -575,9 +625,18 @@ class _Mail:
                 i += 1
                 continue
             field = _field(plain)
-            if field is None and previous is not None and gap == 0 and line[:1] in " \t":
-                # A wrapped field: an indented line right below it.
-                fields[previous] = f"{fields[previous]} {plain}".strip()
+            if field is None and gap == 0 and _HEADER_SHAPED.match(plain):
+                # Another header a client copied (Message-ID, Reply-To, X-Mailer): part of the
+                # head, naming nothing we show; what wraps below it is its own.
+                previous = None
+                wrapped_other = True
+            elif field is None and gap == 0 and (previous is not None or wrapped_other):
+                if not self._continues(lines, i, fields.get(previous, "") if previous else ""):
+                    break
+                if previous is not None:
+                    value = fields[previous]
+                    joint = "" if value.endswith(("<", "@")) else " "
+                    fields[previous] = f"{value}{joint}{plain}".strip()
             elif field is None:
                 break
             else:
@@ -585,10 +644,24 @@ class _Mail:
                 value = plain[found.end() :].strip() if found else ""
                 fields.setdefault(field, value)
                 previous = field
+                wrapped_other = False
             i += 1
             head = i
             gap = 0
-        return head
+        # Header-shaped lines without a field we know ("Note: see below") are the mail's text.
+        return head if fields else marker
+
+    @staticmethod
+    def _continues(lines: list[str], i: int, value: str) -> bool:
+        """Whether the line at ``i``, right below a header line whose value so far is ``value``,
+        wraps that value: indented, or (a mailer's unfolded wrap) after an unclosed "<", or
+        followed by another header line or the blank line that ends the head."""
+        if lines[i][:1] in " \t" or value.count("<") > value.count(">"):
+            return True
+        if i + 1 == len(lines):
+            return True
+        following = _head_plain(lines[i + 1])
+        return not following or bool(_field(following) or _HEADER_SHAPED.match(following))
 
     def _find_attributions(self) -> None:
         floor = 0
@@ -799,6 +872,68 @@ class _Mail:
                 # Only below other text: a mail's one line ("Sent from my own server.") is what
                 # it says.
                 cut, removed = i, True
+            elif (notice := self._notices_above(start, cut)) is not None:
+                cut, removed = notice, True
             else:
                 break
         return cut
+
+    def _notices_above(self, start: int, cut: int) -> int | None:
+        """Where the legal notices and ruled signature blocks that end the text from ``start``
+        to ``cut`` start; None if it does not end with one.
+
+        Paragraphs are read from the last: a legal notice (its opening words or a legal phrase,
+        disclaimers.py), a heading above one ("Disclaimer"), or a short block between two long
+        rules (a corporate signature: name, role, phones) go, up to the first that is none of
+        these. Each paragraph is read to a bounded length, and the scan stops at the first
+        paragraph kept, so the whole costs one pass over the lines it removes.
+        """
+        found: int | None = None
+        notice = ruled = False
+        i = cut
+        while True:
+            while i > start and (self.kinds[i - 1] is _Kind.BLANK or self._long_rule(i - 1)):
+                ruled = ruled or self.kinds[i - 1] is _Kind.TEXT
+                i -= 1
+            if i == start or self.kinds[i - 1] is not _Kind.TEXT:
+                return found
+            top = i - 1
+            while (
+                top > start
+                and i - top < _MAX_NOTICE_LINES
+                and self.kinds[top - 1] is _Kind.TEXT
+                and not _RULE.match(self.lines[top - 1])
+            ):
+                top -= 1
+            words = _plain(" ".join(line[:_NOTICE_CHARS] for line in self.lines[top:i]))
+            if _NOTICE.match(words) or _NOTICE_PHRASE.search(words[:_NOTICE_CHARS]):
+                notice = True
+            elif not (notice and _NOTICE_HEADING.fullmatch(words)):
+                block = self._ruled_block(start, i, short=not notice) if ruled else None
+                if block is None:
+                    return found
+                top = block
+            i = found = top
+            # A block's top rule is the rule below the paragraph above it.
+            ruled = self._long_rule(top)
+
+    def _long_rule(self, i: int) -> bool:
+        line = self.lines[i]
+        return (
+            self.kinds[i] is _Kind.TEXT
+            and len(line.strip()) >= _LONG_RULE
+            and bool(_RULE.match(line))
+        )
+
+    def _ruled_block(self, start: int, end: int, *, short: bool) -> int | None:
+        """Where a signature block ending at ``end`` (below it, a long rule) starts: at the long
+        rule above its few lines; None without one. ``short``: its lines must be short too, as
+        a name, role and phone numbers are (no legal notice below vouches for it)."""
+        i = end
+        while i > start and end - i < _MAX_RULED_BLOCK:
+            i -= 1
+            if self._long_rule(i):
+                return i
+            if self.kinds[i] is _Kind.QUOTE or (short and len(self.lines[i]) > _SHORT_LINE):
+                return None
+        return None
