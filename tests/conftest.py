@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from handler.routing import parse_routes
+
 # The `dynamodb` fixture (moto with the claims table) for every test module that asks for it.
 pytest_plugins = ["tests.dynamo"]
 
@@ -27,6 +29,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
+# One route for the issue addresses tests.sesmail.ses_block delivers to, allowing the sender it
+# authenticates.
+SES_ROUTES = parse_routes(
+    """
+routes:
+  - domain: issues.example.com
+    repo: example-org/app
+    allowed_senders: [example.com]
+""",
+    "routes.yaml",
+)
 # Real-world mails from other projects' suites; present beside the repo on our machines only.
 SHARED_EMAILS = ROOT.parent / "shared" / "emails"
 

@@ -2,19 +2,6 @@
 
 from __future__ import annotations
 
-from handler.routing import parse_routes
-
-# One route for the issue addresses ses_block delivers to, allowing the sender it authenticates.
-ROUTES = parse_routes(
-    """
-routes:
-  - domain: issues.example.com
-    repo: example-org/app
-    allowed_senders: [example.com]
-""",
-    "routes.yaml",
-)
-
 
 def ses_block(
     *,

@@ -18,7 +18,8 @@ import pytest
 
 from handler.inbound.plan import Decision, plan
 from handler.inbound.render import GITHUB_COMMENT_LIMIT
-from tests.sesmail import ROUTES, ses_block
+from tests.conftest import SES_ROUTES
+from tests.sesmail import ses_block
 
 RECIPIENT = "7@issues.example.com"
 MB = 1024 * 1024
@@ -57,7 +58,7 @@ def measured(label: str, size: int, capsys: pytest.CaptureFixture[str]) -> Itera
 
 def judged(label: str, raw: bytes, capsys: pytest.CaptureFixture[str]) -> Decision:
     with measured(label, len(raw), capsys):
-        decisions = plan(raw, ROUTES).decisions
+        decisions = plan(raw, SES_ROUTES).decisions
     [decision] = decisions
     if decision.draft is not None:
         assert len(decision.draft.body.encode("utf-16-le")) // 2 <= GITHUB_COMMENT_LIMIT

@@ -20,8 +20,8 @@ import pytest
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
 from handler.inbound.render import Comment, render_comment
-from tests.conftest import TESTS
-from tests.sesmail import ROUTES, ses_block
+from tests.conftest import SES_ROUTES, TESTS
+from tests.sesmail import ses_block
 from tests.test_shared_emails import HEADER_ONLY
 
 CORPUS = TESTS / "corpus"
@@ -431,7 +431,7 @@ def test_encrypted_mail_is_refused_with_its_own_reason(name: str, kind: str):
     message = parse_mail(raw)
     assert message.encryption == kind
     assert not _INVENTED.search(render_comment(message, "7@issues.example.com").markdown)
-    [decision] = plan(ses_block().encode() + raw, ROUTES).decisions
+    [decision] = plan(ses_block().encode() + raw, SES_ROUTES).decisions
     assert (decision.action, decision.reason) == ("reject", "encrypted-mail")
 
 

@@ -22,8 +22,8 @@ from handler.inbound.protocol import (
 )
 from tests import tnef
 from tests.complexity import MAX_GROWTH, growth
-from tests.conftest import TESTS
-from tests.sesmail import ROUTES, ses_block
+from tests.conftest import SES_ROUTES, TESTS
+from tests.sesmail import ses_block
 
 MAILS = TESTS / "protocol"
 ANNA = Address("Anna Schmidt", "anna", "example.com")
@@ -202,7 +202,7 @@ def test_encrypted_mail_is_detected_and_lists_no_control_part(name: str, kind: s
 def test_encrypted_mail_is_refused_with_its_own_reason(name: str, kind: str):
     """An encrypted mail from an allowed, authenticated sender is refused as encrypted-mail."""
     raw = ses_block(envelope_from="carla@example.com").encode() + (MAILS / name).read_bytes()
-    [decision] = plan(raw, ROUTES).decisions
+    [decision] = plan(raw, SES_ROUTES).decisions
     assert (decision.action, decision.reason, decision.repo, decision.issue) == (
         "reject",
         "encrypted-mail",
