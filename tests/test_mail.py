@@ -462,6 +462,22 @@ def test_a_broken_header_fold_never_reaches_the_body():
     assert message.defects == ()
 
 
+def test_the_rest_of_a_wrapped_address_ending_the_header_is_no_body():
+    """A Cc cut inside an address ("D <d@" / "example.com>") as the header's last line is the
+    Cc's rest, not the body's first line."""
+    raw = (
+        b"From: Anna <anna@example.com>\r\nTo: 7@issues.example.com\r\nSubject: Log\r\n"
+        b"Cc: C <c@example.com>, D <d@\r\nexample.com>\r\n\r\nThe log is attached.\r\n"
+    )
+    message = parse_mail(raw)
+    assert message.cc == (
+        Address("C", "c", "example.com"),
+        Address("D", "d", "example.com"),
+    )
+    assert message.text == "The log is attached.\n"
+    assert message.defects == ()
+
+
 def test_a_body_after_a_missing_blank_line_stays_the_body():
     """Text right after the header, with no field after it, is the body (as the stdlib reads)."""
     message = mail("missing-separator.eml")

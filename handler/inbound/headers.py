@@ -118,9 +118,9 @@ def repair_folds(raw: bytes) -> bytes:
 
     The stdlib ends the header block at the first line that is neither a field nor a
     continuation. Such lines are joined only when the block they are in still has a field after
-    them (one named like a real header, not "Error:") and a blank line ends it: header lines on
-    either side. Text right after the header, with no blank line or no field after it, is a
-    body whose separating line is missing, and stays one.
+    them (one named like a real header, not "Error:"), or each closes an address the line above
+    left open, and a blank line ends it. Text right after the header, with no blank line or no
+    field after it, is a body whose separating line is missing, and stays one.
     """
     end = _HEADER_END.search(raw)
     if end is None:
@@ -142,7 +142,9 @@ def _stray_lines(lines: list[bytes], *, into: frozenset[str] | None) -> set[int]
     stray = [number for number, line in enumerate(lines) if not _PARSED_FIELD.match(line)]
     if not stray or stray[0] == 0:
         return set()
-    if not any(_is_header_field(line) for line in lines[stray[-1] + 1 :]):
+    if not any(_is_header_field(line) for line in lines[stray[-1] + 1 :]) and not all(
+        _closes_address(lines[number - 1], lines[number]) for number in stray
+    ):
         return set()
     if into is not None:
         name = ""
@@ -155,6 +157,12 @@ def _stray_lines(lines: list[bytes], *, into: frozenset[str] | None) -> set[int]
             elif number in stray and name not in into:
                 return set()
     return set(stray)
+
+
+def _closes_address(above: bytes, line: bytes) -> bool:
+    """Whether ``line`` ends an address that the line above left open ("B <" and then
+    "b@example.com>"): the rest of a wrapped recipient, even as the block's last line."""
+    return above.count(b"<") > above.count(b">") and b">" in line and b":" not in line
 
 
 def _is_header_field(line: bytes) -> bool:
