@@ -721,6 +721,9 @@ def test_a_short_signature_between_rules_is_folded_without_a_notice():
         # An author's last paragraph that only mentions confidentiality.
         f"{SIGNED}\n\nPlease keep the sample data confidential until the paper is out.",
         f"{SIGNED}\n\nDisclaimer: I work for the vendor of the scanner.",
+        # A rule of the system the report is about, in the words notices also use.
+        f"{SIGNED}\n\nWriting to /etc is strictly prohibited by our policy, so it fails.",
+        f"{SIGNED}\n\nL'écriture dans /etc est strictement interdite, d'où l'erreur.",
         # A notice the author quotes, with their text after it.
         "Our mails now end with:\n\nCONFIDENTIALITY NOTICE: This e-mail is confidential.\n\n"
         "Can the tracker strip it?",
@@ -728,7 +731,7 @@ def test_a_short_signature_between_rules_is_folded_without_a_notice():
         "Summary\n----------------------------------\nThe export of sample 42 fails at eighty "
         "percent every time it runs on the night shift.\n----------------------------------",
     ],
-    ids=["mentions", "disclaimer-word", "not-trailing", "long-section"],
+    ids=["mentions", "disclaimer-word", "prohibited", "interdite", "not-trailing", "long-section"],
 )
 def test_the_authors_own_paragraphs_are_not_notices(text: str):
     """Only trailing legal notices go: an author's paragraph that mentions confidentiality,
