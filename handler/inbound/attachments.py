@@ -7,6 +7,7 @@ the decoded length written in its part."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import Message as EmailMessage
 
@@ -123,3 +124,28 @@ def _raw_field(part: EmailMessage, name: str) -> str | None:
 def _basename(name: str) -> str:
     """A file name as sent, without the sender's folders ("C:\\Users\\me\\log.txt")."""
     return re.split(r"[\\/]", name)[-1].strip()
+
+
+class InlineImages:
+    """The file names of a mail's inline images, found by the Content-ID a body names them by
+    (HTML's "cid:" URLs, Outlook's "[cid:...]" in text): case-insensitively, else by the part
+    before "@", since clients quote Content-IDs in either form."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        """``names``: each inline image's file name by its Content-ID."""
+        self._exact: dict[str, str] = {}
+        self._local: dict[str, str] = {}
+        for content_id, name in names.items():
+            key = _content_id_key(content_id)
+            self._exact.setdefault(key, name)
+            self._local.setdefault(key.split("@", 1)[0], name)
+
+    def name(self, content_id: str) -> str:
+        """The file name of the image ``content_id`` names; "" when none does."""
+        key = _content_id_key(content_id)
+        name = self._exact.get(key) or self._local.get(key.split("@", 1)[0]) or ""
+        return " ".join(name.split())
+
+
+def _content_id_key(content_id: str) -> str:
+    return content_id.strip().strip("<>").lower()

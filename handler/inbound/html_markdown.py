@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from handler.inbound import markers
+from handler.inbound.attachments import InlineImages
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, ResultSet, Tag
@@ -184,7 +185,7 @@ def html_to_markdown(html: str, images: Mapping[str, str] | None = None) -> str:
     deep = _prepare(soup, tokens) > _MAX_DEPTH
     if deep:
         return _tidy(soup.get_text("\n"), None)
-    converter = _converter_class()(_image_names(images or {}), **_OPTIONS)
+    converter = _converter_class()(InlineImages(images or {}), **_OPTIONS)
     return _tidy(converter.convert_soup(soup), tokens if tokens.used else None)
 
 
@@ -770,7 +771,7 @@ def _converter_class() -> Callable[..., MarkdownConverter]:
     class _Converter(MarkdownConverter):
         def __init__(
             self,
-            images: tuple[dict[str, str], dict[str, str]],
+            images: InlineImages,
             **options: Any,  # noqa: ANN401 - markdownify's own options, passed on
         ) -> None:
             super().__init__(**options)
@@ -793,7 +794,8 @@ def _converter_class() -> Callable[..., MarkdownConverter]:
             if source[:4].lower() != "cid:":
                 return f"[{alt}]" if alt else ""
             # An inline image of the mail: its file is listed with the attachments.
-            name = _image_name(source[4:], self.images) or alt
+            # The URL is a %-encoded Content-ID (RFC 2392).
+            name = self.images.name(unquote(source[4:])) or alt
             return f"[image: {name}]" if name else "[image]"
 
         def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:
@@ -822,25 +824,6 @@ _OPTIONS: dict[str, Any] = {
     "table_infer_header": True,
     "strip_pre": None,
 }
-
-
-def _image_names(images: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The names of the inline images by lower-cased Content-ID, and by its part before "@"."""
-    exact: dict[str, str] = {}
-    local: dict[str, str] = {}
-    for content_id, name in images.items():
-        key = content_id.strip().strip("<>").lower()
-        exact.setdefault(key, name)
-        local.setdefault(key.split("@", 1)[0], name)
-    return exact, local
-
-
-def _image_name(reference: str, names: tuple[dict[str, str], dict[str, str]]) -> str:
-    """The file name of the image a "cid:" URL (RFC 2392: a %-encoded Content-ID) names."""
-    exact, local = names
-    key = unquote(reference).strip().strip("<>").lower()
-    name = exact.get(key) or local.get(key.split("@", 1)[0]) or ""
-    return " ".join(name.split())
 
 
 def _tidy(text: str, tokens: _Tokens | None) -> str:

@@ -10,7 +10,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from handler.inbound.attachments import Attachment
+from handler.inbound.attachments import Attachment, InlineImages
 from handler.inbound.headers import Address
 from handler.inbound.html_markdown import html_to_markdown
 from handler.inbound.mail import Message
@@ -112,7 +112,8 @@ def render_comment(
     # Plain text was not written as Markdown: its dash rows and patches are made to show as sent.
     as_sent = _as_sent if source is not None else _unchanged
     if source is not None:
-        source = _CID_MARKER.sub(lambda found: _image_marker(found.group(1), images), source)
+        inline = InlineImages(images)
+        source = _CID_MARKER.sub(lambda found: _image_marker(found.group(1), inline), source)
     elif message.html:
         source = html_to_markdown(message.html[:_MAX_TEXT], images=images)
     reply = trim_reply((source or "")[:_MAX_TEXT], subject=message.subject)
@@ -549,19 +550,10 @@ def _event(event: CalendarEvent, show_address: bool) -> str:
     return "\n".join(lines)
 
 
-def _image_marker(content_id: str, images: dict[str, str]) -> str:
+def _image_marker(content_id: str, images: InlineImages) -> str:
     """An Outlook "[cid:...]" placeholder as the file it shows, "[image]" if none matches."""
-    name = _matching_image(content_id, images)
+    name = images.name(content_id)
     return f"[image: {name}]" if name else "[image]"
-
-
-def _matching_image(content_id: str, images: dict[str, str]) -> str:
-    wanted = content_id.strip().lower()
-    folded = {key.lower(): name for key, name in images.items()}
-    if wanted in folded:
-        return folded[wanted]
-    local = wanted.partition("@")[0]
-    return next((name for key, name in folded.items() if key.partition("@")[0] == local), "")
 
 
 def _attachments(attachments: tuple[Attachment, ...]) -> str:
