@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from handler.inbound import markers
 from handler.inbound.attachments import InlineImages
+from handler.inbound.trim import header_field
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, ResultSet, Tag
@@ -397,7 +398,7 @@ def _opens_with_from(tag: Tag, *, bold: bool) -> bool:
             return False
         if not isinstance(node, NavigableString) or not node.strip():
             continue
-        if _field_label(str(node)) != "from":
+        if header_field(str(node)) != "from":
             return False
         if not bold:
             return True
@@ -414,14 +415,9 @@ def _opens_with_from(tag: Tag, *, bold: bool) -> bool:
 
 
 @cache
-def _head_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], dict[str, str]]:
-    """A header field's label, a ruled forward or original-message marker, an attribution's
-    verb or a forward's introduction; compiled on the first HTML mail that needs them."""
-    labels = {
-        label: field for field, names in markers.HEADER_FIELDS.items() for label in names.split("|")
-    }
-    alternatives = "|".join(sorted(map(re.escape, labels), key=len, reverse=True))
-    field = re.compile(rf"\s*({alternatives})\s?[:：]", re.IGNORECASE)
+def _head_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A ruled forward or original-message marker, and an attribution's verb or a forward's
+    introduction; compiled on the first HTML mail that needs them."""
     ruled = re.compile(
         rf"-{{2,}}\s*(?:{markers.FORWARDED_MESSAGE}|{markers.ORIGINAL_MESSAGE})\s*-{{2,}}",
         re.IGNORECASE,
@@ -431,20 +427,13 @@ def _head_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str],
         rf"|{markers.ATTRIBUTION_VERBS_CJK}|@|^(?:{markers.FORWARD_INTRODUCTIONS})\s*[:：]$",
         re.IGNORECASE,
     )
-    return field, ruled, lead, labels
-
-
-def _field_label(text: str) -> str | None:
-    """The header field ("from", "date", ...) that ``text`` opens with a label of, if any."""
-    field, _, _, labels = _head_patterns()
-    match = field.match(text)
-    return labels[match.group(1).lower()] if match else None
+    return ruled, lead
 
 
 def _is_lead(line: str) -> bool:
     """Whether ``line`` opens a head: an attribution, a forward's introduction or a ruled
     forward or original-message marker."""
-    _, ruled, lead, _ = _head_patterns()
+    ruled, lead = _head_patterns()
     if len(line) > _HEAD_LINE:
         return False
     if ruled.fullmatch(line):
@@ -669,7 +658,7 @@ def _head_split(quote: Tag) -> tuple[PageElement | None, list[Tag]] | None:
         if lines == 1 and _is_lead(text):
             lead = True
             return True
-        label = _field_label(text)
+        label = header_field(text)
         if label is not None and (fields or lead or label == "from"):
             fields += 1
             return True

@@ -358,6 +358,13 @@ def _field(plain: str) -> _Field | None:
     return _FIELD_OF[match.group(1).lower()] if match else None
 
 
+def header_field(text: str) -> str | None:
+    """The header field ("from", "date", ...) whose label, in any language markers.py knows,
+    opens ``text``; None if none does."""
+    field = _field(text.lstrip())
+    return field.value if field else None
+
+
 def _label(plain: str) -> str:
     """The header label that starts ``plain``, lower-case ("" if none)."""
     match = _FIELD.match(plain)
