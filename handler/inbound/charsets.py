@@ -105,9 +105,9 @@ def decode_bytes(
     if name in _UNDECLARED or name in _UTF8:
         text, guessed = _undeclared(data)
         return text, f"mislabelled-charset:{name}" if guessed and name in _UTF8 else None
-    codec = _CHARSET_ALIASES.get(name, name)
+    codec = _codec(name)
     label = re.sub(r"[^a-z0-9._:+-]", "?", name[:40])
-    if not (_CHARSET_NAME.fullmatch(codec) and _is_text_codec(codec)):
+    if codec is None:
         return _undeclared(data)[0], f"unknown-charset:{label}"
     try:
         text = _SURROGATES.sub("\ufffd", data.decode(codec, errors="replace"))
@@ -197,9 +197,14 @@ def _mostly_stray(data: bytes, text: str) -> bool:
     """Whether many of ``data``'s 8-bit bytes are outside UTF-8 sequences: a legacy charset, not
     UTF-8 with a pasted line. (CJK and Thai bytes form a UTF-8 sequence by chance at every
     second or third character, so a third is many.)"""
-    high = len(data) - len(data.translate(None, _HIGH_BYTES))
+    high = _high_count(data)
     stray = len(text) - len(_STRAY_BYTES.sub("", text))
     return high >= _MIN_DETECTED and stray * 3 >= high
+
+
+def _high_count(data: bytes) -> int:
+    """How many of ``data``'s bytes are 8-bit."""
+    return len(data) - len(data.translate(None, _HIGH_BYTES))
 
 
 def _strict(data: bytes, codec: str) -> str | None:
@@ -223,14 +228,20 @@ def _not_in_cjk_base(data: bytes, codec: str) -> bool:
 
 @functools.cache
 def _single_byte(codec: str) -> bool:
-    decoded = bytes(range(0x80, 0x100)).decode(codec, errors="replace")
+    decoded = _HIGH_BYTES.decode(codec, errors="replace")
     return len(decoded) == 0x80 and decoded.count("\ufffd") < 0x40
 
 
-def _hinted(data: bytes, hint: str | None) -> str | None:
-    name = (hint or "").strip().lower()
+def _codec(name: str) -> str | None:
+    """The Python codec of the charset ``name`` (lower-case) names; None when it names none that
+    reads mail."""
     codec = _CHARSET_ALIASES.get(name, name)
-    if not (_CHARSET_NAME.fullmatch(codec) and _is_text_codec(codec)):
+    return codec if _CHARSET_NAME.fullmatch(codec) and _is_text_codec(codec) else None
+
+
+def _hinted(data: bytes, hint: str | None) -> str | None:
+    codec = _codec((hint or "").strip().lower())
+    if codec is None:
         return None
     text = _strict(data, codec)
     return text if text is not None and "\ufffd" not in text else None
@@ -247,7 +258,7 @@ def _detected(
     asked only about data with ``least`` 8-bit bytes or more, and about a sample cut at a line
     end: it reads the sample in bounded time, and the whole data is then decoded once.
     """
-    if len(data) - len(data.translate(None, _HIGH_BYTES)) < least:
+    if _high_count(data) < least:
         return None
     # Imported here: it costs a cold start 50 ms, and most mail names its charset right.
     import charset_normalizer  # noqa: PLC0415
