@@ -268,12 +268,20 @@ class Recording:
         return answer
 
 
+def notifier_on(ses: Any, dynamodb: Any, table: str = "claims", **options: Any) -> SesNotifier:
+    """A notifier keeping its keys in ``table``, at NOW with the test TTL unless ``options``
+    say otherwise."""
+    return SesNotifier(
+        ses, dynamodb, table, **{"scoped_ttl_seconds": TTL, "clock": lambda: NOW, **options}
+    )
+
+
 def test_notifier_sends_once_per_sender_reason_and_day(aws):
     """The second notice of a day is rate-limited; another reason or day is sent."""
     ses, dynamodb = aws
     ses = Recording(ses)
     clock = [NOW]
-    notifier = SesNotifier(ses, dynamodb, "claims", scoped_ttl_seconds=TTL, clock=lambda: clock[0])
+    notifier = notifier_on(ses, dynamodb, clock=lambda: clock[0])
     assert notifier.send(NOTICE) == "sent"
     assert notifier.send(NOTICE) == "rate-limited"
     other = Notice(**{**NOTICE.__dict__, "reason": "empty-body"})
@@ -298,14 +306,7 @@ def test_notifier_sends_through_the_configuration_set(aws, configuration_set, na
     there is one, and nothing else is asked of SES."""
     ses, dynamodb = aws
     ses = Recording(ses)
-    notifier = SesNotifier(
-        ses,
-        dynamodb,
-        "claims",
-        scoped_ttl_seconds=TTL,
-        clock=lambda: NOW,
-        configuration_set=configuration_set,
-    )
+    notifier = notifier_on(ses, dynamodb, configuration_set=configuration_set)
     assert notifier.send(NOTICE) == "sent"
     [request] = ses.sent
     assert request == {
@@ -372,10 +373,7 @@ def test_notifier_reports_an_ses_failure_without_raising(aws, caplog):
     """An unverified From makes SES refuse; the notifier logs it and returns failed."""
     ses, dynamodb = aws
     notice = Notice(**{**NOTICE.__dict__, "from_": "42@unverified.example.net"})
-    assert (
-        SesNotifier(ses, dynamodb, "claims", scoped_ttl_seconds=TTL, clock=lambda: NOW).send(notice)
-        == "failed"
-    )
+    assert notifier_on(ses, dynamodb).send(notice) == "failed"
     [record] = [r for r in caplog.records if r.message == "notice not sent"]
     assert record.notice_failure == "SES: MessageRejected"
     assert "alice" not in str(record.__dict__)
@@ -385,12 +383,7 @@ def test_notifier_reports_a_store_failure_without_sending(aws):
     """Without the table, nothing is sent (no rate limit, no notice) and nothing raises."""
     ses, dynamodb = aws
     ses = Recording(ses)
-    assert (
-        SesNotifier(ses, dynamodb, "missing", scoped_ttl_seconds=TTL, clock=lambda: NOW).send(
-            NOTICE
-        )
-        == "failed"
-    )
+    assert notifier_on(ses, dynamodb, "missing").send(NOTICE) == "failed"
     assert ses.sent == []
 
 
@@ -400,14 +393,7 @@ def test_notifier_never_mails_a_suppressed_address(aws):
     ses = Recording(ses)
     suppressions = DynamoSuppressions(dynamodb, "claims", clock=lambda: NOW)
     suppressions.suppress("Alice@Allowed.org", "complaint")
-    notifier = SesNotifier(
-        ses,
-        dynamodb,
-        "claims",
-        scoped_ttl_seconds=TTL,
-        clock=lambda: NOW,
-        suppressions=suppressions,
-    )
+    notifier = notifier_on(ses, dynamodb, suppressions=suppressions)
     assert notifier.send(NOTICE) == "suppressed"
     assert ses.sent == []
     assert [
@@ -423,12 +409,7 @@ class _Refusing:
 def test_notifier_store_errors_are_failures_not_rate_limits(aws):
     """Only a failed condition means already told; any other store error is a failure."""
     ses, _ = aws
-    assert (
-        SesNotifier(ses, _Refusing(), "claims", scoped_ttl_seconds=TTL, clock=lambda: NOW).send(
-            NOTICE
-        )
-        == "failed"
-    )
+    assert notifier_on(ses, _Refusing()).send(NOTICE) == "failed"
 
 
 ROUTES = parse_routes(
