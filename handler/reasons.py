@@ -132,6 +132,12 @@ class Reason(StrEnum):
     )
 
     # Content: what is left to post (handler.inbound.plan).
+    NOT_A_MAIL = (
+        "not-a-mail",
+        "the stored object or file is not a mail: empty, binary, or no header fields before "
+        "the body",
+        False,
+    )
     UNPARSEABLE_MAIL = (
         "unparseable-mail",
         "the MIME structure defeats the parser (e.g. thousands of nested parts)",
@@ -269,6 +275,13 @@ class Reason(StrEnum):
         "issue-not-found",
         "no such issue, or the credential cannot see the repository (404)",
         False,
+    )
+    REPO_NOT_VISIBLE = (
+        "repo-not-visible",
+        "GitHub answered 404 and the credential cannot see the repository itself (it lost "
+        "access, or the route names a wrong repository): retried, alarmed, never told to the "
+        "sender as a missing issue",
+        True,
     )
     ISSUE_GONE = "issue-gone", "the issue was deleted, or issues are disabled (410)", False
     ISSUE_LOCKED = "issue-locked", "the issue is locked: only collaborators may comment", False
