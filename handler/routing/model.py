@@ -79,6 +79,12 @@ class Route:
     max_age: int = DEFAULT_MAX_AGE
 
     @property
+    def key(self) -> str:
+        """How logs, metrics and the decision log name the route, stable however the file is
+        reordered: ``web-@issues.example.com``, or the bare domain without a prefix."""
+        return f"{self.prefix}@{self.domain}" if self.prefix else self.domain
+
+    @property
     def label(self) -> str:
         """How messages name this route: ``route 2 (web-@issues.example.com)``."""
         return route_label(self.index, self.domain, self.prefix)
