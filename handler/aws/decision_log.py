@@ -1,10 +1,11 @@
 """The decision log's DynamoDB table (terraform/modules/decision_log), and the Lambda's writes.
 
-Key: ``day`` (``2026-12-06``, UTC) and ``id`` (the decision's ISO time and a digest), so that a
-day's decisions are one partition read in time order. Two indexes find a mail's decisions
-without a scan: ``message`` on ``message_digest`` (the Message-ID's) and ``object`` on
-``object_name`` (the stored object's name, SES's message id), each sorted by ``id``. A mail
-without a Message-ID is left out of ``message`` (DynamoDB indexes no item that lacks the key).
+Key: ``day`` (``day#2026-12-06``, the UTC date) and ``id`` (the decision's ISO time and a
+digest), so that a day's decisions are one partition read in time order. Two indexes find a
+mail's decisions without a scan: ``message`` on ``message_digest`` (the Message-ID's) and
+``object`` on ``object_name`` (the stored object's name, SES's message id), each sorted by
+``id``. A mail without a Message-ID is left out of ``message`` (DynamoDB indexes no item that
+lacks the key).
 DynamoDB deletes a record some time after its ``expires`` (TTL). The Lambda only puts items;
 ``ticket-router why`` and ``decisions`` query them (handler/aws/decision_search.py).
 """
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 # The table's key, indexes (name -> hash key, each sorted by RANGE_KEY) and TTL attribute, as the
 # Terraform module declares them (tests/test_decision_log.py holds the two together).
 HASH_KEY = "day"
+# What every partition key starts with: the function's permission names it (dynamodb:LeadingKeys).
+_KEY_PREFIX = "day"
 RANGE_KEY = "id"
 INDEXES = {"message": "message_digest", "object": "object_name"}
 TTL_ATTRIBUTE = "expires"
@@ -56,7 +59,7 @@ def to_item(record: DecisionRecord, *, expires: int) -> dict[str, AttributeValue
     """The record as a DynamoDB item; an absent value is no attribute (an index key may not be
     empty)."""
     item: dict[str, AttributeValueTypeDef] = {
-        HASH_KEY: {"S": record.day},
+        HASH_KEY: {"S": partition(record.day)},
         RANGE_KEY: {"S": record.id},
         "at": {"N": f"{record.at:.6f}"},
         TTL_ATTRIBUTE: {"N": str(expires)},
@@ -83,6 +86,11 @@ def to_item(record: DecisionRecord, *, expires: int) -> dict[str, AttributeValue
     if record.issue is not None:
         item["issue"] = {"N": str(record.issue)}
     return item
+
+
+def partition(day: str) -> str:
+    """The partition key of the UTC day ``day`` (``2026-12-06``)."""
+    return f"{_KEY_PREFIX}#{day}"
 
 
 def from_item(item: Mapping[str, Any]) -> DecisionRecord:

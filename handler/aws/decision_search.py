@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.aws.decision_log import HASH_KEY, INDEXES, RANGE_KEY, from_item
+from handler.aws.decision_log import HASH_KEY, INDEXES, RANGE_KEY, from_item, partition
 from handler.aws.store import error_code
 from handler.service.decision_log import (
     DecisionLogError,
@@ -52,7 +52,10 @@ class DecisionSearch:
                 "TableName": self._table,
                 "KeyConditionExpression": "#day = :day AND #id >= :start",
                 "ExpressionAttributeNames": {"#day": HASH_KEY, "#id": RANGE_KEY},
-                "ExpressionAttributeValues": {":day": {"S": day}, ":start": {"S": start}},
+                "ExpressionAttributeValues": {
+                    ":day": {"S": partition(day)},
+                    ":start": {"S": start},
+                },
                 "ScanIndexForward": False,
             }
             for item in self._pages(request):
