@@ -96,9 +96,12 @@ def partition(day: str) -> str:
 def from_item(item: Mapping[str, Any]) -> DecisionRecord:
     """The record an item holds; a missing attribute reads as absent, never as an error."""
 
-    def text(name: str) -> str | None:
+    def text(name: str) -> str:
         value = item.get(name, {}).get("S")
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) else ""
+
+    def optional(name: str) -> str | None:
+        return text(name) or None
 
     def flag(name: str) -> bool:
         return item.get(name, {}).get("BOOL") is True
@@ -106,21 +109,21 @@ def from_item(item: Mapping[str, Any]) -> DecisionRecord:
     issue = item.get("issue", {}).get("N")
     return DecisionRecord(
         at=float(item.get("at", {}).get("N", "0")),
-        id=text(RANGE_KEY) or "",
-        route=text("route"),
-        reason=text("reason") or "",
-        action=text("action") or "",
-        detail=text("detail") or "",
-        recipient_domain=text("recipient_domain"),
-        sender_domain=text("sender_domain"),
+        id=text(RANGE_KEY),
+        route=optional("route"),
+        reason=text("reason"),
+        action=text("action"),
+        detail=text("detail"),
+        recipient_domain=optional("recipient_domain"),
+        sender_domain=optional("sender_domain"),
         sender_authenticated=flag("sender_authenticated"),
-        message_digest=text("message_digest"),
-        mail=text("mail"),
-        s3_bucket=text("s3_bucket") or "",
-        s3_key=text("s3_key") or "",
-        ses_message_id=text("ses_message_id"),
-        repo=text("repo"),
+        message_digest=optional("message_digest"),
+        mail=optional("mail"),
+        s3_bucket=text("s3_bucket"),
+        s3_key=text("s3_key"),
+        ses_message_id=optional("ses_message_id"),
+        repo=optional("repo"),
         issue=int(issue) if isinstance(issue, str) and issue.isdigit() else None,
-        url=text("url"),
+        url=optional("url"),
         retryable=flag("retryable"),
     )
