@@ -61,7 +61,9 @@ def to_item(record: DecisionRecord, *, expires: int) -> dict[str, AttributeValue
     item: dict[str, AttributeValueTypeDef] = {
         HASH_KEY: {"S": partition(record.day)},
         RANGE_KEY: {"S": record.id},
+        # When, as epoch seconds and as ISO text for whoever reads the table directly.
         "at": {"N": f"{record.at:.6f}"},
+        "time": {"S": record.time},
         TTL_ATTRIBUTE: {"N": str(expires)},
         "reason": {"S": record.reason},
         "action": {"S": record.action},
