@@ -262,28 +262,32 @@ class Receiver:
         if log is None:
             return
         routes = self.runtime.routes
-        at = self.runtime.clock()
         where = Where(ref.bucket, ref.key, ref.message_id)
-        records = []
-        for index, decision in enumerate(received.decisions):
-            route = route_of(routes, decision)
-            records.append(
+        try:
+            at = self.runtime.clock()
+            records = [
                 record_of(
                     decision,
-                    route=route.key if route is not None else None,
+                    route=_route_key(routes, decision),
                     facts=received.facts,
                     where=where,
                     at=at,
                     index=index,
                 )
-            )
-        try:
+                for index, decision in enumerate(received.decisions)
+            ]
             log.record(records)
         # The log is for operators: no failure of it may fail the invocation and repost the mail.
         except Exception as error:  # noqa: BLE001
             problem = error.detail if isinstance(error, DecisionLogError) else type(error).__name__
             fields = {"s3_key": ref.key, "ses_message_id": ref.message_id, "error": problem}
             _log(logging.WARNING, "decision log not written", fields)
+
+
+def _route_key(routes: Routes, decision: Decision) -> str | None:
+    """The name of the route ``decision`` went through (Route.key), None when it matched none."""
+    route = route_of(routes, decision)
+    return route.key if route is not None else None
 
 
 def handle_event(event: Mapping[str, Any], runtime: Runtime, deadline: Deadline) -> dict[str, Any]:
