@@ -4,6 +4,7 @@ or a rejection with its reason. No I/O: the service carries decisions out."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -31,6 +32,15 @@ from handler.reasons import Reason
 from handler.routing import Miss, NewIssue, Route, Routes, Target, Unsubscribe, sender_allowed
 
 Action = Literal["comment", "open", "unsubscribe", "reject"]
+# How much of the header area is looked at for binary data: SES's block and a long chain of
+# Received fields fit many times over, and a 40 MB object costs no more than a small one.
+_SNIFF = 64 * 1024
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+# C0 controls other than tab, line feed, form feed and carriage return, and DEL: text holds
+# none; more than one byte in _BINARY_SHARE of them in the header area is binary data.
+_NOT_TEXT = bytes([*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+_NUL = b"\0"
+_BINARY_SHARE = 10
 # What SES's verdicts or the mail's own make never posted, before anyone asks who wrote it.
 _NEVER_POSTED = frozenset(
     {
@@ -115,6 +125,18 @@ def plan(
     stored = receipt_from_headers(message)
     receipt = receipt_from_event(ses_record, stored) if ses_record is not None else stored
     addresses = _recipients(receipt, recipients)
+    unmail = not_a_mail(raw, message)
+    if unmail is not None:
+        # Nothing in it is read: no sender to judge, nothing to post, whoever it was for.
+        refused = Assessment(False, Reason.NOT_A_MAIL, unmail, None)
+        return Plan(
+            message,
+            tuple(
+                Decision(address, "reject", Reason.NOT_A_MAIL, unmail, mail=mail)
+                for address in addresses or [""]
+            ),
+            refused,
+        )
     assessment = assess(message, receipt)
     if not addresses:
         return Plan(
@@ -154,6 +176,33 @@ def plan(
             claimed.add((decision.repo.lower(), decision.issue or 0))
         decisions.append(decision)
     return Plan(message, tuple(decisions), assessment)
+
+
+def not_a_mail(raw: bytes, message: Message) -> str | None:
+    """Why ``raw`` (``message`` its parse) is not a mail at all, or None when it is one.
+
+    A mail starts with header fields (after an mbox ``From `` line, if any): an empty object,
+    binary data or text without them is something else stored or saved by mistake, and
+    naming it "no recipient" would send its reader looking for an address problem.
+    """
+    if not raw.strip():
+        return "it is empty" if not raw else f"it holds only blank space ({len(raw):,} bytes)"
+    # The header area: what precedes the first blank line, within the first _SNIFF bytes.
+    area = raw.lstrip(b"\r\n")[:_SNIFF]
+    area = area[: found.start()] if (found := _BLANK_LINE.search(area)) else area
+    if _NUL in area:
+        return f"it holds binary data: a NUL byte at offset {raw.index(_NUL):,}"
+    junk = len(area) - len(area.translate(None, _NOT_TEXT))
+    if junk * _BINARY_SHARE > len(area):
+        return (
+            f"it holds binary data: control characters in {junk:,} of its first {len(area):,} bytes"
+        )
+    if not message.headers:
+        return (
+            "it does not start with header fields: a mail's first line is a field such as "
+            "'From: ...' or 'Received: ...' (or an mbox 'From ' line before one)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
