@@ -11,12 +11,14 @@ from typing import Any, Literal
 
 from handler.github.posts import marker
 from handler.inbound.authenticity import (
+    ASSUMED,
     Assessment,
     SesReceipt,
     assess,
     receipt_from_event,
     receipt_from_headers,
 )
+from handler.inbound.headers import Address
 from handler.inbound.identity import mail_key
 from handler.inbound.mail import Message, parse_mail
 from handler.inbound.render import Comment, render_comment
@@ -97,6 +99,9 @@ class Decision:
     mail: str | None = None
     # What an accepted comment or issue posts; kept when posting it failed, for the record.
     draft: Draft | None = None
+    # What a preview assumed in SES's stead and the decision rests on ("SES authenticated
+    # example.com"): dispatch --dry-run --assume-authenticated only. None: SES's own word.
+    assumed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,18 +118,30 @@ def plan(
     *,
     recipients: Sequence[str] = (),
     ses_record: Mapping[str, Any] | None = None,
+    assume_authenticated: bool = False,
 ) -> Plan:
     """Decide, without any I/O, what to do with ``raw`` for each of its recipients.
 
     Recipients are those ``recipients`` given by the caller (the CLI's --recipient), else the
     ones SES accepted: the event's receipt, else the "for <addr>" of SES's own Received field.
     Never the mail's To and Cc, which anyone writes.
+
+    ``assume_authenticated`` (a dry run's preview of a mail that never went through SES): a mail
+    without SES's block, and without an event, is judged as if SES had passed DMARC for its From
+    domain and, unless ``recipients`` are given, had received it for the To and Cc addresses at
+    the routes' domains. Each decision that rests on that says so (``Decision.assumed``).
     """
     message = parse_mail(raw)
     mail = mail_key(message, raw)
     stored = receipt_from_headers(message)
     receipt = receipt_from_event(ses_record, stored) if ses_record is not None else stored
+    if receipt is None and assume_authenticated:
+        receipt = ASSUMED
     addresses = _recipients(receipt, recipients)
+    # Recipients a preview assumed: those SES would have received the mail for, had it been sent.
+    addressed = not addresses and receipt is ASSUMED
+    if addressed:
+        addresses = [a.addr for a in (*message.to, *message.cc) if a.domain in routes.domains]
     unmail = not_a_mail(raw, message)
     if unmail is not None:
         # Nothing in it is read: no sender to judge, nothing to post, whoever it was for.
@@ -172,6 +189,10 @@ def plan(
             ),
             mail=mail,
         )
+        if addressed:
+            received = f"SES received the mail for {address} (its To or Cc)"
+            both = f"{received} and {decision.assumed}" if decision.assumed else received
+            decision = replace(decision, assumed=both)
         if decision.action in {"comment", "open"} and decision.repo:
             claimed.add((decision.repo.lower(), decision.issue or 0))
         decisions.append(decision)
@@ -257,8 +278,40 @@ def _decide(
         )
     if not assessment.ok or assessment.sender is None:
         return Decision(
-            address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue
+            address,
+            "reject",
+            assessment.reason,
+            assessment.detail,
+            repo=route.repo,
+            issue=issue,
+            assumed=_assumed(assessment),
         )
+    return replace(
+        _decide_sender(
+            message, assessment.sender, route, target, address, claimed=claimed, mail=mail
+        ),
+        assumed=_assumed(assessment),
+    )
+
+
+def _assumed(assessment: Assessment) -> str | None:
+    if not assessment.assumed or assessment.sender is None:
+        return None
+    return f"SES authenticated {assessment.sender.domain}"
+
+
+def _decide_sender(
+    message: Message,
+    sender: Address,
+    route: Route,
+    target: Target | NewIssue | Unsubscribe,
+    address: str,
+    *,
+    claimed: set[tuple[str, int]],
+    mail: str,
+) -> Decision:
+    """The decision for a sender SES vouches for."""
+    issue = None if isinstance(target, NewIssue) else target.issue
     if isinstance(target, Unsubscribe):
         # Whoever SES vouches for may leave, allowed to write here or no longer.
         return Decision(
@@ -269,7 +322,7 @@ def _decide(
             repo=route.repo,
             issue=target.issue,
         )
-    domain = assessment.sender.domain
+    domain = sender.domain
     if not sender_allowed(route, domain):
         return Decision(
             address,

@@ -121,10 +121,16 @@ class Runtime:
 class Receiver:
     """Receives one stored mail: fetch, plan, claim and post, record, notify."""
 
-    def __init__(self, runtime: Runtime, *, dry_run: bool = False) -> None:
+    def __init__(
+        self, runtime: Runtime, *, dry_run: bool = False, assume_authenticated: bool = False
+    ) -> None:
+        if assume_authenticated and not dry_run:
+            raise ValueError("authentication is assumed in a dry run only: nothing posts on it")
         self.runtime = runtime
         # Decide and render only: no GitHub, no claims, no records, no notices.
         self.dry_run = dry_run
+        # A mail without SES's block is judged as if SES had authenticated it (plan).
+        self.assume_authenticated = assume_authenticated
 
     def receive(
         self,
@@ -167,7 +173,13 @@ class Receiver:
         return self.runtime.store.fetch(ref.bucket, ref.key)
 
     def _plan(self, raw: bytes, ref: MailRef, recipients: Sequence[str]) -> Plan:
-        return plan(raw, self.runtime.routes, recipients=recipients, ses_record=ref.ses_record)
+        return plan(
+            raw,
+            self.runtime.routes,
+            recipients=recipients,
+            ses_record=ref.ses_record,
+            assume_authenticated=self.assume_authenticated,
+        )
 
     def _claim_and_post(
         self, planned: Plan, ref: MailRef, deadline: Deadline
