@@ -13,7 +13,8 @@ from handler.deadline import Deadline
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import not_a_mail, plan
 from handler.routing import load_routes
-from handler.service.inbound import Runtime, handle_event
+from handler.service.inbound import Receiver, Runtime, handle_event
+from handler.service.replay import key_ref, needs_attention, replay_keys
 from tests.conftest import ROOT, SHARED_EMAILS, TESTS
 from tests.sesmail import ses_block
 
@@ -148,3 +149,14 @@ def test_an_ses_block_above_nothing_is_still_a_mail():
     nobody: its To is missing)."""
     [decision] = plan(ses_block().encode() + b"\r\n", ROUTES).decisions
     assert (decision.recipient, decision.reason) == ("7@issues.example.com", "not-addressed")
+
+
+def test_replay_says_not_a_mail_and_is_done_with_it():
+    """Replaying such an object by key decides the same, and nothing asks for another try."""
+    receiver = Receiver(Runtime(ROUTES, Store(b"\x00\x01")), dry_run=True)
+    ref = key_ref("inbound/o3vrnil0e2ic28tr", bucket="mail", prefix="inbound/")
+    [replayed] = replay_keys([ref], receiver, recipients=["7@issues.example.com"])
+    assert [(d.recipient, d.reason, d.detail) for d in replayed.decisions] == [
+        ("7@issues.example.com", "not-a-mail", "it holds binary data: a NUL byte at offset 0")
+    ]
+    assert not needs_attention(replayed.decisions[0])
