@@ -23,7 +23,7 @@ from handler.inbound.mail import Message, parse_mail
 from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.notices import Notice, notice_for, notice_key, render_notice
 from handler.reasons import Reason
-from handler.routing import Route, parse_routes
+from handler.routing import Route, Routes, parse_routes
 from handler.service.events import MailRef
 from handler.service.inbound import Fetcher, Receiver, Runtime
 from handler.wiring import Tables, inbound_runtime
@@ -46,9 +46,19 @@ def route(**keys: Any) -> Route:
         "prefix": "",
         "repo": "example-org/site",
         "allowed_senders": ("allowed.org",),
-        "notify": True,
     }
     return Route(**(values | keys))
+
+
+def notice_under(
+    decision: Decision,
+    *routes: Route,
+    message: Message | None = None,
+    assessment: Assessment = OK,
+) -> Notice | None:
+    """The notice ``decision`` deserves under ``routes`` (a default route when none)."""
+    under = Routes(routes or (route(),), "routes.yaml")
+    return notice_for(decision, message or mail(), assessment, under)
 
 
 def mail(*headers: str, sender: str = "Alice <alice@allowed.org>") -> Message:
@@ -85,13 +95,13 @@ POSTED = Decision(
         ("sender-not-allowed", "mail from allowed.org is not accepted at this address"),
         ("issue-not-found", "there is no issue 42 to comment on"),
         ("issue-locked", "issue 42 is locked"),
-        ("empty-body", "it had no text and no attachment"),
+        ("empty-body", "it had no text and no attachment. Write your message in the mail's body"),
         ("encrypted-mail", "it was encrypted, and encrypted mail cannot be read here. Send it "),
     ],
 )
 def test_fixable_rejections_get_a_notice(reason: str, says: str):
     """Each reason a sender can fix yields a notice from the issue address to the sender."""
-    notice = notice_for(rejected(reason), mail(), OK, route())
+    notice = notice_under(rejected(reason))
     assert notice is not None
     assert (notice.reason, notice.to, notice.from_) == (reason, "alice@allowed.org", RECIPIENT)
     assert notice.subject == "Re: Broken link on the site"
@@ -112,39 +122,41 @@ def test_fixable_rejections_get_a_notice(reason: str, says: str):
         "bulk-mail",
         "invalid-from",
         "sender-mismatch",
-        "no-route",
+        "invalid-address",
         "duplicate-recipient",
+        "not-a-participant",
+        "repo-not-visible",
+        "validation-failed",
         "unparseable-mail",
         "github-forbidden",
     ],
 )
 def test_other_rejections_get_none(reason: str):
     """Reasons the sender cannot fix, or that doubt who the sender is, never yield a notice."""
-    assert notice_for(rejected(reason), mail(), OK, route()) is None
+    assert notice_under(rejected(reason)) is None
 
 
 def test_unauthenticated_sender_gets_none_even_for_a_fixable_reason():
     """A failed assessment means the From may be forged: nothing is sent to it."""
     forged = Assessment(False, "not-authenticated", "no pass", ALICE)
-    assert notice_for(rejected("issue-not-found"), mail(), forged, route()) is None
+    assert notice_under(rejected("issue-not-found"), assessment=forged) is None
 
 
 def test_route_without_notify_sends_nothing():
-    """Notices are opt-in per route."""
-    assert notice_for(rejected("issue-locked"), mail(), OK, route(notify=False)) is None
-    assert notice_for(rejected("issue-locked"), mail(), OK, None) is None
+    """notify: false turns a route's notices off."""
+    assert notice_under(rejected("issue-locked"), route(notify=False)) is None
 
 
 def test_retryable_decisions_get_none():
     """A decision that will be retried is not final, so it is not announced."""
     decision = Decision(RECIPIENT, "reject", "issue-locked", "d", retryable=True)
-    assert notice_for(decision, mail(), OK, route()) is None
+    assert notice_under(decision) is None
 
 
 def test_confirmation_carries_the_comment_link_only_when_asked():
     """A posted mail yields a confirmation with the URL when the route sets confirm."""
-    assert notice_for(POSTED, mail(), OK, route()) is None
-    notice = notice_for(POSTED, mail(), OK, route(notify=False, confirm=True))
+    assert notice_under(POSTED) is None
+    notice = notice_under(POSTED, route(notify=False, confirm=True))
     assert notice is not None
     assert notice.reason == "posted"
     assert notice.text.startswith(
@@ -155,7 +167,7 @@ def test_confirmation_carries_the_comment_link_only_when_asked():
 def test_already_posted_is_not_confirmed_again():
     """A redelivered mail does not produce a second confirmation."""
     decision = Decision(RECIPIENT, "comment", "already-posted", "d", url="https://x/1")
-    assert notice_for(decision, mail(), OK, route(confirm=True)) is None
+    assert notice_under(decision, route(confirm=True)) is None
 
 
 @pytest.mark.parametrize(
@@ -164,7 +176,7 @@ def test_already_posted_is_not_confirmed_again():
 )
 def test_machine_mail_gets_none_even_if_it_passed(header: str):
     """Headers of machine mail stop a notice even on a fixable reason (no mail loops)."""
-    assert notice_for(rejected("empty-body"), mail(header), OK, route()) is None
+    assert notice_under(rejected("empty-body"), message=mail(header)) is None
 
 
 @pytest.mark.parametrize(
@@ -172,35 +184,37 @@ def test_machine_mail_gets_none_even_if_it_passed(header: str):
     [("issues.example.com", ()), ("bot.issues.example.com", ()), ("other.net", ("other.net",))],
 )
 def test_our_own_domains_get_none(domain: str, own: tuple[str, ...]):
-    """Mail from a route domain (or below one) is ours: never answered."""
+    """Mail from a route domain (or below one), any route's, is ours: never answered."""
     sender = Address("", "x", domain)
     assessment = Assessment(True, "authenticated", "pass", sender)
     message = mail(sender=f"x@{domain}")
-    assert notice_for(rejected("empty-body"), message, assessment, route(), own_domains=own) is None
+    others = [route(index=1, domain=each) for each in own]
+    decision = rejected("empty-body")
+    assert notice_under(decision, route(), *others, message=message, assessment=assessment) is None
 
 
 def test_several_from_addresses_get_none():
     """A mail with two authors names no single sender to answer."""
     message = mail(sender="alice@allowed.org, bob@allowed.org")
-    assert notice_for(rejected("empty-body"), message, OK, route()) is None
+    assert notice_under(rejected("empty-body"), message=message) is None
 
 
 def test_non_ascii_sender_gets_none():
     """A sender address SES could not send to without SMTPUTF8 is skipped."""
     sender = Address("", "jörg", "allowed.org")
     assessment = Assessment(True, "authenticated", "pass", sender)
-    assert notice_for(rejected("empty-body"), mail(), assessment, route()) is None
+    assert notice_under(rejected("empty-body"), assessment=assessment) is None
 
 
 def test_long_or_folded_subject_is_one_line_and_bounded():
     """The subject is unfolded and cut, and an existing Re: is not doubled."""
     message = mail()
     long = Message(**{**message.__dict__, "subject": "Re: a\r\n b " + "x" * 500})
-    notice = notice_for(rejected("empty-body"), long, OK, route())
+    notice = notice_under(rejected("empty-body"), message=long)
     assert notice is not None
     assert notice.subject == ("Re: a b " + "x" * 500)[:200]
     empty = Message(**{**message.__dict__, "subject": "", "message_id": None})
-    notice = notice_for(rejected("empty-body"), empty, OK, route())
+    notice = notice_under(rejected("empty-body"), message=empty)
     assert notice is not None
     assert (notice.subject, notice.in_reply_to) == ("Re: your mail", None)
 
@@ -416,7 +430,8 @@ ROUTES = parse_routes(
     "routes:\n"
     "  - {domain: issues.example.com, repo: o/site, allowed_senders: [example.com],"
     " notify: true}\n"
-    "  - {domain: quiet.example.com, repo: o/quiet, allowed_senders: [example.com]}\n",
+    "  - {domain: quiet.example.com, repo: o/quiet, allowed_senders: [example.com],"
+    " notify: false}\n",
     "routes.yaml",
 )
 
@@ -484,7 +499,7 @@ def test_invocation_sends_nothing_for_a_forged_sender():
 
 
 def test_invocation_skips_routes_without_notify():
-    """The same rejection on a route without notify sends nothing."""
+    """The same rejection on a route with notify: false sends nothing."""
     told = Told()
     [decision] = run(ses_mail("", to="7@quiet.example.com", recipient="7@quiet.example.com"), told)
     assert decision.reason == "empty-body"
@@ -505,7 +520,7 @@ def test_a_failing_notifier_changes_no_decision(caplog):
 
 MAIL_KEY = "a" * 32
 OPENED = Decision(
-    "new@issues.example.com",
+    "web-new@issues.example.com",
     "open",
     "opened",
     "opened example-org/site#57",
@@ -517,9 +532,14 @@ OPENED = Decision(
 )
 
 
+def opener(**keys: Any) -> Route:
+    """The route of web-<n>@ and web-new@issues.example.com."""
+    return route(prefix="web-", new_issue_address="web-new", **keys)
+
+
 def test_a_new_issue_is_confirmed_from_its_own_address():
     """The confirmation comes from <prefix><number>@domain, so that a reply comments on it."""
-    notice = notice_for(OPENED, mail(), OK, route(notify=False, confirm=True, prefix="web-"))
+    notice = notice_under(OPENED, opener(notify=False, confirm=True))
     assert notice == Notice(
         reason="opened",
         to="alice@allowed.org",
@@ -538,15 +558,15 @@ def test_a_new_issue_is_confirmed_from_its_own_address():
 
 
 def test_a_new_issue_is_confirmed_only_when_the_route_asks():
-    assert notice_for(OPENED, mail(), OK, route(notify=True, confirm=False)) is None
+    assert notice_under(OPENED, opener(notify=True, confirm=False)) is None
 
 
 def test_a_retry_that_finds_the_issue_opened_confirms_it_under_the_same_key():
     """A retry (already-opened) still confirms: the first attempt may have failed before it;
     the key, per issue, keeps it to one confirmation."""
     again = Decision(**{**OPENED.__dict__, "reason": "already-opened"})
-    first = notice_for(OPENED, mail(), OK, route(confirm=True))
-    second = notice_for(again, mail(), OK, route(confirm=True))
+    first = notice_under(OPENED, opener(confirm=True))
+    second = notice_under(again, opener(confirm=True))
     assert first is not None
     assert first == second
     # Once per issue, not per day: a replay on a later day confirms nothing again.
@@ -555,13 +575,16 @@ def test_a_retry_that_finds_the_issue_opened_confirms_it_under_the_same_key():
 
 
 def test_a_new_issue_is_not_confirmed_to_machines_or_forgers():
-    assert notice_for(OPENED, mail("Auto-Submitted: auto-replied"), OK, route(confirm=True)) is None
+    assert (
+        notice_under(OPENED, opener(confirm=True), message=mail("Auto-Submitted: auto-replied"))
+        is None
+    )
     forged = Assessment(False, "dmarc-fail", "DMARC fail", ALICE)
-    assert notice_for(OPENED, mail(), forged, route(confirm=True)) is None
+    assert notice_under(OPENED, opener(confirm=True), assessment=forged) is None
 
 
 def test_the_confirmation_threads_under_the_mail_with_the_known_message_id():
-    notice = notice_for(OPENED, mail(), OK, route(confirm=True, prefix="web-"))
+    notice = notice_under(OPENED, opener(confirm=True))
     assert notice is not None
     parsed = email.message_from_bytes(
         render_notice(notice, now=NOW, domain="issues.example.com"), policy=default
@@ -574,19 +597,21 @@ def test_the_confirmation_threads_under_the_mail_with_the_known_message_id():
 
 
 def test_an_empty_mail_to_a_new_issue_address_is_told_so():
-    decision = Decision("new@issues.example.com", "reject", "empty-body", "d", "example-org/site")
-    notice = notice_for(decision, mail(), OK, route())
+    """An empty mail to the new-issue address gets the empty-body notice from that address."""
+    decision = Decision("web-new@issues.example.com", "reject", "empty-body", "d", "o/site")
+    notice = notice_under(decision, opener())
     assert notice is not None
-    assert notice.text == (
-        "Your mail to new@issues.example.com did not open an issue: it has no subject, no text "
-        "and no attachment.\n\n-- \n"
-        "This is an automatic message.\n"
+    assert (notice.from_, notice.text) == (
+        "web-new@issues.example.com",
+        "Your mail to web-new@issues.example.com was not posted: it had no text and no "
+        "attachment. Write your message in the mail's body.\n\n-- \n"
+        "This is an automatic message.\n",
     )
 
 
 def test_a_confirmation_key_lives_as_long_as_the_claims(aws):
     ses, dynamodb = aws
-    notice = notice_for(OPENED, mail(), OK, route(confirm=True))
+    notice = notice_under(OPENED, opener(confirm=True))
     assert notice is not None
     notifier = SesNotifier(ses, dynamodb, "claims", scoped_ttl_seconds=1000, clock=lambda: NOW)
     assert notifier.send(notice) == "sent"
