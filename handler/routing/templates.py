@@ -52,27 +52,23 @@ def template_parts(text: str, allowed: tuple[str, ...]) -> list[tuple[str, str |
         parsed = list(Formatter().parse(text))
     except ValueError:
         raise TemplateError(
-            "has a { or } that opens or closes no placeholder: write {{ or }} for a literal brace"
+            "a { or } opens or closes no placeholder: write {{ or }} for a literal brace"
         ) from None
     parts: list[tuple[str, str | None]] = []
     for literal, name, spec, conversion in parsed:
         if name is None:
             parts.append((literal, None))
             continue
-        written = (
-            "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-        )
-        written += "}"
-        if name == "" and not spec and not conversion:
+        written = "{" + name + (f"!{conversion}" if conversion else "")
+        written += (f":{spec}" if spec else "") + "}"
+        if name == "":
             raise TemplateError(
-                "has an empty {}: name a placeholder, or write {{}} for literal braces"
+                f"{written} names no placeholder: write {{{{ and }}}} for literal braces"
             )
         if name in allowed and (spec or conversion):
-            raise TemplateError(
-                f"placeholder {written} takes no format or conversion: write {{{name}}}"
-            )
+            raise TemplateError(f"{written} takes no format or conversion: write {{{name}}}")
         if name not in allowed:
-            raise TemplateError(f"{written} is not a placeholder; {_known(name, allowed)}")
+            raise TemplateError(f"{written} is not a placeholder here; {_known(name, allowed)}")
         parts.append((literal, name))
     return parts
 
@@ -102,7 +98,7 @@ def notice_problems(raw: Mapping[str, Any]) -> Iterator[str]:
             try:
                 template_parts(text, NOTICE_PLACEHOLDERS[reason])
             except TemplateError as error:
-                yield f"notices.{code} {error}"
+                yield f"notices.{code}: {error}"
     value = raw.get("contact")
     if isinstance(value, str) and value:
         yield from _contact_problems(value)
@@ -110,17 +106,17 @@ def notice_problems(raw: Mapping[str, Any]) -> Iterator[str]:
 
 def _contact_problems(value: str) -> Iterator[str]:
     text = value.strip()
-    example = "an address (help@example.com) or an https URL (https://example.com/support)"
+    address, url = "an address (help@example.com)", "an https URL (https://example.com/support)"
     if text.lower().startswith("mailto:"):
         yield f"contact {quoted(value)}: write the address alone, without mailto:"
     elif "://" in text:
         parts = urlsplit(text)
         if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in text):
-            yield f"contact {quoted(value)} is not an https URL: write {example}"
+            yield f"contact {quoted(value)} is not an https URL: write {address} or {url}"
         elif parts.username is not None or parts.password is not None:
             yield f"contact {quoted(value)} holds credentials: a notice shows it to senders"
     elif not _plain_address(text):
-        yield f"contact {quoted(value)} is neither {example}"
+        yield f"contact {quoted(value)} is neither {address} nor {url}"
 
 
 def _plain_address(text: str) -> bool:
