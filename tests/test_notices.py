@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import email
+import json
 from email.policy import default
 from typing import Any, cast
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -16,14 +18,14 @@ from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoSuppressions
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials
-from handler.github.errors import GitHubError
+from handler.github.errors import GitHubError, comment_refused
 from handler.inbound.authenticity import Assessment
 from handler.inbound.headers import Address
 from handler.inbound.mail import Message, parse_mail
 from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.notices import Notice, notice_for, notice_key, render_notice
 from handler.reasons import Reason
-from handler.routing import Route, Routes, parse_routes
+from handler.routing import Miss, Route, Routes, parse_routes
 from handler.service.events import MailRef
 from handler.service.inbound import Fetcher, Receiver, Runtime
 from handler.wiring import Tables, inbound_runtime
@@ -621,3 +623,272 @@ def test_a_confirmation_key_lives_as_long_as_the_claims(aws):
     assert later.send(notice) == "rate-limited"
     [item] = dynamodb.scan(TableName="claims")["Items"]
     assert item["expiration"] == {"N": str(int(NOW) + 1000)}
+
+
+# --- mail that names no issue, who to ask, a route's own texts ------------------------------
+
+DOMAIN_ROUTES = parse_routes(
+    """
+routes:
+  - domain: issues.example.com
+    prefix: web-
+    repo: example-org/website
+    allowed_senders: [allowed.org]
+    name: Example website
+    new_issue_address: new
+  - {domain: issues.example.com, prefix: docs-, repo: example-org/docs, allowed_senders: [a.org]}
+  - {domain: other.example.net, repo: example-org/other, allowed_senders: [allowed.org]}
+""",
+    "routes.yaml",
+)
+FOOTER = "\n\n-- \nThis is an automatic message.\n"
+
+
+def missed(address: str, routes: Routes = DOMAIN_ROUTES) -> Decision:
+    """The decision for a recipient the routes cannot place, as the plan makes it."""
+    miss = routes.lookup(address)
+    assert isinstance(miss, Miss)
+    return Decision(address, "reject", miss.reason, miss.detail)
+
+
+def test_a_mistyped_address_is_told_the_valid_addresses_of_its_domain():
+    """invalid-issue-number lists every address form of the recipient's domain, and only its."""
+    decision = missed("wbe-7@Issues.Example.com")
+    assert decision.reason == "invalid-issue-number"
+    notice = notice_for(decision, mail(), OK, DOMAIN_ROUTES)
+    assert notice is not None
+    assert (notice.reason, notice.to, notice.from_) == (
+        "invalid-issue-number",
+        "alice@allowed.org",
+        "wbe-7@issues.example.com",
+    )
+    assert notice.text == (
+        "Your mail to wbe-7@issues.example.com was not posted: that address names no issue. "
+        "The addresses here are:\n"
+        "- web-<issue number>@issues.example.com: comment on that issue (Example website)\n"
+        "- web-new@issues.example.com: open a new issue (Example website)\n"
+        "- docs-<issue number>@issues.example.com: comment on that issue\n\n"
+        "Send it again to one of them, with the issue's number in place of <issue number>." + FOOTER
+    )
+
+
+def test_no_route_on_a_domain_with_routes_is_told_its_addresses():
+    """A local part that no route of the domain takes is told so, with the domain's forms."""
+    decision = Decision("help@other.example.net", "reject", "no-route", "no route for help@")
+    notice = notice_for(decision, mail(), OK, DOMAIN_ROUTES)
+    assert notice is not None
+    assert notice.text == (
+        "Your mail to help@other.example.net was not posted: nothing receives mail at that "
+        "address. The addresses here are:\n"
+        "- <issue number>@other.example.net: comment on that issue\n\n"
+        "Send it again to one of them, with the issue's number in place of <issue number>." + FOOTER
+    )
+
+
+def test_mail_to_a_domain_without_routes_gets_none():
+    """No route of ours speaks for a domain we do not receive: nothing is sent."""
+    assert notice_for(missed("7@elsewhere.example.org"), mail(), OK, DOMAIN_ROUTES) is None
+
+
+def test_unrouted_mail_is_silent_when_any_route_of_its_domain_says_notify_false():
+    """One route of the domain with notify: false keeps the whole domain's unrouted mail quiet;
+    another domain's setting does not count."""
+    quiet = parse_routes(
+        "routes:\n"
+        "  - {domain: issues.example.com, prefix: web-, repo: o/web, allowed_senders: [a.org]}\n"
+        "  - {domain: issues.example.com, prefix: docs-, repo: o/docs, allowed_senders: [a.org],"
+        " notify: false}\n"
+        "  - {domain: other.example.net, repo: o/other, allowed_senders: [a.org], notify: false}\n"
+        "  - {domain: third.example.net, repo: o/third, allowed_senders: [a.org]}\n",
+        "routes.yaml",
+    )
+    assert notice_for(missed("wbe-7@issues.example.com", quiet), mail(), OK, quiet) is None
+    assert notice_for(missed("x@third.example.net", quiet), mail(), OK, quiet) is not None
+
+
+def test_unrouted_mail_is_told_in_the_words_of_the_domains_first_route():
+    """The first route of the domain (file order) gives the text and its {repo}."""
+    routes = parse_routes(
+        "routes:\n"
+        "  - {domain: issues.example.com, prefix: web-, repo: o/web, allowed_senders: [a.org],"
+        ' notices: {invalid-issue-number: "No issue at {recipient} ({repo}):\\n{addresses}"}}\n'
+        "  - {domain: issues.example.com, prefix: docs-, repo: o/docs, allowed_senders: [a.org],"
+        " notices: {invalid-issue-number: 'Second route speaking'}}\n",
+        "routes.yaml",
+    )
+    notice = notice_for(missed("web-x@issues.example.com", routes), mail(), OK, routes)
+    assert notice is not None
+    assert notice.text == (
+        "No issue at web-x@issues.example.com (o/web):\n"
+        "- web-<issue number>@issues.example.com: comment on that issue\n"
+        "- docs-<issue number>@issues.example.com: comment on that issue" + FOOTER
+    )
+
+
+def test_a_long_list_of_addresses_is_cut():
+    """A domain with many routes lists the first eleven forms and how many more there are."""
+    routes = tuple(route(index=n, prefix=f"p{n}-") for n in range(15))
+    notice = notice_under(Decision("x@issues.example.com", "reject", "no-route", "d"), *routes)
+    assert notice is not None
+    lines = notice.text.split("\n")
+    listed = [line for line in lines if line.startswith("- ")]
+    assert listed == [
+        *(f"- p{n}-<issue number>@issues.example.com: comment on that issue" for n in range(11)),
+        "- and 4 more",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("contact", "ask"),
+    [
+        (None, "the maintainers of example-org/site"),
+        ("help@example.org", "the maintainers at help@example.org"),
+        ("https://example.org/support", "the maintainers at https://example.org/support"),
+    ],
+)
+def test_a_sender_not_allowed_is_told_who_to_ask(contact: str | None, ask: str):
+    """The route's contact, else the maintainers of its repository."""
+    notice = notice_under(rejected("sender-not-allowed"), route(contact=contact))
+    assert notice is not None
+    assert notice.text == (
+        f"Your mail to {RECIPIENT} was not posted: mail from allowed.org is not accepted at this "
+        f"address. If you should be able to write here, ask {ask} to add your domain." + FOOTER
+    )
+
+
+def test_a_routes_own_text_replaces_the_built_in_one_with_every_placeholder():
+    """Each placeholder is filled; doubled braces are literal; other notices keep theirs."""
+    template = "{recipient}|{issue}|{domain}|{repo}|{contact}|{{literal}}\n{addresses}"
+    own = route(notices=((Reason.ISSUE_LOCKED, template),), contact="help@example.org")
+    notice = notice_under(rejected("issue-locked"), own)
+    assert notice is not None
+    assert notice.text == (
+        f"{RECIPIENT}|42|allowed.org|example-org/site|the maintainers at help@example.org|"
+        "{literal}\n- <issue number>@issues.example.com: comment on that issue" + FOOTER
+    )
+    other = notice_under(rejected("empty-body"), own)
+    assert other is not None
+    assert other.text.startswith(f"Your mail to {RECIPIENT} was not posted: it had no text")
+
+
+def test_a_routes_own_confirmations_name_the_link_and_the_reply_address():
+    """posted and opened texts may use {url}, and opened {reply_to}."""
+    posted = route(confirm=True, notices=((Reason.POSTED, "Now at {url}"),))
+    notice = notice_under(POSTED, posted)
+    assert notice is not None
+    assert notice.text == f"Now at {POSTED.url}" + FOOTER
+    opened = opener(confirm=True, notices=((Reason.OPENED, "#{issue} {url} via {reply_to}"),))
+    notice = notice_under(OPENED, opened)
+    assert notice is not None
+    assert notice.text == (
+        "#57 https://github.com/example-org/site/issues/57 via web-57@issues.example.com" + FOOTER
+    )
+
+
+def _answer(status: int, payload: dict[str, Any]) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(payload).encode()
+    return response
+
+
+def test_github_refusing_the_mail_as_too_long_is_told():
+    """GitHub's 422 "body is too long" is a notice; any other validation failure is none."""
+    too_long = comment_refused(
+        _answer(
+            422,
+            {
+                "message": "Validation Failed",
+                "errors": [
+                    {
+                        "resource": "IssueComment",
+                        "code": "custom",
+                        "field": "body",
+                        "message": "body is too long (maximum is 65536 characters)",
+                    }
+                ],
+            },
+        ),
+        "example-org/site#42",
+    )
+    decision = Decision(RECIPIENT, "reject", too_long.reason, too_long.detail, "o/site", 42)
+    notice = notice_under(decision)
+    assert notice is not None
+    assert notice.text == (
+        f"Your mail to {RECIPIENT} was not posted: GitHub refused it as too long. Send it "
+        "again shorter, or split it over several mails." + FOOTER
+    )
+    other = comment_refused(
+        _answer(422, {"message": "Validation Failed", "errors": [{"code": "invalid"}]}),
+        "example-org/site#42",
+    )
+    decision = Decision(RECIPIENT, "reject", other.reason, other.detail, "o/site", 42)
+    assert other.reason == too_long.reason == "validation-failed"
+    assert notice_under(decision) is None
+
+
+def test_a_repository_the_credential_cannot_see_is_never_told():
+    """repo-not-visible is retried and alarmed, never reported to the sender as a missing issue."""
+    for retryable in (True, False):
+        decision = Decision(RECIPIENT, "reject", "repo-not-visible", "d", retryable=retryable)
+        assert notice_under(decision) is None
+
+
+def test_a_mistyped_address_is_answered_through_ses_once_a_day(aws):
+    """End to end (moto SES and DynamoDB): an authenticated sender's mail to an address that
+    names no issue is answered from that address, once per day however often they retry."""
+    ses, dynamodb = aws
+    recording = Recording(ses)
+    raw = ses_mail(
+        from_="Alice <alice@allowed.org>",
+        envelope_from="alice@allowed.org",
+        dkim_domain="allowed.org",
+        from_domain="allowed.org",
+        recipient="web-7a@issues.example.com",
+    )
+    runtime = Runtime(
+        routes=DOMAIN_ROUTES,
+        store=OneMail(raw),
+        notifier=notifier_on(recording, dynamodb),
+    )
+    for _ in range(2):
+        [decision] = Receiver(runtime).receive(MailRef("mail", "k"), Deadline.within(60.0))
+        assert (decision.reason, decision.retryable) == ("invalid-issue-number", False)
+    [request] = recording.sent
+    assert (request["Source"], request["Destinations"]) == (
+        "web-7a@issues.example.com",
+        ["alice@allowed.org"],
+    )
+    sent = email.message_from_bytes(request["RawMessage"]["Data"], policy=default)
+    assert (sent["Subject"], sent["In-Reply-To"]) == ("Re: Build failure", "<m1@example.com>")
+    assert sent.get_content() == (
+        "Your mail to web-7a@issues.example.com was not posted: that address names no issue. "
+        "The addresses here are:\r\n"
+        "- web-<issue number>@issues.example.com: comment on that issue (Example website)\r\n"
+        "- web-new@issues.example.com: open a new issue (Example website)\r\n"
+        "- docs-<issue number>@issues.example.com: comment on that issue\r\n\r\n"
+        "Send it again to one of them, with the issue's number in place of <issue number>."
+        "\r\n\r\n-- \r\nThis is an automatic message.\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("keys", "built"),
+    [("", True), (" notify: false,", False), (" notify: false, confirm: true,", True)],
+)
+def test_the_runtime_has_a_notifier_unless_every_route_is_silent(aws, keys: str, built: bool):
+    """Routes that do not mention notify are told by default; only notify: false everywhere
+    (and no confirm) leaves the runtime without a notifier."""
+    ses, dynamodb = aws
+    routes = parse_routes(
+        f"routes:\n- {{domain: issues.example.com,{keys} repo: o/r, allowed_senders: [a.org]}}\n",
+        "routes.yaml",
+    )
+    runtime = inbound_runtime(
+        routes,
+        store=cast("Fetcher", None),
+        credentials=Credentials(None, lambda: "token"),
+        tables=Tables(dynamodb, "claims"),
+        ses=ses,
+    )
+    assert (runtime.notifier is not None) == built
