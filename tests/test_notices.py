@@ -892,3 +892,20 @@ def test_the_runtime_has_a_notifier_unless_every_route_is_silent(aws, keys: str,
         ses=ses,
     )
     assert (runtime.notifier is not None) == built
+
+
+@pytest.mark.parametrize(
+    "block",
+    [{"spam": "FAIL"}, {"virus": "FAIL"}, {"dkim": "fail", "dmarc": "fail", "spf": "fail"}],
+    ids=["spam", "virus", "forged"],
+)
+def test_spam_or_forged_mail_to_a_mistyped_address_gets_none(block: dict[str, str]):
+    """The address is judged before the sender, but a notice still needs a sender SES vouched
+    for and a mail it did not call spam or a virus."""
+    told = Told()
+    raw = ses_mail(recipient="7x@issues.example.com", **block)
+    [decision] = run(raw, told)
+    assert decision.reason == "invalid-issue-number"
+    assert told.notices == []
+    [decision] = run(ses_mail(recipient="7x@issues.example.com"), told)
+    assert [notice.reason for notice in told.notices] == ["invalid-issue-number"]
