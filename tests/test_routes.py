@@ -29,9 +29,9 @@ from tests.conftest import ROOT, TESTS
 
 FIXTURES = TESTS / "routes"
 KNOWN_KEYS = (
-    "allow_bcc, allowed_senders, api_url, confirm, domain, github_app, keep_quoted, labels, "
-    "max_age, name, new_issue_address, notify, notify_participants, prefix, repo, "
-    "show_sender_address, token_secret"
+    "allow_bcc, allowed_senders, api_url, confirm, contact, domain, github_app, keep_quoted, "
+    "labels, max_age, name, new_issue_address, notices, notify, notify_participants, prefix, "
+    "repo, show_sender_address, token_secret"
 )
 
 

@@ -19,6 +19,7 @@ from handler.routing.model import (
     TokenSecret,
     quoted,
 )
+from handler.routing.templates import notice_problems
 
 # RFC 5322 dot-atom text: what a prefix may hold and still start an unquoted local part. A
 # trailing dot is allowed because the issue number follows it ("web.45").
@@ -68,6 +69,7 @@ def route_problems(raw: Mapping[str, Any]) -> Iterator[str]:
             yield f"allowed_senders entry {problem}"
     yield from _opening_problems(raw)
     yield from _credential_problems(raw)
+    yield from notice_problems(raw)
     age = raw.get("max_age")
     if isinstance(age, str) and age:
         yield from _max_age_problems(age)

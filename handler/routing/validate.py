@@ -25,6 +25,7 @@ from handler.routing.checks import (
 from handler.routing.conflicts import Address, conflicts
 from handler.routing.domains import normalize_domain
 from handler.routing.model import Route, Routes, quoted, route_label
+from handler.routing.templates import contact, notice_texts
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
@@ -240,7 +241,7 @@ def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[_
                 name=raw.get("name"),
                 keep_quoted=raw.get("keep_quoted", True),
                 show_sender_address=raw.get("show_sender_address", False),
-                notify=raw.get("notify", False),
+                notify=raw.get("notify", True),
                 confirm=raw.get("confirm", False),
                 notify_participants=raw.get("notify_participants", False),
                 new_issue_address=(
@@ -253,6 +254,8 @@ def _build(raw_routes: list[Any], broken: set[int]) -> tuple[list[Route], list[_
                 api_url=api_url(raw["api_url"]) if "api_url" in raw else None,
                 allow_bcc=raw.get("allow_bcc", False),
                 max_age=max_age(raw),
+                notices=notice_texts(raw),
+                contact=contact(raw),
             )
         )
     problems += conflicts(addresses)

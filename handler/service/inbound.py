@@ -209,12 +209,8 @@ class Receiver:
         notifier = self.runtime.notifier
         if notifier is None:
             return
-        routes = self.runtime.routes
         for decision in decisions:
-            route = route_of(routes, decision)
-            notice = notice_for(
-                decision, planned.message, planned.assessment, route, own_domains=routes.domains
-            )
+            notice = notice_for(decision, planned.message, planned.assessment, self.runtime.routes)
             if notice is None:
                 continue
             try:
