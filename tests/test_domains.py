@@ -117,7 +117,7 @@ def test_a_routes_file_says_why_its_domain_is_refused():
     with pytest.raises(RoutesError) as caught:
         parse_routes(text, "routes.yaml")
     assert caught.value.errors == (
-        'routes.yaml: route 0 (b\u00adücher.example): domain "b\u00adücher.example" is not a '
+        'routes.yaml:2:14: route 1 (b\u00adücher.example): domain "b\u00adücher.example" is not a '
         "valid domain name: U+00AD would be changed by the IDNA mapping (UTS 46), which reads "
         f"the name as bücher.example; write bücher.example or {BUECHER} itself",
     )

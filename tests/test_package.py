@@ -112,7 +112,8 @@ def test_an_invalid_routes_file_is_not_packaged(tmp_path: Path, capsys):
     output = tmp_path / "z.zip"
     assert package.main(["--routes", str(routes), "--output", str(output)]) == 1
     assert capsys.readouterr().err == (
-        f"{routes}: route 0 (issues.example.com): the required key allowed_senders is missing\n"
+        f"{routes}:2:5: route 1 (issues.example.com): the required key allowed_senders is "
+        "missing\n"
         f"{routes}: not packaged\n"
     )
     assert not output.exists()
