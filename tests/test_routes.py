@@ -1534,3 +1534,23 @@ def test_api_url_needs_the_routes_own_credential():
         "credential (token_secret or github_app): the deployment's token is for GITHUB_API_URL "
         "and is never sent to another host"
     ]
+
+
+def test_an_error_brought_by_a_merge_key_is_placed_where_the_anchor_wrote_it():
+    """A value a route takes through <<: *anchor (or a list of anchors, the first one winning)
+    is reported at the anchor's text, under the route that took it."""
+    text = (
+        "x-a: &a {keep_quoted: maybe}\n"
+        "x-b: &b {keep_quoted: false, max_age: 1w}\n"
+        "routes:\n"
+        "  - <<: [*a, *b]\n"
+        "    domain: issues.example.com\n"
+        "    repo: o/r\n"
+        "    allowed_senders: [example.com]\n"
+    )
+    assert errors_of(text) == [
+        "routes.yaml:1:23: route 1 (issues.example.com): keep_quoted must be true or false, not "
+        '"maybe"',
+        'routes.yaml:2:39: route 1 (issues.example.com): max_age "1w" is not a duration: write '
+        "a whole number of hours or days, e.g. 36h or 7d",
+    ]

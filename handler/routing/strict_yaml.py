@@ -24,15 +24,21 @@ class YamlError(ValueError):
 
 
 class Places:
-    """Where the parts of one loaded document were written, found from its root node (merge keys
-    already flattened into the mappings that use them, aliases pointing at their anchors)."""
+    """Where the parts of one document were written: composed again from its text when first
+    asked (only a file with errors is), so that a valid file's nodes need not be kept."""
 
-    def __init__(self, root: yaml.Node | None) -> None:
-        self._root = root
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._root: yaml.Node | None = None
 
     def find(self, path: Sequence[str | int], *, key: bool = False) -> Place | None:
         """The place of the value at ``path`` (or of its key, with ``key``); else of the
         nearest enclosing value that has one."""
+        if self._root is None:
+            try:
+                self._root = yaml.compose(self._text, Loader=_FAST_LOADER)
+            except yaml.YAMLError:
+                return None
         node = self._root
         if node is None:
             return None
@@ -48,17 +54,24 @@ class Places:
 def _child(node: yaml.Node, step: str | int, *, key: bool) -> yaml.Node | None:
     if isinstance(node, yaml.SequenceNode) and isinstance(step, int):
         return node.value[step] if 0 <= step < len(node.value) else None
-    if isinstance(node, yaml.MappingNode):
-        # The last pair wins, as in the loaded mapping: a key's own value after merged ones.
-        for key_node, value_node in reversed(_pairs(node)):
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
-                return key_node if key else value_node
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    merged: list[yaml.Node] = []
+    # The last pair wins, as in the loaded mapping.
+    for key_node, value_node in reversed(node.value):
+        if key_node.tag == _MERGE_TAG:
+            # <<: *anchor or <<: [*a, *b]: keys the mapping does not give itself come from
+            # there, the first mapping listed first.
+            merged += (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
+        elif isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
+            return key_node if key else value_node
+    for source in merged:
+        found = _child(source, step, key=key)
+        if found is not None:
+            return found
     return None
-
-
-def _pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
-    pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
-    return pairs
 
 
 def _place(node: yaml.Node) -> Place:
@@ -82,26 +95,15 @@ def load_yaml(text: str) -> tuple[Any, Places]:
         raise YamlError(f"not valid YAML: {error}") from None
 
 
-def _load(text: str, kind: type[_Recording]) -> tuple[Any, Places]:
-    loader = kind(text)  # type: ignore[call-arg]
-    try:
-        return loader.get_single_data(), loader.places
-    finally:
-        loader.dispose()  # type: ignore[attr-defined]
+def _load(text: str, kind: type[yaml.SafeLoader]) -> tuple[Any, Places]:
+    return yaml.load(text, Loader=kind), Places(text)  # noqa: S506 - SafeLoader's kind
 
 
-class _Recording(yaml.constructor.SafeConstructor):
-    """Keeps the document's root node (for Places), and refuses a key given twice in one
-    mapping (PyYAML keeps the last).
+class _NoRepeatedKeys(yaml.constructor.SafeConstructor):
+    """Refuses a key given twice in one mapping (PyYAML keeps the last).
 
     Keys brought in by a ``<<: *anchor`` merge may be overridden: that is what merging is for.
     """
-
-    places = Places(None)
-
-    def construct_document(self, node: yaml.Node) -> Any:  # noqa: ANN401 - whatever it holds
-        self.places = Places(node)
-        return super().construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -121,10 +123,13 @@ class _Recording(yaml.constructor.SafeConstructor):
         return super().construct_mapping(node, deep=deep)
 
 
-class _StrictLoader(_Recording, yaml.SafeLoader):
+class _StrictLoader(_NoRepeatedKeys, yaml.SafeLoader):
     pass
 
 
 # libyaml's parser, where PyYAML was built with it: a large routes file loads three times faster.
-class _FastStrictLoader(_Recording, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _FastStrictLoader(_NoRepeatedKeys, _FAST_LOADER):  # type: ignore[misc,valid-type]
     pass
