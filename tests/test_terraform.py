@@ -964,8 +964,9 @@ def function_policy() -> dict[str, Any]:
 
 
 def notice_domains(routes_text: str) -> list[str]:
-    """local.notice_domains, computed as the Terraform expression does."""
-    routes = yaml.safe_load(routes_text)["routes"]
+    """local.notice_domains, computed as the Terraform expression does (defaults applied)."""
+    document = yaml.safe_load(routes_text)
+    routes = [document.get("defaults", {}) | r for r in document["routes"]]
     return list(
         dict.fromkeys(
             r["domain"].strip().lower().removesuffix(".")
@@ -2486,6 +2487,7 @@ def test_string_like_is_iams():
 
 
 SENDING_ROUTES = """\
+defaults: {notify: false}
 routes:
   - {domain: Talk.Example.com., repo: o/b, allowed_senders: [a.org], notify_participants: true}
   - {domain: notes.example.com, prefix: Ask-, repo: o/d, allowed_senders: [a.org], confirm: true}
