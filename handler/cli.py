@@ -35,7 +35,7 @@ from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.errors import OutboundError
 from handler.outbound.signatures import app_secret, owner_secret
 from handler.reasons import Reason
-from handler.routing import GITHUB_LOGIN, Routes, RoutesError, load_routes
+from handler.routing import GITHUB_LOGIN, Routes, RoutesError, RoutesUnreadable, load_routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.events import MailRef
 from handler.service.inbound import Fetcher, Receiver, Runtime
@@ -227,12 +227,14 @@ def _claims_option(command: argparse.ArgumentParser) -> None:
 
 
 def _check(path: str) -> int:
+    """Exit 0 for a valid routes file, 1 for an invalid one (every problem, one per line),
+    2 for one that cannot be read at all."""
     try:
         routes = load_routes(path)
     except RoutesError as error:
         for message in error.errors:
             print(message, file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, RoutesUnreadable) else 1
     print(f"{path}: valid, {len(routes.routes)} routes for {len(routes.domains)} domains")
     return 0
 

@@ -92,7 +92,7 @@ class Route:
 
     @property
     def label(self) -> str:
-        """How messages name this route: ``route 2 (web-@issues.example.com)``."""
+        """How messages name this route: ``route 2 (web-@issues.example.com)``, numbered from 1."""
         return route_label(self.index, self.domain, self.prefix)
 
 
@@ -298,4 +298,7 @@ def quoted(text: str) -> str:
 
 
 def route_label(index: int, domain: str, prefix: str) -> str:
-    return f"route {index} ({prefix}@{domain})" if prefix else f"route {index} ({domain})"
+    """``route 2 (web-@issues.example.com)`` for the route at ``index``: people count routes
+    from 1, as an editor counts lines."""
+    number = index + 1
+    return f"route {number} ({prefix}@{domain})" if prefix else f"route {number} ({domain})"
