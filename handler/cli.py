@@ -1,11 +1,11 @@
 """Command line: ``ticket-router check|dispatch|replay|why|decisions|webhook-secret``, or
 ``python -m handler``.
 
-Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read,
-a post failed for a reason worth retrying, or handling a mail failed unexpectedly (the other
-mails are still handled), or ``why`` found nothing recorded; 2 the command itself cannot run
-(bad routes file, no token at all, bad arguments, no master secret, no decision table). The
-commands: README, "Command line".
+Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read
+(or a file given to dispatch is not a mail), a post failed for a reason worth retrying, or
+handling a mail failed unexpectedly (the other mails are still handled), or ``why`` found nothing
+recorded; 2 the command itself cannot run (bad routes file, no token at all, bad arguments, no
+master secret, no decision table). The commands: README, "Command line".
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.errors import OutboundError
 from handler.outbound.signatures import app_secret, owner_secret
 from handler.reasons import Reason
-from handler.routing import GITHUB_LOGIN, Routes, RoutesError, load_routes
+from handler.routing import GITHUB_LOGIN, Routes, RoutesError, RoutesUnreadable, load_routes
 from handler.routing.domains import normalize_domain
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.decision_log import (
@@ -117,6 +117,13 @@ def _parser() -> argparse.ArgumentParser:
     _claims_option(dispatch)
     dispatch.add_argument(
         "--dry-run", action="store_true", help="decide and render only: no token, no network"
+    )
+    dispatch.add_argument(
+        "--assume-authenticated",
+        action="store_true",
+        help="with --dry-run: judge a mail without SES's header block (one written by hand) as "
+        "if SES had authenticated its From domain and received it for its To and Cc addresses "
+        "at the routes' domains; each decision that rests on it says so",
     )
     dispatch.add_argument("--json", action="store_true", help="one JSON object per decision")
     dispatch.add_argument("files", nargs="+", metavar="FILE.eml", help="'-' reads standard input")
@@ -285,17 +292,26 @@ def _claims_option(command: argparse.ArgumentParser) -> None:
 
 
 def _check(path: str) -> int:
+    """Exit 0 for a valid routes file, 1 for an invalid one (every problem, one per line),
+    2 for one that cannot be read at all."""
     try:
         routes = load_routes(path)
     except RoutesError as error:
         for message in error.errors:
             print(message, file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, RoutesUnreadable) else 1
     print(f"{path}: valid, {len(routes.routes)} routes for {len(routes.domains)} domains")
     return 0
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.assume_authenticated and not args.dry_run:
+        print(
+            "ticket-router dispatch: error: --assume-authenticated is for previews only: "
+            "add --dry-run (nothing is posted on an assumption)",
+            file=sys.stderr,
+        )
+        return 2
     routes = _routes(args.routes)
     if routes is None:
         return 2
@@ -315,8 +331,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _dispatch_file(name: str, receiver: Receiver, args: argparse.Namespace) -> int:
-    """Receive the mail in the file ``name`` and print its decisions; 1 if one needs a retry
-    or the file cannot be read."""
+    """Receive the mail in the file ``name`` and print its decisions; 1 if one needs a retry,
+    or the file cannot be read or is not a mail."""
     try:
         raw = _read(name)
     # ValueError: a name the system cannot take (a NUL byte in it).
@@ -329,7 +345,8 @@ def _dispatch_file(name: str, receiver: Receiver, args: argparse.Namespace) -> i
     deadline = Deadline.within(MAIL_BUDGET_SECONDS)
     status = 0
     for decision in receiver.receive(ref, deadline, raw=raw, recipients=args.recipient):
-        if decision.retryable:
+        # A file that is no mail was likely named by mistake: the decision says what it is.
+        if decision.retryable or decision.reason == Reason.NOT_A_MAIL:
             status = 1
         _print(name, decision, as_json=args.json, dry_run=args.dry_run, out=sys.stdout)
     return status
@@ -558,7 +575,8 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
     """The Lambda's receiver, on this machine's credentials; a dry run needs none. None (the
     problem printed) when it cannot be built."""
     if args.dry_run:
-        return Receiver(Runtime(routes, store), dry_run=True)
+        assume = getattr(args, "assume_authenticated", False)
+        return Receiver(Runtime(routes, store), dry_run=True, assume_authenticated=assume)
     credentials = _credentials(routes)
     if credentials is None:
         return None
@@ -673,6 +691,7 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
             "reason": decision.reason,
             "detail": decision.detail,
             "url": decision.url,
+            "assumed": decision.assumed,
         }
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
@@ -687,6 +706,7 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
             verb = f"opened {target}"
         out.write(f"{name} -> {recipient}: {verb}")
         out.write(f" {decision.url}\n" if decision.url else "\n")
+        out.write(_assumption(decision))
         tags = f" [{', '.join(labels)}]" if labels else ""
         out.write(f"    title: {title}{tags}\n")
         for line in (body or "").split("\n"):
@@ -700,13 +720,23 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
             verb = "commented on"
         out.write(f"{name} -> {recipient}: {verb} {target}")
         out.write(f" {decision.url}\n" if decision.url else "\n")
+        out.write(_assumption(decision))
         for line in (body or "").split("\n"):
             out.write(f"    | {line}\n")
     elif decision.action == "unsubscribe":
         verb = "would unsubscribe the sender from" if dry_run else f"{decision.reason}:"
         out.write(f"{name} -> {recipient}: {verb} {target}\n")
+        out.write(_assumption(decision))
         out.write(f"    {decision.detail}\n")
     else:
         out.write(f"{name} -> {recipient}: rejected ({decision.reason}) {target}\n")
+        out.write(_assumption(decision))
         out.write(f"    {decision.detail}\n")
     out.write("\n")
+
+
+def _assumption(decision: Decision) -> str:
+    """The line that says what a preview's decision rests on in SES's stead, if anything."""
+    if decision.assumed is None:
+        return ""
+    return f"    ASSUMED, not checked (--assume-authenticated): {decision.assumed}\n"

@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The routes are validated and converted by the handler's own code, run from this checkout.
 sys.path.insert(0, str(ROOT))
 from handler.routing import GitHubApp, Routes, RoutesError, parse_routes, routes_json  # noqa: E402
+from scripts.installs import InstallError, run  # noqa: E402
 from scripts.locks import LOCKS, LockError, Pin, read_lock  # noqa: E402
 
 PLATFORM = "manylinux2014_aarch64"
@@ -116,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         pins = [pin for pin in pins if pin.name not in GITHUB_APP_ONLY]
     with tempfile.TemporaryDirectory() as scratch:
         task = Path(scratch) / "task"
-        _install(pins, task)
+        try:
+            _install(pins, task)
+        except InstallError as error:
+            print(f"{args.requirements}: not packaged: {error}", file=sys.stderr)
+            return 1
         for source, name in _tree(ROOT / "handler", ROOT):
             (task / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, task / name)
@@ -297,7 +302,7 @@ def _pip(
         "--python-version", PYTHON_VERSION, *(["--abi", abi] if abi else []),
         "--target", str(target), "-r", str(lock),
     ]  # fmt: skip
-    subprocess.run(command, check=True)  # noqa: S603 - our own interpreter, fixed arguments
+    run(command, "the Lambda's dependencies")
 
 
 if __name__ == "__main__":

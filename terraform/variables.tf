@@ -13,6 +13,13 @@ variable "routes_file" {
   description = "routes.yaml to deploy; its domains become the SES recipients. Default: the repository's routes.yaml (the one `make package` packages, as routes.json)."
   type        = string
   default     = null
+
+  # SES, Route 53 and this module take a domain in its xn-- form only, and Terraform cannot
+  # convert one: refused here as `ticket-router check` refuses it (which prints the form).
+  validation {
+    condition     = alltrue([for route in yamldecode(file(coalesce(var.routes_file, "${path.module}/../routes.yaml"))).routes : !can(regex("[^[:ascii:]]", try(route.domain, "")))])
+    error_message = join("\n", [for index, route in yamldecode(file(coalesce(var.routes_file, "${path.module}/../routes.yaml"))).routes : "route ${index + 1} (${route.domain}): domain \"${route.domain}\" is internationalised: write it in its xn-- form (SES and Terraform take the xn-- form only; `ticket-router check` prints it)" if can(regex("[^[:ascii:]]", try(route.domain, "")))])
+  }
 }
 
 variable "package_file" {

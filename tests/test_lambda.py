@@ -154,7 +154,7 @@ def test_decision_line_is_one_json_object_with_the_invocation_context(
         "name": "ticket_router",
     }
     assert line["function_request_id"] == Context.aws_request_id
-    assert line["route"] == "route 0 (issues.example.com)"
+    assert line["route"] == "route 1 (issues.example.com)"
     assert line["url"] == "https://github.com/example-org/app/issues/7#issuecomment-99"
     assert datetime.fromisoformat(line["timestamp"]).utcoffset() is not None
 

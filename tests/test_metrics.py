@@ -374,7 +374,7 @@ def test_posted_decision_record_has_every_field(log):
         "ses_message_id": None,
         "mail": fields(record)["mail"],
         "recipient": "7@issues.example.com",
-        "route": "route 0 (issues.example.com)",
+        "route": "route 1 (issues.example.com)",
         "route_name": None,
         "action": "comment",
         "reason": "posted",

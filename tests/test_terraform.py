@@ -449,8 +449,7 @@ def test_ses_domains_are_the_routes_domains():
     """SES receives for exactly the domains routes.yaml routes (read from the same file)."""
     [(_, local)] = list(blocks(TERRAFORM, "locals"))
     assert unquote(local["domains"]) == (
-        "distinct([for route in yamldecode(file(local.routes_file)).routes :"
-        ' trimsuffix(lower(trimspace(route.domain)), ".")])'
+        'distinct([for route in local.routes : trimsuffix(lower(trimspace(route.domain)), ".")])'
     )
     assert unquote(local["routes_file"]) == (
         'coalesce(var.routes_file, "${path.module}/../routes.yaml")'
@@ -970,13 +969,14 @@ def function_policy() -> dict[str, Any]:
 
 
 def notice_domains(routes_text: str) -> list[str]:
-    """local.notice_domains, computed as the Terraform expression does."""
-    routes = yaml.safe_load(routes_text)["routes"]
+    """local.notice_domains, computed as the Terraform expression does (defaults applied)."""
+    document = yaml.safe_load(routes_text)
+    routes = [document.get("defaults", {}) | r for r in document["routes"]]
     return list(
         dict.fromkeys(
             r["domain"].strip().lower().removesuffix(".")
             for r in routes
-            if r.get("notify", False) or r.get("confirm", False)
+            if r.get("notify", True) or r.get("confirm", False)
         )
     )
 
@@ -1012,9 +1012,9 @@ def test_sending_notices_is_granted_only_for_routes_that_ask():
     }
     [(_, local)] = list(blocks(TERRAFORM, "locals"))
     assert unquote(local["notice_domains"]) == (
-        "distinct([for route in yamldecode(file(local.routes_file)).routes :"
+        "distinct([for route in local.routes :"
         ' trimsuffix(lower(trimspace(route.domain)), ".")'
-        " if try(route.notify, false) || try(route.confirm, false)])"
+        " if try(route.notify, true) || try(route.confirm, false)])"
     )
     function = modules_called(TERRAFORM)["function"]
     assert unquote(function["notice_identity_arns"]) == (
@@ -1053,22 +1053,28 @@ def test_notices_go_through_the_replies_configuration_set():
     )
 
 
-def test_the_sample_routes_grant_no_sending():
-    """The repository's routes.yaml enables no notices, so the role may send no mail."""
-    assert notice_domains((ROOT / "routes.yaml").read_text(encoding="utf-8")) == []
+def test_the_sample_routes_notify_by_default():
+    """The repository's routes.yaml leaves notify at its default, on: the role may send from
+    both of its domains."""
+    assert notice_domains((ROOT / "routes.yaml").read_text(encoding="utf-8")) == [
+        "anomalies.unseen.ac.uk",
+        "issues.example.com",
+    ]
 
 
 def test_notifying_routes_name_exactly_their_domains():
-    """Only the domains of routes with notify or confirm become sending identities."""
+    """Only the domains of routes that notify (unless notify: false) or confirm become sending
+    identities."""
     routes = (
         "routes:\n"
-        "  - {domain: Quiet.example.com, repo: o/a, allowed_senders: [a.org]}\n"
+        "  - {domain: Quiet.example.com, repo: o/a, allowed_senders: [a.org], notify: false}\n"
         "  - {domain: Notes.example.com., repo: o/b, allowed_senders: [a.org], notify: true}\n"
         "  - {domain: notes.example.com, prefix: x, repo: o/c, allowed_senders: [a.org],"
-        " confirm: true}\n"
+        " notify: false, confirm: true}\n"
         "  - {domain: off.example.com, repo: o/d, allowed_senders: [a.org], notify: false}\n"
+        "  - {domain: default.example.com, repo: o/e, allowed_senders: [a.org]}\n"
     )
-    assert notice_domains(routes) == ["notes.example.com"]
+    assert notice_domains(routes) == ["notes.example.com", "default.example.com"]
 
 
 # The secrets the role may read: the deployment's token and those routes.yaml names.
@@ -1129,7 +1135,7 @@ def test_route_secrets_are_read_from_the_routes_file():
     """The routes' token_secret and private_key_secret, named or by ARN, become the ARNs passed."""
     [(_, local)] = list(blocks(TERRAFORM, "locals"))
     assert unquote(local["route_secrets"]) == (
-        "distinct(compact(flatten([for route in yamldecode(file(local.routes_file)).routes :"
+        "distinct(compact(flatten([for route in local.routes :"
         ' [try(trimspace(route.token_secret), ""),'
         ' try(trimspace(route.github_app.private_key_secret), "")]])))'
     )
@@ -1731,7 +1737,7 @@ def condition_list(statement_body: dict[str, Any]) -> list[tuple[str, str, Any]]
 def test_participant_domains_are_those_of_the_routes_that_notify_participants():
     """The domains of routes with notify_participants, normalised as the handler reads them."""
     assert root_local("participant_domains") == (
-        "distinct([for route in yamldecode(file(local.routes_file)).routes :"
+        "distinct([for route in local.routes :"
         ' trimsuffix(lower(trimspace(route.domain)), ".")'
         " if try(route.notify_participants, false)])"
     )
@@ -2508,6 +2514,7 @@ def test_string_like_is_iams():
 
 
 SENDING_ROUTES = """\
+defaults: {notify: false}
 routes:
   - {domain: Talk.Example.com., repo: o/b, allowed_senders: [a.org], notify_participants: true}
   - {domain: notes.example.com, prefix: Ask-, repo: o/d, allowed_senders: [a.org], confirm: true}
@@ -2549,6 +2556,22 @@ PLUGIN_DIR = Path(os.environ.get("TF_PLUGIN_DIR") or "/opt/tf-plugins")
 # identity ARNs a mocked provider cannot make up).
 PLAIN_ROUTES = (
     "routes:\n  - {domain: issues.example.com, repo: o/r, allowed_senders: [example.org]}\n"
+)
+# One that shares settings through defaults, an x- anchor and a merge key.
+SHARED_ROUTES = """\
+x-quiet: &quiet {notify: false, token_secret: quiet-token}
+defaults:
+  allowed_senders: [example.org]
+  notify: false
+  token_secret: shared-token
+routes:
+  - {domain: A.example.com., repo: o/a}
+  - {domain: b.example.com, repo: o/b, notify: true}
+  - {<<: *quiet, domain: c.example.com, repo: o/c, confirm: true}
+"""
+# One whose domain is internationalised, written in Unicode (refused: xn-- form only).
+IDN_ROUTES = (
+    "routes:\n  - {domain: tickets.münchen.de, repo: o/r, allowed_senders: [example.org]}\n"
 )
 # And one with more domains than an SES receipt rule takes (100).
 MANY_ROUTES = "routes:\n" + "".join(
@@ -2633,6 +2656,8 @@ def test_the_whole_deployment_plans_and_applies_against_a_mocked_provider(tmp_pa
     for routes_name, package_name, text in [
         ("routes.yaml", "package.zip", PLAIN_ROUTES),
         ("routes-many.yaml", "package-many.zip", MANY_ROUTES),
+        ("routes-shared.yaml", "package-shared.zip", SHARED_ROUTES),
+        ("routes-idn.yaml", "package-idn.zip", IDN_ROUTES),
     ]:
         routes = copy / routes_name
         routes.write_text(text, encoding="utf-8")

@@ -141,10 +141,16 @@ class Receiver:
     """Receives one stored mail: fetch, plan, claim and post, record, notify, log the
     decisions."""
 
-    def __init__(self, runtime: Runtime, *, dry_run: bool = False) -> None:
+    def __init__(
+        self, runtime: Runtime, *, dry_run: bool = False, assume_authenticated: bool = False
+    ) -> None:
+        if assume_authenticated and not dry_run:
+            raise ValueError("authentication is assumed in a dry run only: nothing posts on it")
         self.runtime = runtime
         # Decide and render only: no GitHub, no claims, no records, no notices, no decision log.
         self.dry_run = dry_run
+        # A mail without SES's block is judged as if SES had authenticated it (plan).
+        self.assume_authenticated = assume_authenticated
 
     def receive(
         self,
@@ -201,7 +207,13 @@ class Receiver:
         return self.runtime.store.fetch(ref.bucket, ref.key)
 
     def _plan(self, raw: bytes, ref: MailRef, recipients: Sequence[str]) -> Plan:
-        return plan(raw, self.runtime.routes, recipients=recipients, ses_record=ref.ses_record)
+        return plan(
+            raw,
+            self.runtime.routes,
+            recipients=recipients,
+            ses_record=ref.ses_record,
+            assume_authenticated=self.assume_authenticated,
+        )
 
     def _claim_and_post(
         self, planned: Plan, ref: MailRef, deadline: Deadline
@@ -231,12 +243,8 @@ class Receiver:
         notifier = self.runtime.notifier
         if notifier is None:
             return
-        routes = self.runtime.routes
         for decision in decisions:
-            route = route_of(routes, decision)
-            notice = notice_for(
-                decision, planned.message, planned.assessment, route, own_domains=routes.domains
-            )
+            notice = notice_for(decision, planned.message, planned.assessment, self.runtime.routes)
             if notice is None:
                 continue
             try:

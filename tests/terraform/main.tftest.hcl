@@ -385,3 +385,42 @@ run "a_reader_that_is_not_an_iam_principal" {
 
   expect_failures = [var.mail_readers]
 }
+
+# routes.yaml with defaults, an x- anchor and a merge key (tests/test_terraform.py writes
+# routes-shared.yaml): each route takes the defaults it does not give itself, and notify is on
+# unless a route or defaults say false. tests/test_terraform_routes.py compares more of this
+# reading with the handler's.
+run "routes_with_defaults_and_anchors" {
+  command = plan
+
+  variables {
+    routes_file  = "routes-shared.yaml"
+    package_file = "package-shared.zip"
+  }
+
+  assert {
+    condition = jsonencode({
+      domains        = local.domains
+      notice_domains = local.notice_domains
+      route_secrets  = local.route_secrets
+      }) == jsonencode({
+      domains        = ["a.example.com", "b.example.com", "c.example.com"]
+      notice_domains = ["b.example.com", "c.example.com"]
+      route_secrets  = ["shared-token", "quiet-token"]
+    })
+    error_message = "Defaults and anchors read as the handler reads them: ${jsonencode([local.domains, local.notice_domains, local.route_secrets])}."
+  }
+}
+
+# An internationalised domain written in Unicode: refused before anything is planned, as
+# `ticket-router check` refuses it (Terraform cannot compute the xn-- form that check prints).
+run "an_internationalised_domain_is_refused" {
+  command = plan
+
+  variables {
+    routes_file  = "routes-idn.yaml"
+    package_file = "package-idn.zip"
+  }
+
+  expect_failures = [var.routes_file]
+}
