@@ -359,3 +359,15 @@ run "a_reader_that_is_not_an_iam_principal" {
 
   expect_failures = [var.mail_readers]
 }
+
+# The rejection-spike alarm evaluates at most 3 hours of data (Metrics Insights): refused here,
+# before CloudWatch would refuse it in the middle of an apply.
+run "a_rejection_spike_window_longer_than_cloudwatch_evaluates" {
+  command = plan
+
+  variables {
+    rejection_spike_minutes = 240
+  }
+
+  expect_failures = [var.rejection_spike_minutes]
+}
