@@ -329,15 +329,13 @@ routes:
         ("missing_repos", [], pytest.raises(RetryLater)),
     ],
 )
-def test_only_a_missing_issue_is_told_to_the_sender(
-    dynamodb, github, httpserver, hide, told, outcome
-):
+def test_only_a_missing_issue_is_told_to_the_sender(dynamodb, github, hide, told, outcome):
     """A route that notifies tells the sender of an issue that does not exist, and nothing
     when it is the credential that cannot see the repository (repo-not-visible)."""
     getattr(github, hide).add(7 if hide == "missing_issues" else "example-org/app")
     notifier = Told()
     rt = replace(
-        runtime(dynamodb, httpserver, {"inbound/a": ses_mail()}),
+        runtime(dynamodb, github.server, {"inbound/a": ses_mail()}),
         routes=NOTIFYING,
         notifier=notifier,
     )
