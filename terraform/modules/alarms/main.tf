@@ -176,7 +176,7 @@ resource "aws_cloudwatch_metric_alarm" "mail_not_found" {
 # again, so the first one pages, rather than a quarter of an hour of mail-failing.
 resource "aws_cloudwatch_metric_alarm" "credential_lost_access" {
   alarm_name          = "${var.name}-credential-lost-access"
-  alarm_description   = "GitHub says the credential lost access to a route's repository (repo-not-visible, github-forbidden, github-auth-failed, github-app-auth-failed, github-app-not-installed, github-app-repo-not-installed): its mail waits in the mail queue or was rejected. List it with: ticket-router decisions --since 1h --reason repo-not-visible (and the others); grant the access again (or fix the route's repo), then replay what was dead-lettered."
+  alarm_description   = "GitHub says the credential lost access to a route's repository (repo-not-visible, github-forbidden, github-auth-failed, github-app-auth-failed, github-app-not-installed, github-app-repo-not-installed): its mail waits in the mail queue or was rejected. See which route: ticket-router decisions --since 1h --reason repo-not-visible (or another of these reasons). Grant the access again (or fix the route's repo), then replay what was dead-lettered or rejected."
   namespace           = local.metrics_namespace
   metric_name         = "CredentialLostAccess"
   dimensions          = { service = local.metrics_service }
@@ -197,7 +197,7 @@ resource "aws_cloudwatch_metric_alarm" "credential_lost_access" {
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Metrics_Insights_Alarm.html
 resource "aws_cloudwatch_metric_alarm" "rejection_spike" {
   alarm_name          = "${var.name}-rejection-spike"
-  alarm_description   = "One route rejected ${var.rejection_spike_threshold} or more mails for good within ${var.rejection_spike_minutes} minutes (spam, viruses, bounces, auto-replies, bulk and list mail left out): a repository gone or locked, senders' domains no longer allowed or authenticated, a mistyped address in circulation. See which: ticket-router decisions --since ${var.rejection_spike_minutes}m, or the metric PermanentRejections by route."
+  alarm_description   = "One route rejected ${var.rejection_spike_threshold} or more mails for good within ${var.rejection_spike_minutes} minutes (spam, viruses, bounces, auto-replies, bulk and list mail left out): an issue deleted or locked that people keep writing to, senders' domains no longer allowed or authenticated. See which: ticket-router decisions --since ${var.rejection_spike_minutes}m, or the metric PermanentRejections by route."
   evaluation_periods  = 1
   threshold           = var.rejection_spike_threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
