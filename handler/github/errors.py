@@ -78,7 +78,7 @@ def issue_refused(response: requests.Response, repo: str, target: str) -> GitHub
     message = error_message(response)
     said = f": {message}" if message else ""
     if status == 404:
-        return not_visible(repo, f"GitHub answered 404 for {target}", said, status)
+        return _not_visible(repo, f"GitHub answered 404 for {target}", said, status)
     if status == 410:
         # https://docs.github.com/en/rest/issues/issues#create-an-issue: "Gone" when the
         # repository has issues turned off.
@@ -110,7 +110,7 @@ def probed(missing: GitHubError, probe: requests.Response, repo: str, target: st
     # 403 too: an organisation's SAML enforcement or IP allow list hides it from this credential.
     if status in {403, 404}:
         answered = f"GitHub answered 404 for {target}, and {status} for the repository"
-        return not_visible(repo, answered, said, status)
+        return _not_visible(repo, answered, said, status)
     if status == 401:
         detail = f"GitHub rejected the token (expired or revoked?){said}"
         return GitHubError(Reason.GITHUB_AUTH_FAILED, detail, status=status)
@@ -122,7 +122,7 @@ def probed(missing: GitHubError, probe: requests.Response, repo: str, target: st
     return GitHubError(Reason.GITHUB_UNAVAILABLE, detail, status=status)
 
 
-def not_visible(repo: str, answered: str, said: str, status: int | None) -> GitHubError:
+def _not_visible(repo: str, answered: str, said: str, status: int | None) -> GitHubError:
     """repo-not-visible: the credential cannot see ``repo``; ``answered`` says how GitHub
     showed it."""
     detail = (
