@@ -34,8 +34,9 @@ ALREADY_OPENED = "AlreadyOpened"
 REJECTED = "Rejected"
 FAILED = "Failed"
 RETRIED = "Retried"
-# A routed recipient's rejection that no retry changes, less the internet's noise (NOISE); also
-# published per route, which the rejection-spike alarm watches.
+# A routed recipient's rejection that no retry changes, less the internet's noise (NOISE) and
+# the credential's lost access (its own alarm); also published per route, which the
+# rejection-spike alarm watches.
 PERMANENT_REJECTIONS = "PermanentRejections"
 # GitHub said the credential cannot reach the repository any more (LOST_ACCESS).
 CREDENTIAL_LOST_ACCESS = "CredentialLostAccess"
@@ -121,6 +122,8 @@ def measure(
 
 
 def _alarming(decision: Decision, routes: Routes) -> tuple[Measurement, ...]:
+    """What ``decision`` counts for an alarm: CredentialLostAccess, PermanentRejections of its
+    route, or nothing."""
     reason = decision.reason
     if reason in LOST_ACCESS:
         return (Measurement(CREDENTIAL_LOST_ACCESS, 1),)
