@@ -334,7 +334,7 @@ def _receive(
     started = runtime.timer()
     decisions = receiver.receive(ref, deadline)
     latency_ms = round((runtime.timer() - started) * 1000, 1)
-    runtime.metrics.record(measure(decisions, latency_ms))
+    runtime.metrics.record(measure(decisions, latency_ms, runtime.routes))
     results = []
     for decision in decisions:
         results.append({**_result(ref, decision), **where})
