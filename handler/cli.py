@@ -1,10 +1,11 @@
-"""Command line: ``ticket-router check|dispatch|replay|webhook-secret``, or ``python -m handler``.
+"""Command line: ``ticket-router check|dispatch|replay|why|decisions|webhook-secret``, or
+``python -m handler``.
 
 Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read
 (or a file given to dispatch is not a mail), a post failed for a reason worth retrying, or
-handling a mail failed unexpectedly (the other mails are still handled); 2 the command itself
-cannot run (bad routes file, no token at all, bad arguments, no master secret). The commands:
-README, "Command line".
+handling a mail failed unexpectedly (the other mails are still handled), or ``why`` found
+nothing recorded; 2 the command itself cannot run (bad routes file, no token at all, bad
+arguments, no master secret, no decision table). The commands: docs/operations.md.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, cast
@@ -22,6 +24,7 @@ import boto3
 from botocore.exceptions import NoRegionError
 
 from handler import __version__
+from handler.aws.decision_search import DecisionSearch
 from handler.aws.failure_queue import SqsFailureQueue
 from handler.aws.lambda_runtime import LazyClient
 from handler.aws.s3 import MailStore
@@ -36,7 +39,19 @@ from handler.outbound.errors import OutboundError
 from handler.outbound.signatures import app_secret, owner_secret
 from handler.reasons import Reason
 from handler.routing import GITHUB_LOGIN, Routes, RoutesError, RoutesUnreadable, load_routes
+from handler.routing.domains import normalize_domain
 from handler.service.claims import DEFAULT_CLAIM_TTL
+from handler.service.decision_log import (
+    DecisionLogError,
+    Filters,
+    as_json,
+    describe,
+    iso_time,
+    mail_query,
+    parse_since,
+    retention_days,
+    summary,
+)
 from handler.service.events import MailRef
 from handler.service.inbound import Fetcher, Receiver, Runtime
 from handler.service.replay import (
@@ -49,7 +64,7 @@ from handler.service.replay import (
     replay_keys,
     replay_queue,
 )
-from handler.wiring import Tables, inbound_runtime
+from handler.wiring import DecisionTable, Tables, inbound_runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -76,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _replay(args)
     if args.command == "webhook-secret":
         return _webhook_secret(args)
+    if args.command == "why":
+        return _why(args)
+    if args.command == "decisions":
+        return _decisions(args)
     return _dispatch(args)
 
 
@@ -145,12 +164,48 @@ def _parser() -> argparse.ArgumentParser:
         help="with --dlq: delete a message once each of its mails got a final decision",
     )
     replay.add_argument("--max", type=int, metavar="N", help="with --dlq: read at most N messages")
+    _decision_table_option(replay, "also record the replay's decisions in it")
     replay.add_argument(
         "keys",
         nargs="*",
         metavar="KEY",
         help="S3 key, bare SES message id (prefixed with --prefix) or s3://BUCKET/KEY",
     )
+
+    why = commands.add_parser(
+        "why",
+        help="print every decision recorded for a mail",
+        description="Looks the mail up in the decision log: oldest decision first.",
+    )
+    why.add_argument(
+        "mail",
+        metavar="MAIL",
+        help="the mail's Message-ID (with or without <>), its SES message id, its S3 key or "
+        "s3://BUCKET/KEY",
+    )
+    _decision_table_option(why)
+    why.add_argument("--json", action="store_true", help="one JSON object per decision")
+
+    listing = commands.add_parser(
+        "decisions",
+        help="list the decisions recorded since a time, newest first",
+        description="Reads the decision log a day at a time; the filters combine.",
+    )
+    listing.add_argument(
+        "--since",
+        default="24h",
+        help="a duration back from now (90m, 24h, 7d) or an ISO time (default: %(default)s)",
+    )
+    listing.add_argument(
+        "--route", metavar="ROUTE", help="only this route: web-@issues.example.com, or a domain"
+    )
+    listing.add_argument("--reason", metavar="CODE", help="only this reason code (docs/reasons.md)")
+    listing.add_argument("--domain", metavar="DOMAIN", help="only mail from this sender domain")
+    listing.add_argument(
+        "--limit", type=int, default=1000, metavar="N", help="at most N (default: %(default)s)"
+    )
+    _decision_table_option(listing)
+    listing.add_argument("--json", action="store_true", help="one JSON object per decision")
 
     secret = commands.add_parser(
         "webhook-secret",
@@ -215,6 +270,16 @@ def _recipient_option(parser: argparse.ArgumentParser) -> None:
         metavar="ADDR",
         help="envelope recipient (repeatable), for a mail SES stored for several: SES writes "
         "the recipient into its Received line only when there is one",
+    )
+
+
+def _decision_table_option(command: argparse.ArgumentParser, use: str = "") -> None:
+    command.add_argument(
+        "--decision-table",
+        default=os.environ.get("DECISION_TABLE", ""),
+        metavar="TABLE",
+        help=f"the deployment's decision log{': ' + use if use else ''} (default: "
+        "$DECISION_TABLE; terraform output decision_table_name)",
     )
 
 
@@ -309,6 +374,100 @@ def _replay(args: argparse.Namespace) -> int:
         return _replay_queue(args, receiver)
     replays = replay_keys(refs, receiver, recipients=args.recipient)
     return _report(replays, as_json=args.json, dry_run=args.dry_run)
+
+
+def _why(args: argparse.Namespace) -> int:
+    try:
+        query = mail_query(args.mail)
+    except ValueError as error:
+        print(f"ticket-router why: error: {error}", file=sys.stderr)
+        return 2
+    search = _decision_search("why", args.decision_table)
+    if search is None:
+        return 2
+    try:
+        records = search.for_mail(query)
+    except DecisionLogError as error:
+        print(f"ticket-router why: error: {error.detail}", file=sys.stderr)
+        return 2
+    if not records:
+        print(
+            f"no decision recorded for {args.mail.strip()} in {args.decision_table} "
+            f"(searched: {query.searched})",
+            file=sys.stderr,
+        )
+        return 1
+    for record in records:
+        if args.json:
+            print(json.dumps(as_json(record), ensure_ascii=False))
+        else:
+            print("\n".join(describe(record)) + "\n")
+    return 0
+
+
+def _decisions(args: argparse.Namespace) -> int:
+    now = time.time()
+    try:
+        filters, since = _listing(args, now)
+    except ValueError as error:
+        print(f"ticket-router decisions: error: {error}", file=sys.stderr)
+        return 2
+    search = _decision_search("decisions", args.decision_table)
+    if search is None:
+        return 2
+    shown = 0
+    try:
+        for record in search.since(since, now, filters):
+            if shown == args.limit:
+                print(
+                    f"more than {args.limit} decisions: the newest {args.limit} are shown "
+                    "(narrow --since or a filter, or raise --limit)",
+                    file=sys.stderr,
+                )
+                return 0
+            shown += 1
+            print(json.dumps(as_json(record), ensure_ascii=False) if args.json else summary(record))
+    except DecisionLogError as error:
+        print(f"ticket-router decisions: error: {error.detail}", file=sys.stderr)
+        return 2
+    print(f"{shown} decision(s) since {iso_time(since)}", file=sys.stderr)
+    return 0
+
+
+def _listing(args: argparse.Namespace, now: float) -> tuple[Filters, float]:
+    """What ``decisions`` lists: its filters and since when. Raises ValueError saying which
+    argument is wrong."""
+    since = parse_since(args.since, now)
+    if args.reason is not None and args.reason not in {reason.value for reason in Reason}:
+        raise ValueError(f"--reason {args.reason!r} is not a reason code (docs/reasons.md)")
+    domain = None
+    if args.domain is not None:
+        domain = normalize_domain(args.domain)
+        if domain is None:
+            raise ValueError(f"--domain {args.domain!r} is not a domain name")
+    if args.limit < 1:
+        raise ValueError(f"--limit must be at least 1, not {args.limit}")
+    route = args.route.strip() if args.route is not None else None
+    return Filters(route=route, reason=args.reason, sender_domain=domain), since
+
+
+def _decision_search(command: str, table: str) -> DecisionSearch | None:
+    """The decision log, read with this machine's credentials; None (the problem printed)."""
+    if not table:
+        print(
+            f"ticket-router {command}: error: no decision table: give --decision-table or set "
+            "DECISION_TABLE (terraform output -raw decision_table_name)",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        return DecisionSearch(boto3.client("dynamodb"), table)
+    except NoRegionError:
+        print(
+            f"ticket-router {command}: error: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION",
+            file=sys.stderr,
+        )
+        return None
 
 
 def _replay_usage(args: argparse.Namespace) -> str | None:
@@ -434,6 +593,11 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
         tables = _tables(args.table)
         if tables is None:
             return None
+    decisions: DecisionTable | None = None
+    if getattr(args, "decision_table", ""):
+        decisions = _decision_table(args.decision_table)
+        if decisions is None:
+            return None
     return Receiver(
         inbound_runtime(
             routes,
@@ -446,6 +610,7 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
             ses_configuration_set=os.environ.get("SES_CONFIGURATION_SET", ""),
             bucket=getattr(args, "bucket", ""),
             prefix=getattr(args, "prefix", ""),
+            decisions=decisions,
         )
     )
 
@@ -469,6 +634,24 @@ def _tables(table: str) -> Tables | None:
         )
         return None
     return Tables(client, table, int(ttl_text))
+
+
+def _decision_table(table: str) -> DecisionTable | None:
+    """The Lambda's decision log, so that ``why`` shows what a replay decided too."""
+    try:
+        days = retention_days(os.environ.get("DECISION_RETENTION_DAYS"))
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return None
+    try:
+        client = boto3.client("dynamodb")
+    except NoRegionError:
+        print(
+            f"--decision-table {table}: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION",
+            file=sys.stderr,
+        )
+        return None
+    return DecisionTable(client, table, days)
 
 
 class _NoStore:

@@ -96,6 +96,12 @@ module "idempotency_store" {
   deletion_protection = var.protect_claims_table
 }
 
+module "decision_log" {
+  source = "./modules/decision_log"
+
+  name = "${var.name}-decisions"
+}
+
 module "mail_queue" {
   source = "./modules/mail_queue"
 
@@ -132,6 +138,10 @@ module "function" {
   idempotency_table_name  = module.idempotency_store.table_name
   idempotency_table_arn   = module.idempotency_store.table_arn
   idempotency_ttl_seconds = local.claim_ttl_seconds
+
+  decision_table_name     = module.decision_log.table_name
+  decision_table_arn      = module.decision_log.table_arn
+  decision_retention_days = var.decision_log_retention_days
 
   notice_identity_arns = { for domain in local.notice_domains : domain => "arn:${data.aws_partition.current.partition}:ses:${local.region}:${local.account_id}:identity/${domain}" }
   # With replies by mail, notices go through their configuration set, whose bounces and
@@ -240,6 +250,7 @@ module "teardown_guard" {
     module.token_secret,
     module.mail_storage,
     module.idempotency_store,
+    module.decision_log,
     module.mail_queue,
     module.function,
     module.mail_receiving,

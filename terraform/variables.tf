@@ -112,6 +112,17 @@ variable "protect_claims_table" {
   default     = true
 }
 
+variable "decision_log_retention_days" {
+  description = "Days each decision is kept in the decision log (`ticket-router why` and `decisions`); DynamoDB deletes it within a few days after."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.decision_log_retention_days >= 1 && var.decision_log_retention_days <= 3650 && floor(var.decision_log_retention_days) == var.decision_log_retention_days
+    error_message = "decision_log_retention_days must be whole days from 1 to 3650."
+  }
+}
+
 variable "rule_set_name" {
   description = "Name of the SES receipt rule set created for the rules when existing_rule_set_name is null. Default: the deployment name."
   type        = string

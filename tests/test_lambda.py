@@ -142,6 +142,8 @@ def test_decision_line_is_one_json_object_with_the_invocation_context(
         "issue",
         "url",
         "retryable",
+        "sender_domain",
+        "message_id_digest",
         "latency_ms",
         "mail_age_s",
     }

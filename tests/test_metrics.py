@@ -559,6 +559,9 @@ def test_posted_decision_record_has_every_field(log):
         "issue": 7,
         "url": URL,
         "retryable": False,
+        "sender_domain": "example.com",
+        # SHA-256 of "m1@example.com", the mail's Message-ID.
+        "message_id_digest": "15518b10f6c5d78571e376bba50af9a8",
         "latency_ms": 12.5,
         "mail_age_s": 2.5,
     }

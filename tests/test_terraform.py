@@ -30,6 +30,7 @@ import yaml
 
 from handler import SERVICE
 from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
+from handler.aws.decision_log import HASH_KEY, DynamoDecisionLog
 from handler.aws.deliveries import DynamoDeliveries
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
@@ -39,13 +40,15 @@ from handler.aws.threads import DynamoThreads
 from handler.deadline import Deadline
 from handler.github.posts import PostedComment
 from handler.github.rate_limit import Limits
+from handler.inbound.plan import Decision
 from handler.outbound.notices import Notice
 from handler.outbound.participants import Participant
 from handler.reasons import Reason
 from handler.routing import GitHubApp, Target, TokenSecret, load_routes, parse_routes
 from handler.service import metrics
+from handler.service.decision_log import NO_FACTS, Where, record_of
 from tests.conftest import ROOT, TESTS
-from tests.dynamo import CLAIMS_TABLE
+from tests.dynamo import CLAIMS_TABLE, DECISION_TABLE, create_decision_table
 
 TERRAFORM = ROOT / "terraform"
 MODULES = sorted(p for p in (TERRAFORM / "modules").iterdir() if p.is_dir())
@@ -268,6 +271,8 @@ def test_environment_is_what_the_handler_reads():
         "GITHUB_POSTS_PER_MINUTE",
         "GITHUB_POSTS_PER_HOUR",
         "SES_CONFIGURATION_SET",
+        "DECISION_TABLE",
+        "DECISION_RETENTION_DAYS",
     }
 
 
@@ -2267,6 +2272,8 @@ ITEM_GRANTS = {
             ["posting#*"],
         ),
         "RecordParticipants": (["dynamodb:UpdateItem"], ["participants#*"]),
+        # The decision log, a table of its own whose partitions are days.
+        "RecordDecisions": (["dynamodb:PutItem"], ["day#*"]),
         # Only where a route sends notices.
         "LimitNotices": (["dynamodb:PutItem"], ["notice#*"]),
         "ReadSuppressions": (["dynamodb:GetItem"], ["suppressed#*"]),
@@ -2334,12 +2341,14 @@ def string_like(pattern: str, value: str) -> bool:
 @pytest.mark.parametrize("role", ITEM_GRANTS)
 def test_each_role_may_touch_only_its_own_kinds_of_item(role: str):
     """Every DynamoDB statement names its key prefixes (ForAllValues:StringLike on
-    dynamodb:LeadingKeys) and requires the key to be there (Null false), on the table only."""
+    dynamodb:LeadingKeys) and requires the key to be there (Null false), on the claims table
+    only, but the decision log's, on its own table."""
     assert item_grants(role) == ITEM_GRANTS[role]
     for body in role_statements(role):
         if not any(a.startswith("dynamodb:") for a in unquote(body["actions"])):
             continue
-        assert unquote(body["resources"]) == ["var.idempotency_table_arn"]
+        table = "decision" if unquote(body["sid"]) == "RecordDecisions" else "idempotency"
+        assert unquote(body["resources"]) == [f"var.{table}_table_arn"]
         assert "effect" not in body
         [(_, _, patterns)] = [c for c in condition_list(body) if c[0].startswith("ForAllValues")]
         assert condition_list(body) == [
@@ -2354,6 +2363,7 @@ def test_the_granted_prefixes_are_the_codes():
     """The prefixes in the policies are the ones the adapters write their keys under."""
     from handler.aws import (  # noqa: PLC0415
         claims,
+        decision_log,
         deliveries,
         participants,
         postings,
@@ -2367,6 +2377,7 @@ def test_the_granted_prefixes_are_the_codes():
         claims.SENT_KEY_PREFIX,
         deliveries._KEY_PREFIX,
         postings._KEY_PREFIX,
+        decision_log._KEY_PREFIX,
         rate_limit._KEY_PREFIX,
         threads._KEY_PREFIX,
         participants._PARTICIPANTS_PREFIX,
@@ -2423,6 +2434,16 @@ def _record_posts(postings: DynamoPostings, key: str) -> None:
     postings.settled(key)
 
 
+# A decision as the function records it.
+DECIDED = record_of(
+    Decision("7@issues.example.com", "reject", Reason.NO_ROUTE, "no route"),
+    route=None,
+    facts=NO_FACTS,
+    where=Where("mail", "inbound/abc", "abc"),
+    at=1_790_000_000.0,
+    index=0,
+)
+
 PARTICIPANT = Participant(
     address="Ada@Example.org", domain="talk.example.com", prefix="", last_message_id="m@x"
 )
@@ -2456,6 +2477,9 @@ STORE_USES: dict[str, dict[str, Any]] = {
             DynamoParticipants(c, CLAIMS_TABLE).remove("o/r", 5, "digest", 2.0),
         ),
         "DynamoSuppressions": lambda c: DynamoSuppressions(c, CLAIMS_TABLE).suppressed(["a@x.org"]),
+        "DynamoDecisionLog": lambda c: DynamoDecisionLog(
+            c, DECISION_TABLE, retention_days=30
+        ).record([DECIDED]),
         "SesNotifier": lambda c: SesNotifier(
             cast(Any, _Ses()),
             c,
@@ -2513,9 +2537,12 @@ def test_every_key_the_code_writes_is_granted_to_its_role(role: str, dynamodb: A
     role's statements in the Terraform (action and key prefix), and every prefix granted is
     used."""
     calls: list[tuple[str, str]] = []
+    create_decision_table(dynamodb)
 
     def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        key = (params.get("Key") or params.get("Item") or {})["id"]["S"]
+        # The partition key: the claims table's "id", the decision table's "day".
+        name = HASH_KEY if params.get("TableName") == DECISION_TABLE else "id"
+        key = (params.get("Key") or params.get("Item") or {})[name]["S"]
         calls.append((f"dynamodb:{model.name}", key))
 
     dynamodb.meta.events.register("before-parameter-build.dynamodb", record)
@@ -2651,7 +2678,15 @@ def terraform_test(copy: Path, test_file: str) -> None:
     assert "0 failed" in result.stdout
 
 
-TESTED_MODULES = ["function", "replies", "mail_queue", "mail_receiving", "mail_storage", "alarms"]
+TESTED_MODULES = [
+    "function",
+    "replies",
+    "mail_queue",
+    "mail_receiving",
+    "mail_storage",
+    "alarms",
+    "decision_log",
+]
 
 
 def test_every_terraform_test_file_is_run():

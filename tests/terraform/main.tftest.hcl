@@ -160,6 +160,32 @@ run "deploys" {
     condition     = output.work_queue == null && output.webhook_url == null
     error_message = "Without a route that notifies participants there are no replies by mail."
   }
+
+  assert {
+    condition     = output.decision_table_name == "tr-test-decisions" && output.idempotency_table == "tr-test-claims"
+    error_message = "The decision log is a table of its own, named by decision_table_name for `ticket-router why`: ${output.decision_table_name}."
+  }
+}
+
+# The decision log's retention: whole days, at least one, at most ten years.
+run "a_decision_log_kept_no_days" {
+  command = plan
+
+  variables {
+    decision_log_retention_days = 0
+  }
+
+  expect_failures = [var.decision_log_retention_days]
+}
+
+run "a_decision_log_kept_part_of_a_day" {
+  command = plan
+
+  variables {
+    decision_log_retention_days = 1.5
+  }
+
+  expect_failures = [var.decision_log_retention_days]
 }
 
 # An account with an active rule set and an identity of its own: the rule joins that set after
