@@ -10,7 +10,9 @@ loads it in milliseconds and needs neither PyYAML nor jsonschema (left out of th
 requirements/lambda.in).
 
 Every distribution comes from the hash-pinned lock requirements/lambda.txt (``make lock``),
-installed with ``--require-hashes`` and without resolving anything anew.
+installed with ``--require-hashes`` and without resolving anything anew. pip's output is kept
+back (scripts/installs.py): a build that works prints no warning of pip's, and one that cannot
+download says why in one line (the package index cannot be reached, a hash does not match).
 
 The GitHub App libraries (PyJWT, and cryptography with cffi and pycparser: 5 MB of a 7 MB zip)
 go in only when a route of the routes file packaged names a ``github_app``: only an App login

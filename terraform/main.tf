@@ -229,6 +229,8 @@ module "alarms" {
   mail_queue_name             = module.mail_queue.queue_name
   mail_dead_letter_queue_name = module.mail_queue.dead_letter_queue_name
   alarm_email                 = var.alarm_email
+  rejection_spike_threshold   = var.rejection_spike_threshold
+  rejection_spike_minutes     = var.rejection_spike_minutes
   # Empty without replies by mail: merge() of no maps is an empty one.
   more_function_names     = merge(module.replies[*].function_names...)
   dead_letter_queue_names = merge([for replies in module.replies : { work = replies.dead_letter_queue_name }]...)

@@ -1317,6 +1317,69 @@ def test_the_mail_not_found_alarm_watches_the_metric_the_function_publishes():
     assert metrics.NAMESPACE_VARIABLE not in environment["variables"]
 
 
+def test_the_credential_alarm_watches_the_metric_the_function_publishes():
+    """CredentialLostAccess under the service alone, the first one in five minutes."""
+    alarm = resource(
+        MODULES_BY_NAME["alarms"], "aws_cloudwatch_metric_alarm", "credential_lost_access"
+    )
+    assert unquote(alarm["namespace"]) == "local.metrics_namespace"
+    assert unquote(alarm["metric_name"]) == metrics.CREDENTIAL_LOST_ACCESS
+    assert {name: unquote(value) for name, value in alarm["dimensions"].items()} == {
+        "service": "local.metrics_service"
+    }
+    assert (alarm["period"], alarm["threshold"], unquote(alarm["statistic"])) == (300, 1, "Sum")
+
+
+def test_the_rejection_spike_query_reads_the_per_route_metric():
+    """One Metrics Insights query over PermanentRejections with exactly the dimensions the
+    function publishes it with (route, service), grouped by route, the worst kept; its period
+    and threshold are the root's variables."""
+    folder = MODULES_BY_NAME["alarms"]
+    alarm = resource(folder, "aws_cloudwatch_metric_alarm", "rejection_spike")
+    [query] = alarm["metric_query"]
+    assert unquote(query["expression"]) == (
+        'SELECT SUM(PermanentRejections) FROM SCHEMA(\\"${local.metrics_namespace}\\", route, '
+        "service) WHERE service = '${local.metrics_service}' GROUP BY route ORDER BY SUM() DESC "
+        "LIMIT 1"
+    )
+    assert metrics.PERMANENT_REJECTIONS == "PermanentRejections"
+    assert unquote(query["period"]) == "var.rejection_spike_minutes * 60"
+    assert unquote(alarm["threshold"]) == "var.rejection_spike_threshold"
+    call = modules_called(TERRAFORM)["alarms"]
+    assert {
+        key: unquote(call[key]) for key in ("rejection_spike_threshold", "rejection_spike_minutes")
+    } == {
+        "rejection_spike_threshold": "var.rejection_spike_threshold",
+        "rejection_spike_minutes": "var.rejection_spike_minutes",
+    }
+
+
+def test_the_per_route_metric_has_the_dimensions_the_query_names(
+    capsys: pytest.CaptureFixture[str],
+):
+    """A route's permanent rejection yields an EMF line for PermanentRejections with exactly
+    the dimensions route and service (SCHEMA matches no metric with more or fewer)."""
+    published = metrics.EmbeddedMetrics()
+    published.record(
+        [metrics.Measurement(metrics.PERMANENT_REJECTIONS, 1, route="web-@issues.example.com")]
+    )
+    published.flush()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    [line] = [line for line in lines if "route" in line]
+    assert line["_aws"]["CloudWatchMetrics"] == [
+        {
+            "Namespace": "TicketRouter",
+            "Dimensions": [["route", "service"]],
+            "Metrics": [{"Name": "PermanentRejections", "Unit": "Count"}],
+        }
+    ]
+    assert {key: value for key, value in line.items() if key != "_aws"} == {
+        "route": "web-@issues.example.com",
+        "service": "ticket-router",
+        "PermanentRejections": [1.0],
+    }
+
+
 def test_the_metric_the_alarm_watches_is_published_with_those_dimensions(
     capsys: pytest.CaptureFixture[str],
 ):

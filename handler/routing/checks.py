@@ -87,7 +87,7 @@ def route_problems(raw: Mapping[str, Any]) -> Iterator[Problem]:
             yield Problem(f"allowed_senders entry {problem}", ("allowed_senders", position))
     yield from _opening_problems(raw)
     yield from _credential_problems(raw)
-    yield from notice_problems(raw)
+    yield from (Problem(message, path) for path, message in notice_problems(raw))
     age = raw.get("max_age")
     if isinstance(age, str) and age:
         yield from (Problem(message, ("max_age",)) for message in _max_age_problems(age))

@@ -79,8 +79,9 @@ def _known(name: str, allowed: tuple[str, ...]) -> str:
     return hint + "the placeholders are " + ", ".join(f"{{{each}}}" for each in allowed)
 
 
-def notice_problems(raw: Mapping[str, Any]) -> Iterator[str]:
-    """What is wrong with the route's ``notices`` and ``contact``, for keys of the right type."""
+def notice_problems(raw: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], str]]:
+    """What is wrong with the route's ``notices`` and ``contact``, for keys of the right type:
+    the key path of each problem, and the problem."""
     texts = raw.get("notices")
     for code, text in texts.items() if isinstance(texts, Mapping) else ():
         reason = next((each for each in NOTICE_PLACEHOLDERS if each == code), None)
@@ -89,19 +90,20 @@ def notice_problems(raw: Mapping[str, Any]) -> Iterator[str]:
             close = get_close_matches(str(code), codes, n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]}?)" if close else ""
             yield (
+                ("notices", str(code)),
                 f"notices: {quoted(str(code))} is not a notice a sender gets{hint}; the notices "
-                "are " + ", ".join(codes)
+                "are " + ", ".join(codes),
             )
         elif isinstance(text, str) and not text.strip():
-            yield f"notices.{code} is blank"
+            yield ("notices", str(code)), f"notices.{code} is blank"
         elif isinstance(text, str):
             try:
                 template_parts(text, NOTICE_PLACEHOLDERS[reason])
             except TemplateError as error:
-                yield f"notices.{code}: {error}"
+                yield ("notices", str(code)), f"notices.{code}: {error}"
     value = raw.get("contact")
     if isinstance(value, str) and value:
-        yield from _contact_problems(value)
+        yield from ((("contact",), problem) for problem in _contact_problems(value))
 
 
 def _contact_problems(value: str) -> Iterator[str]:

@@ -403,7 +403,7 @@ def _receive(
     received = receiver.receive_mail(ref, deadline)
     decisions = received.decisions
     latency_ms = round((runtime.timer() - started) * 1000, 1)
-    runtime.metrics.record(measure(decisions, latency_ms))
+    runtime.metrics.record(measure(decisions, latency_ms, runtime.routes))
     results = []
     for decision in decisions:
         results.append({**_result(ref, decision), **where})

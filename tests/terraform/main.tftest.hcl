@@ -424,3 +424,15 @@ run "an_internationalised_domain_is_refused" {
 
   expect_failures = [var.routes_file]
 }
+
+# The rejection-spike alarm evaluates at most 3 hours of data (Metrics Insights): refused here,
+# before CloudWatch would refuse it in the middle of an apply.
+run "a_rejection_spike_window_longer_than_cloudwatch_evaluates" {
+  command = plan
+
+  variables {
+    rejection_spike_minutes = 240
+  }
+
+  expect_failures = [var.rejection_spike_minutes]
+}

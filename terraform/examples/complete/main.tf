@@ -76,4 +76,7 @@ module "ticket_router" {
   webhook_reserved_concurrency = 5
   log_retention_days           = 365
   alarm_email                  = "ops@example.com"
+  # A route that rejects 10 mails for good within 15 minutes raises an alarm.
+  rejection_spike_threshold = 10
+  rejection_spike_minutes   = 15
 }
