@@ -368,6 +368,16 @@ def test_render_comment_is_safe_for_any_text(text, name, keep_quoted):
     assert comment_problems(comment.markdown) == []
 
 
+@pytest.mark.parametrize("keep_quoted", [True, False])
+def test_indented_html_after_a_list_and_a_quote_stays_code(keep_quoted):
+    """Hypothesis's find: with the quote between them folded away, the indented line would
+    continue the list item above it, and its HTML would be live. It is fenced as code."""
+    text = "- item\n> quoted\n    <img src=x>"
+    markdown = render_comment(_message(text, None), RECIPIENT, keep_quoted=keep_quoted).markdown
+    assert "\n\n```\n<img src=x>\n```\n\n" in markdown
+    assert comment_problems(markdown) == []
+
+
 @given(st.one_of(_HOSTILE_TEXT, st.text(max_size=2000)))
 def test_render_comment_is_safe_for_any_html(html):
     """An HTML-only mail of any content renders to a comment with no live markup."""

@@ -54,6 +54,8 @@ _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _BACKTICKS = re.compile(r"`+")
+# What makes a line indented code (after a blank line, outside a list).
+_INDENTED = re.compile(r" {4}|\t")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~&])")
 # Text with an "@" between non-space characters reads as an address (a mailto: one too).
 # The look-behind starts a match only where a run of such characters starts: without it, a long
@@ -126,6 +128,8 @@ def render_comment(
     for block in reply.blocks:
         if block.kind is BlockKind.TEXT:
             part = sanitize_markdown(_apart_from_quotes(as_sent(block.text)))
+            if parts:
+                part = _detached(part)
         elif block.kind is BlockKind.FORWARD:
             sender = _forward_sender(block.sender)
             text = as_sent(block.text)
@@ -176,6 +180,24 @@ def render_comment(
     budget = GITHUB_COMMENT_LIMIT - _utf16_len(_join(head, tail=tail)) - _utf16_len(note) - 16
     markdown = _join(head, _close_fences(_cut(text, budget)) + note, tail=tail)
     return Comment(markdown=markdown, empty=empty, truncated=True, text=body)
+
+
+def _detached(part: str) -> str:
+    """``part`` with the indented code it opens with fenced: after a part that ends in a list
+    (the quote between them folded away), indented lines would continue the list's last item,
+    and the HTML that sanitize_markdown left alone as code would be live."""
+    lines = part.split("\n")
+    count = 0
+    while count < len(lines) and (_INDENTED.match(lines[count]) or not lines[count].strip()):
+        count += 1
+    while count and not lines[count - 1].strip():
+        count -= 1
+    if not count or not lines[0].strip():
+        return part
+    code = [_INDENTED.sub("", line, count=1) for line in lines[:count]]
+    longest = max((len(run) for line in code for run in _BACKTICKS.findall(line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return "\n".join([fence, *code, fence, *lines[count:]])
 
 
 def sanitize_markdown(text: str) -> str:
