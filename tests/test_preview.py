@@ -216,3 +216,17 @@ def test_no_assumption_reaches_a_real_delivery():
         HAND_WRITTEN.read_bytes(), ROUTES, recipients=["7@issues.example.com"]
     ).decisions
     assert (decision.reason, decision.assumed) == ("not-authenticated", None)
+
+
+def test_without_the_flag_a_hand_written_mail_says_how_to_preview_it(capsys):
+    """No SES block, so no recipient SES vouched for: the detail names the flag."""
+    status, out, err = run(
+        capsys, "dispatch", "--dry-run", "--routes", str(ROUTES_FILE), str(HAND_WRITTEN)
+    )
+    assert (status, err) == (0, "")
+    assert out == (
+        f"{HAND_WRITTEN} -> (no recipient): rejected (no-recipient) -\n"
+        "    the mail has no SES header block, so nothing says whom SES received it for: "
+        "preview it with dispatch --dry-run --assume-authenticated (or --recipient)\n"
+        "\n"
+    )

@@ -156,19 +156,19 @@ def plan(
         )
     assessment = assess(message, receipt)
     if not addresses:
+        detail = (
+            "SES named no recipient: the event lists none, and SES's Received field has no for "
+            "clause (it has none for a mail to several addresses); the mail's own To and Cc are "
+            "not trusted (the CLI's --recipient names one)"
+        )
+        if receipt is None:
+            detail = (
+                "the mail has no SES header block, so nothing says whom SES received it for: "
+                "preview it with dispatch --dry-run --assume-authenticated (or --recipient)"
+            )
         return Plan(
             message,
-            (
-                Decision(
-                    recipient="",
-                    action="reject",
-                    reason=Reason.NO_RECIPIENT,
-                    detail="SES named no recipient: the event lists none, and SES's Received "
-                    "field has no for clause (it has none for a mail to several addresses); "
-                    "the mail's own To and Cc are not trusted (the CLI's --recipient names one)",
-                    mail=mail,
-                ),
-            ),
+            (Decision("", "reject", Reason.NO_RECIPIENT, detail, mail=mail),),
             assessment,
         )
     # Per mail; the Date is measured against SES's receipt, never against the time of processing.
