@@ -482,6 +482,19 @@ class Reason(StrEnum):
     )
 
 
+# Mail that SES's verdicts or the mail's own headers make never posted, whoever sent it.
+NEVER_POSTED = frozenset(
+    {
+        Reason.SPAM,
+        Reason.VIRUS,
+        Reason.BOUNCE,
+        Reason.AUTO_REPLY,
+        Reason.BULK_MAIL,
+        Reason.LIST_MAIL,
+    }
+)
+
+
 class TicketRouterError(Exception):
     """A failure with a reason code; ``str()`` is the detail, written for people."""
 

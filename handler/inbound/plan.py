@@ -30,7 +30,7 @@ from handler.inbound.replay_guard import (
 )
 from handler.inbound.threads import thread_ids
 from handler.inbound.titles import issue_title
-from handler.reasons import Reason
+from handler.reasons import NEVER_POSTED, Reason
 from handler.routing import Miss, NewIssue, Route, Routes, Target, Unsubscribe, sender_allowed
 
 Action = Literal["comment", "open", "unsubscribe", "reject"]
@@ -43,17 +43,6 @@ _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _NOT_TEXT = bytes([*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 _NUL = b"\0"
 _BINARY_SHARE = 10
-# What SES's verdicts or the mail's own make never posted, before anyone asks who wrote it.
-_NEVER_POSTED = frozenset(
-    {
-        Reason.SPAM,
-        Reason.VIRUS,
-        Reason.BOUNCE,
-        Reason.AUTO_REPLY,
-        Reason.BULK_MAIL,
-        Reason.LIST_MAIL,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -257,8 +246,8 @@ def _decide(
     route = target.route
     # None: the mail opens an issue.
     issue = None if isinstance(target, NewIssue) else target.issue
-    if assessment.reason in _NEVER_POSTED:
-        # Whoever sent it and to whom: the plainest reason (a list's mail names the list in To,
+    if assessment.reason in NEVER_POSTED:
+        # Before anyone asks who wrote it, whoever sent it and to whom: the plainest reason (a list's mail names the list in To,
         # not us), and one that acts on nothing.
         return Decision(
             address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from handler import SERVICE
 from handler.inbound.plan import route_of
-from handler.reasons import Reason
+from handler.reasons import NEVER_POSTED, Reason
 
 if TYPE_CHECKING:
     from handler.inbound.plan import Decision
@@ -75,18 +75,7 @@ LOST_ACCESS = frozenset(
 # viruses, bounces, auto-replies, bulk and list mail, which arrive in waves of their own) and
 # decisions that refuse nothing (another recipient of the mail took it; an unsubscribe from
 # someone not subscribed). Every other permanent rejection of a routed recipient counts.
-NOISE = frozenset(
-    {
-        Reason.SPAM,
-        Reason.VIRUS,
-        Reason.BOUNCE,
-        Reason.AUTO_REPLY,
-        Reason.BULK_MAIL,
-        Reason.LIST_MAIL,
-        Reason.DUPLICATE_RECIPIENT,
-        Reason.NOT_A_PARTICIPANT,
-    }
-)
+NOISE = NEVER_POSTED | {Reason.DUPLICATE_RECIPIENT, Reason.NOT_A_PARTICIPANT}
 
 Unit = Literal["Count", "Milliseconds"]
 
