@@ -247,8 +247,8 @@ def _decide(
     # None: the mail opens an issue.
     issue = None if isinstance(target, NewIssue) else target.issue
     if assessment.reason in NEVER_POSTED:
-        # Before anyone asks who wrote it, whoever sent it and to whom: the plainest reason (a list's mail names the list in To,
-        # not us), and one that acts on nothing.
+        # Before anyone asks who wrote it, whoever sent it and to whom: the plainest reason (a
+        # list's mail names the list in To, not us), and one that acts on nothing.
         return Decision(
             address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue
         )
