@@ -15,6 +15,9 @@ DEV := $(VENV)/.dev
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
+# $(call install,WHAT): run the install command that follows quietly; if it fails, one line says
+# why (the package index cannot be reached, a hash does not match), not pip's or uv's retries.
+install = $(PYTHON) scripts/installs.py "$(1)" --
 # uv never fetches a Python of its own: the venvs use $(PYTHON).
 export UV_PYTHON_DOWNLOADS := never
 # --no-build: every locked package installs from a wheel; building one from source would fetch an
@@ -32,20 +35,21 @@ venv: $(DEV)
 $(TOOLS): $(LOCKS)/tools.txt
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install $(PIP_FLAGS) --require-hashes --no-deps --only-binary :all: \
-		-r $(LOCKS)/tools.txt
+	$(call install,the build tools) $(BIN)/pip install $(PIP_FLAGS) --require-hashes --no-deps \
+		--only-binary :all: -r $(LOCKS)/tools.txt
 	touch $@
 
 # sync, not install: a package dropped from the lock leaves the venv too. A venv that has the dev
 # lock keeps it.
 $(RUNTIME): $(TOOLS) $(LOCKS)/runtime.txt pyproject.toml
-	$(UV_INSTALL) $(if $(wildcard $(DEV)),$(LOCKS)/dev.txt,$(LOCKS)/runtime.txt) $(LOCKS)/tools.txt
-	$(INSTALL_PROJECT)
+	$(call install,the runtime dependencies) $(UV_INSTALL) \
+		$(if $(wildcard $(DEV)),$(LOCKS)/dev.txt,$(LOCKS)/runtime.txt) $(LOCKS)/tools.txt
+	$(call install,ticket-router itself) $(INSTALL_PROJECT)
 	touch $@
 
 $(DEV): $(TOOLS) $(LOCKS)/dev.txt pyproject.toml
-	$(UV_INSTALL) $(LOCKS)/dev.txt $(LOCKS)/tools.txt
-	$(INSTALL_PROJECT)
+	$(call install,the development tools) $(UV_INSTALL) $(LOCKS)/dev.txt $(LOCKS)/tools.txt
+	$(call install,ticket-router itself) $(INSTALL_PROJECT)
 	touch $@ $(RUNTIME)
 
 ## demo: dry-run the sample mails in examples/ against the sample routes.yaml (no AWS, no token)

@@ -1,9 +1,11 @@
-"""Command line: ``ticket-router check|dispatch|replay|webhook-secret``, or ``python -m handler``.
+"""Command line: ``ticket-router check|dispatch|replay|why|decisions|webhook-secret``, or
+``python -m handler``.
 
-Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read,
-a post failed for a reason worth retrying, or handling a mail failed unexpectedly (the other
-mails are still handled); 2 the command itself cannot run (bad routes file,
-no token at all, bad arguments, no master secret). The commands: README, "Command line".
+Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read
+(or a file given to dispatch is not a mail), a post failed for a reason worth retrying, or
+handling a mail failed unexpectedly (the other mails are still handled), or ``why`` found
+nothing recorded; 2 the command itself cannot run (bad routes file, no token at all, bad
+arguments, no master secret, no decision table). The commands: docs/operations.md.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, cast
@@ -21,6 +24,7 @@ import boto3
 from botocore.exceptions import NoRegionError
 
 from handler import __version__
+from handler.aws.decision_search import DecisionSearch
 from handler.aws.failure_queue import SqsFailureQueue
 from handler.aws.lambda_runtime import LazyClient
 from handler.aws.s3 import MailStore
@@ -34,8 +38,20 @@ from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.errors import OutboundError
 from handler.outbound.signatures import app_secret, owner_secret
 from handler.reasons import Reason
-from handler.routing import GITHUB_LOGIN, Routes, RoutesError, load_routes
+from handler.routing import GITHUB_LOGIN, Routes, RoutesError, RoutesUnreadable, load_routes
+from handler.routing.domains import normalize_domain
 from handler.service.claims import DEFAULT_CLAIM_TTL
+from handler.service.decision_log import (
+    DecisionLogError,
+    Filters,
+    as_json,
+    describe,
+    iso_time,
+    mail_query,
+    parse_since,
+    retention_days,
+    summary,
+)
 from handler.service.events import MailRef
 from handler.service.inbound import Fetcher, Receiver, Runtime
 from handler.service.replay import (
@@ -48,7 +64,7 @@ from handler.service.replay import (
     replay_keys,
     replay_queue,
 )
-from handler.wiring import Tables, inbound_runtime
+from handler.wiring import DecisionTable, Tables, inbound_runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -75,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _replay(args)
     if args.command == "webhook-secret":
         return _webhook_secret(args)
+    if args.command == "why":
+        return _why(args)
+    if args.command == "decisions":
+        return _decisions(args)
     return _dispatch(args)
 
 
@@ -97,6 +117,13 @@ def _parser() -> argparse.ArgumentParser:
     _claims_option(dispatch)
     dispatch.add_argument(
         "--dry-run", action="store_true", help="decide and render only: no token, no network"
+    )
+    dispatch.add_argument(
+        "--assume-authenticated",
+        action="store_true",
+        help="with --dry-run: judge a mail without SES's header block (one written by hand) as "
+        "if SES had authenticated its From domain and received it for its To and Cc addresses "
+        "at the routes' domains; each decision that rests on it says so",
     )
     dispatch.add_argument("--json", action="store_true", help="one JSON object per decision")
     dispatch.add_argument("files", nargs="+", metavar="FILE.eml", help="'-' reads standard input")
@@ -137,12 +164,48 @@ def _parser() -> argparse.ArgumentParser:
         help="with --dlq: delete a message once each of its mails got a final decision",
     )
     replay.add_argument("--max", type=int, metavar="N", help="with --dlq: read at most N messages")
+    _decision_table_option(replay, "also record the replay's decisions in it")
     replay.add_argument(
         "keys",
         nargs="*",
         metavar="KEY",
         help="S3 key, bare SES message id (prefixed with --prefix) or s3://BUCKET/KEY",
     )
+
+    why = commands.add_parser(
+        "why",
+        help="print every decision recorded for a mail",
+        description="Looks the mail up in the decision log: oldest decision first.",
+    )
+    why.add_argument(
+        "mail",
+        metavar="MAIL",
+        help="the mail's Message-ID (with or without <>), its SES message id, its S3 key or "
+        "s3://BUCKET/KEY",
+    )
+    _decision_table_option(why)
+    why.add_argument("--json", action="store_true", help="one JSON object per decision")
+
+    listing = commands.add_parser(
+        "decisions",
+        help="list the decisions recorded since a time, newest first",
+        description="Reads the decision log a day at a time; the filters combine.",
+    )
+    listing.add_argument(
+        "--since",
+        default="24h",
+        help="a duration back from now (90m, 24h, 7d) or an ISO time (default: %(default)s)",
+    )
+    listing.add_argument(
+        "--route", metavar="ROUTE", help="only this route: web-@issues.example.com, or a domain"
+    )
+    listing.add_argument("--reason", metavar="CODE", help="only this reason code (docs/reasons.md)")
+    listing.add_argument("--domain", metavar="DOMAIN", help="only mail from this sender domain")
+    listing.add_argument(
+        "--limit", type=int, default=1000, metavar="N", help="at most N (default: %(default)s)"
+    )
+    _decision_table_option(listing)
+    listing.add_argument("--json", action="store_true", help="one JSON object per decision")
 
     secret = commands.add_parser(
         "webhook-secret",
@@ -210,6 +273,16 @@ def _recipient_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _decision_table_option(command: argparse.ArgumentParser, use: str = "") -> None:
+    command.add_argument(
+        "--decision-table",
+        default=os.environ.get("DECISION_TABLE", ""),
+        metavar="TABLE",
+        help=f"the deployment's decision log{': ' + use if use else ''} (default: "
+        "$DECISION_TABLE; terraform output decision_table_name)",
+    )
+
+
 def _claims_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--table",
@@ -219,17 +292,26 @@ def _claims_option(command: argparse.ArgumentParser) -> None:
 
 
 def _check(path: str) -> int:
+    """Exit 0 for a valid routes file, 1 for an invalid one (every problem, one per line),
+    2 for one that cannot be read at all."""
     try:
         routes = load_routes(path)
     except RoutesError as error:
         for message in error.errors:
             print(message, file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, RoutesUnreadable) else 1
     print(f"{path}: valid, {len(routes.routes)} routes for {len(routes.domains)} domains")
     return 0
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.assume_authenticated and not args.dry_run:
+        print(
+            "ticket-router dispatch: error: --assume-authenticated is for previews only: "
+            "add --dry-run (nothing is posted on an assumption)",
+            file=sys.stderr,
+        )
+        return 2
     routes = _routes(args.routes)
     if routes is None:
         return 2
@@ -249,8 +331,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _dispatch_file(name: str, receiver: Receiver, args: argparse.Namespace) -> int:
-    """Receive the mail in the file ``name`` and print its decisions; 1 if one needs a retry
-    or the file cannot be read."""
+    """Receive the mail in the file ``name`` and print its decisions; 1 if one needs a retry,
+    or the file cannot be read or is not a mail."""
     try:
         raw = _read(name)
     # ValueError: a name the system cannot take (a NUL byte in it).
@@ -263,7 +345,8 @@ def _dispatch_file(name: str, receiver: Receiver, args: argparse.Namespace) -> i
     deadline = Deadline.within(MAIL_BUDGET_SECONDS)
     status = 0
     for decision in receiver.receive(ref, deadline, raw=raw, recipients=args.recipient):
-        if decision.retryable:
+        # A file that is no mail was likely named by mistake: the decision says what it is.
+        if decision.retryable or decision.reason == Reason.NOT_A_MAIL:
             status = 1
         _print(name, decision, as_json=args.json, dry_run=args.dry_run, out=sys.stdout)
     return status
@@ -291,6 +374,100 @@ def _replay(args: argparse.Namespace) -> int:
         return _replay_queue(args, receiver)
     replays = replay_keys(refs, receiver, recipients=args.recipient)
     return _report(replays, as_json=args.json, dry_run=args.dry_run)
+
+
+def _why(args: argparse.Namespace) -> int:
+    try:
+        query = mail_query(args.mail)
+    except ValueError as error:
+        print(f"ticket-router why: error: {error}", file=sys.stderr)
+        return 2
+    search = _decision_search("why", args.decision_table)
+    if search is None:
+        return 2
+    try:
+        records = search.for_mail(query)
+    except DecisionLogError as error:
+        print(f"ticket-router why: error: {error.detail}", file=sys.stderr)
+        return 2
+    if not records:
+        print(
+            f"no decision recorded for {args.mail.strip()} in {args.decision_table} "
+            f"(searched: {query.searched})",
+            file=sys.stderr,
+        )
+        return 1
+    for record in records:
+        if args.json:
+            print(json.dumps(as_json(record), ensure_ascii=False))
+        else:
+            print("\n".join(describe(record)) + "\n")
+    return 0
+
+
+def _decisions(args: argparse.Namespace) -> int:
+    now = time.time()
+    try:
+        filters, since = _listing(args, now)
+    except ValueError as error:
+        print(f"ticket-router decisions: error: {error}", file=sys.stderr)
+        return 2
+    search = _decision_search("decisions", args.decision_table)
+    if search is None:
+        return 2
+    shown = 0
+    try:
+        for record in search.since(since, now, filters):
+            if shown == args.limit:
+                print(
+                    f"more than {args.limit} decisions: the newest {args.limit} are shown "
+                    "(narrow --since or a filter, or raise --limit)",
+                    file=sys.stderr,
+                )
+                return 0
+            shown += 1
+            print(json.dumps(as_json(record), ensure_ascii=False) if args.json else summary(record))
+    except DecisionLogError as error:
+        print(f"ticket-router decisions: error: {error.detail}", file=sys.stderr)
+        return 2
+    print(f"{shown} decision(s) since {iso_time(since)}", file=sys.stderr)
+    return 0
+
+
+def _listing(args: argparse.Namespace, now: float) -> tuple[Filters, float]:
+    """What ``decisions`` lists: its filters and since when. Raises ValueError saying which
+    argument is wrong."""
+    since = parse_since(args.since, now)
+    if args.reason is not None and args.reason not in {reason.value for reason in Reason}:
+        raise ValueError(f"--reason {args.reason!r} is not a reason code (docs/reasons.md)")
+    domain = None
+    if args.domain is not None:
+        domain = normalize_domain(args.domain)
+        if domain is None:
+            raise ValueError(f"--domain {args.domain!r} is not a domain name")
+    if args.limit < 1:
+        raise ValueError(f"--limit must be at least 1, not {args.limit}")
+    route = args.route.strip() if args.route is not None else None
+    return Filters(route=route, reason=args.reason, sender_domain=domain), since
+
+
+def _decision_search(command: str, table: str) -> DecisionSearch | None:
+    """The decision log, read with this machine's credentials; None (the problem printed)."""
+    if not table:
+        print(
+            f"ticket-router {command}: error: no decision table: give --decision-table or set "
+            "DECISION_TABLE (terraform output -raw decision_table_name)",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        return DecisionSearch(boto3.client("dynamodb"), table)
+    except NoRegionError:
+        print(
+            f"ticket-router {command}: error: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION",
+            file=sys.stderr,
+        )
+        return None
 
 
 def _replay_usage(args: argparse.Namespace) -> str | None:
@@ -398,7 +575,8 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
     """The Lambda's receiver, on this machine's credentials; a dry run needs none. None (the
     problem printed) when it cannot be built."""
     if args.dry_run:
-        return Receiver(Runtime(routes, store), dry_run=True)
+        assume = getattr(args, "assume_authenticated", False)
+        return Receiver(Runtime(routes, store), dry_run=True, assume_authenticated=assume)
     credentials = _credentials(routes)
     if credentials is None:
         return None
@@ -415,6 +593,11 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
         tables = _tables(args.table)
         if tables is None:
             return None
+    decisions: DecisionTable | None = None
+    if getattr(args, "decision_table", ""):
+        decisions = _decision_table(args.decision_table)
+        if decisions is None:
+            return None
     return Receiver(
         inbound_runtime(
             routes,
@@ -427,6 +610,7 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
             ses_configuration_set=os.environ.get("SES_CONFIGURATION_SET", ""),
             bucket=getattr(args, "bucket", ""),
             prefix=getattr(args, "prefix", ""),
+            decisions=decisions,
         )
     )
 
@@ -450,6 +634,24 @@ def _tables(table: str) -> Tables | None:
         )
         return None
     return Tables(client, table, int(ttl_text))
+
+
+def _decision_table(table: str) -> DecisionTable | None:
+    """The Lambda's decision log, so that ``why`` shows what a replay decided too."""
+    try:
+        days = retention_days(os.environ.get("DECISION_RETENTION_DAYS"))
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return None
+    try:
+        client = boto3.client("dynamodb")
+    except NoRegionError:
+        print(
+            f"--decision-table {table}: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION",
+            file=sys.stderr,
+        )
+        return None
+    return DecisionTable(client, table, days)
 
 
 class _NoStore:
@@ -489,6 +691,7 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
             "reason": decision.reason,
             "detail": decision.detail,
             "url": decision.url,
+            "assumed": decision.assumed,
         }
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
@@ -503,6 +706,7 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
             verb = f"opened {target}"
         out.write(f"{name} -> {recipient}: {verb}")
         out.write(f" {decision.url}\n" if decision.url else "\n")
+        out.write(_assumption(decision))
         tags = f" [{', '.join(labels)}]" if labels else ""
         out.write(f"    title: {title}{tags}\n")
         for line in (body or "").split("\n"):
@@ -516,13 +720,23 @@ def _print(name: str, decision: Decision, *, as_json: bool, dry_run: bool, out: 
             verb = "commented on"
         out.write(f"{name} -> {recipient}: {verb} {target}")
         out.write(f" {decision.url}\n" if decision.url else "\n")
+        out.write(_assumption(decision))
         for line in (body or "").split("\n"):
             out.write(f"    | {line}\n")
     elif decision.action == "unsubscribe":
         verb = "would unsubscribe the sender from" if dry_run else f"{decision.reason}:"
         out.write(f"{name} -> {recipient}: {verb} {target}\n")
+        out.write(_assumption(decision))
         out.write(f"    {decision.detail}\n")
     else:
         out.write(f"{name} -> {recipient}: rejected ({decision.reason}) {target}\n")
+        out.write(_assumption(decision))
         out.write(f"    {decision.detail}\n")
     out.write("\n")
+
+
+def _assumption(decision: Decision) -> str:
+    """The line that says what a preview's decision rests on in SES's stead, if anything."""
+    if decision.assumed is None:
+        return ""
+    return f"    ASSUMED, not checked (--assume-authenticated): {decision.assumed}\n"

@@ -25,10 +25,11 @@ from handler.github.credentials import Credentials
 from handler.github.rate_limit import Limits
 from handler.routing import load_routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
+from handler.service.decision_log import retention_days
 from handler.service.inbound import Runtime, handle_event
 from handler.service.inbound import logger as decision_logger
 from handler.service.metrics import EmbeddedMetrics
-from handler.wiring import Tables, inbound_runtime
+from handler.wiring import DecisionTable, Tables, inbound_runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -63,6 +64,12 @@ def runtime() -> Runtime:
     limits = Limits.parse(
         os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
     )
+    # The decision log (`ticket-router why`), kept DECISION_RETENTION_DAYS; none without a table.
+    decision_table = os.environ.get("DECISION_TABLE", "")
+    decisions = None
+    if decision_table:
+        days = retention_days(os.environ.get("DECISION_RETENTION_DAYS"))
+        decisions = DecisionTable(dynamodb, decision_table, days)
     built = inbound_runtime(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
         store=MailStore(boto3.client("s3")),
@@ -75,6 +82,7 @@ def runtime() -> Runtime:
         bucket=os.environ.get("MAIL_BUCKET", ""),
         prefix=os.environ.get("MAIL_PREFIX", ""),
         metrics=EmbeddedMetrics(),
+        decisions=decisions,
     )
     return replace(
         built,

@@ -273,23 +273,18 @@ class Reason(StrEnum):
     # (handler.github.errors, GitHubError; raised by the client and the credentials).
     ISSUE_NOT_FOUND = (
         "issue-not-found",
-        "no such issue, or the credential cannot see the repository (404)",
+        "no such issue (404), and the credential can see the repository",
         False,
     )
     REPO_NOT_VISIBLE = (
         "repo-not-visible",
-        "GitHub answered 404 and the credential cannot see the repository itself (it lost "
-        "access, or the route names a wrong repository): retried, alarmed, never told to the "
-        "sender as a missing issue",
+        "GitHub answered 404 for a comment or a new issue, and the credential cannot see the "
+        "repository itself (it lost access, or the route names a wrong repository): retried, "
+        "alarmed, never told to the sender as a missing issue",
         True,
     )
     ISSUE_GONE = "issue-gone", "the issue was deleted, or issues are disabled (410)", False
     ISSUE_LOCKED = "issue-locked", "the issue is locked: only collaborators may comment", False
-    REPO_NOT_FOUND = (
-        "repo-not-found",
-        "no such repository for a new issue, or the credential cannot see it (404)",
-        False,
-    )
     ISSUES_DISABLED = "issues-disabled", "the repository has issues turned off (410)", False
     GITHUB_FORBIDDEN = (
         "github-forbidden",

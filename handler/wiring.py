@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from handler.aws.claims import DynamoClaims
+from handler.aws.decision_log import DynamoDecisionLog
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.aws.postings import DynamoPostings
@@ -16,6 +17,7 @@ from handler.github.credentials import Credentials, GitHubClients, PostLimits
 from handler.github.rate_limit import Limits, MemoryPostLimit, PostLimit
 from handler.routing import Routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
+from handler.service.decision_log import DEFAULT_RETENTION_DAYS
 from handler.service.inbound import Fetcher, Runtime
 from handler.service.metrics import Metrics, NoMetrics
 
@@ -34,6 +36,16 @@ class Tables:
     ttl_seconds: int = DEFAULT_CLAIM_TTL
 
 
+@dataclass(frozen=True)
+class DecisionTable:
+    """The DynamoDB table of the decision log (terraform/modules/decision_log)."""
+
+    client: DynamoDBClient
+    name: str
+    # How long a decision is kept: DynamoDB deletes it some time after.
+    retention_days: int = DEFAULT_RETENTION_DAYS
+
+
 def inbound_runtime(
     routes: Routes,
     *,
@@ -46,15 +58,28 @@ def inbound_runtime(
     bucket: str = "",
     prefix: str = "",
     metrics: Metrics | None = None,
+    decisions: DecisionTable | None = None,
 ) -> Runtime:
     """The inbound runtime; without ``tables`` nothing is claimed, threaded, recorded or
     noticed (a notice's daily limit lives in the table: nobody is told rather than everyone on
     every delivery), and each credential's rate limit (``limits``, GitHub's by default) and the
     posting records are this process's own. Notices go through ``ses`` and the configuration
-    set ``ses_configuration_set`` ("" for none)."""
+    set ``ses_configuration_set`` ("" for none). Each decision is kept in ``decisions``, the
+    decision log, when given."""
     github = GitHubClients(credentials, post_limits(tables, limits or Limits()))
+    decision_log = None
+    if decisions is not None:
+        decision_log = DynamoDecisionLog(
+            decisions.client, decisions.name, retention_days=decisions.retention_days
+        )
     runtime = Runtime(
-        routes, store, github, bucket=bucket, prefix=prefix, metrics=metrics or NoMetrics()
+        routes,
+        store,
+        github,
+        bucket=bucket,
+        prefix=prefix,
+        metrics=metrics or NoMetrics(),
+        decision_log=decision_log,
     )
     if tables is None:
         return runtime

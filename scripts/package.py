@@ -10,7 +10,9 @@ loads it in milliseconds and needs neither PyYAML nor jsonschema (left out of th
 requirements/lambda.in).
 
 Every distribution comes from the hash-pinned lock requirements/lambda.txt (``make lock``),
-installed with ``--require-hashes`` and without resolving anything anew.
+installed with ``--require-hashes`` and without resolving anything anew. pip's output is kept
+back (scripts/installs.py): a build that works prints no warning of pip's, and one that cannot
+download says why in one line (the package index cannot be reached, a hash does not match).
 
 The GitHub App libraries (PyJWT, and cryptography with cffi and pycparser: 5 MB of a 7 MB zip)
 go in only when a route of the routes file packaged names a ``github_app``: only an App login
@@ -49,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The routes are validated and converted by the handler's own code, run from this checkout.
 sys.path.insert(0, str(ROOT))
 from handler.routing import GitHubApp, Routes, RoutesError, parse_routes, routes_json  # noqa: E402
+from scripts.installs import InstallError, run  # noqa: E402
 from scripts.locks import LOCKS, LockError, Pin, read_lock  # noqa: E402
 
 PLATFORM = "manylinux2014_aarch64"
@@ -116,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         pins = [pin for pin in pins if pin.name not in GITHUB_APP_ONLY]
     with tempfile.TemporaryDirectory() as scratch:
         task = Path(scratch) / "task"
-        _install(pins, task)
+        try:
+            _install(pins, task)
+        except InstallError as error:
+            print(f"{args.requirements}: not packaged: {error}", file=sys.stderr)
+            return 1
         for source, name in _tree(ROOT / "handler", ROOT):
             (task / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, task / name)
@@ -297,7 +304,7 @@ def _pip(
         "--python-version", PYTHON_VERSION, *(["--abi", abi] if abi else []),
         "--target", str(target), "-r", str(lock),
     ]  # fmt: skip
-    subprocess.run(command, check=True)  # noqa: S603 - our own interpreter, fixed arguments
+    run(command, "the Lambda's dependencies")
 
 
 if __name__ == "__main__":

@@ -13,21 +13,30 @@ data "aws_region" "current" {}
 
 locals {
   routes_file = coalesce(var.routes_file, "${path.module}/../routes.yaml")
+  # routes.yaml read as the handler reads it (handler/routing/validate.py): yamldecode resolves
+  # anchors and << merge keys; top-level x- keys only hold anchors and are not read; each route
+  # takes the `defaults:` it does not give itself, the route's own value winning whole (a list
+  # is replaced, not joined), and defaults never name a route (domain, prefix, repo, name,
+  # new_issue_address). try(): a file without defaults.
+  routes_document = yamldecode(file(local.routes_file))
+  route_defaults  = try({ for key, value in local.routes_document.defaults : key => value if !contains(["domain", "prefix", "repo", "name", "new_issue_address"], key) }, {})
+  routes          = [for route in local.routes_document.routes : merge(local.route_defaults, route)]
   # One source of truth: the domains SES receives for are the domains the function routes, in the
-  # handler's normal form (handler/routing/domains.py) but for IDN, which mail_receiving refuses.
-  domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".")])
-  # The domains of the routes that mail senders notices (notify) or confirmations (confirm):
-  # the function may send from these SES identities only.
-  notice_domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".") if try(route.notify, false) || try(route.confirm, false)])
+  # handler's normal form (handler/routing/domains.py); an internationalised domain must be
+  # written in its xn-- form (var.routes_file's validation, as `check` says).
+  domains = distinct([for route in local.routes : trimsuffix(lower(trimspace(route.domain)), ".")])
+  # The domains of the routes that mail senders notices (notify, on unless a route says false)
+  # or confirmations (confirm): the function may send from these SES identities only.
+  notice_domains = distinct([for route in local.routes : trimsuffix(lower(trimspace(route.domain)), ".") if try(route.notify, true) || try(route.confirm, false)])
   # The domains of the routes that mail each GitHub comment to the issue's mail participants
   # (notify_participants): the webhook, the work queue and the outbox exist only for these.
-  participant_domains = distinct([for route in yamldecode(file(local.routes_file)).routes : trimsuffix(lower(trimspace(route.domain)), ".") if try(route.notify_participants, false)])
+  participant_domains = distinct([for route in local.routes : trimsuffix(lower(trimspace(route.domain)), ".") if try(route.notify_participants, false)])
   replies             = length(local.participant_domains) > 0
   # The package must hold this very file: the function checks it before it deploys.
   routes_sha256 = filesha256(local.routes_file)
   # The secrets routes post with (a route's own token_secret, a GitHub App's private_key_secret),
   # trimmed as handler/routing/checks.py reads them: the function may read these and the default token.
-  route_secrets = distinct(compact(flatten([for route in yamldecode(file(local.routes_file)).routes : [try(trimspace(route.token_secret), ""), try(trimspace(route.github_app.private_key_secret), "")]])))
+  route_secrets = distinct(compact(flatten([for route in local.routes : [try(trimspace(route.token_secret), ""), try(trimspace(route.github_app.private_key_secret), "")]])))
   # A name is granted on its ARN in this account and region. Secrets Manager ends every secret
   # ARN with "-" and 6 random characters: "??????" matches exactly these, where "*" would also
   # match any secret whose name starts with this one's and a hyphen.
@@ -87,6 +96,12 @@ module "idempotency_store" {
   deletion_protection = var.protect_claims_table
 }
 
+module "decision_log" {
+  source = "./modules/decision_log"
+
+  name = "${var.name}-decisions"
+}
+
 module "mail_queue" {
   source = "./modules/mail_queue"
 
@@ -123,6 +138,10 @@ module "function" {
   idempotency_table_name  = module.idempotency_store.table_name
   idempotency_table_arn   = module.idempotency_store.table_arn
   idempotency_ttl_seconds = local.claim_ttl_seconds
+
+  decision_table_name     = module.decision_log.table_name
+  decision_table_arn      = module.decision_log.table_arn
+  decision_retention_days = var.decision_log_retention_days
 
   notice_identity_arns = { for domain in local.notice_domains : domain => "arn:${data.aws_partition.current.partition}:ses:${local.region}:${local.account_id}:identity/${domain}" }
   # With replies by mail, notices go through their configuration set, whose bounces and
@@ -210,6 +229,8 @@ module "alarms" {
   mail_queue_name             = module.mail_queue.queue_name
   mail_dead_letter_queue_name = module.mail_queue.dead_letter_queue_name
   alarm_email                 = var.alarm_email
+  rejection_spike_threshold   = var.rejection_spike_threshold
+  rejection_spike_minutes     = var.rejection_spike_minutes
   # Empty without replies by mail: merge() of no maps is an empty one.
   more_function_names     = merge(module.replies[*].function_names...)
   dead_letter_queue_names = merge([for replies in module.replies : { work = replies.dead_letter_queue_name }]...)
@@ -229,6 +250,7 @@ module "teardown_guard" {
     module.token_secret,
     module.mail_storage,
     module.idempotency_store,
+    module.decision_log,
     module.mail_queue,
     module.function,
     module.mail_receiving,

@@ -38,6 +38,11 @@ output "idempotency_table" {
   value       = module.idempotency_store.table_name
 }
 
+output "decision_table_name" {
+  description = "DynamoDB table of the decision log: DECISION_TABLE for `ticket-router why` and `ticket-router decisions`."
+  value       = module.decision_log.table_name
+}
+
 output "token_secret_name" {
   description = "Secret to store the GitHub token in: aws secretsmanager put-secret-value --secret-id <this> --secret-string <token>."
   value       = module.token_secret.name

@@ -13,6 +13,13 @@ variable "routes_file" {
   description = "routes.yaml to deploy; its domains become the SES recipients. Default: the repository's routes.yaml (the one `make package` packages, as routes.json)."
   type        = string
   default     = null
+
+  # SES, Route 53 and this module take a domain in its xn-- form only, and Terraform cannot
+  # convert one: refused here as `ticket-router check` refuses it (which prints the form).
+  validation {
+    condition     = alltrue([for route in yamldecode(file(coalesce(var.routes_file, "${path.module}/../routes.yaml"))).routes : !can(regex("[^[:ascii:]]", try(route.domain, "")))])
+    error_message = join("\n", [for index, route in yamldecode(file(coalesce(var.routes_file, "${path.module}/../routes.yaml"))).routes : "route ${index + 1} (${route.domain}): domain \"${route.domain}\" is internationalised: write it in its xn-- form (SES and Terraform take the xn-- form only; `ticket-router check` prints it)" if can(regex("[^[:ascii:]]", try(route.domain, "")))])
+  }
 }
 
 variable "package_file" {
@@ -103,6 +110,17 @@ variable "protect_claims_table" {
   description = "Deletion protection for the DynamoDB table of claims that keeps a redelivered or replayed mail from being posted twice. Turn off, and apply, before `terraform destroy`."
   type        = bool
   default     = true
+}
+
+variable "decision_log_retention_days" {
+  description = "Days each decision is kept in the decision log (`ticket-router why` and `decisions`); DynamoDB deletes it within a few days after."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.decision_log_retention_days >= 1 && var.decision_log_retention_days <= 3650 && floor(var.decision_log_retention_days) == var.decision_log_retention_days
+    error_message = "decision_log_retention_days must be whole days from 1 to 3650."
+  }
 }
 
 variable "rule_set_name" {
@@ -280,5 +298,27 @@ variable "alarm_email" {
   validation {
     condition     = var.alarm_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
     error_message = "alarm_email must be empty or a mail address."
+  }
+}
+
+variable "rejection_spike_threshold" {
+  description = "Permanent rejections (spam, bounces, auto-replies and other noise left out) of the mail to any one route, within rejection_spike_minutes, that raise the rejection-spike alarm."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.rejection_spike_threshold >= 1 && floor(var.rejection_spike_threshold) == var.rejection_spike_threshold
+    error_message = "rejection_spike_threshold must be a whole number, 1 or more."
+  }
+}
+
+variable "rejection_spike_minutes" {
+  description = "Minutes over which a route's permanent rejections are summed for the rejection-spike alarm; at most 180, the data a Metrics Insights alarm can evaluate."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.rejection_spike_minutes >= 1 && var.rejection_spike_minutes <= 180 && floor(var.rejection_spike_minutes) == var.rejection_spike_minutes
+    error_message = "rejection_spike_minutes must be a whole number from 1 to 180."
   }
 }

@@ -10,6 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from handler.aws.decision_log import HASH_KEY, INDEXES, RANGE_KEY
+
 CLAIMS_TABLE = "claims"
 
 
@@ -57,3 +59,34 @@ class Atomic:
                 return method(*args, **kwargs)
 
         return locked
+
+
+DECISION_TABLE = "decisions"
+
+
+def create_decision_table(client: Any, name: str = DECISION_TABLE) -> None:
+    """The decision log's table from the layout handler/aws/decision_log.py declares
+    (tests/test_decision_log.py checks that terraform/modules/decision_log declares the same)."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": HASH_KEY, "KeyType": "HASH"},
+            {"AttributeName": RANGE_KEY, "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in sorted({HASH_KEY, RANGE_KEY, *INDEXES.values()})
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": key, "KeyType": "HASH"},
+                    {"AttributeName": RANGE_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, key in INDEXES.items()
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

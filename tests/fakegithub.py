@@ -32,6 +32,14 @@ from handler.github.posts import marker_in
 # A GitHub Enterprise Server serves the same paths below /api/v3.
 _PATH = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)/issues/(\d+)/comments$")
 _ISSUES = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)/issues$")
+_REPO = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)$")
+# GitHub's answer to any request about a repository the credential cannot see, whether it
+# exists or not: https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api
+NOT_FOUND = {
+    "message": "Not Found",
+    "documentation_url": "https://docs.github.com/rest/repos/repos#get-a-repository",
+    "status": "404",
+}
 
 
 @dataclass
@@ -85,11 +93,13 @@ class FakeGitHub:
     # How many GitHub seconds one real second is, for the retry-after it announces.
     scale: float = 1.0
     missing_issues: set[int] = field(default_factory=set)
-    # Repositories (owner/name) that answer 404 to issue POSTs and lists.
+    # Repositories (owner/name) the credential cannot see: 404 to every request about them,
+    # the repository itself included.
     missing_repos: set[str] = field(default_factory=set)
     # Issues whose POSTs always fail with 502 (a persistent outage for one repository path).
     broken_issues: set[int] = field(default_factory=set)
-    # "POST" and "GET" count comment requests; "POST issues" and "GET issues" issue requests.
+    # "POST" and "GET" count comment requests; "POST issues" and "GET issues" issue requests;
+    # "GET repo" the requests for a repository itself.
     requests: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _window_start: float = 0.0
@@ -102,6 +112,7 @@ class FakeGitHub:
         self.server.expect_request(_PATH, method="GET").respond_with_handler(self._list)
         self.server.expect_request(_ISSUES, method="POST").respond_with_handler(self._open)
         self.server.expect_request(_ISSUES, method="GET").respond_with_handler(self._list_issues)
+        self.server.expect_request(_REPO, method="GET").respond_with_handler(self._repository)
         return self
 
     def marked(self) -> Counter[str]:
@@ -136,7 +147,7 @@ class FakeGitHub:
         with self._lock:
             self.requests["POST"] += 1
             self.log.append((self.clock(), "POST", request.path))
-            if issue in self.missing_issues:
+            if issue in self.missing_issues or repo in self.missing_repos:
                 return _json({"message": "Not Found"}, 404)
             if self.fail_next:
                 return Response("upstream error", status=self.fail_next.pop(0))
@@ -250,7 +261,7 @@ class FakeGitHub:
         with self._lock:
             self.requests["GET"] += 1
             self.log.append((self.clock(), "GET", request.path))
-            if issue in self.missing_issues:
+            if issue in self.missing_issues or repo in self.missing_repos:
                 return _json({"message": "Not Found"}, 404)
             if self.fail_lists:
                 return Response("upstream error", status=self.fail_lists.pop(0))
@@ -267,6 +278,32 @@ class FakeGitHub:
                 f'<{base}?since={since}&per_page={per_page}&page={page + 1}>; rel="next"'
             )
         return response
+
+    def _repository(self, request: Request) -> Response:
+        """``GET /repos/{owner}/{repo}``: the repository, or 404 when the credential cannot see
+        it; any repository not hidden exists here."""
+        found = _REPO.match(request.path)
+        assert found is not None
+        repo = f"{found.group(1)}/{found.group(2)}"
+        with self._lock:
+            self.requests["GET repo"] += 1
+            self.log.append((self.clock(), "GET", request.path))
+            if repo in self.missing_repos:
+                return _json(NOT_FOUND, 404)
+        owner, name = repo.split("/")
+        return _json(
+            {
+                "id": 1296269,
+                "name": name,
+                "full_name": repo,
+                "owner": {"login": owner},
+                "private": False,
+                "html_url": f"https://github.com/{repo}",
+                "has_issues": True,
+                "permissions": {"admin": False, "push": False, "pull": True},
+            },
+            200,
+        )
 
     def _limited(self) -> Response | None:
         if self.limited_next:

@@ -165,7 +165,11 @@ def test_invalid_charsets_and_broken_encodings(capsys):
 
 
 def test_forty_megabytes_of_garbage(capsys):
-    """40 MB of bytes that are not a mail at all: rejected for naming no recipient."""
+    """40 MB of bytes that are not a mail at all: said to be binary data, not a mail."""
     raw = bytes(range(256)) * (SES_MAX // 256)
     decision = judged("40 MB of garbage", raw, capsys)
-    assert (decision.action, decision.reason) == ("reject", "no-recipient")
+    assert (decision.action, decision.reason, decision.detail) == (
+        "reject",
+        "not-a-mail",
+        "it holds binary data: a NUL byte at offset 0",
+    )

@@ -42,15 +42,19 @@ def test_check_reports_errors_on_stderr_and_exits_1(capsys, tmp_path):
     )
     status, out, err = run(capsys, "check", str(bad))
     assert (status, out) == (1, "")
-    assert "route 0" in err
-    assert "repo" in err
+    assert err == (
+        f'{bad}:3:11: route 1 (issues.example.com): repo "nope" is not of the form owner/name '
+        "(e.g. example-org/website)\n"
+    )
 
 
-def test_check_of_a_missing_file_exits_1(capsys, tmp_path):
-    """A routes file that cannot be read is reported, not a traceback."""
-    status, _, err = run(capsys, "check", str(tmp_path / "absent.yaml"))
-    assert status == 1
-    assert "absent.yaml" in err
+def test_check_of_a_missing_file_exits_2(capsys, tmp_path):
+    """A routes file that cannot be read is reported, not a traceback, and exits 2."""
+    status, out, err = run(capsys, "check", str(tmp_path / "absent.yaml"))
+    assert (status, out) == (2, "")
+    assert err == (
+        f"{tmp_path / 'absent.yaml'}: cannot read the routes file: No such file or directory\n"
+    )
 
 
 def test_dispatch_dry_run_json_on_the_examples(capsys):

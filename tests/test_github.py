@@ -9,6 +9,7 @@ import logging
 import re
 import threading
 import time
+from collections import Counter
 from functools import partial
 
 import pytest
@@ -161,11 +162,6 @@ def test_owner_and_name_cannot_escape_the_path(httpserver: HTTPServer):
     ("status", "payload", "reason"),
     [
         (
-            404,
-            {"message": "Not Found", "documentation_url": DOCS, "status": "404"},
-            "issue-not-found",
-        ),
-        (
             410,
             {"message": "Issues are disabled for this repo", "documentation_url": DOCS},
             "issue-gone",
@@ -191,7 +187,8 @@ def test_owner_and_name_cannot_escape_the_path(httpserver: HTTPServer):
 def test_permanent_failures_have_their_reason_and_are_not_retried(
     httpserver: HTTPServer, status, payload, reason
 ):
-    """404, 410, 403, 422: one request, a permanent error with a clear reason."""
+    """410, 403, 422: one request, a permanent error with a clear reason (a 404 asks about
+    the repository first: below)."""
     documented = SPEC["responses"].get(str(status), {}).get("schema")
     if documented is not None:
         Draft202012Validator(nullable_to_json_schema(documented)).validate(payload)
@@ -234,6 +231,208 @@ def test_a_rejected_token_is_transient_and_forgotten(httpserver: HTTPServer, ope
     )
     assert told == ["forget"]
     assert len(httpserver.log) == 1
+
+
+# A comment's 404: GitHub answers it for a missing issue and for a repository the credential
+# cannot see alike; GET /repos/{owner}/{repo} with the same credential tells them apart.
+
+REPO = "/repos/example-org/app"
+NOT_FOUND = {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
+
+
+def comment_404(server: HTTPServer, probe_status: int, probe: object, **headers: str) -> None:
+    """The comment answered 404; the probe of the repository ``probe_status`` with ``probe``."""
+    Draft202012Validator(nullable_to_json_schema(SPEC["responses"]["404"]["schema"])).validate(
+        NOT_FOUND
+    )
+    server.expect_request(PATH, method="POST").respond_with_json(NOT_FOUND, status=404)
+    server.expect_request(REPO, method="GET").respond_with_json(
+        probe, status=probe_status, headers=headers
+    )
+
+
+def probed_comment(server: HTTPServer, **kwargs) -> GitHubError:
+    with pytest.raises(GitHubError) as caught:
+        client(server, **kwargs).create_comment("example-org/app", 7, "x")
+    assert [(r.method, r.path) for r in requests_seen(server)] == [("POST", PATH), ("GET", REPO)]
+    return caught.value
+
+
+def test_a_404_in_a_visible_repository_is_a_missing_issue(httpserver: HTTPServer):
+    """The credential sees the repository: issue-not-found stands, permanent, after one POST
+    and one GET of the repository with the same token and headers, nothing slept."""
+    comment_404(httpserver, 200, {"full_name": "example-org/app"})
+    sleeps = Sleeps()
+    error = probed_comment(httpserver, sleeps=sleeps)
+    assert (error.reason, error.transient, error.status, error.detail) == (
+        "issue-not-found",
+        False,
+        404,
+        "example-org/app#7 does not exist: Not Found (the credential can see example-org/app)",
+    )
+    probe = requests_seen(httpserver)[1]
+    assert probe.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert probe.headers["X-GitHub-Api-Version"] == "2022-11-28"
+    assert probe.headers["Accept"] == "application/vnd.github+json"
+    assert sleeps.calls == []
+
+
+def test_a_renamed_repository_is_visible(httpserver: HTTPServer):
+    """GitHub redirects a renamed repository's GET (301): it exists and the credential sees it,
+    so the issue is what is missing; the redirect is not followed."""
+    comment_404(httpserver, 301, {"message": "Moved Permanently", "url": "/repositories/1"})
+    assert probed_comment(httpserver).reason == "issue-not-found"
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (404, "Not Found"),
+        (
+            403,
+            "Resource protected by organization SAML enforcement. You must grant your Personal "
+            "Access token access to this organization.",
+        ),
+    ],
+)
+def test_a_repository_the_credential_cannot_see_is_not_a_missing_issue(
+    httpserver: HTTPServer, status, message
+):
+    """404 or 403 for the repository too: repo-not-visible, transient (the mail waits in the
+    queue for an operator), never issue-not-found; GitHub's words in the detail."""
+    comment_404(httpserver, status, {"message": message})
+    error = probed_comment(httpserver)
+    assert (error.reason, error.transient, error.status, error.detail) == (
+        "repo-not-visible",
+        True,
+        status,
+        f"GitHub answered 404 for example-org/app#7, and {status} for the repository: the "
+        "credential cannot see example-org/app (it lost access, or the route names a wrong "
+        f"repository): {message}",
+    )
+
+
+def test_a_token_rejected_by_the_probe_is_forgotten(httpserver: HTTPServer):
+    """401 for the repository: the token was revoked meanwhile: github-auth-failed, and the
+    cached credential dropped for the retry."""
+    comment_404(httpserver, 401, {"message": "Bad credentials"})
+    told: list[str] = []
+    error = probed_comment(httpserver, on_unauthorized=lambda: told.append("forget"))
+    assert (error.reason, error.transient, error.status, error.detail) == (
+        "github-auth-failed",
+        True,
+        401,
+        "GitHub rejected the token (expired or revoked?): Bad credentials",
+    )
+    assert told == ["forget"]
+
+
+def test_a_failing_probe_tells_nobody_of_a_missing_issue(httpserver: HTTPServer):
+    """500 for the repository: nobody knows whether the issue exists: github-unavailable,
+    transient, so no sender is told "no such issue"."""
+    comment_404(httpserver, 500, {"message": "Server Error"})
+    error = probed_comment(httpserver)
+    assert (error.reason, error.transient, error.status, error.detail) == (
+        "github-unavailable",
+        True,
+        500,
+        "GitHub answered 404 for example-org/app#7, and 500 when asked whether the credential "
+        "can see example-org/app: Server Error",
+    )
+
+
+def test_a_rate_limited_probe_holds_the_token(httpserver: HTTPServer):
+    """A rate limit on the probe: rate-limited with GitHub's wait, and the credential's shared
+    limit held that long, so that no container posts before it lifts."""
+    comment_404(httpserver, 429, {"message": "slow down"}, **{"retry-after": "120"})
+    gate = MemoryPostLimit()
+    error = probed_comment(httpserver, limit=gate, clock=lambda: 1000.0)
+    assert (error.reason, error.transient, error.status, error.retry_after, error.detail) == (
+        "rate-limited",
+        True,
+        429,
+        120.0,
+        "GitHub rate-limited the question whether the credential can see example-org/app",
+    )
+    assert gate.held_until() == 1120.0
+
+
+def test_a_probe_that_gets_no_answer_is_transient(httpserver: HTTPServer):
+    """The probe times out: github-timeout, tried again later, never a missing issue."""
+    httpserver.expect_request(PATH, method="POST").respond_with_json(NOT_FOUND, status=404)
+    released = threading.Event()
+
+    def hang(request: Request) -> Response:
+        released.wait(2.0)
+        return Response("{}", status=200)
+
+    httpserver.expect_request(REPO, method="GET").respond_with_handler(hang)
+    try:
+        with pytest.raises(GitHubError) as caught:
+            client(httpserver, timeout=0.3).create_comment("example-org/app", 7, "x")
+    finally:
+        released.set()
+    error = caught.value
+    assert (error.reason, error.transient, error.detail) == (
+        "github-timeout",
+        True,
+        "GitHub answered 404 for example-org/app#7, and did not answer in time whether the "
+        "credential can see example-org/app",
+    )
+
+
+def test_no_probe_is_sent_without_time_for_it(httpserver: HTTPServer):
+    """The POST's answer came with too little time left for another request: the 404 is not
+    taken for a missing issue: github-timeout, and no GET."""
+    now = [0.0]
+
+    def late_404(request: Request) -> Response:
+        now[0] = 10.0
+        return Response(json.dumps(NOT_FOUND), status=404, content_type="application/json")
+
+    httpserver.expect_request(PATH, method="POST").respond_with_handler(late_404)
+    deadline = Deadline.within(12.0, clock=lambda: now[0])
+    with pytest.raises(GitHubError) as caught:
+        client(httpserver, deadline=deadline).create_comment("example-org/app", 7, "x")
+    assert (caught.value.reason, caught.value.transient, caught.value.detail) == (
+        "github-timeout",
+        True,
+        "GitHub answered 404 for example-org/app#7, and no time is left to ask whether the "
+        "credential can see example-org/app",
+    )
+    assert [(r.method, r.path) for r in requests_seen(httpserver)] == [("POST", PATH)]
+
+
+def test_the_fake_github_hides_a_repository_as_github_does(github, httpserver: HTTPServer):
+    """The fake answers 404 to the comment and to the repository the credential cannot see."""
+    github.missing_repos.add("example-org/app")
+    with pytest.raises(GitHubError) as caught:
+        client(httpserver).create_comment("example-org/app", 7, "x")
+    assert (caught.value.reason, caught.value.transient) == ("repo-not-visible", True)
+    assert [(r.method, r.path) for r in requests_seen(httpserver)] == [
+        ("POST", PATH),
+        ("GET", REPO),
+    ]
+    assert github.comments == []
+
+
+def test_the_fake_github_tells_a_missing_issue_in_a_visible_repository(github, httpserver):
+    """A missing issue in a repository the fake shows: issue-not-found after the probe."""
+    github.missing_issues.add(7)
+    with pytest.raises(GitHubError) as caught:
+        client(httpserver).create_comment("example-org/app", 7, "x")
+    assert (caught.value.reason, caught.value.transient) == ("issue-not-found", False)
+    assert github.requests == Counter({"POST": 1, "GET repo": 1})
+
+
+def test_a_404_while_looking_for_an_earlier_copy_is_probed_too(github, httpserver):
+    """The comment list answers 404 before anything is posted: the same probe decides, and
+    nothing is posted to a repository the credential cannot see."""
+    github.missing_repos.add("example-org/app")
+    with pytest.raises(GitHubError) as caught:
+        client(httpserver).create_comment("example-org/app", 7, MARKED, since=time.time() - 60)
+    assert caught.value.reason == "repo-not-visible"
+    assert [(r.method, r.path) for r in requests_seen(httpserver)] == [("GET", PATH), ("GET", REPO)]
 
 
 def test_validation_errors_name_the_field(httpserver: HTTPServer):
@@ -539,10 +738,11 @@ def test_a_redirect_without_a_target_or_to_another_scheme_is_refused(
 
 @pytest.mark.parametrize("repo", ["app", "example-org/", "/app", "example-org/app/x", "o/.."])
 def test_a_malformed_repository_is_refused_without_a_request(httpserver: HTTPServer, repo):
-    """Only owner/name reaches GitHub; anything else is a permanent issue-not-found."""
+    """Only owner/name reaches GitHub; anything else is the route's wrong repository:
+    repo-not-visible, never a missing issue."""
     with pytest.raises(GitHubError) as caught:
         client(httpserver).create_comment(repo, 7, "x")
-    assert (caught.value.reason, caught.value.transient) == ("issue-not-found", False)
+    assert (caught.value.reason, caught.value.transient) == ("repo-not-visible", True)
     assert caught.value.detail == f"{repo!r} is not an owner/name repository"
     assert httpserver.log == []
 
@@ -865,12 +1065,6 @@ def test_without_a_marker_nothing_is_looked_for(github, httpserver):
     ("status", "payload", "reason", "detail"),
     [
         (
-            404,
-            {"message": "Not Found", "documentation_url": ISSUE_DOCS, "status": "404"},
-            "repo-not-found",
-            "example-org/app does not exist, or the token cannot see it: Not Found",
-        ),
-        (
             410,
             {"message": "Issues are disabled for this repo", "documentation_url": ISSUE_DOCS},
             "issues-disabled",
@@ -941,13 +1135,30 @@ def test_the_failures_we_name_cover_the_documented_responses():
     ]
 
 
-def test_a_missing_repository_found_while_looking_is_permanent(github, httpserver):
-    """A 404 on the issues list is the same repo-not-found, before anything is posted."""
+def test_a_repository_out_of_sight_found_while_looking_is_retried(github, httpserver):
+    """A 404 on the issues list is the same repo-not-visible, before anything is posted."""
     github.missing_repos.add("example-org/app")
     with pytest.raises(GitHubError) as caught:
         open_issue(httpserver, since=time.time() - 60)
-    assert (caught.value.reason, caught.value.transient) == ("repo-not-found", False)
-    assert github.requests["POST issues"] == 0
+    assert (caught.value.reason, caught.value.transient) == ("repo-not-visible", True)
+    assert [(r.method, r.path) for r in requests_seen(httpserver)] == [("GET", ISSUES)]
+
+
+def test_a_new_issue_in_a_repository_out_of_sight_is_retried(github, httpserver):
+    """404 for a new issue: the repository is out of the credential's sight (GitHub has no
+    other reason to answer 404 there), retried and alarmed; one request."""
+    github.missing_repos.add("example-org/app")
+    with pytest.raises(GitHubError) as caught:
+        open_issue(httpserver)
+    error = caught.value
+    assert (error.reason, error.transient, error.status, error.detail) == (
+        "repo-not-visible",
+        True,
+        404,
+        "GitHub answered 404 for a new issue in example-org/app: the credential cannot see "
+        "example-org/app (it lost access, or the route names a wrong repository): Not Found",
+    )
+    assert [(r.method, r.path) for r in requests_seen(httpserver)] == [("POST", ISSUES)]
 
 
 def test_a_failed_lookup_is_transient_and_posts_nothing(httpserver: HTTPServer):
@@ -965,10 +1176,10 @@ def test_a_failed_lookup_is_transient_and_posts_nothing(httpserver: HTTPServer):
 
 @pytest.mark.parametrize("repo", ["app", "example-org/", "/app", "example-org/app/x", "o/.."])
 def test_a_malformed_repository_opens_nothing(httpserver: HTTPServer, repo):
-    """Only owner/name reaches GitHub; anything else is a permanent repo-not-found."""
+    """Only owner/name reaches GitHub; anything else is repo-not-visible."""
     with pytest.raises(GitHubError) as caught:
         client(httpserver).create_issue(repo, "t", "b")
-    assert (caught.value.reason, caught.value.transient) == ("repo-not-found", False)
+    assert (caught.value.reason, caught.value.transient) == ("repo-not-visible", True)
     assert caught.value.detail == f"{repo!r} is not an owner/name repository"
     assert httpserver.log == []
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import nullcontext
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +24,7 @@ from handler.inbound.identity import claim_key, mail_key
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import plan
 from handler.reasons import RetryLater
-from handler.routing import load_routes
+from handler.routing import load_routes, parse_routes
 from handler.service.claims import Claimed, ClaimInProgress
 from handler.service.inbound import Runtime, handle_event
 from tests.conftest import TESTS
@@ -272,14 +274,74 @@ def test_a_secondary_rate_limit_is_waited_out(dynamodb, github, httpserver):
 
 
 def test_a_missing_issue_fails_permanently_after_one_request(dynamodb, github, httpserver):
-    """404: issue-not-found, not retried, and the claim released for a later replay."""
+    """404 in a repository the credential sees: issue-not-found, not retried, and the claim
+    released for a later replay."""
     github.missing_issues.add(7)
     rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
     result = handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
     assert reasons(result) == ["issue-not-found"]
-    assert github.requests["POST"] == 1
+    assert (github.requests["POST"], github.requests["GET repo"]) == (1, 1)
     github.missing_issues.clear()
     assert reasons(handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))) == ["posted"]
+
+
+def test_a_repository_out_of_sight_waits_for_its_access(dynamodb, github, httpserver):
+    """The credential lost the repository: repo-not-visible, retried (never issue-not-found);
+    once access is granted again, the retry posts the mail, once."""
+    github.missing_repos.add("example-org/app")
+    rt = runtime(dynamodb, httpserver, {"inbound/a": ses_mail()})
+    with pytest.raises(RetryLater) as raised:
+        handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
+    assert str(raised.value) == "will be retried: inbound/a: repo-not-visible"
+    assert (github.requests["POST"], github.requests["GET repo"]) == (1, 1)
+    github.missing_repos.clear()
+    assert reasons(handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))) == ["posted"]
+    assert len(github.comments) == 1
+
+
+class Told:
+    """A notifier that keeps the reasons of the notices it is given."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def send(self, notice: Any) -> str:
+        self.reasons.append(str(notice.reason))
+        return "sent"
+
+
+NOTIFYING = parse_routes(
+    """
+routes:
+  - domain: issues.example.com
+    repo: example-org/app
+    allowed_senders: [example.com]
+    notify: true
+""",
+    "routes.yaml",
+)
+
+
+@pytest.mark.parametrize(
+    ("hide", "told", "outcome"),
+    [
+        ("missing_issues", ["issue-not-found"], nullcontext()),
+        ("missing_repos", [], pytest.raises(RetryLater)),
+    ],
+)
+def test_only_a_missing_issue_is_told_to_the_sender(dynamodb, github, hide, told, outcome):
+    """A route that notifies tells the sender of an issue that does not exist, and nothing
+    when it is the credential that cannot see the repository (repo-not-visible)."""
+    getattr(github, hide).add(7 if hide == "missing_issues" else "example-org/app")
+    notifier = Told()
+    rt = replace(
+        runtime(dynamodb, github.server, {"inbound/a": ses_mail()}),
+        routes=NOTIFYING,
+        notifier=notifier,
+    )
+    with outcome:
+        handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
+    assert notifier.reasons == told
 
 
 def test_mail_without_message_id_is_identified_by_its_content():

@@ -142,6 +142,8 @@ def test_decision_line_is_one_json_object_with_the_invocation_context(
         "issue",
         "url",
         "retryable",
+        "sender_domain",
+        "message_id_digest",
         "latency_ms",
         "mail_age_s",
     }
@@ -152,7 +154,7 @@ def test_decision_line_is_one_json_object_with_the_invocation_context(
         "name": "ticket_router",
     }
     assert line["function_request_id"] == Context.aws_request_id
-    assert line["route"] == "route 0 (issues.example.com)"
+    assert line["route"] == "route 1 (issues.example.com)"
     assert line["url"] == "https://github.com/example-org/app/issues/7#issuecomment-99"
     assert datetime.fromisoformat(line["timestamp"]).utcoffset() is not None
 
@@ -216,13 +218,33 @@ def test_rejected_mail_succeeds_without_touching_github(deployed, httpserver):
 
 
 def test_missing_issue_is_a_permanent_failure(deployed, httpserver):
-    """GitHub 404: recorded as issue-not-found, not retried."""
+    """GitHub 404 in a repository the token can see: recorded as issue-not-found, not
+    retried."""
     httpserver.expect_oneshot_request(COMMENT_PATH, method="POST").respond_with_json(
         {"message": "Not Found"}, status=404
     )
+    httpserver.expect_oneshot_request("/repos/example-org/app", method="GET").respond_with_json(
+        {"full_name": "example-org/app"}
+    )
     result = lambda_function.lambda_handler(ses_event(), Context())
     assert [d["reason"] for d in result["decisions"]] == ["issue-not-found"]
-    assert len(httpserver.log) == 1
+    assert [(r.method, r.path) for r, _ in httpserver.log] == [
+        ("POST", COMMENT_PATH),
+        ("GET", "/repos/example-org/app"),
+    ]
+
+
+def test_a_repository_out_of_sight_is_retried(deployed, httpserver):
+    """GitHub 404 for the comment and for the repository: repo-not-visible, retried."""
+    httpserver.expect_oneshot_request(COMMENT_PATH, method="POST").respond_with_json(
+        {"message": "Not Found"}, status=404
+    )
+    httpserver.expect_oneshot_request("/repos/example-org/app", method="GET").respond_with_json(
+        {"message": "Not Found"}, status=404
+    )
+    with pytest.raises(RetryLater) as raised:
+        lambda_function.lambda_handler(ses_event(), Context())
+    assert str(raised.value) == "will be retried: inbound/o3vrnil0e2ic28tr: repo-not-visible"
 
 
 def test_missing_object_is_retried(deployed, httpserver):

@@ -14,14 +14,32 @@ from handler.github.errors import GitHubError
 from handler.github.posts import PostedComment
 from handler.inbound.plan import Decision
 from handler.reasons import Reason, RetryLater
-from handler.routing import load_routes
+from handler.routing import load_routes, parse_routes
 from handler.service.claims import Claimed
 from handler.service.inbound import Runtime, handle_event
-from handler.service.metrics import COUNTERS, EmbeddedMetrics, Measurement, NoMetrics, measure
+from handler.service.metrics import (
+    COUNTERS,
+    LOST_ACCESS,
+    NOISE,
+    EmbeddedMetrics,
+    Measurement,
+    NoMetrics,
+    measure,
+)
 from tests.conftest import TESTS
 from tests.sesmail import ses_mail
 
 ROUTES = load_routes(TESTS / "lambda" / "routes.yaml")
+TWO_ROUTES = """\
+routes:
+  - domain: issues.example.com
+    prefix: web-
+    repo: example-org/web
+    allowed_senders: [example.com]
+  - domain: issues.example.com
+    repo: example-org/app
+    allowed_senders: [example.com]
+"""
 # 2026-11-23T09:14:03Z, when SES received every mail of these tests.
 RECEIVED = 1795425243.0
 URL = "https://github.com/example-org/app/issues/7#issuecomment-99"
@@ -61,6 +79,18 @@ class Unavailable:
         self, repo: str, issue: int, body: str, *, since: float | None = None, posting: Any = None
     ) -> PostedComment:
         raise GitHubError(Reason.GITHUB_UNAVAILABLE, "502 Bad Gateway", status=502)
+
+
+class Raising:
+    """A commenter whose every comment fails with ``error``."""
+
+    def __init__(self, error: GitHubError) -> None:
+        self.error = error
+
+    def create_comment(
+        self, repo: str, issue: int, body: str, *, since: float | None = None, posting: Any = None
+    ) -> PostedComment:
+        raise self.error
 
 
 class PostedBefore:
@@ -114,6 +144,8 @@ def totals(counts: dict[str, float], latencies: list[float]) -> dict[str, Any]:
         "Rejected",
         "Failed",
         "Retried",
+        "PermanentRejections",
+        "CredentialLostAccess",
     ]
     return {
         "_aws": {
@@ -149,8 +181,31 @@ def by_reason(name: str, reason: str, value: float) -> dict[str, Any]:
     }
 
 
-def decision(reason: str, action: str = "reject", *, retryable: bool = False) -> Decision:
-    return Decision("7@issues.example.com", action, reason, "", retryable=retryable)  # type: ignore[arg-type]
+def by_route(route: str, value: float) -> dict[str, Any]:
+    return {
+        "_aws": {
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": "TicketRouter",
+                    "Dimensions": [["route", "service"]],
+                    "Metrics": [{"Name": "PermanentRejections", "Unit": "Count"}],
+                }
+            ]
+        },
+        "service": "ticket-router",
+        "route": route,
+        "PermanentRejections": [value],
+    }
+
+
+def decision(
+    reason: str,
+    action: str = "reject",
+    *,
+    retryable: bool = False,
+    recipient: str = "7@issues.example.com",
+) -> Decision:
+    return Decision(recipient, action, Reason(reason), "", retryable=retryable)  # type: ignore[arg-type]
 
 
 # measure: what one mail counts for
@@ -158,7 +213,7 @@ def decision(reason: str, action: str = "reject", *, retryable: bool = False) ->
 
 def test_a_posted_mail_counts_received_posted_and_its_latency():
     """A mail posted to one issue: one received, one posted, its latency."""
-    assert measure([decision("posted", "comment")], 12.5) == (
+    assert measure([decision("posted", "comment")], 12.5, ROUTES) == (
         Measurement("MailsReceived", 1),
         Measurement("CommentsPosted", 1),
         Measurement("ProcessingLatency", 12.5, "Milliseconds"),
@@ -171,7 +226,7 @@ def test_issues_opened_and_opened_before_are_counted_apart_from_comments():
         decision("already-opened", "open"),
         decision("thread-store-unavailable", retryable=True),
     ]
-    assert measure(decisions, 4.0) == (
+    assert measure(decisions, 4.0, ROUTES) == (
         Measurement("MailsReceived", 1),
         Measurement("IssuesOpened", 1),
         Measurement("AlreadyOpened", 1),
@@ -188,11 +243,12 @@ def test_each_recipient_decision_counts_by_its_outcome():
         decision("sender-not-allowed"),
         decision("rate-limited", retryable=True),
     ]
-    assert measure(decisions, 3.0) == (
+    assert measure(decisions, 3.0, ROUTES) == (
         Measurement("MailsReceived", 1),
         Measurement("CommentsPosted", 1),
         Measurement("AlreadyPosted", 1),
         Measurement("Rejected", 1, reason="sender-not-allowed"),
+        Measurement("PermanentRejections", 1, route="issues.example.com"),
         Measurement("Failed", 1, reason="rate-limited"),
         Measurement("ProcessingLatency", 3.0, "Milliseconds"),
     )
@@ -201,7 +257,7 @@ def test_each_recipient_decision_counts_by_its_outcome():
 def test_a_mail_that_could_not_be_read_is_still_received():
     """A mail missing from S3 is received, and failed for mail-not-found (an alarm's metric)."""
     missing = Decision("", "reject", Reason.MAIL_NOT_FOUND, "", retryable=True)
-    [received, failed, _] = measure([missing], 1.0)
+    [received, failed, _] = measure([missing], 1.0, ROUTES)
     assert (received, failed) == (
         Measurement("MailsReceived", 1),
         Measurement("Failed", 1, reason="mail-not-found"),
@@ -210,7 +266,7 @@ def test_a_mail_that_could_not_be_read_is_still_received():
 
 def test_a_planned_comment_is_neither_posted_nor_rejected():
     """A dry run's accepted decision counts only as a received mail."""
-    assert measure([decision("accepted", "comment")], 0.0) == (
+    assert measure([decision("accepted", "comment")], 0.0, ROUTES) == (
         Measurement("MailsReceived", 1),
         Measurement("ProcessingLatency", 0.0, "Milliseconds"),
     )
@@ -220,7 +276,7 @@ def test_a_planned_comment_is_neither_posted_nor_rejected():
 def test_every_reason_counts_under_a_published_counter(reason):
     """Each reason, transient as it usually is, counts once under a counter every flush
     publishes; a rejection or a failure also under the reason itself."""
-    [_, counted, _] = measure([decision(reason, retryable=reason.transient)], 1.0)
+    counted = measure([decision(reason, retryable=reason.transient)], 1.0, ROUTES)[1]
     assert counted.name in COUNTERS
     if counted.name in {"Rejected", "Failed"}:
         assert counted == Measurement(
@@ -228,6 +284,98 @@ def test_every_reason_counts_under_a_published_counter(reason):
         )
     else:
         assert counted.reason is None
+
+
+@pytest.mark.parametrize("reason", sorted(LOST_ACCESS), ids=str)
+def test_a_credential_that_lost_access_is_counted(reason):
+    """Each of GitHub's answers that the credential lost access counts CredentialLostAccess
+    once, as a retried mail or a rejected one, and not again as a route's rejection."""
+    counted = measure([decision(reason, retryable=reason.transient)], 1.0, ROUTES)
+    assert counted[2] == Measurement("CredentialLostAccess", 1)
+    assert [m.name for m in counted].count("PermanentRejections") == 0
+
+
+def test_lost_access_is_exactly_these_answers_of_github():
+    """The set the alarm's metric counts, as docs/operations and the notes list it."""
+    assert sorted(LOST_ACCESS) == [
+        "github-app-auth-failed",
+        "github-app-not-installed",
+        "github-app-repo-not-installed",
+        "github-auth-failed",
+        "github-forbidden",
+        "repo-not-visible",
+    ]
+
+
+def test_a_routed_permanent_rejection_counts_for_its_route():
+    """A rejection no retry changes, of a routed recipient: PermanentRejections under the
+    route's key, beside Rejected by reason."""
+    assert measure([decision("issue-locked")], 1.0, ROUTES)[1:3] == (
+        Measurement("Rejected", 1, reason="issue-locked"),
+        Measurement("PermanentRejections", 1, route="issues.example.com"),
+    )
+
+
+@pytest.mark.parametrize("reason", sorted(NOISE), ids=str)
+def test_noise_is_no_route_in_trouble(reason):
+    """Spam, viruses, bounces, auto-replies, bulk and list mail, a duplicate recipient and a
+    stray unsubscribe are counted Rejected by reason only."""
+    counted = measure([decision(reason)], 1.0, ROUTES)
+    assert [m.name for m in counted] == ["MailsReceived", "Rejected", "ProcessingLatency"]
+
+
+def test_noise_is_exactly_these_reasons():
+    """The rejections left out of a route's count, as the notes list them."""
+    assert sorted(NOISE) == [
+        "auto-reply",
+        "bounce",
+        "bulk-mail",
+        "duplicate-recipient",
+        "list-mail",
+        "not-a-participant",
+        "spam",
+        "virus",
+    ]
+
+
+def test_an_unrouted_rejection_is_no_route_in_trouble():
+    """A recipient no route knows (no-route) counts Rejected by reason, under no route."""
+    unrouted = decision("no-route", recipient="7@elsewhere.example.net")
+    assert [m.name for m in measure([unrouted], 1.0, ROUTES)] == [
+        "MailsReceived",
+        "Rejected",
+        "ProcessingLatency",
+    ]
+
+
+def test_a_retried_failure_is_not_a_permanent_rejection():
+    """GitHub down: Failed, and nothing for the rejection-spike alarm."""
+    assert [
+        m.name for m in measure([decision("github-unavailable", retryable=True)], 1, ROUTES)
+    ] == [
+        "MailsReceived",
+        "Failed",
+        "ProcessingLatency",
+    ]
+
+
+def test_each_route_counts_under_its_key(capsys):
+    """Rejections on two routes of one domain: one line per route key (the prefix in it),
+    summed, in key order, after the totals."""
+    routes = parse_routes(TWO_ROUTES, "routes.yaml")
+    metrics = EmbeddedMetrics()
+    for recipient in (
+        "web-7@issues.example.com",
+        "7@issues.example.com",
+        "web-8@issues.example.com",
+    ):
+        metrics.record(measure([decision("issue-locked", recipient=recipient)], 1.0, routes))
+    metrics.flush()
+    [_, _, bare, web] = emf(capsys.readouterr().out)
+    assert (bare, web) == (
+        by_route("issues.example.com", 1.0),
+        by_route("web-@issues.example.com", 2.0),
+    )
 
 
 # EMF: what an invocation prints
@@ -259,8 +407,9 @@ def test_rejected_mail_is_counted_in_total_and_under_its_reason(capsys):
     result = handle_event(s3_event("inbound/a"), runtime(mails), Deadline.within(60.0))
     assert [d["reason"] for d in result["decisions"]] == ["not-authenticated"]
     assert emf(capsys.readouterr().out) == [
-        totals({"MailsReceived": 1, "Rejected": 1}, [12.5]),
+        totals({"MailsReceived": 1, "Rejected": 1, "PermanentRejections": 1}, [12.5]),
         by_reason("Rejected", "not-authenticated", 1.0),
+        by_route("issues.example.com", 1.0),
     ]
 
 
@@ -272,6 +421,33 @@ def test_transient_failure_is_flushed_although_the_invocation_fails(capsys):
     assert emf(capsys.readouterr().out) == [
         totals({"MailsReceived": 1, "Failed": 1, "Retried": 1}, [12.5]),
         by_reason("Failed", "github-unavailable", 1.0),
+    ]
+
+
+def test_a_repository_out_of_sight_counts_a_credential_that_lost_access(capsys):
+    """repo-not-visible: Failed by reason, Retried, and CredentialLostAccess in the totals,
+    which the credential alarm watches."""
+    lost = GitHubError(Reason.REPO_NOT_VISIBLE, "the credential cannot see example-org/app")
+    rt = runtime({"inbound/a": ses_mail()}, commenter=Raising(lost))
+    with pytest.raises(RetryLater):
+        handle_event(s3_event("inbound/a"), rt, Deadline.within(60.0))
+    assert emf(capsys.readouterr().out) == [
+        totals({"MailsReceived": 1, "Failed": 1, "Retried": 1, "CredentialLostAccess": 1}, [12.5]),
+        by_reason("Failed", "repo-not-visible", 1.0),
+    ]
+
+
+def test_rejections_are_summed_per_route_in_one_flush(capsys):
+    """Two mails rejected on one route: one PermanentRejections line for the route, value 2."""
+    mails = {
+        "inbound/a": ses_mail(dmarc="fail", dkim="fail", spf="fail"),
+        "inbound/b": ses_mail(dmarc="fail", dkim="fail", spf="fail"),
+    }
+    handle_event(s3_event("inbound/a", "inbound/b"), runtime(mails), Deadline.within(60.0))
+    assert emf(capsys.readouterr().out) == [
+        totals({"MailsReceived": 2, "Rejected": 2, "PermanentRejections": 2}, [12.5, 4.0]),
+        by_reason("Rejected", "not-authenticated", 2.0),
+        by_route("issues.example.com", 2.0),
     ]
 
 
@@ -374,7 +550,7 @@ def test_posted_decision_record_has_every_field(log):
         "ses_message_id": None,
         "mail": fields(record)["mail"],
         "recipient": "7@issues.example.com",
-        "route": "route 0 (issues.example.com)",
+        "route": "route 1 (issues.example.com)",
         "route_name": None,
         "action": "comment",
         "reason": "posted",
@@ -383,6 +559,9 @@ def test_posted_decision_record_has_every_field(log):
         "issue": 7,
         "url": URL,
         "retryable": False,
+        "sender_domain": "example.com",
+        # SHA-256 of "m1@example.com", the mail's Message-ID.
+        "message_id_digest": "15518b10f6c5d78571e376bba50af9a8",
         "latency_ms": 12.5,
         "mail_age_s": 2.5,
     }

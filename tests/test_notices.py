@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import email
+import json
 from email.policy import default
 from typing import Any, cast
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -16,14 +18,14 @@ from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoSuppressions
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials
-from handler.github.errors import GitHubError
+from handler.github.errors import GitHubError, comment_refused
 from handler.inbound.authenticity import Assessment
 from handler.inbound.headers import Address
 from handler.inbound.mail import Message, parse_mail
 from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.notices import Notice, notice_for, notice_key, render_notice
 from handler.reasons import Reason
-from handler.routing import Route, parse_routes
+from handler.routing import Miss, Route, Routes, parse_routes
 from handler.service.events import MailRef
 from handler.service.inbound import Fetcher, Receiver, Runtime
 from handler.wiring import Tables, inbound_runtime
@@ -46,9 +48,19 @@ def route(**keys: Any) -> Route:
         "prefix": "",
         "repo": "example-org/site",
         "allowed_senders": ("allowed.org",),
-        "notify": True,
     }
     return Route(**(values | keys))
+
+
+def notice_under(
+    decision: Decision,
+    *routes: Route,
+    message: Message | None = None,
+    assessment: Assessment = OK,
+) -> Notice | None:
+    """The notice ``decision`` deserves under ``routes`` (a default route when none)."""
+    under = Routes(routes or (route(),), "routes.yaml")
+    return notice_for(decision, message or mail(), assessment, under)
 
 
 def mail(*headers: str, sender: str = "Alice <alice@allowed.org>") -> Message:
@@ -85,13 +97,13 @@ POSTED = Decision(
         ("sender-not-allowed", "mail from allowed.org is not accepted at this address"),
         ("issue-not-found", "there is no issue 42 to comment on"),
         ("issue-locked", "issue 42 is locked"),
-        ("empty-body", "it had no text and no attachment"),
+        ("empty-body", "it had no text and no attachment. Write your message in the mail's body"),
         ("encrypted-mail", "it was encrypted, and encrypted mail cannot be read here. Send it "),
     ],
 )
 def test_fixable_rejections_get_a_notice(reason: str, says: str):
     """Each reason a sender can fix yields a notice from the issue address to the sender."""
-    notice = notice_for(rejected(reason), mail(), OK, route())
+    notice = notice_under(rejected(reason))
     assert notice is not None
     assert (notice.reason, notice.to, notice.from_) == (reason, "alice@allowed.org", RECIPIENT)
     assert notice.subject == "Re: Broken link on the site"
@@ -112,39 +124,41 @@ def test_fixable_rejections_get_a_notice(reason: str, says: str):
         "bulk-mail",
         "invalid-from",
         "sender-mismatch",
-        "no-route",
+        "invalid-address",
         "duplicate-recipient",
+        "not-a-participant",
+        "repo-not-visible",
+        "validation-failed",
         "unparseable-mail",
         "github-forbidden",
     ],
 )
 def test_other_rejections_get_none(reason: str):
     """Reasons the sender cannot fix, or that doubt who the sender is, never yield a notice."""
-    assert notice_for(rejected(reason), mail(), OK, route()) is None
+    assert notice_under(rejected(reason)) is None
 
 
 def test_unauthenticated_sender_gets_none_even_for_a_fixable_reason():
     """A failed assessment means the From may be forged: nothing is sent to it."""
     forged = Assessment(False, "not-authenticated", "no pass", ALICE)
-    assert notice_for(rejected("issue-not-found"), mail(), forged, route()) is None
+    assert notice_under(rejected("issue-not-found"), assessment=forged) is None
 
 
 def test_route_without_notify_sends_nothing():
-    """Notices are opt-in per route."""
-    assert notice_for(rejected("issue-locked"), mail(), OK, route(notify=False)) is None
-    assert notice_for(rejected("issue-locked"), mail(), OK, None) is None
+    """notify: false turns a route's notices off."""
+    assert notice_under(rejected("issue-locked"), route(notify=False)) is None
 
 
 def test_retryable_decisions_get_none():
     """A decision that will be retried is not final, so it is not announced."""
     decision = Decision(RECIPIENT, "reject", "issue-locked", "d", retryable=True)
-    assert notice_for(decision, mail(), OK, route()) is None
+    assert notice_under(decision) is None
 
 
 def test_confirmation_carries_the_comment_link_only_when_asked():
     """A posted mail yields a confirmation with the URL when the route sets confirm."""
-    assert notice_for(POSTED, mail(), OK, route()) is None
-    notice = notice_for(POSTED, mail(), OK, route(notify=False, confirm=True))
+    assert notice_under(POSTED) is None
+    notice = notice_under(POSTED, route(notify=False, confirm=True))
     assert notice is not None
     assert notice.reason == "posted"
     assert notice.text.startswith(
@@ -155,7 +169,7 @@ def test_confirmation_carries_the_comment_link_only_when_asked():
 def test_already_posted_is_not_confirmed_again():
     """A redelivered mail does not produce a second confirmation."""
     decision = Decision(RECIPIENT, "comment", "already-posted", "d", url="https://x/1")
-    assert notice_for(decision, mail(), OK, route(confirm=True)) is None
+    assert notice_under(decision, route(confirm=True)) is None
 
 
 @pytest.mark.parametrize(
@@ -164,7 +178,7 @@ def test_already_posted_is_not_confirmed_again():
 )
 def test_machine_mail_gets_none_even_if_it_passed(header: str):
     """Headers of machine mail stop a notice even on a fixable reason (no mail loops)."""
-    assert notice_for(rejected("empty-body"), mail(header), OK, route()) is None
+    assert notice_under(rejected("empty-body"), message=mail(header)) is None
 
 
 @pytest.mark.parametrize(
@@ -172,35 +186,37 @@ def test_machine_mail_gets_none_even_if_it_passed(header: str):
     [("issues.example.com", ()), ("bot.issues.example.com", ()), ("other.net", ("other.net",))],
 )
 def test_our_own_domains_get_none(domain: str, own: tuple[str, ...]):
-    """Mail from a route domain (or below one) is ours: never answered."""
+    """Mail from a route domain (or below one), any route's, is ours: never answered."""
     sender = Address("", "x", domain)
     assessment = Assessment(True, "authenticated", "pass", sender)
     message = mail(sender=f"x@{domain}")
-    assert notice_for(rejected("empty-body"), message, assessment, route(), own_domains=own) is None
+    others = [route(index=1, domain=each) for each in own]
+    decision = rejected("empty-body")
+    assert notice_under(decision, route(), *others, message=message, assessment=assessment) is None
 
 
 def test_several_from_addresses_get_none():
     """A mail with two authors names no single sender to answer."""
     message = mail(sender="alice@allowed.org, bob@allowed.org")
-    assert notice_for(rejected("empty-body"), message, OK, route()) is None
+    assert notice_under(rejected("empty-body"), message=message) is None
 
 
 def test_non_ascii_sender_gets_none():
     """A sender address SES could not send to without SMTPUTF8 is skipped."""
     sender = Address("", "jörg", "allowed.org")
     assessment = Assessment(True, "authenticated", "pass", sender)
-    assert notice_for(rejected("empty-body"), mail(), assessment, route()) is None
+    assert notice_under(rejected("empty-body"), assessment=assessment) is None
 
 
 def test_long_or_folded_subject_is_one_line_and_bounded():
     """The subject is unfolded and cut, and an existing Re: is not doubled."""
     message = mail()
     long = Message(**{**message.__dict__, "subject": "Re: a\r\n b " + "x" * 500})
-    notice = notice_for(rejected("empty-body"), long, OK, route())
+    notice = notice_under(rejected("empty-body"), message=long)
     assert notice is not None
     assert notice.subject == ("Re: a b " + "x" * 500)[:200]
     empty = Message(**{**message.__dict__, "subject": "", "message_id": None})
-    notice = notice_for(rejected("empty-body"), empty, OK, route())
+    notice = notice_under(rejected("empty-body"), message=empty)
     assert notice is not None
     assert (notice.subject, notice.in_reply_to) == ("Re: your mail", None)
 
@@ -416,7 +432,8 @@ ROUTES = parse_routes(
     "routes:\n"
     "  - {domain: issues.example.com, repo: o/site, allowed_senders: [example.com],"
     " notify: true}\n"
-    "  - {domain: quiet.example.com, repo: o/quiet, allowed_senders: [example.com]}\n",
+    "  - {domain: quiet.example.com, repo: o/quiet, allowed_senders: [example.com],"
+    " notify: false}\n",
     "routes.yaml",
 )
 
@@ -484,7 +501,7 @@ def test_invocation_sends_nothing_for_a_forged_sender():
 
 
 def test_invocation_skips_routes_without_notify():
-    """The same rejection on a route without notify sends nothing."""
+    """The same rejection on a route with notify: false sends nothing."""
     told = Told()
     [decision] = run(ses_mail("", to="7@quiet.example.com", recipient="7@quiet.example.com"), told)
     assert decision.reason == "empty-body"
@@ -505,7 +522,7 @@ def test_a_failing_notifier_changes_no_decision(caplog):
 
 MAIL_KEY = "a" * 32
 OPENED = Decision(
-    "new@issues.example.com",
+    "web-new@issues.example.com",
     "open",
     "opened",
     "opened example-org/site#57",
@@ -517,9 +534,14 @@ OPENED = Decision(
 )
 
 
+def opener(**keys: Any) -> Route:
+    """The route of web-<n>@ and web-new@issues.example.com."""
+    return route(prefix="web-", new_issue_address="web-new", **keys)
+
+
 def test_a_new_issue_is_confirmed_from_its_own_address():
     """The confirmation comes from <prefix><number>@domain, so that a reply comments on it."""
-    notice = notice_for(OPENED, mail(), OK, route(notify=False, confirm=True, prefix="web-"))
+    notice = notice_under(OPENED, opener(notify=False, confirm=True))
     assert notice == Notice(
         reason="opened",
         to="alice@allowed.org",
@@ -538,15 +560,15 @@ def test_a_new_issue_is_confirmed_from_its_own_address():
 
 
 def test_a_new_issue_is_confirmed_only_when_the_route_asks():
-    assert notice_for(OPENED, mail(), OK, route(notify=True, confirm=False)) is None
+    assert notice_under(OPENED, opener(notify=True, confirm=False)) is None
 
 
 def test_a_retry_that_finds_the_issue_opened_confirms_it_under_the_same_key():
     """A retry (already-opened) still confirms: the first attempt may have failed before it;
     the key, per issue, keeps it to one confirmation."""
     again = Decision(**{**OPENED.__dict__, "reason": "already-opened"})
-    first = notice_for(OPENED, mail(), OK, route(confirm=True))
-    second = notice_for(again, mail(), OK, route(confirm=True))
+    first = notice_under(OPENED, opener(confirm=True))
+    second = notice_under(again, opener(confirm=True))
     assert first is not None
     assert first == second
     # Once per issue, not per day: a replay on a later day confirms nothing again.
@@ -555,13 +577,16 @@ def test_a_retry_that_finds_the_issue_opened_confirms_it_under_the_same_key():
 
 
 def test_a_new_issue_is_not_confirmed_to_machines_or_forgers():
-    assert notice_for(OPENED, mail("Auto-Submitted: auto-replied"), OK, route(confirm=True)) is None
+    assert (
+        notice_under(OPENED, opener(confirm=True), message=mail("Auto-Submitted: auto-replied"))
+        is None
+    )
     forged = Assessment(False, "dmarc-fail", "DMARC fail", ALICE)
-    assert notice_for(OPENED, mail(), forged, route(confirm=True)) is None
+    assert notice_under(OPENED, opener(confirm=True), assessment=forged) is None
 
 
 def test_the_confirmation_threads_under_the_mail_with_the_known_message_id():
-    notice = notice_for(OPENED, mail(), OK, route(confirm=True, prefix="web-"))
+    notice = notice_under(OPENED, opener(confirm=True))
     assert notice is not None
     parsed = email.message_from_bytes(
         render_notice(notice, now=NOW, domain="issues.example.com"), policy=default
@@ -574,19 +599,21 @@ def test_the_confirmation_threads_under_the_mail_with_the_known_message_id():
 
 
 def test_an_empty_mail_to_a_new_issue_address_is_told_so():
-    decision = Decision("new@issues.example.com", "reject", "empty-body", "d", "example-org/site")
-    notice = notice_for(decision, mail(), OK, route())
+    """An empty mail to the new-issue address gets the empty-body notice from that address."""
+    decision = Decision("web-new@issues.example.com", "reject", "empty-body", "d", "o/site")
+    notice = notice_under(decision, opener())
     assert notice is not None
-    assert notice.text == (
-        "Your mail to new@issues.example.com did not open an issue: it has no subject, no text "
-        "and no attachment.\n\n-- \n"
-        "This is an automatic message.\n"
+    assert (notice.from_, notice.text) == (
+        "web-new@issues.example.com",
+        "Your mail to web-new@issues.example.com was not posted: it had no text and no "
+        "attachment. Write your message in the mail's body.\n\n-- \n"
+        "This is an automatic message.\n",
     )
 
 
 def test_a_confirmation_key_lives_as_long_as_the_claims(aws):
     ses, dynamodb = aws
-    notice = notice_for(OPENED, mail(), OK, route(confirm=True))
+    notice = notice_under(OPENED, opener(confirm=True))
     assert notice is not None
     notifier = SesNotifier(ses, dynamodb, "claims", scoped_ttl_seconds=1000, clock=lambda: NOW)
     assert notifier.send(notice) == "sent"
@@ -596,3 +623,289 @@ def test_a_confirmation_key_lives_as_long_as_the_claims(aws):
     assert later.send(notice) == "rate-limited"
     [item] = dynamodb.scan(TableName="claims")["Items"]
     assert item["expiration"] == {"N": str(int(NOW) + 1000)}
+
+
+# --- mail that names no issue, who to ask, a route's own texts ------------------------------
+
+DOMAIN_ROUTES = parse_routes(
+    """
+routes:
+  - domain: issues.example.com
+    prefix: web-
+    repo: example-org/website
+    allowed_senders: [allowed.org]
+    name: Example website
+    new_issue_address: new
+  - {domain: issues.example.com, prefix: docs-, repo: example-org/docs, allowed_senders: [a.org]}
+  - {domain: other.example.net, repo: example-org/other, allowed_senders: [allowed.org]}
+""",
+    "routes.yaml",
+)
+FOOTER = "\n\n-- \nThis is an automatic message.\n"
+
+
+def missed(address: str, routes: Routes = DOMAIN_ROUTES) -> Decision:
+    """The decision for a recipient the routes cannot place, as the plan makes it."""
+    miss = routes.lookup(address)
+    assert isinstance(miss, Miss)
+    return Decision(address, "reject", miss.reason, miss.detail)
+
+
+def test_a_mistyped_address_is_told_the_valid_addresses_of_its_domain():
+    """invalid-issue-number lists every address form of the recipient's domain, and only its."""
+    decision = missed("wbe-7@Issues.Example.com")
+    assert decision.reason == "invalid-issue-number"
+    notice = notice_for(decision, mail(), OK, DOMAIN_ROUTES)
+    assert notice is not None
+    assert (notice.reason, notice.to, notice.from_) == (
+        "invalid-issue-number",
+        "alice@allowed.org",
+        "wbe-7@issues.example.com",
+    )
+    assert notice.text == (
+        "Your mail to wbe-7@issues.example.com was not posted: that address names no issue. "
+        "The addresses here are:\n"
+        "- web-<issue number>@issues.example.com: comment on that issue (Example website)\n"
+        "- web-new@issues.example.com: open a new issue (Example website)\n"
+        "- docs-<issue number>@issues.example.com: comment on that issue\n\n"
+        "Send it again to one of them, with the issue's number in place of <issue number>." + FOOTER
+    )
+
+
+def test_no_route_on_a_domain_with_routes_is_told_its_addresses():
+    """A local part that no route of the domain takes is told so, with the domain's forms."""
+    decision = Decision("help@other.example.net", "reject", "no-route", "no route for help@")
+    notice = notice_for(decision, mail(), OK, DOMAIN_ROUTES)
+    assert notice is not None
+    assert notice.text == (
+        "Your mail to help@other.example.net was not posted: nothing receives mail at that "
+        "address. The addresses here are:\n"
+        "- <issue number>@other.example.net: comment on that issue\n\n"
+        "Send it again to one of them, with the issue's number in place of <issue number>." + FOOTER
+    )
+
+
+def test_mail_to_a_domain_without_routes_gets_none():
+    """No route of ours speaks for a domain we do not receive: nothing is sent."""
+    assert notice_for(missed("7@elsewhere.example.org"), mail(), OK, DOMAIN_ROUTES) is None
+
+
+def test_unrouted_mail_is_silent_when_any_route_of_its_domain_says_notify_false():
+    """One route of the domain with notify: false keeps the whole domain's unrouted mail quiet;
+    another domain's setting does not count."""
+    quiet = parse_routes(
+        "routes:\n"
+        "  - {domain: issues.example.com, prefix: web-, repo: o/web, allowed_senders: [a.org]}\n"
+        "  - {domain: issues.example.com, prefix: docs-, repo: o/docs, allowed_senders: [a.org],"
+        " notify: false}\n"
+        "  - {domain: other.example.net, repo: o/other, allowed_senders: [a.org], notify: false}\n"
+        "  - {domain: third.example.net, repo: o/third, allowed_senders: [a.org]}\n",
+        "routes.yaml",
+    )
+    assert notice_for(missed("wbe-7@issues.example.com", quiet), mail(), OK, quiet) is None
+    assert notice_for(missed("x@third.example.net", quiet), mail(), OK, quiet) is not None
+
+
+def test_unrouted_mail_is_told_in_the_words_of_the_domains_first_route():
+    """The first route of the domain (file order) gives the text and its {repo}."""
+    routes = parse_routes(
+        "routes:\n"
+        "  - {domain: issues.example.com, prefix: web-, repo: o/web, allowed_senders: [a.org],"
+        ' notices: {invalid-issue-number: "No issue at {recipient} ({repo}):\\n{addresses}"}}\n'
+        "  - {domain: issues.example.com, prefix: docs-, repo: o/docs, allowed_senders: [a.org],"
+        " notices: {invalid-issue-number: 'Second route speaking'}}\n",
+        "routes.yaml",
+    )
+    notice = notice_for(missed("web-x@issues.example.com", routes), mail(), OK, routes)
+    assert notice is not None
+    assert notice.text == (
+        "No issue at web-x@issues.example.com (o/web):\n"
+        "- web-<issue number>@issues.example.com: comment on that issue\n"
+        "- docs-<issue number>@issues.example.com: comment on that issue" + FOOTER
+    )
+
+
+def test_a_long_list_of_addresses_is_cut():
+    """A domain with many routes lists the first eleven forms and how many more there are."""
+    routes = tuple(route(index=n, prefix=f"p{n}-") for n in range(15))
+    notice = notice_under(Decision("x@issues.example.com", "reject", "no-route", "d"), *routes)
+    assert notice is not None
+    lines = notice.text.split("\n")
+    listed = [line for line in lines if line.startswith("- ")]
+    assert listed == [
+        *(f"- p{n}-<issue number>@issues.example.com: comment on that issue" for n in range(11)),
+        "- and 4 more",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("contact", "ask"),
+    [
+        (None, "the maintainers of example-org/site"),
+        ("help@example.org", "the maintainers at help@example.org"),
+        ("https://example.org/support", "the maintainers at https://example.org/support"),
+    ],
+)
+def test_a_sender_not_allowed_is_told_who_to_ask(contact: str | None, ask: str):
+    """The route's contact, else the maintainers of its repository."""
+    notice = notice_under(rejected("sender-not-allowed"), route(contact=contact))
+    assert notice is not None
+    assert notice.text == (
+        f"Your mail to {RECIPIENT} was not posted: mail from allowed.org is not accepted at this "
+        f"address. If you should be able to write here, ask {ask} to add your domain." + FOOTER
+    )
+
+
+def test_a_routes_own_text_replaces_the_built_in_one_with_every_placeholder():
+    """Each placeholder is filled; doubled braces are literal; other notices keep theirs."""
+    template = "{recipient}|{issue}|{domain}|{repo}|{contact}|{{literal}}\n{addresses}"
+    own = route(notices=((Reason.ISSUE_LOCKED, template),), contact="help@example.org")
+    notice = notice_under(rejected("issue-locked"), own)
+    assert notice is not None
+    assert notice.text == (
+        f"{RECIPIENT}|42|allowed.org|example-org/site|the maintainers at help@example.org|"
+        "{literal}\n- <issue number>@issues.example.com: comment on that issue" + FOOTER
+    )
+    other = notice_under(rejected("empty-body"), own)
+    assert other is not None
+    assert other.text.startswith(f"Your mail to {RECIPIENT} was not posted: it had no text")
+
+
+def test_a_routes_own_confirmations_name_the_link_and_the_reply_address():
+    """posted and opened texts may use {url}, and opened {reply_to}."""
+    posted = route(confirm=True, notices=((Reason.POSTED, "Now at {url}"),))
+    notice = notice_under(POSTED, posted)
+    assert notice is not None
+    assert notice.text == f"Now at {POSTED.url}" + FOOTER
+    opened = opener(confirm=True, notices=((Reason.OPENED, "#{issue} {url} via {reply_to}"),))
+    notice = notice_under(OPENED, opened)
+    assert notice is not None
+    assert notice.text == (
+        "#57 https://github.com/example-org/site/issues/57 via web-57@issues.example.com" + FOOTER
+    )
+
+
+def _answer(status: int, payload: dict[str, Any]) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(payload).encode()
+    return response
+
+
+def test_github_refusing_the_mail_as_too_long_is_told():
+    """GitHub's 422 "body is too long" is a notice; any other validation failure is none."""
+    too_long = comment_refused(
+        _answer(
+            422,
+            {
+                "message": "Validation Failed",
+                "errors": [
+                    {
+                        "resource": "IssueComment",
+                        "code": "custom",
+                        "field": "body",
+                        "message": "body is too long (maximum is 65536 characters)",
+                    }
+                ],
+            },
+        ),
+        "example-org/site#42",
+    )
+    decision = Decision(RECIPIENT, "reject", too_long.reason, too_long.detail, "o/site", 42)
+    notice = notice_under(decision)
+    assert notice is not None
+    assert notice.text == (
+        f"Your mail to {RECIPIENT} was not posted: GitHub refused it as too long. Send it "
+        "again shorter, or split it over several mails." + FOOTER
+    )
+    other = comment_refused(
+        _answer(422, {"message": "Validation Failed", "errors": [{"code": "invalid"}]}),
+        "example-org/site#42",
+    )
+    decision = Decision(RECIPIENT, "reject", other.reason, other.detail, "o/site", 42)
+    assert other.reason == too_long.reason == "validation-failed"
+    assert notice_under(decision) is None
+
+
+def test_a_repository_the_credential_cannot_see_is_never_told():
+    """repo-not-visible is retried and alarmed, never reported to the sender as a missing issue."""
+    for retryable in (True, False):
+        decision = Decision(RECIPIENT, "reject", "repo-not-visible", "d", retryable=retryable)
+        assert notice_under(decision) is None
+
+
+def test_a_mistyped_address_is_answered_through_ses_once_a_day(aws):
+    """End to end (moto SES and DynamoDB): an authenticated sender's mail to an address that
+    names no issue is answered from that address, once per day however often they retry."""
+    ses, dynamodb = aws
+    recording = Recording(ses)
+    raw = ses_mail(
+        from_="Alice <alice@allowed.org>",
+        envelope_from="alice@allowed.org",
+        dkim_domain="allowed.org",
+        from_domain="allowed.org",
+        recipient="web-7a@issues.example.com",
+    )
+    runtime = Runtime(
+        routes=DOMAIN_ROUTES,
+        store=OneMail(raw),
+        notifier=notifier_on(recording, dynamodb),
+    )
+    for _ in range(2):
+        [decision] = Receiver(runtime).receive(MailRef("mail", "k"), Deadline.within(60.0))
+        assert (decision.reason, decision.retryable) == ("invalid-issue-number", False)
+    [request] = recording.sent
+    assert (request["Source"], request["Destinations"]) == (
+        "web-7a@issues.example.com",
+        ["alice@allowed.org"],
+    )
+    sent = email.message_from_bytes(request["RawMessage"]["Data"], policy=default)
+    assert (sent["Subject"], sent["In-Reply-To"]) == ("Re: Build failure", "<m1@example.com>")
+    assert sent.get_content() == (
+        "Your mail to web-7a@issues.example.com was not posted: that address names no issue. "
+        "The addresses here are:\r\n"
+        "- web-<issue number>@issues.example.com: comment on that issue (Example website)\r\n"
+        "- web-new@issues.example.com: open a new issue (Example website)\r\n"
+        "- docs-<issue number>@issues.example.com: comment on that issue\r\n\r\n"
+        "Send it again to one of them, with the issue's number in place of <issue number>."
+        "\r\n\r\n-- \r\nThis is an automatic message.\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("keys", "built"),
+    [("", True), (" notify: false,", False), (" notify: false, confirm: true,", True)],
+)
+def test_the_runtime_has_a_notifier_unless_every_route_is_silent(aws, keys: str, built: bool):
+    """Routes that do not mention notify are told by default; only notify: false everywhere
+    (and no confirm) leaves the runtime without a notifier."""
+    ses, dynamodb = aws
+    routes = parse_routes(
+        f"routes:\n- {{domain: issues.example.com,{keys} repo: o/r, allowed_senders: [a.org]}}\n",
+        "routes.yaml",
+    )
+    runtime = inbound_runtime(
+        routes,
+        store=cast("Fetcher", None),
+        credentials=Credentials(None, lambda: "token"),
+        tables=Tables(dynamodb, "claims"),
+        ses=ses,
+    )
+    assert (runtime.notifier is not None) == built
+
+
+@pytest.mark.parametrize(
+    "block",
+    [{"spam": "FAIL"}, {"virus": "FAIL"}, {"dkim": "fail", "dmarc": "fail", "spf": "fail"}],
+    ids=["spam", "virus", "forged"],
+)
+def test_spam_or_forged_mail_to_a_mistyped_address_gets_none(block: dict[str, str]):
+    """The address is judged before the sender, but a notice still needs a sender SES vouched
+    for and a mail it did not call spam or a virus."""
+    told = Told()
+    raw = ses_mail(recipient="7x@issues.example.com", **block)
+    [decision] = run(raw, told)
+    assert decision.reason == "invalid-issue-number"
+    assert told.notices == []
+    [decision] = run(ses_mail(recipient="7x@issues.example.com"), told)
+    assert [notice.reason for notice in told.notices] == ["invalid-issue-number"]

@@ -342,7 +342,7 @@ def test_a_domain_taken_off_the_route_reads_no_more(aws):
     assert [(d.reason, d.detail) for d in decisions] == [
         (
             "sender-not-allowed",
-            "their domain may no longer write to route 0 (hw-@hello.example.com)",
+            "their domain may no longer write to route 1 (hw-@hello.example.com)",
         ),
         ("mailed", "mailed from hw-1@hello.example.com"),
     ]

@@ -133,7 +133,7 @@ def test_each_route_checks_the_sender_on_its_own():
     ]
     assert result[1].detail == (
         "lab.example.org is not among the sender domains allowed for "
-        "route 0 (issues.example.com): example.com"
+        "route 1 (issues.example.com): example.com"
     )
 
 

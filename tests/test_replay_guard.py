@@ -485,7 +485,7 @@ def test_max_age_is_hours_or_days(written, seconds):
     assert (route.max_age, route.allow_bcc) == (seconds, True)
 
 
-LABEL = "routes.yaml: route 0 (issues.example.com): "
+LABEL = "route 1 (issues.example.com): "
 
 
 @pytest.mark.parametrize(
@@ -528,12 +528,13 @@ LABEL = "routes.yaml: route 0 (issues.example.com): "
     ],
 )
 def test_max_age_is_refused_in_plain_words(written, error):
-    assert errors_of(one_route(max_age=written)) == [LABEL + error]
+    # At the value, after "    max_age: " on the fifth line.
+    assert errors_of(one_route(max_age=written)) == [f"routes.yaml:5:14: {LABEL}{error}"]
 
 
 def test_allow_bcc_is_true_or_false():
     assert errors_of(one_route(allow_bcc="yes please")) == [
-        LABEL + 'allow_bcc must be true or false, not "yes please"'
+        f'routes.yaml:5:16: {LABEL}allow_bcc must be true or false, not "yes please"'
     ]
 
 

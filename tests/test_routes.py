@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import fastjsonschema
@@ -18,6 +19,7 @@ from handler.routing import (
     Route,
     Routes,
     RoutesError,
+    RoutesUnreadable,
     Target,
     TokenSecret,
     load_routes,
@@ -25,13 +27,14 @@ from handler.routing import (
     routes_json,
     sender_allowed,
 )
+from tests.complexity import MAX_GROWTH, growth
 from tests.conftest import ROOT, TESTS
 
 FIXTURES = TESTS / "routes"
 KNOWN_KEYS = (
-    "allow_bcc, allowed_senders, api_url, confirm, domain, github_app, keep_quoted, labels, "
-    "max_age, name, new_issue_address, notify, notify_participants, prefix, repo, "
-    "show_sender_address, token_secret"
+    "allow_bcc, allowed_senders, api_url, confirm, contact, domain, github_app, keep_quoted, "
+    "labels, max_age, name, new_issue_address, notices, notify, notify_participants, prefix, "
+    "repo, show_sender_address, token_secret"
 )
 
 
@@ -51,6 +54,20 @@ def errors_of(text: str) -> list[str]:
     with pytest.raises(RoutesError) as caught:
         parse_routes(text, "routes.yaml")
     return list(caught.value.errors)
+
+
+def at(text: str, written: str, occurrence: int = 1) -> str:
+    """``LINE:COL`` (1-based) where ``written`` starts in ``text``, its n-th occurrence: how an
+    editor counts."""
+    start = -1
+    for _ in range(occurrence):
+        start = text.index(written, start + 1)
+    before = text[:start]
+    return f"{before.count(chr(10)) + 1}:{start - before.rfind(chr(10))}"
+
+
+# Where the one route of a routes file made by ok() starts: at its domain key.
+ROUTE_1 = "2:5"
 
 
 SAMPLE = load_routes(ROOT / "routes.yaml")
@@ -81,11 +98,12 @@ def test_the_shipped_routes_file_is_valid():
 
 
 def test_labels_name_the_index_and_the_address_form():
-    """A route is named by its index and prefix@domain, or the domain alone without a prefix."""
+    """A route is named by its number, counted from 1, and prefix@domain, or the domain alone
+    without a prefix."""
     assert [r.label for r in SAMPLE.routes] == [
-        "route 0 (anomalies.unseen.ac.uk)",
-        "route 1 (web-@issues.example.com)",
-        "route 2 (docs-@issues.example.com)",
+        "route 1 (anomalies.unseen.ac.uk)",
+        "route 2 (web-@issues.example.com)",
+        "route 3 (docs-@issues.example.com)",
     ]
 
 
@@ -123,9 +141,11 @@ def test_sender_addresses_are_not_shown_unless_a_route_opts_in():
 
 
 def test_international_domains_are_stored_in_ascii_form():
-    """A Unicode domain, in the file or in mail, is compared as its xn-- form."""
+    """A route's xn-- domain matches mail to its Unicode form; sender domains may be written in
+    Unicode and are compared as their xn-- form."""
     routes = parse_routes(
-        "routes:\n" + route("Bücher.example", repo="o/r", allowed_senders="['*.bücher.example']"),
+        "routes:\n"
+        + route("XN--Bcher-kva.example", repo="o/r", allowed_senders="['*.bücher.example']"),
         "r.yaml",
     )
     assert routes.domains == ("xn--bcher-kva.example",)
@@ -134,6 +154,25 @@ def test_international_domains_are_stored_in_ascii_form():
     assert routes.lookup("5@xn--bcher-kva.example") == Target(routes.routes[0], 5)
     assert sender_allowed(routes.routes[0], "mail.bücher.example") is True
     assert sender_allowed(routes.routes[0], "mail.xn--bcher-kva.example") is True
+
+
+@pytest.mark.parametrize(
+    ("written", "ascii_form"),
+    [
+        ("tickets.münchen.de", "tickets.xn--mnchen-3ya.de"),
+        ("Bücher.example.", "xn--bcher-kva.example"),
+        ("issues.例え.jp", "issues.xn--r8jz45g.jp"),
+    ],
+)
+def test_an_international_route_domain_is_refused_with_its_ascii_form(written, ascii_form):
+    """SES and Terraform take a recipient domain in its xn-- form only, and Terraform cannot
+    convert: `check` refuses the Unicode form and says exactly what to write."""
+    text = "routes:\n" + ok(written)
+    assert errors_of(text) == [
+        f"routes.yaml:2:13: route 1 ({ascii_form}): domain "
+        f"{json.dumps(written, ensure_ascii=False)} is internationalised: write it as "
+        f"{ascii_form} (SES and Terraform take the xn-- form only)"
+    ]
 
 
 def test_anchors_and_merge_keys_are_honoured():
@@ -192,45 +231,49 @@ def test_the_exception_text_is_every_error_on_its_own_line():
 
 
 def test_every_error_is_reported_at_once_with_route_and_key():
-    """One run of `check` lists every problem, route by route, naming the file, route and key."""
+    """One run of `check` lists every problem, route by route and each route's in the order of
+    the text, naming the file, line and column, route and key."""
     path = FIXTURES / "many-errors.yaml"
     with pytest.raises(RoutesError) as caught:
         load_routes(path)
-    assert [e.removeprefix(f"{path}: ") for e in caught.value.errors] == [
-        "route 0 (issues..example.com): the required key allowed_senders is missing",
-        "route 0 (issues..example.com): unknown key allowed_sender (did you mean "
+    assert [e.removeprefix(f"{path}:") for e in caught.value.errors] == [
+        "3:5: route 1 (issues..example.com): the required key allowed_senders is missing",
+        '3:13: route 1 (issues..example.com): domain "issues..example.com" is not a valid '
+        "domain name",
+        '4:11: route 1 (issues..example.com): repo "example-org" is not of the form owner/name '
+        "(e.g. example-org/website)",
+        "5:5: route 1 (issues..example.com): unknown key allowed_sender (did you mean "
         f"allowed_senders?); the known keys are {KNOWN_KEYS}",
-        'route 0 (issues..example.com): domain "issues..example.com" is not a valid domain name',
-        'route 0 (issues..example.com): repo "example-org" is not of the form owner/name '
-        "(e.g. example-org/website)",
-        "route 1 (v@issues.example.com): allowed_senders is empty: list at least one sender domain",
-        'route 2 (v1@issues.example.com): repo "example-org/site.git" ends in .git: write '
-        "owner/name without it",
-        'route 2 (v1@issues.example.com): allowed_senders entry "*" is not a sender domain: '
-        "a lone * would let anyone post; write *.example.org for one domain's subdomains",
-        'route 2 (v1@issues.example.com): allowed_senders entry "@example.com" is not a sender '
-        "domain: list the domain only, e.g. example.com, not an address",
-        'route 2 (v1@issues.example.com): allowed_senders entry "*example.com" is not a sender '
-        "domain: a wildcard is written *.example.org and matches its subdomains only",
-        'route 2 (v1@issues.example.com): allowed_senders entry "bob@example.com" is not a '
+        "9:22: route 2 (v@issues.example.com): allowed_senders is empty: list at least one "
+        "sender domain",
+        '10:5: route 3 (v1@issues.example.com): prefixes "v" and "v1" on one domain make '
+        "addresses ambiguous with route 2 (v@issues.example.com): v12@issues.example.com could "
+        "be issue 2 of route 3 or issue 12 of route 2",
+        '12:11: route 3 (v1@issues.example.com): repo "example-org/site.git" ends in .git: '
+        "write owner/name without it",
+        '13:23: route 3 (v1@issues.example.com): allowed_senders entry "*" is not a sender '
+        "domain: a lone * would let anyone post; write *.example.org for one domain's subdomains",
+        '13:28: route 3 (v1@issues.example.com): allowed_senders entry "@example.com" is not a '
         "sender domain: list the domain only, e.g. example.com, not an address",
-        'route 2 (v1@issues.example.com): allowed_senders entry "*.com" is not a sender domain: '
-        "a wildcard must name a domain below a top-level domain, e.g. *.example.org",
-        'route 2 (v1@issues.example.com): prefixes "v" and "v1" on one domain make addresses '
-        "ambiguous with route 1 (v@issues.example.com): v12@issues.example.com could be issue 2 "
-        "of route 2 or issue 12 of route 1",
-        'route 3 (issues.example.com): keep_quoted must be true or false, not "maybe"',
-        "route 3 (issues.example.com): prefix must be text, not the number 12 (put it in quotes)",
-        'route 4 (a b@issues.example.com): prefix "a b" cannot start an address: use ASCII '
-        "letters, digits and characters such as - _ . + (no spaces, no @, no leading or "
+        '13:44: route 3 (v1@issues.example.com): allowed_senders entry "*example.com" is not a '
+        "sender domain: a wildcard is written *.example.org and matches its subdomains only",
+        '13:60: route 3 (v1@issues.example.com): allowed_senders entry "bob@example.com" is not '
+        "a sender domain: list the domain only, e.g. example.com, not an address",
+        '13:77: route 3 (v1@issues.example.com): allowed_senders entry "*.com" is not a sender '
+        "domain: a wildcard must name a domain below a top-level domain, e.g. *.example.org",
+        "15:13: route 4 (issues.example.com): prefix must be text, not the number 12 (put it in "
+        "quotes)",
+        '18:18: route 4 (issues.example.com): keep_quoted must be true or false, not "maybe"',
+        '20:13: route 5 (a b@issues.example.com): prefix "a b" cannot start an address: use '
+        "ASCII letters, digits and characters such as - _ . + (no spaces, no @, no leading or "
         "doubled dot)",
-        'route 4 (a b@issues.example.com): repo "-org/app" is not of the form owner/name '
+        '21:11: route 5 (a b@issues.example.com): repo "-org/app" is not of the form owner/name '
         "(e.g. example-org/website)",
-        "route 5 (v@issues.example.com): same domain and prefix as route 1 "
+        "23:5: route 6 (v@issues.example.com): same domain and prefix as route 2 "
         "(v@issues.example.com); merge them or give one a different prefix",
-        'route 5 (v@issues.example.com): prefixes "v" and "v1" on one domain make addresses '
-        "ambiguous with route 2 (v1@issues.example.com): v12@issues.example.com could be issue 2 "
-        "of route 2 or issue 12 of route 5",
+        '23:5: route 6 (v@issues.example.com): prefixes "v" and "v1" on one domain make '
+        "addresses ambiguous with route 3 (v1@issues.example.com): v12@issues.example.com could "
+        "be issue 2 of route 3 or issue 12 of route 6",
     ]
 
 
@@ -238,8 +281,8 @@ def test_the_briefs_example_message_is_produced_verbatim():
     """A repo without its owner is reported in the documented words."""
     text = "routes:\n" + ok(repo="o/a") + ok(prefix="web-", repo="example-org")
     assert errors_of(text) == [
-        'routes.yaml: route 1 (web-@issues.example.com): repo "example-org" is not of the form '
-        "owner/name (e.g. example-org/website)"
+        'routes.yaml:6:11: route 2 (web-@issues.example.com): repo "example-org" is not of the '
+        "form owner/name (e.g. example-org/website)"
     ]
 
 
@@ -251,47 +294,44 @@ def test_the_briefs_example_message_is_produced_verbatim():
             "# only a comment\n",
             "routes.yaml: the file is empty; it needs a routes key holding a list of routes",
         ),
-        ("- a\n", "routes.yaml: the top level must be a mapping with a routes key, not a list"),
+        ("- a\n", "routes.yaml:1:1: the top level must be a mapping with a routes key, not a list"),
         (
             "routes\n",
-            'routes.yaml: the top level must be a mapping with a routes key, not "routes"',
+            'routes.yaml:1:1: the top level must be a mapping with a routes key, not "routes"',
         ),
-        ("routes: []\n", "routes.yaml: routes is empty: list at least one route"),
-        ("routes:\n", "routes.yaml: routes must be a list, not empty"),
-        ("routes: {}\n", "routes.yaml: routes must be a list, not a mapping"),
+        ("routes: []\n", "routes.yaml:1:9: routes is empty: list at least one route"),
+        ("routes:\n", "routes.yaml:1:8: routes must be a list, not empty"),
+        ("routes: {}\n", "routes.yaml:1:9: routes must be a list, not a mapping"),
         (
             "routes:\n  - domain: a.example.com\n   repo: o/r\n",
-            "routes.yaml: line 3, column 4: not valid YAML: expected <block end>, but found "
+            "routes.yaml:3:4: not valid YAML: expected <block end>, but found "
             "'<block mapping start>'",
         ),
         (
             "routes:\n  - domain: a.example.com\n\trepo: o/r\n",
-            "routes.yaml: line 3, column 1: not valid YAML: found character '\\t' that cannot "
-            "start any token",
+            "routes.yaml:3:1: not valid YAML: found character '\\t' that cannot start any token",
         ),
         (
             "routes:\n  - domain: a.example.com\n    repo: o/r\n    repo: o/s\n"
             "    allowed_senders: [x.org]\n",
-            'routes.yaml: line 4, column 5: not valid YAML: the key "repo" appears twice in one '
-            "mapping",
+            'routes.yaml:4:5: not valid YAML: the key "repo" appears twice in one mapping',
         ),
         (
             "routes: []\nroutes: []\n",
-            'routes.yaml: line 2, column 1: not valid YAML: the key "routes" appears twice in '
-            "one mapping",
+            'routes.yaml:2:1: not valid YAML: the key "routes" appears twice in one mapping',
         ),
         (
             "routes:\n  - ? [a, b]\n    : x\n",
-            "routes.yaml: line 2, column 7: not valid YAML: found unhashable key",
+            "routes.yaml:2:7: not valid YAML: found unhashable key",
         ),
         (
             "routes: !!python/object/apply:os.system [true]\n",
-            "routes.yaml: line 1, column 9: not valid YAML: could not determine a constructor "
+            "routes.yaml:1:9: not valid YAML: could not determine a constructor "
             "for the tag 'tag:yaml.org,2002:python/object/apply:os.system'",
         ),
         (
             "routes:\n  - example.com\n",
-            'routes.yaml: route 0: the route must be a mapping, not "example.com"',
+            'routes.yaml:2:5: route 1: the route must be a mapping, not "example.com"',
         ),
     ],
 )
@@ -303,73 +343,86 @@ def test_file_level_errors(text, expected):
 def test_a_misspelt_top_level_key_is_named_with_a_suggestion():
     """`route:` instead of `routes:` says both what is missing and what was meant."""
     assert errors_of("route: []\n") == [
-        "routes.yaml: the required key routes is missing",
-        "routes.yaml: unknown key route (did you mean routes?); the known keys are routes",
+        "routes.yaml:1:1: the required key routes is missing",
+        "routes.yaml:1:1: unknown key route (did you mean routes?); the known keys are defaults, "
+        "routes (keys starting with x- are ignored: they hold YAML anchors)",
     ]
 
 
 def test_several_missing_keys_are_named_in_one_message():
     """A route with only a domain lists both missing keys once, not one message per key."""
     assert errors_of("routes:\n" + route()) == [
-        "routes.yaml: route 0 (issues.example.com): the required keys repo and allowed_senders "
-        "are missing"
+        "routes.yaml:2:5: route 1 (issues.example.com): the required keys repo and "
+        "allowed_senders are missing"
     ]
 
 
 def test_unknown_keys_without_a_close_match_get_no_guess():
     """A key unlike any known key is listed without a misleading suggestion."""
     assert errors_of("routes:\n" + ok(colour="blue", Repo="o/x")) == [
-        "routes.yaml: route 0 (issues.example.com): unknown keys Repo (did you mean repo?), "
+        "routes.yaml:5:5: route 1 (issues.example.com): unknown keys Repo (did you mean repo?), "
         f"colour; the known keys are {KNOWN_KEYS}"
     ]
 
 
 @pytest.mark.parametrize(
-    ("keys", "expected"),
+    ("keys", "written", "expected"),
     [
-        ({"domain": "42"}, "route 0: domain must be text, not the number 42 (put it in quotes)"),
-        ({"repo": "[o/r]"}, "route 0 (issues.example.com): repo must be text, not a list"),
         (
-            {"allowed_senders": "example.com"},
-            'route 0 (issues.example.com): allowed_senders must be a list, not "example.com"',
+            {"domain": "42"},
+            "42",
+            "route 1: domain must be text, not the number 42 (put it in quotes)",
+        ),
+        ({"repo": "[o/r]"}, "[o/r]", "route 1 (issues.example.com): repo must be text, not a list"),
+        (
+            {"allowed_senders": "example.org"},
+            "example.org",
+            'route 1 (issues.example.com): allowed_senders must be a list, not "example.org"',
         ),
         (
             {"allowed_senders": "[example.com, null, 5]"},
-            "route 0 (issues.example.com): allowed_senders[1] must be text, not empty",
+            "null",
+            "route 1 (issues.example.com): allowed_senders[1] must be text, not empty",
         ),
         (
             {"keep_quoted": "'no'"},
-            'route 0 (issues.example.com): keep_quoted must be true or false, not "no"',
+            "'no'",
+            'route 1 (issues.example.com): keep_quoted must be true or false, not "no"',
         ),
         (
             {"show_sender_address": "yes please"},
-            "route 0 (issues.example.com): show_sender_address must be true or false, "
+            "yes please",
+            "route 1 (issues.example.com): show_sender_address must be true or false, "
             'not "yes please"',
         ),
         (
             {"name": "2024-01-01"},
-            "route 0 (issues.example.com): name must be text, not the date 2024-01-01",
+            "2024-01-01",
+            "route 1 (issues.example.com): name must be text, not the date 2024-01-01",
         ),
-        ({"name": "''"}, "route 0 (issues.example.com): name is empty"),
-        ({"repo": "''"}, "route 0 (issues.example.com): repo is empty"),
+        ({"name": "''"}, "''", "route 1 (issues.example.com): name is empty"),
+        ({"repo": "''"}, "''", "route 1 (issues.example.com): repo is empty"),
         (
             {"prefix": "p" * 55},
-            f"route 0 ({'p' * 55}@issues.example.com): prefix is too long: at most 54 characters",
+            "p" * 55,
+            f"route 1 ({'p' * 55}@issues.example.com): prefix is too long: at most 54 characters",
         ),
     ],
 )
-def test_wrong_types_and_lengths_name_the_key(keys, expected):
-    """Schema violations are translated into words naming the route and the key path."""
+def test_wrong_types_and_lengths_name_the_key(keys, written, expected):
+    """Schema violations are translated into words naming the route and the key path, at the
+    place of the wrong value."""
     text = "routes:\n" + (ok(**keys) if "domain" not in keys else ok(keys.pop("domain"), **keys))
-    assert errors_of(text)[0] == f"routes.yaml: {expected}"
+    assert errors_of(text)[0] == f"routes.yaml:{at(text, written)}: {expected}"
 
 
 def test_a_second_entry_of_the_wrong_type_is_reported_too():
     """Both bad list entries are reported, each by position."""
     assert errors_of("routes:\n" + ok(allowed_senders="[example.com, null, 5]")) == [
-        "routes.yaml: route 0 (issues.example.com): allowed_senders[1] must be text, not empty",
-        "routes.yaml: route 0 (issues.example.com): allowed_senders[2] must be text, not the "
-        "number 5 (put it in quotes)",
+        "routes.yaml:4:36: route 1 (issues.example.com): allowed_senders[1] must be text, not "
+        "empty",
+        "routes.yaml:4:42: route 1 (issues.example.com): allowed_senders[2] must be text, not "
+        "the number 5 (put it in quotes)",
     ]
 
 
@@ -378,7 +431,7 @@ def test_two_routes_for_the_same_domain_and_prefix_are_rejected():
     text = "routes:\n" + ok(prefix="web-", repo="o/a")
     text += ok("ISSUES.example.com.", prefix="WEB-", repo="o/b", allowed_senders="[x.org]")
     assert errors_of(text) == [
-        "routes.yaml: route 1 (web-@issues.example.com): same domain and prefix as route 0 "
+        "routes.yaml:6:5: route 2 (web-@issues.example.com): same domain and prefix as route 1 "
         "(web-@issues.example.com); merge them or give one a different prefix"
     ]
 
@@ -387,8 +440,9 @@ def test_conflicts_are_found_even_between_routes_with_other_errors():
     """A duplicate is reported alongside the other route's own error, not hidden by it."""
     text = "routes:\n" + ok(repo="o/a", keep_quoted="maybe") + ok(repo="o/b")
     assert errors_of(text) == [
-        'routes.yaml: route 0 (issues.example.com): keep_quoted must be true or false, not "maybe"',
-        "routes.yaml: route 1 (issues.example.com): same domain and prefix as route 0 "
+        "routes.yaml:5:18: route 1 (issues.example.com): keep_quoted must be true or false, not "
+        '"maybe"',
+        "routes.yaml:6:5: route 2 (issues.example.com): same domain and prefix as route 1 "
         "(issues.example.com); merge them or give one a different prefix",
     ]
 
@@ -420,17 +474,17 @@ def test_prefixes_that_make_an_address_ambiguous_are_rejected(shorter, longer, a
             assert len(parse_routes(text, "routes.yaml").routes) == 2
             continue
         [error] = errors_of(text)
-        assert error.startswith("routes.yaml: route 1 (")
-        assert "on one domain make addresses ambiguous with route 0 (" in error
+        assert error.startswith("routes.yaml:6:5: route 2 (")
+        assert "on one domain make addresses ambiguous with route 1 (" in error
 
 
 def test_the_ambiguity_message_shows_an_address_read_two_ways():
     """The error gives a concrete address and both of its readings."""
     text = "routes:\n" + ok(repo="o/all") + ok(prefix="'1'", repo="o/one")
     assert errors_of(text) == [
-        'routes.yaml: route 1 (1@issues.example.com): prefixes "" and "1" on one domain make '
-        "addresses ambiguous with route 0 (issues.example.com): 12@issues.example.com could be "
-        "issue 2 of route 1 or issue 12 of route 0"
+        'routes.yaml:5:5: route 2 (1@issues.example.com): prefixes "" and "1" on one domain '
+        "make addresses ambiguous with route 1 (issues.example.com): 12@issues.example.com could "
+        "be issue 2 of route 2 or issue 12 of route 1"
     ]
 
 
@@ -503,8 +557,8 @@ def test_repositories_must_be_owner_slash_name_as_github_allows(repo, valid):
         assert parse_routes(text, "routes.yaml").routes[0].repo == repo
         return
     assert errors_of(text) == [
-        f'routes.yaml: route 0 (issues.example.com): repo "{repo}" is not of the form owner/name '
-        "(e.g. example-org/website)"
+        f'routes.yaml:3:11: route 1 (issues.example.com): repo "{repo}" is not of the form '
+        "owner/name (e.g. example-org/website)"
     ]
 
 
@@ -528,7 +582,10 @@ def test_malformed_domains_are_rejected(domain, hint):
     """A recipient domain must be a host name with at least two labels, not an IP address."""
     [error] = errors_of("routes:\n" + ok(domain))
     written = domain.strip("'")
-    assert error.endswith(f'domain "{written}" is not a valid domain name{hint}')
+    assert error == (
+        f'routes.yaml:2:13: route 1 ({written.strip().lower()}): domain "{written}" is not a '
+        f"valid domain name{hint}"
+    )
 
 
 def test_a_trailing_dot_on_a_domain_is_accepted_and_dropped():
@@ -561,8 +618,8 @@ def test_malformed_sender_entries_get_a_hint(entry, hint):
     [error] = errors_of("routes:\n" + ok(allowed_senders=f"[{entry}]"))
     written = entry.strip("'")
     assert error == (
-        f'routes.yaml: route 0 (issues.example.com): allowed_senders entry "{written}" is not '
-        f"a sender domain: {hint}"
+        f'routes.yaml:4:23: route 1 (issues.example.com): allowed_senders entry "{written}" is '
+        f"not a sender domain: {hint}"
     )
 
 
@@ -765,6 +822,257 @@ def test_listing_a_domain_and_its_wildcard_allows_both():
     ]
 
 
+# --- defaults and x- keys --------------------------------------------------------------------
+
+SHARED = """\
+x-staff: &staff [example.com, "*.example.org"]
+x-quiet: &quiet {notify: false, keep_quoted: false}
+defaults:
+  allowed_senders: *staff
+  max_age: 36h
+  labels: [from-email]
+routes:
+  - domain: issues.example.com
+    prefix: web-
+    repo: example-org/website
+    new_issue_address: new
+  - domain: issues.example.com
+    prefix: docs-
+    repo: example-org/docs
+    allowed_senders: [example.com]
+    new_issue_address: new
+    labels: [docs]
+  - <<: *quiet
+    domain: anomalies.unseen.ac.uk
+    repo: unseen-lab/anomaly-tracker
+    max_age: 7d
+    new_issue_address: open
+"""
+
+
+def test_every_route_takes_the_defaults_it_does_not_give_itself():
+    """defaults fill in the keys a route leaves out; a route's own value wins, a list whole."""
+    web, docs, anomalies = parse_routes(SHARED, "routes.yaml").routes
+    assert web == Route(
+        0,
+        "issues.example.com",
+        "web-",
+        "example-org/website",
+        ("example.com", "*.example.org"),
+        new_issue_address="web-new",
+        labels=("from-email",),
+        max_age=36 * 3600,
+    )
+    # Lists are replaced, not joined: docs lists example.com alone, and its own label.
+    assert (docs.allowed_senders, docs.labels, docs.max_age) == (
+        ("example.com",),
+        ("docs",),
+        36 * 3600,
+    )
+    # A YAML merge key and defaults together: the route's own keys, then the merged ones, then
+    # the defaults.
+    assert (
+        anomalies.allowed_senders,
+        anomalies.keep_quoted,
+        anomalies.max_age,
+        anomalies.notify,
+    ) == (("example.com", "*.example.org"), False, 7 * 86400, False)
+
+
+def test_x_keys_are_ignored_and_left_out_of_the_package(tmp_path):
+    """Top-level x- keys only hold anchors: routes.json resolves them and drops them, and keeps
+    defaults, which the Lambda merges as check does."""
+    path = tmp_path / "routes.json"
+    path.write_text(routes_json(SHARED, "routes.yaml"))
+    packaged = json.loads(path.read_text())
+    assert sorted(packaged) == ["defaults", "routes"]
+    assert packaged["defaults"] == {
+        "allowed_senders": ["example.com", "*.example.org"],
+        "max_age": "36h",
+        "labels": ["from-email"],
+    }
+    assert load_routes(path).routes == parse_routes(SHARED, "routes.yaml").routes
+
+
+def test_a_wrong_default_is_reported_once_where_it_is_written():
+    """A default every route takes is one mistake, reported at the default, not per route."""
+    text = (
+        "defaults:\n"
+        "  allowed_senders: [example.com, '*']\n"
+        "  keep_quoted: maybe\n"
+        "  max_age: 5m\n"
+        "routes:\n" + route(repo="o/a") + route(prefix="b-", repo="o/b") + ok(prefix="c-")
+    )
+    assert errors_of(text) == [
+        'routes.yaml:2:34: defaults: allowed_senders entry "*" is not a sender domain: a lone * '
+        "would let anyone post; write *.example.org for one domain's subdomains",
+        'routes.yaml:3:16: defaults: keep_quoted must be true or false, not "maybe"',
+        'routes.yaml:4:12: defaults: max_age "5m" is not a duration: write a whole number of '
+        "hours or days, e.g. 36h or 7d",
+    ]
+
+
+def test_a_route_with_its_own_wrong_value_is_reported_at_the_route():
+    """A route that overrides a default is judged by its own value, at its own place."""
+    text = "defaults:\n  max_age: 5m\nroutes:\n" + ok(max_age="1w")
+    assert errors_of(text) == [
+        'routes.yaml:2:12: defaults: max_age "5m" is not a duration: write a whole number of '
+        "hours or days, e.g. 36h or 7d",
+        'routes.yaml:7:14: route 1 (issues.example.com): max_age "1w" is not a duration: write '
+        "a whole number of hours or days, e.g. 36h or 7d",
+    ]
+
+
+def test_keys_wrong_together_are_the_routes_problem():
+    """labels from defaults on a route without new_issue_address: the route is told, at its
+    place, since a route with new_issue_address takes the same default rightly."""
+    text = (
+        "defaults:\n  labels: [from-email]\nroutes:\n"
+        + ok(new_issue_address="new")
+        + ok(prefix="x-", repo="o/x")
+    )
+    assert errors_of(text) == [
+        "routes.yaml:8:5: route 2 (x-@issues.example.com): labels apply to issues opened by "
+        "mail: set new_issue_address too"
+    ]
+
+
+def test_a_required_key_may_come_from_defaults():
+    """allowed_senders in defaults satisfies every route; a route without one anywhere is told."""
+    assert parse_routes(
+        "defaults: {allowed_senders: [example.com]}\nroutes:\n" + route(repo="o/r"), "r"
+    ).routes[0].allowed_senders == ("example.com",)
+    assert errors_of("defaults: {keep_quoted: false}\nroutes:\n" + route(repo="o/r")) == [
+        "routes.yaml:3:5: route 1 (issues.example.com): the required key allowed_senders is missing"
+    ]
+
+
+def test_keys_that_name_a_route_cannot_be_defaults():
+    """domain, prefix, repo, name and new_issue_address are each route's own."""
+    text = "defaults:\n  repo: o/r\n  name: x\n  colour: red\nroutes:\n" + ok()
+    assert errors_of(text) == [
+        "routes.yaml:2:3: defaults: repo and name cannot be a default: each route gives its own "
+        "domain, prefix, repo, name and new_issue_address",
+        "routes.yaml:4:3: defaults: unknown key colour; the known keys are allow_bcc, "
+        "allowed_senders, api_url, confirm, contact, github_app, keep_quoted, labels, max_age, "
+        "notices, notify, notify_participants, show_sender_address, token_secret",
+    ]
+
+
+def test_an_unknown_key_in_defaults_is_not_reported_again_for_each_route():
+    """A route is blamed only for the unknown keys it gives itself."""
+    text = "defaults:\n  colour: red\nroutes:\n" + ok(size="9")
+    assert errors_of(text) == [
+        "routes.yaml:2:3: defaults: unknown key colour; the known keys are allow_bcc, "
+        "allowed_senders, api_url, confirm, contact, github_app, keep_quoted, labels, max_age, "
+        "notices, notify, notify_participants, show_sender_address, token_secret",
+        f"routes.yaml:7:5: route 1 (issues.example.com): unknown key size; the known keys are "
+        f"{KNOWN_KEYS}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("defaults: []\nroutes: []\n", "routes.yaml:1:11: defaults must be a mapping, not a list"),
+        ("defaults:\nroutes: []\n", "routes.yaml:1:10: defaults must be a mapping, not empty"),
+        (
+            "x_staff: [a.org]\nroutes: []\n",
+            "routes.yaml:1:1: unknown key x_staff; the known keys are defaults, routes (keys "
+            "starting with x- are ignored: they hold YAML anchors)",
+        ),
+    ],
+)
+def test_defaults_and_anchor_keys_of_the_wrong_shape(text, expected):
+    """defaults is a mapping; only keys starting with x- are free for anchors."""
+    assert errors_of(text)[0] == expected
+
+
+def test_the_published_schema_lets_defaults_hold_every_shared_route_key():
+    """routes.schema.json (for editors) declares defaults as validation derives it: every route
+    key but those that name a route."""
+    published = json.loads(
+        (ROOT / "handler" / "routing" / "routes.schema.json").read_text(encoding="utf-8")
+    )
+    assert published["$defs"]["defaults"] == validation.shared_keys_schema(published)
+    assert set(published["$defs"]["defaults"]["properties"]) == set(
+        published["$defs"]["route"]["properties"]
+    ) - {"domain", "prefix", "repo", "name", "new_issue_address"}
+
+
+# --- check's exit status ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "err"),
+    [
+        (
+            b"routes:\n  - domain: issues.example.com\n    repo: o/r\n"
+            b"    allowed_senders: [example.com]\n",
+            0,
+            "",
+        ),
+        (b"routes:\n  - domain: a.example.com\n   repo: o/r\n", 1, "{path}:3:4: not valid YAML"),
+        (b"routes: []\n", 1, "{path}:1:9: routes is empty: list at least one route"),
+        (b"routes:\n  - domain: b\xfccher.example\n", 2, "{path}: the routes file is not UTF-8"),
+    ],
+)
+def test_check_exits_0_valid_1_invalid_2_unreadable(tmp_path, capsys, content, status, err):
+    """An invalid file (bad YAML included) exits 1; one that cannot be read or decoded, 2."""
+    from handler.cli import main  # noqa: PLC0415 - the CLI only here
+
+    path = tmp_path / "routes.yaml"
+    path.write_bytes(content)
+    assert main(["check", str(path)]) == status
+    written = capsys.readouterr().err
+    assert written.startswith(err.format(path=path))
+    assert written.count("\n") == (0 if status == 0 else 1)
+
+
+def test_a_missing_file_or_a_directory_is_unreadable(tmp_path):
+    """RoutesUnreadable (exit 2) for what cannot be read at all."""
+    for path in (tmp_path / "absent.yaml", tmp_path):
+        with pytest.raises(RoutesUnreadable):
+            load_routes(path)
+
+
+# --- large files -------------------------------------------------------------------------------
+
+
+def _shared_routes(count: int) -> str:
+    """``count`` routes that take their senders from defaults, every one with a wrong repo."""
+    lines = ["x-senders: &senders [example.com, '*.example.ac.uk']", "defaults:"]
+    lines += ["  allowed_senders: *senders", "  max_age: 36h", "routes:"]
+    for n in range(count):
+        lines += [f"  - domain: issues.project{n}.example.org", f"    repo: org{n}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_errors_in_a_large_file_with_defaults_are_found_in_linear_time():
+    """Merging defaults and placing every error cost the same per route however many routes."""
+
+    def invalid(size: int) -> None:
+        with pytest.raises(RoutesError):
+            parse_routes(_shared_routes(size), "routes.yaml")
+
+    assert growth(invalid, 250) < MAX_GROWTH
+
+
+def test_a_large_file_with_defaults_validates_in_linear_time():
+    """10,000 routes sharing defaults: validation stays linear."""
+    valid = _shared_routes(10).replace("    repo: org", "    repo: org/r")
+    assert len(parse_routes(valid, "r").routes) == 10
+    assert (
+        growth(
+            lambda size: parse_routes(
+                _shared_routes(size).replace("    repo: org", "    repo: org/r"), "r"
+            ),
+            1250,
+        )
+        < MAX_GROWTH
+    )
+
+
 # --- the packaged JSON form, the two validators, large files -----------------------------------
 
 
@@ -784,8 +1092,8 @@ def test_routes_json_refuses_an_invalid_file():
     with pytest.raises(RoutesError) as caught:
         routes_json("routes:\n" + ok(repo="nope"), "routes.yaml")
     assert caught.value.errors == (
-        'routes.yaml: route 0 (issues.example.com): repo "nope" is not of the form owner/name '
-        "(e.g. example-org/website)",
+        'routes.yaml:3:11: route 1 (issues.example.com): repo "nope" is not of the form '
+        "owner/name (e.g. example-org/website)",
     )
 
 
@@ -796,12 +1104,13 @@ def test_routes_json_refuses_an_invalid_file():
             '{"routes": [], "routes": []}',
             'r.json: not valid JSON: the key "routes" appears twice in one object',
         ),
-        ('{"routes": [}', "r.json: line 1, column 13: not valid JSON: Expecting value"),
-        ("", "r.json: line 1, column 1: not valid JSON: Expecting value"),
+        ('{"routes": [}', "r.json:1:13: not valid JSON: Expecting value"),
+        ("", "r.json:1:1: not valid JSON: Expecting value"),
         ("[]", "r.json: the top level must be a mapping with a routes key, not a list"),
     ],
 )
 def test_a_broken_json_routes_file_is_reported(tmp_path, text, expected):
+    """The packaged JSON form is reported as YAML is: a place where the parser gives one."""
     path = tmp_path / "r.json"
     path.write_text(text)
     with pytest.raises(RoutesError) as caught:
@@ -842,7 +1151,10 @@ _ROUTE = st.dictionaries(
 @given(
     st.one_of(
         st.dictionaries(st.just("routes"), st.lists(_ROUTE, max_size=3)),
-        st.dictionaries(st.sampled_from(["routes", "rotues"]), _JSON_VALUES, max_size=2),
+        st.dictionaries(
+            st.sampled_from(["routes", "rotues", "defaults", "x-anchor"]), _JSON_VALUES, max_size=3
+        ),
+        st.fixed_dictionaries({"defaults": _ROUTE, "routes": st.lists(_ROUTE, max_size=2)}),
     )
 )
 def test_the_fast_validator_agrees_with_jsonschema(document):
@@ -858,9 +1170,9 @@ def test_the_fast_validator_agrees_with_jsonschema(document):
 def test_a_third_copy_of_a_route_is_reported_against_the_first():
     text = "routes:\n" + ok(repo="o/a") + ok(repo="o/b") + ok(repo="o/c")
     assert errors_of(text) == [
-        "routes.yaml: route 1 (issues.example.com): same domain and prefix as route 0 "
+        "routes.yaml:5:5: route 2 (issues.example.com): same domain and prefix as route 1 "
         "(issues.example.com); merge them or give one a different prefix",
-        "routes.yaml: route 2 (issues.example.com): same domain and prefix as route 0 "
+        "routes.yaml:8:5: route 3 (issues.example.com): same domain and prefix as route 1 "
         "(issues.example.com); merge them or give one a different prefix",
     ]
 
@@ -871,18 +1183,18 @@ def test_ambiguity_is_found_in_either_order_and_across_many_prefixes():
     text += "".join(ok(prefix=f"p{n}x", repo=f"o/r{n}") for n in range(50))
     text += ok(prefix="web-1", repo="o/c") + ok(prefix="web-10", repo="o/d")
     assert errors_of(text) == [
-        'routes.yaml: route 1 (web-@issues.example.com): prefixes "web-" and "web-12" on one '
-        "domain make addresses ambiguous with route 0 (web-12@issues.example.com): "
-        "web-122@issues.example.com could be issue 2 of route 0 or issue 122 of route 1",
-        'routes.yaml: route 52 (web-1@issues.example.com): prefixes "web-1" and "web-12" on one '
-        "domain make addresses ambiguous with route 0 (web-12@issues.example.com): "
-        "web-122@issues.example.com could be issue 2 of route 0 or issue 22 of route 52",
-        'routes.yaml: route 52 (web-1@issues.example.com): prefixes "web-" and "web-1" on one '
-        "domain make addresses ambiguous with route 1 (web-@issues.example.com): "
-        "web-12@issues.example.com could be issue 2 of route 52 or issue 12 of route 1",
-        'routes.yaml: route 53 (web-10@issues.example.com): prefixes "web-" and "web-10" on one '
-        "domain make addresses ambiguous with route 1 (web-@issues.example.com): "
-        "web-102@issues.example.com could be issue 2 of route 53 or issue 102 of route 1",
+        'routes.yaml:6:5: route 2 (web-@issues.example.com): prefixes "web-" and "web-12" on '
+        "one domain make addresses ambiguous with route 1 (web-12@issues.example.com): "
+        "web-122@issues.example.com could be issue 2 of route 1 or issue 122 of route 2",
+        'routes.yaml:210:5: route 53 (web-1@issues.example.com): prefixes "web-1" and "web-12" '
+        "on one domain make addresses ambiguous with route 1 (web-12@issues.example.com): "
+        "web-122@issues.example.com could be issue 2 of route 1 or issue 22 of route 53",
+        'routes.yaml:210:5: route 53 (web-1@issues.example.com): prefixes "web-" and "web-1" on '
+        "one domain make addresses ambiguous with route 2 (web-@issues.example.com): "
+        "web-12@issues.example.com could be issue 2 of route 53 or issue 12 of route 2",
+        'routes.yaml:214:5: route 54 (web-10@issues.example.com): prefixes "web-" and "web-10" '
+        "on one domain make addresses ambiguous with route 2 (web-@issues.example.com): "
+        "web-102@issues.example.com could be issue 2 of route 54 or issue 102 of route 2",
     ]
 
 
@@ -1003,8 +1315,20 @@ def test_routes_without_new_issue_address_open_nothing():
     ],
 )
 def test_new_issue_keys_are_validated(keys: dict[str, str], error: str):
+    """Each problem is reported at the key it is about; labels without new_issue_address at the
+    route, whose keys are wrong together."""
+    text = "routes:\n" + ok(**keys)
     where = f"{keys['prefix']}@issues.example.com" if "prefix" in keys else "issues.example.com"
-    assert errors_of("routes:\n" + ok(**keys)) == [f"routes.yaml: route 0 ({where}): {error}"]
+    about = error.partition(" ")[0].partition("[")[0]
+    if error.startswith("labels apply"):
+        place = ROUTE_1
+    elif error.startswith(("labels lists", "labels[0]")):
+        place = at(text, keys["labels"].split(",")[-1].strip(" []"))
+    elif error.startswith("labels entry"):
+        place = at(text, '"  "')
+    else:
+        place = at(text, keys[about])
+    assert errors_of(text) == [f"routes.yaml:{place}: route 1 ({where}): {error}"]
 
 
 def test_two_routes_cannot_share_a_new_issue_address():
@@ -1014,8 +1338,8 @@ def test_two_routes_cannot_share_a_new_issue_address():
         + ok(new_issue_address="web-new", repo="o/other")
     )
     assert errors_of(text) == [
-        "routes.yaml: route 1 (issues.example.com): new-issue address web-new@issues.example.com "
-        "is also route 0 (web-@issues.example.com)'s"
+        "routes.yaml:7:5: route 2 (issues.example.com): new-issue address "
+        "web-new@issues.example.com is also route 1 (web-@issues.example.com)'s"
     ]
 
 
@@ -1024,8 +1348,8 @@ def test_a_new_issue_address_may_not_read_as_another_routes_issue():
     the other: refused, whichever comes first."""
     text = "routes:\n" + ok(new_issue_address="new5") + ok(prefix="new", repo="o/other")
     assert errors_of(text) == [
-        "routes.yaml: route 0 (issues.example.com): new-issue address new5@issues.example.com is "
-        "also the address of issue 5 of route 1 (new@issues.example.com); choose a word that "
+        "routes.yaml:2:5: route 1 (issues.example.com): new-issue address new5@issues.example.com "
+        "is also the address of issue 5 of route 2 (new@issues.example.com); choose a word that "
         "does not end in digits"
     ]
     assert parse_routes("routes:\n" + ok(new_issue_address="new05") + ok(prefix="new"), "r")
@@ -1119,9 +1443,21 @@ APP = "{app_id: 1, installation_id: 2, private_key_secret: key}"
     ],
 )
 def test_credentials_are_validated(keys: dict[str, str], error: str):
-    assert errors_of("routes:\n" + ok(**keys)) == [
-        f"routes.yaml: route 0 (issues.example.com): {error}"
-    ]
+    """Each problem is reported at the value it is about, within github_app too; both
+    credentials at once at the route."""
+    text = "routes:\n" + ok(**keys)
+    subject = error.split(" ", maxsplit=1)[0].rstrip(":")
+    if subject == "name":
+        place = ROUTE_1
+    elif subject in {"github_app.client_id", "github_app.private_key_secret"}:
+        place = at(text, "'" + error.split('"')[1] + "'")
+    elif subject == "github_app.installation_id":
+        place = at(text, "0,")
+    elif subject == "github_app.app_id":
+        place = at(text, "'1'")
+    else:
+        place = at(text, keys[subject])
+    assert errors_of(text) == [f"routes.yaml:{place}: route 1 (issues.example.com): {error}"]
 
 
 @pytest.mark.parametrize(
@@ -1170,8 +1506,10 @@ def test_credentials_are_validated(keys: dict[str, str], error: str):
     ],
 )
 def test_api_url_is_validated(url: str, error: str):
-    assert errors_of("routes:\n" + ok(api_url=f'"{url}"', token_secret="t")) == [
-        f"routes.yaml: route 0 (issues.example.com): {error}"
+    written = f'"{url}"'
+    text = "routes:\n" + ok(api_url=written, token_secret="t")
+    assert errors_of(text) == [
+        f"routes.yaml:{at(text, written)}: route 1 (issues.example.com): {error}"
     ]
 
 
@@ -1192,7 +1530,27 @@ def test_api_urls_that_are_accepted(url: str):
 def test_api_url_needs_the_routes_own_credential():
     """Else the deployment's token would go to whatever host the route names."""
     assert errors_of("routes:\n" + ok(api_url="https://ghe.example.com/api/v3")) == [
-        "routes.yaml: route 0 (issues.example.com): api_url needs the route's own credential "
-        "(token_secret or github_app): the deployment's token is for GITHUB_API_URL and is "
-        "never sent to another host"
+        "routes.yaml:2:5: route 1 (issues.example.com): api_url needs the route's own "
+        "credential (token_secret or github_app): the deployment's token is for GITHUB_API_URL "
+        "and is never sent to another host"
+    ]
+
+
+def test_an_error_brought_by_a_merge_key_is_placed_where_the_anchor_wrote_it():
+    """A value a route takes through <<: *anchor (or a list of anchors, the first one winning)
+    is reported at the anchor's text, under the route that took it."""
+    text = (
+        "x-a: &a {keep_quoted: maybe}\n"
+        "x-b: &b {keep_quoted: false, max_age: 1w}\n"
+        "routes:\n"
+        "  - <<: [*a, *b]\n"
+        "    domain: issues.example.com\n"
+        "    repo: o/r\n"
+        "    allowed_senders: [example.com]\n"
+    )
+    assert errors_of(text) == [
+        "routes.yaml:1:23: route 1 (issues.example.com): keep_quoted must be true or false, not "
+        '"maybe"',
+        'routes.yaml:2:39: route 1 (issues.example.com): max_age "1w" is not a duration: write '
+        "a whole number of hours or days, e.g. 36h or 7d",
     ]

@@ -30,6 +30,7 @@ import yaml
 
 from handler import SERVICE
 from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
+from handler.aws.decision_log import HASH_KEY, DynamoDecisionLog
 from handler.aws.deliveries import DynamoDeliveries
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
@@ -39,13 +40,15 @@ from handler.aws.threads import DynamoThreads
 from handler.deadline import Deadline
 from handler.github.posts import PostedComment
 from handler.github.rate_limit import Limits
+from handler.inbound.plan import Decision
 from handler.outbound.notices import Notice
 from handler.outbound.participants import Participant
 from handler.reasons import Reason
 from handler.routing import GitHubApp, Target, TokenSecret, load_routes, parse_routes
 from handler.service import metrics
+from handler.service.decision_log import NO_FACTS, Where, record_of
 from tests.conftest import ROOT, TESTS
-from tests.dynamo import CLAIMS_TABLE
+from tests.dynamo import CLAIMS_TABLE, DECISION_TABLE, create_decision_table
 
 TERRAFORM = ROOT / "terraform"
 MODULES = sorted(p for p in (TERRAFORM / "modules").iterdir() if p.is_dir())
@@ -268,6 +271,8 @@ def test_environment_is_what_the_handler_reads():
         "GITHUB_POSTS_PER_MINUTE",
         "GITHUB_POSTS_PER_HOUR",
         "SES_CONFIGURATION_SET",
+        "DECISION_TABLE",
+        "DECISION_RETENTION_DAYS",
     }
 
 
@@ -444,8 +449,7 @@ def test_ses_domains_are_the_routes_domains():
     """SES receives for exactly the domains routes.yaml routes (read from the same file)."""
     [(_, local)] = list(blocks(TERRAFORM, "locals"))
     assert unquote(local["domains"]) == (
-        "distinct([for route in yamldecode(file(local.routes_file)).routes :"
-        ' trimsuffix(lower(trimspace(route.domain)), ".")])'
+        'distinct([for route in local.routes : trimsuffix(lower(trimspace(route.domain)), ".")])'
     )
     assert unquote(local["routes_file"]) == (
         'coalesce(var.routes_file, "${path.module}/../routes.yaml")'
@@ -965,13 +969,14 @@ def function_policy() -> dict[str, Any]:
 
 
 def notice_domains(routes_text: str) -> list[str]:
-    """local.notice_domains, computed as the Terraform expression does."""
-    routes = yaml.safe_load(routes_text)["routes"]
+    """local.notice_domains, computed as the Terraform expression does (defaults applied)."""
+    document = yaml.safe_load(routes_text)
+    routes = [document.get("defaults", {}) | r for r in document["routes"]]
     return list(
         dict.fromkeys(
             r["domain"].strip().lower().removesuffix(".")
             for r in routes
-            if r.get("notify", False) or r.get("confirm", False)
+            if r.get("notify", True) or r.get("confirm", False)
         )
     )
 
@@ -1007,9 +1012,9 @@ def test_sending_notices_is_granted_only_for_routes_that_ask():
     }
     [(_, local)] = list(blocks(TERRAFORM, "locals"))
     assert unquote(local["notice_domains"]) == (
-        "distinct([for route in yamldecode(file(local.routes_file)).routes :"
+        "distinct([for route in local.routes :"
         ' trimsuffix(lower(trimspace(route.domain)), ".")'
-        " if try(route.notify, false) || try(route.confirm, false)])"
+        " if try(route.notify, true) || try(route.confirm, false)])"
     )
     function = modules_called(TERRAFORM)["function"]
     assert unquote(function["notice_identity_arns"]) == (
@@ -1048,22 +1053,28 @@ def test_notices_go_through_the_replies_configuration_set():
     )
 
 
-def test_the_sample_routes_grant_no_sending():
-    """The repository's routes.yaml enables no notices, so the role may send no mail."""
-    assert notice_domains((ROOT / "routes.yaml").read_text(encoding="utf-8")) == []
+def test_the_sample_routes_notify_by_default():
+    """The repository's routes.yaml leaves notify at its default, on: the role may send from
+    both of its domains."""
+    assert notice_domains((ROOT / "routes.yaml").read_text(encoding="utf-8")) == [
+        "anomalies.unseen.ac.uk",
+        "issues.example.com",
+    ]
 
 
 def test_notifying_routes_name_exactly_their_domains():
-    """Only the domains of routes with notify or confirm become sending identities."""
+    """Only the domains of routes that notify (unless notify: false) or confirm become sending
+    identities."""
     routes = (
         "routes:\n"
-        "  - {domain: Quiet.example.com, repo: o/a, allowed_senders: [a.org]}\n"
+        "  - {domain: Quiet.example.com, repo: o/a, allowed_senders: [a.org], notify: false}\n"
         "  - {domain: Notes.example.com., repo: o/b, allowed_senders: [a.org], notify: true}\n"
         "  - {domain: notes.example.com, prefix: x, repo: o/c, allowed_senders: [a.org],"
-        " confirm: true}\n"
+        " notify: false, confirm: true}\n"
         "  - {domain: off.example.com, repo: o/d, allowed_senders: [a.org], notify: false}\n"
+        "  - {domain: default.example.com, repo: o/e, allowed_senders: [a.org]}\n"
     )
-    assert notice_domains(routes) == ["notes.example.com"]
+    assert notice_domains(routes) == ["notes.example.com", "default.example.com"]
 
 
 # The secrets the role may read: the deployment's token and those routes.yaml names.
@@ -1124,7 +1135,7 @@ def test_route_secrets_are_read_from_the_routes_file():
     """The routes' token_secret and private_key_secret, named or by ARN, become the ARNs passed."""
     [(_, local)] = list(blocks(TERRAFORM, "locals"))
     assert unquote(local["route_secrets"]) == (
-        "distinct(compact(flatten([for route in yamldecode(file(local.routes_file)).routes :"
+        "distinct(compact(flatten([for route in local.routes :"
         ' [try(trimspace(route.token_secret), ""),'
         ' try(trimspace(route.github_app.private_key_secret), "")]])))'
     )
@@ -1304,6 +1315,69 @@ def test_the_mail_not_found_alarm_watches_the_metric_the_function_publishes():
         "environment"
     ]
     assert metrics.NAMESPACE_VARIABLE not in environment["variables"]
+
+
+def test_the_credential_alarm_watches_the_metric_the_function_publishes():
+    """CredentialLostAccess under the service alone, the first one in five minutes."""
+    alarm = resource(
+        MODULES_BY_NAME["alarms"], "aws_cloudwatch_metric_alarm", "credential_lost_access"
+    )
+    assert unquote(alarm["namespace"]) == "local.metrics_namespace"
+    assert unquote(alarm["metric_name"]) == metrics.CREDENTIAL_LOST_ACCESS
+    assert {name: unquote(value) for name, value in alarm["dimensions"].items()} == {
+        "service": "local.metrics_service"
+    }
+    assert (alarm["period"], alarm["threshold"], unquote(alarm["statistic"])) == (300, 1, "Sum")
+
+
+def test_the_rejection_spike_query_reads_the_per_route_metric():
+    """One Metrics Insights query over PermanentRejections with exactly the dimensions the
+    function publishes it with (route, service), grouped by route, the worst kept; its period
+    and threshold are the root's variables."""
+    folder = MODULES_BY_NAME["alarms"]
+    alarm = resource(folder, "aws_cloudwatch_metric_alarm", "rejection_spike")
+    [query] = alarm["metric_query"]
+    assert unquote(query["expression"]) == (
+        'SELECT SUM(PermanentRejections) FROM SCHEMA(\\"${local.metrics_namespace}\\", route, '
+        "service) WHERE service = '${local.metrics_service}' GROUP BY route ORDER BY SUM() DESC "
+        "LIMIT 1"
+    )
+    assert metrics.PERMANENT_REJECTIONS == "PermanentRejections"
+    assert unquote(query["period"]) == "var.rejection_spike_minutes * 60"
+    assert unquote(alarm["threshold"]) == "var.rejection_spike_threshold"
+    call = modules_called(TERRAFORM)["alarms"]
+    assert {
+        key: unquote(call[key]) for key in ("rejection_spike_threshold", "rejection_spike_minutes")
+    } == {
+        "rejection_spike_threshold": "var.rejection_spike_threshold",
+        "rejection_spike_minutes": "var.rejection_spike_minutes",
+    }
+
+
+def test_the_per_route_metric_has_the_dimensions_the_query_names(
+    capsys: pytest.CaptureFixture[str],
+):
+    """A route's permanent rejection yields an EMF line for PermanentRejections with exactly
+    the dimensions route and service (SCHEMA matches no metric with more or fewer)."""
+    published = metrics.EmbeddedMetrics()
+    published.record(
+        [metrics.Measurement(metrics.PERMANENT_REJECTIONS, 1, route="web-@issues.example.com")]
+    )
+    published.flush()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    [line] = [line for line in lines if "route" in line]
+    assert line["_aws"]["CloudWatchMetrics"] == [
+        {
+            "Namespace": "TicketRouter",
+            "Dimensions": [["route", "service"]],
+            "Metrics": [{"Name": "PermanentRejections", "Unit": "Count"}],
+        }
+    ]
+    assert {key: value for key, value in line.items() if key != "_aws"} == {
+        "route": "web-@issues.example.com",
+        "service": "ticket-router",
+        "PermanentRejections": [1.0],
+    }
 
 
 def test_the_metric_the_alarm_watches_is_published_with_those_dimensions(
@@ -1726,7 +1800,7 @@ def condition_list(statement_body: dict[str, Any]) -> list[tuple[str, str, Any]]
 def test_participant_domains_are_those_of_the_routes_that_notify_participants():
     """The domains of routes with notify_participants, normalised as the handler reads them."""
     assert root_local("participant_domains") == (
-        "distinct([for route in yamldecode(file(local.routes_file)).routes :"
+        "distinct([for route in local.routes :"
         ' trimsuffix(lower(trimspace(route.domain)), ".")'
         " if try(route.notify_participants, false)])"
     )
@@ -2198,6 +2272,8 @@ ITEM_GRANTS = {
             ["posting#*"],
         ),
         "RecordParticipants": (["dynamodb:UpdateItem"], ["participants#*"]),
+        # The decision log, a table of its own whose partitions are days.
+        "RecordDecisions": (["dynamodb:PutItem"], ["day#*"]),
         # Only where a route sends notices.
         "LimitNotices": (["dynamodb:PutItem"], ["notice#*"]),
         "ReadSuppressions": (["dynamodb:GetItem"], ["suppressed#*"]),
@@ -2265,12 +2341,14 @@ def string_like(pattern: str, value: str) -> bool:
 @pytest.mark.parametrize("role", ITEM_GRANTS)
 def test_each_role_may_touch_only_its_own_kinds_of_item(role: str):
     """Every DynamoDB statement names its key prefixes (ForAllValues:StringLike on
-    dynamodb:LeadingKeys) and requires the key to be there (Null false), on the table only."""
+    dynamodb:LeadingKeys) and requires the key to be there (Null false), on the claims table
+    only, but the decision log's, on its own table."""
     assert item_grants(role) == ITEM_GRANTS[role]
     for body in role_statements(role):
         if not any(a.startswith("dynamodb:") for a in unquote(body["actions"])):
             continue
-        assert unquote(body["resources"]) == ["var.idempotency_table_arn"]
+        table = "decision" if unquote(body["sid"]) == "RecordDecisions" else "idempotency"
+        assert unquote(body["resources"]) == [f"var.{table}_table_arn"]
         assert "effect" not in body
         [(_, _, patterns)] = [c for c in condition_list(body) if c[0].startswith("ForAllValues")]
         assert condition_list(body) == [
@@ -2285,6 +2363,7 @@ def test_the_granted_prefixes_are_the_codes():
     """The prefixes in the policies are the ones the adapters write their keys under."""
     from handler.aws import (  # noqa: PLC0415
         claims,
+        decision_log,
         deliveries,
         participants,
         postings,
@@ -2298,6 +2377,7 @@ def test_the_granted_prefixes_are_the_codes():
         claims.SENT_KEY_PREFIX,
         deliveries._KEY_PREFIX,
         postings._KEY_PREFIX,
+        decision_log._KEY_PREFIX,
         rate_limit._KEY_PREFIX,
         threads._KEY_PREFIX,
         participants._PARTICIPANTS_PREFIX,
@@ -2354,6 +2434,16 @@ def _record_posts(postings: DynamoPostings, key: str) -> None:
     postings.settled(key)
 
 
+# A decision as the function records it.
+DECIDED = record_of(
+    Decision("7@issues.example.com", "reject", Reason.NO_ROUTE, "no route"),
+    route=None,
+    facts=NO_FACTS,
+    where=Where("mail", "inbound/abc", "abc"),
+    at=1_790_000_000.0,
+    index=0,
+)
+
 PARTICIPANT = Participant(
     address="Ada@Example.org", domain="talk.example.com", prefix="", last_message_id="m@x"
 )
@@ -2387,6 +2477,9 @@ STORE_USES: dict[str, dict[str, Any]] = {
             DynamoParticipants(c, CLAIMS_TABLE).remove("o/r", 5, "digest", 2.0),
         ),
         "DynamoSuppressions": lambda c: DynamoSuppressions(c, CLAIMS_TABLE).suppressed(["a@x.org"]),
+        "DynamoDecisionLog": lambda c: DynamoDecisionLog(
+            c, DECISION_TABLE, retention_days=30
+        ).record([DECIDED]),
         "SesNotifier": lambda c: SesNotifier(
             cast(Any, _Ses()),
             c,
@@ -2444,9 +2537,12 @@ def test_every_key_the_code_writes_is_granted_to_its_role(role: str, dynamodb: A
     role's statements in the Terraform (action and key prefix), and every prefix granted is
     used."""
     calls: list[tuple[str, str]] = []
+    create_decision_table(dynamodb)
 
     def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        key = (params.get("Key") or params.get("Item") or {})["id"]["S"]
+        # The partition key: the claims table's "id", the decision table's "day".
+        name = HASH_KEY if params.get("TableName") == DECISION_TABLE else "id"
+        key = (params.get("Key") or params.get("Item") or {})[name]["S"]
         calls.append((f"dynamodb:{model.name}", key))
 
     dynamodb.meta.events.register("before-parameter-build.dynamodb", record)
@@ -2481,6 +2577,7 @@ def test_string_like_is_iams():
 
 
 SENDING_ROUTES = """\
+defaults: {notify: false}
 routes:
   - {domain: Talk.Example.com., repo: o/b, allowed_senders: [a.org], notify_participants: true}
   - {domain: notes.example.com, prefix: Ask-, repo: o/d, allowed_senders: [a.org], confirm: true}
@@ -2522,6 +2619,22 @@ PLUGIN_DIR = Path(os.environ.get("TF_PLUGIN_DIR") or "/opt/tf-plugins")
 # identity ARNs a mocked provider cannot make up).
 PLAIN_ROUTES = (
     "routes:\n  - {domain: issues.example.com, repo: o/r, allowed_senders: [example.org]}\n"
+)
+# One that shares settings through defaults, an x- anchor and a merge key.
+SHARED_ROUTES = """\
+x-quiet: &quiet {notify: false, token_secret: quiet-token}
+defaults:
+  allowed_senders: [example.org]
+  notify: false
+  token_secret: shared-token
+routes:
+  - {domain: A.example.com., repo: o/a}
+  - {domain: b.example.com, repo: o/b, notify: true}
+  - {<<: *quiet, domain: c.example.com, repo: o/c, confirm: true}
+"""
+# One whose domain is internationalised, written in Unicode (refused: xn-- form only).
+IDN_ROUTES = (
+    "routes:\n  - {domain: tickets.münchen.de, repo: o/r, allowed_senders: [example.org]}\n"
 )
 # And one with more domains than an SES receipt rule takes (100).
 MANY_ROUTES = "routes:\n" + "".join(
@@ -2565,7 +2678,15 @@ def terraform_test(copy: Path, test_file: str) -> None:
     assert "0 failed" in result.stdout
 
 
-TESTED_MODULES = ["function", "replies", "mail_queue", "mail_receiving", "mail_storage", "alarms"]
+TESTED_MODULES = [
+    "function",
+    "replies",
+    "mail_queue",
+    "mail_receiving",
+    "mail_storage",
+    "alarms",
+    "decision_log",
+]
 
 
 def test_every_terraform_test_file_is_run():
@@ -2598,6 +2719,8 @@ def test_the_whole_deployment_plans_and_applies_against_a_mocked_provider(tmp_pa
     for routes_name, package_name, text in [
         ("routes.yaml", "package.zip", PLAIN_ROUTES),
         ("routes-many.yaml", "package-many.zip", MANY_ROUTES),
+        ("routes-shared.yaml", "package-shared.zip", SHARED_ROUTES),
+        ("routes-idn.yaml", "package-idn.zip", IDN_ROUTES),
     ]:
         routes = copy / routes_name
         routes.write_text(text, encoding="utf-8")

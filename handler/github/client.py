@@ -20,7 +20,13 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from handler import __version__
 from handler.deadline import Deadline
-from handler.github.errors import GitHubError, comment_refused, issue_refused, json_object
+from handler.github.errors import (
+    GitHubError,
+    comment_refused,
+    issue_refused,
+    json_object,
+    probed,
+)
 from handler.github.posts import PostedComment, PostedIssue, Posting, marker_in
 from handler.github.rate_limit import MemoryPostLimit, PostLimit
 from handler.github.retry import (
@@ -158,13 +164,16 @@ class GitHubClient:
         LATE_POST_WINDOW has passed since it, before anything is posted. A comment found is
         returned with ``found`` set.
         """
-        url = f"{_repo_url(self._api_url, repo, Reason.ISSUE_NOT_FOUND)}/issues/{issue}/comments"
+        url = f"{_repo_url(self._api_url, repo)}/issues/{issue}/comments"
         target = f"{repo}#{issue}"
         no_time = f"no time left in this invocation to post to {target}"
         mark = marker_in(body)
 
         def refused(response: requests.Response) -> GitHubError:
-            return comment_refused(response, target)
+            error = comment_refused(response, target)
+            if response.status_code != 404:
+                return error
+            return self._probed(error, repo, target)
 
         def find(since: float) -> PostedComment | None:
             if mark is None:
@@ -208,7 +217,7 @@ class GitHubClient:
         number 0 means GitHub opened the issue, but neither its answer nor a search for the
         marker said which: the caller says that an issue was opened without knowing which.
         """
-        url = f"{_repo_url(self._api_url, repo, Reason.REPO_NOT_FOUND)}/issues"
+        url = f"{_repo_url(self._api_url, repo)}/issues"
         target = f"a new issue in {repo}"
         no_time = f"no time left in this invocation to open {target}"
         mark = marker_in(body)
@@ -385,6 +394,45 @@ class GitHubClient:
             self._pause(wait)
         return None
 
+    def _probed(self, missing: GitHubError, repo: str, target: str) -> GitHubError:
+        """What a comment's 404 (``missing``) means: ``GET /repos/{owner}/{repo}`` with the same
+        credential tells a missing issue from a repository it cannot see (errors.probed). Asked
+        once, within the deadline; any failure to ask is transient, so that no sender is told
+        of a missing issue that may exist."""
+        import requests  # noqa: PLC0415 - already imported by __init__: a lookup
+
+        asked = f"GitHub answered 404 for {target}, and"
+        no_time = f"{asked} no time is left to ask whether the credential can see {repo}"
+        try:
+            probe = self._session.get(
+                _repo_url(self._api_url, repo),
+                headers=self._headers,
+                auth=self._auth,
+                timeout=self._request_timeout(no_time),
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            detail = f"{asked} did not answer in time whether the credential can see {repo}"
+            return GitHubError(Reason.GITHUB_TIMEOUT, detail)
+        except requests.RequestException as error:
+            detail = f"{asked} cannot be reached to ask whether the credential can see {repo}"
+            detail += f" ({type(error).__name__})"
+            return GitHubError(Reason.GITHUB_UNAVAILABLE, detail)
+        wait = rate_limit_wait(probe, self._now)
+        if wait is None and is_unnamed_limit(probe):
+            wait = SECONDARY_LIMIT_WAIT
+        if wait is not None:
+            # The token's limit, whatever the request: no container posts before it lifts.
+            self._limit.hold(self._now() + wait)
+            limited = f"GitHub rate-limited the question whether the credential can see {repo}"
+            return GitHubError(
+                Reason.RATE_LIMITED,
+                rate_limit_detail(probe, target, limited),
+                status=probe.status_code,
+                retry_after=wait,
+            )
+        return probed(missing, probe, repo, target)
+
     def _take_turn(self, target: str) -> None:
         """Wait for this POST's turn under the credential's rate limit, and take it; fail now,
         as rate-limited with no request made, when the wait does not fit."""
@@ -534,12 +582,12 @@ class GitHubClient:
         )
 
 
-def _repo_url(api_url: str, repo: str, reason: Reason) -> str:
+def _repo_url(api_url: str, repo: str) -> str:
     """``{api}/repos/{owner}/{name}``, each segment percent-encoded so that it stays one segment;
-    ``reason`` (permanent) for a repo that is not owner/name."""
+    repo-not-visible for a repo that is not owner/name (a route naming a wrong repository)."""
     owner, _, name = repo.partition("/")
     if not owner or name in {"", ".", ".."} or "/" in name or owner in {".", ".."}:
-        raise GitHubError(reason, f"{repo!r} is not an owner/name repository")
+        raise GitHubError(Reason.REPO_NOT_VISIBLE, f"{repo!r} is not an owner/name repository")
     return f"{api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
 
 

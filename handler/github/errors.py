@@ -1,5 +1,7 @@
 """GitHubError, and what GitHub's refusal of a comment or a new issue says: the stable reason of
-each status, and GitHub's own message for the detail."""
+each status, and GitHub's own message for the detail. A comment's 404 stands as issue-not-found
+only once GitHub said that the credential can see the repository (probed); otherwise the
+credential lost access and the mail waits for an operator (repo-not-visible)."""
 
 from __future__ import annotations
 
@@ -47,7 +49,9 @@ def comment_refused(response: requests.Response, target: str) -> GitHubError:
     message = error_message(response)
     said = f": {message}" if message else ""
     if status == 404:
-        detail = f"{target} does not exist, or the token cannot see the repository{said}"
+        # GitHub answers 404 for a missing issue and for a repository the credential cannot
+        # see alike: the client asks about the repository (probed) before this one stands.
+        detail = f"{target} does not exist{said}"
         return GitHubError(Reason.ISSUE_NOT_FOUND, detail, status=status)
     if status == 410:
         detail = f"{target} is gone (deleted, or issues are disabled for the repository){said}"
@@ -74,8 +78,7 @@ def issue_refused(response: requests.Response, repo: str, target: str) -> GitHub
     message = error_message(response)
     said = f": {message}" if message else ""
     if status == 404:
-        detail = f"{repo} does not exist, or the token cannot see it{said}"
-        return GitHubError(Reason.REPO_NOT_FOUND, detail, status=status)
+        return _not_visible(repo, f"GitHub answered 404 for {target}", said, status)
     if status == 410:
         # https://docs.github.com/en/rest/issues/issues#create-an-issue: "Gone" when the
         # repository has issues turned off.
@@ -88,6 +91,45 @@ def issue_refused(response: requests.Response, repo: str, target: str) -> GitHub
         )
         return GitHubError(Reason.GITHUB_FORBIDDEN, detail, status=status)
     return _refused(response, target, f"the new issue for {repo}")
+
+
+def probed(missing: GitHubError, probe: requests.Response, repo: str, target: str) -> GitHubError:
+    """What the 404 ``missing`` (a comment's) means, given GitHub's answer ``probe`` to
+    ``GET /repos/{repo}`` with the same credential: the issue is missing only when the
+    credential can see the repository.
+
+    https://docs.github.com/en/rest/repos/repos#get-a-repository
+    """
+    status = probe.status_code
+    message = error_message(probe)
+    said = f": {message}" if message else ""
+    # A redirect is a renamed repository: it exists, and the credential sees it.
+    if 200 <= status < 400:
+        detail = f"{missing.detail} (the credential can see {repo})"
+        return GitHubError(Reason.ISSUE_NOT_FOUND, detail, status=missing.status)
+    # 403 too: an organisation's SAML enforcement or IP allow list hides it from this credential.
+    if status in {403, 404}:
+        answered = f"GitHub answered 404 for {target}, and {status} for the repository"
+        return _not_visible(repo, answered, said, status)
+    if status == 401:
+        detail = f"GitHub rejected the token (expired or revoked?){said}"
+        return GitHubError(Reason.GITHUB_AUTH_FAILED, detail, status=status)
+    # Not knowing whether the issue is missing, nothing is told to the sender: tried again.
+    detail = (
+        f"GitHub answered 404 for {target}, and {status} when asked whether the credential can "
+        f"see {repo}{said}"
+    )
+    return GitHubError(Reason.GITHUB_UNAVAILABLE, detail, status=status)
+
+
+def _not_visible(repo: str, answered: str, said: str, status: int | None) -> GitHubError:
+    """repo-not-visible: the credential cannot see ``repo``; ``answered`` says how GitHub
+    showed it."""
+    detail = (
+        f"{answered}: the credential cannot see {repo} (it lost access, or the route names a "
+        f"wrong repository){said}"
+    )
+    return GitHubError(Reason.REPO_NOT_VISIBLE, detail, status=status)
 
 
 def _refused(response: requests.Response, target: str, what: str) -> GitHubError:

@@ -95,6 +95,8 @@ class SesReceipt:
     recipients: tuple[str, ...] = field(default=())
     # When SES received the mail (epoch seconds): its Received field's date, else the event's.
     received_at: float | None = None
+    # Verdicts a preview assumed (ASSUMED), not SES's.
+    assumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,16 @@ class Assessment:
     reason: Reason
     detail: str
     sender: Address | None
+    # The sender passed on verdicts a preview assumed (ASSUMED), not on SES's.
+    assumed: bool = False
+
+
+# What ``dispatch --dry-run --assume-authenticated`` puts in the place of a missing SES block:
+# DMARC passed for whatever the From domain is; spam and virus not scanned. Never for a real
+# delivery: nothing posts on it.
+ASSUMED = SesReceipt(
+    spf="PASS", dkim="PASS", dmarc="PASS", spam=_UNCHECKED, virus=_UNCHECKED, assumed=True
+)
 
 
 def receipt_from_headers(message: Message) -> SesReceipt | None:
@@ -194,16 +206,19 @@ def assess(message: Message, receipt: SesReceipt | None) -> Assessment:
             False,
             Reason.NOT_AUTHENTICATED,
             "no SES verdicts: the mail has no SES header block (it did not arrive through SES), "
-            f"so nothing vouches for {domain}",
+            f"so nothing vouches for {domain}; to preview it as if SES had authenticated "
+            f"{domain}: ticket-router dispatch --dry-run --assume-authenticated",
             sender,
         )
     how = _authenticated_by(receipt, domain)
     if how is None:
         return Assessment(False, Reason.NOT_AUTHENTICATED, _why_not(receipt, domain), sender)
+    if receipt.assumed:
+        how = f"assumed, not verified: {how} (the mail has no SES header block)"
     mismatch = _sender_mismatch(message, domain)
     if mismatch is not None:
-        return Assessment(False, Reason.SENDER_MISMATCH, mismatch, sender)
-    return Assessment(True, Reason.AUTHENTICATED, how, sender)
+        return Assessment(False, Reason.SENDER_MISMATCH, mismatch, sender, receipt.assumed)
+    return Assessment(True, Reason.AUTHENTICATED, how, sender, receipt.assumed)
 
 
 def aligned(domain: str, other: str) -> bool:

@@ -4,18 +4,21 @@ or a rejection with its reason. No I/O: the service carries decisions out."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from handler.github.posts import marker
 from handler.inbound.authenticity import (
+    ASSUMED,
     Assessment,
     SesReceipt,
     assess,
     receipt_from_event,
     receipt_from_headers,
 )
+from handler.inbound.headers import Address
 from handler.inbound.identity import mail_key
 from handler.inbound.mail import Message, parse_mail
 from handler.inbound.render import Comment, render_comment
@@ -31,6 +34,15 @@ from handler.reasons import Reason
 from handler.routing import Miss, NewIssue, Route, Routes, Target, Unsubscribe, sender_allowed
 
 Action = Literal["comment", "open", "unsubscribe", "reject"]
+# How much of the header area is looked at for binary data: SES's block and a long chain of
+# Received fields fit many times over, and a 40 MB object costs no more than a small one.
+_SNIFF = 64 * 1024
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+# C0 controls other than tab, line feed, form feed and carriage return, and DEL: text holds
+# none; more than one byte in _BINARY_SHARE of them in the header area is binary data.
+_NOT_TEXT = bytes([*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+_NUL = b"\0"
+_BINARY_SHARE = 10
 # What SES's verdicts or the mail's own make never posted, before anyone asks who wrote it.
 _NEVER_POSTED = frozenset(
     {
@@ -87,6 +99,9 @@ class Decision:
     mail: str | None = None
     # What an accepted comment or issue posts; kept when posting it failed, for the record.
     draft: Draft | None = None
+    # What a preview assumed in SES's stead and the decision rests on ("SES authenticated
+    # example.com"): dispatch --dry-run --assume-authenticated only. None: SES's own word.
+    assumed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,18 +118,42 @@ def plan(
     *,
     recipients: Sequence[str] = (),
     ses_record: Mapping[str, Any] | None = None,
+    assume_authenticated: bool = False,
 ) -> Plan:
     """Decide, without any I/O, what to do with ``raw`` for each of its recipients.
 
     Recipients are those ``recipients`` given by the caller (the CLI's --recipient), else the
     ones SES accepted: the event's receipt, else the "for <addr>" of SES's own Received field.
     Never the mail's To and Cc, which anyone writes.
+
+    ``assume_authenticated`` (a dry run's preview of a mail that never went through SES): a mail
+    without SES's block, and without an event, is judged as if SES had passed DMARC for its From
+    domain and, unless ``recipients`` are given, had received it for the To and Cc addresses at
+    the routes' domains. Each decision that rests on that says so (``Decision.assumed``).
     """
     message = parse_mail(raw)
     mail = mail_key(message, raw)
     stored = receipt_from_headers(message)
     receipt = receipt_from_event(ses_record, stored) if ses_record is not None else stored
+    if receipt is None and assume_authenticated:
+        receipt = ASSUMED
     addresses = _recipients(receipt, recipients)
+    # Recipients a preview assumed: those SES would have received the mail for, had it been sent.
+    addressed = not addresses and receipt is ASSUMED
+    if addressed:
+        addresses = [a.addr for a in (*message.to, *message.cc) if a.domain in routes.domains]
+    unmail = not_a_mail(raw, message)
+    if unmail is not None:
+        # Nothing in it is read: no sender to judge, nothing to post, whoever it was for.
+        refused = Assessment(False, Reason.NOT_A_MAIL, unmail, None)
+        return Plan(
+            message,
+            tuple(
+                Decision(address, "reject", Reason.NOT_A_MAIL, unmail, mail=mail)
+                for address in addresses or [""]
+            ),
+            refused,
+        )
     assessment = assess(message, receipt)
     if not addresses:
         return Plan(
@@ -150,10 +189,41 @@ def plan(
             ),
             mail=mail,
         )
+        if addressed:
+            received = f"SES received the mail for {address} (its To or Cc)"
+            both = f"{received} and {decision.assumed}" if decision.assumed else received
+            decision = replace(decision, assumed=both)
         if decision.action in {"comment", "open"} and decision.repo:
             claimed.add((decision.repo.lower(), decision.issue or 0))
         decisions.append(decision)
     return Plan(message, tuple(decisions), assessment)
+
+
+def not_a_mail(raw: bytes, message: Message) -> str | None:
+    """Why ``raw`` (``message`` its parse) is not a mail at all, or None when it is one.
+
+    A mail starts with header fields (after an mbox ``From `` line, if any): an empty object,
+    binary data or text without them is something else stored or saved by mistake, and
+    naming it "no recipient" would send its reader looking for an address problem.
+    """
+    if not raw.strip():
+        return "it is empty" if not raw else f"it holds only blank space ({len(raw):,} bytes)"
+    # The header area: what precedes the first blank line, within the first _SNIFF bytes.
+    area = raw.lstrip(b"\r\n")[:_SNIFF]
+    area = area[: found.start()] if (found := _BLANK_LINE.search(area)) else area
+    if _NUL in area:
+        return f"it holds binary data: a NUL byte at offset {raw.index(_NUL):,}"
+    junk = len(area) - len(area.translate(None, _NOT_TEXT))
+    if junk * _BINARY_SHARE > len(area):
+        return (
+            f"it holds binary data: control characters in {junk:,} of its first {len(area):,} bytes"
+        )
+    if not message.headers:
+        return (
+            "it does not start with header fields: a mail's first line is a field such as "
+            "'From: ...' or 'Received: ...' (or an mbox 'From ' line before one)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -208,8 +278,40 @@ def _decide(
         )
     if not assessment.ok or assessment.sender is None:
         return Decision(
-            address, "reject", assessment.reason, assessment.detail, repo=route.repo, issue=issue
+            address,
+            "reject",
+            assessment.reason,
+            assessment.detail,
+            repo=route.repo,
+            issue=issue,
+            assumed=_assumed(assessment),
         )
+    return replace(
+        _decide_sender(
+            message, assessment.sender, route, target, address, claimed=claimed, mail=mail
+        ),
+        assumed=_assumed(assessment),
+    )
+
+
+def _assumed(assessment: Assessment) -> str | None:
+    if not assessment.assumed or assessment.sender is None:
+        return None
+    return f"SES authenticated {assessment.sender.domain}"
+
+
+def _decide_sender(
+    message: Message,
+    sender: Address,
+    route: Route,
+    target: Target | NewIssue | Unsubscribe,
+    address: str,
+    *,
+    claimed: set[tuple[str, int]],
+    mail: str,
+) -> Decision:
+    """The decision for a sender SES vouches for."""
+    issue = None if isinstance(target, NewIssue) else target.issue
     if isinstance(target, Unsubscribe):
         # Whoever SES vouches for may leave, allowed to write here or no longer.
         return Decision(
@@ -220,7 +322,7 @@ def _decide(
             repo=route.repo,
             issue=target.issue,
         )
-    domain = assessment.sender.domain
+    domain = sender.domain
     if not sender_allowed(route, domain):
         return Decision(
             address,

@@ -1,5 +1,6 @@
-"""Telling the sender, when a route asks for it, why a mail was not posted (or that it was):
-which decision deserves a notice, and the notice written as a mail.
+"""Telling the sender why a mail was not posted, when they can fix it (or, when a route asks,
+where it was): which decision deserves a notice, its text (built in, or the route's own) and
+the notice written as a mail.
 
 Who gets one, and why: docs/outbound.md#notices."""
 
@@ -7,55 +8,83 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
+from types import MappingProxyType
 from typing import Literal, Protocol
 
 from handler.inbound.authenticity import Assessment
 from handler.inbound.autoreply import detect_automated
 from handler.inbound.mail import Message
-from handler.inbound.plan import Decision
+from handler.inbound.plan import Decision, route_of
 from handler.inbound.threads import confirmation_id
 from handler.inbound.titles import reply_subject
 from handler.reasons import Reason
-from handler.routing import Route
-from handler.routing.domains import is_subdomain
+from handler.routing import Route, Routes
+from handler.routing.domains import is_subdomain, normalize_domain
+from handler.routing.templates import NOTICE_PLACEHOLDERS, template_parts
 
-# Reasons a sender can act on, and what to tell them. Each text is complete without the mail.
-_REJECTED = {
-    Reason.SENDER_NOT_ALLOWED: (
-        "Your mail to {recipient} was not posted: mail from {domain} is not accepted at this "
-        "address. If you should be able to write here, ask the project's maintainers to add "
-        "your domain."
-    ),
-    Reason.ISSUE_NOT_FOUND: (
-        "Your mail to {recipient} was not posted: there is no issue {issue} to comment on. "
-        "Check the issue number in the address."
-    ),
-    Reason.ISSUE_LOCKED: (
-        "Your mail to {recipient} was not posted: issue {issue} is locked, so new comments "
-        "are not accepted."
-    ),
-    Reason.ENCRYPTED_MAIL: (
-        "Your mail to {recipient} was not posted: it was encrypted, and encrypted mail cannot "
-        "be read here. Send it again unencrypted (a signature is fine)."
-    ),
-    Reason.EMPTY_BODY: (
-        "Your mail to {recipient} was not posted: it had no text and no attachment. Write your "
-        "reply in the mail's body."
-    ),
-}
-_CONFIRMED = Reason.POSTED
+_TRY_AGAIN = "Send it again to one of them, with the issue's number in place of <issue number>."
+# The built-in texts, each complete without the mail. A route's ``notices:`` replaces any of
+# them; handler.routing.templates says which placeholders each may use.
+TEXTS: Mapping[Reason, str] = MappingProxyType(
+    {
+        Reason.NO_ROUTE: (
+            "Your mail to {recipient} was not posted: nothing receives mail at that address. "
+            "The addresses here are:\n{addresses}\n\n" + _TRY_AGAIN
+        ),
+        Reason.INVALID_ISSUE_NUMBER: (
+            "Your mail to {recipient} was not posted: that address names no issue. "
+            "The addresses here are:\n{addresses}\n\n" + _TRY_AGAIN
+        ),
+        Reason.SENDER_NOT_ALLOWED: (
+            "Your mail to {recipient} was not posted: mail from {domain} is not accepted at "
+            "this address. If you should be able to write here, ask {contact} to add your "
+            "domain."
+        ),
+        Reason.ISSUE_NOT_FOUND: (
+            "Your mail to {recipient} was not posted: there is no issue {issue} to comment on. "
+            "Check the issue number in the address."
+        ),
+        Reason.ISSUE_LOCKED: (
+            "Your mail to {recipient} was not posted: issue {issue} is locked, so new comments "
+            "are not accepted."
+        ),
+        Reason.ENCRYPTED_MAIL: (
+            "Your mail to {recipient} was not posted: it was encrypted, and encrypted mail "
+            "cannot be read here. Send it again unencrypted (a signature is fine)."
+        ),
+        Reason.EMPTY_BODY: (
+            "Your mail to {recipient} was not posted: it had no text and no attachment. Write "
+            "your message in the mail's body."
+        ),
+        Reason.VALIDATION_FAILED: (
+            "Your mail to {recipient} was not posted: GitHub refused it as too long. Send it "
+            "again shorter, or split it over several mails."
+        ),
+        Reason.POSTED: (
+            "Your mail to {recipient} was posted as a comment: {url}\n\n"
+            "Reply to this mail to add another comment."
+        ),
+        Reason.OPENED: (
+            "Your mail opened issue #{issue} in {repo}: {url}\n\n"
+            "Reply to this mail, or write to {reply_to}, to add a comment to it."
+        ),
+    }
+)
+# The recipient matched no route: the routes of its domain decide, and the first one speaks.
+_UNROUTED = frozenset({Reason.NO_ROUTE, Reason.INVALID_ISSUE_NUMBER})
 # A retry finds the issue already opened: confirmed all the same, the key keeps it to one.
 _OPENED = frozenset({Reason.OPENED, Reason.ALREADY_OPENED})
-# A mail to a new-issue address with nothing in it: there was no reply to write above.
-_EMPTY_NEW_ISSUE = (
-    "Your mail to {recipient} did not open an issue: it has no subject, no text and no attachment."
-)
+# GitHub's 422 for a comment or issue over its limit says "body is too long (maximum is 65536
+# characters)"; the rendering cuts a comment to fit, so this is the rare case it did not.
+_TOO_LONG = re.compile(r"\bis too (?:long|large)\b", re.IGNORECASE)
+# An address list longer than this is cut: a notice is not a directory.
+_MAX_ADDRESSES = 12
 _FOOTER = "This is an automatic message."
 
 _KEY_PREFIX = "notice"
@@ -97,81 +126,111 @@ class Notifier(Protocol):
 
 
 def notice_for(
-    decision: Decision,
-    message: Message,
-    assessment: Assessment,
-    route: Route | None,
-    *,
-    own_domains: Collection[str] = (),
+    decision: Decision, message: Message, assessment: Assessment, routes: Routes
 ) -> Notice | None:
-    """The notice ``decision`` deserves under ``route``, or None.
-
-    ``own_domains`` are every route's domains (normal form); the route's own is always one.
-    """
-    if route is None or decision.retryable:
+    """The notice ``decision`` deserves, or None: never for a decision that will be retried,
+    never to a sender SES did not authenticate, a machine, one of our own domains or an address
+    that is not plain ASCII."""
+    if decision.retryable:
         return None
-    reason = decision.reason
-    if reason == _CONFIRMED:
-        if not route.confirm or decision.action != "comment" or not decision.url:
-            return None
-    elif reason in _OPENED:
-        if not route.confirm or decision.action != "open" or not decision.url:
-            return None
-    elif reason not in _REJECTED or not route.notify or decision.action != "reject":
-        return None
+    written = decision.recipient.strip().strip("<>").strip().lower()
+    siblings = routes.of_domain(normalize_domain(written.rpartition("@")[2]) or "")
+    route = _speaking_route(decision, route_of(routes, decision), siblings)
     sender = assessment.sender
-    if not assessment.ok or sender is None or len(message.from_) != 1:
+    if route is None or not assessment.ok or sender is None or len(message.from_) != 1:
         return None
     if detect_automated(message, None) is not None:
         return None
-    ours = {route.domain, *own_domains}
+    ours = {route.domain, *routes.domains}
     if any(sender.domain == own or is_subdomain(sender.domain, own) for own in ours):
         return None
-    to, from_ = sender.addr, decision.recipient.strip().strip("<>").strip().lower()
-    if not _PLAIN_ADDRESS.fullmatch(to) or not _PLAIN_ADDRESS.fullmatch(from_):
+    if not _PLAIN_ADDRESS.fullmatch(sender.addr) or not _PLAIN_ADDRESS.fullmatch(written):
         return None
+    reason = Reason.OPENED if decision.reason in _OPENED else decision.reason
+    values = {
+        "recipient": written,
+        "issue": "" if decision.issue is None else str(decision.issue),
+        "domain": sender.domain,
+        "repo": route.repo,
+        "addresses": valid_addresses(siblings),
+        "contact": (
+            f"the maintainers at {route.contact}"
+            if route.contact
+            else f"the maintainers of {route.repo}"
+        ),
+        "url": decision.url or "",
+        "reply_to": (
+            "" if decision.issue is None else f"{route.prefix}{decision.issue}@{route.domain}"
+        ),
+    }
+    template = dict(route.notices).get(reason, TEXTS[reason])
     message_id = message.message_id
-    in_reply_to = message_id if message_id and _MESSAGE_ID.fullmatch(message_id) else None
-    if reason in _OPENED:
-        return _opened(decision, route, to, in_reply_to, message.subject)
-    if reason == _CONFIRMED:
-        text = (
-            f"Your mail to {from_} was posted as a comment: {decision.url}\n\n"
-            "Reply to this mail to add another comment."
-        )
-    elif reason == Reason.EMPTY_BODY and decision.issue is None:
-        text = _EMPTY_NEW_ISSUE.format(recipient=from_)
-    else:
-        text = _REJECTED[reason].format(recipient=from_, domain=sender.domain, issue=decision.issue)
-    return Notice(
+    notice = Notice(
         reason=reason,
-        to=to,
-        from_=from_,
+        to=sender.addr,
+        from_=written,
         subject=reply_subject(message.subject, otherwise=_NO_SUBJECT),
-        in_reply_to=in_reply_to,
-        text=f"{text}\n\n-- \n{_FOOTER}\n",
+        in_reply_to=message_id if message_id and _MESSAGE_ID.fullmatch(message_id) else None,
+        text=f"{render_text(template, reason, values)}\n\n-- \n{_FOOTER}\n",
     )
-
-
-def _opened(
-    decision: Decision, route: Route, to: str, in_reply_to: str | None, subject: str
-) -> Notice:
-    """The confirmation of a new issue, from the address that comments on it."""
-    reply_to = f"{route.prefix}{decision.issue}@{route.domain}"
-    text = (
-        f"Your mail opened issue #{decision.issue} in {decision.repo}: {decision.url}\n\n"
-        f"Reply to this mail, or write to {reply_to}, to add a comment to it."
-    )
-    return Notice(
-        reason=Reason.OPENED,
-        to=to,
-        from_=reply_to,
-        subject=reply_subject(subject, otherwise=_NO_SUBJECT),
-        in_reply_to=in_reply_to,
-        text=f"{text}\n\n-- \n{_FOOTER}\n",
+    if reason != Reason.OPENED:
+        return notice
+    # A new issue is confirmed from the address that comments on it, once per issue, with a
+    # Message-ID the thread map knows, so that a reply to it comments there.
+    return replace(
+        notice,
+        from_=values["reply_to"],
         message_id=confirmation_id(decision.mail or "", route.domain),
         scope=f"{(decision.repo or '').lower()}#{decision.issue}",
     )
+
+
+def _speaking_route(
+    decision: Decision, route: Route | None, siblings: Sequence[Route]
+) -> Route | None:
+    """The route whose settings and texts make the decision's notice, None when none is due.
+
+    ``route`` is the one the recipient went through; ``siblings`` are the routes of the
+    recipient's domain, which decide for a recipient that matched none of them: told only when
+    none says ``notify: false``, in the words of the first (file order).
+    """
+    reason, action = decision.reason, decision.action
+    if reason in _UNROUTED:
+        told = action == "reject" and bool(siblings) and all(each.notify for each in siblings)
+        return siblings[0] if told else None
+    if route is None:
+        return None
+    if reason == Reason.POSTED:
+        due = route.confirm and action == "comment" and bool(decision.url)
+    elif reason in _OPENED:
+        due = route.confirm and action == "open" and bool(decision.url)
+    elif reason == Reason.VALIDATION_FAILED:
+        due = route.notify and action == "reject" and _TOO_LONG.search(decision.detail) is not None
+    else:
+        due = route.notify and action == "reject" and reason in TEXTS
+    return route if due else None
+
+
+def valid_addresses(routes: Sequence[Route]) -> str:
+    """The address forms of ``routes`` (one domain's), one per line: what ``{addresses}`` says."""
+    lines: list[str] = []
+    for route in routes:
+        # A name is a label for people; one line of it, whatever the file held.
+        label = f" ({' '.join(route.name.split())})" if route.name else ""
+        lines.append(f"- {route.prefix}<issue number>@{route.domain}: comment on that issue{label}")
+        if route.new_issue_address is not None:
+            lines.append(f"- {route.new_issue_address}@{route.domain}: open a new issue{label}")
+    if len(lines) > _MAX_ADDRESSES:
+        more = len(lines) - _MAX_ADDRESSES + 1
+        lines = [*lines[: _MAX_ADDRESSES - 1], f"- and {more} more"]
+    return "\n".join(lines)
+
+
+def render_text(template: str, reason: Reason, values: Mapping[str, str]) -> str:
+    """``template`` with its placeholders filled from ``values``; a template is checked when
+    the routes are loaded, so this never fails for one that loaded."""
+    parts = template_parts(template, NOTICE_PLACEHOLDERS[reason])
+    return "".join(literal + (values[name] if name else "") for literal, name in parts)
 
 
 def notice_key(notice: Notice, now: float) -> str:

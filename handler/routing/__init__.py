@@ -16,7 +16,7 @@ from handler.routing.model import (
     Unsubscribe,
     sender_allowed,
 )
-from handler.routing.validate import RoutesError
+from handler.routing.validate import RoutesError, RoutesUnreadable
 
 __all__ = [
     "GITHUB_LOGIN",
@@ -28,6 +28,7 @@ __all__ = [
     "Route",
     "Routes",
     "RoutesError",
+    "RoutesUnreadable",
     "Target",
     "TokenSecret",
     "Unsubscribe",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from handler.routing.model import (
     TokenSecret,
     quoted,
 )
+from handler.routing.templates import notice_problems
 
 # RFC 5322 dot-atom text: what a prefix may hold and still start an unquoted local part. A
 # trailing dot is allowed because the issue number follows it ("web.45").
@@ -45,40 +47,74 @@ MIN_MAX_AGE = 3600
 MAX_MAX_AGE = 365 * 86400
 
 
-def route_problems(raw: Mapping[str, Any]) -> Iterator[str]:
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong in a route, and the key path within it that is wrong: a value wrong
+    whatever else the route holds. An empty path: keys wrong together, a problem of the route."""
+
+    message: str
+    path: tuple[str | int, ...] = ()
+
+
+def route_problems(raw: Mapping[str, Any]) -> Iterator[Problem]:
     """What the schema cannot see, for every key that at least has the right type."""
     domain, prefix, repo = raw.get("domain"), raw.get("prefix", ""), raw.get("repo")
-    if isinstance(domain, str) and domain and normalize_domain(domain) is None:
-        yield f"domain {quoted(domain)} is not a valid domain name{_domain_hint(domain)}"
+    if isinstance(domain, str) and domain:
+        found = _domain_problem(domain)
+        if found:
+            yield Problem(found, ("domain",))
     if isinstance(prefix, str) and not valid_prefix(prefix.strip().lower()):
-        yield (
+        yield Problem(
             f"prefix {quoted(prefix)} cannot start an address: use ASCII letters, digits and "
-            "characters such as - _ . + (no spaces, no @, no leading or doubled dot)"
+            "characters such as - _ . + (no spaces, no @, no leading or doubled dot)",
+            ("prefix",),
         )
     if isinstance(repo, str) and repo:
         name = repo.strip().partition("/")[2]
         if not REPO_FULL_NAME.fullmatch(repo.strip()) or name in {".", ".."}:
-            yield f"repo {quoted(repo)} is not of the form owner/name (e.g. example-org/website)"
+            yield Problem(
+                f"repo {quoted(repo)} is not of the form owner/name (e.g. example-org/website)",
+                ("repo",),
+            )
         elif name.lower().endswith(".git"):
-            yield f"repo {quoted(repo)} ends in .git: write owner/name without it"
+            yield Problem(
+                f"repo {quoted(repo)} ends in .git: write owner/name without it", ("repo",)
+            )
     senders = raw.get("allowed_senders")
-    for entry in senders if isinstance(senders, list) else []:
+    for position, entry in enumerate(senders if isinstance(senders, list) else []):
         problem = sender_entry(entry)[1] if isinstance(entry, str) and entry else None
         if problem:
-            yield f"allowed_senders entry {problem}"
+            yield Problem(f"allowed_senders entry {problem}", ("allowed_senders", position))
     yield from _opening_problems(raw)
     yield from _credential_problems(raw)
+    yield from (Problem(message, path) for path, message in notice_problems(raw))
     age = raw.get("max_age")
     if isinstance(age, str) and age:
-        yield from _max_age_problems(age)
+        yield from (Problem(message, ("max_age",)) for message in _max_age_problems(age))
     url = raw.get("api_url")
     if isinstance(url, str) and url:
-        yield from _api_url_problems(url)
+        yield from (Problem(message, ("api_url",)) for message in _api_url_problems(url))
         if "token_secret" not in raw and "github_app" not in raw:
-            yield (
+            yield Problem(
                 "api_url needs the route's own credential (token_secret or github_app): the "
                 "deployment's token is for GITHUB_API_URL and is never sent to another host"
             )
+
+
+def _domain_problem(domain: str) -> str | None:
+    """What is wrong with a route's domain, if anything. SES, Route 53 and Terraform (which
+    cannot convert) take a domain in its ``xn--`` form only: an internationalised one written in
+    Unicode is refused here with that form, so that ``check`` passes only what Terraform
+    deploys."""
+    normal = normalize_domain(domain)
+    if normal is None:
+        return f"domain {quoted(domain)} is not a valid domain name{_domain_hint(domain)}"
+    if not domain.isascii():
+        return (
+            f"domain {quoted(domain)} is internationalised: write it as {normal} "
+            "(SES and Terraform take the xn-- form only)"
+        )
+    return None
 
 
 def valid_prefix(prefix: str) -> bool:
@@ -95,80 +131,94 @@ def opening(prefix: str, new: object) -> str | None:
     return local if _LOCAL_PART.fullmatch(local) else None
 
 
-def _opening_problems(raw: Mapping[str, Any]) -> Iterator[str]:
+def _opening_problems(raw: Mapping[str, Any]) -> Iterator[Problem]:
     new, prefix = raw.get("new_issue_address"), raw.get("prefix", "")
     if isinstance(new, str) and new and isinstance(prefix, str):
         local = prefix.strip().lower() + new.strip().lower()
         if ISSUE_NUMBER.fullmatch(new.strip()):
-            yield (
+            yield Problem(
                 f"new_issue_address {quoted(new)} is an issue number: {local}@ already names "
-                "an issue; use a word such as new"
+                "an issue; use a word such as new",
+                ("new_issue_address",),
             )
         elif len(local) > 64:
-            yield (
+            yield Problem(
                 f"new_issue_address {quoted(new)} makes the local part {quoted(local)} longer "
-                "than the 64 characters an address allows"
+                "than the 64 characters an address allows",
+                ("new_issue_address",),
             )
         elif not _LOCAL_PART.fullmatch(local):
-            yield (
+            yield Problem(
                 f"new_issue_address {quoted(new)} cannot end an address's local part: use ASCII "
                 "letters, digits and characters such as - _ . + (no spaces, no @, no leading, "
-                "trailing or doubled dot)"
+                "trailing or doubled dot)",
+                ("new_issue_address",),
             )
     labels = raw.get("labels")
     if isinstance(labels, list) and "new_issue_address" not in raw:
-        yield "labels apply to issues opened by mail: set new_issue_address too"
+        yield Problem("labels apply to issues opened by mail: set new_issue_address too")
     seen: set[str] = set()
-    for label in labels if isinstance(labels, list) else []:
+    for position, label in enumerate(labels if isinstance(labels, list) else []):
         if not isinstance(label, str) or not label:
             continue
         if not label.strip():
-            yield f"labels entry {quoted(label)} is blank"
+            yield Problem(f"labels entry {quoted(label)} is blank", ("labels", position))
         elif label.strip().lower() in seen:
             # GitHub's label names ignore case: "Bug" and "bug" are one label.
-            yield f"labels lists {quoted(label.strip())} twice (label names ignore case)"
+            yield Problem(
+                f"labels lists {quoted(label.strip())} twice (label names ignore case)",
+                ("labels", position),
+            )
         seen.add(label.strip().lower())
 
 
-def _credential_problems(raw: Mapping[str, Any]) -> Iterator[str]:
+def _credential_problems(raw: Mapping[str, Any]) -> Iterator[Problem]:
     secret, app = raw.get("token_secret"), raw.get("github_app")
     if "token_secret" in raw and "github_app" in raw:
-        yield "name token_secret or github_app, not both: a route posts with one credential"
+        yield Problem(
+            "name token_secret or github_app, not both: a route posts with one credential"
+        )
     if isinstance(secret, str) and secret:
-        yield from _secret_problems("token_secret", secret)
+        yield from _secret_problems(("token_secret",), secret)
     if not isinstance(app, Mapping):
         return
     has_id, has_client = "app_id" in app, "client_id" in app
     if has_id and has_client:
-        yield "github_app names both app_id and client_id: give one of them"
+        yield Problem(
+            "github_app names both app_id and client_id: give one of them", ("github_app",)
+        )
     elif not has_id and not has_client:
-        yield (
+        yield Problem(
             "github_app needs app_id or client_id (both are on the app's settings page; "
-            "GitHub recommends the client id)"
+            "GitHub recommends the client id)",
+            ("github_app",),
         )
     client = app.get("client_id")
     if isinstance(client, str) and client and not _CLIENT_ID.fullmatch(client.strip()):
-        yield (
+        yield Problem(
             f"github_app.client_id {quoted(client)} is not a GitHub App client id "
-            "(letters, digits and dots, e.g. Iv23liAbCdEf01234567)"
+            "(letters, digits and dots, e.g. Iv23liAbCdEf01234567)",
+            ("github_app", "client_id"),
         )
     key = app.get("private_key_secret")
     if isinstance(key, str) and key:
-        yield from _secret_problems("github_app.private_key_secret", key)
+        yield from _secret_problems(("github_app", "private_key_secret"), key)
 
 
-def _secret_problems(key: str, value: str) -> Iterator[str]:
-    text = value.strip()
+def _secret_problems(path: tuple[str, ...], value: str) -> Iterator[Problem]:
+    key, text = ".".join(path), value.strip()
     if text.startswith("arn:"):
         if not _SECRET_ARN.fullmatch(text):
-            yield (
+            yield Problem(
                 f"{key} {quoted(value)} is not a Secrets Manager secret ARN "
-                "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+                "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)",
+                path,
             )
     elif not _SECRET_NAME.fullmatch(text):
-        yield (
+        yield Problem(
             f"{key} {quoted(value)} is not a Secrets Manager secret name (letters, digits and "
-            "/_+=.@- only) or ARN"
+            "/_+=.@- only) or ARN",
+            path,
         )
 
 

@@ -67,8 +67,8 @@ def conflicts(addresses: list[Address]) -> list[tuple[int, str]]:
                 route.index,
                 f"{route.label}: prefixes {quoted(shorter.prefix)} and "
                 f"{quoted(longer.prefix)} on one domain make addresses ambiguous with "
-                f"{first.label}: {example} could be issue 2 of route {longer.index} "
-                f"or issue {rest}2 of route {shorter.index}",
+                f"{first.label}: {example} could be issue 2 of route {longer.index + 1} "
+                f"or issue {rest}2 of route {shorter.index + 1}",
             )
         )
     return problems

@@ -108,10 +108,10 @@ def _mapped_hint(written: str, mapped: str, ascii_form: str) -> str:
     what = ", ".join(f"U+{ord(char):04X}" for char in changed[:_NAMED]) or "it"
     if len(changed) > _NAMED:
         what += f" and {len(changed) - _NAMED} more"
-    spelled = mapped if mapped == ascii_form else f"{mapped} or {ascii_form}"
+    # The xn-- form: the one SES and Terraform take for a route's domain (checks.py).
     return (
         f": {what} would be changed by the IDNA mapping (UTS 46), which reads the name as "
-        f"{mapped}; write {spelled} itself"
+        f"{mapped}; write {ascii_form} itself"
     )
 
 

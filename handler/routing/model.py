@@ -58,8 +58,9 @@ class Route:
     keep_quoted: bool = True
     # Publish the sender's address beside the display name (privacy: off unless opted in).
     show_sender_address: bool = False
-    # Tell a sender by mail why their mail was not posted (handler.outbound.notices).
-    notify: bool = False
+    # Tell a sender by mail why their mail was not posted, when they can fix it (on unless the
+    # route says notify: false; handler.outbound.notices).
+    notify: bool = True
     # Tell a sender by mail where their mail was posted.
     confirm: bool = False
     # Mail the issue's mail participants what happens on GitHub (handler.outbound.outbox).
@@ -77,6 +78,11 @@ class Route:
     allow_bcc: bool = False
     # Seconds a mail's Date may lie before SES received it (max_age).
     max_age: int = DEFAULT_MAX_AGE
+    # The route's own texts of notices (reason, template), replacing the built-in ones; a tuple,
+    # not a dict, so that a Route stays hashable.
+    notices: tuple[tuple[Reason, str], ...] = ()
+    # Who a sender whose domain is not allowed should ask: an address or an https URL.
+    contact: str | None = None
 
     @property
     def key(self) -> str:
@@ -86,7 +92,7 @@ class Route:
 
     @property
     def label(self) -> str:
-        """How messages name this route: ``route 2 (web-@issues.example.com)``."""
+        """How messages name this route: ``route 2 (web-@issues.example.com)``, numbered from 1."""
         return route_label(self.index, self.domain, self.prefix)
 
 
@@ -161,6 +167,11 @@ class Routes:
     def domains(self) -> tuple[str, ...]:
         """The recipient domains, each once, in file order."""
         return tuple(self._by_domain)
+
+    def of_domain(self, domain: str) -> tuple[Route, ...]:
+        """The routes of the recipient domain ``domain`` (normal form), in file order."""
+        found = self._by_domain.get(domain)
+        return found.routes if found is not None else ()
 
     def lookup(self, address: str) -> Target | NewIssue | Unsubscribe | Miss:
         """The issue ``address`` names (or opens, or unsubscribes from), or why it names none.
@@ -287,4 +298,7 @@ def quoted(text: str) -> str:
 
 
 def route_label(index: int, domain: str, prefix: str) -> str:
-    return f"route {index} ({prefix}@{domain})" if prefix else f"route {index} ({domain})"
+    """``route 2 (web-@issues.example.com)`` for the route at ``index``: people count routes
+    from 1, as an editor counts lines."""
+    number = index + 1
+    return f"route {number} ({prefix}@{domain})" if prefix else f"route {number} ({domain})"

@@ -26,6 +26,15 @@ from handler.outbound.participants import NoParticipants, Participants
 from handler.reasons import Reason, RetryLater, TicketRouterError
 from handler.routing import Route, Routes
 from handler.service.claims import Claims, MemoryPostings, NoClaims, Postings
+from handler.service.decision_log import (
+    NO_FACTS,
+    DecisionLog,
+    DecisionLogError,
+    MailFacts,
+    Where,
+    mail_facts,
+    record_of,
+)
 from handler.service.delivery import Commenter, deliver, received_time, update_participants
 from handler.service.events import (
     EventError,
@@ -101,6 +110,8 @@ class Runtime:
     # Where SES's S3 action stores mail, for events that name only the SES message id.
     bucket: str = ""
     prefix: str = ""
+    # Where each decision is kept for `ticket-router why` and `decisions`; None keeps none.
+    decision_log: DecisionLog | None = None
     # Where the invocation's counts go: CloudWatch in Lambda, nowhere by default.
     metrics: Metrics = field(default_factory=NoMetrics)
     # Sets how long a failed mail-queue message waits; None leaves it to the queue's own
@@ -118,13 +129,28 @@ class Runtime:
     timer: Callable[[], float] = time.perf_counter
 
 
-class Receiver:
-    """Receives one stored mail: fetch, plan, claim and post, record, notify."""
+@dataclass(frozen=True)
+class Received:
+    """A mail's decisions, and what the decision log and the log lines keep of the mail."""
 
-    def __init__(self, runtime: Runtime, *, dry_run: bool = False) -> None:
+    decisions: tuple[Decision, ...]
+    facts: MailFacts = NO_FACTS
+
+
+class Receiver:
+    """Receives one stored mail: fetch, plan, claim and post, record, notify, log the
+    decisions."""
+
+    def __init__(
+        self, runtime: Runtime, *, dry_run: bool = False, assume_authenticated: bool = False
+    ) -> None:
+        if assume_authenticated and not dry_run:
+            raise ValueError("authentication is assumed in a dry run only: nothing posts on it")
         self.runtime = runtime
-        # Decide and render only: no GitHub, no claims, no records, no notices.
+        # Decide and render only: no GitHub, no claims, no records, no notices, no decision log.
         self.dry_run = dry_run
+        # A mail without SES's block is judged as if SES had authenticated it (plan).
+        self.assume_authenticated = assume_authenticated
 
     def receive(
         self,
@@ -140,34 +166,54 @@ class Receiver:
         Never raises: whatever goes wrong unexpectedly becomes an ``internal-error`` decision,
         so that the other mails of an event, a dispatch or a replay still get theirs.
         """
+        return self.receive_mail(ref, deadline, raw=raw, recipients=recipients).decisions
+
+    def receive_mail(
+        self,
+        ref: MailRef,
+        deadline: Deadline,
+        *,
+        raw: bytes | None = None,
+        recipients: Sequence[str] = (),
+    ) -> Received:
+        """``receive``, with what is known of the mail's sender and Message-ID."""
         try:
-            return self._receive(ref, deadline, raw, recipients)
+            received = self._receive(ref, deadline, raw, recipients)
         # One mail must never cost the others their decisions; the traceback goes to the log.
         except Exception as error:  # noqa: BLE001
             where = {"s3_bucket": ref.bucket, "s3_key": ref.key, "ses_message_id": ref.message_id}
-            return (internal_error(error, where),)
+            received = Received((internal_error(error, where),))
+        if not self.dry_run:
+            self._log_decisions(received, ref)
+        return received
 
     def _receive(
         self, ref: MailRef, deadline: Deadline, raw: bytes | None, recipients: Sequence[str]
-    ) -> tuple[Decision, ...]:
+    ) -> Received:
         try:
             mail = raw if raw is not None else self._fetch(ref)
         except TicketRouterError as error:
             failed = Decision("", "reject", error.reason, error.detail, retryable=error.transient)
-            return (replace(failed, retry_after=error.retry_after),)
+            return Received((replace(failed, retry_after=error.retry_after),))
         planned = self._plan(mail, ref, recipients)
         if self.dry_run:
-            return planned.decisions
+            return Received(planned.decisions, mail_facts(planned))
         posted = self._claim_and_post(planned, ref, deadline)
         recorded = self._record(planned, posted, ref)
         self._notify(planned, recorded, ref)
-        return recorded
+        return Received(recorded, mail_facts(planned))
 
     def _fetch(self, ref: MailRef) -> bytes:
         return self.runtime.store.fetch(ref.bucket, ref.key)
 
     def _plan(self, raw: bytes, ref: MailRef, recipients: Sequence[str]) -> Plan:
-        return plan(raw, self.runtime.routes, recipients=recipients, ses_record=ref.ses_record)
+        return plan(
+            raw,
+            self.runtime.routes,
+            recipients=recipients,
+            ses_record=ref.ses_record,
+            assume_authenticated=self.assume_authenticated,
+        )
 
     def _claim_and_post(
         self, planned: Plan, ref: MailRef, deadline: Deadline
@@ -197,12 +243,8 @@ class Receiver:
         notifier = self.runtime.notifier
         if notifier is None:
             return
-        routes = self.runtime.routes
         for decision in decisions:
-            route = route_of(routes, decision)
-            notice = notice_for(
-                decision, planned.message, planned.assessment, route, own_domains=routes.domains
-            )
+            notice = notice_for(decision, planned.message, planned.assessment, self.runtime.routes)
             if notice is None:
                 continue
             try:
@@ -220,6 +262,40 @@ class Receiver:
             }
             level = logging.WARNING if outcome.startswith("failed") else logging.INFO
             _log(level, "notice", fields)
+
+    def _log_decisions(self, received: Received, ref: MailRef) -> None:
+        """Keep each decision in the decision log; a failure to is logged, and the decisions
+        stand (the log line of each decision still says what happened)."""
+        log = self.runtime.decision_log
+        if log is None:
+            return
+        routes = self.runtime.routes
+        where = Where(ref.bucket, ref.key, ref.message_id)
+        try:
+            at = self.runtime.clock()
+            records = [
+                record_of(
+                    decision,
+                    route=_route_key(routes, decision),
+                    facts=received.facts,
+                    where=where,
+                    at=at,
+                    index=index,
+                )
+                for index, decision in enumerate(received.decisions)
+            ]
+            log.record(records)
+        # The log is for operators: no failure of it may fail the invocation and repost the mail.
+        except Exception as error:  # noqa: BLE001
+            problem = error.detail if isinstance(error, DecisionLogError) else type(error).__name__
+            fields = {"s3_key": ref.key, "ses_message_id": ref.message_id, "error": problem}
+            _log(logging.WARNING, "decision log not written", fields)
+
+
+def _route_key(routes: Routes, decision: Decision) -> str | None:
+    """The name of the route ``decision`` went through (Route.key), None when it matched none."""
+    route = route_of(routes, decision)
+    return route.key if route is not None else None
 
 
 def handle_event(event: Mapping[str, Any], runtime: Runtime, deadline: Deadline) -> dict[str, Any]:
@@ -324,13 +400,14 @@ def _receive(
         _log(logging.INFO, "skipped", {**where, **_outcome("skip", ref.reason, ref.detail)})
         return []
     started = runtime.timer()
-    decisions = receiver.receive(ref, deadline)
+    received = receiver.receive_mail(ref, deadline)
+    decisions = received.decisions
     latency_ms = round((runtime.timer() - started) * 1000, 1)
-    runtime.metrics.record(measure(decisions, latency_ms))
+    runtime.metrics.record(measure(decisions, latency_ms, runtime.routes))
     results = []
     for decision in decisions:
         results.append({**_result(ref, decision), **where})
-        fields = {**_log_fields(ref, decision, runtime, latency_ms), **where}
+        fields = {**_log_fields(ref, decision, runtime, latency_ms, received.facts), **where}
         _log(logging.WARNING if decision.retryable else logging.INFO, "decision", fields)
     return results
 
@@ -433,7 +510,7 @@ def _result(ref: MailRef | None, decision: Decision) -> dict[str, Any]:
 
 
 def _log_fields(
-    ref: MailRef, decision: Decision, runtime: Runtime, latency_ms: float
+    ref: MailRef, decision: Decision, runtime: Runtime, latency_ms: float, facts: MailFacts
 ) -> dict[str, Any]:
     """One decision's log fields, the same keys every time (Powertools leaves out the None).
     Never the mail's body and never a token: logs are read by more people than the tracker."""
@@ -453,6 +530,9 @@ def _log_fields(
         "issue": decision.issue,
         "url": decision.url,
         "retryable": decision.retryable,
+        # Whose mail, and which: what `ticket-router decisions --domain` and `why` search by.
+        "sender_domain": facts.sender_domain,
+        "message_id_digest": facts.message_digest,
         "latency_ms": latency_ms,
         # A first delivery is seconds old; a retry comes a minute or more later.
         "mail_age_s": age,

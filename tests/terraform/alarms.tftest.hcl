@@ -130,8 +130,66 @@ run "mail_alarms" {
   }
 
   assert {
+    condition = jsonencode({
+      name       = aws_cloudwatch_metric_alarm.credential_lost_access.alarm_name
+      namespace  = aws_cloudwatch_metric_alarm.credential_lost_access.namespace
+      metric     = aws_cloudwatch_metric_alarm.credential_lost_access.metric_name
+      dimensions = aws_cloudwatch_metric_alarm.credential_lost_access.dimensions
+      statistic  = aws_cloudwatch_metric_alarm.credential_lost_access.statistic
+      period     = aws_cloudwatch_metric_alarm.credential_lost_access.period
+      evaluation = aws_cloudwatch_metric_alarm.credential_lost_access.evaluation_periods
+      threshold  = aws_cloudwatch_metric_alarm.credential_lost_access.threshold
+      comparison = aws_cloudwatch_metric_alarm.credential_lost_access.comparison_operator
+      missing    = aws_cloudwatch_metric_alarm.credential_lost_access.treat_missing_data
+      }) == jsonencode({
+      name       = "tr-alarms-credential-lost-access"
+      namespace  = "TicketRouter"
+      metric     = "CredentialLostAccess"
+      dimensions = { service = "ticket-router" }
+      statistic  = "Sum"
+      period     = 300
+      evaluation = 1
+      threshold  = 1
+      comparison = "GreaterThanOrEqualToThreshold"
+      missing    = "notBreaching"
+    })
+    error_message = "The first answer of GitHub's that the credential lost access raises an alarm within five minutes."
+  }
+
+  assert {
+    condition = jsonencode({
+      name       = aws_cloudwatch_metric_alarm.rejection_spike.alarm_name
+      metric     = aws_cloudwatch_metric_alarm.rejection_spike.metric_name
+      evaluation = aws_cloudwatch_metric_alarm.rejection_spike.evaluation_periods
+      threshold  = aws_cloudwatch_metric_alarm.rejection_spike.threshold
+      comparison = aws_cloudwatch_metric_alarm.rejection_spike.comparison_operator
+      missing    = aws_cloudwatch_metric_alarm.rejection_spike.treat_missing_data
+      queries = [for query in aws_cloudwatch_metric_alarm.rejection_spike.metric_query : {
+        id         = query.id
+        expression = query.expression
+        period     = query.period
+        returned   = query.return_data
+      }]
+      }) == jsonencode({
+      name       = "tr-alarms-rejection-spike"
+      metric     = null
+      evaluation = 1
+      threshold  = 10
+      comparison = "GreaterThanOrEqualToThreshold"
+      missing    = "notBreaching"
+      queries = [{
+        id         = "worst_route"
+        expression = "SELECT SUM(PermanentRejections) FROM SCHEMA(\"TicketRouter\", route, service) WHERE service = 'ticket-router' GROUP BY route ORDER BY SUM() DESC LIMIT 1"
+        period     = 900
+        returned   = true
+      }]
+    })
+    error_message = "Ten permanent rejections of one route within fifteen minutes raise one alarm that watches every route."
+  }
+
+  assert {
     condition = alltrue([
-      for alarm in [aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.mail_failing, aws_cloudwatch_metric_alarm.failed_mail, aws_cloudwatch_metric_alarm.mail_waiting, aws_cloudwatch_metric_alarm.mail_not_found] :
+      for alarm in [aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.mail_failing, aws_cloudwatch_metric_alarm.failed_mail, aws_cloudwatch_metric_alarm.mail_waiting, aws_cloudwatch_metric_alarm.mail_not_found, aws_cloudwatch_metric_alarm.credential_lost_access, aws_cloudwatch_metric_alarm.rejection_spike] :
       alarm.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:tr-alarms"]) && alarm.ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:tr-alarms"])
     ])
     error_message = "Every alarm notifies the topic when it fires and when it clears."
@@ -191,4 +249,54 @@ run "replies_alarms" {
     })
     error_message = "The replies' functions and their dead-letter queue get their alarms."
   }
+}
+
+run "rejection_spike_tuned" {
+  command = apply
+
+  variables {
+    rejection_spike_threshold = 25
+    rejection_spike_minutes   = 180
+  }
+
+  assert {
+    condition = jsonencode({
+      threshold = aws_cloudwatch_metric_alarm.rejection_spike.threshold
+      periods   = [for query in aws_cloudwatch_metric_alarm.rejection_spike.metric_query : query.period]
+      }) == jsonencode({
+      threshold = 25
+      periods   = [10800]
+    })
+    error_message = "The spike's threshold and minutes are the operator's: 180 minutes are 10800 seconds, the longest a Metrics Insights alarm evaluates."
+  }
+}
+
+run "rejection_spike_window_too_long" {
+  command = plan
+
+  variables {
+    rejection_spike_minutes = 181
+  }
+
+  expect_failures = [var.rejection_spike_minutes]
+}
+
+run "rejection_spike_window_not_whole_minutes" {
+  command = plan
+
+  variables {
+    rejection_spike_minutes = 1.5
+  }
+
+  expect_failures = [var.rejection_spike_minutes]
+}
+
+run "rejection_spike_threshold_zero" {
+  command = plan
+
+  variables {
+    rejection_spike_threshold = 0
+  }
+
+  expect_failures = [var.rejection_spike_threshold]
 }

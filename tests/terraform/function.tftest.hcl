@@ -58,6 +58,9 @@ variables {
   idempotency_table_name  = "claims"
   idempotency_table_arn   = "arn:aws:dynamodb:eu-west-1:123456789012:table/claims"
   idempotency_ttl_seconds = 86400
+  decision_table_name     = "decisions"
+  decision_table_arn      = "arn:aws:dynamodb:eu-west-1:123456789012:table/decisions"
+  decision_retention_days = 30
   notice_identity_arns = {
     "notes.example.com" = "arn:aws:ses:eu-west-1:123456789012:identity/notes.example.com"
     "ask.example.org"   = "arn:aws:ses:eu-west-1:123456789012:identity/ask.example.org"
@@ -74,6 +77,7 @@ run "with_notices" {
       RecordPostings     = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "posting#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       MapThreads         = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "thread#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       RecordParticipants = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "participants#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      RecordDecisions    = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "day#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       LimitNotices       = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "notice#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       ReadSuppressions   = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "suppressed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       NotifySenders      = { StringLike = { "ses:FromAddress" = ["*@ask.example.org", "*@notes.example.com"] } }
@@ -133,6 +137,52 @@ run "notices_through_a_configuration_set" {
   }
 }
 
+# The decision log: the function puts records into its own table, and reads none back.
+run "decision_log" {
+  command = apply
+
+  assert {
+    condition = jsonencode([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : { Action = s.Action, Resource = s.Resource } if s.Sid == "RecordDecisions"]) == jsonencode([{
+      Action   = "dynamodb:PutItem"
+      Resource = "arn:aws:dynamodb:eu-west-1:123456789012:table/decisions"
+    }])
+    error_message = "The role may only put items into the decision table: ${data.aws_iam_policy_document.this.json}"
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s if contains(flatten([s.Resource]), "arn:aws:dynamodb:eu-west-1:123456789012:table/decisions") && s.Sid != "RecordDecisions"]) == 0
+    error_message = "No other statement names the decision table."
+  }
+
+  assert {
+    condition = jsonencode({ for name in ["DECISION_TABLE", "DECISION_RETENTION_DAYS"] : name => aws_lambda_function.this.environment[0].variables[name] }) == jsonencode({
+      DECISION_TABLE          = "decisions"
+      DECISION_RETENTION_DAYS = "30"
+    })
+    error_message = "The function is told the decision table and how long to keep a decision."
+  }
+}
+
+run "a_decision_retention_of_no_days" {
+  command = plan
+
+  variables {
+    decision_retention_days = 0
+  }
+
+  expect_failures = [var.decision_retention_days]
+}
+
+run "a_decision_retention_beyond_ten_years" {
+  command = plan
+
+  variables {
+    decision_retention_days = 3651
+  }
+
+  expect_failures = [var.decision_retention_days]
+}
+
 run "a_configuration_set_name_ses_refuses" {
   command = plan
 
@@ -151,7 +201,7 @@ run "without_notices" {
   }
 
   assert {
-    condition     = jsonencode(sort([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid])) == jsonencode(["ClaimMail", "DecryptMail", "LimitPostRate", "MapThreads", "ReadGitHubToken", "ReadMail", "ReadMailQueue", "RecordParticipants", "RecordPostings", "WriteLogs"])
+    condition     = jsonencode(sort([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid])) == jsonencode(["ClaimMail", "DecryptMail", "LimitPostRate", "MapThreads", "ReadGitHubToken", "ReadMail", "ReadMailQueue", "RecordDecisions", "RecordParticipants", "RecordPostings", "WriteLogs"])
     error_message = "Without notices the role may neither send mail nor touch the notices' items."
   }
 }

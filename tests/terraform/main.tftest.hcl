@@ -160,6 +160,32 @@ run "deploys" {
     condition     = output.work_queue == null && output.webhook_url == null
     error_message = "Without a route that notifies participants there are no replies by mail."
   }
+
+  assert {
+    condition     = output.decision_table_name == "tr-test-decisions" && output.idempotency_table == "tr-test-claims"
+    error_message = "The decision log is a table of its own, named by decision_table_name for `ticket-router why`: ${output.decision_table_name}."
+  }
+}
+
+# The decision log's retention: whole days, at least one, at most ten years.
+run "a_decision_log_kept_no_days" {
+  command = plan
+
+  variables {
+    decision_log_retention_days = 0
+  }
+
+  expect_failures = [var.decision_log_retention_days]
+}
+
+run "a_decision_log_kept_part_of_a_day" {
+  command = plan
+
+  variables {
+    decision_log_retention_days = 1.5
+  }
+
+  expect_failures = [var.decision_log_retention_days]
 }
 
 # An account with an active rule set and an identity of its own: the rule joins that set after
@@ -358,4 +384,55 @@ run "a_reader_that_is_not_an_iam_principal" {
   }
 
   expect_failures = [var.mail_readers]
+}
+
+# routes.yaml with defaults, an x- anchor and a merge key (tests/test_terraform.py writes
+# routes-shared.yaml): each route takes the defaults it does not give itself, and notify is on
+# unless a route or defaults say false. tests/test_terraform_routes.py compares more of this
+# reading with the handler's.
+run "routes_with_defaults_and_anchors" {
+  command = plan
+
+  variables {
+    routes_file  = "routes-shared.yaml"
+    package_file = "package-shared.zip"
+  }
+
+  assert {
+    condition = jsonencode({
+      domains        = local.domains
+      notice_domains = local.notice_domains
+      route_secrets  = local.route_secrets
+      }) == jsonencode({
+      domains        = ["a.example.com", "b.example.com", "c.example.com"]
+      notice_domains = ["b.example.com", "c.example.com"]
+      route_secrets  = ["shared-token", "quiet-token"]
+    })
+    error_message = "Defaults and anchors read as the handler reads them: ${jsonencode([local.domains, local.notice_domains, local.route_secrets])}."
+  }
+}
+
+# An internationalised domain written in Unicode: refused before anything is planned, as
+# `ticket-router check` refuses it (Terraform cannot compute the xn-- form that check prints).
+run "an_internationalised_domain_is_refused" {
+  command = plan
+
+  variables {
+    routes_file  = "routes-idn.yaml"
+    package_file = "package-idn.zip"
+  }
+
+  expect_failures = [var.routes_file]
+}
+
+# The rejection-spike alarm evaluates at most 3 hours of data (Metrics Insights): refused here,
+# before CloudWatch would refuse it in the middle of an apply.
+run "a_rejection_spike_window_longer_than_cloudwatch_evaluates" {
+  command = plan
+
+  variables {
+    rejection_spike_minutes = 240
+  }
+
+  expect_failures = [var.rejection_spike_minutes]
 }

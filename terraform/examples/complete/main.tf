@@ -46,6 +46,8 @@ module "ticket_router" {
   access_log_bucket_name    = null
   access_log_retention_days = 365
   protect_claims_table      = true
+  # Every decision, for `ticket-router why` and `decisions`.
+  decision_log_retention_days = 30
   # A dedicated account: the module's own receipt rule set, made the region's active one. In an
   # account that already receives mail, add the rules to its active set instead:
   #   existing_rule_set_name = "<active set>", receipt_rule_after = "<rule>",
@@ -74,4 +76,7 @@ module "ticket_router" {
   webhook_reserved_concurrency = 5
   log_retention_days           = 365
   alarm_email                  = "ops@example.com"
+  # A route that rejects 10 mails for good within 15 minutes raises an alarm.
+  rejection_spike_threshold = 10
+  rejection_spike_minutes   = 15
 }

@@ -40,6 +40,11 @@ output "idempotency_table" {
   value       = module.ticket_router.idempotency_table
 }
 
+output "decision_table_name" {
+  description = "DynamoDB table of the decision log: DECISION_TABLE for `ticket-router why` and `ticket-router decisions`."
+  value       = module.ticket_router.decision_table_name
+}
+
 output "token_secret_name" {
   description = "Secret to store the GitHub token in: aws secretsmanager put-secret-value --secret-id <this> --secret-string <token>."
   value       = module.ticket_router.token_secret_name

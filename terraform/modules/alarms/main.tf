@@ -169,6 +169,51 @@ resource "aws_cloudwatch_metric_alarm" "mail_not_found" {
   ok_actions          = [aws_sns_topic.this.arn]
 }
 
+# GitHub answered that the credential cannot reach a route's repository any more: the function
+# counts CredentialLostAccess for repo-not-visible, github-forbidden, github-auth-failed,
+# github-app-auth-failed, github-app-not-installed and github-app-repo-not-installed
+# (LOST_ACCESS in handler/service/metrics.py). No retry helps until someone grants the access
+# again, so the first one pages, rather than a quarter of an hour of mail-failing.
+resource "aws_cloudwatch_metric_alarm" "credential_lost_access" {
+  alarm_name          = "${var.name}-credential-lost-access"
+  alarm_description   = "GitHub says the credential lost access to a route's repository (repo-not-visible, github-forbidden, github-auth-failed, github-app-auth-failed, github-app-not-installed, github-app-repo-not-installed): its mail waits in the mail queue or was rejected. See which route: ticket-router decisions --since 1h --reason repo-not-visible (or another of these reasons). Grant the access again (or fix the route's repo), then replay what was dead-lettered or rejected."
+  namespace           = local.metrics_namespace
+  metric_name         = "CredentialLostAccess"
+  dimensions          = { service = local.metrics_service }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+}
+
+# One alarm for every route: a Metrics Insights query sums each route's PermanentRejections
+# (published per route key, handler/service/metrics.py) and keeps the route with the most, so
+# routes added to routes.yaml are watched without a resource each. CloudWatch ranks over the
+# whole evaluated range, hence one evaluation period; it evaluates at most 3 hours of data.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Metrics_Insights_Alarm.html
+resource "aws_cloudwatch_metric_alarm" "rejection_spike" {
+  alarm_name          = "${var.name}-rejection-spike"
+  alarm_description   = "One route rejected ${var.rejection_spike_threshold} or more mails for good within ${var.rejection_spike_minutes} minutes (spam, viruses, bounces, auto-replies, bulk and list mail left out): an issue deleted or locked that people keep writing to, senders' domains no longer allowed or authenticated. See which: ticket-router decisions --since ${var.rejection_spike_minutes}m, or the metric PermanentRejections by route."
+  evaluation_periods  = 1
+  threshold           = var.rejection_spike_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+
+  metric_query {
+    id          = "worst_route"
+    label       = "Permanent rejections of the route with the most"
+    return_data = true
+    period      = var.rejection_spike_minutes * 60
+    expression  = "SELECT SUM(PermanentRejections) FROM SCHEMA(\"${local.metrics_namespace}\", route, service) WHERE service = '${local.metrics_service}' GROUP BY route ORDER BY SUM() DESC LIMIT 1"
+  }
+}
+
 # The webhook and outbox functions (replies by mail): an error is a delivery GitHub saw fail or a
 # batch whose items are retried and, in the end, given up on.
 resource "aws_cloudwatch_metric_alarm" "more_errors" {

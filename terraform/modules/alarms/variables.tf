@@ -44,3 +44,25 @@ variable "mail_outcome_unknown_metric" {
   })
   default = null
 }
+
+variable "rejection_spike_threshold" {
+  description = "Permanent rejections (spam, bounces, auto-replies and other noise left out) of the mail to any one route, within rejection_spike_minutes, that raise the rejection-spike alarm."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.rejection_spike_threshold >= 1 && floor(var.rejection_spike_threshold) == var.rejection_spike_threshold
+    error_message = "rejection_spike_threshold must be a whole number, 1 or more."
+  }
+}
+
+variable "rejection_spike_minutes" {
+  description = "Minutes over which a route's permanent rejections are summed for the rejection-spike alarm; at most 180, the data a Metrics Insights alarm can evaluate."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.rejection_spike_minutes >= 1 && var.rejection_spike_minutes <= 180 && floor(var.rejection_spike_minutes) == var.rejection_spike_minutes
+    error_message = "rejection_spike_minutes must be a whole number from 1 to 180."
+  }
+}

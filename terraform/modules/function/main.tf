@@ -31,9 +31,9 @@ resource "aws_iam_role" "this" {
 }
 
 # Exactly what the code calls (the adapters in handler/aws/: s3.py, secrets.py, notices.py,
-# participants.py, threads.py, the claims through Powertools, the mail queue's visibility), on the
-# items it calls them on, and what Lambda does on its behalf (logs, polling the mail queue);
-# tests/test_terraform.py keeps this in step with the code.
+# participants.py, threads.py, decision_log.py, the claims through Powertools, the mail queue's
+# visibility), on the items it calls them on, and what Lambda does on its behalf (logs, polling
+# the mail queue); tests/test_terraform.py keeps this in step with the code.
 data "aws_iam_policy_document" "this" {
   statement {
     sid       = "ReadMail"
@@ -210,6 +210,27 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
+  # The decision log (handler/aws/decision_log.py), a table of its own: each decision is put,
+  # never read back by the function (operators query it with their own credentials).
+  # Its partition key is "day#<date>".
+  statement {
+    sid       = "RecordDecisions"
+    actions   = ["dynamodb:PutItem"]
+    resources = [var.decision_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["day#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
   # Notices to senders (handler/aws/notices.py), sent from the issue address the sender wrote to:
   # only from the domains of routes that ask for notices, as addresses of those domains, through
   # their identities and the configuration set, and no statement when none does.
@@ -318,6 +339,9 @@ resource "aws_lambda_function" "this" {
       GITHUB_POSTS_PER_HOUR   = tostring(var.github_posts_per_hour)
       # Notices name it, so that their bounces and complaints reach the outbox ("" for none).
       SES_CONFIGURATION_SET = var.ses_configuration_set
+      # Where each decision is kept, and how long: `ticket-router why`.
+      DECISION_TABLE          = var.decision_table_name
+      DECISION_RETENTION_DAYS = tostring(var.decision_retention_days)
     }
   }
 

@@ -144,6 +144,26 @@ variable "idempotency_ttl_seconds" {
   }
 }
 
+variable "decision_table_name" {
+  description = "DynamoDB table of the decision log (DECISION_TABLE): the function writes a record per decision to it."
+  type        = string
+}
+
+variable "decision_table_arn" {
+  description = "ARN of the decision table, for the permission to write records to it."
+  type        = string
+}
+
+variable "decision_retention_days" {
+  description = "Days a decision is kept (DECISION_RETENTION_DAYS): each record expires that long after it was written."
+  type        = number
+
+  validation {
+    condition     = var.decision_retention_days >= 1 && var.decision_retention_days <= 3650 && floor(var.decision_retention_days) == var.decision_retention_days
+    error_message = "decision_retention_days must be whole days from 1 to 3650."
+  }
+}
+
 variable "notice_identity_arns" {
   description = "SES identity ARN by domain, for the route domains whose routes send notices to senders (notify or confirm in routes.yaml): the function may send from addresses of these domains only, through these identities. Empty: no permission to send at all."
   type        = map(string)
