@@ -28,7 +28,7 @@ UV_INSTALL := $(UV_SYNC) --python $(BIN)/python
 # build backend (flit_core) is in tools.txt, so nothing unpinned is fetched to build it.
 INSTALL_PROJECT := $(UV) pip install --quiet --no-deps --no-build-isolation --python $(BIN)/python -e .
 
-.PHONY: venv demo test lint typecheck unit tf-check tf-static tf-docs reasons-doc package fuzz bench lock clean
+.PHONY: venv demo test lint typecheck unit tf-check tf-static tf-docs reasons-doc perf-doc package fuzz bench lock clean
 
 venv: $(DEV)
 
@@ -107,6 +107,10 @@ tf-docs: $(DEV)
 reasons-doc: $(DEV)
 	$(BIN)/python scripts/reasons_doc.py
 
+## perf-doc: regenerate docs/performance.md from bench/results.json (make bench runs it too)
+perf-doc: $(DEV)
+	$(BIN)/python scripts/perf_doc.py
+
 ## package: the Lambda zip (dist/ticket-router.zip) for terraform apply; ROUTES=<file> packages
 ## another routes file (set the same file as routes_file in Terraform). With a python3.12 on the
 ## PATH or in pyenv (or LAMBDA_PYTHON=<path>), what a cold start and a first mail import goes in
@@ -144,9 +148,11 @@ fuzz: $(DEV)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider --timeout=0 tests/test_fuzz.py
 
 ## bench: cold start, per-mail cost, 10,000 routes, package size and GitHub requests, each
-## beside its floor (a table, and bench/results.json); not part of test: figures, not verdicts
+## beside its floor (a table, bench/results.json and docs/performance.md); not part of test:
+## figures, not verdicts
 bench: $(DEV)
 	LAMBDA_PYTHON="$(LAMBDA_PYTHON)" $(BIN)/python -m bench.run
+	$(BIN)/python scripts/perf_doc.py
 
 ## lock: regenerate requirements/*.txt from pyproject.toml and requirements/*.in, keeping every
 ## version already locked that still fits (UPGRADE=1 takes the newest that fit); needs the index.

@@ -2,8 +2,8 @@
 
 The mail queue's event source mapping invokes it (SES's Lambda action and S3's notifications
 still may: handler.service.events). Its configuration is the environment Terraform sets
-(README, "Lambda"); each decision is a JSON log line and the counts are EMF metrics on the same
-stream.
+(docs/operations.md, "The mail function"); each decision is a JSON log line and the counts are
+EMF metrics on the same stream.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The work queue's SQS event source invokes it with GitHub events the webhook queued and SES
 feedback; handler.service.outbox mails the participants and reports failed messages back to SQS.
-Its configuration is the environment Terraform sets (README, "Lambda").
+Its configuration is the environment Terraform sets (docs/replies.md, "Functions, queues and
+logs").
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """AWS Lambda entry point of the webhook: ``handler.webhook_function.lambda_handler``.
 
 Invoked through its Function URL (auth NONE: handler.service.webhook verifies GitHub's signature
-and the unsubscribe links' MAC). Its configuration is the environment Terraform sets (README,
-"Lambda"); one JSON log line per request.
+and the unsubscribe links' MAC). Its configuration is the environment Terraform sets
+(docs/replies.md, "Functions, queues and logs"); one JSON log line per request.
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ resource "aws_cloudwatch_metric_alarm" "mail_failing" {
 # A message in the mail queue's dead-letter queue is a mail that was not posted after every retry.
 resource "aws_cloudwatch_metric_alarm" "failed_mail" {
   alarm_name          = "${var.name}-failed-mail"
-  alarm_description   = "Mails wait in the mail queue's dead-letter queue after every retry; see the README's section on replaying them."
+  alarm_description   = "Mails wait in the mail queue's dead-letter queue after every retry; docs/operations.md says how to replay them."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = var.mail_dead_letter_queue_name }
