@@ -175,12 +175,16 @@ def test_make_package_in_a_fresh_clone_without_a_package_index_is_one_line(
     """The first install of a fresh clone (the build tools into a new venv) fails in one line
     of ours, then make's own; no retries, no traceback."""
     venv = tmp_path / ".venv"
+    # As typed in a shell: under `make test`, make's own variables would make this a sub-make,
+    # whose error line says make[1].
+    shell = {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
     done = subprocess.run(  # noqa: S603 - fixed arguments
         ["make", "--no-print-directory", "package", f"VENV={venv}"],  # noqa: S607
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
+        env=shell,
     )
     ours, make = done.stderr.splitlines()
     assert (done.returncode, ours) == (

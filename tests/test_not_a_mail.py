@@ -98,7 +98,8 @@ def test_every_real_mail_is_a_mail():
     """The corpora (tests/, examples/, fuzz/, bench/ and ../shared/emails): not one of their
     mails is taken for something else."""
     mails = [path for path in _real_mails() if path.parent != FIXTURES]
-    assert len(mails) > 250
+    # This checkout's own mails, and the shared ones where they are present.
+    assert len(mails) > (250 if SHARED_EMAILS.is_dir() else 200)
     refused = {
         str(path.relative_to(ROOT.parent)): why
         for path in mails
