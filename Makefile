@@ -84,12 +84,14 @@ TF_PLUGIN_DIR ?= $(wildcard /opt/tf-plugins)
 tf-check: $(DEV) tf-static
 	$(BIN)/pytest -q tests/test_terraform.py
 
+# validate runs on a copy of terraform/ with routes.yaml beside it, as in the checkout: the
+# example's routes_file is the sample, which the variable's validation opens.
 tf-static: $(CHECKOV_STAMP)
 	@if command -v terraform >/dev/null 2>&1; then \
 		TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive -diff terraform && echo "terraform fmt: clean"; \
 	else echo "terraform is not installed: formatting not checked"; fi
 	@if command -v terraform >/dev/null 2>&1 && [ -n "$(TF_PLUGIN_DIR)" ]; then \
-		scratch=$$(mktemp -d) && cp -r terraform "$$scratch/" && status=0 && \
+		scratch=$$(mktemp -d) && cp -r terraform routes.yaml "$$scratch/" && status=0 && \
 		for dir in "$$scratch/terraform" "$$scratch/terraform/examples/complete"; do \
 			TF_CLI_CONFIG_FILE=/dev/null terraform -chdir="$$dir" init -backend=false -input=false \
 				-plugin-dir="$(TF_PLUGIN_DIR)" >/dev/null && \
