@@ -357,14 +357,21 @@ class GitHubClient:
     ) -> Exception:
         """A rate limit answer: the credential's hold for every container, and the Retry that
         waits it out, or the error when it is longer than any wait."""
+        limited = self._held(response, creation.target, creation.limited, wait)
+        return limited.after(attempt) if wait > MAX_RATE_LIMIT_WAIT else Retry(limited, wait)
+
+    def _held(
+        self, response: requests.Response, target: str, limited: str, wait: float
+    ) -> GitHubError:
+        """The credential's hold, ``wait`` seconds for every container whatever the request,
+        and the rate-limited error that says so."""
         self._limit.hold(self._now() + wait)
-        limited = GitHubError(
+        return GitHubError(
             Reason.RATE_LIMITED,
-            rate_limit_detail(response, creation.target, creation.limited),
+            rate_limit_detail(response, target, limited),
             status=response.status_code,
             retry_after=wait,
         )
-        return limited.after(attempt) if wait > MAX_RATE_LIMIT_WAIT else Retry(limited, wait)
 
     def _await_late_post(self, creation: _Creation[_T], sent: float, start: float) -> _T | None:
         """Before anything is posted after a POST sent at ``sent`` whose outcome is unknown:
@@ -422,15 +429,8 @@ class GitHubClient:
         if wait is None and is_unnamed_limit(probe):
             wait = SECONDARY_LIMIT_WAIT
         if wait is not None:
-            # The token's limit, whatever the request: no container posts before it lifts.
-            self._limit.hold(self._now() + wait)
             limited = f"GitHub rate-limited the question whether the credential can see {repo}"
-            return GitHubError(
-                Reason.RATE_LIMITED,
-                rate_limit_detail(probe, target, limited),
-                status=probe.status_code,
-                retry_after=wait,
-            )
+            return self._held(probe, target, limited, wait)
         return probed(missing, probe, repo, target)
 
     def _take_turn(self, target: str) -> None:
