@@ -141,8 +141,7 @@ def notice_for(
         return None
     if detect_automated(message, None) is not None:
         return None
-    ours = {route.domain, *routes.domains}
-    if any(sender.domain == own or is_subdomain(sender.domain, own) for own in ours):
+    if any(sender.domain == own or is_subdomain(sender.domain, own) for own in routes.domains):
         return None
     if not _PLAIN_ADDRESS.fullmatch(sender.addr) or not _PLAIN_ADDRESS.fullmatch(written):
         return None
