@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import quopri
+from collections.abc import Callable
 
 SES_BLOCK = (
     "Return-Path: <alice@example.com>\r\n"
@@ -125,11 +126,14 @@ def newsletter(size: int = 200_000) -> bytes:
         + "".join(rows)
         + "</table></body></html>"
     )
+    return html_mail(html, "Project newsletter, November")
+
+
+def html_mail(html: str, subject: str) -> bytes:
+    """An HTML-only mail of ``html``, quoted-printable, as newsletters and web mailers send."""
     body = quopri.encodestring(html.encode()).decode().replace("\n", "\r\n")
     headers = _headers(
-        "Project newsletter, November",
-        "text/html; charset=utf-8",
-        "Content-Transfer-Encoding: quoted-printable\r\n",
+        subject, "text/html; charset=utf-8", "Content-Transfer-Encoding: quoted-printable\r\n"
     )
     return (headers + "\r\n" + body).encode()
 
@@ -180,3 +184,110 @@ def many_routes(count: int, prefixes: tuple[str, ...] = ("", "web-", "api-", "do
             f"    allowed_senders: [project{n // len(prefixes)}.example.org, '*.example.ac.uk']",
         ]
     return "\n".join(lines) + "\n"
+
+
+# --- HTML by shape ----------------------------------------------------------------------------
+# HTML-only mail comes in a few shapes whose conversion costs differ per byte. Each builder
+# returns an HTML document of about ``size`` bytes; `make bench` converts each at five sizes.
+
+
+def _document(size: int, head: str, piece: Callable[[int], str], tail: str) -> str:
+    parts = [head]
+    total, n = len(head) + len(tail), 0
+    while total < size:
+        part = piece(n)
+        parts.append(part)
+        total += len(part)
+        n += 1
+    parts.append(tail)
+    return "".join(parts)
+
+
+def prose_html(size: int) -> str:
+    """A newsletter: a layout table of paragraphs, headings, links, images and short lists."""
+    return _document(size, "<html><body><table>", _newsletter_row, "</table></body></html>")
+
+
+def _newsletter_row(n: int) -> str:
+    return (
+        '<tr><td style="padding:12px 24px;font-family:Helvetica,Arial,sans-serif;color:#333">'
+        f"<h2>Release notes, part {n}</h2><p>{_paragraph(n)} <strong>{_SENTENCES[n % 5]}</strong>"
+        f'</p><p><a href="https://example.org/news/{n}?utm_source=mail">Read more</a> &middot; '
+        f'<img src="https://example.org/img/{n}.png" alt="figure {n}"></p>'
+        f"<ul><li>{_SENTENCES[(n + 1) % 5]}</li><li>{_SENTENCES[(n + 2) % 5]}</li></ul></td></tr>"
+    )
+
+
+def table_html(size: int) -> str:
+    """A report: one data table of short cells, each with inline styles, many with a link."""
+    head = '<html><body><table style="border-collapse:collapse;width:100%"><tr>' + "".join(
+        f'<th style="padding:2px 6px;text-align:left">{name}</th>'
+        for name in ("Job", "Runner", "Status", "Minutes", "Log")
+    )
+    return _document(size, head + "</tr>", _report_row, "</table></body></html>")
+
+
+def _report_row(n: int) -> str:
+    cell = '<td style="padding:2px 6px;border-bottom:1px solid #ddd;color:#333">'
+    return (
+        f'<tr style="background:{"#f6f8fa" if n % 2 else "#fff"}">'
+        f'{cell}<a href="https://ci.example.org/job/{n}" style="color:#0969da">build-{n}</a></td>'
+        f"{cell}arm64-{n % 7}</td>{cell}<b>{'passed' if n % 5 else 'failed'}</b></td>"
+        f'{cell}{n % 61}</td>{cell}<a href="https://ci.example.org/log/{n}">log</a></td></tr>'
+    )
+
+
+def nested_html(size: int) -> str:
+    """Markup nested as editors leave it: divs in divs, lists in lists, spans in spans."""
+    return _document(size, "<html><body>", _nested_block, "</body></html>")
+
+
+def _nested_block(n: int) -> str:
+    depth = 3 + n % 6
+    items = "".join(
+        f"<li><span><span>{_SENTENCES[(n + i) % 5]}</span></span><ul><li>{i}</li></ul></li>"
+        for i in range(3)
+    )
+    return "<div>" * depth + f"<p><em>{_paragraph(n)}</em></p><ol>{items}</ol>" + "</div>" * depth
+
+
+def thread_html(size: int) -> str:
+    """A reply chain as Gmail quotes it, eight messages deep, each quoting the one before: the
+    messages grow with ``size``, the depth does not (each level prefixes every line below it)."""
+    paragraphs = max(1, size // (_THREAD_DEPTH * 250))
+    html = ""
+    for n in range(_THREAD_DEPTH):
+        text = "".join(f"<div>{_paragraph(n + i)}</div><div><br></div>" for i in range(paragraphs))
+        html = (
+            f'<div dir="ltr">{text}<div>Thanks,<br>Person {n + 1}</div></div><br>'
+            '<div class="gmail_quote"><div dir="ltr" class="gmail_attr">'
+            f"On Mon, {n + 1} Nov 2026 at 09:00, Person {n} &lt;p{n}@example.org&gt; wrote:"
+            '<br></div><blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex;'
+            f'border-left:1px solid rgb(204,204,204);padding-left:1ex">{html}</blockquote></div>'
+        )
+    return f"<html><body>{html}</body></html>"
+
+
+_THREAD_DEPTH = 8
+
+
+def links_html(size: int) -> str:
+    """A digest: lines of links with tracking URLs, as notification and list digests are."""
+    return _document(size, "<html><body>", _digest_line, "</body></html>")
+
+
+def _digest_line(n: int) -> str:
+    return (
+        f'<p><a href="https://lists.example.org/t/{n}?utm_source=digest&amp;u={n * 7919}">'
+        f'Topic {n}: {_SENTENCES[n % 5][:40]}</a> by <a href="mailto:p{n}@example.org">'
+        f"p{n}@example.org</a><br><small>{_SENTENCES[(n + 3) % 5]}</small></p>"
+    )
+
+
+HTML_SHAPES: dict[str, Callable[[int], str]] = {
+    "prose newsletter": prose_html,
+    "table-heavy report": table_html,
+    "nested divs and lists": nested_html,
+    "quoted reply chain": thread_html,
+    "link digest": links_html,
+}

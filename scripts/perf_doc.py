@@ -116,6 +116,23 @@ def _row(figure: dict[str, Any]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _by_size(figures: list[dict[str, Any]]) -> str:
+    """A table of the figures measured at several sizes, one row each."""
+    series = [f for f in figures if f.get("series")]
+    sizes = list(dict.fromkeys(size for f in series for size in f["series"]))
+    if not series:
+        return ""
+    rows = [
+        "| " + " | ".join(["figure", *sizes]) + " |",
+        "| " + " | ".join(["---"] * (len(sizes) + 1)) + " |",
+    ]
+    for figure in series:
+        values = figure["series"]
+        cells = [f"{_number(values[s])} {figure['unit']}" if s in values else "" for s in sizes]
+        rows.append("| " + " | ".join([_cell(figure["name"].rsplit(",", 1)[0]), *cells]) + " |")
+    return "\n".join(rows) + "\n"
+
+
 def _measured_against(figures: list[dict[str, Any]], floor_is: str) -> list[str]:
     """The figures (their name up to a colon, each once) that have this floor."""
     names = (f["name"].split(":")[0] for f in figures if f["floor_is"] == floor_is)
@@ -149,6 +166,12 @@ def render(results: dict[str, Any]) -> str:
         if f["met"] is False and (why := _explanation(f["name"]))
     ]
     parts = [INTRO, f"## The latest run\n\n{run}\n\n" + "\n".join(table) + "\n"]
+    by_size = _by_size(figures)
+    if by_size:
+        parts.append(
+            "## By size\n\nThe same measure at each size (the 200 KB column is the figure above): "
+            "the cost of every shape grows in proportion to its size.\n\n" + by_size
+        )
     parts.append("## The floors\n\n" + "\n".join(floors) + "\n")
     if notes:
         parts.append("## Notes of the run\n\n" + "\n".join(notes) + "\n")

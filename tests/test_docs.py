@@ -100,6 +100,31 @@ def test_performance_page_explains_only_missed_targets():
     assert "| 9 ms | 0.958 ms | 88.40 x | < 20 ms | met |" in met
 
 
+def test_performance_page_tables_figures_measured_at_several_sizes():
+    """A figure with a series gets a row in the by-size table, its sizes as columns."""
+    figure = {
+        "name": "HTML mail, warm: link digest, 200 KB",
+        "value": 9.5,
+        "unit": "ms",
+        "floor": 1.0,
+        "floor_is": "the stdlib's parse of the same bytes",
+        "target": "<= 15 ms",
+        "met": True,
+        "note": "",
+        "ratio": 9.5,
+        "series": {"25 KB": 1.2, "200 KB": 9.5, "400 KB": 19.25},
+    }
+    run = {"measured": "2026-01-01T00:00:00+00:00", "python": "3.12.1", "machine": "arm64"}
+    page = perf_doc.render(run | {"cpus": 2, "figures": [figure | {"series": {}}, figure]})
+    assert (
+        "| figure | 25 KB | 200 KB | 400 KB |\n| --- | --- | --- | --- |\n"
+        "| HTML mail, warm: link digest | 1.2 ms | 9.5 ms | 19.2 ms |\n\n"
+    ) in page
+    assert "## By size" not in perf_doc.render(
+        run | {"cpus": 2, "figures": [figure | {"series": {}}]}
+    )
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
 def test_relative_links_resolve(page: Path):
     """Every relative link of the README, docs/ and the Terraform READMEs names a file or folder
