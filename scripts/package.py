@@ -71,6 +71,13 @@ EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644 << 16
 _SKIPPED_PARTS = {"__pycache__", "tests"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+# What no import reads, left out of the dependencies: the C and Cython sources of extension
+# modules shipped compiled (selectolax's lexbor.c alone is 390 KB zipped), type stubs and markers.
+_UNIMPORTED_SUFFIXES = {".c", ".h", ".pyx", ".pxd", ".pxi", ".pyi", ".typed"}
+# Of a distribution's metadata, what importlib.metadata reads (stamina's __version__) and the
+# licences its copies must carry; RECORD would list the files left out here as installed.
+_KEPT_METADATA = {"METADATA"}
+_LICENSE_PREFIXES = ("LICEN", "COPYING", "NOTICE", "AUTHORS")
 # terraform/modules/function reads this file next to the package it deploys.
 ROUTES_HASH_SUFFIX = ".routes-sha256"
 # Where the routes are in the zip; terraform/modules/function points ROUTES_FILE there.
@@ -203,7 +210,20 @@ def _files(folder: Path) -> Iterator[Path]:
     return (
         path
         for path in folder.rglob("*")
-        if path.is_file() and "tests" not in path.relative_to(folder).parts
+        if path.is_file()
+        and "tests" not in path.relative_to(folder).parts
+        and path.suffix not in _UNIMPORTED_SUFFIXES
+        and _kept_metadata(path.relative_to(folder).parts)
+    )
+
+
+def _kept_metadata(parts: tuple[str, ...]) -> bool:
+    if not parts[0].endswith(".dist-info") or len(parts) == 1:
+        return True
+    return (
+        parts[1] in _KEPT_METADATA
+        or parts[1] == "licenses"
+        or parts[-1].startswith(_LICENSE_PREFIXES)
     )
 
 
