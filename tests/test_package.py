@@ -367,7 +367,8 @@ def lambda_python() -> Path | None:
 @pytest.mark.skipif(lambda_python() is None, reason="no CPython 3.12 on this machine")
 def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
     """Unchecked-hash .pyc files (no timestamps, sources never stat'ed) for what Lambda's init
-    imports, naming their sources under /var/task; deterministic like the rest of the zip."""
+    and a first mail import, naming their sources under /var/task: handler/'s beside its
+    sources, the dependencies' in place of theirs; deterministic like the rest of the zip."""
     output = tmp_path / "ticket-router.zip"
     argv = ["--output", str(output), "--bytecode-python", str(lambda_python())]
     assert package.main(argv) == 0
@@ -382,19 +383,28 @@ def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
             ("handler/routing", "load"),
             ("handler/inbound", "plan"),
             ("handler/inbound", "mail"),
-            ("requests", "sessions"),  # a comment posted
-            ("aws_lambda_powertools/utilities/idempotency/persistence", "dynamodb"),  # a claim
             ("handler/github", "credentials"),  # every route's login
         ]:
             assert f"{folder}/__pycache__/{module}.cpython-312.pyc" in compiled
+        for module in [
+            "requests/sessions",  # a comment posted
+            "aws_lambda_powertools/utilities/idempotency/persistence/dynamodb",  # a claim
+        ]:
+            assert f"{module}.pyc" in compiled
+            assert f"{module}.py" not in names
         # Only what a cold start and a first mail import: not the whole of Powertools.
         assert not [name for name in compiled if "/event_handler/" in name]
         # Only a GitHub App's first login imports these (handler.github.credentials).
         assert not [name for name in compiled if name.startswith(("jwt/", "cryptography/"))]
-        assert all(name.endswith(".cpython-312.pyc") for name in compiled)
         for name in compiled:
-            source = name.replace("__pycache__/", "").replace(".cpython-312.pyc", ".py")
-            assert source in names
+            if name.startswith("handler/"):
+                assert name.endswith(".cpython-312.pyc")
+                source = name.replace("__pycache__/", "").replace(".cpython-312.pyc", ".py")
+                assert source in names
+            else:
+                assert "__pycache__" not in name
+                source = name.removesuffix("c")
+                assert source not in names
             data = archive.read(name)
             # PEP 552: the 3.12 magic number, then flags 0b01: hash-based, not checked.
             assert data[:4] == (3531).to_bytes(2, "little") + b"\r\n"
@@ -402,6 +412,16 @@ def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
             # The path tracebacks show is where Lambda unpacks the zip, not the build's scratch.
             assert f"/var/task/{source}".encode() in data
             assert b"/tmp" not in data
+
+
+def test_only_the_staged_tree_is_compiled(tmp_path: Path, monkeypatch):
+    """The modules listed for compiling (whose sources a dependency's bytecode replaces) are
+    the staged tree's only: never the standard library's or the build environment's."""
+    task = tmp_path / "task"
+    imported = [f"{task}/requests/api.py", "/usr/lib/python3.11/json/decoder.py", f"{task}x/a.py"]
+    done = subprocess.CompletedProcess([], 0, stdout="\n".join(imported) + "\n")
+    monkeypatch.setattr(package.subprocess, "run", lambda *args, **kwargs: done)
+    assert package._cold_start_modules(task) == [f"{task}/requests/api.py"]
 
 
 @pytest.mark.skipif(sys.version_info[:2] == (3, 12), reason="this interpreter is a 3.12")
