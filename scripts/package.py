@@ -328,9 +328,17 @@ def _imports(name: str, path: Path) -> tuple[set[str], set[str]]:
 # Run in the build's own interpreter with the staged tree first on the path: Lambda's init and
 # what a first mail brings in on each path (a posted comment, its claim, an HTML-only body), the
 # webhook's and the outbox's entry points with the Markdown renderer of the outbox's first mail,
-# and every module file from the tree that this imported.
+# and every module file from the tree that this imported. The tree's native modules are built for
+# Lambda (arm64, CPython 3.12), so a package that holds one (selectolax) also searches this
+# interpreter's own installation of it, where its native modules are built for this machine.
 _LIST_IMPORTS = """
-import sys
+import importlib, importlib.machinery, sys
+elsewhere = sys.path[2:]  # after "" and the tree (both the working directory)
+for native in sys.argv[1:]:
+    package = importlib.import_module(native)
+    here = importlib.machinery.PathFinder.find_spec(native, elsewhere)
+    if here and here.submodule_search_locations:
+        package.__path__.extend(here.submodule_search_locations)
 import markdown_it
 from handler import lambda_function, outbox_function, webhook_function
 from handler.deadline import Deadline
@@ -372,8 +380,9 @@ def _cold_start_modules(task: Path) -> list[str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "ROUTES_FILE": str(task / ROUTES_IN_ZIP),
     }
+    natives = sorted({path.relative_to(task).parts[0] for path in task.glob("*/**/*.so")})
     found = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-c", _LIST_IMPORTS],
+        [sys.executable, "-c", _LIST_IMPORTS, *natives],
         env=environment,
         cwd=task,
         capture_output=True,

@@ -6,6 +6,8 @@ import hashlib
 import importlib
 import json
 import os
+import platform
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -469,6 +471,21 @@ print("from", sorted({os.path.dirname(m.__file__ or "") for m in sys.modules.val
 _LEFT_OUT = {"yaml", "jsonschema", "jwt", "cryptography"}
 
 
+def this_machines_builds(task: Path) -> None:
+    """Beside each native module of the unpacked zip (built for Lambda's arm64), the same
+    pinned distribution's build for this machine and CPython 3.12, which this machine's Python
+    picks by its file name (lexbor.cpython-312-x86_64-linux-gnu.so) and Lambda's ignores."""
+    tops = {path.relative_to(task).parts[0] for path in task.glob("*/**/*.so")}
+    if platform.machine() == "aarch64" or not tops:
+        return
+    pins = [pin for pin in read_lock(ROOT / "requirements" / "lambda.txt") if pin.name in tops]
+    lock, built = task.parent / "natives.txt", task.parent / "natives"
+    lock.write_text("".join(pin.text + "\n" for pin in pins))
+    package._pip(lock, built, platform=f"manylinux2014_{platform.machine()}")
+    for native in built.glob("*/**/*.so"):
+        shutil.copyfile(native, task / native.relative_to(built))
+
+
 @pytest.mark.skipif(lambda_python() is None, reason="no CPython 3.12 on this machine")
 def test_every_entry_point_and_a_first_mail_run_from_the_built_zip(tmp_path: Path):
     """The trimmed zip unpacked read-only, with only what the python3.12 runtime adds (boto3
@@ -484,6 +501,7 @@ def test_every_entry_point_and_a_first_mail_run_from_the_built_zip(tmp_path: Pat
     with zipfile.ZipFile(output) as archive:
         archive.extractall(task)
     runtime.mkdir()
+    this_machines_builds(task)
     for provided in ("boto3", "botocore", "dateutil", "jmespath", "s3transfer", "six"):
         source = Path(importlib.import_module(provided).__file__ or "")
         source = source.parent if source.name == "__init__.py" else source
