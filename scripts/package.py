@@ -406,6 +406,9 @@ def _compile(python: Path, task: Path, modules: list[str]) -> None:
     # and bytecode both would cost 2.8 times. Its tracebacks keep file and line, not the line's
     # text. handler/ keeps its sources (our tracebacks show our code) beside __pycache__.
     own = str(task / "handler") + "/"
+    outside = [module for module in modules if not module.startswith(f"{task}/")]
+    if outside:
+        raise ValueError(f"not in the staged tree, never compiled: {', '.join(outside)}")
     lines = [module if module.startswith(own) else module + "c" for module in modules]
     # A fixed hash seed: marshal writes sets and frozensets in hash order.
     subprocess.run(  # noqa: S603 - the interpreter the caller named, fixed arguments

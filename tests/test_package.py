@@ -541,3 +541,12 @@ def test_every_entry_point_and_a_first_mail_run_from_the_built_zip(tmp_path: Pat
     assert {top for top in tops if not top.startswith("mypy_boto3_")} <= _LEFT_OUT, missing
     assert rendered == f"rendered {len(mails)}"
     assert where == f"from {task}/handler"
+
+
+def test_nothing_outside_the_staged_tree_is_compiled_or_removed(tmp_path: Path):
+    """A module path from elsewhere (the standard library) stops the build before any change."""
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text("x = 1\n")
+    with pytest.raises(ValueError, match="never compiled"):
+        package._compile(Path(sys.executable), tmp_path / "task", [str(outside)])
+    assert outside.read_text() == "x = 1\n"
