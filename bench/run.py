@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -702,6 +703,7 @@ def package_unpacking(bench: Bench, own: Path) -> list[Figure]:
             unzip[name].append(time.monotonic() - started)
             if name in total and runtime.exists():
                 total[name].append(unzip[name][-1] + _init_seconds(runtime, task))
+            shutil.rmtree(task)
     floor = statistics.median(unzip["own"])
     figures = [
         Figure(
