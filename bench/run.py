@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -722,7 +723,7 @@ def package_size(bench: Bench) -> list[Figure]:
                 + (f"; {compiled} .pyc files" if compiled else ""),
             )
         )
-    return figures
+    return figures + package_unpacking(bench, own)
 
 
 def _largest_tops(archive: zipfile.ZipFile) -> list[tuple[str, int]]:
@@ -733,6 +734,91 @@ def _largest_tops(archive: zipfile.ZipFile) -> list[tuple[str, int]]:
     return [
         (name, round(size / 1000)) for name, size in sorted(sizes.items(), key=lambda i: -i[1])
     ][:4]
+
+
+# Lambda copies a zip function's code before its init and publishes no rate for it: the figure
+# of download + unzip + init assumes this one, and its note gives the rate above which the zip
+# with bytecode (larger, but nothing compiled at init) is the faster one.
+_DOWNLOAD_MB_PER_S = 50.0
+
+
+def package_unpacking(bench: Bench, own: Path) -> list[Figure]:
+    """Each zip's own unzip time (Python's zipfile into a fresh folder each run) beside
+    handler/ alone zipped; with a Python 3.12 (lambda_cold_start made its runtime, with boto3),
+    download + unzip + init with every client of each zip, unzip and init measured together
+    run by run, the zip with bytecode beside the zip of sources only."""
+    zips = bench.zips()
+    runtime = bench.work / "runtime312" / "bin" / "python"
+    unzip: dict[str, list[float]] = {name: [] for name in [*zips, "own"]}
+    total: dict[str, list[float]] = {name: [] for name in zips}
+    for run in range(bench.runs):
+        for name, package in [*zips.items(), ("own", own)]:
+            task = bench.work / f"unzip-{run}-{name.replace(' ', '-')}"
+            started = time.monotonic()
+            with zipfile.ZipFile(package) as archive:
+                archive.extractall(task)
+            unzip[name].append(time.monotonic() - started)
+            if name in total and runtime.exists():
+                total[name].append(unzip[name][-1] + _init_seconds(runtime, task))
+            shutil.rmtree(task)
+    floor = statistics.median(unzip["own"])
+    figures = [
+        Figure(
+            f"unzip of the deployment zip, {name}",
+            statistics.median(unzip[name]),
+            "s",
+            floor,
+            "unzip of handler/ alone, zipped",
+            "reported",
+            None,
+            f"{zips[name].stat().st_size / 1e6:.2f} MB, Python's zipfile (Lambda unzips natively)",
+        )
+        for name in zips
+    ]
+    if not all(total.values()) or len(total) < 2:
+        return figures
+    sizes = {name: package.stat().st_size / 1e6 for name, package in zips.items()}
+    seconds = {name: statistics.median(times) for name, times in total.items()}
+    compiled, plain = "with 3.12 bytecode", "sources only"
+    saved = seconds[plain] - seconds[compiled]
+    extra = sizes[compiled] - sizes[plain]
+    pays = f"above {extra / saved:.0f} MB/s" if saved > 0 else "never"
+    value = seconds[compiled] + sizes[compiled] / _DOWNLOAD_MB_PER_S
+    floor = seconds[plain] + sizes[plain] / _DOWNLOAD_MB_PER_S
+    return [
+        *figures,
+        Figure(
+            f"download + unzip + init from the zip, Python 3.12, {compiled}",
+            value,
+            "s",
+            floor,
+            f"the same, {plain}",
+            "< floor",
+            value < floor,
+            f"download at an assumed {_DOWNLOAD_MB_PER_S:.0f} MB/s; the bytecode's "
+            f"{extra:.2f} MB more pay for themselves {pays}",
+        ),
+    ]
+
+
+def _init_seconds(python: Path, task: Path) -> float:
+    """Lambda's init with every client from the unzipped ``task`` (its working directory, which
+    ``python -c`` puts first on the path, as /var/task is for Lambda)."""
+    env = _LAMBDA_ENV | {
+        "PYTHONPATH": str(task),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "ROUTES_FILE": str(task / "routes.json"),
+    }
+    started = time.monotonic()
+    done = subprocess.run(  # noqa: S603 - the bench's Python 3.12, code of ours
+        [str(python), "-c", _COLD_ALL_CLIENTS + _DONE],
+        env=env,
+        cwd=task,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(done.stdout.split()[-1]) - started
 
 
 # --- GitHub requests per comment -------------------------------------------------------------

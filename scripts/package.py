@@ -21,11 +21,16 @@ below), so a route that gains an app comes with a rebuild; a zip without them an
 login with the transient ``github-app-unsupported``, and an App route whose requirements file
 lacks them is not packaged.
 
+Only what can be imported goes in: not the C and Cython sources, stubs and tests of the
+dependencies, nor their metadata beyond METADATA and licences, and of Powertools only the modules
+that an import statement reaches from handler/ (_reached says which).
+
 With ``--bytecode-python`` naming a CPython 3.12 (the Lambda's version), the modules that a cold
 start and a first mail import also go in compiled, as unchecked-hash .pyc files: /var/task is
 read-only, so without them Lambda compiles those modules again on every cold start (about
-0.15 s). Hash-based .pyc files hold no timestamp and name their sources under /var/task, so the
-zip stays deterministic.
+0.15 s). handler/'s go beside their sources; a dependency's replace its source (a sourceless
+.pyc), which would cost 2.8 times as much beside it. Hash-based .pyc files hold no timestamp and
+name their sources under /var/task, so the zip stays deterministic.
 
 Beside the zip, ``<zip>.routes-sha256`` records the SHA-256 of the routes file packaged; Terraform
 refuses to deploy a zip whose routes file is not the one it reads the SES domains from.
@@ -37,6 +42,7 @@ refuses to deploy a zip whose routes file is not the one it reads the SES domain
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import os
 import shutil
@@ -66,11 +72,23 @@ PURE_PYTHON = {"charset-normalizer"}
 # Only a GitHub App login imports these (jwt signs the JWT, cryptography reads the app's key;
 # cffi and pycparser are cryptography's): 5 MB zipped, left out when no route posts as an App.
 GITHUB_APP_ONLY = {"pyjwt", "cryptography", "cffi", "pycparser"}
+# Toolkits of which the function uses a few parts (Powertools: 1.2 MB zipped, a tenth of it
+# used): only their modules that an import statement reaches from handler/ go in (_reached).
+TRIMMED_TO_IMPORTS = {"aws_lambda_powertools"}
+# What the python3.12 runtime can import beside the zip (boto3 and what it needs).
+RUNTIME_MODULES = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"}
 # Zip entries get this timestamp (the earliest a zip can hold) and these modes.
 EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644 << 16
 _SKIPPED_PARTS = {"__pycache__", "tests"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+# What no import reads, left out of the dependencies: the C and Cython sources of extension
+# modules shipped compiled (selectolax's lexbor.c alone is 390 KB zipped), type stubs and markers.
+_UNIMPORTED_SUFFIXES = {".c", ".h", ".pyx", ".pxd", ".pxi", ".pyi", ".typed"}
+# Of a distribution's metadata, what importlib.metadata reads (stamina's __version__) and the
+# licences its copies must carry; RECORD would list the files left out here as installed.
+_KEPT_METADATA = {"METADATA"}
+_LICENSE_PREFIXES = ("LICEN", "COPYING", "NOTICE", "AUTHORS")
 # terraform/modules/function reads this file next to the package it deploys.
 ROUTES_HASH_SUFFIX = ".routes-sha256"
 # Where the routes are in the zip; terraform/modules/function points ROUTES_FILE there.
@@ -128,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             (task / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, task / name)
         (task / ROUTES_IN_ZIP).write_text(routes, encoding="utf-8")
+        for top in TRIMMED_TO_IMPORTS:
+            _trim(task, top)
         if args.bytecode_python:
             try:
                 _compile(args.bytecode_python, task, _cold_start_modules(task))
@@ -203,16 +223,127 @@ def _files(folder: Path) -> Iterator[Path]:
     return (
         path
         for path in folder.rglob("*")
-        if path.is_file() and "tests" not in path.relative_to(folder).parts
+        if path.is_file()
+        and "tests" not in path.relative_to(folder).parts
+        and path.suffix not in _UNIMPORTED_SUFFIXES
+        and _kept_metadata(path.relative_to(folder).parts)
     )
+
+
+def _kept_metadata(parts: tuple[str, ...]) -> bool:
+    if not parts[0].endswith(".dist-info") or len(parts) == 1:
+        return True
+    return (
+        parts[1] in _KEPT_METADATA
+        or parts[1] == "licenses"
+        or parts[-1].startswith(_LICENSE_PREFIXES)
+    )
+
+
+def _trim(task: Path, top: str) -> None:
+    """Leave only the modules of ``top`` that handler/ reaches, and the data beside them."""
+    kept = _reached(task, top)
+    folders = {path.parent for path in kept}
+    for path in sorted((task / top).rglob("*"), reverse=True):
+        if path.is_file() and (
+            path not in kept if path.suffix == ".py" else path.parent not in folders
+        ):
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def _reached(task: Path, top: str) -> set[Path]:
+    """The modules of ``top`` that some import statement reaches from handler/, following every
+    import of theirs, deferred ones too (the sure side: what runs only on a rare path is kept).
+
+    Not followed: imports of a module that could never be imported from the zip, because its
+    own module-level imports need something neither the zip, the runtime nor the standard
+    library has (Powertools' parser and OpenAPI code need Pydantic). Such an import fails there
+    with ModuleNotFoundError whether or not the module is in the zip.
+    """
+    modules = {
+        _module_name(path.relative_to(task)): path
+        for folder in ("handler", top)
+        for path in (task / folder).rglob("*.py")
+    }
+    imports = {name: _imports(name, path) for name, path in modules.items()}
+    available = set(sys.stdlib_module_names) | RUNTIME_MODULES
+    available |= {path.name.split(".")[0] for path in task.iterdir()}
+    broken = {
+        name
+        for name, (_, needed) in imports.items()
+        if {n.split(".")[0] for n in needed} - available
+    }
+    while True:
+        more = {
+            name
+            for name, (_, needed) in imports.items()
+            if name not in broken and (_parents(name) | needed) & modules.keys() & broken
+        }
+        if not more:
+            break
+        broken |= more
+    reached: set[str] = set()
+    todo = [name for name in modules if name.split(".")[0] == "handler"]
+    while todo:
+        name = todo.pop()
+        if name in reached or name not in modules or name in broken:
+            continue
+        reached.add(name)
+        todo += [*_parents(name), *imports[name][0]]
+    return {modules[name] for name in reached if name.split(".")[0] == top}
+
+
+def _module_name(relative: Path) -> str:
+    parts = relative.with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _parents(name: str) -> set[str]:
+    parts = name.split(".")
+    return {".".join(parts[:end]) for end in range(1, len(parts))}
+
+
+def _imports(name: str, path: Path) -> tuple[set[str], set[str]]:
+    """What ``path`` may import anywhere, and what its module body imports for certain."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_bytes(), str(path))
+    anywhere: set[str] = set()
+    certain: set[str] = set()
+    for node in ast.walk(tree):
+        named: set[str] = set()
+        needs: set[str] = set()
+        if isinstance(node, ast.Import):
+            named = needs = {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            # `from x import y` needs x; y may be a name in it rather than a module.
+            named, needs = {module} | {f"{module}.{alias.name}" for alias in node.names}, {module}
+        anywhere |= named
+        if node in tree.body:
+            certain |= needs
+    return anywhere, certain
 
 
 # Run in the build's own interpreter with the staged tree first on the path: Lambda's init and
 # what a first mail brings in on each path (a posted comment, its claim, an HTML-only body), the
 # webhook's and the outbox's entry points with the Markdown renderer of the outbox's first mail,
-# and every module file from the tree that this imported.
+# and every module file from the tree that this imported. The tree's native modules are built for
+# Lambda (arm64, CPython 3.12), so a package that holds one (selectolax) also searches this
+# interpreter's own installation of it, where its native modules are built for this machine.
 _LIST_IMPORTS = """
-import sys
+import importlib, importlib.machinery, sys
+elsewhere = sys.path[2:]  # after "" and the tree (both the working directory)
+for native in sys.argv[1:]:
+    package = importlib.import_module(native)
+    here = importlib.machinery.PathFinder.find_spec(native, elsewhere)
+    if here and here.submodule_search_locations:
+        package.__path__.extend(here.submodule_search_locations)
 import markdown_it
 from handler import lambda_function, outbox_function, webhook_function
 from handler.deadline import Deadline
@@ -226,19 +357,22 @@ import aws_lambda_powertools.utilities.parameters.secrets
 html_to_markdown("<p>Hello <a href='https://example.org/'>there</a></p>")
 for module in list(sys.modules.values()):
     path = getattr(module, "__file__", None) or ""
-    if path.startswith(sys.path[0] + "/") and path.endswith(".py"):
+    if path.endswith(".py"):
         print(path)
 """
 
-# Run in the 3.12 interpreter: compile each listed file as Lambda would find it, under /var/task.
+# Run in the 3.12 interpreter: compile each listed file as Lambda would find it, under /var/task,
+# into __pycache__ or, for a line ending in "c", beside it as foo.pyc.
 _COMPILE = """
 import py_compile, sys
 if sys.version_info[:2] != (3, 12):
     sys.exit(f"{sys.executable} is Python {sys.version.split()[0]}, not the Lambda's 3.12")
 root = sys.argv[1]
 for line in sys.stdin.read().split():
+    source = line.removesuffix("c")
     py_compile.compile(
-        line, dfile="/var/task/" + line[len(root) + 1 :], doraise=True,
+        source, cfile=line if line != source else None,
+        dfile="/var/task/" + source[len(root) + 1 :], doraise=True,
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
     )
 """
@@ -251,27 +385,43 @@ def _cold_start_modules(task: Path) -> list[str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "ROUTES_FILE": str(task / ROUTES_IN_ZIP),
     }
+    natives = sorted({path.relative_to(task).parts[0] for path in task.glob("*/**/*.so")})
     found = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-c", _LIST_IMPORTS],
+        [sys.executable, "-c", _LIST_IMPORTS, *natives],
         env=environment,
         cwd=task,
         capture_output=True,
         text=True,
         check=True,
     )
-    return sorted(set(found.stdout.split()))
+    # Only the staged tree's: the compiler must never write to (or delete from) the standard
+    # library or the environment this build runs in.
+    staged = str(task) + "/"
+    return sorted({path for path in found.stdout.split() if path.startswith(staged)})
 
 
 def _compile(python: Path, task: Path, modules: list[str]) -> None:
+    # A dependency's compiled module goes in without its source, as a sourceless foo.pyc that
+    # Python imports in place of foo.py: a .pyc zips to about 1.8 times its source, so source
+    # and bytecode both would cost 2.8 times. Its tracebacks keep file and line, not the line's
+    # text. handler/ keeps its sources (our tracebacks show our code) beside __pycache__.
+    own = str(task / "handler") + "/"
+    outside = [module for module in modules if not module.startswith(f"{task}/")]
+    if outside:
+        raise ValueError(f"not in the staged tree, never compiled: {', '.join(outside)}")
+    lines = [module if module.startswith(own) else module + "c" for module in modules]
     # A fixed hash seed: marshal writes sets and frozensets in hash order.
     subprocess.run(  # noqa: S603 - the interpreter the caller named, fixed arguments
         [str(python), "-c", _COMPILE, str(task)],
-        input="\n".join(modules),
+        input="\n".join(lines),
         env=os.environ | {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"},
         text=True,
         capture_output=True,
         check=True,
     )
+    for line in lines:
+        if line.endswith(".pyc"):
+            Path(line.removesuffix("c")).unlink()
 
 
 def _install(pins: list[Pin], target: Path) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import platform
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -69,6 +72,58 @@ def test_handler_tree_leaves_out_caches(tmp_path: Path):
     (tmp_path / "handler" / "routes.schema.json").write_text("{}")
     names = sorted(name for _, name in package._tree(tmp_path / "handler", tmp_path))
     assert names == ["handler/routes.schema.json", "handler/x.py"]
+
+
+def test_what_no_import_reads_is_left_out_of_the_dependencies(tmp_path: Path):
+    """C and Cython sources, stubs, tests and most of a distribution's metadata stay out; the
+    modules, their data, METADATA and the licences go in."""
+    for name in [
+        "lib/__init__.py", "lib/core.py", "lib/core.pyi", "lib/ext.c", "lib/ext.pyx",
+        "lib/ext.pxd", "lib/part/util.pxi", "lib/py.typed", "lib/data.pem", "lib/tests/t.py",
+        "lib-1.0.dist-info/METADATA", "lib-1.0.dist-info/RECORD", "lib-1.0.dist-info/WHEEL",
+        "lib-1.0.dist-info/LICENSE.txt", "lib-1.0.dist-info/licenses/NOTICE",
+        "lib-1.0.dist-info/top_level.txt", "lib.py",
+    ]:  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    assert sorted(path.relative_to(tmp_path).as_posix() for path in package._files(tmp_path)) == [
+        "lib-1.0.dist-info/LICENSE.txt",
+        "lib-1.0.dist-info/METADATA",
+        "lib-1.0.dist-info/licenses/NOTICE",
+        "lib.py",
+        "lib/__init__.py",
+        "lib/core.py",
+        "lib/data.pem",
+    ]
+
+
+def test_a_trimmed_toolkit_keeps_what_handler_imports_and_what_that_imports(tmp_path: Path):
+    """Deferred imports are followed; a module whose own imports need what is in neither the
+    zip nor the runtime (Pydantic) is not, and nor is what only it imports."""
+    files = {
+        "handler/__init__.py": "",
+        "handler/app.py": "from kit import log\ndef later():\n    from kit.batch import run\n",
+        "kit/__init__.py": "",
+        "kit/log.py": "import boto3\nfrom . import fmt\n",
+        "kit/fmt.py": "",
+        "kit/batch/__init__.py": "def to_dict():\n    from kit.parser import model\n",
+        "kit/parser/__init__.py": "import pydantic\nfrom kit.parser import model\n",
+        "kit/parser/model.py": "from kit import events\n",
+        "kit/events.py": "",
+        "kit/unused.py": "",
+        "kit/data/schema.json": "{}",
+        "kit/ui/page.js": "",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    package._trim(tmp_path, "kit")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("kit/**/*.*")) == [
+        "kit/__init__.py",
+        "kit/batch/__init__.py",
+        "kit/fmt.py",
+        "kit/log.py",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -186,10 +241,11 @@ def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path, 
         assert "routes.yaml" not in names
         assert "handler/lambda_function.py" in names
         assert "handler/routing/routes.schema.json" in names
-        # Bytecode listed in a RECORD would tie the zip to the interpreter that built it.
-        records = [archive.read(name) for name in names if name.endswith(".dist-info/RECORD")]
-        assert records
-        assert not [record for record in records if b"__pycache__" in record]
+        # A RECORD would list files left out as installed; METADATA answers version lookups.
+        assert not [name for name in names if name.endswith(".dist-info/RECORD")]
+        assert "requests-2.34.2.dist-info/METADATA" in names
+        assert "requests-2.34.2.dist-info/licenses/LICENSE" in names
+        assert not [name for name in names if name.endswith((".c", ".pyx", ".pyi", ".pxd"))]
     tops = {name.split("/", 1)[0] for name in names}
     assert not {"boto3", "botocore", "s3transfer", "tests", "bin"} & tops
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
@@ -215,7 +271,8 @@ def test_make_package_builds_a_lambda_zip_from_the_given_routes(tmp_path: Path, 
 
 def test_routes_without_an_app_build_a_zip_without_the_app_libraries(tmp_path: Path, capsys):
     """The real build of routes without a github_app (one with its own token secret): no jwt,
-    cryptography, cffi or pycparser, so no native code at all, and one line saying so.
+    cryptography, cffi or pycparser, so no native code but the HTML parser's, and one line
+    saying so.
 
     Downloads the pinned wheels from the package index (a few seconds).
     """
@@ -232,7 +289,10 @@ def test_routes_without_an_app_build_a_zip_without_the_app_libraries(tmp_path: P
     # The packages, cffi's extension module and the .dist-info folders of all four.
     app_only = ("jwt/", "pyjwt-", "cryptography", "cffi", "_cffi_backend", "pycparser")
     assert not [name for name in names if name.lower().startswith(app_only)]
-    assert not [name for name in names if name.endswith(".so")]
+    # The one native module left is the HTML parser's.
+    assert [name for name in names if name.endswith(".so")] == [
+        "selectolax/lexbor.cpython-312-aarch64-linux-gnu.so"
+    ]
     assert "handler/github/credentials.py" in names
     assert "requests/sessions.py" in names
 
@@ -309,7 +369,8 @@ def lambda_python() -> Path | None:
 @pytest.mark.skipif(lambda_python() is None, reason="no CPython 3.12 on this machine")
 def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
     """Unchecked-hash .pyc files (no timestamps, sources never stat'ed) for what Lambda's init
-    imports, naming their sources under /var/task; deterministic like the rest of the zip."""
+    and a first mail import, naming their sources under /var/task: handler/'s beside its
+    sources, the dependencies' in place of theirs; deterministic like the rest of the zip."""
     output = tmp_path / "ticket-router.zip"
     argv = ["--output", str(output), "--bytecode-python", str(lambda_python())]
     assert package.main(argv) == 0
@@ -324,20 +385,28 @@ def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
             ("handler/routing", "load"),
             ("handler/inbound", "plan"),
             ("handler/inbound", "mail"),
-            ("requests", "sessions"),  # a comment posted
-            ("bs4", "element"),  # an HTML-only mail
-            ("aws_lambda_powertools/utilities/idempotency/persistence", "dynamodb"),  # a claim
             ("handler/github", "credentials"),  # every route's login
         ]:
             assert f"{folder}/__pycache__/{module}.cpython-312.pyc" in compiled
+        for module in [
+            "requests/sessions",  # a comment posted
+            "aws_lambda_powertools/utilities/idempotency/persistence/dynamodb",  # a claim
+        ]:
+            assert f"{module}.pyc" in compiled
+            assert f"{module}.py" not in names
         # Only what a cold start and a first mail import: not the whole of Powertools.
         assert not [name for name in compiled if "/event_handler/" in name]
         # Only a GitHub App's first login imports these (handler.github.credentials).
         assert not [name for name in compiled if name.startswith(("jwt/", "cryptography/"))]
-        assert all(name.endswith(".cpython-312.pyc") for name in compiled)
         for name in compiled:
-            source = name.replace("__pycache__/", "").replace(".cpython-312.pyc", ".py")
-            assert source in names
+            if name.startswith("handler/"):
+                assert name.endswith(".cpython-312.pyc")
+                source = name.replace("__pycache__/", "").replace(".cpython-312.pyc", ".py")
+                assert source in names
+            else:
+                assert "__pycache__" not in name
+                source = name.removesuffix("c")
+                assert source not in names
             data = archive.read(name)
             # PEP 552: the 3.12 magic number, then flags 0b01: hash-based, not checked.
             assert data[:4] == (3531).to_bytes(2, "little") + b"\r\n"
@@ -345,6 +414,16 @@ def test_the_cold_start_modules_go_in_as_python_312_bytecode(tmp_path: Path):
             # The path tracebacks show is where Lambda unpacks the zip, not the build's scratch.
             assert f"/var/task/{source}".encode() in data
             assert b"/tmp" not in data
+
+
+def test_only_the_staged_tree_is_compiled(tmp_path: Path, monkeypatch):
+    """The modules listed for compiling (whose sources a dependency's bytecode replaces) are
+    the staged tree's only: never the standard library's or the build environment's."""
+    task = tmp_path / "task"
+    imported = [f"{task}/requests/api.py", "/usr/lib/python3.11/json/decoder.py", f"{task}x/a.py"]
+    done = subprocess.CompletedProcess([], 0, stdout="\n".join(imported) + "\n")
+    monkeypatch.setattr(package.subprocess, "run", lambda *args, **kwargs: done)
+    assert package._cold_start_modules(task) == [f"{task}/requests/api.py"]
 
 
 @pytest.mark.skipif(sys.version_info[:2] == (3, 12), reason="this interpreter is a 3.12")
@@ -358,3 +437,116 @@ def test_a_bytecode_python_that_is_not_312_is_refused(tmp_path: Path, capsys):
         f"{sys.executable} is Python {version}, not the Lambda's 3.12\n" in capsys.readouterr().err
     )
     assert not output.exists()
+
+
+# Run by the Lambda's Python from the unpacked zip: every module of handler/ and every module
+# an import statement of handler/ names, then Lambda's init and a first mail on every path the
+# test mails take (calendars, TNEF, RTF, HTML-only, legacy charsets), the webhook's and the
+# outbox's entry points. Prints what could not be imported, as "module missing-module".
+_FROM_THE_ZIP = """
+import importlib, json, os, sys
+names = json.loads(sys.argv[1])
+for name in names:
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        parent, _, attribute = name.rpartition(".")
+        if not (error.name == name and hasattr(sys.modules.get(parent), attribute)):
+            print(name, error.name)
+from handler import lambda_function, outbox_function, webhook_function
+from handler.deadline import Deadline
+from handler.github.client import GitHubClient
+from handler.inbound.mail import parse_mail
+from handler.inbound.render import render_comment
+runtime = lambda_function.runtime()
+GitHubClient("token", deadline=Deadline.never())
+for mail in sys.argv[2:]:
+    with open(mail, "rb") as file:
+        render_comment(parse_mail(file.read()), "7@issues.example.com")
+print("rendered", len(sys.argv) - 2)
+print("from", sorted({os.path.dirname(m.__file__ or "") for m in sys.modules.values()
+    if getattr(m, "__file__", None) and "/handler/" in m.__file__})[0])
+"""
+# What the zip leaves out on purpose: the CLI's YAML tools, a GitHub App's (no App route here).
+_LEFT_OUT = {"yaml", "jsonschema", "jwt", "cryptography"}
+
+
+def this_machines_builds(task: Path) -> None:
+    """Beside each native module of the unpacked zip (built for Lambda's arm64), the same
+    pinned distribution's build for this machine and CPython 3.12, which this machine's Python
+    picks by its file name (lexbor.cpython-312-x86_64-linux-gnu.so) and Lambda's ignores."""
+    tops = {path.relative_to(task).parts[0] for path in task.glob("*/**/*.so")}
+    if platform.machine() == "aarch64" or not tops:
+        return
+    pins = [pin for pin in read_lock(ROOT / "requirements" / "lambda.txt") if pin.name in tops]
+    lock, built = task.parent / "natives.txt", task.parent / "natives"
+    lock.write_text("".join(pin.text + "\n" for pin in pins))
+    package._pip(lock, built, platform=f"manylinux2014_{platform.machine()}")
+    for native in built.glob("*/**/*.so"):
+        shutil.copyfile(native, task / native.relative_to(built))
+
+
+@pytest.mark.skipif(lambda_python() is None, reason="no CPython 3.12 on this machine")
+def test_every_entry_point_and_a_first_mail_run_from_the_built_zip(tmp_path: Path):
+    """The trimmed zip unpacked read-only, with only what the python3.12 runtime adds (boto3
+    and its needs) beside it: handler/'s every module and every import it names resolve (but
+    the CLI's and the App's, left out), and Lambda's init and first mails of every kind run.
+
+    Downloads the pinned wheels from the package index (a few seconds).
+    """
+    output = tmp_path / "ticket-router.zip"
+    argv = ["--output", str(output), "--bytecode-python", str(lambda_python())]
+    assert package.main(argv) == 0
+    task, runtime = tmp_path / "task", tmp_path / "runtime"
+    with zipfile.ZipFile(output) as archive:
+        archive.extractall(task)
+    runtime.mkdir()
+    this_machines_builds(task)
+    for provided in ("boto3", "botocore", "dateutil", "jmespath", "s3transfer", "six"):
+        source = Path(importlib.import_module(provided).__file__ or "")
+        source = source.parent if source.name == "__init__.py" else source
+        (runtime / source.name).symlink_to(source)
+    names = set()
+    for path in (task / "handler").rglob("*.py"):
+        name = package._module_name(path.relative_to(task))
+        names |= {name} | package._imports(name, path)[0]
+    names.discard("handler.__main__")  # the CLI, which would run
+    mails = sorted(
+        str(path)
+        for folder in ("mail", "protocol", "render")
+        for path in (ROOT / "tests" / folder).glob("*.eml")
+    )
+    for path in [task, *task.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    result = subprocess.run(  # noqa: S603 - the Lambda's Python, code of ours
+        [str(lambda_python()), "-S", "-c", _FROM_THE_ZIP, json.dumps(sorted(names)), *mails],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": f"{task}:{runtime}",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "ROUTES_FILE": str(task / package.ROUTES_IN_ZIP),
+        },
+        check=False,
+    )
+    for path in [task, *task.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    assert (result.returncode, result.stderr) == (0, "")
+    *missing, rendered, where = result.stdout.splitlines()
+    # boto3's type stubs are imported only under TYPE_CHECKING.
+    tops = {line.split()[1].split(".")[0] for line in missing}
+    assert {top for top in tops if not top.startswith("mypy_boto3_")} <= _LEFT_OUT, missing
+    assert rendered == f"rendered {len(mails)}"
+    assert where == f"from {task}/handler"
+
+
+def test_nothing_outside_the_staged_tree_is_compiled_or_removed(tmp_path: Path):
+    """A module path from elsewhere (the standard library) stops the build before any change."""
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text("x = 1\n")
+    with pytest.raises(ValueError, match="never compiled"):
+        package._compile(Path(sys.executable), tmp_path / "task", [str(outside)])
+    assert outside.read_text() == "x = 1\n"
