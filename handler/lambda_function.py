@@ -13,10 +13,9 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
+from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, aws_client, json_logger
 from handler.aws.mail_queue import SqsVisibility
 from handler.aws.s3 import MailStore
 from handler.aws.secrets import Secrets, TokenSource
@@ -72,7 +71,7 @@ def runtime() -> Runtime:
         decisions = DecisionTable(dynamodb, decision_table, days)
     built = inbound_runtime(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
-        store=MailStore(boto3.client("s3")),
+        store=MailStore(aws_client("s3")),
         credentials=credentials,
         tables=Tables(dynamodb, table, ttl) if table else None,
         limits=limits,
