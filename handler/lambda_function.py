@@ -13,8 +13,6 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, aws_client, json_logger
 from handler.aws.mail_queue import SqsVisibility
 from handler.aws.s3 import MailStore
@@ -31,6 +29,7 @@ from handler.service.metrics import EmbeddedMetrics
 from handler.wiring import DecisionTable, Tables, inbound_runtime
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ses import SESClient

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from handler.aws.deliveries import DynamoDeliveries
@@ -21,6 +20,9 @@ from handler.aws.sqs import SqsQueue
 from handler.aws.webhook_secret import WebhookSecret
 from handler.routing import load_routes
 from handler.service.webhook import Webhook, handle
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = json_logger()
 # The function has 5 seconds (terraform/modules/replies/webhook.tf; GitHub waits 10): a slow
