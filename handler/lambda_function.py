@@ -13,10 +13,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-import boto3
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
+from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, aws_client, json_logger
 from handler.aws.mail_queue import SqsVisibility
 from handler.aws.s3 import MailStore
 from handler.aws.secrets import Secrets, TokenSource
@@ -32,6 +29,7 @@ from handler.service.metrics import EmbeddedMetrics
 from handler.wiring import DecisionTable, Tables, inbound_runtime
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ses import SESClient
@@ -72,7 +70,7 @@ def runtime() -> Runtime:
         decisions = DecisionTable(dynamodb, decision_table, days)
     built = inbound_runtime(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
-        store=MailStore(boto3.client("s3")),
+        store=MailStore(aws_client("s3")),
         credentials=credentials,
         tables=Tables(dynamodb, table, ttl) if table else None,
         limits=limits,

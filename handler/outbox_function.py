@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
@@ -30,6 +28,7 @@ from handler.service.outbox import DEFAULT_CLAIM_HOLD, Outbox, handle_batch
 from handler.service.outbox import logger as outbox_logger
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ses import SESClient

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from handler.aws.deliveries import DynamoDeliveries
-from handler.aws.lambda_runtime import DEFAULT_ROUTES, json_logger
+from handler.aws.lambda_runtime import DEFAULT_ROUTES, aws_client, json_logger
 from handler.aws.participants import DynamoParticipants
 from handler.aws.sqs import SqsQueue
 from handler.aws.webhook_secret import WebhookSecret
 from handler.routing import load_routes
 from handler.service.webhook import Webhook, handle
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = json_logger()
 # The function has 5 seconds (terraform/modules/replies/webhook.tf; GitHub waits 10): a slow
@@ -40,17 +41,15 @@ def runtime() -> Webhook:
     """Built on the first invocation and kept for the container's life: a delivery needs every
     client, so they are made at once."""
     table = os.environ["IDEMPOTENCY_TABLE"]
-    dynamodb = boto3.client("dynamodb", config=_CLIENT_CONFIG)
+    dynamodb = aws_client("dynamodb", _CLIENT_CONFIG)
     return Webhook(
         routes=load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
         secret=WebhookSecret(
-            boto3.client("secretsmanager", config=_CLIENT_CONFIG),
+            aws_client("secretsmanager", _CLIENT_CONFIG),
             os.environ.get("WEBHOOK_SECRET_ARN", ""),
         ),
         deliveries=DynamoDeliveries(dynamodb, table),
-        queue=SqsQueue(
-            boto3.client("sqs", config=_CLIENT_CONFIG), os.environ.get("WORK_QUEUE_URL", "")
-        ),
+        queue=SqsQueue(aws_client("sqs", _CLIENT_CONFIG), os.environ.get("WORK_QUEUE_URL", "")),
         participants=DynamoParticipants(dynamodb, table),
     )
 

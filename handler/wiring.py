@@ -85,7 +85,7 @@ def inbound_runtime(
         return runtime
     client, table, ttl = tables.client, tables.name, tables.ttl_seconds
     notifier = None
-    if ses is not None and any(route.notify or route.confirm for route in routes.routes):
+    if ses is not None and routes.any_route(lambda route: route.notify or route.confirm):
         notifier = SesNotifier(
             ses,
             client,

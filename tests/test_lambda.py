@@ -14,6 +14,7 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
 from handler import lambda_function
+from handler.aws import lambda_runtime
 from handler.deadline import Deadline
 from handler.github.errors import GitHubError
 from handler.reasons import Reason, RetryLater
@@ -318,7 +319,8 @@ def test_a_cold_start_makes_the_s3_client_only(monkeypatch, tmp_path):
         made.append(service)
         return SimpleNamespace(get_secret_value=lambda **_: {"SecretString": "token"})
 
-    monkeypatch.setattr(lambda_function.boto3, "client", client)
+    monkeypatch.setattr(lambda_function, "aws_client", client)
+    monkeypatch.setattr(lambda_runtime, "aws_client", client)
     monkeypatch.setenv("IDEMPOTENCY_TABLE", "claims")
     routes = tmp_path / "routes.yaml"
     routes.write_text(
@@ -342,7 +344,7 @@ def test_a_lazy_client_that_cannot_be_made_raises_instead_of_recursing(monkeypat
     def client(service: str, config: object = None) -> None:
         raise AttributeError("no such service")
 
-    monkeypatch.setattr(lambda_function.boto3, "client", client)
+    monkeypatch.setattr(lambda_runtime, "aws_client", client)
     lazy = lambda_function.LazyClient("secretsmanager")
     with pytest.raises(AttributeError):
         lazy.get_secret_value(SecretId="x")

@@ -40,7 +40,7 @@ from handler.outbound.participants import Participant, address_digest
 from handler.reasons import Reason, RetryLater
 from handler.routing import parse_routes
 from handler.service.claims import Claimed, ClaimStoreError
-from handler.service.outbox import DEFAULT_CLAIM_HOLD, Outbox
+from handler.service.outbox import DEFAULT_CLAIM_HOLD, Outbox, handle_batch
 from tests.claims_clock import claims_timed_by
 from tests.conftest import ROOT, TESTS
 from tests.dynamo import CLAIMS_TABLE
@@ -870,3 +870,40 @@ def test_the_outboxs_ses_client_sends_each_mail_once(monkeypatch):
     with pytest.raises(MailOutcomeUnknown, match=r"SES's answer was lost \(ReadTimeoutError\)"):
         SesMailer(client).send("hw-1@hello.example.com", "alice@example.com", b"Subject: x\r\n\r\n")
     assert len(attempts) == 1
+
+
+class _Handles:
+    """An outbox whose handling of each body is given: a result or an exception to raise."""
+
+    def __init__(self, outcomes: dict[str, Exception | None]) -> None:
+        self.outcomes = outcomes
+
+    def handle(self, body: str, deadline: Deadline) -> list[Outgoing]:
+        outcome = self.outcomes[body]
+        if outcome is not None:
+            raise outcome
+        return []
+
+
+def test_a_batch_reports_each_message_that_failed_and_only_those(caplog):
+    """A retry, an unreadable message and a bug each fail their own message, logged, never the
+    batch; a batch whose every message failed is reported the same way."""
+    outcomes: dict[str, Exception | None] = {
+        "ok": None,
+        "later": RetryLater("will be retried: claim-store-unavailable"),
+        "junk": UnreadableMessage("neither a work item nor SES feedback"),
+        "bug": KeyError("x"),
+    }
+    event = {"Records": [{"messageId": f"m-{body}", "body": body} for body in outcomes]}
+    with caplog.at_level(logging.WARNING, logger="ticket_router"):
+        result = handle_batch(event, _Handles(outcomes), Deadline.never())  # type: ignore[arg-type]
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": f"m-{body}"} for body in ("later", "junk", "bug")]
+    }
+    assert [(r.message, r.error) for r in caplog.records] == [  # type: ignore[attr-defined]
+        ("message not handled", "UnreadableMessage"),
+        ("message not handled", "KeyError"),
+    ]
+    failing = {"Records": event["Records"][1:]}
+    remaining = handle_batch(failing, _Handles(outcomes), Deadline.never())  # type: ignore[arg-type]
+    assert len(remaining["batchItemFailures"]) == 3

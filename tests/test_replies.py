@@ -20,12 +20,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from pytest_httpserver import HTTPServer
 
 from handler import lambda_function, outbox_function, webhook_function
+from handler.aws import lambda_runtime
 from handler.aws.participants import DynamoParticipants
 from handler.outbound.participants import address_digest
 from handler.outbound.signatures import owner_secret
@@ -285,13 +287,14 @@ def test_mail_goes_through_the_configuration_set_whose_events_stop_the_mail(
     event publishing writes it) suppresses her, and the next comment mails nobody."""
     _, sqs, queue_url = deployment
     # The clients the functions make, made from a session that shows what SES is asked.
-    session = boto3.Session(region_name=REGION)
+    session = botocore.session.get_session()
+    session.set_config_variable("region", REGION)
     named: list[str | None] = []
-    session.events.register(
+    session.register(
         "before-parameter-build.ses.SendRawEmail",
         lambda params, **_: named.append(params.get("ConfigurationSetName")),
     )
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    monkeypatch.setattr(lambda_runtime, "_session", lambda: session)
     mail_in("ses-1", "a1@mail.example.com", "The printer on floor 3 jams.\r\n")
     comment_on_github("d-1", 9001, "Which model is it?")
     assert run_outbox(sqs, queue_url) == {"batchItemFailures": []}

@@ -780,9 +780,9 @@ def handler_code(entry: str = "handler.lambda_function") -> str:
 
 def boto3_calls(code: str) -> set[tuple[str, str]]:
     """(client, method) for every operation of a boto3 client the code creates and calls."""
-    # LazyClient(...) and boto3.client(...) in handler/; a session's .client(...) in libraries
-    # such as Powertools.
-    services = set(re.findall(r'(?:\.client|\bLazyClient)\(\s*"([a-z0-9-]+)"', code))
+    # aws_client(...) and LazyClient(...) in the functions, boto3.client(...) in the CLI; a
+    # session's .client(...) in libraries such as Powertools.
+    services = set(re.findall(r'(?:\.client|\bLazyClient|\baws_client)\(\s*"([a-z0-9-]+)"', code))
     session = botocore.session.get_session()
     calls = set()
     for service in services:
@@ -823,7 +823,8 @@ def handler_claims_through_powertools() -> bool:
 
 
 def test_boto3_calls_are_found_in_the_code():
-    """The scan sees the client calls handler/ makes, and only boto3.client creates clients."""
+    """The scan sees the client calls handler/ makes, and only aws_client, LazyClient and
+    boto3.client create clients."""
     code = handler_code()
     assert boto3_calls(code) == {
         ("s3", "get_object"),
@@ -841,8 +842,10 @@ def test_boto3_calls_are_found_in_the_code():
         # A failed mail-queue message hidden until its retry (handler/aws/mail_queue.py).
         ("sqs", "change_message_visibility"),
     }
-    # A resource or session client would escape the scan (and so the IAM check below).
+    # A resource or session client would escape the scan (and so the IAM check below): the
+    # functions' one botocore session makes clients in aws_client alone.
     assert not re.search(r"boto3\.(resource|session|Session)\b", code)
+    assert code.count(".create_client(") == 1
 
 
 def test_the_scan_maps_new_calls_to_their_iam_actions():

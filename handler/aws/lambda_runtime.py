@@ -1,6 +1,6 @@
-"""What the Lambda entry points share: the routes file they load, their JSON logger, and boto3
-clients made on first use. Importing it has no side effects: each entry point makes its own
-logger."""
+"""What the Lambda entry points share: the routes file they load, their JSON logger, and AWS
+clients, of one botocore session, made on first use. Importing it has no side effects: each
+entry point makes its own logger."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
+import botocore.session
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
@@ -26,6 +26,18 @@ DEFAULT_ROUTES = (
 )
 
 
+@functools.cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+def aws_client(service: str, config: Config | None = None) -> Any:  # noqa: ANN401 - per service
+    """A client of the one botocore session the functions' clients share. botocore's own, not
+    boto3's: importing boto3 adds its resources and s3transfer, which no function uses (a tenth
+    of a cold start)."""
+    return _session().create_client(service, config=config)
+
+
 class LazyClient:
     """A boto3 client made on first use. Only S3 serves every mail: a mail that is rejected
     needs no Secrets Manager, DynamoDB or SES client, and a cold start should not build them."""
@@ -36,7 +48,7 @@ class LazyClient:
 
     @functools.cached_property
     def client(self) -> Any:  # noqa: ANN401 - the service, and so the type, is known at run time
-        return boto3.client(self.service, config=self.config)  # type: ignore[call-overload]
+        return aws_client(self.service, self.config)
 
     def __getattr__(self, name: str) -> Any:  # noqa: ANN401
         # Only for the client's operations: a failing client (or copy probing __deepcopy__ on a

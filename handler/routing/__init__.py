@@ -1,6 +1,7 @@
 """Which repository and issue an address names, and who may write there: ``routes.yaml``,
 validated once at load, and the lookup over it."""
 
+from handler.routing.errors import RoutesError, RoutesUnreadable
 from handler.routing.load import load_routes, parse_routes, routes_json
 from handler.routing.model import (
     GITHUB_LOGIN,
@@ -16,7 +17,6 @@ from handler.routing.model import (
     Unsubscribe,
     sender_allowed,
 )
-from handler.routing.validate import RoutesError, RoutesUnreadable
 
 __all__ = [
     "GITHUB_LOGIN",

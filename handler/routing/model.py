@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from handler.reasons import Reason
 from handler.routing.domains import is_subdomain, normalize_domain
@@ -141,36 +142,79 @@ class _Domain:
     openings: dict[str, Route]
 
 
-@dataclass(frozen=True)
 class Routes:
-    routes: tuple[Route, ...]
-    source: str
-    _by_domain: dict[str, _Domain] = field(init=False, repr=False, compare=False)
+    """The routes of a deployment, indexed by domain for lookup.
 
-    def __post_init__(self) -> None:
+    Built from validated routes (handler.routing.validate), or from routes.json
+    (``Routes.packaged``): there each domain's routes stay JSON text until an address of the
+    domain is looked up, so that a cold start with 10,000 routes decodes the few it uses.
+    """
+
+    def __init__(self, routes: tuple[Route, ...], source: str) -> None:
+        self.source = source
+        self._routes: tuple[Route, ...] | None = routes
         grouped: dict[str, list[Route]] = {}
-        for route in self.routes:
+        for route in routes:
             grouped.setdefault(route.domain, []).append(route)
-        index = {
-            domain: _Domain(
-                routes=tuple(routes),
-                # Validation refuses two routes with one domain and prefix; first one wins if not.
-                by_prefix={route.prefix: route for route in reversed(routes)},
-                lengths=tuple(sorted({len(route.prefix) for route in routes}, reverse=True)),
-                openings=_openings(routes),
-            )
-            for domain, routes in grouped.items()
-        }
-        object.__setattr__(self, "_by_domain", index)
+        self._by_domain = {domain: _domain(found) for domain, found in grouped.items()}
+        self._packed: dict[str, Callable[[], list[Route]]] = {}
+
+    @classmethod
+    def packaged(cls, packed: dict[str, Callable[[], list[Route]]], source: str) -> Routes:
+        """Routes whose domains (in file order) each give their routes when first needed."""
+        routes = cls((), source)
+        routes._routes = None
+        routes._packed = packed
+        return routes
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """Every route, in file order."""
+        if self._routes is None:
+            self._routes = tuple(sorted(self._each(), key=lambda route: route.index))
+        return self._routes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Routes):
+            return NotImplemented
+        return (self.routes, self.source) == (other.routes, other.source)
+
+    def __hash__(self) -> int:
+        return hash((self.routes, self.source))
+
+    def __repr__(self) -> str:
+        return f"Routes(routes={self.routes!r}, source={self.source!r})"
+
+    def any_route(self, predicate: Callable[[Route], bool]) -> bool:
+        """Whether ``predicate`` holds for some route; routes.json's are decoded only as far as
+        the first that it holds for."""
+        return any(predicate(route) for route in self._each())
+
+    def _each(self) -> Iterator[Route]:
+        """Every route, domain by domain."""
+        if self._routes is not None:
+            yield from self._routes
+            return
+        for domain in self._packed:
+            yield from self._decoded(domain).routes
+
+    def _of(self, domain: str) -> _Domain | None:
+        return self._decoded(domain) if domain in self._packed else self._by_domain.get(domain)
+
+    def _decoded(self, domain: str) -> _Domain:
+        found = self._by_domain.get(domain)
+        if found is None:
+            found = self._by_domain[domain] = _domain(self._packed[domain]())
+        return found
 
     @property
     def domains(self) -> tuple[str, ...]:
         """The recipient domains, each once, in file order."""
-        return tuple(self._by_domain)
+        return tuple(self._packed or self._by_domain)
 
     def of_domain(self, domain: str) -> tuple[Route, ...]:
         """The routes of the recipient domain ``domain`` (normal form), in file order."""
-        found = self._by_domain.get(domain)
+        found = self._of(domain)
         return found.routes if found is not None else ()
 
     def lookup(self, address: str) -> Target | NewIssue | Unsubscribe | Miss:
@@ -203,7 +247,7 @@ class Routes:
         domain = normalize_domain(raw_domain)
         if domain is None:
             return Miss(Reason.INVALID_ADDRESS, f"{quoted(raw_domain)} is not a valid domain")
-        candidates = self._by_domain.get(domain)
+        candidates = self._of(domain)
         if candidates is None:
             return Miss(Reason.NO_ROUTE, f"no route for the domain {domain}")
         # A new-issue address is a whole local part (validation keeps it from reading as any
@@ -239,6 +283,16 @@ class Routes:
             f"{quoted(written)} is not <prefix><issue number> for {domain} "
             f"(expected e.g. {examples}){hint}",
         )
+
+
+def _domain(routes: list[Route]) -> _Domain:
+    return _Domain(
+        routes=tuple(routes),
+        # Validation refuses two routes with one domain and prefix; first one wins if not.
+        by_prefix={route.prefix: route for route in reversed(routes)},
+        lengths=tuple(sorted({len(route.prefix) for route in routes}, reverse=True)),
+        openings=_openings(routes),
+    )
 
 
 def _openings(routes: list[Route]) -> dict[str, Route]:

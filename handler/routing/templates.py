@@ -4,8 +4,7 @@ rendering share. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from difflib import get_close_matches
+from collections.abc import Iterator, Mapping, Sequence
 from string import Formatter
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,7 +73,7 @@ def template_parts(text: str, allowed: tuple[str, ...]) -> list[tuple[str, str |
 
 
 def _known(name: str, allowed: tuple[str, ...]) -> str:
-    close = get_close_matches(name, allowed, n=1, cutoff=0.6)
+    close = _close(name, allowed)
     hint = f"did you mean {{{close[0]}}}? " if close else ""
     return hint + "the placeholders are " + ", ".join(f"{{{each}}}" for each in allowed)
 
@@ -87,7 +86,7 @@ def notice_problems(raw: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], s
         reason = next((each for each in NOTICE_PLACEHOLDERS if each == code), None)
         if reason is None:
             codes = [str(each) for each in NOTICE_PLACEHOLDERS]
-            close = get_close_matches(str(code), codes, n=1, cutoff=0.6)
+            close = _close(str(code), codes)
             hint = f" (did you mean {close[0]}?)" if close else ""
             yield (
                 ("notices", str(code)),
@@ -144,3 +143,11 @@ def contact(raw: Mapping[str, Any]) -> str | None:
     """The route's ``contact``, trimmed; only called for a route without problems."""
     value = raw.get("contact")
     return value.strip() if isinstance(value, str) else None
+
+
+def _close(word: str, known: Sequence[str]) -> list[str]:
+    """The known word closest to a misspelt ``word``, if any is close."""
+    # Only a misspelling needs difflib: the functions' cold starts do not import it.
+    from difflib import get_close_matches  # noqa: PLC0415
+
+    return get_close_matches(word, known, n=1, cutoff=0.6)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -31,6 +31,7 @@ from handler.routing.checks import (
 )
 from handler.routing.conflicts import Address, conflicts
 from handler.routing.domains import normalize_domain
+from handler.routing.errors import RoutesError
 from handler.routing.model import Route, Routes, quoted, route_label
 from handler.routing.templates import contact, notice_texts
 
@@ -55,19 +56,6 @@ class _Found:
     message: str
     # The place of the path's last key itself (an unknown key), not of its value.
     key: bool = False
-
-
-class RoutesError(Exception):
-    """The routes file cannot be used; ``errors`` holds every problem found, one per line."""
-
-    def __init__(self, errors: Iterable[str]) -> None:
-        self.errors = tuple(errors)
-        super().__init__("\n".join(self.errors))
-
-
-class RoutesUnreadable(RoutesError):
-    """The routes file cannot be read at all: missing, not a file, not UTF-8, or no YAML reader
-    here. ``check`` exits 2 for it, 1 for a file that was read and is invalid."""
 
 
 def validated_routes(
