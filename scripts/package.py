@@ -5,9 +5,10 @@ never for the machine running this, and the zip is deterministic (sorted entries
 timestamps and modes) so that its hash, which Terraform deploys by, changes only with its
 content: an edited routes.yaml deploys, an unchanged tree does not.
 
-The routes go in as ``routes.json``, the validated JSON form of the routes file: the function
-loads it in milliseconds and needs neither PyYAML nor jsonschema (left out of the zip, see
-requirements/lambda.in).
+The routes go in as ``routes.json``: the routes file validated here, indexed by domain and
+sealed with its digest (handler/routing/packaged.py). The functions load it in milliseconds,
+whatever the number of routes, without validating it again, and need neither PyYAML nor
+jsonschema (left out of the zip, see requirements/lambda.in).
 
 Every distribution comes from the hash-pinned lock requirements/lambda.txt (``make lock``),
 installed with ``--require-hashes`` and without resolving anything anew. pip's output is kept

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from botocore.config import Config
 
 _ROOT = Path(__file__).resolve().parents[2]
-# `make package` puts routes.json, the validated JSON form of routes.yaml, in the zip: it loads in
-# milliseconds where PyYAML takes most of a second for a large file. A checkout has the YAML.
+# `make package` puts routes.json, routes.yaml validated and indexed by domain, in the zip: it loads
+# in milliseconds where PyYAML takes most of a second for a large file. A checkout has the YAML.
 DEFAULT_ROUTES = (
     _ROOT / "routes.json" if (_ROOT / "routes.json").exists() else _ROOT / "routes.yaml"
 )
