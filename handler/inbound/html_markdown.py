@@ -50,6 +50,7 @@ _DROPPED = frozenset(
         "textarea",
     }
 )
+_DROPPED_NAMES = sorted(_DROPPED)
 _CELLS = frozenset({"td", "th"})
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 _PIPE = re.compile(r"(?<!\\)\|")
@@ -138,6 +139,7 @@ _OUTLOOK_BORDER = re.compile(r"border-top:[^;]*\bsolid", re.IGNORECASE)
 _BOLD_STYLE = re.compile(r"font-weight:\s*(?:bold|[6-9]00)", re.IGNORECASE)
 # Formatting that a header line loses, as it has none in a plain-text mail.
 _FORMATTING = frozenset({"a", "b", "strong", "i", "em", "u", "font", "span"})
+_FORMATTING_SELECTOR = ", ".join(sorted(_FORMATTING))
 _BLOCKS = frozenset(
     {
         "address",
@@ -190,15 +192,30 @@ def html_to_markdown(html: str, images: Mapping[str, str] | None = None) -> str:
     """
     from selectolax.lexbor import LexborHTMLParser  # noqa: PLC0415 - for HTML mail only
 
-    tree = LexborHTMLParser(_defused(html))
+    html = _defused(html)
+    tree = LexborHTMLParser(html)
     root = tree.root
     if root is None:
         return ""
     rewrite = _Rewrite(tree, _Tokens())
-    if _prepare(rewrite, root) > _MAX_DEPTH:
-        return _tidy(_plain_text(root), None)
+    _prepare(rewrite, root)
     markdown = _Writer(InlineImages(images or {}), rewrite.renamed).write(root)
+    if markdown is None:
+        return _tidy(_deep_text(html), None)
     return _tidy(markdown, rewrite.tokens if rewrite.tokens.used else None)
+
+
+def _deep_text(html: str) -> str:
+    """The text of HTML nested too deep to write as Markdown (hostile, anyway), a line each:
+    what is not text, and the client markup that has no line in a plain-text mail, dropped."""
+    from selectolax.lexbor import LexborHTMLParser  # noqa: PLC0415 - for HTML mail only
+
+    tree = LexborHTMLParser(html)
+    tree.strip_tags(_DROPPED_NAMES)
+    for node in tree.css(_CANDIDATES):
+        if _mark(node, node.tag or "") is _Mark.PREFIX:
+            node.decompose(recursive=False)
+    return _plain_text(tree.root) if tree.root is not None else ""
 
 
 class _Token(Enum):
@@ -274,103 +291,113 @@ class _Rewrite:
         return self.tokens[kind]
 
 
-# One walk for everything a tag is looked at for keeps the conversion one pass over the tree.
-def _prepare(rewrite: _Rewrite, root: LexborNode) -> int:  # noqa: PLR0915
+def _prepare(rewrite: _Rewrite, root: LexborNode) -> None:
     """Strip what is not text and rewrite the mail clients' quote, forward and signature markup.
 
-    One walk over the tree in document order, changing nothing until it is done; returns the
-    depth of the deepest tag left.
+    Lexbor finds the tags that may be client markup (few, in most mails); each is then judged in
+    document order by the tags around it, as a walk of the whole tree would have.
     """
     tree = rewrite.tree
-    candidates = set(tree.css(_CANDIDATES))
+    tree.strip_tags(_DROPPED_NAMES)
+    marked: dict[LexborNode, _Mark] = {}
+    for node in dict.fromkeys(tree.css(_CANDIDATES)):
+        mark = _mark(node, node.tag or "")
+        if mark is not None:
+            marked[node] = mark
+    if not marked:
+        return
+    for node, mark in marked.items():
+        if mark is _Mark.PREFIX:
+            # Not destroyed: the marked tags inside it are still looked at (and skipped).
+            node.decompose(recursive=False)
     body = tree.body or root
-    names: dict[int, str] = {}
-    removed: list[LexborNode] = []
-    plain: list[LexborNode] = []
-    containers: list[tuple[_Mark, LexborNode]] = []
-    signatures: list[LexborNode] = []
+    heads: list[LexborNode] = []
+    containers: dict[LexborNode, _Mark] = {}
+    signatures: dict[LexborNode, None] = {}
     # Where the quoted mail after Outlook's header (or #appendonsend) starts, and the tag it
     # ends with: the innermost quote or cell around it, else the document.
     outlook: tuple[LexborNode, LexborNode] | None = None
     append: tuple[LexborNode, LexborNode] | None = None
-    text_seen = False
-    deepest = 0
-    # [next child, depth, in a cell, in <pre>, in a head, the innermost quote or cell]; <html>'s
-    # children are at depth 0, so that a tag in <body> counts as deep as in a fragment.
-    stack: list[list[Any]] = [[root.first_child, -1, False, False, False, body]]
-    while stack:
-        frame = stack[-1]
-        node = frame[0]
-        if node is None:
-            stack.pop()
-            continue
-        frame[0] = node.next
-        tag_id = node.tag_id
-        name = names.get(tag_id)
-        if name is None:
-            name = names[tag_id] = node.tag or ""
-        if name == "-text":
-            if not text_seen:
-                text = node.text_content or ""
-                text_seen = bool(text) and not text.isspace()
-            continue
-        if not node.is_element_node or name in _DROPPED:
-            # Comments, doctypes, processing instructions, scripts and the like.
-            removed.append(node)
-            continue
-        depth, in_cell, in_pre, in_head, scope = (
-            frame[1] + 1,
-            frame[2],
-            frame[3],
-            frame[4],
-            frame[5],
-        )
-        deepest = max(deepest, depth)
-        mark = _mark(node, name) if node in candidates else None
-        boxed = in_cell or in_pre
-        child_pre = in_pre or name == "pre"
-        child_head = in_head
-        child_scope = node if name == "blockquote" or name in _CELLS else scope
-        if in_head and name in _FORMATTING:
-            plain.append(node)
+    before_text: set[LexborNode] | None = None
+    for node, mark in marked.items():
         if mark is _Mark.PREFIX:
-            removed.append(node)
             continue
+        context = _context(node, marked, containers, signatures)
+        if context is None:
+            # In a tag that was dropped.
+            continue
+        boxed, scope = context
+        scope = scope or body
         if mark is _Mark.HEAD:
-            child_head = True
+            heads.append(node)
         elif mark is _Mark.OUTLOOK:
-            child_head = True
+            heads.append(node)
             if outlook is None and not boxed:
                 outlook = (node, scope)
         elif mark is _Mark.APPEND:
             if append is None and not boxed:
                 append = (node, scope)
         elif mark is _Mark.SIGNATURE:
+            if before_text is None:
+                before_text = _before_text(root)
             # A signature follows what the author wrote: a mail that is all "signature" was
             # typed into it (Outlook mobile and Apple Mail put the cursor there).
-            if text_seen and not boxed:
-                signatures.append(node)
-                child_pre = in_pre
-        elif mark in _CONTAINERS and not boxed:
-            containers.append((mark, node))
-            child_scope = node
-        stack.append(
-            [node.first_child, depth, in_cell or name in _CELLS, child_pre, child_head, child_scope]
-        )
-    for node in removed:
-        node.decompose()
-    for tag in plain:
-        rewrite.renamed[tag] = "span"
-    if deepest > _MAX_DEPTH:
-        return deepest
-    head = outlook or append
-    if head is not None:
-        _quote_after(rewrite, head[0], head[1])
-    for mark, tag in containers:
+            if node not in before_text and not boxed:
+                signatures[node] = None
+        elif not boxed:
+            containers[node] = mark
+    for head in heads:
+        # A header line has no formatting in a plain-text mail.
+        for tag in head.css(_FORMATTING_SELECTOR):
+            rewrite.renamed[tag] = "span"
+    chosen = outlook or append
+    if chosen is not None:
+        _quote_after(rewrite, chosen[0], chosen[1])
+    for tag, mark in containers.items():
         _QUOTERS[mark](rewrite, tag)
     for tag in signatures:
         _sign(rewrite, tag)
-    return deepest
+
+
+def _context(
+    node: LexborNode,
+    marked: Mapping[LexborNode, _Mark],
+    containers: Mapping[LexborNode, _Mark],
+    signatures: Mapping[LexborNode, None],
+) -> tuple[bool, LexborNode | None] | None:
+    """Whether ``node`` is in a table cell or a <pre> (where client markup is text someone
+    pasted), and the innermost quote, cell or taken container around it; None if it is no
+    longer in the document."""
+    boxed = False
+    scope: LexborNode | None = None
+    parent = node.parent
+    while parent is not None:
+        if parent.is_document_node:
+            return boxed, scope
+        name = parent.tag
+        if name in _CELLS or name == "blockquote" or parent in containers:
+            if scope is None:
+                scope = parent
+            boxed = boxed or name in _CELLS
+        # A taken signature's <pre> is read as text.
+        elif name == "pre" and parent not in signatures:
+            boxed = True
+        elif marked.get(parent) is _Mark.PREFIX:
+            return None
+        parent = parent.parent
+    return None
+
+
+def _before_text(root: LexborNode) -> set[LexborNode]:
+    """The tags that come before the first text that is not white space."""
+    before: set[LexborNode] = set()
+    for node in _descendants(root):
+        if node.is_text_node:
+            if (node.text_content or "").strip():
+                break
+        else:
+            before.add(node)
+    return before
 
 
 def _mark(tag: LexborNode, name: str) -> _Mark | None:
@@ -801,11 +828,16 @@ _BACKTICKS = re.compile(r"`+")
 
 
 class _Kind:
-    """How the writer treats a tag name."""
+    """How the writer treats a node by its name."""
 
-    __slots__ = ("flags", "heading", "inside", "outside")
+    __slots__ = ("element", "flags", "heading", "inside", "name", "outside", "text")
 
     def __init__(self, name: str) -> None:
+        self.name = name
+        self.text = name == "-text"
+        # Lexbor names what is not a tag "-comment", "-doctype" and the like (a processing
+        # instruction, nothing): those are not there for the writer.
+        self.element = bool(name) and name[0] != "-"
         heading = _HEADING.match(name)
         self.heading = int(heading.group(1)) if heading else 0
         self.inside = heading is not None or name in _TRIMMED
@@ -824,9 +856,6 @@ class _Kind:
         self.flags = flags
 
 
-_TEXT_KIND = _Kind("-text")
-
-
 class _Frame:
     """A tag being written: its children's Markdown so far, and what its rows need."""
 
@@ -842,30 +871,26 @@ class _Frame:
         "inherited",
         "items",
         "kind",
-        "name",
         "node",
         "previous",
         "start",
         "strings",
     )
 
-    def __init__(
-        self, node: LexborNode, name: str, kind: _Kind, inherited: int, *, first: bool
-    ) -> None:
+    def __init__(self, node: LexborNode, kind: _Kind, inherited: int, *, first: bool) -> None:
         self.node = node
-        self.name = name
         self.kind = kind
         # What the tags around it make of it (markdownify's parent_tags), and of its children.
         self.inherited = inherited
         self.flags = inherited | kind.flags
         self.child = node.first_child
-        # Whether the previous child swallows white space next to it.
+        # The previous child, if any (whether it swallows the white space next to it).
         self.previous: _Kind | None = None
         self.strings: list[str] = []
         # No tag comes before it among its siblings (a table's first row).
         self.first = first
         self.elements = 0
-        # Its place among the <li> of its parent; the <li> seen so far, the <ol>'s start.
+        # Its place among the <li> of its parent; the <li> seen so far; the <ol>'s start.
         self.index = 0
         self.items = 0
         self.start: int | None = None
@@ -882,13 +907,32 @@ class _Writer:
         self.images = images
         self.renamed = renamed
         self.head_rows: dict[LexborNode, int] = {}
+        self.kinds: dict[int, _Kind] = {}
+        self.named: dict[str, _Kind] = {}
 
-    def write(self, root: LexborNode) -> str:  # noqa: PLR0915 - the loop is the writer
-        """The Markdown of everything under ``root``, in one walk."""
+    def kind(self, node: LexborNode) -> _Kind:
+        """How ``node`` is written: by its tag, or by the name the rewriting gave it."""
         renamed = self.renamed
-        names: dict[int, str] = {}
-        kinds: dict[str, _Kind] = {}
-        stack = [_Frame(root, "", _Kind(""), 0, first=True)]
+        if renamed and node in renamed:
+            name = renamed[node]
+            kind = self.named.get(name)
+            if kind is None:
+                kind = self.named[name] = _Kind(name)
+            return kind
+        tag_id = node.tag_id
+        kind = self.kinds.get(tag_id)
+        if kind is None:
+            kind = self.kinds[tag_id] = _Kind(node.tag or "")
+        return kind
+
+    def write(self, root: LexborNode) -> str | None:  # noqa: PLR0915 - the writer's loop
+        """The Markdown of everything under ``root``, in one walk; None if tags nest deeper
+        than _MAX_DEPTH."""
+        kinds = self.kinds
+        renamed = self.renamed
+        # <html> and <body> above what a fragment's tags would be.
+        limit = _MAX_DEPTH + 2
+        stack = [_Frame(root, _Kind(""), 0, first=True)]
         while True:
             frame = stack[-1]
             node = frame.child
@@ -900,66 +944,64 @@ class _Writer:
                 parent = stack[-1]
                 if text:
                     parent.strings.append(text)
-                if frame.cells or frame.name in _CELLS:
+                if frame.cells or frame.kind.flags & _CELL:
                     parent.cells += frame.cells + frame.colspan
                     parent.headless = parent.headless and frame.headless
-                    if frame.name == "td":
+                    if frame.kind.name == "td":
                         parent.headless = False
                 continue
             following = node.next
             frame.child = following
-            tag_id = node.tag_id
-            name = names.get(tag_id)
-            if name is None:
-                name = names[tag_id] = node.tag or ""
-            if renamed:
-                name = renamed.get(node, name)
-            if name == "-text":
-                previous = frame.previous
-                frame.previous = _TEXT_KIND
-                text = node.text_content or ""
-                after: _Kind | None = None
-                if following is not None:
-                    following_id = following.tag_id
-                    following_name = names.get(following_id)
-                    if following_name is None:
-                        following_name = names[following_id] = following.tag or ""
-                    if renamed:
-                        following_name = renamed.get(following, following_name)
-                    after = kinds.get(following_name)
-                    if after is None:
-                        after = kinds[following_name] = _Kind(following_name)
-                first = previous is None
-                before_block = previous is not None and previous.outside
-                after_block = after is not None and after.outside
-                if not text or text.isspace():
-                    if frame.kind.inside and (first or following is None):
-                        continue
-                    if before_block or after_block:
-                        continue
-                flags = frame.flags
-                text = _text(text, in_cell=bool(flags & _CELL), in_pre=bool(flags & _PRE))
-                if before_block or (first and frame.kind.inside):
-                    text = text.lstrip(" \t\r\n")
-                if after_block or (following is None and frame.kind.inside):
-                    text = text.rstrip()
-                if text:
-                    frame.strings.append(text)
+            kind = kinds.get(node.tag_id)
+            if kind is None or (renamed and node in renamed):
+                kind = self.kind(node)
+            if kind.element:
+                frame.previous = kind
+                child = _Frame(node, kind, frame.flags, first=not frame.elements)
+                frame.elements += 1
+                if kind.name == "li":
+                    child.index = frame.items
+                    frame.items += 1
+                stack.append(child)
+                if len(stack) > limit:
+                    return None
                 continue
-            kind = kinds.get(name)
-            if kind is None:
-                kind = kinds[name] = _Kind(name)
+            if not kind.text:
+                continue
+            previous = frame.previous
             frame.previous = kind
-            child = _Frame(node, name, kind, frame.flags, first=not frame.elements)
-            frame.elements += 1
-            if name == "li":
-                child.index = frame.items
-                frame.items += 1
-            stack.append(child)
+            # The next sibling that is text or a tag, and whether it swallows white space.
+            after: _Kind | None = None
+            while following is not None:
+                after = kinds.get(following.tag_id)
+                if after is None or (renamed and following in renamed):
+                    after = self.kind(following)
+                if after.element or after.text:
+                    break
+                following = following.next
+            inside = frame.kind.inside
+            before_block = previous is not None and previous.outside
+            after_block = following is not None and after is not None and after.outside
+            text = node.text_content or ""
+            if (not text or text.isspace()) and (
+                (inside and (previous is None or following is None)) or before_block or after_block
+            ):
+                continue
+            flags = frame.flags
+            if not flags & _PRE and _WHITESPACE_RUN.search(text) is not None:
+                text = _WHITESPACE_RUN.sub(_collapsed_run, text)
+            if flags & _CELL and "|" in text:
+                text = _PIPE.sub(r"\\|", text)
+            if before_block or (inside and previous is None):
+                text = text.lstrip(" \t\r\n")
+            if after_block or (inside and following is None):
+                text = text.rstrip()
+            if text:
+                frame.strings.append(text)
 
     def _finish(self, frame: _Frame, stack: list[_Frame]) -> str:
         """The Markdown of a tag whose children are all written."""
-        name = frame.name
+        name = frame.kind.name
         if name == "pre" or frame.inherited & _PRE:
             text = "".join(frame.strings)
         else:
@@ -1008,15 +1050,17 @@ class _Writer:
     def tr(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
         parent = stack[-1]
         first = frame.first
-        head = frame.headless or (parent.name == "thead" and self._rows(parent.node) == 1)
+        head = frame.headless or (parent.kind.name == "thead" and self._rows(parent.node) == 1)
         missing = first and (
-            parent.name != "tbody"
+            parent.kind.name != "tbody"
             or len(stack) < 2
             or stack[-2].node.css_first("thead") is None
         )
         if (head or missing) and first:
             return "|" + text + "\n| " + " | ".join(["---"] * frame.cells) + " |\n"
-        if first and (parent.name == "table" or (parent.name == "tbody" and parent.first)):
+        if first and (
+            parent.kind.name == "table" or (parent.kind.name == "tbody" and parent.first)
+        ):
             blank = "| " + " | ".join([""] * frame.cells) + " |\n"
             rule = "| " + " | ".join(["---"] * frame.cells) + " |\n"
             return blank + rule + "|" + text + "\n"
@@ -1033,7 +1077,7 @@ class _Writer:
         if not text:
             return "\n"
         parent = stack[-1]
-        if parent.name == "ol":
+        if parent.kind.name == "ol":
             if parent.start is None:
                 start = parent.node.attributes.get("start") or ""
                 parent.start = int(start) if start.isdecimal() else 1
@@ -1052,8 +1096,7 @@ class _Writer:
                 break
             following = following.next
         before_paragraph = following is not None and (
-            not following.is_element_node
-            or self.renamed.get(following, following.tag) not in ("ul", "ol")
+            not following.is_element_node or self.kind(following).name not in ("ul", "ol")
         )
         return "\n\n" + text + ("\n" if before_paragraph else "")
 
