@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from handler.inbound import markers
 from handler.inbound.attachments import InlineImages
@@ -859,23 +859,16 @@ class _Kind:
 class _Frame:
     """A tag being written: its children's Markdown so far, and what its rows need."""
 
-    __slots__ = (
-        "cells",
-        "child",
-        "colspan",
-        "elements",
-        "first",
-        "flags",
-        "headless",
-        "index",
-        "inherited",
-        "items",
-        "kind",
-        "node",
-        "previous",
-        "start",
-        "strings",
-    )
+    # Its place among the <li> of its parent; the <li> seen so far; the <ol>'s start.
+    index = 0
+    items = 0
+    start: int | None = None
+    # The cells under it (colspan counted), whether all of them are <th>, its own colspan.
+    cells = 0
+    headless = True
+    colspan = 0
+    # The tags among its children so far.
+    elements = 0
 
     def __init__(self, node: LexborNode, kind: _Kind, inherited: int, *, first: bool) -> None:
         self.node = node
@@ -889,15 +882,6 @@ class _Frame:
         self.strings: list[str] = []
         # No tag comes before it among its siblings (a table's first row).
         self.first = first
-        self.elements = 0
-        # Its place among the <li> of its parent; the <li> seen so far; the <ol>'s start.
-        self.index = 0
-        self.items = 0
-        self.start: int | None = None
-        # The cells under it (colspan counted), and whether all of them are <th>.
-        self.cells = 0
-        self.headless = True
-        self.colspan = 0
 
 
 class _Writer:
@@ -988,7 +972,7 @@ class _Writer:
             ):
                 continue
             flags = frame.flags
-            if not flags & _PRE and _WHITESPACE_RUN.search(text) is not None:
+            if not flags & _PRE and ("\n" in text or "\t" in text or "\r" in text or "  " in text):
                 text = _WHITESPACE_RUN.sub(_collapsed_run, text)
             if flags & _CELL and "|" in text:
                 text = _PIPE.sub(r"\\|", text)
@@ -1015,7 +999,7 @@ class _Writer:
 
     def a(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
         href = (frame.node.attributes.get("href") or "").strip()
-        scheme = urlsplit(href).scheme.lower() if href else ""
+        scheme = _scheme(href)
         label = text.strip()
         if scheme not in _SAFE_SCHEMES or not label or frame.inherited & _NOFORMAT:
             return text
@@ -1215,6 +1199,20 @@ _CONVERTERS: dict[str, Callable[[_Writer, _Frame, str, list[_Frame]], str]] = {
 }
 
 
+def _scheme(href: str) -> str:
+    """The scheme of a URL, lower-cased, as urllib.parse.urlsplit reads it (without parsing
+    the rest)."""
+    href = href.lstrip(_C0_CONTROL_OR_SPACE)
+    if "\t" in href or "\r" in href or "\n" in href:
+        href = href.replace("\t", "").replace("\r", "").replace("\n", "")
+    scheme = _SCHEME.match(href)
+    return scheme.group(1).lower() if scheme else ""
+
+
+_C0_CONTROL_OR_SPACE = "".join(map(chr, range(0x21)))
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
 def _heading(level: int, text: str, inherited: int) -> str:
     if inherited & _INLINE:
         return text
@@ -1245,6 +1243,8 @@ def _indented(text: str, prefix: str, blank: str) -> str:
 def _joined(strings: list[str]) -> str:
     """The children's Markdown joined, the line breaks where two meet made at most two (or the
     more of the two), as markdownify joins them."""
+    if len(strings) < 2:
+        return strings[0] if strings else ""
     out: list[str] = []
     # The line breaks the last child ended with, if they are the last string in ``out``.
     trail = ""
