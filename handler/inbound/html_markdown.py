@@ -830,7 +830,7 @@ _BACKTICKS = re.compile(r"`+")
 class _Kind:
     """How the writer treats a node by its name."""
 
-    __slots__ = ("element", "flags", "heading", "inside", "name", "outside", "text")
+    __slots__ = ("convert", "element", "flags", "inside", "name", "outside", "text")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -839,7 +839,6 @@ class _Kind:
         # instruction, nothing): those are not there for the writer.
         self.element = bool(name) and name[0] != "-"
         heading = _HEADING.match(name)
-        self.heading = int(heading.group(1)) if heading else 0
         self.inside = heading is not None or name in _TRIMMED
         self.outside = self.inside or name == "pre"
         flags = 0
@@ -854,38 +853,26 @@ class _Kind:
         if name == "li":
             flags |= _LI
         self.flags = flags
+        self.convert = _CONVERTERS.get(name)
+        if self.convert is None and heading is not None:
+            self.convert = _heading(int(heading.group(1)))
 
 
-class _Frame:
-    """A tag being written: its children's Markdown so far, and what its rows need."""
-
-    # Its place among the <li> of its parent; the <li> seen so far; the <ol>'s start.
-    index = 0
-    items = 0
-    start: int | None = None
-    # The cells under it (colspan counted), whether all of them are <th>, its own colspan.
-    cells = 0
-    headless = True
-    colspan = 0
-    # The tags among its children so far.
-    elements = 0
-
-    def __init__(self, node: LexborNode, kind: _Kind, inherited: int, *, first: bool) -> None:
-        self.node = node
-        self.kind = kind
-        # What the tags around it make of it (markdownify's parent_tags), and of its children.
-        self.inherited = inherited
-        self.flags = inherited | kind.flags
-        self.child = node.first_child
-        # The previous child, if any (whether it swallows the white space next to it).
-        self.previous: _Kind | None = None
-        self.strings: list[str] = []
-        # No tag comes before it among its siblings (a table's first row).
-        self.first = first
+# A tag being written is a list (the writer's loop makes one per tag, and reads it at every
+# child: a list is the cheapest to make and to read). By index:
+#  0 the next child to write            1 the tag's _Kind
+#  2 the flags of the tags around it (markdownify's parent_tags)
+#  3 the flags its children get         4 the _Kind of the child written last (None before)
+#  5 the children's Markdown            6 whether no tag comes before it among its siblings
+#  7 its node                           8 how many tags among its children so far
+#  9 the <li> among its children so far 10 its own place among its parent's <li>
+# 11 the cells under it (colspan counted) 12 whether all of them are <th>
+# 13 its own colspan (a cell)          14 an <ol>'s start
+_Converter = Callable[["_Writer", "list[Any]", str, "list[list[Any]]"], str]
 
 
 class _Writer:
-    """Markdown for a prepared tree."""
+    """Markdown for a prepared tree, in one walk without recursion."""
 
     def __init__(self, images: InlineImages, renamed: Mapping[LexborNode, str]) -> None:
         self.images = images
@@ -909,51 +896,64 @@ class _Writer:
             kind = self.kinds[tag_id] = _Kind(node.tag or "")
         return kind
 
-    def write(self, root: LexborNode) -> str | None:  # noqa: PLR0915 - the writer's loop
-        """The Markdown of everything under ``root``, in one walk; None if tags nest deeper
-        than _MAX_DEPTH."""
+    # One loop, with its steps inline: it runs once per node of the mail.
+    def write(self, root: LexborNode) -> str | None:  # noqa: PLR0915
+        """The Markdown of everything under ``root``; None if tags nest deeper than
+        _MAX_DEPTH."""
         kinds = self.kinds
         renamed = self.renamed
         # <html> and <body> above what a fragment's tags would be.
         limit = _MAX_DEPTH + 2
-        stack = [_Frame(root, _Kind(""), 0, first=True)]
+        frame: list[Any] = [root.first_child, _Kind(""), 0, 0, None, [], True, root, 0, 0, 0, 0]
+        frame += [True, 0, None]
+        stack = [frame]
         while True:
-            frame = stack[-1]
-            node = frame.child
+            node = frame[0]
             if node is None:
                 stack.pop()
-                text = self._finish(frame, stack)
+                strings = frame[5]
+                kind = frame[1]
+                if len(strings) < 2:
+                    text = strings[0] if strings else ""
+                elif kind.name == "pre" or frame[2] & _PRE:
+                    text = "".join(strings)
+                else:
+                    text = _joined(strings)
+                if kind.convert is not None:
+                    text = kind.convert(self, frame, text, stack)
                 if not stack:
                     return text.strip("\n")
                 parent = stack[-1]
                 if text:
-                    parent.strings.append(text)
-                if frame.cells or frame.kind.flags & _CELL:
-                    parent.cells += frame.cells + frame.colspan
-                    parent.headless = parent.headless and frame.headless
-                    if frame.kind.name == "td":
-                        parent.headless = False
+                    parent[5].append(text)
+                if frame[11] or kind.flags & _CELL:
+                    parent[11] += frame[11] + frame[13]
+                    if kind.name == "td" or not frame[12]:
+                        parent[12] = False
+                frame = parent
                 continue
             following = node.next
-            frame.child = following
+            frame[0] = following
             kind = kinds.get(node.tag_id)
             if kind is None or (renamed and node in renamed):
                 kind = self.kind(node)
             if kind.element:
-                frame.previous = kind
-                child = _Frame(node, kind, frame.flags, first=not frame.elements)
-                frame.elements += 1
+                frame[4] = kind
+                child = [node.first_child, kind, frame[3], frame[3] | kind.flags, None, []]
+                child += [not frame[8], node, 0, 0, 0, 0, True, 0, None]
+                frame[8] += 1
                 if kind.name == "li":
-                    child.index = frame.items
-                    frame.items += 1
+                    child[10] = frame[9]
+                    frame[9] += 1
                 stack.append(child)
                 if len(stack) > limit:
                     return None
+                frame = child
                 continue
             if not kind.text:
                 continue
-            previous = frame.previous
-            frame.previous = kind
+            previous = frame[4]
+            frame[4] = kind
             # The next sibling that is text or a tag, and whether it swallows white space.
             after: _Kind | None = None
             while following is not None:
@@ -963,7 +963,7 @@ class _Writer:
                 if after.element or after.text:
                     break
                 following = following.next
-            inside = frame.kind.inside
+            inside = frame[1].inside
             before_block = previous is not None and previous.outside
             after_block = following is not None and after is not None and after.outside
             text = node.text_content or ""
@@ -971,7 +971,7 @@ class _Writer:
                 (inside and (previous is None or following is None)) or before_block or after_block
             ):
                 continue
-            flags = frame.flags
+            flags = frame[3]
             if not flags & _PRE and ("\n" in text or "\t" in text or "\r" in text or "  " in text):
                 text = _WHITESPACE_RUN.sub(_collapsed_run, text)
             if flags & _CELL and "|" in text:
@@ -981,35 +981,21 @@ class _Writer:
             if after_block or (inside and following is None):
                 text = text.rstrip()
             if text:
-                frame.strings.append(text)
+                frame[5].append(text)
 
-    def _finish(self, frame: _Frame, stack: list[_Frame]) -> str:
-        """The Markdown of a tag whose children are all written."""
-        name = frame.kind.name
-        if name == "pre" or frame.inherited & _PRE:
-            text = "".join(frame.strings)
-        else:
-            text = _joined(frame.strings)
-        if frame.kind.heading:
-            return _heading(frame.kind.heading, text, frame.inherited)
-        convert = _CONVERTERS.get(name)
-        if convert is None:
-            return text
-        return convert(self, frame, text, stack)
-
-    def a(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
-        href = (frame.node.attributes.get("href") or "").strip()
+    def a(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+        href = (frame[7].attributes.get("href") or "").strip()
         scheme = _scheme(href)
         label = text.strip()
-        if scheme not in _SAFE_SCHEMES or not label or frame.inherited & _NOFORMAT:
+        if scheme not in _SAFE_SCHEMES or not label or frame[2] & _NOFORMAT:
             return text
         lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
         if label.replace("\\_", "_") in {href, href.removeprefix("mailto:")}:
             return text
         return f"{lead}[{label}]({href.replace(')', '%29').replace(' ', '%20')}){trail}"
 
-    def img(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
-        attrs = frame.node.attributes
+    def img(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+        attrs = frame[7].attributes
         alt = " ".join((attrs.get("alt") or "").split())
         source = (attrs.get("src") or "").strip()
         if source[:4].lower() != "cid:":
@@ -1019,34 +1005,32 @@ class _Writer:
         name = self.images.name(unquote(source[4:])) or alt
         return f"[image: {name}]" if name else "[image]"
 
-    def pre(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def pre(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         if not text:
             return ""
         lead = len(text) - len(text.lstrip(" \n"))
         text = text[text.rfind("\n", 0, lead) + 1 :].rstrip(" \n")
         return f"\n\n```\n{text}\n```\n\n"
 
-    def cell(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
-        value = frame.node.attributes.get("colspan")
-        frame.colspan = max(1, min(1000, int(value))) if value and value.isdecimal() else 1
-        return " " + text.strip().replace("\n", " ") + " |" * frame.colspan
+    def cell(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+        value = frame[7].attributes.get("colspan")
+        frame[13] = max(1, min(1000, int(value))) if value and value.isdecimal() else 1
+        return " " + text.strip().replace("\n", " ") + " |" * frame[13]
 
-    def tr(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def tr(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         parent = stack[-1]
-        first = frame.first
-        head = frame.headless or (parent.kind.name == "thead" and self._rows(parent.node) == 1)
+        parent_name = parent[1].name
+        first = frame[6]
+        head = frame[12] or (parent_name == "thead" and self._rows(parent[7]) == 1)
         missing = first and (
-            parent.kind.name != "tbody"
-            or len(stack) < 2
-            or stack[-2].node.css_first("thead") is None
+            parent_name != "tbody" or len(stack) < 2 or stack[-2][7].css_first("thead") is None
         )
+        cells = frame[11]
         if (head or missing) and first:
-            return "|" + text + "\n| " + " | ".join(["---"] * frame.cells) + " |\n"
-        if first and (
-            parent.kind.name == "table" or (parent.kind.name == "tbody" and parent.first)
-        ):
-            blank = "| " + " | ".join([""] * frame.cells) + " |\n"
-            rule = "| " + " | ".join(["---"] * frame.cells) + " |\n"
+            return "|" + text + "\n| " + " | ".join(["---"] * cells) + " |\n"
+        if first and (parent_name == "table" or (parent_name == "tbody" and parent[6])):
+            blank = "| " + " | ".join([""] * cells) + " |\n"
+            rule = "| " + " | ".join(["---"] * cells) + " |\n"
             return blank + rule + "|" + text + "\n"
         return "|" + text + "\n"
 
@@ -1056,25 +1040,25 @@ class _Writer:
             rows = self.head_rows[head] = len(head.css("tr"))
         return rows
 
-    def li(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def li(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         text = text.strip()
         if not text:
             return "\n"
         parent = stack[-1]
-        if parent.kind.name == "ol":
-            if parent.start is None:
-                start = parent.node.attributes.get("start") or ""
-                parent.start = int(start) if start.isdecimal() else 1
-            bullet = f"{parent.start + frame.index}. "
+        if parent[1].name == "ol":
+            if parent[14] is None:
+                start = parent[7].attributes.get("start") or ""
+                parent[14] = int(start) if start.isdecimal() else 1
+            bullet = f"{parent[14] + frame[10]}. "
         else:
             bullet = "- "
         text = _indented(text, " " * len(bullet), "")
         return bullet + text[len(bullet) :] + "\n"
 
-    def list(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
-        if frame.inherited & _LI:
+    def list(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+        if frame[2] & _LI:
             return "\n" + text.rstrip()
-        following = frame.node.next
+        following = frame[7].next
         while following is not None and not following.is_element_node:
             if following.is_text_node and (following.text_content or "").strip():
                 break
@@ -1084,47 +1068,47 @@ class _Writer:
         )
         return "\n\n" + text + ("\n" if before_paragraph else "")
 
-    def blockquote(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def blockquote(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         text = text.strip(" \t\r\n")
-        if frame.inherited & _INLINE:
+        if frame[2] & _INLINE:
             return " " + text + " "
         if not text:
             return "\n"
         return "\n" + _indented(text, "> ", ">") + "\n\n"
 
-    def br(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
-        if frame.inherited & _INLINE:
+    def br(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+        if frame[2] & _INLINE:
             return text + " " if text else " "
         return "  \n" + text
 
-    def div(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
-        if frame.inherited & _INLINE:
+    def div(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+        if frame[2] & _INLINE:
             return " " + text.strip() + " "
         text = text.strip()
         return f"\n\n{text}\n\n" if text else ""
 
-    def p(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
-        if frame.inherited & _INLINE:
+    def p(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+        if frame[2] & _INLINE:
             return " " + text.strip(" \t\r\n") + " "
         text = text.strip(" \t\r\n")
         return f"\n\n{text}\n\n" if text else ""
 
-    def dd(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def dd(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         text = text.strip()
-        if frame.inherited & _INLINE:
+        if frame[2] & _INLINE:
             return " " + text + " "
         if not text:
             return "\n"
         return ":" + _indented(text, "    ", "")[1:] + "\n"
 
-    def dt(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def dt(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         text = _ALL_WHITESPACE.sub(" ", text.strip())
-        if frame.inherited & _INLINE:
+        if frame[2] & _INLINE:
             return " " + text + " "
         return f"\n\n{text}\n" if text else "\n"
 
-    def code(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
-        if frame.inherited & _NOFORMAT:
+    def code(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+        if frame[2] & _NOFORMAT:
             return text
         prefix, suffix, text = _chomp(text)
         if not text:
@@ -1135,25 +1119,25 @@ class _Writer:
             text = f" {text} "
         return f"{prefix}{delimiter}{text}{delimiter}{suffix}"
 
-    def hr(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def hr(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         return "\n\n---\n\n"
 
-    def q(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def q(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         return f'"{text}"'
 
-    def table(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def table(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         return "\n\n" + text.strip() + "\n\n"
 
-    def caption(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def caption(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         return text.strip() + "\n\n"
 
-    def figcaption(self, frame: _Frame, text: str, stack: list[_Frame]) -> str:
+    def figcaption(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         return "\n\n" + text.strip() + "\n\n"
 
 
-def _emphasis(symbol: str) -> Callable[[_Writer, _Frame, str, list[_Frame]], str]:
-    def convert(writer: _Writer, frame: _Frame, text: str, stack: list[_Frame]) -> str:
-        if frame.inherited & _NOFORMAT:
+def _emphasis(symbol: str) -> _Converter:
+    def convert(writer: _Writer, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+        if frame[2] & _NOFORMAT:
             return text
         prefix, suffix, text = _chomp(text)
         return f"{prefix}{symbol}{text}{symbol}{suffix}" if text else ""
@@ -1161,7 +1145,17 @@ def _emphasis(symbol: str) -> Callable[[_Writer, _Frame, str, list[_Frame]], str
     return convert
 
 
-_CONVERTERS: dict[str, Callable[[_Writer, _Frame, str, list[_Frame]], str]] = {
+def _heading(level: int) -> _Converter:
+    def convert(writer: _Writer, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+        if frame[2] & _INLINE:
+            return text
+        text = _ALL_WHITESPACE.sub(" ", text.strip())
+        return f"\n\n{'#' * min(level, 6)} {text}\n\n"
+
+    return convert
+
+
+_CONVERTERS: dict[str, _Converter] = {
     "a": _Writer.a,
     "article": _Writer.div,
     "b": _emphasis("**"),
@@ -1211,13 +1205,6 @@ def _scheme(href: str) -> str:
 
 _C0_CONTROL_OR_SPACE = "".join(map(chr, range(0x21)))
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
-
-
-def _heading(level: int, text: str, inherited: int) -> str:
-    if inherited & _INLINE:
-        return text
-    text = _ALL_WHITESPACE.sub(" ", text.strip())
-    return f"\n\n{'#' * min(level, 6)} {text}\n\n"
 
 
 def _chomp(text: str) -> tuple[str, str, str]:
