@@ -64,13 +64,23 @@ _WHITESPACE_RUN = re.compile(r"[\t \r\n]{2,}|[\t\r\n]")
 # The writer copies a tag's Markdown once per tag around it: past this depth that cost grows
 # with the nesting rather than with the mail, and such HTML is hostile anyway: its text alone.
 _MAX_DEPTH = 150
-# The tags _mark may take for client markup, found by Lexbor in one query; _mark decides.
-_CANDIDATES = (
-    ".gmail_quote, .gmail_quote_container, .gmail_attr, .gmail_signature,"
-    " .gmail_signature_prefix, .moz-cite-prefix, .moz-forward-container, .moz-signature,"
-    " .yahoo_quoted, .signature, .MsoNormal, [id], [data-marker], [name], blockquote[type],"
-    " div[style], p[style]"
-)
+# What the source of a mail with client markup holds (lower-cased), and the tags _mark may
+# take for it then: Lexbor looks for those only if the source has a reason to.
+_HINTS = {
+    "gmail_": (".gmail_quote", ".gmail_quote_container", ".gmail_attr", ".gmail_signature"),
+    "gmail_signature_prefix": (".gmail_signature_prefix",),
+    "moz-": (".moz-cite-prefix", ".moz-forward-container", ".moz-signature"),
+    "yahoo_quoted": (".yahoo_quoted",),
+    "signature": (".signature", "[id]", "[name]"),
+    "divrplyfwdmsg": ("[id]",),
+    "appendonsend": ("[id]",),
+    "stopspelling": ("[id]",),
+    "data-marker": ("[data-marker]",),
+    "messagereplysection": ("[name]",),
+    "cite": ("blockquote[type]",),
+    "border-top": ("div[style]", "p[style]"),
+    "msonormal": (".MsoNormal",),
+}
 
 
 class _Mark(Enum):
@@ -198,7 +208,7 @@ def html_to_markdown(html: str, images: Mapping[str, str] | None = None) -> str:
     if root is None:
         return ""
     rewrite = _Rewrite(tree, _Tokens())
-    _prepare(rewrite, root)
+    _prepare(rewrite, root, html)
     markdown = _Writer(InlineImages(images or {}), rewrite.renamed).write(root)
     if markdown is None:
         return _tidy(_deep_text(html), None)
@@ -211,9 +221,8 @@ def _deep_text(html: str) -> str:
     from selectolax.lexbor import LexborHTMLParser  # noqa: PLC0415 - for HTML mail only
 
     tree = LexborHTMLParser(html)
-    tree.strip_tags(_DROPPED_NAMES)
-    for node in tree.css(_CANDIDATES):
-        if _mark(node, node.tag or "") is _Mark.PREFIX:
+    for node, mark in _marked(tree, html).items():
+        if mark is _Mark.PREFIX:
             node.decompose(recursive=False)
     return _plain_text(tree.root) if tree.root is not None else ""
 
@@ -291,19 +300,14 @@ class _Rewrite:
         return self.tokens[kind]
 
 
-def _prepare(rewrite: _Rewrite, root: LexborNode) -> None:
+def _prepare(rewrite: _Rewrite, root: LexborNode, html: str) -> None:
     """Strip what is not text and rewrite the mail clients' quote, forward and signature markup.
 
     Lexbor finds the tags that may be client markup (few, in most mails); each is then judged in
     document order by the tags around it, as a walk of the whole tree would have.
     """
     tree = rewrite.tree
-    tree.strip_tags(_DROPPED_NAMES)
-    marked: dict[LexborNode, _Mark] = {}
-    for node in dict.fromkeys(tree.css(_CANDIDATES)):
-        mark = _mark(node, node.tag or "")
-        if mark is not None:
-            marked[node] = mark
+    marked = _marked(tree, html)
     if not marked:
         return
     for node, mark in marked.items():
@@ -357,6 +361,26 @@ def _prepare(rewrite: _Rewrite, root: LexborNode) -> None:
         _QUOTERS[mark](rewrite, tag)
     for tag in signatures:
         _sign(rewrite, tag)
+
+
+def _marked(tree: LexborHTMLParser, html: str) -> dict[LexborNode, _Mark]:
+    """The tags that are client markup, in document order, with what they are; if there may be
+    any, the tags that are not text are stripped from ``tree`` first.
+
+    Lexbor's selectors look at every tag: the source says which are worth it.
+    """
+    source = html.lower()
+    selectors = [selector for hint, each in _HINTS.items() if hint in source for selector in each]
+    marked: dict[LexborNode, _Mark] = {}
+    if not selectors:
+        # The writer passes over what is not text by itself.
+        return marked
+    tree.strip_tags(_DROPPED_NAMES)
+    for node in dict.fromkeys(tree.css(", ".join(dict.fromkeys(selectors)))):
+        mark = _mark(node, node.tag or "")
+        if mark is not None:
+            marked[node] = mark
+    return marked
 
 
 def _context(
@@ -789,8 +813,7 @@ def _plain_text(root: LexborNode) -> str:
         frame[0] = node.next
         if node.is_text_node:
             texts.append(_text(node.text_content or "", in_cell=frame[1], in_pre=frame[2]))
-        elif node.is_element_node:
-            name = node.tag or ""
+        elif node.is_element_node and (name := node.tag or "") not in _DROPPED:
             stack.append([node.first_child, frame[1] or name in _CELLS, frame[2] or name == "pre"])
     return "\n".join(texts)
 
@@ -836,8 +859,8 @@ class _Kind:
         self.name = name
         self.text = name == "-text"
         # Lexbor names what is not a tag "-comment", "-doctype" and the like (a processing
-        # instruction, nothing): those are not there for the writer.
-        self.element = bool(name) and name[0] != "-"
+        # instruction, nothing): those are not there for the writer, nor tags that hold no text.
+        self.element = bool(name) and name[0] != "-" and name not in _DROPPED
         heading = _HEADING.match(name)
         self.inside = heading is not None or name in _TRIMMED
         self.outside = self.inside or name == "pre"
@@ -1059,13 +1082,12 @@ class _Writer:
         if frame[2] & _LI:
             return "\n" + text.rstrip()
         following = frame[7].next
-        while following is not None and not following.is_element_node:
-            if following.is_text_node and (following.text_content or "").strip():
+        while following is not None:
+            kind = self.kind(following)
+            if kind.element or (kind.text and (following.text_content or "").strip()):
                 break
             following = following.next
-        before_paragraph = following is not None and (
-            not following.is_element_node or self.kind(following).name not in ("ul", "ol")
-        )
+        before_paragraph = following is not None and self.kind(following).name not in ("ul", "ol")
         return "\n\n" + text + ("\n" if before_paragraph else "")
 
     def blockquote(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
