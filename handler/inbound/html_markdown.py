@@ -207,9 +207,12 @@ def html_to_markdown(html: str, images: Mapping[str, str] | None = None) -> str:
     root = tree.root
     if root is None:
         return ""
+    # What the source holds says which of Lexbor's searches are worth their cost.
+    source = html.lower()
     rewrite = _Rewrite(tree, _Tokens())
-    _prepare(rewrite, root, html)
-    markdown = _Writer(InlineImages(images or {}), rewrite.renamed).write(root)
+    _prepare(rewrite, root, source)
+    writer = _Writer(InlineImages(images or {}), rewrite.renamed, colspans="colspan" in source)
+    markdown = writer.write(root)
     if markdown is None:
         return _tidy(_deep_text(html), None)
     return _tidy(markdown, rewrite.tokens if rewrite.tokens.used else None)
@@ -221,7 +224,7 @@ def _deep_text(html: str) -> str:
     from selectolax.lexbor import LexborHTMLParser  # noqa: PLC0415 - for HTML mail only
 
     tree = LexborHTMLParser(html)
-    for node, mark in _marked(tree, html).items():
+    for node, mark in _marked(tree, html.lower()).items():
         if mark is _Mark.PREFIX:
             node.decompose(recursive=False)
     return _plain_text(tree.root) if tree.root is not None else ""
@@ -300,14 +303,14 @@ class _Rewrite:
         return self.tokens[kind]
 
 
-def _prepare(rewrite: _Rewrite, root: LexborNode, html: str) -> None:
+def _prepare(rewrite: _Rewrite, root: LexborNode, source: str) -> None:
     """Strip what is not text and rewrite the mail clients' quote, forward and signature markup.
 
     Lexbor finds the tags that may be client markup (few, in most mails); each is then judged in
     document order by the tags around it, as a walk of the whole tree would have.
     """
     tree = rewrite.tree
-    marked = _marked(tree, html)
+    marked = _marked(tree, source)
     if not marked:
         return
     for node, mark in marked.items():
@@ -363,13 +366,12 @@ def _prepare(rewrite: _Rewrite, root: LexborNode, html: str) -> None:
         _sign(rewrite, tag)
 
 
-def _marked(tree: LexborHTMLParser, html: str) -> dict[LexborNode, _Mark]:
+def _marked(tree: LexborHTMLParser, source: str) -> dict[LexborNode, _Mark]:
     """The tags that are client markup, in document order, with what they are; if there may be
     any, the tags that are not text are stripped from ``tree`` first.
 
-    Lexbor's selectors look at every tag: the source says which are worth it.
+    Lexbor's selectors look at every tag: the source (lower-cased) says which are worth it.
     """
-    source = html.lower()
     selectors = [selector for hint, each in _HINTS.items() if hint in source for selector in each]
     marked: dict[LexborNode, _Mark] = {}
     if not selectors:
@@ -897,9 +899,13 @@ _Converter = Callable[["_Writer", "list[Any]", str, "list[list[Any]]"], str]
 class _Writer:
     """Markdown for a prepared tree, in one walk without recursion."""
 
-    def __init__(self, images: InlineImages, renamed: Mapping[LexborNode, str]) -> None:
+    def __init__(
+        self, images: InlineImages, renamed: Mapping[LexborNode, str], *, colspans: bool
+    ) -> None:
         self.images = images
         self.renamed = renamed
+        # Whether any cell may span columns: reading each cell's attributes costs.
+        self.colspans = colspans
         self.head_rows: dict[LexborNode, int] = {}
         self.kinds: dict[int, _Kind] = {}
         self.named: dict[str, _Kind] = {}
@@ -962,16 +968,46 @@ class _Writer:
                 kind = self.kind(node)
             if kind.element:
                 frame[4] = kind
-                child = [node.first_child, kind, frame[3], frame[3] | kind.flags, None, []]
-                child += [not frame[8], node, 0, 0, 0, 0, True, 0, None]
+                flags = frame[3] | kind.flags
+                only = node.first_child
+                child = [only, kind, frame[3], flags, None, [], not frame[8], node, 0, 0, 0, 0]
+                child += [True, 0, None]
                 frame[8] += 1
-                if kind.name == "li":
+                if kind.flags & _LI:
                     child[10] = frame[9]
                     frame[9] += 1
-                stack.append(child)
-                if len(stack) > limit:
+                if len(stack) >= limit:
                     return None
-                frame = child
+                if only is not None and (
+                    only.next is not None
+                    or (only_kind := kinds.get(only.tag_id)) is None
+                    or not only_kind.text
+                ):
+                    stack.append(child)
+                    frame = child
+                    continue
+                # No child, or one text (a link, a cell, a line): written here, without a turn
+                # of the loop into the tag and one out.
+                text = "" if only is None else (only.text_content or "")
+                if kind.inside and (not text or text.isspace()):
+                    text = ""
+                if text:
+                    if not flags & _PRE and (
+                        "\n" in text or "\t" in text or "\r" in text or "  " in text
+                    ):
+                        text = _WHITESPACE_RUN.sub(_collapsed_run, text)
+                    if flags & _CELL and "|" in text:
+                        text = _PIPE.sub(r"\\|", text)
+                    if kind.inside:
+                        text = text.strip(" \t\r\n").rstrip()
+                if kind.convert is not None:
+                    text = kind.convert(self, child, text, stack)
+                if text:
+                    frame[5].append(text)
+                if kind.flags & _CELL:
+                    frame[11] += child[13]
+                    if kind.name == "td":
+                        frame[12] = False
                 continue
             if not kind.text:
                 continue
@@ -1036,7 +1072,7 @@ class _Writer:
         return f"\n\n```\n{text}\n```\n\n"
 
     def cell(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
-        value = frame[7].attributes.get("colspan")
+        value = frame[7].attributes.get("colspan") if self.colspans else None
         frame[13] = max(1, min(1000, int(value))) if value and value.isdecimal() else 1
         return " " + text.strip().replace("\n", " ") + " |" * frame[13]
 
