@@ -356,7 +356,9 @@ def _prepare(rewrite: _Rewrite, root: LexborNode, source: str) -> None:
     for head in heads:
         # A header line has no formatting in a plain-text mail.
         for tag in head.css(_FORMATTING_SELECTOR):
-            rewrite.renamed[tag] = "span"
+            # Lexbor's search takes the head itself, if it matches: its own formatting stays.
+            if tag != head:
+                rewrite.renamed[tag] = "span"
     chosen = outlook or append
     if chosen is not None:
         _quote_after(rewrite, chosen[0], chosen[1])
@@ -406,9 +408,9 @@ def _context(
                 scope = parent
             boxed = boxed or name in _CELLS
         # A taken signature's <pre> is read as text.
-        elif name == "pre" and parent not in signatures:
+        if name == "pre" and parent not in signatures:
             boxed = True
-        elif marked.get(parent) is _Mark.PREFIX:
+        if marked.get(parent) is _Mark.PREFIX:
             return None
         parent = parent.parent
     return None
