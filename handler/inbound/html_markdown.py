@@ -1075,8 +1075,9 @@ class _Writer:
 
     def cell(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         value = frame[7].attributes.get("colspan") if self.colspans else None
-        frame[13] = max(1, min(1000, int(value))) if value and value.isdecimal() else 1
-        return " " + text.strip().replace("\n", " ") + " |" * frame[13]
+        colspan = max(1, min(1000, int(value))) if value and value.isdecimal() else 1
+        frame[13] = colspan
+        return " " + text.strip().replace("\n", " ") + " |" * colspan
 
     def tr(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         parent = stack[-1]
@@ -1116,7 +1117,7 @@ class _Writer:
         text = _indented(text, " " * len(bullet), "")
         return bullet + text[len(bullet) :] + "\n"
 
-    def list(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
+    def lists(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
         if frame[2] & _LI:
             return "\n" + text.rstrip()
         following = frame[7].next
@@ -1235,7 +1236,7 @@ _CONVERTERS: dict[str, _Converter] = {
     "img": _Writer.img,
     "kbd": _Writer.code,
     "li": _Writer.li,
-    "ol": _Writer.list,
+    "ol": _Writer.lists,
     "p": _Writer.p,
     "pre": _Writer.pre,
     "q": _Writer.q,
@@ -1249,7 +1250,7 @@ _CONVERTERS: dict[str, _Converter] = {
     "td": _Writer.cell,
     "th": _Writer.cell,
     "tr": _Writer.tr,
-    "ul": _Writer.list,
+    "ul": _Writer.lists,
 }
 
 
