@@ -224,7 +224,7 @@ def _deep_text(html: str) -> str:
     from selectolax.lexbor import LexborHTMLParser  # noqa: PLC0415 - for HTML mail only
 
     tree = LexborHTMLParser(html)
-    for node, mark in _marked(tree, html.lower()).items():
+    for node, mark in _marked(tree, html.lower()):
         if mark is _Mark.PREFIX:
             node.decompose(recursive=False)
     return _plain_text(tree.root) if tree.root is not None else ""
@@ -291,13 +291,15 @@ class _Rewrite:
     def __init__(self, tree: LexborHTMLParser, tokens: _Tokens) -> None:
         self.tree = tree
         self.tokens = tokens
-        self.renamed: dict[LexborNode, str] = {}
+        # By the node's mem_id: Lexbor's nodes compare (and so look up) by their serialized
+        # HTML, at a cost that grows with what is in them.
+        self.renamed: dict[int, str] = {}
 
     def name(self, node: LexborNode) -> str:
         """The tag's name as the writer will read it; "" for what is not a tag."""
         if not node.is_element_node:
             return ""
-        return self.renamed.get(node) or node.tag or ""
+        return self.renamed.get(node.mem_id) or node.tag or ""
 
     def token(self, kind: _Token) -> str:
         return self.tokens[kind]
@@ -313,23 +315,24 @@ def _prepare(rewrite: _Rewrite, root: LexborNode, source: str) -> None:
     marked = _marked(tree, source)
     if not marked:
         return
-    for node, mark in marked.items():
+    marks = {node.mem_id: mark for node, mark in marked}
+    for node, mark in marked:
         if mark is _Mark.PREFIX:
             # Not destroyed: the marked tags inside it are still looked at (and skipped).
             node.decompose(recursive=False)
     body = tree.body or root
     heads: list[LexborNode] = []
-    containers: dict[LexborNode, _Mark] = {}
-    signatures: dict[LexborNode, None] = {}
+    containers: dict[int, tuple[LexborNode, _Mark]] = {}
+    signatures: dict[int, LexborNode] = {}
     # Where the quoted mail after Outlook's header (or #appendonsend) starts, and the tag it
     # ends with: the innermost quote or cell around it, else the document.
     outlook: tuple[LexborNode, LexborNode] | None = None
     append: tuple[LexborNode, LexborNode] | None = None
-    before_text: set[LexborNode] | None = None
-    for node, mark in marked.items():
+    before_text: set[int] | None = None
+    for node, mark in marked:
         if mark is _Mark.PREFIX:
             continue
-        context = _context(node, marked, containers, signatures)
+        context = _context(node, marks, containers, signatures)
         if context is None:
             # In a tag that was dropped.
             continue
@@ -349,49 +352,54 @@ def _prepare(rewrite: _Rewrite, root: LexborNode, source: str) -> None:
                 before_text = _before_text(root)
             # A signature follows what the author wrote: a mail that is all "signature" was
             # typed into it (Outlook mobile and Apple Mail put the cursor there).
-            if node not in before_text and not boxed:
-                signatures[node] = None
+            if node.mem_id not in before_text and not boxed:
+                signatures[node.mem_id] = node
         elif not boxed:
-            containers[node] = mark
+            containers[node.mem_id] = (node, mark)
     for head in heads:
         # A header line has no formatting in a plain-text mail.
         for tag in head.css(_FORMATTING_SELECTOR):
             # Lexbor's search takes the head itself, if it matches: its own formatting stays.
-            if tag != head:
-                rewrite.renamed[tag] = "span"
+            if tag.mem_id != head.mem_id:
+                rewrite.renamed[tag.mem_id] = "span"
     chosen = outlook or append
     if chosen is not None:
         _quote_after(rewrite, chosen[0], chosen[1])
-    for tag, mark in containers.items():
+    for tag, mark in containers.values():
         _QUOTERS[mark](rewrite, tag)
-    for tag in signatures:
+    for tag in signatures.values():
         _sign(rewrite, tag)
 
 
-def _marked(tree: LexborHTMLParser, source: str) -> dict[LexborNode, _Mark]:
+def _marked(tree: LexborHTMLParser, source: str) -> list[tuple[LexborNode, _Mark]]:
     """The tags that are client markup, in document order, with what they are; if there may be
     any, the tags that are not text are stripped from ``tree`` first.
 
     Lexbor's selectors look at every tag: the source (lower-cased) says which are worth it.
     """
     selectors = [selector for hint, each in _HINTS.items() if hint in source for selector in each]
-    marked: dict[LexborNode, _Mark] = {}
+    marked: list[tuple[LexborNode, _Mark]] = []
     if not selectors:
         # The writer passes over what is not text by itself.
         return marked
     tree.strip_tags(_DROPPED_NAMES)
-    for node in dict.fromkeys(tree.css(", ".join(dict.fromkeys(selectors)))):
+    # A tag that more than one selector takes comes once for each.
+    seen: set[int] = set()
+    for node in tree.css(", ".join(dict.fromkeys(selectors))):
+        if node.mem_id in seen:
+            continue
+        seen.add(node.mem_id)
         mark = _mark(node, node.tag or "")
         if mark is not None:
-            marked[node] = mark
+            marked.append((node, mark))
     return marked
 
 
 def _context(
     node: LexborNode,
-    marked: Mapping[LexborNode, _Mark],
-    containers: Mapping[LexborNode, _Mark],
-    signatures: Mapping[LexborNode, None],
+    marks: Mapping[int, _Mark],
+    containers: Mapping[int, object],
+    signatures: Mapping[int, object],
 ) -> tuple[bool, LexborNode | None] | None:
     """Whether ``node`` is in a table cell or a <pre> (where client markup is text someone
     pasted), and the innermost quote, cell or taken container around it; None if it is no
@@ -403,28 +411,29 @@ def _context(
         if parent.is_document_node:
             return boxed, scope
         name = parent.tag
-        if name in _CELLS or name == "blockquote" or parent in containers:
+        key = parent.mem_id
+        if name in _CELLS or name == "blockquote" or key in containers:
             if scope is None:
                 scope = parent
             boxed = boxed or name in _CELLS
         # A taken signature's <pre> is read as text.
-        if name == "pre" and parent not in signatures:
+        if name == "pre" and key not in signatures:
             boxed = True
-        if marked.get(parent) is _Mark.PREFIX:
+        if marks.get(key) is _Mark.PREFIX:
             return None
         parent = parent.parent
     return None
 
 
-def _before_text(root: LexborNode) -> set[LexborNode]:
-    """The tags that come before the first text that is not white space."""
-    before: set[LexborNode] = set()
+def _before_text(root: LexborNode) -> set[int]:
+    """The tags (by mem_id) that come before the first text that is not white space."""
+    before: set[int] = set()
     for node in _descendants(root):
         if node.is_text_node:
             if (node.text_content or "").strip():
                 break
         else:
-            before.add(node)
+            before.add(node.mem_id)
     return before
 
 
@@ -477,7 +486,7 @@ def _opens_with_from(tag: LexborNode, *, bold: bool) -> bool:
         if not bold:
             return True
         parent = node.parent
-        while parent is not None and parent != tag:
+        while parent is not None and parent.mem_id != tag.mem_id:
             style = parent.attributes.get("style")
             if parent.tag in ("b", "strong") or (style and _BOLD_STYLE.search(style)):
                 return True
@@ -523,7 +532,7 @@ def _quote_after(rewrite: _Rewrite, header: LexborNode, scope: LexborNode) -> No
             break
         previous = previous.prev
     if previous is not None and rewrite.name(previous) == "hr":
-        previous.decompose()
+        previous.decompose(recursive=False)
     header.insert_after(rewrite.token(_Token.OPEN))
     scope.insert_child(rewrite.token(_Token.CLOSE))
 
@@ -567,15 +576,21 @@ def _quote_leading(rewrite: _Rewrite, quote: LexborNode) -> None:
         return
     start, formatting = split
     for tag in formatting:
-        rewrite.renamed[tag] = "span"
+        rewrite.renamed[tag.mem_id] = "span"
     if cite:
-        rewrite.renamed[quote] = "div"
+        rewrite.renamed[quote.mem_id] = "div"
     _prepend(quote, rewrite.token(_Token.HEAD))
     if start is None:
         quote.insert_child(rewrite.token(_Token.BODY))
         return
     start.insert_before(rewrite.token(_Token.BODY))
-    if start.parent == quote and not cite and _only_quotes(rewrite, start):
+    parent = start.parent
+    if (
+        parent is not None
+        and parent.mem_id == quote.mem_id
+        and not cite
+        and _only_quotes(rewrite, start)
+    ):
         return
     start.insert_before(rewrite.token(_Token.OPEN))
     quote.insert_child(rewrite.token(_Token.CLOSE))
@@ -629,7 +644,7 @@ def _sign(rewrite: _Rewrite, signature: LexborNode) -> None:
     """Open the signature with the token _tidy makes a "-- " line; the container's own "-- "
     (Thunderbird writes one) goes."""
     if rewrite.name(signature) == "pre":
-        rewrite.renamed[signature] = "div"
+        rewrite.renamed[signature.mem_id] = "div"
     for count, node in enumerate(_descendants(signature)):
         if count > 12:
             break
@@ -895,28 +910,28 @@ class _Kind:
 #  9 the <li> among its children so far 10 its own place among its parent's <li>
 # 11 the cells under it (colspan counted) 12 whether all of them are <th>
 # 13 its own colspan (a cell)          14 an <ol>'s start
+# What a tag being written starts with from index 8 on.
+_FRESH = (0, 0, 0, 0, True, 0, None)
 _Converter = Callable[["_Writer", "list[Any]", str, "list[list[Any]]"], str]
 
 
 class _Writer:
     """Markdown for a prepared tree, in one walk without recursion."""
 
-    def __init__(
-        self, images: InlineImages, renamed: Mapping[LexborNode, str], *, colspans: bool
-    ) -> None:
+    def __init__(self, images: InlineImages, renamed: Mapping[int, str], *, colspans: bool) -> None:
         self.images = images
         self.renamed = renamed
         # Whether any cell may span columns: reading each cell's attributes costs.
         self.colspans = colspans
-        self.head_rows: dict[LexborNode, int] = {}
+        self.head_rows: dict[int, int] = {}
         self.kinds: dict[int, _Kind] = {}
         self.named: dict[str, _Kind] = {}
 
     def kind(self, node: LexborNode) -> _Kind:
         """How ``node`` is written: by its tag, or by the name the rewriting gave it."""
         renamed = self.renamed
-        if renamed and node in renamed:
-            name = renamed[node]
+        if renamed and node.mem_id in renamed:
+            name = renamed[node.mem_id]
             kind = self.named.get(name)
             if kind is None:
                 kind = self.named[name] = _Kind(name)
@@ -935,8 +950,7 @@ class _Writer:
         renamed = self.renamed
         # <html> and <body> above what a fragment's tags would be.
         limit = _MAX_DEPTH + 2
-        frame: list[Any] = [root.first_child, _Kind(""), 0, 0, None, [], True, root, 0, 0, 0, 0]
-        frame += [True, 0, None]
+        frame: list[Any] = [root.first_child, _Kind(""), 0, 0, None, [], True, root, *_FRESH]
         stack = [frame]
         while True:
             node = frame[0]
@@ -966,14 +980,13 @@ class _Writer:
             following = node.next
             frame[0] = following
             kind = kinds.get(node.tag_id)
-            if kind is None or (renamed and node in renamed):
+            if kind is None or (renamed and node.mem_id in renamed):
                 kind = self.kind(node)
             if kind.element:
                 frame[4] = kind
                 flags = frame[3] | kind.flags
                 only = node.first_child
-                child = [only, kind, frame[3], flags, None, [], not frame[8], node, 0, 0, 0, 0]
-                child += [True, 0, None]
+                child = [only, kind, frame[3], flags, None, [], not frame[8], node, *_FRESH]
                 frame[8] += 1
                 if kind.flags & _LI:
                     child[10] = frame[9]
@@ -1019,7 +1032,7 @@ class _Writer:
             after: _Kind | None = None
             while following is not None:
                 after = kinds.get(following.tag_id)
-                if after is None or (renamed and following in renamed):
+                if after is None or (renamed and following.mem_id in renamed):
                     after = self.kind(following)
                 if after.element or after.text:
                     break
@@ -1097,9 +1110,9 @@ class _Writer:
         return "|" + text + "\n"
 
     def _rows(self, head: LexborNode) -> int:
-        rows = self.head_rows.get(head)
+        rows = self.head_rows.get(head.mem_id)
         if rows is None:
-            rows = self.head_rows[head] = len(head.css("tr"))
+            rows = self.head_rows[head.mem_id] = len(head.css("tr"))
         return rows
 
     def li(self, frame: list[Any], text: str, stack: list[list[Any]]) -> str:
