@@ -904,7 +904,8 @@ class _Kind:
 # child: a list is the cheapest to make and to read). By index:
 #  0 the next child to write            1 the tag's _Kind
 #  2 the flags of the tags around it (markdownify's parent_tags)
-#  3 the flags its children get         4 the _Kind of the child written last (None before)
+#  3 the flags its children get         4 whether the child written last swallows white space
+#                                         next to it (None before the first)
 #  5 the children's Markdown            6 whether no tag comes before it among its siblings
 #  7 its node                           8 how many tags among its children so far
 #  9 the <li> among its children so far 10 its own place among its parent's <li>
@@ -983,7 +984,7 @@ class _Writer:
             if kind is None or (renamed and node.mem_id in renamed):
                 kind = self.kind(node)
             if kind.element:
-                frame[4] = kind
+                frame[4] = kind.outside
                 flags = frame[3] | kind.flags
                 only = node.first_child
                 child = [only, kind, frame[3], flags, None, [], not frame[8], node, *_FRESH]
@@ -1007,9 +1008,7 @@ class _Writer:
                 if kind.inside and (not text or text.isspace()):
                     text = ""
                 if text:
-                    if not flags & _PRE and (
-                        "\n" in text or "\t" in text or "\r" in text or "  " in text
-                    ):
+                    if not flags & _PRE and ("  " in text or not text.isprintable()):
                         text = _WHITESPACE_RUN.sub(_collapsed_run, text)
                     if flags & _CELL and "|" in text:
                         text = _PIPE.sub(r"\\|", text)
@@ -1026,33 +1025,35 @@ class _Writer:
                 continue
             if not kind.text:
                 continue
+            # Whether there is a previous sibling and whether it swallows white space, and the
+            # same of the next sibling that is text or a tag.
             previous = frame[4]
-            frame[4] = kind
-            # The next sibling that is text or a tag, and whether it swallows white space.
-            after: _Kind | None = None
+            frame[4] = False
+            after = False
             while following is not None:
-                after = kinds.get(following.tag_id)
-                if after is None or (renamed and following.mem_id in renamed):
-                    after = self.kind(following)
-                if after.element or after.text:
+                following_kind = kinds.get(following.tag_id)
+                if following_kind is None or (renamed and following.mem_id in renamed):
+                    following_kind = self.kind(following)
+                if following_kind.element or following_kind.text:
+                    after = following_kind.outside
                     break
                 following = following.next
-            inside = frame[1].inside
-            before_block = previous is not None and previous.outside
-            after_block = following is not None and after is not None and after.outside
             text = node.text_content or ""
+            inside = frame[1].inside
             if (not text or text.isspace()) and (
-                (inside and (previous is None or following is None)) or before_block or after_block
+                (inside and (previous is None or following is None)) or previous or after
             ):
                 continue
             flags = frame[3]
-            if not flags & _PRE and ("\n" in text or "\t" in text or "\r" in text or "  " in text):
+            # Tabs, line breaks and the like are not printable; nor is a no-break space, which
+            # costs no more than a look.
+            if not flags & _PRE and ("  " in text or not text.isprintable()):
                 text = _WHITESPACE_RUN.sub(_collapsed_run, text)
             if flags & _CELL and "|" in text:
                 text = _PIPE.sub(r"\\|", text)
-            if before_block or (inside and previous is None):
+            if previous or (inside and previous is None):
                 text = text.lstrip(" \t\r\n")
-            if after_block or (inside and following is None):
+            if after or (inside and following is None):
                 text = text.rstrip()
             if text:
                 frame[5].append(text)
