@@ -1359,7 +1359,8 @@ def _tidy(text: str, tokens: _Tokens | None) -> str:
                 out.append("> " * (depth + level) + "-- ")
                 gap, signed = None, True
             continue
-        if not fenced and _BLANK_QUOTE.fullmatch(line):
+        # Nothing but quote marks: a blank line.
+        if not fenced and not line.strip("> "):
             if out and not head and not signed:
                 blank = depth + line.count(">")
                 gap = blank if gap is None else min(gap, blank)
@@ -1375,7 +1376,6 @@ def _tidy(text: str, tokens: _Tokens | None) -> str:
     return "\n".join(out)
 
 
-_BLANK_QUOTE = re.compile(r"[> ]*")
 _QUOTE_PREFIX = re.compile(r"(?:> ?)*")
 
 
@@ -1400,4 +1400,4 @@ def _lines(text: str, tokens: _Tokens | None) -> Iterator[tuple[str, _Token | No
 
 def _crosses_quote(previous: str, line: str, depth: int) -> bool:
     """Whether ``line`` starts or ends a quote that markdownify set off by one line break only."""
-    return previous[2 * depth :].startswith(">") != line.startswith(">")
+    return previous.startswith(">", 2 * depth) != line.startswith(">")
