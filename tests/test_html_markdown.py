@@ -154,7 +154,7 @@ def test_one_walk_strips_what_is_not_text(html, expected):
 
 
 def test_html_that_looks_like_a_url_is_text_and_warns_nothing():
-    """A whole HTML part that is a URL (or a file name) is its text; bs4's hint is not logged."""
+    """A whole HTML part that is a URL (or a file name) is its text, and nothing is warned."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert html_to_markdown("https://example.com/a.html") == "https://example.com/a.html"
