@@ -384,6 +384,15 @@ HOSTILE_MARKUP = {
         2_000,
     ),
     "office-paragraphs": (lambda n: '<p class="MsoNormal"><b>From:</b> a</p>' * n, 1_000),
+    # Each container looks up its ancestors: nested past the depth limit, it stops looking.
+    "nested-containers": (
+        lambda n: '<div class="gmail_quote">' * n + "x" + "</div>" * n,
+        1_000,
+    ),
+    "nested-signatures": (
+        lambda n: 'x<div class="moz-signature">' * n + "x" + "</div>" * n,
+        1_000,
+    ),
 }
 
 

@@ -332,7 +332,12 @@ def _prepare(rewrite: _Rewrite, root: LexborNode, source: str) -> None:
     for node, mark in marked:
         if mark is _Mark.PREFIX:
             continue
-        context = _context(node, marks, containers, signatures)
+        try:
+            context = _context(node, marks, containers, signatures)
+        except _TooDeep:
+            # The writer gives such a mail's text alone: no markup to rewrite, and no look up
+            # each of its many ancestors from each of its many tags.
+            return
         if context is None:
             # In a tag that was dropped.
             continue
@@ -403,11 +408,14 @@ def _context(
 ) -> tuple[bool, LexborNode | None] | None:
     """Whether ``node`` is in a table cell or a <pre> (where client markup is text someone
     pasted), and the innermost quote, cell or taken container around it; None if it is no
-    longer in the document."""
+    longer in the document. Raises _TooDeep past _MAX_DEPTH."""
     boxed = False
     scope: LexborNode | None = None
     parent = node.parent
-    while parent is not None:
+    # <html>, <body> and the document above what a fragment's tags would be.
+    for _ in range(_MAX_DEPTH + 3):
+        if parent is None:
+            return None
         if parent.is_document_node:
             return boxed, scope
         name = parent.tag
@@ -422,7 +430,11 @@ def _context(
         if marks.get(key) is _Mark.PREFIX:
             return None
         parent = parent.parent
-    return None
+    raise _TooDeep
+
+
+class _TooDeep(Exception):
+    """A tag nested deeper than _MAX_DEPTH."""
 
 
 def _before_text(root: LexborNode) -> set[int]:
