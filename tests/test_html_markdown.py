@@ -431,6 +431,10 @@ MAIL_SHAPES = {
         ),
         800,
     ),
+    "table-bodies": (
+        lambda n: "<table>" + "<tbody><tr><td>x</td></tr></tbody>" * n + "</table>",
+        500,
+    ),
     "nested-tables": (
         lambda n: ("<table><tr><td>" * 10 + "cell" + "</td></tr></table>" * 10) * (n // 10),
         800,

@@ -936,7 +936,9 @@ class _Writer:
         self.renamed = renamed
         # Whether any cell may span columns: reading each cell's attributes costs.
         self.colspans = colspans
+        # By mem_id: a <thead>'s rows, and whether a table has a <thead>.
         self.head_rows: dict[int, int] = {}
+        self.has_head: dict[int, bool] = {}
         self.kinds: dict[int, _Kind] = {}
         self.named: dict[str, _Kind] = {}
 
@@ -1111,7 +1113,7 @@ class _Writer:
         first = frame[6]
         head = frame[12] or (parent_name == "thead" and self._rows(parent[7]) == 1)
         missing = first and (
-            parent_name != "tbody" or len(stack) < 2 or stack[-2][7].css_first("thead") is None
+            parent_name != "tbody" or len(stack) < 2 or not self._has_head(stack[-2][7])
         )
         cells = frame[11]
         if (head or missing) and first:
@@ -1121,6 +1123,14 @@ class _Writer:
             rule = "| " + " | ".join(["---"] * cells) + " |\n"
             return blank + rule + "|" + text + "\n"
         return "|" + text + "\n"
+
+    def _has_head(self, table: LexborNode) -> bool:
+        """Whether a <thead> is anywhere in ``table``: looked for once per table, however many
+        bodies it has."""
+        found = self.has_head.get(table.mem_id)
+        if found is None:
+            found = self.has_head[table.mem_id] = table.css_first("thead") is not None
+        return found
 
     def _rows(self, head: LexborNode) -> int:
         rows = self.head_rows.get(head.mem_id)
