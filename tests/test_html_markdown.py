@@ -109,10 +109,10 @@ def test_outlook_reply_headers_become_plain_lines_the_trimmer_cuts(header):
 
 
 def test_text_mail_never_imports_the_html_libraries():
-    """Importing the renderer leaves BeautifulSoup and markdownify for the first HTML mail."""
+    """Importing the renderer leaves the HTML parser for the first HTML mail."""
     code = (
         "import sys, handler.inbound.render, handler.inbound.html_markdown\n"
-        "assert not {'bs4', 'markdownify'} & set(sys.modules), sorted(sys.modules)"
+        "assert not {'selectolax', 'bs4', 'markdownify'} & set(sys.modules), sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)  # noqa: S603 - our own interpreter
 
@@ -154,7 +154,7 @@ def test_one_walk_strips_what_is_not_text(html, expected):
 
 
 def test_html_that_looks_like_a_url_is_text_and_warns_nothing():
-    """A whole HTML part that is a URL (or a file name) is its text; bs4's hint is not logged."""
+    """A whole HTML part that is a URL (or a file name) is its text, and nothing is warned."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert html_to_markdown("https://example.com/a.html") == "https://example.com/a.html"
@@ -384,6 +384,15 @@ HOSTILE_MARKUP = {
         2_000,
     ),
     "office-paragraphs": (lambda n: '<p class="MsoNormal"><b>From:</b> a</p>' * n, 1_000),
+    # Each container looks up its ancestors: nested past the depth limit, it stops looking.
+    "nested-containers": (
+        lambda n: '<div class="gmail_quote">' * n + "x" + "</div>" * n,
+        1_000,
+    ),
+    "nested-signatures": (
+        lambda n: 'x<div class="moz-signature">' * n + "x" + "</div>" * n,
+        1_000,
+    ),
 }
 
 
@@ -391,3 +400,65 @@ HOSTILE_MARKUP = {
 def test_client_markup_costs_time_linear_in_its_size(hostile, size):
     """Eight times the hostile markup costs well under 64 times the time."""
     assert growth(lambda n: html_to_markdown(hostile(n)), size) < MAX_GROWTH
+
+
+# (mail of size n, n): each shape HTML mail comes in, from a newsletter's table to a long thread.
+MAIL_SHAPES = {
+    "prose": (
+        lambda n: (
+            "<div>"
+            + "<p>Some <b>bold</b> and <i>italic</i> text with <a href='https://e.org/'>a link</a>"
+            ".<br>A second line.</p>\n" * n + "</div>"
+        ),
+        300,
+    ),
+    "table": (
+        lambda n: (
+            "<table>"
+            + "".join(
+                f"<tr><td style='padding:4px'><a href='https://e.org/{i}'>Item {i}</a></td>"
+                f"<td><b>{i}</b></td><td colspan=2>2026-11-01</td></tr>"
+                for i in range(n)
+            )
+            + "</table>"
+        ),
+        300,
+    ),
+    "nested-blocks": (
+        lambda n: (
+            ("<div>" * 40 + "<span>x</span><ul><li>a<ul><li>b</li></ul></li></ul>" + "</div>" * 40)
+            * (n // 40)
+        ),
+        800,
+    ),
+    "table-bodies": (
+        lambda n: "<table>" + "<tbody><tr><td>x</td></tr></tbody>" * n + "</table>",
+        500,
+    ),
+    "nested-tables": (
+        lambda n: ("<table><tr><td>" * 10 + "cell" + "</td></tr></table>" * 10) * (n // 10),
+        800,
+    ),
+    "quoted-thread": (
+        lambda n: (
+            "".join(
+                "<div>" + "<div>Reply text.</div>" * (n // 10) + "</div><div class='gmail_quote'>"
+                "<div class='gmail_attr'>On Mon, Jan 1, 2025 Anna &lt;a@e.org&gt; wrote:<br></div>"
+                "<blockquote class='gmail_quote'>"
+                for _ in range(10)
+            )
+            + "</blockquote></div>" * 10
+        ),
+        400,
+    ),
+    "deep-quotes": (
+        lambda n: '<blockquote type="cite">' * 100 + "<div>line</div>" * n + "</blockquote>" * 100,
+        400,
+    ),
+}
+
+
+@pytest.mark.parametrize(("mail", "size"), MAIL_SHAPES.values(), ids=MAIL_SHAPES.keys())
+def test_every_mail_shape_costs_time_linear_in_its_size(mail, size):
+    """Eight times the mail costs well under 64 times the time, whatever its shape."""
+    assert growth(lambda n: html_to_markdown(mail(n)), size) < MAX_GROWTH

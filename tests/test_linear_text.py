@@ -64,10 +64,12 @@ FAMILIES: dict[str, tuple[Callable[[str], object], Callable[[int], str], int]] =
         lambda n: "--- a\n+++ b\n@@ -1,99999 +1 @@\n" + " x\n" * n,
         20_000,
     ),
-    # html_markdown: markdownify's whitespace and <pre> patterns.
+    # html_markdown: runs of white space, in text and in <pre> (markdownify's patterns for
+    # them were quadratic; the writer's must not be).
     "html-spaces": (html_to_markdown, lambda n: "<p>a" + " " * n + "b</p>", 10_000),
     "html-pre-spaces": (html_to_markdown, lambda n: "<pre>a" + " " * n + "b</pre>", 10_000),
-    # html_markdown: what the stdlib's HTML parser rescans to the end for.
+    # html_markdown: what the stdlib's HTML parser rescanned to the end for, and what the
+    # defusing pass before Lexbor still looks for.
     "html-comments": (html_to_markdown, lambda n: "<!--a>" * n, 2_000),
     "html-marked-sections": (html_to_markdown, lambda n: "<![CDATA[a>" * n, 2_000),
     "html-open-tags": (html_to_markdown, lambda n: "<a" * n, 2_000),
@@ -126,7 +128,7 @@ def test_comments_marked_sections_and_unclosed_tags_are_not_text():
     assert html_to_markdown("<p>x</p>y <b") == "x\n\ny <b"
 
 
-def test_whitespace_and_preformatted_text_convert_as_markdownify_does():
+def test_whitespace_and_preformatted_text_convert_as_markdownify_did():
     """Runs of whitespace collapse to one space or one line break; <pre> keeps its inside."""
     html = "<p>a \t  b\n \n  c</p><pre>\n  \n  x  y\n\n  </pre>"
     assert html_to_markdown(html) == "a b\nc\n\n```\n  x  y\n```"
