@@ -867,23 +867,10 @@ def package_unpacking(bench: Bench, own: Path) -> list[Figure]:
 
 
 def _init_seconds(python: Path, task: Path) -> float:
-    """Lambda's init with every client from the unzipped ``task`` (its working directory, which
-    ``python -c`` puts first on the path, as /var/task is for Lambda)."""
-    env = _LAMBDA_ENV | {
-        "PYTHONPATH": str(task),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "ROUTES_FILE": str(task / "routes.json"),
-    }
-    started = time.monotonic()
-    done = subprocess.run(  # noqa: S603 - the bench's Python 3.12, code of ours
-        [str(python), "-c", _COLD_ALL_CLIENTS + _DONE],
-        env=env,
-        cwd=task,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return float(done.stdout.split()[-1]) - started
+    """Lambda's init with every client from the unzipped ``task``."""
+    env = {"PYTHONPATH": str(task), "PYTHONDONTWRITEBYTECODE": "1"}
+    env["ROUTES_FILE"] = str(task / "routes.json")
+    return _process_seconds([_COLD_ALL_CLIENTS], _LAMBDA_ENV | env, python, task)
 
 
 # --- GitHub requests per comment -------------------------------------------------------------
