@@ -338,7 +338,7 @@ def _imports(name: str, path: Path) -> tuple[set[str], set[str]]:
 # Lambda (arm64, CPython 3.12), so a package that holds one (selectolax) also searches this
 # interpreter's own installation of it, where its native modules are built for this machine.
 _LIST_IMPORTS = """
-import importlib, importlib.machinery, sys
+import importlib, importlib.machinery, importlib.util, sys
 elsewhere = sys.path[2:]  # after "" and the tree (both the working directory)
 for native in sys.argv[1:]:
     package = importlib.import_module(native)
@@ -360,6 +360,9 @@ for module in list(sys.modules.values()):
     path = getattr(module, "__file__", None) or ""
     if path.endswith(".py"):
         print(path)
+# botocore's first client tries this module, whose import then fails without pyOpenSSL: not in
+# sys.modules, yet compiled on every cold start unless its bytecode is there.
+print(importlib.util.find_spec("urllib3.contrib.pyopenssl").origin)
 """
 
 # Run in the 3.12 interpreter: compile each listed file as Lambda would find it, under /var/task,
