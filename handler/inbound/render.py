@@ -398,11 +398,16 @@ def _sanitize_prose_line(line: str, *, spans_trusted: bool) -> tuple[str, bool]:
 
 
 def _sanitize_prose(text: str) -> str:
-    text = _defuse_links(text)
-    text = _REFERENCE_DEFINITION.sub(_safe_definition, text)
+    # Each pattern runs only on text holding what it needs: this runs for every line of a mail.
+    if "](" in text:
+        text = _defuse_links(text)
+    if "]:" in text:
+        text = _REFERENCE_DEFINITION.sub(_safe_definition, text)
     text = text.replace("<", "&lt;")
     text = text.replace("![", "!\\[")
-    return _MENTION.sub("@" + _ZWSP, _AT_ENTITY.sub("&amp;", text))
+    if "&" in text:
+        text = _AT_ENTITY.sub("&amp;", text)
+    return _MENTION.sub("@" + _ZWSP, text) if "@" in text else text
 
 
 def _unsafe_destination(destination: str) -> bool:

@@ -175,11 +175,11 @@ def _plain(line: str) -> str:
     """The line as a reader sees it: no Markdown links, escapes or emphasis, spaces collapsed."""
     # Each pattern runs only where the character it needs is in the line: it is called for every
     # line of a mail, and a search that finds nothing still costs a step per character.
-    text = _MD_LINK.sub(r"\1", line) if "](" in line else line
+    text = _MD_LINK.sub(_first_group, line) if "](" in line else line
     if "<" in text:
         text = _ANGLE_URL.sub("", text)
     if "\\" in text:
-        text = _MD_ESCAPE.sub(r"\1", text)
+        text = _MD_ESCAPE.sub(_first_group, text)
     text = text.replace("*", "")
     if not text.isascii():
         text = _INVISIBLE.sub("", text.replace("\u2019", "'"))
@@ -187,6 +187,11 @@ def _plain(line: str) -> str:
         text = _EMPHASIS_UNDERSCORE.sub("", text)
     # The same white space as the pattern \s (str.isspace), each run one space.
     return " ".join(text.split())
+
+
+def _first_group(found: re.Match[str]) -> str:
+    # A function, not the template r"\1": re expands a template in Python, per match.
+    return found.group(1)
 
 
 # --- quote attributions ("On <date>, <name> <addr> wrote:") -------------------------------------
