@@ -229,26 +229,32 @@ def sanitize_markdown(text: str) -> str:
             out.append(f"{indent}{fence}{re.sub(r'[^A-Za-z0-9_+.#-]', '', info)}")
             previous_blank = False
             continue
+        # _blank, once per line: this loop runs for every line of a mail.
+        blank = not line.strip(" \t")
         if _LIST_ITEM.match(line):
             in_list = True
-        elif not _blank(line) and not line.startswith((" ", "\t")) and previous_blank:
+        elif not blank and not line.startswith((" ", "\t")) and previous_blank:
             # Only after a blank line does unindented text end a list; right after an item's
             # text it is a lazy continuation of that item.
             in_list = False
-        is_indented = line.startswith(("    ", "\t")) and not _blank(line)
+        is_indented = line.startswith(("    ", "\t")) and not blank
         # Under a list item an indented line is the item's text, not code: CommonMark renders
         # its HTML, so it is escaped like any prose.
         if is_indented and not in_list and (previous_blank or in_indented_code):
             in_indented_code = True
             out.append(line)
             continue
-        in_indented_code = in_indented_code and _blank(line)
-        if _blank(line):
+        in_indented_code = in_indented_code and blank
+        if blank:
             paragraph_unpaired = False
-        sanitized, unpaired = _sanitize_prose_line(line, spans_trusted=not paragraph_unpaired)
-        paragraph_unpaired = paragraph_unpaired or unpaired
+        if "`" in line:
+            sanitized, unpaired = _sanitize_prose_line(line, spans_trusted=not paragraph_unpaired)
+            paragraph_unpaired = paragraph_unpaired or unpaired
+        else:
+            # No code span, nothing unpaired: the prose rules alone.
+            sanitized = _sanitize_prose(line)
         out.append(sanitized)
-        previous_blank = _blank(line)
+        previous_blank = blank
     if fence is not None:
         out.append(fence)
     return "\n".join(out)
