@@ -50,6 +50,7 @@ _ZWSP = "\u200b"
 _LINK_OPEN = re.compile(r"\[([^\[\]]*)\]\(\s*([^()\s]*+(?:\([^()\s]*+\)[^()\s]*+)*+)")
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(\S+).*$")
 _UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
+_WEB_SCHEMES = ("https://", "http://", "mailto:")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -422,6 +423,9 @@ def _unsafe_destination(destination: str) -> bool:
     CommonMark decodes entities in destinations, and browsers ignore whitespace and control
     characters in a scheme, so both are undone before the scheme is read.
     """
+    if destination.startswith(_WEB_SCHEMES):
+        # Neither entities nor controls in its first characters: the scheme as written.
+        return False
     plain = _CONTROL_OR_SPACE.sub("", html.unescape(destination)).lstrip("<").lower()
     return plain.startswith(_UNSAFE_SCHEMES)
 
