@@ -126,6 +126,10 @@ def _is_blank(line: str) -> bool:
 
 
 def _kind(line: str) -> _Kind:
+    first = line[:1]
+    if first.isascii() and first.isprintable() and first not in " >":
+        # A visible ASCII character first (most lines): text, without a pattern's look.
+        return _Kind.TEXT
     if _is_blank(line):
         return _Kind.BLANK
     if line.lstrip(" \t\u00a0").startswith(">"):
