@@ -421,6 +421,8 @@ def _ruled() -> tuple[re.Pattern[str], re.Pattern[str]]:
 # RFC 3676 section 4.3 names "-- " as the signature separator; many clients drop the space.
 _SIGNATURE = re.compile(r"^\\?-\\?-[ \t\u00a0]*$")
 _RULE = re.compile(r"^\s*(?:\\?[-_=*~—–―─━]\s*){3,}$")
+# What a line _RULE matches starts with, unless with white space.
+_RULE_OPENERS = "\\-_=*~—–―─━"
 _LIST_FOOTER = re.compile(markers.LIST_FOOTERS, re.IGNORECASE)
 _LIST_PLACE = re.compile(
     rf"(?:https?|ftp)://|mailto:|@[\w-]+\.|{markers.LIST_WORDS}", re.IGNORECASE
@@ -766,13 +768,22 @@ class _Mail:
                 and self._unquoted_after(i)
             ):
                 return i, _Stop.ATTRIBUTION
-            if plain.startswith("--") and _ruled()[0].match(plain):
-                return (i, _Stop.FORWARD) if self.forward else (i, _Stop.DELIMITER)
-            if _forward_marker(plain):
+            if plain.startswith("--"):
+                if _ruled()[0].match(plain):
+                    return (i, _Stop.FORWARD) if self.forward else (i, _Stop.DELIMITER)
+                if _ruled()[1].match(plain):
+                    return i, _Stop.FORWARD
+            # _forward_marker, the rule and the header block inline, each pattern only where
+            # the line's first character or a colon allows it: this runs for every line.
+            if _FORWARD.match(plain):
                 return i, _Stop.FORWARD
-            if _RULE.match(line) and self._list_footer_after(i):
+            if (
+                (line[:1] in _RULE_OPENERS or line[:1].isspace())
+                and _RULE.match(line)
+                and self._list_footer_after(i)
+            ):
                 return i, _Stop.LIST_FOOTER
-            if self._header_block_at(i):
+            if (":" in plain or "：" in plain) and self._header_block_at(i):
                 return (
                     (self._rule_above(i, start), _Stop.FORWARD)
                     if self.forward
