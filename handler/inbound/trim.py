@@ -368,10 +368,16 @@ _FIELD_ALTERNATIVES = "|".join(sorted(map(re.escape, _FIELD_OF), key=len, revers
 # to compile at import. A plain line never starts with a space, so a match at its start is a
 # field at the start.
 _FIELD = re.compile(rf"(?:^|\s)({_FIELD_ALTERNATIVES})\s?[:：]", re.IGNORECASE)
+# How far into a line the colon of a field _FIELD matches at its start can be: the labels are
+# literal (a case-insensitive match is as long as the label), with a white space before and
+# after at most.
+_COLON_WITHIN = 1 + max(map(len, _FIELD_OF)) + 1 + 1
 
 
 def _field(plain: str) -> _Field | None:
-    if ":" not in plain and "：" not in plain:
+    # A line without a colon where a field's can be is not looked at by the alternation of
+    # every label (3 us a line).
+    if plain.find(":", 0, _COLON_WITHIN) < 0 and plain.find("：", 0, _COLON_WITHIN) < 0:
         return None
     match = _FIELD.match(plain)
     return _FIELD_OF[match.group(1).lower()] if match else None
