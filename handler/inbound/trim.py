@@ -7,11 +7,13 @@ The rules, and why: docs/inbound.md#trim.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
+from itertools import accumulate, repeat
 
 from handler.inbound import disclaimers, markers
 from handler.inbound.titles import is_forward_subject
@@ -519,7 +521,8 @@ class _Mail:
         # introduces the forwarded mail, not history.
         self.forward = forward
         self.kinds = [_kind(line) for line in lines]
-        _join_wrapped_quotes(lines, self.kinds)
+        if _Kind.QUOTE in self.kinds:
+            _join_wrapped_quotes(lines, self.kinds)
         self.plains = [
             _plain(line) if kind is _Kind.TEXT and len(line) <= _MAX_MARKER_LINE else ""
             for line, kind in zip(lines, self.kinds, strict=True)
@@ -529,9 +532,9 @@ class _Mail:
         self.strong: dict[int, bool] = {}
         self._find_attributions()
         # How many text lines come before each line: a mail's only line is never a footer.
-        self.text_before = [0] * (len(lines) + 1)
-        for i, kind in enumerate(self.kinds):
-            self.text_before[i + 1] = self.text_before[i] + (kind is _Kind.TEXT)
+        self.text_before = list(
+            accumulate(map(operator.is_, self.kinds, repeat(_Kind.TEXT)), initial=0)
+        )
         self.blocks: list[Block] = []
         # The author's pieces (text and forwards as written), for Reply.body.
         self.body: list[str] = []
