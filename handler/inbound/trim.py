@@ -406,6 +406,9 @@ _SENT_LABELS = frozenset(_FIELD_NAMES[_Field.DATE].split("|")) - frozenset(
 # --- delimiters, forwards, signatures, footers ---------------------------------------------------
 
 _FORWARD = re.compile(rf"^(?:{markers.FORWARD_INTRODUCTIONS})\s*[:：]?$", re.IGNORECASE)
+# The longest line, as a reader sees it (spaces collapsed), that _FORWARD can match: the longest
+# introduction, a space and a colon (tests/test_trim.py holds the introductions to it).
+_FORWARD_LONGEST = 40
 
 
 @cache
@@ -783,8 +786,8 @@ class _Mail:
                 if _ruled()[1].match(plain):
                     return i, _Stop.FORWARD
             # _forward_marker, the rule and the header block inline, each pattern only where
-            # the line's first character or a colon allows it: this runs for every line.
-            if _FORWARD.match(plain):
+            # the line's length, first character or a colon allows it: this runs for every line.
+            if len(plain) <= _FORWARD_LONGEST and _FORWARD.match(plain):
                 return i, _Stop.FORWARD
             if (
                 (line[:1] in _RULE_OPENERS or line[:1].isspace())
