@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from handler.inbound.trim import _MAX_MARKER_LINE, Block, BlockKind, Reply, _is_blank, trim_reply
+from handler.inbound import markers
+from handler.inbound.trim import (
+    _FORWARD_LONGEST,
+    _MAX_MARKER_LINE,
+    Block,
+    BlockKind,
+    Reply,
+    _is_blank,
+    trim_reply,
+)
 from tests.complexity import MAX_GROWTH, MAX_LINE_GROWTH, SCALE, growth
 from tests.conftest import TESTS
 
@@ -930,3 +939,11 @@ def test_attribution_search_stays_inside_the_text(text: str, body: str, trimmed:
         body,
         trimmed,
     )
+
+
+def test_no_forward_introduction_is_longer_than_the_lines_looked_at():
+    """Lines longer than _FORWARD_LONGEST are not matched against the forward introductions: none
+    of them, with a space and a colon after it, is that long."""
+    # The width re's own parser gives the alternation: a case-insensitive match is as long.
+    width = re._parser.parse(markers.FORWARD_INTRODUCTIONS, re.IGNORECASE).getwidth()[1]
+    assert width + len(" :") <= _FORWARD_LONGEST

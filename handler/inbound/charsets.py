@@ -174,6 +174,11 @@ def _undeclared(data: bytes) -> tuple[str, bool]:
     UTF-8, stray bytes read as windows-1252 (mail mixing the two is common); data that is not
     UTF-8 at all in the charset charset-normalizer is confident of, when windows-1252 makes a
     mess of it (Cyrillic or CJK sent without a label)."""
+    try:
+        # Valid UTF-8 (most mail) has no stray bytes: not looked for through the whole text.
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        pass
     text = data.decode("utf-8", errors="surrogateescape")
     runs = list(itertools.islice(_STRAY_BYTES.finditer(text), _MAX_STRAY_RUNS + 1))
     if not runs:

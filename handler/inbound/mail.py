@@ -28,7 +28,7 @@ from handler.inbound.headers import (
     repair_folds,
 )
 from handler.inbound.html_markdown import html_to_markdown
-from handler.inbound.mime_slim import MIN_CUT, slim
+from handler.inbound.mime_slim import MIN_CUT, header_end, slim
 from handler.inbound.protocol import (
     CALENDAR_TYPES,
     MAX_EVENTS,
@@ -132,9 +132,7 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
     body = _Body(_Counts())
     content_type = "text/plain"
     try:
-        parsed = email.message_from_bytes(
-            _slim(repair_folds(raw), min_cut), MimePart, policy=compat32
-        )
+        parsed = _parsed(_slim(repair_folds(raw), min_cut))
         content_type = parsed.get_content_type()
         _walk(parsed, 0, body)
         _settle_calendars(body)
@@ -143,6 +141,23 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
         body = _Body(_Counts())
         body.defects.append(f"unparseable: {type(error).__name__}")
     return _message(headers, content_type, body)
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    """The stdlib's parse (compat32) of ``raw``.
+
+    A mail of one part that is neither multipart nor message/* (most HTML-only and plain-text
+    mail) has its header block parsed alone and the rest set as its payload: what the parser
+    makes of it (the rest, as ASCII with 8-bit bytes as surrogates), without its reading the
+    body a line at a time (4 ms of a 200 KB mail).
+    """
+    end = header_end(raw)
+    if end is not None:
+        head = email.message_from_bytes(raw[:end], MimePart, policy=compat32)
+        if head.get_content_maintype() not in ("multipart", "message"):
+            head.set_payload(raw[end:].decode("ascii", "surrogateescape"))
+            return head
+    return email.message_from_bytes(raw, MimePart, policy=compat32)
 
 
 def _slim(raw: bytes, min_cut: int | None) -> bytes:

@@ -80,6 +80,17 @@ def slim(
     return b"".join(pieces)
 
 
+def header_end(raw: bytes) -> int | None:
+    """Where the body of ``raw`` starts, when its header block is fields, continuation lines and
+    the blank line, without a lone CR: the lines the stdlib parser reads as this module does.
+    None for any other header block."""
+    block = _HEADER_BLOCK.match(raw)
+    if block is None:
+        return None
+    end = block.end()
+    return end if raw.count(b"\r", 0, end) == raw.count(b"\r\n", 0, end) else None
+
+
 def _entity(scan: _Scan, start: int, end: int, depth: int) -> list[_Cut]:
     """The cuts within the part written in ``raw[start:end]``."""
     # A part smaller than the threshold holds no body to cut: not even its header is read.

@@ -39,6 +39,7 @@ _SIGNATURES = {
 _SMIME = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
 _SMIME_ENCRYPTED = frozenset({"enveloped-data", "authenveloped-data"})
 _PGP_MESSAGE = re.compile(r"^-----BEGIN PGP MESSAGE-----[ \t\r]*$", re.MULTILINE)
+_PGP_ARMOUR = "-----BEGIN PGP MESSAGE-----"
 _PGP_SIGNED = "-----BEGIN PGP SIGNED MESSAGE-----"
 _PGP_SIGNATURE = "-----BEGIN PGP SIGNATURE-----"
 _PGP_SIGNATURE_END = "-----END PGP SIGNATURE-----"
@@ -146,7 +147,8 @@ def needs_content(part: EmailMessage) -> bool:
 
 def pgp_encrypted_text(text: str) -> bool:
     """Whether ``text`` holds an inline PGP message (armour at a line's start, not quoted)."""
-    return _PGP_MESSAGE.search(text) is not None
+    # The armour's words first: a string search, where the pattern steps through every line.
+    return _PGP_ARMOUR in text and _PGP_MESSAGE.search(text) is not None
 
 
 def without_pgp_signature(text: str) -> tuple[str, bool]:

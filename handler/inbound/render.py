@@ -50,6 +50,7 @@ _ZWSP = "\u200b"
 _LINK_OPEN = re.compile(r"\[([^\[\]]*)\]\(\s*([^()\s]*+(?:\([^()\s]*+\)[^()\s]*+)*+)")
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(\S+).*$")
 _UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
+_WEB_SCHEMES = ("https://", "http://", "mailto:")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -229,26 +230,32 @@ def sanitize_markdown(text: str) -> str:
             out.append(f"{indent}{fence}{re.sub(r'[^A-Za-z0-9_+.#-]', '', info)}")
             previous_blank = False
             continue
+        # _blank, once per line: this loop runs for every line of a mail.
+        blank = not line.strip(" \t")
         if _LIST_ITEM.match(line):
             in_list = True
-        elif not _blank(line) and not line.startswith((" ", "\t")) and previous_blank:
+        elif not blank and not line.startswith((" ", "\t")) and previous_blank:
             # Only after a blank line does unindented text end a list; right after an item's
             # text it is a lazy continuation of that item.
             in_list = False
-        is_indented = line.startswith(("    ", "\t")) and not _blank(line)
+        is_indented = line.startswith(("    ", "\t")) and not blank
         # Under a list item an indented line is the item's text, not code: CommonMark renders
         # its HTML, so it is escaped like any prose.
         if is_indented and not in_list and (previous_blank or in_indented_code):
             in_indented_code = True
             out.append(line)
             continue
-        in_indented_code = in_indented_code and _blank(line)
-        if _blank(line):
+        in_indented_code = in_indented_code and blank
+        if blank:
             paragraph_unpaired = False
-        sanitized, unpaired = _sanitize_prose_line(line, spans_trusted=not paragraph_unpaired)
-        paragraph_unpaired = paragraph_unpaired or unpaired
+        if "`" in line:
+            sanitized, unpaired = _sanitize_prose_line(line, spans_trusted=not paragraph_unpaired)
+            paragraph_unpaired = paragraph_unpaired or unpaired
+        else:
+            # No code span, nothing unpaired: the prose rules alone.
+            sanitized = _sanitize_prose(line)
         out.append(sanitized)
-        previous_blank = _blank(line)
+        previous_blank = blank
     if fence is not None:
         out.append(fence)
     return "\n".join(out)
@@ -398,11 +405,16 @@ def _sanitize_prose_line(line: str, *, spans_trusted: bool) -> tuple[str, bool]:
 
 
 def _sanitize_prose(text: str) -> str:
-    text = _defuse_links(text)
-    text = _REFERENCE_DEFINITION.sub(_safe_definition, text)
+    # Each pattern runs only on text holding what it needs: this runs for every line of a mail.
+    if "](" in text:
+        text = _defuse_links(text)
+    if "]:" in text:
+        text = _REFERENCE_DEFINITION.sub(_safe_definition, text)
     text = text.replace("<", "&lt;")
     text = text.replace("![", "!\\[")
-    return _MENTION.sub("@" + _ZWSP, _AT_ENTITY.sub("&amp;", text))
+    if "&" in text:
+        text = _AT_ENTITY.sub("&amp;", text)
+    return _MENTION.sub("@" + _ZWSP, text) if "@" in text else text
 
 
 def _unsafe_destination(destination: str) -> bool:
@@ -411,6 +423,9 @@ def _unsafe_destination(destination: str) -> bool:
     CommonMark decodes entities in destinations, and browsers ignore whitespace and control
     characters in a scheme, so both are undone before the scheme is read.
     """
+    if destination.startswith(_WEB_SCHEMES):
+        # Neither entities nor controls in its first characters: the scheme as written.
+        return False
     plain = _CONTROL_OR_SPACE.sub("", html.unescape(destination)).lstrip("<").lower()
     return plain.startswith(_UNSAFE_SCHEMES)
 

@@ -7,11 +7,13 @@ The rules, and why: docs/inbound.md#trim.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
+from itertools import accumulate, repeat
 
 from handler.inbound import disclaimers, markers
 from handler.inbound.titles import is_forward_subject
@@ -126,6 +128,10 @@ def _is_blank(line: str) -> bool:
 
 
 def _kind(line: str) -> _Kind:
+    first = line[:1]
+    if first.isascii() and first.isprintable() and first not in " >":
+        # A visible ASCII character first (most lines): text, without a pattern's look.
+        return _Kind.TEXT
     if _is_blank(line):
         return _Kind.BLANK
     if line.lstrip(" \t\u00a0").startswith(">"):
@@ -173,12 +179,25 @@ _SPACES = re.compile(r"\s+")
 
 def _plain(line: str) -> str:
     """The line as a reader sees it: no Markdown links, escapes or emphasis, spaces collapsed."""
-    text = _MD_LINK.sub(r"\1", line)
-    text = _ANGLE_URL.sub("", text)
-    text = _MD_ESCAPE.sub(r"\1", text)
-    text = _INVISIBLE.sub("", text.replace("*", "").replace("\u2019", "'"))
-    text = _EMPHASIS_UNDERSCORE.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    # Each pattern runs only where the character it needs is in the line: it is called for every
+    # line of a mail, and a search that finds nothing still costs a step per character.
+    text = _MD_LINK.sub(_first_group, line) if "](" in line else line
+    if "<" in text:
+        text = _ANGLE_URL.sub("", text)
+    if "\\" in text:
+        text = _MD_ESCAPE.sub(_first_group, text)
+    text = text.replace("*", "")
+    if not text.isascii():
+        text = _INVISIBLE.sub("", text.replace("\u2019", "'"))
+    if "_" in text:
+        text = _EMPHASIS_UNDERSCORE.sub("", text)
+    # The same white space as the pattern \s (str.isspace), each run one space.
+    return " ".join(text.split())
+
+
+def _first_group(found: re.Match[str]) -> str:
+    # A function, not the template r"\1": re expands a template in Python, per match.
+    return found.group(1)
 
 
 # --- quote attributions ("On <date>, <name> <addr> wrote:") -------------------------------------
@@ -351,9 +370,17 @@ _FIELD_ALTERNATIVES = "|".join(sorted(map(re.escape, _FIELD_OF), key=len, revers
 # to compile at import. A plain line never starts with a space, so a match at its start is a
 # field at the start.
 _FIELD = re.compile(rf"(?:^|\s)({_FIELD_ALTERNATIVES})\s?[:：]", re.IGNORECASE)
+# How far into a line the colon of a field _FIELD matches at its start can be: the labels are
+# literal (a case-insensitive match is as long as the label), with a white space before and
+# after at most.
+_COLON_WITHIN = 1 + max(map(len, _FIELD_OF)) + 1 + 1
 
 
 def _field(plain: str) -> _Field | None:
+    # A line without a colon where a field's can be is not looked at by the alternation of
+    # every label (3 us a line).
+    if plain.find(":", 0, _COLON_WITHIN) < 0 and plain.find("：", 0, _COLON_WITHIN) < 0:
+        return None
     match = _FIELD.match(plain)
     return _FIELD_OF[match.group(1).lower()] if match else None
 
@@ -379,6 +406,9 @@ _SENT_LABELS = frozenset(_FIELD_NAMES[_Field.DATE].split("|")) - frozenset(
 # --- delimiters, forwards, signatures, footers ---------------------------------------------------
 
 _FORWARD = re.compile(rf"^(?:{markers.FORWARD_INTRODUCTIONS})\s*[:：]?$", re.IGNORECASE)
+# The longest line, as a reader sees it (spaces collapsed), that _FORWARD can match: the longest
+# introduction, a space and a colon (tests/test_trim.py holds the introductions to it).
+_FORWARD_LONGEST = 40
 
 
 @cache
@@ -402,6 +432,8 @@ def _ruled() -> tuple[re.Pattern[str], re.Pattern[str]]:
 # RFC 3676 section 4.3 names "-- " as the signature separator; many clients drop the space.
 _SIGNATURE = re.compile(r"^\\?-\\?-[ \t\u00a0]*$")
 _RULE = re.compile(r"^\s*(?:\\?[-_=*~—–―─━]\s*){3,}$")
+# What a line _RULE matches starts with, unless with white space.
+_RULE_OPENERS = "\\-_=*~—–―─━"
 _LIST_FOOTER = re.compile(markers.LIST_FOOTERS, re.IGNORECASE)
 _LIST_PLACE = re.compile(
     rf"(?:https?|ftp)://|mailto:|@[\w-]+\.|{markers.LIST_WORDS}", re.IGNORECASE
@@ -492,7 +524,8 @@ class _Mail:
         # introduces the forwarded mail, not history.
         self.forward = forward
         self.kinds = [_kind(line) for line in lines]
-        _join_wrapped_quotes(lines, self.kinds)
+        if _Kind.QUOTE in self.kinds:
+            _join_wrapped_quotes(lines, self.kinds)
         self.plains = [
             _plain(line) if kind is _Kind.TEXT and len(line) <= _MAX_MARKER_LINE else ""
             for line, kind in zip(lines, self.kinds, strict=True)
@@ -502,9 +535,9 @@ class _Mail:
         self.strong: dict[int, bool] = {}
         self._find_attributions()
         # How many text lines come before each line: a mail's only line is never a footer.
-        self.text_before = [0] * (len(lines) + 1)
-        for i, kind in enumerate(self.kinds):
-            self.text_before[i + 1] = self.text_before[i] + (kind is _Kind.TEXT)
+        self.text_before = list(
+            accumulate(map(operator.is_, self.kinds, repeat(_Kind.TEXT)), initial=0)
+        )
         self.blocks: list[Block] = []
         # The author's pieces (text and forwards as written), for Reply.body.
         self.body: list[str] = []
@@ -747,13 +780,22 @@ class _Mail:
                 and self._unquoted_after(i)
             ):
                 return i, _Stop.ATTRIBUTION
-            if plain.startswith("--") and _ruled()[0].match(plain):
-                return (i, _Stop.FORWARD) if self.forward else (i, _Stop.DELIMITER)
-            if _forward_marker(plain):
+            if plain.startswith("--"):
+                if _ruled()[0].match(plain):
+                    return (i, _Stop.FORWARD) if self.forward else (i, _Stop.DELIMITER)
+                if _ruled()[1].match(plain):
+                    return i, _Stop.FORWARD
+            # _forward_marker, the rule and the header block inline, each pattern only where
+            # the line's length, first character or a colon allows it: this runs for every line.
+            if len(plain) <= _FORWARD_LONGEST and _FORWARD.match(plain):
                 return i, _Stop.FORWARD
-            if _RULE.match(line) and self._list_footer_after(i):
+            if (
+                (line[:1] in _RULE_OPENERS or line[:1].isspace())
+                and _RULE.match(line)
+                and self._list_footer_after(i)
+            ):
                 return i, _Stop.LIST_FOOTER
-            if self._header_block_at(i):
+            if (":" in plain or "：" in plain) and self._header_block_at(i):
                 return (
                     (self._rule_above(i, start), _Stop.FORWARD)
                     if self.forward
