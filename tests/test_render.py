@@ -443,6 +443,17 @@ def test_attached_forward_renders_like_an_inline_one():
     )
 
 
+def test_a_forwards_indented_code_stays_code_inside_its_quote():
+    """Indented code is left raw as code; quoted, a tab after "> " reaches only column 4, which
+    would make it text and its HTML live. Leading tabs become spaces to the same column."""
+    forwarded = Forwarded(sender=None, date="", subject="", text="Log:\n\n\t<b>x</b>\n \t<i>")
+    comment = render_comment(message("", forwarded=(forwarded,)), "7@x.example")
+    assert comment.markdown == HEAD + (
+        "**Forwarded message**\n\n> Log:\n>\n>     <b>x</b>\n>     &lt;i>\n\n"
+        "<sub>Sent by email to 7@x.example · posted by ticket-router</sub>"
+    )
+
+
 INVITE = CalendarEvent(
     method="REQUEST",
     summary="Sample review *weekly*",

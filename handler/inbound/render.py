@@ -560,8 +560,18 @@ def _forward(sender: Address | None, date: str, subject: str, text: str, show_ad
     content = sanitize_markdown(_apart_from_quotes(text.strip("\n")))
     if not content.strip():
         return heading
-    quoted = "\n".join(f"> {line}" if line.strip(" \t") else ">" for line in content.split("\n"))
+    quoted = "\n".join(_quoted(line) for line in content.split("\n"))
     return f"{heading}\n\n{quoted}"
+
+
+def _quoted(line: str) -> str:
+    """``line`` as a quote's line that reads as it did outside the quote. Its leading tabs are
+    spaces to the same column: after "> " a tab reaches only the next tab stop, so indented code
+    (which sanitize_markdown leaves raw) would otherwise become text, and its HTML live."""
+    text = line.lstrip(" \t")
+    if not text:
+        return ">"
+    return "> " + line[: len(line) - len(text)].expandtabs(4) + text
 
 
 # iTIP's methods (RFC 5546), as a reader names them.
