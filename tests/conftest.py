@@ -44,6 +44,15 @@ routes:
 SHARED_EMAILS = ROOT.parent / "shared" / "emails"
 
 
+def stored_mails() -> list[Path]:
+    """Every .eml of the tests, the fuzz corpus's inputs and, where it is checked out, every mail
+    of ../shared/emails."""
+    found = sorted(TESTS.rglob("*.eml")) + sorted((ROOT / "fuzz" / "corpus").iterdir())
+    if SHARED_EMAILS.is_dir():
+        found += sorted(p for p in SHARED_EMAILS.rglob("*") if p.is_file() and p.suffix != ".md")
+    return found
+
+
 @pytest.fixture
 def shared_emails() -> Path:
     if not SHARED_EMAILS.is_dir():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import re
 import tracemalloc
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +22,7 @@ from handler.inbound.mail import MAX_DEPTH, parse_mail
 from handler.inbound.mime_slim import SIZE_FIELD, slim
 from handler.inbound.plan import plan
 from handler.routing import parse_routes
-from tests.conftest import ROOT, SHARED_EMAILS, TESTS
+from tests.conftest import ROOT, SHARED_EMAILS, stored_mails
 
 DATA = bytes(range(256)) * 40
 ENCODED = base64.encodebytes(DATA).decode()
@@ -268,14 +267,7 @@ def test_edge_cases_parse_as_without_the_pre_pass(raw, expected):
     assert cuts(raw) == expected
 
 
-def corpus() -> list[Path]:
-    found = sorted(TESTS.rglob("*.eml")) + sorted((ROOT / "fuzz" / "corpus").iterdir())
-    if SHARED_EMAILS.is_dir():
-        found += sorted(p for p in SHARED_EMAILS.rglob("*") if p.is_file() and p.suffix != ".md")
-    return found
-
-
-@pytest.mark.parametrize("path", corpus(), ids=lambda p: str(p.relative_to(ROOT.parent)))
+@pytest.mark.parametrize("path", stored_mails(), ids=lambda p: str(p.relative_to(ROOT.parent)))
 def test_every_stored_mail_parses_as_without_the_pre_pass(path):
     """Every .eml of the tests, the fuzz corpus and the shared corpus parses as without cutting."""
     assert_same(path.read_bytes())
@@ -285,7 +277,7 @@ def test_shared_corpus_is_covered_when_present():
     """The shared mails are compared wherever that corpus is checked out."""
     if not SHARED_EMAILS.is_dir():
         pytest.skip("../shared/emails is not present in this checkout")
-    assert any(SHARED_EMAILS in p.parents for p in corpus())
+    assert any(SHARED_EMAILS in p.parents for p in stored_mails())
 
 
 @pytest.mark.parametrize(

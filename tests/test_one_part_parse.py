@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 from email.message import Message as EmailMessage
 from email.policy import compat32
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +15,7 @@ import bench.mails
 from handler.inbound.headers import MimePart
 from handler.inbound.mail import _parsed
 from handler.inbound.mime_slim import header_end
-from tests.conftest import ROOT, SHARED_EMAILS, TESTS
+from tests.conftest import ROOT, stored_mails
 
 
 def state(part: EmailMessage) -> tuple[object, ...]:
@@ -42,14 +41,7 @@ def assert_as_the_parser(raw: bytes) -> None:
     assert state(_parsed(raw)) == state(expected)
 
 
-def corpus() -> list[Path]:
-    found = sorted(TESTS.rglob("*.eml")) + sorted((ROOT / "fuzz" / "corpus").iterdir())
-    if SHARED_EMAILS.is_dir():
-        found += sorted(p for p in SHARED_EMAILS.rglob("*") if p.is_file() and p.suffix != ".md")
-    return found
-
-
-@pytest.mark.parametrize("path", corpus(), ids=lambda p: str(p.relative_to(ROOT.parent)))
+@pytest.mark.parametrize("path", stored_mails(), ids=lambda p: str(p.relative_to(ROOT.parent)))
 def test_every_stored_mail_parses_as_the_parser_parses_it(path):
     """Every .eml of the tests, the fuzz corpus and the shared corpus parses as the stdlib's."""
     assert_as_the_parser(path.read_bytes())
