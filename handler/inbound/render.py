@@ -230,8 +230,7 @@ def sanitize_markdown(text: str) -> str:
             out.append(f"{indent}{fence}{re.sub(r'[^A-Za-z0-9_+.#-]', '', info)}")
             previous_blank = False
             continue
-        # _blank, once per line: this loop runs for every line of a mail.
-        blank = not line.strip(" \t")
+        blank = _blank(line)
         if _LIST_ITEM.match(line):
             in_list = True
         elif not blank and not line.startswith((" ", "\t")) and previous_blank:
@@ -248,12 +247,8 @@ def sanitize_markdown(text: str) -> str:
         in_indented_code = in_indented_code and blank
         if blank:
             paragraph_unpaired = False
-        if "`" in line:
-            sanitized, unpaired = _sanitize_prose_line(line, spans_trusted=not paragraph_unpaired)
-            paragraph_unpaired = paragraph_unpaired or unpaired
-        else:
-            # No code span, nothing unpaired: the prose rules alone.
-            sanitized = _sanitize_prose(line)
+        sanitized, unpaired = _sanitize_prose_line(line, spans_trusted=not paragraph_unpaired)
+        paragraph_unpaired = paragraph_unpaired or unpaired
         out.append(sanitized)
         previous_blank = blank
     if fence is not None:
@@ -393,6 +388,9 @@ def _sanitize_prose_line(line: str, *, spans_trusted: bool) -> tuple[str, bool]:
     across the lines of a paragraph, so after an unpaired run no later span of the paragraph is
     trusted: its backticks might close the earlier run and leave the "code" live.
     """
+    if "`" not in line:
+        # No code span, nothing unpaired (most lines): the prose rules alone.
+        return _sanitize_prose(line), False
     spans, unpaired = _code_spans(line) if spans_trusted else ([], "`" in line)
     parts: list[str] = []
     position = 0
