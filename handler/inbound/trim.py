@@ -431,9 +431,10 @@ def _ruled() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 # RFC 3676 section 4.3 names "-- " as the signature separator; many clients drop the space.
 _SIGNATURE = re.compile(r"^\\?-\\?-[ \t\u00a0]*$")
-_RULE = re.compile(r"^\s*(?:\\?[-_=*~—–―─━]\s*){3,}$")
+_RULE_MARKS = "-_=*~—–―─━"
+_RULE = re.compile(rf"^\s*(?:\\?[{re.escape(_RULE_MARKS)}]\s*){{3,}}$")
 # What a line _RULE matches starts with, unless with white space.
-_RULE_OPENERS = "\\-_=*~—–―─━"
+_RULE_OPENERS = "\\" + _RULE_MARKS
 _LIST_FOOTER = re.compile(markers.LIST_FOOTERS, re.IGNORECASE)
 _LIST_PLACE = re.compile(
     rf"(?:https?|ftp)://|mailto:|@[\w-]+\.|{markers.LIST_WORDS}", re.IGNORECASE
@@ -489,7 +490,8 @@ def _forward_marker(plain: str) -> bool:
     """Whether a line, as a reader sees it, announces a forwarded mail."""
     if plain.startswith("--") and _ruled()[1].match(plain):
         return True
-    return _FORWARD.match(plain) is not None
+    # Most lines are too long to be an introduction: not looked at by the pattern.
+    return len(plain) <= _FORWARD_LONGEST and _FORWARD.match(plain) is not None
 
 
 def _head_plain(line: str) -> str:
@@ -780,15 +782,12 @@ class _Mail:
                 and self._unquoted_after(i)
             ):
                 return i, _Stop.ATTRIBUTION
-            if plain.startswith("--"):
-                if _ruled()[0].match(plain):
-                    return (i, _Stop.FORWARD) if self.forward else (i, _Stop.DELIMITER)
-                if _ruled()[1].match(plain):
-                    return i, _Stop.FORWARD
-            # _forward_marker, the rule and the header block inline, each pattern only where
-            # the line's length, first character or a colon allows it: this runs for every line.
-            if len(plain) <= _FORWARD_LONGEST and _FORWARD.match(plain):
+            if plain.startswith("--") and _ruled()[0].match(plain):
+                return (i, _Stop.FORWARD) if self.forward else (i, _Stop.DELIMITER)
+            if _forward_marker(plain):
                 return i, _Stop.FORWARD
+            # The rule and the header block only where the line's first character or a colon
+            # allows them: this runs for every line.
             if (
                 (line[:1] in _RULE_OPENERS or line[:1].isspace())
                 and _RULE.match(line)
