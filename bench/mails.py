@@ -103,30 +103,8 @@ def reply(size: int = 20_000) -> bytes:
 
 
 def newsletter(size: int = 200_000) -> bytes:
-    """An HTML-only newsletter of about ``size`` bytes, quoted-printable."""
-    rows: list[str] = []
-    n = 0
-    while sum(map(len, rows)) < size * 0.93:
-        rows.append(
-            '<tr><td style="padding:12px 24px;font-family:Helvetica,Arial,sans-serif;'
-            'font-size:15px;line-height:22px;color:#333333">'
-            f'<h2 style="margin:0 0 8px;font-size:19px">Release notes, part {n}</h2>'
-            f"<p>{_paragraph(n)} <strong>{_SENTENCES[n % 5]}</strong></p>"
-            f'<p><a href="https://example.org/news/{n}?utm_source=mail&amp;utm_medium=news"'
-            f' style="color:#1a73e8">Read more</a> &middot; '
-            f'<img src="https://example.org/img/{n}.png" width="120" height="80" alt="figure {n}">'
-            f"</p><ul><li>{_SENTENCES[(n + 1) % 5]}</li><li>{_SENTENCES[(n + 2) % 5]}</li></ul>"
-            "</td></tr>"
-        )
-        n += 1
-    html = (
-        "<!DOCTYPE html><html><head><meta charset=utf-8><style>td{padding:0}"
-        '.x{display:none}</style></head><body style="margin:0">'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0">'
-        + "".join(rows)
-        + "</table></body></html>"
-    )
-    return html_mail(html, "Project newsletter, November")
+    """An HTML-only newsletter of about ``size`` bytes of HTML, quoted-printable."""
+    return html_mail(prose_html(size), "Project newsletter, November")
 
 
 def html_mail(html: str, subject: str) -> bytes:
@@ -204,17 +182,27 @@ def _document(size: int, head: str, piece: Callable[[int], str], tail: str) -> s
 
 
 def prose_html(size: int) -> str:
-    """A newsletter: a layout table of paragraphs, headings, links, images and short lists."""
-    return _document(size, "<html><body><table>", _newsletter_row, "</table></body></html>")
+    """A newsletter: a layout table of paragraphs, headings, links, images and short lists,
+    each with the inline styles of a mailing tool."""
+    head = (
+        "<!DOCTYPE html><html><head><meta charset=utf-8><style>td{padding:0}"
+        '.x{display:none}</style></head><body style="margin:0">'
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0">'
+    )
+    return _document(size, head, _newsletter_row, "</table></body></html>")
 
 
 def _newsletter_row(n: int) -> str:
     return (
-        '<tr><td style="padding:12px 24px;font-family:Helvetica,Arial,sans-serif;color:#333">'
-        f"<h2>Release notes, part {n}</h2><p>{_paragraph(n)} <strong>{_SENTENCES[n % 5]}</strong>"
-        f'</p><p><a href="https://example.org/news/{n}?utm_source=mail">Read more</a> &middot; '
-        f'<img src="https://example.org/img/{n}.png" alt="figure {n}"></p>'
-        f"<ul><li>{_SENTENCES[(n + 1) % 5]}</li><li>{_SENTENCES[(n + 2) % 5]}</li></ul></td></tr>"
+        '<tr><td style="padding:12px 24px;font-family:Helvetica,Arial,sans-serif;'
+        'font-size:15px;line-height:22px;color:#333333">'
+        f'<h2 style="margin:0 0 8px;font-size:19px">Release notes, part {n}</h2>'
+        f"<p>{_paragraph(n)} <strong>{_SENTENCES[n % 5]}</strong></p>"
+        f'<p><a href="https://example.org/news/{n}?utm_source=mail&amp;utm_medium=news"'
+        f' style="color:#1a73e8">Read more</a> &middot; '
+        f'<img src="https://example.org/img/{n}.png" width="120" height="80" alt="figure {n}">'
+        f"</p><ul><li>{_SENTENCES[(n + 1) % 5]}</li><li>{_SENTENCES[(n + 2) % 5]}</li></ul>"
+        "</td></tr>"
     )
 
 
