@@ -211,6 +211,12 @@ class Reason(StrEnum):
         "another invocation holds the claim: it is posting this mail, or mailing this update",
         True,
     )
+    ATTACHMENT_STORE_UNAVAILABLE = (
+        "attachment-store-unavailable",
+        "the mail's files could not be stored (GitHub's contents API or the attachments bucket "
+        "failed for now): nothing was posted",
+        True,
+    )
     CLAIM_STORE_UNAVAILABLE = (
         "claim-store-unavailable",
         "the claims table cannot be reached: nothing was posted or mailed",

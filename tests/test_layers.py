@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 
 HANDLER = ROOT / "handler"
 # The core: values in, values out. No AWS, no HTTP, no orchestration.
-CORE = ("routing", "inbound", "outbound")
+CORE = ("attachments", "routing", "inbound", "outbound")
 # Also pure, and shared by every layer.
 SHARED = (
     "handler.reasons",
@@ -27,13 +27,15 @@ NO_IO = ("boto3", "botocore", "requests", "urllib3")
 # What a layer may import from handler/, besides itself and SHARED. Entry points (the top-level
 # modules, wiring) may import anything.
 ALLOWED = {
-    "routing": set(),
-    "inbound": {"routing"},
-    "outbound": {"routing", "inbound"},
+    # A route's attachment settings and each file's plan: below the routes that hold them.
+    "attachments": set(),
+    "routing": {"attachments"},
+    "inbound": {"routing", "attachments"},
+    "outbound": {"routing", "inbound", "attachments"},
     # The GitHub client reads its credentials' secrets through the AWS adapters.
-    "github": {"routing", "aws"},
-    "service": {"routing", "inbound", "outbound"},
-    "aws": {"routing", "inbound", "outbound", "service"},
+    "github": {"routing", "aws", "attachments"},
+    "service": {"routing", "inbound", "outbound", "attachments"},
+    "aws": {"routing", "inbound", "outbound", "service", "attachments"},
 }
 
 

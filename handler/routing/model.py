@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from handler.attachments.model import AttachmentSettings
 from handler.reasons import Reason
 from handler.routing.domains import is_subdomain, normalize_domain
 
@@ -84,6 +85,8 @@ class Route:
     notices: tuple[tuple[Reason, str], ...] = ()
     # Who a sender whose domain is not allowed should ask: an address or an https URL.
     contact: str | None = None
+    # Whether a posted mail's files are listed (as ever) or stored and linked, and how.
+    attachments: AttachmentSettings = AttachmentSettings()
 
     @property
     def key(self) -> str:
