@@ -4,7 +4,7 @@ list the files with the store's reason."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 Visibility = Literal["public", "private", "internal"]
@@ -56,3 +56,21 @@ class BucketFiles(Protocol):
     def delete(self, keys: Sequence[str]) -> None:
         """Delete ``keys`` (every version)."""
         ...
+
+
+class Stores:
+    """The places a route's files may go: its GitHub credential's repositories, made on first
+    use (a mail without files to store costs no login), and the deployment's bucket, if any."""
+
+    def __init__(
+        self, repository: Callable[[], RepositoryFiles], bucket: BucketFiles | None
+    ) -> None:
+        self._repository = repository
+        self._made: RepositoryFiles | None = None
+        self.bucket = bucket
+
+    @property
+    def repository(self) -> RepositoryFiles:
+        if self._made is None:
+            self._made = self._repository()
+        return self._made
