@@ -321,6 +321,8 @@ def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
             return "allowed_senders is empty: list at least one sender domain"
         if path and path[-1] == "labels":
             return "labels is empty: list at least one label, or leave labels out"
+        if path and path[-1] == "types":
+            return f"{subject} is empty: list at least one type, or leave types out"
         return f"{subject} is empty: list at least one route"
     if error.validator == "minimum":
         return f"{subject} must be at least {expected}, not {_describe(instance)}"
