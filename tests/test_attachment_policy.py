@@ -329,6 +329,7 @@ def test_files_past_max_files_are_listed():
     ],
 )
 def test_sizes_for_people(size, text):
+    """Details write sizes as the comment does: bytes, then KB and MB of 1,024."""
     assert human_size(size) == text
 
 
@@ -353,6 +354,7 @@ def test_sizes_for_people(size, text):
 def test_the_effective_type_comes_from_the_name_only_when_the_declared_one_says_nothing(
     name, declared, effective
 ):
+    """application/octet-stream or no type defers to the name; a declared type stands."""
     assert effective_type(name, declared) == effective
 
 
@@ -369,6 +371,7 @@ def test_a_log_sent_as_octet_stream_is_stored_as_text():
 
 
 def test_an_unknown_octet_stream_is_not_allowed():
+    """A file neither its type nor its name explains is listed, type-not-allowed."""
     (found,) = plan([("core.dump", "application/octet-stream", b"\x00\x01")])
     assert found == ListedFile(
         0, FileReason.TYPE_NOT_ALLOWED, "application/octet-stream is not among the route's types"
@@ -396,6 +399,7 @@ def test_an_unknown_octet_stream_is_not_allowed():
     ],
 )
 def test_content_that_is_what_its_type_says_is_stored(content_type, content):
+    """Each allowed type with matching bytes is stored; raster images inline, the rest linked."""
     assert not contradicts(content_type, content)
     found = only(plan([("file", content_type, content)]))
     assert isinstance(found, StoredFile)
@@ -440,6 +444,7 @@ def test_a_type_the_content_cannot_tell_is_taken_as_declared():
 
 
 def test_sniffing_reads_the_magic_of_each_type():
+    """The magic numbers name the types they belong to, and nothing else."""
     assert [sniffed_type(c) for c in (PNG, JPEG, GIF, WEBP, PDF, ZIP, GZIP, LOG, b"")] == [
         "image/png",
         "image/jpeg",
@@ -521,6 +526,7 @@ def test_a_program_by_its_name_is_listed(name, ending):
     ["application/x-msdownload", "application/x-sh", "text/javascript", "application/java-archive"],
 )
 def test_a_program_by_its_declared_type_is_listed(declared):
+    """A file declared as a program or script is listed, whatever its bytes."""
     assert only(plan([("data.bin", declared, b"\x01\x02")])) == ListedFile(
         0, FileReason.EXECUTABLE, f"its type {declared} is a program's"
     )
@@ -546,10 +552,12 @@ def test_a_text_file_whose_name_mentions_exe_is_not_a_program():
     ],
 )
 def test_a_name_s_extension_is_read_as_windows_reads_it(name, found):
+    """Case, folders and trailing dots do not hide an extension; a dotfile has none."""
     assert extension(name) == found
 
 
 def test_every_program_extension_is_lowercase_and_dotted():
+    """The table is in the form extension() compares against."""
     assert all(e.startswith(".") and e == e.lower() for e in PROGRAM_EXTENSIONS)
 
 
@@ -605,10 +613,12 @@ def test_every_program_extension_is_lowercase_and_dotted():
     ],
 )
 def test_safe_names(name, content_type, safe):
+    """Hostile, foreign and plain names become one plain file name of the type."""
     assert safe_name(name, content_type) == safe
 
 
 def test_a_long_name_keeps_its_first_80_characters_and_its_extension():
+    """A stem is cut at MAX_STEM characters and never ends in a dash or dot."""
     long = "a" * 300 + ".log"
     assert safe_name(long, "text/plain") == "a" * MAX_STEM + ".log"
     # Cutting never leaves a dash or dot at the end of the stem.
@@ -662,6 +672,7 @@ def test_names_are_unique_within_a_mail_ignoring_case():
 
 
 def test_a_name_without_extension_is_numbered_at_its_end():
+    """README, README-2, readme-3: case is ignored, the number goes last."""
     names = UniqueNames()
     assert [names.take(n) for n in ("README", "README", "readme")] == [
         "README",
@@ -680,6 +691,8 @@ def test_listed_files_take_no_name():
 
 
 def test_github_storage_commits_to_the_route_s_repository_under_the_day_and_mail():
+    """By default a file goes to the route's repository, branch ticket-router-attachments,
+    at YYYY/MM/DD/<mail>/<name>."""
     assert only(plan([("a.png", "image/png", PNG)])) == StoredFile(
         0,
         "a.png",
@@ -696,6 +709,7 @@ def test_github_storage_commits_to_the_route_s_repository_under_the_day_and_mail
 
 
 def test_a_companion_repository_and_branch_are_used_when_the_route_names_them():
+    """repository and branch move the files; the links follow them."""
     settings = replace(LINK, repository="example-org/files", branch="mail/files")
     found = only(plan([("a.png", "image/png", PNG)], settings))
     assert isinstance(found, StoredFile)
@@ -711,6 +725,7 @@ def test_a_companion_repository_and_branch_are_used_when_the_route_names_them():
 
 
 def test_a_mail_whose_arrival_is_unknown_is_filed_undated():
+    """Without SES's time of arrival the path starts undated/."""
     found = only(plan([("a.png", "image/png", PNG)], received_at=None))
     assert isinstance(found, StoredFile)
     assert found.place == GitHubPlace(
@@ -733,10 +748,12 @@ def test_a_mail_whose_arrival_is_unknown_is_filed_undated():
     ],
 )
 def test_the_day_folder_is_the_utc_day_of_arrival(received_at, folder):
+    """The day is UTC's; a time no calendar holds is undated."""
     assert day_folder(received_at) == folder
 
 
 def test_github_paths_name_the_day_mail_and_file():
+    """A path is the day, the mail key and the name, in that order."""
     assert github_path(MAIL, RECEIVED, "a.png") == f"2024/02/29/{MAIL}/a.png"
 
 
@@ -754,10 +771,12 @@ def test_github_paths_name_the_day_mail_and_file():
     ],
 )
 def test_links_point_at_the_web_host_of_the_route_s_api(api_url, web):
+    """github.com, an Enterprise Server, GHE.com and the loopback GitHub: each its web host."""
     assert web_host(api_url, "https://github.com") == web
 
 
 def test_without_an_api_url_the_deployment_s_web_host_is_used():
+    """The deployment's web host applies unless the route names its own API."""
     deployment = Deployment(github_web="https://ghe.example.com")
     found = only(plan([("a.png", "image/png", PNG)], deployment=deployment))
     assert isinstance(found, StoredFile)

@@ -44,16 +44,19 @@ ROUTE = "route 1 (issues.example.com)"
 
 
 def test_a_route_without_attachments_lists_them_as_ever():
+    """No attachments key: files are listed, as before the setting existed."""
     assert settings("") == AttachmentSettings()
     assert settings("").mode == "list"
 
 
 @pytest.mark.parametrize("mode", ["list", "link"])
 def test_the_shorthand_is_the_mode_with_every_default(mode):
+    """attachments: link is {mode: link}; list is the default."""
     assert settings(mode) == AttachmentSettings(mode=mode)
 
 
 def test_the_mapping_gives_every_setting():
+    """Every key of the mapping is read, sizes in bytes and names stripped."""
     found = settings(
         "{mode: link, storage: github, repository: ' example-org/files ', branch: mail/files, "
         "types: [image/png, ' text/plain'], max_file_size: 1.5MB, max_mail_size: 2MB, "
@@ -73,12 +76,14 @@ def test_the_mapping_gives_every_setting():
 
 
 def test_a_mapping_leaves_out_what_takes_its_default():
+    """A key left out takes the built-in default; mode too."""
     assert settings("{mode: link}") == AttachmentSettings(mode="link")
     assert settings("{storage: s3}") == AttachmentSettings(mode="list", storage="s3")
     assert settings("{mode: link}").types == DEFAULT_TYPES
 
 
 def test_s3_storage_may_store_files_larger_than_github_s_limit():
+    """The 25MB limit is github storage's, not S3's."""
     found = settings("{mode: link, storage: s3, max_file_size: 30MB, max_mail_size: 40MB}")
     assert (found.max_file_size, found.max_mail_size) == (30 * MB, 40 * MB)
 
@@ -119,6 +124,7 @@ def test_defaults_give_every_route_the_setting_and_a_route_s_own_replaces_it_who
     ],
 )
 def test_sizes_are_bytes_kb_or_mb(written, found):
+    """A size is bytes, KB or MB (of 1,024), any case; nothing else."""
     assert size(written) == found
 
 
@@ -127,6 +133,7 @@ def test_sizes_are_bytes_kb_or_mb(written, found):
     [(10 * MB, "10MB"), (512000, "500KB"), (1572864, "1536KB"), (1000, "1000 bytes")],
 )
 def test_sizes_in_messages_are_written_as_a_routes_file_would(value, text):
+    """Messages write sizes back in the largest whole unit."""
     assert written_size(value) == text
 
 
@@ -142,6 +149,7 @@ def test_sizes_in_messages_are_written_as_a_routes_file_would(value, text):
     ],
 )
 def test_valid_branch_names_are_accepted(branch):
+    """Names git accepts, folders and Unicode included, are kept as written."""
     assert settings(f"{{mode: link, branch: '{branch}'}}").branch == branch
 
 
@@ -311,6 +319,7 @@ def test_valid_branch_names_are_accepted(branch):
     ],
 )
 def test_each_mistake_is_one_line_naming_the_route_and_key(value, error):
+    """Every wrong value is one line with its place, route and key."""
     assert errors(value) == [error]
 
 
@@ -342,6 +351,7 @@ def test_each_mistake_is_one_line_naming_the_route_and_key(value, error):
     ],
 )
 def test_a_branch_git_would_refuse_is_refused(branch):
+    """Each rule of git check-ref-format refuses a branch name."""
     (error,) = errors(f'{{branch: "{branch}"}}')
     assert error.startswith(f"routes.yaml:5:27: {ROUTE}: attachments.branch ")
     assert error.endswith(
@@ -351,12 +361,14 @@ def test_a_branch_git_would_refuse_is_refused(branch):
 
 
 def test_a_branch_longer_than_github_takes_is_refused():
+    """GitHub takes ref names up to 255 bytes."""
     assert errors(f"{{branch: {'x' * 256}}}") == [
         f"routes.yaml:5:27: {ROUTE}: attachments.branch is too long: at most 255 bytes"
     ]
 
 
 def test_every_mistake_of_one_mapping_is_reported_in_the_order_written():
+    """All mistakes of one mapping at once, in file order."""
     found = errors("{storage: s3, branch: x, types: [PNG], max_file_size: big, max_files: 0}")
     assert [error.split(": ", 2)[2].split(" ", 1)[0] for error in found] == [
         "attachments.branch",
@@ -367,6 +379,7 @@ def test_every_mistake_of_one_mapping_is_reported_in_the_order_written():
 
 
 def test_a_default_s_mistake_is_reported_once_as_the_default_s():
+    """A wrong default is the default's error, not each route's."""
     text = "defaults:\n  attachments: {max_file_size: 30MB}\n" + HEAD + HEAD.split("\n", 1)[1]
     text = text.replace("issues.example.com", "a.example.com", 1)
     with pytest.raises(RoutesError) as caught:
