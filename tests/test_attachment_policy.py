@@ -396,6 +396,9 @@ def test_an_unknown_octet_stream_is_not_allowed():
         # NUL only after the first 8 KB: text as far as the probe reads.
         ("text/plain", b"x" * 8192 + b"\x00"),
         ("text/plain", "héllo wörld\n".encode()),
+        # Windows PowerShell's Out-File writes UTF-16 with a byte-order mark.
+        ("text/plain", "error at line 1\r\n".encode("utf-16")),
+        ("text/plain", b"\xfe\xff" + "x".encode("utf-16-be")),
     ],
 )
 def test_content_that_is_what_its_type_says_is_stored(content_type, content):

@@ -32,8 +32,9 @@ MAGIC_TYPES = frozenset(_NAMES)
 # Raster images: shown inline in a comment when the content says so. SVG is no raster image:
 # a browser runs the scripts it holds.
 RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-# Types whose content is text: no NUL byte in the first 8 KB (what `file` and git check).
+# Text has no NUL byte in its first 8 KB: git tells binary files from text so (it reads 8,000).
 _TEXT_PROBE = 8192
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _TEXT_APPLICATIONS = frozenset({"application/json", "application/xml", "application/x-ndjson"})
 # Programs by their first bytes: what an operating system or a virtual machine runs.
 _PROGRAMS: tuple[tuple[bytes, str], ...] = (
@@ -88,5 +89,8 @@ def contradicts(content_type: str, content: bytes) -> bool:
     if content_type in MAGIC_TYPES:
         return sniffed_type(content) != content_type
     if is_text_type(content_type):
+        # UTF-16 with its byte-order mark is text full of NULs: Windows PowerShell writes logs so.
+        if content.startswith(_UTF16_BOMS):
+            return False
         return b"\x00" in content[:_TEXT_PROBE]
     return False
