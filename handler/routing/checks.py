@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from handler.routing.attachments import attachment_problems
 from handler.routing.domains import domain_problem, normalize_domain
 from handler.routing.model import (
     DEFAULT_MAX_AGE,
@@ -88,6 +89,7 @@ def route_problems(raw: Mapping[str, Any]) -> Iterator[Problem]:
     yield from _opening_problems(raw)
     yield from _credential_problems(raw)
     yield from (Problem(message, path) for path, message in notice_problems(raw))
+    yield from (Problem(message, path) for path, message in attachment_problems(raw))
     age = raw.get("max_age")
     if isinstance(age, str) and age:
         yield from (Problem(message, ("max_age",)) for message in _max_age_problems(age))

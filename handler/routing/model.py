@@ -86,7 +86,8 @@ class Route:
     # Who a sender whose domain is not allowed should ask: an address or an https URL.
     contact: str | None = None
     # Whether a posted mail's files are listed (as ever) or stored and linked, and how.
-    attachments: AttachmentSettings = AttachmentSettings()
+    # Frozen, so one instance shared by every route as the default is safe.
+    attachments: AttachmentSettings = AttachmentSettings()  # noqa: RUF009
 
     @property
     def key(self) -> str:

@@ -16,14 +16,16 @@ from collections.abc import Callable
 from dataclasses import MISSING, fields
 from typing import Any
 
+from handler.attachments.model import AttachmentSettings
 from handler.reasons import Reason
 from handler.routing.errors import RoutesError
 from handler.routing.model import Credential, GitHubApp, Route, Routes, TokenSecret
 
 # Changed whenever what a row holds changes: a zip is read by the code it was built with, but
 # a routes.json copied from another version must be refused, not misread.
-FORMAT = "ticket-router routes 1"
+FORMAT = "ticket-router routes 2"
 _DEFAULTS = {field.name: field.default for field in fields(Route) if field.default is not MISSING}
+_ATTACHMENT_DEFAULTS = AttachmentSettings()
 
 
 def packaged_text(routes: Routes) -> str:
@@ -80,6 +82,12 @@ def _row(route: Route) -> dict[str, Any]:
             continue
         if isinstance(value, TokenSecret | GitHubApp):
             value = {item.name: getattr(value, item.name) for item in fields(value)}
+        elif isinstance(value, AttachmentSettings):
+            value = {
+                item.name: getattr(value, item.name)
+                for item in fields(value)
+                if getattr(value, item.name) != getattr(_ATTACHMENT_DEFAULTS, item.name)
+            }
         row[field.name] = value
     return row
 
@@ -90,15 +98,24 @@ def _decoder(domain: str, rows: str) -> Callable[[], list[Route]]:
 
 def _route(domain: str, row: dict[str, Any]) -> Route:
     credential = row.pop("credential", None)
+    attachments = row.pop("attachments", None)
     return Route(
         domain=domain,
         allowed_senders=tuple(row.pop("allowed_senders")),
         labels=tuple(row.pop("labels", ())),
         notices=tuple((Reason(reason), text) for reason, text in row.pop("notices", ())),
         credential=_credential(credential) if credential is not None else None,
+        attachments=_attachments(attachments) if attachments is not None else _ATTACHMENT_DEFAULTS,
         **row,
     )
 
 
 def _credential(value: dict[str, Any]) -> Credential:
     return GitHubApp(**value) if "issuer" in value else TokenSecret(**value)
+
+
+def _attachments(value: dict[str, Any]) -> AttachmentSettings:
+    # JSON has no tuples: the types come back as a list.
+    if "types" in value:
+        value["types"] = tuple(value["types"])
+    return AttachmentSettings(**value)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 
+from handler.routing.attachments import attachment_settings
 from handler.routing.checks import (
     api_url,
     credential,
@@ -298,6 +299,12 @@ def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
         return _unknown_keys(error, path, _unknown(error))
     if error.validator == "type" and path and path[-1] == "max_age":
         return f"max_age must be a duration such as 7d or 36h, not {_describe(instance)}"
+    if error.validator == "type" and path and path[-1] == "attachments":
+        return f"attachments must be list, link or a mapping, not {_describe(instance)}"
+    if error.validator == "type" and path and path[-1] in {"max_file_size", "max_mail_size"}:
+        return f"{subject} must be a size such as 10MB, not {_describe(instance)}"
+    if error.validator == "enum":
+        return f"{subject} must be {' or '.join(expected)}, not {_describe(instance)}"
     if error.validator == "type":
         names = {
             "string": "text",
@@ -314,9 +321,13 @@ def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
             return "allowed_senders is empty: list at least one sender domain"
         if path and path[-1] == "labels":
             return "labels is empty: list at least one label, or leave labels out"
+        if path and path[-1] == "types":
+            return f"{subject} is empty: list at least one type, or leave types out"
         return f"{subject} is empty: list at least one route"
     if error.validator == "minimum":
         return f"{subject} must be at least {expected}, not {_describe(instance)}"
+    if error.validator == "maximum":
+        return f"{subject} must be at most {expected}, not {_describe(instance)}"
     if error.validator == "minLength":
         return f"{subject} is empty"
     if error.validator == "maxLength":
@@ -413,6 +424,7 @@ def _build(
                 max_age=max_age(raw),
                 notices=notice_texts(raw),
                 contact=contact(raw),
+                attachments=attachment_settings(raw),
             )
         )
     found += [_Found(index, ("routes", index), message) for index, message in conflicts(addresses)]
