@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from handler.attachments.model import (
     FilePlan,
@@ -275,3 +277,40 @@ def test_a_long_text_with_images_in_place_is_cut_within_the_limit():
     assert utf16_len(comment.markdown) <= GITHUB_COMMENT_LIMIT
     assert "**Attachments** (20):" in comment.markdown
     assert comment.markdown.endswith(FOOTER)
+
+
+# Pieces of text that come near a stand-in: the token character, our marker's words, cid
+# references that name the stored image and ones that name nothing, image and link syntax, code.
+_PIECES = st.sampled_from(
+    [
+        "\ufffc",
+        "0",
+        "1",
+        "[image: ",
+        "]",
+        "[cid:shot@example.com]",
+        "[cid:other@x]",
+        "![a](https://evil.example/a.png)",
+        "`",
+        "\n",
+        "\n\n",
+        "> ",
+        "    ",
+        "On Mon, Bob wrote:\n",
+        "text ",
+    ]
+)
+
+
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_only_the_plans_images_are_shown_whatever_the_text(text: str):
+    """No text leaves a stand-in behind or shows the stored image more often than it refers to
+    it; an image the text does not refer to is shown once, after it."""
+    mail = message(text, attachments=(SCREENSHOT,))
+    markdown = render(mail, (stored(0, "Screenshot.png"),))
+    image = f"![Screenshot.png]({RAW}/{MAIL}/Screenshot.png)"
+    assert "\ufffc" not in markdown
+    references = text.count("[cid:shot@example.com]")
+    assert markdown.count(image) <= max(1, references)
+    if not references:
+        assert markdown.count(image) == 1
