@@ -11,6 +11,7 @@ import pytest
 from handler.inbound.attachments import Attachment, parts_in_order
 from handler.inbound.mail import _parsed, attachment_contents, parse_mail
 from tests import attachment_mails
+from tests.complexity import MAX_GROWTH, growth
 from tests.conftest import ROOT, TESTS, stored_mails
 
 FIXTURES = sorted((TESTS / "attachments").glob("*.eml"))
@@ -110,3 +111,21 @@ def test_the_part_is_not_part_of_a_files_identity():
     assert Attachment("a.png", "image/png", 3, part=4) == Attachment(
         "a.png", "image/png", 3, part=7
     )
+
+
+def test_reading_files_grows_linearly_with_their_number():
+    """Parsing and reading back n small files costs linear time (n against 8n)."""
+
+    def work(n: int) -> object:
+        raw = attachment_mails._mail(
+            "many",
+            "many",
+            attachment_mails._multipart(
+                "mixed",
+                "b",
+                *(attachment_mails._file("text/plain", f"{i}.txt", b"x") for i in range(n)),
+            ),
+        )
+        return attachment_contents(raw, parse_mail(raw).attachments)
+
+    assert growth(work, 40) < MAX_GROWTH

@@ -22,6 +22,7 @@ from handler.inbound.attachments import Attachment
 from handler.inbound.mail import Message, parse_mail
 from handler.inbound.render import GITHUB_COMMENT_LIMIT, render_comment
 from handler.inbound.render import _utf16_len as utf16_len
+from tests.complexity import MAX_GROWTH, growth
 from tests.conftest import TESTS
 from tests.test_render import FOOTER, message
 
@@ -314,3 +315,15 @@ def test_only_the_plans_images_are_shown_whatever_the_text(text: str):
     assert markdown.count(image) <= max(1, references)
     if not references:
         assert markdown.count(image) == 1
+
+
+def test_rendering_grows_linearly_with_images_and_references():
+    """n stored images each referred to in the text cost linear time (n against 8n)."""
+
+    def work(n: int) -> object:
+        files = tuple(Attachment(f"{i}.png", "image/png", 10, f"c{i}@x") for i in range(n))
+        plans = tuple(stored(i, f"{i}.png") for i in range(n))
+        text = "".join(f"see [cid:c{i}@x] and \ufffc{i}\ufffc\n" for i in range(n))
+        return render_comment(message(text, attachments=files), RECIPIENT, files=plans)
+
+    assert growth(work, 150) < MAX_GROWTH
