@@ -132,6 +132,22 @@ def test_an_image_without_a_reference_follows_the_text():
     assert text < image < markdown.index("**Forwarded message**")
 
 
+def test_an_image_in_a_forward_shows_in_its_quote_and_is_named_in_its_head():
+    """A forward in the text shows its image inside the quote; its head, plain text, names it
+    as the comment of old does."""
+    text = (
+        "FYI\n\n---------- Forwarded message ---------\n"
+        "From: Bob [cid:shot@example.com] <bob@example.com>\nDate: Mon\nSubject: s\n"
+        "To: x@example.org\n\nbody [cid:shot@example.com] end"
+    )
+    mail = message(text, attachments=(SCREENSHOT,))
+    markdown = render(mail, (stored(0, "Screenshot.png"),))
+    head = "**Forwarded message** from Bob \\[image: Screenshot.png · Mon · s"
+    assert head in render(mail)
+    assert head in markdown
+    assert f"> body ![Screenshot.png]({RAW}/{MAIL}/Screenshot.png) end" in markdown
+
+
 def test_an_image_referenced_in_a_quote_is_named_there_and_not_shown():
     """The quoted history is literal text: its image is named there, and only linked below."""
     text = "Thanks, fixed.\n\nOn Mon, Bob wrote:\n> See [cid:shot@example.com]\n> here"

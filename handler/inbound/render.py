@@ -142,10 +142,11 @@ def render_comment(
                 part = _detached(part)
             part = figures.shown(part)
         elif block.kind is BlockKind.FORWARD:
-            sender = _forward_sender(block.sender)
-            quoted = as_sent(block.text)
-            part = _forward(sender, block.date, block.subject, quoted, show_sender_address)
-            part = figures.shown(part)
+            # Its head is plain text (escaped whole): an image in it stays named.
+            sender = _forward_sender(figures.named(block.sender))
+            date, subject = figures.named(block.date), figures.named(block.subject)
+            text = as_sent(block.text)
+            part = figures.shown(_forward(sender, date, subject, text, show_sender_address))
         elif block.kind is BlockKind.QUOTE:
             if keep_quoted:
                 parts.append(_folded(figures.named(block.text), "Quoted text"))
@@ -155,9 +156,10 @@ def render_comment(
             continue
         shown.append(part)
         parts.append(part)
-    # Stored images the text does not place (a quote's are only listed): after the text.
-    placed = {int(index) for index in _FIGURE.findall(source)}
-    if after := figures.unplaced(placed):
+    # Stored images the text never refers to follow it; one it refers to only in a quote is
+    # named there and linked in the list.
+    referred = {int(index) for index in _FIGURE.findall(source)}
+    if after := figures.unplaced(referred):
         shown.append(after)
         parts.append(after)
     for forwarded in message.forwarded:
@@ -691,11 +693,13 @@ class _Figures:
             index = int(found.group(1))
             return write(index) if index in self.images else found.group(0)
 
-        return _FIGURE.sub(replace, text)
+        # A stand-in escaped along with the text around it (a forward's From line) is no
+        # longer one: its characters go.
+        return _FIGURE.sub(replace, text).replace(_OBJECT, "")
 
-    def unplaced(self, placed: set[int]) -> str:
-        """The stored images not in ``placed``, one paragraph each."""
-        return "\n\n".join(self._image(index) for index in self.images if index not in placed)
+    def unplaced(self, referred: set[int]) -> str:
+        """The stored images not in ``referred``, one paragraph each."""
+        return "\n\n".join(self._image(index) for index in self.images if index not in referred)
 
     def _name(self, index: int) -> str:
         return " ".join(self.attachments[index].filename.split())
