@@ -1,5 +1,6 @@
 """The files a mail carries: which parts are files rather than its text, and each one's name,
-type and size. The content itself is never kept.
+type, size and part. The content itself is never kept; a mail whose files are stored has it read
+out again (handler.inbound.mail.attachment_contents).
 
 Pure: no I/O. A base64 body cut out before parsing (handler.inbound.mime_slim) is measured by
 the decoded length written in its part."""
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message as EmailMessage
 
 from handler.inbound.charsets import decode_header_value
@@ -65,6 +66,10 @@ class Attachment:
     # The part's Content-ID without its angle brackets ("" if none): what an HTML body's
     # "cid:" references name.
     content_id: str = ""
+    # The ordinal of the file's MIME part in a depth-first walk of the mail (``parts_in_order``),
+    # where its content is found again; -1 for a file without a part of its own (one inside a
+    # winmail.dat). Not compared: the same file sent in two alternatives is one file.
+    part: int = field(default=-1, compare=False)
 
 
 def is_attachment(part: EmailMessage) -> bool:
@@ -77,9 +82,10 @@ def is_attachment(part: EmailMessage) -> bool:
     )
 
 
-def attachment(part: EmailMessage, content_type: str) -> Attachment:
+def attachment(part: EmailMessage, content_type: str, *, ordinal: int = -1) -> Attachment:
     """``part`` as a file: its name as sent (a forwarded mail: its subject), "" when it has
-    none (see ``nameless``), and its decoded size (a mail part: its size as bytes)."""
+    none (see ``nameless``), its decoded size (a mail part: its size as bytes) and ``ordinal``,
+    its place in ``parts_in_order``."""
     filename = _basename(_filename(part))
     if part.get_content_maintype() == "message":
         inner = [p for p in part.get_payload() if isinstance(p, EmailMessage)]
@@ -93,7 +99,30 @@ def attachment(part: EmailMessage, content_type: str) -> Attachment:
         payload = part.get_payload(decode=True)
         size = len(payload) if isinstance(payload, bytes) else 0
     content_id = str(part.get("Content-ID") or "").strip().strip("<>").strip()
-    return Attachment(filename, content_type, size, content_id)
+    return Attachment(filename, content_type, size, content_id, ordinal)
+
+
+def parts_in_order(root: EmailMessage) -> list[EmailMessage]:
+    """Every part of ``root``, itself first, in the order of ``EmailMessage.walk()``; without
+    recursion, since a hostile mail nests deeper than Python's stack."""
+    order: list[EmailMessage] = []
+    pending = [root]
+    while pending:
+        part = pending.pop()
+        order.append(part)
+        if part.is_multipart():
+            children = [c for c in part.get_payload() if isinstance(c, EmailMessage)]
+            pending += reversed(children)
+    return order
+
+
+def content(part: EmailMessage) -> bytes | None:
+    """The decoded content of a file's part (a mail part: the mail's bytes, as its size counts
+    them); None when it has none to read."""
+    if part.get_content_maintype() == "message":
+        return b"".join(p.as_bytes() for p in part.get_payload() if isinstance(p, EmailMessage))
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else None
 
 
 def nameless(number: int, content_type: str) -> str:
@@ -108,8 +137,8 @@ def _filename(part: EmailMessage) -> str:
     Read from the raw fields: the stdlib's get_filename() turns 8-bit bytes into U+FFFD
     ("ci\ufffd\ufffdle.txt") and RFC 2231 bytes the charset cannot read into escapes.
     """
-    for field, name in (("content-disposition", "filename"), ("content-type", "name")):
-        value = _raw_field(part, field)
+    for header, name in (("content-disposition", "filename"), ("content-type", "name")):
+        value = _raw_field(part, header)
         found = parameter(value, name) if value is not None else None
         if found:
             return found

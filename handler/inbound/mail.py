@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import email
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC
 from email.message import Message as EmailMessage
@@ -16,7 +16,14 @@ from email.policy import compat32
 from email.utils import parsedate_to_datetime
 from functools import cached_property, partial
 
-from handler.inbound.attachments import Attachment, attachment, is_attachment, nameless
+from handler.inbound.attachments import (
+    Attachment,
+    attachment,
+    content,
+    is_attachment,
+    nameless,
+    parts_in_order,
+)
 from handler.inbound.charsets import decode_header_value
 from handler.inbound.headers import (
     Address,
@@ -133,6 +140,7 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
     content_type = "text/plain"
     try:
         parsed = _parsed(_slim(repair_folds(raw), min_cut))
+        body.counts.root = parsed
         content_type = parsed.get_content_type()
         _walk(parsed, 0, body)
         _settle_calendars(body)
@@ -141,6 +149,38 @@ def parse_mail(raw: bytes, *, min_cut: int | None = MIN_CUT) -> Message:
         body = _Body(_Counts())
         body.defects.append(f"unparseable: {type(error).__name__}")
     return _message(headers, content_type, body)
+
+
+def attachment_contents(raw: bytes, attachments: Sequence[Attachment]) -> dict[int, bytes]:
+    """The decoded content of each of ``attachments`` (``parse_mail(raw).attachments``) by its
+    index; a file whose part is not found (one inside a winmail.dat) is missing.
+
+    One full parse of ``raw``, prepared as parse_mail prepares it but with nothing cut out: the
+    same tree, so a file's part is where its ``part`` ordinal says. For a mail whose files are
+    stored only; never raises.
+    """
+    wanted = {index: item for index, item in enumerate(attachments) if item.part >= 0}
+    if not wanted:
+        return {}
+    try:
+        order = parts_in_order(_parsed(repair_folds(from_first_field(raw))))
+    # parse_mail read this mail: a failure here can only leave files unread, never fail it.
+    except Exception:  # noqa: BLE001
+        return {}
+    found: dict[int, bytes] = {}
+    for index, item in wanted.items():
+        part = order[item.part] if item.part < len(order) else None
+        # A part of another type is not the file's: its tree was not the one measured.
+        if part is None or part.get_content_type() != item.content_type:
+            continue
+        try:
+            data = content(part)
+        # One part the stdlib cannot decode is one file unread.
+        except Exception:  # noqa: BLE001
+            data = None
+        if data is not None:
+            found[index] = data
+    return found
 
 
 def _parsed(raw: bytes) -> EmailMessage:
@@ -177,13 +217,24 @@ def _measured(part: EmailMessage) -> bool:
 
 class _Counts:
     """Tallies shared by every branch of one walk: parts seen, nameless attachments numbered,
-    forwarded mails read, and the nameless calendar parts listed (each as "invite.ics")."""
+    forwarded mails read, the nameless calendar parts listed (each as "invite.ics"), and each
+    part's ordinal in the tree walked."""
 
     def __init__(self) -> None:
         self.parts = 0
         self.unnamed = 0
         self.forwarded = 0
         self.calendars: list[Attachment] = []
+        self.root: EmailMessage | None = None
+        self._ordinals: dict[int, int] | None = None
+
+    def ordinal(self, part: EmailMessage) -> int:
+        """``part``'s place in ``parts_in_order`` of the tree; counted for the first file only,
+        so a mail without files walks its tree once."""
+        if self._ordinals is None:
+            order = parts_in_order(self.root) if self.root is not None else []
+            self._ordinals = {id(item): number for number, item in enumerate(order)}
+        return self._ordinals.get(id(part), -1)
 
 
 class _Body:
@@ -349,7 +400,9 @@ def _calendar(part: EmailMessage, body: _Body, content_type: str) -> None:
     if part.get_filename():
         _attach(part, body, content_type)
         return
-    found = replace(attachment(part, content_type), filename="invite.ics")
+    found = replace(
+        attachment(part, content_type, ordinal=body.counts.ordinal(part)), filename="invite.ics"
+    )
     body.counts.calendars.append(found)
     body.attachments.append(found)
 
@@ -468,7 +521,7 @@ def _other_version(part: EmailMessage) -> bool:
 
 
 def _attach(part: EmailMessage, body: _Body, content_type: str) -> None:
-    found = attachment(part, content_type)
+    found = attachment(part, content_type, ordinal=body.counts.ordinal(part))
     if not found.filename:
         # Numbered across the whole mail, in the order the walk meets them.
         body.counts.unnamed += 1

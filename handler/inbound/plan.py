@@ -5,10 +5,12 @@ or a rejection with its reason. No I/O: the service carries decisions out."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Literal
 
+from handler.attachments.model import Deployment, FilePlan, ListedFile, StoredFile
 from handler.github.posts import marker
 from handler.inbound.authenticity import (
     ASSUMED,
@@ -20,7 +22,7 @@ from handler.inbound.authenticity import (
 )
 from handler.inbound.headers import Address
 from handler.inbound.identity import mail_key
-from handler.inbound.mail import Message, parse_mail
+from handler.inbound.mail import Message, attachment_contents, parse_mail
 from handler.inbound.render import Comment, render_comment
 from handler.inbound.replay_guard import (
     Refusal,
@@ -43,13 +45,22 @@ _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _NOT_TEXT = bytes([*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 _NUL = b"\0"
 _BINARY_SHARE = 10
+# Unless told otherwise: github.com, and no attachments bucket.
+_DEPLOYMENT = Deployment()
+
+
+# The body again, the stored files of these indexes listed instead, each with why (the store
+# refused them, or would give wider access than the issue's).
+Relist = Callable[[Mapping[int, ListedFile]], str]
 
 
 @dataclass(frozen=True)
 class CommentDraft:
-    """The comment an accepted mail posts."""
+    """The comment an accepted mail posts, and the files it links, stored before it is posted."""
 
     body: str
+    files: tuple[StoredFile, ...] = ()
+    relist: Relist | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,9 @@ class IssueDraft:
     # The mail's own Message-ID, and those it answers (handler.inbound.threads).
     message_id: str | None = None
     thread: tuple[str, ...] = ()
+    # As a comment's: the files the body links, and the body with some of them listed instead.
+    files: tuple[StoredFile, ...] = ()
+    relist: Relist | None = field(default=None, compare=False, repr=False)
 
 
 Draft = CommentDraft | IssueDraft
@@ -108,6 +122,7 @@ def plan(
     recipients: Sequence[str] = (),
     ses_record: Mapping[str, Any] | None = None,
     assume_authenticated: bool = False,
+    deployment: Deployment = _DEPLOYMENT,
 ) -> Plan:
     """Decide, without any I/O, what to do with ``raw`` for each of its recipients.
 
@@ -119,6 +134,9 @@ def plan(
     without SES's block, and without an event, is judged as if SES had passed DMARC for its From
     domain and, unless ``recipients`` are given, had received it for the To and Cc addresses at
     the routes' domains. Each decision that rests on that says so (``Decision.assumed``).
+
+    On a route that links attachments, each file is judged (handler.attachments.policy) with
+    SES's virus verdict and date, and ``deployment`` says where files may go.
     """
     message = parse_mail(raw)
     mail = mail_key(message, raw)
@@ -162,6 +180,7 @@ def plan(
         )
     # Per mail; the Date is measured against SES's receipt, never against the time of processing.
     guard = _Guard(conflicting_headers(message), receipt.received_at if receipt else None)
+    files = _MailFiles(raw, message, receipt, mail, deployment)
     # (repo, issue) already addressed by this mail; issue 0 stands for a new issue.
     claimed: set[tuple[str, int]] = set()
     decisions = []
@@ -175,6 +194,7 @@ def plan(
                 claimed=claimed,
                 mail=mail,
                 guard=guard,
+                files=files,
             ),
             mail=mail,
         )
@@ -215,6 +235,70 @@ def not_a_mail(raw: bytes, message: Message) -> str | None:
     return None
 
 
+class _MailFiles:
+    """A mail's files as linking routes plan them; their contents are read out of the mail
+    once, when the first plan reads one, and shared by every recipient."""
+
+    def __init__(
+        self,
+        raw: bytes,
+        message: Message,
+        receipt: SesReceipt | None,
+        mail: str,
+        deployment: Deployment,
+    ) -> None:
+        self.message = message
+        self.receipt = receipt
+        self.mail = mail
+        self.deployment = deployment
+        self.contents = _Contents(partial(attachment_contents, raw, message.attachments))
+
+    def plan(self, route: Route) -> tuple[FilePlan, ...]:
+        """Each file's plan on ``route``; () when it lists files or the mail has none."""
+        if route.attachments.mode != "link" or not self.message.attachments:
+            return ()
+        # Imported here: only a mail with files on a linking route is judged.
+        from handler.attachments.policy import (  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: PLC0415
+            plan_files,
+        )
+
+        plans: tuple[FilePlan, ...] = plan_files(
+            self.message.attachments,
+            self.contents,
+            settings=route.attachments,
+            repo=route.repo,
+            mail=self.mail,
+            virus=self.receipt.virus if self.receipt is not None else None,
+            received_at=self.receipt.received_at if self.receipt is not None else None,
+            api_url=route.api_url,
+            deployment=self.deployment,
+        )
+        return plans
+
+
+class _Contents(Mapping[int, bytes]):
+    """A mail's file contents by index, read on first use: a plan that lists every file (no
+    virus scan, no storage) never costs the mail's full parse."""
+
+    def __init__(self, read: Callable[[], dict[int, bytes]]) -> None:
+        self._read = read
+        self._found: dict[int, bytes] | None = None
+
+    def _all(self) -> dict[int, bytes]:
+        if self._found is None:
+            self._found = self._read()
+        return self._found
+
+    def __getitem__(self, index: int) -> bytes:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 @dataclass(frozen=True)
 class _Guard:
     """What the replay rules know of a mail before its recipients are decided."""
@@ -239,6 +323,7 @@ def _decide(
     claimed: set[tuple[str, int]],
     mail: str,
     guard: _Guard,
+    files: _MailFiles,
 ) -> Decision:
     target = routes.lookup(address)
     if isinstance(target, Miss):
@@ -277,7 +362,14 @@ def _decide(
         )
     return replace(
         _decide_sender(
-            message, assessment.sender, route, target, address, claimed=claimed, mail=mail
+            message,
+            assessment.sender,
+            route,
+            target,
+            address,
+            claimed=claimed,
+            mail=mail,
+            files=files,
         ),
         assumed=_assumed(assessment),
     )
@@ -298,6 +390,7 @@ def _decide_sender(
     *,
     claimed: set[tuple[str, int]],
     mail: str,
+    files: _MailFiles,
 ) -> Decision:
     """The decision for a sender SES vouches for."""
     issue = None if isinstance(target, NewIssue) else target.issue
@@ -353,15 +446,19 @@ def _decide_sender(
             repo=route.repo,
             issue=issue,
         )
-    comment = render_comment(
+    render = partial(
+        render_comment,
         message,
         address,
         keep_quoted=route.keep_quoted,
         show_sender_address=route.show_sender_address,
         marker=marker(mail),
     )
+    plans = files.plan(route)
+    comment = render(files=plans)
+    linked = _Linked(plans, render)
     if issue is None:
-        return _opening(message, address, route, comment)
+        return _opening(message, address, route, comment, linked)
     if comment.empty:
         return Decision(
             address,
@@ -378,11 +475,31 @@ def _decide_sender(
         f"comment for {route.repo}#{issue}",
         repo=route.repo,
         issue=issue,
-        draft=CommentDraft(comment.markdown),
+        draft=CommentDraft(comment.markdown, files=linked.files, relist=linked.relist),
     )
 
 
-def _opening(message: Message, address: str, route: Route, comment: Comment) -> Decision:
+class _Linked:
+    """The files a draft stores, and its body rendered again with some listed instead."""
+
+    def __init__(self, plans: tuple[FilePlan, ...], render: Callable[..., Comment]) -> None:
+        self.plans = plans
+        self.render = render
+        self.files = tuple(plan for plan in plans if isinstance(plan, StoredFile))
+
+    @property
+    def relist(self) -> Relist | None:
+        return self._relisted if self.files else None
+
+    def _relisted(self, refused: Mapping[int, ListedFile]) -> str:
+        plans = tuple(refused.get(plan.index, plan) for plan in self.plans)
+        comment: Comment = self.render(files=plans)
+        return comment.markdown
+
+
+def _opening(
+    message: Message, address: str, route: Route, comment: Comment, linked: _Linked
+) -> Decision:
     from_list = message.header("List-Id") is not None or message.header("List-Post") is not None
     title = issue_title(message.subject, body=comment.text, from_list=from_list)
     # A title alone is an issue ("Printer on floor 3 is out of toner"); nothing at all is not.
@@ -406,6 +523,8 @@ def _opening(message: Message, address: str, route: Route, comment: Comment) -> 
             labels=route.labels,
             message_id=message.message_id,
             thread=thread_ids(message),
+            files=linked.files,
+            relist=linked.relist,
         ),
     )
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import bisect
 import html
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from handler.attachments.model import FilePlan, StoredFile
 from handler.inbound.attachments import Attachment, InlineImages
 from handler.inbound.headers import Address
 from handler.inbound.html_markdown import html_to_markdown
@@ -30,6 +32,15 @@ _MAX_TEXT = 1_000_000
 # whatever the sender's name, subject and file names: each is cut to a length, the list to a count.
 _NAME_LIMIT = 256
 _LISTED_ATTACHMENTS = 50
+# A linked file's line also holds its URL (a few hundred characters, more for a name in another
+# script): the list stops short of this many UTF-16 units, which leaves the text most of a comment.
+_LINKED_BUDGET = 20_000
+# A stored image stands in the text as "[image: <U+FFFC>index<U+FFFC>]" until the text is
+# sanitised, then becomes the image (which sanitising would defuse). The mail's own U+FFFC
+# (OBJECT REPLACEMENT CHARACTER: a placeholder no text needs) are removed first, so every such
+# token is ours.
+_OBJECT = "\ufffc"
+_FIGURE = re.compile(r"\[image: \ufffc(\d+)\ufffc\]")
 
 # GitHub turns "@name" and "@org/team" into notifications when "@" starts a text node or follows
 # a character that is not an ASCII word character: its filter's \W is ASCII, so "é@name" is a
@@ -103,24 +114,22 @@ def render_comment(
     keep_quoted: bool = True,
     show_sender_address: bool = False,
     marker: str = "",
+    files: Sequence[FilePlan] = (),
 ) -> Comment:
     """Render ``message`` as the comment for the issue that ``recipient`` addressed.
 
     ``show_sender_address`` adds the sender's address to the attribution and to forwarded
     mails' and invitations' names. ``marker`` (an HTML comment GitHub does not show) ends the
     comment, within the length limit.
+
+    ``files`` (a linking route's plan of ``message.attachments``, by index): stored images are
+    shown where the mail places them, or after its text, and every file is listed, linked or
+    with why not. Without them the files are listed as not posted.
     """
-    images = {item.content_id: item.filename for item in message.attachments if item.content_id}
-    source = message.text if message.text and message.text.strip() else None
-    # Plain text was not written as Markdown: its dash rows and patches are made to show as sent.
-    as_sent = _as_sent if source is not None else _unchanged
-    if source is not None:
-        inline = InlineImages(images)
-        source = _CID_MARKER.sub(lambda found: _image_marker(found.group(1), inline), source)
-    elif message.html:
-        source = html_to_markdown(message.html[:_MAX_TEXT], images=images)
-    reply = trim_reply((source or "")[:_MAX_TEXT], subject=message.subject)
-    body = reply.body.strip("\n")
+    figures = _Figures(message.attachments, files)
+    source, as_sent = _source(message, figures)
+    reply = trim_reply(source, subject=message.subject)
+    body = figures.named(reply.body.strip("\n"))
 
     # What shows (the author's text, forwards, invitations) and, between, the quotes it answers.
     shown: list[str] = []
@@ -131,19 +140,28 @@ def render_comment(
             part = sanitize_markdown(_apart_from_quotes(as_sent(block.text)))
             if parts:
                 part = _detached(part)
+            part = figures.shown(part)
         elif block.kind is BlockKind.FORWARD:
-            sender = _forward_sender(block.sender)
+            # Its head is plain text (escaped whole): an image in it stays named.
+            sender = _forward_sender(figures.named(block.sender))
+            date, subject = figures.named(block.date), figures.named(block.subject)
             text = as_sent(block.text)
-            part = _forward(sender, block.date, block.subject, text, show_sender_address)
+            part = figures.shown(_forward(sender, date, subject, text, show_sender_address))
         elif block.kind is BlockKind.QUOTE:
             if keep_quoted:
-                parts.append(_folded(block.text, "Quoted text"))
+                parts.append(_folded(figures.named(block.text), "Quoted text"))
             continue
         else:
-            history.append(block.text)
+            history.append(figures.named(block.text))
             continue
         shown.append(part)
         parts.append(part)
+    # Stored images the text never refers to follow it; one it refers to only in a quote is
+    # named there and linked in the list.
+    referred = {int(index) for index in _FIGURE.findall(source)}
+    if after := figures.unplaced(referred):
+        shown.append(after)
+        parts.append(after)
     for forwarded in message.forwarded:
         part = _forward(
             forwarded.sender,
@@ -164,7 +182,11 @@ def render_comment(
 
     head = _attribution(message, show_sender_address)
     tail = (
-        _attachments(message.attachments)
+        (
+            _linked(message.attachments, figures.plans)
+            if files
+            else _attachments(message.attachments)
+        )
         + _footer(recipient, message.signatures)
         + (f"\n{marker}" if marker else "")
     )
@@ -181,6 +203,25 @@ def render_comment(
     budget = GITHUB_COMMENT_LIMIT - _utf16_len(_join(head, tail=tail)) - _utf16_len(note) - 16
     markdown = _join(head, _close_fences(_cut(text, budget)) + note, tail=tail)
     return Comment(markdown=markdown, empty=empty, truncated=True, text=body)
+
+
+def _source(message: Message, figures: _Figures) -> tuple[str, Callable[[str], str]]:
+    """The text to trim: the plain text, else the HTML as Markdown, each inline image named (or
+    stood in for); and how its paragraphs are shown: plain text was not written as Markdown, so
+    its dash rows and patches are made to show as sent."""
+    images = {
+        item.content_id: figures.stand_in(index, item.filename)
+        for index, item in enumerate(message.attachments)
+        if item.content_id
+    }
+    text, markup = figures.own(message.text), figures.own(message.html)
+    if text and text.strip():
+        inline = InlineImages(images)
+        text = _CID_MARKER.sub(lambda found: _image_marker(found.group(1), inline), text)
+        return text[:_MAX_TEXT], _as_sent
+    if markup:
+        return html_to_markdown(markup[:_MAX_TEXT], images=images)[:_MAX_TEXT], _unchanged
+    return "", _unchanged
 
 
 def _detached(part: str) -> str:
@@ -613,6 +654,87 @@ def _attachments(attachments: tuple[Attachment, ...]) -> str:
     if len(attachments) > _LISTED_ATTACHMENTS:
         lines.append(f"- and {len(attachments) - _LISTED_ATTACHMENTS} more")
     return "\n".join(lines) + "\n\n"
+
+
+class _Figures:
+    """A linking route's stored images in the text: each placed by a stand-in token until the
+    text is safe, then written as an image where it shows, or named where it is only quoted."""
+
+    def __init__(self, attachments: Sequence[Attachment], files: Sequence[FilePlan]) -> None:
+        self.attachments = attachments
+        self.plans: dict[int, FilePlan] = {plan.index: plan for plan in files}
+        self.images = {
+            index: plan
+            for index, plan in self.plans.items()
+            if isinstance(plan, StoredFile) and plan.inline and index < len(attachments)
+        }
+
+    def own(self, text: str | None) -> str | None:
+        """The mail's ``text`` without any token of its own (when there are images to place)."""
+        return text.replace(_OBJECT, "") if text and self.images else text
+
+    def stand_in(self, index: int, filename: str) -> str:
+        """What the text names the ``index``-th file by, where the mail shows it."""
+        return f"{_OBJECT}{index}{_OBJECT}" if index in self.images else filename
+
+    def shown(self, markdown: str) -> str:
+        """Sanitised ``markdown`` with each stand-in the image it stands for."""
+        return self._replaced(markdown, self._image)
+
+    def named(self, text: str) -> str:
+        """``text`` with each stand-in the file's name, as the mail's text had it."""
+        return self._replaced(text, lambda index: f"[image: {self._name(index)}]")
+
+    def _replaced(self, text: str, write: Callable[[int], str]) -> str:
+        if not self.images or _OBJECT not in text:
+            return text
+
+        def replace(found: re.Match[str]) -> str:
+            index = int(found.group(1))
+            return write(index) if index in self.images else found.group(0)
+
+        # A stand-in escaped along with the text around it (a forward's From line) is no
+        # longer one: its characters go.
+        return _FIGURE.sub(replace, text).replace(_OBJECT, "")
+
+    def unplaced(self, referred: set[int]) -> str:
+        """The stored images not in ``referred``, one paragraph each."""
+        return "\n\n".join(self._image(index) for index in self.images if index not in referred)
+
+    def _name(self, index: int) -> str:
+        return " ".join(self.attachments[index].filename.split())
+
+    def _image(self, index: int) -> str:
+        name = escape_inline(shorten(self.attachments[index].filename, _NAME_LIMIT))
+        return f"![{name}]({self.images[index].place.image_url})"
+
+
+def _linked(attachments: Sequence[Attachment], plans: Mapping[int, FilePlan]) -> str:
+    """Every file: a stored one linked to where it is kept, the others with why they are not;
+    cut to a count and a length."""
+    lines = [f"**Attachments** ({len(attachments)}):"]
+    used = 0
+    for index, item in enumerate(attachments):
+        line = _file_line(item, plans.get(index))
+        used += _utf16_len(line) + 1
+        if index == _LISTED_ATTACHMENTS or used > _LINKED_BUDGET:
+            lines.append(f"- and {len(attachments) - index} more")
+            break
+        lines.append(line)
+    return "\n".join(lines) + "\n\n"
+
+
+def _file_line(item: Attachment, plan: FilePlan | None) -> str:
+    name = escape_inline(shorten(item.filename, _NAME_LIMIT))
+    if isinstance(plan, StoredFile):
+        kind = escape_inline(shorten(plan.content_type, _NAME_LIMIT))
+        return f"- [{name}]({plan.place.url}) ({kind}, {_human_size(item.size)})"
+    kind = escape_inline(shorten(item.content_type, _NAME_LIMIT))
+    line = f"- {name} ({kind}, {_human_size(item.size)})"
+    if plan is None:
+        return line
+    why = escape_inline(shorten(plan.detail or plan.reason.meaning, _NAME_LIMIT))
+    return f"{line}: not linked, {why}"
 
 
 def _footer(recipient: str, signatures: tuple[str, ...]) -> str:
