@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any, Literal
 
 from handler.attachments.model import Deployment, FilePlan, ListedFile, StoredFile
+from handler.attachments.policy import plan_files
 from handler.github.posts import marker
 from handler.inbound.authenticity import (
     ASSUMED,
@@ -257,12 +258,7 @@ class _MailFiles:
         """Each file's plan on ``route``; () when it lists files or the mail has none."""
         if route.attachments.mode != "link" or not self.message.attachments:
             return ()
-        # Imported here: only a mail with files on a linking route is judged.
-        from handler.attachments.policy import (  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: PLC0415
-            plan_files,
-        )
-
-        plans: tuple[FilePlan, ...] = plan_files(
+        return plan_files(
             self.message.attachments,
             self.contents,
             settings=route.attachments,
@@ -273,7 +269,6 @@ class _MailFiles:
             api_url=route.api_url,
             deployment=self.deployment,
         )
-        return plans
 
 
 class _Contents(Mapping[int, bytes]):
