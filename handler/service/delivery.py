@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
+from handler.attachments.model import FileReason, ListedFile
+from handler.attachments.stores import Stores
 from handler.deadline import Deadline
 from handler.github.posts import PostedComment, PostedIssue, Posting
 from handler.inbound.identity import claim_key, open_key
 from handler.inbound.mail import Message
-from handler.inbound.plan import CommentDraft, Decision, IssueDraft, Plan, route_of
+from handler.inbound.plan import CommentDraft, Decision, Draft, IssueDraft, Plan, route_of
 from handler.inbound.threads import NoThreads, Threads, ThreadStoreError, confirmation_id
 from handler.outbound.participants import (
     NoParticipants,
@@ -22,6 +24,7 @@ from handler.outbound.participants import (
 )
 from handler.reasons import Reason, TicketRouterError
 from handler.routing import Route, Routes
+from handler.service.attachments import store_files
 from handler.service.claims import Claimed, Claims, MemoryPostings, NoClaims, PostingOf, Postings
 
 
@@ -52,6 +55,8 @@ class Commenter(Protocol):
 
 # The GitHub client of a route: its own credential and API (handler.github.credentials).
 Clients = Callable[[Route], Commenter]
+# Where a route's files may be stored (handler.attachments.stores).
+FileStores = Callable[[Route], Stores]
 
 
 def deliver(
@@ -62,15 +67,19 @@ def deliver(
     claims: Claims | None = None,
     postings: Postings | None = None,
     threads: Threads | None = None,
+    stores: FileStores | None = None,
     since: float | None = None,
     deadline: Deadline,
 ) -> tuple[Decision, ...]:
     """Carry out every accepted decision once; each comes back done, already done, or failed.
 
     ``clients`` gives the GitHub client of a route; it is called only when GitHub is, so a mail
-    already posted costs no token. ``since`` (epoch seconds) says the mail is not fresh (a
-    retry, a replay): GitHub is searched for an earlier copy before posting; so it is after a
-    POST whose outcome is unknown, which ``postings`` records under the claim's key.
+    already posted costs no token. ``stores`` gives where a route's files go: a draft's files
+    are stored just before it is posted, under its claim, so a mail already posted stores none
+    (without ``stores`` they are listed as not stored). ``since`` (epoch seconds) says the mail
+    is not fresh (a retry, a replay): GitHub is searched for an earlier copy before posting; so
+    it is after a POST whose outcome is unknown, which ``postings`` records under the claim's
+    key.
     ``deadline`` is when the claim of a holder that died lapses.
     """
     store = claims if claims is not None else NoClaims()
@@ -85,12 +94,15 @@ def deliver(
             results.append(decision)
             continue
         client = _Client(clients, route)
+        files = _Files(stores, route)
         try:
             if isinstance(draft, IssueDraft):
-                opened = _open(decision, draft, route, client, claim, threads=known, since=since)
+                opened = _open(
+                    decision, draft, route, client, claim, files=files, threads=known, since=since
+                )
                 results.append(opened)
             else:
-                results.append(_comment(decision, draft.body, client, claim, since))
+                results.append(_comment(decision, draft, client, claim, files=files, since=since))
         except TicketRouterError as error:
             failed = _failed(decision, error.reason, error.detail, error.transient)
             results.append(replace(failed, retry_after=error.retry_after))
@@ -184,6 +196,43 @@ class _Claim:
         return self._claims.once(key, lambda: post(PostingOf(self._postings, key)), self._deadline)
 
 
+class _Files:
+    """A route's stores for a draft's files, and what became of them when it was posted."""
+
+    def __init__(self, stores: FileStores | None, route: Route) -> None:
+        self._stores = stores
+        self._route = route
+        self._stored = 0
+        self._listed: dict[int, ListedFile] = {}
+
+    def body(self, draft: Draft, repo: str, what: str) -> str:
+        """The draft's body once its files are stored: as planned, or with those that could
+        not be stored listed instead. Raises what a retry may overcome."""
+        if not draft.files:
+            return draft.body
+        if self._stores is None:
+            detail = "this run stores no files (no store is configured)"
+            listed = {
+                f.index: ListedFile(f.index, FileReason.NOT_STORED, detail) for f in draft.files
+            }
+        else:
+            listed = store_files(
+                draft.files, self._route, repo, self._stores(self._route), what=what
+            )
+        self._stored, self._listed = len(draft.files) - len(listed), listed
+        return draft.relist(listed) if listed and draft.relist is not None else draft.body
+
+    def said(self) -> str:
+        """What the decision's detail says of the files: "" when there were none to store."""
+        if not self._stored and not self._listed:
+            return ""
+        parts = [f"{self._stored} file{'s' if self._stored != 1 else ''} stored"]
+        if self._listed:
+            reasons = ", ".join(sorted({f.reason.value for f in self._listed.values()}))
+            parts.append(f"{len(self._listed)} not stored: {reasons}")
+        return f" ({'; '.join(parts)})"
+
+
 class _Client:
     """A route's client, made on first use and then kept for the decision."""
 
@@ -199,16 +248,24 @@ class _Client:
 
 
 def _comment(
-    decision: Decision, body: str, client: _Client, store: _Claim, since: float | None
+    decision: Decision,
+    draft: Draft,
+    client: _Client,
+    store: _Claim,
+    *,
+    files: _Files,
+    since: float | None,
 ) -> Decision:
-    repo, issue = decision.repo or "", decision.issue or 0
-    claimed = store.once(
-        claim_key(repo, issue, decision.mail or ""),
-        lambda posting: client().create_comment(repo, issue, body, since=since, posting=posting),
-    )
+    repo, issue, mail = decision.repo or "", decision.issue or 0, decision.mail or ""
+
+    def post(posting: Posting) -> PostedComment:
+        body = files.body(draft, repo, f"mail {mail} for {repo}#{issue}")
+        return client().create_comment(repo, issue, body, since=since, posting=posting)
+
+    claimed = store.once(claim_key(repo, issue, mail), post)
     # A comment the marker search found is an earlier delivery's (or attempt's) post.
     if claimed.fresh and not claimed.comment.found:
-        reason, detail = Reason.POSTED, f"posted to {repo}#{issue}"
+        reason, detail = Reason.POSTED, f"posted to {repo}#{issue}{files.said()}"
     else:
         reason, detail = Reason.ALREADY_POSTED, f"this mail was already posted to {repo}#{issue}"
     return replace(decision, reason=reason, detail=detail, url=claimed.comment.url)
@@ -221,6 +278,7 @@ def _open(
     client: _Client,
     store: _Claim,
     *,
+    files: _Files,
     threads: Threads,
     since: float | None,
 ) -> Decision:
@@ -231,11 +289,10 @@ def _open(
     answered = threads.find(repo, draft.thread) if draft.thread and opener is None else None
     if answered is not None:
         # A reply that kept the new-issue address: it belongs on the issue its thread opened.
-        comment = replace(
-            decision, action="comment", issue=answered, draft=CommentDraft(draft.body)
-        )
+        reply = CommentDraft(draft.body, files=draft.files, relist=draft.relist)
+        comment = replace(decision, action="comment", issue=answered, draft=reply)
         try:
-            done = _comment(comment, draft.body, client, store, since)
+            done = _comment(comment, reply, client, store, files=files, since=since)
         except TicketRouterError as error:
             # The thread's issue was deleted (or moved away): the reply starts a new one.
             if error.reason not in {Reason.ISSUE_NOT_FOUND, Reason.ISSUE_GONE}:
@@ -246,8 +303,9 @@ def _open(
     made: list[PostedIssue] = []
 
     def post(posting: Posting) -> PostedComment:
+        body = files.body(draft, repo, f"mail {mail} for a new issue in {repo}")
         opened = client().create_issue(
-            repo, draft.title, draft.body, draft.labels, since=since, posting=posting
+            repo, draft.title, body, draft.labels, since=since, posting=posting
         )
         made.append(opened)
         # The claim records a post as (id, url): for an issue, its number.
@@ -272,7 +330,11 @@ def _open(
         detail = f"opened {repo}#{number}, but {error}: a reply could open another issue"
         failed = _failed(decision, Reason.THREAD_STORE_UNAVAILABLE, detail, retryable=True)
         return replace(failed, issue=number, url=claimed.comment.url)
-    detail = f"opened {repo}#{number}" if fresh else f"this mail already opened {repo}#{number}"
+    detail = (
+        f"opened {repo}#{number}{files.said()}"
+        if fresh
+        else f"this mail already opened {repo}#{number}"
+    )
     given = made[0].labels if made else None
     if given is not None:
         dropped = [label for label in draft.labels if label.lower() not in _lower(given)]

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from handler.attachments.model import Deployment
+from handler.attachments.stores import Stores
 from handler.deadline import Deadline
 from handler.inbound.plan import Decision, IssueDraft, Plan, plan, route_of
 from handler.inbound.threads import NoThreads, Threads
@@ -84,6 +86,8 @@ class Visibility(Protocol):
 # A route's GitHub client (its credential, its API), made only when there is something to post:
 # a rejected mail costs no Secrets Manager call.
 GitHub = Callable[[Route, Deadline], Commenter]
+# Where a route's files may be stored (its GitHub credential's repositories, the bucket).
+FileStores = Callable[[Route, Deadline], Stores]
 
 
 def _no_github(route: Route, deadline: Deadline) -> Commenter:
@@ -107,6 +111,10 @@ class Runtime:
     participants: Participants = field(default_factory=NoParticipants)
     # Tells senders about their mail when a route asks for it; None tells nobody.
     notifier: Notifier | None = None
+    # Where a linking route's files go; None lists them as not stored.
+    stores: FileStores | None = None
+    # What the plan must know of the deployment to say where a file goes.
+    deployment: Deployment = field(default_factory=Deployment)
     # Where SES's S3 action stores mail, for events that name only the SES message id.
     bucket: str = ""
     prefix: str = ""
@@ -213,12 +221,13 @@ class Receiver:
             recipients=recipients,
             ses_record=ref.ses_record,
             assume_authenticated=self.assume_authenticated,
+            deployment=self.runtime.deployment,
         )
 
     def _claim_and_post(
         self, planned: Plan, ref: MailRef, deadline: Deadline
     ) -> tuple[Decision, ...]:
-        github = self.runtime.github
+        github, stores = self.runtime.github, self.runtime.stores
         return deliver(
             planned.decisions,
             self.runtime.routes,
@@ -226,6 +235,7 @@ class Receiver:
             claims=self.runtime.claims,
             postings=self.runtime.postings,
             threads=self.runtime.threads,
+            stores=(lambda route: stores(route, deadline)) if stores is not None else None,
             since=_since(ref, self.runtime.clock()) if self.runtime.search_old_mail else None,
             deadline=deadline,
         )
