@@ -965,7 +965,15 @@ def test_the_function_stores_attachments_and_removes_none():
     assert "delete_objects" in removes
     assert "list_object_versions" in removes
     call = modules_called(TERRAFORM)["function"]
-    assert unquote(call["attachments_bucket_arn"]) == 'join("", module.attachments[*].bucket_arn)'
+    assert {name: unquote(call[name]) for name in call if "attachments" in name} == {
+        "attachments_bucket_name": 'join("", module.attachments[*].bucket_name)',
+        "attachments_bucket_arn": 'join("", module.attachments[*].bucket_arn)',
+        "attachments_url": 'join("", module.attachments[*].url)',
+    }
+    attachments = modules_called(TERRAFORM)["attachments"]
+    assert unquote(attachments["count"]) == "local.attachments_s3 ? 1 : 0"
+    assert unquote(attachments["retention_days"]) == "local.attachments_retention_days"
+    assert unquote(call["retention_sweep"]) == "local.attachments_sweep"
 
 
 # What Lambda does with the function's role: write its logs, and poll the mail queue for the
@@ -2706,6 +2714,25 @@ routes:
   - {domain: b.example.com, repo: o/b, notify: true}
   - {<<: *quiet, domain: c.example.com, repo: o/c, confirm: true}
 """
+# Routes linking files: in S3 (through defaults, and two retentions, one repeated), on GitHub
+# with and without a retention, and a route that lists them (whose settings count for nothing).
+FILES_ROUTES = """\
+defaults:
+  allowed_senders: [example.org]
+  attachments: {mode: link, storage: s3, retention_days: 30}
+routes:
+  - {domain: a.example.com, repo: o/a}
+  - {domain: b.example.com, repo: o/b, attachments: link}
+  - {domain: c.example.com, repo: o/c, attachments: {mode: link, storage: s3, retention_days: 365}}
+  - {domain: d.example.com, repo: o/d, attachments: {mode: link, retention_days: 90}}
+  - {domain: e.example.com, repo: o/e, attachments: {mode: list, storage: s3, retention_days: 7}}
+  - {domain: f.example.com, repo: o/f, attachments: {mode: link, storage: s3, retention_days: 30}}
+"""
+# Files committed to GitHub only, kept 90 days: the sweep's schedule, no bucket.
+SWEEP_ROUTES = (
+    "routes:\n  - {domain: issues.example.com, repo: o/r, allowed_senders: [example.org],"
+    " attachments: {mode: link, retention_days: 90}}\n"
+)
 # One whose domain is internationalised, written in Unicode (refused: xn-- form only).
 IDN_ROUTES = (
     "routes:\n  - {domain: tickets.münchen.de, repo: o/r, allowed_senders: [example.org]}\n"
@@ -2787,8 +2814,9 @@ def test_the_provider_renders_the_module(module: str, tmp_path: Path):
 @needs_terraform
 def test_the_whole_deployment_plans_and_applies_against_a_mocked_provider(tmp_path: Path):
     """tests/terraform/main.tftest.hcl in a copy of terraform/, beside routes files (one route;
-    150 domains) and stand-in packages built from them: every module wired for a new account and
-    for one with a rule set and an identity, the outputs name the mail queues."""
+    150 domains; routes storing files) and stand-in packages built from them: every module wired
+    for a new account and for one with a rule set and an identity, the outputs name the mail
+    queues, the attachments bucket exists only for routes storing files in S3."""
     copy = tmp_path / "terraform"
     shutil.copytree(TERRAFORM, copy)
     for routes_name, package_name, text in [
@@ -2796,6 +2824,8 @@ def test_the_whole_deployment_plans_and_applies_against_a_mocked_provider(tmp_pa
         ("routes-many.yaml", "package-many.zip", MANY_ROUTES),
         ("routes-shared.yaml", "package-shared.zip", SHARED_ROUTES),
         ("routes-idn.yaml", "package-idn.zip", IDN_ROUTES),
+        ("routes-files.yaml", "package-files.zip", FILES_ROUTES),
+        ("routes-sweep.yaml", "package-sweep.zip", SWEEP_ROUTES),
     ]:
         routes = copy / routes_name
         routes.write_text(text, encoding="utf-8")
