@@ -288,7 +288,7 @@ def test_a_listing_refused_is_permanent_and_named(s3):
         files.keys(f"{MAIL}/")
     assert (caught.value.transient, caught.value.detail) == (
         False,
-        f"the attachments bucket's keys under {MAIL}/ unread (AccessDenied)",
+        f"could not list the attachments bucket under {MAIL}/ (AccessDenied)",
     )
 
 

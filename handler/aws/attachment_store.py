@@ -107,7 +107,7 @@ class S3Files:
             ):
                 found.extend(item["Key"] for item in page.get("Contents", []))
         except (ClientError, BotoCoreError) as error:
-            raise _failure(error, f"the attachments bucket's keys under {prefix} unread") from None
+            raise _failure(error, f"could not list the attachments bucket under {prefix}") from None
         return found
 
     def delete(self, keys: Sequence[str]) -> None:
@@ -120,7 +120,7 @@ class S3Files:
                     Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True}
                 )
             except (ClientError, BotoCoreError) as error:
-                raise _failure(error, "the attachments bucket deleted nothing") from None
+                raise _failure(error, "could not delete from the attachments bucket") from None
             errors = response.get("Errors", [])
             if errors:
                 first = errors[0]
@@ -162,7 +162,7 @@ class S3Files:
                         if entry["Key"] in wanted:
                             found.append({"Key": entry["Key"], "VersionId": entry["VersionId"]})
         except (ClientError, BotoCoreError) as error:
-            raise _failure(error, "the attachments bucket's versions unread") from None
+            raise _failure(error, "could not list the versions in the attachments bucket") from None
         return found
 
 
