@@ -976,6 +976,44 @@ def test_the_function_stores_attachments_and_removes_none():
     assert unquote(call["retention_sweep"]) == "local.attachments_sweep"
 
 
+ATTACHMENTS = TERRAFORM / "modules" / "attachments"
+
+
+def test_the_attachments_bucket_keeps_nothing_removed_and_serves_through_cloudfront_only():
+    """The module holds a private bucket without versioning (a removed file leaves nothing),
+    the distribution and its policies, and nothing else: no website, no public policy, no
+    object lock, no replication."""
+    kinds = sorted(f"{labels[0]}.{labels[1]}" for labels, _ in blocks(ATTACHMENTS, "resource"))
+    assert kinds == [
+        "aws_cloudfront_cache_policy.this",
+        "aws_cloudfront_distribution.this",
+        "aws_cloudfront_origin_access_control.this",
+        "aws_cloudfront_response_headers_policy.this",
+        "aws_s3_bucket.this",
+        "aws_s3_bucket_lifecycle_configuration.this",
+        "aws_s3_bucket_ownership_controls.this",
+        "aws_s3_bucket_policy.this",
+        "aws_s3_bucket_public_access_block.this",
+        "aws_s3_bucket_server_side_encryption_configuration.this",
+    ]
+    assert policy(ATTACHMENTS, "this") == {
+        "DenyInsecureTransport": (
+            ["s3:*"],
+            ["aws_s3_bucket.this.arn", "${aws_s3_bucket.this.arn}/*"],
+        ),
+        "CloudFrontReadsFiles": (["s3:GetObject"], ["${aws_s3_bucket.this.arn}/*"]),
+    }
+    reads = statement(ATTACHMENTS, "this", "CloudFrontReadsFiles")
+    assert conditions(reads) == {
+        "AWS:SourceArn": ("StringEquals", ["aws_cloudfront_distribution.this.arn"])
+    }
+    [behavior] = resource(ATTACHMENTS, "aws_cloudfront_distribution", "this")[
+        "default_cache_behavior"
+    ]
+    assert unquote(behavior["viewer_protocol_policy"]) == "https-only"
+    assert unquote(behavior["allowed_methods"]) == ["GET", "HEAD"]
+
+
 # What Lambda does with the function's role: write its logs, and poll the mail queue for the
 # event source mapping (receive, delete what succeeded, read the queue's attributes).
 # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html

@@ -55,7 +55,7 @@ mock_provider "aws" {
   }
 
   mock_resource "aws_cloudfront_distribution" {
-    defaults = { arn = "arn:aws:cloudfront::123456789012:distribution/E2QWRUHEXAMPLE", domain_name = "d111111abcdef8.cloudfront.net" }
+    defaults = { arn = "arn:aws:cloudfront::123456789012:distribution/E2QWRUHEXAMPLE", id = "E2QWRUHEXAMPLE", domain_name = "d111111abcdef8.cloudfront.net" }
   }
 
   mock_resource "aws_cloudwatch_event_rule" {
@@ -479,7 +479,7 @@ run "files_in_s3_and_on_github" {
       sweep     = true
       bucket    = "tr-test-files-123456789012"
       url       = "https://d111111abcdef8.cloudfront.net"
-      id        = module.attachments[0].distribution_id
+      id        = "E2QWRUHEXAMPLE"
       arn       = "arn:aws:s3:::bucket"
     })
     error_message = "The S3 routes' retentions (30 once, 365; the listing route's 7 not), the sweep for the GitHub route kept 90 days, the bucket <name>-files-<account> served at its distribution: ${jsonencode(local.attachments)}"
