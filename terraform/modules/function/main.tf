@@ -275,6 +275,26 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
+  # The files of mails posted to public repositories, in the attachments bucket
+  # (handler/aws/attachment_store.py): a HEAD to find a file stored already (s3:GetObject), the
+  # write, and its retention tag (S3 authorizes a PutObject that carries tags as
+  # s3:PutObjectTagging too). Never a listing or a deletion: removal is the operator's. No
+  # statement without the bucket.
+  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-managing.html
+  dynamic "statement" {
+    for_each = var.attachments_bucket_arn == "" ? [] : [var.attachments_bucket_arn]
+
+    content {
+      sid = "StoreAttachments"
+      actions = [
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+      ]
+      resources = ["${statement.value}/*"]
+    }
+  }
+
   dynamic "statement" {
     for_each = length(var.notice_identity_arns) > 0 ? [var.notice_identity_arns] : []
 
@@ -306,7 +326,7 @@ resource "aws_iam_role_policy" "this" {
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The function calls api.github.com; inside a VPC it would need a NAT gateway, and it reaches no private resource.
-  #checkov:skip=CKV_AWS_116:The function is fed by the mail queue's event source mapping, never invoked asynchronously: what it gives up on goes to the mail queue's own dead-letter queue.
+  #checkov:skip=CKV_AWS_116:The function is fed by the mail queue's event source mapping: what it gives up on goes to the mail queue's own dead-letter queue. The only asynchronous invocation is the daily retention sweep, which the next day's sweep repeats in full.
   #checkov:skip=CKV_AWS_173:The environment holds names and ARNs only; the GitHub token is read from Secrets Manager at run time.
   #checkov:skip=CKV_AWS_272:The zip is built by `make package` from this repository; there is no signing profile to verify against.
   #checkov:skip=CKV_AWS_50:Each decision is logged as a JSON line; X-Ray would add permissions and cost without a question it answers.
@@ -342,6 +362,9 @@ resource "aws_lambda_function" "this" {
       # Where each decision is kept, and how long: `ticket-router why`.
       DECISION_TABLE          = var.decision_table_name
       DECISION_RETENTION_DAYS = tostring(var.decision_retention_days)
+      # Where files of routes storing in S3 go, and the base URL they are served at ("": none).
+      ATTACHMENTS_BUCKET = var.attachments_bucket_name
+      ATTACHMENTS_URL    = var.attachments_url
     }
   }
 
@@ -382,4 +405,33 @@ resource "aws_lambda_event_source_mapping" "mail" {
       error_message = "reserved_concurrency must be -1 or at least the mail queue's maximum concurrency: batches beyond the reservation are throttled, and each throttle counts as a receive towards the dead-letter queue."
     }
   }
+}
+
+# The daily retention sweep of files committed to GitHub (routes with attachments storage github
+# and retention_days): EventBridge invokes the function with a Scheduled Event; a sweep that
+# fails is done by the next one. S3's files expire by the bucket's lifecycle instead.
+resource "aws_cloudwatch_event_rule" "sweep" {
+  count = var.retention_sweep ? 1 : 0
+
+  name                = "${var.name}-attachment-sweep"
+  description         = "ticket-router: delete the files committed to GitHub whose route's retention_days have passed"
+  schedule_expression = "rate(1 day)"
+}
+
+resource "aws_cloudwatch_event_target" "sweep" {
+  count = var.retention_sweep ? 1 : 0
+
+  rule = aws_cloudwatch_event_rule.sweep[0].name
+  arn  = aws_lambda_function.this.arn
+}
+
+# This rule only may invoke the function.
+resource "aws_lambda_permission" "sweep" {
+  count = var.retention_sweep ? 1 : 0
+
+  statement_id  = "AttachmentSweep"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.sweep[0].arn
 }

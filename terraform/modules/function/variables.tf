@@ -185,3 +185,37 @@ variable "ses_configuration_set" {
     error_message = "ses_configuration_set must be empty or an SES configuration set name: at most 64 letters, digits, underscores and hyphens."
   }
 }
+
+variable "attachments_bucket_name" {
+  description = "Bucket the files of routes storing in S3 go to (ATTACHMENTS_BUCKET); empty: none, and no permission on any."
+  type        = string
+  default     = ""
+}
+
+variable "attachments_bucket_arn" {
+  description = "ARN of the attachments bucket: the function may read (HEAD), write and tag its objects. Empty: no bucket."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.attachments_bucket_arn == "" || can(regex("^arn:aws(-[a-z]+)*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.attachments_bucket_arn))
+    error_message = "attachments_bucket_arn must be empty or the ARN of an S3 bucket."
+  }
+}
+
+variable "attachments_url" {
+  description = "Base URL the attachments bucket's files are served at (ATTACHMENTS_URL), https://<CloudFront domain>; empty: none."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.attachments_url == "" || can(regex("^https://[^/]+$", var.attachments_url))
+    error_message = "attachments_url must be empty or an https:// origin without a path or trailing slash."
+  }
+}
+
+variable "retention_sweep" {
+  description = "Invoke the function daily (an EventBridge schedule) to delete the files committed to GitHub whose route's retention_days have passed: true when a route stores on GitHub with retention_days."
+  type        = bool
+  default     = false
+}
