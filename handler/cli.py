@@ -256,7 +256,7 @@ def _attachments_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "attachments",
         help="remove a mail's stored files, or those past their route's retention_days",
     )
-    actions = files.add_subparsers(dest="upkeep", required=True)
+    actions = files.add_subparsers(dest="upkeep", metavar="{remove,sweep}", required=True)
     remove = actions.add_parser(
         "remove",
         help="delete every file of a mail that its routes stored",
@@ -360,8 +360,8 @@ def _upkeep_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--table",
         default=os.environ.get("IDEMPOTENCY_TABLE", ""),
-        help="DynamoDB claims table shared with the Lambda, whose rate limit of each credential "
-        "deleting takes turns in (default: $IDEMPOTENCY_TABLE)",
+        help="DynamoDB claims table shared with the Lambda: deleting takes turns under each "
+        "credential's rate limit kept there (default: $IDEMPOTENCY_TABLE)",
     )
 
 

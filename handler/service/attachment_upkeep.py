@@ -150,9 +150,9 @@ def sweep(routes: Routes, stores: RouteStores, now: float, *, deployment: Deploy
     searched: list[str] = []
     for place, sharing in _branches(linking):
         kept = [route.attachments.retention_days for route in sharing]
-        days = max((days for days in kept if days is not None), default=None)
-        if days is None or None in kept:
+        if None in kept:
             continue
+        days = max(days for days in kept if days is not None)
         searched.append(place.where)
         oldest_kept = today - timedelta(days=days)
         try:
