@@ -26,6 +26,7 @@ from botocore.exceptions import NoRegionError
 
 from handler import __version__
 from handler.attachments.model import Deployment
+from handler.attachments.stores import BucketFiles
 from handler.aws.decision_search import DecisionSearch
 from handler.aws.failure_queue import SqsFailureQueue
 from handler.aws.lambda_runtime import LazyClient
@@ -83,7 +84,6 @@ from handler.wiring import (
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
 
@@ -668,18 +668,20 @@ def _upkeep_stores(routes: Routes, args: argparse.Namespace, command: str) -> Ro
         tables = _tables(args.table)
         if tables is None:
             raise _Stop(2)
-    bucket = getattr(args, "bucket", "")
-    s3: S3Client | None = None
-    if bucket:
+    bucket: BucketFiles | None = None
+    if getattr(args, "bucket", ""):
+        # Imported here, and its type comment, only until handler.aws.attachment_store is merged.
+        from handler.aws.attachment_store import S3Files  # type: ignore[import-untyped]  # noqa: PLC0415
+
         try:
-            s3 = boto3.client("s3")
+            bucket = S3Files(boto3.client("s3"), args.bucket)
         except NoRegionError:
             print(
                 f"{command}: error: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION",
                 file=sys.stderr,
             )
             raise _Stop(2) from None
-    made = attachment_stores(GitHubClients(credentials, post_limits(tables, limits)), s3, bucket)
+    made = attachment_stores(GitHubClients(credentials, post_limits(tables, limits)), bucket)
     return lambda route: made(route, Deadline.within(_PLACE_BUDGET_SECONDS))
 
 

@@ -126,12 +126,12 @@ def attachment_upkeep() -> Callable[[Route, Deadline], Stores]:
     limit its comments share (the claims table's). S3's files expire by the bucket's rules."""
     table = os.environ.get("IDEMPOTENCY_TABLE", "")
     tables = Tables(cast("DynamoDBClient", LazyClient("dynamodb")), table) if table else None
-    return attachment_stores(GitHubClients(credentials(), post_limits(tables, limits())), None, "")
+    return attachment_stores(GitHubClients(credentials(), post_limits(tables, limits())), None)
 
 
 def deployment() -> Deployment:
-    """Where the deployment's files are served: its GitHub's web host, its bucket's URL."""
+    """What the sweep's log lines link files with: the deployment's GitHub web host (the sweep
+    deletes nothing from the bucket)."""
     return Deployment(
-        github_web=web_host(os.environ.get("GITHUB_API_URL") or None, Deployment.github_web),
-        s3_base=os.environ.get("ATTACHMENTS_URL", "").rstrip("/"),
+        github_web=web_host(os.environ.get("GITHUB_API_URL") or None, Deployment.github_web)
     )

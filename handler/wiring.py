@@ -26,7 +26,6 @@ from handler.service.metrics import Metrics, NoMetrics
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
 
 
@@ -123,20 +122,14 @@ def post_limits(tables: Tables | None, limits: Limits) -> PostLimits:
 
 
 def attachment_stores(
-    github: GitHubClients, s3: S3Client | None, bucket: str
+    github: GitHubClients, bucket: BucketFiles | None
 ) -> Callable[[Route, Deadline], Stores]:
     """Where each route's files go: the repositories of its GitHub credential, logged in on first
     use and under the rate limit its comments share (an upload is a content-creating request),
-    and the deployment's attachments bucket ``bucket`` ("" or no client: none)."""
-    files: BucketFiles | None = None
-    if bucket and s3 is not None:
-        # Imported here, and its type comment, only until handler.aws.attachment_store is merged.
-        from handler.aws.attachment_store import S3Files  # type: ignore[import-untyped]  # noqa: PLC0415
-
-        files = S3Files(s3, bucket)
+    and the deployment's attachments bucket, if any."""
 
     def stores(route: Route, deadline: Deadline) -> Stores:
         # The type comment only until GitHubClient.files() is merged.
-        return Stores(lambda: github(route, deadline).files(), files)  # type: ignore[attr-defined]
+        return Stores(lambda: github(route, deadline).files(), bucket)  # type: ignore[attr-defined]
 
     return stores

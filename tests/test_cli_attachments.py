@@ -5,8 +5,11 @@ in-memory fakes of tests/test_attachment_upkeep.py; the routes are written here 
 from __future__ import annotations
 
 import json
+import sys
+import types
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -52,8 +55,8 @@ class Made:
         self.calls: list[tuple[Any, Any, str]] = []
         self.deadlines: list[Deadline] = []
 
-    def __call__(self, github: Any, s3: Any, bucket: str) -> Any:
-        self.calls.append((github, s3, bucket))
+    def __call__(self, github: Any, bucket: Any) -> Any:
+        self.calls.append((github, bucket))
 
         def stores(one: Route, deadline: Deadline) -> Any:
             self.deadlines.append(deadline)
@@ -71,6 +74,10 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Deployed:
         monkeypatch.delenv(name, raising=False)
     made = Made(found)
     monkeypatch.setattr(cli, "attachment_stores", made)
+    # The S3 adapter the CLI makes for --bucket: its client and bucket, kept to be looked at.
+    adapter = types.ModuleType("handler.aws.attachment_store")
+    adapter.S3Files = lambda client, bucket: SimpleNamespace(client=client, bucket=bucket)
+    monkeypatch.setitem(sys.modules, "handler.aws.attachment_store", adapter)
     return found
 
 
@@ -181,19 +188,16 @@ def test_an_s3_route_without_a_bucket_is_a_failure(monkeypatch, capsys, deployed
 
 
 def test_the_cli_wires_its_credentials_bucket_and_a_budget_per_place(monkeypatch, capsys, deployed):
-    """attachment_stores gets the routes' GitHub clients, an S3 client for --bucket, and each
+    """attachment_stores gets the routes' GitHub clients, the S3 adapter on --bucket, and each
     place its own deadline."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     use(monkeypatch, routes(route(), route("example-org/web")))
     made = cli.attachment_stores
     assert isinstance(made, Made)
     run(capsys, "attachments", "remove", MAIL, "--bucket", "files")
-    [(github, s3, bucket)] = made.calls
-    assert (type(github).__name__, s3.meta.service_model.service_name, bucket) == (
-        "GitHubClients",
-        "s3",
-        "files",
-    )
+    [(github, bucket)] = made.calls
+    assert type(github).__name__ == "GitHubClients"
+    assert (bucket.client.meta.service_model.service_name, bucket.bucket) == ("s3", "files")
     assert len(made.deadlines) == 2
     assert all(0 < deadline.remaining() <= 300 for deadline in made.deadlines)
 
@@ -381,7 +385,7 @@ def scheduled(monkeypatch: pytest.MonkeyPatch) -> Deployed:
     made = Made(found)
     table = routes(route(retention_days=30))
     monkeypatch.setattr(lambda_function, "runtime", lambda: Runtime(table, store=None))
-    monkeypatch.setattr(lambda_function, "attachment_upkeep", lambda: made(None, None, ""))
+    monkeypatch.setattr(lambda_function, "attachment_upkeep", lambda: made(None, None))
     monkeypatch.setenv("GITHUB_API_URL", "https://ghe.example.com/api/v3")
     return found
 
@@ -441,7 +445,7 @@ def test_the_function_builds_its_sweep_stores_lazily(monkeypatch):
 
 def test_attachment_stores_logs_in_on_first_use_only(monkeypatch):
     """The route's GitHub client is made when its repository is first used, with the deadline
-    given; without a bucket name there is no bucket."""
+    given; the bucket is the one given."""
     logins: list[tuple[Route, Deadline]] = []
     files = FakeRepositoryFiles()
 
@@ -454,29 +458,17 @@ def test_attachment_stores_logs_in_on_first_use_only(monkeypatch):
         return Client()
 
     deadline = Deadline.within(60)
-    stores = attachment_stores(github, None, "")(route(), deadline)
-    assert (logins, stores.bucket) == ([], None)
+    bucket = FakeBucketFiles()
+    stores = attachment_stores(github, bucket)(route(), deadline)
+    assert (logins, stores.bucket) == ([], bucket)
     assert stores.repository is files
     assert stores.repository is files
     assert logins == [(route(), deadline)]
 
 
-def test_attachment_stores_with_a_bucket_use_it():
-    """A bucket name and a client: the routes' bucket is the S3 adapter on it."""
-    adapter = pytest.importorskip("handler.aws.attachment_store")
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        stores = attachment_stores(None, s3, "files")(route(), Deadline.within(60))
-    assert isinstance(stores.bucket, adapter.S3Files)
-
-
 def test_the_deployment_is_read_from_the_environment(monkeypatch):
-    """GITHUB_API_URL's web host, ATTACHMENTS_URL without its slash."""
+    """GITHUB_API_URL's web host; github.com without it."""
     monkeypatch.setenv("GITHUB_API_URL", "https://ghe.example.com/api/v3")
-    monkeypatch.setenv("ATTACHMENTS_URL", "https://files.example.net/")
-    assert lambda_function.deployment() == Deployment(
-        "https://ghe.example.com", "https://files.example.net"
-    )
+    assert lambda_function.deployment() == Deployment("https://ghe.example.com")
     monkeypatch.delenv("GITHUB_API_URL")
-    monkeypatch.delenv("ATTACHMENTS_URL")
     assert lambda_function.deployment() == Deployment()
