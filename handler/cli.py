@@ -5,8 +5,8 @@ Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail c
 (or a file given to dispatch is not a mail), a post failed for a reason worth retrying, or
 handling a mail failed unexpectedly (the other mails are still handled), or ``why`` found
 nothing recorded, or ``attachments`` could not remove a place's files; 2 the command itself
-cannot run (bad routes file, no token at all, bad
-arguments, no master secret, no decision table). The commands: docs/operations.md.
+cannot run (bad routes file, no token at all, bad arguments, no master secret, no decision
+table). The commands: docs/operations.md.
 """
 
 from __future__ import annotations
