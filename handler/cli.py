@@ -1,11 +1,12 @@
-"""Command line: ``ticket-router check|dispatch|replay|why|decisions|webhook-secret``, or
-``python -m handler``.
+"""Command line: ``ticket-router check|dispatch|replay|why|decisions|webhook-secret|attachments``,
+or ``python -m handler``.
 
 Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read
 (or a file given to dispatch is not a mail), a post failed for a reason worth retrying, or
 handling a mail failed unexpectedly (the other mails are still handled), or ``why`` found
-nothing recorded; 2 the command itself cannot run (bad routes file, no token at all, bad
-arguments, no master secret, no decision table). The commands: docs/operations.md.
+nothing recorded, or ``attachments`` could not remove a place's files; 2 the command itself
+cannot run (bad routes file, no token at all, bad arguments, no master secret, no decision
+table). The commands: docs/operations.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import boto3
 from botocore.exceptions import NoRegionError
 
 from handler import __version__
+from handler.attachments.model import Deployment
+from handler.attachments.stores import BucketFiles
 from handler.aws.decision_search import DecisionSearch
 from handler.aws.failure_queue import SqsFailureQueue
 from handler.aws.lambda_runtime import LazyClient
@@ -32,14 +35,22 @@ from handler.aws.secrets import Secrets
 from handler.aws.store import StoreError
 from handler.aws.webhook_secret import WebhookSecret
 from handler.deadline import Deadline
-from handler.github.credentials import Credentials
+from handler.github.credentials import Credentials, GitHubClients
 from handler.github.rate_limit import Limits
 from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.errors import OutboundError
 from handler.outbound.signatures import app_secret, owner_secret
 from handler.reasons import Reason
-from handler.routing import GITHUB_LOGIN, Routes, RoutesError, RoutesUnreadable, load_routes
+from handler.routing import (
+    GITHUB_LOGIN,
+    REPO_FULL_NAME,
+    Routes,
+    RoutesError,
+    RoutesUnreadable,
+    load_routes,
+)
 from handler.routing.domains import normalize_domain
+from handler.service.attachment_upkeep import MAIL_KEY, RouteStores, Upkeep, remove, sweep, web_host
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.decision_log import (
     DecisionLogError,
@@ -64,7 +75,13 @@ from handler.service.replay import (
     replay_keys,
     replay_queue,
 )
-from handler.wiring import DecisionTable, Tables, inbound_runtime
+from handler.wiring import (
+    DecisionTable,
+    Tables,
+    attachment_stores,
+    inbound_runtime,
+    post_limits,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -81,6 +98,9 @@ _NO_GITHUB_LOGIN = (
 # Where SES's S3 action stores mail in the Terraform deployment (its MAIL_PREFIX).
 DEFAULT_PREFIX = "inbound/"
 _SQS_HOST = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/")
+# Time the files of one place (a branch, the bucket) may take to list and delete, rate-limit
+# waits included: a mail's budget.
+_PLACE_BUDGET_SECONDS = MAIL_BUDGET_SECONDS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _why(args)
     if args.command == "decisions":
         return _decisions(args)
+    if args.command == "attachments":
+        return _attachments(args)
     return _dispatch(args)
 
 
@@ -225,7 +247,57 @@ def _parser() -> argparse.ArgumentParser:
     whose = secret.add_mutually_exclusive_group(required=True)
     whose.add_argument("--owner", help="user or organization owning the repositories")
     whose.add_argument("--app", type=int, metavar="APP_ID", help="GitHub App id (its webhook)")
+    _attachments_parser(commands)
     return parser
+
+
+def _attachments_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    files = commands.add_parser(
+        "attachments",
+        help="remove a mail's stored files, or those past their route's retention_days",
+    )
+    actions = files.add_subparsers(dest="upkeep", metavar="{remove,sweep}", required=True)
+    remove = actions.add_parser(
+        "remove",
+        help="delete every file of a mail that its routes stored",
+        description=(
+            "Deletes the mail's files from the branches and the bucket its linking routes store "
+            "in: the links and images of its comments stop working. The comments stay as they "
+            "are (edit them on GitHub), and a file stays in the branch's history."
+        ),
+    )
+    remove.add_argument(
+        "mail",
+        metavar="MAIL",
+        help="the mail key (32 hex digits: the ticket-router:mail marker of its comment), or "
+        "what `why` takes: its Message-ID, SES message id, S3 key or s3://BUCKET/KEY, looked "
+        "up in the decision log",
+    )
+    remove.add_argument(
+        "--repo",
+        action="append",
+        default=[],
+        metavar="OWNER/NAME",
+        help="a repository the mail was posted to (repeatable; default: those the decision log "
+        "names, or for a mail key every repository a linking route posts to)",
+    )
+    _upkeep_options(remove)
+    remove.add_argument(
+        "--bucket",
+        default=os.environ.get("ATTACHMENTS_BUCKET", ""),
+        help="the attachments bucket, for routes storing in S3 (default: $ATTACHMENTS_BUCKET)",
+    )
+    _decision_table_option(remove, "where MAIL is looked up unless it is a mail key")
+    swept = actions.add_parser(
+        "sweep",
+        help="delete now the files past their route's retention_days",
+        description=(
+            "What the mail function does once a day: on each branch a route with retention_days "
+            "stores in, the files of mails received more than that many days ago are deleted. "
+            "Files in S3 expire by the bucket's lifecycle rule."
+        ),
+    )
+    _upkeep_options(swept)
 
 
 def _webhook_secret(args: argparse.Namespace) -> int:
@@ -280,6 +352,16 @@ def _decision_table_option(command: argparse.ArgumentParser, use: str = "") -> N
         metavar="TABLE",
         help=f"the deployment's decision log{': ' + use if use else ''} (default: "
         "$DECISION_TABLE; terraform output decision_table_name)",
+    )
+
+
+def _upkeep_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--routes", default=_ROUTES_HERE, help="default: %(default)s")
+    command.add_argument(
+        "--table",
+        default=os.environ.get("IDEMPOTENCY_TABLE", ""),
+        help="DynamoDB claims table shared with the Lambda: deleting takes turns under each "
+        "credential's rate limit kept there (default: $IDEMPOTENCY_TABLE)",
     )
 
 
@@ -470,6 +552,139 @@ def _decision_search(command: str, table: str) -> DecisionSearch | None:
         return None
 
 
+class _Stop(Exception):
+    """The command ends with ``status``, its problem already printed."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _attachments(args: argparse.Namespace) -> int:
+    command = f"ticket-router attachments {args.upkeep}"
+    routes = _routes(args.routes)
+    if routes is None:
+        return 2
+    try:
+        mails = _mails(args, routes, command) if args.upkeep == "remove" else []
+        if args.upkeep == "remove" and not mails:
+            return 0
+        stores = _upkeep_stores(routes, args, command)
+    except _Stop as stop:
+        return stop.status
+    deployment = Deployment(
+        github_web=web_host(os.environ.get("GITHUB_API_URL") or None, Deployment.github_web),
+        s3_base=os.environ.get("ATTACHMENTS_URL", "").rstrip("/"),
+    )
+    if args.upkeep == "sweep":
+        done = sweep(routes, stores, time.time(), deployment=deployment)
+        if not done.searched:
+            print("no route keeps files committed to GitHub for retention_days: nothing to sweep")
+        elif not done.removed and not done.failed:
+            print(f"nothing past its retention (swept: {', '.join(done.searched)})")
+        return _upkept(done, command)
+    status = 0
+    for mail, repos in mails:
+        done = remove(mail, repos, routes, stores, deployment=deployment)
+        if not done.searched:
+            posting = f" posting to {', '.join(repos)}" if repos else ""
+            print(f"nothing stored for mail {mail}: no route{posting} links files")
+        elif not done.removed and not done.failed:
+            print(f"nothing stored for mail {mail} (looked in: {', '.join(done.searched)})")
+        status = max(status, _upkept(done, command))
+    return status
+
+
+def _upkept(done: Upkeep, command: str) -> int:
+    """Print what ``done`` removed, and each place that failed: 1 if one did."""
+    for file in done.removed:
+        print(f"removed {file.where}" + (f" {file.url}" if file.url else ""))
+    for failure in done.failed:
+        print(f"{command}: error: {failure.where}: {failure.detail}", file=sys.stderr)
+    return 1 if done.failed else 0
+
+
+def _mails(
+    args: argparse.Namespace, routes: Routes, command: str
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Each mail key that MAIL names, with the repositories its files may be for: a mail key and
+    --repo (or every repository a linking route posts to), or what the decision log recorded."""
+    for repo in args.repo:
+        if not REPO_FULL_NAME.fullmatch(repo):
+            print(f"{command}: error: --repo {repo!r} is not owner/name", file=sys.stderr)
+            raise _Stop(2)
+    spec = args.mail.strip()
+    if MAIL_KEY.fullmatch(spec.lower()):
+        linking = (route.repo for route in routes.routes if route.attachments.mode == "link")
+        return [(spec.lower(), tuple(dict.fromkeys(args.repo or linking)))]
+    try:
+        query = mail_query(spec)
+    except ValueError as error:
+        print(f"{command}: error: {error}", file=sys.stderr)
+        raise _Stop(2) from None
+    search = _decision_search(f"attachments {args.upkeep}", args.decision_table)
+    if search is None:
+        raise _Stop(2)
+    try:
+        records = search.for_mail(query)
+    except DecisionLogError as error:
+        print(f"{command}: error: {error.detail}", file=sys.stderr)
+        raise _Stop(2) from None
+    if not records:
+        print(
+            f"{command}: error: no decision recorded for {spec} in {args.decision_table} "
+            f"(searched: {query.searched}): give its mail key",
+            file=sys.stderr,
+        )
+        raise _Stop(1)
+    keys = dict.fromkeys(record.mail for record in records if record.mail is not None)
+    if not keys:
+        print(f"nothing stored for {spec}: it was never read as a mail")
+    mails = []
+    for mail in keys:
+        posted = (record.repo for record in records if record.mail == mail and record.repo)
+        repos = tuple(dict.fromkeys(args.repo or posted))
+        if repos:
+            mails.append((mail, repos))
+        else:
+            print(f"nothing stored for mail {mail}: it was posted to no repository")
+    return mails
+
+
+def _upkeep_stores(routes: Routes, args: argparse.Namespace, command: str) -> RouteStores:
+    """Each route's stores, on this machine's credentials, each place within its own budget."""
+    credentials = _credentials(routes, dry_run_hint=False)
+    if credentials is None:
+        raise _Stop(2)
+    try:
+        limits = Limits.parse(
+            os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
+        )
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        raise _Stop(2) from None
+    tables = None
+    if args.table:
+        tables = _tables(args.table)
+        if tables is None:
+            raise _Stop(2)
+    bucket: BucketFiles | None = None
+    if getattr(args, "bucket", ""):
+        # Imported here, and its type comment, only until handler.aws.attachment_store is merged.
+        from handler.aws.attachment_store import S3Files  # type: ignore[import-untyped]  # noqa: PLC0415
+
+        try:
+            bucket = S3Files(boto3.client("s3"), args.bucket)
+        except NoRegionError:
+            print(
+                f"{command}: error: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION",
+                file=sys.stderr,
+            )
+            raise _Stop(2) from None
+    made = attachment_stores(GitHubClients(credentials, post_limits(tables, limits)), bucket)
+    return lambda route: made(route, Deadline.within(_PLACE_BUDGET_SECONDS))
+
+
 def _replay_usage(args: argparse.Namespace) -> str | None:
     if args.dlq and args.keys:
         return "give S3 keys or --dlq QUEUE_URL, not both"
@@ -538,13 +753,13 @@ def _routes(path: str) -> Routes | None:
         return None
 
 
-def _credentials(routes: Routes) -> Credentials | None:
+def _credentials(routes: Routes, *, dry_run_hint: bool = True) -> Credentials | None:
     """Each route's GitHub login: GITHUB_TOKEN for the routes without a credential of their
     own, Secrets Manager for those with one. None (the problem printed) when that cannot be."""
     token = os.environ.get("GITHUB_TOKEN", "").strip()
     own = any(route.credential is not None for route in routes.routes)
     if not token and not own:
-        print(f"{_NO_GITHUB_LOGIN}, or use --dry-run", file=sys.stderr)
+        print(_NO_GITHUB_LOGIN + (", or use --dry-run" if dry_run_hint else ""), file=sys.stderr)
         return None
     secrets = None
     if own:

@@ -1,32 +1,44 @@
 """AWS Lambda entry point for received mail: ``handler.lambda_function.lambda_handler``.
 
 The mail queue's event source mapping invokes it (SES's Lambda action and S3's notifications
-still may: handler.service.events). Its configuration is the environment Terraform sets
-(docs/operations.md, "The mail function"); each decision is a JSON log line and the counts are
-EMF metrics on the same stream.
+still may: handler.service.events), and EventBridge's daily schedule, to delete the files past
+their route's retention (handler.service.attachment_upkeep). Its configuration is the
+environment Terraform sets (docs/operations.md, "The mail function"); each decision is a JSON
+log line and the counts are EMF metrics on the same stream.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
+from handler.attachments.model import Deployment
+from handler.attachments.stores import Stores
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, aws_client, json_logger
 from handler.aws.mail_queue import SqsVisibility
 from handler.aws.s3 import MailStore
 from handler.aws.secrets import Secrets, TokenSource
 from handler.deadline import Deadline
-from handler.github.credentials import Credentials
+from handler.github.credentials import Credentials, GitHubClients
 from handler.github.rate_limit import Limits
-from handler.routing import load_routes
+from handler.routing import Route, load_routes
+from handler.service.attachment_upkeep import is_schedule, scheduled_sweep, web_host
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.decision_log import retention_days
 from handler.service.inbound import Runtime, handle_event
 from handler.service.inbound import logger as decision_logger
 from handler.service.metrics import EmbeddedMetrics
-from handler.wiring import DecisionTable, Tables, inbound_runtime
+from handler.wiring import (
+    DecisionTable,
+    Tables,
+    attachment_stores,
+    inbound_runtime,
+    post_limits,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -40,28 +52,25 @@ logger = json_logger(decision_logger.name)
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle_event(event, runtime(), Deadline.of_lambda(context))
+    deadline = Deadline.of_lambda(context)
+    if is_schedule(event):
+        # The daily rule Terraform makes when a route keeps files on GitHub for retention_days.
+        stores = attachment_upkeep()
+        return scheduled_sweep(
+            runtime().routes,
+            lambda route: stores(route, deadline),
+            time.time(),
+            deployment=deployment(),
+        )
+    return handle_event(event, runtime(), deadline)
 
 
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first invocation and kept for the container's life (cold start pays once)."""
-    secrets = Secrets(cast("SecretsManagerClient", LazyClient("secretsmanager")))
-    tokens = TokenSource(secrets, os.environ.get("GITHUB_TOKEN_SECRET_ARN", ""))
-    credentials = Credentials(
-        secrets,
-        tokens.get,
-        forget_default=tokens.forget,
-        default_api_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
-    )
     table = os.environ.get("IDEMPOTENCY_TABLE", "")
     dynamodb = cast("DynamoDBClient", LazyClient("dynamodb"))
     ttl = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS") or DEFAULT_CLAIM_TTL)
-    # POSTs per credential in any minute and any hour, 0 for no limit: GitHub's documented
-    # limits for content-creating requests unless set.
-    limits = Limits.parse(
-        os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
-    )
     # The decision log (`ticket-router why`), kept DECISION_RETENTION_DAYS; none without a table.
     decision_table = os.environ.get("DECISION_TABLE", "")
     decisions = None
@@ -71,9 +80,9 @@ def runtime() -> Runtime:
     built = inbound_runtime(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
         store=MailStore(aws_client("s3")),
-        credentials=credentials,
+        credentials=credentials(),
         tables=Tables(dynamodb, table, ttl) if table else None,
-        limits=limits,
+        limits=limits(),
         ses=cast("SESClient", LazyClient("ses")),
         # Terraform's with replies by mail: the set that publishes bounces and complaints.
         ses_configuration_set=os.environ.get("SES_CONFIGURATION_SET", ""),
@@ -88,4 +97,41 @@ def runtime() -> Runtime:
         visibility=SqsVisibility(cast("SQSClient", LazyClient("sqs"))),
         # With the table, the posting records tell which mails were ever sent to GitHub.
         search_old_mail=not table,
+    )
+
+
+def credentials() -> Credentials:
+    """Each route's GitHub login; what holds it caches its secrets and installation tokens."""
+    secrets = Secrets(cast("SecretsManagerClient", LazyClient("secretsmanager")))
+    tokens = TokenSource(secrets, os.environ.get("GITHUB_TOKEN_SECRET_ARN", ""))
+    return Credentials(
+        secrets,
+        tokens.get,
+        forget_default=tokens.forget,
+        default_api_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
+    )
+
+
+def limits() -> Limits:
+    """POSTs per credential in any minute and any hour, 0 for no limit: GitHub's documented
+    limits for content-creating requests unless set."""
+    return Limits.parse(
+        os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
+    )
+
+
+@functools.cache
+def attachment_upkeep() -> Callable[[Route, Deadline], Stores]:
+    """The branches the daily sweep deletes from, each credential taking turns under the rate
+    limit its comments share (the claims table's). S3's files expire by the bucket's rules."""
+    table = os.environ.get("IDEMPOTENCY_TABLE", "")
+    tables = Tables(cast("DynamoDBClient", LazyClient("dynamodb")), table) if table else None
+    return attachment_stores(GitHubClients(credentials(), post_limits(tables, limits())), None)
+
+
+def deployment() -> Deployment:
+    """What the sweep's log lines link files with: the deployment's GitHub web host (the sweep
+    deletes nothing from the bucket)."""
+    return Deployment(
+        github_web=web_host(os.environ.get("GITHUB_API_URL") or None, Deployment.github_web)
     )

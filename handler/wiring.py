@@ -3,9 +3,11 @@ same runtime from the same settings, so a replay runs what the Lambda runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from handler.attachments.stores import BucketFiles, Stores
 from handler.aws.claims import DynamoClaims
 from handler.aws.decision_log import DynamoDecisionLog
 from handler.aws.notices import SesNotifier
@@ -13,9 +15,10 @@ from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.aws.postings import DynamoPostings
 from handler.aws.rate_limit import DynamoPostLimit
 from handler.aws.threads import DynamoThreads
+from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients, PostLimits
 from handler.github.rate_limit import Limits, MemoryPostLimit, PostLimit
-from handler.routing import Routes
+from handler.routing import Route, Routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.decision_log import DEFAULT_RETENTION_DAYS
 from handler.service.inbound import Fetcher, Runtime
@@ -116,3 +119,17 @@ def post_limits(tables: Tables | None, limits: Limits) -> PostLimits:
         )
 
     return shared
+
+
+def attachment_stores(
+    github: GitHubClients, bucket: BucketFiles | None
+) -> Callable[[Route, Deadline], Stores]:
+    """Where each route's files go: the repositories of its GitHub credential, logged in on first
+    use and under the rate limit its comments share (an upload is a content-creating request),
+    and the deployment's attachments bucket, if any."""
+
+    def stores(route: Route, deadline: Deadline) -> Stores:
+        # The type comment only until GitHubClient.files() is merged.
+        return Stores(lambda: github(route, deadline).files(), bucket)  # type: ignore[attr-defined]
+
+    return stores
