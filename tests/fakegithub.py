@@ -167,6 +167,9 @@ class FakeGitHub:
     fail_kinds: dict[str, list[int]] = field(default_factory=dict)
     lost_kinds: dict[str, list[int]] = field(default_factory=dict)
     before_kinds: dict[str, list[Callable[[], None]]] = field(default_factory=dict)
+    # Events to wait for (30 s at most) after doing the next requests of a kind, before
+    # answering: the answer comes after the client gave up.
+    held_kinds: dict[str, list[threading.Event]] = field(default_factory=dict)
     # A recursive tree listing with more entries than this is truncated, as GitHub's past 100,000.
     tree_limit: int | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -439,6 +442,15 @@ class FakeGitHub:
                 hook = hooks.pop(0) if hooks else None
             if hook is not None:
                 hook()
+            with self._lock:
+                response = answer(request, repo)
+                holds = self.held_kinds.get(kind)
+                held = holds.pop(0) if holds else None
+            if held is not None:
+                held.wait(30.0)
+            return response
+
+        def answer(request: Request, repo: str) -> Response:
             with self._lock:
                 if repo in self.missing_repos:
                     return _json(NOT_FOUND, 404)
