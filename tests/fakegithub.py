@@ -161,10 +161,11 @@ class FakeGitHub:
     objects: dict[str, bytes | dict[str, str] | Commit] = field(default_factory=dict)
     # Each repository's branches: name -> commit sha.
     refs: dict[str, dict[str, str]] = field(default_factory=dict)
-    # Per kind of files request ("PUT contents", "POST trees", "GET ref", ...): statuses to answer
-    # the next ones with, doing nothing; statuses to answer them with after doing it (the answer
-    # lost); functions to run just before handling them (another writer first).
-    fail_kinds: dict[str, list[int]] = field(default_factory=dict)
+    # Per kind of files request ("PUT contents", "POST trees", "GET ref", ...): statuses (or
+    # statuses and answers) to answer the next ones with, doing nothing; statuses to answer them
+    # with after doing it (the answer lost); functions to run just before handling them (another
+    # writer first).
+    fail_kinds: dict[str, list[int | tuple[int, dict[str, object]]]] = field(default_factory=dict)
     lost_kinds: dict[str, list[int]] = field(default_factory=dict)
     before_kinds: dict[str, list[Callable[[], None]]] = field(default_factory=dict)
     # Events to wait for (30 s at most) after doing the next requests of a kind, before
@@ -460,8 +461,10 @@ class FakeGitHub:
                     return _json(EMPTY, 409)
                 failures = self.fail_kinds.get(kind)
                 if failures:
-                    status = failures.pop(0)
-                    return _json({"message": f"injected {status}"}, status)
+                    failure = failures.pop(0)
+                    if isinstance(failure, tuple):
+                        return _json(failure[1], failure[0])
+                    return _json({"message": f"injected {failure}"}, failure)
                 if kind in WRITES:
                     limited = self._limited()
                     if limited is not None:

@@ -45,6 +45,14 @@ SHOT = f"2026/12/07/{MAIL}/screenshot.png"
 LOG = f"2026/12/07/{MAIL}/server.log"
 FILES = [(SHOT, b"\x89PNG\r\n\x1a\nshot"), (LOG, b"ERROR disk full\n")]
 MESSAGE = f"Attachments of mail {MAIL}"
+# GitHub's answer to an upload whose content holds a secret push protection knows (the 409's
+# "Repository rule violation" variant in the OpenAPI description).
+PUSH_PROTECTION = {
+    "message": "Repository rule violations found\n\nPush cannot contain secrets\n",
+    "documentation_url": "https://docs.github.com/code-security/secret-scanning",
+    "status": "409",
+    "metadata": {"secret_scanning": {"bypass_placeholders": []}},
+}
 OPERATIONS = {
     path.name.removesuffix(".openapi.json"): json.loads(path.read_text())
     for path in sorted((TESTS / "github").glob("*.openapi.json"))
@@ -215,6 +223,19 @@ def test_a_conflict_that_persists_is_transient(github, httpserver):
     assert raised.value.transient
     assert "409" in raised.value.detail
     assert "after 4 attempts" in raised.value.detail
+
+
+def test_a_rule_refusing_an_upload_is_not_retried(github, httpserver):
+    """409 from a repository rule (push protection found a secret in a log): permanent, so that
+    the file is listed with GitHub's word instead of the mail being retried for ever."""
+    github.fail_kinds["PUT contents"] = [(409, PUSH_PROTECTION)]
+    with pytest.raises(GitHubError) as raised:
+        files_of(httpserver).store(REPO, BRANCH, FILES, MESSAGE)
+    error = raised.value
+    assert (error.reason, error.transient, error.status) == (Reason.GITHUB_REJECTED, False, 409)
+    assert "push protection" in error.detail
+    assert "Repository rule violations found" in error.detail
+    assert github.requests["PUT contents"] == 1
 
 
 def test_a_5xx_after_storing_never_stores_twice(github, httpserver):

@@ -281,12 +281,12 @@ class GitHubClient:
         *,
         payload: Mapping[str, object] | None = None,
         query: Mapping[str, str] | None = None,
-        again: frozenset[int] = frozenset(),
+        again: Callable[[requests.Response], bool] | None = None,
     ) -> requests.Response:
         """``method`` ``/repos/{owner}/{repo}{path}``: GitHub's answer, unless it is one to wait
         out, retried within the deadline: a 5xx, a timeout, a lost connection, a rate limit or
-        a status in ``again``; each failing for good is a transient GitHubError, a 401 too (after
-        on_unauthorized). Any other answer is returned, for the caller to read.
+        an answer ``again`` says to repeat; each failing for good is a transient GitHubError, a
+        401 too (after on_unauthorized). Any other answer is returned, for the caller to read.
 
         Every request but a GET creates content on GitHub's side (an upload, a commit, a ref):
         each attempt takes its turn under the credential's limit first. ``target`` names the
@@ -327,7 +327,7 @@ class GitHubClient:
                 raise limited.after(number) if wait > MAX_RATE_LIMIT_WAIT else Retry(limited, wait)
             message = error_message(response)
             said = f": {message}" if message else ""
-            if status >= 500 or status in again:
+            if status >= 500 or (again is not None and again(response)):
                 reason = (
                     Reason.GITHUB_UNAVAILABLE
                     if status >= 500

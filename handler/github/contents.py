@@ -43,8 +43,6 @@ branch and ask GitHub Support to remove cached views.
 README_MESSAGE = "ticket-router: a branch for mail attachments"
 # Rounds of delete's read, commit and fast-forward while other commits keep moving the branch.
 _MOVES = 4
-# A branch that moved under an upload (409): the upload is repeated, as GitHub asks.
-_MOVED = frozenset({409})
 _CONTENTS_WRITE = (
     "it needs Contents: read and write on the repository (a GitHub App installed there, a "
     "fine-grained token granted it; a classic token the repo scope)"
@@ -283,7 +281,7 @@ class GitHubFiles:
             "branch": branch,
         }
         response = self._client.exchange(
-            "PUT", repo, f"/contents/{_segments(path)}", target, payload=payload, again=_MOVED
+            "PUT", repo, f"/contents/{_segments(path)}", target, payload=payload, again=_moved
         )
         if response.status_code in {200, 201}:
             return True
@@ -308,6 +306,12 @@ def _refused(response: requests.Response, repo: str, target: str) -> GitHubError
             f"{status} for {target}{said}"
         )
         return GitHubError(Reason.GITHUB_FORBIDDEN, detail, transient=False, status=status)
+    if status == 409 and _ruled(response):
+        detail = (
+            f"GitHub's rules for {repo} refused {target} (a repository ruleset, or push "
+            f"protection finding a secret in the file){said}"
+        )
+        return GitHubError(Reason.GITHUB_REJECTED, detail, transient=False, status=status)
     if status == 409 and "empty" in message.lower():
         detail = (
             f"{repo} has no commits yet, and GitHub's Git Data API cannot make a branch in an "
@@ -319,6 +323,18 @@ def _refused(response: requests.Response, repo: str, target: str) -> GitHubError
         return GitHubError(Reason.VALIDATION_FAILED, detail, transient=False, status=status)
     detail = f"GitHub answered {status} for {target}{said}"
     return GitHubError(Reason.GITHUB_REJECTED, detail, transient=False, status=status)
+
+
+def _moved(response: requests.Response) -> bool:
+    """A 409 to an upload: the branch moved under it, and the same upload again is what GitHub
+    asks; unless a rule refused it, which no retry changes."""
+    return response.status_code == 409 and not _ruled(response)
+
+
+def _ruled(response: requests.Response) -> bool:
+    """A repository rule's refusal: GitHub's "Repository rule violations found", with
+    ``metadata`` when push protection found a secret (a log file's token, say)."""
+    return "metadata" in json_object(response) or "rule" in error_message(response).lower()
 
 
 def _sha(response: requests.Response, within: str | None, target: str) -> str:
