@@ -156,6 +156,18 @@ def test_one_folder_is_listed_once_for_all_its_files(github, httpserver):
     assert github.requests["GET contents"] == 1
 
 
+def test_requests_grow_with_the_files_not_faster(github, httpserver):
+    """n and 8n files of one mail: one listing, n uploads; a replay, one listing and none."""
+    counts = []
+    for n in (3, 24):
+        github.requests.clear()
+        files = [(f"2026/12/07/{n:032x}/f{i}.txt", b"%d" % i) for i in range(n)]
+        files_of(httpserver).store(REPO, BRANCH, files, MESSAGE)
+        files_of(httpserver).store(REPO, BRANCH, files, MESSAGE)
+        counts.append((github.requests["GET contents"], github.requests["PUT contents"]))
+    assert counts == [(2, 3), (2, 24)]
+
+
 def test_an_empty_store_asks_nothing(github, httpserver):
     """No files, no request: not even the branch is looked at."""
     assert files_of(httpserver).store(REPO, BRANCH, [], MESSAGE) == []
