@@ -3,7 +3,8 @@ deadline (handler.github.retry), in turn under the credential's shared rate limi
 (handler.github.rate_limit), never posting a mail twice: its marker is looked for first when the
 mail is not fresh, and after any POST whose outcome is unknown, which is recorded before it is
 sent and not posted again before LATE_POST_WINDOW. Every failure is a GitHubError with a stable
-reason (handler.github.errors). The design is in docs/architecture.md ("Never twice").
+reason (handler.github.errors). The design is in docs/architecture.md ("Never twice"). The same
+session, retries and limit serve a mail's files' requests (exchange, handler.github.contents).
 
 https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
 https://docs.github.com/en/rest/issues/issues#create-an-issue
@@ -285,13 +286,14 @@ class GitHubClient:
     ) -> requests.Response:
         """``method`` ``/repos/{owner}/{repo}{path}``: GitHub's answer, unless it is one to wait
         out, retried within the deadline: a 5xx, a timeout, a lost connection, a rate limit or
-        an answer ``again`` says to repeat; each failing for good is a transient GitHubError, a
-        401 too (after on_unauthorized). Any other answer is returned, for the caller to read.
+        an answer ``again`` says to repeat (attachment-store-unavailable when that persists);
+        each failing for good is a transient GitHubError, a 401 too (after on_unauthorized).
+        Any other answer is returned, for the caller to read.
 
         Every request but a GET creates content on GitHub's side (an upload, a commit, a ref):
         each attempt takes its turn under the credential's limit first. ``target`` names the
-        request in details ("the file a/b.png in owner/files"). A retried request must be safe
-        to repeat: the caller's contents requests are (a path is created once, a ref moved to
+        request in details ("the file a/b.png on main of owner/files"). A retried request must
+        be safe to repeat: the contents adapter's are (a path is created once, a ref moved to
         the same commit stays there).
         """
         import requests  # noqa: PLC0415 - already imported by __init__: a lookup
