@@ -3,7 +3,8 @@ deadline (handler.github.retry), in turn under the credential's shared rate limi
 (handler.github.rate_limit), never posting a mail twice: its marker is looked for first when the
 mail is not fresh, and after any POST whose outcome is unknown, which is recorded before it is
 sent and not posted again before LATE_POST_WINDOW. Every failure is a GitHubError with a stable
-reason (handler.github.errors). The design is in docs/architecture.md ("Never twice").
+reason (handler.github.errors). The design is in docs/architecture.md ("Never twice"). The same
+session, retries and limit serve a mail's files' requests (exchange, handler.github.contents).
 
 https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
 https://docs.github.com/en/rest/issues/issues#create-an-issue
@@ -16,13 +17,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from handler import __version__
 from handler.deadline import Deadline
+from handler.github.contents import GitHubFiles
 from handler.github.errors import (
     GitHubError,
     comment_refused,
+    error_message,
     issue_refused,
     json_object,
     probed,
@@ -264,6 +267,86 @@ class GitHubClient:
             refused=refused,
         )
         return self._create(creation, mark, since, posting)
+
+    def files(self) -> GitHubFiles:
+        """The files of the repositories this credential may write (handler.github.contents),
+        sharing this client's session, token, deadline, retries and the credential's limit."""
+        return GitHubFiles(self)
+
+    def exchange(
+        self,
+        method: str,
+        repo: str,
+        path: str,
+        target: str,
+        *,
+        payload: Mapping[str, object] | None = None,
+        query: Mapping[str, str] | None = None,
+        again: Callable[[requests.Response], bool] | None = None,
+    ) -> requests.Response:
+        """``method`` ``/repos/{owner}/{repo}{path}``: GitHub's answer, unless it is one to wait
+        out, retried within the deadline: a 5xx, a timeout, a lost connection, a rate limit or
+        an answer ``again`` says to repeat (attachment-store-unavailable when that persists);
+        each failing for good is a transient GitHubError, a 401 too (after on_unauthorized).
+        Any other answer is returned, for the caller to read.
+
+        Every request but a GET creates content on GitHub's side (an upload, a commit, a ref):
+        each attempt takes its turn under the credential's limit first. ``target`` names the
+        request in details ("the file a/b.png on main of owner/files"). A retried request must
+        be safe to repeat: the contents adapter's are (a path is created once, a ref moved to
+        the same commit stays there).
+        """
+        import requests  # noqa: PLC0415 - already imported by __init__: a lookup
+
+        url = _repo_url(self._api_url, repo) + path
+        if query:
+            url += "?" + urlencode(query)
+        no_time = f"no time left in this invocation for {target}"
+        unnamed_limits = 0
+
+        def attempt(number: int) -> requests.Response:
+            nonlocal unnamed_limits
+            self._request_timeout(no_time)
+            if method != "GET":
+                self._take_turn(target)
+            timeout = self._request_timeout(no_time)
+            try:
+                response = self._request(method, url, payload, target, timeout)
+            except requests.Timeout:
+                detail = f"GitHub did not answer within {timeout:.1f} s for {target}"
+                raise Retry(GitHubError(Reason.GITHUB_TIMEOUT, detail), backoff(number)) from None
+            except requests.RequestException as error:
+                detail = f"cannot reach GitHub for {target} ({type(error).__name__})"
+                unreachable = GitHubError(Reason.GITHUB_UNAVAILABLE, detail)
+                raise Retry(unreachable, backoff(number)) from None
+            status = response.status_code
+            wait = rate_limit_wait(response, self._now)
+            if wait is None and is_unnamed_limit(response):
+                wait = SECONDARY_LIMIT_WAIT * 2**unnamed_limits
+                unnamed_limits += 1
+            if wait is not None:
+                limited = self._held(response, target, f"GitHub rate-limited {target}", wait)
+                raise limited.after(number) if wait > MAX_RATE_LIMIT_WAIT else Retry(limited, wait)
+            message = error_message(response)
+            said = f": {message}" if message else ""
+            if status >= 500 or (again is not None and again(response)):
+                reason = (
+                    Reason.GITHUB_UNAVAILABLE
+                    if status >= 500
+                    else Reason.ATTACHMENT_STORE_UNAVAILABLE
+                )
+                failed = GitHubError(
+                    reason, f"GitHub answered {status} for {target}{said}", status=status
+                )
+                raise Retry(failed, backoff(number))
+            if status == 401:
+                detail = f"GitHub rejected the token (expired or revoked?){said}"
+                raise self._refuse(GitHubError(Reason.GITHUB_AUTH_FAILED, detail, status=status))
+            return response
+
+        return retrying(
+            attempt, attempts=self._max_attempts, deadline=self._deadline, sleep=self._pause
+        )
 
     def _create(
         self,
@@ -528,7 +611,7 @@ class GitHubClient:
         target = creation.target
         timeout = self._request_timeout(creation.no_time)
         try:
-            return self._post(creation.url, creation.payload, target, timeout)
+            return self._request("POST", creation.url, creation.payload, target, timeout)
         except requests.Timeout:
             # A timed-out POST may still have been applied: the retry looks for its marker.
             detail = f"GitHub did not answer within {timeout:.1f} s for {target}"
@@ -539,16 +622,22 @@ class GitHubClient:
             unreachable = GitHubError(Reason.GITHUB_UNAVAILABLE, detail)
             raise Retry(unreachable, backoff(attempt)) from None
 
-    def _post(
-        self, url: str, payload: Mapping[str, object], target: str, timeout: float
+    def _request(
+        self,
+        method: str,
+        url: str,
+        payload: Mapping[str, object] | None,
+        target: str,
+        timeout: float,
     ) -> requests.Response:
-        """POST, following redirects that stay on the API host (a renamed repository).
+        """One request, following redirects that stay on the API host (a renamed repository).
 
         Followed here because requests turns a POST redirected by 301 or 302 into a GET, while
         GitHub asks for the same request to be repeated at the new location.
         """
         for _ in range(_MAX_REDIRECTS):
-            response = self._session.post(
+            response = self._session.request(
+                method,
                 url,
                 json=payload,
                 headers=self._headers,
