@@ -27,6 +27,7 @@ from botocore.exceptions import NoRegionError
 from handler import __version__
 from handler.attachments.model import Deployment
 from handler.attachments.stores import BucketFiles
+from handler.aws.attachment_store import S3Files
 from handler.aws.decision_search import DecisionSearch
 from handler.aws.failure_queue import SqsFailureQueue
 from handler.aws.lambda_runtime import LazyClient
@@ -670,9 +671,6 @@ def _upkeep_stores(routes: Routes, args: argparse.Namespace, command: str) -> Ro
             raise _Stop(2)
     bucket: BucketFiles | None = None
     if getattr(args, "bucket", ""):
-        # Imported here, and its type comment, only until handler.aws.attachment_store is merged.
-        from handler.aws.attachment_store import S3Files  # type: ignore[import-untyped]  # noqa: PLC0415
-
         try:
             bucket = S3Files(boto3.client("s3"), args.bucket)
         except NoRegionError:

@@ -129,7 +129,10 @@ def attachment_stores(
     and the deployment's attachments bucket, if any."""
 
     def stores(route: Route, deadline: Deadline) -> Stores:
-        # The type comment only until GitHubClient.files() is merged.
-        return Stores(lambda: github(route, deadline).files(), bucket)  # type: ignore[attr-defined]
+        settings = route.attachments
+        # A GitHub App commits with a token of its own, Contents: write on the repository the
+        # files go to; the bucket's routes only ask who can read the issue's repository.
+        where = (settings.repository or route.repo) if settings.storage == "github" else None
+        return Stores(lambda: github(route, deadline, files=where).files(), bucket)
 
     return stores

@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from handler import cli, lambda_function
 from handler.attachments.model import Deployment
+from handler.aws.attachment_store import S3Files
 from handler.aws.decision_log import DynamoDecisionLog
 from handler.cli import main
 from handler.deadline import Deadline
@@ -197,7 +198,8 @@ def test_the_cli_wires_its_credentials_bucket_and_a_budget_per_place(monkeypatch
     run(capsys, "attachments", "remove", MAIL, "--bucket", "files")
     [(github, bucket)] = made.calls
     assert type(github).__name__ == "GitHubClients"
-    assert (bucket.client.meta.service_model.service_name, bucket.bucket) == ("s3", "files")
+    assert isinstance(bucket, S3Files)
+    assert (bucket._s3.meta.service_model.service_name, bucket._bucket) == ("s3", "files")
     assert len(made.deadlines) == 2
     assert all(0 < deadline.remaining() <= 300 for deadline in made.deadlines)
 
@@ -446,15 +448,15 @@ def test_the_function_builds_its_sweep_stores_lazily(monkeypatch):
 def test_attachment_stores_logs_in_on_first_use_only(monkeypatch):
     """The route's GitHub client is made when its repository is first used, with the deadline
     given; the bucket is the one given."""
-    logins: list[tuple[Route, Deadline]] = []
+    logins: list[tuple[Route, Deadline, str | None]] = []
     files = FakeRepositoryFiles()
 
     class Client:
         def files(self) -> FakeRepositoryFiles:
             return files
 
-    def github(one: Route, deadline: Deadline) -> Client:
-        logins.append((one, deadline))
+    def github(one: Route, deadline: Deadline, *, files: str | None = None) -> Client:
+        logins.append((one, deadline, files))
         return Client()
 
     deadline = Deadline.within(60)
@@ -463,7 +465,8 @@ def test_attachment_stores_logs_in_on_first_use_only(monkeypatch):
     assert (logins, stores.bucket) == ([], bucket)
     assert stores.repository is files
     assert stores.repository is files
-    assert logins == [(route(), deadline)]
+    # The login that commits the files: for a GitHub App, a token with Contents: write there.
+    assert logins == [(route(), deadline, route().repo)]
 
 
 def test_the_deployment_is_read_from_the_environment(monkeypatch):

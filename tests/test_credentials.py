@@ -8,8 +8,9 @@ tests/github/apps-create-installation-access-token.openapi.json is
 small: ``externalDocs`` is its URL, ``parameters`` lose their ``examples``, ``requestBody`` is the
 ``application/json`` schema, ``response201`` is the 201's schema beside its ``default`` example
 without ``repositories``, ``responses`` keep only each status's description; in both schemas
-``permissions`` keeps only its ``issues`` property and the response's ``repositories`` is
-``{"type": "array"}``; written with ``json.dump(..., indent=1, sort_keys=True)``.
+``permissions`` keeps only its ``issues`` and ``contents`` properties and the response's
+``repositories`` is ``{"type": "array"}``; written with ``json.dump(..., indent=1,
+sort_keys=True)``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from handler.deadline import Deadline
 from handler.github.client import GitHubClient
 from handler.github.credentials import Credentials, GitHubClients, Login
 from handler.github.errors import GitHubError
+from handler.reasons import Reason
 from handler.routing import GitHubApp, Route, TokenSecret
 from tests.conftest import ROOT, TESTS
 from tests.fakegithub import silent
@@ -328,6 +330,113 @@ def test_forgetting_drops_only_that_routes_login(httpserver: HTTPServer, aws):
     assert len(github.minted) == 2
     logins.forget(route())
     assert forgotten == ["default"]
+
+
+# Logins that commit a route's files (handler.github.contents)
+
+
+def test_a_files_login_is_an_app_token_of_its_own_with_contents_write(httpserver: HTTPServer, aws):
+    """For the repository files go to, a second token: Contents: write on the route's repository
+    and the companion, no Issues; each token cached on its own, the key read once."""
+    arn = store_key(aws, pem(APP_KEY))
+    clock = Clock()
+    github = FakeGitHub(clock)
+    mint_with(httpserver, github)
+    logins = credentials(aws, clock)
+    app = app_route(httpserver, arn)
+    comments = logins.login(app, NEVER)
+    files = logins.login(app, NEVER, files="Example-Org/files")
+    assert (comments.token, files.token) == ("ghs_minted0Forapp", "ghs_minted1Forapp")
+    # One installation: one rate limit for both.
+    assert files.identity == comments.identity
+    assert logins.login(app, NEVER, files="example-org/files").token == files.token
+    assert logins.login(app, NEVER).token == comments.token
+    assert github.bodies == [
+        {"repositories": ["app"], "permissions": {"issues": "write"}},
+        {"repositories": ["app", "files"], "permissions": {"contents": "write"}},
+    ]
+    for body in github.bodies:
+        Draft202012Validator(SPEC["requestBody"]).validate(body)
+    assert aws.reads == [arn]
+
+
+def test_files_in_the_routes_own_repository_ask_for_it_once(httpserver: HTTPServer, aws):
+    """No companion: Contents: write on the route's repository alone."""
+    arn = store_key(aws, pem(APP_KEY))
+    clock = Clock()
+    github = FakeGitHub(clock)
+    mint_with(httpserver, github)
+    credentials(aws, clock).login(app_route(httpserver, arn), NEVER, files="example-org/APP")
+    assert github.bodies == [{"repositories": ["app"], "permissions": {"contents": "write"}}]
+
+
+def test_a_companion_in_another_account_is_refused_without_asking(httpserver: HTTPServer, aws):
+    """An installation names repositories without their owner: another account's companion
+    would be a namesake in this one, so nothing is asked."""
+    arn = store_key(aws, pem(APP_KEY))
+    with pytest.raises(GitHubError) as caught:
+        credentials(aws, Clock()).login(
+            app_route(httpserver, arn), NEVER, files="someone-else/files"
+        )
+    assert (caught.value.reason, caught.value.transient) == (
+        Reason.GITHUB_APP_REPO_NOT_INSTALLED,
+        False,
+    )
+    assert "someone-else/files is not in example-org/app's account" in caught.value.detail
+    assert httpserver.log == []
+
+
+def test_an_installation_without_contents_is_refused_for_the_files_alone(
+    httpserver: HTTPServer, aws
+):
+    """422 to the files' token (the App lacks Contents, or the companion is not installed):
+    permanent, saying which permission; the comments' token is minted all the same."""
+    arn = store_key(aws, pem(APP_KEY))
+    clock = Clock()
+    github = FakeGitHub(clock)
+
+    def answer(request: Request) -> Response:
+        if "contents" in request.get_json()["permissions"]:
+            return github_error(
+                422, "The permissions requested are not granted to this installation."
+            )
+        return github(request)
+
+    mint_with(httpserver, answer)
+    logins = credentials(aws, clock)
+    app = app_route(httpserver, arn)
+    with pytest.raises(GitHubError) as caught:
+        logins.login(app, NEVER, files="example-org/files")
+    assert (caught.value.reason, caught.value.transient) == (
+        Reason.GITHUB_APP_REPO_NOT_INSTALLED,
+        False,
+    )
+    assert "example-org/app and example-org/files with Contents: write" in caught.value.detail
+    assert logins.login(app, NEVER).token == "ghs_minted0Forapp"
+
+
+def test_forgetting_the_files_login_keeps_the_comments_one(httpserver: HTTPServer, aws):
+    """A refused files token is minted again; the comments' token stays cached."""
+    arn = store_key(aws, pem(APP_KEY))
+    clock = Clock()
+    github = FakeGitHub(clock)
+    mint_with(httpserver, github)
+    logins = credentials(aws, clock)
+    app = app_route(httpserver, arn)
+    comments = logins.login(app, NEVER).token
+    files = logins.login(app, NEVER, files="example-org/files").token
+    logins.forget(app, files="example-org/files")
+    assert logins.login(app, NEVER).token == comments
+    assert logins.login(app, NEVER, files="example-org/files").token not in {files, comments}
+    assert len(github.minted) == 3
+
+
+def test_a_files_login_of_a_token_is_that_token(aws):
+    """The default token and a token secret carry what the operator granted: the same login."""
+    arn = aws.client.create_secret(Name="route-token", SecretString="ghp_route")["ARN"]
+    logins = credentials(aws, Clock())
+    for each in (route(), route(credential=TokenSecret(arn))):
+        assert logins.login(each, NEVER, files="example-org/files") == logins.login(each, NEVER)
 
 
 def test_two_token_secrets_are_two_tokens(aws):

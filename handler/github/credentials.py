@@ -1,6 +1,7 @@
 """Which GitHub login posts a route's mail, and against which API: the deployment's token, a
 route's token secret, or a GitHub App installation token scoped to the route's repository with
-Issues: write. Failures are StoreError (the secrets) or GitHubError (minting); no detail holds a
+Issues: write (and, to commit a mail's files, another with Contents: write on the repository
+they go to). Failures are StoreError (the secrets) or GitHubError (minting); no detail holds a
 token, a JWT or a key.
 """
 
@@ -105,6 +106,7 @@ class Credentials:
         self._keys: dict[str, _Key] = {}
         # Key secrets to read again whatever their age: GitHub refused the JWT, or the key.
         self._stale_keys: set[str] = set()
+        # By API, app, installation and scope (handler.github.credentials._scope).
         self._minted: dict[tuple[str, str, int, str], _Minted] = {}
         # Concurrent logins of one container (the CLI's threads, tests) mint a token once.
         self._lock = threading.Lock()
@@ -114,9 +116,12 @@ class Credentials:
             "X-GitHub-Api-Version": API_VERSION,
         }
 
-    def login(self, route: Route, deadline: Deadline) -> Login:
+    def login(self, route: Route, deadline: Deadline, *, files: str | None = None) -> Login:
         """The token and API for ``route``'s comments; ``deadline`` bounds any request made for
-        it."""
+        it. With ``files``, the repository the route's attachments are committed to: the login
+        that commits them, which for an App is a token of its own with Contents: write on the
+        route's repository and ``files`` (so that it can also see the issue's repository) and
+        no Issues permission; the other credentials are the same login either way."""
         credential = route.credential
         if credential is None:
             # The deployment's token belongs to the deployment's API: never sent elsewhere.
@@ -125,13 +130,14 @@ class Credentials:
         if isinstance(credential, TokenSecret):
             token = self._secret_token(credential.secret_id)
             return Login(token, api_url, f"secret:{credential.secret_id}")
-        token = self._app_token(credential, route.repo, api_url, deadline)
+        token = self._app_token(credential, route.repo, files, api_url, deadline)
         identity = f"app:{credential.issuer}/installation:{credential.installation_id}"
         return Login(token, api_url, identity)
 
-    def forget(self, route: Route) -> None:
-        """Drop what ``route`` logged in with: GitHub refused it (rotated, revoked), so the next
-        login reads the secret again, or mints a new installation token."""
+    def forget(self, route: Route, *, files: str | None = None) -> None:
+        """Drop what ``route`` logged in with (for ``files``, as login): GitHub refused it
+        (rotated, revoked), so the next login reads the secret again, or mints a new
+        installation token."""
         credential = route.credential
         with self._lock:
             if credential is None:
@@ -143,7 +149,8 @@ class Credentials:
                     source.forget()
             else:
                 api_url = (route.api_url or self._default_api_url).rstrip("/")
-                key = (api_url, credential.issuer, credential.installation_id, route.repo.lower())
+                scope = _scope(route.repo, files)
+                key = (api_url, credential.issuer, credential.installation_id, scope)
                 self._minted.pop(key, None)
 
     def _secret_token(self, secret_id: str) -> str:
@@ -162,13 +169,15 @@ class Credentials:
                 self._tokens[secret_id] = source
         return source.get()
 
-    def _app_token(self, app: GitHubApp, repo: str, api_url: str, deadline: Deadline) -> str:
-        cache_key = (api_url, app.issuer, app.installation_id, repo.lower())
+    def _app_token(
+        self, app: GitHubApp, repo: str, files: str | None, api_url: str, deadline: Deadline
+    ) -> str:
+        cache_key = (api_url, app.issuer, app.installation_id, _scope(repo, files))
         with self._lock:
             cached = self._minted.get(cache_key)
             if cached is not None and self._clock() < cached.refresh_at:
                 return cached.token
-            minted = self._mint(app, self._private_key(app), repo, api_url, deadline)
+            minted = self._mint(app, self._private_key(app), repo, api_url, deadline, files=files)
             if self._clock() < minted.refresh_at:
                 self._minted[cache_key] = minted
             else:
@@ -204,11 +213,20 @@ class Credentials:
         return key
 
     def _mint(
-        self, app: GitHubApp, key: RSAPrivateKey, repo: str, api_url: str, deadline: Deadline
+        self,
+        app: GitHubApp,
+        key: RSAPrivateKey,
+        repo: str,
+        api_url: str,
+        deadline: Deadline,
+        *,
+        files: str | None,
     ) -> _Minted:
         """``POST /app/installations/{id}/access_tokens`` for ``repo`` with Issues: write and
-        nothing else (a leaked token can do no more than comment there), asked with a JWT that
-        the app's key signs (RS256).
+        nothing else (a leaked token can do no more than comment there), or, for ``files``, for
+        ``repo`` and ``files`` with Contents: write and nothing else; asked with a JWT that the
+        app's key signs (RS256). An installation covers one account's repositories, named
+        without their owner: ``files`` in another account is refused without asking.
 
         https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
         https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app
@@ -223,8 +241,24 @@ class Credentials:
         claims = {"iat": now - _JWT_BACKDATE, "exp": now + _JWT_LIFETIME, "iss": app.issuer}
         auth = BearerAuth(jwt.encode(claims, key, algorithm="RS256"))
         url = f"{api_url}/app/installations/{app.installation_id}/access_tokens"
-        body = {"repositories": [repo.partition("/")[2]], "permissions": {"issues": "write"}}
-        what = f"a token of GitHub App {app.issuer} (installation {app.installation_id}) for {repo}"
+        repos = [repo] if files is None or files.lower() == repo.lower() else [repo, files]
+        permission = "issues" if files is None else "contents"
+        what = (
+            f"a token of GitHub App {app.issuer} (installation {app.installation_id}) for "
+            + " and ".join(repos)
+            + ("" if files is None else " with Contents: write, to commit files")
+        )
+        owners = {each.partition("/")[0].lower() for each in repos}
+        if len(owners) > 1:
+            raise GitHubError(
+                Reason.GITHUB_APP_REPO_NOT_INSTALLED,
+                f"cannot ask for {what}: an installation covers one account's repositories, "
+                f"and {files} is not in {repo}'s account",
+            )
+        body = {
+            "repositories": [each.partition("/")[2] for each in repos],
+            "permissions": {permission: "write"},
+        }
         session = self._http()
         no_time = f"no time left in this invocation to ask for {what}"
 
@@ -248,7 +282,8 @@ class Credentials:
             if response.status_code == 201:
                 return self._minted_from(response, what)
             if response.status_code < 500:
-                raise self._refusal(response, app, repo, api_url, what)
+                shown = " and ".join(repos)
+                raise self._refusal(response, app, shown, api_url, what, permission=permission)
             detail = f"GitHub answered {response.status_code} when asked for {what}"
             raise _retry(Reason.GITHUB_UNAVAILABLE, detail)
 
@@ -276,7 +311,14 @@ class Credentials:
         return _Minted(token.strip(), refresh_at)
 
     def _refusal(
-        self, response: requests.Response, app: GitHubApp, repo: str, api_url: str, what: str
+        self,
+        response: requests.Response,
+        app: GitHubApp,
+        repo: str,
+        api_url: str,
+        what: str,
+        *,
+        permission: str,
     ) -> GitHubError:
         status = response.status_code
         message = error_message(response)
@@ -313,8 +355,8 @@ class Credentials:
             return GitHubError(
                 Reason.GITHUB_APP_REPO_NOT_INSTALLED,
                 f"installation {app.installation_id} of GitHub App {app.issuer} cannot have a "
-                f"token for {repo} with Issues: write (the repository is not among the "
-                f"installation's, or the app lacks that permission){said}",
+                f"token for {repo} with {permission.capitalize()}: write (the repository is not "
+                f"among the installation's, or the app lacks that permission){said}",
                 status=status,
             )
         if _is_rate_limit(response):
@@ -340,6 +382,13 @@ class Credentials:
             f"GitHub answered {status} when asked for {what}{said}",
             status=status,
         )
+
+
+def _scope(repo: str, files: str | None) -> str:
+    """What an installation token is minted for: a route's comments, or its files."""
+    if files is None:
+        return repo.lower()
+    return f"files:{repo.lower()}:{files.lower()}"
 
 
 def _retry(reason: Reason, detail: str) -> Retry:
@@ -449,8 +498,12 @@ class GitHubClients:
         self._limits: dict[tuple[str, str], PostLimit] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, route: Route, deadline: Deadline) -> GitHubClient:
-        login = self._credentials.login(route, deadline)
+    def __call__(
+        self, route: Route, deadline: Deadline, *, files: str | None = None
+    ) -> GitHubClient:
+        """``route``'s client for its comments, or, with ``files`` (the repository its
+        attachments go to), for committing them (Credentials.login); the same rate limit."""
+        login = self._credentials.login(route, deadline, files=files)
         key = (login.api_url, login.identity)
         with self._lock:
             limit = self._limits.get(key)
@@ -461,5 +514,5 @@ class GitHubClients:
             deadline=deadline,
             api_url=login.api_url,
             limit=limit,
-            on_unauthorized=partial(self._credentials.forget, route),
+            on_unauthorized=partial(self._credentials.forget, route, files=files),
         )
