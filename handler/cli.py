@@ -25,6 +25,7 @@ import boto3
 from botocore.exceptions import NoRegionError
 
 from handler import __version__
+from handler.attachments.layout import web_host
 from handler.attachments.model import Deployment
 from handler.attachments.stores import BucketFiles
 from handler.aws.attachment_store import S3Files
@@ -51,7 +52,7 @@ from handler.routing import (
     load_routes,
 )
 from handler.routing.domains import normalize_domain
-from handler.service.attachment_upkeep import MAIL_KEY, RouteStores, Upkeep, remove, sweep, web_host
+from handler.service.attachment_upkeep import MAIL_KEY, RouteStores, Upkeep, remove, sweep
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.decision_log import (
     DecisionLogError,
@@ -80,11 +81,13 @@ from handler.wiring import (
     DecisionTable,
     Tables,
     attachment_stores,
+    deployment_of,
     inbound_runtime,
     post_limits,
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
 
@@ -789,7 +792,8 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
     problem printed) when it cannot be built."""
     if args.dry_run:
         assume = getattr(args, "assume_authenticated", False)
-        return Receiver(Runtime(routes, store), dry_run=True, assume_authenticated=assume)
+        preview = Runtime(routes, store, deployment=deployment_of(os.environ))
+        return Receiver(preview, dry_run=True, assume_authenticated=assume)
     credentials = _credentials(routes)
     if credentials is None:
         return None
@@ -824,8 +828,17 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
             bucket=getattr(args, "bucket", ""),
             prefix=getattr(args, "prefix", ""),
             decisions=decisions,
+            attachments=_attachments_bucket(),
+            deployment=deployment_of(os.environ),
         )
     )
+
+
+def _attachments_bucket() -> BucketFiles | None:
+    """The Lambda's attachments bucket (ATTACHMENTS_BUCKET), so that a mail dispatched or
+    replayed here stores its files where the Lambda would."""
+    name = os.environ.get("ATTACHMENTS_BUCKET", "")
+    return S3Files(cast("S3Client", LazyClient("s3")), name) if name else None
 
 
 def _tables(table: str) -> Tables | None:

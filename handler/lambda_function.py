@@ -12,33 +12,25 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from handler.attachments.model import Deployment
-from handler.attachments.stores import Stores
+from handler.aws.attachment_store import S3Files
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, aws_client, json_logger
 from handler.aws.mail_queue import SqsVisibility
 from handler.aws.s3 import MailStore
 from handler.aws.secrets import Secrets, TokenSource
 from handler.deadline import Deadline
-from handler.github.credentials import Credentials, GitHubClients
+from handler.github.credentials import Credentials
 from handler.github.rate_limit import Limits
-from handler.routing import Route, load_routes
-from handler.service.attachment_upkeep import is_schedule, scheduled_sweep, web_host
+from handler.routing import load_routes
+from handler.service.attachment_upkeep import is_schedule, scheduled_sweep
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.decision_log import retention_days
 from handler.service.inbound import Runtime, handle_event
 from handler.service.inbound import logger as decision_logger
 from handler.service.metrics import EmbeddedMetrics
-from handler.wiring import (
-    DecisionTable,
-    Tables,
-    attachment_stores,
-    inbound_runtime,
-    post_limits,
-)
+from handler.wiring import DecisionTable, Tables, deployment_of, inbound_runtime
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -53,16 +45,19 @@ logger = json_logger(decision_logger.name)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deadline = Deadline.of_lambda(context)
+    built = runtime()
     if is_schedule(event):
         # The daily rule Terraform makes when a route keeps files on GitHub for retention_days.
-        stores = attachment_upkeep()
+        stores = built.stores
+        if stores is None:
+            raise RuntimeError("the runtime has no file stores")
         return scheduled_sweep(
-            runtime().routes,
+            built.routes,
             lambda route: stores(route, deadline),
             time.time(),
-            deployment=deployment(),
+            deployment=built.deployment,
         )
-    return handle_event(event, runtime(), deadline)
+    return handle_event(event, built, deadline)
 
 
 @functools.cache
@@ -77,9 +72,12 @@ def runtime() -> Runtime:
     if decision_table:
         days = retention_days(os.environ.get("DECISION_RETENTION_DAYS"))
         decisions = DecisionTable(dynamodb, decision_table, days)
+    s3 = aws_client("s3")
+    # The bucket of the routes that store files in S3 (Terraform's, when one does).
+    files_bucket = os.environ.get("ATTACHMENTS_BUCKET", "")
     built = inbound_runtime(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
-        store=MailStore(aws_client("s3")),
+        store=MailStore(s3),
         credentials=credentials(),
         tables=Tables(dynamodb, table, ttl) if table else None,
         limits=limits(),
@@ -90,6 +88,8 @@ def runtime() -> Runtime:
         prefix=os.environ.get("MAIL_PREFIX", ""),
         metrics=EmbeddedMetrics(),
         decisions=decisions,
+        attachments=S3Files(s3, files_bucket) if files_bucket else None,
+        deployment=deployment_of(os.environ),
     )
     return replace(
         built,
@@ -117,21 +117,4 @@ def limits() -> Limits:
     limits for content-creating requests unless set."""
     return Limits.parse(
         os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
-    )
-
-
-@functools.cache
-def attachment_upkeep() -> Callable[[Route, Deadline], Stores]:
-    """The branches the daily sweep deletes from, each credential taking turns under the rate
-    limit its comments share (the claims table's). S3's files expire by the bucket's rules."""
-    table = os.environ.get("IDEMPOTENCY_TABLE", "")
-    tables = Tables(cast("DynamoDBClient", LazyClient("dynamodb")), table) if table else None
-    return attachment_stores(GitHubClients(credentials(), post_limits(tables, limits())), None)
-
-
-def deployment() -> Deployment:
-    """What the sweep's log lines link files with: the deployment's GitHub web host (the sweep
-    deletes nothing from the bucket)."""
-    return Deployment(
-        github_web=web_host(os.environ.get("GITHUB_API_URL") or None, Deployment.github_web)
     )

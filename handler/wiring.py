@@ -3,10 +3,12 @@ same runtime from the same settings, so a replay runs what the Lambda runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from handler.attachments.layout import web_host
+from handler.attachments.model import Deployment
 from handler.attachments.stores import BucketFiles, Stores
 from handler.aws.claims import DynamoClaims
 from handler.aws.decision_log import DynamoDecisionLog
@@ -62,13 +64,17 @@ def inbound_runtime(
     prefix: str = "",
     metrics: Metrics | None = None,
     decisions: DecisionTable | None = None,
+    attachments: BucketFiles | None = None,
+    deployment: Deployment | None = None,
 ) -> Runtime:
     """The inbound runtime; without ``tables`` nothing is claimed, threaded, recorded or
     noticed (a notice's daily limit lives in the table: nobody is told rather than everyone on
     every delivery), and each credential's rate limit (``limits``, GitHub's by default) and the
     posting records are this process's own. Notices go through ``ses`` and the configuration
     set ``ses_configuration_set`` ("" for none). Each decision is kept in ``decisions``, the
-    decision log, when given."""
+    decision log, when given. A linking route's files go to its GitHub credential's
+    repositories, or to ``attachments``, the deployment's bucket, that ``deployment`` says
+    where files are served from."""
     github = GitHubClients(credentials, post_limits(tables, limits or Limits()))
     decision_log = None
     if decisions is not None:
@@ -83,6 +89,8 @@ def inbound_runtime(
         prefix=prefix,
         metrics=metrics or NoMetrics(),
         decision_log=decision_log,
+        stores=attachment_stores(github, attachments),
+        deployment=deployment or Deployment(),
     )
     if tables is None:
         return runtime
@@ -136,3 +144,13 @@ def attachment_stores(
         return Stores(lambda: github(route, deadline, files=where).files(), bucket)
 
     return stores
+
+
+def deployment_of(environ: Mapping[str, str]) -> Deployment:
+    """Where the plan says stored files are, from the environment Terraform gives the function
+    (the CLI reads the same): GITHUB_API_URL's web host, and ATTACHMENTS_URL, the attachments
+    bucket's base URL ("" without a bucket)."""
+    return Deployment(
+        github_web=web_host(environ.get("GITHUB_API_URL") or None, Deployment.github_web),
+        s3_base=(environ.get("ATTACHMENTS_URL") or "").strip().rstrip("/"),
+    )

@@ -23,7 +23,6 @@ from handler.service.attachment_upkeep import (
     remove,
     scheduled_sweep,
     sweep,
-    web_host,
 )
 from tests.conftest import TESTS
 
@@ -347,21 +346,6 @@ def test_files_of_an_enterprise_server_link_to_its_web_host():
     table = routes(route(api_url="https://ghe.example.com/api/v3/"))
     done = remove(MAIL, ["example-org/app"], table, deployed, deployment=DEPLOYMENT)
     assert done.removed == (github("example-org/app", path, web="https://ghe.example.com"),)
-
-
-@pytest.mark.parametrize(
-    ("api_url", "web"),
-    [
-        (None, "https://default.example"),
-        ("https://api.github.com", "https://github.com"),
-        ("https://api.github.com/", "https://github.com"),
-        ("https://ghe.example.com/api/v3", "https://ghe.example.com"),
-        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
-    ],
-)
-def test_the_web_host_of_an_api(api_url: str | None, web: str):
-    """GitHub's API bases and the web host each serves files at."""
-    assert web_host(api_url, "https://default.example") == web
 
 
 # The sweep.

@@ -27,7 +27,7 @@ from handler.reasons import Reason, RetryLater, TicketRouterError
 from handler.routing import Route, Routes
 from handler.service.decision_log import MailFacts, Where, record_of
 from handler.service.inbound import Runtime
-from handler.wiring import attachment_stores
+from handler.wiring import attachment_stores, deployment_of
 from tests.conftest import TESTS
 from tests.dynamo import DECISION_TABLE, create_decision_table
 from tests.test_attachment_upkeep import (
@@ -386,9 +386,9 @@ def scheduled(monkeypatch: pytest.MonkeyPatch) -> Deployed:
     found = Deployed()
     made = Made(found)
     table = routes(route(retention_days=30))
-    monkeypatch.setattr(lambda_function, "runtime", lambda: Runtime(table, store=None))
-    monkeypatch.setattr(lambda_function, "attachment_upkeep", lambda: made(None, None))
-    monkeypatch.setenv("GITHUB_API_URL", "https://ghe.example.com/api/v3")
+    deployment = Deployment(github_web="https://ghe.example.com")
+    built = Runtime(table, store=None, stores=made(None, None), deployment=deployment)
+    monkeypatch.setattr(lambda_function, "runtime", lambda: built)
     return found
 
 
@@ -427,21 +427,6 @@ def test_the_daily_event_fails_for_a_retry_when_github_is_down(scheduled, stdout
     ]
 
 
-def test_the_function_builds_its_sweep_stores_lazily(monkeypatch):
-    """No client is made, and nobody logs in, until a branch is listed."""
-    made: list[str] = []
-    monkeypatch.setattr(
-        lambda_function, "aws_client", lambda service, config=None: made.append(service)
-    )
-    monkeypatch.setenv("IDEMPOTENCY_TABLE", "claims")
-    lambda_function.attachment_upkeep.cache_clear()
-    try:
-        stores = lambda_function.attachment_upkeep()(route(), Deadline.within(60))
-    finally:
-        lambda_function.attachment_upkeep.cache_clear()
-    assert (made, stores.bucket) == ([], None)
-
-
 # The factory.
 
 
@@ -469,9 +454,13 @@ def test_attachment_stores_logs_in_on_first_use_only(monkeypatch):
     assert logins == [(route(), deadline, route().repo)]
 
 
-def test_the_deployment_is_read_from_the_environment(monkeypatch):
-    """GITHUB_API_URL's web host; github.com without it."""
-    monkeypatch.setenv("GITHUB_API_URL", "https://ghe.example.com/api/v3")
-    assert lambda_function.deployment() == Deployment("https://ghe.example.com")
-    monkeypatch.delenv("GITHUB_API_URL")
-    assert lambda_function.deployment() == Deployment()
+def test_the_deployment_is_read_from_the_environment():
+    """GITHUB_API_URL's web host and ATTACHMENTS_URL; github.com and no bucket without them."""
+    environ = {
+        "GITHUB_API_URL": "https://ghe.example.com/api/v3",
+        "ATTACHMENTS_URL": " https://d1234.cloudfront.net/ ",
+    }
+    assert deployment_of(environ) == Deployment(
+        "https://ghe.example.com", "https://d1234.cloudfront.net"
+    )
+    assert deployment_of({}) == Deployment()

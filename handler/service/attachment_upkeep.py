@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
+from handler.attachments.layout import web_host
 from handler.attachments.model import Deployment, GitHubPlace, Place, S3Place
 from handler.attachments.stores import Stores
 from handler.reasons import Reason, RetryLater, TicketRouterError
@@ -215,21 +215,6 @@ def scheduled_sweep(
             + "; ".join(f"{failure.where}: {failure.reason}" for failure in done.failed)
         )
     return outcome
-
-
-def web_host(api_url: str | None, default: str) -> str:
-    """The web address of the GitHub whose API is ``api_url`` (``default`` without one): an
-    Enterprise Server's ``https://HOST/api/v3`` is ``https://HOST``, api.github.com is
-    github.com, and anything else (a test's loopback server) is taken as it is."""
-    if api_url is None:
-        return default
-    base = api_url.rstrip("/")
-    parts = urlsplit(base)
-    if parts.hostname == "api.github.com":
-        return "https://github.com"
-    if parts.path.endswith("/api/v3"):
-        return base.removesuffix("/api/v3")
-    return base
 
 
 def _branches(routes: Iterable[Route]) -> list[tuple[_Branch, list[Route]]]:
