@@ -25,7 +25,6 @@ import boto3
 from botocore.exceptions import NoRegionError
 
 from handler import __version__
-from handler.attachments.layout import web_host
 from handler.attachments.model import Deployment
 from handler.attachments.stores import BucketFiles
 from handler.aws.attachment_store import S3Files
@@ -576,10 +575,7 @@ def _attachments(args: argparse.Namespace) -> int:
         stores = _upkeep_stores(routes, args, command)
     except _Stop as stop:
         return stop.status
-    deployment = Deployment(
-        github_web=web_host(os.environ.get("GITHUB_API_URL") or None, Deployment.github_web),
-        s3_base=os.environ.get("ATTACHMENTS_URL", "").rstrip("/"),
-    )
+    deployment = _deployment()
     if args.upkeep == "sweep":
         done = sweep(routes, stores, time.time(), deployment=deployment)
         if not done.searched:
@@ -792,7 +788,11 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
     problem printed) when it cannot be built."""
     if args.dry_run:
         assume = getattr(args, "assume_authenticated", False)
-        preview = Runtime(routes, store, deployment=deployment_of(os.environ))
+        preview = Runtime(
+            routes,
+            store,
+            deployment=_deployment(),
+        )
         return Receiver(preview, dry_run=True, assume_authenticated=assume)
     credentials = _credentials(routes)
     if credentials is None:
@@ -829,9 +829,14 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
             prefix=getattr(args, "prefix", ""),
             decisions=decisions,
             attachments=_attachments_bucket(),
-            deployment=deployment_of(os.environ),
+            deployment=_deployment(),
         )
     )
+
+
+def _deployment() -> Deployment:
+    """Where the Lambda says stored files are: its GITHUB_API_URL and ATTACHMENTS_URL."""
+    return deployment_of(os.environ.get("GITHUB_API_URL"), os.environ.get("ATTACHMENTS_URL"))
 
 
 def _attachments_bucket() -> BucketFiles | None:

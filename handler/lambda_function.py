@@ -89,7 +89,9 @@ def runtime() -> Runtime:
         metrics=EmbeddedMetrics(),
         decisions=decisions,
         attachments=S3Files(s3, files_bucket) if files_bucket else None,
-        deployment=deployment_of(os.environ),
+        deployment=deployment_of(
+            os.environ.get("GITHUB_API_URL"), os.environ.get("ATTACHMENTS_URL")
+        ),
     )
     return replace(
         built,

@@ -3,7 +3,7 @@ same runtime from the same settings, so a replay runs what the Lambda runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -146,11 +146,11 @@ def attachment_stores(
     return stores
 
 
-def deployment_of(environ: Mapping[str, str]) -> Deployment:
-    """Where the plan says stored files are, from the environment Terraform gives the function
-    (the CLI reads the same): GITHUB_API_URL's web host, and ATTACHMENTS_URL, the attachments
-    bucket's base URL ("" without a bucket)."""
+def deployment_of(api_url: str | None, attachments_url: str | None) -> Deployment:
+    """Where the plan says stored files are: the web host of the deployment's GitHub API
+    (GITHUB_API_URL), and the attachments bucket's base URL (ATTACHMENTS_URL, CloudFront's;
+    "" or None without a bucket). The Lambda and the CLI read both from their environment."""
     return Deployment(
-        github_web=web_host(environ.get("GITHUB_API_URL") or None, Deployment.github_web),
-        s3_base=(environ.get("ATTACHMENTS_URL") or "").strip().rstrip("/"),
+        github_web=web_host(api_url or None, Deployment.github_web),
+        s3_base=(attachments_url or "").strip().rstrip("/"),
     )

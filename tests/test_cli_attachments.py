@@ -454,13 +454,10 @@ def test_attachment_stores_logs_in_on_first_use_only(monkeypatch):
     assert logins == [(route(), deadline, route().repo)]
 
 
-def test_the_deployment_is_read_from_the_environment():
+def test_the_deployment_says_where_files_are_served():
     """GITHUB_API_URL's web host and ATTACHMENTS_URL; github.com and no bucket without them."""
-    environ = {
-        "GITHUB_API_URL": "https://ghe.example.com/api/v3",
-        "ATTACHMENTS_URL": " https://d1234.cloudfront.net/ ",
-    }
-    assert deployment_of(environ) == Deployment(
-        "https://ghe.example.com", "https://d1234.cloudfront.net"
-    )
-    assert deployment_of({}) == Deployment()
+    assert deployment_of(
+        "https://ghe.example.com/api/v3", " https://d1234.cloudfront.net/ "
+    ) == Deployment("https://ghe.example.com", "https://d1234.cloudfront.net")
+    assert deployment_of(None, None) == Deployment()
+    assert deployment_of("", "") == Deployment()

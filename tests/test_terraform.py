@@ -254,16 +254,10 @@ def environment_read(entry: str) -> set[str]:
     return set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
 
 
-# The attachments bucket and its URL (terraform/modules/attachments): read by lambda_function.py
-# once the Lambda stores files; until then the equality fails, and the test is expected to.
+# The attachments bucket and its URL (terraform/modules/attachments).
 ATTACHMENTS_ENVIRONMENT = {"ATTACHMENTS_BUCKET", "ATTACHMENTS_URL"}
 
 
-@pytest.mark.xfail(
-    not ATTACHMENTS_ENVIRONMENT.issubset(environment_read("handler.lambda_function")),
-    reason="lambda_function.py does not read ATTACHMENTS_BUCKET and ATTACHMENTS_URL yet",
-    strict=True,
-)
 def test_environment_is_what_the_handler_reads():
     """The function's environment names exactly the variables lambda_function.py reads."""
     read = environment_read("handler.lambda_function")
