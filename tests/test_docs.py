@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from handler.attachments.model import FileReason
 from scripts import perf_doc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,3 +166,15 @@ def test_internal_issue_pattern_spares_examples():
         "example-org/website#45, or 123@anomalies.example.ac.uk for issue 123; &#64;."
     )
     assert found == ["after issue 7", "(issue 12)", "#14"]
+
+
+def test_attachments_page_names_every_file_reason():
+    """Each reason a file is listed rather than linked has its row on the attachments page,
+    and the page names no reason the code does not give."""
+    page = (ROOT / "docs" / "attachments.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `([a-z-]+)` \|", page, re.MULTILINE))
+    settings = {"mode", "storage", "repository", "branch", "types"}
+    settings |= {"max_file_size", "max_mail_size", "max_files", "retention_days"}
+    # The credentials table's rows name the storages.
+    storages = {"github", "s3"}
+    assert rows - settings - storages == {reason.value for reason in FileReason}
