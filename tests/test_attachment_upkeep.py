@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from handler.attachments.model import AttachmentSettings, Deployment, GitHubPlace, S3Place
-from handler.attachments.stores import Stores, Visibility
+from handler.attachments.stores import Stores
 from handler.reasons import Reason, RetryLater, TicketRouterError
 from handler.routing import Route, Routes
 from handler.service.attachment_upkeep import (
@@ -24,86 +23,14 @@ from handler.service.attachment_upkeep import (
     scheduled_sweep,
     sweep,
 )
+from tests.attachment_fakes import BRANCH, FakeBucketFiles, FakeRepositoryFiles
 from tests.conftest import TESTS
 
 MAIL = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
-BRANCH = "ticket-router-attachments"
 DEPLOYMENT = Deployment(s3_base="https://files.example.net")
 # 2026-12-07T12:00:00Z.
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC).timestamp()
-
-
-class FakeRepositoryFiles:
-    """Branches of repositories as path -> content, each call logged; a repository in ``fail``
-    answers every call with its error."""
-
-    def __init__(self) -> None:
-        self.branches: dict[tuple[str, str], dict[str, bytes]] = {}
-        self.calls: list[tuple[str, str, str]] = []
-        self.commits: list[tuple[str, str, tuple[str, ...], str]] = []
-        self.fail: dict[str, TicketRouterError] = {}
-
-    def put(self, repo: str, branch: str, *paths: str) -> None:
-        self.branches.setdefault((repo.lower(), branch), {}).update(dict.fromkeys(paths, b"x"))
-
-    def files(self, repo: str, branch: str = BRANCH) -> list[str]:
-        return sorted(self.branches.get((repo.lower(), branch), {}))
-
-    def _call(self, kind: str, repo: str, branch: str) -> dict[str, bytes]:
-        self.calls.append((kind, repo, branch))
-        if repo in self.fail:
-            raise self.fail[repo]
-        return self.branches.get((repo.lower(), branch), {})
-
-    def visibility(self, repo: str) -> Visibility:
-        return "private"
-
-    def store(
-        self, repo: str, branch: str, files: Sequence[tuple[str, bytes]], message: str
-    ) -> list[str]:
-        raise AssertionError("upkeep stores nothing")
-
-    def paths(self, repo: str, branch: str) -> list[str]:
-        return sorted(self._call("paths", repo, branch))
-
-    def delete(self, repo: str, branch: str, paths: Sequence[str], message: str) -> None:
-        files = self._call("delete", repo, branch)
-        self.commits.append((repo, branch, tuple(paths), message))
-        for path in paths:
-            files.pop(path, None)
-
-
-class FakeBucketFiles:
-    """The attachments bucket as key -> content, each call logged."""
-
-    def __init__(self, *keys: str) -> None:
-        self.objects = dict.fromkeys(keys, b"x")
-        self.calls: list[tuple[str, Any]] = []
-        self.error: TicketRouterError | None = None
-
-    def store(
-        self,
-        key: str,
-        content: bytes,
-        *,
-        content_type: str,
-        filename: str,
-        inline: bool,
-        retention_days: int | None,
-    ) -> bool:
-        raise AssertionError("upkeep stores nothing")
-
-    def keys(self, prefix: str) -> list[str]:
-        self.calls.append(("keys", prefix))
-        if self.error is not None:
-            raise self.error
-        return sorted(key for key in self.objects if key.startswith(prefix))
-
-    def delete(self, keys: Sequence[str]) -> None:
-        self.calls.append(("delete", tuple(keys)))
-        for key in keys:
-            self.objects.pop(key, None)
 
 
 class Deployed:

@@ -28,18 +28,10 @@ from handler.routing import Route, Routes
 from handler.service.decision_log import MailFacts, Where, record_of
 from handler.service.inbound import Runtime
 from handler.wiring import attachment_stores, deployment_of
+from tests.attachment_fakes import BRANCH, FakeBucketFiles, FakeRepositoryFiles
 from tests.conftest import TESTS
 from tests.dynamo import DECISION_TABLE, create_decision_table
-from tests.test_attachment_upkeep import (
-    BRANCH,
-    MAIL,
-    OTHER,
-    Deployed,
-    FakeBucketFiles,
-    FakeRepositoryFiles,
-    route,
-    routes,
-)
+from tests.test_attachment_upkeep import MAIL, OTHER, Deployed, route, routes
 from tests.test_lambda import Context, log_lines
 
 REGION = "eu-west-1"

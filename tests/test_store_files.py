@@ -4,8 +4,6 @@ retry."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from handler.attachments.model import (
@@ -20,63 +18,9 @@ from handler.attachments.stores import Stores, Visibility
 from handler.reasons import Reason, TicketRouterError
 from handler.routing.model import Route
 from handler.service.attachments import store_files
+from tests.attachment_fakes import FakeBucketFiles, FakeRepositoryFiles
 
 WEB = "https://github.com"
-
-
-class Repositories:
-    """Repositories with a visibility each; ``store`` keeps what it is given."""
-
-    def __init__(self, visibility: dict[str, Visibility], error: TicketRouterError | None = None):
-        self.visible = visibility
-        self.error = error
-        self.stored: list[tuple[str, str, list[tuple[str, bytes]], str]] = []
-        self.asked: list[str] = []
-
-    def visibility(self, repo: str) -> Visibility:
-        self.asked.append(repo)
-        return self.visible[repo]
-
-    def store(
-        self, repo: str, branch: str, files: Sequence[tuple[str, bytes]], message: str
-    ) -> list[str]:
-        if self.error is not None:
-            raise self.error
-        self.stored.append((repo, branch, list(files), message))
-        return [path for path, _ in files]
-
-    def paths(self, repo: str, branch: str) -> list[str]:
-        return []
-
-    def delete(self, repo: str, branch: str, paths: Sequence[str], message: str) -> None:
-        return None
-
-
-class Bucket:
-    def __init__(self, error: TicketRouterError | None = None) -> None:
-        self.error = error
-        self.objects: dict[str, tuple[bytes, str, str, bool, int | None]] = {}
-
-    def store(
-        self,
-        key: str,
-        content: bytes,
-        *,
-        content_type: str,
-        filename: str,
-        inline: bool,
-        retention_days: int | None,
-    ) -> bool:
-        if self.error is not None:
-            raise self.error
-        self.objects[key] = (content, content_type, filename, inline, retention_days)
-        return True
-
-    def keys(self, prefix: str) -> list[str]:
-        return [key for key in self.objects if key.startswith(prefix)]
-
-    def delete(self, keys: Sequence[str]) -> None:
-        return None
 
 
 def route(**settings: object) -> Route:
@@ -118,7 +62,7 @@ def in_bucket() -> tuple[StoredFile, ...]:
 
 def test_files_in_the_issues_own_repository_are_committed_without_asking_who_reads_it():
     """Same repository, same readers: one store call for the branch, no visibility question."""
-    repositories = Repositories({})
+    repositories = FakeRepositoryFiles()
     stores = Stores(lambda: repositories, None)
     assert store_files(on_github(), route(), "example-org/app", stores, what="mail abc") == {}
     assert repositories.asked == []
@@ -150,7 +94,7 @@ def test_files_in_the_issues_own_repository_are_committed_without_asking_who_rea
 def test_a_companion_repository_may_be_no_more_visible_than_the_issues(
     issue: Visibility, companion: Visibility, stored: bool
 ):
-    repositories = Repositories({"example-org/app": issue, "example-org/files": companion})
+    repositories = FakeRepositoryFiles({"example-org/app": issue, "example-org/files": companion})
     stores = Stores(lambda: repositories, None)
     files = on_github("example-org/files")
     listed = store_files(files, route(), "example-org/app", stores, what="mail abc")
@@ -168,22 +112,21 @@ def test_a_companion_repository_may_be_no_more_visible_than_the_issues(
 
 
 def test_the_bucket_takes_the_files_of_a_public_repository_with_the_routes_retention():
-    repositories = Repositories({"example-org/app": "public"})
-    bucket = Bucket()
+    repositories = FakeRepositoryFiles({"example-org/app": "public"})
+    bucket = FakeBucketFiles()
     stores = Stores(lambda: repositories, bucket)
     settings = route(storage="s3", retention_days=30)
     assert store_files(in_bucket(), settings, "example-org/app", stores, what="mail abc") == {}
-    assert bucket.objects == {
-        "abc/0123/screen.png": (b"\x89PNG...", "image/png", "screen.png", True, 30)
-    }
+    assert bucket.objects == {"abc/0123/screen.png": b"\x89PNG..."}
+    assert bucket.written == {"abc/0123/screen.png": ("image/png", "screen.png", True, 30)}
 
 
 @pytest.mark.parametrize("visibility", ["private", "internal"])
 def test_the_bucket_never_takes_the_files_of_a_repository_that_is_not_public(
     visibility: Visibility,
 ):
-    repositories = Repositories({"example-org/app": visibility})
-    bucket = Bucket()
+    repositories = FakeRepositoryFiles({"example-org/app": visibility})
+    bucket = FakeBucketFiles()
     stores = Stores(lambda: repositories, bucket)
     listed = store_files(in_bucket(), route(storage="s3"), "example-org/app", stores, what="m")
     assert listed == {
@@ -198,7 +141,7 @@ def test_the_bucket_never_takes_the_files_of_a_repository_that_is_not_public(
 
 
 def test_without_a_bucket_the_files_are_listed_as_having_no_storage():
-    repositories = Repositories({"example-org/app": "public"})
+    repositories = FakeRepositoryFiles({"example-org/app": "public"})
     listed = store_files(
         in_bucket(),
         route(storage="s3"),
@@ -221,7 +164,8 @@ def test_a_permanent_refusal_lists_every_file_with_the_stores_reason():
         "GitHub answered 403: the credential needs contents: write on example-org/app",
         transient=False,
     )
-    repositories = Repositories({}, error=refusal)
+    repositories = FakeRepositoryFiles()
+    repositories.fail["example-org/app"] = refusal
     listed = store_files(
         on_github(), route(), "example-org/app", Stores(lambda: repositories, None), what="m"
     )
@@ -235,8 +179,11 @@ def test_a_passing_failure_raises_for_a_retry(storage: str):
     failure = TicketRouterError(
         Reason.ATTACHMENT_STORE_UNAVAILABLE, "S3 answered 503 SlowDown", retry_after=None
     )
-    repositories = Repositories({"example-org/app": "public"}, error=failure)
-    stores = Stores(lambda: repositories, Bucket(error=failure))
+    repositories = FakeRepositoryFiles({"example-org/app": "public"})
+    repositories.fail["example-org/app"] = failure
+    bucket = FakeBucketFiles()
+    bucket.error = failure
+    stores = Stores(lambda: repositories, bucket)
     files = on_github() if storage == "github" else in_bucket()
     with pytest.raises(TicketRouterError) as raised:
         store_files(files, route(storage=storage), "example-org/app", stores, what="m")
@@ -244,7 +191,7 @@ def test_a_passing_failure_raises_for_a_retry(storage: str):
 
 
 def test_no_files_costs_no_login():
-    def login() -> Repositories:
+    def login() -> FakeRepositoryFiles:
         raise AssertionError("no files: no GitHub client")
 
     assert store_files((), route(), "example-org/app", Stores(login, None), what="m") == {}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from handler.attachments.model import FilePlan, StoredFile
+from handler.attachments.policy import human_size
 from handler.inbound.attachments import Attachment, InlineImages
 from handler.inbound.headers import Address
 from handler.inbound.html_markdown import html_to_markdown
@@ -648,7 +649,7 @@ def _attachments(attachments: tuple[Attachment, ...]) -> str:
     lines = [f"**Attachments** (not posted, {len(attachments)}):"]
     lines += [
         f"- {escape_inline(shorten(item.filename, _NAME_LIMIT))} "
-        f"({escape_inline(shorten(item.content_type, _NAME_LIMIT))}, {_human_size(item.size)})"
+        f"({escape_inline(shorten(item.content_type, _NAME_LIMIT))}, {human_size(item.size)})"
         for item in attachments[:_LISTED_ATTACHMENTS]
     ]
     if len(attachments) > _LISTED_ATTACHMENTS:
@@ -728,9 +729,9 @@ def _file_line(item: Attachment, plan: FilePlan | None) -> str:
     name = escape_inline(shorten(item.filename, _NAME_LIMIT))
     if isinstance(plan, StoredFile):
         kind = escape_inline(shorten(plan.content_type, _NAME_LIMIT))
-        return f"- [{name}]({plan.place.url}) ({kind}, {_human_size(item.size)})"
+        return f"- [{name}]({plan.place.url}) ({kind}, {human_size(item.size)})"
     kind = escape_inline(shorten(item.content_type, _NAME_LIMIT))
-    line = f"- {name} ({kind}, {_human_size(item.size)})"
+    line = f"- {name} ({kind}, {human_size(item.size)})"
     if plan is None:
         return line
     why = escape_inline(shorten(plan.detail or plan.reason.meaning, _NAME_LIMIT))
@@ -748,14 +749,6 @@ def _footer(recipient: str, signatures: tuple[str, ...]) -> str:
 
 def _join(*parts: str, tail: str) -> str:
     return "\n\n".join(part for part in parts if part) + "\n\n" + tail
-
-
-def _human_size(size: int) -> str:
-    if size < 1024:
-        return "1 byte" if size == 1 else f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _utf16_len(text: str) -> int:
