@@ -578,7 +578,14 @@ class Store:
 
 class Posting:
     def create_comment(
-        self, repo: str, issue: int, body: str, *, since: float | None = None, posting: Any = None
+        self,
+        repo: str,
+        issue: int,
+        body: str,
+        *,
+        since: float | None = None,
+        posting: Any = None,
+        finish: Any = None,
     ) -> PostedComment:
         return PostedComment(99, URL)
 

@@ -1363,3 +1363,47 @@ def test_a_github_error_is_a_ticket_router_error():
         f"{locked} (after 2 attempts)",
         403,
     )
+
+
+# A body made once no earlier copy is found (a mail's files stored there).
+
+
+def test_the_finished_body_is_posted_and_made_once_across_retries(github: FakeGitHub):
+    """``finish`` makes the body actually posted (same marker), once, however many attempts:
+    a 502 is retried with the body already made."""
+    made: list[str] = []
+
+    def finish() -> str:
+        made.append("made")
+        return f"The printer is on fire. ![photo](https://example.test/p.png)\n\n{marker(MAIL)}"
+
+    github.fail_next = [502]
+    posted = client(github.server).create_comment("example-org/app", 7, MARKED, finish=finish)
+    assert made == ["made"]
+    assert posted.found is False
+    assert [c.body for c in github.comments] == [
+        f"The printer is on fire. ![photo](https://example.test/p.png)\n\n{marker(MAIL)}"
+    ]
+
+
+@pytest.mark.parametrize("kind", ["comment", "issue"])
+def test_a_copy_found_by_the_search_makes_no_body(github: FakeGitHub, kind: str):
+    """A retry or replay (``since``) that finds the mail's earlier copy returns it, and never
+    calls ``finish``: a replay of a posted mail stores none of its files again."""
+    github.seed("example-org/app", issues=7)
+    gh = client(github.server)
+    since = time.time() - 3600
+    if kind == "comment":
+        gh.create_comment("example-org/app", 7, MARKED)
+    else:
+        gh.create_issue("example-org/app", "Printer on fire", MARKED)
+
+    def finish() -> str:
+        raise AssertionError("an earlier copy was found: nothing to make")
+
+    if kind == "comment":
+        again = gh.create_comment("example-org/app", 7, MARKED, since=since, finish=finish)
+    else:
+        again = gh.create_issue("example-org/app", "Printer", MARKED, since=since, finish=finish)
+    assert again.found is True
+    assert (len(github.comments), len(github.opened())) == ((1, 0) if kind == "comment" else (0, 1))

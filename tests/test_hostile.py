@@ -243,7 +243,7 @@ class GitHub:
         self.posted: list[int] = []
 
     def create_comment(
-        self, repo: str, issue: int, body: str, *, since=None, posting=None
+        self, repo: str, issue: int, body: str, *, since=None, posting=None, finish=None
     ) -> PostedComment:
         self.posted.append(issue)
         return PostedComment(id=len(self.posted), url=f"https://github.com/{repo}/issues/{issue}#c")

@@ -267,7 +267,9 @@ def test_setup_notification_is_skipped(deployed, httpserver):
 
 
 class Unavailable:
-    def create_comment(self, repo: str, issue: int, body: str, *, since=None, posting=None):
+    def create_comment(
+        self, repo: str, issue: int, body: str, *, since=None, posting=None, finish=None
+    ):
         raise GitHubError(Reason.GITHUB_UNAVAILABLE, "502 Bad Gateway", status=502)
 
 

@@ -69,14 +69,28 @@ class Store:
 
 class Posting:
     def create_comment(
-        self, repo: str, issue: int, body: str, *, since: float | None = None, posting: Any = None
+        self,
+        repo: str,
+        issue: int,
+        body: str,
+        *,
+        since: float | None = None,
+        posting: Any = None,
+        finish: Any = None,
     ) -> PostedComment:
         return PostedComment(99, URL)
 
 
 class Unavailable:
     def create_comment(
-        self, repo: str, issue: int, body: str, *, since: float | None = None, posting: Any = None
+        self,
+        repo: str,
+        issue: int,
+        body: str,
+        *,
+        since: float | None = None,
+        posting: Any = None,
+        finish: Any = None,
     ) -> PostedComment:
         raise GitHubError(Reason.GITHUB_UNAVAILABLE, "502 Bad Gateway", status=502)
 
@@ -88,7 +102,14 @@ class Raising:
         self.error = error
 
     def create_comment(
-        self, repo: str, issue: int, body: str, *, since: float | None = None, posting: Any = None
+        self,
+        repo: str,
+        issue: int,
+        body: str,
+        *,
+        since: float | None = None,
+        posting: Any = None,
+        finish: Any = None,
     ) -> PostedComment:
         raise self.error
 

@@ -447,7 +447,7 @@ class OneMail:
 
 
 class LockedIssue:
-    def create_comment(self, repo, issue, body, *, since=None, posting=None):
+    def create_comment(self, repo, issue, body, *, since=None, posting=None, finish=None):
         raise GitHubError(Reason.ISSUE_LOCKED, f"{repo}#{issue} is locked")
 
 

@@ -227,7 +227,7 @@ class FakeGitHub:
         self.errors = errors or {}
 
     def create_comment(
-        self, repo: str, issue: int, body: str, *, since=None, posting=None
+        self, repo: str, issue: int, body: str, *, since=None, posting=None, finish=None
     ) -> PostedComment:
         if issue in self.errors:
             raise self.errors[issue]
@@ -405,7 +405,7 @@ class IssueTracker(FakeGitHub):
         self.opened: list[tuple[str, str, str, tuple[str, ...]]] = []
 
     def create_issue(
-        self, repo, title, body, labels=(), *, since=None, posting=None
+        self, repo, title, body, labels=(), *, since=None, posting=None, finish=None
     ) -> PostedIssue:
         self.opened.append((repo, title, body, tuple(labels)))
         number = 99 + len(self.opened)
@@ -510,7 +510,9 @@ def test_a_reply_that_kept_the_new_issue_address_comments_on_the_issue():
 
 def test_opening_failures_keep_their_reason():
     class Gone(IssueTracker):
-        def create_issue(self, repo, title, body, labels=(), *, since=None, posting=None):
+        def create_issue(
+            self, repo, title, body, labels=(), *, since=None, posting=None, finish=None
+        ):
             raise GitHubError(Reason.ISSUES_DISABLED, "issues are off", status=410)
 
     done = run(
@@ -596,7 +598,7 @@ def test_a_reply_all_that_opened_its_own_issue_stays_there_when_replayed():
 
 def test_a_reply_to_a_deleted_issue_opens_a_new_one():
     class Deleted(IssueTracker):
-        def create_comment(self, repo, issue, body, *, since=None, posting=None):
+        def create_comment(self, repo, issue, body, *, since=None, posting=None, finish=None):
             raise GitHubError(Reason.ISSUE_GONE, "deleted", status=410)
 
     github, threads = Deleted(), MemoryThreads()
@@ -612,7 +614,9 @@ def test_a_reply_to_a_deleted_issue_opens_a_new_one():
 
 def test_an_issue_whose_number_is_unknown_is_not_counted_twice():
     class Unreadable(IssueTracker):
-        def create_issue(self, repo, title, body, labels=(), *, since=None, posting=None):
+        def create_issue(
+            self, repo, title, body, labels=(), *, since=None, posting=None, finish=None
+        ):
             self.opened.append((repo, title, body, tuple(labels)))
             return PostedIssue(0, "")
 
@@ -642,7 +646,9 @@ def test_labels_github_dropped_are_reported():
     """GitHub sets labels only for a credential that may push, and drops them silently."""
 
     class NoPush(IssueTracker):
-        def create_issue(self, repo, title, body, labels=(), *, since=None, posting=None):
+        def create_issue(
+            self, repo, title, body, labels=(), *, since=None, posting=None, finish=None
+        ):
             opened = super().create_issue(repo, title, body, labels, since=since)
             return PostedIssue(opened.number, opened.url, ("Triage",))
 

@@ -102,6 +102,23 @@ class _Creation(Generic[_T]):
     refused: Callable[[requests.Response], GitHubError]
 
 
+class _Finished(Generic[_T]):
+    """A creation whose body ``finish`` makes (storing a mail's files), the first time it is
+    about to be sent: after any search for an earlier copy, never when one was found."""
+
+    def __init__(self, creation: _Creation[_T], finish: Callable[[], str] | None) -> None:
+        self._creation: _Creation[_T] = creation
+        self._finish = finish
+
+    def __call__(self) -> _Creation[_T]:
+        if self._finish is not None:
+            body = self._finish()
+            self._finish = None
+            payload = {**self._creation.payload, "body": body}
+            self._creation = replace(self._creation, payload=payload)
+        return self._creation
+
+
 class GitHubClient:
     """Posts comments and opens issues with one token against one API base (github.com or an
     Enterprise host)."""
@@ -156,6 +173,7 @@ class GitHubClient:
         *,
         since: float | None = None,
         posting: Posting | None = None,
+        finish: Callable[[], str] | None = None,
     ) -> PostedComment:
         """``POST /repos/{owner}/{repo}/issues/{issue}/comments`` with ``{"body": body}``.
 
@@ -165,7 +183,9 @@ class GitHubClient:
         sent; after one whose outcome is unknown (a timeout, a lost connection, a 5xx; in this
         attempt or an earlier invocation's) the comments are searched at once, and again once
         LATE_POST_WINDOW has passed since it, before anything is posted. A comment found is
-        returned with ``found`` set.
+        returned with ``found`` set. ``finish``, when given, makes the body actually posted
+        (with the same marker), once, only when no earlier copy was found: a mail's files are
+        stored there, so that a replay of a posted mail stores none.
         """
         url = f"{_repo_url(self._api_url, repo)}/issues/{issue}/comments"
         target = f"{repo}#{issue}"
@@ -199,7 +219,7 @@ class GitHubClient:
             created=lambda response, _started: _posted(response),
             refused=refused,
         )
-        return self._create(creation, mark, since, posting)
+        return self._create(creation, mark, since, posting, finish)
 
     def create_issue(
         self,
@@ -210,6 +230,7 @@ class GitHubClient:
         *,
         since: float | None = None,
         posting: Posting | None = None,
+        finish: Callable[[], str] | None = None,
     ) -> PostedIssue:
         """``POST /repos/{owner}/{repo}/issues`` with ``{"title": title, "body": body}``, and
         ``"labels"`` when there are any.
@@ -266,7 +287,7 @@ class GitHubClient:
             created=created,
             refused=refused,
         )
-        return self._create(creation, mark, since, posting)
+        return self._create(creation, mark, since, posting, finish)
 
     def files(self) -> GitHubFiles:
         """The files of the repositories this credential may write (handler.github.contents),
@@ -354,6 +375,7 @@ class GitHubClient:
         mark: str | None,
         since: float | None,
         posting: Posting | None,
+        finish: Callable[[], str] | None = None,
     ) -> _T:
         """POST until GitHub takes it, a permanent answer, or no attempt or time is left.
 
@@ -365,6 +387,7 @@ class GitHubClient:
         # When the latest POST whose outcome is unknown was sent: found recorded, or made here.
         unknown = record.sent_at() if record is not None else None
         unnamed_limits = 0
+        sending = _Finished(creation, finish)
 
         def look_from() -> float | None:
             if unknown is None:
@@ -386,7 +409,7 @@ class GitHubClient:
             if record is not None:
                 record.sending(started)
             try:
-                response = self._send(creation, number)
+                response = self._send(sending(), number)
             except Retry:
                 unknown = started if mark is not None else None
                 raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Protocol
 
 from handler.attachments.model import FileReason, ListedFile
@@ -39,6 +40,7 @@ class Commenter(Protocol):
         *,
         since: float | None = None,
         posting: Posting | None = None,
+        finish: Callable[[], str] | None = None,
     ) -> PostedComment: ...
 
     def create_issue(
@@ -50,6 +52,7 @@ class Commenter(Protocol):
         *,
         since: float | None = None,
         posting: Posting | None = None,
+        finish: Callable[[], str] | None = None,
     ) -> PostedIssue: ...
 
 
@@ -205,6 +208,11 @@ class _Files:
         self._stored = 0
         self._listed: dict[int, ListedFile] = {}
 
+    def finish(self, draft: Draft, repo: str, what: str) -> Callable[[], str] | None:
+        """What makes the body posted when the draft has files to store (the client calls it
+        only when no earlier copy of the mail is found): None without files."""
+        return partial(self.body, draft, repo, what) if draft.files else None
+
     def body(self, draft: Draft, repo: str, what: str) -> str:
         """The draft's body once its files are stored: as planned, or with those that could
         not be stored listed instead. Raises what a retry may overcome."""
@@ -259,8 +267,12 @@ def _comment(
     repo, issue, mail = decision.repo or "", decision.issue or 0, decision.mail or ""
 
     def post(posting: Posting) -> PostedComment:
-        body = files.body(draft, repo, f"mail {mail} for {repo}#{issue}")
-        return client().create_comment(repo, issue, body, since=since, posting=posting)
+        # The files are stored once GitHub was searched for the mail (a retry, a replay): a
+        # mail already posted stores nothing, even files removed since.
+        finish = files.finish(draft, repo, f"mail {mail} for {repo}#{issue}")
+        return client().create_comment(
+            repo, issue, draft.body, since=since, posting=posting, finish=finish
+        )
 
     claimed = store.once(claim_key(repo, issue, mail), post)
     # A comment the marker search found is an earlier delivery's (or attempt's) post.
@@ -303,9 +315,9 @@ def _open(
     made: list[PostedIssue] = []
 
     def post(posting: Posting) -> PostedComment:
-        body = files.body(draft, repo, f"mail {mail} for a new issue in {repo}")
+        finish = files.finish(draft, repo, f"mail {mail} for a new issue in {repo}")
         opened = client().create_issue(
-            repo, draft.title, body, draft.labels, since=since, posting=posting
+            repo, draft.title, draft.body, draft.labels, since=since, posting=posting, finish=finish
         )
         made.append(opened)
         # The claim records a post as (id, url): for an issue, its number.
