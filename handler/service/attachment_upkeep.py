@@ -163,7 +163,8 @@ def sweep(routes: Routes, stores: RouteStores, now: float, *, deployment: Deploy
                 if (day := _day_of(path)) is not None and day < oldest_kept
             ]
             if expired:
-                message = f"Remove the files stored more than {days} days ago"
+                age = "1 day" if days == 1 else f"{days} days"
+                message = f"Remove the files stored more than {age} ago"
                 files.delete(place.repo, place.branch, expired, message)
         except TicketRouterError as error:
             failed.append(_failure(place.where, error))
