@@ -871,3 +871,141 @@ def test_the_daily_schedule_removes_the_files_past_retention(deployed):
         *history,
     ]
     assert f"{DAY}/{mail}/build.log" not in deployed.github.branch_files(APP, BRANCH)
+
+
+# --- A private companion repository.
+
+FILES_REPO = "example-org/app-files"
+
+
+def test_a_private_companion_holds_the_files_and_remove_finds_them(deployed, monkeypatch, capsys):
+    """A private issue repository storing in a private companion: the files are committed there
+    (none in the issue's repository) and linked there; `attachments remove` deletes them
+    there."""
+    deployed.github.private_repos.update({APP, FILES_REPO})
+    deployed.route(linking(settings=f"{{mode: link, repository: {FILES_REPO}}}"))
+    raw = bug_report()
+    mail = mail_of(raw)
+    result = deliver(deployed, raw)
+    assert reasons(result) == [("posted", "posted to example-org/app#7 (2 files stored)")]
+    image, lines = on_github(deployed, mail, FILES_REPO)
+    assert [c.body for c in deployed.github.comments] == [comment(image, lines, mail=mail)]
+    assert deployed.github.branch_files(FILES_REPO, BRANCH) == committed(mail)
+    assert deployed.github.branch_files(APP, BRANCH) == {}
+    assert requests_of(deployed.github)[:2] == [f"GET /repos/{APP}", f"GET /repos/{FILES_REPO}"]
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    capsys.readouterr()
+    status = main(["attachments", "remove", mail, "--routes", str(deployed.routes)])
+    out, err = capsys.readouterr()
+    blob = f"{deployed.web}/{FILES_REPO}/blob/{BRANCH}/{DAY}/{mail}"
+    assert (status, err) == (0, "")
+    assert out.splitlines() == [
+        f"removed {FILES_REPO} {BRANCH}:{DAY}/{mail}/build.log {blob}/build.log",
+        f"removed {FILES_REPO} {BRANCH}:{DAY}/{mail}/screenshot.png {blob}/screenshot.png",
+    ]
+    assert deployed.github.branch_files(FILES_REPO, BRANCH) == {"README.md": README.encode()}
+
+
+# --- No bucket.
+
+
+def test_an_s3_route_in_a_deployment_without_a_bucket_lists_its_files(deployed, monkeypatch):
+    """No attachments bucket deployed (Terraform sets neither variable): an S3 route's files are
+    listed no-storage at plan time, and GitHub sees the comment only."""
+    monkeypatch.delenv("ATTACHMENTS_URL")
+    monkeypatch.delenv("ATTACHMENTS_BUCKET")
+    deployed.route(linking(settings=S3_ROUTE))
+    raw = bug_report()
+    mail = mail_of(raw)
+    result = deliver(deployed, raw)
+    assert reasons(result) == [("posted", "posted to example-org/app#7")]
+    none = "not linked, the route stores files in S3 and this deployment has no attachments bucket"
+    assert [c.body for c in deployed.github.comments] == [
+        comment(PLACED, [f"{SHOT}: {none}", f"{LOG}: {none}", f"{EXE}: {none}"], mail=mail)
+    ]
+    assert requests_of(deployed.github) == [f"POST /repos/{APP}/issues/7/comments"]
+    assert objects(deployed.s3) == {}
+
+
+# --- Names as people send them, files that cannot be read.
+
+
+def test_a_file_name_with_spaces_and_accents_is_stored_under_a_safe_one(deployed):
+    """Shown under the name as sent, committed under a safe one, linked percent-encoded."""
+    deployed.route(linking())
+    sent = "Écran 1 (copie).png"
+    raw = bug_report().replace(b'"screenshot.png"', f'"{sent}"'.encode())
+    mail = mail_of(raw)
+    result = deliver(deployed, raw)
+    assert reasons(result) == [("posted", "posted to example-org/app#7 (2 files stored)")]
+    folder = f"{deployed.web}/{APP}/%s/{BRANCH}/{DAY}/{mail}"
+    image, lines = on_github(deployed, mail)
+    safe = "%C3%89cran-1-copie.png"
+    image = f"![{sent}]({folder % 'raw'}/{safe})\n\n"
+    lines[0] = f"[{sent}]({folder % 'blob'}/{safe}) (image/png, 71 bytes)"
+    assert [c.body for c in deployed.github.comments] == [comment(image, lines, mail=mail)]
+    assert deployed.github.branch_files(APP, BRANCH) == {
+        "README.md": README.encode(),
+        f"{DAY}/{mail}/Écran-1-copie.png": SCREENSHOT,
+        f"{DAY}/{mail}/build.log": BUILD_LOG,
+    }
+
+
+def test_the_files_of_a_winmail_dat_are_listed_unreadable(deployed):
+    """Outlook's winmail.dat: its files have no part of their own; listed, nothing stored."""
+    deployed.route(linking())
+    raw = (TESTS / "attachments" / "outlook-winmail.eml").read_bytes()
+    result = deliver(deployed, raw)
+    assert [d["reason"] for d in result["decisions"]] == ["posted"]
+    [posted] = deployed.github.comments
+    unreadable = "not linked, its content cannot be read out of the mail"
+    assert posted.body.splitlines()[-6:-3] == [
+        "**Attachments** (2):",
+        f"- sensor3-readings.csv (text/csv, 57 bytes): {unreadable}",
+        f"- Störungsbericht.pdf (application/pdf, 24 bytes): {unreadable}",
+    ]
+    assert requests_of(deployed.github) == [f"POST /repos/{APP}/issues/7/comments"]
+
+
+# --- GitHub's limit on content-creating requests.
+
+
+def test_uploads_and_the_comment_take_turns_under_the_credentials_limit(deployed, monkeypatch):
+    """Three content-creating requests a minute: the branch, the uploads and the comment share
+    them (the limit kept in the claims table). The comment's turn is past this invocation: the
+    mail is handed back with the wait, and its retry uploads nothing and posts."""
+    monkeypatch.setenv("GITHUB_POSTS_PER_MINUTE", "3")
+    deployed.route(linking())
+    github = deployed.github
+    raw = bug_report()
+    mail = mail_of(raw)
+    deployed.s3.put_object(Bucket=MAIL_BUCKET, Key="inbound/ses1", Body=raw)
+    first = lambda_function.lambda_handler(queued("ses1", "7@issues.example.com"), Context())
+    [decision] = first["decisions"]
+    assert (decision["reason"], decision["retryable"]) == ("rate-limited", True)
+    assert decision["retry_after"] > 0
+    folder = f"/repos/{APP}/contents/{DAY}/{mail}"
+    assert requests_of(github) == [
+        f"GET /repos/{APP}/git/ref/heads/{BRANCH}",
+        f"POST /repos/{APP}/git/trees",
+        f"POST /repos/{APP}/git/commits",
+        f"POST /repos/{APP}/git/refs",
+        f"GET {folder}",
+        f"PUT {folder}/screenshot.png",
+        f"PUT {folder}/build.log",
+    ]
+    # Each content-creating request after the first waited for its turn (not slept).
+    assert len(deployed.slept) == 4
+    assert github.branch_files(APP, BRANCH) == committed(mail)
+    before = len(github.log)
+    deployed.later(decision["retry_after"] + 1)
+    again = queued("ses1", "7@issues.example.com", receive_count=2)
+    result = lambda_function.lambda_handler(again, Context())
+    assert reasons(result) == [("posted", "posted to example-org/app#7 (2 files stored)")]
+    assert requests_of(github)[before:] == [
+        f"GET /repos/{APP}/git/ref/heads/{BRANCH}",
+        f"GET {folder}",
+        f"POST /repos/{APP}/issues/7/comments",
+    ]
+    image, lines = on_github(deployed, mail)
+    assert [c.body for c in github.comments] == [comment(image, lines, mail=mail)]
