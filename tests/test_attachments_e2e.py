@@ -34,7 +34,7 @@ from handler.inbound.mail import parse_mail
 from handler.reasons import RetryLater
 from tests.attachment_mails import BUILD_LOG, PROGRAM, SCREENSHOT
 from tests.conftest import TESTS
-from tests.dynamo import create_claims_table
+from tests.dynamo import DECISION_TABLE, create_claims_table, create_decision_table
 from tests.fakegithub import FakeGitHub
 from tests.sesmail import ses_block
 from tests.test_lambda import Context
@@ -1035,3 +1035,81 @@ def test_a_replay_without_a_claim_does_not_bring_removed_files_back(deployed, mo
     assert len(deployed.github.comments) == 1
     assert deployed.github.branch_files(APP, BRANCH) == {"README.md": README.encode()}
     assert requests_of(deployed.github)[before:] == [f"GET /repos/{APP}/issues/7/comments"]
+
+
+# --- A new issue whose files cannot be stored.
+
+
+def test_an_issue_opened_without_contents_permission_lists_its_files(deployed):
+    """The address that opens an issue, a credential that may not write: the issue is opened
+    with its files listed not-stored."""
+    deployed.route(linking() + "    new_issue_address: new\n")
+    deployed.github.read_only_repos.add(APP)
+    raw = bug_report(to="new@issues.example.com")
+    mail = mail_of(raw)
+    result = deliver(deployed, raw, "new@issues.example.com")
+    [decision] = result["decisions"]
+    assert (decision["reason"], decision["issue"]) == ("opened", 1)
+    [opened] = deployed.github.opened()
+    refused = (
+        f"not linked, the credential cannot write files to {APP} (it needs Contents: read and "
+        "write on the repository (a GitHub App installed there, a fine-grained token granted it; "
+        "a classic token the repo scope)): GitHub answered 403 for the first tree of…"
+    )
+    assert opened.body == comment(
+        PLACED,
+        [f"{SHOT}: {refused}", f"{LOG}: {refused}", EXE_LINE],
+        to="new@issues.example.com",
+        mail=mail,
+    )
+    assert deployed.github.branch_files(APP, BRANCH) == {}
+
+
+# --- Removal by what the decision log knows.
+
+
+def test_remove_finds_a_mail_by_its_message_id_in_the_decision_log(deployed, monkeypatch, capsys):
+    """The function keeps each decision; `attachments remove <Message-ID>` finds the mail's key
+    and the repositories it was posted to there, and removes its files."""
+    create_decision_table(boto3.client("dynamodb", region_name=REGION))
+    monkeypatch.setenv("DECISION_TABLE", DECISION_TABLE)
+    deployed.route(linking())
+    raw = bug_report()
+    mail = mail_of(raw)
+    deliver(deployed, raw)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    capsys.readouterr()
+    argv = ["attachments", "remove", "<report@example.com>", "--routes", str(deployed.routes)]
+    status = main([*argv, "--decision-table", DECISION_TABLE])
+    out, err = capsys.readouterr()
+    blob = f"{deployed.web}/{APP}/blob/{BRANCH}/{DAY}/{mail}"
+    assert (status, err) == (0, "")
+    assert out.splitlines() == [
+        f"removed {APP} {BRANCH}:{DAY}/{mail}/build.log {blob}/build.log",
+        f"removed {APP} {BRANCH}:{DAY}/{mail}/screenshot.png {blob}/screenshot.png",
+    ]
+    assert deployed.github.branch_files(APP, BRANCH) == {"README.md": README.encode()}
+
+
+# --- A preview.
+
+
+def test_a_dry_run_shows_the_comment_and_stores_nothing(deployed, tmp_path, capsys):
+    """`dispatch --dry-run` prints the comment with the links it would have; no request."""
+    deployed.route(linking())
+    raw = bug_report()
+    mail = mail_of(raw)
+    stored = tmp_path / "report.eml"
+    stored.write_bytes(raw)
+    capsys.readouterr()
+    status = main(["dispatch", "--dry-run", "--routes", str(deployed.routes), str(stored)])
+    out = capsys.readouterr().out.splitlines()
+    image, lines = on_github(deployed, mail)
+    body = comment(image, lines, mail=mail).split("\n")
+    assert status == 0
+    assert out == [
+        f"{stored} -> 7@issues.example.com: would comment on {APP}#7",
+        *(f"    | {line}" for line in body),
+        "",
+    ]
+    assert deployed.github.log == []
