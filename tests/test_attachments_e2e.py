@@ -906,6 +906,32 @@ def test_a_private_companion_holds_the_files_and_remove_finds_them(deployed, mon
     assert deployed.github.branch_files(FILES_REPO, BRANCH) == {"README.md": README.encode()}
 
 
+def test_a_companion_the_credential_cannot_see_lists_the_files_not_stored(deployed):
+    """GitHub answers 404 for the companion (not installed there, or no such repository): the
+    files are listed not-stored, nothing is committed, and the comment is posted."""
+    deployed.github.missing_repos.add(FILES_REPO)
+    deployed.route(linking(settings=f"{{mode: link, repository: {FILES_REPO}}}"))
+    raw = bug_report()
+    mail = mail_of(raw)
+    result = deliver(deployed, raw)
+    assert reasons(result) == [
+        ("posted", "posted to example-org/app#7 (0 files stored; 2 not stored: not-stored)")
+    ]
+    hidden = (
+        f"not linked, the credential cannot write files to {FILES_REPO} (it needs Contents: read "
+        "and write on the repository (a GitHub App installed there, a fine-grained token granted "
+        "it; a classic token the repo scope)): GitHub answered 404 for the repository…"
+    )
+    assert [c.body for c in deployed.github.comments] == [
+        comment(PLACED, [f"{SHOT}: {hidden}", f"{LOG}: {hidden}", EXE_LINE], mail=mail)
+    ]
+    assert requests_of(deployed.github) == [
+        f"GET /repos/{APP}",
+        f"GET /repos/{FILES_REPO}",
+        f"POST /repos/{APP}/issues/7/comments",
+    ]
+
+
 # --- No bucket.
 
 
