@@ -546,11 +546,12 @@ def test_a_comment_that_fails_after_the_files_are_stored_links_the_same_files(de
     image, lines = on_github(deployed, mail)
     assert [c.body for c in deployed.github.comments] == [comment(image, lines, mail=mail)]
     assert deployed.github.branch_files(APP, BRANCH) == committed(mail)
-    # The branch and the folder listed, the files found there; the comment looked for first.
+    # The comment looked for first, and not found; then the branch and the folder listed, the
+    # files found there.
     assert requests_of(deployed.github)[before:] == [
+        f"GET {comments}",
         f"GET /repos/{APP}/git/ref/heads/{BRANCH}",
         f"GET {folder}",
-        f"GET {comments}",
         f"POST {comments}",
     ]
 
@@ -867,7 +868,7 @@ def test_the_daily_schedule_removes_the_files_past_retention(deployed):
     assert outcome == {"removed": 2, "failed": 0, "swept": 1}
     assert deployed.github.branch_files(APP, BRANCH) == {"README.md": README.encode()}
     assert deployed.github.history(APP, BRANCH) == [
-        "Remove the files stored more than 1 days ago",
+        "Remove the files stored more than 1 day ago",
         *history,
     ]
     assert f"{DAY}/{mail}/build.log" not in deployed.github.branch_files(APP, BRANCH)
@@ -1037,11 +1038,6 @@ def test_uploads_and_the_comment_take_turns_under_the_credentials_limit(deployed
     assert [c.body for c in github.comments] == [comment(image, lines, mail=mail)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a replay with no claim to answer it stores the mail's files before it looks for "
-    "its comment: files removed by `attachments remove` come back (/work/wt/notes/e2e.md)",
-)
 def test_a_replay_without_a_claim_does_not_bring_removed_files_back(deployed, monkeypatch, capsys):
     """A mail posted, its files removed, then replayed without the claims table (or after its
     claim expired, 91 days on): the replay finds the comment and reports it already posted;

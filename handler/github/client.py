@@ -402,6 +402,8 @@ class GitHubClient:
                 existing = self._earlier_copy(creation, start, unknown)
                 if existing is not None:
                     return replace(existing, found=True)
+            # The body made (the files stored) before the turn and the record of the POST.
+            ready = sending()
             # Neither a turn under the limit nor a record is taken without time to send.
             self._request_timeout(creation.no_time)
             self._take_turn(creation.target)
@@ -409,7 +411,7 @@ class GitHubClient:
             if record is not None:
                 record.sending(started)
             try:
-                response = self._send(sending(), number)
+                response = self._send(ready, number)
             except Retry:
                 unknown = started if mark is not None else None
                 raise
