@@ -4,18 +4,14 @@ a listing route's draft is what it always was."""
 
 from __future__ import annotations
 
-import sys
-import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
 from handler.attachments.model import (
     AttachmentSettings,
     Deployment,
-    FilePlan,
     FileReason,
     GitHubPlace,
     ListedFile,
@@ -41,58 +37,6 @@ routes:
     repo: example-org/ops
     allowed_senders: [example.com]
 """
-
-
-def _stand_in_plan_files(
-    files: Sequence[object],
-    contents: Mapping[int, bytes],
-    *,
-    settings: AttachmentSettings,
-    repo: str,
-    mail: str,
-    virus: str | None,
-    received_at: float | None,
-    api_url: str | None,
-    deployment: Deployment,
-) -> tuple[FilePlan, ...]:
-    """The few rules these tests rely on, as DESIGN states them, until the policy lands: not
-    scanned, unreadable, type not allowed, else stored under its own name."""
-    day = (
-        datetime.fromtimestamp(received_at, UTC).strftime("%Y/%m/%d") if received_at else "undated"
-    )
-    plans: list[FilePlan] = []
-    for index, item in enumerate(files):
-        name, kind = item.filename, item.content_type  # type: ignore[attr-defined]
-        if virus != "PASS":
-            plans.append(ListedFile(index, FileReason.NOT_SCANNED, "not scanned"))
-        elif index not in contents:
-            plans.append(ListedFile(index, FileReason.UNREADABLE, "unreadable"))
-        elif kind not in settings.types:
-            plans.append(ListedFile(index, FileReason.TYPE_NOT_ALLOWED, kind))
-        else:
-            content = contents[index]
-            place: GitHubPlace | S3Place = GitHubPlace(
-                deployment.github_web,
-                settings.repository or repo,
-                settings.branch,
-                f"{day}/{mail}/{name}",
-            )
-            if settings.storage == "s3":
-                place = S3Place(deployment.s3_base, f"{mail}/token/{name}")
-            inline = content.startswith(b"\x89PNG")
-            plans.append(StoredFile(index, name, kind, inline, place, content))
-    return tuple(plans)
-
-
-@pytest.fixture(autouse=True)
-def policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """handler.attachments.policy where it exists, else a stand-in of its plan_files."""
-    try:
-        import handler.attachments.policy  # noqa: F401, PLC0415
-    except ImportError:
-        module = types.ModuleType("handler.attachments.policy")
-        module.plan_files = _stand_in_plan_files  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "handler.attachments.policy", module)
 
 
 @pytest.fixture
