@@ -14,7 +14,6 @@ import pytest
 
 import tests.test_terraform as wiring
 from handler.routing import GitHubApp, TokenSecret, parse_routes
-from handler.routing.errors import RoutesError
 from tests.conftest import ROOT
 
 # The locals that routes.yaml drives, in one JSON document.
@@ -195,23 +194,6 @@ def handler_attachments(text: str) -> dict[str, Any]:
     }
 
 
-def _handler_reads_attachments() -> bool:
-    try:
-        parse_routes(GITHUB_ONLY, "routes.yaml")
-    except RoutesError:
-        return False
-    return True
-
-
-# Until handler.routing reads attachments (the routes' schema), the handler's side refuses them.
-PENDING = pytest.mark.xfail(
-    not _handler_reads_attachments(),
-    reason="handler.routing does not read a route's attachments yet",
-    raises=RoutesError,
-    strict=True,
-)
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -219,13 +201,11 @@ PENDING = pytest.mark.xfail(
             ATTACHMENTS,
             {"s3": True, "retention_days": [30, 365], "sweep": True},
             id="s3-and-github-through-defaults",
-            marks=PENDING,
         ),
         pytest.param(
             GITHUB_ONLY,
             {"s3": False, "retention_days": [], "sweep": False},
             id="github-only",
-            marks=PENDING,
         ),
         pytest.param(PLAIN, {"s3": False, "retention_days": [], "sweep": False}, id="none"),
     ],
