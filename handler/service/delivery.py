@@ -78,8 +78,9 @@ def deliver(
 
     ``clients`` gives the GitHub client of a route; it is called only when GitHub is, so a mail
     already posted costs no token. ``stores`` gives where a route's files go: a draft's files
-    are stored just before it is posted, under its claim, so a mail already posted stores none
-    (without ``stores`` they are listed as not stored). ``since`` (epoch seconds) says the mail
+    are stored just before it is posted, under its claim and once GitHub was searched for an
+    earlier copy, so a mail already posted stores none (without ``stores`` they are listed as
+    not stored). ``since`` (epoch seconds) says the mail
     is not fresh (a retry, a replay): GitHub is searched for an earlier copy before posting; so
     it is after a POST whose outcome is unknown, which ``postings`` records under the claim's
     key.
