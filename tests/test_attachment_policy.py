@@ -7,13 +7,22 @@ import hashlib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import handler.attachments.names as names_module
-from handler.attachments.layout import day_folder, github_path, s3_key, web_host
+from handler.attachments.layout import (
+    StoredPath,
+    day_folder,
+    github_path,
+    s3_key,
+    s3_prefix,
+    stored_path,
+    web_host,
+)
 from handler.attachments.model import (
     MB,
     AttachmentSettings,
@@ -884,3 +893,17 @@ def test_planning_grows_linearly_with_the_files():
         _plan(files, contents, replace(LINK, max_files=size, max_mail_size=size))
 
     assert growth(work, 400) < MAX_GROWTH
+
+
+def test_a_path_github_path_wrote_reads_back_as_its_mail_and_day():
+    """What the sweep and a removal read from a branch's paths; anything else is not ours."""
+    mail = "0123456789abcdef0123456789abcdef"
+    received = datetime(2026, 12, 7, 23, 59, tzinfo=UTC).timestamp()
+    assert stored_path(github_path(mail, received, "shot.png")) == StoredPath(
+        mail, date(2026, 12, 7)
+    )
+    assert stored_path(github_path(mail, None, "shot.png")) == StoredPath(mail, None)
+    assert stored_path(f"2026/13/40/{mail}/shot.png") == StoredPath(mail, None)
+    for other in ("README.md", f"2026/12/07/{mail}", f"2026/12/07/{mail[:-1]}/a", "x/y/z/a/b"):
+        assert stored_path(other) is None
+    assert s3_key(mail, 0, b"x", "a.png").startswith(s3_prefix(mail))

@@ -14,10 +14,10 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handler.attachments.layout import web_host
+from handler.attachments.layout import s3_prefix, stored_path, web_host
 from handler.attachments.model import Deployment, GitHubPlace, Place, S3Place
 from handler.attachments.stores import Stores
 from handler.reasons import Reason, RetryLater, TicketRouterError
@@ -27,9 +27,6 @@ logger = logging.getLogger("ticket_router")
 
 # handler.inbound.identity.mail_key: 32 hex digits. Anything else could widen a prefix.
 MAIL_KEY = re.compile(r"[0-9a-f]{32}")
-# A stored file's path on its branch (handler.attachments.layout): the day, the mail, the name.
-_DATED = re.compile(r"([0-9]{4})/([0-9]{2})/([0-9]{2})/(?P<mail>[0-9a-f]{32})/[^/]+")
-_UNDATED = re.compile(r"undated/(?P<mail>[0-9a-f]{32})/[^/]+")
 
 # The places of a route's files, made for it (its credential, the deployment's bucket).
 RouteStores = Callable[[Route], Stores]
@@ -117,7 +114,11 @@ def remove(
         searched.append(place.where)
         try:
             files = stores(sharing[0]).repository
-            found = [path for path in files.paths(place.repo, place.branch) if _of(path, mail)]
+            found = [
+                path
+                for path in files.paths(place.repo, place.branch)
+                if (stored := stored_path(path)) is not None and stored.mail == mail
+            ]
             if found:
                 files.delete(place.repo, place.branch, found, f"Remove the files of mail {mail}")
         except TicketRouterError as error:
@@ -160,7 +161,9 @@ def sweep(routes: Routes, stores: RouteStores, now: float, *, deployment: Deploy
             expired = [
                 path
                 for path in files.paths(place.repo, place.branch)
-                if (day := _day_of(path)) is not None and day < oldest_kept
+                if (stored := stored_path(path)) is not None
+                and stored.day is not None
+                and stored.day < oldest_kept
             ]
             if expired:
                 age = "1 day" if days == 1 else f"{days} days"
@@ -243,29 +246,10 @@ def _bucket_keys(stores: Stores, mail: str, route: Route) -> list[str]:
             "(ATTACHMENTS_BUCKET)",
             transient=False,
         )
-    keys = bucket.keys(f"{mail}/")
+    keys = bucket.keys(s3_prefix(mail))
     if keys:
         bucket.delete(keys)
     return keys
-
-
-def _of(path: str, mail: str) -> bool:
-    """Whether ``path`` is one of the mail's files: ``YYYY/MM/DD/<mail>/<name>`` or
-    ``undated/<mail>/<name>``."""
-    found = _DATED.fullmatch(path) or _UNDATED.fullmatch(path)
-    return found is not None and found["mail"] == mail
-
-
-def _day_of(path: str) -> date | None:
-    """The UTC day a stored file's mail was received, from its path; None for any other file
-    (the branch's README, an undated file, someone else's)."""
-    found = _DATED.fullmatch(path)
-    if found is None:
-        return None
-    try:
-        return date(int(found[1]), int(found[2]), int(found[3]))
-    except ValueError:
-        return None
 
 
 def _failure(where: str, error: TicketRouterError) -> Failed:
