@@ -656,13 +656,9 @@ def _upkeep_stores(routes: Routes, args: argparse.Namespace, command: str) -> Ro
     credentials = _credentials(routes, dry_run_hint=False)
     if credentials is None:
         raise _Stop(2)
-    try:
-        limits = Limits.parse(
-            os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
-        )
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        raise _Stop(2) from None
+    limits = _limits()
+    if limits is None:
+        raise _Stop(2)
     tables = None
     if args.table:
         tables = _tables(args.table)
@@ -797,13 +793,8 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
     credentials = _credentials(routes)
     if credentials is None:
         return None
-    try:
-        # The Lambda's settings: with --table its limit is the Lambda's own, shared.
-        limits = Limits.parse(
-            os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
-        )
-    except ValueError as error:
-        print(error, file=sys.stderr)
+    limits = _limits()
+    if limits is None:
         return None
     tables: Tables | None = None
     if args.table:
@@ -832,6 +823,18 @@ def _receiver(routes: Routes, args: argparse.Namespace, *, store: Fetcher) -> Re
             deployment=_deployment(),
         )
     )
+
+
+def _limits() -> Limits | None:
+    """Each credential's POSTs a minute and an hour, as the Lambda's settings say: with --table
+    its limit is the Lambda's own, shared. None (the problem printed) when they are unreadable."""
+    try:
+        return Limits.parse(
+            os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
+        )
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return None
 
 
 def _deployment() -> Deployment:
