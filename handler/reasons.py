@@ -443,7 +443,18 @@ class Reason(StrEnum):
     )
     OWN_COMMENT = (
         "own-comment",
-        "the comment was posted from mail by us (its marker, or a route's App): mailed to nobody",
+        "the comment was posted by us, but not from a mail whose sender was recorded (a route's "
+        "App, or a marker without its record): mailed to nobody",
+        False,
+    )
+    AUTHOR = (
+        "author",
+        "the comment is this participant's own mail (by its authenticated sender): not mailed back",
+        False,
+    )
+    COPIED_ON_MAIL = (
+        "copied-on-mail",
+        "the participant was in To or Cc of the mail posted as this comment: they have it already",
         False,
     )
     NO_PARTICIPANTS = "no-participants", "nobody wrote to the issue by mail", False
@@ -463,6 +474,23 @@ class Reason(StrEnum):
         False,
     )
     SES_REJECTED = "ses-rejected", "SES refused the mail for good (MessageRejected)", False
+    REACTED = (
+        "reacted",
+        "the comment got its reach reaction on GitHub: rocket (mailed to every participant it "
+        "was for) or confused (one was not reached: suppressed, unmailable, bounced, complained)",
+        False,
+    )
+    REACTION_FAILED = (
+        "reaction-failed",
+        "GitHub refused the reach reaction (the credential may not react, the comment is gone)",
+        False,
+    )
+    REACTION_UNAVAILABLE = (
+        "reaction-unavailable",
+        "GitHub could not be reached to set the reach reaction: the message is retried, "
+        "and no participant is mailed twice",
+        True,
+    )
     SES_UNAVAILABLE = (
         "ses-unavailable",
         "SES answered with a failure (throttled, failing) or could not be reached: sent later",

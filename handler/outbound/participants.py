@@ -27,11 +27,47 @@ class Participant:
     last_message_id: str | None
     # The subject of their latest mail: "Re: <subject>" keeps our mails in their thread.
     subject: str = ""
+    # Who copied them in (the display name the comment shows), until their first update mail
+    # has said why they get it; "" for one who wrote themselves, or who was told.
+    copied_by: str = ""
 
     def issue_address(self, issue: int) -> str:
         """The address they wrote to for ``issue``: where our mails come from, and where their
         replies go."""
         return f"{self.prefix}{issue}@{self.domain}"
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A participant who unsubscribed: the store keeps when, by their address's digest only."""
+
+    digest: str
+    at: float
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What the store knows of an issue's mail conversation."""
+
+    # The one whose latest mail is the oldest first.
+    participants: tuple[Participant, ...] = ()
+    # The Message-ID (without <>) of the first mail recorded for the issue: every update's
+    # References start with it, so that all of them thread together; None before any.
+    root: str | None = None
+    left: tuple[Departure, ...] = ()
+
+
+@dataclass(frozen=True)
+class Authorship:
+    """Who a mail posted to GitHub came from, recorded before it is posted under the mail key
+    its comment's marker carries: the outbox mails the comment to everyone else."""
+
+    # address_digest of the sender SES authenticated.
+    sender: str
+    # How the comment names them: a display name, never an address.
+    name: str
+    # address_digest of every address in the mail's To and Cc: they have the mail already.
+    reached: tuple[str, ...] = ()
 
 
 class ParticipantStoreError(TicketRouterError):
@@ -51,14 +87,36 @@ class Participants(Protocol):
         (their latest mail, or their unsubscribing)."""
         ...
 
-    def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
-        """The issue's participants, the one whose latest mail is the oldest first."""
+    def add_copied(self, repo: str, issue: int, participant: Participant, at: float) -> bool:
+        """Adds ``participant``, whom an accepted mail received at ``at`` had in To or Cc
+        (``copied_by`` set); False, and nothing changed, when they are a participant already
+        or ever unsubscribed from the issue: nobody is subscribed again by someone else."""
+        ...
+
+    def of(self, repo: str, issue: int) -> Conversation:
+        """The issue's participants, its thread's root and who left."""
         ...
 
     def remove(self, repo: str, issue: int, digest: str, at: float) -> bool:
         """Takes the participant with address digest ``digest`` off as of ``at``, so that none
         of their mails received before can add them again; False when they were none, or
         wrote again after ``at``."""
+        ...
+
+    def introduced(self, repo: str, issue: int, digest: str) -> None:
+        """Their first update mail said why they get it: ``copied_by`` is cleared."""
+        ...
+
+
+class Authors(Protocol):
+    """Who each mail posted to GitHub came from. Each raises ParticipantStoreError."""
+
+    def record(self, mail: str, authorship: Authorship) -> None:
+        """Keeps ``authorship`` under the mail key ``mail`` (before the mail is posted)."""
+        ...
+
+    def of(self, mail: str) -> Authorship | None:
+        """What ``record`` kept for ``mail``, None when nothing was (or it expired)."""
         ...
 
 
@@ -85,8 +143,14 @@ class NoParticipants:
     def add(self, repo: str, issue: int, participant: Participant, at: float) -> bool:
         return False
 
-    def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
-        return ()
+    def add_copied(self, repo: str, issue: int, participant: Participant, at: float) -> bool:
+        return False
+
+    def of(self, repo: str, issue: int) -> Conversation:
+        return Conversation()
 
     def remove(self, repo: str, issue: int, digest: str, at: float) -> bool:
         return False
+
+    def introduced(self, repo: str, issue: int, digest: str) -> None:
+        return None

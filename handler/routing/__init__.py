@@ -15,6 +15,8 @@ from handler.routing.model import (
     Target,
     TokenSecret,
     Unsubscribe,
+    may_join,
+    may_read,
     sender_allowed,
 )
 
@@ -33,6 +35,8 @@ __all__ = [
     "TokenSecret",
     "Unsubscribe",
     "load_routes",
+    "may_join",
+    "may_read",
     "parse_routes",
     "routes_json",
     "sender_allowed",

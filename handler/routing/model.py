@@ -67,6 +67,10 @@ class Route:
     confirm: bool = False
     # Mail the issue's mail participants what happens on GitHub (handler.outbound.outbox).
     notify_participants: bool = False
+    # Whether the addresses in To and Cc of an accepted mail join its issue's participants
+    # (when their domain may: ``may_join``), and the domains beyond allowed_senders that may.
+    cc_participants: bool = True
+    cc_domains: tuple[str, ...] = ()
     # The whole local part that opens a new issue (prefix included), None when mail cannot.
     new_issue_address: str | None = None
     # Labels of the issues opened by mail.
@@ -338,10 +342,31 @@ def sender_allowed(route: Route, domain: str) -> bool:
     matches any subdomain of example.org, however deep, but not example.org itself. Nothing else
     matches: ``evilexample.com`` and ``example.com.evil.net`` never match ``example.com``.
     """
+    return _matches(route.allowed_senders, domain)
+
+
+def may_join(route: Route, domain: str) -> bool:
+    """True when an address at ``domain`` that an accepted mail had in To or Cc joins the
+    issue's participants: the route lets copied colleagues join, and its ``allowed_senders``,
+    or the ``cc_domains`` that widen them, match ``domain`` (the same patterns)."""
+    if not route.cc_participants:
+        return False
+    return sender_allowed(route, domain) or _matches(route.cc_domains, domain)
+
+
+def may_read(route: Route, domain: str) -> bool:
+    """True when a participant at ``domain`` is still mailed through ``route``: what its domain
+    may no longer write (or join), it no longer reads either (the repository may be private)."""
+    return sender_allowed(route, domain) or (
+        route.cc_participants and _matches(route.cc_domains, domain)
+    )
+
+
+def _matches(patterns: tuple[str, ...], domain: str) -> bool:
     sender = normalize_domain(domain)
     if sender is None:
         return False
-    for entry in route.allowed_senders:
+    for entry in patterns:
         if entry.startswith("*."):
             if is_subdomain(sender, entry[2:]):
                 return True

@@ -104,7 +104,7 @@ class Outbox:
             detail = f"comment {item.comment_id} on {ref(item)} was posted from mail"
             return [Outgoing("skip", Reason.OWN_COMMENT, detail)]
         try:
-            known = self._participants.of(item.repo, item.issue)
+            known = self._participants.of(item.repo, item.issue).participants
             addresses = [participant.address for participant in known]
             suppressed = self._suppressions.suppressed(addresses) if addresses else set()
         except ParticipantStoreError as error:
