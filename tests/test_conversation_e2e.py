@@ -17,10 +17,9 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default
@@ -33,7 +32,6 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from handler import lambda_function, outbox_function, webhook_function
 from handler.aws.participants import DynamoParticipants
@@ -64,54 +62,6 @@ CAROLS = "c1.carol@mail.example.com"
 BOBS = "b1.bob@mail.example.com"
 # Every address of the conversation but our own issue address the mails come from.
 ADDRESSES = (ALICE, BOB, CAROL, EVE, WEB46)
-
-_REACTIONS = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)/issues/comments/(\d+)/reactions$")
-# GitHub's reactions (https://docs.github.com/rest/reactions/reactions).
-_CONTENTS = {"+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"}
-
-
-@dataclass
-class Reactions:
-    """GitHub's reactions to issue comments, as the repository shows them: one of each content
-    per user and comment (GitHub answers 200 with the existing one to a second request)."""
-
-    github: FakeGitHub
-    shown: list[tuple[int, str]] = field(default_factory=list)
-    requests: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def install(self, server: HTTPServer) -> Reactions:
-        server.expect_request(_REACTIONS, method="POST").respond_with_handler(self._react)
-        return self
-
-    def on(self, comment: int) -> set[str]:
-        return {content for each, content in self.shown if each == comment}
-
-    def _react(self, request: Request) -> Response:
-        found = _REACTIONS.match(request.path)
-        assert found is not None
-        comment = int(found.group(3))
-        content = request.get_json().get("content")
-        with self._lock:
-            self.requests += 1
-            if comment not in {c.id for c in self.github.comments}:
-                return _json({"message": "Not Found"}, 404)
-            if content not in _CONTENTS:
-                return _json({"message": "Validation Failed"}, 422)
-            status = 200 if (comment, content) in self.shown else 201
-            if status == 201:
-                self.shown.append((comment, content))
-        reaction = {
-            "id": 1 + self.shown.index((comment, content)),
-            "user": {"login": "router-bot", "type": "User"},
-            "content": content,
-            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        return _json(reaction, status)
-
-
-def _json(payload: object, status: int) -> Response:
-    return Response(json.dumps(payload), status=status, content_type="application/json")
 
 
 @dataclass(frozen=True)
@@ -149,7 +99,6 @@ class Story:
     """The deployment and the people in it; each step one thing a person or a service does."""
 
     github: FakeGitHub
-    reactions: Reactions
     sqs: Any
     queue_url: str
     dynamodb: Any
@@ -178,13 +127,18 @@ class Story:
         *,
         recipients: tuple[str, ...] = (WEB45,),
         headers: str = "",
-        raw: bytes | None = None,
+    ) -> list[dict[str, Any]]:
+        """The mail tests/conversation/``name`` from ``sender``, with ``headers`` on top."""
+        raw = headers.encode() + (MAILS / name).read_bytes()
+        return self.deliver(raw, sender, recipients)
+
+    def deliver(
+        self, raw: bytes, sender: str, recipients: tuple[str, ...] = (WEB45,)
     ) -> list[dict[str, Any]]:
         """A mail stored as SES stores it, through the mail function: its decisions."""
         self.mails += 1
         key = f"ses-{self.mails}"
-        body = raw if raw is not None else headers.encode() + (MAILS / name).read_bytes()
-        stored = ses_block(envelope_from=sender, recipient=recipients[0]).encode() + body
+        stored = ses_block(envelope_from=sender, recipient=recipients[0]).encode() + raw
         boto3.client("s3", region_name=REGION).put_object(
             Bucket="mail", Key=f"inbound/{key}", Body=stored
         )
@@ -276,13 +230,19 @@ class Story:
                 m.id,
                 tuple(m.destinations),
                 m.raw_data,
-                email.message_from_string(m.raw_data, policy=default),  # type: ignore[arg-type]
+                email.message_from_string(m.raw_data, policy=default),
             )
             for m in fresh
         ]
         for each in sent:
             alone_and_unexposed(each)
         return sent
+
+    def reactions(self, comment: int) -> set[str]:
+        """The reactions GitHub shows under a comment of the repository."""
+        return {
+            r.content for r in self.github.reactions if (r.repo, r.comment_id) == (REPO, comment)
+        }
 
     def conversation(self, issue: int = 45) -> Conversation:
         return DynamoParticipants(self.dynamodb, CLAIMS_TABLE).of(REPO, issue)
@@ -366,16 +326,16 @@ def alone_and_unexposed(mail: Sent) -> None:
     assert "ticket-router:mail=" not in readable
 
 
-def threaded(mail: Sent) -> tuple[str | None, str | None]:
-    """The mail's (In-Reply-To, References)."""
-    return mail.message["In-Reply-To"], mail.message["References"]
+def threaded(mail: Sent) -> tuple[str | None, list[str]]:
+    """The mail's In-Reply-To and the ids of its References, in order."""
+    return mail.message["In-Reply-To"], str(mail.message["References"]).split()
 
 
-def thread_of(latest: str | None) -> tuple[str | None, str]:
+def thread_of(latest: str | None) -> tuple[str | None, list[str]]:
     """(In-Reply-To, References) as a mail to someone whose latest mail is ``latest`` must have
     them: their latest answered, the thread's root first (alone when they never wrote)."""
     chain = [f"<{ROOT}>"] + ([f"<{latest}>"] if latest and latest != ROOT else [])
-    return (f"<{latest}>" if latest else None), " ".join(chain)
+    return (f"<{latest}>" if latest else None), chain
 
 
 def by_recipient(mails: list[Sent]) -> dict[str, Sent]:
@@ -427,11 +387,10 @@ def story(monkeypatch, httpserver: HTTPServer, tmp_path, dynamodb) -> Iterator[S
         monkeypatch.setenv(name, value)
     github = FakeGitHub(httpserver).install()
     github.seed(REPO, issues=50)
-    reactions = Reactions(github).install(httpserver)
     functions = (lambda_function, webhook_function, outbox_function)
     for function in functions:
         function.runtime.cache_clear()
-    yield Story(github, reactions, sqs, queue_url, dynamodb)
+    yield Story(github, sqs, queue_url, dynamodb)
     for function in functions:
         function.runtime.cache_clear()
 
@@ -486,9 +445,9 @@ def test_a_comment_by_mail_reaches_everyone_but_its_author_and_whom_it_was_sent(
     # Told once: the store says so.
     assert story.participants()[BOB] == (None, "")
 
-    assert story.reactions.on(alices.id) == {"rocket"}
-    assert story.reactions.on(carols.id) == {"rocket"}
-    assert story.reactions.on(on_46.id) == set()
+    assert story.reactions(alices.id) == {"rocket"}
+    assert story.reactions(carols.id) == {"rocket"}
+    assert story.reactions(on_46.id) == set()
 
 
 def test_a_maintainers_comment_reaches_every_participant_once(story: Story):
@@ -512,7 +471,7 @@ def test_a_maintainers_comment_reaches_every_participant_once(story: Story):
     assert threaded(mails[ALICE]) == thread_of(ROOT)
     assert threaded(mails[BOB]) == thread_of(None)
     assert threaded(mails[CAROL]) == thread_of(CAROLS)
-    assert story.reactions.on(9001) == {"rocket"}
+    assert story.reactions(9001) == {"rocket"}
 
     # GitHub delivers the same delivery again: acknowledged, not queued, nobody mailed.
     again = story.comment_on_github(
@@ -523,7 +482,7 @@ def test_a_maintainers_comment_reaches_every_participant_once(story: Story):
     # A redelivery under a new id (a second webhook, a replay) mails nobody twice either.
     story.comment_on_github(9001, "Which model is it?", issue=45, login="maintainer")
     assert story.outbox() == []
-    assert story.reactions.on(9001) == {"rocket"}
+    assert story.reactions(9001) == {"rocket"}
 
 
 def test_bobs_answer_reaches_alice_and_carol_and_not_bob(story: Story):
@@ -548,7 +507,7 @@ def test_bobs_answer_reaches_alice_and_carol_and_not_bob(story: Story):
     assert "Bob Lee wrote by email on example-org/website#45:" in mails[ALICE].text
     assert threaded(mails[ALICE]) == thread_of(ROOT)
     assert threaded(mails[CAROL]) == thread_of(CAROLS)
-    assert story.reactions.on(bobs.id) == {"rocket"}
+    assert story.reactions(bobs.id) == {"rocket"}
 
     story.maintainer_comments(9002, "Ordered the roller.")
     mails = by_recipient(story.outbox())
@@ -572,35 +531,34 @@ def test_unsubscribed_and_bounced_participants_are_mailed_no_more(story: Story):
 
     story.bounces(mails[BOB])
     assert story.outbox() == []
-    assert story.reactions.on(9001) == {"rocket", "confused"}
+    assert story.reactions(9001) == {"rocket", "confused"}
 
     story.maintainer_comments(9003, "The roller is in: please try again.")
     assert [(m.to, m.comment) for m in story.outbox()] == [(ALICE, 9003)]
-    assert story.reactions.on(9003) == {"confused"}
+    assert story.reactions(9003) == {"confused"}
 
 
 def test_our_own_update_coming_back_in_is_refused(story: Story):
-    """One of our update mails fed back to the mail function, as sent and stripped of the
-    headers that say it is automatic, is refused auto-reply and posts nothing."""
+    """One of our update mails fed back to the mail function (Alice's mailbox forwarding it to
+    #45), as sent and stripped of every header that says it is automatic, is refused
+    auto-reply by the same rule, its Message-ID, and posts nothing."""
     story.alice_writes()
     story.maintainer_comments(9001, "Which model is it?")
-    [update] = story.outbox()
+    update = by_recipient(story.outbox())[ALICE]
     comments = len(story.github.comments)
 
-    [verbatim] = story.receive("", ALICE, raw=update.raw.encode())
-    assert verbatim["reason"] == "auto-reply"
-
-    message = copy.copy(update.message)
+    [verbatim] = story.deliver(update.raw.encode(), ALICE)
+    message = email.message_from_string(update.raw, policy=default)
     for name in ("Auto-Submitted", "X-Auto-Response-Suppress", "Precedence", "List-Id"):
         del message[name]
-    [stripped] = story.receive("", ALICE, raw=message.as_bytes())
-    assert stripped["reason"] == "auto-reply"
-    assert stripped["detail"] != verbatim["detail"]
+    [stripped] = story.deliver(message.as_bytes(), ALICE)
+    assert (verbatim["reason"], stripped["reason"]) == ("auto-reply", "auto-reply")
+    assert verbatim["detail"] == stripped["detail"]
+    assert "Auto-Submitted" not in stripped["detail"]
 
     assert len(story.github.comments) == comments
-    assert story.participants() == {ALICE: (ROOT, "")}
-    story.outbox()
-    assert story.new_mails() == []
+    assert story.participants() == {ALICE: (ROOT, ""), BOB: (None, "")}
+    assert story.outbox() == []
 
 
 def test_the_whole_conversation_mails_each_comment_once_to_each_participant(story: Story):
@@ -648,7 +606,7 @@ def test_the_whole_conversation_mails_each_comment_once_to_each_participant(stor
     )
     assert [len(introduction(m)) for m in sent if m.to == BOB] == [1, 0, 0]
     assert {
-        c.id: story.reactions.on(c.id) for c in story.github.comments if story.reactions.on(c.id)
+        c.id: story.reactions(c.id) for c in story.github.comments if story.reactions(c.id)
     } == {
         alices: {"rocket"},
         carols: {"rocket"},
@@ -657,7 +615,7 @@ def test_the_whole_conversation_mails_each_comment_once_to_each_participant(stor
         9002: {"rocket", "confused"},
         9003: {"confused"},
     }
-    assert story.reactions.on(on_46) == set()
+    assert story.reactions(on_46) == set()
     for issue in (45, 46):
         assert not {EVE, WEB46} & set(story.participants(issue))
     assert story.participants() == {ALICE: (ROOT, ""), BOB: (BOBS, "")}
