@@ -331,11 +331,12 @@ def threaded(mail: Sent) -> tuple[str | None, list[str]]:
     return mail.message["In-Reply-To"], str(mail.message["References"]).split()
 
 
-def thread_of(latest: str | None) -> tuple[str | None, list[str]]:
+def thread_of(latest: str) -> tuple[str | None, list[str]]:
     """(In-Reply-To, References) as a mail to someone whose latest mail is ``latest`` must have
-    them: their latest answered, the thread's root first (alone when they never wrote)."""
-    chain = [f"<{ROOT}>"] + ([f"<{latest}>"] if latest and latest != ROOT else [])
-    return (f"<{latest}>" if latest else None), chain
+    them (a copied colleague's is the mail they were copied on): their latest answered, the
+    thread's root first, each id once."""
+    chain = [f"<{ROOT}>"] + ([f"<{latest}>"] if latest != ROOT else [])
+    return f"<{latest}>", chain
 
 
 def by_recipient(mails: list[Sent]) -> dict[str, Sent]:
@@ -404,7 +405,7 @@ def test_colleagues_in_cc_join_and_nobody_else_does(story: Story):
     Alice; the outsider Eve and our own web-46@ address join nothing."""
     assert posted(story.alice_writes()) == {45: "posted", 46: "posted"}
     for issue in (45, 46):
-        assert story.participants(issue) == {ALICE: (ROOT, ""), BOB: (None, "Alice Moreau")}
+        assert story.participants(issue) == {ALICE: (ROOT, ""), BOB: (ROOT, "Alice Moreau")}
         assert story.conversation(issue).root == ROOT
     assert story.new_mails() == []
 
@@ -438,12 +439,12 @@ def test_a_comment_by_mail_reaches_everyone_but_its_author_and_whom_it_was_sent(
     assert threaded(about_carols[ALICE]) == thread_of(ROOT)
     assert introduction(about_carols[ALICE]) == []
     to_bob = about_carols[BOB]
-    assert threaded(to_bob) == thread_of(None)
+    assert threaded(to_bob) == thread_of(ROOT)
     [why] = introduction(to_bob)
     assert WEB45 in why
     assert to_bob.html.count("Alice Moreau") == 1
     # Told once: the store says so.
-    assert story.participants()[BOB] == (None, "")
+    assert story.participants()[BOB] == (ROOT, "")
 
     assert story.reactions(alices.id) == {"rocket"}
     assert story.reactions(carols.id) == {"rocket"}
@@ -469,7 +470,7 @@ def test_a_maintainers_comment_reaches_every_participant_once(story: Story):
         assert "maintainer commented on example-org/website#45:" in mail.text
         assert introduction(mail) == []
     assert threaded(mails[ALICE]) == thread_of(ROOT)
-    assert threaded(mails[BOB]) == thread_of(None)
+    assert threaded(mails[BOB]) == thread_of(ROOT)
     assert threaded(mails[CAROL]) == thread_of(CAROLS)
     assert story.reactions(9001) == {"rocket"}
 
@@ -557,7 +558,7 @@ def test_our_own_update_coming_back_in_is_refused(story: Story):
     assert "Auto-Submitted" not in stripped["detail"]
 
     assert len(story.github.comments) == comments
-    assert story.participants() == {ALICE: (ROOT, ""), BOB: (None, "")}
+    assert story.participants() == {ALICE: (ROOT, ""), BOB: (ROOT, "")}
     assert story.outbox() == []
 
 
