@@ -15,6 +15,7 @@ import copy
 import email
 import hashlib
 import hmac
+import io
 import json
 import re
 from collections import Counter
@@ -35,7 +36,7 @@ from pytest_httpserver import HTTPServer
 
 from handler import lambda_function, outbox_function, webhook_function
 from handler.aws.participants import DynamoParticipants
-from handler.outbound.participants import Conversation
+from handler.outbound.participants import Conversation, address_digest
 from handler.outbound.signatures import owner_secret
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
@@ -56,12 +57,14 @@ ALICE = "alice@example.com"
 BOB = "bob@example.com"
 CAROL = "carol@example.com"
 EVE = "eve@elsewhere.net"
+# Follows #46 only.
+DAVE = "dave@example.com"
 # The Message-IDs of the mails in tests/conversation: Alice's first is the thread's root.
 ROOT = "a1.alice@mail.example.com"
 CAROLS = "c1.carol@mail.example.com"
 BOBS = "b1.bob@mail.example.com"
 # Every address of the conversation but our own issue address the mails come from.
-ADDRESSES = (ALICE, BOB, CAROL, EVE, WEB46)
+ADDRESSES = (ALICE, BOB, CAROL, DAVE, EVE, WEB46)
 
 
 @dataclass(frozen=True)
@@ -339,6 +342,18 @@ def thread_of(latest: str) -> tuple[str | None, list[str]]:
     return f"<{latest}>", chain
 
 
+def outbox_log(log: io.StringIO, delivery: str) -> list[tuple[str, str]]:
+    """Each decision the outbox logged about the event GitHub's ``delivery`` brought: the
+    participant's address ("" for none, the reaction) and the reason."""
+    addresses = {address_digest(address): address for address in ADDRESSES}
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    return sorted(
+        (addresses.get(line.get("participant") or "", ""), line["reason"])
+        for line in lines
+        if line.get("message") == "update" and line.get("delivery") == delivery
+    )
+
+
 def by_recipient(mails: list[Sent]) -> dict[str, Sent]:
     """The mails of a step by recipient, each recipient mailed once."""
     assert len({m.to for m in mails}) == len(mails), [m.to for m in mails]
@@ -410,18 +425,32 @@ def test_colleagues_in_cc_join_and_nobody_else_does(story: Story):
     assert story.new_mails() == []
 
 
-def test_a_comment_by_mail_reaches_everyone_but_its_author_and_whom_it_was_sent(story: Story):
+def test_a_comment_by_mail_reaches_everyone_but_its_author_and_whom_it_was_sent(
+    story: Story, stdout_log: io.StringIO
+):
     """Alice's comment goes to Carol only (Bob had her mail); Carol's to Alice and Bob, Bob's
     first mail saying once why he gets it; Alice's comment on #46 to nobody, and not reacted
-    on; every mail threaded under Alice's first."""
+    on; every mail threaded under Alice's first. The outbox logs why each was not mailed."""
     story.alice_writes()
     assert posted(story.carol_writes()) == {45: "posted"}
     alices, carols = story.comment_from(ALICE), story.comment_from(CAROL)
     [on_46] = [c for c in story.github.comments if c.issue == 46]
 
+    deliveries = {}
     for comment in (alices, on_46, carols):
         assert story.github_tells_of(comment)["statusCode"] == 202
+        deliveries[comment.id] = story.delivery
     mails = story.outbox()
+    assert outbox_log(stdout_log, deliveries[alices.id]) == [
+        ("", "reacted"),
+        (ALICE, "author"),
+        (BOB, "copied-on-mail"),
+        (CAROL, "mailed"),
+    ]
+    assert outbox_log(stdout_log, deliveries[on_46.id]) == [
+        (ALICE, "author"),
+        (BOB, "copied-on-mail"),
+    ]
     assert sorted((m.comment, m.to) for m in mails) == sorted(
         [(alices.id, CAROL), (carols.id, ALICE), (carols.id, BOB)]
     )
@@ -449,6 +478,21 @@ def test_a_comment_by_mail_reaches_everyone_but_its_author_and_whom_it_was_sent(
     assert story.reactions(alices.id) == {"rocket"}
     assert story.reactions(carols.id) == {"rocket"}
     assert story.reactions(on_46.id) == set()
+
+
+def test_a_mail_to_two_issues_reaches_the_participants_of_each(story: Story):
+    """Alice's mail is posted on #45 and, for its Cc, on #46: the comment on #46 goes to Dave,
+    who follows #46 only, although the same mail's comment on #45 was mailed first."""
+    assert posted(story.receive("e2e-dave.eml", DAVE, recipients=(WEB46,))) == {46: "posted"}
+    story.alice_writes()
+    on_45 = story.comment_from(ALICE)
+    [on_46] = [c for c in story.github.comments if c.issue == 46 and "Alice" in c.body]
+
+    story.github_tells_of(on_45)
+    story.github_tells_of(on_46)
+    assert [(m.to, m.comment) for m in story.outbox()] == [(DAVE, on_46.id)]
+    assert story.reactions(on_45.id) == set()
+    assert story.reactions(on_46.id) == {"rocket"}
 
 
 def test_a_maintainers_comment_reaches_every_participant_once(story: Story):
