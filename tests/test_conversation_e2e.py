@@ -62,6 +62,7 @@ DAVE = "dave@example.com"
 # The Message-IDs of the mails in tests/conversation: Alice's first is the thread's root.
 ROOT = "a1.alice@mail.example.com"
 CAROLS = "c1.carol@mail.example.com"
+ALICE_AGAIN = "a2.alice@mail.example.com"
 BOBS = "b1.bob@mail.example.com"
 # Every address of the conversation but our own issue address the mails come from.
 ADDRESSES = (ALICE, BOB, CAROL, DAVE, EVE, WEB46)
@@ -561,8 +562,9 @@ def test_bobs_answer_reaches_alice_and_carol_and_not_bob(story: Story):
 
 
 def test_unsubscribed_and_bounced_participants_are_mailed_no_more(story: Story):
-    """Carol's one-click unsubscribe takes her off; SES's bounce of Bob's mail about a comment
-    sets confused on it; the next comment goes to Alice alone, and is confused too."""
+    """Carol's one-click unsubscribe takes her off, and Alice copying her on a mail does not
+    subscribe her again; SES's bounce of Bob's mail about a comment sets confused on it; the
+    next comment goes to Alice alone, and is confused too."""
     story.alice_writes()
     story.carol_writes()
     for comment in [c for c in story.github.comments if c.issue == 45]:
@@ -573,13 +575,20 @@ def test_unsubscribed_and_bounced_participants_are_mailed_no_more(story: Story):
 
     assert story.unsubscribe(mails[CAROL])["statusCode"] == 200
     assert sorted(story.participants()) == [ALICE, BOB]
+    assert posted(story.receive("e2e-alice-cc-carol.eml", ALICE)) == {45: "posted"}
+    assert story.participants() == {ALICE: (ALICE_AGAIN, ""), BOB: (ROOT, "")}
+    again = story.comment_from(ALICE)
+    story.github_tells_of(again)
+    assert [(m.to, m.comment) for m in story.outbox()] == [(BOB, again.id)]
 
     story.bounces(mails[BOB])
     assert story.outbox() == []
     assert story.reactions(9001) == {"rocket", "confused"}
 
     story.maintainer_comments(9003, "The roller is in: please try again.")
-    assert [(m.to, m.comment) for m in story.outbox()] == [(ALICE, 9003)]
+    [to_alice] = story.outbox()
+    assert (to_alice.to, to_alice.comment) == (ALICE, 9003)
+    assert threaded(to_alice) == thread_of(ALICE_AGAIN)
     assert story.reactions(9003) == {"confused"}
 
 
