@@ -64,8 +64,8 @@ ROOT = "a1.alice@mail.example.com"
 CAROLS = "c1.carol@mail.example.com"
 ALICE_AGAIN = "a2.alice@mail.example.com"
 BOBS = "b1.bob@mail.example.com"
-# Every address of the conversation but our own issue address the mails come from.
-ADDRESSES = (ALICE, BOB, CAROL, DAVE, EVE, WEB46)
+# Everyone's address in the conversation: a mail to one names none of the others.
+ADDRESSES = (ALICE, BOB, CAROL, DAVE, EVE)
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,16 @@ class Sent:
     @property
     def comment(self) -> int:
         """The comment it is about: its link in the mail's footer."""
-        [found] = set(re.findall(r"#issuecomment-(\d+)", self.text))
-        return int(found)
+        return self._link[1]
+
+    @property
+    def issue(self) -> int:
+        return self._link[0]
+
+    @property
+    def _link(self) -> tuple[int, int]:
+        [(issue, comment)] = set(re.findall(r"/issues/(\d+)#issuecomment-(\d+)", self.text))
+        return int(issue), int(comment)
 
     @property
     def text(self) -> str:
@@ -315,13 +323,14 @@ def webhook(body: bytes, delivery: str, event: str) -> dict[str, Any]:
 
 
 def alone_and_unexposed(mail: Sent) -> None:
-    """Every update: to one recipient, whom the To names alone; no other address of the
-    conversation anywhere in it, raw or decoded; one-click unsubscribe (RFC 8058)."""
+    """Every update: from the issue's address, to one recipient, whom the To names alone; no
+    other address of the conversation anywhere in it, raw or decoded; one-click unsubscribe
+    (RFC 8058)."""
     assert len(set(mail.destinations)) == 1
     assert [address for _, address in getaddresses(mail.message.get_all("To", []))] == [mail.to]
     assert mail.message["Cc"] is None
     assert mail.message["Bcc"] is None
-    assert mail.message["From"] == f"Example website <{WEB45}>"
+    assert mail.message["From"] == f"Example website <web-{mail.issue}@issues.example.com>"
     assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     others = [a for a in ADDRESSES if a != mail.to]
     readable = (mail.raw + mail.text + mail.html).lower()
