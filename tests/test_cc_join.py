@@ -7,7 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from handler.aws.participants import DynamoAuthors, DynamoParticipants
 from handler.deadline import Deadline
+from handler.github.credentials import Credentials
 from handler.github.posts import PostedComment
 from handler.inbound.plan import Plan, plan
 from handler.outbound.participants import (
@@ -23,7 +25,9 @@ from handler.routing import Routes, parse_routes
 from handler.service.delivery import MAX_COPIED, copied, record_authors, update_participants
 from handler.service.events import MailRef
 from handler.service.inbound import Receiver, Runtime
+from handler.wiring import Tables, inbound_runtime
 from tests.conftest import TESTS
+from tests.dynamo import CLAIMS_TABLE
 from tests.sesmail import ses_mail
 
 MAIL = TESTS / "conversation" / "inbound-alice-cc.eml"
@@ -510,3 +514,43 @@ def test_the_plan_is_what_the_steps_start_from():
     ]
     assert planned.assessment.sender is not None
     assert planned.assessment.sender.addr == "alice@example.com"
+
+
+def test_the_deployed_runtime_keeps_authors_and_the_copied_in_the_table(dynamodb):
+    """inbound_runtime wires DynamoAuthors beside DynamoParticipants: after Alice's mail the
+    table holds her authorship under the mail key, and Bob as copied by her."""
+    github = GitHub(Authors())
+    runtime = replace(
+        inbound_runtime(
+            ROUTES,
+            store=OneMail(MAIL.read_bytes()),
+            credentials=Credentials(None, lambda: "token"),
+            tables=Tables(dynamodb, CLAIMS_TABLE),
+        ),
+        github=lambda route, deadline: github,
+    )
+    assert isinstance(runtime.authors, DynamoAuthors)
+    [decision] = Receiver(runtime).receive(
+        MailRef("mail", "k", received_at=AT), Deadline.within(60)
+    )
+    assert decision.reason == "posted"
+    assert DynamoAuthors(dynamodb, CLAIMS_TABLE).of(decision.mail or "") == Authorship(
+        address_digest("alice@example.com"),
+        "Alice Example",
+        digests(
+            "web-45@issues.example.com",
+            "bob@example.com",
+            "eve@outsider.example.net",
+            "docs-3@issues.example.com",
+            "jörg@example.com",
+            "alice@example.com",
+            "carol@lab.example.org",
+            "relay@mx.issues.example.com",
+        ),
+    )
+    conversation = DynamoParticipants(dynamodb, CLAIMS_TABLE).of(*ISSUE)
+    # Both joined by the same mail: no order between them.
+    assert sorted((p.address, p.copied_by) for p in conversation.participants) == [
+        ("alice@example.com", ""),
+        ("bob@example.com", "Alice Example"),
+    ]
