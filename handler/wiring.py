@@ -13,7 +13,7 @@ from handler.attachments.stores import BucketFiles, Stores
 from handler.aws.claims import DynamoClaims
 from handler.aws.decision_log import DynamoDecisionLog
 from handler.aws.notices import SesNotifier
-from handler.aws.participants import DynamoParticipants, DynamoSuppressions
+from handler.aws.participants import DynamoAuthors, DynamoParticipants, DynamoSuppressions
 from handler.aws.postings import DynamoPostings
 from handler.aws.rate_limit import DynamoPostLimit
 from handler.aws.threads import DynamoThreads
@@ -111,6 +111,7 @@ def inbound_runtime(
         postings=DynamoPostings(client, table, expires_after_seconds=ttl),
         threads=DynamoThreads(client, table, expires_after_seconds=ttl),
         participants=DynamoParticipants(client, table),
+        authors=DynamoAuthors(client, table),
         notifier=notifier,
     )
 

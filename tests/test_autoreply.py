@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from handler.inbound.autoreply import detect_automated
+from handler.inbound.autoreply import detect_automated, own_mail
 from handler.inbound.mail import parse_mail
+from handler.inbound.plan import plan
+from handler.inbound.threads import confirmation_id
+from handler.outbound.notices import Notice, render_notice
+from handler.outbound.update_mail import update_message_id
+from handler.reasons import Reason
+from handler.routing import parse_routes
+from tests.conftest import TESTS
 
 PLAIN = "From: Alice <alice@example.com>\r\nTo: 7@issues.example.com\r\nSubject: Re: x\r\n"
 
@@ -156,3 +163,101 @@ def test_no_other_shared_mail_is_taken_for_a_machine(shared_emails):
         if detect_automated(parse_mail(path.read_bytes()), None) is not None
     ]
     assert flagged == ["auto_reply.eml"]
+
+
+# --- our own mail, come back ---------------------------------------------------------------
+
+DOMAINS = ("issues.example.com", "anomalies.unseen.ac.uk")
+
+
+def own(message_id: str, head: str = PLAIN) -> str | None:
+    raw = (head + f"Message-ID: <{message_id}>\r\n\r\nHello again.\r\n").encode()
+    return own_mail(parse_mail(raw), DOMAINS)
+
+
+def came_back(domain: str) -> str:
+    return (
+        f"one of our own mails came back (its Message-ID is one we wrote at {domain}): never "
+        "posted, so that no mail goes round"
+    )
+
+
+def _notice_id(domain: str) -> str:
+    notice = Notice(Reason.POSTED, "alice@example.com", f"7@{domain}", "Re: x", None, "Posted.")
+    return parse_mail(render_notice(notice, now=1_790_000_000.0, domain=domain)).message_id or ""
+
+
+@pytest.mark.parametrize(
+    ("message_id", "domain"),
+    [
+        (update_message_id("comment#1#2", "alice@example.com", "issues.example.com"), None),
+        (update_message_id("comment#1#2", "bob@example.com", "Anomalies.Unseen.AC.UK"), None),
+        (confirmation_id("0123456789abcdef0123456789abcdef", "issues.example.com"), None),
+        (_notice_id("issues.example.com"), None),
+        ("update.0123456789abcdef01234567@ISSUES.example.com", "issues.example.com"),
+    ],
+    ids=["update", "update-other-domain", "confirmation", "notice", "upper-case-domain"],
+)
+def test_the_message_ids_we_write_are_recognised_at_every_route_domain(message_id, domain):
+    """An update's, a confirmation's and a notice's Message-ID, made by the functions that make
+    them, at any route domain, is one of ours: the detail names the domain."""
+    expected = domain or message_id.rpartition("@")[2].lower()
+    assert own(message_id) == came_back(expected)
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    [
+        # Our shapes at a domain that is no route's: somebody else's.
+        update_message_id("comment#1#2", "alice@example.com", "example.com"),
+        "opened.0123456789abcdef0123456789abcdef@sub.issues.example.com",
+        # People's mail, even at a route domain (Thunderbird names the sender's domain).
+        "3f2b8a1c-5d6e-4f70-8a9b-0c1d2e3f4a5b@issues.example.com",
+        "CAH+w=7x9Q@mail.gmail.com",
+        "update.0123@issues.example.com",
+        "update.0123456789abcdef01234567.x@issues.example.com",
+        "123.456@issues.example.com",
+        "m1@example.com",
+        "",
+    ],
+)
+def test_other_message_ids_are_not_ours(message_id):
+    """Only our own shapes at a route domain: no person's mail is refused for its id."""
+    assert own(message_id) is None
+
+
+def test_a_mail_without_a_message_id_is_not_ours():
+    """Nothing to recognise: the other rules decide."""
+    assert own_mail(parse_mail((PLAIN + "\r\nHi\r\n").encode()), DOMAINS) is None
+
+
+ROUTES = parse_routes(
+    """
+routes:
+  - domain: issues.example.com
+    prefix: web-
+    repo: example-org/website
+    allowed_senders: [example.com]
+    notify_participants: true
+""",
+    "routes.yaml",
+)
+
+
+def test_our_update_mail_come_back_is_refused_whatever_its_headers():
+    """An update mail of ours sent back in (a forwarding rule that kept its Message-ID and
+    dropped Auto-Submitted), from an allowed sender SES authenticated, is an auto-reply: never
+    posted, so that it cannot be mailed out again."""
+    raw = (TESTS / "conversation" / "inbound-own-update-back.eml").read_bytes()
+    [decision] = plan(raw, ROUTES).decisions
+    assert (decision.action, decision.reason, decision.detail) == (
+        "reject",
+        "auto-reply",
+        "one of our own mails came back (its Message-ID is one we wrote at issues.example.com): "
+        "never posted, so that no mail goes round",
+    )
+    assert (decision.repo, decision.issue, decision.draft) == ("example-org/website", 45, None)
+    # The same mail under a Message-ID of its sender's is posted: the id alone refused it.
+    mine = raw.replace(b"update.5d41402abc4b2a76b9719d91@issues.example.com", b"m2@example.com")
+    [posted] = plan(mine, ROUTES).decisions
+    assert (posted.action, posted.reason) == ("comment", "accepted")

@@ -56,6 +56,9 @@ class Memory:
         self.issues.setdefault((repo, issue), {})[address_digest(participant.address)] = participant
         return True
 
+    def add_copied(self, repo: str, issue: int, participant: Participant, at: float) -> bool:
+        raise AssertionError("nobody was copied")
+
     def of(self, repo: str, issue: int) -> Conversation:
         return Conversation(tuple(self.issues.get((repo, issue), {}).values()))
 
@@ -63,6 +66,9 @@ class Memory:
         if self.fail:
             raise self.fail
         return self.issues.get((repo, issue), {}).pop(digest, None) is not None
+
+    def introduced(self, repo: str, issue: int, digest: str) -> None:
+        raise AssertionError("the inbound path introduces nobody")
 
 
 def done(raw: bytes, reason: str = "posted", issue: int | None = None) -> tuple:

@@ -32,8 +32,8 @@ from tests.conftest import ROOT, TESTS
 
 FIXTURES = TESTS / "routes"
 KNOWN_KEYS = (
-    "allow_bcc, allowed_senders, api_url, attachments, confirm, contact, domain, github_app, "
-    "keep_quoted, labels, max_age, name, new_issue_address, notices, notify, "
+    "allow_bcc, allowed_senders, api_url, attachments, cc_participants, confirm, contact, domain, "
+    "github_app, keep_quoted, labels, max_age, name, new_issue_address, notices, notify, "
     "notify_participants, prefix, repo, show_sender_address, token_secret"
 )
 
@@ -948,9 +948,9 @@ def test_keys_that_name_a_route_cannot_be_defaults():
         "routes.yaml:2:3: defaults: repo and name cannot be a default: each route gives its own "
         "domain, prefix, repo, name and new_issue_address",
         "routes.yaml:4:3: defaults: unknown key colour; the known keys are allow_bcc, "
-        "allowed_senders, api_url, attachments, confirm, contact, github_app, keep_quoted, "
-        "labels, max_age, notices, notify, notify_participants, show_sender_address, "
-        "token_secret",
+        "allowed_senders, api_url, attachments, cc_participants, confirm, contact, github_app, "
+        "keep_quoted, labels, max_age, notices, notify, notify_participants, "
+        "show_sender_address, token_secret",
     ]
 
 
@@ -959,9 +959,9 @@ def test_an_unknown_key_in_defaults_is_not_reported_again_for_each_route():
     text = "defaults:\n  colour: red\nroutes:\n" + ok(size="9")
     assert errors_of(text) == [
         "routes.yaml:2:3: defaults: unknown key colour; the known keys are allow_bcc, "
-        "allowed_senders, api_url, attachments, confirm, contact, github_app, keep_quoted, "
-        "labels, max_age, notices, notify, notify_participants, show_sender_address, "
-        "token_secret",
+        "allowed_senders, api_url, attachments, cc_participants, confirm, contact, github_app, "
+        "keep_quoted, labels, max_age, notices, notify, notify_participants, "
+        "show_sender_address, token_secret",
         f"routes.yaml:7:5: route 1 (issues.example.com): unknown key size; the known keys are "
         f"{KNOWN_KEYS}",
     ]

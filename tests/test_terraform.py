@@ -34,7 +34,7 @@ from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
 from handler.aws.decision_log import HASH_KEY, DynamoDecisionLog
 from handler.aws.deliveries import DynamoDeliveries
 from handler.aws.notices import SesNotifier
-from handler.aws.participants import DynamoParticipants, DynamoSuppressions
+from handler.aws.participants import DynamoAuthors, DynamoParticipants, DynamoSuppressions
 from handler.aws.postings import DynamoPostings
 from handler.aws.rate_limit import DynamoPostLimit
 from handler.aws.threads import DynamoThreads
@@ -43,7 +43,7 @@ from handler.github.posts import PostedComment
 from handler.github.rate_limit import Limits
 from handler.inbound.plan import Decision
 from handler.outbound.notices import Notice
-from handler.outbound.participants import Participant
+from handler.outbound.participants import Authorship, Participant
 from handler.reasons import Reason
 from handler.routing import GitHubApp, Target, TokenSecret, load_routes, parse_routes
 from handler.service import metrics
@@ -2386,6 +2386,8 @@ ITEM_GRANTS = {
             ["posting#*"],
         ),
         "RecordParticipants": (["dynamodb:UpdateItem"], ["participants#*"]),
+        # Who sent each mail, put before it is posted.
+        "RecordAuthors": (["dynamodb:PutItem"], ["authored#*"]),
         # The decision log, a table of its own whose partitions are days.
         "RecordDecisions": (["dynamodb:PutItem"], ["day#*"]),
         # Only where a route sends notices.
@@ -2496,6 +2498,7 @@ def test_the_granted_prefixes_are_the_codes():
         threads._KEY_PREFIX,
         participants._PARTICIPANTS_PREFIX,
         participants._SUPPRESSED_PREFIX,
+        participants._AUTHORED_PREFIX,
         notices._KEY_PREFIX,
     }
     granted = {
@@ -2589,6 +2592,9 @@ STORE_USES: dict[str, dict[str, Any]] = {
         "DynamoParticipants": lambda c: (
             DynamoParticipants(c, CLAIMS_TABLE).add("o/r", 5, PARTICIPANT, 1.0),
             DynamoParticipants(c, CLAIMS_TABLE).remove("o/r", 5, "digest", 2.0),
+        ),
+        "DynamoAuthors": lambda c: DynamoAuthors(c, CLAIMS_TABLE).record(
+            "0" * 32, Authorship("digest", "Ada")
         ),
         "DynamoSuppressions": lambda c: DynamoSuppressions(c, CLAIMS_TABLE).suppressed(["a@x.org"]),
         "DynamoDecisionLog": lambda c: DynamoDecisionLog(

@@ -6,6 +6,7 @@ The rules, and why: docs/inbound.md#autoreply.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from handler.inbound.mail import Message
 from handler.inbound.masking import masked_words
@@ -15,6 +16,11 @@ _DAEMONS = {"mailer-daemon", "postmaster"}
 # Values by which a few clients say "not automatic" in the X- auto-reply headers.
 _NEGATIVE = {"", "no", "false", "0"}
 _REPORT_TYPE = re.compile(r'report-type\s*=\s*"?([A-Za-z0-9_.-]+)', re.IGNORECASE)
+# The local parts of the Message-IDs we write, at a route domain: an update mail's
+# (handler.outbound.update_mail.update_message_id), a confirmation's
+# (handler.inbound.threads.confirmation_id) and another notice's (email.utils.make_msgid:
+# time, process id, random number).
+_OWN_ID = re.compile(r"update\.[0-9a-f]{24}|opened\.[0-9a-f]{32}|[0-9]+\.[0-9]+\.[0-9]+")
 
 
 def detect_automated(message: Message, envelope_from: str | None) -> tuple[Reason, str] | None:
@@ -44,6 +50,22 @@ def detect_automated(message: Message, envelope_from: str | None) -> tuple[Reaso
     if list_id is not None and list_id.strip():
         return Reason.LIST_MAIL, f"List-Id: {_short(list_id)}"
     return None
+
+
+def own_mail(message: Message, domains: Collection[str]) -> str | None:
+    """The detail when ``message`` is one of the mails we send (an update, a notice, a
+    confirmation), at one of ``domains`` (the routes', normal form), come back in, else None.
+
+    Whatever its other headers say: a relay or a forwarding rule may drop Auto-Submitted, and
+    our own mail posted, or mailed on to the participants, would go round for ever.
+    """
+    local, _, domain = (message.message_id or "").rpartition("@")
+    if domain.lower().rstrip(".") not in domains or not _OWN_ID.fullmatch(local):
+        return None
+    return (
+        f"one of our own mails came back (its Message-ID is one we wrote at {domain.lower()}): "
+        "never posted, so that no mail goes round"
+    )
 
 
 def _bounce(message: Message, envelope_from: str | None) -> str | None:

@@ -21,6 +21,7 @@ from handler.inbound.authenticity import (
     receipt_from_event,
     receipt_from_headers,
 )
+from handler.inbound.autoreply import own_mail
 from handler.inbound.headers import Address
 from handler.inbound.identity import mail_key
 from handler.inbound.mail import Message, attachment_contents, parse_mail
@@ -162,7 +163,11 @@ def plan(
             ),
             refused,
         )
-    assessment = assess(message, receipt)
+    own = own_mail(message, routes.domains)
+    # Before anything else is asked of it: our own mail is refused whatever it says of itself.
+    assessment = (
+        assess(message, receipt) if own is None else Assessment(False, Reason.AUTO_REPLY, own, None)
+    )
     if not addresses:
         detail = (
             "SES named no recipient: the event lists none, and SES's Received field has no for "

@@ -154,3 +154,14 @@ class NoParticipants:
 
     def introduced(self, repo: str, issue: int, digest: str) -> None:
         return None
+
+
+class NoAuthors:
+    """No store (the CLI without --table): no mail's sender is kept, and a comment made from
+    mail is mailed to nobody (``own-comment``)."""
+
+    def record(self, mail: str, authorship: Authorship) -> None:
+        return None
+
+    def of(self, mail: str) -> Authorship | None:
+        return None

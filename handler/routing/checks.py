@@ -86,6 +86,11 @@ def route_problems(raw: Mapping[str, Any]) -> Iterator[Problem]:
         problem = sender_entry(entry)[1] if isinstance(entry, str) and entry else None
         if problem:
             yield Problem(f"allowed_senders entry {problem}", ("allowed_senders", position))
+    widened = raw.get("cc_participants")
+    for position, entry in enumerate(widened if isinstance(widened, list) else []):
+        problem = sender_entry(entry)[1] if isinstance(entry, str) and entry else None
+        if problem:
+            yield Problem(f"cc_participants entry {problem}", ("cc_participants", position))
     yield from _opening_problems(raw)
     yield from _credential_problems(raw)
     yield from (Problem(message, path) for path, message in notice_problems(raw))
@@ -301,6 +306,15 @@ def _domain_hint(domain: str) -> str:
     if text.startswith("[") or text.replace(".", "").isdigit() or ":" in text:
         return ": IP addresses are not accepted"
     return domain_problem(text)
+
+
+def cc_domains(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """The domains a valid route's ``cc_participants`` list lets join besides its
+    allowed_senders, in normal form; none for true or false."""
+    widened = raw.get("cc_participants")
+    if not isinstance(widened, list):
+        return ()
+    return tuple(sender_entry(entry)[0] for entry in widened)
 
 
 # Cached: a large routes file lists the same sender domains route after route.

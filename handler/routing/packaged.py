@@ -23,7 +23,7 @@ from handler.routing.model import Credential, GitHubApp, Route, Routes, TokenSec
 
 # Changed whenever what a row holds changes: a zip is read by the code it was built with, but
 # a routes.json copied from another version must be refused, not misread.
-FORMAT = "ticket-router routes 2"
+FORMAT = "ticket-router routes 3"
 _DEFAULTS = {field.name: field.default for field in fields(Route) if field.default is not MISSING}
 _ATTACHMENT_DEFAULTS = AttachmentSettings()
 
@@ -103,6 +103,7 @@ def _route(domain: str, row: dict[str, Any]) -> Route:
         domain=domain,
         allowed_senders=tuple(row.pop("allowed_senders")),
         labels=tuple(row.pop("labels", ())),
+        cc_domains=tuple(row.pop("cc_domains", ())),
         notices=tuple((Reason(reason), text) for reason, text in row.pop("notices", ())),
         credential=_credential(credential) if credential is not None else None,
         attachments=_attachments(attachments) if attachments is not None else _ATTACHMENT_DEFAULTS,

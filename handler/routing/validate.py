@@ -23,6 +23,7 @@ import fastjsonschema
 from handler.routing.attachments import attachment_settings
 from handler.routing.checks import (
     api_url,
+    cc_domains,
     credential,
     max_age,
     opening,
@@ -299,6 +300,11 @@ def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
         return _unknown_keys(error, path, _unknown(error))
     if error.validator == "type" and path and path[-1] == "max_age":
         return f"max_age must be a duration such as 7d or 36h, not {_describe(instance)}"
+    if error.validator == "type" and path and path[-1] == "cc_participants":
+        return (
+            "cc_participants must be true, false or a list of sender domains, "
+            f"not {_describe(instance)}"
+        )
     if error.validator == "type" and path and path[-1] == "attachments":
         return f"attachments must be list, link or a mapping, not {_describe(instance)}"
     if error.validator == "type" and path and path[-1] in {"max_file_size", "max_mail_size"}:
@@ -319,6 +325,11 @@ def _plain(error: ValidationError, path: list[str | int], whole: str) -> str:
     if error.validator == "minItems":
         if path and path[-1] == "allowed_senders":
             return "allowed_senders is empty: list at least one sender domain"
+        if path and path[-1] == "cc_participants":
+            return (
+                "cc_participants is empty: write true (the allowed_senders domains join) or "
+                "false, or list the domains that join besides"
+            )
         if path and path[-1] == "labels":
             return "labels is empty: list at least one label, or leave labels out"
         if path and path[-1] == "types":
@@ -412,6 +423,8 @@ def _build(
                 notify=raw.get("notify", True),
                 confirm=raw.get("confirm", False),
                 notify_participants=raw.get("notify_participants", False),
+                cc_participants=raw.get("cc_participants", True) is not False,
+                cc_domains=cc_domains(raw),
                 new_issue_address=(
                     prefix + raw["new_issue_address"].strip().lower()
                     if "new_issue_address" in raw

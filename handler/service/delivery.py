@@ -1,8 +1,10 @@
-"""Claim and post, then record: the accepted decisions of one mail carried out once each, and its
-sender recorded as a participant of the issues it reached."""
+"""Record who wrote, claim and post, then record: the accepted decisions of one mail carried out
+once each, its sender and the colleagues it copied recorded as participants of the issues it
+reached."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -12,11 +14,16 @@ from handler.attachments.model import FileReason, ListedFile
 from handler.attachments.stores import Stores
 from handler.deadline import Deadline
 from handler.github.posts import PostedComment, PostedIssue, Posting
+from handler.inbound.headers import Address
 from handler.inbound.identity import claim_key, open_key
 from handler.inbound.mail import Message
 from handler.inbound.plan import CommentDraft, Decision, Draft, IssueDraft, Plan, route_of
+from handler.inbound.render import author
 from handler.inbound.threads import NoThreads, Threads, ThreadStoreError, confirmation_id
 from handler.outbound.participants import (
+    Authors,
+    Authorship,
+    NoAuthors,
     NoParticipants,
     Participant,
     Participants,
@@ -24,7 +31,8 @@ from handler.outbound.participants import (
     address_digest,
 )
 from handler.reasons import Reason, TicketRouterError
-from handler.routing import Route, Routes
+from handler.routing import Route, Routes, may_join
+from handler.routing.domains import normalize_domain
 from handler.service.attachments import store_files
 from handler.service.claims import Claimed, Claims, MemoryPostings, NoClaims, PostingOf, Postings
 
@@ -60,6 +68,94 @@ class Commenter(Protocol):
 Clients = Callable[[Route], Commenter]
 # Where a route's files may be stored (handler.attachments.stores).
 FileStores = Callable[[Route], Stores]
+
+
+# The most addresses of one mail's To and Cc that join an issue: a mail copied to a whole
+# department does not subscribe it.
+MAX_COPIED = 20
+# One address our mails can go to: update_mail refuses any other (SMTPUTF8 is not used).
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[a-z0-9.-]{1,253}")
+
+
+def record_authors(
+    planned: Plan, routes: Routes, authors: Authors | None = None
+) -> tuple[Decision, ...]:
+    """Keep who each mail to be posted on a route that mails its participants came from, under
+    the mail key its marker carries, before it is posted: the webhook can call before the
+    inbound function is done, and the outbox must know whom not to mail the comment back to.
+
+    The sender is named as the comment names them (never by address); every To and Cc address
+    is kept as its digest, since those people have the mail already. A store failure fails the
+    decision for a retry, so that nothing is posted whose author is not known.
+    """
+    store = authors if authors is not None else NoAuthors()
+    sender = planned.assessment.sender
+    failures: dict[str, ParticipantStoreError | None] = {}
+    results = []
+    for decision in planned.decisions:
+        route = route_of(routes, decision)
+        mail = decision.mail
+        posts = decision.action in {"comment", "open"}
+        if not posts or route is None or not route.notify_participants or not mail or not sender:
+            results.append(decision)
+            continue
+        if mail not in failures:
+            failures[mail] = _record_author(store, mail, planned.message, sender)
+        error = failures[mail]
+        if error is None:
+            results.append(decision)
+            continue
+        detail = f"not posted, since who wrote it could not be recorded first: {error}"
+        results.append(
+            _failed(decision, Reason.PARTICIPANT_STORE_UNAVAILABLE, detail, retryable=True)
+        )
+    return tuple(results)
+
+
+def _record_author(
+    store: Authors, mail: str, message: Message, sender: Address
+) -> ParticipantStoreError | None:
+    reached = dict.fromkeys(
+        address_digest(address.addr) for address in (*message.to, *message.cc) if address.addr
+    )
+    authorship = Authorship(address_digest(sender.addr), author(sender), tuple(reached))
+    try:
+        store.record(mail, authorship)
+    except ParticipantStoreError as error:
+        return error
+    return None
+
+
+def copied(
+    message: Message, sender: Address, route: Route, own_domains: Sequence[str]
+) -> tuple[tuple[Address, ...], int]:
+    """The addresses in To and Cc of ``message`` (accepted from ``sender`` through ``route``)
+    that join its issue, To first, at most MAX_COPIED; and how many more would have.
+
+    One joins when the route lets their domain (``may_join``), they are not the sender, the
+    address is plain ASCII (our mails can reach it) and its domain is none of ``own_domains``
+    (the deployment's route domains) nor below one: our own addresses never become
+    participants, or our mails would come back in.
+    """
+    ours = frozenset(own_domains)
+    seen = {sender.addr.lower()}
+    chosen: list[Address] = []
+    for address in (*message.to, *message.cc):
+        key = address.addr.lower()
+        if key in seen or not _PLAIN_ADDRESS.fullmatch(address.addr):
+            continue
+        seen.add(key)
+        domain = normalize_domain(address.domain) or address.domain
+        if not _below(domain, ours) and may_join(route, domain):
+            chosen.append(address)
+    return tuple(chosen[:MAX_COPIED]), max(0, len(chosen) - MAX_COPIED)
+
+
+def _below(domain: str, domains: frozenset[str]) -> bool:
+    """True when ``domain`` is one of ``domains`` or a subdomain of one: its suffixes looked up,
+    so that a mail copied to many costs no scan of every route domain for each."""
+    labels = domain.split(".")
+    return any(".".join(labels[start:]) in domains for start in range(len(labels)))
 
 
 def deliver(
@@ -126,13 +222,14 @@ def update_participants(
     received_at: float,
 ) -> tuple[Decision, ...]:
     """Record the sender as a participant of each issue the mail reached on a route that mails
-    its participants, and carry out the unsubscribes.
+    its participants, and those it copied (``copied``) who are not yet and never left; and
+    carry out the unsubscribes.
 
     ``received_at`` (epoch seconds) orders the sender's mails: a mail received before their
     latest, or before they unsubscribed (a retry, a replay), changes nothing. A transient store
     failure fails the decision for a retry: the claim then answers "already posted" and the
     participant is recorded. Nothing is recorded without a sender SES vouched for: every
-    accepted decision had one.
+    accepted decision had one. The decision's detail says how many copied people joined.
     """
     store = participants if participants is not None else NoParticipants()
     sender = planned.assessment.sender
@@ -164,6 +261,10 @@ def update_participants(
                     subject=" ".join(message.subject.split()),
                 )
                 store.add(repo, issue, joined, received_at)
+                copies = copied(message, sender, route, routes.domains)
+                colleague = replace(joined, copied_by=author(sender))
+                results.append(_join(decision, copies, colleague, store, received_at))
+                continue
         except ParticipantStoreError as error:
             if decision.action == "unsubscribe" or error.transient:
                 failed = _failed(
@@ -176,6 +277,39 @@ def update_participants(
             continue
         results.append(decision)
     return tuple(results)
+
+
+def _join(
+    decision: Decision,
+    copies: tuple[tuple[Address, ...], int],
+    colleague: Participant,
+    store: Participants,
+    at: float,
+) -> Decision:
+    """``decision`` once the ``copies`` (the addresses that may join, and how many more were
+    left out) are added as ``colleague`` is, each under their own address; its detail says how
+    many joined. A transient store failure is raised, for a retry."""
+    chosen, left_out = copies
+    if not chosen:
+        return decision
+    repo, issue = decision.repo or "", decision.issue or 0
+    joined = 0
+    try:
+        for address in chosen:
+            joined += store.add_copied(repo, issue, replace(colleague, address=address.addr), at)
+    except ParticipantStoreError as error:
+        if error.transient:
+            raise
+        detail = (
+            f"{decision.detail}; those copied on the mail not recorded as participants: {error}"
+        )
+        return replace(decision, detail=detail)
+    said = f"copied on the mail: {joined} of {len(chosen)} joined the participants"
+    if joined < len(chosen):
+        said += f", {len(chosen) - joined} did not (a participant already, or unsubscribed)"
+    if left_out:
+        said += f", {left_out} left out (at most {MAX_COPIED} join from one mail)"
+    return replace(decision, detail=f"{decision.detail}; {said}")
 
 
 def received_time(received_at: float | None, message: Message, now: float) -> float:

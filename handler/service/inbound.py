@@ -24,7 +24,7 @@ from handler.deadline import Deadline
 from handler.inbound.plan import Decision, IssueDraft, Plan, plan, route_of
 from handler.inbound.threads import NoThreads, Threads
 from handler.outbound.notices import Notifier, notice_for
-from handler.outbound.participants import NoParticipants, Participants
+from handler.outbound.participants import Authors, NoAuthors, NoParticipants, Participants
 from handler.reasons import Reason, RetryLater, TicketRouterError
 from handler.routing import Route, Routes
 from handler.service.claims import Claims, MemoryPostings, NoClaims, Postings
@@ -37,7 +37,13 @@ from handler.service.decision_log import (
     mail_facts,
     record_of,
 )
-from handler.service.delivery import Commenter, deliver, received_time, update_participants
+from handler.service.delivery import (
+    Commenter,
+    deliver,
+    received_time,
+    record_authors,
+    update_participants,
+)
 from handler.service.events import (
     EventError,
     MailRef,
@@ -109,6 +115,9 @@ class Runtime:
     threads: Threads = field(default_factory=NoThreads)
     # Who wrote to an issue by mail, for the routes that mail them GitHub's replies.
     participants: Participants = field(default_factory=NoParticipants)
+    # Who each mail posted on such a route came from, kept before it is posted: the outbox mails
+    # the comment to every participant but them.
+    authors: Authors = field(default_factory=NoAuthors)
     # Tells senders about their mail when a route asks for it; None tells nobody.
     notifier: Notifier | None = None
     # Where a linking route's files go; None lists them as not stored.
@@ -146,8 +155,8 @@ class Received:
 
 
 class Receiver:
-    """Receives one stored mail: fetch, plan, claim and post, record, notify, log the
-    decisions."""
+    """Receives one stored mail: fetch, plan, record who wrote it, claim and post, record the
+    participants, notify, log the decisions."""
 
     def __init__(
         self, runtime: Runtime, *, dry_run: bool = False, assume_authenticated: bool = False
@@ -206,7 +215,8 @@ class Receiver:
         planned = self._plan(mail, ref, recipients)
         if self.dry_run:
             return Received(planned.decisions, mail_facts(planned))
-        posted = self._claim_and_post(planned, ref, deadline)
+        authored = self._record_authors(planned)
+        posted = self._claim_and_post(authored, ref, deadline)
         recorded = self._record(planned, posted, ref)
         self._notify(planned, recorded, ref)
         return Received(recorded, mail_facts(planned))
@@ -224,12 +234,15 @@ class Receiver:
             deployment=self.runtime.deployment,
         )
 
+    def _record_authors(self, planned: Plan) -> tuple[Decision, ...]:
+        return record_authors(planned, self.runtime.routes, self.runtime.authors)
+
     def _claim_and_post(
-        self, planned: Plan, ref: MailRef, deadline: Deadline
+        self, decisions: tuple[Decision, ...], ref: MailRef, deadline: Deadline
     ) -> tuple[Decision, ...]:
         github, stores = self.runtime.github, self.runtime.stores
         return deliver(
-            planned.decisions,
+            decisions,
             self.runtime.routes,
             lambda route: github(route, deadline),
             claims=self.runtime.claims,

@@ -90,6 +90,7 @@ run "with_notices" {
       RecordPostings     = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "posting#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       MapThreads         = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "thread#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       RecordParticipants = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "participants#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      RecordAuthors      = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "authored#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       RecordDecisions    = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "day#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       LimitNotices       = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "notice#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       ReadSuppressions   = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "suppressed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
@@ -214,7 +215,7 @@ run "without_notices" {
   }
 
   assert {
-    condition     = jsonencode(sort([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid])) == jsonencode(["ClaimMail", "DecryptMail", "LimitPostRate", "MapThreads", "ReadGitHubToken", "ReadMail", "ReadMailQueue", "RecordDecisions", "RecordParticipants", "RecordPostings", "WriteLogs"])
+    condition     = jsonencode(sort([for s in jsondecode(data.aws_iam_policy_document.this.json).Statement : s.Sid])) == jsonencode(["ClaimMail", "DecryptMail", "LimitPostRate", "MapThreads", "ReadGitHubToken", "ReadMail", "ReadMailQueue", "RecordAuthors", "RecordDecisions", "RecordParticipants", "RecordPostings", "WriteLogs"])
     error_message = "Without notices the role may neither send mail nor touch the notices' items."
   }
 }

@@ -210,6 +210,26 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
+  # Who sent each mail posted from a route that mails its participants ("authored#<mail key>"),
+  # put before the mail is posted (handler/aws/participants.py); the outbox reads it.
+  statement {
+    sid       = "RecordAuthors"
+    actions   = ["dynamodb:PutItem"]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["authored#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
   # The decision log (handler/aws/decision_log.py), a table of its own: each decision is put,
   # never read back by the function (operators query it with their own credentials).
   # Its partition key is "day#<date>".
