@@ -134,7 +134,7 @@ def link(base: str, repo: str = REPO, issue: int = 45) -> str:
 
 
 def subscribed(dynamodb: Any) -> list[str]:
-    return [p.address for p in DynamoParticipants(dynamodb, CLAIMS_TABLE).of(REPO, 45)]
+    return [p.address for p in DynamoParticipants(dynamodb, CLAIMS_TABLE).of(REPO, 45).participants]
 
 
 def assert_reads_well(page: Page) -> None:
