@@ -39,7 +39,7 @@ from handler.aws.webhook_secret import WebhookSecret
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients
 from handler.github.rate_limit import Limits
-from handler.inbound.masking import masked
+from handler.inbound.masking import masked, masked_words
 from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.errors import OutboundError
 from handler.outbound.participants import ParticipantStoreError
@@ -344,7 +344,8 @@ def _participants(args: argparse.Namespace) -> int:
     command = "ticket-router participants"
     found = _ISSUE_REF.fullmatch(args.issue.strip())
     if found is None or int(found["number"]) > MAX_ISSUE_NUMBER:
-        print(f"{command}: error: {args.issue!r} is not owner/repo#number", file=sys.stderr)
+        shown = masked_words(args.issue) or args.issue
+        print(f"{command}: error: {shown!r} is not owner/repo#number", file=sys.stderr)
         return 2
     if args.address is not None and not _ADDRESS.fullmatch(args.address.strip()):
         print(

@@ -150,11 +150,12 @@ def test_a_copied_colleague_once_told_shows_as_joined(capsys, conversation, dyna
         (["example-org/website#0"], "'example-org/website#0' is not owner/repo#number"),
         (["website#45"], "'website#45' is not owner/repo#number"),
         ([f"{REPO}#99999999999"], f"'{REPO}#99999999999' is not owner/repo#number"),
+        ([ALICE], "'a…@example.com' is not owner/repo#number"),
         ([f"{REPO}#45", "--address", "alice"], "--address 'a…' is not an address"),
         ([f"{REPO}#45", "--address", "a b@x.org"], "--address 'a…@x.org' is not an address"),
         ([f"{REPO}#45", "--table", "no-such-table"], "cannot read the participants"),
     ],
-    ids=["no-number", "zero", "no-owner", "too-large", "no-at", "space", "no-table"],
+    ids=["no-number", "zero", "no-owner", "too-large", "an-address", "no-at", "space", "no-table"],
 )
 def test_what_cannot_run_is_one_line_and_exit_2(capsys, conversation, argv, problem):
     """A bad argument or an unreadable table: one line on stderr, nothing on stdout, exit 2."""
