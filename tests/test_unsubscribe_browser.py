@@ -4,7 +4,7 @@ phone's 375 x 667 viewport, driving the webhook function on moto behind a real H
 
 Screenshots go to $SCREENSHOT_DIR when set, else to the test's tmp_path; never committed.
 Without Chromium or Playwright the browser tests are skipped, except under CI=true, where they
-fail: CI installs both (.ci/run/Makefile). The RFC 8058 one-click POST needs no browser.
+fail: CI installs both (.ci/run, the dev lock). The RFC 8058 one-click POST needs no browser.
 """
 
 from __future__ import annotations
