@@ -9,6 +9,7 @@ import pytest
 
 from handler.github.posts import marker
 from handler.outbound.mailed_comment import mailed_text
+from tests.complexity import MAX_GROWTH, growth
 from tests.conftest import TESTS
 
 GOLDENS = sorted((TESTS / "render").glob("*.md"))
@@ -93,3 +94,19 @@ def test_only_our_wrapping_is_left_empty():
     """A comment that is nothing but attribution, footer and marker mails no text."""
     body = f"**Ann** wrote by email: **Hi**\n\n{FOOTER}\n{MARKER}"
     assert mailed_text(body) == ""
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        lambda n: "**" + "\\*" * n + " wrote by email: **" + "a" * n,
+        lambda n: "**a** wrote by email: **" + "\\" * n + "x",
+        lambda n: "Text.\n\n<sub>Sent by email to " + "·" * n + " posted by ticket-route</sub>",
+        lambda n: "\n\n".join(["**a** wrote by email:"] * n),
+    ],
+    ids=["unclosed-name", "backslashes", "almost-a-footer", "many-paragraphs"],
+)
+def test_the_text_takes_time_linear_in_the_comment(hostile):
+    """A comment GitHub lets anyone write (65,536 characters) made to look almost like our
+    attribution or footer costs time in proportion to its length."""
+    assert growth(lambda n: mailed_text(hostile(n)), 4000) < MAX_GROWTH

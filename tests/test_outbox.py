@@ -566,8 +566,13 @@ def test_every_update_is_threaded_under_the_issues_first_mail(aws):
     ]
     assert (
         b"References: <a1@example.com>\r\n <d1@allowed.org>\r\n"
-        in (ses.sent[2]["RawMessage"]["Data"])
+        in ses.sent[2]["RawMessage"]["Data"]
     )
+    everyone = {"alice@example.com", "bob@example.com", "dan@allowed.org"}
+    for request in ses.sent:
+        [to] = request["Destinations"]
+        raw = request["RawMessage"]["Data"].lower()
+        assert [who for who in sorted(everyone - {to}) if who.encode() in raw] == []
 
 
 ERIN = Participant("erin@allowed.org", "hello.example.com", "hw-", None, copied_by="Alice Smith")
@@ -601,6 +606,7 @@ def test_a_copied_colleagues_first_mail_says_why_and_the_next_does_not(aws):
     to_alice, to_erin = map(plain_of, ses.sent)
     assert "You are getting this" not in to_alice
     assert f"\n\n{WHY}\n\n-- \n" in to_erin
+    assert b"alice@" not in ses.sent[1]["RawMessage"]["Data"].lower()
     store = DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW)
     [erin] = [
         who
