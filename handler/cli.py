@@ -1,12 +1,12 @@
-"""Command line: ``ticket-router check|dispatch|replay|why|decisions|webhook-secret|attachments``,
-or ``python -m handler``.
+"""Command line: ``ticket-router check|dispatch|replay|why|decisions|webhook-secret|attachments|
+participants``, or ``python -m handler``.
 
 Exit status: 0 every mail got a decision (a rejection is a decision); 1 a mail could not be read
 (or a file given to dispatch is not a mail), a post failed for a reason worth retrying, or
 handling a mail failed unexpectedly (the other mails are still handled), or ``why`` found
 nothing recorded, or ``attachments`` could not remove a place's files; 2 the command itself
 cannot run (bad routes file, no token at all, bad arguments, no master secret, no decision
-table). The commands: docs/operations.md.
+table), or ``participants`` cannot read the table. The commands: docs/operations.md.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from handler.aws.attachment_store import S3Files
 from handler.aws.decision_search import DecisionSearch
 from handler.aws.failure_queue import SqsFailureQueue
 from handler.aws.lambda_runtime import LazyClient
+from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.aws.s3 import MailStore
 from handler.aws.secrets import Secrets
 from handler.aws.store import StoreError
@@ -38,12 +39,15 @@ from handler.aws.webhook_secret import WebhookSecret
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients
 from handler.github.rate_limit import Limits
+from handler.inbound.masking import masked, masked_words
 from handler.inbound.plan import Decision, IssueDraft
 from handler.outbound.errors import OutboundError
+from handler.outbound.participants import ParticipantStoreError
 from handler.outbound.signatures import app_secret, owner_secret
 from handler.reasons import Reason
 from handler.routing import (
     GITHUB_LOGIN,
+    MAX_ISSUE_NUMBER,
     REPO_FULL_NAME,
     Routes,
     RoutesError,
@@ -66,6 +70,7 @@ from handler.service.decision_log import (
 )
 from handler.service.events import MailRef
 from handler.service.inbound import Fetcher, Receiver, Runtime
+from handler.service.participants_report import address_row, conversation_rows
 from handler.service.replay import (
     ARRIVAL_UNKNOWN,
     MAIL_BUDGET_SECONDS,
@@ -98,6 +103,10 @@ _NO_GITHUB_LOGIN = (
     "GITHUB_TOKEN is not set: export a token that may comment on the routed repositories "
     "(routes with token_secret or github_app need none)"
 )
+# What ``participants`` is about: owner/repo#45.
+_ISSUE_REF = re.compile(rf"(?P<repo>{REPO_FULL_NAME.pattern})#(?P<number>[1-9][0-9]{{0,9}})")
+# An address as --address takes it: one @, no spaces, something on both sides.
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
 # Where SES's S3 action stores mail in the Terraform deployment (its MAIL_PREFIX).
 DEFAULT_PREFIX = "inbound/"
 _SQS_HOST = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/")
@@ -120,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _decisions(args)
     if args.command == "attachments":
         return _attachments(args)
+    if args.command == "participants":
+        return _participants(args)
     return _dispatch(args)
 
 
@@ -251,6 +262,7 @@ def _parser() -> argparse.ArgumentParser:
     whose.add_argument("--owner", help="user or organization owning the repositories")
     whose.add_argument("--app", type=int, metavar="APP_ID", help="GitHub App id (its webhook)")
     _attachments_parser(commands)
+    _participants_parser(commands)
     return parser
 
 
@@ -301,6 +313,78 @@ def _attachments_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         ),
     )
     _upkeep_options(swept)
+
+
+def _participants_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    listing = commands.add_parser(
+        "participants",
+        help="list who an issue's mail reaches: subscribed, unsubscribed or suppressed",
+        description=(
+            "Reads the issue's participants from the claims table, and which of them are "
+            "suppressed (bounced or complained). Addresses are shown masked (a…@example.com) "
+            "and by digest, as the unsubscribe links name them; never whole."
+        ),
+    )
+    listing.add_argument("issue", metavar="OWNER/REPO#NUMBER", help="e.g. example-org/website#45")
+    listing.add_argument(
+        "--table",
+        default=os.environ.get("IDEMPOTENCY_TABLE", ""),
+        help="the claims table that keeps the participants (default: $IDEMPOTENCY_TABLE; "
+        "terraform output idempotency_table)",
+    )
+    listing.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="only the state of this address for the issue",
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON object per participant")
+
+
+def _participants(args: argparse.Namespace) -> int:
+    command = "ticket-router participants"
+    found = _ISSUE_REF.fullmatch(args.issue.strip())
+    if found is None or int(found["number"]) > MAX_ISSUE_NUMBER:
+        shown = masked_words(args.issue) or args.issue
+        print(f"{command}: error: {shown!r} is not owner/repo#number", file=sys.stderr)
+        return 2
+    if args.address is not None and not _ADDRESS.fullmatch(args.address.strip()):
+        print(
+            f"{command}: error: --address {masked(args.address)!r} is not an address",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.table:
+        print(
+            f"{command}: error: no table: give --table or set IDEMPOTENCY_TABLE "
+            "(terraform output -raw idempotency_table)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        client = boto3.client("dynamodb")
+    except NoRegionError:
+        print(
+            f"{command}: error: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION",
+            file=sys.stderr,
+        )
+        return 2
+    suppressions = DynamoSuppressions(client, args.table)
+    repo, issue = found["repo"], int(found["number"])
+    try:
+        rows = conversation_rows(DynamoParticipants(client, args.table), suppressions, repo, issue)
+        if args.address is not None:
+            rows = (address_row(rows, suppressions, args.address.strip()),)
+    except ParticipantStoreError as error:
+        print(f"{command}: error: {error.detail}", file=sys.stderr)
+        return 2
+    for row in rows:
+        print(json.dumps(row.as_json(), ensure_ascii=False) if args.json else row.line())
+    if args.address is None:
+        print(
+            f"{len(rows)} participant(s) of {repo}#{issue}, those who left included",
+            file=sys.stderr,
+        )
+    return 0
 
 
 def _webhook_secret(args: argparse.Namespace) -> int:

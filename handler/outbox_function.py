@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
-from handler.aws.participants import DynamoParticipants, DynamoSuppressions
+from handler.aws.participants import DynamoAuthors, DynamoParticipants, DynamoSuppressions
 from handler.aws.ses import CLIENT_CONFIG, CONNECT_TIMEOUT, READ_TIMEOUT, SesMailer
 from handler.aws.webhook_secret import WebhookSecret
 from handler.deadline import Deadline, LambdaClock
@@ -67,6 +67,7 @@ def runtime() -> Outbox:
             os.environ.get("SES_CONFIGURATION_SET", ""),
         ),
         unsubscribe_url=UnsubscribeLinks(os.environ.get("WEBHOOK_URL", ""), secret),
+        authors=DynamoAuthors(dynamodb, table),
         github_api_url=os.environ.get("GITHUB_API_URL") or GITHUB_API_URL,
         claim_hold=hold,
     )

@@ -114,7 +114,12 @@ class Reason(StrEnum):
         "a bounce or delivery report (empty envelope sender, MAILER-DAEMON, multipart/report)",
         False,
     )
-    AUTO_REPLY = "auto-reply", "an auto-reply (Auto-Submitted, X-Autoreply and the like)", False
+    AUTO_REPLY = (
+        "auto-reply",
+        "an auto-reply (Auto-Submitted, X-Autoreply and the like), or one of our own mails "
+        "come back (its Message-ID is one we write)",
+        False,
+    )
     BULK_MAIL = "bulk-mail", "bulk mail (Precedence: bulk, junk or list)", False
     LIST_MAIL = "list-mail", "a copy distributed by a mailing list (List-Id)", False
     INVALID_FROM = "invalid-from", "not exactly one From address with a real domain", False
@@ -236,8 +241,9 @@ class Reason(StrEnum):
     )
     PARTICIPANT_STORE_UNAVAILABLE = (
         "participant-store-unavailable",
-        "the issue's participants cannot be read, recorded or removed (a posted mail's retry "
-        "finds it already posted, and records its sender)",
+        "the issue's participants, or who sent a mail about to be posted, cannot be read, "
+        "recorded or removed (nothing is posted before its sender is recorded; a posted "
+        "mail's retry finds it already posted, and records its participants)",
         True,
     )
     SUPPRESSION_STORE_UNAVAILABLE = (

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from email import policy
 from typing import Any
 
@@ -35,10 +36,15 @@ from handler.deadline import Deadline
 from handler.github.posts import PostedComment, marker
 from handler.outbound.errors import MailOutcomeUnknown, OutboundError
 from handler.outbound.github_events import WorkItem, work_item
-from handler.outbound.outbox import Outgoing, UnreadableMessage, web_url
-from handler.outbound.participants import Participant, address_digest
+from handler.outbound.outbox import Outgoing, UnreadableMessage, recipients, web_url
+from handler.outbound.participants import (
+    Authorship,
+    Participant,
+    ParticipantStoreError,
+    address_digest,
+)
 from handler.reasons import Reason, RetryLater
-from handler.routing import parse_routes
+from handler.routing import Routes, parse_routes
 from handler.service.claims import Claimed, ClaimStoreError
 from handler.service.outbox import DEFAULT_CLAIM_HOLD, Outbox, handle_batch
 from tests.claims_clock import claims_timed_by
@@ -150,18 +156,39 @@ def outbox(
     claim_hold: float = DEFAULT_CLAIM_HOLD,
     *,
     configuration_set: str = "",
+    authors: Authors | None = None,
+    participants: Any = None,
 ):
     return Outbox(
         ROUTES,
-        DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
+        participants or DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
         DynamoSuppressions(dynamodb, CLAIMS_TABLE, clock=lambda: NOW),
         DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=3600),
         SesMailer(ses, configuration_set),
         unsubscribe_url=lambda repo, issue, address: link,
+        authors=authors or Authors(),
         github_api_url=api_url,
         claim_hold=claim_hold,
         clock=lambda: NOW,
     )
+
+
+class Authors:
+    """Who each posted mail came from, in memory; ``failing`` raises as a store out of reach."""
+
+    def __init__(self, **records: Authorship) -> None:
+        self.records = dict(records)
+        self.failing = False
+        self.asked: list[str] = []
+
+    def record(self, mail: str, authorship: Authorship) -> None:
+        self.records[mail] = authorship
+
+    def of(self, mail: str) -> Authorship | None:
+        self.asked.append(mail)
+        if self.failing:
+            raise ParticipantStoreError("the authors' table cannot be read")
+        return self.records.get(mail)
 
 
 def join(dynamodb: Any, *people: Participant, repo: str = "codertocat/hello-world") -> None:
@@ -281,23 +308,185 @@ def test_a_message_delivered_again_mails_nobody_twice(aws):
     assert len(ses.sent) == 1
 
 
-def test_our_own_comment_is_never_mailed(aws):
-    """A comment carrying a mail's marker was posted by the dispatcher: no loop, no echo."""
+def test_a_posted_mail_whose_sender_is_not_recorded_is_mailed_to_nobody(aws):
+    """A comment carrying a mail's marker without its Authorship (posted before senders were
+    recorded, its record expired, or a marker made up): nobody can be told apart from its
+    sender, so nobody is mailed, as before."""
     dynamodb, ses = aws
     join(dynamodb, ALICE, BOB)
+    authors = Authors()
     own = item(comment__body="From the mail\n\n" + marker("0" * 32))
-    assert outbox(dynamodb, ses).handle(own.to_json(), LEFT) == [
+    assert outbox(dynamodb, ses, authors=authors).handle(own.to_json(), LEFT) == [
         Outgoing(
             "skip",
             "own-comment",
-            "comment 492700400 on Codertocat/Hello-World#1 was posted from mail",
+            "comment 492700400 on Codertocat/Hello-World#1 was posted from a mail "
+            "whose sender is not recorded",
+        )
+    ]
+    assert authors.asked == ["0" * 32]
+    assert ses.sent == []
+
+
+MAIL = "5e" * 16
+ALICE_WROTE = (
+    "**Alice Smith** wrote by email: **Re: Typo**\n"
+    "\n"
+    "Bob, can you check the *README* too?\n"
+    "\n"
+    "<sub>Sent by email to hw-1@hello.example.com · posted by ticket-router</sub>\n"
+    f"{marker(MAIL)}"
+)
+DAN = Participant("dan@allowed.org", "hello.example.com", "hw-", "d1@allowed.org", "Re: Typo")
+# Alice's mail, with Bob in Cc.
+BY_ALICE = Authorship(
+    sender=address_digest("Alice@Example.com"),
+    name="Alice Smith",
+    reached=(address_digest("bob@example.com"), address_digest("hw-1@hello.example.com")),
+)
+
+
+def test_a_posted_mail_goes_to_everyone_but_its_sender_and_those_it_reached(aws):
+    """Alice's mail, posted as a comment: not back to Alice, not to Bob whom she had in Cc,
+    and to Dan by her name, her words without our attribution and footer, threaded under the
+    issue's first mail; nothing in it names Alice's or Bob's address."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, BOB, DAN)
+    box = outbox(dynamodb, ses, authors=Authors(**{MAIL: BY_ALICE}))
+    decisions = box.handle(item(comment__body=ALICE_WROTE).to_json(), LEFT)
+    assert decisions == [
+        Outgoing(
+            "skip",
+            "author",
+            "comment 492700400 on Codertocat/Hello-World#1 is their own mail",
+            address_digest("alice@example.com"),
+        ),
+        Outgoing(
+            "skip",
+            "copied-on-mail",
+            "they were in To or Cc of the mail posted as comment 492700400",
+            address_digest("bob@example.com"),
+        ),
+        Outgoing(
+            "mail", "mailed", "mailed from hw-1@hello.example.com", address_digest(DAN.address)
+        ),
+    ]
+    [request] = ses.sent
+    assert (request["Source"], request["Destinations"]) == (
+        "hw-1@hello.example.com",
+        ["dan@allowed.org"],
+    )
+    raw = request["RawMessage"]["Data"]
+    assert not re.search(rb"alice@|bob@", raw, re.IGNORECASE)
+    to_dan = sent_mail(request)
+    assert [(name, str(value)) for name, value in to_dan.items()][:8] == [
+        ("From", "Hello World <hw-1@hello.example.com>"),
+        ("To", "dan@allowed.org"),
+        ("Reply-To", "hw-1@hello.example.com"),
+        ("Subject", "Re: Typo"),
+        ("Date", "Mon, 21 Sep 2026 14:13:20 +0000"),
+        ("Message-ID", to_dan["Message-ID"]),
+        ("In-Reply-To", "<d1@allowed.org>"),
+        ("References", "<a1@example.com> <d1@allowed.org>"),
+    ]
+    issue = "https://github.com/Codertocat/Hello-World/issues/1"
+    plain = to_dan.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain == (
+        "Alice Smith wrote by email on Codertocat/Hello-World#1:\n"
+        "\n"
+        "Bob, can you check the *README* too?\n"
+        "\n"
+        "-- \n"
+        "Codertocat/Hello-World#1: Spelling error in the README file\n"
+        f"Reply to this mail to comment, or view it on GitHub: {issue}#issuecomment-492700400\n"
+        "Unsubscribe from Codertocat/Hello-World#1: https://hook.example/unsubscribe?x=1\n"
+    )
+    page = to_dan.get_body(("html",)).get_content()
+    assert f'<p>Alice Smith wrote by email on <a href="{issue}">' in page
+    assert "<p>Bob, can you check the <em>README</em> too?</p>" in page
+    assert not re.search(r"wrote by email:|Sent by email|ticket-router:mail", page)
+
+
+def test_a_second_comment_carrying_the_same_marker_speaks_for_nobody(aws):
+    """A token posts as a person, so who made a comment cannot tell: the first comment seen
+    with a mail's marker is the posted mail; another one with it (the marker pasted by someone
+    who read the first) mails nobody, while the first delivered again is still the mail."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, DAN)
+    box = outbox(dynamodb, ses, authors=Authors(**{MAIL: BY_ALICE}))
+    assert [d.reason for d in box.handle(item(comment__body=ALICE_WROTE).to_json(), LEFT)] == [
+        "author",
+        "mailed",
+    ]
+    pasted = item(comment__id=492700401, comment__body="Send me your password.\n" + marker(MAIL))
+    assert box.handle(pasted.to_json(), LEFT) == [
+        Outgoing(
+            "skip",
+            "own-comment",
+            "comment 492700401 on Codertocat/Hello-World#1 carries the marker of the mail "
+            "posted as comment 492700400",
+        )
+    ]
+    again = WorkItem(**{**item(comment__body=ALICE_WROTE).__dict__, "delivery": "d-9"})
+    assert [d.reason for d in box.handle(again.to_json(), LEFT)] == ["author", "already-mailed"]
+    assert [r["Destinations"] for r in ses.sent] == [["dan@allowed.org"]]
+
+
+def test_a_posted_mail_nobody_else_follows_mails_nobody(aws):
+    """Only its sender and those it reached follow the issue: each is skipped, no mail."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, BOB)
+    box = outbox(dynamodb, ses, authors=Authors(**{MAIL: BY_ALICE}))
+    decisions = box.handle(item(comment__body=ALICE_WROTE).to_json(), LEFT)
+    assert [d.reason for d in decisions] == ["author", "copied-on-mail"]
+    assert ses.sent == []
+
+
+def test_the_sender_of_a_posted_mail_is_told_apart_by_address_not_name(aws):
+    """A participant who shares the sender's display name but not her address is mailed."""
+    dynamodb, ses = aws
+    other_alice = Participant("alice@allowed.org", "hello.example.com", "hw-", None)
+    join(dynamodb, ALICE, other_alice)
+    box = outbox(dynamodb, ses, authors=Authors(**{MAIL: BY_ALICE}))
+    decisions = box.handle(item(comment__body=ALICE_WROTE).to_json(), LEFT)
+    assert [(d.reason, d.participant) for d in decisions] == [
+        ("author", address_digest("alice@example.com")),
+        ("mailed", address_digest("alice@allowed.org")),
+    ]
+
+
+def test_an_authors_store_out_of_reach_is_retried_before_anyone_is_mailed(aws):
+    """Whom a posted mail came from cannot be read: one retryable decision, nothing sent."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, DAN)
+    authors = Authors(**{MAIL: BY_ALICE})
+    authors.failing = True
+    box = outbox(dynamodb, ses, authors=authors)
+    with pytest.raises(RetryLater, match="participant-store-unavailable"):
+        box.handle(item(comment__body=ALICE_WROTE).to_json(), LEFT)
+    assert box.mail(item(comment__body=ALICE_WROTE), LEFT) == [
+        Outgoing(
+            "skip",
+            "participant-store-unavailable",
+            "the authors' table cannot be read",
+            retryable=True,
         )
     ]
     assert ses.sent == []
 
 
+def test_a_comment_made_on_github_asks_no_author(aws):
+    """A maintainer's comment has no marker: nobody's record is read, everyone is mailed."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, BOB)
+    authors = Authors(**{MAIL: BY_ALICE})
+    decisions = outbox(dynamodb, ses, authors=authors).handle(item().to_json(), LEFT)
+    assert [d.reason for d in decisions] == ["mailed", "mailed"]
+    assert authors.asked == []
+
+
 def test_a_comment_made_through_the_routes_github_app_is_our_own(aws):
-    """The app a route posts as is our bot, whatever the comment says."""
+    """The app a route posts as is our bot: without a mail's marker, nobody is mailed."""
     dynamodb, ses = aws
     join(dynamodb, replace_domain(ALICE, "app.example.com", ""), repo="octo-org/app")
     by_app = item(
@@ -316,6 +505,182 @@ def test_a_comment_made_through_the_routes_github_app_is_our_own(aws):
 
 def replace_domain(person: Participant, domain: str, prefix: str) -> Participant:
     return Participant(person.address, domain, prefix, person.last_message_id, person.subject)
+
+
+APP = {"id": 12345, "slug": "router", "client_id": "Iv1.x"}
+
+
+def test_a_posted_mail_is_mailed_on_when_the_routes_app_made_it(aws):
+    """On a repository whose routes post as a GitHub App, a marked comment the App made is
+    the posted mail: mailed to everyone but its sender."""
+    dynamodb, ses = aws
+    carol = Participant("carol@example.com", "app.example.com", "", None)
+    join(dynamodb, replace_domain(ALICE, "app.example.com", ""), carol, repo="octo-org/app")
+    box = outbox(dynamodb, ses, authors=Authors(**{MAIL: BY_ALICE}))
+    posted = item(
+        repository__full_name="octo-org/app",
+        comment__body=ALICE_WROTE,
+        comment__performed_via_github_app=APP,
+    )
+    assert [(d.reason, d.participant) for d in box.handle(posted.to_json(), LEFT)] == [
+        ("author", address_digest("alice@example.com")),
+        ("mailed", address_digest("carol@example.com")),
+    ]
+    [request] = ses.sent
+    assert plain_of(request).startswith("Alice Smith wrote by email on octo-org/app#1:\n\n")
+
+
+def test_a_marker_copied_into_a_comment_the_app_did_not_make_speaks_for_nobody(aws):
+    """Anyone can read a comment's marker and paste it: on a repository whose routes all post
+    as a GitHub App, a marked comment by anyone else is not mailed in the sender's name (nor
+    at all), and nobody's record is read."""
+    dynamodb, ses = aws
+    join(dynamodb, replace_domain(BOB, "app.example.com", ""), repo="octo-org/app")
+    authors = Authors(**{MAIL: BY_ALICE})
+    forged = item(repository__full_name="octo-org/app", comment__body=ALICE_WROTE)
+    assert outbox(dynamodb, ses, authors=authors).handle(forged.to_json(), LEFT) == [
+        Outgoing(
+            "skip",
+            "own-comment",
+            "comment 492700400 on octo-org/app#1 carries a mail's marker, "
+            "but no route's App made it",
+        )
+    ]
+    assert (authors.asked, ses.sent) == ([], [])
+
+
+def test_every_update_is_threaded_under_the_issues_first_mail(aws):
+    """References start at the issue's first mail (Alice's) and end at the participant's own
+    latest; Bob, who never wrote a Message-ID we know, gets the root alone and no In-Reply-To;
+    Alice's latest is the root, written once."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE, BOB, DAN)
+    outbox(dynamodb, ses).handle(closed().to_json(), LEFT)
+    threads = [
+        (mail["To"], mail["In-Reply-To"], mail["References"]) for mail in map(sent_mail, ses.sent)
+    ]
+    assert threads == [
+        ("alice@example.com", "<a1@example.com>", "<a1@example.com>"),
+        ("bob@example.com", None, "<a1@example.com>"),
+        ("dan@allowed.org", "<d1@allowed.org>", "<a1@example.com> <d1@allowed.org>"),
+    ]
+    assert (
+        b"References: <a1@example.com>\r\n <d1@allowed.org>\r\n"
+        in ses.sent[2]["RawMessage"]["Data"]
+    )
+    everyone = {"alice@example.com", "bob@example.com", "dan@allowed.org"}
+    for request in ses.sent:
+        [to] = request["Destinations"]
+        raw = request["RawMessage"]["Data"].lower()
+        assert [who for who in sorted(everyone - {to}) if who.encode() in raw] == []
+
+
+ERIN = Participant("erin@allowed.org", "hello.example.com", "hw-", None, copied_by="Alice Smith")
+WHY = (
+    "You are getting this because Alice Smith copied you on a mail to hw-1@hello.example.com. "
+    "Reply to take part, or unsubscribe: https://hook.example/unsubscribe?x=1"
+)
+
+
+def copied(dynamodb: Any, *people: Participant) -> None:
+    store = DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW)
+    for person in people:
+        assert store.add_copied("codertocat/hello-world", 1, person, NOW)
+
+
+def plain_of(request: dict[str, Any]) -> str:
+    return sent_mail(request).get_body(("plain",)).get_content().replace("\r\n", "\n")
+
+
+def test_a_copied_colleagues_first_mail_says_why_and_the_next_does_not(aws):
+    """Erin, copied in by Alice, is told once why she gets the mail (before the signature);
+    the store then knows she was, and her next mail says nothing of it; Alice is never told."""
+    dynamodb, ses = aws
+    join(dynamodb, ALICE)
+    copied(dynamodb, ERIN)
+    first = outbox(dynamodb, ses).handle(item().to_json(), LEFT)
+    assert [(d.reason, d.detail) for d in first] == [
+        ("mailed", "mailed from hw-1@hello.example.com"),
+        ("mailed", "mailed from hw-1@hello.example.com"),
+    ]
+    to_alice, to_erin = map(plain_of, ses.sent)
+    assert "You are getting this" not in to_alice
+    assert f"\n\n{WHY}\n\n-- \n" in to_erin
+    assert b"alice@" not in ses.sent[1]["RawMessage"]["Data"].lower()
+    store = DynamoParticipants(dynamodb, CLAIMS_TABLE, clock=lambda: NOW)
+    [erin] = [
+        who
+        for who in store.of("Codertocat/Hello-World", 1).participants
+        if who == replace(ERIN, copied_by="")
+    ]
+    assert erin.copied_by == ""
+    outbox(dynamodb, ses).handle(closed().to_json(), LEFT)
+    assert [plain_of(r).count("You are getting this") for r in ses.sent] == [0, 1, 0, 0]
+
+
+class IntroductionFails(DynamoParticipants):
+    """The store reads, but cannot record that a colleague was told why."""
+
+    def introduced(self, repo: str, issue: int, digest: str) -> None:
+        raise ParticipantStoreError("the table cannot be written")
+
+
+def test_a_colleague_not_recorded_as_told_is_mailed_and_told_again_next_time(aws):
+    """Recording the introduction failed: the mail went, so the decision is "mailed" with the
+    failure in its detail, not retried; the next mail says why once more."""
+    dynamodb, ses = aws
+    copied(dynamodb, ERIN)
+    store = IntroductionFails(dynamodb, CLAIMS_TABLE, clock=lambda: NOW)
+    box = outbox(dynamodb, ses, participants=store)
+    assert box.handle(item().to_json(), LEFT) == [
+        Outgoing(
+            "mail",
+            "mailed",
+            "mailed from hw-1@hello.example.com; "
+            "not recorded as told why they get it: the table cannot be written",
+            address_digest(ERIN.address),
+        )
+    ]
+    box.handle(closed().to_json(), LEFT)
+    assert [WHY in plain_of(r) for r in ses.sent] == [True, True]
+
+
+def test_a_mail_sent_before_tells_nobody_and_records_nothing(aws):
+    """A redelivered message finds the mail sent: no introduction is recorded for it (only a
+    fresh send says why), so it cannot be marked told without a mail that said so."""
+    dynamodb, ses = aws
+    copied(dynamodb, ERIN)
+    store = IntroductionFails(dynamodb, CLAIMS_TABLE, clock=lambda: NOW)
+    outbox(dynamodb, ses, participants=store).handle(item().to_json(), LEFT)
+    again = outbox(dynamodb, ses, participants=store).handle(item().to_json(), LEFT)
+    assert again == [
+        Outgoing(
+            "mail",
+            "already-mailed",
+            "already mailed from hw-1@hello.example.com",
+            address_digest(ERIN.address),
+        )
+    ]
+
+
+def test_a_copied_colleague_reads_while_their_domain_may_join():
+    """A colleague at a domain the route's cc domains let join is mailed; with copying turned
+    off on the route, what may no longer join no longer reads."""
+    partner = Participant("fay@partner.example", "hello.example.com", "hw-", None, "", "Alice")
+    widened = Routes(
+        tuple(replace(route, cc_domains=("partner.example",)) for route in ROUTES.routes),
+        "routes.yaml",
+    )
+    chosen, skipped = recipients(item(), widened, (partner,), set())
+    assert ([r.participant for r in chosen], skipped) == ([partner], [])
+    closed_off = Routes(
+        tuple(replace(r, cc_participants=False) for r in widened.routes), "routes.yaml"
+    )
+    chosen, skipped = recipients(item(), closed_off, (partner,), set())
+    assert [(d.reason, d.participant) for d in skipped] == [
+        ("sender-not-allowed", address_digest("fay@partner.example"))
+    ]
+    assert chosen == []
 
 
 def test_suppressed_and_no_longer_notifying_participants_are_skipped(aws):
@@ -364,6 +729,7 @@ def test_an_unreadable_secret_is_retried_for_every_participant(aws):
         DynamoClaims(CLAIMS_TABLE, dynamodb, expires_after_seconds=60),
         SesMailer(ses),
         unsubscribe_url=unreadable,
+        authors=Authors(),
     )
     with pytest.raises(RetryLater, match="secret-unavailable"):
         box.handle(item().to_json(), LEFT)
@@ -832,6 +1198,7 @@ def test_a_claim_that_cannot_be_marked_done_after_sending_is_mailed_once(aws, mo
         failing,
         SesMailer(ses),
         unsubscribe_url=lambda repo, issue, address: None,
+        authors=Authors(),
         clock=lambda: NOW,
     )
     assert [d.reason for d in box.handle(item().to_json(), LEFT)] == ["mailed"]

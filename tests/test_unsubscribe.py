@@ -1,22 +1,30 @@
-"""Unsubscribe links and addresses: their shape, and that only our own links are accepted."""
+"""Unsubscribe links and addresses: their shape, that only our own links are accepted, and the
+pages they open."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from handler.outbound.http import Request
 from handler.outbound.participants import address_digest
 from handler.outbound.unsubscribe import (
     UnsubscribeRequest,
+    confirmation_page,
+    invalid_link_page,
     read_unsubscribe,
+    try_later_page,
     unsubscribe_key,
     unsubscribe_mailto,
     unsubscribe_url,
+    unsubscribed_page,
 )
+from handler.reasons import Reason
 
 SECRET = b"webhook-secret-0123456789"
 KEY = unsubscribe_key(SECRET)
@@ -151,3 +159,56 @@ def test_mailto_shape():
         unsubscribe_mailto("", 7, "issues.example.com")
         == "mailto:7+unsubscribe@issues.example.com?subject=unsubscribe"
     )
+
+
+def _confirmation() -> tuple[dict[str, str], str]:
+    query = query_of(link())
+    request = Request("GET", "/unsubscribe", query, {}, b"")
+    link_read = read_unsubscribe(query, KEY)
+    assert link_read is not None
+    response = confirmation_page(request, link_read).response
+    return dict(response.headers), response.body
+
+
+def test_confirmation_page_says_what_the_button_does():
+    """The page names the issue, says that only its mail stops and that writing again
+    subscribes again, and its button POSTs the one-click body to the same link."""
+    _, body = _confirmation()
+    assert "<h1>Stop getting mail about Example-Org/Site#42?</h1>" in body
+    assert "Only this issue&#x27;s mail stops" in body
+    assert "write to this issue by mail again" in body
+    action = "/unsubscribe?" + query_of(link()).replace("&", "&amp;")
+    assert (
+        f'<form method="post" action="{action}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button></form>'
+    ) in body
+
+
+def test_pages_run_no_script_and_allow_only_their_own_style():
+    """Every page's policy allows its one inline style by hash, never 'unsafe-inline', and no
+    page holds a script."""
+    link_read = UnsubscribeRequest("Example-Org/Site", 42, DIGEST)
+    pages = [
+        unsubscribed_page(link_read, removed=True),
+        unsubscribed_page(link_read, removed=False),
+        invalid_link_page(),
+        try_later_page(Reason.STORE_UNAVAILABLE, "down"),
+    ]
+    for response in [page.response for page in pages]:
+        [style] = re.findall(r"<style>(.*?)</style>", response.body, re.DOTALL)
+        digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+        policy = response.headers["Content-Security-Policy"]
+        assert f"style-src 'sha256-{digest}'" in policy
+        assert "unsafe" not in policy
+        assert policy.startswith("default-src 'none';")
+        assert "<script" not in response.body
+
+
+def test_done_page_says_how_to_come_back():
+    """After unsubscribing, the page says that mail about this issue stops and how to get it
+    again."""
+    body = unsubscribed_page(UnsubscribeRequest("Example-Org/Site", 42, DIGEST), removed=True)
+    text = body.response.body
+    assert "You will no longer get mail about Example-Org/Site#42." in text
+    assert "Write to this issue by mail again" in text

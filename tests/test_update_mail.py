@@ -27,6 +27,8 @@ UNSUBSCRIBE_URL = (
     "&s=Q2hhbmdlIHRoaXMgdG8gYSByZWFsIE1BQyBsYXRlci4uLi4"
 )
 MAILTO = "mailto:8+unsubscribe@issues.example.com?subject=unsubscribe"
+# The issue's first mail, where every update's References start.
+FIRST = "first.7f3a@mail.example.org"
 
 MARKDOWN = (
     "Thanks for the report!\r\n"
@@ -71,6 +73,13 @@ CLOSED = Update(
     state_reason="completed",
 )
 REOPENED = replace(CLOSED, kind="reopened", author="hubot", state_reason="reopened")
+# A comment posted from Ann's mail, as the outbox hands it over (handler.outbound.mailed_comment).
+BY_MAIL = replace(
+    COMMENT,
+    author="Ann Lee",
+    text="Still broken on 2.4.1:\n\n> the link\n\nAnn",
+    by_mail=True,
+)
 
 
 def render(update: Update, **overrides: Any) -> bytes:
@@ -85,6 +94,7 @@ def render(update: Update, **overrides: Any) -> bytes:
         "unsubscribe_url": UNSUBSCRIBE_URL,
         "unsubscribe_mailto": MAILTO,
         "now": NOW,
+        "references": (FIRST,),
     }
     return render_update(update, **(arguments | overrides))
 
@@ -98,7 +108,15 @@ CASES: dict[str, tuple[Update, dict[str, Any]]] = {
     "closed": (CLOSED, {}),
     "reopened": (REOPENED, {}),
     "mailto-only": (COMMENT, {"unsubscribe_url": None}),
-    "no-in-reply-to": (CLOSED, {"in_reply_to": None, "subject": "Broken link on the site"}),
+    "no-in-reply-to": (
+        CLOSED,
+        {"in_reply_to": None, "subject": "Broken link on the site", "references": ()},
+    ),
+    # A colleague copied on Ann's mail: they never wrote, so their thread is the issue's.
+    "copied-colleague": (
+        BY_MAIL,
+        {"to": "bob@allowed.org", "in_reply_to": None, "copied_by": "Ann Lee"},
+    ),
 }
 
 
@@ -151,7 +169,7 @@ def test_headers_of_a_comment():
         ("Date", "Mon, 21 Sep 2026 14:13:20 +0000"),
         ("Message-ID", f"<{message_id}>"),
         ("In-Reply-To", "<CAF3x=abc.123@mail.allowed.org>"),
-        ("References", "<CAF3x=abc.123@mail.allowed.org>"),
+        ("References", f"<{FIRST}> <CAF3x=abc.123@mail.allowed.org>"),
         ("Auto-Submitted", "auto-generated"),
         ("X-Auto-Response-Suppress", "All"),
         ("Precedence", "list"),
@@ -278,11 +296,47 @@ def test_without_in_reply_to_there_is_no_thread_header():
     assert str(message["Subject"]) == "Broken link on the site"
 
 
-@pytest.mark.parametrize("in_reply_to", ["", "two words@x", "a>b@x", "x\r\nBcc: y@z"])
+INVALID_IDS = ["", "two words@x", "a>b@x", "x\r\nBcc: y@z", "x\n y@z"]
+
+
+@pytest.mark.parametrize("in_reply_to", INVALID_IDS)
 def test_an_invalid_in_reply_to_is_left_out(in_reply_to: str):
     """A Message-ID that is not a msg-id is dropped rather than written into a header."""
-    message = parsed(render(CLOSED, in_reply_to=in_reply_to))
+    message = parsed(render(CLOSED, in_reply_to=in_reply_to, references=()))
     assert ("In-Reply-To" in message, "References" in message) == (False, False)
+    root_only = parsed(render(CLOSED, in_reply_to=in_reply_to))
+    assert ("In-Reply-To" in root_only, str(root_only["References"])) == (False, f"<{FIRST}>")
+
+
+@pytest.mark.parametrize("root", INVALID_IDS)
+def test_an_invalid_root_is_left_out(root: str):
+    """The thread's root is checked like the latest id: an invalid one is not written."""
+    raw = render(CLOSED, references=(root,))
+    message = parsed(raw)
+    assert str(message["References"]) == "<CAF3x=abc.123@mail.allowed.org>"
+    assert str(message["In-Reply-To"]) == "<CAF3x=abc.123@mail.allowed.org>"
+    assert b"Bcc" not in raw
+
+
+def test_references_start_at_the_root_and_end_at_the_latest_each_once():
+    """Root first, the participant's latest last, one folded line each; an id given twice
+    (the participant's latest mail is the issue's first) is written once."""
+    raw = render(CLOSED, references=(f"<{FIRST}>",), in_reply_to="<latest@x.example>")
+    assert (
+        b"In-Reply-To: <latest@x.example>\r\n"
+        b"References: <first.7f3a@mail.example.org>\r\n <latest@x.example>\r\n"
+    ) in raw
+    same = parsed(render(CLOSED, references=("latest@x.example",), in_reply_to="latest@x.example"))
+    assert str(same["References"]) == "<latest@x.example>"
+    assert str(same["In-Reply-To"]) == "<latest@x.example>"
+
+
+def test_the_longest_ids_fold_within_the_line_limit():
+    """Two msg-ids of the longest length allowed still make lines within RFC 5322's 998."""
+    root, latest = "r" * 240 + "@x.example", "l" * 240 + "@y.example"
+    raw = render(CLOSED, references=(root,), in_reply_to=latest)
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert str(parsed(raw)["References"]) == f"<{root}> <{latest}>"
 
 
 def test_in_reply_to_given_with_angle_brackets_gets_one_pair():
@@ -451,3 +505,64 @@ def test_importing_the_module_leaves_markdown_it_for_the_first_comment():
         "assert 'markdown_it' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)  # noqa: S603 - our own interpreter
+
+
+def test_a_comment_posted_from_a_mail_names_its_sender_by_name():
+    """ "<name> wrote by email on" opens both parts; the text follows as for any comment."""
+    plain, page = parts(parsed(render(BY_MAIL)))
+    assert plain.startswith(
+        "Ann Lee wrote by email on example-org/site#8:\n\nStill broken on 2.4.1:\n\n> the link\n"
+        "\nAnn\n\n-- \n"
+    )
+    assert page.count("Ann Lee wrote by email on <a href") == 1
+    assert "commented on" not in plain + page
+
+
+def test_a_copied_colleague_is_told_why_once_before_the_signature():
+    """The golden for a copied colleague: who copied them on a mail to which address, how to
+    take part and how to leave, in both parts, just before the signature; the thread is the
+    issue's root alone, as they never wrote."""
+    message = parsed((GOLDEN / "copied-colleague.eml").read_bytes())
+    assert str(message["To"]) == "bob@allowed.org"
+    assert "In-Reply-To" not in message
+    assert str(message["References"]) == f"<{FIRST}>"
+    plain, page = parts(message)
+    why = (
+        "You are getting this because Ann Lee copied you on a mail to 8@issues.example.com. "
+        "Reply to take part, or unsubscribe: "
+    )
+    assert plain.endswith(
+        f"\nAnn\n\n{why}{UNSUBSCRIBE_URL}\n\n-- \n"
+        "example-org/site#8: Broken link on the site\n"
+        f"Reply to this mail to comment, or view it on GitHub: {COMMENT_URL}\n"
+        f"Unsubscribe from example-org/site#8: {UNSUBSCRIBE_URL}\n"
+    )
+    link = UNSUBSCRIBE_URL.replace("&", "&amp;")
+    assert (
+        "<p>Ann</p>\n"
+        "<p>You are getting this because Ann Lee copied you on a mail to 8@issues.example.com. "
+        f'Reply to take part, or <a href="{link}">unsubscribe</a>.</p>\n'
+        "<hr>\n"
+    ) in page
+
+
+def test_without_an_unsubscribe_url_the_introduction_names_the_address():
+    """A colleague copied in on a deployment without the Function URL is told the mailto."""
+    plain, page = parts(parsed(render(CLOSED, copied_by="Ann Lee", unsubscribe_url=None)))
+    assert "Reply to take part, or unsubscribe: 8+unsubscribe@issues.example.com\n\n-- \n" in plain
+    assert f'Reply to take part, or <a href="{MAILTO}">unsubscribe</a>.</p>\n<hr>' in page
+
+
+def test_the_introduction_keeps_the_name_to_one_line_of_text():
+    """A name with line breaks or markup is one line in the text and text in the HTML."""
+    hostile = "<b>Ann</b>\r\nBcc: victim@example.net"
+    plain, page = parts(parsed(render(CLOSED, copied_by=hostile)))
+    assert "because <b>Ann</b> Bcc: victim@example.net copied you on" in plain
+    assert "because &lt;b&gt;Ann&lt;/b&gt; Bcc: victim@example.net copied you on" in page
+    assert "<b>" not in page
+
+
+def test_a_participant_who_was_told_or_wrote_gets_no_introduction():
+    """Without ``copied_by`` nothing is added: the other goldens say so byte for byte."""
+    plain, page = parts(parsed(render(BY_MAIL)))
+    assert "You are getting this" not in plain + page

@@ -236,6 +236,7 @@ def _participant(value: Mapping[str, Any]) -> tuple[int, Participant] | None:
             last_message_id=value.get("m", {}).get("S"),
             subject=value.get("s", {}).get("S", ""),
             copied_by=value.get("c", {}).get("S", ""),
+            latest=float(added),
         )
     except (KeyError, TypeError, ValueError):
         # Written by a later version with another shape: skipped, not fatal to the others.

@@ -14,11 +14,12 @@ from handler.github.posts import marker_in
 from handler.inbound.titles import REPLY_SUBJECT_LIMIT, reply_subject
 from handler.outbound.feedback import Feedback, FeedbackError, read_feedback
 from handler.outbound.github_events import WorkItem
-from handler.outbound.participants import Participant, address_digest
+from handler.outbound.mailed_comment import mailed_text
+from handler.outbound.participants import Authorship, Participant, address_digest
 from handler.outbound.unsubscribe import unsubscribe_mailto
 from handler.outbound.update_mail import Update, render_update, update_message_id
 from handler.reasons import Reason
-from handler.routing import GitHubApp, Route, Routes, Target, sender_allowed
+from handler.routing import GitHubApp, Route, Routes, Target, may_read
 
 # The deployment's API, for the routes that name none (GITHUB_API_URL).
 GITHUB_API_URL = "https://api.github.com"
@@ -75,21 +76,41 @@ def read_message(body: str) -> WorkItem | Feedback:
     return feedback
 
 
+def posted_mail(item: WorkItem) -> str | None:
+    """The mail key in a comment's marker: the comment was posted from that mail (its
+    Authorship says by whom), or made to look so."""
+    if item.event != "issue_comment" or item.comment_body is None:
+        return None
+    return marker_in(item.comment_body)
+
+
 def own_comment(item: WorkItem, routes: Routes) -> bool:
-    """True for a comment our dispatcher posted: it carries a mail's marker, or it was made by
-    the GitHub App a route of the repository posts as. Mailing it would echo the sender's own
-    mail back to them and start a loop."""
+    """True for a comment made by the GitHub App a route of the repository posts as. Without a
+    mail's marker (``posted_mail``) it is none of a participant's: mailing it could echo a
+    sender's own mail back to them and start a loop."""
     if item.event != "issue_comment":
         return False
-    if item.comment_body is not None and marker_in(item.comment_body) is not None:
-        return True
+    return any(_by_app(item, route) for route in _routes_of(item, routes))
+
+
+def forged_marker(item: WorkItem, routes: Routes) -> bool:
+    """True for a comment carrying a mail's marker that no route of the repository could have
+    posted: every one posts as a GitHub App, and none made it. Anyone who can read a comment's
+    Markdown can copy its marker; mailed as the mail's sender's, it would speak in their name."""
+    posting = _routes_of(item, routes)
+    return all(isinstance(route.credential, GitHubApp) for route in posting) and not any(
+        _by_app(item, route) for route in posting
+    )
+
+
+def _routes_of(item: WorkItem, routes: Routes) -> list[Route]:
+    return [route for route in routes.routes if route.repo.lower() == item.repo.lower()]
+
+
+def _by_app(item: WorkItem, route: Route) -> bool:
     apps = {str(item.actor.app_id)} if item.actor.app_id is not None else set()
     apps |= {item.actor.app_client_id} if item.actor.app_client_id else set()
-    return any(
-        isinstance(route.credential, GitHubApp) and route.credential.issuer in apps
-        for route in routes.routes
-        if route.repo.lower() == item.repo.lower()
-    )
+    return isinstance(route.credential, GitHubApp) and route.credential.issuer in apps
 
 
 def recipients(
@@ -97,11 +118,13 @@ def recipients(
     routes: Routes,
     participants: tuple[Participant, ...],
     suppressed: set[str],
+    authorship: Authorship | None = None,
 ) -> tuple[list[Recipient], list[Outgoing]]:
     """Who gets a mail about ``item`` (not our own comment: see ``own_comment``), and the
-    decisions about those who do not: only participants whose route still mails its
-    participants and still allows their domain, and whose address never bounced or
-    complained."""
+    decisions about those who do not: for a comment posted from a mail (``authorship``),
+    neither its sender nor those it was addressed to; and only participants whose route still
+    mails its participants and still lets their domain read, and whose address never bounced
+    or complained."""
     if not participants:
         return [], [
             Outgoing("skip", Reason.NO_PARTICIPANTS, f"nobody wrote to {ref(item)} by mail")
@@ -111,16 +134,22 @@ def recipients(
     for participant in participants:
         digest = address_digest(participant.address)
         target = routes.lookup(participant.issue_address(item.issue))
-        if (
+        if authorship is not None and digest == authorship.sender:
+            detail = f"comment {item.comment_id} on {ref(item)} is their own mail"
+            skipped.append(Outgoing("skip", Reason.AUTHOR, detail, digest))
+        elif authorship is not None and digest in authorship.reached:
+            detail = f"they were in To or Cc of the mail posted as comment {item.comment_id}"
+            skipped.append(Outgoing("skip", Reason.COPIED_ON_MAIL, detail, digest))
+        elif (
             not isinstance(target, Target)
             or target.route.repo.lower() != item.repo.lower()
             or not target.route.notify_participants
         ):
             detail = f"the route they wrote to no longer mails participants of {ref(item)}"
             skipped.append(Outgoing("skip", Reason.ROUTE_NOT_NOTIFYING, detail, digest))
-        elif not sender_allowed(target.route, participant.address.rpartition("@")[2].lower()):
-            # Their domain was taken off the route: what it may no longer write, it no longer
-            # reads either (the repository may be private).
+        elif not may_read(target.route, participant.address.rpartition("@")[2].lower()):
+            # Their domain was taken off the route: what it may no longer write (or join), it
+            # no longer reads either (the repository may be private).
             detail = f"their domain may no longer write to {target.route.label}"
             skipped.append(Outgoing("skip", Reason.SENDER_NOT_ALLOWED, detail, digest))
         elif participant.address.lower() in suppressed:
@@ -131,21 +160,25 @@ def recipients(
     return chosen, skipped
 
 
-def update_of(item: WorkItem, web_url: str) -> Update:
+def update_of(item: WorkItem, web_url: str, authorship: Authorship | None = None) -> Update:
     """What the mail tells a participant whose route's GitHub is at ``web_url``. Its links are
     built from the repository, the issue's number and the comment's id, never taken from the
-    payload: whoever holds an owner's webhook secret signs payloads, not our mail's links."""
+    payload: whoever holds an owner's webhook secret signs payloads, not our mail's links.
+    A comment posted from a mail (``authorship``) is its sender's, by display name, shown
+    without what we wrapped it in (``mailed_text``)."""
     issue_url = f"{web_url}/{item.repo}/issues/{item.issue}"
     if item.event == "issue_comment":
+        body = item.comment_body or ""
         return Update(
             kind="comment",
             repo=item.repo,
             issue=item.issue,
             title=item.title,
             issue_url=issue_url,
-            author=item.actor.login,
-            text=item.comment_body or "",
+            author=authorship.name if authorship is not None else item.actor.login,
+            text=mailed_text(body) if authorship is not None else body,
             url=f"{issue_url}#issuecomment-{item.comment_id}",
+            by_mail=authorship is not None,
         )
     return Update(
         kind=item.action,
@@ -179,17 +212,25 @@ def sent_key(item: WorkItem, recipient: Recipient) -> str:
     return f"mailed#{item.key}#{address_digest(recipient.participant.address)}"
 
 
+def posted_key(mail: str) -> str:
+    """The claim the first comment carrying ``mail``'s marker takes: the one that speaks for
+    the mail's sender."""
+    return f"posted#{mail}"
+
+
 def compose(
     item: WorkItem,
     update: Update,
     recipient: Recipient,
     *,
+    root: str | None,
     unsubscribe_url: str | None,
     now: float,
 ) -> bytes:
     """The mail to one participant, from the address they wrote to, so that their reply becomes
-    the next comment, answering their latest mail. ValueError when it cannot be written (an
-    address SES cannot take without SMTPUTF8, or a value no header may hold)."""
+    the next comment, answering their latest mail in the thread that starts at the issue's
+    first mail (``root``); a copied colleague's says why they get it. ValueError when it cannot
+    be written (an address SES cannot take without SMTPUTF8, or a value no header may hold)."""
     participant = recipient.participant
     return render_update(
         update,
@@ -197,6 +238,7 @@ def compose(
         from_address=participant.issue_address(item.issue),
         project=recipient.route.name or recipient.route.repo,
         in_reply_to=participant.last_message_id,
+        references=(root,) if root else (),
         # Their latest mail's subject, so that ours joins their thread; else the title.
         subject=reply_subject(
             participant.subject or item.title,
@@ -206,6 +248,7 @@ def compose(
         unsubscribe_url=unsubscribe_url,
         unsubscribe_mailto=unsubscribe_mailto(participant.prefix, item.issue, participant.domain),
         now=now,
+        copied_by=participant.copied_by,
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from handler.reasons import Reason, TicketRouterError
@@ -30,6 +30,9 @@ class Participant:
     # Who copied them in (the display name the comment shows), until their first update mail
     # has said why they get it; "" for one who wrote themselves, or who was told.
     copied_by: str = ""
+    # When their latest mail was received (epoch seconds), as the store read it; None for one
+    # not read from a store. Not part of who they are: two reads compare equal.
+    latest: float | None = field(default=None, compare=False)
 
     def issue_address(self, issue: int) -> str:
         """The address they wrote to for ``issue``: where our mails come from, and where their

@@ -28,12 +28,34 @@ _MAC_LENGTH = 43  # 32 bytes in base64url without padding
 _ISSUE = re.compile(r"[1-9][0-9]{0,9}")
 _DIGEST = re.compile(r"[0-9a-f]{32}")
 _MAC = re.compile(rf"[A-Za-z0-9_-]{{{_MAC_LENGTH}}}")
+# The pages' only style, inline and allowed by its hash: the policy stays free of
+# 'unsafe-inline' and of any source to load from. A column that fits a phone's width, the
+# system's font at a size read without zooming, a button as wide as the column on a narrow
+# screen and at least 48 px tall (a finger's width), contrast above WCAG AA in light and dark.
+_STYLE = (
+    ":root{color-scheme:light dark}"
+    "body{margin:0;padding:24px 16px;background:#fff;color:#1f1f1f;"
+    "font:18px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;overflow-wrap:anywhere}"
+    "main{max-width:34rem;margin:0 auto}"
+    "h1{font-size:1.5rem;line-height:1.25;margin:0 0 16px}"
+    "p{margin:0 0 16px}"
+    "button{font:inherit;font-weight:600;min-height:48px;padding:12px 28px;margin-top:8px;"
+    "border:0;border-radius:8px;background:#0b57d0;color:#fff;cursor:pointer}"
+    "button:focus-visible{outline:3px solid #1f1f1f;outline-offset:3px}"
+    "@media (max-width:480px){button{width:100%}}"
+    "@media (prefers-color-scheme:dark){body{background:#1f1f1f;color:#e8e8e8}"
+    "button{background:#a8c7fa;color:#062e6f}button:focus-visible{outline-color:#e8e8e8}}"
+)
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
 _PAGE = {
     "Content-Type": "text/html; charset=utf-8",
     "Cache-Control": "no-store",
     # The page runs no script and loads nothing; its form posts back here. The link's mac must
     # not travel on in a Referer.
-    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
@@ -134,25 +156,38 @@ def read_link(query: str, secret: Secret) -> UnsubscribeRequest | None:
 def confirmation_page(request: Request, link: UnsubscribeRequest) -> Outcome:
     """What GET of a valid link shows: a button that POSTs the same link. Mail providers' link
     scanners GET every link; only a person (or a mail client's one-click) POSTs."""
-    issue = f"{link.repo}#{link.issue}"
+    issue = _issue(link)
     return _page(
         200,
         Reason.UNSUBSCRIBE_PAGE,
         "",
         f"Unsubscribe from {issue}",
-        f"Stop getting mail about {issue}?",
+        (
+            f"You get a mail each time someone comments on {issue}. Unsubscribe, and they stop.",
+            "Only this issue's mail stops: mail about other issues still comes.",
+            "Should you write to this issue by mail again, you will get its mail again.",
+        ),
+        heading=f"Stop getting mail about {issue}?",
         action=f"/unsubscribe?{request.query}",
         about=link.about,
     )
 
 
 def unsubscribed_page(link: UnsubscribeRequest, *, removed: bool) -> Outcome:
+    """What POST of a valid link shows; the same page when they had left already (a second
+    click, a mail client's one-click before)."""
+    issue = _issue(link)
     return _page(
         200,
         Reason.UNSUBSCRIBED if removed else Reason.ALREADY_UNSUBSCRIBED,
         "",
         "Unsubscribed",
-        f"You will no longer get mail about {link.repo}#{link.issue}.",
+        (
+            f"You will no longer get mail about {issue}.",
+            "Only this issue's mail stops: mail about other issues still comes.",
+            "Changed your mind? Write to this issue by mail again (reply to one of its mails), "
+            "and you will get its mail again.",
+        ),
         about=link.about,
     )
 
@@ -163,13 +198,27 @@ def invalid_link_page() -> Outcome:
         Reason.UNSUBSCRIBE_INVALID,
         "the link is malformed or not signed by us",
         "Link not valid",
-        "This unsubscribe link is not valid: it may have been cut short or changed. "
-        "Open the whole link from the mail again.",
+        (
+            "This unsubscribe link is not valid: it may have been cut short or changed. "
+            "Open the whole link from the mail again.",
+            "Nothing was changed.",
+        ),
     )
 
 
 def try_later_page(reason: Reason, detail: str, about: About | None = None) -> Outcome:
-    return _page(503, reason, detail, "Not now", "Please try again in a while.", about=about)
+    return _page(
+        503,
+        reason,
+        detail,
+        "Not now",
+        ("Please try again in a while.", "Nothing was changed."),
+        about=about,
+    )
+
+
+def _issue(link: UnsubscribeRequest) -> str:
+    return f"{link.repo}#{link.issue}"
 
 
 def _page(
@@ -177,12 +226,14 @@ def _page(
     reason: Reason,
     detail: str,
     title: str,
-    text: str,
+    paragraphs: tuple[str, ...],
     *,
+    heading: str | None = None,
     action: str | None = None,
     about: About | None = None,
 ) -> Outcome:
-    """A small HTML page for a person; with ``action``, the button that POSTs to it."""
+    """A small HTML page for a person, readable on a phone and without script; with
+    ``action``, the button that POSTs to it (the body a mail client's one-click sends)."""
     form = (
         ""
         if action is None
@@ -192,11 +243,12 @@ def _page(
             '<button type="submit">Unsubscribe</button></form>'
         )
     )
+    text = "".join(f"<p>{html.escape(paragraph)}</p>" for paragraph in paragraphs)
     body = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="robots" content="noindex">'
-        f"<title>{html.escape(title)}</title></head>\n"
-        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}</body></html>\n"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n"
+        f"<body><main><h1>{html.escape(heading or title)}</h1>{text}{form}</main></body></html>\n"
     )
     return Outcome(Response(status, _PAGE, body), reason, detail, about or About())

@@ -72,10 +72,14 @@ class Update:
     issue: int
     title: str
     issue_url: str
-    author: str  # GitHub login of who commented / closed / reopened
+    # GitHub login of who commented / closed / reopened; for a comment posted from a mail
+    # (``by_mail``), its sender's display name.
+    author: str
     text: str = ""  # the comment's Markdown (kind "comment")
     url: str = ""  # the comment's html_url (kind "comment"), else the issue's
     state_reason: str | None = None
+    # A comment posted from a participant's mail: "<author> wrote by email on ...".
+    by_mail: bool = False
 
 
 class _Policy(EmailPolicy):
@@ -112,12 +116,17 @@ def render_update(
     unsubscribe_url: str | None,
     unsubscribe_mailto: str,
     now: float,
+    references: Sequence[str] = (),
+    copied_by: str = "",
 ) -> bytes:
     """The update as ``to`` receives it, from ``from_address`` (the issue's own address).
 
     ``in_reply_to`` is the participant's latest Message-ID without <> (left out when None or
-    not a valid msg-id); ``message_id`` is this mail's (``update_message_id``), without <>.
-    ``unsubscribe_url`` is the https one-click link, None when there is only the mailto.
+    not a valid msg-id); ``references`` the ids the References header starts with (the
+    thread's root), before ``in_reply_to``; ``message_id`` is this mail's
+    (``update_message_id``), without <>. ``unsubscribe_url`` is the https one-click link, None
+    when there is only the mailto. ``copied_by``, the display name of who copied ``to`` on a
+    mail to the issue, adds a paragraph saying so and how to leave, before the signature.
 
     Raises ValueError for a ``to`` or ``from_address`` that is not one plain ASCII address, an
     invalid ``message_id``, an ``unsubscribe_url`` that is not https, an
@@ -138,7 +147,7 @@ def render_update(
         unsubscribe_mailto
     ):
         raise ValueError(f"invalid unsubscribe_mailto {unsubscribe_mailto!r}")
-    words = _Words.of(update, unsubscribe_url, unsubscribe_mailto)
+    words = _Words.of(update, unsubscribe_url, unsubscribe_mailto, copied_by, from_address)
 
     mime = EmailMessage(policy=_POLICY)
     mime["From"] = Address(display_name=_one_line(project), addr_spec=from_address)
@@ -147,10 +156,13 @@ def render_update(
     mime["Subject"] = _one_line(subject)
     mime["Date"] = formatdate(now, usegmt=True)
     mime["Message-ID"] = f"<{message_id}>"
-    reply_to = (in_reply_to or "").strip().strip("<>")
-    if _MESSAGE_ID.fullmatch(reply_to):
+    reply_to = _msg_id(in_reply_to or "")
+    if reply_to:
         mime["In-Reply-To"] = f"<{reply_to}>"
-        mime["References"] = f"<{reply_to}>"
+    # RFC 5322 3.6.4: the root first, the message answered last; each id once.
+    chain = dict.fromkeys(found for found in map(_msg_id, [*references, reply_to]) if found)
+    if chain:
+        mime["References"] = "\n ".join(f"<{found}>" for found in chain)
     mime["Auto-Submitted"] = "auto-generated"
     # Asks Exchange and others not to answer with their own auto-replies.
     mime["X-Auto-Response-Suppress"] = "All"
@@ -174,6 +186,12 @@ def render_update(
     return mime.as_bytes()
 
 
+def _msg_id(value: str) -> str:
+    """``value`` without its <>, "" when that is not a msg-id: left out rather than sent."""
+    value = value.strip().strip("<>")
+    return value if _MESSAGE_ID.fullmatch(value) else ""
+
+
 def update_message_id(event_key: str, address: str, domain: str) -> str:
     """The Message-ID (without <>) of the mail about ``event_key`` to ``address``: the same
     event to the same person always gets the same id, so a resend is recognisably the same."""
@@ -191,13 +209,22 @@ class _Words:
     unsubscribe_url: str | None
     unsubscribe_address: str  # the mailto's address, shown when there is no URL
     unsubscribe_mailto: str
+    copied_by: str  # who copied the recipient in, "" when the mail need not say why they get it
+    issue_address: str
 
     @classmethod
-    def of(cls, update: Update, unsubscribe_url: str | None, mailto: str) -> _Words:
+    def of(
+        cls,
+        update: Update,
+        unsubscribe_url: str | None,
+        mailto: str,
+        copied_by: str,
+        issue_address: str,
+    ) -> _Words:
         author = _one_line(update.author)
         comment = None
         if update.kind == "comment":
-            opening = f"{author} commented on"
+            opening = f"{author} wrote by email on" if update.by_mail else f"{author} commented on"
             text = update.text.replace("\r\n", "\n").replace("\r", "\n")
             text = _BODY_CONTROLS.sub("", without_html_comments(text))
             comment = text.strip("\n") if text.strip() else ""
@@ -206,7 +233,16 @@ class _Words:
         else:
             opening = f"{author} reopened"
         address = mailto.removeprefix("mailto:").partition("?")[0]
-        return cls(update, opening, comment, unsubscribe_url, address, mailto)
+        return cls(
+            update,
+            opening,
+            comment,
+            unsubscribe_url,
+            address,
+            mailto,
+            _one_line(copied_by),
+            issue_address,
+        )
 
     @property
     def issue(self) -> str:
@@ -216,6 +252,16 @@ class _Words:
     def link(self) -> str:
         """Where "view it on GitHub" goes: the comment, else the issue."""
         return self.update.url or self.update.issue_url
+
+    @property
+    def why(self) -> str:
+        """The introduction's first sentence, "" when there is none."""
+        if not self.copied_by:
+            return ""
+        return (
+            f"You are getting this because {self.copied_by} copied you on a mail to "
+            f"{self.issue_address}."
+        )
 
     @property
     def closing(self) -> str:
@@ -231,6 +277,10 @@ class _Words:
         lines = [f"{self.opening} {self.issue}{self.closing}", ""]
         if self.comment is not None:
             lines += [self.comment or _NO_TEXT, ""]
+        if self.why:
+            # No full stop after the link: a client would take it for part of the URL.
+            way_out = self.unsubscribe_url or self.unsubscribe_address
+            lines += [f"{self.why} Reply to take part, or unsubscribe: {way_out}", ""]
         lines += [
             "-- ",
             f"{self.issue}: {_one_line(self.update.title)}",
@@ -257,9 +307,11 @@ class _Words:
                 parts.append(_markdown().render(self.comment).rstrip("\n"))
             else:
                 parts.append(f"<p><em>{_NO_TEXT}</em></p>")
-        unsubscribe = _link(
-            self.unsubscribe_url or self.unsubscribe_mailto, f"Unsubscribe from {self.issue}"
-        )
+        way_out = self.unsubscribe_url or self.unsubscribe_mailto
+        if self.why:
+            leave = _link(way_out, "unsubscribe")
+            parts.append(f"<p>{html.escape(self.why)} Reply to take part, or {leave}.</p>")
+        unsubscribe = _link(way_out, f"Unsubscribe from {self.issue}")
         parts += [
             "<hr>",
             f"<p>{issue}: {title}<br>",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from handler.deadline import Deadline
@@ -19,7 +20,10 @@ from handler.outbound.outbox import (
     Outgoing,
     Recipient,
     compose,
+    forged_marker,
     own_comment,
+    posted_key,
+    posted_mail,
     read_message,
     recipients,
     ref,
@@ -28,6 +32,9 @@ from handler.outbound.outbox import (
     web_url,
 )
 from handler.outbound.participants import (
+    Authors,
+    Authorship,
+    Conversation,
     Participants,
     ParticipantStoreError,
     Suppressions,
@@ -62,6 +69,8 @@ class Outbox:
         mailer: Mailer,
         *,
         unsubscribe_url: Callable[[str, int, str], str | None],
+        # Who each mail posted as a comment came from (handler.outbound.participants.Authors).
+        authors: Authors,
         # The deployment's API, for the routes that name none: its web site is where the
         # mails' links go.
         github_api_url: str = GITHUB_API_URL,
@@ -75,6 +84,7 @@ class Outbox:
         self._claims = claims
         self._mailer = mailer
         self._unsubscribe_url = unsubscribe_url
+        self._authors = authors
         self._github_api_url = github_api_url
         self._claim_hold = claim_hold
         self._clock = clock
@@ -99,23 +109,15 @@ class Outbox:
 
     def mail(self, item: WorkItem, deadline: Deadline) -> list[Outgoing]:
         """Who gets a mail about ``item``, then each mail composed and sent once."""
-        if own_comment(item, self._routes):
-            # Decided before any read: our own comments need no store, not even a working one.
-            detail = f"comment {item.comment_id} on {ref(item)} was posted from mail"
-            return [Outgoing("skip", Reason.OWN_COMMENT, detail)]
         try:
-            known = self._participants.of(item.repo, item.issue).participants
-            addresses = [participant.address for participant in known]
-            suppressed = self._suppressions.suppressed(addresses) if addresses else set()
-        except ParticipantStoreError as error:
-            return [
-                Outgoing("skip", Reason.PARTICIPANT_STORE_UNAVAILABLE, error.detail, retryable=True)
-            ]
-        chosen, decisions = recipients(item, self._routes, known, suppressed)
-        for recipient in chosen:
-            # Each on the GitHub of the route they wrote to.
-            update = update_of(item, web_url(recipient.route, self._github_api_url))
-            decisions.append(self._send(item, update, recipient, deadline))
+            authorship = self._authorship(item)
+            conversation, suppressed = self._conversation(item)
+        except _Settled as settled:
+            return [settled.decision]
+        chosen, decisions = recipients(
+            item, self._routes, conversation.participants, suppressed, authorship
+        )
+        decisions += self._send_each(item, chosen, conversation.root, authorship, deadline)
         return decisions
 
     def record_feedback(self, feedback: Feedback) -> list[Outgoing]:
@@ -137,8 +139,101 @@ class Outbox:
             decisions.append(Outgoing("skip", Reason.SUPPRESSED, feedback.detail, digest))
         return decisions
 
+    def _authorship(self, item: WorkItem) -> Authorship | None:
+        """Whom a comment posted from a mail came from, None for anything else; _Settled for
+        a comment we posted that mails nobody. Decided before the participants are read: our
+        own comments need no participant store, not even a working one."""
+        mail = posted_mail(item)
+        if mail is None:
+            if own_comment(item, self._routes):
+                detail = f"comment {item.comment_id} on {ref(item)} was made by a route's App"
+                raise _Settled(Outgoing("skip", Reason.OWN_COMMENT, detail))
+            return None
+        if forged_marker(item, self._routes):
+            detail = (
+                f"comment {item.comment_id} on {ref(item)} carries a mail's marker, "
+                "but no route's App made it"
+            )
+            raise _Settled(Outgoing("skip", Reason.OWN_COMMENT, detail))
+        try:
+            authorship = self._authors.of(mail)
+        except ParticipantStoreError as error:
+            raise _Settled(_unavailable(error)) from None
+        if authorship is None:
+            # Posted before senders were recorded, or its record expired.
+            detail = (
+                f"comment {item.comment_id} on {ref(item)} was posted from a mail "
+                "whose sender is not recorded"
+            )
+            raise _Settled(Outgoing("skip", Reason.OWN_COMMENT, detail))
+        self._first_with(mail, item)
+        return authorship
+
+    def _first_with(self, mail: str, item: WorkItem) -> None:
+        """_Settled unless ``item`` is the first comment seen carrying ``mail``'s marker: a mail
+        is posted once (its marker is searched for first), so a later one copied the marker
+        from it, which anyone who reads the comment's Markdown can. Where every route posts as
+        a GitHub App, ``forged_marker`` already tells; a token posts as a person."""
+        comment = PostedComment(id=item.comment_id or 0, url="")
+        try:
+            claimed = self._claims.once(
+                posted_key(mail), lambda: comment, Deadline.within(self._claim_hold)
+            )
+        except TicketRouterError as error:
+            decision = Outgoing("skip", error.reason, error.detail, retryable=error.transient)
+            raise _Settled(decision) from None
+        if claimed.comment.id != comment.id:
+            detail = (
+                f"comment {item.comment_id} on {ref(item)} carries the marker of the mail "
+                f"posted as comment {claimed.comment.id}"
+            )
+            raise _Settled(Outgoing("skip", Reason.OWN_COMMENT, detail))
+
+    def _conversation(self, item: WorkItem) -> tuple[Conversation, set[str]]:
+        """The issue's conversation and which of its participants' addresses are suppressed."""
+        try:
+            conversation = self._participants.of(item.repo, item.issue)
+            addresses = [participant.address for participant in conversation.participants]
+            suppressed = self._suppressions.suppressed(addresses) if addresses else set()
+        except ParticipantStoreError as error:
+            raise _Settled(_unavailable(error)) from None
+        return conversation, suppressed
+
+    def _send_each(
+        self,
+        item: WorkItem,
+        chosen: list[Recipient],
+        root: str | None,
+        authorship: Authorship | None,
+        deadline: Deadline,
+    ) -> list[Outgoing]:
+        """Each recipient's mail, on the GitHub of the route they wrote to."""
+        decisions = []
+        for recipient in chosen:
+            update = update_of(item, web_url(recipient.route, self._github_api_url), authorship)
+            decision = self._send(item, update, recipient, root, deadline)
+            decisions.append(self._introduced(item, recipient, decision))
+        return decisions
+
+    def _introduced(self, item: WorkItem, recipient: Recipient, decision: Outgoing) -> Outgoing:
+        """A copied colleague's mail, freshly sent, said why they get it: recorded so that the
+        next one does not. Not recorded, the next one says it again: a detail, not a retry."""
+        if not recipient.participant.copied_by or decision.reason != Reason.MAILED:
+            return decision
+        try:
+            self._participants.introduced(item.repo, item.issue, decision.participant)
+        except ParticipantStoreError as error:
+            detail = f"{decision.detail}; not recorded as told why they get it: {error.detail}"
+            return replace(decision, detail=detail)
+        return decision
+
     def _send(
-        self, item: WorkItem, update: Update, recipient: Recipient, deadline: Deadline
+        self,
+        item: WorkItem,
+        update: Update,
+        recipient: Recipient,
+        root: str | None,
+        deadline: Deadline,
     ) -> Outgoing:
         """Compose the participant's mail, then send it under a claim on the event and the
         participant: a redelivered message, or the same event from a second webhook, mails
@@ -153,7 +248,9 @@ class Outbox:
         except OutboundError as error:
             return Outgoing("skip", error.reason, error.detail, digest, error.transient)
         try:
-            raw = compose(item, update, recipient, unsubscribe_url=link, now=self._clock())
+            raw = compose(
+                item, update, recipient, root=root, unsubscribe_url=link, now=self._clock()
+            )
         except ValueError:
             # The error's text quotes the address: the log says what, not whom.
             detail = "the address or the event cannot be written into a mail"
@@ -188,6 +285,18 @@ class Outbox:
         return Outgoing(
             "mail", Reason.ALREADY_MAILED, f"already mailed from {from_address}", digest
         )
+
+
+class _Settled(Exception):
+    """Ends ``Outbox.mail`` early with its one decision."""
+
+    def __init__(self, decision: Outgoing) -> None:
+        super().__init__(decision.detail)
+        self.decision = decision
+
+
+def _unavailable(error: ParticipantStoreError) -> Outgoing:
+    return Outgoing("skip", Reason.PARTICIPANT_STORE_UNAVAILABLE, error.detail, retryable=True)
 
 
 def handle_batch(event: Mapping[str, Any], outbox: Outbox, deadline: Deadline) -> dict[str, Any]:
