@@ -2254,7 +2254,11 @@ REPLIES_GRANTS = {
             ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             ["var.idempotency_table_arn"],
         ),
-        "ReadParticipants": (["dynamodb:GetItem"], ["var.idempotency_table_arn"]),
+        "ReadParticipants": (
+            ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            ["var.idempotency_table_arn"],
+        ),
+        "ReadAuthors": (["dynamodb:GetItem"], ["var.idempotency_table_arn"]),
         "SuppressAddresses": (
             ["dynamodb:GetItem", "dynamodb:PutItem"],
             ["var.idempotency_table_arn"],
@@ -2406,7 +2410,8 @@ ITEM_GRANTS = {
             ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             ["mailed#*"],
         ),
-        "ReadParticipants": (["dynamodb:GetItem"], ["participants#*"]),
+        "ReadParticipants": (["dynamodb:GetItem", "dynamodb:UpdateItem"], ["participants#*"]),
+        "ReadAuthors": (["dynamodb:GetItem"], ["authored#*"]),
         "SuppressAddresses": (["dynamodb:GetItem", "dynamodb:PutItem"], ["suppressed#*"]),
     },
 }
@@ -2630,7 +2635,11 @@ STORE_USES: dict[str, dict[str, Any]] = {
             DynamoClaims(CLAIMS_TABLE, c, expires_after_seconds=3600, key_prefix=SENT_KEY_PREFIX),
             "mailed#o/r#5#comment#1",
         ),
-        "DynamoParticipants": lambda c: DynamoParticipants(c, CLAIMS_TABLE).of("o/r", 5),
+        "DynamoParticipants": lambda c: (
+            DynamoParticipants(c, CLAIMS_TABLE).of("o/r", 5),
+            DynamoParticipants(c, CLAIMS_TABLE).introduced("o/r", 5, "digest"),
+        ),
+        "DynamoAuthors": lambda c: DynamoAuthors(c, CLAIMS_TABLE).of("5e" * 16),
         "DynamoSuppressions": lambda c: (
             DynamoSuppressions(c, CLAIMS_TABLE).suppress("a@x.org", "bounce"),
             DynamoSuppressions(c, CLAIMS_TABLE).suppressed(["a@x.org"]),

@@ -212,10 +212,11 @@ def sent_key(item: WorkItem, recipient: Recipient) -> str:
     return f"mailed#{item.key}#{address_digest(recipient.participant.address)}"
 
 
-def posted_key(mail: str) -> str:
-    """The claim the first comment carrying ``mail``'s marker takes: the one that speaks for
-    the mail's sender."""
-    return f"posted#{mail}"
+def posted_key(mail: str, repo: str, issue: int) -> str:
+    """The claim the first comment on ``repo#issue`` carrying ``mail``'s marker takes: the one
+    that speaks for the mail's sender there. Per issue: a mail to two issue addresses is posted
+    on each, under the same marker."""
+    return f"posted#{mail}#{repo.lower()}#{issue}"
 
 
 def compose(

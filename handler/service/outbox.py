@@ -170,14 +170,17 @@ class Outbox:
         return authorship
 
     def _first_with(self, mail: str, item: WorkItem) -> None:
-        """_Settled unless ``item`` is the first comment seen carrying ``mail``'s marker: a mail
-        is posted once (its marker is searched for first), so a later one copied the marker
-        from it, which anyone who reads the comment's Markdown can. Where every route posts as
-        a GitHub App, ``forged_marker`` already tells; a token posts as a person."""
+        """_Settled unless ``item`` is the first comment seen on its issue carrying ``mail``'s
+        marker: a mail is posted once on each issue (its marker is searched for first), so a
+        later one there copied the marker from it, which anyone who reads the comment's
+        Markdown can. Where every route posts as a GitHub App, ``forged_marker`` already tells;
+        a token posts as a person."""
         comment = PostedComment(id=item.comment_id or 0, url="")
         try:
             claimed = self._claims.once(
-                posted_key(mail), lambda: comment, Deadline.within(self._claim_hold)
+                posted_key(mail, item.repo, item.issue),
+                lambda: comment,
+                Deadline.within(self._claim_hold),
             )
         except TicketRouterError as error:
             decision = Outgoing("skip", error.reason, error.detail, retryable=error.transient)

@@ -169,6 +169,7 @@ run "policies" {
       MailParticipants  = { StringLike = { "ses:FromAddress" = ["*@chat.example.org", "*@talk.example.com"] } }
       ClaimMail         = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "mailed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       ReadParticipants  = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "participants#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      ReadAuthors       = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "authored#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       SuppressAddresses = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "suppressed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
     })
     error_message = "The conditions of the outbox's policy: ${data.aws_iam_policy_document.outbox.json}"

@@ -76,17 +76,37 @@ data "aws_iam_policy_document" "outbox" {
     }
   }
 
-  # An issue's mail participants, read (handler/aws/participants.py); the mail function and
-  # the webhook write them.
+  # An issue's mail participants, read, and a copied colleague marked told why they get the
+  # mail (handler/aws/participants.py); the mail function and the webhook write the rest.
   statement {
     sid       = "ReadParticipants"
-    actions   = ["dynamodb:GetItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [var.idempotency_table_arn]
 
     condition {
       test     = "ForAllValues:StringLike"
       variable = "dynamodb:LeadingKeys"
       values   = ["participants#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  # Who each posted mail came from, read to mail a comment to all but its sender; the mail
+  # function records it (handler/aws/participants.py, DynamoAuthors).
+  statement {
+    sid       = "ReadAuthors"
+    actions   = ["dynamodb:GetItem"]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["authored#*"]
     }
 
     condition {
