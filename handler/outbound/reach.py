@@ -102,6 +102,23 @@ def reaction_for(decisions: Iterable[Outgoing]) -> ReactionContent | None:
     return "rocket" if reached and not pending else None
 
 
+def reach_summary(decisions: Iterable[Outgoing]) -> str:
+    """How many participants the comment reached, and why the others were not ("2 of 3
+    participants reached; not: suppressed"), for the reaction's log line."""
+    reached = missed = 0
+    why: dict[str, None] = {}
+    for decision in decisions:
+        if decision.action == "react" or decision.reason in NOT_FOR_THEM:
+            continue
+        if decision.reason in REACHED:
+            reached += 1
+        else:
+            missed += 1
+            why[decision.reason] = None
+    summary = f"{reached} of {reached + missed} participants reached"
+    return summary + (f"; not: {', '.join(why)}" if why else "")
+
+
 def reacting_route(routes: Routes, repo: str) -> Route | None:
     """The route whose credential reacts on ``repo``'s comments: its first route that mails
     participants, the one whose GitHub the comments are on; None when no route does now."""
