@@ -33,9 +33,12 @@ from handler.reasons import Reason, RetryLater
 from handler.routing import Route, parse_routes
 from handler.service.claims import Claimed
 from handler.service.outbox import Outbox
+from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 from tests.fakegithub import FakeGitHub, Reaction
 from tests.test_outbox import LEFT, NOW, closed, item
+from tests.test_replies import REPO as WEBSITE
+from tests.test_replies import deployment, run_outbox  # noqa: F401 - the fixture
 
 ROUTES = parse_routes(
     """
@@ -576,3 +579,27 @@ def test_the_reaction_on_a_bounce_goes_through_the_claims_table_on_moto(
     assert store.of("ses-1") == THE_COMMENT
     box.handle(bounce("ses-1", "alice@example.com"), LEFT)
     assert github.reactions == [reacted("rocket"), reacted("confused")]
+
+
+# --- Through the outbox function, as Terraform deploys it (moto, the loopback GitHub).
+
+
+def test_the_outbox_function_marks_a_bounced_comment_with_the_routes_credential(
+    deployment,  # noqa: F811 - test_replies' fixture
+    dynamodb,
+):
+    """A bounce of a mail recorded as about comment 9001 on #45: the outbox function logs in
+    with the deployment's token secret, takes its turn under the shared rate limit in the claims
+    table, and sets exactly {"content": "confused"} on that comment."""
+    github, sqs, queue_url = deployment
+    DynamoSentMail(dynamodb, CLAIMS_TABLE).record(["ses-bounced"], SentComment(WEBSITE, 45, 9001))
+    notification = json.loads((TESTS / "events" / "sesEventBounce.json").read_text())
+    notification["mail"]["messageId"] = "ses-bounced"
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(notification))
+    assert run_outbox(sqs, queue_url) == {"batchItemFailures": []}
+    assert github.reactions == [Reaction(WEBSITE, 9001, "confused", {"content": "confused"})]
+    [request] = [r for r, _ in github.server.log if r.path.endswith("/reactions")]
+    assert request.path == f"/repos/{WEBSITE}/issues/comments/9001/reactions"
+    assert request.headers["Authorization"] == "Bearer ghp_test"
+    limits = dynamodb.scan(TableName=CLAIMS_TABLE)["Items"]
+    assert [item["id"]["S"].partition("#")[0] for item in limits].count("ratelimit") == 1
