@@ -8,7 +8,12 @@ import pytest
 
 from handler.inbound.mail import parse_mail
 from handler.inbound.plan import Decision, plan
-from handler.outbound.participants import Participant, ParticipantStoreError, address_digest
+from handler.outbound.participants import (
+    Conversation,
+    Participant,
+    ParticipantStoreError,
+    address_digest,
+)
 from handler.routing import parse_routes
 from handler.service.delivery import received_time, update_participants
 from tests.sesmail import ses_mail
@@ -51,8 +56,8 @@ class Memory:
         self.issues.setdefault((repo, issue), {})[address_digest(participant.address)] = participant
         return True
 
-    def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
-        return tuple(self.issues.get((repo, issue), {}).values())
+    def of(self, repo: str, issue: int) -> Conversation:
+        return Conversation(tuple(self.issues.get((repo, issue), {}).values()))
 
     def remove(self, repo: str, issue: int, digest: str, at: float) -> bool:
         if self.fail:
@@ -76,7 +81,7 @@ def test_a_posted_mail_makes_its_sender_a_participant():
     planned, decisions = done(ses_mail(recipient="web-45@issues.example.com"))
     store = Memory()
     assert update_participants(planned, decisions, ROUTES, store, received_at=AT) == decisions
-    assert store.of("example-org/website", 45) == (ALICE,)
+    assert store.of("example-org/website", 45).participants == (ALICE,)
     assert store.times == [AT]
 
 
@@ -85,7 +90,7 @@ def test_the_opener_of_an_issue_is_its_first_participant():
     planned, decisions = done(ses_mail(recipient="web-new@issues.example.com"), "opened", issue=57)
     store = Memory()
     update_participants(planned, decisions, ROUTES, store, received_at=AT)
-    assert store.of("example-org/website", 57) == (ALICE,)
+    assert store.of("example-org/website", 57).participants == (ALICE,)
 
 
 def test_routes_that_do_not_mail_participants_record_nobody():
@@ -123,7 +128,7 @@ def test_a_store_that_is_down_fails_the_decision_for_a_retry():
     planned, again = done(ses_mail(recipient="web-45@issues.example.com"), "already-posted")
     store = Memory()
     assert update_participants(planned, again, ROUTES, store, received_at=AT) == again
-    assert store.of("example-org/website", 45) == (ALICE,)
+    assert store.of("example-org/website", 45).participants == (ALICE,)
 
 
 def test_an_issue_with_too_many_participants_still_counts_the_comment():
@@ -150,7 +155,9 @@ def test_the_unsubscribe_address_removes_the_sender_from_that_issue():
     [decision] = update_participants(planned, planned.decisions, ROUTES, store, received_at=AT)
     assert (decision.action, decision.reason) == ("unsubscribe", "unsubscribed")
     assert decision.detail == "the sender will no longer get mail about example-org/website#45"
-    assert [p.address for p in store.of("example-org/website", 45)] == ["bob@example.com"]
+    assert [p.address for p in store.of("example-org/website", 45).participants] == [
+        "bob@example.com"
+    ]
     [again] = update_participants(planned, planned.decisions, ROUTES, store, received_at=AT)
     assert (again.reason, again.detail) == (
         "not-a-participant",

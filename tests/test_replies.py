@@ -184,7 +184,7 @@ def mailed() -> list[email.message.EmailMessage]:
 
 def participants(dynamodb: Any) -> list[tuple[str, str | None]]:
     store = DynamoParticipants(dynamodb, CLAIMS_TABLE)
-    return [(p.address, p.last_message_id) for p in store.of(REPO, 45)]
+    return [(p.address, p.last_message_id) for p in store.of(REPO, 45).participants]
 
 
 def test_a_conversation_by_mail_with_a_github_issue(deployment, dynamodb):

@@ -1180,7 +1180,7 @@ def test_unsubscribe_link_shows_a_confirmation_page(deployed, dynamodb):
     action = "/unsubscribe?" + query.replace("&", "&amp;")
     assert f'<form method="post" action="{action}">' in body
     assert '<input type="hidden" name="List-Unsubscribe" value="One-Click">' in body
-    assert len(participants(dynamodb).of(REPO, 1)) == 1
+    assert len(participants(dynamodb).of(REPO, 1).participants) == 1
 
 
 @pytest.mark.parametrize(
@@ -1200,7 +1200,7 @@ def test_unsubscribe_post_removes_the_participant(deployed, dynamodb, body):
     result = call(event)
     assert result["statusCode"] == 200
     assert "You will no longer get mail about Codertocat/Hello-World#1." in result["body"]
-    assert participants(dynamodb).of(REPO, 1) == ()
+    assert participants(dynamodb).of(REPO, 1).participants == ()
     again = call(event)
     assert (again["statusCode"], again["body"]) == (200, result["body"])
 
@@ -1231,7 +1231,7 @@ def test_forged_unsubscribe_link_is_400(deployed, dynamodb, method):
         assert (result["statusCode"], result["headers"]) == (400, PAGE_HEADERS)
         assert "This unsubscribe link is not valid" in result["body"]
         assert "<script>" not in result["body"]
-    assert len(participants(dynamodb).of(REPO, 1)) == 1
+    assert len(participants(dynamodb).of(REPO, 1).participants) == 1
 
 
 @pytest.mark.parametrize(

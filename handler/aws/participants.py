@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.store import error_code
-from handler.outbound.participants import Participant, ParticipantStoreError, address_digest
+from handler.outbound.participants import (
+    Authorship,
+    Conversation,
+    Departure,
+    Participant,
+    ParticipantStoreError,
+    address_digest,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,6 +33,12 @@ if TYPE_CHECKING:
 PARTICIPANT_TTL_SECONDS = 730 * 86400
 _PARTICIPANTS_PREFIX = "participants"
 _SUPPRESSED_PREFIX = "suppressed"
+_AUTHORED_PREFIX = "authored"
+# Who sent a posted mail is asked when GitHub's webhook tells of its comment: within seconds, or
+# after GitHub's redeliveries and the work queue's retries (72 hours at most, stale-event).
+AUTHORSHIP_TTL_SECONDS = 30 * 86400
+# The thread's root: the Message-ID of the first mail recorded for the issue.
+_ROOT = "root"
 # One attribute per participant: "p_" and the address's digest; "u_" and the digest holds when
 # they last unsubscribed.
 _ATTRIBUTE_PREFIX = "p_"
@@ -59,10 +72,35 @@ class DynamoParticipants:
         the mail our mails answer. False, and nothing changed, for a mail older than what is
         known: older than their latest mail, or than their unsubscribing (a redelivered or
         replayed mail must not subscribe again someone who left since)."""
+        return self._put(repo, issue, participant, at, copied=False)
+
+    def add_copied(self, repo: str, issue: int, participant: Participant, at: float) -> bool:
+        """Adds ``participant``, copied on a mail received at ``at``, unless they are a
+        participant already (their own mails thread their updates) or ever left the issue:
+        nobody is subscribed again by someone else."""
+        return self._put(repo, issue, participant, at, copied=True)
+
+    def _put(
+        self, repo: str, issue: int, participant: Participant, at: float, *, copied: bool
+    ) -> bool:
+        """Writes ``participant`` as of ``at``, and the thread's root when the issue has none
+        yet; False when ``add`` or ``add_copied`` says nothing changes."""
         # A Date from the future (a wrong clock) must not freeze the participant's latest mail.
-        now = int(self._clock())
-        when = min(int(at), now)
+        when = min(int(at), int(self._clock()))
         digest = address_digest(participant.address)
+        names = {"#p": _ATTRIBUTE_PREFIX + digest, "#u": _LEFT_PREFIX + digest}
+        values: dict[str, Any] = {":e": {"N": str(int(self._clock()) + self._ttl)}}
+        if copied:
+            condition, update = "attribute_not_exists(#p) AND attribute_not_exists(#u)", ""
+        else:
+            condition = (
+                "(attribute_not_exists(#u) OR #u <= :t) "
+                "AND (attribute_not_exists(#p) OR #p.t <= :t)"
+            )
+            values[":t"] = {"N": str(when)}
+            # Once they are back, their latest mail orders what comes: the mark of leaving has
+            # done its work.
+            update = " REMOVE #u"
         value: dict[str, Any] = {
             "a": {"S": participant.address},
             "d": {"S": participant.domain},
@@ -70,28 +108,24 @@ class DynamoParticipants:
             "s": {"S": participant.subject[:_SUBJECT_LIMIT]},
             "t": {"N": str(when)},
         }
+        values[":p"] = {"M": value}
+        setting = "SET #p = :p, expiration = :e"
+        if participant.copied_by:
+            value["c"] = {"S": participant.copied_by[:_SUBJECT_LIMIT]}
         if participant.last_message_id:
             value["m"] = {"S": participant.last_message_id}
+            # The first mail recorded roots every update's References.
+            setting += ", #r = if_not_exists(#r, :m)"
+            names["#r"] = _ROOT
+            values[":m"] = {"S": participant.last_message_id}
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": _issue_key(repo, issue)}},
-                # Once they are back, their latest mail orders what comes: the mark of leaving
-                # has done its work.
-                UpdateExpression="SET #p = :p, expiration = :e REMOVE #u",
-                ConditionExpression=(
-                    "(attribute_not_exists(#u) OR #u <= :t) "
-                    "AND (attribute_not_exists(#p) OR #p.t <= :t)"
-                ),
-                ExpressionAttributeNames={
-                    "#p": _ATTRIBUTE_PREFIX + digest,
-                    "#u": _LEFT_PREFIX + digest,
-                },
-                ExpressionAttributeValues={
-                    ":p": {"M": value},
-                    ":t": {"N": str(when)},
-                    ":e": {"N": str(now + self._ttl)},
-                },
+                UpdateExpression=setting + update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
@@ -107,8 +141,9 @@ class DynamoParticipants:
             ) from None
         return True
 
-    def of(self, repo: str, issue: int) -> tuple[Participant, ...]:
-        """The issue's participants, the one whose latest mail is the oldest first."""
+    def of(self, repo: str, issue: int) -> Conversation:
+        """The issue's participants (the one whose latest mail is the oldest first), its
+        thread's root and who left."""
         try:
             item = self._client.get_item(
                 TableName=self._table,
@@ -120,12 +155,20 @@ class DynamoParticipants:
                 f"cannot read the participants ({error_code(error)})"
             ) from None
         found = []
+        left = []
         for name, value in (item or {}).items():
             if name.startswith(_ATTRIBUTE_PREFIX) and "M" in value:
                 read = _participant(value["M"])
                 if read is not None:
                     found.append(read)
-        return tuple(participant for _, participant in sorted(found, key=lambda pair: pair[0]))
+            elif name.startswith(_LEFT_PREFIX) and "N" in value:
+                left.append(Departure(name.removeprefix(_LEFT_PREFIX), float(value["N"])))
+        root = (item or {}).get(_ROOT, {}).get("S")
+        return Conversation(
+            participants=tuple(p for _, p in sorted(found, key=lambda pair: pair[0])),
+            root=root if isinstance(root, str) else None,
+            left=tuple(sorted(left, key=lambda departure: departure.at)),
+        )
 
     def remove(self, repo: str, issue: int, digest: str, at: float) -> bool:
         """Takes the participant off as of ``at`` (epoch seconds: when the unsubscribe mail was
@@ -159,6 +202,28 @@ class DynamoParticipants:
             ) from None
         return True
 
+    def introduced(self, repo: str, issue: int, digest: str) -> None:
+        """Clears ``copied_by``: their first update mail said why they get it. Nothing changes
+        for one who left meanwhile."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": _issue_key(repo, issue)}},
+                UpdateExpression="REMOVE #p.c",
+                ConditionExpression="attribute_exists(#p)",
+                ExpressionAttributeNames={"#p": _ATTRIBUTE_PREFIX + digest},
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return
+            raise ParticipantStoreError(
+                f"cannot mark the participant as told ({error_code(error)})"
+            ) from None
+        except BotoCoreError as error:
+            raise ParticipantStoreError(
+                f"cannot mark the participant as told ({error_code(error)})"
+            ) from None
+
 
 def _participant(value: Mapping[str, Any]) -> tuple[int, Participant] | None:
     try:
@@ -170,6 +235,7 @@ def _participant(value: Mapping[str, Any]) -> tuple[int, Participant] | None:
             prefix=value.get("x", {}).get("S", ""),
             last_message_id=value.get("m", {}).get("S"),
             subject=value.get("s", {}).get("S", ""),
+            copied_by=value.get("c", {}).get("S", ""),
         )
     except (KeyError, TypeError, ValueError):
         # Written by a later version with another shape: skipped, not fatal to the others.
@@ -226,3 +292,62 @@ class DynamoSuppressions:
 
 def _suppressed_key(address: str) -> str:
     return f"{_SUPPRESSED_PREFIX}#{address_digest(address)}"
+
+
+class DynamoAuthors:
+    """Who each posted mail came from, one item per mail key (``authored#<mail key>``), kept
+    for AUTHORSHIP_TTL_SECONDS."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        *,
+        expires_after_seconds: int = AUTHORSHIP_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._ttl = expires_after_seconds
+        self._clock = clock
+
+    def record(self, mail: str, authorship: Authorship) -> None:
+        """Keeps ``authorship`` under ``mail``; a mail delivered again writes the same."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": f"{_AUTHORED_PREFIX}#{mail}"},
+                    "sender": {"S": authorship.sender},
+                    "name": {"S": authorship.name},
+                    "reached": {"L": [{"S": digest} for digest in authorship.reached]},
+                    "expiration": {"N": str(int(self._clock()) + self._ttl)},
+                },
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise ParticipantStoreError(
+                f"cannot record who sent the mail ({error_code(error)})"
+            ) from None
+
+    def of(self, mail: str) -> Authorship | None:
+        try:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"id": {"S": f"{_AUTHORED_PREFIX}#{mail}"}},
+                ConsistentRead=True,
+            ).get("Item")
+        except (ClientError, BotoCoreError) as error:
+            raise ParticipantStoreError(
+                f"cannot read who sent the mail ({error_code(error)})"
+            ) from None
+        if not item:
+            return None
+        try:
+            return Authorship(
+                sender=item["sender"]["S"],
+                name=item["name"]["S"],
+                reached=tuple(entry["S"] for entry in item.get("reached", {}).get("L", [])),
+            )
+        except (KeyError, TypeError):
+            # Written by a later version with another shape: read as unknown.
+            return None
