@@ -38,7 +38,12 @@ from tests.dynamo import CLAIMS_TABLE
 from tests.fakegithub import FakeGitHub, Reaction
 from tests.test_outbox import LEFT, NOW, closed, item
 from tests.test_replies import REPO as WEBSITE
-from tests.test_replies import deployment, run_outbox  # noqa: F401 - the fixture
+from tests.test_replies import (  # noqa: F401 - the fixture
+    comment_on_github,
+    deployment,
+    mail_in,
+    run_outbox,
+)
 
 ROUTES = parse_routes(
     """
@@ -603,3 +608,43 @@ def test_the_outbox_function_marks_a_bounced_comment_with_the_routes_credential(
     assert request.headers["Authorization"] == "Bearer ghp_test"
     limits = dynamodb.scan(TableName=CLAIMS_TABLE)["Items"]
     assert [item["id"]["S"].partition("#")[0] for item in limits].count("ratelimit") == 1
+
+
+def test_a_maintainers_comment_mailed_gets_a_rocket_and_its_bounce_a_confused(
+    deployment,  # noqa: F811 - test_replies' fixture
+    dynamodb,
+):
+    """Through the three functions: Alice writes to #45, a maintainer answers on GitHub, the
+    outbox mails her and sets rocket on that comment (our own posted comment gets none); her
+    mailbox then bounces that mail (SES names it by the id SendRawEmail gave), and the comment
+    gets confused."""
+    github, sqs, queue_url = deployment
+    assert mail_in("ses-in-1", "a1@mail.example.com", "The printer jams.\r\n")["reason"] == "posted"
+    [ours] = github.comments
+    comment_on_github("d-ours", ours.id, ours.body, login="router-bot")
+    assert run_outbox(sqs, queue_url) == {"batchItemFailures": []}
+    assert github.reactions == []
+
+    comment_on_github("d-answer", 9001, "Fixed in **2.1**.")
+    assert run_outbox(sqs, queue_url) == {"batchItemFailures": []}
+    assert github.reactions == [Reaction(WEBSITE, 9001, "rocket", {"content": "rocket"})]
+    [sent] = [
+        item
+        for item in dynamodb.scan(TableName=CLAIMS_TABLE)["Items"]
+        if item["id"]["S"].startswith("sent#")
+    ]
+    assert (sent["repo"]["S"], sent["issue"]["N"], sent["comment"]["N"]) == (WEBSITE, "45", "9001")
+    message_id = sent["id"]["S"].removeprefix("sent#")
+
+    notification = json.loads((TESTS / "events" / "sesEventBounce.json").read_text())
+    notification["mail"]["messageId"] = message_id
+    notification["bounce"]["bouncedRecipients"] = [{"emailAddress": "alice@example.com"}]
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(notification))
+    assert run_outbox(sqs, queue_url) == {"batchItemFailures": []}
+    assert github.reactions == [
+        Reaction(WEBSITE, 9001, "rocket", {"content": "rocket"}),
+        Reaction(WEBSITE, 9001, "confused", {"content": "confused"}),
+    ]
+    assert [r.path for r, _ in github.server.log if r.path.endswith("/reactions")] == [
+        f"/repos/{WEBSITE}/issues/comments/9001/reactions"
+    ] * 2
