@@ -16,11 +16,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from handler.aws.attachment_store import S3Files
-from handler.aws.github_logins import credentials, limits
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, aws_client, json_logger
 from handler.aws.mail_queue import SqsVisibility
 from handler.aws.s3 import MailStore
 from handler.deadline import Deadline
+from handler.logins import credentials, limits
 from handler.routing import load_routes
 from handler.service.attachment_upkeep import is_schedule, scheduled_sweep
 from handler.service.claims import DEFAULT_CLAIM_TTL

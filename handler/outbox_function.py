@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
-from handler.aws.github_logins import credentials, limits, shared_limits
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.aws.reach import DynamoSentMail
@@ -24,6 +23,7 @@ from handler.aws.webhook_secret import WebhookSecret
 from handler.deadline import Deadline, LambdaClock
 from handler.github.credentials import GitHubClients
 from handler.github.reactions import RouteReactions
+from handler.logins import credentials, limits, shared_limits
 from handler.outbound.outbox import GITHUB_API_URL
 from handler.outbound.unsubscribe import UnsubscribeLinks
 from handler.routing import load_routes

@@ -12,7 +12,6 @@ from handler.attachments.model import Deployment
 from handler.attachments.stores import BucketFiles, Stores
 from handler.aws.claims import DynamoClaims
 from handler.aws.decision_log import DynamoDecisionLog
-from handler.aws.github_logins import shared_limits
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoParticipants, DynamoSuppressions
 from handler.aws.postings import DynamoPostings
@@ -20,6 +19,7 @@ from handler.aws.threads import DynamoThreads
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients, PostLimits
 from handler.github.rate_limit import Limits, MemoryPostLimit
+from handler.logins import shared_limits
 from handler.routing import Route, Routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.decision_log import DEFAULT_RETENTION_DAYS

@@ -248,11 +248,11 @@ def test_function_runs_the_packaged_handler():
 def environment_read(entry: str) -> set[str]:
     """The variables a Lambda entry point reads, itself or through what all entry points share
     (handler/aws/lambda_runtime.py: LOG_LEVEL) and what those writing to GitHub share
-    (handler/aws/github_logins.py: the token, the API, the rate limit)."""
+    (handler/logins.py: the token, the API, the rate limit)."""
     path = ROOT / (entry.replace(".", "/") + ".py")
     paths = [path, ROOT / "handler" / "aws" / "lambda_runtime.py"]
-    if "handler.aws.github_logins" in path.read_text(encoding="utf-8"):
-        paths.append(ROOT / "handler" / "aws" / "github_logins.py")
+    if "handler.logins" in path.read_text(encoding="utf-8"):
+        paths.append(ROOT / "handler" / "logins.py")
     source = "\n".join(path.read_text(encoding="utf-8") for path in paths)
     return set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
 

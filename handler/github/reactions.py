@@ -1,5 +1,5 @@
-"""The outbox's reactions (handler.outbound.reach.Reactions) with each route's GitHub client:
-its own credential, and the rate limit its comments share."""
+"""The outbox's reactions (handler.outbound.reach.Reactions: ``rocket``, ``confused``) with each
+route's GitHub client: its own credential, and the rate limit its comments share."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from handler.deadline import Deadline
     from handler.github.client import GitHubClient
-    from handler.outbound.reach import ReactionContent
     from handler.routing import Route
 
 
@@ -25,7 +24,7 @@ class RouteReactions:
         route: Route,
         repo: str,
         comment_id: int,
-        content: ReactionContent,
+        content: str,
         deadline: Deadline,
     ) -> bool:
         return self._github(route, deadline).react(repo, comment_id, content)

@@ -195,9 +195,7 @@ class Outbox:
     def _mark_bounced(self, feedback: Feedback, deadline: Deadline) -> list[Outgoing]:
         """``confused`` on the comment a bounced or complained-of mail was about, when the
         outbox sent it (a sender's notice is about none)."""
-        if self._reactions is None or self._sent is None or not feedback.addresses:
-            return []
-        if not feedback.message_id:
+        if self._reactions is None or self._sent is None or not feedback.message_id:
             return []
         try:
             comment = self._sent.of(feedback.message_id)
