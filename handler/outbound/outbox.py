@@ -29,7 +29,8 @@ GITHUB_API_URL = "https://api.github.com"
 class Outgoing:
     """What happened (or would happen) to one event for one participant."""
 
-    action: Literal["mail", "skip"]
+    # "react": the reach reaction on the comment (handler.outbound.reach).
+    action: Literal["mail", "skip", "react"]
     # Mailed, already mailed, or why not.
     reason: Reason
     detail: str
