@@ -19,10 +19,8 @@ from handler.aws.attachment_store import S3Files
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, aws_client, json_logger
 from handler.aws.mail_queue import SqsVisibility
 from handler.aws.s3 import MailStore
-from handler.aws.secrets import Secrets, TokenSource
 from handler.deadline import Deadline
-from handler.github.credentials import Credentials
-from handler.github.rate_limit import Limits
+from handler.logins import credentials, limits
 from handler.routing import load_routes
 from handler.service.attachment_upkeep import is_schedule, scheduled_sweep
 from handler.service.claims import DEFAULT_CLAIM_TTL
@@ -35,7 +33,6 @@ from handler.wiring import DecisionTable, Tables, deployment_of, inbound_runtime
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
 
@@ -99,24 +96,4 @@ def runtime() -> Runtime:
         visibility=SqsVisibility(cast("SQSClient", LazyClient("sqs"))),
         # With the table, the posting records tell which mails were ever sent to GitHub.
         search_old_mail=not table,
-    )
-
-
-def credentials() -> Credentials:
-    """Each route's GitHub login; what holds it caches its secrets and installation tokens."""
-    secrets = Secrets(cast("SecretsManagerClient", LazyClient("secretsmanager")))
-    tokens = TokenSource(secrets, os.environ.get("GITHUB_TOKEN_SECRET_ARN", ""))
-    return Credentials(
-        secrets,
-        tokens.get,
-        forget_default=tokens.forget,
-        default_api_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
-    )
-
-
-def limits() -> Limits:
-    """POSTs per credential in any minute and any hour, 0 for no limit: GitHub's documented
-    limits for content-creating requests unless set."""
-    return Limits.parse(
-        os.environ.get("GITHUB_POSTS_PER_MINUTE"), os.environ.get("GITHUB_POSTS_PER_HOUR")
     )

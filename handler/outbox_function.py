@@ -17,9 +17,13 @@ from typing import TYPE_CHECKING, Any, cast
 from handler.aws.claims import SENT_KEY_PREFIX, DynamoClaims
 from handler.aws.lambda_runtime import DEFAULT_ROUTES, LazyClient, json_logger
 from handler.aws.participants import DynamoAuthors, DynamoParticipants, DynamoSuppressions
+from handler.aws.reach import DynamoSentMail
 from handler.aws.ses import CLIENT_CONFIG, CONNECT_TIMEOUT, READ_TIMEOUT, SesMailer
 from handler.aws.webhook_secret import WebhookSecret
 from handler.deadline import Deadline, LambdaClock
+from handler.github.credentials import GitHubClients
+from handler.github.reactions import RouteReactions
+from handler.logins import credentials, limits, shared_limits
 from handler.outbound.outbox import GITHUB_API_URL
 from handler.outbound.unsubscribe import UnsubscribeLinks
 from handler.routing import load_routes
@@ -56,6 +60,9 @@ def runtime() -> Outbox:
     dynamodb = cast("DynamoDBClient", LazyClient("dynamodb"))
     secrets = cast("SecretsManagerClient", LazyClient("secretsmanager"))
     secret = WebhookSecret(secrets, os.environ.get("WEBHOOK_SECRET_ARN", ""))
+    # Reach: the reactions on the mailed comments, with the mail function's logins and under the
+    # rate limit its posts share.
+    github = GitHubClients(credentials(), shared_limits(dynamodb, table, limits()))
     return Outbox(
         load_routes(os.environ.get("ROUTES_FILE") or DEFAULT_ROUTES),
         DynamoParticipants(dynamodb, table),
@@ -70,6 +77,8 @@ def runtime() -> Outbox:
         authors=DynamoAuthors(dynamodb, table),
         github_api_url=os.environ.get("GITHUB_API_URL") or GITHUB_API_URL,
         claim_hold=hold,
+        reactions=RouteReactions(github),
+        sent=DynamoSentMail(dynamodb, table),
     )
 
 

@@ -15,11 +15,11 @@ from handler.aws.decision_log import DynamoDecisionLog
 from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoAuthors, DynamoParticipants, DynamoSuppressions
 from handler.aws.postings import DynamoPostings
-from handler.aws.rate_limit import DynamoPostLimit
 from handler.aws.threads import DynamoThreads
 from handler.deadline import Deadline
 from handler.github.credentials import Credentials, GitHubClients, PostLimits
-from handler.github.rate_limit import Limits, MemoryPostLimit, PostLimit
+from handler.github.rate_limit import Limits, MemoryPostLimit
+from handler.logins import shared_limits
 from handler.routing import Route, Routes
 from handler.service.claims import DEFAULT_CLAIM_TTL
 from handler.service.decision_log import DEFAULT_RETENTION_DAYS
@@ -121,13 +121,7 @@ def post_limits(tables: Tables | None, limits: Limits) -> PostLimits:
     CLI, or this process's own without a table."""
     if tables is None:
         return lambda api_url, identity: MemoryPostLimit(limits)
-
-    def shared(api_url: str, identity: str) -> PostLimit:
-        return DynamoPostLimit(
-            tables.client, tables.name, api_url=api_url, identity=identity, limits=limits
-        )
-
-    return shared
+    return shared_limits(tables.client, tables.name, limits)
 
 
 def attachment_stores(

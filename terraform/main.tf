@@ -49,7 +49,8 @@ locals {
   # The package must hold this very file: the function checks it before it deploys.
   routes_sha256 = filesha256(local.routes_file)
   # The secrets routes post with (a route's own token_secret, a GitHub App's private_key_secret),
-  # trimmed as handler/routing/checks.py reads them: the function may read these and the default token.
+  # trimmed as handler/routing/checks.py reads them: the function (and the outbox, which reacts with
+  # them) may read these and the default token.
   route_secrets = distinct(compact(flatten([for route in local.routes : [try(trimspace(route.token_secret), ""), try(trimspace(route.github_app.private_key_secret), "")]])))
   # A name is granted on its ARN in this account and region. Secrets Manager ends every secret
   # ARN with "-" and 6 random characters: "??????" matches exactly these, where "*" would also
@@ -250,6 +251,12 @@ module "replies" {
   log_level                    = var.log_level
   log_retention_days           = var.log_retention_days
   webhook_reserved_concurrency = var.webhook_reserved_concurrency
+  # The outbox reacts on mailed comments with the mail function's credentials, under the same
+  # rate limit per credential.
+  token_secret_arn        = module.token_secret.arn
+  route_secret_arns       = local.route_secret_arns
+  github_posts_per_minute = var.github_posts_per_minute
+  github_posts_per_hour   = var.github_posts_per_hour
   # The participants' domains' identities (mail_receiving's output): the outbox sends through them.
   sending_identity_arns = { for domain in local.participant_domains : domain => module.mail_receiving.identity_arns[domain] }
 }

@@ -42,6 +42,7 @@ from handler.github.posts import marker_in
 _PATH = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)/issues/(\d+)/comments$")
 _ISSUES = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)/issues$")
 _REPO = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)$")
+_REACTIONS = re.compile(r"^(?:/api/v3)?/repos/([^/]+)/([^/]+)/issues/comments/(\d+)/reactions$")
 _GIT = r"^(?:/api/v3)?/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
 _REF = re.compile(_GIT + r"/git/ref/heads/(?P<branch>.+)$")
 _REFS = re.compile(_GIT + r"/git/refs$")
@@ -53,6 +54,8 @@ _COMMIT = re.compile(_GIT + r"/git/commits/(?P<sha>[^/]+)$")
 _CONTENTS = re.compile(_GIT + r"/contents(?:/(?P<path>.*))?$")
 # The content-creating requests among the files' (GitHub's secondary limit counts them).
 WRITES = ("POST trees", "POST commits", "POST refs", "PATCH ref", "PUT contents")
+# https://docs.github.com/en/rest/reactions/reactions#about-reactions
+REACTION_CONTENTS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 # GitHub's answers to a credential that can read a repository but not write it, and to the Git
 # Data API of a repository without commits.
 READ_ONLY = {
@@ -100,6 +103,16 @@ class Issue:
     state: str = "open"
     # Issues and pull requests share numbers, and the issues list shows both.
     pull_request: bool = False
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A reaction set on an issue comment, and the JSON body of the request that set it."""
+
+    repo: str
+    comment_id: int
+    content: str
+    sent: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,10 @@ class FakeGitHub:
     held_kinds: dict[str, list[threading.Event]] = field(default_factory=dict)
     # A recursive tree listing with more entries than this is truncated, as GitHub's past 100,000.
     tree_limit: int | None = None
+    # The reactions set on issue comments (one per comment and content, as GitHub keeps one per
+    # user), and statuses to answer the next reaction requests with, setting nothing.
+    reactions: list[Reaction] = field(default_factory=list)
+    fail_reactions: list[int] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _window_start: float = 0.0
     _window_count: int = 0
@@ -185,6 +202,7 @@ class FakeGitHub:
         self.server.expect_request(_ISSUES, method="POST").respond_with_handler(self._open)
         self.server.expect_request(_ISSUES, method="GET").respond_with_handler(self._list_issues)
         self.server.expect_request(_REPO, method="GET").respond_with_handler(self._repository)
+        self.server.expect_request(_REACTIONS, method="POST").respond_with_handler(self._react)
         for pattern, method, kind, handler in (
             (_REF, "GET", "GET ref", self._get_ref),
             (_REFS, "POST", "POST refs", self._create_ref),
@@ -255,6 +273,39 @@ class FakeGitHub:
             )
             self.comments.append(comment)
         return self._created(_payload(comment))
+
+    def _react(self, request: Request) -> Response:
+        """GitHub's create-reaction-for-an-issue-comment: 201 when made, 200 when the credential
+        had set that content on the comment already."""
+        found = _REACTIONS.match(request.path)
+        assert found is not None
+        repo, comment_id = f"{found.group(1)}/{found.group(2)}", int(found.group(3))
+        with self._lock:
+            self.requests["POST reactions"] += 1
+            self.log.append((self.clock(), "POST", request.path))
+            if repo in self.missing_repos:
+                return _json(NOT_FOUND, 404)
+            if self.fail_reactions:
+                status = self.fail_reactions.pop(0)
+                return _json({"message": f"injected {status}"}, status)
+            sent = request.get_json()
+            content = sent.get("content")
+            if content not in REACTION_CONTENTS:
+                return _json({"message": "Validation Failed"}, 422)
+            made = [
+                r
+                for r in self.reactions
+                if (r.repo, r.comment_id, r.content) == (repo, comment_id, content)
+            ]
+            if not made:
+                self.reactions.append(Reaction(repo, comment_id, content, sent))
+            payload = {
+                "id": len(self.reactions),
+                "content": content,
+                "user": {"login": "ticket-router[bot]"},
+                "created_at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
+            }
+        return _json(payload, 200 if made else 201)
 
     def _open(self, request: Request) -> Response:
         found = _ISSUES.match(request.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -30,8 +31,13 @@ def sns(notification: dict[str, Any]) -> str:
     )
 
 
+# mail.messageId of each sample: the id SendRawEmail answered with.
+BOUNCED = "0100019212aa2bc4-93c245fe-e333-46ae-8fed-96160d20cfab-000000"
+TRANSIENT = "0100019212aa2bc4-0f1e2d3c-4b5a-6978-8a9b-acbdcedf0011-000000"
+COMPLAINED = "0100019212aa2bc4-8e2c0f6a-58d4-4c0e-9d2e-1f0a3b4c5d6e-000000"
+EVENT_BOUNCED = "0100019212aa2bc4-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000"
 PERMANENT = Feedback(
-    "bounce", ("jane@allowed.org", "richard@allowed.org"), "Permanent/General bounce"
+    "bounce", ("jane@allowed.org", "richard@allowed.org"), "Permanent/General bounce", BOUNCED
 )
 
 
@@ -51,7 +57,7 @@ def test_a_transient_bounce_suppresses_no_one():
     """A full mailbox is a bounce with nothing to do, and the detail says why."""
     feedback = read_feedback(json.dumps(sample("sesBounceTransient.json")))
     assert feedback == Feedback(
-        "bounce", (), "Transient/MailboxFull bounce: not permanent, no one suppressed"
+        "bounce", (), "Transient/MailboxFull bounce: not permanent, no one suppressed", TRANSIENT
     )
     assert feedback.nothing_to_do
 
@@ -61,7 +67,7 @@ def test_an_undetermined_bounce_suppresses_no_one():
     notification = sample("sesBouncePermanent.json")
     notification["bounce"] |= {"bounceType": "Undetermined", "bounceSubType": "Undetermined"}
     assert read_feedback(json.dumps(notification)) == Feedback(
-        "bounce", (), "Undetermined/Undetermined bounce: not permanent, no one suppressed"
+        "bounce", (), "Undetermined/Undetermined bounce: not permanent, no one suppressed", BOUNCED
     )
 
 
@@ -70,14 +76,16 @@ def test_a_bounce_for_an_address_on_the_suppression_list_suppresses_it():
     notification = sample("sesBouncePermanent.json")
     notification["bounce"]["bounceSubType"] = "OnAccountSuppressionList"
     assert read_feedback(sns(notification)) == Feedback(
-        "bounce", PERMANENT.addresses, "Permanent/OnAccountSuppressionList bounce"
+        "bounce", PERMANENT.addresses, "Permanent/OnAccountSuppressionList bounce", BOUNCED
     )
 
 
 def test_a_complaint_suppresses_the_complainant():
     """Whoever marked our mail as spam gets none again."""
     feedback = read_feedback(json.dumps(sample("sesComplaint.json")))
-    assert feedback == Feedback("complaint", ("richard@allowed.org",), "complaint (abuse)")
+    assert feedback == Feedback(
+        "complaint", ("richard@allowed.org",), "complaint (abuse)", COMPLAINED
+    )
 
 
 def test_a_complaint_without_a_feedback_type_still_suppresses():
@@ -85,7 +93,7 @@ def test_a_complaint_without_a_feedback_type_still_suppresses():
     notification = sample("sesComplaint.json")
     del notification["complaint"]["complaintFeedbackType"]
     assert read_feedback(sns(notification)) == Feedback(
-        "complaint", ("richard@allowed.org",), "complaint (no feedback type)"
+        "complaint", ("richard@allowed.org",), "complaint (no feedback type)", COMPLAINED
     )
 
 
@@ -94,7 +102,7 @@ def test_a_not_spam_report_suppresses_no_one():
     notification = sample("sesComplaint.json")
     notification["complaint"]["complaintFeedbackType"] = "not-spam"
     assert read_feedback(json.dumps(notification)) == Feedback(
-        "complaint", (), "complaint (not-spam): no one suppressed"
+        "complaint", (), "complaint (not-spam): no one suppressed", COMPLAINED
     )
 
 
@@ -103,7 +111,7 @@ def test_event_publishing_names_the_type_event_type():
     notification = sample("sesComplaint.json")
     notification["eventType"] = notification.pop("notificationType")
     assert read_feedback(json.dumps(notification)) == Feedback(
-        "complaint", ("richard@allowed.org",), "complaint (abuse)"
+        "complaint", ("richard@allowed.org",), "complaint (abuse)", COMPLAINED
     )
 
 
@@ -112,7 +120,10 @@ def test_a_configuration_sets_bounce_event_suppresses_every_bounced_recipient(wr
     """The deployment's configuration set publishes a permanent bounce as an event
     (eventType Bounce, the mail's tags): each recipient suppressed, lowercased, in order."""
     assert read_feedback(wrap(sample("sesEventBounce.json"))) == Feedback(
-        "bounce", ("jane@allowed.org", "omar@allowed.org"), "Permanent/General bounce"
+        "bounce",
+        ("jane@allowed.org", "omar@allowed.org"),
+        "Permanent/General bounce",
+        EVENT_BOUNCED,
     )
 
 
@@ -120,7 +131,7 @@ def test_a_configuration_sets_bounce_event_suppresses_every_bounced_recipient(wr
 def test_a_configuration_sets_complaint_event_suppresses_the_complainant(wrap):
     """A complaint event (complaintSubType null, as SES writes it) suppresses the complainant."""
     assert read_feedback(wrap(sample("sesEventComplaint.json"))) == Feedback(
-        "complaint", ("richard@allowed.org",), "complaint (abuse)"
+        "complaint", ("richard@allowed.org",), "complaint (abuse)", COMPLAINED
     )
 
 
@@ -129,7 +140,10 @@ def test_a_configuration_sets_transient_bounce_event_suppresses_no_one():
     event = sample("sesEventBounce.json")
     event["bounce"] |= {"bounceType": "Transient", "bounceSubType": "MailboxFull"}
     assert read_feedback(json.dumps(event)) == Feedback(
-        "bounce", (), "Transient/MailboxFull bounce: not permanent, no one suppressed"
+        "bounce",
+        (),
+        "Transient/MailboxFull bounce: not permanent, no one suppressed",
+        EVENT_BOUNCED,
     )
 
 
@@ -239,4 +253,27 @@ def test_the_detail_carries_no_more_than_type_names():
     notification = sample("sesBouncePermanent.json")
     notification["bounce"]["bounceSubType"] = "General\nInjected: jane@allowed.org"
     feedback = read_feedback(json.dumps(notification))
-    assert feedback == Feedback("bounce", PERMANENT.addresses, "Permanent/? bounce")
+    assert feedback == Feedback("bounce", PERMANENT.addresses, "Permanent/? bounce", BOUNCED)
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    [None, 7, "", "a" * 101, "0100019212aa2bc4-93c2\nInjected", "<id@example.com>"],
+    ids=["missing", "number", "empty", "too-long", "newline", "not-an-ses-id"],
+)
+def test_a_message_id_that_is_not_sess_is_left_out_and_the_bounce_still_suppresses(message_id):
+    """mail.messageId names the comment to mark; without a usable one the addresses are still
+    suppressed, and nothing from the field reaches the feedback."""
+    notification = sample("sesBouncePermanent.json")
+    if message_id is None:
+        del notification["mail"]["messageId"]
+    else:
+        notification["mail"]["messageId"] = message_id
+    assert read_feedback(sns(notification)) == replace(PERMANENT, message_id="")
+
+
+def test_a_bounce_without_its_mail_object_still_suppresses():
+    """The message id is not required of SES: a notification without ``mail`` suppresses."""
+    notification = sample("sesBouncePermanent.json")
+    del notification["mail"]
+    assert read_feedback(json.dumps(notification)) == replace(PERMANENT, message_id="")

@@ -1407,3 +1407,122 @@ def test_a_copy_found_by_the_search_makes_no_body(github: FakeGitHub, kind: str)
         again = gh.create_issue("example-org/app", "Printer", MARKED, since=since, finish=finish)
     assert again.found is True
     assert (len(github.comments), len(github.opened())) == ((1, 0) if kind == "comment" else (0, 1))
+
+
+# --- Reactions: POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions.
+
+REACTION_PATH = "/repos/example-org/app/issues/comments/4242/reactions"
+# GitHub's answer: https://docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment
+REACTION = {"id": 1, "content": "rocket", "user": {"login": "ticket-router[bot]"}}
+
+
+@pytest.mark.parametrize(("status", "made"), [(201, True), (200, False)], ids=["made", "there"])
+def test_a_reaction_is_exactly_what_github_documents(httpserver: HTTPServer, status, made):
+    """One POST of {"content": ...} with the headers every request carries; 201 made it, 200
+    says the credential had set it already."""
+    httpserver.expect_oneshot_request(REACTION_PATH, method="POST").respond_with_json(
+        REACTION, status=status
+    )
+    assert client(httpserver).react("example-org/app", 4242, "rocket") is made
+    [request] = requests_seen(httpserver)
+    assert request.get_json() == {"content": "rocket"}
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["Accept"] == "application/vnd.github+json"
+    assert request.headers["X-GitHub-Api-Version"] == "2022-11-28"
+
+
+def test_the_fake_github_keeps_one_reaction_per_comment_and_content(github, httpserver):
+    """The stand-in answers as GitHub does: made once, there already after."""
+    reacting = client(httpserver)
+    assert reacting.react("example-org/app", 4242, "rocket") is True
+    assert reacting.react("example-org/app", 4242, "rocket") is False
+    assert reacting.react("example-org/app", 4242, "confused") is True
+    assert [(r.comment_id, r.content, r.sent) for r in github.reactions] == [
+        (4242, "rocket", {"content": "rocket"}),
+        (4242, "confused", {"content": "confused"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "reason", "detail"),
+    [
+        (
+            403,
+            {"message": "Resource not accessible by integration"},
+            Reason.GITHUB_FORBIDDEN,
+            "the credential may not react in example-org/app (it needs Issues: write, or the "
+            "repo scope; or the issue is locked): Resource not accessible by integration",
+        ),
+        (
+            404,
+            {"message": "Not Found"},
+            Reason.GITHUB_REJECTED,
+            "GitHub answered 404 for the rocket reaction on comment 4242 in example-org/app: the "
+            "comment was deleted, or the credential cannot see example-org/app: Not Found",
+        ),
+        (
+            410,
+            {"message": "Gone"},
+            Reason.GITHUB_REJECTED,
+            "GitHub answered 410 for the rocket reaction on comment 4242 in example-org/app: the "
+            "comment was deleted, or the credential cannot see example-org/app: Gone",
+        ),
+        (
+            422,
+            {"message": "Validation Failed"},
+            Reason.VALIDATION_FAILED,
+            "GitHub refused the rocket reaction on comment 4242 in example-org/app: "
+            "Validation Failed",
+        ),
+        (
+            400,
+            {"message": "Problems parsing JSON"},
+            Reason.GITHUB_REJECTED,
+            "GitHub answered 400 for the rocket reaction on comment 4242 in example-org/app: "
+            "Problems parsing JSON",
+        ),
+    ],
+    ids=["403", "404", "410", "422", "400"],
+)
+def test_a_refused_reaction_is_permanent_and_asked_once(
+    httpserver: HTTPServer, status, answer, reason, detail
+):
+    """No retry changes a refusal: one request, a permanent error saying what GitHub said."""
+    httpserver.expect_request(REACTION_PATH, method="POST").respond_with_json(answer, status=status)
+    with pytest.raises(GitHubError) as caught:
+        client(httpserver).react("example-org/app", 4242, "rocket")
+    assert (caught.value.reason, caught.value.detail) == (reason, detail)
+    assert (caught.value.transient, caught.value.status) == (False, status)
+    assert len(httpserver.log) == 1
+
+
+def test_a_failing_github_is_retried_then_transient(httpserver: HTTPServer):
+    """5xx answers are retried (a repeat only finds the reaction there); each attempt takes its
+    turn under the credential's limit, and the last failure is transient."""
+    httpserver.expect_request(REACTION_PATH, method="POST").respond_with_data("no", status=502)
+    limit = MemoryPostLimit()
+    turns = []
+    reserve = limit.reserve
+
+    def counted(now: float, latest: float) -> float:
+        turns.append(now)
+        return reserve(now, latest)
+
+    limit.reserve = counted  # type: ignore[method-assign]
+    with pytest.raises(GitHubError) as caught:
+        client(httpserver, limit=limit).react("example-org/app", 4242, "rocket")
+    assert caught.value.reason == Reason.GITHUB_UNAVAILABLE
+    assert caught.value.transient
+    assert len(httpserver.log) == len(turns) == 4
+
+
+def test_a_reaction_after_a_failure_for_now_is_made_once(httpserver: HTTPServer):
+    """A 502, then GitHub makes it: True, two requests."""
+    httpserver.expect_ordered_request(REACTION_PATH, method="POST").respond_with_data(
+        "no", status=502
+    )
+    httpserver.expect_ordered_request(REACTION_PATH, method="POST").respond_with_json(
+        REACTION, status=201
+    )
+    assert client(httpserver).react("example-org/app", 4242, "rocket") is True
+    assert len(httpserver.log) == 2

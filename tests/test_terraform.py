@@ -37,6 +37,7 @@ from handler.aws.notices import SesNotifier
 from handler.aws.participants import DynamoAuthors, DynamoParticipants, DynamoSuppressions
 from handler.aws.postings import DynamoPostings
 from handler.aws.rate_limit import DynamoPostLimit
+from handler.aws.reach import DynamoSentMail
 from handler.aws.threads import DynamoThreads
 from handler.deadline import Deadline
 from handler.github.posts import PostedComment
@@ -44,6 +45,7 @@ from handler.github.rate_limit import Limits
 from handler.inbound.plan import Decision
 from handler.outbound.notices import Notice
 from handler.outbound.participants import Authorship, Participant
+from handler.outbound.reach import SentComment
 from handler.reasons import Reason
 from handler.routing import GitHubApp, Target, TokenSecret, load_routes, parse_routes
 from handler.service import metrics
@@ -245,11 +247,12 @@ def test_function_runs_the_packaged_handler():
 
 def environment_read(entry: str) -> set[str]:
     """The variables a Lambda entry point reads, itself or through what all entry points share
-    (handler/aws/lambda_runtime.py: LOG_LEVEL)."""
-    paths = (
-        ROOT / (entry.replace(".", "/") + ".py"),
-        ROOT / "handler" / "aws" / "lambda_runtime.py",
-    )
+    (handler/aws/lambda_runtime.py: LOG_LEVEL) and what those writing to GitHub share
+    (handler/logins.py: the token, the API, the rate limit)."""
+    path = ROOT / (entry.replace(".", "/") + ".py")
+    paths = [path, ROOT / "handler" / "aws" / "lambda_runtime.py"]
+    if "handler.logins" in path.read_text(encoding="utf-8"):
+        paths.append(ROOT / "handler" / "logins.py")
     source = "\n".join(path.read_text(encoding="utf-8") for path in paths)
     return set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', source))
 
@@ -2132,6 +2135,9 @@ REPLIES_ENVIRONMENT = {
         "WEBHOOK_URL": "aws_lambda_function_url.webhook.function_url",
         "WEBHOOK_SECRET_ARN": "var.webhook_secret_arn",
         "GITHUB_API_URL": "var.github_api_url",
+        "GITHUB_TOKEN_SECRET_ARN": "var.token_secret_arn",
+        "GITHUB_POSTS_PER_MINUTE": "tostring(var.github_posts_per_minute)",
+        "GITHUB_POSTS_PER_HOUR": "tostring(var.github_posts_per_hour)",
         "LOG_LEVEL": "var.log_level",
         "SES_CONFIGURATION_SET": "aws_ses_configuration_set.this.name",
     },
@@ -2254,12 +2260,25 @@ REPLIES_GRANTS = {
             ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             ["var.idempotency_table_arn"],
         ),
-        "ReadParticipants": (["dynamodb:GetItem"], ["var.idempotency_table_arn"]),
+        "ReadParticipants": (
+            ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            ["var.idempotency_table_arn"],
+        ),
+        "ReadAuthors": (["dynamodb:GetItem"], ["var.idempotency_table_arn"]),
         "SuppressAddresses": (
             ["dynamodb:GetItem", "dynamodb:PutItem"],
             ["var.idempotency_table_arn"],
         ),
+        "RecordSentMail": (
+            ["dynamodb:GetItem", "dynamodb:PutItem"],
+            ["var.idempotency_table_arn"],
+        ),
+        "LimitPostRate": (
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["var.idempotency_table_arn"],
+        ),
         "ReadWebhookSecret": (["secretsmanager:GetSecretValue"], ["var.webhook_secret_arn"]),
+        "ReadGitHubToken": (["secretsmanager:GetSecretValue"], READABLE_SECRETS),
         "ReadWork": (
             ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
             ["aws_sqs_queue.work.arn"],
@@ -2406,8 +2425,14 @@ ITEM_GRANTS = {
             ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             ["mailed#*"],
         ),
-        "ReadParticipants": (["dynamodb:GetItem"], ["participants#*"]),
+        "ReadParticipants": (["dynamodb:GetItem", "dynamodb:UpdateItem"], ["participants#*"]),
+        "ReadAuthors": (["dynamodb:GetItem"], ["authored#*"]),
         "SuppressAddresses": (["dynamodb:GetItem", "dynamodb:PutItem"], ["suppressed#*"]),
+        "RecordSentMail": (["dynamodb:GetItem", "dynamodb:PutItem"], ["sent#*"]),
+        "LimitPostRate": (
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["ratelimit#*"],
+        ),
     },
 }
 # Where each role's policy document is.
@@ -2484,6 +2509,7 @@ def test_the_granted_prefixes_are_the_codes():
         participants,
         postings,
         rate_limit,
+        reach,
         threads,
     )
     from handler.outbound import notices  # noqa: PLC0415
@@ -2500,6 +2526,7 @@ def test_the_granted_prefixes_are_the_codes():
         participants._SUPPRESSED_PREFIX,
         participants._AUTHORED_PREFIX,
         notices._KEY_PREFIX,
+        reach.SENT_PREFIX,
     }
     granted = {
         pattern.removesuffix("#*")
@@ -2630,10 +2657,27 @@ STORE_USES: dict[str, dict[str, Any]] = {
             DynamoClaims(CLAIMS_TABLE, c, expires_after_seconds=3600, key_prefix=SENT_KEY_PREFIX),
             "mailed#o/r#5#comment#1",
         ),
-        "DynamoParticipants": lambda c: DynamoParticipants(c, CLAIMS_TABLE).of("o/r", 5),
+        "DynamoParticipants": lambda c: (
+            DynamoParticipants(c, CLAIMS_TABLE).of("o/r", 5),
+            DynamoParticipants(c, CLAIMS_TABLE).introduced("o/r", 5, "digest"),
+        ),
+        "DynamoAuthors": lambda c: DynamoAuthors(c, CLAIMS_TABLE).of("5e" * 16),
         "DynamoSuppressions": lambda c: (
             DynamoSuppressions(c, CLAIMS_TABLE).suppress("a@x.org", "bounce"),
             DynamoSuppressions(c, CLAIMS_TABLE).suppressed(["a@x.org"]),
+        ),
+        "DynamoSentMail": lambda c: (
+            DynamoSentMail(c, CLAIMS_TABLE).record(["ses-1"], SentComment("o/r", 5, 7)),
+            DynamoSentMail(c, CLAIMS_TABLE).of("ses-1"),
+        ),
+        "DynamoPostLimit": lambda c: _take_turns(
+            DynamoPostLimit(
+                c,
+                CLAIMS_TABLE,
+                api_url="https://api.github.com",
+                identity="default",
+                limits=Limits(),
+            )
         ),
     },
 }

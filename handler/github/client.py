@@ -8,6 +8,7 @@ session, retries and limit serve a mail's files' requests (exchange, handler.git
 
 https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
 https://docs.github.com/en/rest/issues/issues#create-an-issue
+https://docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from handler.github.errors import (
     issue_refused,
     json_object,
     probed,
+    reaction_refused,
 )
 from handler.github.posts import PostedComment, PostedIssue, Posting, marker_in
 from handler.github.rate_limit import MemoryPostLimit, PostLimit
@@ -288,6 +290,24 @@ class GitHubClient:
             refused=refused,
         )
         return self._create(creation, mark, since, posting, finish)
+
+    def react(self, repo: str, comment_id: int, content: str) -> bool:
+        """``POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions`` with
+        ``{"content": content}`` (``rocket``, ``confused``: GitHub's list of reactions): True when
+        GitHub made it (201), False when the credential had set it already (200). Retried like
+        any exchange (a repeat finds it there); a refusal no retry changes is a permanent
+        GitHubError (errors.reaction_refused)."""
+        target = f"the {content} reaction on comment {comment_id} in {repo}"
+        response = self.exchange(
+            "POST",
+            repo,
+            f"/issues/comments/{comment_id}/reactions",
+            target,
+            payload={"content": content},
+        )
+        if response.status_code in {200, 201}:
+            return response.status_code == 201
+        raise reaction_refused(response, repo, comment_id, target)
 
     def files(self) -> GitHubFiles:
         """The files of the repositories this credential may write (handler.github.contents),

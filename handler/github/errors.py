@@ -93,6 +93,37 @@ def issue_refused(response: requests.Response, repo: str, target: str) -> GitHub
     return _refused(response, target, f"the new issue for {repo}")
 
 
+def reaction_refused(
+    response: requests.Response, repo: str, comment_id: int, target: str
+) -> GitHubError:
+    """The error for an answer to a reaction on comment ``comment_id`` in ``repo`` that no retry
+    changes: permanent, whatever the status (https://docs.github.com/en/rest/reactions/reactions
+    #create-reaction-for-an-issue-comment documents 422 besides 200 and 201; 403, 404 and 410
+    are the answers every issue endpoint gives)."""
+    status = response.status_code
+    message = error_message(response)
+    said = f": {message}" if message else ""
+    if status == 403:
+        detail = (
+            f"the credential may not react in {repo} (it needs Issues: write, or the repo "
+            f"scope; or the issue is locked){said}"
+        )
+        return GitHubError(Reason.GITHUB_FORBIDDEN, detail, status=status)
+    if status in {404, 410}:
+        # GitHub answers 404 alike for a deleted comment and a repository the credential
+        # cannot see; nothing is asked further, as a reaction waits for nobody.
+        detail = (
+            f"GitHub answered {status} for {target}: the comment was deleted, or the credential "
+            f"cannot see {repo}{said}"
+        )
+        return GitHubError(Reason.GITHUB_REJECTED, detail, status=status)
+    if status == 422:
+        detail = f"GitHub refused {target}{said}"
+        return GitHubError(Reason.VALIDATION_FAILED, detail, status=status)
+    detail = f"GitHub answered {status} for {target}{said}"
+    return GitHubError(Reason.GITHUB_REJECTED, detail, status=status)
+
+
 def probed(missing: GitHubError, probe: requests.Response, repo: str, target: str) -> GitHubError:
     """What the 404 ``missing`` (a comment's) means, given GitHub's answer ``probe`` to
     ``GET /repos/{repo}`` with the same credential: the issue is missing only when the

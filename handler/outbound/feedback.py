@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parseaddr
 from typing import Any, Literal
 
@@ -18,6 +18,8 @@ _SNS_CONFIRMATIONS = frozenset({"SubscriptionConfirmation", "UnsubscribeConfirma
 # Words SES puts in bounce and complaint types; anything else is cut, so that the detail (which
 # is logged) never carries more of the notification than a type name.
 _WORD = re.compile(r"[A-Za-z0-9 _-]{1,40}")
+# SES's message ids: "0100019212aa2bc4-93c245fe-e333-46ae-8fed-96160d20cfab-000000".
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9-]{1,100}")
 
 
 class FeedbackError(ValueError):
@@ -33,6 +35,10 @@ class Feedback:
     addresses: tuple[str, ...]
     # Why, in a few words ("Permanent/General bounce"); never an address or the notification.
     detail: str
+    # The SES message id of the mail it is about (``mail.messageId``): the outbox knows which
+    # comment that mail was about (handler.outbound.reach). "" when not a bounce or complaint,
+    # or when SES gave none that looks like one.
+    message_id: str = ""
 
     @property
     def nothing_to_do(self) -> bool:
@@ -63,9 +69,9 @@ def read_feedback(body: str) -> Feedback | None:
     if not isinstance(notification_type, str):
         raise FeedbackError("notificationType is not a string")
     if notification_type == "Bounce":
-        return _bounce(_member(data, "bounce"))
+        return replace(_bounce(_member(data, "bounce")), message_id=_message_id(data))
     if notification_type == "Complaint":
-        return _complaint(_member(data, "complaint"))
+        return replace(_complaint(_member(data, "complaint")), message_id=_message_id(data))
     return Feedback("other", (), f"{_word(notification_type)} notification: nothing to do")
 
 
@@ -106,6 +112,14 @@ def _recipients(feedback: dict[str, Any], key: str) -> tuple[str, ...]:
             raise FeedbackError(f"{key}: emailAddress is not an address")
         found[address] = None
     return tuple(found)
+
+
+def _message_id(data: dict[str, Any]) -> str:
+    """``mail.messageId``: the id SendRawEmail answered with. Not required: without it the
+    feedback still suppresses, only its comment cannot be told."""
+    mail = data.get("mail")
+    value = mail.get("messageId") if isinstance(mail, dict) else None
+    return value if isinstance(value, str) and _MESSAGE_ID.fullmatch(value) else ""
 
 
 def _member(data: dict[str, Any], key: str) -> dict[str, Any]:

@@ -29,7 +29,8 @@ GITHUB_API_URL = "https://api.github.com"
 class Outgoing:
     """What happened (or would happen) to one event for one participant."""
 
-    action: Literal["mail", "skip"]
+    # "react": the reach reaction on the comment (handler.outbound.reach).
+    action: Literal["mail", "skip", "react"]
     # Mailed, already mailed, or why not.
     reason: Reason
     detail: str
@@ -212,10 +213,11 @@ def sent_key(item: WorkItem, recipient: Recipient) -> str:
     return f"mailed#{item.key}#{address_digest(recipient.participant.address)}"
 
 
-def posted_key(mail: str) -> str:
-    """The claim the first comment carrying ``mail``'s marker takes: the one that speaks for
-    the mail's sender."""
-    return f"posted#{mail}"
+def posted_key(mail: str, repo: str, issue: int) -> str:
+    """The claim the first comment on ``repo#issue`` carrying ``mail``'s marker takes: the one
+    that speaks for the mail's sender there. Per issue: a mail to two issue addresses is posted
+    on each, under the same marker."""
+    return f"posted#{mail}#{repo.lower()}#{issue}"
 
 
 def compose(

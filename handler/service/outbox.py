@@ -40,6 +40,16 @@ from handler.outbound.participants import (
     Suppressions,
     address_digest,
 )
+from handler.outbound.reach import (
+    ReactionContent,
+    Reactions,
+    SentComment,
+    SentMail,
+    SentMailError,
+    reach_summary,
+    reacting_route,
+    reaction_for,
+)
 from handler.outbound.update_mail import Update
 from handler.reasons import Reason, RetryLater, TicketRouterError
 from handler.routing import Routes
@@ -77,6 +87,10 @@ class Outbox:
         # Seconds a send's claim is held (CLAIM_HOLD_SECONDS): see DEFAULT_CLAIM_HOLD.
         claim_hold: float = DEFAULT_CLAIM_HOLD,
         clock: Callable[[], float] = time.time,
+        # Reach (docs/replies.md#reach): the reaction on each mailed comment, and the records
+        # of which comment each mail was about, for its bounces; None: no reach.
+        reactions: Reactions | None = None,
+        sent: SentMail | None = None,
     ) -> None:
         self._routes = routes
         self._participants = participants
@@ -88,6 +102,12 @@ class Outbox:
         self._github_api_url = github_api_url
         self._claim_hold = claim_hold
         self._clock = clock
+        self._reactions = reactions
+        self._sent = sent
+        # The SES ids of the mails sent, for the reach step to record.
+        self._remembered = _Remembered(mailer) if reactions is not None else None
+        if self._remembered is not None:
+            self._mailer = self._remembered
 
     def handle(self, body: str, deadline: Deadline) -> list[Outgoing]:
         """The decisions for one queue message. Raises RetryLater when any is retryable, after
@@ -98,7 +118,7 @@ class Outbox:
             decisions = self.mail(message, deadline)
             context = {"delivery": message.delivery, "repo": message.repo, "issue": message.issue}
         else:
-            decisions = self.record_feedback(message)
+            decisions = self.record_feedback(message, deadline)
             context = {}
         for decision in decisions:
             _log(decision, context)
@@ -118,10 +138,13 @@ class Outbox:
             item, self._routes, conversation.participants, suppressed, authorship
         )
         decisions += self._send_each(item, chosen, conversation.root, authorship, deadline)
-        return decisions
+        return decisions + self._reach(item, decisions, deadline)
 
-    def record_feedback(self, feedback: Feedback) -> list[Outgoing]:
-        """Suppresses the addresses that bounced for good or complained."""
+    def record_feedback(
+        self, feedback: Feedback, deadline: Deadline | None = None
+    ) -> list[Outgoing]:
+        """Suppresses the addresses that bounced for good or complained; with reach, marks the
+        comment the mail was about ``confused`` (no request made after ``deadline``)."""
         if feedback.nothing_to_do:
             return [Outgoing("skip", Reason.FEEDBACK_NO_ACTION, feedback.detail)]
         decisions = []
@@ -137,7 +160,75 @@ class Outbox:
                 )
                 continue
             decisions.append(Outgoing("skip", Reason.SUPPRESSED, feedback.detail, digest))
-        return decisions
+        return decisions + self._mark_bounced(feedback, deadline or Deadline.never())
+
+    def _reach(
+        self, item: WorkItem, decisions: list[Outgoing], deadline: Deadline
+    ) -> list[Outgoing]:
+        """Reach, the last step: the SES ids of the comment's fresh mails recorded, so that
+        their bounces find it, then the reaction its decisions call for (reach.reaction_for).
+        A reaction GitHub may take later is retried: the claims mail nobody twice."""
+        sent = self._remembered.take() if self._remembered is not None else {}
+        if self._reactions is None or item.event != "issue_comment" or item.comment_id is None:
+            return []
+        comment = SentComment(item.repo, item.issue, item.comment_id)
+        outcomes = []
+        # Only this event's fresh sends: a participant's latest send is this event's.
+        fresh = [
+            sent[decision.participant]
+            for decision in decisions
+            if decision.reason == Reason.MAILED and decision.participant in sent
+        ]
+        if fresh and self._sent is not None:
+            try:
+                self._sent.record(fresh, comment)
+            except SentMailError as error:
+                # Not retried: the redelivery sends nothing afresh, so it records nothing.
+                detail = (
+                    f"{error.detail}: a bounce of the {len(fresh)} mail(s) about comment "
+                    f"{comment.comment_id} will not mark it"
+                )
+                outcomes.append(Outgoing("react", error.reason, detail))
+        content = reaction_for(decisions)
+        if content is None:
+            return outcomes
+        return [*outcomes, self._react(comment, content, reach_summary(decisions), deadline)]
+
+    def _mark_bounced(self, feedback: Feedback, deadline: Deadline) -> list[Outgoing]:
+        """``confused`` on the comment a bounced or complained-of mail was about, when the
+        outbox sent it (a sender's notice is about none)."""
+        if self._reactions is None or self._sent is None or not feedback.message_id:
+            return []
+        try:
+            comment = self._sent.of(feedback.message_id)
+        except SentMailError as error:
+            return [Outgoing("react", error.reason, error.detail, retryable=True)]
+        if comment is None:
+            return []
+        return [self._react(comment, "confused", feedback.detail, deadline)]
+
+    def _react(
+        self, comment: SentComment, content: ReactionContent, why: str, deadline: Deadline
+    ) -> Outgoing:
+        """The reaction set with the credential of the repository's route that mails its
+        participants."""
+        where = f"comment {comment.comment_id} on {comment.repo}#{comment.issue}"
+        route = reacting_route(self._routes, comment.repo)
+        if route is None or self._reactions is None:
+            detail = (
+                f"no route of {comment.repo} mails participants now: {where} not marked {content}"
+            )
+            return Outgoing("react", Reason.REACTION_FAILED, detail)
+        try:
+            made = self._reactions.react(route, comment.repo, comment.comment_id, content, deadline)
+        except TicketRouterError as error:
+            if error.transient:
+                detail = f"{content} on {where} not set yet: {error.detail}"
+                return Outgoing("react", Reason.REACTION_UNAVAILABLE, detail, retryable=True)
+            detail = f"{content} on {where} refused: {error.detail}"
+            return Outgoing("react", Reason.REACTION_FAILED, detail)
+        there = "" if made else " (it was there already)"
+        return Outgoing("react", Reason.REACTED, f"{content} on {where}{there}: {why}")
 
     def _authorship(self, item: WorkItem) -> Authorship | None:
         """Whom a comment posted from a mail came from, None for anything else; _Settled for
@@ -170,14 +261,17 @@ class Outbox:
         return authorship
 
     def _first_with(self, mail: str, item: WorkItem) -> None:
-        """_Settled unless ``item`` is the first comment seen carrying ``mail``'s marker: a mail
-        is posted once (its marker is searched for first), so a later one copied the marker
-        from it, which anyone who reads the comment's Markdown can. Where every route posts as
-        a GitHub App, ``forged_marker`` already tells; a token posts as a person."""
+        """_Settled unless ``item`` is the first comment seen on its issue carrying ``mail``'s
+        marker: a mail is posted once on each issue (its marker is searched for first), so a
+        later one there copied the marker from it, which anyone who reads the comment's
+        Markdown can. Where every route posts as a GitHub App, ``forged_marker`` already tells;
+        a token posts as a person."""
         comment = PostedComment(id=item.comment_id or 0, url="")
         try:
             claimed = self._claims.once(
-                posted_key(mail), lambda: comment, Deadline.within(self._claim_hold)
+                posted_key(mail, item.repo, item.issue),
+                lambda: comment,
+                Deadline.within(self._claim_hold),
             )
         except TicketRouterError as error:
             decision = Outgoing("skip", error.reason, error.detail, retryable=error.transient)
@@ -297,6 +391,26 @@ class _Settled(Exception):
 
 def _unavailable(error: ParticipantStoreError) -> Outgoing:
     return Outgoing("skip", Reason.PARTICIPANT_STORE_UNAVAILABLE, error.detail, retryable=True)
+
+
+class _Remembered:
+    """The mailer the outbox sends through, remembering the SES id of the latest mail to each
+    participant (by address digest) until the reach step takes them: the sending steps stay as
+    they are."""
+
+    def __init__(self, mailer: Mailer) -> None:
+        self._mailer = mailer
+        self._sent: dict[str, str] = {}
+
+    def send(self, source: str, to: str, raw: bytes) -> str:
+        message_id = self._mailer.send(source, to, raw)
+        self._sent[address_digest(to)] = message_id
+        return message_id
+
+    def take(self) -> dict[str, str]:
+        """What was sent since the last take, and forget it."""
+        sent, self._sent = self._sent, {}
+        return sent
 
 
 def handle_batch(event: Mapping[str, Any], outbox: Outbox, deadline: Deadline) -> dict[str, Any]:

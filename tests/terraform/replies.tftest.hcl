@@ -145,6 +145,10 @@ variables {
   idempotency_table_arn   = "arn:aws:dynamodb:eu-west-1:123456789012:table/claims"
   idempotency_ttl_seconds = 86400
   github_api_url          = "https://api.github.com"
+  token_secret_arn        = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tr/github-token-AbCdEf"
+  route_secret_arns       = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/key-??????"]
+  github_posts_per_minute = 80
+  github_posts_per_hour   = 500
   log_level               = "INFO"
   log_retention_days      = 30
   sending_identity_arns = {
@@ -169,9 +173,21 @@ run "policies" {
       MailParticipants  = { StringLike = { "ses:FromAddress" = ["*@chat.example.org", "*@talk.example.com"] } }
       ClaimMail         = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "mailed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       ReadParticipants  = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "participants#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      ReadAuthors       = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "authored#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
       SuppressAddresses = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "suppressed#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      RecordSentMail    = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "sent#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
+      LimitPostRate     = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = "ratelimit#*" }, Null = { "dynamodb:LeadingKeys" = "false" } }
     })
     error_message = "The conditions of the outbox's policy: ${data.aws_iam_policy_document.outbox.json}"
+  }
+
+  # The outbox reacts with the routes' credentials: the deployment's token and the routes' secrets.
+  assert {
+    condition = jsonencode(flatten([for s in jsondecode(data.aws_iam_policy_document.outbox.json).Statement : s.Resource if s.Sid == "ReadGitHubToken"])) == jsonencode([
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tr/github-token-AbCdEf",
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/key-??????",
+    ])
+    error_message = "The outbox reads the GitHub token and the routes' secrets: ${data.aws_iam_policy_document.outbox.json}"
   }
 
   assert {

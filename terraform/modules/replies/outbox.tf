@@ -76,17 +76,37 @@ data "aws_iam_policy_document" "outbox" {
     }
   }
 
-  # An issue's mail participants, read (handler/aws/participants.py); the mail function and
-  # the webhook write them.
+  # An issue's mail participants, read, and a copied colleague marked told why they get the
+  # mail (handler/aws/participants.py); the mail function and the webhook write the rest.
   statement {
     sid       = "ReadParticipants"
-    actions   = ["dynamodb:GetItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [var.idempotency_table_arn]
 
     condition {
       test     = "ForAllValues:StringLike"
       variable = "dynamodb:LeadingKeys"
       values   = ["participants#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  # Who each posted mail came from, read to mail a comment to all but its sender; the mail
+  # function records it (handler/aws/participants.py, DynamoAuthors).
+  statement {
+    sid       = "ReadAuthors"
+    actions   = ["dynamodb:GetItem"]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["authored#*"]
     }
 
     condition {
@@ -118,11 +138,68 @@ data "aws_iam_policy_document" "outbox" {
     }
   }
 
+  # Which comment each fresh mail was about ("sent#<SES message id>", handler/aws/reach.py),
+  # written after the send and read when SES reports its bounce or complaint.
+  statement {
+    sid = "RecordSentMail"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+    ]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["sent#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  # A reaction is a content-creating request: it takes its turn under the credential's rate
+  # limit, the one item per credential the mail function's posts share ("ratelimit#<hash>",
+  # handler/aws/rate_limit.py).
+  statement {
+    sid = "LimitPostRate"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [var.idempotency_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["ratelimit#*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
   # The unsubscribe links' key is derived from the webhook secret.
   statement {
     sid       = "ReadWebhookSecret"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [var.webhook_secret_arn]
+  }
+
+  # The reaction on a mailed comment is set with the credential of the route that mails it
+  # (handler/github/credentials.py): the deployment's token and the secrets routes.yaml names,
+  # as the mail function reads them; no other secret of the account.
+  statement {
+    sid       = "ReadGitHubToken"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = concat([var.token_secret_arn], var.route_secret_arns)
   }
 
   # What the event source mapping calls with the function's role.
@@ -154,14 +231,14 @@ resource "aws_iam_role_policy" "outbox" {
 }
 
 resource "aws_lambda_function" "outbox" {
-  #checkov:skip=CKV_AWS_117:The function reaches only public AWS endpoints (SES, DynamoDB, Secrets Manager, SQS); inside a VPC it would need endpoints or a NAT gateway for them, and it reaches no private resource.
+  #checkov:skip=CKV_AWS_117:The function reaches only public endpoints (SES, DynamoDB, Secrets Manager, SQS, the GitHub API); inside a VPC it would need endpoints or a NAT gateway for them, and it reaches no private resource.
   #checkov:skip=CKV_AWS_116:The function is fed by an SQS event source, never invoked asynchronously: what it gives up on goes to the work queue's own dead-letter queue.
   #checkov:skip=CKV_AWS_115:Its concurrency is capped by the event source mapping (scaling_config.maximum_concurrency), which, unlike a reservation, does not throttle SQS batches into the dead-letter queue.
-  #checkov:skip=CKV_AWS_173:The environment holds names, ARNs and URLs only; the webhook secret is read from Secrets Manager at run time.
+  #checkov:skip=CKV_AWS_173:The environment holds names, ARNs, URLs and rate figures only; the webhook secret and the GitHub credentials are read from Secrets Manager at run time.
   #checkov:skip=CKV_AWS_272:The zip is built by `make package` from this repository; there is no signing profile to verify against.
   #checkov:skip=CKV_AWS_50:Each decision is logged as a JSON line; X-Ray would add permissions and cost without a question it answers.
   function_name    = "${var.name}-outbox"
-  description      = "ticket-router: GitHub comments and state changes mailed to the issue's mail participants; SES feedback recorded"
+  description      = "ticket-router: GitHub comments and state changes mailed to the issue's mail participants, each comment's reach shown by a reaction; SES feedback recorded"
   role             = aws_iam_role.outbox.arn
   runtime          = "python3.12"
   architectures    = ["arm64"]
@@ -180,9 +257,14 @@ resource "aws_lambda_function" "outbox" {
       # Unsubscribe links point at the webhook function's URL.
       WEBHOOK_URL        = aws_lambda_function_url.webhook.function_url
       WEBHOOK_SECRET_ARN = var.webhook_secret_arn
-      # Links in the mails point at the issue on this API's web host, for routes naming none.
-      GITHUB_API_URL = var.github_api_url
-      LOG_LEVEL      = var.log_level
+      # Links in the mails point at the issue on this API's web host, for routes naming none;
+      # the reactions on mailed comments go there, with the mail function's credentials and
+      # under the rate limit its posts share (0: that limit off).
+      GITHUB_API_URL          = var.github_api_url
+      GITHUB_TOKEN_SECRET_ARN = var.token_secret_arn
+      GITHUB_POSTS_PER_MINUTE = tostring(var.github_posts_per_minute)
+      GITHUB_POSTS_PER_HOUR   = tostring(var.github_posts_per_hour)
+      LOG_LEVEL               = var.log_level
       # Every mail names the set, whose events report its bounces and complaints; from the
       # resource, so that no mail is sent before the set exists.
       SES_CONFIGURATION_SET = aws_ses_configuration_set.this.name

@@ -49,8 +49,44 @@ variable "sending_identity_arns" {
 }
 
 variable "github_api_url" {
-  description = "GitHub REST API base URL (GITHUB_API_URL): the outbox links to issues on its web host."
+  description = "GitHub REST API base URL (GITHUB_API_URL): the outbox links to issues on its web host, and reacts on comments there with the deployment's token."
   type        = string
+}
+
+variable "token_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the deployment's GitHub token (GITHUB_TOKEN_SECRET_ARN): the outbox reacts on mailed comments with the credential of the route that mails them, as the mail function posts."
+  type        = string
+}
+
+variable "route_secret_arns" {
+  description = "ARNs of the Secrets Manager secrets routes.yaml names (token_secret, github_app.private_key_secret), the mail function's: the outbox may read these besides token_secret_arn. A name's ARN ends in -?????? (the random suffix). Empty: the default token only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.route_secret_arns : can(regex("^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+(-[?]{6})?$", arn))])
+    error_message = "route_secret_arns must be Secrets Manager secret ARNs, wildcards only as the trailing -?????? of the random suffix."
+  }
+}
+
+variable "github_posts_per_minute" {
+  description = "Content-creating GitHub requests per minute all containers share per credential (GITHUB_POSTS_PER_MINUTE), the mail function's: each reaction takes a turn; 0 turns this limit off."
+  type        = number
+
+  validation {
+    condition     = var.github_posts_per_minute >= 0 && floor(var.github_posts_per_minute) == var.github_posts_per_minute
+    error_message = "github_posts_per_minute must be a whole number, 0 or more."
+  }
+}
+
+variable "github_posts_per_hour" {
+  description = "Content-creating GitHub requests per hour all containers share per credential (GITHUB_POSTS_PER_HOUR), the mail function's; 0 turns this limit off."
+  type        = number
+
+  validation {
+    condition     = var.github_posts_per_hour >= 0 && floor(var.github_posts_per_hour) == var.github_posts_per_hour
+    error_message = "github_posts_per_hour must be a whole number, 0 or more."
+  }
 }
 
 variable "log_level" {
