@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import copy
 import email
-import hashlib
-import hmac
 import io
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -32,22 +29,22 @@ import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
-from pytest_httpserver import HTTPServer
 
 from handler import lambda_function, outbox_function, webhook_function
 from handler.aws.participants import DynamoParticipants
 from handler.outbound.participants import Conversation, address_digest
-from handler.outbound.signatures import owner_secret
 from tests.conftest import TESTS
 from tests.dynamo import CLAIMS_TABLE
 from tests.fakegithub import Comment, FakeGitHub
 from tests.sesmail import ses_block
 from tests.test_lambda import Context
+from tests.test_replies import (
+    REGION,
+    REPO,
+    deployment,  # noqa: F401 - the fixture
+    webhook,
+)
 
-REGION = "eu-west-1"
-SECRET = "webhook secret"
-WEBHOOK_URL = "https://abc123.lambda-url.eu-west-1.on.aws/"
-REPO = "example-org/website"
 TITLE = "Printer on floor 3"
 MAILS = TESTS / "conversation"
 
@@ -304,24 +301,6 @@ class Story:
         self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(bounce))
 
 
-def webhook(body: bytes, delivery: str, event: str) -> dict[str, Any]:
-    # GitHub holds the repository owner's secret, derived from the master in Secrets Manager.
-    key = owner_secret(SECRET.encode(), REPO.partition("/")[0]).encode()
-    signature = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
-    request = copy.deepcopy(json.loads((TESTS / "events" / "functionUrlEvent.json").read_text()))
-    request["requestContext"]["http"]["method"] = "POST"
-    request["headers"] = {
-        "content-type": "application/json",
-        "user-agent": "GitHub-Hookshot/044aadd",
-        "x-github-event": event,
-        "x-github-delivery": delivery,
-        "x-hub-signature-256": signature,
-    }
-    request["body"] = body.decode()
-    answer: dict[str, Any] = webhook_function.lambda_handler(request, Context())
-    return answer
-
-
 def alone_and_unexposed(mail: Sent) -> None:
     """Every update: from the issue's address, to one recipient, whom the To names alone; no
     other address of the conversation anywhere in it, raw or decoded; one-click unsubscribe
@@ -377,48 +356,11 @@ def introduction(mail: Sent) -> list[str]:
 
 
 @pytest.fixture
-def story(monkeypatch, httpserver: HTTPServer, tmp_path, dynamodb) -> Iterator[Story]:
-    """What terraform apply makes for a route with notify_participants, on moto."""
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(
-        "routes:\n"
-        "  - domain: issues.example.com\n"
-        "    prefix: web-\n"
-        f"    repo: {REPO}\n"
-        "    name: Example website\n"
-        "    allowed_senders: [example.com]\n"
-        "    notify_participants: true\n"
-    )
-    boto3.client("s3", region_name=REGION).create_bucket(
-        Bucket="mail", CreateBucketConfiguration={"LocationConstraint": REGION}
-    )
-    boto3.client("ses", region_name=REGION).verify_domain_identity(Domain="issues.example.com")
-    secrets = boto3.client("secretsmanager", region_name=REGION)
-    token_arn = secrets.create_secret(Name="github-token", SecretString="ghp_test")["ARN"]
-    webhook_arn = secrets.create_secret(Name="webhook", SecretString=SECRET)["ARN"]
-    sqs = boto3.client("sqs", region_name=REGION)
-    queue_url = sqs.create_queue(QueueName="work")["QueueUrl"]
-    for name, value in {
-        "ROUTES_FILE": str(routes),
-        "MAIL_BUCKET": "mail",
-        "MAIL_PREFIX": "inbound/",
-        "IDEMPOTENCY_TABLE": CLAIMS_TABLE,
-        "GITHUB_TOKEN_SECRET_ARN": token_arn,
-        "GITHUB_API_URL": httpserver.url_for("/").rstrip("/"),
-        "WEBHOOK_SECRET_ARN": webhook_arn,
-        "WORK_QUEUE_URL": queue_url,
-        "WEBHOOK_URL": WEBHOOK_URL,
-        "SES_CONFIGURATION_SET": "tr-mail",
-    }.items():
-        monkeypatch.setenv(name, value)
-    github = FakeGitHub(httpserver).install()
-    github.seed(REPO, issues=50)
-    functions = (lambda_function, webhook_function, outbox_function)
-    for function in functions:
-        function.runtime.cache_clear()
-    yield Story(github, sqs, queue_url, dynamodb)
-    for function in functions:
-        function.runtime.cache_clear()
+def story(deployment, dynamodb) -> Story:  # noqa: F811 - test_replies' fixture
+    """The people's conversation in test_replies' deployment (one route of #45's repository
+    with notify_participants, on moto)."""
+    github, sqs, queue_url = deployment
+    return Story(github, sqs, queue_url, dynamodb)
 
 
 def posted(decisions: list[dict[str, Any]]) -> dict[int, str]:
