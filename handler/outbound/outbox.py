@@ -6,7 +6,7 @@ Who is mailed, and why: docs/outbound.md#outbox."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -37,6 +37,9 @@ class Outgoing:
     # The participant's address digest (handler.outbound.participants): logs never hold an address.
     participant: str = ""
     retryable: bool = False
+    # SES's message id of a mail sent afresh: reach records it, so that its bounce finds the
+    # comment. Not logged, and not part of what was decided.
+    ses_id: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

@@ -104,10 +104,6 @@ class Outbox:
         self._clock = clock
         self._reactions = reactions
         self._sent = sent
-        # The SES ids of the mails sent, for the reach step to record.
-        self._remembered = _Remembered(mailer) if reactions is not None else None
-        if self._remembered is not None:
-            self._mailer = self._remembered
 
     def handle(self, body: str, deadline: Deadline) -> list[Outgoing]:
         """The decisions for one queue message. Raises RetryLater when any is retryable, after
@@ -168,17 +164,11 @@ class Outbox:
         """Reach, the last step: the SES ids of the comment's fresh mails recorded, so that
         their bounces find it, then the reaction its decisions call for (reach.reaction_for).
         A reaction GitHub may take later is retried: the claims mail nobody twice."""
-        sent = self._remembered.take() if self._remembered is not None else {}
         if self._reactions is None or item.event != "issue_comment" or item.comment_id is None:
             return []
         comment = SentComment(item.repo, item.issue, item.comment_id)
         outcomes = []
-        # Only this event's fresh sends: a participant's latest send is this event's.
-        fresh = [
-            sent[decision.participant]
-            for decision in decisions
-            if decision.reason == Reason.MAILED and decision.participant in sent
-        ]
+        fresh = [decision.ses_id for decision in decisions if decision.ses_id]
         if fresh and self._sent is not None:
             try:
                 self._sent.record(fresh, comment)
@@ -375,7 +365,9 @@ class Outbox:
             detail = f"{lost[0].detail}: recorded as mailed from {from_address}, not sent again"
             return Outgoing("mail", Reason.MAIL_OUTCOME_UNKNOWN, detail, digest)
         if claimed.fresh:
-            return Outgoing("mail", Reason.MAILED, f"mailed from {from_address}", digest)
+            # The claim's url is the id SES gave the mail just sent.
+            detail = f"mailed from {from_address}"
+            return Outgoing("mail", Reason.MAILED, detail, digest, ses_id=claimed.comment.url)
         return Outgoing(
             "mail", Reason.ALREADY_MAILED, f"already mailed from {from_address}", digest
         )
@@ -391,26 +383,6 @@ class _Settled(Exception):
 
 def _unavailable(error: ParticipantStoreError) -> Outgoing:
     return Outgoing("skip", Reason.PARTICIPANT_STORE_UNAVAILABLE, error.detail, retryable=True)
-
-
-class _Remembered:
-    """The mailer the outbox sends through, remembering the SES id of the latest mail to each
-    participant (by address digest) until the reach step takes them: the sending steps stay as
-    they are."""
-
-    def __init__(self, mailer: Mailer) -> None:
-        self._mailer = mailer
-        self._sent: dict[str, str] = {}
-
-    def send(self, source: str, to: str, raw: bytes) -> str:
-        message_id = self._mailer.send(source, to, raw)
-        self._sent[address_digest(to)] = message_id
-        return message_id
-
-    def take(self) -> dict[str, str]:
-        """What was sent since the last take, and forget it."""
-        sent, self._sent = self._sent, {}
-        return sent
 
 
 def handle_batch(event: Mapping[str, Any], outbox: Outbox, deadline: Deadline) -> dict[str, Any]:
