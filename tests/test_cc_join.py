@@ -166,17 +166,22 @@ def test_the_copied_are_chosen_by_a_pure_rule():
     sender = planned.assessment.sender
     assert sender is not None
     [route] = [r for r in ROUTES.routes if r.prefix == "web-"]
-    chosen, left_out = copied(planned.message, sender, route, ROUTES.domains)
+    chosen, left_out = copied(planned.message, sender, route, ROUTES)
     assert ([a.addr for a in chosen], left_out) == (["bob@example.com"], 0)
     wide = replace(route, cc_domains=("lab.example.org", "*.example.net"))
-    chosen, _ = copied(planned.message, sender, wide, ROUTES.domains)
+    chosen, _ = copied(planned.message, sender, wide, ROUTES)
     assert [a.addr for a in chosen] == [
         "bob@example.com",
         "eve@outsider.example.net",
         "carol@lab.example.org",
     ]
     # Had the deployment a route at example.net, Eve's domain lies below it: never one of ours.
-    own = (*ROUTES.domains, "example.net")
+    own = parse_routes(
+        WEBSITE.format(cc="") + "  - domain: example.net\n"
+        "    repo: example-org/other\n"
+        "    allowed_senders: [example.net]\n",
+        "routes.yaml",
+    )
     chosen, _ = copied(planned.message, sender, wide, own)
     assert [a.addr for a in chosen] == ["bob@example.com", "carol@lab.example.org"]
 

@@ -25,7 +25,7 @@ from handler.inbound.threads import confirmation_id
 from handler.inbound.titles import reply_subject
 from handler.reasons import Reason
 from handler.routing import Route, Routes
-from handler.routing.domains import is_subdomain, normalize_domain
+from handler.routing.domains import normalize_domain
 from handler.routing.templates import NOTICE_PLACEHOLDERS, template_parts
 
 _TRY_AGAIN = "Send it again to one of them, with the issue's number in place of <issue number>."
@@ -125,6 +125,12 @@ class Notifier(Protocol):
         ...
 
 
+def plain_address(address: str) -> bool:
+    """True for one plain ASCII address with a lowercased domain (``Address.addr``): one our
+    mails can go to, SES needing SMTPUTF8 for any other."""
+    return _PLAIN_ADDRESS.fullmatch(address) is not None
+
+
 def notice_for(
     decision: Decision, message: Message, assessment: Assessment, routes: Routes
 ) -> Notice | None:
@@ -141,9 +147,9 @@ def notice_for(
         return None
     if detect_automated(message, None) is not None:
         return None
-    if any(sender.domain == own or is_subdomain(sender.domain, own) for own in routes.domains):
+    if routes.ours(sender.domain):
         return None
-    if not _PLAIN_ADDRESS.fullmatch(sender.addr) or not _PLAIN_ADDRESS.fullmatch(written):
+    if not plain_address(sender.addr) or not plain_address(written):
         return None
     reason = Reason.OPENED if decision.reason in _OPENED else decision.reason
     values = {

@@ -220,6 +220,16 @@ class Routes:
         """The recipient domains, each once, in file order."""
         return tuple(self._packed or self._by_domain)
 
+    def ours(self, domain: str) -> bool:
+        """True when ``domain`` (normal form) is a recipient domain or below one: an address
+        there is one of ours, which nothing may mail from outside (loops). Its suffixes are
+        looked up, with no scan of every domain and no route decoded."""
+        labels = domain.split(".")
+        return any(
+            suffix in self._packed or suffix in self._by_domain
+            for suffix in (".".join(labels[start:]) for start in range(len(labels)))
+        )
+
     def of_domain(self, domain: str) -> tuple[Route, ...]:
         """The routes of the recipient domain ``domain`` (normal form), in file order."""
         found = self._of(domain)

@@ -4,7 +4,6 @@ reached."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -20,6 +19,7 @@ from handler.inbound.mail import Message
 from handler.inbound.plan import CommentDraft, Decision, Draft, IssueDraft, Plan, route_of
 from handler.inbound.render import author
 from handler.inbound.threads import NoThreads, Threads, ThreadStoreError, confirmation_id
+from handler.outbound.notices import plain_address
 from handler.outbound.participants import (
     Authors,
     Authorship,
@@ -73,8 +73,6 @@ FileStores = Callable[[Route], Stores]
 # The most addresses of one mail's To and Cc that join an issue: a mail copied to a whole
 # department does not subscribe it.
 MAX_COPIED = 20
-# One address our mails can go to: update_mail refuses any other (SMTPUTF8 is not used).
-_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[a-z0-9.-]{1,253}")
 
 
 def record_authors(
@@ -127,35 +125,27 @@ def _record_author(
 
 
 def copied(
-    message: Message, sender: Address, route: Route, own_domains: Sequence[str]
+    message: Message, sender: Address, route: Route, routes: Routes
 ) -> tuple[tuple[Address, ...], int]:
     """The addresses in To and Cc of ``message`` (accepted from ``sender`` through ``route``)
     that join its issue, To first, at most MAX_COPIED; and how many more would have.
 
     One joins when the route lets their domain (``may_join``), they are not the sender, the
-    address is plain ASCII (our mails can reach it) and its domain is none of ``own_domains``
-    (the deployment's route domains) nor below one: our own addresses never become
-    participants, or our mails would come back in.
+    address is plain ASCII (our mails can reach it) and its domain is not one of ``routes``'
+    (``Routes.ours``): our own addresses never become participants, or our mails would come
+    back in.
     """
-    ours = frozenset(own_domains)
     seen = {sender.addr.lower()}
     chosen: list[Address] = []
     for address in (*message.to, *message.cc):
         key = address.addr.lower()
-        if key in seen or not _PLAIN_ADDRESS.fullmatch(address.addr):
+        if key in seen or not plain_address(address.addr):
             continue
         seen.add(key)
         domain = normalize_domain(address.domain) or address.domain
-        if not _below(domain, ours) and may_join(route, domain):
+        if not routes.ours(domain) and may_join(route, domain):
             chosen.append(address)
     return tuple(chosen[:MAX_COPIED]), max(0, len(chosen) - MAX_COPIED)
-
-
-def _below(domain: str, domains: frozenset[str]) -> bool:
-    """True when ``domain`` is one of ``domains`` or a subdomain of one: its suffixes looked up,
-    so that a mail copied to many costs no scan of every route domain for each."""
-    labels = domain.split(".")
-    return any(".".join(labels[start:]) in domains for start in range(len(labels)))
 
 
 def deliver(
@@ -261,7 +251,7 @@ def update_participants(
                     subject=" ".join(message.subject.split()),
                 )
                 store.add(repo, issue, joined, received_at)
-                copies = copied(message, sender, route, routes.domains)
+                copies = copied(message, sender, route, routes)
                 colleague = replace(joined, copied_by=author(sender))
                 results.append(_join(decision, copies, colleague, store, received_at))
                 continue
